@@ -1,0 +1,467 @@
+/**
+ * The hot path: v9/IPFIX data records of a compiled template, written into a {@link FlowBatch}.
+ * No allocation per record: fields go straight into the batch's typed arrays or into a reused
+ * scratch array for values that need the whole record (uptime-relative times, sampling fields,
+ * reverse counters, latency sums).
+ */
+import { type FlowBatch, FlowDirection, SamplingSource } from "../../schema/flow-record.js";
+import { uintAt } from "./byte-reader.js";
+import type { DecodeProblem } from "./decode-problems.js";
+import type { DomainState, ExporterState } from "./exporter-state.js";
+import { Op } from "./information-elements.js";
+import { domainRate, type RateChoice, rateFromFields } from "./sampling.js";
+import { type Template, VARIABLE_LENGTH } from "./template.js";
+
+/** Everything a record needs from its datagram; one reused object per decoder. */
+export interface RecordContext {
+  exporter: ExporterState;
+  domain: DomainState;
+  version: number;
+  /** Export time from the message header, ms since the epoch. */
+  exportMs: number;
+  /** v9 header sysUptime in ms; NaN for IPFIX. */
+  sysUptimeMs: number;
+  /** Config override for this exporter, or 0. */
+  override: number;
+  /** Rate for records that carry no sampling field of their own. */
+  setRate: RateChoice;
+  /** Rate used when a record's own sampler is unknown (the unknown-rate policy's). */
+  fallbackRate: RateChoice;
+  /** Counts records whose rate fell back to `fallbackRate`. */
+  unknownRateRecords: number;
+}
+
+const S_FIRST_UP = 0;
+const S_LAST_UP = 1;
+const S_SYSINIT = 2;
+const S_INTERVAL = 3;
+const S_SAMPLER = 4;
+const S_PKT_INTERVAL = 5;
+const S_PKT_SPACE = 6;
+const S_SIZE = 7;
+const S_POPULATION = 8;
+const S_PROBABILITY = 9;
+const S_REV_BYTES = 10;
+const S_REV_PACKETS = 11;
+const S_ART_CLIENT = 12;
+const S_ART_SERVER = 13;
+const S_ART_RESPONSE = 14;
+const S_ART_CONNECTIONS = 15;
+const S_ART_RESPONSES = 16;
+const S_OBSERVATION = 17;
+const S_IN_PHYS = 18;
+const S_OUT_PHYS = 19;
+const SCRATCH_SIZE = 20;
+
+/** Seconds between the NTP era 0 epoch (1900) and the Unix epoch. */
+const NTP_UNIX_OFFSET_S = 2208988800;
+const TWO_POW_32 = 4294967296;
+
+const scratch = new Float64Array(SCRATCH_SIZE);
+const recordRate: RateChoice = { rate: 1, source: SamplingSource.Unknown };
+
+export interface SetResult {
+  /** Rows written to the batch (a record with reverse counters writes two). */
+  records: number;
+  /** Records on the wire. */
+  wire: number;
+  problem: DecodeProblem | null;
+}
+
+const result: SetResult = { records: 0, wire: 0, problem: null };
+
+/**
+ * Decodes the data records in `view[start, end)`. Trailing bytes shorter than the template's
+ * smallest record are padding (RFC 7011 §3.3.1). Returns a reused result object.
+ */
+export function decodeDataSet(
+  ctx: RecordContext,
+  tpl: Template,
+  view: DataView,
+  start: number,
+  end: number,
+  out: FlowBatch,
+): SetResult {
+  result.records = 0;
+  result.wire = 0;
+  result.problem = null;
+  if (tpl.minRecordLength === 0) return result;
+  if (tpl.recordLength > 0) {
+    const len = tpl.recordLength;
+    for (let off = start; off + len <= end; off += len) {
+      decodeFixedRecord(ctx, tpl, view, off, out);
+      result.wire++;
+      result.records += finishRecord(ctx, tpl, out);
+    }
+    return result;
+  }
+  let off = start;
+  while (end - off >= tpl.minRecordLength) {
+    const next = decodeVariableRecord(ctx, tpl, view, off, end, out);
+    if (next < 0) {
+      out.dropLast();
+      result.problem = "varlen-invalid";
+      return result;
+    }
+    off = next;
+    result.wire++;
+    result.records += finishRecord(ctx, tpl, out);
+  }
+  return result;
+}
+
+function beginRecord(ctx: RecordContext, out: FlowBatch): number {
+  const i = out.next();
+  out.exporterId[i] = ctx.exporter.id;
+  out.version[i] = ctx.version;
+  out.domain[i] = ctx.domain.id;
+  scratch.fill(Number.NaN);
+  return i;
+}
+
+function decodeFixedRecord(
+  ctx: RecordContext,
+  tpl: Template,
+  view: DataView,
+  base: number,
+  out: FlowBatch,
+): void {
+  const i = beginRecord(ctx, out);
+  const ops = tpl.ops;
+  const lengths = tpl.lengths;
+  const offsets = tpl.offsets;
+  for (let k = 0; k < ops.length; k++) {
+    const op = ops[k]!;
+    if (op !== Op.Skip) applyField(ctx, op, view, base + offsets[k]!, lengths[k]!, i, out);
+  }
+}
+
+/** Returns the offset after the record, or -1 when a length runs past `end`. */
+function decodeVariableRecord(
+  ctx: RecordContext,
+  tpl: Template,
+  view: DataView,
+  base: number,
+  end: number,
+  out: FlowBatch,
+): number {
+  const i = beginRecord(ctx, out);
+  const ops = tpl.ops;
+  const lengths = tpl.lengths;
+  let off = base;
+  for (let k = 0; k < ops.length; k++) {
+    let len = lengths[k]!;
+    if (len === VARIABLE_LENGTH) {
+      if (off + 1 > end) return -1;
+      len = view.getUint8(off);
+      off += 1;
+      if (len === 255) {
+        if (off + 2 > end) return -1;
+        len = view.getUint16(off);
+        off += 2;
+      }
+    }
+    if (off + len > end) return -1;
+    const op = ops[k]!;
+    if (op !== Op.Skip && len > 0) applyField(ctx, op, view, off, len, i, out);
+    off += len;
+  }
+  return off;
+}
+
+function applyField(
+  ctx: RecordContext,
+  op: number,
+  view: DataView,
+  off: number,
+  len: number,
+  i: number,
+  out: FlowBatch,
+): void {
+  switch (op) {
+    case Op.InIf:
+      out.inIf[i] = uintAt(view, off, len);
+      return;
+    case Op.OutIf:
+      out.outIf[i] = uintAt(view, off, len);
+      return;
+    case Op.Src4:
+      out.src4[i] = len === 4 ? view.getUint32(off) : uintAt(view, off, len);
+      out.ipVersion[i] = 4;
+      return;
+    case Op.Dst4:
+      out.dst4[i] = len === 4 ? view.getUint32(off) : uintAt(view, off, len);
+      out.ipVersion[i] = 4;
+      return;
+    case Op.Src6:
+      copy16(view, off, out.src6, i * 16);
+      out.ipVersion[i] = 6;
+      return;
+    case Op.Dst6:
+      copy16(view, off, out.dst6, i * 16);
+      out.ipVersion[i] = 6;
+      return;
+    case Op.SrcPort:
+      out.srcPort[i] = uintAt(view, off, len);
+      return;
+    case Op.DstPort:
+      out.dstPort[i] = uintAt(view, off, len);
+      return;
+    case Op.Protocol:
+      out.protocol[i] = view.getUint8(off + len - 1);
+      return;
+    case Op.TcpFlags:
+      out.tcpFlags[i] = uintAt(view, off, len);
+      return;
+    case Op.Tos:
+      out.dscp[i] = view.getUint8(off + len - 1) >> 2;
+      return;
+    case Op.Dscp:
+      out.dscp[i] = view.getUint8(off + len - 1) & 0x3f;
+      return;
+    case Op.Bytes:
+      out.bytes[i] = uintAt(view, off, len);
+      return;
+    case Op.BytesAdd:
+      out.bytes[i] = out.bytes[i]! + uintAt(view, off, len);
+      return;
+    case Op.Packets:
+      out.packets[i] = uintAt(view, off, len);
+      return;
+    case Op.PacketsAdd:
+      out.packets[i] = out.packets[i]! + uintAt(view, off, len);
+      return;
+    case Op.ReverseBytes:
+      scratch[S_REV_BYTES] = uintAt(view, off, len);
+      return;
+    case Op.ReversePackets:
+      scratch[S_REV_PACKETS] = uintAt(view, off, len);
+      return;
+    case Op.FirstUptime:
+      scratch[S_FIRST_UP] = uintAt(view, off, len);
+      return;
+    case Op.LastUptime:
+      scratch[S_LAST_UP] = uintAt(view, off, len);
+      return;
+    case Op.SysInitMs:
+      scratch[S_SYSINIT] = uintAt(view, off, len);
+      return;
+    case Op.StartSec:
+      out.startMs[i] = uintAt(view, off, len) * 1000;
+      return;
+    case Op.EndSec:
+      out.endMs[i] = uintAt(view, off, len) * 1000;
+      return;
+    case Op.StartMs:
+      out.startMs[i] = uintAt(view, off, len);
+      return;
+    case Op.EndMs:
+      out.endMs[i] = uintAt(view, off, len);
+      return;
+    case Op.StartNtp:
+      out.startMs[i] = ntpToMs(view, off);
+      return;
+    case Op.EndNtp:
+      out.endMs[i] = ntpToMs(view, off);
+      return;
+    case Op.StartDeltaUs:
+      out.startMs[i] = ctx.exportMs - uintAt(view, off, len) / 1000;
+      return;
+    case Op.EndDeltaUs:
+      out.endMs[i] = ctx.exportMs - uintAt(view, off, len) / 1000;
+      return;
+    case Op.ObservationMs:
+      scratch[S_OBSERVATION] = uintAt(view, off, len);
+      return;
+    case Op.SamplingInterval:
+      scratch[S_INTERVAL] = uintAt(view, off, len);
+      return;
+    case Op.SamplerId:
+      scratch[S_SAMPLER] = uintAt(view, off, len);
+      return;
+    case Op.SamplingPacketInterval:
+      scratch[S_PKT_INTERVAL] = uintAt(view, off, len);
+      return;
+    case Op.SamplingPacketSpace:
+      scratch[S_PKT_SPACE] = uintAt(view, off, len);
+      return;
+    case Op.SamplingSize:
+      scratch[S_SIZE] = uintAt(view, off, len);
+      return;
+    case Op.SamplingPopulation:
+      scratch[S_POPULATION] = uintAt(view, off, len);
+      return;
+    case Op.SamplingProbability:
+      scratch[S_PROBABILITY] = len === 8 ? view.getFloat64(off) : view.getFloat32(off);
+      return;
+    case Op.Direction:
+      out.direction[i] = view.getUint8(off + len - 1) & 1;
+      return;
+    case Op.ApplicationId:
+      out.applicationId[i] = uintAt(view, off, len);
+      return;
+    case Op.ClientNwMs:
+      out.clientNetworkDelayUs[i] = latencyUs(view, off, len);
+      return;
+    case Op.ServerNwMs:
+      out.serverNetworkDelayUs[i] = latencyUs(view, off, len);
+      return;
+    case Op.AppLatencyMs:
+      out.applicationDelayUs[i] = latencyUs(view, off, len);
+      return;
+    case Op.ArtClientNwSum:
+      scratch[S_ART_CLIENT] = uintAt(view, off, len);
+      return;
+    case Op.ArtServerNwSum:
+      scratch[S_ART_SERVER] = uintAt(view, off, len);
+      return;
+    case Op.ArtServerResponseSum:
+      scratch[S_ART_RESPONSE] = uintAt(view, off, len);
+      return;
+    case Op.ArtNewConnections:
+      scratch[S_ART_CONNECTIONS] = uintAt(view, off, len);
+      return;
+    case Op.ArtResponses:
+      scratch[S_ART_RESPONSES] = uintAt(view, off, len);
+      return;
+    case Op.InPhysIf:
+      scratch[S_IN_PHYS] = uintAt(view, off, len);
+      return;
+    case Op.OutPhysIf:
+      scratch[S_OUT_PHYS] = uintAt(view, off, len);
+      return;
+  }
+}
+
+/**
+ * Resolves what needs the whole record (times, sampling, reverse direction, latency) and
+ * returns how many rows the record produced (2 when it carried RFC 5103 reverse counters).
+ */
+function finishRecord(ctx: RecordContext, tpl: Template, out: FlowBatch): number {
+  const i = out.length - 1;
+  resolveTimes(ctx, tpl, i, out);
+  if (out.inIf[i] === 0 && scratch[S_IN_PHYS]! >= 0) out.inIf[i] = scratch[S_IN_PHYS]!;
+  if (out.outIf[i] === 0 && scratch[S_OUT_PHYS]! >= 0) out.outIf[i] = scratch[S_OUT_PHYS]!;
+  if (tpl.hasArt) resolveArt(i, out);
+
+  const rate = recordRateChoice(ctx, tpl);
+  out.samplingRate[i] = rate.rate;
+  out.samplingSource[i] = rate.source;
+  if (rate.rate !== 1) {
+    out.bytes[i] = out.bytes[i]! * rate.rate;
+    out.packets[i] = out.packets[i]! * rate.rate;
+  }
+  ctx.exporter.stats.records++;
+  if (!tpl.hasReverse) return 1;
+  const revBytes = scratch[S_REV_BYTES]!;
+  const revPackets = scratch[S_REV_PACKETS]!;
+  if (!(revBytes > 0) && !(revPackets > 0)) return 1;
+  const r = out.copyRow(out, i);
+  swapDirection(out, r);
+  out.bytes[r] = (revBytes > 0 ? revBytes : 0) * rate.rate;
+  out.packets[r] = (revPackets > 0 ? revPackets : 0) * rate.rate;
+  ctx.exporter.stats.records++;
+  return 2;
+}
+
+function recordRateChoice(ctx: RecordContext, tpl: Template): RateChoice {
+  if (!tpl.hasRecordSampling && !tpl.hasSamplerId) return ctx.setRate;
+  if (ctx.override > 0) return ctx.setRate;
+  if (tpl.hasRecordSampling) {
+    const r = rateFromFields(
+      scratch[S_INTERVAL]!,
+      scratch[S_PKT_INTERVAL]!,
+      scratch[S_PKT_SPACE]!,
+      scratch[S_SIZE]!,
+      scratch[S_POPULATION]!,
+      scratch[S_PROBABILITY]!,
+    );
+    if (r > 0) {
+      recordRate.rate = r;
+      recordRate.source = SamplingSource.Record;
+      return recordRate;
+    }
+  }
+  const sampler = scratch[S_SAMPLER]!;
+  if (domainRate(0, ctx.domain, sampler >= 0 ? sampler : -1, recordRate)) return recordRate;
+  ctx.unknownRateRecords++;
+  return ctx.fallbackRate;
+}
+
+function resolveTimes(ctx: RecordContext, tpl: Template, i: number, out: FlowBatch): void {
+  if (tpl.hasUptime) {
+    const first = scratch[S_FIRST_UP]!;
+    const last = scratch[S_LAST_UP]!;
+    if (ctx.sysUptimeMs >= 0) {
+      // v9: times are sysUptime ms; the header pairs sysUptime with the export time.
+      if (first >= 0) out.startMs[i] = ctx.exportMs - uptimeDelta(ctx.sysUptimeMs, first);
+      if (last >= 0) out.endMs[i] = ctx.exportMs - uptimeDelta(ctx.sysUptimeMs, last);
+    } else {
+      const init = scratch[S_SYSINIT]! >= 0 ? scratch[S_SYSINIT]! : ctx.domain.sysInitMs;
+      if (init >= 0) {
+        if (first >= 0) out.startMs[i] = init + first;
+        if (last >= 0) out.endMs[i] = init + last;
+      }
+    }
+  }
+  if (out.endMs[i] === 0) {
+    const obs = scratch[S_OBSERVATION]!;
+    out.endMs[i] = obs > 0 ? obs : out.startMs[i] !== 0 ? out.startMs[i]! : ctx.exportMs;
+  }
+  if (out.startMs[i] === 0) out.startMs[i] = out.endMs[i]!;
+}
+
+/** sysUptime minus a record's uptime stamp, modulo 2^32 (uptime wraps after 49.7 days). */
+export function uptimeDelta(sysUptime: number, stamp: number): number {
+  const d = (sysUptime - stamp) >>> 0;
+  // A stamp slightly after the header's uptime (clock skew inside the exporter) is negative.
+  return d >= 0x80000000 ? d - TWO_POW_32 : d;
+}
+
+function resolveArt(i: number, out: FlowBatch): void {
+  const conns = scratch[S_ART_CONNECTIONS]! > 0 ? scratch[S_ART_CONNECTIONS]! : 1;
+  const responses = scratch[S_ART_RESPONSES]! > 0 ? scratch[S_ART_RESPONSES]! : 1;
+  if (scratch[S_ART_CLIENT]! >= 0)
+    out.clientNetworkDelayUs[i] = (scratch[S_ART_CLIENT]! / conns) * 1000;
+  if (scratch[S_ART_SERVER]! >= 0)
+    out.serverNetworkDelayUs[i] = (scratch[S_ART_SERVER]! / conns) * 1000;
+  if (scratch[S_ART_RESPONSE]! >= 0)
+    out.applicationDelayUs[i] = (scratch[S_ART_RESPONSE]! / responses) * 1000;
+}
+
+function swapDirection(out: FlowBatch, r: number): void {
+  const s4 = out.src4[r]!;
+  out.src4[r] = out.dst4[r]!;
+  out.dst4[r] = s4;
+  const base = r * 16;
+  for (let k = 0; k < 16; k++) {
+    const t = out.src6[base + k]!;
+    out.src6[base + k] = out.dst6[base + k]!;
+    out.dst6[base + k] = t;
+  }
+  const sp = out.srcPort[r]!;
+  out.srcPort[r] = out.dstPort[r]!;
+  out.dstPort[r] = sp;
+  const inIf = out.inIf[r]!;
+  out.inIf[r] = out.outIf[r]!;
+  out.outIf[r] = inIf;
+  const d = out.direction[r]!;
+  if (d !== FlowDirection.Unknown) out.direction[r] = d ^ 1;
+}
+
+function copy16(view: DataView, off: number, dst: Uint8Array, at: number): void {
+  for (let k = 0; k < 16; k++) dst[at + k] = view.getUint8(off + k);
+}
+
+/** NTP 64-bit timestamp (seconds since 1900 + 2^-32 fraction) to Unix milliseconds. */
+function ntpToMs(view: DataView, off: number): number {
+  const sec = view.getUint32(off);
+  const frac = view.getUint32(off + 4);
+  return (sec - NTP_UNIX_OFFSET_S) * 1000 + (frac / TWO_POW_32) * 1000;
+}
+
+/** nProbe latency: 4 bytes or fewer = milliseconds; 8 bytes = seconds + microseconds. */
+function latencyUs(view: DataView, off: number, len: number): number {
+  if (len === 8) return view.getUint32(off) * 1e6 + view.getUint32(off + 4);
+  return uintAt(view, off, len) * 1000;
+}

@@ -1,0 +1,282 @@
+/**
+ * The state shared by the v5, v9 and IPFIX decoders of one collector: exporters and their
+ * templates, sampling rates, held data, and problem counters. Pure: no sockets, no clock (the
+ * receive time is passed in), no logging.
+ */
+import { type FlowBatch, SamplingSource } from "../../schema/flow-record.js";
+import { decodeDataSet, type RecordContext } from "./data-records.js";
+import { type DecodeProblem, emptyProblemCounts, type ProblemCounts } from "./decode-problems.js";
+import {
+  createExporterState,
+  type DomainState,
+  domainOf,
+  type ExporterState,
+} from "./exporter-state.js";
+import { type HeldSet, type HeldSetLimits, HeldSets } from "./held-sets.js";
+import { decodeOptionsSet } from "./options-records.js";
+import { domainHasRates, domainRate, type SamplingPolicy, unknownRate } from "./sampling.js";
+import type { Template } from "./template.js";
+import type { TemplateLimits, TemplateSink } from "./template-store.js";
+
+export interface DecoderCoreOptions {
+  sampling: SamplingPolicy;
+  templates: TemplateLimits;
+  held: HeldSetLimits;
+}
+
+/** Returned by {@link DecoderCore.dataSet} when the set was held for later. */
+export const HELD = -1;
+
+/** Whether a data set may be held: always (from the wire), or less once released. */
+export const Hold = { Always: 2, SamplingOnly: 1, Never: 0 } as const;
+export type Hold = (typeof Hold)[keyof typeof Hold];
+
+export class DecoderCore {
+  readonly problems: ProblemCounts = emptyProblemCounts();
+  readonly exporters = new Map<string, ExporterState>();
+  readonly exporterNames: string[] = [];
+  readonly templateLimits: TemplateLimits;
+  readonly sampling: SamplingPolicy;
+  readonly held: HeldSets;
+  /** Records on the wire in the last data set decoded (for IPFIX sequence numbers). */
+  lastSetWireRecords = 0;
+
+  private readonly ctx: RecordContext;
+  private sinkOut: FlowBatch | null = null;
+  private readonly sink: TemplateSink;
+  private readonly evicted: HeldSet[] = [];
+
+  constructor(options: DecoderCoreOptions) {
+    this.sampling = options.sampling;
+    this.templateLimits = options.templates;
+    this.held = new HeldSets(options.held);
+    this.ctx = {
+      exporter: createExporterState("", 0),
+      domain: domainOf(createExporterState("", 0), 0),
+      version: 0,
+      exportMs: 0,
+      sysUptimeMs: Number.NaN,
+      override: 0,
+      setRate: { rate: 1, source: SamplingSource.Unknown },
+      fallbackRate: { rate: 1, source: SamplingSource.Unknown },
+      unknownRateRecords: 0,
+    };
+    this.sink = {
+      learnt: (domain, tpl) => this.templateLearnt(domain, tpl),
+      problem: (p) => this.problem(p),
+    };
+  }
+
+  problem(p: DecodeProblem, n = 1): void {
+    this.problems[p] += n;
+  }
+
+  exporterFor(address: string): ExporterState {
+    let e = this.exporters.get(address);
+    if (e === undefined) {
+      e = createExporterState(address, this.exporterNames.length);
+      this.exporters.set(address, e);
+      this.exporterNames.push(address);
+    }
+    return e;
+  }
+
+  samplingOverride(address: string): number {
+    return this.sampling.overrides.get(address) ?? 0;
+  }
+
+  /** The template sink for this datagram: released held data goes to `out`. */
+  templateSink(out: FlowBatch): TemplateSink {
+    this.sinkOut = out;
+    return this.sink;
+  }
+
+  /**
+   * Decodes (or holds) one v9/IPFIX data set with id >= 256. Returns the rows written, or
+   * {@link HELD}.
+   */
+  dataSet(
+    version: 9 | 10,
+    exporter: ExporterState,
+    domain: DomainState,
+    setId: number,
+    view: DataView,
+    start: number,
+    end: number,
+    exportMs: number,
+    sysUptimeMs: number,
+    receivedMs: number,
+    out: FlowBatch,
+    hold: Hold = Hold.Always,
+  ): number {
+    this.lastSetWireRecords = 0;
+    const tpl = domain.templates.get(setId);
+    if (tpl === undefined) {
+      if (hold !== Hold.Always) return 0;
+      this.hold(
+        "template",
+        version,
+        exporter,
+        domain,
+        setId,
+        view,
+        start,
+        end,
+        exportMs,
+        sysUptimeMs,
+        receivedMs,
+        out,
+      );
+      return HELD;
+    }
+    if (tpl.options) {
+      const res = decodeOptionsSet(tpl, view, start, end, domain);
+      exporter.stats.optionsRecords += res.records;
+      this.lastSetWireRecords = res.records;
+      if (res.invalid > 0) this.problem("options-invalid", res.invalid);
+      if (res.truncated) this.problem("record-truncated");
+      if (res.ratesLearnt > 0) this.releaseSamplingHeld(exporter, domain, out);
+      return 0;
+    }
+
+    const ctx = this.ctx;
+    ctx.exporter = exporter;
+    ctx.domain = domain;
+    ctx.version = version;
+    ctx.exportMs = exportMs;
+    ctx.sysUptimeMs = sysUptimeMs;
+    ctx.override = this.samplingOverride(exporter.address);
+    ctx.unknownRateRecords = 0;
+    unknownRate(this.sampling, ctx.fallbackRate);
+    const perRecord = (tpl.hasRecordSampling || tpl.hasSamplerId) && ctx.override === 0;
+    let setRateUnknown = false;
+    if (!domainRate(ctx.override, domain, -1, ctx.setRate)) {
+      if (
+        hold !== Hold.Never &&
+        this.sampling.unknown === "hold" &&
+        !domainHasRates(domain) &&
+        !tpl.hasRecordSampling
+      ) {
+        this.hold(
+          "sampling",
+          version,
+          exporter,
+          domain,
+          setId,
+          view,
+          start,
+          end,
+          exportMs,
+          sysUptimeMs,
+          receivedMs,
+          out,
+        );
+        return HELD;
+      }
+      ctx.setRate.rate = ctx.fallbackRate.rate;
+      ctx.setRate.source = ctx.fallbackRate.source;
+      setRateUnknown = !perRecord;
+    }
+    const before = out.length;
+    const res = decodeDataSet(ctx, tpl, view, start, end, out);
+    this.lastSetWireRecords = res.wire;
+    if (res.problem !== null) this.problem(res.problem);
+    const unknown = setRateUnknown ? res.wire : ctx.unknownRateRecords;
+    if (unknown > 0) this.problem("sampling-unknown", unknown);
+    return out.length - before;
+  }
+
+  /** Releases or drops held sets older than the hold time. Call with the current time. */
+  expire(nowMs: number, out: FlowBatch): void {
+    if (this.held.count === 0) return;
+    for (const s of this.held.expire(nowMs)) this.leaveHold(s, out, "held-expired");
+  }
+
+  private hold(
+    reason: "template" | "sampling",
+    version: 9 | 10,
+    exporter: ExporterState,
+    domain: DomainState,
+    templateId: number,
+    view: DataView,
+    start: number,
+    end: number,
+    exportMs: number,
+    sysUptimeMs: number,
+    receivedMs: number,
+    out: FlowBatch,
+  ): void {
+    const data = new Uint8Array(end - start);
+    data.set(new Uint8Array(view.buffer, view.byteOffset + start, end - start));
+    this.held.add(
+      {
+        reason,
+        exporter,
+        domainId: domain.id,
+        templateId,
+        version,
+        data,
+        exportMs,
+        sysUptimeMs,
+        heldAtMs: receivedMs,
+        done: false,
+      },
+      this.evicted,
+    );
+    if (reason === "template") this.problem("data-held");
+    if (this.evicted.length > 0) {
+      for (const s of this.evicted) this.leaveHold(s, out, "held-overflow");
+      this.evicted.length = 0;
+    }
+  }
+
+  /** A held set leaves by a bound: template-held data is dropped, sampling-held decoded at rate 1. */
+  private leaveHold(s: HeldSet, out: FlowBatch, problem: "held-expired" | "held-overflow"): void {
+    if (s.reason === "template") {
+      this.problem(problem);
+      return;
+    }
+    const n = this.decodeHeld(s, out, Hold.Never);
+    if (n > 0) this.problem("sampling-hold-expired", this.lastSetWireRecords);
+  }
+
+  private decodeHeld(s: HeldSet, out: FlowBatch, hold: Hold): number {
+    const domain = domainOf(s.exporter, s.domainId);
+    const view = new DataView(s.data.buffer, s.data.byteOffset, s.data.byteLength);
+    return this.dataSet(
+      s.version,
+      s.exporter,
+      domain,
+      s.templateId,
+      view,
+      0,
+      s.data.byteLength,
+      s.exportMs,
+      s.sysUptimeMs,
+      s.heldAtMs,
+      out,
+      hold,
+    );
+  }
+
+  private templateLearnt(domain: DomainState, tpl: Template): void {
+    if (this.held.count === 0 || this.sinkOut === null) return;
+    const out = this.sinkOut;
+    const ready = this.held.take(
+      (s) =>
+        s.reason === "template" &&
+        s.templateId === tpl.id &&
+        s.domainId === domain.id &&
+        s.exporter.domains.get(s.domainId) === domain,
+    );
+    for (const s of ready) this.decodeHeld(s, out, Hold.SamplingOnly);
+  }
+
+  private releaseSamplingHeld(exporter: ExporterState, domain: DomainState, out: FlowBatch): void {
+    if (this.held.count === 0) return;
+    const ready = this.held.take(
+      (s) => s.reason === "sampling" && s.exporter === exporter && s.domainId === domain.id,
+    );
+    for (const s of ready) this.decodeHeld(s, out, Hold.Never);
+  }
+}

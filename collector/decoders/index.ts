@@ -1,0 +1,13 @@
+export { ByteReader, uintAt } from "./byte-reader.js";
+export type { DecodeProblem, ProblemCounts } from "./decode-problems.js";
+export { decodeProblems, emptyProblemCounts } from "./decode-problems.js";
+export type { ExporterStats } from "./exporter-state.js";
+export type { FlowDecoder, FlowDecoderOptions } from "./flow-decoder.js";
+export { createFlowDecoder } from "./flow-decoder.js";
+export { readFlowRecord } from "./flow-record-view.js";
+export type { HeldSetLimits } from "./held-sets.js";
+export { defaultHeldSetLimits } from "./held-sets.js";
+export type { UnknownSamplingPolicy } from "./sampling.js";
+export type { DecoderSnapshot } from "./snapshot.js";
+export type { TemplateLimits } from "./template-store.js";
+export { defaultTemplateLimits } from "./template-store.js";

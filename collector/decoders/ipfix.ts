@@ -1,0 +1,88 @@
+/**
+ * IPFIX (RFC 7011): a 16-byte message header, then sets. Set 2 holds templates, 3 options
+ * templates, 0-1 and 4-255 are reserved, 256 and up are data. The sequence number counts data
+ * records (options data included) per observation domain, modulo 2^32.
+ */
+import type { FlowBatch } from "../../schema/flow-record.js";
+import type { ByteReader } from "./byte-reader.js";
+import type { DecoderCore } from "./decoder-core.js";
+import { domainOf, sequenceGap } from "./exporter-state.js";
+import { readTemplateSet } from "./template-store.js";
+
+const HEADER_LENGTH = 16;
+
+export function decodeIpfix(
+  core: DecoderCore,
+  r: ByteReader,
+  exporterAddress: string,
+  receivedMs: number,
+  out: FlowBatch,
+): number {
+  const view = r.view;
+  if (r.end < HEADER_LENGTH) {
+    core.problem("header-truncated");
+    return 0;
+  }
+  const length = view.getUint16(2);
+  if (length !== r.end) {
+    // Counted, then the sets are walked to the end of the datagram: each set's own length is
+    // still checked, and exporters that get the header length wrong (telegraf issue 14370: 2
+    // bytes short) still have all their sets decoded, as pmacct, nfdump and telegraf do.
+    core.problem("ipfix-length-mismatch");
+  }
+  const exportMs = view.getUint32(4) * 1000;
+  const sequence = view.getUint32(8);
+  const domainId = view.getUint32(12);
+
+  const exporter = core.exporterFor(exporterAddress);
+  exporter.stats.datagrams++;
+  const domain = domainOf(exporter, domainId);
+  exporter.stats.lostRecords += sequenceGap(domain, sequence, exporter.stats);
+
+  let records = 0;
+  let dataRecords = 0;
+  let countKnown = true;
+  r.pos = HEADER_LENGTH;
+  while (r.remaining() >= 4) {
+    const setStart = r.pos;
+    const setId = view.getUint16(setStart);
+    const setLength = view.getUint16(setStart + 2);
+    if (setLength < 4 || setStart + setLength > r.end) {
+      core.problem("set-length-invalid");
+      countKnown = false;
+      break;
+    }
+    const setEnd = setStart + setLength;
+    if (setId === 2 || setId === 3) {
+      const saved = r.end;
+      r.pos = setStart + 4;
+      r.end = setEnd;
+      readTemplateSet(r, 10, setId, exporter, domain, core.templateLimits, core.templateSink(out));
+      r.end = saved;
+    } else if (setId < 256) {
+      core.problem("set-id-reserved");
+    } else {
+      const n = core.dataSet(
+        10,
+        exporter,
+        domain,
+        setId,
+        view,
+        setStart + 4,
+        setEnd,
+        exportMs,
+        Number.NaN,
+        receivedMs,
+        out,
+      );
+      if (n < 0) countKnown = false;
+      else {
+        records += n;
+        dataRecords += core.lastSetWireRecords;
+      }
+    }
+    r.pos = setEnd;
+  }
+  domain.nextSequence = countKnown ? (sequence + dataRecords) >>> 0 : -1;
+  return records;
+}

@@ -1,0 +1,190 @@
+/**
+ * A v9/IPFIX template compiled for fast decoding: each field becomes an action ({@link Op}) at a
+ * known offset (fixed-length templates) or in sequence (templates with variable-length fields).
+ */
+import {
+  baseOp,
+  byteCounterPreference,
+  IE,
+  Op,
+  PEN,
+  packetCounterPreference,
+  v9Op,
+} from "./information-elements.js";
+
+/** RFC 7011 §7: a field length of 65535 means "variable length, prefixed in the record". */
+export const VARIABLE_LENGTH = 65535;
+
+export interface TemplateField {
+  id: number;
+  /** Private enterprise number; 0 for IANA elements and for every v9 field. */
+  pen: number;
+  length: number;
+}
+
+export interface Template {
+  id: number;
+  version: 9 | 10;
+  /** Options templates carry sampling rates and the like, not flows. */
+  options: boolean;
+  /** Number of leading scope fields (options templates only). */
+  scopeCount: number;
+  fields: readonly TemplateField[];
+  ops: Uint8Array;
+  lengths: Uint16Array;
+  /** Offsets of each field in a record; only meaningful when `recordLength > 0`. */
+  offsets: Uint16Array;
+  /** Fixed record length, or -1 when a field is variable-length. */
+  recordLength: number;
+  /** The smallest a record can be (variable-length fields count as 1 byte). */
+  minRecordLength: number;
+  /** The template needs per-record post-processing of these groups. */
+  hasUptime: boolean;
+  hasRecordSampling: boolean;
+  hasSamplerId: boolean;
+  hasReverse: boolean;
+  hasArt: boolean;
+}
+
+const NON_COUNTER = 0;
+
+/**
+ * Compiles a template. Counters are chosen per template: bytes come from octetDeltaCount (IE 1)
+ * if the template has it, else octetTotalCount (85), else postOctetDeltaCount (23), else the sum
+ * of Cisco NSEL initiator + responder octets (231 + 232); packets likewise (2, 86, 24, 298 + 299).
+ * RFC 5103 reverse counters (PEN 29305) of the same element make a second, reversed record.
+ */
+export function compileTemplate(
+  id: number,
+  version: 9 | 10,
+  fields: readonly TemplateField[],
+  scopeCount: number,
+  options: boolean,
+): Template {
+  const n = fields.length;
+  const ops = new Uint8Array(n);
+  const lengths = new Uint16Array(n);
+  const offsets = new Uint16Array(n);
+  let fixed = true;
+  let offset = 0;
+  let minLength = 0;
+
+  const byteIe = preferredCounter(fields, byteCounterPreference);
+  const packetIe = preferredCounter(fields, packetCounterPreference);
+  const nselBytes =
+    byteIe === NON_COUNTER && hasBoth(fields, IE.initiatorOctets, IE.responderOctets);
+  const nselPackets =
+    packetIe === NON_COUNTER && hasBoth(fields, IE.initiatorPackets, IE.responderPackets);
+
+  let hasUptime = false;
+  let hasRecordSampling = false;
+  let hasSamplerId = false;
+  let hasReverse = false;
+  let hasArt = false;
+
+  for (let k = 0; k < n; k++) {
+    const f = fields[k]!;
+    lengths[k] = f.length;
+    offsets[k] = offset;
+    if (f.length === VARIABLE_LENGTH) {
+      fixed = false;
+      minLength += 1;
+    } else {
+      offset += f.length;
+      minLength += f.length;
+    }
+    let op: Op = version === 9 ? v9Op(f.id, f.length) : baseOp(f.pen, f.id, f.length);
+    if (f.pen === 0) {
+      if (f.id === byteIe) op = Op.Bytes;
+      else if (f.id === packetIe) op = Op.Packets;
+      else if (nselBytes && (f.id === IE.initiatorOctets || f.id === IE.responderOctets))
+        op = Op.BytesAdd;
+      else if (nselPackets && (f.id === IE.initiatorPackets || f.id === IE.responderPackets))
+        op = Op.PacketsAdd;
+    } else if (version === 10 && f.pen === PEN.Reverse) {
+      if (f.id === byteIe) op = Op.ReverseBytes;
+      else if (f.id === packetIe) op = Op.ReversePackets;
+    }
+    if (f.length === 0 || (f.length === VARIABLE_LENGTH && !acceptsVariableLength(op))) {
+      op = Op.Skip;
+    }
+    ops[k] = op;
+    switch (op) {
+      case Op.FirstUptime:
+      case Op.LastUptime:
+      case Op.SysInitMs:
+        hasUptime = true;
+        break;
+      case Op.SamplingInterval:
+      case Op.SamplingPacketInterval:
+      case Op.SamplingPacketSpace:
+      case Op.SamplingSize:
+      case Op.SamplingPopulation:
+      case Op.SamplingProbability:
+        hasRecordSampling = true;
+        break;
+      case Op.SamplerId:
+        hasSamplerId = true;
+        break;
+      case Op.ReverseBytes:
+      case Op.ReversePackets:
+        hasReverse = true;
+        break;
+      case Op.ArtClientNwSum:
+      case Op.ArtServerNwSum:
+      case Op.ArtServerResponseSum:
+      case Op.ArtNewConnections:
+      case Op.ArtResponses:
+        hasArt = true;
+        break;
+    }
+  }
+  return {
+    id,
+    version,
+    options,
+    scopeCount,
+    fields,
+    ops,
+    lengths,
+    offsets,
+    recordLength: fixed ? offset : -1,
+    minRecordLength: minLength,
+    hasUptime,
+    hasRecordSampling,
+    hasSamplerId,
+    hasReverse,
+    hasArt,
+  };
+}
+
+/** Only the application id is meaningful with a variable length; other fields are skipped. */
+function acceptsVariableLength(op: Op): boolean {
+  return op === Op.ApplicationId;
+}
+
+function preferredCounter(fields: readonly TemplateField[], preference: readonly number[]): number {
+  for (const ie of preference) {
+    if (fields.some((f) => f.pen === 0 && f.id === ie && f.length > 0)) return ie;
+  }
+  return NON_COUNTER;
+}
+
+function hasBoth(fields: readonly TemplateField[], a: number, b: number): boolean {
+  return (
+    fields.some((f) => f.pen === 0 && f.id === a && f.length > 0) &&
+    fields.some((f) => f.pen === 0 && f.id === b && f.length > 0)
+  );
+}
+
+/** True when two templates lay records out identically (a re-send, not a redefinition). */
+export function sameLayout(a: Template, b: Template): boolean {
+  if (a.options !== b.options || a.scopeCount !== b.scopeCount) return false;
+  if (a.fields.length !== b.fields.length) return false;
+  for (let k = 0; k < a.fields.length; k++) {
+    const x = a.fields[k]!;
+    const y = b.fields[k]!;
+    if (x.id !== y.id || x.pen !== y.pen || x.length !== y.length) return false;
+  }
+  return true;
+}

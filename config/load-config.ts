@@ -1,0 +1,66 @@
+/**
+ * Loads, validates and freezes a config file. Errors name the path in the file and the reason,
+ * e.g. `decoder.samplingOverrides[0].rate: must be >= 1 (got 0)`.
+ */
+import { readFileSync } from "node:fs";
+import { parseDocument } from "yaml";
+import type { z } from "zod";
+import { type Config, configSchema } from "../schema/config.js";
+import { FlowtallyError } from "../schema/errors.js";
+
+export function loadConfigFile(path: string): Readonly<Config> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new FlowtallyError("FT_CONFIG_READ", `${path}: ${(e as Error).message}`, { cause: e });
+  }
+  return parseConfigText(text, path);
+}
+
+export function parseConfigText(text: string, source = "config"): Readonly<Config> {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    throw new FlowtallyError("FT_CONFIG_PARSE", `${source}: ${first.message}`, { cause: first });
+  }
+  return validateConfig(doc.toJS() ?? {}, source);
+}
+
+export function validateConfig(input: unknown, source = "config"): Readonly<Config> {
+  const res = configSchema.safeParse(input);
+  if (!res.success) {
+    const lines = res.error.issues.map(formatIssue);
+    throw new FlowtallyError(
+      "FT_CONFIG_INVALID",
+      `${source}: invalid config\n  ${lines.join("\n  ")}`,
+    );
+  }
+  return deepFreeze(res.data);
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  const path = formatPath(issue.path);
+  let reason = issue.message;
+  if (issue.code === "unrecognized_keys") {
+    reason = `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+  }
+  return `${path === "" ? "(top level)" : path}: ${reason}`;
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) {
+    if (typeof p === "number") out += `[${p}]`;
+    else out += out === "" ? String(p) : `.${String(p)}`;
+  }
+  return out;
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === "object" && !Object.isFrozen(v)) {
+    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+    Object.freeze(v);
+  }
+  return v;
+}

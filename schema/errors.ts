@@ -1,0 +1,28 @@
+/**
+ * Coded errors (fastify's FST_ERR_* style): every error flowtally reports to a user has a stable
+ * code, listed with what to do about it in docs/errors.md.
+ */
+export const errorCodes = {
+  FT_CONFIG_READ: "The config file could not be read.",
+  FT_CONFIG_PARSE: "The config file is not valid YAML.",
+  FT_CONFIG_INVALID: "The config file does not match the schema.",
+  FT_CAPTURE_READ: "A capture file could not be read.",
+  FT_STATE_READ: "The decoder state file could not be read or parsed.",
+  FT_STATE_WRITE: "The decoder state file could not be written.",
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export class FlowtallyError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "FlowtallyError";
+    this.code = code;
+  }
+}
+
+export function isFlowtallyError(e: unknown, code?: ErrorCode): e is FlowtallyError {
+  return e instanceof FlowtallyError && (code === undefined || e.code === code);
+}
