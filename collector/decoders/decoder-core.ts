@@ -52,7 +52,7 @@ export class DecoderCore {
     this.held = new HeldSets(options.held);
     this.ctx = {
       exporter: createExporterState("", 0),
-      domain: domainOf(createExporterState("", 0), 0),
+      domain: domainOf(createExporterState("", 0), 10, 0),
       version: 0,
       exportMs: 0,
       sysUptimeMs: Number.NaN,
@@ -135,7 +135,7 @@ export class DecoderCore {
       this.lastSetWireRecords = res.records;
       if (res.invalid > 0) this.problem("options-invalid", res.invalid);
       if (res.truncated) this.problem("record-truncated");
-      if (res.ratesLearnt > 0) this.releaseSamplingHeld(exporter, domain, out);
+      if (res.ratesLearnt > 0) this.releaseSamplingHeld(domain, out);
       return 0;
     }
 
@@ -212,7 +212,7 @@ export class DecoderCore {
       {
         reason,
         exporter,
-        domainId: domain.id,
+        domain,
         templateId,
         version,
         data,
@@ -241,7 +241,7 @@ export class DecoderCore {
   }
 
   private decodeHeld(s: HeldSet, out: FlowBatch, hold: Hold): number {
-    const domain = domainOf(s.exporter, s.domainId);
+    const domain = s.domain;
     const view = new DataView(s.data.buffer, s.data.byteOffset, s.data.byteLength);
     return this.dataSet(
       s.version,
@@ -263,20 +263,14 @@ export class DecoderCore {
     if (this.held.count === 0 || this.sinkOut === null) return;
     const out = this.sinkOut;
     const ready = this.held.take(
-      (s) =>
-        s.reason === "template" &&
-        s.templateId === tpl.id &&
-        s.domainId === domain.id &&
-        s.exporter.domains.get(s.domainId) === domain,
+      (s) => s.reason === "template" && s.templateId === tpl.id && s.domain === domain,
     );
     for (const s of ready) this.decodeHeld(s, out, Hold.SamplingOnly);
   }
 
-  private releaseSamplingHeld(exporter: ExporterState, domain: DomainState, out: FlowBatch): void {
+  private releaseSamplingHeld(domain: DomainState, out: FlowBatch): void {
     if (this.held.count === 0) return;
-    const ready = this.held.take(
-      (s) => s.reason === "sampling" && s.exporter === exporter && s.domainId === domain.id,
-    );
+    const ready = this.held.take((s) => s.reason === "sampling" && s.domain === domain);
     for (const s of ready) this.decodeHeld(s, out, Hold.Never);
   }
 }

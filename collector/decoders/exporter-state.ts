@@ -8,6 +8,8 @@ import type { Template } from "./template.js";
 
 export interface DomainState {
   id: number;
+  /** 5, 9 or 10: an exporter running v9 and IPFIX side by side has two separate template spaces. */
+  version: number;
   templates: Map<number, Template>;
   /** Sampling rate per sampler / selector id, from options data. */
   samplers: Map<number, number>;
@@ -37,6 +39,7 @@ export interface ExporterState {
   address: string;
   /** Small integer id, the index into `FlowBatch.exporterNames`. */
   id: number;
+  /** Keyed by {@link domainKey}. */
   domains: Map<number, DomainState>;
   templateCount: number;
   stats: ExporterStats;
@@ -62,18 +65,25 @@ export function createExporterState(address: string, id: number): ExporterState 
   };
 }
 
-export function domainOf(exporter: ExporterState, id: number): DomainState {
-  let d = exporter.domains.get(id);
+/** One number for (version, domain id): exact, since domain ids are 32-bit. */
+export function domainKey(version: number, id: number): number {
+  return version * 4294967296 + id;
+}
+
+export function domainOf(exporter: ExporterState, version: number, id: number): DomainState {
+  const key = domainKey(version, id);
+  let d = exporter.domains.get(key);
   if (d === undefined) {
     d = {
       id,
+      version,
       templates: new Map(),
       samplers: new Map(),
       defaultRate: Number.NaN,
       sysInitMs: Number.NaN,
       nextSequence: -1,
     };
-    exporter.domains.set(id, d);
+    exporter.domains.set(key, d);
   }
   return d;
 }

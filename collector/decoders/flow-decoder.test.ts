@@ -107,6 +107,21 @@ describe("templates are keyed by exporter, domain and template id", () => {
     expect([sameKey.records, sameKey.bytes]).not.toEqual([both.records, both.bytes]);
   });
 
+  it("v9 and IPFIX from one address keep separate templates (softflowd v9 + pmacctd IPFIX, both 1024)", () => {
+    const decoder = createFlowDecoder();
+    const b = new FlowBatch();
+    const xs = captureDatagrams(flows("exported-from-packets/softflowd-v9__tcpreplay__test.pcap"));
+    const ys = captureDatagrams(
+      flows("exported-from-packets/pmacctd-nfprobe-v10__tcpreplay__test.pcap"),
+    );
+    for (let k = 0; k < Math.max(xs.length, ys.length); k++) {
+      if (xs[k] !== undefined) decoder.decode(xs[k]!.payload, "192.0.2.1", 0, b);
+      if (ys[k] !== undefined) decoder.decode(ys[k]!.payload, "192.0.2.1", 0, b);
+    }
+    // tshark: softflowd v9 45 records / 63620 bytes, pmacctd IPFIX 45 / 63677.
+    expect([totals(b).records, totals(b).bytes]).toEqual([90, 63620 + 63677]);
+  });
+
   it("the same template id in two observation domains of one exporter stays apart", () => {
     const decoder = createFlowDecoder();
     const b = new FlowBatch();

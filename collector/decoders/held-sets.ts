@@ -4,7 +4,7 @@
  * a data set whose sampling rate is not known yet. Held sets are bounded in count, bytes and
  * age; whatever leaves by a bound is counted.
  */
-import type { ExporterState } from "./exporter-state.js";
+import type { DomainState, ExporterState } from "./exporter-state.js";
 
 export interface HeldSetLimits {
   maxSets: number;
@@ -21,7 +21,7 @@ export const defaultHeldSetLimits: HeldSetLimits = {
 export interface HeldSet {
   reason: "template" | "sampling";
   exporter: ExporterState;
-  domainId: number;
+  domain: DomainState;
   templateId: number;
   version: 9 | 10;
   /** A copy of the set's records (the datagram buffer is reused by the I/O shell). */

@@ -36,7 +36,7 @@ export function decodeIpfix(
 
   const exporter = core.exporterFor(exporterAddress);
   exporter.stats.datagrams++;
-  const domain = domainOf(exporter, domainId);
+  const domain = domainOf(exporter, 10, domainId);
   exporter.stats.lostRecords += sequenceGap(domain, sequence, exporter.stats);
 
   let records = 0;

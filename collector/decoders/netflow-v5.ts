@@ -37,7 +37,7 @@ export function decodeNetflowV5(
 
   const exporter = core.exporterFor(exporterAddress);
   exporter.stats.datagrams++;
-  const domain = domainOf(exporter, domainId);
+  const domain = domainOf(exporter, 5, domainId);
   exporter.stats.lostRecords += sequenceGap(domain, sequence, exporter.stats);
   domain.nextSequence = (sequence + count) >>> 0;
 

@@ -30,7 +30,7 @@ export function decodeNetflowV9(
 
   const exporter = core.exporterFor(exporterAddress);
   exporter.stats.datagrams++;
-  const domain = domainOf(exporter, sourceId);
+  const domain = domainOf(exporter, 9, sourceId);
   exporter.stats.lostPackets += sequenceGap(domain, sequence, exporter.stats);
   domain.nextSequence = (sequence + 1) >>> 0;
 

@@ -10,7 +10,7 @@ import type { TemplateField } from "./template.js";
 import { restoreTemplate } from "./template-store.js";
 
 export const SNAPSHOT_FORMAT = "flowtally-decoder-state";
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
 
 export interface TemplateSnapshot {
   id: number;
@@ -23,6 +23,7 @@ export interface TemplateSnapshot {
 
 export interface DomainSnapshot {
   id: number;
+  version: 5 | 9 | 10;
   defaultRate: number | null;
   sysInitMs: number | null;
   samplers: Array<[number, number]>;
@@ -43,6 +44,7 @@ export function takeSnapshot(core: DecoderCore): DecoderSnapshot {
       if (d.templates.size === 0 && d.samplers.size === 0 && Number.isNaN(d.defaultRate)) continue;
       domains.push({
         id: d.id,
+        version: d.version as 5 | 9 | 10,
         defaultRate: Number.isNaN(d.defaultRate) ? null : d.defaultRate,
         sysInitMs: Number.isNaN(d.sysInitMs) ? null : d.sysInitMs,
         samplers: [...d.samplers.entries()],
@@ -81,11 +83,15 @@ export function restoreSnapshot(
     }
     const exporter = core.exporterFor(e.address);
     for (const d of e.domains) {
-      if (!isObject(d) || !isUint32(d.id)) {
+      if (
+        !isObject(d) ||
+        !isUint32(d.id) ||
+        !(d.version === 5 || d.version === 9 || d.version === 10)
+      ) {
         res.skipped++;
         continue;
       }
-      const domain = domainOf(exporter, d.id);
+      const domain = domainOf(exporter, d.version, d.id);
       if (isRate(d.defaultRate)) {
         domain.defaultRate = d.defaultRate;
         res.rates++;
@@ -104,6 +110,7 @@ export function restoreSnapshot(
           isObject(t) &&
           isUint32(t.id) &&
           (t.version === 9 || t.version === 10) &&
+          t.version === d.version &&
           typeof t.options === "boolean" &&
           isUint32(t.scopeCount) &&
           t.scopeCount <= fields.length &&
