@@ -8,10 +8,12 @@ import { decoderOptionsFromConfig } from "../collector/decoder-options.js";
 import { loadDecoderState, saveDecoderState } from "../collector/decoder-state-file.js";
 import { createFlowDecoder } from "../collector/decoders/flow-decoder.js";
 import { readFlowRecord } from "../collector/decoders/flow-record-view.js";
+import { createProblemReporter } from "../collector/problem-reporter.js";
 import { loadConfigFile } from "../config/load-config.js";
 import { configSchema } from "../schema/config.js";
 import { FlowtallyError } from "../schema/errors.js";
 import { FlowBatch, samplingSourceNames } from "../schema/flow-record.js";
+import { createLogger, type LogLevel } from "./logger.js";
 
 export interface DecodeCommandOptions {
   config?: string;
@@ -19,12 +21,16 @@ export interface DecodeCommandOptions {
   format: "table" | "json";
   records?: boolean;
   state?: string;
+  logLevel: LogLevel;
 }
 
 export async function runDecode(captures: string[], opts: DecodeCommandOptions): Promise<number> {
   const cfg = opts.config === undefined ? configSchema.parse({}) : loadConfigFile(opts.config);
   const decoder = createFlowDecoder(decoderOptionsFromConfig(cfg.decoder));
+  const log = createLogger(opts.logLevel);
   const restored = opts.state === undefined ? null : loadDecoderState(opts.state, decoder);
+  if (restored !== null) log.info({ path: opts.state, ...restored }, "decoder state restored");
+  const reporter = createProblemReporter(log);
 
   const ports = new Set(opts.port);
   const udp = createUdpDatagram();
@@ -61,13 +67,17 @@ export async function runDecode(captures: string[], opts: DecodeCommandOptions):
         lastMs = p.tsSec * 1000 + p.tsNsec / 1e6;
         decoder.decode(udp.payload, udp.srcAddress, lastMs, batch);
         consume();
+        reporter.report(lastMs, decoder.problems);
       });
     } catch (e) {
       throw new FlowtallyError("FT_CAPTURE_READ", `${path}: ${(e as Error).message}`, { cause: e });
     }
   }
+  reporter.report(lastMs, decoder.problems, true);
   // Held data that never met its template is reported as held, not silently forgotten.
   const held = decoder.heldSets();
+  if (held.count > 0)
+    log.warn(held, "data still held at the end: no template or sampling rate arrived for it");
   if (opts.state !== undefined) saveDecoderState(opts.state, decoder);
   if (opts.records) return 0;
 

@@ -5,6 +5,7 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import { isFlowtallyError } from "../schema/errors.js";
+import { logLevels } from "./logger.js";
 import { packageVersion } from "./package-version.js";
 
 const program = new Command()
@@ -34,6 +35,11 @@ program
       .default("table"),
   )
   .option("-r, --records", "print every record as one JSON object per line (NDJSON) instead")
+  .addOption(
+    new Option("-l, --log-level <level>", "log level (logs go to stderr)")
+      .choices(logLevels)
+      .default("warn"),
+  )
   .option(
     "-s, --state <file>",
     "load templates and sampling rates from this state file first, and save them back at the end",
