@@ -8,7 +8,8 @@ import { type FlowBatch, FlowDirection, SamplingSource } from "../../schema/flow
 import { uintAt } from "./byte-reader.js";
 import type { DecodeProblem } from "./decode-problems.js";
 import type { DomainState, ExporterState } from "./exporter-state.js";
-import { Op } from "./information-elements.js";
+import { FIRST_RAW_OP, Op } from "./information-elements.js";
+import { compileFixedRecord, type RawHelpers, SCRATCH_SIZE, Slot } from "./record-codegen.js";
 import { domainRate, type RateChoice, rateFromFields } from "./sampling.js";
 import { type Template, VARIABLE_LENGTH } from "./template.js";
 
@@ -29,29 +30,30 @@ export interface RecordContext {
   fallbackRate: RateChoice;
   /** Counts records whose rate fell back to `fallbackRate`. */
   unknownRateRecords: number;
+  /** Use generated code for fixed-length templates (false: the interpreter, for tests). */
+  codegen: boolean;
 }
 
-const S_FIRST_UP = 0;
-const S_LAST_UP = 1;
-const S_SYSINIT = 2;
-const S_INTERVAL = 3;
-const S_SAMPLER = 4;
-const S_PKT_INTERVAL = 5;
-const S_PKT_SPACE = 6;
-const S_SIZE = 7;
-const S_POPULATION = 8;
-const S_PROBABILITY = 9;
-const S_REV_BYTES = 10;
-const S_REV_PACKETS = 11;
-const S_ART_CLIENT = 12;
-const S_ART_SERVER = 13;
-const S_ART_RESPONSE = 14;
-const S_ART_CONNECTIONS = 15;
-const S_ART_RESPONSES = 16;
-const S_OBSERVATION = 17;
-const S_IN_PHYS = 18;
-const S_OUT_PHYS = 19;
-const SCRATCH_SIZE = 20;
+const S_FIRST_UP = Slot.FirstUptime;
+const S_LAST_UP = Slot.LastUptime;
+const S_SYSINIT = Slot.SysInit;
+const S_INTERVAL = Slot.Interval;
+const S_SAMPLER = Slot.Sampler;
+const S_PKT_INTERVAL = Slot.PacketInterval;
+const S_PKT_SPACE = Slot.PacketSpace;
+const S_SIZE = Slot.Size;
+const S_POPULATION = Slot.Population;
+const S_PROBABILITY = Slot.Probability;
+const S_REV_BYTES = Slot.ReverseBytes;
+const S_REV_PACKETS = Slot.ReversePackets;
+const S_ART_CLIENT = Slot.ArtClient;
+const S_ART_SERVER = Slot.ArtServer;
+const S_ART_RESPONSE = Slot.ArtResponse;
+const S_ART_CONNECTIONS = Slot.ArtConnections;
+const S_ART_RESPONSES = Slot.ArtResponses;
+const S_OBSERVATION = Slot.Observation;
+const S_IN_PHYS = Slot.InPhysical;
+const S_OUT_PHYS = Slot.OutPhysical;
 
 /** Seconds between the NTP era 0 epoch (1900) and the Unix epoch. */
 const NTP_UNIX_OFFSET_S = 2208988800;
@@ -88,11 +90,16 @@ export function decodeDataSet(
   if (tpl.minRecordLength === 0) return result;
   if (tpl.recordLength > 0) {
     const len = tpl.recordLength;
+    if (ctx.codegen && tpl.fixedDecoder === null)
+      tpl.fixedDecoder = compileFixedRecord(tpl, rawHelpers);
+    const generated = ctx.codegen ? tpl.fixedDecoder : null;
     for (let off = start; off + len <= end; off += len) {
-      decodeFixedRecord(ctx, tpl, view, off, out);
+      if (generated !== null) generated(view, off, beginRecord(ctx, tpl, out), out, scratch, ctx);
+      else decodeFixedRecord(ctx, tpl, view, off, out);
       result.wire++;
       result.records += finishRecord(ctx, tpl, out);
     }
+    ctx.exporter.stats.records += result.records;
     return result;
   }
   let off = start;
@@ -101,21 +108,22 @@ export function decodeDataSet(
     if (next < 0) {
       out.dropLast();
       result.problem = "varlen-invalid";
-      return result;
+      break;
     }
     off = next;
     result.wire++;
     result.records += finishRecord(ctx, tpl, out);
   }
+  ctx.exporter.stats.records += result.records;
   return result;
 }
 
-function beginRecord(ctx: RecordContext, out: FlowBatch): number {
+function beginRecord(ctx: RecordContext, tpl: Template, out: FlowBatch): number {
   const i = out.next();
   out.exporterId[i] = ctx.exporter.id;
   out.version[i] = ctx.version;
   out.domain[i] = ctx.domain.id;
-  scratch.fill(Number.NaN);
+  if (tpl.usesScratch) scratch.fill(Number.NaN);
   return i;
 }
 
@@ -126,14 +134,27 @@ function decodeFixedRecord(
   base: number,
   out: FlowBatch,
 ): void {
-  const i = beginRecord(ctx, out);
+  const i = beginRecord(ctx, tpl, out);
   const ops = tpl.ops;
   const lengths = tpl.lengths;
   const offsets = tpl.offsets;
   for (let k = 0; k < ops.length; k++) {
     const op = ops[k]!;
-    if (op !== Op.Skip) applyField(ctx, op, view, base + offsets[k]!, lengths[k]!, i, out);
+    if (op === Op.Skip) continue;
+    const off = base + offsets[k]!;
+    const len = lengths[k]!;
+    if (op < FIRST_RAW_OP) setValue(ctx, op, readUint(view, off, len), i, out);
+    else applyRaw(op, view, off, len, i, out);
   }
+}
+
+/** Unsigned big-endian value of a field; the common widths inline, the rest in `uintAt`. */
+function readUint(view: DataView, off: number, len: number): number {
+  if (len === 4) return view.getUint32(off);
+  if (len === 2) return view.getUint16(off);
+  if (len === 1) return view.getUint8(off);
+  if (len === 8) return view.getUint32(off) * 4294967296 + view.getUint32(off + 4);
+  return uintAt(view, off, len);
 }
 
 /** Returns the offset after the record, or -1 when a length runs past `end`. */
@@ -145,7 +166,7 @@ function decodeVariableRecord(
   end: number,
   out: FlowBatch,
 ): number {
-  const i = beginRecord(ctx, out);
+  const i = beginRecord(ctx, tpl, out);
   const ops = tpl.ops;
   const lengths = tpl.lengths;
   let off = base;
@@ -163,14 +184,146 @@ function decodeVariableRecord(
     }
     if (off + len > end) return -1;
     const op = ops[k]!;
-    if (op !== Op.Skip && len > 0) applyField(ctx, op, view, off, len, i, out);
+    if (op !== Op.Skip && len > 0) {
+      if (op < FIRST_RAW_OP) setValue(ctx, op, readUint(view, off, len), i, out);
+      else applyRaw(op, view, off, len, i, out);
+    }
     off += len;
   }
   return off;
 }
 
-function applyField(
-  ctx: RecordContext,
+function setValue(ctx: RecordContext, op: number, v: number, i: number, out: FlowBatch): void {
+  switch (op) {
+    case Op.InIf:
+      out.inIf[i] = v;
+      return;
+    case Op.OutIf:
+      out.outIf[i] = v;
+      return;
+    case Op.Src4:
+      out.src4[i] = v;
+      out.ipVersion[i] = 4;
+      return;
+    case Op.Dst4:
+      out.dst4[i] = v;
+      out.ipVersion[i] = 4;
+      return;
+    case Op.SrcPort:
+      out.srcPort[i] = v;
+      return;
+    case Op.DstPort:
+      out.dstPort[i] = v;
+      return;
+    case Op.Protocol:
+      out.protocol[i] = v;
+      return;
+    case Op.TcpFlags:
+      out.tcpFlags[i] = v;
+      return;
+    case Op.Tos:
+      out.dscp[i] = (v & 0xff) >> 2;
+      return;
+    case Op.Dscp:
+      out.dscp[i] = v & 0x3f;
+      return;
+    case Op.Bytes:
+      out.bytes[i] = v;
+      return;
+    case Op.BytesAdd:
+      out.bytes[i] = out.bytes[i]! + v;
+      return;
+    case Op.Packets:
+      out.packets[i] = v;
+      return;
+    case Op.PacketsAdd:
+      out.packets[i] = out.packets[i]! + v;
+      return;
+    case Op.ReverseBytes:
+      scratch[S_REV_BYTES] = v;
+      return;
+    case Op.ReversePackets:
+      scratch[S_REV_PACKETS] = v;
+      return;
+    case Op.FirstUptime:
+      scratch[S_FIRST_UP] = v;
+      return;
+    case Op.LastUptime:
+      scratch[S_LAST_UP] = v;
+      return;
+    case Op.SysInitMs:
+      scratch[S_SYSINIT] = v;
+      return;
+    case Op.StartSec:
+      out.startMs[i] = v * 1000;
+      return;
+    case Op.EndSec:
+      out.endMs[i] = v * 1000;
+      return;
+    case Op.StartMs:
+      out.startMs[i] = v;
+      return;
+    case Op.EndMs:
+      out.endMs[i] = v;
+      return;
+    case Op.StartDeltaUs:
+      out.startMs[i] = ctx.exportMs - v / 1000;
+      return;
+    case Op.EndDeltaUs:
+      out.endMs[i] = ctx.exportMs - v / 1000;
+      return;
+    case Op.ObservationMs:
+      scratch[S_OBSERVATION] = v;
+      return;
+    case Op.SamplingInterval:
+      scratch[S_INTERVAL] = v;
+      return;
+    case Op.SamplerId:
+      scratch[S_SAMPLER] = v;
+      return;
+    case Op.SamplingPacketInterval:
+      scratch[S_PKT_INTERVAL] = v;
+      return;
+    case Op.SamplingPacketSpace:
+      scratch[S_PKT_SPACE] = v;
+      return;
+    case Op.SamplingSize:
+      scratch[S_SIZE] = v;
+      return;
+    case Op.SamplingPopulation:
+      scratch[S_POPULATION] = v;
+      return;
+    case Op.Direction:
+      out.direction[i] = v & 1;
+      return;
+    case Op.ApplicationId:
+      out.applicationId[i] = v;
+      return;
+    case Op.ArtClientNwSum:
+      scratch[S_ART_CLIENT] = v;
+      return;
+    case Op.ArtServerNwSum:
+      scratch[S_ART_SERVER] = v;
+      return;
+    case Op.ArtServerResponseSum:
+      scratch[S_ART_RESPONSE] = v;
+      return;
+    case Op.ArtNewConnections:
+      scratch[S_ART_CONNECTIONS] = v;
+      return;
+    case Op.ArtResponses:
+      scratch[S_ART_RESPONSES] = v;
+      return;
+    case Op.InPhysIf:
+      scratch[S_IN_PHYS] = v;
+      return;
+    case Op.OutPhysIf:
+      scratch[S_OUT_PHYS] = v;
+      return;
+  }
+}
+
+function applyRaw(
   op: number,
   view: DataView,
   off: number,
@@ -179,20 +332,6 @@ function applyField(
   out: FlowBatch,
 ): void {
   switch (op) {
-    case Op.InIf:
-      out.inIf[i] = uintAt(view, off, len);
-      return;
-    case Op.OutIf:
-      out.outIf[i] = uintAt(view, off, len);
-      return;
-    case Op.Src4:
-      out.src4[i] = len === 4 ? view.getUint32(off) : uintAt(view, off, len);
-      out.ipVersion[i] = 4;
-      return;
-    case Op.Dst4:
-      out.dst4[i] = len === 4 ? view.getUint32(off) : uintAt(view, off, len);
-      out.ipVersion[i] = 4;
-      return;
     case Op.Src6:
       copy16(view, off, out.src6, i * 16);
       out.ipVersion[i] = 6;
@@ -201,104 +340,14 @@ function applyField(
       copy16(view, off, out.dst6, i * 16);
       out.ipVersion[i] = 6;
       return;
-    case Op.SrcPort:
-      out.srcPort[i] = uintAt(view, off, len);
-      return;
-    case Op.DstPort:
-      out.dstPort[i] = uintAt(view, off, len);
-      return;
-    case Op.Protocol:
-      out.protocol[i] = view.getUint8(off + len - 1);
-      return;
-    case Op.TcpFlags:
-      out.tcpFlags[i] = uintAt(view, off, len);
-      return;
-    case Op.Tos:
-      out.dscp[i] = view.getUint8(off + len - 1) >> 2;
-      return;
-    case Op.Dscp:
-      out.dscp[i] = view.getUint8(off + len - 1) & 0x3f;
-      return;
-    case Op.Bytes:
-      out.bytes[i] = uintAt(view, off, len);
-      return;
-    case Op.BytesAdd:
-      out.bytes[i] = out.bytes[i]! + uintAt(view, off, len);
-      return;
-    case Op.Packets:
-      out.packets[i] = uintAt(view, off, len);
-      return;
-    case Op.PacketsAdd:
-      out.packets[i] = out.packets[i]! + uintAt(view, off, len);
-      return;
-    case Op.ReverseBytes:
-      scratch[S_REV_BYTES] = uintAt(view, off, len);
-      return;
-    case Op.ReversePackets:
-      scratch[S_REV_PACKETS] = uintAt(view, off, len);
-      return;
-    case Op.FirstUptime:
-      scratch[S_FIRST_UP] = uintAt(view, off, len);
-      return;
-    case Op.LastUptime:
-      scratch[S_LAST_UP] = uintAt(view, off, len);
-      return;
-    case Op.SysInitMs:
-      scratch[S_SYSINIT] = uintAt(view, off, len);
-      return;
-    case Op.StartSec:
-      out.startMs[i] = uintAt(view, off, len) * 1000;
-      return;
-    case Op.EndSec:
-      out.endMs[i] = uintAt(view, off, len) * 1000;
-      return;
-    case Op.StartMs:
-      out.startMs[i] = uintAt(view, off, len);
-      return;
-    case Op.EndMs:
-      out.endMs[i] = uintAt(view, off, len);
-      return;
     case Op.StartNtp:
       out.startMs[i] = ntpToMs(view, off);
       return;
     case Op.EndNtp:
       out.endMs[i] = ntpToMs(view, off);
       return;
-    case Op.StartDeltaUs:
-      out.startMs[i] = ctx.exportMs - uintAt(view, off, len) / 1000;
-      return;
-    case Op.EndDeltaUs:
-      out.endMs[i] = ctx.exportMs - uintAt(view, off, len) / 1000;
-      return;
-    case Op.ObservationMs:
-      scratch[S_OBSERVATION] = uintAt(view, off, len);
-      return;
-    case Op.SamplingInterval:
-      scratch[S_INTERVAL] = uintAt(view, off, len);
-      return;
-    case Op.SamplerId:
-      scratch[S_SAMPLER] = uintAt(view, off, len);
-      return;
-    case Op.SamplingPacketInterval:
-      scratch[S_PKT_INTERVAL] = uintAt(view, off, len);
-      return;
-    case Op.SamplingPacketSpace:
-      scratch[S_PKT_SPACE] = uintAt(view, off, len);
-      return;
-    case Op.SamplingSize:
-      scratch[S_SIZE] = uintAt(view, off, len);
-      return;
-    case Op.SamplingPopulation:
-      scratch[S_POPULATION] = uintAt(view, off, len);
-      return;
     case Op.SamplingProbability:
       scratch[S_PROBABILITY] = len === 8 ? view.getFloat64(off) : view.getFloat32(off);
-      return;
-    case Op.Direction:
-      out.direction[i] = view.getUint8(off + len - 1) & 1;
-      return;
-    case Op.ApplicationId:
-      out.applicationId[i] = uintAt(view, off, len);
       return;
     case Op.ClientNwMs:
       out.clientNetworkDelayUs[i] = latencyUs(view, off, len);
@@ -308,27 +357,6 @@ function applyField(
       return;
     case Op.AppLatencyMs:
       out.applicationDelayUs[i] = latencyUs(view, off, len);
-      return;
-    case Op.ArtClientNwSum:
-      scratch[S_ART_CLIENT] = uintAt(view, off, len);
-      return;
-    case Op.ArtServerNwSum:
-      scratch[S_ART_SERVER] = uintAt(view, off, len);
-      return;
-    case Op.ArtServerResponseSum:
-      scratch[S_ART_RESPONSE] = uintAt(view, off, len);
-      return;
-    case Op.ArtNewConnections:
-      scratch[S_ART_CONNECTIONS] = uintAt(view, off, len);
-      return;
-    case Op.ArtResponses:
-      scratch[S_ART_RESPONSES] = uintAt(view, off, len);
-      return;
-    case Op.InPhysIf:
-      scratch[S_IN_PHYS] = uintAt(view, off, len);
-      return;
-    case Op.OutPhysIf:
-      scratch[S_OUT_PHYS] = uintAt(view, off, len);
       return;
   }
 }
@@ -340,8 +368,10 @@ function applyField(
 function finishRecord(ctx: RecordContext, tpl: Template, out: FlowBatch): number {
   const i = out.length - 1;
   resolveTimes(ctx, tpl, i, out);
-  if (out.inIf[i] === 0 && scratch[S_IN_PHYS]! >= 0) out.inIf[i] = scratch[S_IN_PHYS]!;
-  if (out.outIf[i] === 0 && scratch[S_OUT_PHYS]! >= 0) out.outIf[i] = scratch[S_OUT_PHYS]!;
+  if (tpl.hasPhysicalInterface) {
+    if (out.inIf[i] === 0 && scratch[S_IN_PHYS]! >= 0) out.inIf[i] = scratch[S_IN_PHYS]!;
+    if (out.outIf[i] === 0 && scratch[S_OUT_PHYS]! >= 0) out.outIf[i] = scratch[S_OUT_PHYS]!;
+  }
   if (tpl.hasArt) resolveArt(i, out);
 
   const rate = recordRateChoice(ctx, tpl);
@@ -351,7 +381,6 @@ function finishRecord(ctx: RecordContext, tpl: Template, out: FlowBatch): number
     out.bytes[i] = out.bytes[i]! * rate.rate;
     out.packets[i] = out.packets[i]! * rate.rate;
   }
-  ctx.exporter.stats.records++;
   if (!tpl.hasReverse) return 1;
   const revBytes = scratch[S_REV_BYTES]!;
   const revPackets = scratch[S_REV_PACKETS]!;
@@ -360,7 +389,6 @@ function finishRecord(ctx: RecordContext, tpl: Template, out: FlowBatch): number
   swapDirection(out, r);
   out.bytes[r] = (revBytes > 0 ? revBytes : 0) * rate.rate;
   out.packets[r] = (revPackets > 0 ? revPackets : 0) * rate.rate;
-  ctx.exporter.stats.records++;
   return 2;
 }
 
@@ -405,7 +433,7 @@ function resolveTimes(ctx: RecordContext, tpl: Template, i: number, out: FlowBat
     }
   }
   if (out.endMs[i] === 0) {
-    const obs = scratch[S_OBSERVATION]!;
+    const obs = tpl.hasObservation ? scratch[S_OBSERVATION]! : 0;
     out.endMs[i] = obs > 0 ? obs : out.startMs[i] !== 0 ? out.startMs[i]! : ctx.exportMs;
   }
   if (out.startMs[i] === 0) out.startMs[i] = out.endMs[i]!;
@@ -452,6 +480,8 @@ function swapDirection(out: FlowBatch, r: number): void {
 function copy16(view: DataView, off: number, dst: Uint8Array, at: number): void {
   for (let k = 0; k < 16; k++) dst[at + k] = view.getUint8(off + k);
 }
+
+const rawHelpers: RawHelpers = { copy16, ntpToMs, latencyUs };
 
 /** NTP 64-bit timestamp (seconds since 1900 + 2^-32 fraction) to Unix milliseconds. */
 function ntpToMs(view: DataView, off: number): number {

@@ -22,6 +22,7 @@ export interface DecoderCoreOptions {
   sampling: SamplingPolicy;
   templates: TemplateLimits;
   held: HeldSetLimits;
+  codegen: boolean;
 }
 
 /** Returned by {@link DecoderCore.dataSet} when the set was held for later. */
@@ -60,6 +61,7 @@ export class DecoderCore {
       setRate: { rate: 1, source: SamplingSource.Unknown },
       fallbackRate: { rate: 1, source: SamplingSource.Unknown },
       unknownRateRecords: 0,
+      codegen: options.codegen,
     };
     this.sink = {
       learnt: (domain, tpl) => this.templateLearnt(domain, tpl),

@@ -27,6 +27,11 @@ export interface FlowDecoderOptions {
   samplingOverrides?: ReadonlyMap<string, number> | Readonly<Record<string, number>>;
   templates?: Partial<TemplateLimits>;
   held?: Partial<HeldSetLimits>;
+  /**
+   * Decode fixed-length templates with generated code (default true). false selects the
+   * interpreter, which the tests use as the reference.
+   */
+  codegen?: boolean;
 }
 
 export interface FlowDecoder {
@@ -58,6 +63,7 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
     sampling,
     templates: { ...defaultTemplateLimits, ...options.templates },
     held: { ...defaultHeldSetLimits, ...options.held },
+    codegen: options.codegen ?? true,
   });
   const reader = new ByteReader();
 

@@ -11,6 +11,7 @@ import {
   packetCounterPreference,
   v9Op,
 } from "./information-elements.js";
+import type { FixedRecordDecoder } from "./record-codegen.js";
 
 /** RFC 7011 §7: a field length of 65535 means "variable length, prefixed in the record". */
 export const VARIABLE_LENGTH = 65535;
@@ -44,6 +45,12 @@ export interface Template {
   hasSamplerId: boolean;
   hasReverse: boolean;
   hasArt: boolean;
+  hasObservation: boolean;
+  hasPhysicalInterface: boolean;
+  /** Any field goes through the per-record scratch values (which then need a reset). */
+  usesScratch: boolean;
+  /** Generated decoder for fixed-length data templates, compiled on first use. */
+  fixedDecoder: FixedRecordDecoder | null;
 }
 
 const NON_COUNTER = 0;
@@ -81,6 +88,8 @@ export function compileTemplate(
   let hasSamplerId = false;
   let hasReverse = false;
   let hasArt = false;
+  let hasObservation = false;
+  let hasPhysicalInterface = false;
 
   for (let k = 0; k < n; k++) {
     const f = fields[k]!;
@@ -137,6 +146,13 @@ export function compileTemplate(
       case Op.ArtResponses:
         hasArt = true;
         break;
+      case Op.ObservationMs:
+        hasObservation = true;
+        break;
+      case Op.InPhysIf:
+      case Op.OutPhysIf:
+        hasPhysicalInterface = true;
+        break;
     }
   }
   return {
@@ -155,6 +171,17 @@ export function compileTemplate(
     hasSamplerId,
     hasReverse,
     hasArt,
+    hasObservation,
+    hasPhysicalInterface,
+    usesScratch:
+      hasUptime ||
+      hasRecordSampling ||
+      hasSamplerId ||
+      hasReverse ||
+      hasArt ||
+      hasObservation ||
+      hasPhysicalInterface,
+    fixedDecoder: null,
   };
 }
 
