@@ -9,6 +9,8 @@ export function decoderOptionsFromConfig(cfg: DecoderConfig): FlowDecoderOptions
     defaultSamplingRate: cfg.defaultSamplingRate,
     samplingOverrides: new Map(cfg.samplingOverrides.map((o) => [o.exporter, o.rate])),
     templates: {
+      maxExporters: cfg.maxExporters,
+      maxDomainsPerExporter: cfg.maxDomainsPerExporter,
       maxTemplatesPerExporter: cfg.maxTemplatesPerExporter,
       maxFieldsPerTemplate: cfg.maxFieldsPerTemplate,
     },

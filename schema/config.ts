@@ -21,6 +21,10 @@ export const decoderConfigSchema = z.strictObject({
       }),
     )
     .default([]),
+  /** Exporter addresses the decoder keeps state for; datagrams from more are dropped, counted. */
+  maxExporters: positiveInt.max(1_000_000).default(10_000),
+  /** Observation domains (source ids) per exporter; datagrams for more are dropped, counted. */
+  maxDomainsPerExporter: positiveInt.max(65536).default(1024),
   /** Templates one exporter may define (all domains together); more are refused and counted. */
   maxTemplatesPerExporter: positiveInt.max(65536).default(4096),
   maxFieldsPerTemplate: positiveInt.max(4096).default(512),

@@ -214,6 +214,26 @@ describe("memory stays bounded per exporter", () => {
     expect(b.length).toBe(1);
   });
 
+  it("exporter addresses and observation domains beyond their limits are dropped and counted", () => {
+    const d = createFlowDecoder({ templates: { maxExporters: 3, maxDomainsPerExporter: 2 } });
+    const b = new FlowBatch();
+    for (let k = 1; k <= 5; k++) {
+      d.decode(ipfixMessage(header(), [goodTemplate, goodData]), `192.0.2.${k}`, 0, b);
+    }
+    expect(d.exporterStats().map((e) => e.exporter)).toEqual([
+      "192.0.2.1",
+      "192.0.2.2",
+      "192.0.2.3",
+    ]);
+    expect(d.problems["exporter-limit"]).toBe(2);
+    for (let domain = 10; domain < 15; domain++) {
+      d.decode(ipfixMessage({ ...header(), domain }, [goodTemplate, goodData]), "192.0.2.1", 0, b);
+    }
+    // 192.0.2.1 already has domain 0; one more fits, the other four are refused.
+    expect(d.problems["domain-limit"]).toBe(4);
+    expect(b.length).toBe(3 + 1);
+  });
+
   it("templates with more fields than the limit are refused", () => {
     const d = createFlowDecoder({ templates: { maxFieldsPerTemplate: 8 } });
     const wide = Array.from({ length: 9 }, () => ({ id: 1, length: 1 }));

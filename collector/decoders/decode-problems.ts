@@ -24,6 +24,10 @@ export const decodeProblems = [
   "template-id-invalid",
   /** A template has no fields, or more than the field limit, or a record length above 65535. */
   "template-invalid",
+  /** A datagram from a new exporter address beyond `maxExporters`: dropped. */
+  "exporter-limit",
+  /** A datagram for a new observation domain beyond `maxDomainsPerExporter`: dropped. */
+  "domain-limit",
   /** An exporter already has the maximum number of templates: the new one was not learnt. */
   "template-limit",
   /** A data record is longer than what is left of its set (only for variable-length fields). */

@@ -9,6 +9,7 @@ import { type DecodeProblem, emptyProblemCounts, type ProblemCounts } from "./de
 import {
   createExporterState,
   type DomainState,
+  domainKey,
   domainOf,
   type ExporterState,
 } from "./exporter-state.js";
@@ -73,14 +74,30 @@ export class DecoderCore {
     this.problems[p] += n;
   }
 
-  exporterFor(address: string): ExporterState {
+  /** The exporter's state, or null (counted) when `maxExporters` is reached. */
+  exporterFor(address: string): ExporterState | null {
     let e = this.exporters.get(address);
     if (e === undefined) {
+      if (this.exporters.size >= this.templateLimits.maxExporters) {
+        this.problem("exporter-limit");
+        return null;
+      }
       e = createExporterState(address, this.exporterNames.length);
       this.exporters.set(address, e);
       this.exporterNames.push(address);
     }
     return e;
+  }
+
+  /** The domain's state, or null (counted) when `maxDomainsPerExporter` is reached. */
+  domainFor(exporter: ExporterState, version: number, id: number): DomainState | null {
+    const d = exporter.domains.get(domainKey(version, id));
+    if (d !== undefined) return d;
+    if (exporter.domains.size >= this.templateLimits.maxDomainsPerExporter) {
+      this.problem("domain-limit");
+      return null;
+    }
+    return domainOf(exporter, version, id);
   }
 
   samplingOverride(address: string): number {

@@ -6,7 +6,7 @@
 import type { FlowBatch } from "../../schema/flow-record.js";
 import type { ByteReader } from "./byte-reader.js";
 import type { DecoderCore } from "./decoder-core.js";
-import { domainOf, sequenceGap } from "./exporter-state.js";
+import { sequenceGap } from "./exporter-state.js";
 import { readTemplateSet } from "./template-store.js";
 
 const HEADER_LENGTH = 16;
@@ -35,8 +35,10 @@ export function decodeIpfix(
   const domainId = view.getUint32(12);
 
   const exporter = core.exporterFor(exporterAddress);
+  if (exporter === null) return 0;
   exporter.stats.datagrams++;
-  const domain = domainOf(exporter, 10, domainId);
+  const domain = core.domainFor(exporter, 10, domainId);
+  if (domain === null) return 0;
   exporter.stats.lostRecords += sequenceGap(domain, sequence, exporter.stats);
 
   let records = 0;

@@ -6,7 +6,7 @@ import { type FlowBatch, SamplingSource } from "../../schema/flow-record.js";
 import type { ByteReader } from "./byte-reader.js";
 import { uptimeDelta } from "./data-records.js";
 import type { DecoderCore } from "./decoder-core.js";
-import { domainOf, sequenceGap } from "./exporter-state.js";
+import { sequenceGap } from "./exporter-state.js";
 
 const HEADER_LENGTH = 24;
 const RECORD_LENGTH = 48;
@@ -36,8 +36,10 @@ export function decodeNetflowV5(
   const sampling = view.getUint16(22) & 0x3fff;
 
   const exporter = core.exporterFor(exporterAddress);
+  if (exporter === null) return 0;
   exporter.stats.datagrams++;
-  const domain = domainOf(exporter, 5, domainId);
+  const domain = core.domainFor(exporter, 5, domainId);
+  if (domain === null) return 0;
   exporter.stats.lostRecords += sequenceGap(domain, sequence, exporter.stats);
   domain.nextSequence = (sequence + count) >>> 0;
 

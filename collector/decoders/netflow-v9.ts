@@ -6,7 +6,7 @@
 import type { FlowBatch } from "../../schema/flow-record.js";
 import type { ByteReader } from "./byte-reader.js";
 import type { DecoderCore } from "./decoder-core.js";
-import { domainOf, sequenceGap } from "./exporter-state.js";
+import { sequenceGap } from "./exporter-state.js";
 import { readTemplateSet } from "./template-store.js";
 
 const HEADER_LENGTH = 20;
@@ -29,8 +29,10 @@ export function decodeNetflowV9(
   const sourceId = view.getUint32(16);
 
   const exporter = core.exporterFor(exporterAddress);
+  if (exporter === null) return 0;
   exporter.stats.datagrams++;
-  const domain = domainOf(exporter, 9, sourceId);
+  const domain = core.domainFor(exporter, 9, sourceId);
+  if (domain === null) return 0;
   exporter.stats.lostPackets += sequenceGap(domain, sequence, exporter.stats);
   domain.nextSequence = (sequence + 1) >>> 0;
 

@@ -5,7 +5,6 @@
  * a restart anyway.
  */
 import type { DecoderCore } from "./decoder-core.js";
-import { domainOf } from "./exporter-state.js";
 import type { TemplateField } from "./template.js";
 import { restoreTemplate } from "./template-store.js";
 
@@ -82,6 +81,10 @@ export function restoreSnapshot(
       continue;
     }
     const exporter = core.exporterFor(e.address);
+    if (exporter === null) {
+      res.skipped++;
+      continue;
+    }
     for (const d of e.domains) {
       if (
         !isObject(d) ||
@@ -91,7 +94,11 @@ export function restoreSnapshot(
         res.skipped++;
         continue;
       }
-      const domain = domainOf(exporter, d.version, d.id);
+      const domain = core.domainFor(exporter, d.version, d.id);
+      if (domain === null) {
+        res.skipped++;
+        continue;
+      }
       if (isRate(d.defaultRate)) {
         domain.defaultRate = d.defaultRate;
         res.rates++;

@@ -8,6 +8,10 @@ import type { DomainState, ExporterState } from "./exporter-state.js";
 import { compileTemplate, sameLayout, type Template, type TemplateField } from "./template.js";
 
 export interface TemplateLimits {
+  /** Exporters (source addresses) the decoder keeps state for; datagrams from more are dropped. */
+  maxExporters: number;
+  /** Observation domains / source ids per exporter and version. */
+  maxDomainsPerExporter: number;
   /** Templates (data + options) one exporter may define across all its domains. */
   maxTemplatesPerExporter: number;
   /** Fields in one template. */
@@ -15,6 +19,8 @@ export interface TemplateLimits {
 }
 
 export const defaultTemplateLimits: TemplateLimits = {
+  maxExporters: 10_000,
+  maxDomainsPerExporter: 1024,
   maxTemplatesPerExporter: 4096,
   maxFieldsPerTemplate: 512,
 };
