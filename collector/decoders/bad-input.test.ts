@@ -246,3 +246,23 @@ describe("memory stays bounded per exporter", () => {
     expect(d.problems["template-invalid"]).toBe(1);
   });
 });
+
+describe("held data bookkeeping stays bounded", () => {
+  it("sets taken out of the middle of the queue do not pile up behind one that waits", async () => {
+    const { HeldSets } = await import("./held-sets.js");
+    const held = new HeldSets({ maxSets: 1000, maxBytes: 1 << 20, maxAgeMs: 1e12 });
+    const context = { receivedMs: 0 } as never;
+    const add = (templateId: number) =>
+      held.add(
+        { reason: "template", context, templateId, data: new Uint8Array(10), done: false },
+        [],
+      );
+    add(1); // waits forever
+    for (let k = 0; k < 100_000; k++) {
+      add(2);
+      held.take((s) => s.templateId === 2);
+    }
+    expect(held.count).toBe(1);
+    expect((held as unknown as { queue: unknown[] }).queue.length).toBeLessThan(200);
+  });
+});

@@ -4,6 +4,7 @@
  * receive time is passed in), no logging.
  */
 import { type FlowBatch, SamplingSource } from "../../schema/flow-record.js";
+import type { ByteReader } from "./byte-reader.js";
 import { decodeDataSet, type RecordContext } from "./data-records.js";
 import { type DecodeProblem, emptyProblemCounts, type ProblemCounts } from "./decode-problems.js";
 import {
@@ -17,13 +18,35 @@ import { type HeldSet, type HeldSetLimits, HeldSets } from "./held-sets.js";
 import { decodeOptionsSet } from "./options-records.js";
 import { domainHasRates, domainRate, type SamplingPolicy, unknownRate } from "./sampling.js";
 import type { Template } from "./template.js";
-import type { TemplateLimits, TemplateSink } from "./template-store.js";
+import { readTemplateSet, type TemplateLimits, type TemplateSink } from "./template-store.js";
 
 export interface DecoderCoreOptions {
   sampling: SamplingPolicy;
   templates: TemplateLimits;
   held: HeldSetLimits;
   codegen: boolean;
+}
+
+/** What a data set needs from its message header; held sets keep a copy. */
+export interface SetContext {
+  version: 9 | 10;
+  exporter: ExporterState;
+  domain: DomainState;
+  /** Export time from the header, ms since the epoch. */
+  exportMs: number;
+  /** v9 header sysUptime in ms; NaN for IPFIX. */
+  sysUptimeMs: number;
+  /** When the datagram was received (the hold time counts from here). */
+  receivedMs: number;
+}
+
+export interface WalkResult {
+  /** Rows written to the batch. */
+  rows: number;
+  /** Data records on the wire (IPFIX sequence numbers count these). */
+  wireRecords: number;
+  /** False when a set was held or damaged, so the record count is not known. */
+  complete: boolean;
 }
 
 /** Returned by {@link DecoderCore.dataSet} when the set was held for later. */
@@ -47,6 +70,7 @@ export class DecoderCore {
   private sinkOut: FlowBatch | null = null;
   private readonly sink: TemplateSink;
   private readonly evicted: HeldSet[] = [];
+  private readonly walk: WalkResult = { rows: 0, wireRecords: 0, complete: true };
 
   constructor(options: DecoderCoreOptions) {
     this.sampling = options.sampling;
@@ -104,10 +128,52 @@ export class DecoderCore {
     return this.sampling.overrides.get(address) ?? 0;
   }
 
-  /** The template sink for this datagram: released held data goes to `out`. */
-  templateSink(out: FlowBatch): TemplateSink {
-    this.sinkOut = out;
-    return this.sink;
+  /**
+   * Walks the sets of a v9 or IPFIX message from `r.pos` to `r.end`: template sets, data sets
+   * (decoded or held), reserved ids skipped. A set whose length cannot be trusted ends the walk;
+   * a zero-filled tail (Palo Alto pads datagrams with zeros) is padding, not a problem.
+   * Returns a reused result.
+   */
+  walkSets(r: ByteReader, c: SetContext, out: FlowBatch): WalkResult {
+    const res = this.walk;
+    res.rows = 0;
+    res.wireRecords = 0;
+    res.complete = true;
+    const view = r.view;
+    const templateSet = c.version === 9 ? 0 : 2;
+    const optionsSet = templateSet + 1;
+    while (r.remaining() >= 4) {
+      const setStart = r.pos;
+      const setId = view.getUint16(setStart);
+      const setLength = view.getUint16(setStart + 2);
+      if (setLength < 4 || setStart + setLength > r.end) {
+        if (!allZero(r.bytes, setStart, r.end)) {
+          this.problem("set-length-invalid");
+          res.complete = false;
+        }
+        break;
+      }
+      const setEnd = setStart + setLength;
+      if (setId === templateSet || setId === optionsSet) {
+        const saved = r.end;
+        r.pos = setStart + 4;
+        r.end = setEnd;
+        this.sinkOut = out;
+        readTemplateSet(r, c.version, setId, c.exporter, c.domain, this.templateLimits, this.sink);
+        r.end = saved;
+      } else if (setId < 256) {
+        this.problem("set-id-reserved");
+      } else {
+        const n = this.dataSet(c, setId, view, setStart + 4, setEnd, out);
+        if (n === HELD) res.complete = false;
+        else {
+          res.rows += n;
+          res.wireRecords += this.lastSetWireRecords;
+        }
+      }
+      r.pos = setEnd;
+    }
+    return res;
   }
 
   /**
@@ -115,37 +181,20 @@ export class DecoderCore {
    * {@link HELD}.
    */
   dataSet(
-    version: 9 | 10,
-    exporter: ExporterState,
-    domain: DomainState,
+    c: SetContext,
     setId: number,
     view: DataView,
     start: number,
     end: number,
-    exportMs: number,
-    sysUptimeMs: number,
-    receivedMs: number,
     out: FlowBatch,
     hold: Hold = Hold.Always,
   ): number {
     this.lastSetWireRecords = 0;
+    const { exporter, domain } = c;
     const tpl = domain.templates.get(setId);
     if (tpl === undefined) {
       if (hold !== Hold.Always) return 0;
-      this.hold(
-        "template",
-        version,
-        exporter,
-        domain,
-        setId,
-        view,
-        start,
-        end,
-        exportMs,
-        sysUptimeMs,
-        receivedMs,
-        out,
-      );
+      this.hold("template", c, setId, view, start, end, out);
       return HELD;
     }
     if (tpl.options) {
@@ -161,9 +210,9 @@ export class DecoderCore {
     const ctx = this.ctx;
     ctx.exporter = exporter;
     ctx.domain = domain;
-    ctx.version = version;
-    ctx.exportMs = exportMs;
-    ctx.sysUptimeMs = sysUptimeMs;
+    ctx.version = c.version;
+    ctx.exportMs = c.exportMs;
+    ctx.sysUptimeMs = c.sysUptimeMs;
     ctx.override = this.samplingOverride(exporter.address);
     ctx.unknownRateRecords = 0;
     unknownRate(this.sampling, ctx.fallbackRate);
@@ -176,20 +225,7 @@ export class DecoderCore {
         !domainHasRates(domain) &&
         !tpl.hasRecordSampling
       ) {
-        this.hold(
-          "sampling",
-          version,
-          exporter,
-          domain,
-          setId,
-          view,
-          start,
-          end,
-          exportMs,
-          sysUptimeMs,
-          receivedMs,
-          out,
-        );
+        this.hold("sampling", c, setId, view, start, end, out);
         return HELD;
       }
       ctx.setRate.rate = ctx.fallbackRate.rate;
@@ -213,35 +249,16 @@ export class DecoderCore {
 
   private hold(
     reason: "template" | "sampling",
-    version: 9 | 10,
-    exporter: ExporterState,
-    domain: DomainState,
+    c: SetContext,
     templateId: number,
     view: DataView,
     start: number,
     end: number,
-    exportMs: number,
-    sysUptimeMs: number,
-    receivedMs: number,
     out: FlowBatch,
   ): void {
     const data = new Uint8Array(end - start);
     data.set(new Uint8Array(view.buffer, view.byteOffset + start, end - start));
-    this.held.add(
-      {
-        reason,
-        exporter,
-        domain,
-        templateId,
-        version,
-        data,
-        exportMs,
-        sysUptimeMs,
-        heldAtMs: receivedMs,
-        done: false,
-      },
-      this.evicted,
-    );
+    this.held.add({ reason, context: { ...c }, templateId, data, done: false }, this.evicted);
     if (reason === "template") this.problem("data-held");
     if (this.evicted.length > 0) {
       for (const s of this.evicted) this.leaveHold(s, out, "held-overflow");
@@ -260,36 +277,27 @@ export class DecoderCore {
   }
 
   private decodeHeld(s: HeldSet, out: FlowBatch, hold: Hold): number {
-    const domain = s.domain;
     const view = new DataView(s.data.buffer, s.data.byteOffset, s.data.byteLength);
-    return this.dataSet(
-      s.version,
-      s.exporter,
-      domain,
-      s.templateId,
-      view,
-      0,
-      s.data.byteLength,
-      s.exportMs,
-      s.sysUptimeMs,
-      s.heldAtMs,
-      out,
-      hold,
-    );
+    return this.dataSet(s.context, s.templateId, view, 0, s.data.byteLength, out, hold);
   }
 
   private templateLearnt(domain: DomainState, tpl: Template): void {
     if (this.held.count === 0 || this.sinkOut === null) return;
     const out = this.sinkOut;
     const ready = this.held.take(
-      (s) => s.reason === "template" && s.templateId === tpl.id && s.domain === domain,
+      (s) => s.reason === "template" && s.templateId === tpl.id && s.context.domain === domain,
     );
     for (const s of ready) this.decodeHeld(s, out, Hold.SamplingOnly);
   }
 
   private releaseSamplingHeld(domain: DomainState, out: FlowBatch): void {
     if (this.held.count === 0) return;
-    const ready = this.held.take((s) => s.reason === "sampling" && s.domain === domain);
+    const ready = this.held.take((s) => s.reason === "sampling" && s.context.domain === domain);
     for (const s of ready) this.decodeHeld(s, out, Hold.Never);
   }
+}
+
+function allZero(bytes: Uint8Array, from: number, to: number): boolean {
+  for (let k = from; k < to; k++) if (bytes[k] !== 0) return false;
+  return true;
 }

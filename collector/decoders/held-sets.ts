@@ -4,7 +4,7 @@
  * a data set whose sampling rate is not known yet. Held sets are bounded in count, bytes and
  * age; whatever leaves by a bound is counted.
  */
-import type { DomainState, ExporterState } from "./exporter-state.js";
+import type { SetContext } from "./decoder-core.js";
 
 export interface HeldSetLimits {
   maxSets: number;
@@ -20,15 +20,11 @@ export const defaultHeldSetLimits: HeldSetLimits = {
 
 export interface HeldSet {
   reason: "template" | "sampling";
-  exporter: ExporterState;
-  domain: DomainState;
+  /** The message header's context, as it was when the set arrived. */
+  context: SetContext;
   templateId: number;
-  version: 9 | 10;
   /** A copy of the set's records (the datagram buffer is reused by the I/O shell). */
   data: Uint8Array;
-  exportMs: number;
-  sysUptimeMs: number;
-  heldAtMs: number;
   done: boolean;
 }
 
@@ -59,12 +55,7 @@ export class HeldSets {
     if (this.count === 0) return out;
     for (let k = this.head; k < this.queue.length; k++) {
       const s = this.queue[k]!;
-      if (!s.done && match(s)) {
-        s.done = true;
-        this.count--;
-        this.bytes -= s.data.byteLength;
-        out.push(s);
-      }
+      if (!s.done && match(s)) out.push(this.release(s));
     }
     this.compact();
     return out;
@@ -76,14 +67,9 @@ export class HeldSets {
     const cutoff = nowMs - this.limits.maxAgeMs;
     while (this.head < this.queue.length) {
       const s = this.queue[this.head]!;
-      if (!s.done && s.heldAtMs > cutoff) break;
+      if (!s.done && s.context.receivedMs > cutoff) break;
       this.head++;
-      if (!s.done) {
-        s.done = true;
-        this.count--;
-        this.bytes -= s.data.byteLength;
-        out.push(s);
-      }
+      if (!s.done) out.push(this.release(s));
     }
     this.compact();
     return out;
@@ -92,22 +78,26 @@ export class HeldSets {
   private shift(): HeldSet | undefined {
     while (this.head < this.queue.length) {
       const s = this.queue[this.head++]!;
-      if (!s.done) {
-        s.done = true;
-        this.count--;
-        this.bytes -= s.data.byteLength;
-        return s;
-      }
+      if (!s.done) return this.release(s);
     }
     return undefined;
   }
 
+  private release(s: HeldSet): HeldSet {
+    s.done = true;
+    this.count--;
+    this.bytes -= s.data.byteLength;
+    return s;
+  }
+
+  /** Drops released entries once they outnumber the live ones, so the queue stays bounded too. */
   private compact(): void {
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head).filter((s) => !s.done);
-      this.head = 0;
-    } else if (this.count === 0) {
+    const entries = this.queue.length - this.head;
+    if (this.count === 0) {
       this.queue.length = 0;
+      this.head = 0;
+    } else if (entries > 2 * this.count + 64) {
+      this.queue = this.queue.slice(this.head).filter((s) => !s.done);
       this.head = 0;
     }
   }

@@ -7,7 +7,6 @@ import type { FlowBatch } from "../../schema/flow-record.js";
 import type { ByteReader } from "./byte-reader.js";
 import type { DecoderCore } from "./decoder-core.js";
 import { sequenceGap } from "./exporter-state.js";
-import { readTemplateSet } from "./template-store.js";
 
 const HEADER_LENGTH = 16;
 
@@ -41,50 +40,16 @@ export function decodeIpfix(
   if (domain === null) return 0;
   exporter.stats.lostRecords += sequenceGap(domain, sequence, exporter.stats);
 
-  let records = 0;
-  let dataRecords = 0;
-  let countKnown = true;
   r.pos = HEADER_LENGTH;
-  while (r.remaining() >= 4) {
-    const setStart = r.pos;
-    const setId = view.getUint16(setStart);
-    const setLength = view.getUint16(setStart + 2);
-    if (setLength < 4 || setStart + setLength > r.end) {
-      core.problem("set-length-invalid");
-      countKnown = false;
-      break;
-    }
-    const setEnd = setStart + setLength;
-    if (setId === 2 || setId === 3) {
-      const saved = r.end;
-      r.pos = setStart + 4;
-      r.end = setEnd;
-      readTemplateSet(r, 10, setId, exporter, domain, core.templateLimits, core.templateSink(out));
-      r.end = saved;
-    } else if (setId < 256) {
-      core.problem("set-id-reserved");
-    } else {
-      const n = core.dataSet(
-        10,
-        exporter,
-        domain,
-        setId,
-        view,
-        setStart + 4,
-        setEnd,
-        exportMs,
-        Number.NaN,
-        receivedMs,
-        out,
-      );
-      if (n < 0) countKnown = false;
-      else {
-        records += n;
-        dataRecords += core.lastSetWireRecords;
-      }
-    }
-    r.pos = setEnd;
-  }
-  domain.nextSequence = countKnown ? (sequence + dataRecords) >>> 0 : -1;
-  return records;
+  const c = {
+    version: 10 as const,
+    exporter,
+    domain,
+    exportMs,
+    sysUptimeMs: Number.NaN,
+    receivedMs,
+  };
+  const res = core.walkSets(r, c, out);
+  domain.nextSequence = res.complete ? (sequence + res.wireRecords) >>> 0 : -1;
+  return res.rows;
 }
