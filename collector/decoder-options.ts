@@ -9,6 +9,7 @@ export function decoderOptionsFromConfig(cfg: DecoderConfig): FlowDecoderOptions
     defaultSamplingRate: cfg.defaultSamplingRate,
     samplingOverrides: new Map(cfg.samplingOverrides.map((o) => [o.exporter, o.rate])),
     templates: {
+      maxTemplates: cfg.maxTemplates,
       maxExporters: cfg.maxExporters,
       maxDomainsPerExporter: cfg.maxDomainsPerExporter,
       maxTemplatesPerExporter: cfg.maxTemplatesPerExporter,

@@ -25,6 +25,8 @@ export const decoderConfigSchema = z.strictObject({
   maxExporters: positiveInt.max(1_000_000).default(10_000),
   /** Observation domains (source ids) per exporter; datagrams for more are dropped, counted. */
   maxDomainsPerExporter: positiveInt.max(65536).default(1024),
+  /** Templates across all exporters: the memory bound (a template takes about 3 KiB). */
+  maxTemplates: positiveInt.max(10_000_000).default(65_536),
   /** Templates one exporter may define (all domains together); more are refused and counted. */
   maxTemplatesPerExporter: positiveInt.max(65536).default(4096),
   maxFieldsPerTemplate: positiveInt.max(4096).default(512),

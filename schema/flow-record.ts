@@ -80,15 +80,67 @@ export interface FlowRecord {
 const MIN_CAPACITY = 64;
 
 /**
+ * The batch's columns, with their row width and the value a row starts with. The order gives
+ * each column its bit in {@link FlowBatch.dirty}.
+ */
+const columnSpecs = [
+  ["exporterId", Uint32Array, 1, 0],
+  ["version", Uint8Array, 1, 0],
+  ["domain", Uint32Array, 1, 0],
+  ["inIf", Uint32Array, 1, 0],
+  ["outIf", Uint32Array, 1, 0],
+  ["ipVersion", Uint8Array, 1, 0],
+  ["src4", Uint32Array, 1, 0],
+  ["dst4", Uint32Array, 1, 0],
+  ["src6", Uint8Array, 16, 0],
+  ["dst6", Uint8Array, 16, 0],
+  ["srcPort", Uint16Array, 1, 0],
+  ["dstPort", Uint16Array, 1, 0],
+  ["protocol", Uint8Array, 1, 0],
+  ["tcpFlags", Uint16Array, 1, 0],
+  ["dscp", Uint8Array, 1, 0],
+  ["bytes", Float64Array, 1, 0],
+  ["packets", Float64Array, 1, 0],
+  ["startMs", Float64Array, 1, 0],
+  ["endMs", Float64Array, 1, 0],
+  ["samplingRate", Float64Array, 1, 1],
+  ["samplingSource", Uint8Array, 1, SamplingSource.Unknown],
+  ["direction", Uint8Array, 1, FlowDirection.Unknown],
+  ["applicationId", Float64Array, 1, Number.NaN],
+  ["clientNetworkDelayUs", Float64Array, 1, Number.NaN],
+  ["serverNetworkDelayUs", Float64Array, 1, Number.NaN],
+  ["applicationDelayUs", Float64Array, 1, Number.NaN],
+] as const;
+
+export type FlowColumn = (typeof columnSpecs)[number][0];
+
+/** Bit of each column in {@link FlowBatch.dirty}. */
+export const columnBit = Object.fromEntries(
+  columnSpecs.map(([name], k) => [name, 1 << k]),
+) as Record<FlowColumn, number>;
+export const ALL_COLUMNS = (1 << columnSpecs.length) - 1;
+
+type Column =
+  | Uint8Array<ArrayBuffer>
+  | Uint16Array<ArrayBuffer>
+  | Uint32Array<ArrayBuffer>
+  | Float64Array<ArrayBuffer>;
+
+/**
  * Columnar storage for decoded records. `length` rows are valid; decoders call {@link FlowBatch.next}
  * to claim the next row (growing the arrays geometrically if needed, which is rare and amortised).
- * Rows past `length` are always at their defaults, so claiming one writes nothing.
+ * Rows past `length` are always at their defaults, so claiming one writes nothing. A decoder
+ * marks the columns it writes in `dirty` (once per data set, not per record), and `clear()`
+ * resets only those: a datagram's worth of records costs a handful of bulk fills, not one per
+ * column.
  */
 export class FlowBatch {
   length = 0;
   capacity = 0;
   /** Exporter names, indexed by `exporterId`; shared with the decoder that fills the batch. */
   exporterNames: string[] = [];
+  /** Columns written since the last `clear()` (bits from {@link columnBit}). */
+  dirty = 0;
 
   exporterId = new Uint32Array(0);
   version = new Uint8Array(0);
@@ -118,16 +170,29 @@ export class FlowBatch {
   clientNetworkDelayUs = new Float64Array(0);
   serverNetworkDelayUs = new Float64Array(0);
   applicationDelayUs = new Float64Array(0);
-  /** The columns whose default is 0 (rebuilt when the arrays grow). */
-  private zeroColumns: Array<Uint8Array | Uint16Array | Uint32Array | Float64Array> = [];
+
+  /** The arrays above, in `columnSpecs` order (rebuilt when they grow). */
+  private columns: Column[] = [];
 
   constructor(capacity = 1024) {
     this.grow(Math.max(MIN_CAPACITY, capacity));
   }
 
-  /** Empties the batch; the used rows are reset to defaults in bulk (cheaper than per row). */
+  /** Empties the batch, resetting the used rows of the columns written since the last clear. */
   clear(): void {
-    this.resetRows(0, this.length);
+    const n = this.length;
+    let mask = this.dirty;
+    for (let c = 0; mask !== 0; c++, mask >>>= 1) {
+      if ((mask & 1) === 0) continue;
+      const spec = columnSpecs[c]!;
+      const end = n * spec[2];
+      const value = spec[3];
+      const a = this.columns[c]!;
+      // fill() costs a builtin call per column; a datagram's few dozen rows are cheaper by hand.
+      if (end > 16) a.fill(value, 0, end);
+      else for (let k = 0; k < end; k++) a[k] = value;
+    }
+    this.dirty = 0;
     this.length = 0;
   }
 
@@ -141,127 +206,37 @@ export class FlowBatch {
   dropLast(): void {
     if (this.length === 0) return;
     this.length--;
-    this.resetRows(this.length, this.length + 1);
-  }
-
-  /** Sets rows [from, to) to the defaults: zero, except the fields below. */
-  private resetRows(from: number, to: number): void {
-    if (to <= from) return;
-    const zero = this.zeroColumns;
-    for (let c = 0; c < zero.length; c++) zero[c]!.fill(0, from, to);
-    this.src6.fill(0, from * 16, to * 16);
-    this.dst6.fill(0, from * 16, to * 16);
-    this.samplingRate.fill(1, from, to);
-    this.direction.fill(FlowDirection.Unknown, from, to);
-    this.applicationId.fill(Number.NaN, from, to);
-    this.clientNetworkDelayUs.fill(Number.NaN, from, to);
-    this.serverNetworkDelayUs.fill(Number.NaN, from, to);
-    this.applicationDelayUs.fill(Number.NaN, from, to);
+    for (let c = 0; c < columnSpecs.length; c++) {
+      const [, , width, value] = columnSpecs[c]!;
+      this.columns[c]!.fill(value, this.length * width, (this.length + 1) * width);
+    }
   }
 
   /** Copies row `from` of `src` into a newly claimed row of this batch. */
   copyRow(src: FlowBatch, from: number): number {
     const i = this.next();
-    this.exporterId[i] = src.exporterId[from]!;
-    this.version[i] = src.version[from]!;
-    this.domain[i] = src.domain[from]!;
-    this.inIf[i] = src.inIf[from]!;
-    this.outIf[i] = src.outIf[from]!;
-    this.ipVersion[i] = src.ipVersion[from]!;
-    this.src4[i] = src.src4[from]!;
-    this.dst4[i] = src.dst4[from]!;
-    this.src6.set(src.src6.subarray(from * 16, from * 16 + 16), i * 16);
-    this.dst6.set(src.dst6.subarray(from * 16, from * 16 + 16), i * 16);
-    this.srcPort[i] = src.srcPort[from]!;
-    this.dstPort[i] = src.dstPort[from]!;
-    this.protocol[i] = src.protocol[from]!;
-    this.tcpFlags[i] = src.tcpFlags[from]!;
-    this.dscp[i] = src.dscp[from]!;
-    this.bytes[i] = src.bytes[from]!;
-    this.packets[i] = src.packets[from]!;
-    this.startMs[i] = src.startMs[from]!;
-    this.endMs[i] = src.endMs[from]!;
-    this.samplingRate[i] = src.samplingRate[from]!;
-    this.samplingSource[i] = src.samplingSource[from]!;
-    this.direction[i] = src.direction[from]!;
-    this.applicationId[i] = src.applicationId[from]!;
-    this.clientNetworkDelayUs[i] = src.clientNetworkDelayUs[from]!;
-    this.serverNetworkDelayUs[i] = src.serverNetworkDelayUs[from]!;
-    this.applicationDelayUs[i] = src.applicationDelayUs[from]!;
+    for (let c = 0; c < columnSpecs.length; c++) {
+      const width = columnSpecs[c]![2];
+      const a = src.columns[c]!;
+      const b = this.columns[c]!;
+      for (let k = 0; k < width; k++) b[i * width + k] = a[from * width + k]!;
+    }
+    this.dirty = ALL_COLUMNS;
     return i;
   }
 
   private grow(capacity: number): void {
-    const n = capacity;
-    this.exporterId = growU32(this.exporterId, n);
-    this.version = growU8(this.version, n);
-    this.domain = growU32(this.domain, n);
-    this.inIf = growU32(this.inIf, n);
-    this.outIf = growU32(this.outIf, n);
-    this.ipVersion = growU8(this.ipVersion, n);
-    this.src4 = growU32(this.src4, n);
-    this.dst4 = growU32(this.dst4, n);
-    this.src6 = growU8(this.src6, n * 16);
-    this.dst6 = growU8(this.dst6, n * 16);
-    this.srcPort = growU16(this.srcPort, n);
-    this.dstPort = growU16(this.dstPort, n);
-    this.protocol = growU8(this.protocol, n);
-    this.tcpFlags = growU16(this.tcpFlags, n);
-    this.dscp = growU8(this.dscp, n);
-    this.bytes = growF64(this.bytes, n);
-    this.packets = growF64(this.packets, n);
-    this.startMs = growF64(this.startMs, n);
-    this.endMs = growF64(this.endMs, n);
-    this.samplingRate = growF64(this.samplingRate, n);
-    this.samplingSource = growU8(this.samplingSource, n);
-    this.direction = growU8(this.direction, n);
-    this.applicationId = growF64(this.applicationId, n);
-    this.clientNetworkDelayUs = growF64(this.clientNetworkDelayUs, n);
-    this.serverNetworkDelayUs = growF64(this.serverNetworkDelayUs, n);
-    this.applicationDelayUs = growF64(this.applicationDelayUs, n);
-    this.zeroColumns = [
-      this.exporterId,
-      this.version,
-      this.domain,
-      this.inIf,
-      this.outIf,
-      this.ipVersion,
-      this.src4,
-      this.dst4,
-      this.srcPort,
-      this.dstPort,
-      this.protocol,
-      this.tcpFlags,
-      this.dscp,
-      this.bytes,
-      this.packets,
-      this.startMs,
-      this.endMs,
-      this.samplingSource,
-    ];
     const old = this.capacity;
-    this.capacity = n;
-    this.resetRows(old, n);
+    const columns: Column[] = [];
+    for (let c = 0; c < columnSpecs.length; c++) {
+      const [name, Type, width, value] = columnSpecs[c]!;
+      const a = new Type(capacity * width) as Column;
+      a.set(this[name] as never);
+      if (value !== 0) a.fill(value, old * width);
+      (this as Record<FlowColumn, Column>)[name] = a;
+      columns.push(a);
+    }
+    this.columns = columns;
+    this.capacity = capacity;
   }
-}
-
-function growU8(a: Uint8Array, n: number): Uint8Array<ArrayBuffer> {
-  const b = new Uint8Array(n);
-  b.set(a);
-  return b;
-}
-function growU16(a: Uint16Array, n: number): Uint16Array<ArrayBuffer> {
-  const b = new Uint16Array(n);
-  b.set(a);
-  return b;
-}
-function growU32(a: Uint32Array, n: number): Uint32Array<ArrayBuffer> {
-  const b = new Uint32Array(n);
-  b.set(a);
-  return b;
-}
-function growF64(a: Float64Array, n: number): Float64Array<ArrayBuffer> {
-  const b = new Float64Array(n);
-  b.set(a);
-  return b;
 }

@@ -234,6 +234,25 @@ describe("memory stays bounded per exporter", () => {
     expect(b.length).toBe(3 + 1);
   });
 
+  it("templates across all exporters stay within maxTemplates", () => {
+    const d = createFlowDecoder({ templates: { maxTemplates: 10 } });
+    const b = new FlowBatch();
+    for (let k = 1; k <= 4; k++) {
+      const sets = Array.from({ length: 4 }, (_, j) => ({
+        kind: "template" as const,
+        id: 256 + j,
+        fields,
+      }));
+      d.decode(ipfixMessage(header(), sets), `192.0.2.${k}`, 0, b);
+    }
+    expect(d.exporterStats().map((e) => e.templates)).toEqual([4, 4, 2, 0]);
+    expect(d.problems["template-limit"]).toBe(6);
+    // Withdrawing frees room for others.
+    d.decode(ipfixMessage(header(), [{ kind: "withdraw", id: 2 }]), "192.0.2.1", 0, b);
+    d.decode(ipfixMessage(header(), [goodTemplate]), "192.0.2.4", 0, b);
+    expect(d.exporterStats().map((e) => e.templates)).toEqual([0, 4, 2, 1]);
+  });
+
   it("templates with more fields than the limit are refused", () => {
     const d = createFlowDecoder({ templates: { maxFieldsPerTemplate: 8 } });
     const wide = Array.from({ length: 9 }, () => ({ id: 1, length: 1 }));
@@ -264,5 +283,55 @@ describe("held data bookkeeping stays bounded", () => {
     }
     expect(held.count).toBe(1);
     expect((held as unknown as { queue: unknown[] }).queue.length).toBeLessThan(200);
+  });
+
+  it("sets evicted by the bounds do not pile up in front of the queue", async () => {
+    const { HeldSets } = await import("./held-sets.js");
+    const held = new HeldSets({ maxSets: 4, maxBytes: 1 << 20, maxAgeMs: 1e12 });
+    const context = { receivedMs: 0 } as never;
+    const evicted: Parameters<typeof held.add>[1] = [];
+    for (let k = 0; k < 100_000; k++) {
+      held.add(
+        { reason: "template", context, templateId: k, data: new Uint8Array(10), done: false },
+        evicted,
+      );
+      evicted.length = 0;
+    }
+    expect(held.count).toBe(4);
+    expect((held as unknown as { queue: unknown[] }).queue.length).toBeLessThan(100);
+  });
+});
+
+describe("regressions found by the long fuzz run (bench/fuzz-decoders.ts)", () => {
+  const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ""), "hex"));
+
+  it("an options template cut inside an enterprise field is refused (it used to hang the decoder)", () => {
+    const d = createFlowDecoder();
+    const b = new FlowBatch();
+    d.decode(
+      hex("000a0024000000000000000000000001 0003 0014 0100 0002 0001 8001 0000 00000009 0022"),
+      "192.0.2.1",
+      0,
+      b,
+    );
+    d.decode(hex("000a0018000000000000000000000001 0100 0008 00000000"), "192.0.2.1", 0, b);
+    expect(d.problems["template-truncated"]).toBe(1);
+    expect(d.problems["internal-error"]).toBe(0);
+    expect(d.exporterStats()[0]!.templates).toBe(0);
+  });
+
+  it("a denormal samplingProbability is not a rate (it used to make bytes Infinity / NaN)", () => {
+    const d = createFlowDecoder();
+    const b = new FlowBatch();
+    d.decode(
+      hex(`0009 0002 00000000 65000000 00000001 00000000 0000 0018 0100 0004 0008 0004 0001 0004
+           0002 0004 0137 0008 0100 0018 0a000001 000003e8 0000000a 0000000000000001`),
+      "192.0.2.1",
+      0,
+      b,
+    );
+    expect(b.length).toBe(1);
+    expect([b.bytes[0], b.packets[0], b.samplingRate[0]]).toEqual([1000, 10, 1]);
+    expect(d.problems["sampling-unknown"]).toBe(1);
   });
 });

@@ -88,6 +88,7 @@ export function decodeDataSet(
   result.wire = 0;
   result.problem = null;
   if (tpl.minRecordLength === 0) return result;
+  out.dirty |= tpl.columns;
   if (tpl.recordLength > 0) {
     const len = tpl.recordLength;
     if (ctx.codegen && tpl.fixedDecoder === null)

@@ -18,7 +18,12 @@ import { type HeldSet, type HeldSetLimits, HeldSets } from "./held-sets.js";
 import { decodeOptionsSet } from "./options-records.js";
 import { domainHasRates, domainRate, type SamplingPolicy, unknownRate } from "./sampling.js";
 import type { Template } from "./template.js";
-import { readTemplateSet, type TemplateLimits, type TemplateSink } from "./template-store.js";
+import {
+  readTemplateSet,
+  type TemplateLimits,
+  type TemplateSink,
+  type TemplateSpace,
+} from "./template-store.js";
 
 export interface DecoderCoreOptions {
   sampling: SamplingPolicy;
@@ -60,7 +65,7 @@ export class DecoderCore {
   readonly problems: ProblemCounts = emptyProblemCounts();
   readonly exporters = new Map<string, ExporterState>();
   readonly exporterNames: string[] = [];
-  readonly templateLimits: TemplateLimits;
+  readonly templateLimits: TemplateSpace;
   readonly sampling: SamplingPolicy;
   readonly held: HeldSets;
   /** Records on the wire in the last data set decoded (for IPFIX sequence numbers). */
@@ -74,7 +79,7 @@ export class DecoderCore {
 
   constructor(options: DecoderCoreOptions) {
     this.sampling = options.sampling;
-    this.templateLimits = options.templates;
+    this.templateLimits = { ...options.templates, total: 0 };
     this.held = new HeldSets(options.held);
     this.ctx = {
       exporter: createExporterState("", 0),

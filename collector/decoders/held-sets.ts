@@ -47,6 +47,7 @@ export class HeldSets {
       if (old === undefined) break;
       evicted.push(old);
     }
+    this.compact();
   }
 
   /** Removes and returns the live sets matching the predicate, in arrival order. */
@@ -90,13 +91,15 @@ export class HeldSets {
     return s;
   }
 
-  /** Drops released entries once they outnumber the live ones, so the queue stays bounded too. */
+  /**
+   * Drops released entries (those before `head`, and those taken out of the middle) once they
+   * outnumber the live ones, so the queue array stays bounded too, not just the held bytes.
+   */
   private compact(): void {
-    const entries = this.queue.length - this.head;
     if (this.count === 0) {
       this.queue.length = 0;
       this.head = 0;
-    } else if (entries > 2 * this.count + 64) {
+    } else if (this.queue.length > 2 * this.count + 64) {
       this.queue = this.queue.slice(this.head).filter((s) => !s.done);
       this.head = 0;
     }

@@ -2,7 +2,7 @@
  * NetFlow v5: a 24-byte header and fixed 48-byte records. The header carries the sampling
  * interval (2 bits mode, 14 bits interval) and a flow sequence number counting records.
  */
-import { type FlowBatch, SamplingSource } from "../../schema/flow-record.js";
+import { columnBit as col, type FlowBatch, SamplingSource } from "../../schema/flow-record.js";
 import type { ByteReader } from "./byte-reader.js";
 import { uptimeDelta } from "./data-records.js";
 import type { DecoderCore } from "./decoder-core.js";
@@ -10,6 +10,26 @@ import { sequenceGap } from "./exporter-state.js";
 
 const HEADER_LENGTH = 24;
 const RECORD_LENGTH = 48;
+const V5_COLUMNS =
+  col.exporterId |
+  col.version |
+  col.domain |
+  col.ipVersion |
+  col.src4 |
+  col.dst4 |
+  col.inIf |
+  col.outIf |
+  col.packets |
+  col.bytes |
+  col.startMs |
+  col.endMs |
+  col.srcPort |
+  col.dstPort |
+  col.tcpFlags |
+  col.protocol |
+  col.dscp |
+  col.samplingRate |
+  col.samplingSource;
 
 export function decodeNetflowV5(
   core: DecoderCore,
@@ -47,6 +67,7 @@ export function decodeNetflowV5(
   const rate = override > 0 ? override : sampling > 0 ? sampling : 1;
   const source = override > 0 ? SamplingSource.ConfigOverride : SamplingSource.V5Header;
 
+  out.dirty |= V5_COLUMNS;
   for (let k = 0; k < count; k++) {
     const o = HEADER_LENGTH + k * RECORD_LENGTH;
     const i = out.next();

@@ -130,8 +130,28 @@ export interface RawHelpers {
   latencyUs(view: DataView, off: number, len: number): number;
 }
 
-/** Compiles a fixed-length template (recordLength > 0) to a record decoder. */
+/**
+ * Compiled decoders by layout, shared by every exporter: templates are few and alike (one
+ * vendor's template looks the same on every router), and an exporter that keeps redefining a
+ * template id between two layouts must not cost a compilation per datagram. Bounded: emptied
+ * when full.
+ */
+const compiled = new Map<string, FixedRecordDecoder>();
+const MAX_COMPILED = 1024;
+
+/** Compiles a fixed-length template (recordLength > 0) to a record decoder, or reuses one. */
 export function compileFixedRecord(tpl: Template, helpers: RawHelpers): FixedRecordDecoder {
+  const layout = `${tpl.ops.join(",")}|${tpl.lengths.join(",")}`;
+  let fn = compiled.get(layout);
+  if (fn === undefined) {
+    if (compiled.size >= MAX_COMPILED) compiled.clear();
+    fn = generate(tpl, helpers);
+    compiled.set(layout, fn);
+  }
+  return fn;
+}
+
+function generate(tpl: Template, helpers: RawHelpers): FixedRecordDecoder {
   const lines: string[] = [];
   for (let k = 0; k < tpl.ops.length; k++) {
     const op = tpl.ops[k]!;
@@ -146,7 +166,7 @@ export function compileFixedRecord(tpl: Template, helpers: RawHelpers): FixedRec
     const raw = rawStatements[op];
     if (raw !== undefined) lines.push(raw.replaceAll("@", offset).replaceAll("#", String(length)));
   }
-  const source = `"use strict";\nreturn function decodeTemplate${tpl.id}(view, base, i, out, s, ctx) {\n  ${lines.join("\n  ")}\n};`;
+  const source = `"use strict";\nreturn function decodeRecord(view, base, i, out, s, ctx) {\n  ${lines.join("\n  ")}\n};`;
   const factory = new Function("uintAt", "copy16", "ntpToMs", "latencyUs", source);
   return factory(uintAt, helpers.copy16, helpers.ntpToMs, helpers.latencyUs) as FixedRecordDecoder;
 }

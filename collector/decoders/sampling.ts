@@ -85,7 +85,8 @@ export function domainHasRates(domain: DomainState): boolean {
 
 /**
  * Turns the sampling fields of one record (options data or flow data) into a rate.
- * NaN arguments are fields the record did not carry. Returns NaN when nothing usable is there.
+ * NaN arguments are fields the record did not carry. Returns NaN when nothing usable is there:
+ * the result is always a finite number >= 1 or NaN.
  */
 export function rateFromFields(
   interval: number,
@@ -95,12 +96,13 @@ export function rateFromFields(
   population: number,
   probability: number,
 ): number {
-  if (interval > 0) return interval;
-  if (packetInterval > 0) {
+  let rate = Number.NaN;
+  if (interval > 0) rate = interval;
+  else if (packetInterval > 0) {
     const space = packetSpace >= 0 ? packetSpace : 0;
-    return (packetInterval + space) / packetInterval;
-  }
-  if (size > 0 && population > 0) return population / size;
-  if (probability > 0 && probability <= 1) return 1 / probability;
-  return Number.NaN;
+    rate = (packetInterval + space) / packetInterval;
+  } else if (size > 0 && population > 0) rate = population / size;
+  else if (probability > 0 && probability <= 1) rate = 1 / probability;
+  // A rate below 1 means nothing; an infinite one (a denormal probability) would poison totals.
+  return rate >= 1 && Number.isFinite(rate) ? rate : Number.NaN;
 }

@@ -8,6 +8,8 @@ import type { DomainState, ExporterState } from "./exporter-state.js";
 import { compileTemplate, sameLayout, type Template, type TemplateField } from "./template.js";
 
 export interface TemplateLimits {
+  /** Templates across all exporters: the memory bound that does not grow with exporters. */
+  maxTemplates: number;
   /** Exporters (source addresses) the decoder keeps state for; datagrams from more are dropped. */
   maxExporters: number;
   /** Observation domains / source ids per exporter and version. */
@@ -19,11 +21,17 @@ export interface TemplateLimits {
 }
 
 export const defaultTemplateLimits: TemplateLimits = {
+  maxTemplates: 65_536,
   maxExporters: 10_000,
   maxDomainsPerExporter: 1024,
   maxTemplatesPerExporter: 4096,
   maxFieldsPerTemplate: 512,
 };
+
+/** The limits plus the running total they bound, shared by all exporters of a decoder. */
+export interface TemplateSpace extends TemplateLimits {
+  total: number;
+}
 
 /** Receives each template learnt (for releasing held data) and each problem. */
 export interface TemplateSink {
@@ -41,7 +49,7 @@ export function readTemplateSet(
   kind: number,
   exporter: ExporterState,
   domain: DomainState,
-  limits: TemplateLimits,
+  limits: TemplateSpace,
   sink: TemplateSink,
 ): void {
   const options = kind === 1 || kind === 3;
@@ -58,7 +66,7 @@ export function readTemplateSet(
       return;
     }
     if (version === 10 && fieldCount === 0) {
-      withdraw(exporter, domain, id, kind);
+      withdraw(exporter, domain, id, kind, limits);
       continue;
     }
     let scopeCount = 0;
@@ -109,7 +117,7 @@ function readV9OptionsTemplate(
   id: number,
   exporter: ExporterState,
   domain: DomainState,
-  limits: TemplateLimits,
+  limits: TemplateSpace,
   sink: TemplateSink,
 ): boolean {
   const scopeLength = r.u16();
@@ -146,15 +154,17 @@ function readFields(
   r: ByteReader,
   count: number,
   version: 9 | 10,
-  limits: TemplateLimits,
+  limits: TemplateSpace,
 ): TemplateField[] | null | "too-many" {
   if (count < 0) return null;
   if (count > limits.maxFieldsPerTemplate) return "too-many";
   if (!r.has(count * 4)) return null;
   const fields: TemplateField[] = new Array(count);
   for (let k = 0; k < count; k++) {
+    // Checked one by one: enterprise numbers make fields longer than the 4 bytes counted above.
     let id = r.u16();
     const length = r.u16();
+    if (length < 0) return null;
     let pen = 0;
     if (version === 10 && id & 0x8000) {
       id &= 0x7fff;
@@ -170,7 +180,7 @@ function learn(
   tpl: Template,
   exporter: ExporterState,
   domain: DomainState,
-  limits: TemplateLimits,
+  limits: TemplateSpace,
   sink: TemplateSink,
 ): void {
   if (tpl.recordLength > 65535) {
@@ -179,11 +189,15 @@ function learn(
   }
   const old = domain.templates.get(tpl.id);
   if (old === undefined) {
-    if (exporter.templateCount >= limits.maxTemplatesPerExporter) {
+    if (
+      exporter.templateCount >= limits.maxTemplatesPerExporter ||
+      limits.total >= limits.maxTemplates
+    ) {
       sink.problem("template-limit");
       return;
     }
     exporter.templateCount++;
+    limits.total++;
     exporter.stats.templatesLearnt++;
   } else if (!sameLayout(old, tpl)) {
     exporter.stats.templateRedefinitions++;
@@ -200,13 +214,20 @@ function learn(
  * RFC 7011 §8.1: a template record with no fields withdraws that template; template id 2 (in a
  * template set) or 3 (in an options template set) withdraws all of that kind.
  */
-function withdraw(exporter: ExporterState, domain: DomainState, id: number, kind: number): void {
+function withdraw(
+  exporter: ExporterState,
+  domain: DomainState,
+  id: number,
+  kind: number,
+  limits: TemplateSpace,
+): void {
   if (id === kind) {
     const options = kind === 3;
     for (const [tid, t] of domain.templates) {
       if (t.options === options) {
         domain.templates.delete(tid);
         exporter.templateCount--;
+        limits.total--;
         exporter.stats.templatesWithdrawn++;
       }
     }
@@ -214,6 +235,7 @@ function withdraw(exporter: ExporterState, domain: DomainState, id: number, kind
   }
   if (domain.templates.delete(id)) {
     exporter.templateCount--;
+    limits.total--;
     exporter.stats.templatesWithdrawn++;
   }
 }
@@ -227,12 +249,18 @@ export function restoreTemplate(
   fields: TemplateField[],
   scopeCount: number,
   options: boolean,
-  limits: TemplateLimits,
+  limits: TemplateSpace,
 ): boolean {
   if (id < 256 || fields.length === 0 || fields.length > limits.maxFieldsPerTemplate) return false;
   if (!domain.templates.has(id)) {
-    if (exporter.templateCount >= limits.maxTemplatesPerExporter) return false;
+    if (
+      exporter.templateCount >= limits.maxTemplatesPerExporter ||
+      limits.total >= limits.maxTemplates
+    ) {
+      return false;
+    }
     exporter.templateCount++;
+    limits.total++;
   }
   domain.templates.set(id, compileTemplate(id, version, fields, scopeCount, options));
   return true;

@@ -2,6 +2,8 @@
  * A v9/IPFIX template compiled for fast decoding: each field becomes an action ({@link Op}) at a
  * known offset (fixed-length templates) or in sequence (templates with variable-length fields).
  */
+
+import { ALL_COLUMNS, columnBit as col } from "../../schema/flow-record.js";
 import {
   baseOp,
   byteCounterPreference,
@@ -49,6 +51,8 @@ export interface Template {
   hasPhysicalInterface: boolean;
   /** Any field goes through the per-record scratch values (which then need a reset). */
   usesScratch: boolean;
+  /** The FlowBatch columns its records write (see `FlowBatch.dirty`). */
+  columns: number;
   /** Generated decoder for fixed-length data templates, compiled on first use. */
   fixedDecoder: FixedRecordDecoder | null;
 }
@@ -90,6 +94,7 @@ export function compileTemplate(
   let hasArt = false;
   let hasObservation = false;
   let hasPhysicalInterface = false;
+  let columns = RECORD_COLUMNS;
 
   for (let k = 0; k < n; k++) {
     const f = fields[k]!;
@@ -118,6 +123,7 @@ export function compileTemplate(
       op = Op.Skip;
     }
     ops[k] = op;
+    columns |= columnsOf(op);
     switch (op) {
       case Op.FirstUptime:
       case Op.LastUptime:
@@ -181,8 +187,70 @@ export function compileTemplate(
       hasArt ||
       hasObservation ||
       hasPhysicalInterface,
+    columns,
     fixedDecoder: null,
   };
+}
+
+/** Columns every data record writes: identity, times, sampling, and the scaled counters. */
+const RECORD_COLUMNS =
+  col.exporterId |
+  col.version |
+  col.domain |
+  col.startMs |
+  col.endMs |
+  col.samplingRate |
+  col.samplingSource |
+  col.bytes |
+  col.packets;
+
+function columnsOf(op: Op): number {
+  switch (op) {
+    case Op.InIf:
+    case Op.InPhysIf:
+      return col.inIf;
+    case Op.OutIf:
+    case Op.OutPhysIf:
+      return col.outIf;
+    case Op.Src4:
+      return col.src4 | col.ipVersion;
+    case Op.Dst4:
+      return col.dst4 | col.ipVersion;
+    case Op.Src6:
+      return col.src6 | col.ipVersion;
+    case Op.Dst6:
+      return col.dst6 | col.ipVersion;
+    case Op.SrcPort:
+      return col.srcPort;
+    case Op.DstPort:
+      return col.dstPort;
+    case Op.Protocol:
+      return col.protocol;
+    case Op.TcpFlags:
+      return col.tcpFlags;
+    case Op.Tos:
+    case Op.Dscp:
+      return col.dscp;
+    case Op.Direction:
+      return col.direction;
+    case Op.ApplicationId:
+      return col.applicationId;
+    case Op.ClientNwMs:
+      return col.clientNetworkDelayUs;
+    case Op.ServerNwMs:
+      return col.serverNetworkDelayUs;
+    case Op.AppLatencyMs:
+      return col.applicationDelayUs;
+    case Op.ArtClientNwSum:
+    case Op.ArtServerNwSum:
+    case Op.ArtServerResponseSum:
+      return col.clientNetworkDelayUs | col.serverNetworkDelayUs | col.applicationDelayUs;
+    case Op.ReverseBytes:
+    case Op.ReversePackets:
+      return ALL_COLUMNS;
+    default:
+      return 0;
+  }
 }
 
 /** Only the application id is meaningful with a variable length; other fields are skipped. */
