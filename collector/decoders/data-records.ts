@@ -9,7 +9,13 @@ import { uintAt } from "./byte-reader.js";
 import type { DecodeProblem } from "./decode-problems.js";
 import type { DomainState, ExporterState } from "./exporter-state.js";
 import { FIRST_RAW_OP, Op } from "./information-elements.js";
-import { compileFixedRecord, type RawHelpers, SCRATCH_SIZE, Slot } from "./record-codegen.js";
+import {
+  compileFixedRecord,
+  compileVariableRecord,
+  type RawHelpers,
+  SCRATCH_SIZE,
+  Slot,
+} from "./record-codegen.js";
 import { domainRate, type RateChoice, rateFromFields } from "./sampling.js";
 import { type Template, VARIABLE_LENGTH } from "./template.js";
 
@@ -103,9 +109,16 @@ export function decodeDataSet(
     ctx.exporter.stats.records += result.records;
     return result;
   }
+  if (ctx.codegen && tpl.variableDecoder === null) {
+    tpl.variableDecoder = compileVariableRecord(tpl, rawHelpers);
+  }
+  const generated = ctx.codegen ? tpl.variableDecoder : null;
   let off = start;
   while (end - off >= tpl.minRecordLength) {
-    const next = decodeVariableRecord(ctx, tpl, view, off, end, out);
+    const next =
+      generated !== null
+        ? generated(view, off, end, beginRecord(ctx, tpl, out), out, scratch, ctx)
+        : decodeVariableRecord(ctx, tpl, view, off, end, out);
     if (next < 0) {
       out.dropLast();
       result.problem = "varlen-invalid";

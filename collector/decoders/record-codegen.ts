@@ -1,9 +1,10 @@
 /**
- * Fixed-length templates compiled to straight-line JavaScript: one function per template that
- * reads every field at its constant offset and stores it, with no loop over fields, no switch
- * and no call per field. This is what lifts v9/IPFIX decoding past 5 M records/s per core
- * (bench/README.md); the interpreter in data-records.ts remains for variable-length templates
- * and is the reference the generated code is tested against (record-codegen.test.ts).
+ * Templates compiled to straight-line JavaScript: one function per record layout that reads
+ * every field (at its constant offset, or behind a cursor when the template has variable-length
+ * fields) and stores it, with no loop over fields, no switch, no call and no allocation per
+ * field. This is what lifts v9/IPFIX decoding past 5 M records/s per core (bench/README.md).
+ * The interpreter in data-records.ts is the reference the generated code is tested against
+ * (record-codegen.test.ts), selected with the decoder option `codegen: false`.
  *
  * Safety: the generated source is built only from numbers (offsets, lengths, scratch slots) and
  * from the fixed statement table below; nothing from the wire is ever placed in it as text.
@@ -11,7 +12,7 @@
 import type { FlowBatch } from "../../schema/flow-record.js";
 import { uintAt } from "./byte-reader.js";
 import { Op } from "./information-elements.js";
-import type { Template } from "./template.js";
+import { type Template, VARIABLE_LENGTH } from "./template.js";
 
 /** The record-level context the generated code reads (a subset of RecordContext). */
 export interface CodegenContext {
@@ -131,42 +132,99 @@ export interface RawHelpers {
 }
 
 /**
+ * A variable-length template's record decoder: returns the offset after the record, or -1 when
+ * a length runs past `end` (the record is then dropped by the caller).
+ */
+export type VariableRecordDecoder = (
+  view: DataView,
+  base: number,
+  end: number,
+  i: number,
+  out: FlowBatch,
+  scratch: Float64Array,
+  ctx: CodegenContext,
+) => number;
+
+/**
  * Compiled decoders by layout, shared by every exporter: templates are few and alike (one
  * vendor's template looks the same on every router), and an exporter that keeps redefining a
  * template id between two layouts must not cost a compilation per datagram. Bounded: emptied
  * when full.
  */
-const compiled = new Map<string, FixedRecordDecoder>();
+const compiled = new Map<string, FixedRecordDecoder | VariableRecordDecoder>();
 const MAX_COMPILED = 1024;
 
-/** Compiles a fixed-length template (recordLength > 0) to a record decoder, or reuses one. */
-export function compileFixedRecord(tpl: Template, helpers: RawHelpers): FixedRecordDecoder {
-  const layout = `${tpl.ops.join(",")}|${tpl.lengths.join(",")}`;
+function cached<T extends FixedRecordDecoder | VariableRecordDecoder>(
+  tpl: Template,
+  make: () => T,
+): T {
+  const layout = `${tpl.recordLength > 0 ? "f" : "v"}|${tpl.ops.join(",")}|${tpl.lengths.join(",")}`;
   let fn = compiled.get(layout);
   if (fn === undefined) {
     if (compiled.size >= MAX_COMPILED) compiled.clear();
-    fn = generate(tpl, helpers);
+    fn = make();
     compiled.set(layout, fn);
   }
-  return fn;
+  return fn as T;
 }
 
-function generate(tpl: Template, helpers: RawHelpers): FixedRecordDecoder {
-  const lines: string[] = [];
-  for (let k = 0; k < tpl.ops.length; k++) {
-    const op = tpl.ops[k]!;
-    const length = tpl.lengths[k]!;
-    if (op === Op.Skip || length === 0) continue;
-    const offset = `base + ${tpl.offsets[k]!}`;
-    const value = valueStatements[op];
-    if (value !== undefined) {
-      lines.push(value.replaceAll("$", readExpression(offset, length)));
-      continue;
+/** Compiles a fixed-length template (recordLength > 0) to a record decoder, or reuses one. */
+export function compileFixedRecord(tpl: Template, helpers: RawHelpers): FixedRecordDecoder {
+  return cached(tpl, () => {
+    const lines: string[] = [];
+    for (let k = 0; k < tpl.ops.length; k++) {
+      const statement = fieldStatement(tpl.ops[k]!, `base + ${tpl.offsets[k]!}`, tpl.lengths[k]!);
+      if (statement !== "") lines.push(statement);
     }
-    const raw = rawStatements[op];
-    if (raw !== undefined) lines.push(raw.replaceAll("@", offset).replaceAll("#", String(length)));
-  }
-  const source = `"use strict";\nreturn function decodeRecord(view, base, i, out, s, ctx) {\n  ${lines.join("\n  ")}\n};`;
+    return build(helpers, "base, i, out, s, ctx", lines) as FixedRecordDecoder;
+  });
+}
+
+/** Compiles a template with variable-length fields (RFC 7011 §7) to a record decoder. */
+export function compileVariableRecord(tpl: Template, helpers: RawHelpers): VariableRecordDecoder {
+  return cached(tpl, () => {
+    const lines: string[] = ["let o = base;", "let len = 0;"];
+    for (let k = 0; k < tpl.ops.length; k++) {
+      const op = tpl.ops[k]!;
+      const length = tpl.lengths[k]!;
+      if (length === VARIABLE_LENGTH) {
+        lines.push(
+          "if (o + 1 > end) return -1;",
+          "len = view.getUint8(o); o += 1;",
+          "if (len === 255) { if (o + 2 > end) return -1; len = view.getUint16(o); o += 2; }",
+          "if (o + len > end) return -1;",
+        );
+        // Only value ops accept a variable length (template.ts): read with the runtime length.
+        const value = valueStatements[op];
+        if (op !== Op.Skip && value !== undefined) {
+          lines.push(`if (len > 0) { ${value.replaceAll("$", "uintAt(view, o, len)")} }`);
+        }
+        lines.push("o += len;");
+        continue;
+      }
+      if (length === 0) continue;
+      lines.push(`if (o + ${length} > end) return -1;`);
+      const statement = fieldStatement(op, "o", length);
+      if (statement !== "") lines.push(statement);
+      lines.push(`o += ${length};`);
+    }
+    lines.push("return o;");
+    return build(helpers, "base, end, i, out, s, ctx", lines) as VariableRecordDecoder;
+  });
+}
+
+/** The statement that stores one fixed-length field read at `offset`, or "" when skipped. */
+function fieldStatement(op: number, offset: string, length: number): string {
+  if (op === Op.Skip || length === 0) return "";
+  const value = valueStatements[op];
+  if (value !== undefined) return value.replaceAll("$", readExpression(offset, length));
+  const raw = rawStatements[op];
+  if (raw !== undefined) return raw.replaceAll("@", offset).replaceAll("#", String(length));
+  return "";
+}
+
+function build(helpers: RawHelpers, params: string, lines: string[]): unknown {
+  const source = `"use strict";\nreturn function decodeRecord(view, ${params}) {\n  ${lines.join("\n  ")}\n};`;
   const factory = new Function("uintAt", "copy16", "ntpToMs", "latencyUs", source);
-  return factory(uintAt, helpers.copy16, helpers.ntpToMs, helpers.latencyUs) as FixedRecordDecoder;
+  return factory(uintAt, helpers.copy16, helpers.ntpToMs, helpers.latencyUs);
 }

@@ -13,7 +13,7 @@ import {
   packetCounterPreference,
   v9Op,
 } from "./information-elements.js";
-import type { FixedRecordDecoder } from "./record-codegen.js";
+import type { FixedRecordDecoder, VariableRecordDecoder } from "./record-codegen.js";
 
 /** RFC 7011 §7: a field length of 65535 means "variable length, prefixed in the record". */
 export const VARIABLE_LENGTH = 65535;
@@ -55,6 +55,8 @@ export interface Template {
   columns: number;
   /** Generated decoder for fixed-length data templates, compiled on first use. */
   fixedDecoder: FixedRecordDecoder | null;
+  /** Generated decoder for templates with variable-length fields, compiled on first use. */
+  variableDecoder: VariableRecordDecoder | null;
 }
 
 const NON_COUNTER = 0;
@@ -189,6 +191,7 @@ export function compileTemplate(
       hasPhysicalInterface,
     columns,
     fixedDecoder: null,
+    variableDecoder: null,
   };
 }
 
