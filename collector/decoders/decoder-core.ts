@@ -13,6 +13,7 @@ import {
   domainKey,
   domainOf,
   type ExporterState,
+  type SetContext,
 } from "./exporter-state.js";
 import { type HeldSet, type HeldSetLimits, HeldSets } from "./held-sets.js";
 import { decodeOptionsSet } from "./options-records.js";
@@ -30,19 +31,6 @@ export interface DecoderCoreOptions {
   templates: TemplateLimits;
   held: HeldSetLimits;
   codegen: boolean;
-}
-
-/** What a data set needs from its message header; held sets keep a copy. */
-export interface SetContext {
-  version: 9 | 10;
-  exporter: ExporterState;
-  domain: DomainState;
-  /** Export time from the header, ms since the epoch. */
-  exportMs: number;
-  /** v9 header sysUptime in ms; NaN for IPFIX. */
-  sysUptimeMs: number;
-  /** When the datagram was received (the hold time counts from here). */
-  receivedMs: number;
 }
 
 export interface WalkResult {

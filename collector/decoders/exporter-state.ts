@@ -101,3 +101,16 @@ export function sequenceGap(domain: DomainState, sequence: number, stats: Export
   stats.sequenceResets++;
   return 0;
 }
+
+/** What a data set needs from its message header; held sets keep a copy. */
+export interface SetContext {
+  version: 9 | 10;
+  exporter: ExporterState;
+  domain: DomainState;
+  /** Export time from the header, ms since the epoch. */
+  exportMs: number;
+  /** v9 header sysUptime in ms; NaN for IPFIX. */
+  sysUptimeMs: number;
+  /** When the datagram was received (the hold time counts from here). */
+  receivedMs: number;
+}

@@ -4,7 +4,7 @@
  * a data set whose sampling rate is not known yet. Held sets are bounded in count, bytes and
  * age; whatever leaves by a bound is counted.
  */
-import type { SetContext } from "./decoder-core.js";
+import type { SetContext } from "./exporter-state.js";
 
 export interface HeldSetLimits {
   maxSets: number;

@@ -9,24 +9,14 @@
  * Safety: the generated source is built only from numbers (offsets, lengths, scratch slots) and
  * from the fixed statement table below; nothing from the wire is ever placed in it as text.
  */
-import type { FlowBatch } from "../../schema/flow-record.js";
 import { uintAt } from "./byte-reader.js";
 import { Op } from "./information-elements.js";
-import { type Template, VARIABLE_LENGTH } from "./template.js";
-
-/** The record-level context the generated code reads (a subset of RecordContext). */
-export interface CodegenContext {
-  exportMs: number;
-}
-
-export type FixedRecordDecoder = (
-  view: DataView,
-  base: number,
-  i: number,
-  out: FlowBatch,
-  scratch: Float64Array,
-  ctx: CodegenContext,
-) => void;
+import {
+  type FixedRecordDecoder,
+  type Template,
+  VARIABLE_LENGTH,
+  type VariableRecordDecoder,
+} from "./template.js";
 
 /** Scratch slots, shared with data-records.ts. */
 export const Slot = {
@@ -130,20 +120,6 @@ export interface RawHelpers {
   ntpToMs(view: DataView, off: number): number;
   latencyUs(view: DataView, off: number, len: number): number;
 }
-
-/**
- * A variable-length template's record decoder: returns the offset after the record, or -1 when
- * a length runs past `end` (the record is then dropped by the caller).
- */
-export type VariableRecordDecoder = (
-  view: DataView,
-  base: number,
-  end: number,
-  i: number,
-  out: FlowBatch,
-  scratch: Float64Array,
-  ctx: CodegenContext,
-) => number;
 
 /**
  * Compiled decoders by layout, shared by every exporter: templates are few and alike (one

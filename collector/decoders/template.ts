@@ -3,7 +3,7 @@
  * known offset (fixed-length templates) or in sequence (templates with variable-length fields).
  */
 
-import { ALL_COLUMNS, columnBit as col } from "../../schema/flow-record.js";
+import { ALL_COLUMNS, columnBit as col, type FlowBatch } from "../../schema/flow-record.js";
 import {
   baseOp,
   byteCounterPreference,
@@ -13,7 +13,35 @@ import {
   packetCounterPreference,
   v9Op,
 } from "./information-elements.js";
-import type { FixedRecordDecoder, VariableRecordDecoder } from "./record-codegen.js";
+
+/** The record-level context generated record decoders read (a subset of RecordContext). */
+export interface CodegenContext {
+  exportMs: number;
+}
+
+/** A fixed-length template's generated record decoder (record-codegen.ts). */
+export type FixedRecordDecoder = (
+  view: DataView,
+  base: number,
+  i: number,
+  out: FlowBatch,
+  scratch: Float64Array,
+  ctx: CodegenContext,
+) => void;
+
+/**
+ * A variable-length template's generated record decoder: returns the offset after the record,
+ * or -1 when a length runs past `end` (the record is then dropped by the caller).
+ */
+export type VariableRecordDecoder = (
+  view: DataView,
+  base: number,
+  end: number,
+  i: number,
+  out: FlowBatch,
+  scratch: Float64Array,
+  ctx: CodegenContext,
+) => number;
 
 /** RFC 7011 §7: a field length of 65535 means "variable length, prefixed in the record". */
 export const VARIABLE_LENGTH = 65535;
