@@ -59,6 +59,89 @@ describe("config", () => {
     });
   }
 
+  const link = (extra: string) => `customers:
+  - id: a
+    name: A
+    sites:
+      - id: s
+        links:
+          - id: l1
+            prefixes: [10.0.0.0/24]
+          - ${extra}
+`;
+  const modelErrors: Array<[string, string, RegExp]> = [
+    [
+      "a prefix with host bits",
+      link("{ id: l2, prefixes: [10.1.0.1/16] }"),
+      /customers\[0\]\.sites\[0\]\.links\[1\]\.prefixes\[0\]: "10\.1\.0\.1\/16" is not a prefix: .*host bits.*10\.1\.0\.0\/16/,
+    ],
+    [
+      "a /33",
+      link("{ id: l2, prefixes: [10.0.0.0/33] }"),
+      /links\[1\]\.prefixes\[0\]: "10\.0\.0\.0\/33" is not a prefix/,
+    ],
+    [
+      "the same prefix on two links",
+      link("{ id: l2, prefixes: [10.0.0.0/24] }"),
+      /links\[1\]\.prefixes\[0\]: "10\.0\.0\.0\/24" is also given to customers\[0\]\.sites\[0\]\.links\[0\]\.prefixes\[0\]/,
+    ],
+    [
+      "a repeated link id",
+      link("{ id: l1, prefixes: [10.9.0.0/24] }"),
+      /links\[1\]\.id: "l1" is also the id of links\[0\]/,
+    ],
+    [
+      "a router without ifIndex",
+      link("{ id: l2, router: 192.0.2.1 }"),
+      /links\[1\]: router and ifIndex go together/,
+    ],
+    [
+      "a link nothing can match",
+      link("{ id: l2 }"),
+      /links\[1\]: has no prefixes and no router\/ifIndex/,
+    ],
+    [
+      "a bad commit rate",
+      link("{ id: l2, prefixes: [10.9.0.0/24], commitRate: fast }"),
+      /links\[1\]\.commitRate: is not a bit rate/,
+    ],
+    [
+      "a bad listen address",
+      "inputs:\n  netflow:\n    - listen: 2055\n",
+      /inputs\.netflow\[0\]\.listen: /,
+    ],
+    [
+      "a short operator token",
+      "api:\n  operatorTokens: [abc]\n",
+      /api\.operatorTokens\[0\]: must be at least 16 characters/,
+    ],
+    [
+      "a class named like the default class",
+      "classes:\n  - id: other\n    match: { dscp: [46] }\ndefaultClass: other\n",
+      /classes\[0\]\.id: "other" is the defaultClass/,
+    ],
+    [
+      "a bad remote prefix",
+      "classes:\n  - id: cdn\n    match: { remotePrefixes: [nonsense] }\n",
+      /classes\[0\]\.match\.remotePrefixes\[0\]: "nonsense" is not a prefix/,
+    ],
+  ];
+  for (const [what, text, message] of modelErrors) {
+    it(`names the path and reason of ${what}`, () => {
+      expect(() => parseConfigText(text, "m.yaml")).toThrow(message);
+    });
+  }
+
+  it("accepts durations, rates and listen addresses in their usual forms", () => {
+    const cfg = parseConfigText(`
+inputs: { netflow: [{ listen: "0.0.0.0:2055" }, { listen: "[::1]:9995" }] }
+aggregation: { interval: 10s, lateness: 2m }
+${link("{ id: l2, prefixes: [2001:db8::/32], commitRate: 1.5G }").trim()}
+`);
+    expect(cfg.aggregation).toEqual({ interval: 10_000, lateness: 120_000 });
+    expect(cfg.customers[0]!.sites[0]!.links[1]!.commitRate).toBe(1.5e9);
+  });
+
   it("reports YAML syntax errors and unreadable files with their own codes", () => {
     expect(() => parseConfigText("decoder: [1,\n", "x.yaml")).toThrow(/x\.yaml/);
     expect(() => parseConfigText("a: 1\na: 2\n")).toThrow(

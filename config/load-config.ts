@@ -7,6 +7,8 @@ import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { type Config, configSchema } from "../schema/config.js";
 import { FlowtallyError } from "../schema/errors.js";
+import { formatPath } from "./path.js";
+import { validateModel } from "./validate-model.js";
 
 export function loadConfigFile(path: string): Readonly<Config> {
   let text: string;
@@ -29,8 +31,8 @@ export function parseConfigText(text: string, source = "config"): Readonly<Confi
 
 export function validateConfig(input: unknown, source = "config"): Readonly<Config> {
   const res = configSchema.safeParse(input);
-  if (!res.success) {
-    const lines = res.error.issues.map(formatIssue);
+  const lines = res.success ? validateModel(res.data) : res.error.issues.map(formatIssue);
+  if (!res.success || lines.length > 0) {
     throw new FlowtallyError(
       "FT_CONFIG_INVALID",
       `${source}: invalid config\n  ${lines.join("\n  ")}`,
@@ -46,15 +48,6 @@ function formatIssue(issue: z.core.$ZodIssue): string {
     reason = `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
   }
   return `${path === "" ? "(top level)" : path}: ${reason}`;
-}
-
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const p of path) {
-    if (typeof p === "number") out += `[${p}]`;
-    else out += out === "" ? String(p) : `.${String(p)}`;
-  }
-  return out;
 }
 
 function deepFreeze<T>(v: T): T {

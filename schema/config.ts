@@ -4,6 +4,7 @@
  */
 import { isIP } from "node:net";
 import { z } from "zod";
+import { parseBitRate, parseDuration, parseHostPort } from "./units.js";
 
 const positiveInt = z.number().int().min(1);
 
@@ -46,9 +47,140 @@ export const decoderConfigSchema = z.strictObject({
   statePath: z.string().default(".flowtally/decoder-state.json"),
 });
 
+const id = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
+    "must be 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit",
+  );
+
+const ipAddress = z.string().refine((s) => isIP(s) !== 0, "is not an IP address");
+
+const hostPort = z
+  .string()
+  .refine((s) => parseHostPort(s) !== null, 'is not "host:port" (IPv6: "[::1]:2055")');
+
+const duration = z
+  .union([z.string(), z.number()])
+  .refine((v) => !Number.isNaN(parseDuration(v)), 'is not a duration such as "10s", "2m" or "1h"')
+  .transform((v) => parseDuration(v));
+
+const bitRate = z
+  .union([z.string(), z.number()])
+  .refine((v) => !Number.isNaN(parseBitRate(v)), 'is not a bit rate such as "100M" or 1000000')
+  .transform((v) => parseBitRate(v));
+
+const linkSchema = z.strictObject({
+  id,
+  name: z.string().optional(),
+  /** IPv4 and IPv6 prefixes of the access link ("203.0.113.0/28", "2001:db8:10::/48"). */
+  prefixes: z.array(z.string()).default([]),
+  /** Exporter address and interface index of the access interface, for links without prefixes. */
+  router: ipAddress.optional(),
+  ifIndex: z.number().int().min(0).max(0xffffffff).optional(),
+  /** Committed rate in bits/s ("100M"). */
+  commitRate: bitRate.optional(),
+});
+
+const siteSchema = z.strictObject({
+  id,
+  name: z.string().optional(),
+  links: z.array(linkSchema).min(1),
+});
+
+const customerSchema = z.strictObject({
+  id,
+  name: z.string().min(1),
+  serviceType: z.string().min(1).default("default"),
+  sites: z.array(siteSchema).min(1),
+});
+
+const portRange = z
+  .union([
+    z.number().int().min(0).max(65535),
+    z.string().regex(/^\d{1,5}-\d{1,5}$/, 'is not a port or a range "low-high"'),
+  ])
+  .refine((v) => {
+    if (typeof v === "number") return true;
+    const [lo, hi] = v.split("-").map(Number) as [number, number];
+    return lo <= hi && hi <= 65535;
+  }, "is not a port range within 0-65535 with low <= high");
+
+const protocolNames = {
+  icmp: 1,
+  tcp: 6,
+  udp: 17,
+  gre: 47,
+  esp: 50,
+  icmpv6: 58,
+  sctp: 132,
+} as const;
+const protocol = z
+  .union([
+    z.number().int().min(0).max(255),
+    z.enum(Object.keys(protocolNames) as [keyof typeof protocolNames]),
+  ])
+  .transform((v) => (typeof v === "number" ? v : protocolNames[v]));
+
+const classSchema = z.strictObject({
+  id,
+  name: z.string().optional(),
+  /** Every condition given must hold; a list matches when any of its entries does. */
+  match: z
+    .strictObject({
+      protocol: z.array(protocol).optional(),
+      /** Either port of the flow. */
+      ports: z.array(portRange).optional(),
+      /** The address on the other side from the customer. */
+      remotePrefixes: z.array(z.string()).optional(),
+      dscp: z.array(z.number().int().min(0).max(63)).optional(),
+      applicationId: z.array(z.number().int().min(0)).optional(),
+      /** The flow entered or left the router on this interface. */
+      interface: z
+        .array(z.strictObject({ router: ipAddress, ifIndex: z.number().int().min(0) }))
+        .optional(),
+    })
+    .prefault({}),
+});
+
 export const configSchema = z.strictObject({
   decoder: decoderConfigSchema.prefault({}),
+  inputs: z
+    .strictObject({
+      /** NetFlow v5, v9 and IPFIX on one port each ("0.0.0.0:2055"). */
+      netflow: z.array(z.strictObject({ listen: hostPort })).default([]),
+      sflow: z.array(z.strictObject({ listen: hostPort })).default([]),
+    })
+    .prefault({}),
+  aggregation: z
+    .strictObject({
+      /** Length of the collector's partial sums. */
+      interval: duration.default(10_000),
+      /** How long an interval stays open for late records before it is written. */
+      lateness: duration.default(120_000),
+    })
+    .prefault({}),
+  store: z
+    .strictObject({
+      embedded: z
+        .strictObject({ path: z.string().min(1).default("flowtally.duckdb") })
+        .prefault({}),
+    })
+    .prefault({}),
+  api: z
+    .strictObject({
+      listen: hostPort.default("127.0.0.1:8080"),
+      /** Bearer tokens of operators (full access). */
+      operatorTokens: z.array(z.string().min(16, "must be at least 16 characters")).default([]),
+    })
+    .prefault({}),
+  customers: z.array(customerSchema).default([]),
+  /** Traffic classes, first match wins; traffic matching none is in `defaultClass`. */
+  classes: z.array(classSchema).default([]),
+  defaultClass: id.default("default"),
 });
 
 export type DecoderConfig = z.infer<typeof decoderConfigSchema>;
+export type CustomerConfig = z.infer<typeof customerSchema>;
+export type ClassConfig = z.infer<typeof classSchema>;
 export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,144 @@
+/**
+ * The customer model (customers → sites → access links) and the traffic classes, compiled from
+ * the validated config into what the classifier needs on the hot path: one prefix table over
+ * every link's prefixes (longest prefix wins across all customers), interfaces by exporter, and
+ * class rules as flag arrays and small tables. Links are numbered; a partial sum's key carries
+ * the link number, from which site and customer follow.
+ */
+import type { Config } from "../../schema/config.js";
+import { type PrefixTable, PrefixTableBuilder, parsePrefix } from "./prefix-table.js";
+
+export interface LinkInfo {
+  index: number;
+  customerIndex: number;
+  customer: string;
+  site: string;
+  link: string;
+  commitRate: number | undefined;
+}
+
+export interface CustomerInfo {
+  index: number;
+  id: string;
+  name: string;
+  serviceType: string;
+}
+
+export interface ClassRule {
+  id: string;
+  /** 256 flags, or null for "any protocol". */
+  protocols: Uint8Array | null;
+  /** Sorted [low, high] pairs, or null for "any port". */
+  ports: Uint16Array | null;
+  remote: PrefixTable | null;
+  /** 64 flags, or null. */
+  dscp: Uint8Array | null;
+  applicationIds: ReadonlySet<number> | null;
+  /** exporter address → interface indexes, or null. */
+  interfaces: ReadonlyMap<string, ReadonlySet<number>> | null;
+}
+
+export interface CustomerModel {
+  customers: readonly CustomerInfo[];
+  links: readonly LinkInfo[];
+  /** Every link's prefixes; the value is the link index. */
+  prefixes: PrefixTable;
+  /** exporter address → ifIndex → link index. */
+  interfaces: ReadonlyMap<string, ReadonlyMap<number, number>>;
+  /** Class ids by class index; the last one is the default class. */
+  classIds: readonly string[];
+  rules: readonly ClassRule[];
+}
+
+/** Builds the model from a config that has passed validation (validateModel). */
+export function buildCustomerModel(cfg: Config): CustomerModel {
+  const customers: CustomerInfo[] = [];
+  const links: LinkInfo[] = [];
+  const builder = new PrefixTableBuilder();
+  const interfaces = new Map<string, Map<number, number>>();
+  cfg.customers.forEach((c, ci) => {
+    customers.push({ index: ci, id: c.id, name: c.name, serviceType: c.serviceType });
+    for (const site of c.sites) {
+      for (const l of site.links) {
+        const index = links.length;
+        links.push({
+          index,
+          customerIndex: ci,
+          customer: c.id,
+          site: site.id,
+          link: l.id,
+          commitRate: l.commitRate,
+        });
+        for (const text of l.prefixes) builder.add(validPrefix(text), index);
+        if (l.router !== undefined && l.ifIndex !== undefined) {
+          let byIf = interfaces.get(l.router);
+          if (byIf === undefined) {
+            byIf = new Map();
+            interfaces.set(l.router, byIf);
+          }
+          byIf.set(l.ifIndex, index);
+        }
+      }
+    }
+  });
+  const rules = cfg.classes.map((c) => compileRule(c));
+  return {
+    customers,
+    links,
+    prefixes: builder.build(),
+    interfaces,
+    classIds: [...cfg.classes.map((c) => c.id), cfg.defaultClass],
+    rules,
+  };
+}
+
+function validPrefix(text: string) {
+  const p = parsePrefix(text);
+  if ("error" in p) throw new Error(`${text}: ${p.error} (the config was not validated)`);
+  return p;
+}
+
+function compileRule(c: Config["classes"][number]): ClassRule {
+  const m = c.match;
+  let protocols: Uint8Array | null = null;
+  if (m.protocol !== undefined) {
+    protocols = new Uint8Array(256);
+    for (const p of m.protocol) protocols[p] = 1;
+  }
+  let ports: Uint16Array | null = null;
+  if (m.ports !== undefined) {
+    const ranges = m.ports
+      .map((p) => (typeof p === "number" ? [p, p] : p.split("-").map(Number)) as [number, number])
+      .sort((a, b) => a[0] - b[0]);
+    ports = Uint16Array.from(ranges.flat());
+  }
+  let remote: PrefixTable | null = null;
+  if (m.remotePrefixes !== undefined) {
+    const b = new PrefixTableBuilder();
+    for (const text of m.remotePrefixes) b.add(validPrefix(text), 0);
+    remote = b.build();
+  }
+  let dscp: Uint8Array | null = null;
+  if (m.dscp !== undefined) {
+    dscp = new Uint8Array(64);
+    for (const d of m.dscp) dscp[d] = 1;
+  }
+  let interfaces: Map<string, Set<number>> | null = null;
+  if (m.interface !== undefined) {
+    interfaces = new Map();
+    for (const i of m.interface) {
+      const set = interfaces.get(i.router) ?? new Set<number>();
+      set.add(i.ifIndex);
+      interfaces.set(i.router, set);
+    }
+  }
+  return {
+    id: c.id,
+    protocols,
+    ports,
+    remote,
+    dscp,
+    applicationIds: m.applicationId === undefined ? null : new Set(m.applicationId),
+    interfaces,
+  };
+}

@@ -1,0 +1,12 @@
+export type { Attribution, Classifier } from "./classifier.js";
+export { createAttribution, createClassifier } from "./classifier.js";
+export type { ClassRule, CustomerInfo, CustomerModel, LinkInfo } from "./customer-model.js";
+export { buildCustomerModel } from "./customer-model.js";
+export type { Prefix, PrefixConflict, PrefixError, PrefixTableStats } from "./prefix-table.js";
+export {
+  NO_MATCH,
+  PrefixTable,
+  PrefixTableBuilder,
+  parseAddress,
+  parsePrefix,
+} from "./prefix-table.js";
