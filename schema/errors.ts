@@ -9,6 +9,7 @@ export const errorCodes = {
   FT_CAPTURE_READ: "A capture file could not be read.",
   FT_STATE_READ: "The decoder state file could not be read or parsed.",
   FT_STATE_WRITE: "The decoder state file could not be written.",
+  FT_STORE_OPEN: "The embedded store could not be opened.",
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -10,7 +10,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 # `npm ci` runs `prepare` (the build); rebuild when a source file is newer than the last build.
-if [ ! -f dist/cli/flowtally.js ] || [ -n "$(find cli collector config schema bench aggregator query -name '*.ts' -newer dist/cli/flowtally.js 2>/dev/null | head -n 1)" ]; then
+if [ ! -f dist/cli/flowtally.js ] || [ -n "$(find cli collector config schema store bench aggregator query -name '*.ts' -newer dist/cli/flowtally.js 2>/dev/null | head -n 1)" ]; then
   echo "setup: build" >&2
   npx tsc -p tsconfig.build.json
 fi

@@ -1,0 +1,86 @@
+/**
+ * The store contract: what the aggregator writes and what the query layer reads. The embedded
+ * store (DuckDB) implements it now; the InfluxDB store will implement the same interface, so the
+ * query layer never cares which one it reads.
+ *
+ * Every stored value is a sum over its period, written as additive deltas: the store adds a
+ * delta to the row it already holds (creating it if needed). That is what makes late data a
+ * correction instead of a loss, and totals exact whatever the arrival order.
+ */
+
+export type SeriesLevel = "1m" | "5m" | "1h" | "1d";
+export type TrafficDirection = "in" | "out";
+
+/** The pseudo-customer of traffic that matched no access link. */
+export const UNATTRIBUTED_CUSTOMER = "unattributed";
+
+export interface SeriesKey {
+  customer: string;
+  /** "" for unattributed traffic. */
+  site: string;
+  link: string;
+  trafficClass: string;
+  direction: TrafficDirection;
+}
+
+export interface SeriesRowDelta extends SeriesKey {
+  level: SeriesLevel;
+  /** Period start, ms since the epoch, aligned to the level. */
+  startMs: number;
+  bytes: number;
+  packets: number;
+  flows: number;
+}
+
+export interface OverviewQuery {
+  fromMs: number;
+  toMs: number;
+  /** Only these customers (e.g. one service type's); undefined for all. */
+  customers?: readonly string[];
+}
+
+export interface CustomerTotals {
+  customer: string;
+  bytesIn: number;
+  bytesOut: number;
+  packetsIn: number;
+  packetsOut: number;
+  flows: number;
+}
+
+export interface TrafficQuery {
+  customer: string;
+  fromMs: number;
+  toMs: number;
+  /** Level the points are read from: one point per period of that level. */
+  level: "1m" | "1h" | "1d";
+  site?: string;
+  link?: string;
+  trafficClass?: string;
+}
+
+export interface TrafficPoint {
+  timeMs: number;
+  bytesIn: number;
+  bytesOut: number;
+  packetsIn: number;
+  packetsOut: number;
+}
+
+export interface SeriesStore {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Adds the deltas to the stored rows, atomically for the whole call. */
+  addDeltas(rows: readonly SeriesRowDelta[]): Promise<void>;
+  /** Sums per customer over [fromMs, toMs), read from the coarsest level that fits exactly. */
+  overview(q: OverviewQuery): Promise<CustomerTotals[]>;
+  /** Points of one customer (optionally one site / link / class) at one level. */
+  traffic(q: TrafficQuery): Promise<TrafficPoint[]>;
+  /**
+   * Per-period byte sums of one customer's series at `level` ("5m" for the 95th percentile,
+   * "1m" for the peak), in and out, for rates computed at query time.
+   */
+  samples(
+    q: Omit<TrafficQuery, "level"> & { level: "1m" | "5m" },
+  ): Promise<Array<{ timeMs: number; bytesIn: number; bytesOut: number }>>;
+}
