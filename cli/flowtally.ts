@@ -4,8 +4,9 @@
  * `check-config` start fast.
  */
 import { Command, InvalidArgumentError, Option } from "commander";
+import { overviewColumns } from "../query/overview.js";
 import { isFlowtallyError } from "../schema/errors.js";
-import { logLevels } from "./logger.js";
+import { type LogLevel, logLevels } from "./logger.js";
 import { packageVersion } from "./package-version.js";
 
 const program = new Command()
@@ -50,6 +51,68 @@ program
   });
 
 program
+  .command("replay")
+  .description(
+    "Run the single-box pipeline over capture files of flow exports, on the packets' own timestamps, and write the series to the configured store",
+  )
+  .requiredOption(
+    "-c, --config <file>",
+    "config file (inputs.netflow[].listen ports tell exports apart)",
+  )
+  .argument("<capture...>", "pcap or pcapng files, in time order")
+  .addOption(
+    new Option("-l, --log-level <level>", "log level (logs go to stderr)")
+      .choices(logLevels)
+      .default("warn"),
+  )
+  .option("--no-progress", "no progress line, even on a terminal")
+  .action(
+    async (captures: string[], opts: { config: string; logLevel: LogLevel; progress: boolean }) => {
+      const { runReplay } = await import("./replay-command.js");
+      const s = await runReplay(captures, {
+        config: opts.config,
+        logLevel: opts.logLevel,
+        ...(opts.progress ? {} : { progress: false }),
+      });
+      const { "sampling-unknown": unsampled, ...problems } = s.problems;
+      process.stdout.write(
+        `replayed ${s.captures} capture(s): ${s.datagrams} export datagrams (${s.otherFrames} other frames), ` +
+          `${s.records} records (${s.unattributedRecords} unattributed), ${s.seriesRowsWritten} series rows written\n` +
+          (unsampled === undefined
+            ? ""
+            : `${unsampled} records came without a sampling rate and were counted at 1:1 (decoder.unknownSampling)\n`) +
+          (Object.keys(problems).length > 0
+            ? `decode problems: ${JSON.stringify(problems)}\n`
+            : ""),
+      );
+    },
+  );
+
+const query = program.command("query").description("Query the stored series");
+query
+  .command("overview")
+  .description("Every customer with bytes and packets in (download) and out (upload) for a period")
+  .requiredOption("-c, --config <file>", "config file")
+  .requiredOption("--from <time>", "start, ISO 8601 (2026-11-22T00:00:00Z)", parseTime)
+  .requiredOption("--to <time>", "end (exclusive), ISO 8601", parseTime)
+  .option("--router <address>", "only customers with a link on this exporter's interfaces")
+  .option("--service-type <type>", "only customers of this service type")
+  .addOption(
+    new Option("--sort <column>", "sort column").choices(overviewColumns).default("bytesIn"),
+  )
+  .addOption(new Option("--order <order>", "sort order").choices(["asc", "desc"]).default("desc"))
+  .addOption(
+    new Option("-f, --format <format>", "output format")
+      .choices(["table", "csv", "json"])
+      .default("table"),
+  )
+  .action(async (opts, cmd: Command) => {
+    if (opts.to <= opts.from) cmd.error("error: --to must be after --from");
+    const { runOverview } = await import("./query-command.js");
+    process.stdout.write(await runOverview(opts));
+  });
+
+program
   .command("check-config")
   .description("Validate a config file and print the effective configuration (defaults filled in)")
   .requiredOption("-c, --config <file>", "config file")
@@ -58,6 +121,16 @@ program
     const cfg = loadConfigFile(opts.config);
     process.stdout.write(`${opts.config}: ok\n${JSON.stringify(cfg, null, 2)}\n`);
   });
+
+function parseTime(value: string): number {
+  const t = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(t)) {
+    throw new InvalidArgumentError(
+      `"${value}" is not an ISO 8601 time such as 2026-11-22T10:00:00Z`,
+    );
+  }
+  return t;
+}
 
 function collectPort(value: string, previous: number[]): number[] {
   const n = Number(value);

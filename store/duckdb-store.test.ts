@@ -1,0 +1,423 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { isFlowtallyError } from "../schema/errors.js";
+import type {
+  SeriesKey,
+  SeriesLevel,
+  SeriesRowDelta,
+  SeriesStore,
+  TrafficDirection,
+} from "../schema/series-store.js";
+import { createDuckDbStore, tileRange } from "./duckdb-store.js";
+
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+const LEVEL_MS: Record<SeriesLevel, number> = {
+  "1m": MINUTE,
+  "5m": 300_000,
+  "1h": HOUR,
+  "1d": DAY,
+};
+/** A UTC midnight. */
+const T0 = Date.UTC(2026, 10, 1);
+
+/** One 1-minute delta written at every level, as the aggregator's Rollup does. */
+function atAllLevels(
+  key: SeriesKey,
+  minuteMs: number,
+  bytes: number,
+  packets: number,
+  flows: number,
+): SeriesRowDelta[] {
+  return (Object.keys(LEVEL_MS) as SeriesLevel[]).map((level) => ({
+    ...key,
+    level,
+    startMs: Math.floor(minuteMs / LEVEL_MS[level]) * LEVEL_MS[level],
+    bytes,
+    packets,
+    flows,
+  }));
+}
+
+function key(customer: string, direction: TrafficDirection, rest: Partial<SeriesKey> = {}) {
+  return { customer, site: "s1", link: "l1", trafficClass: "default", direction, ...rest };
+}
+
+/** Deterministic PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+let dir: string;
+const started: SeriesStore[] = [];
+
+async function open(name = "series.duckdb"): Promise<SeriesStore> {
+  const store = createDuckDbStore({ path: join(dir, name) });
+  await store.start();
+  started.push(store);
+  return store;
+}
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "flowtally-store-"));
+});
+
+afterEach(async () => {
+  for (const s of started.splice(0)) await s.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("createDuckDbStore", () => {
+  it("adds deltas to the stored rows, within one call and across calls", async () => {
+    const store = await open();
+    const k = key("acme", "in");
+    await store.addDeltas([
+      { ...k, level: "1m", startMs: T0, bytes: 3_000_000_000, packets: 2, flows: 1 },
+      { ...k, level: "1m", startMs: T0, bytes: 1, packets: 1, flows: 1 },
+    ]);
+    await store.addDeltas([{ ...k, level: "1m", startMs: T0, bytes: 5, packets: 3, flows: 0 }]);
+    await store.addDeltas([]);
+    const points = await store.traffic({
+      customer: "acme",
+      fromMs: T0,
+      toMs: T0 + MINUTE,
+      level: "1m",
+    });
+    expect(points).toEqual([
+      { timeMs: T0, bytesIn: 3_000_000_006, bytesOut: 0, packetsIn: 6, packetsOut: 0 },
+    ]);
+  });
+
+  it("keeps totals of 100 k random deltas exact, at every level and over any range", async () => {
+    const store = await open();
+    const next = rng(42);
+    const customers = Array.from({ length: 40 }, (_, i) => `c${i}`);
+    const minutes = 3 * 1440;
+    /** customer → direction → sums; and 1-minute rows for range checks. */
+    const total = new Map<string, { bytes: [number, number]; packets: [number, number] }>();
+    const byMinute: Array<{ customer: string; minute: number; d: 0 | 1; bytes: number }> = [];
+    let batch: SeriesRowDelta[] = [];
+    for (let i = 0; i < 100_000; i++) {
+      const customer = customers[Math.floor(next() * customers.length)]!;
+      const d = next() < 0.5 ? 0 : 1;
+      const minute = Math.floor(next() * minutes);
+      // Above 2^31 each; the sum of all stays below 2^53.
+      const bytes = 2 ** 31 + Math.floor(next() * 2 ** 34);
+      const packets = Math.floor(next() * 1e6);
+      const k = key(customer, d === 0 ? "in" : "out", {
+        site: `s${Math.floor(next() * 3)}`,
+        link: `l${Math.floor(next() * 5)}`,
+        trafficClass: next() < 0.5 ? "web" : "voip",
+      });
+      batch.push(...atAllLevels(k, T0 + minute * MINUTE, bytes, packets, 1));
+      let t = total.get(customer);
+      if (t === undefined) {
+        t = { bytes: [0, 0], packets: [0, 0] };
+        total.set(customer, t);
+      }
+      t.bytes[d] += bytes;
+      t.packets[d] += packets;
+      byMinute.push({ customer, minute, d, bytes });
+      if (batch.length >= 10_000) {
+        await store.addDeltas(batch);
+        batch = [];
+      }
+    }
+    await store.addDeltas(batch);
+
+    const all = await store.overview({ fromMs: T0, toMs: T0 + minutes * MINUTE });
+    expect(all.map((r) => r.customer)).toEqual([...total.keys()].sort());
+    for (const row of all) {
+      const t = total.get(row.customer)!;
+      expect(row.bytesIn).toBe(t.bytes[0]);
+      expect(row.bytesOut).toBe(t.bytes[1]);
+      expect(row.packetsIn).toBe(t.packets[0]);
+      expect(row.packetsOut).toBe(t.packets[1]);
+    }
+    const flows = all.reduce((s, r) => s + r.flows, 0);
+    expect(flows).toBe(100_000);
+
+    // Every level holds the same total for a customer.
+    for (const level of ["1m", "1h", "1d"] as const) {
+      const points = await store.traffic({
+        customer: "c7",
+        fromMs: T0,
+        toMs: T0 + minutes * MINUTE,
+        level,
+      });
+      expect(points.reduce((s, p) => s + p.bytesIn, 0)).toBe(total.get("c7")!.bytes[0]);
+    }
+    const fiveMinute = await store.samples({
+      customer: "c7",
+      fromMs: T0,
+      toMs: T0 + minutes * MINUTE,
+      level: "5m",
+    });
+    expect(fiveMinute.reduce((s, p) => s + p.bytesOut, 0)).toBe(total.get("c7")!.bytes[1]);
+
+    // Ranges that need 1 d, 1 h, 5 m and 1 m pieces equal the sum of the 1-minute rows in range.
+    const ranges: Array<[number, number]> = [
+      [7 * 60 + 23, 2 * 1440 + 5 * 60 + 41],
+      [0, 1440],
+      [1439, 1441],
+      [59, 2 * 1440 + 1],
+    ];
+    for (let i = 0; i < 20; i++) {
+      const a = Math.floor(next() * minutes);
+      ranges.push([a, a + 1 + Math.floor(next() * (minutes - a))]);
+    }
+    const first = ranges[0]!;
+    const levels = new Set(
+      tileRange(T0 + first[0] * MINUTE, T0 + first[1] * MINUTE).map((p) => p.level),
+    );
+    expect([...levels].sort()).toEqual(["1d", "1h", "1m", "5m"]);
+    for (const [a, b] of ranges) {
+      const expected = new Map<string, [number, number]>();
+      for (const m of byMinute) {
+        if (m.minute < a || m.minute >= b) continue;
+        const e = expected.get(m.customer) ?? [0, 0];
+        e[m.d] += m.bytes;
+        expected.set(m.customer, e);
+      }
+      const got = await store.overview({ fromMs: T0 + a * MINUTE, toMs: T0 + b * MINUTE });
+      expect(new Map(got.map((r) => [r.customer, [r.bytesIn, r.bytesOut]]))).toEqual(expected);
+      // The same from the 1-minute rows as the store holds them.
+      const c3 = await store.samples({
+        customer: "c3",
+        fromMs: T0 + a * MINUTE,
+        toMs: T0 + b * MINUTE,
+        level: "1m",
+      });
+      const fromRows = c3.reduce((s, p) => s + p.bytesIn, 0);
+      expect(got.find((r) => r.customer === "c3")?.bytesIn ?? 0).toBe(fromRows);
+    }
+  }, 120_000);
+
+  it("tiles a range with the coarsest levels that fit", () => {
+    const from = T0 + 7 * HOUR + 23 * MINUTE;
+    const to = T0 + 2 * DAY + 5 * HOUR + 41 * MINUTE;
+    expect(tileRange(from, to)).toEqual([
+      { level: "1m", fromMs: from, toMs: T0 + 7 * HOUR + 25 * MINUTE },
+      { level: "5m", fromMs: T0 + 7 * HOUR + 25 * MINUTE, toMs: T0 + 8 * HOUR },
+      { level: "1h", fromMs: T0 + 8 * HOUR, toMs: T0 + DAY },
+      { level: "1d", fromMs: T0 + DAY, toMs: T0 + 2 * DAY },
+      { level: "1h", fromMs: T0 + 2 * DAY, toMs: T0 + 2 * DAY + 5 * HOUR },
+      { level: "5m", fromMs: T0 + 2 * DAY + 5 * HOUR, toMs: T0 + 2 * DAY + 5 * HOUR + 40 * MINUTE },
+      { level: "1m", fromMs: T0 + 2 * DAY + 5 * HOUR + 40 * MINUTE, toMs: to },
+    ]);
+    expect(tileRange(T0, T0 + 30 * DAY)).toEqual([
+      { level: "1d", fromMs: T0, toMs: T0 + 30 * DAY },
+    ]);
+    expect(tileRange(T0, T0)).toEqual([]);
+  });
+
+  it("filters overview by customers and reads rows whose minute starts in the range", async () => {
+    const store = await open();
+    await store.addDeltas([
+      ...atAllLevels(key("a", "in"), T0 + 10 * MINUTE, 100, 1, 1),
+      ...atAllLevels(key("b", "out"), T0 + 10 * MINUTE, 200, 2, 1),
+      ...atAllLevels(key("c", "in"), T0 + 11 * MINUTE, 300, 3, 1),
+    ]);
+    const range = { fromMs: T0, toMs: T0 + HOUR };
+    expect(
+      (await store.overview({ ...range, customers: ["b", "c", "zz"] })).map((r) => r.customer),
+    ).toEqual(["b", "c"]);
+    expect(await store.overview({ ...range, customers: [] })).toEqual([]);
+    expect(await store.overview({ ...range, customers: ["b"] })).toEqual([
+      { customer: "b", bytesIn: 0, bytesOut: 200, packetsIn: 0, packetsOut: 2, flows: 1 },
+    ]);
+    // 11:00 is excluded by toMs = 11:00; a bound inside minute 10 moves up to 11.
+    const ab = { fromMs: T0 + 10 * MINUTE, toMs: T0 + 11 * MINUTE };
+    expect((await store.overview(ab)).map((r) => r.customer)).toEqual(["a", "b"]);
+    const later = { fromMs: T0 + 10 * MINUTE + 1, toMs: T0 + 11 * MINUTE + 1 };
+    expect((await store.overview(later)).map((r) => r.customer)).toEqual(["c"]);
+  });
+
+  it("filters traffic and samples by site, link and class, one point per period with data", async () => {
+    const store = await open();
+    const rows: SeriesRowDelta[] = [];
+    for (const [site, link, cls, minute, bytes] of [
+      ["hq", "fiber", "web", 0, 1],
+      ["hq", "fiber", "voip", 0, 10],
+      ["hq", "backup", "web", 1, 100],
+      ["branch", "dsl", "web", 5, 1000],
+      ["branch", "dsl", "web", 61, 10000],
+    ] as const) {
+      const k = key("acme", "in", { site, link, trafficClass: cls });
+      rows.push(...atAllLevels(k, T0 + minute * MINUTE, bytes, bytes, 1));
+      rows.push(...atAllLevels({ ...k, direction: "out" }, T0 + minute * MINUTE, 2 * bytes, 1, 0));
+    }
+    rows.push(...atAllLevels(key("other", "in", { site: "hq" }), T0, 7, 7, 7));
+    await store.addDeltas(rows);
+    const q = { customer: "acme", fromMs: T0, toMs: T0 + 2 * HOUR };
+
+    expect(await store.traffic({ ...q, level: "1m" })).toEqual([
+      { timeMs: T0, bytesIn: 11, bytesOut: 22, packetsIn: 11, packetsOut: 2 },
+      { timeMs: T0 + MINUTE, bytesIn: 100, bytesOut: 200, packetsIn: 100, packetsOut: 1 },
+      { timeMs: T0 + 5 * MINUTE, bytesIn: 1000, bytesOut: 2000, packetsIn: 1000, packetsOut: 1 },
+      {
+        timeMs: T0 + 61 * MINUTE,
+        bytesIn: 10000,
+        bytesOut: 20000,
+        packetsIn: 10000,
+        packetsOut: 1,
+      },
+    ]);
+    expect(await store.traffic({ ...q, level: "1h", site: "hq" })).toEqual([
+      { timeMs: T0, bytesIn: 111, bytesOut: 222, packetsIn: 111, packetsOut: 3 },
+    ]);
+    expect(await store.traffic({ ...q, level: "1d", link: "dsl" })).toEqual([
+      { timeMs: T0, bytesIn: 11000, bytesOut: 22000, packetsIn: 11000, packetsOut: 2 },
+    ]);
+    expect(await store.samples({ ...q, level: "1m", trafficClass: "voip" })).toEqual([
+      { timeMs: T0, bytesIn: 10, bytesOut: 20 },
+    ]);
+    expect(await store.samples({ ...q, level: "5m", site: "hq", trafficClass: "web" })).toEqual([
+      { timeMs: T0, bytesIn: 101, bytesOut: 202 },
+    ]);
+    expect(await store.samples({ ...q, level: "5m", site: "branch", link: "fiber" })).toEqual([]);
+    // [from, to) at the level's period starts.
+    expect(
+      await store.samples({ ...q, fromMs: T0 + MINUTE, toMs: T0 + 5 * MINUTE, level: "1m" }),
+    ).toEqual([{ timeMs: T0 + MINUTE, bytesIn: 100, bytesOut: 200 }]);
+    // The HTTP layer passes strings through: levels outside the contract are refused.
+    await expect(store.traffic({ ...q, level: "5m" as "1m" })).rejects.toThrow(
+      /level 5m: expected 1m, 1h, 1d/,
+    );
+    await expect(store.samples({ ...q, level: "1h" as "1m" })).rejects.toThrow(
+      /level 1h: expected 1m, 5m/,
+    );
+  });
+
+  it("keeps the data across stop and a new store on the same path", async () => {
+    const path = join(dir, "nested", "deeper", "series.duckdb");
+    const first = createDuckDbStore({ path });
+    await first.start();
+    await first.start(); // idempotent
+    await first.addDeltas(atAllLevels(key("acme", "out"), T0 + 90 * MINUTE, 2 ** 40, 5, 1));
+    await first.stop();
+    await first.stop(); // idempotent
+    await expect(first.overview({ fromMs: T0, toMs: T0 + DAY })).rejects.toThrow(/not started/);
+
+    const second = createDuckDbStore({ path });
+    await second.start();
+    started.push(second);
+    await second.addDeltas(atAllLevels(key("acme", "out"), T0 + 90 * MINUTE, 1, 0, 0));
+    expect(await second.overview({ fromMs: T0, toMs: T0 + DAY })).toEqual([
+      {
+        customer: "acme",
+        bytesIn: 0,
+        bytesOut: 2 ** 40 + 1,
+        packetsIn: 0,
+        packetsOut: 5,
+        flows: 1,
+      },
+    ]);
+    expect(
+      await second.traffic({ customer: "acme", fromMs: T0, toMs: T0 + DAY, level: "1h" }),
+    ).toEqual([
+      { timeMs: T0 + HOUR, bytesIn: 0, bytesOut: 2 ** 40 + 1, packetsIn: 0, packetsOut: 5 },
+    ]);
+  });
+
+  it("stores and reads back hostile strings verbatim", async () => {
+    const store = await open();
+    const hostile = "'; DROP TABLE series_1m; --";
+    const k = {
+      customer: hostile,
+      site: `"); DELETE FROM series_1d; --`,
+      link: "$1 ' \" \\ \n\t%_*",
+      trafficClass: "ünïcödé 🚀 \u0000 end",
+      direction: "in" as const,
+    };
+    await store.addDeltas(atAllLevels(k, T0, 42, 1, 1));
+    await store.addDeltas(atAllLevels(key("x'; DROP TABLE x; --", "out"), T0, 1, 1, 1));
+    expect(await store.overview({ fromMs: T0, toMs: T0 + DAY, customers: [hostile] })).toEqual([
+      { customer: hostile, bytesIn: 42, bytesOut: 0, packetsIn: 1, packetsOut: 0, flows: 1 },
+    ]);
+    const points = await store.traffic({
+      customer: k.customer,
+      site: k.site,
+      link: k.link,
+      trafficClass: k.trafficClass,
+      fromMs: T0,
+      toMs: T0 + DAY,
+      level: "1d",
+    });
+    expect(points).toEqual([{ timeMs: T0, bytesIn: 42, bytesOut: 0, packetsIn: 1, packetsOut: 0 }]);
+    expect(
+      (await store.overview({ fromMs: T0, toMs: T0 + DAY })).map((r) => r.customer).sort(),
+    ).toEqual([hostile, "x'; DROP TABLE x; --"].sort());
+  });
+
+  it("loses no update when addDeltas calls run concurrently", async () => {
+    const store = await open();
+    const calls = Array.from({ length: 50 }, (_, i) =>
+      store.addDeltas([
+        ...atAllLevels(key("acme", "in"), T0 + (i % 3) * MINUTE, 1_000_000_007, 1, 1),
+        ...atAllLevels(key(`c${i % 5}`, "out"), T0, i, 1, 1),
+      ]),
+    );
+    const reads = Array.from({ length: 10 }, () => store.overview({ fromMs: T0, toMs: T0 + DAY }));
+    await Promise.all([...calls, ...reads]);
+    const totals = await store.overview({ fromMs: T0, toMs: T0 + DAY });
+    expect(totals.find((r) => r.customer === "acme")?.bytesIn).toBe(50 * 1_000_000_007);
+    expect(totals.filter((r) => r.customer !== "acme").reduce((s, r) => s + r.bytesOut, 0)).toBe(
+      (49 * 50) / 2,
+    );
+  });
+
+  it("rejects a whole call with an invalid row, writing nothing", async () => {
+    const store = await open();
+    const good = atAllLevels(key("acme", "in"), T0, 1, 1, 1);
+    await expect(
+      store.addDeltas([...good, { ...good[0]!, level: "1h", startMs: T0 + MINUTE }]),
+    ).rejects.toThrow(/rows\[4\]\.startMs .* not a multiple of 1h/);
+    await expect(
+      store.addDeltas([...good, { ...good[0]!, direction: "sideways" as "in" }]),
+    ).rejects.toThrow(/rows\[4\]\.direction/);
+    await expect(store.addDeltas([{ ...good[0]!, bytes: Number.NaN }])).rejects.toThrow(/finite/);
+    expect(await store.overview({ fromMs: T0, toMs: T0 + DAY })).toEqual([]);
+  });
+
+  it("keeps fractional deltas (non-integer sampling rates)", async () => {
+    const store = await open();
+    await store.addDeltas(atAllLevels(key("acme", "in"), T0, 0.5, 0.25, 1));
+    await store.addDeltas(atAllLevels(key("acme", "in"), T0, 1.5, 0.5, 1));
+    const [row] = await store.overview({ fromMs: T0, toMs: T0 + DAY });
+    expect(row).toMatchObject({ bytesIn: 2, packetsIn: 0.75, flows: 2 });
+  });
+
+  it("reports open failures as FT_STORE_OPEN naming the path", async () => {
+    const notADir = join(dir, "file");
+    await writeFile(notADir, "x");
+    const bad = createDuckDbStore({ path: join(notADir, "series.duckdb") });
+    const error = await bad.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isFlowtallyError(error, "FT_STORE_OPEN")).toBe(true);
+    expect((error as Error).message).toContain(join(notADir, "series.duckdb"));
+
+    const garbage = join(dir, "garbage.duckdb");
+    await writeFile(garbage, "not a database ".repeat(1000));
+    await expect(createDuckDbStore({ path: garbage }).start()).rejects.toSatisfy((e: unknown) =>
+      isFlowtallyError(e, "FT_STORE_OPEN"),
+    );
+
+    // DuckDB would let one process open a file twice; the store refuses.
+    await open("twice.duckdb");
+    const again = createDuckDbStore({ path: join(dir, "twice.duckdb") });
+    await expect(again.start()).rejects.toThrow(/another store of this process has it open/);
+  });
+});

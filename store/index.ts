@@ -1,0 +1,2 @@
+export type { DuckDbStoreOptions, TilePiece } from "./duckdb-store.js";
+export { createDuckDbStore, tileRange } from "./duckdb-store.js";
