@@ -4,11 +4,14 @@
  *
  *   npm run build && node dist/bench/store.js            # 1000 customers × 1 day: 5.76 M deltas
  *   node dist/bench/store.js --customers 100 --days 30   # a month of 1-minute rows
+ *   node dist/bench/store.js --order random --days 3  # late data: keys and minutes at random
  *   node dist/bench/store.js --keys 4 --batch 20000 --path /var/tmp/bench.duckdb --keep --json
  *
  * Writes what the aggregator writes: for every minute and every customer, `--keys` series
  * (site/link/class/direction combinations), each as one delta per level (1m, 5m, 1h, 1d), in
- * time order, in `addDeltas` calls of `--batch` rows. Then, after `stop()` and a new `start()`
+ * `addDeltas` calls of `--batch` rows. `--order time` (default) writes minute after minute, as
+ * the aggregator does; `--order random` draws each delta's minute, customer and series at
+ * random (the same count), the worst case for the primary-key index and for merging a batch. Then, after `stop()` and a new `start()`
  * on the same file (a cold store), times each read `--repeat` times and prints the median:
  * a month's overview of all customers (whole days, and with ragged edges that need every
  * level), the same month summed from the 1-minute rows by raw SQL (the alternative that
@@ -38,6 +41,7 @@ interface Options {
   days: number;
   keys: number;
   batch: number;
+  order: "time" | "random";
   repeat: number;
   path: string | undefined;
   keep: boolean;
@@ -51,17 +55,22 @@ function parseOptions(): Options {
       days: { type: "string", default: "1" },
       keys: { type: "string", default: "1" },
       batch: { type: "string", default: "10000" },
+      order: { type: "string", default: "time" },
       repeat: { type: "string", default: "5" },
       path: { type: "string" },
       keep: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
     },
   });
+  if (values.order !== "time" && values.order !== "random") {
+    throw new Error(`--order ${values.order}: expected time or random`);
+  }
   return {
     customers: positiveInteger("customers", values.customers),
     days: positiveInteger("days", values.days),
     keys: positiveInteger("keys", values.keys),
     batch: positiveInteger("batch", values.batch),
+    order: values.order,
     repeat: positiveInteger("repeat", values.repeat),
     path: values.path,
     keep: values.keep,
@@ -84,21 +93,45 @@ function bytesFor(customer: number, key: number, minute: number): number {
   return 1_000_000 + ((customer * 7_919 + key * 104_729 + minute * 15_485_863) % 3_000_000_000);
 }
 
-/** Deltas in time order, `batch` rows at a time. */
-function* batches(o: Options): Generator<SeriesRowDelta[]> {
+/** Deterministic PRNG (mulberry32) in [0, 1). */
+function createRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Deltas, `batch` rows at a time. Adds the bytes of each customer into `totals` in JS: what
+ * `overview` must then return exactly.
+ */
+function* batches(o: Options, totals: Float64Array): Generator<SeriesRowDelta[]> {
+  const minutes = o.days * 1440;
+  const random = createRandom(1);
   let batch: SeriesRowDelta[] = [];
-  for (let minute = 0; minute < o.days * 1440; minute++) {
-    const minuteMs = T0 + minute * MINUTE;
+  for (let minute = 0; minute < minutes; minute++) {
     for (let c = 0; c < o.customers; c++) {
       for (let k = 0; k < o.keys; k++) {
-        const bytes = bytesFor(c, k, minute);
+        let [m, cu, key] = [minute, c, k];
+        if (o.order === "random") {
+          m = Math.floor(random() * minutes);
+          cu = Math.floor(random() * o.customers);
+          key = Math.floor(random() * o.keys);
+        }
+        const minuteMs = T0 + m * MINUTE;
+        const bytes = bytesFor(cu, key, m);
+        totals[cu]! += bytes;
         for (const [level, ms] of LEVELS) {
           batch.push({
-            customer: `customer-${c}`,
-            site: `site-${k % 2}`,
-            link: `link-${k}`,
-            trafficClass: k % 3 === 0 ? "default" : "voip",
-            direction: k % 2 === 0 ? "in" : "out",
+            customer: `customer-${cu}`,
+            site: `site-${key % 2}`,
+            link: `link-${key}`,
+            trafficClass: key % 3 === 0 ? "default" : "voip",
+            direction: key % 2 === 0 ? "in" : "out",
             level,
             startMs: Math.floor(minuteMs / ms) * ms,
             bytes,
@@ -116,17 +149,6 @@ function* batches(o: Options): Generator<SeriesRowDelta[]> {
   if (batch.length > 0) yield batch;
 }
 
-/** Bytes written per customer, summed in JS: what `overview` must return exactly. */
-function expectedBytes(o: Options): Float64Array {
-  const total = new Float64Array(o.customers);
-  for (let minute = 0; minute < o.days * 1440; minute++) {
-    for (let c = 0; c < o.customers; c++) {
-      for (let k = 0; k < o.keys; k++) total[c]! += bytesFor(c, k, minute);
-    }
-  }
-  return total;
-}
-
 interface WriteResult {
   deltas: number;
   calls: number;
@@ -141,14 +163,19 @@ interface WriteResult {
   rssMiB: number;
 }
 
-async function write(store: SeriesStore, o: Options, path: string): Promise<WriteResult> {
+async function write(
+  store: SeriesStore,
+  o: Options,
+  path: string,
+  totals: Float64Array,
+): Promise<WriteResult> {
   const callMs: number[] = [];
   let deltas = 0;
   let generating = 0;
   const cpu = process.cpuUsage();
   const start = performance.now();
   let lastReport = start;
-  const it = batches(o);
+  const it = batches(o, totals);
   for (;;) {
     const g = performance.now();
     const next = it.next();
@@ -211,7 +238,11 @@ async function timed(
   return { name, rows, msMedian: ms[Math.floor(ms.length / 2)] ?? 0, msFirst: first };
 }
 
-async function reads(path: string, o: Options, expected: Float64Array): Promise<ReadResult[]> {
+async function reads(
+  path: string,
+  o: Options,
+  expected: Float64Array,
+): Promise<{ storedRows: number; results: ReadResult[] }> {
   const store = createDuckDbStore({ path });
   await store.start();
   const end = T0 + o.days * DAY;
@@ -222,14 +253,11 @@ async function reads(path: string, o: Options, expected: Float64Array): Promise<
   const results: ReadResult[] = [];
   try {
     const all = await store.overview({ fromMs: monthFrom, toMs: end });
-    if (all.length !== o.customers) throw new Error(`overview: ${all.length} customers`);
-    for (const row of all) {
-      const want = expected[Number(row.customer.slice("customer-".length))];
-      if (row.bytesIn + row.bytesOut !== want) {
-        throw new Error(
-          `overview: ${row.customer} ${row.bytesIn + row.bytesOut}, expected ${want}`,
-        );
-      }
+    const got = new Map(all.map((r) => [r.customer, r.bytesIn + r.bytesOut]));
+    for (const [c, want] of expected.entries()) {
+      const bytes = got.get(`customer-${c}`) ?? 0;
+      if (bytes !== want)
+        throw new Error(`overview: customer-${c} ${bytes} bytes, expected ${want}`);
     }
     results.push(
       await timed("overview, 30 days, whole days (1d rows)", o.repeat, async () => {
@@ -260,6 +288,8 @@ async function reads(path: string, o: Options, expected: Float64Array): Promise<
   const instance = await DuckDBInstance.create(path);
   const connection = await instance.connect();
   try {
+    const count = await connection.runAndReadAll("SELECT count(*) FROM series");
+    const storedRows = Number(count.getRowsJS()[0]?.[0]);
     results.push(
       await timed("(raw SQL) overview, 30 days, from 1m rows only", o.repeat, async () => {
         const reader = await connection.runAndReadAll(
@@ -271,11 +301,11 @@ async function reads(path: string, o: Options, expected: Float64Array): Promise<
         return reader.currentRowCount;
       }),
     );
+    return { storedRows, results };
   } finally {
     connection.closeSync();
     instance.closeSync();
   }
-  return results;
 }
 
 async function main(): Promise<void> {
@@ -285,15 +315,15 @@ async function main(): Promise<void> {
   try {
     const store = createDuckDbStore({ path });
     await store.start();
-    const w = await write(store, o, path);
-    const r = await reads(path, o, expectedBytes(o));
+    const totals = new Float64Array(o.customers);
+    const w = await write(store, o, path, totals);
+    const { storedRows, results: r } = await reads(path, o, totals);
     if (o.json) {
-      console.log(JSON.stringify({ options: o, write: w, reads: r }, null, 2));
+      console.log(JSON.stringify({ options: o, write: w, storedRows, reads: r }, null, 2));
       return;
     }
-    const stored = o.customers * o.keys * o.days * (1440 + 288 + 24 + 1);
     console.log(
-      `${o.customers} customers × ${o.keys} series × ${o.days * 1440} minutes × 4 levels, batches of ${o.batch}: ${w.deltas} deltas → ${stored} stored rows\n`,
+      `${o.customers} customers × ${o.keys} series × ${o.days * 1440} minutes × 4 levels, ${o.order} order, batches of ${o.batch}: ${w.deltas} deltas → ${storedRows} stored rows\n`,
     );
     console.log(
       "| deltas | calls | s | deltas/s | deltas/CPU-s | ms/call median, max | stop (CHECKPOINT) ms | file MiB | RSS MiB |",
