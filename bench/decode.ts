@@ -25,7 +25,7 @@ import {
 } from "../collector/decoders/flow-decoder.js";
 import { FlowBatch } from "../schema/flow-record.js";
 import { carriesTemplates, createRng, netflowVersion, type Rng } from "../test/fuzz/mutate.js";
-import { captureDatagrams } from "../test/support/decode-capture.js";
+import { captureDatagrams, FLOW_CAPTURE_DIRS } from "../test/support/decode-capture.js";
 
 /** The target for v9/IPFIX with a 10-15 field template, per core. */
 const TARGET_RECORDS_PER_SECOND = 5_000_000;
@@ -59,14 +59,7 @@ interface BenchCase {
 // ---------------------------------------------------------------------------------------------
 // Corpus cases: every datagram of one version in the fixtures.
 
-const CORPUS_DIRS = [
-  "netflow-v5",
-  "netflow-v9",
-  "ipfix",
-  "invalid",
-  "exported-from-packets",
-  "sflow",
-];
+const CORPUS_DIRS = FLOW_CAPTURE_DIRS;
 
 /**
  * Datagrams of one version, each exporter address qualified by its capture file: captures reuse

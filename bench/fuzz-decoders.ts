@@ -36,16 +36,9 @@ import {
   mutateDatagram,
   netflowVersion,
 } from "../test/fuzz/mutate.js";
-import { captureDatagrams } from "../test/support/decode-capture.js";
+import { captureDatagrams, FLOW_CAPTURE_DIRS } from "../test/support/decode-capture.js";
 
-const CORPUS_DIRS = [
-  "netflow-v5",
-  "netflow-v9",
-  "ipfix",
-  "invalid",
-  "exported-from-packets",
-  "sflow",
-];
+const CORPUS_DIRS = FLOW_CAPTURE_DIRS;
 const CLEAN_TEMPLATE_EVERY = 8;
 const BATCH_CLEAR_EVERY = 64;
 /** How often (in packets) RSS and template counts are looked at and stats are posted. */

@@ -25,6 +25,7 @@ import { parseArgs } from "node:util";
 import { DuckDBInstance } from "@duckdb/node-api";
 import type { SeriesLevel, SeriesRowDelta, SeriesStore } from "../schema/series-store.js";
 import { createDuckDbStore } from "../store/duckdb-store.js";
+import { createRng } from "../test/fuzz/mutate.js";
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -93,25 +94,13 @@ function bytesFor(customer: number, key: number, minute: number): number {
   return 1_000_000 + ((customer * 7_919 + key * 104_729 + minute * 15_485_863) % 3_000_000_000);
 }
 
-/** Deterministic PRNG (mulberry32) in [0, 1). */
-function createRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Deltas, `batch` rows at a time. Adds the bytes of each customer into `totals` in JS: what
  * `overview` must then return exactly.
  */
 function* batches(o: Options, totals: Float64Array): Generator<SeriesRowDelta[]> {
   const minutes = o.days * 1440;
-  const random = createRandom(1);
+  const random = createRng(1).float;
   let batch: SeriesRowDelta[] = [];
   for (let minute = 0; minute < minutes; minute++) {
     for (let c = 0; c < o.customers; c++) {

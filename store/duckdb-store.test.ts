@@ -10,6 +10,7 @@ import type {
   SeriesStore,
   TrafficDirection,
 } from "../schema/series-store.js";
+import { createRng } from "../test/fuzz/mutate.js";
 import { createDuckDbStore, tileRange } from "./duckdb-store.js";
 
 const MINUTE = 60_000;
@@ -44,18 +45,6 @@ function atAllLevels(
 
 function key(customer: string, direction: TrafficDirection, rest: Partial<SeriesKey> = {}) {
   return { customer, site: "s1", link: "l1", trafficClass: "default", direction, ...rest };
-}
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 let dir: string;
@@ -100,7 +89,7 @@ describe("createDuckDbStore", () => {
 
   it("keeps totals of 100 k random deltas exact, at every level and over any range", async () => {
     const store = await open();
-    const next = rng(42);
+    const next = createRng(42).float;
     const customers = Array.from({ length: 40 }, (_, i) => `c${i}`);
     const minutes = 3 * 1440;
     /** customer → direction → sums; and 1-minute rows for range checks. */

@@ -48,8 +48,10 @@ export class PartialSums {
   private readonly maxSpreadMs: number;
   /** interval index → key → sums */
   private readonly open = new Map<number, Map<number, Sums>>();
-  /** Reused per flow: the share of each covered interval. */
+  /** Reused per flow: the share of each covered interval, and (spread) the remainder order. */
   private shares = new Float64Array(64);
+  private fractions = new Float64Array(64);
+  private order = new Uint32Array(64);
   /** Flows longer than `maxSpreadMs`, counted at their end. */
   clampedFlows = 0;
 
@@ -84,7 +86,11 @@ export class PartialSums {
     }
     const n = last - first + 1;
     const span = endMs - startMs;
-    if (this.shares.length < n) this.shares = new Float64Array(n * 2);
+    if (this.shares.length < n) {
+      this.shares = new Float64Array(n * 2);
+      this.fractions = new Float64Array(n * 2);
+      this.order = new Uint32Array(n * 2);
+    }
     const shares = this.shares;
     for (let k = 0; k < n; k++) {
       const from = Math.max(startMs, (first + k) * iv);
@@ -102,21 +108,23 @@ export class PartialSums {
    */
   private spread(first: number, n: number, key: number, total: number, field: 0 | 1): void {
     const shares = this.shares;
+    const fractions = this.fractions;
+    const order = this.order.subarray(0, n);
     const whole = Math.floor(total);
     let given = 0;
     // Parts as floors; remember fractions to hand out the remainder.
-    const fractions: Array<[number, number]> = [];
     for (let k = 0; k < n; k++) {
       const exact = whole * shares[k]!;
       const part = Math.floor(exact);
       given += part;
-      fractions.push([exact - part, k]);
+      fractions[k] = exact - part;
+      order[k] = k;
       this.accumulate(first + k, key, field === 0 ? part : 0, field === 1 ? part : 0, 0);
     }
     let rest = whole - given;
-    fractions.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+    order.sort((a, b) => fractions[b]! - fractions[a]! || a - b);
     for (let j = 0; rest > 0; j = (j + 1) % n, rest--) {
-      const k = fractions[j]![1];
+      const k = order[j]!;
       this.accumulate(first + k, key, field === 0 ? 1 : 0, field === 1 ? 1 : 0, 0);
     }
     // A fractional total (a non-integer sampling rate) keeps its fraction in the last interval.

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { createRng } from "../../test/fuzz/mutate.js";
 import {
   type CapturedPacket,
   type CaptureErrorCode,
@@ -67,18 +68,6 @@ function parse(input: Uint8Array, nextSize: () => number = () => input.byteLengt
 
 function errorsOf(stats: CaptureParserStats): Partial<Record<CaptureErrorCode, number>> {
   return Object.fromEntries(Object.entries(stats.errors).filter(([, n]) => n > 0));
-}
-
-/** Deterministic PRNG (mulberry32), so that a failing random case can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** One string per file that changes if any field or byte of any packet changes. */
@@ -168,7 +157,7 @@ describe("chunked input gives the same packets as one chunk", () => {
     const input = load(file);
     const whole = digest(parse(input).packets);
     expect(digest(parse(input, () => 7).packets)).toBe(whole);
-    const random = prng(input.byteLength);
+    const random = createRng(input.byteLength).float;
     expect(digest(parse(input, () => 1 + Math.floor(random() * 3000)).packets)).toBe(whole);
     expect(digest(parse(input, () => 1 + Math.floor(random() * 40)).packets)).toBe(whole);
   });
@@ -471,7 +460,7 @@ describe("bad input never throws and is counted", () => {
     const full = parse(input).packets;
     const ends = boundaries(input);
     expect(ends.has(input.byteLength)).toBe(true);
-    const random = prng(7);
+    const random = createRng(7).float;
     for (let length = 0; length < input.byteLength; length++) {
       const prefix = input.subarray(0, length);
       const { packets, stats } = parse(prefix, () => 1 + Math.floor(random() * 64));
@@ -482,7 +471,7 @@ describe("bad input never throws and is counted", () => {
   });
 
   it("random garbage", () => {
-    const random = prng(42);
+    const random = createRng(42).float;
     const magics = [
       [],
       [0xd4, 0xc3, 0xb2, 0xa1],
@@ -502,7 +491,7 @@ describe("bad input never throws and is counted", () => {
   });
 
   it("real files with random bytes changed", () => {
-    const random = prng(99);
+    const random = createRng(99).float;
     const files = [
       "packets/ndpi__http.pcapng",
       "flows/netflow-v9/logstash__nf9-cisco-asa.pcap",

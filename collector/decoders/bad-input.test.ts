@@ -6,7 +6,7 @@
 import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { FlowBatch } from "../../schema/flow-record.js";
-import { captureDatagrams } from "../../test/support/decode-capture.js";
+import { captureDatagrams, FLOW_CAPTURE_DIRS } from "../../test/support/decode-capture.js";
 import { Bytes, ipfixMessage, record, v9Packet } from "../../test/support/export-builder.js";
 import { createFlowDecoder } from "./flow-decoder.js";
 
@@ -24,14 +24,7 @@ const goodData = {
 const goodTemplate = { kind: "template" as const, id: 256, fields };
 
 describe("every real datagram, truncated at every length", () => {
-  for (const dir of [
-    "netflow-v5",
-    "netflow-v9",
-    "ipfix",
-    "invalid",
-    "exported-from-packets",
-    "sflow",
-  ]) {
+  for (const dir of FLOW_CAPTURE_DIRS) {
     it(dir, () => {
       let decodes = 0;
       for (const file of readdirSync(new URL(dir, flowsDir)).filter((f) => f.endsWith(".pcap"))) {

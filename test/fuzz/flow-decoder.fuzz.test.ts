@@ -17,7 +17,7 @@ import {
   type FlowDecoderOptions,
 } from "../../collector/decoders/flow-decoder.js";
 import { FlowBatch } from "../../schema/flow-record.js";
-import { captureDatagrams } from "../support/decode-capture.js";
+import { captureDatagrams, FLOW_CAPTURE_DIRS } from "../support/decode-capture.js";
 import {
   carriesTemplates,
   createRng,
@@ -28,15 +28,7 @@ import {
 } from "./mutate.js";
 
 const FLOWS = fileURLToPath(new URL("../fixtures/flows/", import.meta.url));
-/** sflow/ is included: one of its captures carries v5 on the sFlow port. */
-const CORPUS_DIRS = [
-  "netflow-v5",
-  "netflow-v9",
-  "ipfix",
-  "invalid",
-  "exported-from-packets",
-  "sflow",
-];
+const CORPUS_DIRS = FLOW_CAPTURE_DIRS;
 
 const MUTANTS_PER_PROTOCOL = 20_000;
 /** One clean template datagram for every this many mutants. */

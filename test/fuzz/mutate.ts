@@ -16,6 +16,8 @@ export interface Rng {
   u32(): number;
   /** An integer in [0, n); 0 when n <= 0. */
   below(n: number): number;
+  /** A number in [0, 1). */
+  float(): number;
 }
 
 /** mulberry32: one 32-bit word of state, fast, and well spread for this purpose. */
@@ -31,6 +33,7 @@ export function createRng(seed: number): Rng {
   return {
     u32,
     below: (n) => (n <= 0 ? 0 : Math.floor((u32() / 4294967296) * n)),
+    float: () => u32() / 4294967296,
   };
 }
 

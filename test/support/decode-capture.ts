@@ -12,6 +12,19 @@ import {
 } from "../../collector/decoders/flow-decoder.js";
 import { FlowBatch } from "../../schema/flow-record.js";
 
+/**
+ * The folders of test/fixtures/flows holding flow-export captures. sflow/ is included: one of
+ * its captures carries NetFlow v5 on the sFlow port.
+ */
+export const FLOW_CAPTURE_DIRS = [
+  "netflow-v5",
+  "netflow-v9",
+  "ipfix",
+  "invalid",
+  "exported-from-packets",
+  "sflow",
+] as const;
+
 export interface DecodedCapture {
   decoder: FlowDecoder;
   batch: FlowBatch;
