@@ -1,0 +1,552 @@
+/**
+ * The HTTP query API (docs/api.md): the operator overview and one customer's traffic series as
+ * JSON (and the overview as CSV), behind operator bearer tokens. node:http only; the pure work is
+ * in overview.ts and traffic.ts, the store is passed in.
+ *
+ * Strict by design: every parameter is checked, unknown and repeated ones are refused (a typo must
+ * not silently widen a query), times must be ISO 8601 on a boundary of the step, and an API
+ * without operator tokens refuses every request instead of running open. Errors are JSON
+ * `{ "error": { "code", "message", "parameter"? } }`; a store failure is logged and answered with
+ * a generic 500, never a stack trace.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import {
+  createServer,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import type { AddressInfo } from "node:net";
+import { isIP } from "node:net";
+import type { Logger } from "pino";
+import type { CustomerModel } from "../collector/classify/customer-model.js";
+import type { Config } from "../schema/config.js";
+import { type SeriesStore, UNATTRIBUTED_CUSTOMER } from "../schema/series-store.js";
+import { parseHostPort } from "../schema/units.js";
+import {
+  buildOverview,
+  customersByRouter,
+  type OverviewColumn,
+  overviewColumns,
+  overviewCsv,
+  overviewCustomers,
+} from "./overview.js";
+import {
+  STEP_MS,
+  type TrafficStep,
+  trafficRangeProblem,
+  trafficSeries,
+  trafficSteps,
+} from "./traffic.js";
+
+/** Codes of API error responses, listed with what to do in docs/api.md. */
+export const apiErrorCodes = {
+  FT_BAD_PARAMETER: "A query parameter is missing, unknown, repeated or invalid.",
+  FT_UNAUTHORIZED: "No bearer token, or not one of api.operatorTokens.",
+  FT_NO_OPERATOR_TOKENS: "api.operatorTokens is empty: the API refuses every request.",
+  FT_NOT_FOUND: "No such endpoint or customer.",
+  FT_METHOD_NOT_ALLOWED: "The endpoint answers GET (and HEAD) only.",
+  FT_URI_TOO_LONG: "The request target is longer than the API accepts.",
+  FT_INTERNAL: "The store failed; the server log has the cause.",
+} as const;
+export type ApiErrorCode = keyof typeof apiErrorCodes;
+
+/** Longest request target (path and query) accepted. */
+export const MAX_URL_LENGTH = 2048;
+/** Longest query parameter value accepted. */
+export const MAX_VALUE_LENGTH = 256;
+/** Default step of the traffic endpoint. */
+export const DEFAULT_STEP: TrafficStep = "1h";
+
+const MINUTE_MS = 60_000;
+const ALLOW = "GET, HEAD";
+const OVERVIEW_PARAMETERS = ["from", "to", "router", "serviceType", "sort", "order", "format"];
+const TRAFFIC_PARAMETERS = ["from", "to", "step", "site", "link", "class"];
+const TRAFFIC_PATH = /^\/api\/v1\/customers\/([^/]*)\/traffic$/;
+
+export interface ApiServerDeps {
+  config: Readonly<Config>;
+  model: CustomerModel;
+  store: SeriesStore;
+  log: Logger;
+  /** The clock (ms since the epoch), for the default `to`. */
+  now?: () => number;
+}
+
+export interface ApiServer {
+  /** Listens on `api.listen` (port 0: a free port) and returns the address actually bound. */
+  listen(): Promise<{ address: string; port: number }>;
+  /** Stops accepting and ends open connections (keep-alive ones too), so shutdown is prompt. */
+  close(): Promise<void>;
+  server: Server;
+}
+
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly parameter?: string,
+    readonly headers: OutgoingHttpHeaders = {},
+  ) {
+    super(message);
+  }
+}
+
+function badParameter(parameter: string, message: string): ApiError {
+  return new ApiError(400, "FT_BAD_PARAMETER", message, parameter);
+}
+
+/** A caller's string fit for a message: quoted, control characters escaped, at most 64 chars. */
+function shown(s: string): string {
+  return JSON.stringify(s.length > 64 ? `${s.slice(0, 64)}…` : s);
+}
+
+function isControl(c: string): boolean {
+  const code = c.charCodeAt(0);
+  return code < 0x20 || code === 0x7f;
+}
+
+function hasControl(s: string): boolean {
+  for (const c of s) if (isControl(c)) return true;
+  return false;
+}
+
+/** A caller's string fit for the `parameter` field. */
+function shownName(s: string): string {
+  const t = Array.from(s, (c) => (isControl(c) ? "?" : c)).join("");
+  return t.length > 64 ? `${t.slice(0, 64)}…` : t;
+}
+
+/** "2026-11-22T10:00:00Z": ISO 8601 without the milliseconds, which are always 0 here. */
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString().replace(".000Z", "Z");
+}
+
+const TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?([Zz]|([+-])(\d{2}):(\d{2})))?$/;
+
+/**
+ * Strict ISO 8601: a date (UTC midnight) or a date and time with `Z` or an offset. Calendar
+ * fields are checked (no February 30th, which Date.parse accepts). NaN when not one.
+ */
+export function parseIsoTime(text: string): number {
+  const m = TIME.exec(text);
+  if (m === null) return Number.NaN;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const [hour, minute, second] = [Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0)];
+  const millis = Number((m[7] ?? "0").padEnd(3, "0"));
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) {
+    return Number.NaN;
+  }
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (day > daysInMonth) return Number.NaN;
+  let offset = 0;
+  if (m[9] !== undefined) {
+    const [oh, om] = [Number(m[10]), Number(m[11])];
+    if (oh > 23 || om > 59) return Number.NaN;
+    offset = (m[9] === "-" ? -1 : 1) * (oh * 60 + om) * MINUTE_MS;
+  }
+  const t = new Date(0);
+  t.setUTCFullYear(year, month - 1, day); // Date.UTC maps years 0-99 to 1900-1999
+  t.setUTCHours(hour, minute, second, millis);
+  return t.getTime() - offset;
+}
+
+/** The query string's parameters: each known, given once, non-empty and printable. */
+function readParameters(search: string, allowed: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [name, value] of new URLSearchParams(search)) {
+    if (!allowed.includes(name)) {
+      throw badParameter(
+        shownName(name),
+        `unknown parameter ${shown(name)}; this endpoint takes ${allowed.join(", ")}`,
+      );
+    }
+    if (out.has(name)) throw badParameter(name, `${name} is given more than once`);
+    if (value === "") throw badParameter(name, `${name} is empty`);
+    if (value.length > MAX_VALUE_LENGTH) {
+      throw badParameter(name, `${name} is longer than ${MAX_VALUE_LENGTH} characters`);
+    }
+    if (hasControl(value)) {
+      throw badParameter(name, `${name} contains control characters`);
+    }
+    out.set(name, value);
+  }
+  return out;
+}
+
+function timeParameter(p: Map<string, string>, name: "from" | "to"): number | undefined {
+  const value = p.get(name);
+  if (value === undefined) return undefined;
+  const t = parseIsoTime(value);
+  if (Number.isNaN(t)) {
+    // An unencoded "+01:00" arrives as " 01:00": "+" in a query string is a space.
+    const hint = / \d{2}:\d{2}$/.test(value) ? ' (write "+" as %2B in a URL)' : "";
+    throw badParameter(
+      name,
+      `${name} ${shown(value)} is not an ISO 8601 time such as 2026-11-22T10:00:00Z${hint}`,
+    );
+  }
+  return t;
+}
+
+function choice<T extends string>(
+  p: Map<string, string>,
+  name: string,
+  choices: readonly T[],
+  fallback: T,
+): T {
+  const value = p.get(name);
+  if (value === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(value)) {
+    throw badParameter(name, `${name} ${shown(value)}: expected one of ${choices.join(", ")}`);
+  }
+  return value as T;
+}
+
+export function createApiServer(deps: ApiServerDeps): ApiServer {
+  const { config, model, store, log } = deps;
+  const now = deps.now ?? Date.now;
+  const tokenDigests = config.api.operatorTokens.map(digest);
+  const routers = customersByRouter(config);
+  const serviceTypes = new Set(model.customers.map((c) => c.serviceType));
+  const customerIds = new Set(model.customers.map((c) => c.id));
+  /** customer → site → links. */
+  const sites = new Map<string, Map<string, Set<string>>>();
+  for (const l of model.links) {
+    const bySite = sites.get(l.customer) ?? new Map<string, Set<string>>();
+    const links = bySite.get(l.site) ?? new Set<string>();
+    links.add(l.link);
+    bySite.set(l.site, links);
+    sites.set(l.customer, bySite);
+  }
+
+  function digest(token: string): Buffer {
+    return createHash("sha256").update(token, "utf8").digest();
+  }
+
+  function authorize(req: IncomingMessage): void {
+    if (tokenDigests.length === 0) {
+      throw new ApiError(
+        503,
+        "FT_NO_OPERATOR_TOKENS",
+        "the API is disabled: no api.operatorTokens are configured; add a token of at least 16 characters to the config and restart",
+      );
+    }
+    const header = req.headers.authorization;
+    if (header === undefined) {
+      throw new ApiError(
+        401,
+        "FT_UNAUTHORIZED",
+        "missing Authorization: Bearer <token>",
+        undefined,
+        {
+          "www-authenticate": 'Bearer realm="flowtally"',
+        },
+      );
+    }
+    const m = /^Bearer +(\S+) *$/i.exec(header);
+    if (m === null) {
+      throw new ApiError(
+        401,
+        "FT_UNAUTHORIZED",
+        "the Authorization header is not Bearer <token>",
+        undefined,
+        { "www-authenticate": 'Bearer realm="flowtally", error="invalid_request"' },
+      );
+    }
+    // Equal-length digests, compared in constant time, against every token (no early exit).
+    const given = digest(m[1]!);
+    let ok = false;
+    for (const d of tokenDigests) ok = timingSafeEqual(d, given) || ok;
+    if (!ok) {
+      throw new ApiError(
+        401,
+        "FT_UNAUTHORIZED",
+        "the bearer token is not one of api.operatorTokens",
+        undefined,
+        { "www-authenticate": 'Bearer realm="flowtally", error="invalid_token"' },
+      );
+    }
+  }
+
+  async function overview(search: string, res: ServerResponse): Promise<void> {
+    const p = readParameters(search, OVERVIEW_PARAMETERS);
+    const fromMs = timeParameter(p, "from");
+    if (fromMs === undefined) throw badParameter("from", "from is required (ISO 8601)");
+    const toMs = timeParameter(p, "to") ?? Math.floor(now() / MINUTE_MS) * MINUTE_MS;
+    for (const [name, t] of [
+      ["from", fromMs],
+      ["to", toMs],
+    ] as const) {
+      if (t % MINUTE_MS !== 0) {
+        throw badParameter(name, `${name} ${isoTime(t)} is not on a whole minute`);
+      }
+    }
+    if (toMs <= fromMs) {
+      throw badParameter("to", `to ${isoTime(toMs)} must be after from ${isoTime(fromMs)}`);
+    }
+    const router = p.get("router");
+    if (router !== undefined) {
+      if (isIP(router) === 0) {
+        throw badParameter("router", `router ${shown(router)} is not an IP address`);
+      }
+      if (!routers.has(router)) {
+        throw badParameter("router", `router ${router} is the router of no configured link`);
+      }
+    }
+    const serviceType = p.get("serviceType");
+    if (serviceType !== undefined && !serviceTypes.has(serviceType)) {
+      throw badParameter(
+        "serviceType",
+        `serviceType ${shown(serviceType)} is the service type of no configured customer`,
+      );
+    }
+    const sort = choice<OverviewColumn>(p, "sort", overviewColumns, "bytesIn");
+    const order = choice(p, "order", ["asc", "desc"] as const, "desc");
+    const format = choice(p, "format", ["json", "csv"] as const, "json");
+
+    const customers = overviewCustomers(model, routers, {
+      ...(router === undefined ? {} : { router }),
+      ...(serviceType === undefined ? {} : { serviceType }),
+    });
+    const totals = await store.overview({
+      fromMs,
+      toMs,
+      ...(customers === undefined ? {} : { customers }),
+    });
+    const rows = buildOverview(model, totals, { customers, sort, order });
+    if (format === "csv") {
+      const compact = (ms: number) => isoTime(ms).replace(/[-:]/g, "");
+      send(res, 200, overviewCsv(rows), "text/csv; charset=utf-8", {
+        "content-disposition": `attachment; filename="flowtally-overview-${compact(fromMs)}-${compact(toMs)}.csv"`,
+      });
+      return;
+    }
+    sendJson(res, 200, { from: isoTime(fromMs), to: isoTime(toMs), rows });
+  }
+
+  async function traffic(customer: string, search: string, res: ServerResponse): Promise<void> {
+    const p = readParameters(search, TRAFFIC_PARAMETERS);
+    const step = choice(p, "step", trafficSteps, DEFAULT_STEP);
+    const fromMs = timeParameter(p, "from");
+    if (fromMs === undefined) throw badParameter("from", "from is required (ISO 8601)");
+    const stepMs = STEP_MS[step];
+    const toMs = timeParameter(p, "to") ?? Math.floor(now() / stepMs) * stepMs;
+    const problem = trafficRangeProblem(fromMs, toMs, step);
+    if (problem !== undefined) throw badParameter(problem.parameter, problem.message);
+
+    if (customer !== UNATTRIBUTED_CUSTOMER && !customerIds.has(customer)) {
+      throw new ApiError(404, "FT_NOT_FOUND", `no customer ${shown(customer)}`);
+    }
+    const customerSites = sites.get(customer) ?? new Map<string, Set<string>>();
+    const site = p.get("site");
+    if (site !== undefined && !customerSites.has(site)) {
+      throw badParameter("site", `site ${shown(site)} is not a site of customer ${customer}`);
+    }
+    const link = p.get("link");
+    if (link !== undefined) {
+      const candidates =
+        site === undefined ? [...customerSites.values()] : [customerSites.get(site)!];
+      if (!candidates.some((links) => links.has(link))) {
+        const where =
+          site === undefined ? `customer ${customer}` : `site ${site} of customer ${customer}`;
+        throw badParameter("link", `link ${shown(link)} is not a link of ${where}`);
+      }
+    }
+    const trafficClass = p.get("class");
+    if (trafficClass !== undefined && !model.classIds.includes(trafficClass)) {
+      throw badParameter(
+        "class",
+        `class ${shown(trafficClass)} is not a traffic class; expected one of ${model.classIds.join(", ")}`,
+      );
+    }
+
+    const q = {
+      customer,
+      fromMs,
+      toMs,
+      ...(site === undefined ? {} : { site }),
+      ...(link === undefined ? {} : { link }),
+      ...(trafficClass === undefined ? {} : { trafficClass }),
+    };
+    const [points, minutes, fiveMinutes] = await Promise.all([
+      store.traffic({ ...q, level: step }),
+      step === "1m" ? Promise.resolve([]) : store.samples({ ...q, level: "1m" }),
+      store.samples({ ...q, level: "5m" }),
+    ]);
+    const series = trafficSeries({ fromMs, toMs, step, points, minutes, fiveMinutes });
+    sendJson(res, 200, {
+      customer,
+      step,
+      from: isoTime(fromMs),
+      to: isoTime(toMs),
+      points: series.points.map((pt) => ({
+        time: isoTime(pt.timeMs),
+        bytesIn: pt.bytesIn,
+        bytesOut: pt.bytesOut,
+        packetsIn: pt.packetsIn,
+        packetsOut: pt.packetsOut,
+        bpsIn: pt.bpsIn,
+        bpsOut: pt.bpsOut,
+        peakBpsIn: pt.peakBpsIn,
+        peakBpsOut: pt.peakBpsOut,
+      })),
+      p95BpsIn: series.p95BpsIn,
+      p95BpsOut: series.p95BpsOut,
+    });
+  }
+
+  function onlyGet(req: IncomingMessage): void {
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      throw new ApiError(
+        405,
+        "FT_METHOD_NOT_ALLOWED",
+        `${shownName(req.method ?? "")} is not allowed here; use GET`,
+        undefined,
+        { allow: ALLOW },
+      );
+    }
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse, path: string, search: string) {
+    if (path === "/healthz") {
+      onlyGet(req);
+      sendJson(res, 200, { status: "ok" });
+      return;
+    }
+    if (path === "/api" || path.startsWith("/api/")) {
+      authorize(req);
+      if (path === "/api/v1/overview") {
+        onlyGet(req);
+        await overview(search, res);
+        return;
+      }
+      const m = TRAFFIC_PATH.exec(path);
+      if (m !== null) {
+        onlyGet(req);
+        let customer: string;
+        try {
+          customer = decodeURIComponent(m[1]!);
+        } catch {
+          throw new ApiError(404, "FT_NOT_FOUND", `no customer ${shown(m[1]!)}`);
+        }
+        await traffic(customer, search, res);
+        return;
+      }
+    }
+    throw new ApiError(404, "FT_NOT_FOUND", `no endpoint ${shown(path)}`);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const url = req.url ?? "";
+    const q = url.indexOf("?");
+    const path = q < 0 ? url : url.slice(0, q);
+    const search = q < 0 ? "" : url.slice(q + 1);
+    try {
+      if (url.length > MAX_URL_LENGTH) {
+        throw new ApiError(
+          414,
+          "FT_URI_TOO_LONG",
+          `the request target is longer than ${MAX_URL_LENGTH} characters`,
+        );
+      }
+      await route(req, res, path, search);
+    } catch (e) {
+      if (e instanceof ApiError) {
+        sendError(res, e);
+      } else {
+        log.error({ err: e, method: req.method, path: path.slice(0, 200) }, "API request failed");
+        sendError(res, new ApiError(500, "FT_INTERNAL", "internal error; see the server log"));
+      }
+    }
+    log.debug(
+      {
+        method: req.method,
+        path: path.slice(0, 200),
+        status: res.statusCode,
+        ms: Math.round(performance.now() - started),
+      },
+      "API request",
+    );
+  }
+
+  const server = createServer((req, res) => {
+    void handle(req, res);
+  });
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+
+  async function listen(): Promise<{ address: string; port: number }> {
+    const hp = parseHostPort(config.api.listen);
+    if (hp === null) throw new Error(`api.listen ${shown(config.api.listen)} is not host:port`);
+    if (tokenDigests.length === 0) {
+      log.warn("api.operatorTokens is empty: the API answers every /api request with 503");
+    }
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error) => {
+        reject(new Error(`api.listen ${config.api.listen}: ${e.message}`, { cause: e }));
+      };
+      server.once("error", onError);
+      server.listen(hp.port, hp.host, () => {
+        server.off("error", onError);
+        resolve();
+      });
+    });
+    // The caller logs where it listens; this component only warns about running without tokens.
+    const a = server.address() as AddressInfo;
+    return { address: a.address, port: a.port };
+  }
+
+  async function close(): Promise<void> {
+    if (!server.listening) return;
+    await new Promise<void>((resolve, reject) => {
+      server.close((e) => (e === undefined ? resolve() : reject(e)));
+      server.closeAllConnections();
+    });
+  }
+
+  return { listen, close, server };
+}
+
+function send(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  contentType: string,
+  headers: OutgoingHttpHeaders = {},
+): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, {
+    ...headers,
+    "content-type": contentType,
+    "content-length": Buffer.byteLength(body),
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+  });
+  res.end(body);
+}
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers?: OutgoingHttpHeaders,
+): void {
+  send(res, status, `${JSON.stringify(body)}\n`, "application/json; charset=utf-8", headers);
+}
+
+function sendError(res: ServerResponse, e: ApiError): void {
+  const error = {
+    code: e.code,
+    ...(e.parameter === undefined ? {} : { parameter: e.parameter }),
+    message: e.message,
+  };
+  sendJson(res, e.status, { error }, e.headers);
+}

@@ -1,0 +1,230 @@
+import { describe, expect, it } from "vitest";
+import {
+  MAX_POINTS,
+  sampleCount,
+  type TrafficSeriesPoint,
+  trafficRangeProblem,
+  trafficSeries,
+} from "./traffic.js";
+
+const MIN = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+/** 2026-11-22T00:00:00Z */
+const T0 = Date.UTC(2026, 10, 22);
+const at = (h: number, m = 0) => T0 + h * HOUR + m * MIN;
+
+function zero(timeMs: number): TrafficSeriesPoint {
+  return {
+    timeMs,
+    bytesIn: 0,
+    bytesOut: 0,
+    packetsIn: 0,
+    packetsOut: 0,
+    bpsIn: 0,
+    bpsOut: 0,
+    peakBpsIn: 0,
+    peakBpsOut: 0,
+  };
+}
+
+describe("trafficSeries", () => {
+  it("step 1h: averages, peaks from the minutes, zero points for empty hours", () => {
+    const s = trafficSeries({
+      fromMs: at(10),
+      toMs: at(13),
+      step: "1h",
+      points: [
+        { timeMs: at(10), bytesIn: 58_500, bytesOut: 27_000, packetsIn: 60, packetsOut: 30 },
+        { timeMs: at(11), bytesIn: 90_000, bytesOut: 0, packetsIn: 90, packetsOut: 0 },
+      ],
+      minutes: [
+        { timeMs: at(10, 0), bytesIn: 4_500, bytesOut: 0 },
+        { timeMs: at(10, 1), bytesIn: 9_000, bytesOut: 0 },
+        { timeMs: at(10, 2), bytesIn: 0, bytesOut: 27_000 },
+        { timeMs: at(10, 7), bytesIn: 45_000, bytesOut: 0 },
+        { timeMs: at(11, 30), bytesIn: 90_000, bytesOut: 0 },
+      ],
+      fiveMinutes: [
+        { timeMs: at(10, 0), bytesIn: 13_500, bytesOut: 27_000 },
+        { timeMs: at(10, 5), bytesIn: 45_000, bytesOut: 0 },
+        { timeMs: at(11, 30), bytesIn: 90_000, bytesOut: 0 },
+      ],
+    });
+    expect(s.points).toEqual([
+      {
+        timeMs: at(10),
+        bytesIn: 58_500,
+        bytesOut: 27_000,
+        packetsIn: 60,
+        packetsOut: 30,
+        bpsIn: 130, // 58 500 B × 8 / 3600 s
+        bpsOut: 60, // 27 000 × 8 / 3600
+        peakBpsIn: 6_000, // minute 10:07: 45 000 × 8 / 60
+        peakBpsOut: 3_600, // minute 10:02: 27 000 × 8 / 60
+      },
+      {
+        timeMs: at(11),
+        bytesIn: 90_000,
+        bytesOut: 0,
+        packetsIn: 90,
+        packetsOut: 0,
+        bpsIn: 200, // 90 000 × 8 / 3600
+        bpsOut: 0,
+        peakBpsIn: 12_000, // 90 000 × 8 / 60
+        peakBpsOut: 0,
+      },
+      zero(at(12)),
+    ]);
+    // 36 five-minute periods, rank ceil(0.95 × 36) = 35: 33 zeros then 360, 1200, 2400 → 1200.
+    expect(s.p95BpsIn).toBe(1_200);
+    // Out: 35 zeros then 720 (27 000 × 8 / 300) → rank 35 is a zero.
+    expect(s.p95BpsOut).toBe(0);
+  });
+
+  it("pads the 95th percentile with zeros for 5-minute periods without traffic", () => {
+    const fiveMinutes = [
+      { timeMs: at(10, 0), bytesIn: 13_500, bytesOut: 0 }, // 360 bit/s
+      { timeMs: at(10, 5), bytesIn: 45_000, bytesOut: 0 }, // 1200 bit/s
+      { timeMs: at(11, 30), bytesIn: 90_000, bytesOut: 0 }, // 2400 bit/s
+    ];
+    const series = (toMs: number) =>
+      trafficSeries({ fromMs: at(10), toMs, step: "1h", points: [], minutes: [], fiveMinutes });
+    // 2 hours: 24 periods, rank 23; 21 zeros, so the 2nd of 360, 1200, 2400. Without the zeros
+    // the rank would be ceil(0.95 × 3) = 3: 2400.
+    expect(series(at(12)).p95BpsIn).toBe(1_200);
+    // A day from 10:00: 168 periods, rank 160, all zeros below rank 165.
+    expect(series(at(24)).p95BpsIn).toBe(0);
+  });
+
+  it("takes the nearest rank when every period has traffic", () => {
+    // 20 periods (10:00-11:40), the k-th at k × 100 bit/s = k × 3750 bytes; rank 19 → 1900.
+    const fiveMinutes = Array.from({ length: 20 }, (_, k) => ({
+      timeMs: at(10, 5 * k),
+      bytesIn: (k + 1) * 3_750,
+      bytesOut: 3_750,
+    }));
+    const s = trafficSeries({
+      fromMs: at(10),
+      toMs: at(10, 100),
+      step: "1m",
+      points: [],
+      minutes: [],
+      fiveMinutes,
+    });
+    expect(s.p95BpsIn).toBe(1_900);
+    expect(s.p95BpsOut).toBe(100);
+    expect(s.points).toHaveLength(100);
+  });
+
+  it("step 1m: the peak is the point's own rate; minutes are not needed", () => {
+    const s = trafficSeries({
+      fromMs: at(10, 1),
+      toMs: at(10, 4),
+      step: "1m",
+      points: [{ timeMs: at(10, 2), bytesIn: 750, bytesOut: 1_500, packetsIn: 3, packetsOut: 4 }],
+      minutes: [{ timeMs: at(10, 2), bytesIn: 999_999, bytesOut: 999_999 }],
+      fiveMinutes: [],
+    });
+    expect(s.points).toEqual([
+      zero(at(10, 1)),
+      {
+        timeMs: at(10, 2),
+        bytesIn: 750,
+        bytesOut: 1_500,
+        packetsIn: 3,
+        packetsOut: 4,
+        bpsIn: 100, // 750 × 8 / 60
+        bpsOut: 200,
+        peakBpsIn: 100,
+        peakBpsOut: 200,
+      },
+      zero(at(10, 3)),
+    ]);
+    // 10:01-10:04 holds no 5-minute period start.
+    expect(s.p95BpsIn).toBeNull();
+    expect(s.p95BpsOut).toBeNull();
+  });
+
+  it("step 1d: UTC days, the peak minute of each day", () => {
+    const s = trafficSeries({
+      fromMs: T0,
+      toMs: T0 + 2 * DAY,
+      step: "1d",
+      points: [{ timeMs: T0 + DAY, bytesIn: 864_000, bytesOut: 0, packetsIn: 1, packetsOut: 0 }],
+      minutes: [
+        { timeMs: T0 + DAY + 5 * MIN, bytesIn: 600_000, bytesOut: 0 },
+        { timeMs: T0 + DAY + 9 * MIN, bytesIn: 264_000, bytesOut: 0 },
+      ],
+      fiveMinutes: [{ timeMs: T0 + DAY + 5 * MIN, bytesIn: 864_000, bytesOut: 0 }],
+    });
+    expect(s.points).toEqual([
+      zero(T0),
+      {
+        timeMs: T0 + DAY,
+        bytesIn: 864_000,
+        bytesOut: 0,
+        packetsIn: 1,
+        packetsOut: 0,
+        bpsIn: 80, // 864 000 × 8 / 86 400
+        bpsOut: 0,
+        peakBpsIn: 80_000, // 600 000 × 8 / 60
+        peakBpsOut: 0,
+      },
+    ]);
+    // 576 periods, one non-zero: rank 548 is a zero.
+    expect(s.p95BpsIn).toBe(0);
+  });
+
+  it("ignores rows outside the range", () => {
+    const s = trafficSeries({
+      fromMs: at(10),
+      toMs: at(11),
+      step: "1h",
+      points: [{ timeMs: at(11), bytesIn: 1, bytesOut: 1, packetsIn: 1, packetsOut: 1 }],
+      minutes: [{ timeMs: at(9, 59), bytesIn: 100, bytesOut: 100 }],
+      fiveMinutes: [{ timeMs: at(11), bytesIn: 1e9, bytesOut: 1e9 }],
+    });
+    expect(s.points).toEqual([zero(at(10))]);
+    expect(s.p95BpsIn).toBe(0);
+  });
+});
+
+describe("sampleCount", () => {
+  it("counts the 5-minute period starts in [from, to)", () => {
+    expect(sampleCount(at(10), at(11))).toBe(12);
+    expect(sampleCount(at(10, 1), at(10, 9))).toBe(1); // 10:05
+    expect(sampleCount(at(10, 1), at(10, 5))).toBe(0);
+    expect(sampleCount(at(10, 1), at(10, 6))).toBe(1);
+    expect(sampleCount(at(10), at(10))).toBe(0);
+  });
+});
+
+describe("trafficRangeProblem", () => {
+  it("accepts whole periods of the step", () => {
+    expect(trafficRangeProblem(at(10, 1), at(10, 2), "1m")).toBeUndefined();
+    expect(trafficRangeProblem(at(10), at(10) + MAX_POINTS * MIN, "1m")).toBeUndefined();
+    expect(trafficRangeProblem(T0, T0 + 366 * DAY, "1d")).toBeUndefined();
+  });
+
+  it("refuses bounds off the step's boundaries, naming both neighbours", () => {
+    expect(trafficRangeProblem(at(10, 30), at(12), "1h")).toEqual({
+      parameter: "from",
+      message:
+        "from 2026-11-22T10:30:00Z is not on a 1h boundary (UTC) as step=1h needs; use 2026-11-22T10:00:00Z or 2026-11-22T11:00:00Z",
+    });
+    expect(trafficRangeProblem(T0, T0 + DAY + HOUR, "1d")?.parameter).toBe("to");
+  });
+
+  it("refuses empty, reversed and too long ranges", () => {
+    expect(trafficRangeProblem(at(10), at(10), "1h")?.parameter).toBe("to");
+    expect(trafficRangeProblem(at(11), at(10), "1h")?.parameter).toBe("to");
+    expect(trafficRangeProblem(at(10), at(10) + (MAX_POINTS + 1) * MIN, "1m")).toEqual({
+      parameter: "step",
+      message:
+        "range too long for step 1m: 10001 points, at most 10000; use step=1h or a shorter range",
+    });
+    expect(trafficRangeProblem(T0, T0 + 367 * DAY, "1d")?.message).toMatch(/more than 366 days/);
+    expect(trafficRangeProblem(T0, T0 + 367 * DAY, "1h")?.message).toMatch(/more than 366 days/);
+  });
+});

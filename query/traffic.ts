@@ -1,0 +1,202 @@
+/**
+ * One customer's traffic as a chart series: a point per period of the step with bytes, packets,
+ * the average rate and the peak 1-minute rate, plus the 95th percentile of the 5-minute rates over
+ * the whole range. Pure: the store's sums in, points out; the HTTP layer reads the store.
+ *
+ * Conventions (docs/api.md):
+ * - The range [from, to) is whole periods of the step (UTC), so a point is exactly the period it
+ *   names. Every period of the range gets a point; periods without traffic are zero points, so a
+ *   chart has no gaps and a missing point always means "not asked for".
+ * - bps = bytes × 8 / the step in seconds: the average over the point's period.
+ * - peakBps = the highest 1-minute rate (bytes × 8 / 60) of the minutes in the point's period; a
+ *   minute without traffic is a rate of 0. At step 1m a point is one minute, so peak = bps.
+ * - p95 = nearest-rank 95th percentile of the 5-minute rates (bytes × 8 / 300) of the 5-minute
+ *   periods whose start lies in [from, to), zero for a period without traffic (the billing
+ *   convention, `percentile95` of aggregator/rollup.ts); null when the range holds no 5-minute
+ *   period start (a step-1m range shorter than 5 minutes that crosses no 5-minute boundary).
+ */
+import { percentile95 } from "../aggregator/rollup.js";
+import type { TrafficPoint } from "../schema/series-store.js";
+
+export const trafficSteps = ["1m", "1h", "1d"] as const;
+export type TrafficStep = (typeof trafficSteps)[number];
+
+export const STEP_MS: Readonly<Record<TrafficStep, number>> = {
+  "1m": 60_000,
+  "1h": 3_600_000,
+  "1d": 86_400_000,
+};
+const MINUTE_MS = 60_000;
+/** The length of a 95th-percentile sample. */
+export const SAMPLE_MS = 300_000;
+
+/** Most points one response holds (10 000 minutes are just under 7 days). */
+export const MAX_POINTS = 10_000;
+/**
+ * Longest range of any step: peaks read the range's 1-minute rows, so a range of years would read
+ * millions of them. 366 days holds a leap year.
+ */
+export const MAX_RANGE_MS = 366 * 86_400_000;
+
+/** Byte sums of one period, in and out (what `SeriesStore.samples` returns). */
+export interface ByteSample {
+  timeMs: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export interface TrafficSeriesPoint {
+  timeMs: number;
+  bytesIn: number;
+  bytesOut: number;
+  packetsIn: number;
+  packetsOut: number;
+  bpsIn: number;
+  bpsOut: number;
+  peakBpsIn: number;
+  peakBpsOut: number;
+}
+
+export interface TrafficSeries {
+  points: TrafficSeriesPoint[];
+  p95BpsIn: number | null;
+  p95BpsOut: number | null;
+}
+
+export interface RangeProblem {
+  parameter: "from" | "to" | "step";
+  message: string;
+}
+
+/** Bits per second of `bytes` over `ms` milliseconds. */
+export function bitRate(bytes: number, ms: number): number {
+  return (bytes * 8) / (ms / 1000);
+}
+
+/** Number of 5-minute periods whose start lies in [fromMs, toMs). */
+export function sampleCount(fromMs: number, toMs: number): number {
+  if (toMs <= fromMs) return 0;
+  return Math.ceil(toMs / SAMPLE_MS) - Math.ceil(fromMs / SAMPLE_MS);
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString().replace(".000Z", "Z");
+}
+
+/** What is wrong with [fromMs, toMs) at `step`, or undefined when it can be served. */
+export function trafficRangeProblem(
+  fromMs: number,
+  toMs: number,
+  step: TrafficStep,
+): RangeProblem | undefined {
+  const ms = STEP_MS[step];
+  for (const [parameter, t] of [
+    ["from", fromMs],
+    ["to", toMs],
+  ] as const) {
+    if (t % ms !== 0) {
+      const below = Math.floor(t / ms) * ms;
+      return {
+        parameter,
+        message: `${parameter} ${iso(t)} is not on a ${step} boundary (UTC) as step=${step} needs; use ${iso(below)} or ${iso(below + ms)}`,
+      };
+    }
+  }
+  if (toMs <= fromMs) {
+    return { parameter: "to", message: `to ${iso(toMs)} must be after from ${iso(fromMs)}` };
+  }
+  if (toMs - fromMs > MAX_RANGE_MS) {
+    return {
+      parameter: "to",
+      message: `range too long: ${iso(fromMs)} to ${iso(toMs)} is more than ${MAX_RANGE_MS / 86_400_000} days`,
+    };
+  }
+  const points = (toMs - fromMs) / ms;
+  if (points > MAX_POINTS) {
+    return {
+      parameter: "step",
+      message: `range too long for step ${step}: ${points} points, at most ${MAX_POINTS}; use step=${step === "1m" ? "1h" : "1d"} or a shorter range`,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * The series of [fromMs, toMs) (a range trafficRangeProblem accepts). `points` are the store's
+ * points at the step's level, `minutes` its 1-minute byte sums (unused at step 1m), `fiveMinutes`
+ * its 5-minute byte sums, all of the same range and filters.
+ */
+export function trafficSeries(input: {
+  fromMs: number;
+  toMs: number;
+  step: TrafficStep;
+  points: readonly TrafficPoint[];
+  minutes: readonly ByteSample[];
+  fiveMinutes: readonly ByteSample[];
+}): TrafficSeries {
+  const { fromMs, toMs, step } = input;
+  const ms = STEP_MS[step];
+  const n = Math.max(0, Math.ceil((toMs - fromMs) / ms));
+  const slot = (t: number) => Math.floor((t - fromMs) / ms);
+  const inRange = (t: number) => t >= fromMs && t < toMs;
+
+  const points: TrafficSeriesPoint[] = [];
+  for (let k = 0; k < n; k++) {
+    points.push({
+      timeMs: fromMs + k * ms,
+      bytesIn: 0,
+      bytesOut: 0,
+      packetsIn: 0,
+      packetsOut: 0,
+      bpsIn: 0,
+      bpsOut: 0,
+      peakBpsIn: 0,
+      peakBpsOut: 0,
+    });
+  }
+  for (const p of input.points) {
+    if (!inRange(p.timeMs)) continue;
+    const point = points[slot(p.timeMs)]!;
+    point.bytesIn += p.bytesIn;
+    point.bytesOut += p.bytesOut;
+    point.packetsIn += p.packetsIn;
+    point.packetsOut += p.packetsOut;
+  }
+  for (const point of points) {
+    point.bpsIn = bitRate(point.bytesIn, ms);
+    point.bpsOut = bitRate(point.bytesOut, ms);
+  }
+  if (step === "1m") {
+    for (const point of points) {
+      point.peakBpsIn = point.bpsIn;
+      point.peakBpsOut = point.bpsOut;
+    }
+  } else {
+    for (const m of input.minutes) {
+      if (!inRange(m.timeMs)) continue;
+      const point = points[slot(m.timeMs)]!;
+      point.peakBpsIn = Math.max(point.peakBpsIn, bitRate(m.bytesIn, MINUTE_MS));
+      point.peakBpsOut = Math.max(point.peakBpsOut, bitRate(m.bytesOut, MINUTE_MS));
+    }
+  }
+
+  const count = sampleCount(fromMs, toMs);
+  const five = input.fiveMinutes.filter((s) => inRange(s.timeMs));
+  return {
+    points,
+    p95BpsIn:
+      count === 0
+        ? null
+        : percentile95(
+            five.map((s) => bitRate(s.bytesIn, SAMPLE_MS)),
+            count,
+          ),
+    p95BpsOut:
+      count === 0
+        ? null
+        : percentile95(
+            five.map((s) => bitRate(s.bytesOut, SAMPLE_MS)),
+            count,
+          ),
+  };
+}
