@@ -51,6 +51,45 @@ program
   });
 
 program
+  .command("run")
+  .description(
+    "Collector, aggregator and query API in one process: listen for NetFlow/IPFIX on inputs.netflow[].listen, write per-customer series to the embedded store, serve the HTTP API on api.listen. Stops cleanly (everything received is written) on SIGINT or SIGTERM.",
+  )
+  .requiredOption("-c, --config <file>", "config file")
+  .addOption(
+    new Option("-l, --log-level <level>", "log level (logs go to stderr)")
+      .choices(logLevels)
+      .default("info"),
+  )
+  .action(async (opts: { config: string; logLevel: LogLevel }) => {
+    const [{ loadConfigFile }, { startRun }, { createLogger }] = await Promise.all([
+      import("../config/load-config.js"),
+      import("./run-command.js"),
+      import("./logger.js"),
+    ]);
+    const cfg = loadConfigFile(opts.config);
+    const log = createLogger(opts.logLevel);
+    const running = await startRun(cfg, log);
+    await new Promise<void>((resolve) => {
+      const onSignal = (signal: NodeJS.Signals) => {
+        log.info({ signal }, "stopping: writing every open interval");
+        process.on(signal, () => {
+          process.stderr.write("flowtally: second signal, exiting without writing\n");
+          process.exit(130);
+        });
+        resolve();
+      };
+      process.once("SIGINT", onSignal);
+      process.once("SIGTERM", onSignal);
+    });
+    const s = await running.stop();
+    process.stdout.write(
+      `received ${s.datagrams} export datagrams, ${s.records} records (${s.unattributedRecords} unattributed), ` +
+        `${s.seriesRowsWritten} series rows written; kernel drops: ${s.kernelDrops ?? "unknown"}\n`,
+    );
+  });
+
+program
   .command("replay")
   .description(
     "Run the single-box pipeline over capture files of flow exports, on the packets' own timestamps, and write the series to the configured store",

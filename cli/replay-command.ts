@@ -5,21 +5,13 @@
  * exports; everything else is skipped (the packet path will count it as traffic).
  */
 import { createReadStream, statSync } from "node:fs";
-import { Rollup } from "../aggregator/rollup.js";
-import { nameDeltas } from "../aggregator/series-names.js";
 import { createCaptureParser } from "../collector/capture/capture-file.js";
 import { createUdpDatagram, extractUdp } from "../collector/capture/udp-datagram.js";
-import { buildCustomerModel } from "../collector/classify/customer-model.js";
-import { decoderOptionsFromConfig } from "../collector/decoder-options.js";
-import { loadDecoderState, saveDecoderState } from "../collector/decoder-state-file.js";
-import { createFlowDecoder } from "../collector/decoders/flow-decoder.js";
-import { createFlowCollector } from "../collector/flow-collector.js";
 import { loadConfigFile } from "../config/load-config.js";
 import { FlowtallyError } from "../schema/errors.js";
-import type { SeriesStore } from "../schema/series-store.js";
 import { parseHostPort } from "../schema/units.js";
-import { createDuckDbStore } from "../store/duckdb-store.js";
 import { createLogger, type LogLevel } from "./logger.js";
+import { createPipeline } from "./pipeline.js";
 import { createProgress } from "./progress.js";
 
 export interface ReplayOptions {
@@ -34,6 +26,7 @@ export interface ReplaySummary {
   otherFrames: number;
   records: number;
   unattributedRecords: number;
+  futureRecords: number;
   seriesRowsWritten: number;
   latePartials: number;
   heldAtEnd: { count: number; bytes: number };
@@ -55,38 +48,18 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
       `${opts.config}: inputs.netflow has no listen port: replay needs it to tell flow exports from other traffic`,
     );
   }
-  const model = buildCustomerModel(cfg);
-  const decoder = createFlowDecoder(decoderOptionsFromConfig(cfg.decoder));
-  const statePath = cfg.decoder.statePath;
-  if (statePath !== "") {
-    const restored = loadDecoderState(statePath, decoder);
-    if (restored.found) log.info({ path: statePath, ...restored }, "decoder state restored");
-  }
-  const collector = createFlowCollector({ model, decoder, intervalMs: cfg.aggregation.interval });
-  const rollup = new Rollup({ latenessMs: cfg.aggregation.lateness });
-  const store: SeriesStore = createDuckDbStore({ path: cfg.store.embedded.path });
-  await store.start();
+  const pipeline = await createPipeline(cfg, log);
+  const { collector, decoder, rollup, store } = pipeline;
 
   const udp = createUdpDatagram();
   let datagrams = 0;
   let otherFrames = 0;
-  let written = 0;
   let watermark = Number.NEGATIVE_INFINITY;
   const totalBytes = captures.reduce((n, p) => n + fileSize(p), 0);
   const progress = createProgress({
     total: totalBytes,
     enabled: opts.progress ?? process.stderr.isTTY,
   });
-
-  const handOver = async (final: boolean) => {
-    const cutoff = watermark - cfg.aggregation.lateness;
-    rollup.add(final ? collector.drainAll() : collector.drain(cutoff));
-    const deltas = final ? rollup.flushAll() : rollup.flush(watermark);
-    if (deltas.length > 0) {
-      await store.addDeltas(nameDeltas(model, deltas));
-      written += deltas.length;
-    }
-  };
 
   try {
     for (const path of captures) {
@@ -108,7 +81,7 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
           if (datagrams - since >= FLUSH_EVERY) {
             since = datagrams;
             collector.expire(watermark);
-            await handOver(false);
+            await pipeline.handOver(watermark);
           }
           if (parser.stats.stopped) break;
         }
@@ -122,11 +95,11 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
       if (bad.length > 0)
         log.warn({ path, errors: Object.fromEntries(bad) }, "capture file problems");
     }
-    await handOver(true);
+    await pipeline.handOver(watermark, true);
   } finally {
     progress.done();
     await store.stop();
-    if (statePath !== "") saveDecoderState(statePath, decoder);
+    pipeline.saveState();
   }
   return {
     captures: captures.length,
@@ -134,7 +107,8 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
     otherFrames,
     records: collector.stats.records,
     unattributedRecords: collector.stats.unattributedRecords,
-    seriesRowsWritten: written,
+    futureRecords: collector.stats.futureRecords,
+    seriesRowsWritten: pipeline.stats.seriesRowsWritten,
     latePartials: rollup.stats.latePartials,
     heldAtEnd: decoder.heldSets(),
     problems: Object.fromEntries(Object.entries(decoder.problems).filter(([, n]) => n > 0)),

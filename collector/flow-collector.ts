@@ -15,6 +15,11 @@ export interface FlowCollectorStats {
   records: number;
   /** Records attributed to no customer (kept as "unattributed"). */
   unattributedRecords: number;
+  /**
+   * Records that ended more than `maxFutureMs` after they arrived (an exporter clock that is
+   * wrong): moved to end at their arrival time, keeping their duration.
+   */
+  futureRecords: number;
 }
 
 export interface FlowCollector {
@@ -33,20 +38,34 @@ export function createFlowCollector(deps: {
   model: CustomerModel;
   decoder: FlowDecoder;
   intervalMs: number;
+  /** See FlowCollectorStats.futureRecords; default 5 minutes. */
+  maxFutureMs?: number;
 }): FlowCollector {
   const { model, decoder } = deps;
   const classifier = createClassifier(model);
   const sums = new PartialSums({ intervalMs: deps.intervalMs, classes: model.classIds.length });
   const attribution = createAttribution();
   const batch = new FlowBatch(1024);
-  const stats: FlowCollectorStats = { datagrams: 0, records: 0, unattributedRecords: 0 };
+  const maxFutureMs = deps.maxFutureMs ?? 300_000;
+  const stats: FlowCollectorStats = {
+    datagrams: 0,
+    records: 0,
+    unattributedRecords: 0,
+    futureRecords: 0,
+  };
 
-  function consume(): void {
+  function consume(receivedMs: number): void {
+    const latest = receivedMs + maxFutureMs;
     for (let i = 0; i < batch.length; i++) {
       classifier.classify(batch, i, attribution);
       if (attribution.link[0]! < 0) stats.unattributedRecords++;
-      const start = batch.startMs[i]!;
-      const end = batch.endMs[i]!;
+      let start = batch.startMs[i]!;
+      let end = batch.endMs[i]!;
+      if (end > latest) {
+        stats.futureRecords++;
+        start = receivedMs - (end - start);
+        end = receivedMs;
+      }
       const bytes = batch.bytes[i]!;
       const packets = batch.packets[i]!;
       for (let k = 0; k < attribution.count; k++) {
@@ -69,11 +88,11 @@ export function createFlowCollector(deps: {
     ingest(payload, exporter, receivedMs) {
       stats.datagrams++;
       decoder.decode(payload, exporter, receivedMs, batch);
-      consume();
+      consume(receivedMs);
     },
     expire(nowMs) {
       decoder.expire(nowMs, batch);
-      consume();
+      consume(nowMs);
     },
     drain: (beforeMs) => sums.drain(beforeMs),
     drainAll: () => sums.drainAll(),

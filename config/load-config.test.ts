@@ -135,10 +135,11 @@ describe("config", () => {
   it("accepts durations, rates and listen addresses in their usual forms", () => {
     const cfg = parseConfigText(`
 inputs: { netflow: [{ listen: "0.0.0.0:2055" }, { listen: "[::1]:9995" }] }
-aggregation: { interval: 10s, lateness: 2m }
+aggregation: { interval: 10s, lateness: 2m, maxFuture: 1h }
 ${link("{ id: l2, prefixes: [2001:db8::/32], commitRate: 1.5G }").trim()}
 `);
-    expect(cfg.aggregation).toEqual({ interval: 10_000, lateness: 120_000 });
+    expect(cfg.aggregation).toEqual({ interval: 10_000, lateness: 120_000, maxFuture: 3_600_000 });
+    expect(cfg.inputs.netflow.map((i) => i.receiveBuffer)).toEqual([33_554_432, 33_554_432]);
     expect(cfg.customers[0]!.sites[0]!.links[1]!.commitRate).toBe(1.5e9);
   });
 

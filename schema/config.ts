@@ -148,7 +148,23 @@ export const configSchema = z.strictObject({
   inputs: z
     .strictObject({
       /** NetFlow v5, v9 and IPFIX on one port each ("0.0.0.0:2055"). */
-      netflow: z.array(z.strictObject({ listen: hostPort })).default([]),
+      netflow: z
+        .array(
+          z.strictObject({
+            listen: hostPort,
+            /**
+             * Socket receive buffer (SO_RCVBUF) asked for, in bytes: what absorbs bursts while
+             * the collector is busy. The kernel grants at most net.core.rmem_max.
+             */
+            receiveBuffer: z
+              .number()
+              .int()
+              .min(65_536)
+              .max(2 ** 31 - 1)
+              .default(32 * 1024 * 1024),
+          }),
+        )
+        .default([]),
       sflow: z.array(z.strictObject({ listen: hostPort })).default([]),
     })
     .prefault({}),
@@ -158,6 +174,11 @@ export const configSchema = z.strictObject({
       interval: duration.default(10_000),
       /** How long an interval stays open for late records before it is written. */
       lateness: duration.default(120_000),
+      /**
+       * Records ending later than this after they arrived come from an exporter with a wrong
+       * clock: they are counted at their arrival time instead (and counted as such).
+       */
+      maxFuture: duration.default(300_000),
     })
     .prefault({}),
   store: z

@@ -1,8 +1,32 @@
 #!/bin/sh
 # Brings a fresh clone to a runnable state: installs npm dependencies (when package-lock.json is
-# newer than the installed tree) and builds dist/. Later stages add the servers the tests need.
+# newer than the installed tree) and builds dist/. With --test it also installs the programs the
+# test suite runs against (real exporters and a packet recorder) from Debian's packages when they
+# are missing and we are root with apt; otherwise it stops with a message naming the package.
 set -eu
 cd "$(dirname "$0")/.."
+
+# need BINARY PACKAGE...: pairs of a program and the Debian package that provides it.
+need() {
+  missing=""
+  while [ $# -ge 2 ]; do
+    command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || missing="$missing $2"
+    shift 2
+  done
+  [ -z "$missing" ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: apt-get install$missing" >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >&2
+  else
+    echo "setup: missing Debian package(s):$missing (install them: apt-get install$missing)" >&2
+    exit 1
+  fi
+}
+
+if [ "${1:-}" = "--test" ]; then
+  need softflowd softflowd pmacctd pmacct nfacctd pmacct tcpdump tcpdump
+fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci" >&2

@@ -1,0 +1,240 @@
+/**
+ * `flowtally run --config FILE`: collector, aggregator and query API in one process, on the
+ * embedded store. UDP listeners feed the pipeline (cli/pipeline.ts) on the wall clock; a
+ * one-second tick releases held data and hands closed intervals to the store; the HTTP API reads
+ * the same store. Stopping (SIGINT/SIGTERM or `stop()`) closes the listeners first, writes every
+ * open interval, closes the API and the store, and saves the decoder state, in that order, so
+ * nothing received is lost.
+ */
+import { readFileSync } from "node:fs";
+import type { Logger } from "pino";
+import { createProblemReporter } from "../collector/problem-reporter.js";
+import { openUdpInput, readRcvbufErrors, type UdpInput } from "../collector/udp-input.js";
+import { createApiServer } from "../query/http-api.js";
+import type { Config } from "../schema/config.js";
+import { createPipeline } from "./pipeline.js";
+
+export interface RunStats {
+  uptimeSeconds: number;
+  datagrams: number;
+  records: number;
+  unattributedRecords: number;
+  /** Records that claimed to end in the future (aggregation.maxFuture), counted at arrival. */
+  futureRecords: number;
+  /** Datagrams the kernel dropped on our sockets (full receive buffer), null if /proc can't tell. */
+  kernelDrops: number | null;
+  /** Host-wide UDP RcvbufErrors since start (any socket on the host), null if unknown. */
+  rcvbufErrors: number | null;
+  seriesRowsWritten: number;
+  storeErrors: number;
+  latePartials: number;
+  held: { count: number; bytes: number };
+  problems: Record<string, number>;
+  inputs: Array<{
+    listen: string;
+    port: number;
+    receiveBufferBytes: number;
+    datagrams: number;
+    kernelDrops: number | null;
+  }>;
+}
+
+export interface RunningFlowtally {
+  readonly inputs: readonly UdpInput[];
+  /** Where the HTTP API listens. */
+  readonly api: { address: string; port: number };
+  stats(): RunStats;
+  /** Stops in order (listeners, final write, API, store, state) and returns the final stats. */
+  stop(): Promise<RunStats>;
+}
+
+export interface RunTimings {
+  /** Hand-over and held-data expiry period. */
+  tickMs: number;
+  /** Period of the stats log line. */
+  statsMs: number;
+  /** Period of decoder state saves (besides the one on stop). */
+  saveStateMs: number;
+}
+
+const defaultTimings: RunTimings = { tickMs: 1000, statsMs: 60_000, saveStateMs: 300_000 };
+
+export async function startRun(
+  cfg: Config,
+  log: Logger,
+  timings: Partial<RunTimings> = {},
+): Promise<RunningFlowtally> {
+  const t = { ...defaultTimings, ...timings };
+  const startedAt = Date.now();
+  const pipeline = await createPipeline(cfg, log);
+  const { collector, decoder, rollup, store } = pipeline;
+  const inputs: UdpInput[] = [];
+  let api: ReturnType<typeof createApiServer> | undefined;
+  try {
+    for (const input of cfg.inputs.netflow) {
+      const udp = await openUdpInput({
+        listen: input.listen,
+        receiveBufferBytes: input.receiveBuffer,
+        onDatagram: (payload, exporter, receivedMs) =>
+          collector.ingest(payload, exporter, receivedMs),
+      });
+      inputs.push(udp);
+      log.info(
+        { listen: input.listen, port: udp.address.port, receiveBuffer: udp.receiveBufferBytes },
+        "listening for NetFlow v5/v9 and IPFIX",
+      );
+      warnIfBufferCapped(log, input.listen, input.receiveBuffer, udp.receiveBufferBytes);
+    }
+    if (cfg.inputs.sflow.length > 0) {
+      log.warn(
+        { inputs: cfg.inputs.sflow.map((i) => i.listen) },
+        "inputs.sflow is not supported yet and is ignored",
+      );
+    }
+    api = createApiServer({ config: cfg, model: pipeline.model, store, log });
+    const where = await api.listen();
+    log.info({ listen: cfg.api.listen, ...where }, "query API listening");
+    const apiAddress = where;
+
+    const rcvbufAtStart = readRcvbufErrors();
+    const reporter = createProblemReporter(log);
+    const stats = (): RunStats => {
+      const drops = inputs.map((i) => i.kernelDrops());
+      const rcvbuf = readRcvbufErrors();
+      return {
+        uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+        datagrams: collector.stats.datagrams,
+        records: collector.stats.records,
+        unattributedRecords: collector.stats.unattributedRecords,
+        futureRecords: collector.stats.futureRecords,
+        kernelDrops: drops.some((d) => d === null)
+          ? null
+          : drops.reduce<number>((a, d) => a + (d ?? 0), 0),
+        rcvbufErrors: rcvbuf === null || rcvbufAtStart === null ? null : rcvbuf - rcvbufAtStart,
+        seriesRowsWritten: pipeline.stats.seriesRowsWritten,
+        storeErrors: pipeline.stats.storeErrors,
+        latePartials: rollup.stats.latePartials,
+        held: decoder.heldSets(),
+        problems: Object.fromEntries(Object.entries(decoder.problems).filter(([, n]) => n > 0)),
+        inputs: inputs.map((i, k) => ({
+          listen: i.listen,
+          port: i.address.port,
+          receiveBufferBytes: i.receiveBufferBytes,
+          datagrams: i.stats.datagrams,
+          kernelDrops: drops[k] ?? null,
+        })),
+      };
+    };
+
+    let handingOver = false;
+    const tick = () => {
+      const now = Date.now();
+      collector.expire(now);
+      reporter.report(now, decoder.problems);
+      if (handingOver) return; // the store is still busy with the previous tick's rows
+      handingOver = true;
+      pipeline.handOver(now).finally(() => {
+        handingOver = false;
+      });
+    };
+    let last = { at: startedAt, records: 0, drops: 0, rcvbuf: 0 };
+    const logStats = () => {
+      const s = stats();
+      const now = Date.now();
+      const seconds = Math.max((now - last.at) / 1000, 1e-3);
+      const drops = s.kernelDrops ?? 0;
+      const rcvbuf = s.rcvbufErrors ?? 0;
+      const line = {
+        recordsPerSecond: Math.round((s.records - last.records) / seconds),
+        datagrams: s.datagrams,
+        records: s.records,
+        unattributedRecords: s.unattributedRecords,
+        kernelDrops: s.kernelDrops,
+        rcvbufErrors: s.rcvbufErrors,
+        seriesRowsWritten: s.seriesRowsWritten,
+        pendingRows: pipeline.stats.pendingRows,
+        held: s.held,
+      };
+      if (drops > last.drops) {
+        log.warn(
+          { ...line, newKernelDrops: drops - last.drops },
+          "the kernel dropped export datagrams: the receive buffer overflowed (raise inputs.netflow[].receiveBuffer and net.core.rmem_max, or add a collector)",
+        );
+      } else if (rcvbuf > last.rcvbuf) {
+        log.info(
+          { ...line, newRcvbufErrors: rcvbuf - last.rcvbuf },
+          "UDP receive-buffer errors on this host (not on flowtally's sockets)",
+        );
+      } else {
+        log.info(line, "stats");
+      }
+      last = { at: now, records: s.records, drops, rcvbuf };
+    };
+    const saveState = () => {
+      try {
+        pipeline.saveState();
+      } catch (e) {
+        log.error({ err: e }, "decoder state not saved");
+      }
+    };
+    const timers = [
+      setInterval(tick, t.tickMs),
+      setInterval(logStats, t.statsMs),
+      setInterval(saveState, t.saveStateMs),
+    ];
+    for (const timer of timers) timer.unref();
+
+    let stopping: Promise<RunStats> | undefined;
+    const stop = async (): Promise<RunStats> => {
+      for (const timer of timers) clearInterval(timer);
+      await Promise.all(inputs.map((i) => i.close()));
+      const now = Date.now();
+      collector.expire(now);
+      const held = decoder.heldSets();
+      if (held.count > 0) {
+        log.warn(held, "data still waiting for its template at stop is not counted");
+      }
+      let failure: unknown;
+      try {
+        await pipeline.handOver(now, true);
+      } catch (e) {
+        failure = e;
+      }
+      reporter.report(now, decoder.problems, true);
+      await api?.close();
+      const final = stats();
+      await store.stop();
+      saveState();
+      if (failure !== undefined) throw failure;
+      log.info(final, "stopped");
+      return final;
+    };
+    return {
+      inputs,
+      api: apiAddress,
+      stats,
+      stop: () => {
+        stopping ??= stop();
+        return stopping;
+      },
+    };
+  } catch (e) {
+    await Promise.all(inputs.map((i) => i.close()));
+    await api?.close().catch(() => {});
+    await store.stop();
+    throw e;
+  }
+}
+
+function warnIfBufferCapped(log: Logger, listen: string, asked: number, granted: number): void {
+  // Linux reports twice the size it was set to (the doubling covers its bookkeeping).
+  if (granted >= asked * 2) return;
+  let rmemMax: number | null = null;
+  try {
+    rmemMax = Number(readFileSync("/proc/sys/net/core/rmem_max", "utf8").trim());
+  } catch {}
+  log.warn(
+    { listen, asked, granted: granted / 2, rmemMax },
+    `receive buffer capped by the kernel: raise it with "sysctl -w net.core.rmem_max=${asked}" to absorb bursts`,
+  );
+}

@@ -1,0 +1,123 @@
+/**
+ * The collector's UDP shell: one socket per `inputs.netflow[].listen`, with the largest receive
+ * buffer the kernel grants, handing every datagram with its exporter address and arrival time to
+ * a callback. Drops in the kernel (a full receive buffer) are read from /proc: per socket from
+ * /proc/net/udp{,6} (the `drops` column of the socket bound to our port) and host-wide from
+ * /proc/net/snmp (`Udp: RcvbufErrors`).
+ */
+import { createSocket, type Socket } from "node:dgram";
+import { readFileSync } from "node:fs";
+import { isIPv6 } from "node:net";
+import { parseHostPort } from "../schema/units.js";
+
+export interface UdpInputOptions {
+  /** "host:port"; IPv6 as "[::]:2055" (that socket also receives IPv4, as mapped addresses). */
+  listen: string;
+  /** Requested SO_RCVBUF in bytes; the kernel caps it at net.core.rmem_max. */
+  receiveBufferBytes: number;
+  onDatagram(payload: Buffer, exporter: string, receivedMs: number): void;
+}
+
+export interface UdpInput {
+  readonly listen: string;
+  /** Address and port actually bound (port 0 in the config binds a free port). */
+  readonly address: { address: string; port: number; family: "udp4" | "udp6" };
+  /** Receive buffer the kernel granted (what it reports, which is twice what it can hold). */
+  readonly receiveBufferBytes: number;
+  readonly stats: { datagrams: number; bytes: number };
+  /** Datagrams the kernel dropped on this socket since it opened (null when /proc can't tell). */
+  kernelDrops(): number | null;
+  close(): Promise<void>;
+}
+
+export async function openUdpInput(opts: UdpInputOptions): Promise<UdpInput> {
+  const hp = parseHostPort(opts.listen);
+  if (hp === null) throw new RangeError(`${opts.listen}: not "host:port"`);
+  const type = isIPv6(hp.host) ? "udp6" : "udp4";
+  const socket: Socket = createSocket({
+    type,
+    reuseAddr: false,
+    recvBufferSize: opts.receiveBufferBytes,
+  });
+  const stats = { datagrams: 0, bytes: 0 };
+  const onDatagram = opts.onDatagram;
+  socket.on("message", (msg, rinfo) => {
+    stats.datagrams++;
+    stats.bytes += msg.length;
+    const a = rinfo.address;
+    // A dual-stack socket reports IPv4 exporters as ::ffff:a.b.c.d; key them by the IPv4 form.
+    onDatagram(msg, a.startsWith("::ffff:") ? a.slice(7) : a, Date.now());
+  });
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: Error) => reject(e);
+    socket.once("error", onError);
+    socket.bind(hp.port, hp.host, () => {
+      socket.off("error", onError);
+      resolve();
+    });
+  });
+  // After bind: a later socket error (rare for UDP) must not crash the process.
+  socket.on("error", () => {});
+  const bound = socket.address();
+  const granted = socket.getRecvBufferSize();
+  const baseline = socketDrops(type, bound.port);
+  return {
+    listen: opts.listen,
+    address: { address: bound.address, port: bound.port, family: type },
+    receiveBufferBytes: granted,
+    stats,
+    kernelDrops() {
+      const now = socketDrops(type, bound.port);
+      return now === null || baseline === null ? now : now - baseline;
+    },
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
+}
+
+/** The kernel's per-socket drop counter of the UDP socket bound to `port` (sum if several). */
+function socketDrops(type: "udp4" | "udp6", port: number): number | null {
+  let text: string;
+  try {
+    text = readFileSync(type === "udp4" ? "/proc/net/udp" : "/proc/net/udp6", "utf8");
+  } catch {
+    return null;
+  }
+  return parseSocketDrops(text, port);
+}
+
+/** Pure: sums the `drops` column of the lines of /proc/net/udp{,6} whose local port is `port`. */
+export function parseSocketDrops(procNetUdp: string, port: number): number | null {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  let found = false;
+  let drops = 0;
+  for (const line of procNetUdp.split("\n").slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    const local = cols[1];
+    if (local === undefined || !local.endsWith(`:${hexPort}`)) continue;
+    const d = Number(cols[cols.length - 1]);
+    if (!Number.isFinite(d)) continue;
+    found = true;
+    drops += d;
+  }
+  return found ? drops : null;
+}
+
+/** Host-wide UDP receive-buffer errors (/proc/net/snmp `Udp: RcvbufErrors`), null if unknown. */
+export function readRcvbufErrors(snmp?: string): number | null {
+  let text = snmp;
+  if (text === undefined) {
+    try {
+      text = readFileSync("/proc/net/snmp", "utf8");
+    } catch {
+      return null;
+    }
+  }
+  const lines = text.split("\n").filter((l) => l.startsWith("Udp:"));
+  if (lines.length < 2) return null;
+  const names = lines[0]!.trim().split(/\s+/);
+  const values = lines[1]!.trim().split(/\s+/);
+  const k = names.indexOf("RcvbufErrors");
+  if (k < 0) return null;
+  const v = Number(values[k]);
+  return Number.isFinite(v) ? v : null;
+}
