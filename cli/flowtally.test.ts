@@ -2,8 +2,9 @@
  * The built command line (dist/, made by `npm run build`; `npm test` builds first), run as a
  * user runs it.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -104,4 +105,108 @@ describe("flowtally CLI", () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/decoder\.defaultSamplingRate: .*\[FT_CONFIG_INVALID\]/s);
   });
+
+  it("run listens, send feeds it, SIGTERM writes everything, query overview reads it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "flowtally-cli-"));
+    const port = await freeUdpPort();
+    const config = join(dir, "ft.yaml");
+    writeFileSync(
+      config,
+      [
+        `inputs: { netflow: [{ listen: "127.0.0.1:${port}" }] }`,
+        `store: { embedded: { path: ${JSON.stringify(join(dir, "ft.duckdb"))} } }`,
+        `decoder: { statePath: ${JSON.stringify(join(dir, "state.json"))} }`,
+        'api: { listen: "127.0.0.1:0" }',
+        "customers:",
+        "  - { id: office, name: Office, sites: [{ id: a, links: [{ id: l, prefixes: [172.16.11.0/24] }] }] }",
+        "",
+      ].join("\n"),
+    );
+    const child = spawn(process.execPath, [cli, "run", "--config", config], { cwd: root });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on("data", (d) => {
+        stderr += d;
+        if (stderr.includes("query API listening")) resolve();
+      });
+      exited.then(() => reject(new Error(`run exited: ${stderr}`)));
+    });
+    // Both: the listener's own log line, and the warning that no tokens are configured.
+    expect(stderr).toMatch(/"listening for NetFlow v5\/v9 and IPFIX"/);
+    expect(stderr).toMatch(/operatorTokens is empty/);
+
+    // A second run on the same file is refused by the store's lock; on the same UDP port with
+    // another store, by the port.
+    const sameStore = run(["run", "--config", config]);
+    expect(sameStore.status).toBe(1);
+    expect(sameStore.stderr).toMatch(
+      /ft\.duckdb: the embedded store could not be opened.*lock.*\[FT_STORE_OPEN\]/,
+    );
+    const other = join(dir, "other.yaml");
+    writeFileSync(other, readFileSync(config, "utf8").replace("ft.duckdb", "other.duckdb"));
+    const twice = run(["run", "--config", other]);
+    expect(twice.status).toBe(1);
+    expect(twice.stderr).toMatch(
+      new RegExp(
+        `inputs\\.netflow\\[0\\]\\.listen 127\\.0\\.0\\.1:${port}: the address is in use.*\\[FT_LISTEN\\]`,
+      ),
+    );
+
+    const sent = run([
+      "send",
+      "--to",
+      `127.0.0.1:${port}`,
+      flows("exported-from-packets/pmacctd-nfprobe-v9__tcpreplay__test.pcap"),
+    ]);
+    expect(sent.stdout).toMatch(/^sent 7 datagrams/);
+    await new Promise((r) => setTimeout(r, 200));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(stdout).toMatch(/^received 7 export datagrams, 45 records/);
+    expect(stdout).toMatch(/dropped by the kernel: 0/);
+    expect(existsSync(join(dir, "state.json"))).toBe(true);
+
+    const q = run([
+      "query",
+      "overview",
+      "--config",
+      config,
+      "--from",
+      "2000-01-01T00:00:00Z",
+      "--to",
+      "2100-01-01T00:00:00Z",
+      "--format",
+      "json",
+    ]);
+    const office = JSON.parse(q.stdout).rows.find(
+      (r: { customer: string }) => r.customer === "office",
+    );
+    // tshark's IP bytes of tcpreplay's test.pcap to and from 172.16.11.0/24.
+    const pairs = readFileSync(
+      join(root, "test/fixtures/exporters/compare__tcpreplay__test.csv"),
+      "utf8",
+    )
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split(","));
+    const sum = (side: 0 | 1) =>
+      pairs.filter((f) => f[side]!.startsWith("172.16.11.")).reduce((a, f) => a + Number(f[3]), 0);
+    expect([office.bytesIn, office.bytesOut]).toEqual([sum(1), sum(0)]);
+  });
 });
+
+function freeUdpPort(): Promise<number> {
+  const s = createSocket("udp4");
+  return new Promise((resolve) =>
+    s.bind(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    }),
+  );
+}

@@ -83,9 +83,17 @@ program
       process.once("SIGTERM", onSignal);
     });
     const s = await running.stop();
+    const { "sampling-unknown": unsampled, ...problems } = s.problems;
     process.stdout.write(
       `received ${s.datagrams} export datagrams, ${s.records} records (${s.unattributedRecords} unattributed), ` +
-        `${s.seriesRowsWritten} series rows written; kernel drops: ${s.kernelDrops ?? "unknown"}\n`,
+        `${s.seriesRowsWritten} series rows written; datagrams dropped by the kernel: ${s.kernelDrops ?? "unknown"}\n` +
+        (unsampled === undefined
+          ? ""
+          : `${unsampled} records came without a sampling rate and were counted at 1:1 (decoder.unknownSampling)\n`) +
+        (s.futureRecords > 0
+          ? `${s.futureRecords} records stamped in the future were counted at their arrival (aggregation.maxFuture)\n`
+          : "") +
+        (Object.keys(problems).length > 0 ? `decode problems: ${JSON.stringify(problems)}\n` : ""),
     );
   });
 
@@ -126,6 +134,28 @@ program
       );
     },
   );
+
+program
+  .command("send")
+  .description(
+    "Send the UDP payloads of capture files (recorded flow exports) to a collector, paced, in file order: to try flowtally out or reproduce a recording",
+  )
+  .requiredOption("--to <host:port>", "where to send (a flowtally run input, e.g. 127.0.0.1:2055)")
+  .argument("<capture...>", "pcap or pcapng files, sent in order")
+  .option(
+    "-p, --port <port>",
+    "only datagrams to this destination port in the capture (repeatable; default: every UDP datagram)",
+    collectPort,
+    [] as number[],
+  )
+  .option("--rate <datagrams/s>", "sending rate", parsePositive, 5000)
+  .action(async (captures: string[], opts: { to: string; port: number[]; rate: number }) => {
+    const { runSend } = await import("./send-command.js");
+    const s = await runSend(captures, { to: opts.to, ports: opts.port, rate: opts.rate });
+    process.stdout.write(
+      `sent ${s.datagrams} datagrams (${s.bytes} bytes) to ${opts.to} in ${s.seconds.toFixed(2)} s\n`,
+    );
+  });
 
 const query = program.command("query").description("Query the stored series");
 query
@@ -169,6 +199,14 @@ function parseTime(value: string): number {
     );
   }
   return t;
+}
+
+function parsePositive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new InvalidArgumentError(`"${value}" is not a positive number`);
+  }
+  return n;
 }
 
 function collectPort(value: string, previous: number[]): number[] {

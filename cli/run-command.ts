@@ -12,6 +12,7 @@ import { createProblemReporter } from "../collector/problem-reporter.js";
 import { openUdpInput, readRcvbufErrors, type UdpInput } from "../collector/udp-input.js";
 import { createApiServer } from "../query/http-api.js";
 import type { Config } from "../schema/config.js";
+import { FlowtallyError } from "../schema/errors.js";
 import { createPipeline } from "./pipeline.js";
 
 export interface RunStats {
@@ -71,12 +72,14 @@ export async function startRun(
   const inputs: UdpInput[] = [];
   let api: ReturnType<typeof createApiServer> | undefined;
   try {
-    for (const input of cfg.inputs.netflow) {
+    for (const [k, input] of cfg.inputs.netflow.entries()) {
       const udp = await openUdpInput({
         listen: input.listen,
         receiveBufferBytes: input.receiveBuffer,
         onDatagram: (payload, exporter, receivedMs) =>
           collector.ingest(payload, exporter, receivedMs),
+      }).catch((e: unknown) => {
+        throw listenError(`inputs.netflow[${k}].listen ${input.listen}`, e);
       });
       inputs.push(udp);
       log.info(
@@ -92,7 +95,9 @@ export async function startRun(
       );
     }
     api = createApiServer({ config: cfg, model: pipeline.model, store, log });
-    const where = await api.listen();
+    const where = await api.listen().catch((e: unknown) => {
+      throw listenError(`api.listen ${cfg.api.listen}`, e);
+    });
     log.info({ listen: cfg.api.listen, ...where }, "query API listening");
     const apiAddress = where;
 
@@ -224,6 +229,21 @@ export async function startRun(
     await store.stop();
     throw e;
   }
+}
+
+function listenError(what: string, e: unknown): FlowtallyError {
+  // The API wraps the socket's error; the errno is on the cause.
+  const outer = e as NodeJS.ErrnoException;
+  const err = (outer.code === undefined ? outer.cause : outer) as NodeJS.ErrnoException;
+  const why =
+    err.code === "EADDRINUSE"
+      ? "the address is in use by another program"
+      : err.code === "EADDRNOTAVAIL"
+        ? "not an address of this host"
+        : err.code === "EACCES"
+          ? "permission denied (ports below 1024 need privileges)"
+          : err.message;
+  return new FlowtallyError("FT_LISTEN", `${what}: ${why} (${err.code ?? "error"})`, { cause: e });
 }
 
 function warnIfBufferCapped(log: Logger, listen: string, asked: number, granted: number): void {

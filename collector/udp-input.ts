@@ -25,7 +25,10 @@ export interface UdpInput {
   /** Receive buffer the kernel granted (what it reports, which is twice what it can hold). */
   readonly receiveBufferBytes: number;
   readonly stats: { datagrams: number; bytes: number };
-  /** Datagrams the kernel dropped on this socket since it opened (null when /proc can't tell). */
+  /**
+   * Datagrams the kernel dropped on this socket since it opened (null when /proc can't tell);
+   * after `close`, the count at closing.
+   */
   kernelDrops(): number | null;
   close(): Promise<void>;
 }
@@ -61,16 +64,24 @@ export async function openUdpInput(opts: UdpInputOptions): Promise<UdpInput> {
   const bound = socket.address();
   const granted = socket.getRecvBufferSize();
   const baseline = socketDrops(type, bound.port);
+  const drops = () => {
+    const now = socketDrops(type, bound.port);
+    return now === null || baseline === null ? now : now - baseline;
+  };
+  /** Read just before closing: the socket's line leaves /proc with it. */
+  let closedDrops: number | null | undefined;
   return {
     listen: opts.listen,
     address: { address: bound.address, port: bound.port, family: type },
     receiveBufferBytes: granted,
     stats,
-    kernelDrops() {
-      const now = socketDrops(type, bound.port);
-      return now === null || baseline === null ? now : now - baseline;
-    },
-    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+    kernelDrops: () => (closedDrops === undefined ? drops() : closedDrops),
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (closedDrops !== undefined) return resolve();
+        closedDrops = drops();
+        socket.close(() => resolve());
+      }),
   };
 }
 

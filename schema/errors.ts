@@ -10,6 +10,8 @@ export const errorCodes = {
   FT_STATE_READ: "The decoder state file could not be read or parsed.",
   FT_STATE_WRITE: "The decoder state file could not be written.",
   FT_STORE_OPEN: "The embedded store could not be opened.",
+  FT_LISTEN: "A UDP input or the query API could not listen on its address.",
+  FT_SEND: "`flowtally send` could not read a capture or send to the target.",
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
