@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { createRng } from "../../test/fuzz/mutate.js";
 import { Direction, PartialSums } from "./partial-sums.js";
 
 describe("partial sums", () => {
@@ -91,4 +92,41 @@ describe("partial sums", () => {
     ]);
     expect(p.clampedFlows).toBe(1);
   });
+
+  it("splits like a plain largest-remainder reference on random flows (short and long)", () => {
+    const rng = createRng(7);
+    const iv = 10_000;
+    for (let t = 0; t < 3000; t++) {
+      const p = new PartialSums({ intervalMs: iv, classes: 1 });
+      const start = rng.below(100_000);
+      // Mostly within a minute; some up to an hour (hundreds of intervals: the sorting path).
+      const length = t % 10 === 0 ? rng.below(3_600_000) : rng.below(60_000);
+      const bytes = rng.below(10_000_000);
+      const packets = rng.below(1000);
+      p.add(0, 0, Direction.In, start, start + length, bytes, packets);
+      const rows = p.drainAll();
+      expect(rows.map((r) => r.bytes)).toEqual(reference(start, start + length, bytes, iv));
+      expect(rows.map((r) => r.packets)).toEqual(reference(start, start + length, packets, iv));
+      expect(rows.reduce((a, r) => a + r.flows, 0)).toBe(1);
+    }
+  });
 });
+
+/** Largest remainder, written the obvious way: floors, then +1 to the largest fractions. */
+function reference(start: number, end: number, total: number, iv: number): number[] {
+  const first = Math.floor(start / iv);
+  const last = Math.floor(end / iv);
+  if (first === last) return [total];
+  const exact: number[] = [];
+  for (let k = first; k <= last; k++) {
+    const overlap = Math.min(end, (k + 1) * iv) - Math.max(start, k * iv);
+    exact.push((total * overlap) / (end - start));
+  }
+  const parts = exact.map(Math.floor);
+  const rest = total - parts.reduce((a, b) => a + b, 0);
+  const byFraction = exact
+    .map((x, k) => ({ k, f: x - Math.floor(x) }))
+    .sort((a, b) => b.f - a.f || a.k - b.k);
+  for (let j = 0; j < rest; j++) parts[byFraction[j]!.k]! += 1;
+  return parts;
+}

@@ -52,6 +52,11 @@ export class PartialSums {
   private shares = new Float64Array(64);
   private fractions = new Float64Array(64);
   private order = new Uint32Array(64);
+  private byteParts = new Float64Array(64);
+  private packetParts = new Float64Array(64);
+  /** The interval last added to, and its sums: most records of a datagram share one. */
+  private lastInterval = Number.NaN;
+  private lastMap: Map<number, Sums> | undefined;
   /** Flows longer than `maxSpreadMs`, counted at their end. */
   clampedFlows = 0;
 
@@ -89,6 +94,8 @@ export class PartialSums {
     if (this.shares.length < n) {
       this.shares = new Float64Array(n * 2);
       this.fractions = new Float64Array(n * 2);
+      this.byteParts = new Float64Array(n * 2);
+      this.packetParts = new Float64Array(n * 2);
       this.order = new Uint32Array(n * 2);
     }
     const shares = this.shares;
@@ -97,47 +104,51 @@ export class PartialSums {
       const to = Math.min(endMs, (first + k + 1) * iv);
       shares[k] = (to - from) / span;
     }
-    this.spread(first, n, key, bytes, 0);
-    this.spread(first, n, key, packets, 1);
-    this.accumulate(last, key, 0, 0, 1);
+    const byteParts = this.byteParts;
+    const packetParts = this.packetParts;
+    this.split(n, bytes, byteParts);
+    this.split(n, packets, packetParts);
+    for (let k = 0; k < n; k++) {
+      this.accumulate(first + k, key, byteParts[k]!, packetParts[k]!, k === n - 1 ? 1 : 0);
+    }
   }
 
   /**
-   * Splits `total` over the intervals by `shares`, in whole units with the remainder going to
-   * the largest fractional parts, so the parts add up to `total` exactly.
+   * Splits `total` over n intervals by `this.shares` into `parts`, in whole units with the
+   * remainder going to the largest fractional parts (ties: the earlier interval), so the parts
+   * add up to `total` exactly. A fractional total (a non-integer sampling rate) keeps its
+   * fraction in the last interval.
    */
-  private spread(first: number, n: number, key: number, total: number, field: 0 | 1): void {
+  private split(n: number, total: number, parts: Float64Array): void {
     const shares = this.shares;
     const fractions = this.fractions;
-    const order = this.order.subarray(0, n);
     const whole = Math.floor(total);
     let given = 0;
-    // Parts as floors; remember fractions to hand out the remainder.
     for (let k = 0; k < n; k++) {
       const exact = whole * shares[k]!;
       const part = Math.floor(exact);
       given += part;
       fractions[k] = exact - part;
-      order[k] = k;
-      this.accumulate(first + k, key, field === 0 ? part : 0, field === 1 ? part : 0, 0);
+      parts[k] = part;
     }
-    let rest = whole - given;
-    order.sort((a, b) => fractions[b]! - fractions[a]! || a - b);
-    for (let j = 0; rest > 0; j = (j + 1) % n, rest--) {
-      const k = order[j]!;
-      this.accumulate(first + k, key, field === 0 ? 1 : 0, field === 1 ? 1 : 0, 0);
+    // Fewer than n units are left (the fractions add up to less than n).
+    const rest = whole - given;
+    if (rest > 0 && rest * n <= 256) {
+      // Few: pick the largest remaining fraction `rest` times (no sort, no allocation).
+      for (let r = 0; r < rest; r++) {
+        let best = 0;
+        for (let k = 1; k < n; k++) if (fractions[k]! > fractions[best]!) best = k;
+        parts[best]! += 1;
+        fractions[best] = -1;
+      }
+    } else if (rest > 0) {
+      const order = this.order.subarray(0, n);
+      for (let k = 0; k < n; k++) order[k] = k;
+      order.sort((a, b) => fractions[b]! - fractions[a]! || a - b);
+      for (let j = 0; j < rest; j++) parts[order[j]!]! += 1;
     }
-    // A fractional total (a non-integer sampling rate) keeps its fraction in the last interval.
     const fraction = total - whole;
-    if (fraction > 0) {
-      this.accumulate(
-        first + n - 1,
-        key,
-        field === 0 ? fraction : 0,
-        field === 1 ? fraction : 0,
-        0,
-      );
-    }
+    if (fraction > 0) parts[n - 1]! += fraction;
   }
 
   private accumulate(
@@ -147,11 +158,13 @@ export class PartialSums {
     packets: number,
     flows: number,
   ): void {
-    let byKey = this.open.get(interval);
+    let byKey = this.lastInterval === interval ? this.lastMap : this.open.get(interval);
     if (byKey === undefined) {
       byKey = new Map();
       this.open.set(interval, byKey);
     }
+    this.lastInterval = interval;
+    this.lastMap = byKey;
     const s = byKey.get(key);
     if (s === undefined) byKey.set(key, { bytes, packets, flows });
     else {
@@ -182,6 +195,10 @@ export class PartialSums {
         });
       }
       this.open.delete(interval);
+      if (interval === this.lastInterval) {
+        this.lastInterval = Number.NaN;
+        this.lastMap = undefined;
+      }
     }
     return out;
   }
