@@ -7,7 +7,7 @@ import { createSocket } from "node:dgram";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 
 const root = new URL("../", import.meta.url).pathname;
 const cli = join(root, "dist/cli/flowtally.js");
@@ -123,6 +123,9 @@ describe("flowtally CLI", () => {
       ].join("\n"),
     );
     const child = spawn(process.execPath, [cli, "run", "--config", config], { cwd: root });
+    onTestFinished(() => {
+      child.kill("SIGKILL"); // a no-op once it has exited
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => {

@@ -36,27 +36,28 @@ export interface PartialSumsOptions {
   maxSpreadMs?: number;
 }
 
-interface Sums {
-  bytes: number;
-  packets: number;
-  flows: number;
-}
-
 export class PartialSums {
   private readonly intervalMs: number;
   private readonly classes: number;
   private readonly maxSpreadMs: number;
-  /** interval index → key → sums */
-  private readonly open = new Map<number, Map<number, Sums>>();
+  /**
+   * The open sums: a hash table with linear probing over parallel typed arrays, keyed by
+   * (interval index, key). No object per entry and no allocation per record; `drain` rebuilds
+   * it without the drained entries (once per hand-over, not per record).
+   */
+  private capacity = 1024;
+  private used = 0;
+  private slotInterval = new Float64Array(this.capacity).fill(Number.NaN);
+  private slotKey = new Float64Array(this.capacity);
+  private slotBytes = new Float64Array(this.capacity);
+  private slotPackets = new Float64Array(this.capacity);
+  private slotFlows = new Float64Array(this.capacity);
   /** Reused per flow: the share of each covered interval, and (spread) the remainder order. */
   private shares = new Float64Array(64);
   private fractions = new Float64Array(64);
   private order = new Uint32Array(64);
   private byteParts = new Float64Array(64);
   private packetParts = new Float64Array(64);
-  /** The interval last added to, and its sums: most records of a datagram share one. */
-  private lastInterval = Number.NaN;
-  private lastMap: Map<number, Sums> | undefined;
   /** Flows longer than `maxSpreadMs`, counted at their end. */
   clampedFlows = 0;
 
@@ -158,48 +159,100 @@ export class PartialSums {
     packets: number,
     flows: number,
   ): void {
-    let byKey = this.lastInterval === interval ? this.lastMap : this.open.get(interval);
-    if (byKey === undefined) {
-      byKey = new Map();
-      this.open.set(interval, byKey);
+    const mask = this.capacity - 1;
+    const intervals = this.slotInterval;
+    const keys = this.slotKey;
+    let i = (Math.imul(interval | 0, 0x9e3779b1) ^ Math.imul(key | 0, 0x85ebca6b)) & mask;
+    for (;;) {
+      const at = intervals[i]!;
+      if (at === interval && keys[i] === key) {
+        this.slotBytes[i]! += bytes;
+        this.slotPackets[i]! += packets;
+        this.slotFlows[i]! += flows;
+        return;
+      }
+      if (at !== at) break; // NaN: an empty slot
+      i = (i + 1) & mask;
     }
-    this.lastInterval = interval;
-    this.lastMap = byKey;
-    const s = byKey.get(key);
-    if (s === undefined) byKey.set(key, { bytes, packets, flows });
-    else {
-      s.bytes += bytes;
-      s.packets += packets;
-      s.flows += flows;
-    }
+    intervals[i] = interval;
+    keys[i] = key;
+    this.slotBytes[i] = bytes;
+    this.slotPackets[i] = packets;
+    this.slotFlows[i] = flows;
+    if (++this.used * 2 > this.capacity) this.rehash(this.capacity * 2, Number.NEGATIVE_INFINITY);
   }
 
-  /** Removes and returns the sums of every interval that starts before `beforeMs`, oldest first. */
-  drain(beforeMs: number): PartialSum[] {
-    const out: PartialSum[] = [];
-    const intervals = [...this.open.keys()]
-      .filter((k) => k * this.intervalMs < beforeMs)
-      .sort((a, b) => a - b);
-    for (const interval of intervals) {
-      for (const [key, s] of this.open.get(interval)!) {
-        const direction = (key & 1) as Direction;
-        const rest = key >>> 1;
-        out.push({
-          startMs: interval * this.intervalMs,
-          link: Math.floor(rest / this.classes) - 1,
-          classIndex: rest % this.classes,
-          direction,
-          bytes: s.bytes,
-          packets: s.packets,
-          flows: s.flows,
-        });
-      }
-      this.open.delete(interval);
-      if (interval === this.lastInterval) {
-        this.lastInterval = Number.NaN;
-        this.lastMap = undefined;
+  /**
+   * Rebuilds the table at `capacity`, keeping the entries of intervals >= `keepFrom` and
+   * returning the others.
+   */
+  private rehash(capacity: number, keepFrom: number): number[] {
+    const oldInterval = this.slotInterval;
+    const oldKey = this.slotKey;
+    const oldBytes = this.slotBytes;
+    const oldPackets = this.slotPackets;
+    const oldFlows = this.slotFlows;
+    const gone: number[] = [];
+    this.capacity = capacity;
+    this.used = 0;
+    this.slotInterval = new Float64Array(capacity).fill(Number.NaN);
+    this.slotKey = new Float64Array(capacity);
+    this.slotBytes = new Float64Array(capacity);
+    this.slotPackets = new Float64Array(capacity);
+    this.slotFlows = new Float64Array(capacity);
+    for (let j = 0; j < oldInterval.length; j++) {
+      const interval = oldInterval[j]!;
+      if (interval !== interval) continue;
+      if (interval < keepFrom) {
+        gone.push(interval, oldKey[j]!, oldBytes[j]!, oldPackets[j]!, oldFlows[j]!);
+      } else {
+        this.accumulate(interval, oldKey[j]!, oldBytes[j]!, oldPackets[j]!, oldFlows[j]!);
       }
     }
+    return gone;
+  }
+
+  /**
+   * Removes and returns the sums of every interval that starts before `beforeMs`, oldest
+   * first (then by link, class and direction).
+   */
+  drain(beforeMs: number): PartialSum[] {
+    // The first interval to keep: the one holding `beforeMs` unless it starts exactly there.
+    const keepFrom = Math.ceil(beforeMs / this.intervalMs);
+    let any = false;
+    for (let j = 0; j < this.capacity; j++) {
+      if (this.slotInterval[j]! < keepFrom) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return [];
+    // Shrink while rebuilding when most of the table has gone.
+    let capacity = this.capacity;
+    const gone = this.rehash(capacity, keepFrom);
+    while (capacity > 1024 && this.used * 8 < capacity) capacity /= 2;
+    if (capacity !== this.capacity) this.rehash(capacity, Number.NEGATIVE_INFINITY);
+    const out: PartialSum[] = [];
+    for (let j = 0; j < gone.length; j += 5) {
+      const key = gone[j + 1]!;
+      const rest = Math.floor(key / 2);
+      out.push({
+        startMs: gone[j]! * this.intervalMs,
+        link: Math.floor(rest / this.classes) - 1,
+        classIndex: rest % this.classes,
+        direction: (key % 2) as Direction,
+        bytes: gone[j + 2]!,
+        packets: gone[j + 3]!,
+        flows: gone[j + 4]!,
+      });
+    }
+    out.sort(
+      (a, b) =>
+        a.startMs - b.startMs ||
+        a.link - b.link ||
+        a.classIndex - b.classIndex ||
+        a.direction - b.direction,
+    );
     return out;
   }
 
@@ -208,8 +261,15 @@ export class PartialSums {
     return this.drain(Number.POSITIVE_INFINITY);
   }
 
-  /** Number of open intervals (for metrics and bounds). */
+  /** Number of open intervals (for metrics and bounds; scans the table). */
   get openIntervals(): number {
-    return this.open.size;
+    const seen = new Set<number>();
+    for (const interval of this.slotInterval) if (interval === interval) seen.add(interval);
+    return seen.size;
+  }
+
+  /** Open (interval, link, class, direction) sums. */
+  get openEntries(): number {
+    return this.used;
   }
 }

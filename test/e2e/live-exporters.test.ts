@@ -162,7 +162,7 @@ function run(
 async function record(
   path: string,
   port: number,
-): Promise<{ stop(): Promise<{ captured: number; stderr: string }> }> {
+): Promise<{ stop(): Promise<{ captured: number; stderr: string }>; kill(): void }> {
   const child: ChildProcess = spawn(
     "tcpdump",
     [
@@ -194,6 +194,7 @@ async function record(
     });
   });
   return {
+    kill: () => child.kill("SIGKILL"),
     stop: () =>
       new Promise((resolve) => {
         child.removeAllListeners("close");
@@ -257,9 +258,10 @@ describe.concurrent("real exporters → flowtally run over UDP", () => {
       const cfg = loadConfigFile(writeConfig(dir, "live.yaml", { port: 0, lateness: "2m" }));
       const running = await startRun(cfg, silent);
       let stopped = false;
+      let recording: Awaited<ReturnType<typeof record>> | undefined;
       try {
         const port = running.inputs[0]!.address.port;
-        const recording = await record(join(dir, "exports.pcap"), port);
+        recording = await record(join(dir, "exports.pcap"), port);
         for (const capture of captures) {
           const [cmd, args] = exporterCommands(c.exporter, c.version, capture, port, dir);
           await run(cmd, args, (out) =>
@@ -364,6 +366,7 @@ describe.concurrent("real exporters → flowtally run over UDP", () => {
           expect(total(replaySeries)).toEqual(total(liveSeries));
         }
       } finally {
+        recording?.kill(); // a no-op once it has stopped
         if (!stopped) await running.stop();
       }
     }, 120_000);
