@@ -1,5 +1,6 @@
 #!/bin/sh
-# The whole test suite, as CI runs it: setup, lint + format check, type check, tests.
+# The whole test suite, as CI runs it: setup, lint + format check, type check, tests, then the
+# load tests on their own.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh --test
@@ -8,4 +9,7 @@ npx biome check .
 echo "test: tsc" >&2
 npx tsc -p tsconfig.json --noEmit
 echo "test: vitest" >&2
-npx vitest run "$@"
+npx vitest run --exclude 'test/load/**' "$@"
+# Load tests measure loss at a high rate: alone, so other test files don't take the CPU.
+echo "test: vitest (load, alone)" >&2
+npx vitest run test/load
