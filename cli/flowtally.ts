@@ -188,7 +188,13 @@ program
   .action(async (opts: { config: string }) => {
     const { loadConfigFile } = await import("../config/load-config.js");
     const cfg = loadConfigFile(opts.config);
-    process.stdout.write(`${opts.config}: ok\n${JSON.stringify(cfg, null, 2)}\n`);
+    // Durations are shown in ms; a retention of "forever" (Infinity) as "forever".
+    const shown = JSON.stringify(
+      cfg,
+      (_k, v) => (v === Number.POSITIVE_INFINITY ? "forever" : v),
+      2,
+    );
+    process.stdout.write(`${opts.config}: ok\n${shown}\n`);
   });
 
 function parseTime(value: string): number {

@@ -13,6 +13,7 @@ import { openUdpInput, readRcvbufErrors, type UdpInput } from "../collector/udp-
 import { createApiServer } from "../query/http-api.js";
 import type { Config } from "../schema/config.js";
 import { FlowtallyError } from "../schema/errors.js";
+import { pruneBefore } from "../store/retention.js";
 import { createPipeline } from "./pipeline.js";
 
 export interface RunStats {
@@ -56,9 +57,16 @@ export interface RunTimings {
   statsMs: number;
   /** Period of decoder state saves (besides the one on stop). */
   saveStateMs: number;
+  /** Period of retention runs (besides the one at start). */
+  pruneMs: number;
 }
 
-const defaultTimings: RunTimings = { tickMs: 1000, statsMs: 60_000, saveStateMs: 300_000 };
+const defaultTimings: RunTimings = {
+  tickMs: 1000,
+  statsMs: 60_000,
+  saveStateMs: 300_000,
+  pruneMs: 3_600_000,
+};
 
 export async function startRun(
   cfg: Config,
@@ -182,8 +190,21 @@ export async function startRun(
         log.error({ err: e }, "decoder state not saved");
       }
     };
+    const retention = cfg.store.embedded.retention;
+    const prune = async () => {
+      try {
+        const deleted = await store.prune(pruneBefore(retention, Date.now()));
+        if (Object.values(deleted).some((n) => n > 0)) {
+          log.info({ deleted }, "rows older than store.embedded.retention deleted");
+        }
+      } catch (e) {
+        log.error({ err: e }, "retention: old rows not deleted");
+      }
+    };
+    await prune();
     const timers = [
       setInterval(tick, t.tickMs),
+      setInterval(prune, t.pruneMs),
       setInterval(logStats, t.statsMs),
       setInterval(saveState, t.saveStateMs),
     ];

@@ -140,6 +140,17 @@ ${link("{ id: l2, prefixes: [2001:db8::/32], commitRate: 1.5G }").trim()}
 `);
     expect(cfg.aggregation).toEqual({ interval: 10_000, lateness: 120_000, maxFuture: 3_600_000 });
     expect(cfg.inputs.netflow.map((i) => i.receiveBuffer)).toEqual([33_554_432, 33_554_432]);
+    expect(cfg.store.embedded.retention).toEqual({
+      "1m": 14 * 86_400_000,
+      "5m": 400 * 86_400_000,
+      "1h": Infinity,
+      "1d": Infinity,
+    });
+    const custom = parseConfigText("store: { embedded: { retention: { 1m: 2d, 1h: forever } } }");
+    expect(custom.store.embedded.retention["1m"]).toBe(2 * 86_400_000);
+    expect(() => parseConfigText("store: { embedded: { retention: { 5m: 2h } } }")).toThrow(
+      /store\.embedded\.retention\.5m: is not "forever" or a duration of at least a day/,
+    );
     expect(cfg.customers[0]!.sites[0]!.links[1]!.commitRate).toBe(1.5e9);
   });
 

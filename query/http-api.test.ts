@@ -215,6 +215,7 @@ const zeroPoint = (time: string) => ({
   bpsOut: 0,
   peakBpsIn: 0,
   peakBpsOut: 0,
+  peakOver: "1m",
 });
 
 const acme = {
@@ -407,6 +408,7 @@ describe("GET /api/v1/customers/{id}/traffic", () => {
           bpsOut: 60, // 27 000 × 8 / 3600
           peakBpsIn: 6_000, // 10:07: 45 000 × 8 / 60
           peakBpsOut: 3_600, // 10:02: 27 000 × 8 / 60
+          peakOver: "1m",
         },
         {
           time: "2026-11-22T11:00:00Z",
@@ -418,6 +420,7 @@ describe("GET /api/v1/customers/{id}/traffic", () => {
           bpsOut: 0,
           peakBpsIn: 12_000, // 11:30: 90 000 × 8 / 60
           peakBpsOut: 0,
+          peakOver: "1m",
         },
         zeroPoint("2026-11-22T12:00:00Z"),
       ],
@@ -443,11 +446,12 @@ describe("GET /api/v1/customers/{id}/traffic", () => {
       bpsOut: (bytesOut * 8) / 60,
       peakBpsIn: (bytesIn * 8) / 60,
       peakBpsOut: (bytesOut * 8) / 60,
+      peakOver: "1m",
     });
     expect(r.json.points).toEqual([
       { ...minute(0, 4_500, 0, 5, 0), bpsIn: 600, peakBpsIn: 600 },
       { ...minute(1, 9_000, 0, 10, 0), bpsIn: 1_200, peakBpsIn: 1_200 },
-      { ...minute(2, 0, 27_000, 0, 30), bpsOut: 3_600, peakBpsOut: 3_600 },
+      { ...minute(2, 0, 27_000, 0, 30), bpsOut: 3_600, peakBpsOut: 3_600, peakOver: "1m" },
       zeroPoint("2026-11-22T10:03:00Z"),
       zeroPoint("2026-11-22T10:04:00Z"),
       zeroPoint("2026-11-22T10:05:00Z"),
@@ -475,6 +479,7 @@ describe("GET /api/v1/customers/{id}/traffic", () => {
         bpsOut: 2.5, // 27 000 × 8 / 86 400
         peakBpsIn: 200_000, // 13:00: 1 500 000 × 8 / 60
         peakBpsOut: 3_600,
+        peakOver: "1m",
       },
       zeroPoint("2026-11-23T00:00:00Z"),
     ]);
@@ -533,6 +538,7 @@ describe("GET /api/v1/customers/{id}/traffic", () => {
         bpsOut: 0,
         peakBpsIn: (5_000 * 8) / 60,
         peakBpsOut: 0,
+        peakOver: "1m",
       },
     ]);
     // 12 periods, one at 5 000 × 8 / 300: rank 12 is that one.

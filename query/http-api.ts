@@ -24,6 +24,7 @@ import type { CustomerModel } from "../collector/classify/customer-model.js";
 import type { Config } from "../schema/config.js";
 import { type SeriesStore, UNATTRIBUTED_CUSTOMER } from "../schema/series-store.js";
 import { parseHostPort } from "../schema/units.js";
+import { keptFrom } from "../store/retention.js";
 import {
   buildOverview,
   customersByRouter,
@@ -377,7 +378,18 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
       step === "1m" ? Promise.resolve([]) : store.samples({ ...q, level: "1m" }),
       store.samples({ ...q, level: "5m" }),
     ]);
-    const series = trafficSeries({ fromMs, toMs, step, points, minutes, fiveMinutes });
+    const retention = config.store.embedded.retention;
+    const t = now();
+    const series = trafficSeries({
+      fromMs,
+      toMs,
+      step,
+      points,
+      minutes,
+      fiveMinutes,
+      minutesFrom: keptFrom(retention, "1m", t),
+      fiveMinutesFrom: keptFrom(retention, "5m", t),
+    });
     sendJson(res, 200, {
       customer,
       step,
@@ -393,6 +405,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
         bpsOut: pt.bpsOut,
         peakBpsIn: pt.peakBpsIn,
         peakBpsOut: pt.peakBpsOut,
+        peakOver: pt.peakOver,
       })),
       p95BpsIn: series.p95BpsIn,
       p95BpsOut: series.p95BpsOut,

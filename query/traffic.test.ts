@@ -25,6 +25,7 @@ function zero(timeMs: number): TrafficSeriesPoint {
     bpsOut: 0,
     peakBpsIn: 0,
     peakBpsOut: 0,
+    peakOver: "1m",
   };
 }
 
@@ -62,6 +63,7 @@ describe("trafficSeries", () => {
         bpsOut: 60, // 27 000 × 8 / 3600
         peakBpsIn: 6_000, // minute 10:07: 45 000 × 8 / 60
         peakBpsOut: 3_600, // minute 10:02: 27 000 × 8 / 60
+        peakOver: "1m",
       },
       {
         timeMs: at(11),
@@ -73,6 +75,7 @@ describe("trafficSeries", () => {
         bpsOut: 0,
         peakBpsIn: 12_000, // 90 000 × 8 / 60
         peakBpsOut: 0,
+        peakOver: "1m",
       },
       zero(at(12)),
     ]);
@@ -138,6 +141,7 @@ describe("trafficSeries", () => {
         bpsOut: 200,
         peakBpsIn: 100,
         peakBpsOut: 200,
+        peakOver: "1m",
       },
       zero(at(10, 3)),
     ]);
@@ -170,6 +174,7 @@ describe("trafficSeries", () => {
         bpsOut: 0,
         peakBpsIn: 80_000, // 600 000 × 8 / 60
         peakBpsOut: 0,
+        peakOver: "1m",
       },
     ]);
     // 576 periods, one non-zero: rank 548 is a zero.
@@ -226,5 +231,36 @@ describe("trafficRangeProblem", () => {
     });
     expect(trafficRangeProblem(T0, T0 + 367 * DAY, "1d")?.message).toMatch(/more than 366 days/);
     expect(trafficRangeProblem(T0, T0 + 367 * DAY, "1h")?.message).toMatch(/more than 366 days/);
+  });
+});
+
+describe("trafficSeries after retention pruned the fine rows", () => {
+  it("takes peaks from 5-minute rows, then from the point itself, and gives no p95", () => {
+    const minute = (h: number, m: number, bytesIn: number) => ({
+      timeMs: at(h, m),
+      bytesIn,
+      bytesOut: 0,
+    });
+    const s = trafficSeries({
+      fromMs: at(10),
+      toMs: at(13),
+      step: "1h",
+      points: [
+        { timeMs: at(10), bytesIn: 60_000, bytesOut: 0, packetsIn: 60, packetsOut: 0 },
+        { timeMs: at(11), bytesIn: 60_000, bytesOut: 0, packetsIn: 60, packetsOut: 0 },
+        { timeMs: at(12), bytesIn: 60_000, bytesOut: 0, packetsIn: 60, packetsOut: 0 },
+      ],
+      // What the store still has: minutes from 12:00, 5-minute periods from 11:00.
+      minutes: [minute(12, 3, 45_000), minute(12, 4, 15_000)],
+      fiveMinutes: [minute(11, 10, 30_000), minute(11, 20, 30_000), minute(12, 0, 60_000)],
+      minutesFrom: at(12),
+      fiveMinutesFrom: at(11),
+    });
+    expect(s.points.map((p) => [p.peakOver, p.peakBpsIn])).toEqual([
+      ["1h", (60_000 * 8) / 3600], // 10:00: only the hour's own average is left
+      ["5m", (30_000 * 8) / 300], // 11:00: the highest 5-minute rate
+      ["1m", (45_000 * 8) / 60], // 12:00: the highest minute
+    ]);
+    expect([s.p95BpsIn, s.p95BpsOut]).toEqual([null, null]);
   });
 });

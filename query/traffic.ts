@@ -10,6 +10,8 @@
  * - bps = bytes × 8 / the step in seconds: the average over the point's period.
  * - peakBps = the highest 1-minute rate (bytes × 8 / 60) of the minutes in the point's period; a
  *   minute without traffic is a rate of 0. At step 1m a point is one minute, so peak = bps.
+ *   Points older than the 1-minute rows' retention take the highest 5-minute rate instead, and
+ *   points older than the 5-minute rows' too, their own average; `peakOver` says which.
  * - p95 = nearest-rank 95th percentile of the 5-minute rates (bytes × 8 / 300) of the 5-minute
  *   periods whose start lies in [from, to), zero for a period without traffic (the billing
  *   convention, `percentile95` of aggregator/rollup.ts); null when the range holds no 5-minute
@@ -55,6 +57,8 @@ export interface TrafficSeriesPoint {
   bpsOut: number;
   peakBpsIn: number;
   peakBpsOut: number;
+  /** The samples the peak is the highest of: 1-minute, 5-minute, or the point itself. */
+  peakOver: "1m" | "5m" | TrafficStep;
 }
 
 export interface TrafficSeries {
@@ -124,7 +128,8 @@ export function trafficRangeProblem(
 /**
  * The series of [fromMs, toMs) (a range trafficRangeProblem accepts). `points` are the store's
  * points at the step's level, `minutes` its 1-minute byte sums (unused at step 1m), `fiveMinutes`
- * its 5-minute byte sums, all of the same range and filters.
+ * its 5-minute byte sums, all of the same range and filters. `minutesFrom` / `fiveMinutesFrom`:
+ * the earliest 1-minute / 5-minute period the store still holds (retention; default: all).
  */
 export function trafficSeries(input: {
   fromMs: number;
@@ -133,7 +138,11 @@ export function trafficSeries(input: {
   points: readonly TrafficPoint[];
   minutes: readonly ByteSample[];
   fiveMinutes: readonly ByteSample[];
+  minutesFrom?: number;
+  fiveMinutesFrom?: number;
 }): TrafficSeries {
+  const minutesFrom = input.minutesFrom ?? Number.NEGATIVE_INFINITY;
+  const fiveMinutesFrom = input.fiveMinutesFrom ?? Number.NEGATIVE_INFINITY;
   const { fromMs, toMs, step } = input;
   const ms = STEP_MS[step];
   const n = Math.max(0, Math.ceil((toMs - fromMs) / ms));
@@ -152,6 +161,7 @@ export function trafficSeries(input: {
       bpsOut: 0,
       peakBpsIn: 0,
       peakBpsOut: 0,
+      peakOver: "1m",
     });
   }
   for (const p of input.points) {
@@ -166,21 +176,36 @@ export function trafficSeries(input: {
     point.bpsIn = bitRate(point.bytesIn, ms);
     point.bpsOut = bitRate(point.bytesOut, ms);
   }
-  if (step === "1m") {
-    for (const point of points) {
+  // Which samples each point's peak can come from: the finest the store still holds for the
+  // whole of the point's period.
+  for (const point of points) {
+    point.peakOver =
+      step === "1m" || point.timeMs < fiveMinutesFrom
+        ? step
+        : point.timeMs >= minutesFrom
+          ? "1m"
+          : "5m";
+    if (point.peakOver === step) {
       point.peakBpsIn = point.bpsIn;
       point.peakBpsOut = point.bpsOut;
     }
-  } else {
-    for (const m of input.minutes) {
+  }
+  const peaks = (samples: readonly ByteSample[], over: "1m" | "5m", sampleMs: number) => {
+    for (const m of samples) {
       if (!inRange(m.timeMs)) continue;
       const point = points[slot(m.timeMs)]!;
-      point.peakBpsIn = Math.max(point.peakBpsIn, bitRate(m.bytesIn, MINUTE_MS));
-      point.peakBpsOut = Math.max(point.peakBpsOut, bitRate(m.bytesOut, MINUTE_MS));
+      if (point.peakOver !== over) continue;
+      point.peakBpsIn = Math.max(point.peakBpsIn, bitRate(m.bytesIn, sampleMs));
+      point.peakBpsOut = Math.max(point.peakBpsOut, bitRate(m.bytesOut, sampleMs));
     }
+  };
+  if (step !== "1m") {
+    peaks(input.minutes, "1m", MINUTE_MS);
+    peaks(input.fiveMinutes, "5m", SAMPLE_MS);
   }
 
-  const count = sampleCount(fromMs, toMs);
+  // The 95th percentile needs every 5-minute sample of the range: none when some were pruned.
+  const count = fromMs < fiveMinutesFrom ? 0 : sampleCount(fromMs, toMs);
   const five = input.fiveMinutes.filter((s) => inRange(s.timeMs));
   return {
     points,

@@ -65,6 +65,17 @@ const duration = z
   .refine((v) => !Number.isNaN(parseDuration(v)), 'is not a duration such as "10s", "2m" or "1h"')
   .transform((v) => parseDuration(v));
 
+const DAY_MS = 86_400_000;
+
+/** A duration of at least a day, or "forever". */
+const retention = z
+  .union([z.string(), z.number()])
+  .refine(
+    (v) => v === "forever" || parseDuration(v) >= DAY_MS,
+    'is not "forever" or a duration of at least a day such as "14d"',
+  )
+  .transform((v) => (v === "forever" ? Number.POSITIVE_INFINITY : parseDuration(v)));
+
 const bitRate = z
   .union([z.string(), z.number()])
   .refine((v) => !Number.isNaN(parseBitRate(v)), 'is not a bit rate such as "100M" or 1000000')
@@ -184,7 +195,21 @@ export const configSchema = z.strictObject({
   store: z
     .strictObject({
       embedded: z
-        .strictObject({ path: z.string().min(1).default("flowtally.duckdb") })
+        .strictObject({
+          path: z.string().min(1).default("flowtally.duckdb"),
+          /**
+           * How long rows of each level are kept ("forever" keeps them). 1-minute rows give the
+           * peaks and the 1m step; 5-minute rows the 95th percentile; 1h and 1d rows the rest.
+           */
+          retention: z
+            .strictObject({
+              "1m": retention.default(14 * DAY_MS),
+              "5m": retention.default(400 * DAY_MS),
+              "1h": retention.default(Number.POSITIVE_INFINITY),
+              "1d": retention.default(Number.POSITIVE_INFINITY),
+            })
+            .prefault({}),
+        })
         .prefault({}),
     })
     .prefault({}),

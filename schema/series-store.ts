@@ -72,6 +72,13 @@ export interface SeriesStore {
   stop(): Promise<void>;
   /** Adds the deltas to the stored rows, atomically for the whole call. */
   addDeltas(rows: readonly SeriesRowDelta[]): Promise<void>;
+  /**
+   * Deletes the rows of each level given whose period starts before its time (retention);
+   * returns the rows deleted per level.
+   */
+  prune(
+    before: Partial<Readonly<Record<SeriesLevel, number>>>,
+  ): Promise<Record<SeriesLevel, number>>;
   /** Sums per customer over [fromMs, toMs), read from the coarsest level that fits exactly. */
   overview(q: OverviewQuery): Promise<CustomerTotals[]>;
   /** Points of one customer (optionally one site / link / class) at one level. */

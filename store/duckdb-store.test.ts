@@ -288,6 +288,29 @@ describe("createDuckDbStore", () => {
     );
   });
 
+  it("prunes each level's rows older than its cutoff, and only those", async () => {
+    const store = await open();
+    const k = key("acme", "in");
+    const rows: SeriesRowDelta[] = [];
+    for (const level of ["1m", "5m", "1h", "1d"] as const) {
+      for (let d = 0; d < 4; d++) {
+        rows.push({ ...k, level, startMs: T0 + d * DAY, bytes: 10, packets: 1, flows: 1 });
+      }
+    }
+    await store.addDeltas(rows);
+    const deleted = await store.prune({ "1m": T0 + 2 * DAY, "5m": T0 + DAY });
+    expect(deleted).toEqual({ "1m": 2, "5m": 1, "1h": 0, "1d": 0 });
+    const count = async (level: "1m" | "5m") =>
+      (await store.samples({ customer: "acme", fromMs: 0, toMs: T0 + 5 * DAY, level })).map(
+        (p) => (p.timeMs - T0) / DAY,
+      );
+    expect(await count("1m")).toEqual([2, 3]);
+    expect(await count("5m")).toEqual([1, 2, 3]);
+    // The day rows are untouched: a month's overview is still whole.
+    const [totals] = await store.overview({ fromMs: T0, toMs: T0 + 4 * DAY });
+    expect(totals?.bytesIn).toBe(40);
+  });
+
   it("keeps the data across stop and a new store on the same path", async () => {
     const path = join(dir, "nested", "deeper", "series.duckdb");
     const first = createDuckDbStore({ path });

@@ -382,6 +382,25 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
     });
   }
 
+  async function prune(
+    before: Partial<Readonly<Record<SeriesLevel, number>>>,
+  ): Promise<Record<SeriesLevel, number>> {
+    const deleted: Record<SeriesLevel, number> = { "1m": 0, "5m": 0, "1h": 0, "1d": 0 };
+    const w = opened().writer;
+    await write(async () => {
+      for (const level of LEVEL_NAMES) {
+        const ms = before[level];
+        if (ms === undefined || ms === Number.NEGATIVE_INFINITY) continue;
+        if (!Number.isFinite(ms)) throw new RangeError(`prune ${level}: ${ms} is not a time`);
+        const r = await w.run(`DELETE FROM ${TABLES[level]} WHERE start_ms < $1`, [
+          BigInt(Math.floor(ms)),
+        ]);
+        deleted[level] = Number(r.rowsChanged);
+      }
+    });
+    return deleted;
+  }
+
   async function overview(q: OverviewQuery): Promise<CustomerTotals[]> {
     // Rows whose 1-minute period starts in [fromMs, toMs), like `traffic`: bounds that are not
     // on a minute boundary move up to the next one.
@@ -480,5 +499,5 @@ WHERE ${where.join(" AND ")} GROUP BY start_ms ORDER BY start_ms`;
     }));
   }
 
-  return { start, stop, addDeltas, overview, traffic, samples };
+  return { start, stop, addDeltas, prune, overview, traffic, samples };
 }

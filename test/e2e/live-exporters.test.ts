@@ -107,7 +107,10 @@ function writeConfig(dir: string, name: string, opts: { port: number; lateness: 
     "aggregation:",
     `  lateness: ${opts.lateness}`,
     "store:",
-    `  embedded: { path: ${JSON.stringify(join(dir, name.replace(".yaml", ".duckdb")))} }`,
+    "  embedded:",
+    `    path: ${JSON.stringify(join(dir, name.replace(".yaml", ".duckdb")))}`,
+    // The captures are years old: keep their 1-minute rows to compare live and replay with.
+    "    retention: { 1m: forever, 5m: forever }",
     "decoder:",
     '  statePath: ""',
     "api:",
