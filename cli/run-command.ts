@@ -102,13 +102,6 @@ export async function startRun(
         "inputs.sflow is not supported yet and is ignored",
       );
     }
-    api = createApiServer({ config: cfg, model: pipeline.model, store, log });
-    const where = await api.listen().catch((e: unknown) => {
-      throw listenError(`api.listen ${cfg.api.listen}`, e);
-    });
-    log.info({ listen: cfg.api.listen, ...where }, "query API listening");
-    const apiAddress = where;
-
     const rcvbufAtStart = readRcvbufErrors();
     const reporter = createProblemReporter(log);
     const stats = (): RunStats => {
@@ -138,6 +131,13 @@ export async function startRun(
         })),
       };
     };
+
+    api = createApiServer({ config: cfg, model: pipeline.model, store, log, status: stats });
+    const where = await api.listen().catch((e: unknown) => {
+      throw listenError(`api.listen ${cfg.api.listen}`, e);
+    });
+    log.info({ listen: cfg.api.listen, ...where }, "query API listening");
+    const apiAddress = where;
 
     let handingOver = false;
     const tick = () => {

@@ -73,6 +73,8 @@ export interface ApiServerDeps {
   log: Logger;
   /** The clock (ms since the epoch), for the default `to`. */
   now?: () => number;
+  /** The running process's counters for `GET /api/v1/status` (404 without). */
+  status?: () => unknown;
 }
 
 export interface ApiServer {
@@ -435,6 +437,12 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
       if (path === "/api/v1/overview") {
         onlyGet(req);
         await overview(search, res);
+        return;
+      }
+      if (path === "/api/v1/status" && deps.status !== undefined) {
+        onlyGet(req);
+        readParameters(search, []);
+        sendJson(res, 200, deps.status());
         return;
       }
       const m = TRAFFIC_PATH.exec(path);

@@ -46,7 +46,7 @@ describe("generator over UDP → flowtally run", () => {
         inputs: { netflow: [{ listen: "127.0.0.1:0" }] },
         store: { embedded: { path: join(dir, "ft.duckdb") } },
         decoder: { statePath: "" },
-        api: { listen: "127.0.0.1:0" },
+        api: { listen: "127.0.0.1:0", operatorTokens: ["load-test-token-0123456789"] },
         customers: flowtallyCustomers(ipfix.customers),
       }),
     );
@@ -62,6 +62,13 @@ describe("generator over UDP → flowtally run", () => {
       for (let t = 0; t < 100 && running.stats().datagrams < datagrams; t++) {
         await new Promise((r) => setTimeout(r, 100));
       }
+      // The same counters over the API, kernel drops included.
+      const res = await fetch(`http://127.0.0.1:${running.api.port}/api/v1/status`, {
+        headers: { authorization: "Bearer load-test-token-0123456789" },
+      });
+      expect(res.status).toBe(200);
+      const status = (await res.json()) as { datagrams: number; kernelDrops: number | null };
+      expect([status.datagrams, status.kernelDrops]).toEqual([datagrams, 0]);
       const stats = await running.stop();
       stopped = true;
       expect(stats.kernelDrops).toBe(0);
