@@ -171,7 +171,7 @@ export class PartialSums {
         this.slotFlows[i]! += flows;
         return;
       }
-      if (at !== at) break; // NaN: an empty slot
+      if (Number.isNaN(at)) break; // an empty slot
       i = (i + 1) & mask;
     }
     intervals[i] = interval;
@@ -202,7 +202,7 @@ export class PartialSums {
     this.slotFlows = new Float64Array(capacity);
     for (let j = 0; j < oldInterval.length; j++) {
       const interval = oldInterval[j]!;
-      if (interval !== interval) continue;
+      if (Number.isNaN(interval)) continue;
       if (interval < keepFrom) {
         gone.push(interval, oldKey[j]!, oldBytes[j]!, oldPackets[j]!, oldFlows[j]!);
       } else {
@@ -264,7 +264,7 @@ export class PartialSums {
   /** Number of open intervals (for metrics and bounds; scans the table). */
   get openIntervals(): number {
     const seen = new Set<number>();
-    for (const interval of this.slotInterval) if (interval === interval) seen.add(interval);
+    for (const interval of this.slotInterval) if (!Number.isNaN(interval)) seen.add(interval);
     return seen.size;
   }
 
