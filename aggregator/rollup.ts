@@ -49,36 +49,38 @@ export interface RollupStats {
   openBuckets: number;
 }
 
-export class Rollup {
+/**
+ * The bucketing both rollups share: partials of any interval length merged into 1-minute buckets
+ * by key; a bucket closes `latenessMs` after its minute ends; a partial for a closed bucket is
+ * kept as a correction of its own (emitted at the next close) instead of being lost.
+ */
+export class MinuteBuckets<P extends { startMs: number }, B> {
   private readonly latenessMs: number;
-  /** 1-minute bucket start → key → sums, for buckets still open. */
-  private readonly open = new Map<number, Map<string, Bucket>>();
+  private readonly ops: {
+    key(p: P): string;
+    create(p: P): B;
+    merge(into: B, p: P): void;
+  };
+  /** 1-minute bucket start → key → bucket, for buckets still open. */
+  private readonly open = new Map<number, Map<string, B>>();
   /** Buckets ending at or before this have been written; partials for them are late. */
   private closedBefore = Number.NEGATIVE_INFINITY;
-  /** Late partials waiting for the next flush. */
-  private late: Bucket[] = [];
-  private lateStarts: number[] = [];
+  /** Late partials waiting for the next close, with their bucket starts. */
+  private late: Array<{ startMs: number; bucket: B }> = [];
   readonly stats: RollupStats = { partials: 0, latePartials: 0, openBuckets: 0 };
 
-  constructor(options: { latenessMs: number }) {
-    this.latenessMs = options.latenessMs;
+  constructor(latenessMs: number, ops: MinuteBuckets<P, B>["ops"]) {
+    this.latenessMs = latenessMs;
+    this.ops = ops;
   }
 
-  add(partials: readonly PartialSum[]): void {
+  add(partials: readonly P[]): void {
     for (const p of partials) {
       this.stats.partials++;
       const start = Math.floor(p.startMs / BUCKET_MS) * BUCKET_MS;
       if (start + BUCKET_MS <= this.closedBefore) {
         this.stats.latePartials++;
-        this.late.push({
-          link: p.link,
-          classIndex: p.classIndex,
-          direction: p.direction,
-          bytes: p.bytes,
-          packets: p.packets,
-          flows: p.flows,
-        });
-        this.lateStarts.push(start);
+        this.late.push({ startMs: start, bucket: this.ops.create(p) });
         continue;
       }
       let byKey = this.open.get(start);
@@ -86,24 +88,69 @@ export class Rollup {
         byKey = new Map();
         this.open.set(start, byKey);
       }
-      const key = `${p.link}|${p.classIndex}|${p.direction}`;
+      const key = this.ops.key(p);
       const b = byKey.get(key);
-      if (b === undefined) {
-        byKey.set(key, {
-          link: p.link,
-          classIndex: p.classIndex,
-          direction: p.direction,
-          bytes: p.bytes,
-          packets: p.packets,
-          flows: p.flows,
-        });
-      } else {
+      if (b === undefined) byKey.set(key, this.ops.create(p));
+      else this.ops.merge(b, p);
+    }
+    this.stats.openBuckets = this.open.size;
+  }
+
+  /** Buckets that ended more than the lateness before `nowMs`, then the late corrections. */
+  flush(nowMs: number): Array<{ startMs: number; bucket: B }> {
+    return this.closeBefore(nowMs - this.latenessMs);
+  }
+
+  /** Every bucket (on stop, or at the end of a replay). */
+  flushAll(): Array<{ startMs: number; bucket: B }> {
+    return this.closeBefore(Number.POSITIVE_INFINITY);
+  }
+
+  private closeBefore(cutoffMs: number): Array<{ startMs: number; bucket: B }> {
+    const out: Array<{ startMs: number; bucket: B }> = [];
+    const starts = [...this.open.keys()]
+      .filter((s) => s + BUCKET_MS <= cutoffMs)
+      .sort((a, b) => a - b);
+    for (const start of starts) {
+      for (const bucket of this.open.get(start)!.values()) out.push({ startMs: start, bucket });
+      this.open.delete(start);
+    }
+    if (starts.length > 0) {
+      this.closedBefore = Math.max(this.closedBefore, starts[starts.length - 1]! + BUCKET_MS);
+    }
+    for (const l of this.late) out.push(l);
+    this.late = [];
+    this.stats.openBuckets = this.open.size;
+    return out;
+  }
+}
+
+export class Rollup {
+  private readonly buckets: MinuteBuckets<PartialSum, Bucket>;
+  readonly stats: RollupStats;
+
+  constructor(options: { latenessMs: number }) {
+    this.buckets = new MinuteBuckets<PartialSum, Bucket>(options.latenessMs, {
+      key: (p) => `${p.link}|${p.classIndex}|${p.direction}`,
+      create: (p) => ({
+        link: p.link,
+        classIndex: p.classIndex,
+        direction: p.direction,
+        bytes: p.bytes,
+        packets: p.packets,
+        flows: p.flows,
+      }),
+      merge: (b, p) => {
         b.bytes += p.bytes;
         b.packets += p.packets;
         b.flows += p.flows;
-      }
-    }
-    this.stats.openBuckets = this.open.size;
+      },
+    });
+    this.stats = this.buckets.stats;
+  }
+
+  add(partials: readonly PartialSum[]): void {
+    this.buckets.add(partials);
   }
 
   /**
@@ -111,32 +158,19 @@ export class Rollup {
    * at every level, followed by the corrections for late data.
    */
   flush(nowMs: number): SeriesDelta[] {
-    return this.closeBefore(nowMs - this.latenessMs);
+    return emitAll(this.buckets.flush(nowMs));
   }
 
   /** Closes everything (on stop, or at the end of a replay). */
   flushAll(): SeriesDelta[] {
-    return this.closeBefore(Number.POSITIVE_INFINITY);
+    return emitAll(this.buckets.flushAll());
   }
+}
 
-  private closeBefore(cutoffMs: number): SeriesDelta[] {
-    const out: SeriesDelta[] = [];
-    const starts = [...this.open.keys()]
-      .filter((s) => s + BUCKET_MS <= cutoffMs)
-      .sort((a, b) => a - b);
-    for (const start of starts) {
-      for (const b of this.open.get(start)!.values()) emit(out, start, b);
-      this.open.delete(start);
-    }
-    if (starts.length > 0) {
-      this.closedBefore = Math.max(this.closedBefore, starts[starts.length - 1]! + BUCKET_MS);
-    }
-    for (let k = 0; k < this.late.length; k++) emit(out, this.lateStarts[k]!, this.late[k]!);
-    this.late = [];
-    this.lateStarts = [];
-    this.stats.openBuckets = this.open.size;
-    return out;
-  }
+function emitAll(closed: ReadonlyArray<{ startMs: number; bucket: Bucket }>): SeriesDelta[] {
+  const out: SeriesDelta[] = [];
+  for (const { startMs, bucket } of closed) emit(out, startMs, bucket);
+  return out;
 }
 
 function emit(out: SeriesDelta[], start: number, b: Bucket): void {

@@ -67,6 +67,48 @@ export interface TrafficPoint {
   packetsOut: number;
 }
 
+/**
+ * Response-time sums of one (customer, site, link, class) for one period: counters, delay sums
+ * and the bins of the total-delay sketch (collector/aggregate/latency-sketch.ts), all additive.
+ */
+export interface ResponseTimeSums {
+  transactions: number;
+  /** Transactions whose total delay was under the class's threshold. */
+  good: number;
+  retransmissions: number;
+  /** Sums and counts of the delays measured (a transaction without a handshake has none). */
+  networkDelaySumUs: number;
+  networkDelayCount: number;
+  serverDelaySumUs: number;
+  serverDelayCount: number;
+  totalDelaySumUs: number;
+  /** Total-delay sketch bins: [key, count], keys of LATENCY_RELATIVE_ACCURACY's mapping. */
+  bins: ReadonlyArray<readonly [number, number]>;
+}
+
+export interface ResponseTimeRowDelta extends ResponseTimeSums {
+  level: SeriesLevel;
+  startMs: number;
+  customer: string;
+  site: string;
+  link: string;
+  trafficClass: string;
+}
+
+export interface ResponseTimeQuery {
+  customer: string;
+  fromMs: number;
+  toMs: number;
+  level: SeriesLevel;
+  site?: string;
+  link?: string;
+  trafficClass?: string;
+}
+
+export interface ResponseTimePoint extends ResponseTimeSums {
+  timeMs: number;
+}
+
 export interface SeriesStore {
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -79,6 +121,10 @@ export interface SeriesStore {
   prune(
     before: Partial<Readonly<Record<SeriesLevel, number>>>,
   ): Promise<Record<SeriesLevel, number>>;
+  /** Adds response-time sums (and sketch bins) to the stored rows, atomically for the call. */
+  addResponseTimes(rows: readonly ResponseTimeRowDelta[]): Promise<void>;
+  /** One point per period of `level` with data, sites/links/classes summed as filtered. */
+  responseTimes(q: ResponseTimeQuery): Promise<ResponseTimePoint[]>;
   /** Sums per customer over [fromMs, toMs), read from the coarsest level that fits exactly. */
   overview(q: OverviewQuery): Promise<CustomerTotals[]>;
   /** Points of one customer (optionally one site / link / class) at one level. */

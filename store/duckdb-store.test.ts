@@ -311,6 +311,96 @@ describe("createDuckDbStore", () => {
     expect(totals?.bytesIn).toBe(40);
   });
 
+  it("adds response-time sums and sketch bins, and reads them back per period", async () => {
+    const store = await open();
+    const base = {
+      level: "1m" as const,
+      customer: "acme",
+      site: "hq",
+      link: "fiber",
+      trafficClass: "web",
+      transactions: 3,
+      good: 2,
+      retransmissions: 1,
+      networkDelaySumUs: 30_000,
+      networkDelayCount: 3,
+      serverDelaySumUs: 90_000,
+      serverDelayCount: 3,
+      totalDelaySumUs: 150_000,
+    };
+    await store.addResponseTimes([
+      {
+        ...base,
+        startMs: T0,
+        bins: [
+          [500, 2],
+          [520, 1],
+        ],
+      },
+      // Another link of the same customer in the same minute, and one in the next minute.
+      { ...base, link: "backup", startMs: T0, good: 3, bins: [[520, 3]] },
+      { ...base, startMs: T0 + MINUTE, transactions: 1, good: 0, bins: [[600, 1]] },
+    ]);
+    // A late correction to the first minute adds to what is there.
+    await store.addResponseTimes([
+      { ...base, startMs: T0, transactions: 1, good: 1, retransmissions: 0, bins: [[500, 1]] },
+    ]);
+    const points = await store.responseTimes({
+      customer: "acme",
+      fromMs: T0,
+      toMs: T0 + 2 * MINUTE,
+      level: "1m",
+    });
+    expect(points).toEqual([
+      {
+        timeMs: T0,
+        transactions: 7,
+        good: 6,
+        retransmissions: 2,
+        networkDelaySumUs: 90_000,
+        networkDelayCount: 9,
+        serverDelaySumUs: 270_000,
+        serverDelayCount: 9,
+        totalDelaySumUs: 450_000,
+        bins: [
+          [500, 3],
+          [520, 4],
+        ],
+      },
+      {
+        timeMs: T0 + MINUTE,
+        transactions: 1,
+        good: 0,
+        retransmissions: 1,
+        networkDelaySumUs: 30_000,
+        networkDelayCount: 3,
+        serverDelaySumUs: 90_000,
+        serverDelayCount: 3,
+        totalDelaySumUs: 150_000,
+        bins: [[600, 1]],
+      },
+    ]);
+    const backup = await store.responseTimes({
+      customer: "acme",
+      link: "backup",
+      fromMs: T0,
+      toMs: T0 + 2 * MINUTE,
+      level: "1m",
+    });
+    expect(backup.map((p) => [p.transactions, p.bins])).toEqual([[3, [[520, 3]]]]);
+    await expect(store.addResponseTimes([{ ...base, startMs: T0 + 1, bins: [] }])).rejects.toThrow(
+      /startMs .* not a multiple of 1m/,
+    );
+    expect(await store.prune({ "1m": T0 + MINUTE })).toMatchObject({ "1m": 0 });
+    const after = await store.responseTimes({
+      customer: "acme",
+      fromMs: 0,
+      toMs: T0 + DAY,
+      level: "1m",
+    });
+    expect(after.map((p) => p.timeMs)).toEqual([T0 + MINUTE]);
+  });
+
   it("keeps the data across stop and a new store on the same path", async () => {
     const path = join(dir, "nested", "deeper", "series.duckdb");
     const first = createDuckDbStore({ path });

@@ -47,6 +47,9 @@ import { FlowtallyError } from "../schema/errors.js";
 import type {
   CustomerTotals,
   OverviewQuery,
+  ResponseTimePoint,
+  ResponseTimeQuery,
+  ResponseTimeRowDelta,
   SeriesLevel,
   SeriesRowDelta,
   SeriesStore,
@@ -91,6 +94,65 @@ const STAGING_COLUMNS: readonly DuckDBType[] = [
   DOUBLE, // packets
   DOUBLE, // flows
 ];
+/**
+ * Response times: one additive value per (series, period, metric), one table per level
+ * (`response_1m` ...). Metrics are the counters of ResponseTimeSums by name and the sketch bins
+ * as `bin:<key>`, so sums, delay totals and histograms all merge by the same additive upsert.
+ */
+const RESPONSE_TABLES: Readonly<Record<SeriesLevel, string>> = {
+  "1m": "response_1m",
+  "5m": "response_5m",
+  "1h": "response_1h",
+  "1d": "response_1d",
+};
+const RESPONSE_KEY = "customer, site, link, traffic_class, metric, start_ms";
+const RESPONSE_COUNTERS = [
+  "transactions",
+  "good",
+  "retransmissions",
+  "networkDelaySumUs",
+  "networkDelayCount",
+  "serverDelaySumUs",
+  "serverDelayCount",
+  "totalDelaySumUs",
+] as const;
+const RESPONSE_STAGING_COLUMNS: readonly DuckDBType[] = [
+  VARCHAR, // level
+  BIGINT, // start_ms
+  VARCHAR, // customer
+  VARCHAR, // site
+  VARCHAR, // link
+  VARCHAR, // traffic_class
+  VARCHAR, // metric
+  DOUBLE, // value
+];
+
+function createResponseTableSql(level: SeriesLevel): string {
+  return `CREATE TABLE IF NOT EXISTS ${RESPONSE_TABLES[level]} (
+  start_ms BIGINT NOT NULL,
+  customer VARCHAR NOT NULL,
+  site VARCHAR NOT NULL,
+  link VARCHAR NOT NULL,
+  traffic_class VARCHAR NOT NULL,
+  metric VARCHAR NOT NULL,
+  value DOUBLE NOT NULL,
+  PRIMARY KEY (${RESPONSE_KEY})
+)`;
+}
+
+const CREATE_RESPONSE_STAGING_SQL = `CREATE TEMP TABLE IF NOT EXISTS response_staging (
+  level VARCHAR, start_ms BIGINT, customer VARCHAR, site VARCHAR, link VARCHAR,
+  traffic_class VARCHAR, metric VARCHAR, value DOUBLE
+)`;
+
+function responseUpsertSql(level: SeriesLevel): string {
+  return `INSERT INTO ${RESPONSE_TABLES[level]} (${RESPONSE_KEY}, value)
+SELECT ${RESPONSE_KEY}, sum(value)
+FROM temp.response_staging WHERE level = '${level}'
+GROUP BY ${RESPONSE_KEY}
+ON CONFLICT (${RESPONSE_KEY}) DO UPDATE SET value = value + excluded.value`;
+}
+
 /** DuckDB's vector size: the most rows one data chunk holds. */
 const CHUNK_ROWS = 2048;
 
@@ -278,6 +340,8 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
       const reader = await instance.connect();
       handles.reader = reader;
       for (const level of LEVEL_NAMES) await writer.run(createTableSql(level));
+      for (const level of LEVEL_NAMES) await writer.run(createResponseTableSql(level));
+      await writer.run(CREATE_RESPONSE_STAGING_SQL);
       await writer.run(CREATE_VIEW_SQL);
       await writer.run(CREATE_STAGING_SQL);
       open = { instance, writer, reader };
@@ -382,6 +446,133 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
     });
   }
 
+  async function addResponseTimes(rows: readonly ResponseTimeRowDelta[]): Promise<void> {
+    if (rows.length === 0) return;
+    // One staged value per counter and bin; validated first, so a bad row writes nothing.
+    const columns: DuckDBValue[][] = [[], [], [], [], [], [], [], []];
+    const levels = new Set<SeriesLevel>();
+    const push = (r: ResponseTimeRowDelta, metric: string, value: number) => {
+      if (value === 0) return;
+      const c = columns;
+      c[0]!.push(r.level);
+      c[1]!.push(BigInt(r.startMs));
+      c[2]!.push(r.customer);
+      c[3]!.push(r.site);
+      c[4]!.push(r.link);
+      c[5]!.push(r.trafficClass);
+      c[6]!.push(metric);
+      c[7]!.push(value);
+    };
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      const ms = LEVEL_MS[r.level] as number | undefined;
+      const where = `addResponseTimes: rows[${i}]`;
+      if (ms === undefined)
+        throw new RangeError(`${where}.level ${String(r.level)}: unknown level`);
+      if (!Number.isSafeInteger(r.startMs) || r.startMs % ms !== 0) {
+        throw new RangeError(`${where}.startMs ${r.startMs}: not a multiple of ${r.level}`);
+      }
+      for (const name of RESPONSE_COUNTERS) {
+        if (!Number.isFinite(r[name]))
+          throw new RangeError(`${where}.${name}: not a finite number`);
+      }
+      for (const [key, count] of r.bins) {
+        if (!Number.isSafeInteger(key) || !Number.isFinite(count)) {
+          throw new RangeError(`${where}.bins: [${key}, ${count}] is not [integer, number]`);
+        }
+      }
+      levels.add(r.level);
+    }
+    for (const r of rows) {
+      for (const name of RESPONSE_COUNTERS) push(r, name, r[name]);
+      for (const [key, count] of r.bins) push(r, `bin:${key}`, count);
+    }
+    const n = columns[0]!.length;
+    if (n === 0) return;
+    const w = opened().writer;
+    await write(async () => {
+      await w.run("BEGIN TRANSACTION");
+      try {
+        const appender = await w.createAppender("response_staging", null, "temp");
+        try {
+          const chunk = DuckDBDataChunk.create(RESPONSE_STAGING_COLUMNS);
+          for (let first = 0; first < n; first += CHUNK_ROWS) {
+            const m = Math.min(CHUNK_ROWS, n - first);
+            chunk.reset();
+            chunk.rowCount = m;
+            chunk.setColumns(columns.map((c) => c.slice(first, first + m)));
+            appender.appendDataChunk(chunk);
+          }
+        } finally {
+          appender.closeSync();
+        }
+        for (const level of LEVEL_NAMES) {
+          if (levels.has(level)) await w.run(responseUpsertSql(level));
+        }
+        await w.run("DELETE FROM temp.response_staging");
+        await w.run("COMMIT");
+      } catch (e) {
+        await w.run("ROLLBACK").catch(() => undefined);
+        throw e;
+      }
+    });
+  }
+
+  async function responseTimes(q: ResponseTimeQuery): Promise<ResponseTimePoint[]> {
+    if (!(q.level in RESPONSE_TABLES)) {
+      throw new RangeError(`responseTimes: level ${String(q.level)}: expected 1m, 5m, 1h, 1d`);
+    }
+    const from = timeBound("responseTimes: fromMs", q.fromMs);
+    const to = timeBound("responseTimes: toMs", q.toMs);
+    const r = opened().reader;
+    const params = new Params();
+    const where = [
+      `customer = ${params.add(q.customer, VARCHAR)}`,
+      `start_ms >= ${params.add(from, BIGINT)}`,
+      `start_ms < ${params.add(to, BIGINT)}`,
+    ];
+    if (q.site !== undefined) where.push(`site = ${params.add(q.site, VARCHAR)}`);
+    if (q.link !== undefined) where.push(`link = ${params.add(q.link, VARCHAR)}`);
+    if (q.trafficClass !== undefined) {
+      where.push(`traffic_class = ${params.add(q.trafficClass, VARCHAR)}`);
+    }
+    const sql = `SELECT start_ms, metric, sum(value) FROM ${RESPONSE_TABLES[q.level]}
+WHERE ${where.join(" AND ")} GROUP BY start_ms, metric ORDER BY start_ms, metric`;
+    const rows = await read(async () =>
+      (await r.runAndReadAll(sql, params.values, params.types)).getRowsJS(),
+    );
+    const out: ResponseTimePoint[] = [];
+    let point: ResponseTimePoint | undefined;
+    let bins: Array<[number, number]> = [];
+    for (const [start, metric, value] of rows) {
+      const timeMs = toNumber(start);
+      if (point === undefined || point.timeMs !== timeMs) {
+        bins = [];
+        point = {
+          timeMs,
+          transactions: 0,
+          good: 0,
+          retransmissions: 0,
+          networkDelaySumUs: 0,
+          networkDelayCount: 0,
+          serverDelaySumUs: 0,
+          serverDelayCount: 0,
+          totalDelaySumUs: 0,
+          bins,
+        };
+        out.push(point);
+      }
+      const name = metric as string;
+      const v = toNumber(value);
+      if (name.startsWith("bin:")) bins.push([Number(name.slice(4)), v]);
+      else if ((RESPONSE_COUNTERS as readonly string[]).includes(name)) {
+        point[name as (typeof RESPONSE_COUNTERS)[number]] = v;
+      }
+    }
+    for (const p of out) (p.bins as Array<[number, number]>).sort((a, b) => a[0] - b[0]);
+    return out;
+  }
+
   async function prune(
     before: Partial<Readonly<Record<SeriesLevel, number>>>,
   ): Promise<Record<SeriesLevel, number>> {
@@ -393,6 +584,9 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
         if (ms === undefined || ms === Number.NEGATIVE_INFINITY) continue;
         if (!Number.isFinite(ms)) throw new RangeError(`prune ${level}: ${ms} is not a time`);
         const r = await w.run(`DELETE FROM ${TABLES[level]} WHERE start_ms < $1`, [
+          BigInt(Math.floor(ms)),
+        ]);
+        await w.run(`DELETE FROM ${RESPONSE_TABLES[level]} WHERE start_ms < $1`, [
           BigInt(Math.floor(ms)),
         ]);
         deleted[level] = Number(r.rowsChanged);
@@ -499,5 +693,15 @@ WHERE ${where.join(" AND ")} GROUP BY start_ms ORDER BY start_ms`;
     }));
   }
 
-  return { start, stop, addDeltas, prune, overview, traffic, samples };
+  return {
+    start,
+    stop,
+    addDeltas,
+    addResponseTimes,
+    prune,
+    overview,
+    traffic,
+    samples,
+    responseTimes,
+  };
 }
