@@ -9,7 +9,12 @@
 import { readFileSync } from "node:fs";
 import type { Logger } from "pino";
 import { createProblemReporter } from "../collector/problem-reporter.js";
-import { openUdpInput, readRcvbufErrors, type UdpInput } from "../collector/udp-input.js";
+import {
+  nativeUdpUnavailableReason,
+  openUdpInputBest,
+  type UdpBackend,
+} from "../collector/udp-batch-input.js";
+import { readRcvbufErrors, type UdpInput } from "../collector/udp-input.js";
 import { createApiServer } from "../query/http-api.js";
 import type { Config } from "../schema/config.js";
 import { FlowtallyError } from "../schema/errors.js";
@@ -59,6 +64,11 @@ export interface RunTimings {
   saveStateMs: number;
   /** Period of retention runs (besides the one at start). */
   pruneMs: number;
+  /**
+   * UDP receive path: "auto" takes the native batched one (recvmmsg) when it was built, else
+   * node:dgram. FLOWTALLY_UDP_BACKEND=dgram|recvmmsg sets it for `flowtally run` (benchmarks).
+   */
+  udpBackend: UdpBackend | "auto";
 }
 
 const defaultTimings: RunTimings = {
@@ -66,7 +76,12 @@ const defaultTimings: RunTimings = {
   statsMs: 60_000,
   saveStateMs: 300_000,
   pruneMs: 3_600_000,
+  udpBackend: backendFromEnv(process.env.FLOWTALLY_UDP_BACKEND),
 };
+
+function backendFromEnv(value: string | undefined): UdpBackend | "auto" {
+  return value === "dgram" || value === "recvmmsg" ? value : "auto";
+}
 
 export async function startRun(
   cfg: Config,
@@ -81,17 +96,26 @@ export async function startRun(
   let api: ReturnType<typeof createApiServer> | undefined;
   try {
     for (const [k, input] of cfg.inputs.netflow.entries()) {
-      const udp = await openUdpInput({
-        listen: input.listen,
-        receiveBufferBytes: input.receiveBuffer,
-        onDatagram: (payload, exporter, receivedMs) =>
-          collector.ingest(payload, exporter, receivedMs),
-      }).catch((e: unknown) => {
+      const udp = await openUdpInputBest(
+        {
+          listen: input.listen,
+          receiveBufferBytes: input.receiveBuffer,
+          onDatagram: (payload, exporter, receivedMs) =>
+            collector.ingest(payload, exporter, receivedMs),
+        },
+        t.udpBackend,
+      ).catch((e: unknown) => {
         throw listenError(`inputs.netflow[${k}].listen ${input.listen}`, e);
       });
       inputs.push(udp);
       log.info(
-        { listen: input.listen, port: udp.address.port, receiveBuffer: udp.receiveBufferBytes },
+        {
+          listen: input.listen,
+          port: udp.address.port,
+          receiveBuffer: udp.receiveBufferBytes,
+          backend: udp.backend,
+          ...(udp.backend === "dgram" ? { why: nativeUdpUnavailableReason() ?? "forced" } : {}),
+        },
         "listening for NetFlow v5/v9 and IPFIX",
       );
       warnIfBufferCapped(log, input.listen, input.receiveBuffer, udp.receiveBufferBytes);

@@ -25,6 +25,8 @@ export interface UdpInput {
   /** Receive buffer the kernel granted (what it reports, which is twice what it can hold). */
   readonly receiveBufferBytes: number;
   readonly stats: { datagrams: number; bytes: number };
+  /** How datagrams are read: node:dgram, or the native batched path (udp-batch-input.ts). */
+  readonly backend?: "recvmmsg" | "dgram";
   /**
    * Datagrams the kernel dropped on this socket since it opened (null when /proc can't tell);
    * after `close`, the count at closing.
@@ -75,6 +77,7 @@ export async function openUdpInput(opts: UdpInputOptions): Promise<UdpInput> {
     address: { address: bound.address, port: bound.port, family: type },
     receiveBufferBytes: granted,
     stats,
+    backend: "dgram",
     kernelDrops: () => (closedDrops === undefined ? drops() : closedDrops),
     close: () =>
       new Promise<void>((resolve) => {

@@ -33,6 +33,33 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund
 fi
 
+# The native UDP receive path (native/udp_batch.c, recvmmsg): optional, the collector falls back
+# to node:dgram without it. Built with npm's own node-gyp against Node's headers on this machine
+# (never downloaded), and only when a source is newer than the addon.
+addon=native/build/Release/udp_batch.node
+if [ ! -f "$addon" ] || [ -n "$(find native -maxdepth 1 \( -name '*.c' -o -name '*.h' -o -name binding.gyp \) -newer "$addon" 2>/dev/null | head -n 1)" ]; then
+  if [ "$(uname -s)" != Linux ]; then
+    echo "setup: native UDP receive path not built (Linux only): using node:dgram" >&2
+  elif ! command -v g++ >/dev/null 2>&1 || ! command -v make >/dev/null 2>&1 || ! command -v python3 >/dev/null 2>&1; then
+    echo "setup: native UDP receive path not built (needs g++, make and python3): using node:dgram" >&2
+  else
+    gyp="$(npm config get node-gyp 2>/dev/null || true)"
+    [ -f "$gyp" ] || gyp="$(npm root -g 2>/dev/null)/npm/node_modules/node-gyp/bin/node-gyp.js"
+    nodedir="$(npm config get nodedir 2>/dev/null || true)"
+    if [ -z "$nodedir" ] || [ "$nodedir" = undefined ] || [ "$nodedir" = null ]; then
+      nodedir="$(dirname "$(dirname "$(command -v node)")")"
+    fi
+    log="${TMPDIR:-/tmp}/flowtally-native-build.log"
+    if [ ! -f "$nodedir/include/node/node_api.h" ]; then
+      echo "setup: native UDP receive path not built (no Node headers in $nodedir/include/node): using node:dgram" >&2
+    elif (cd native && node "$gyp" rebuild --nodedir="$nodedir") >"$log" 2>&1 && [ -f "$addon" ]; then
+      echo "setup: built $addon" >&2
+    else
+      echo "setup: native UDP receive path failed to build (see $log): using node:dgram" >&2
+    fi
+  fi
+fi
+
 # `npm ci` runs `prepare` (the build); rebuild when a source file is newer than the last build.
 if [ ! -f dist/cli/flowtally.js ] || [ -n "$(find cli collector config schema store bench aggregator query -name '*.ts' -newer dist/cli/flowtally.js 2>/dev/null | head -n 1)" ]; then
   echo "setup: build" >&2
