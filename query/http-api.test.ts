@@ -792,4 +792,43 @@ describe("failures", () => {
     const s = createApiServer({ config: busy, model: buildCustomerModel(cfg), store, log });
     await expect(s.listen()).rejects.toThrow(`api.listen 127.0.0.1:${first.port}`);
   });
+
+  const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
+
+  describe("GET /api/v1/customers/{id}/response-times", () => {
+    it("serves the stored response-time sums as points with delays in ms", async () => {
+      await store.addResponseTimes([
+        {
+          level: "1h",
+          startMs: at(10),
+          ...fiberWeb,
+          transactions: 4,
+          good: 3,
+          retransmissions: 2,
+          networkDelaySumUs: 8_000,
+          networkDelayCount: 4,
+          serverDelaySumUs: 40_000,
+          serverDelayCount: 4,
+          totalDelaySumUs: 100_000,
+          bins: [],
+        },
+      ]);
+      const r = await get(
+        `/api/v1/customers/acme/response-times?from=${iso(at(10))}&to=${iso(at(12))}&step=1h`,
+      );
+      expect(r.status).toBe(200);
+      const body = r.json as { points: Array<Record<string, unknown>>; transactions: number };
+      expect(body.points.map((p) => [p.time, p.transactions, p.meanNetworkDelayMs])).toEqual([
+        [iso(at(10)), 4, 2],
+        [iso(at(11)), 0, null],
+      ]);
+      expect(body.points[0]).toMatchObject({ goodRatio: 0.75, meanServerDelayMs: 10 });
+      expect(body.transactions).toBe(4);
+      const bad = await get(
+        `/api/v1/customers/acme/response-times?from=${iso(at(10))}&to=${iso(at(12))}&step=2h`,
+      );
+      expect(bad.status).toBe(400);
+      expect((bad.json as { error: { parameter: string } }).error.parameter).toBe("step");
+    });
+  });
 });

@@ -33,6 +33,7 @@ import {
   overviewCsv,
   overviewCustomers,
 } from "./overview.js";
+import { responseTimeSeries } from "./response-times.js";
 import {
   STEP_MS,
   type TrafficStep,
@@ -65,6 +66,7 @@ const ALLOW = "GET, HEAD";
 const OVERVIEW_PARAMETERS = ["from", "to", "router", "serviceType", "sort", "order", "format"];
 const TRAFFIC_PARAMETERS = ["from", "to", "step", "site", "link", "class"];
 const TRAFFIC_PATH = /^\/api\/v1\/customers\/([^/]*)\/traffic$/;
+const RESPONSE_TIMES_PATH = /^\/api\/v1\/customers\/([^/]*)\/response-times$/;
 
 export interface ApiServerDeps {
   config: Readonly<Config>;
@@ -331,8 +333,12 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     sendJson(res, 200, { from: isoTime(fromMs), to: isoTime(toMs), rows });
   }
 
-  async function traffic(customer: string, search: string, res: ServerResponse): Promise<void> {
-    const p = readParameters(search, TRAFFIC_PARAMETERS);
+  /**
+   * The parameters the per-customer series endpoints share: the range and step, then the
+   * customer and the site / link / class filters, checked in that order.
+   */
+  function seriesRequest(customer: string, search: string, allowed: readonly string[]) {
+    const p = readParameters(search, allowed);
     const step = choice(p, "step", trafficSteps, DEFAULT_STEP);
     const fromMs = timeParameter(p, "from");
     if (fromMs === undefined) throw badParameter("from", "from is required (ISO 8601)");
@@ -366,7 +372,6 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
         `class ${shown(trafficClass)} is not a traffic class; expected one of ${model.classIds.join(", ")}`,
       );
     }
-
     const q = {
       customer,
       fromMs,
@@ -375,6 +380,29 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
       ...(link === undefined ? {} : { link }),
       ...(trafficClass === undefined ? {} : { trafficClass }),
     };
+    return { step, fromMs, toMs, q };
+  }
+
+  async function responseTimes(
+    customer: string,
+    search: string,
+    res: ServerResponse,
+  ): Promise<void> {
+    const { step, fromMs, toMs, q } = seriesRequest(customer, search, TRAFFIC_PARAMETERS);
+    const rows = await store.responseTimes({ ...q, level: step });
+    const series = responseTimeSeries({ fromMs, toMs, step, rows });
+    sendJson(res, 200, {
+      customer,
+      step,
+      from: isoTime(fromMs),
+      to: isoTime(toMs),
+      points: series.points.map(({ timeMs, ...f }) => ({ time: isoTime(timeMs), ...f })),
+      ...series.summary,
+    });
+  }
+
+  async function traffic(customer: string, search: string, res: ServerResponse): Promise<void> {
+    const { step, fromMs, toMs, q } = seriesRequest(customer, search, TRAFFIC_PARAMETERS);
     const [points, minutes, fiveMinutes] = await Promise.all([
       store.traffic({ ...q, level: step }),
       step === "1m" ? Promise.resolve([]) : store.samples({ ...q, level: "1m" }),
@@ -445,8 +473,12 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
         sendJson(res, 200, deps.status());
         return;
       }
-      const m = TRAFFIC_PATH.exec(path);
-      if (m !== null) {
+      for (const [pattern, endpoint] of [
+        [TRAFFIC_PATH, traffic],
+        [RESPONSE_TIMES_PATH, responseTimes],
+      ] as const) {
+        const m = pattern.exec(path);
+        if (m === null) continue;
         onlyGet(req);
         let customer: string;
         try {
@@ -454,7 +486,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
         } catch {
           throw new ApiError(404, "FT_NOT_FOUND", `no customer ${shown(m[1]!)}`);
         }
-        await traffic(customer, search, res);
+        await endpoint(customer, search, res);
         return;
       }
     }

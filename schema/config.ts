@@ -136,6 +136,8 @@ const protocol = z
 const classSchema = z.strictObject({
   id,
   name: z.string().optional(),
+  /** Response times: a transaction whose total delay is under this is good (default: defaultTotalDelayThreshold). */
+  totalDelayThreshold: duration.optional(),
   /** Every condition given must hold; a list matches when any of its entries does. */
   match: z
     .strictObject({
@@ -224,6 +226,8 @@ export const configSchema = z.strictObject({
   /** Traffic classes, first match wins; traffic matching none is in `defaultClass`. */
   classes: z.array(classSchema).default([]),
   defaultClass: id.default("default"),
+  /** The total-delay threshold of classes that set none, and of the default class. */
+  defaultTotalDelayThreshold: duration.default(1000),
 });
 
 export type DecoderConfig = z.infer<typeof decoderConfigSchema>;
