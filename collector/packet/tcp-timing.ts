@@ -1,0 +1,478 @@
+/**
+ * TCP response times measured at the monitoring point, per connection of the flow table.
+ *
+ * Pure and allocation-free per packet: the state of every connection lives in typed arrays
+ * indexed by the flow table's slot, and each completed transaction is handed to a callback as
+ * one reused {@link TcpTransaction}. The flow table passes packet times as microseconds from
+ * a base second (set with `setBase`), with the nanoseconds as a fraction; every delay is
+ * computed from those exact times and then rounded to whole microseconds, as tshark's are.
+ * docs/response-times.md explains the figures for operators; in short, with the client
+ * being the side that sent the SYN:
+ *
+ * - server network delay (SND) = last SYN → first SYN-ACK;
+ * - client network delay (CND) = first SYN-ACK → the client's first ACK (without SYN or RST);
+ * - network delay = SND + CND (= tshark's `tcp.analysis.initial_rtt`, which also times from the
+ *   most recent SYN);
+ * - a transaction is the client's request data followed by the server's response data; it ends
+ *   when the client sends new (not retransmitted) data after response data, when the server
+ *   sends FIN, on RST, or when the flow leaves the table;
+ * - server delay = response's first data packet − request's last data packet − SND;
+ * - total delay = response's last data packet − request's first data packet + CND.
+ *
+ * Only connections whose handshake was seen (SYN, SYN-ACK, ACK, in that order, from the two
+ * sides) are timed: the server delay is defined net of SND, and without the SYN the monitor
+ * cannot tell client from server for sure. Connections picked up mid-stream, with a missed SYN
+ * or SYN-ACK, or opened simultaneously are counted (`untimedConnections`) and otherwise only
+ * get their retransmissions counted.
+ */
+import { columnBit, FlowBatch, SamplingSource } from "../../schema/flow-record.js";
+import type { PacketInfo } from "./packet-info.js";
+
+const FIN = 0x01;
+const SYN = 0x02;
+const RST = 0x04;
+const ACK = 0x10;
+
+/** Handshake progress of a connection. */
+const HS_NONE = 0;
+const HS_SYN = 1;
+const HS_SYNACK = 2;
+const HS_TIMED = 3;
+const HS_UNTIMED = 4;
+
+/** Transaction phase. */
+const TX_IDLE = 0;
+const TX_REQUEST = 1;
+const TX_RESPONSE = 2;
+
+/** `bits` flags. */
+const SEQ_KNOWN_A = 0x01;
+const SEQ_KNOWN_B = 0x02;
+const HOLE_A = 0x04;
+const HOLE_B = 0x08;
+const CLIENT_IS_A = 0x10;
+
+/**
+ * One completed request/response transaction. The object is reused: read it inside the
+ * callback, copy what you keep. Timestamps are microseconds since the Unix epoch (a float,
+ * precise to about 0.25 µs); delays are whole microseconds, each rounded from the exact
+ * nanosecond difference (so networkDelayUs may differ by 1 from the sum of its parts).
+ * Bucket a transaction by `responseEndUs` (the moment it completed).
+ */
+export class TcpTransaction {
+  /**
+   * The connection as a one-row {@link FlowBatch} (row 0), seen from the client: `src*` is the
+   * client, `dst*` the server, with protocol, DSCP (of the client's packets) and exporter id,
+   * and the ART columns filled (`clientNetworkDelayUs`, `serverNetworkDelayUs`,
+   * `applicationDelayUs` = server delay). Classify it with the same classifier as flow records
+   * (`classifier.classify(t.flow, 0, attribution)`) so that a transaction lands in the same
+   * customer, link and class as the connection's bytes.
+   */
+  readonly flow: FlowBatch;
+  /** The request's first and last data packets. */
+  requestStartUs = 0;
+  requestEndUs = 0;
+  /** The response's first and last data packets. */
+  responseStartUs = 0;
+  responseEndUs = 0;
+  /** SYN → SYN-ACK at the monitor: monitor → server → monitor. */
+  serverNetworkDelayUs = 0;
+  /** SYN-ACK → ACK at the monitor: monitor → client → monitor. */
+  clientNetworkDelayUs = 0;
+  /** serverNetworkDelayUs + clientNetworkDelayUs: the round trip client ↔ server. */
+  networkDelayUs = 0;
+  /** responseStartUs − requestEndUs − serverNetworkDelayUs (may be slightly negative: jitter). */
+  serverDelayUs = 0;
+  /** responseEndUs − requestStartUs + clientNetworkDelayUs: what the client waited. */
+  totalDelayUs = 0;
+  /**
+   * responseStartUs − requestStartUs, as seen at the monitor (tshark-style "time to first
+   * byte"): the request's own duration + serverNetworkDelayUs + serverDelayUs.
+   */
+  firstResponseUs = 0;
+  /** TCP payload bytes and data packets of each side (retransmissions included). */
+  requestBytes = 0;
+  responseBytes = 0;
+  requestPackets = 0;
+  responsePackets = 0;
+  /** Data segments of this transaction whose sequence range was already seen. */
+  requestRetransmissions = 0;
+  responseRetransmissions = 0;
+  /** 1 for the connection's first transaction, then 2, 3... */
+  index = 0;
+
+  constructor(flow: FlowBatch) {
+    this.flow = flow;
+  }
+}
+
+/**
+ * A completed handshake (SYN, SYN-ACK, ACK seen), reported once per timed connection at its
+ * ACK. Reused like {@link TcpTransaction}; `flow` is the same kind of one-row batch.
+ */
+export class TcpHandshake {
+  readonly flow: FlowBatch;
+  /** The most recent SYN before the SYN-ACK (µs since the epoch, like the others). */
+  synUs = 0;
+  /** The first SYN-ACK. */
+  synAckUs = 0;
+  /** The client's first ACK after it (no SYN, no RST). */
+  ackUs = 0;
+  serverNetworkDelayUs = 0;
+  clientNetworkDelayUs = 0;
+  networkDelayUs = 0;
+
+  constructor(flow: FlowBatch) {
+    this.flow = flow;
+  }
+}
+
+export interface TcpTimingStats {
+  /** Connections whose SYN, SYN-ACK and ACK were seen: timed. */
+  timedConnections: number;
+  /** TCP connections seen without a usable handshake (mid-stream, missed SYN/SYN-ACK). */
+  untimedConnections: number;
+  /** Both sides sent a SYN without ACK: not timed. */
+  simultaneousOpens: number;
+  /** SYNs repeated by the client before the SYN-ACK (SND is timed from the last one). */
+  synRetransmissions: number;
+  /** Data segments whose whole range was already seen, or that overlap seen data. */
+  retransmissions: number;
+  /** Data segments that filled a gap left by a later segment. */
+  outOfOrder: number;
+  /** Keep-alive probes (0–1 byte at next-sequence − 1): not data. */
+  keepAlives: number;
+  /** Transactions emitted. */
+  transactions: number;
+  /** Requests the connection ended on without any response data (not emitted). */
+  unansweredRequests: number;
+  /** Server data segments with no request pending (banners, pushes): not timed. */
+  unsolicitedServerSegments: number;
+}
+
+export interface TcpTimerDeps {
+  /**
+   * Writes the key of the flow in `slot` into row `row` of `batch`, seen from the client
+   * (`clientIsA`: the client is the flow's side A). Provided by the flow table.
+   */
+  writeKey(slot: number, clientIsA: boolean, batch: FlowBatch, row: number): void;
+  /** Receives each completed transaction (a reused object). */
+  onTransaction?: (t: TcpTransaction) => void;
+  /** Receives each completed handshake (a reused object). */
+  onHandshake?: (h: TcpHandshake) => void;
+}
+
+export interface TcpTimer {
+  /** Sets the absolute time (µs since the epoch) that packet times are relative to. */
+  setBase(baseUs: number): void;
+  /** Starts a new connection in `slot` (the flow table created or reused the slot). */
+  reset(slot: number): void;
+  /**
+   * One TCP packet of the connection in `slot`; `fromA` is true when it was sent by the flow's
+   * side A. The packet must have its transport header (`info.hasTransport`).
+   */
+  packet(slot: number, fromA: boolean, info: PacketInfo, tsUs: number): void;
+  /** The connection leaves the table: emits a transaction with a response pending. */
+  finish(slot: number): void;
+  readonly stats: TcpTimingStats;
+  /** Bytes of typed-array state per connection. */
+  readonly bytesPerConnection: number;
+}
+
+/** The columns `writeKey` and the ART fields fill in `TcpTransaction.flow`. */
+export const TRANSACTION_COLUMNS =
+  columnBit.exporterId |
+  columnBit.ipVersion |
+  columnBit.src4 |
+  columnBit.dst4 |
+  columnBit.src6 |
+  columnBit.dst6 |
+  columnBit.srcPort |
+  columnBit.dstPort |
+  columnBit.protocol |
+  columnBit.dscp |
+  columnBit.samplingSource |
+  columnBit.clientNetworkDelayUs |
+  columnBit.serverNetworkDelayUs |
+  columnBit.applicationDelayUs;
+
+export function createTcpTimer(capacity: number, deps: TcpTimerDeps): TcpTimer {
+  const n = capacity;
+  const hs = new Uint8Array(n);
+  const tx = new Uint8Array(n);
+  const bits = new Uint8Array(n);
+  const synUs = new Float64Array(n);
+  const synAckUs = new Float64Array(n);
+  const ackUs = new Float64Array(n);
+  const reqFirst = new Float64Array(n);
+  const reqLast = new Float64Array(n);
+  const respFirst = new Float64Array(n);
+  const respLast = new Float64Array(n);
+  const reqBytes = new Float64Array(n);
+  const respBytes = new Float64Array(n);
+  const reqPackets = new Uint32Array(n);
+  const respPackets = new Uint32Array(n);
+  const reqRetrans = new Uint32Array(n);
+  const respRetrans = new Uint32Array(n);
+  const txCount = new Uint32Array(n);
+  // Per direction (2 * slot + side, side 0 = sent by A): next expected sequence number and
+  // the one gap left by a segment that jumped ahead.
+  const nextSeq = new Uint32Array(2 * n);
+  const holeStart = new Uint32Array(2 * n);
+  const holeEnd = new Uint32Array(2 * n);
+  const bytesPerConnection = 3 + 8 * 9 + 4 * 5 + 4 * 6;
+
+  const stats: TcpTimingStats = {
+    timedConnections: 0,
+    untimedConnections: 0,
+    simultaneousOpens: 0,
+    synRetransmissions: 0,
+    retransmissions: 0,
+    outOfOrder: 0,
+    keepAlives: 0,
+    transactions: 0,
+    unansweredRequests: 0,
+    unsolicitedServerSegments: 0,
+  };
+
+  const flowBatch = new FlowBatch(1);
+  const t = new TcpTransaction(flowBatch);
+  flowBatch.length = 1;
+  flowBatch.dirty |= TRANSACTION_COLUMNS;
+  flowBatch.samplingSource[0] = SamplingSource.Unsampled;
+  const onTransaction = deps.onTransaction;
+  let baseUs = 0;
+  const onHandshake = deps.onHandshake;
+  const handshake = new TcpHandshake(flowBatch);
+
+  function emitHandshake(s: number): void {
+    if (onHandshake === undefined) return;
+    handshake.synUs = baseUs + synUs[s]!;
+    handshake.synAckUs = baseUs + synAckUs[s]!;
+    handshake.ackUs = baseUs + ackUs[s]!;
+    handshake.serverNetworkDelayUs = Math.round(synAckUs[s]! - synUs[s]!);
+    handshake.clientNetworkDelayUs = Math.round(ackUs[s]! - synAckUs[s]!);
+    handshake.networkDelayUs = Math.round(ackUs[s]! - synUs[s]!);
+    deps.writeKey(s, (bits[s]! & CLIENT_IS_A) !== 0, flowBatch, 0);
+    flowBatch.clientNetworkDelayUs[0] = handshake.clientNetworkDelayUs;
+    flowBatch.serverNetworkDelayUs[0] = handshake.serverNetworkDelayUs;
+    flowBatch.applicationDelayUs[0] = Number.NaN;
+    onHandshake(handshake);
+  }
+
+  function emit(s: number): void {
+    tx[s] = TX_IDLE;
+    stats.transactions++;
+    txCount[s] = txCount[s]! + 1;
+    if (onTransaction === undefined) return;
+    const snd = synAckUs[s]! - synUs[s]!;
+    const cnd = ackUs[s]! - synAckUs[s]!;
+    t.requestStartUs = baseUs + reqFirst[s]!;
+    t.requestEndUs = baseUs + reqLast[s]!;
+    t.responseStartUs = baseUs + respFirst[s]!;
+    t.responseEndUs = baseUs + respLast[s]!;
+    t.serverNetworkDelayUs = Math.round(snd);
+    t.clientNetworkDelayUs = Math.round(cnd);
+    t.networkDelayUs = Math.round(ackUs[s]! - synUs[s]!);
+    t.serverDelayUs = Math.round(respFirst[s]! - reqLast[s]! - snd);
+    t.totalDelayUs = Math.round(respLast[s]! - reqFirst[s]! + cnd);
+    t.firstResponseUs = Math.round(respFirst[s]! - reqFirst[s]!);
+    t.requestBytes = reqBytes[s]!;
+    t.responseBytes = respBytes[s]!;
+    t.requestPackets = reqPackets[s]!;
+    t.responsePackets = respPackets[s]!;
+    t.requestRetransmissions = reqRetrans[s]!;
+    t.responseRetransmissions = respRetrans[s]!;
+    t.index = txCount[s]!;
+    deps.writeKey(s, (bits[s]! & CLIENT_IS_A) !== 0, flowBatch, 0);
+    flowBatch.clientNetworkDelayUs[0] = cnd;
+    flowBatch.serverNetworkDelayUs[0] = snd;
+    flowBatch.applicationDelayUs[0] = t.serverDelayUs;
+    onTransaction(t);
+  }
+
+  function startRequest(s: number, tsUs: number, payload: number): void {
+    tx[s] = TX_REQUEST;
+    reqFirst[s] = tsUs;
+    reqLast[s] = tsUs;
+    reqBytes[s] = payload;
+    reqPackets[s] = 1;
+    reqRetrans[s] = 0;
+    respBytes[s] = 0;
+    respPackets[s] = 0;
+    respRetrans[s] = 0;
+  }
+
+  /** Ends the connection's open transaction (FIN from the server, RST, removal). */
+  function close(s: number): void {
+    if (tx[s] === TX_RESPONSE) emit(s);
+    else if (tx[s] === TX_REQUEST) {
+      stats.unansweredRequests++;
+      tx[s] = TX_IDLE;
+    }
+  }
+
+  /**
+   * Sequence bookkeeping for a segment with payload: 0 new data, 1 retransmission,
+   * 2 out-of-order (fills a gap), 3 keep-alive probe.
+   */
+  function classifySegment(s: number, side: number, seq: number, payload: number): number {
+    const d = 2 * s + side;
+    const knownBit = side === 0 ? SEQ_KNOWN_A : SEQ_KNOWN_B;
+    const holeBit = side === 0 ? HOLE_A : HOLE_B;
+    const end = (seq + payload) >>> 0;
+    const b = bits[s]!;
+    if ((b & knownBit) === 0) {
+      bits[s] = b | knownBit;
+      nextSeq[d] = end;
+      return 0;
+    }
+    const next = nextSeq[d]!;
+    const fromNext = (seq - next) | 0;
+    if (fromNext >= 0) {
+      if (fromNext > 0) {
+        holeStart[d] = next;
+        holeEnd[d] = seq;
+        bits[s] = b | holeBit;
+      }
+      nextSeq[d] = end;
+      return 0;
+    }
+    if (payload <= 1 && fromNext === -1) return 3;
+    if ((b & holeBit) !== 0) {
+      const hs0 = holeStart[d]!;
+      const he0 = holeEnd[d]!;
+      if (((seq - hs0) | 0) >= 0 && ((end - he0) | 0) <= 0) {
+        // Inside the gap: shrink it from whichever end the segment touches.
+        if (seq === hs0) holeStart[d] = end;
+        else holeEnd[d] = seq;
+        if (holeStart[d] === holeEnd[d]) bits[s] = b & ~holeBit;
+        return 2;
+      }
+    }
+    if (((end - next) | 0) > 0) nextSeq[d] = end;
+    return 1;
+  }
+
+  return {
+    stats,
+    bytesPerConnection,
+    setBase(us) {
+      baseUs = us;
+    },
+    reset(s) {
+      hs[s] = HS_NONE;
+      tx[s] = TX_IDLE;
+      bits[s] = 0;
+      txCount[s] = 0;
+    },
+    finish(s) {
+      close(s);
+    },
+    packet(s, fromA, info, tsUs) {
+      const f = info.tcpFlags;
+      const side = fromA ? 0 : 1;
+      const d = 2 * s + side;
+      const seq = info.tcpSeq;
+      const payload = info.tcpPayloadLength;
+      let h = hs[s]!;
+      const fromClient = ((bits[s]! & CLIENT_IS_A) !== 0) === fromA;
+
+      // ---- handshake ----
+      if ((f & SYN) !== 0) {
+        if ((f & ACK) === 0) {
+          if (h === HS_NONE) {
+            hs[s] = HS_SYN;
+            bits[s] = fromA ? bits[s]! | CLIENT_IS_A : bits[s]! & ~CLIENT_IS_A;
+            synUs[s] = tsUs;
+          } else if (h === HS_SYN) {
+            if (fromClient) {
+              // The SYN-ACK answers the most recent SYN (tshark times iRTT from it too).
+              stats.synRetransmissions++;
+              synUs[s] = tsUs;
+            } else {
+              stats.simultaneousOpens++;
+              stats.untimedConnections++;
+              hs[s] = HS_UNTIMED;
+            }
+          }
+        } else if (h === HS_SYN && !fromClient) {
+          hs[s] = HS_SYNACK;
+          synAckUs[s] = tsUs;
+        } else if (h === HS_NONE) {
+          // SYN missed: the SYN-ACK's sender is the server, but SND is unknown.
+          bits[s] = fromA ? bits[s]! & ~CLIENT_IS_A : bits[s]! | CLIENT_IS_A;
+          hs[s] = HS_UNTIMED;
+          stats.untimedConnections++;
+        }
+        // A SYN consumes one sequence number (plus any data: TCP Fast Open).
+        nextSeq[d] = (seq + 1 + payload) >>> 0;
+        bits[s] = bits[s]! | (side === 0 ? SEQ_KNOWN_A : SEQ_KNOWN_B);
+        return;
+      }
+      if (h === HS_NONE) {
+        h = HS_UNTIMED;
+        hs[s] = h;
+        stats.untimedConnections++;
+      } else if (h === HS_SYNACK && fromClient && (f & (ACK | RST)) === ACK) {
+        h = HS_TIMED;
+        hs[s] = h;
+        ackUs[s] = tsUs;
+        stats.timedConnections++;
+        emitHandshake(s);
+      }
+
+      // ---- data ----
+      if (payload > 0) {
+        const kind = classifySegment(s, side, seq, payload);
+        if (kind === 3) stats.keepAlives++;
+        else {
+          if (kind === 1) stats.retransmissions++;
+          else if (kind === 2) stats.outOfOrder++;
+          if (h === HS_TIMED) {
+            const phase = tx[s]!;
+            if (fromClient) {
+              if (kind === 1) {
+                if (phase !== TX_IDLE) reqRetrans[s] = reqRetrans[s]! + 1;
+                if (phase === TX_REQUEST) {
+                  reqLast[s] = tsUs;
+                  reqBytes[s] = reqBytes[s]! + payload;
+                  reqPackets[s] = reqPackets[s]! + 1;
+                }
+              } else if (phase === TX_REQUEST) {
+                reqLast[s] = tsUs;
+                reqBytes[s] = reqBytes[s]! + payload;
+                reqPackets[s] = reqPackets[s]! + 1;
+              } else {
+                if (phase === TX_RESPONSE) emit(s);
+                startRequest(s, tsUs, payload);
+              }
+            } else if (phase === TX_RESPONSE) {
+              respLast[s] = tsUs;
+              respBytes[s] = respBytes[s]! + payload;
+              respPackets[s] = respPackets[s]! + 1;
+              if (kind === 1) respRetrans[s] = respRetrans[s]! + 1;
+            } else if (phase === TX_REQUEST && kind !== 1) {
+              tx[s] = TX_RESPONSE;
+              respFirst[s] = tsUs;
+              respLast[s] = tsUs;
+              respBytes[s] = payload;
+              respPackets[s] = 1;
+            } else if (phase === TX_IDLE) stats.unsolicitedServerSegments++;
+          }
+        }
+      }
+
+      // ---- close ----
+      if ((f & FIN) !== 0) {
+        const end = (seq + payload + 1) >>> 0;
+        const knownBit = side === 0 ? SEQ_KNOWN_A : SEQ_KNOWN_B;
+        if ((bits[s]! & knownBit) === 0) {
+          bits[s] = bits[s]! | knownBit;
+          nextSeq[d] = end;
+        } else if (((end - nextSeq[d]!) | 0) > 0) nextSeq[d] = end;
+        if (h === HS_TIMED && !fromClient) close(s);
+      } else if ((f & RST) !== 0 && h === HS_TIMED) close(s);
+    },
+  };
+}
