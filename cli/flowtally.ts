@@ -123,8 +123,11 @@ program
       });
       const { "sampling-unknown": unsampled, ...problems } = s.problems;
       process.stdout.write(
-        `replayed ${s.captures} capture(s): ${s.datagrams} export datagrams (${s.otherFrames} other frames), ` +
-          `${s.records} records (${s.unattributedRecords} unattributed), ${s.seriesRowsWritten} series rows written\n` +
+        `replayed ${s.captures} capture(s): ${s.datagrams} export datagrams, ${s.packets} other packets` +
+          (s.packets > 0
+            ? ` (${s.packetFlowRecords} flow records, ${s.transactions} TCP transactions timed, ${s.nonIpPackets} without IP)`
+            : "") +
+          `; ${s.records} records (${s.unattributedRecords} unattributed), ${s.seriesRowsWritten} series rows written\n` +
           (unsampled === undefined
             ? ""
             : `${unsampled} records came without a sampling rate and were counted at 1:1 (decoder.unknownSampling)\n`) +

@@ -1,29 +1,47 @@
 /**
- * The single-box pipeline shared by `run` and `replay`: decoder → collector (classify, partial
- * sums) → rollup → store. The caller feeds datagrams with their arrival time and calls
+ * The single-box pipeline shared by `run` and `replay`: decoders and the packet path → collectors
+ * (classify, partial sums, response-time sums) → rollups → store. The caller feeds datagrams with their arrival time and calls
  * `handOver` with the current time (the wall clock for `run`, the capture's own clock for
  * `replay`); this module owns the order of the steps and never reads a clock itself.
  */
 import type { Logger } from "pino";
+import { ResponseRollup } from "../aggregator/response-rollup.js";
 import { Rollup } from "../aggregator/rollup.js";
-import { nameDeltas } from "../aggregator/series-names.js";
+import { nameDeltas, nameResponseDeltas } from "../aggregator/series-names.js";
 import { buildCustomerModel, type CustomerModel } from "../collector/classify/customer-model.js";
 import { decoderOptionsFromConfig } from "../collector/decoder-options.js";
 import { loadDecoderState, saveDecoderState } from "../collector/decoder-state-file.js";
 import { createFlowDecoder, type FlowDecoder } from "../collector/decoders/flow-decoder.js";
+import { createSflowDecoder, type SflowDecoder } from "../collector/decoders/sflow.js";
 import { createFlowCollector, type FlowCollector } from "../collector/flow-collector.js";
+import { createPacketCollector, type PacketCollector } from "../collector/packet-collector.js";
 import type { Config } from "../schema/config.js";
-import type { SeriesRowDelta, SeriesStore } from "../schema/series-store.js";
+import type { ResponseTimeRowDelta, SeriesRowDelta, SeriesStore } from "../schema/series-store.js";
 import { createDuckDbStore } from "../store/duckdb-store.js";
 
 export interface Pipeline {
   readonly model: CustomerModel;
   readonly decoder: FlowDecoder;
-  readonly collector: FlowCollector;
+  readonly collector: FlowCollector<FlowDecoder>;
+  /** sFlow v5 datagrams (inputs.sflow): its own decoder, the same classification and sums. */
+  readonly sflow: FlowCollector<SflowDecoder>;
+  /**
+   * The packet path (capture files, live capture): made on first use, since its flow table
+   * preallocates `flowTable.maxFlows` entries (about 270 bytes each).
+   */
+  packets(): PacketCollector;
+  /** The packet path if it was used. */
+  readonly packetsIfUsed: PacketCollector | undefined;
   readonly rollup: Rollup;
+  readonly responseRollup: ResponseRollup;
   readonly store: SeriesStore;
   /** Series rows the store has accepted. */
-  readonly stats: { seriesRowsWritten: number; storeErrors: number; pendingRows: number };
+  readonly stats: {
+    seriesRowsWritten: number;
+    responseRowsWritten: number;
+    storeErrors: number;
+    pendingRows: number;
+  };
   /**
    * Moves the intervals that closed by `nowMs` (less the lateness) to the rollup and the closed
    * 1-minute buckets to the store; `final` moves everything (on stop, at the end of a replay).
@@ -50,40 +68,95 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
     intervalMs: cfg.aggregation.interval,
     maxFutureMs: cfg.aggregation.maxFuture,
   });
+  const sflow = createFlowCollector({
+    model,
+    decoder: createSflowDecoder({
+      samplingOverrides: new Map(cfg.decoder.samplingOverrides.map((o) => [o.exporter, o.rate])),
+    }),
+    intervalMs: cfg.aggregation.interval,
+    maxFutureMs: cfg.aggregation.maxFuture,
+  });
+  let packets: PacketCollector | undefined;
+  const openPackets = (): PacketCollector => {
+    packets ??= createPacketCollector({
+      model,
+      intervalMs: cfg.aggregation.interval,
+      maxFutureMs: cfg.aggregation.maxFuture,
+      flowTable: {
+        maxFlows: cfg.flowTable.maxFlows,
+        idleTimeoutMs: cfg.flowTable.idleTimeout,
+        activeTimeoutMs: cfg.flowTable.activeTimeout,
+      },
+      totalDelayThresholdsMs: model.classIds.map(
+        (id) =>
+          cfg.classes.find((c) => c.id === id)?.totalDelayThreshold ??
+          cfg.defaultTotalDelayThreshold,
+      ),
+    });
+    return packets;
+  };
   const rollup = new Rollup({ latenessMs: cfg.aggregation.lateness });
+  const responseRollup = new ResponseRollup({ latenessMs: cfg.aggregation.lateness });
   const store: SeriesStore = createDuckDbStore({ path: cfg.store.embedded.path });
   await store.start();
 
-  const stats = { seriesRowsWritten: 0, storeErrors: 0, pendingRows: 0 };
+  const stats = { seriesRowsWritten: 0, responseRowsWritten: 0, storeErrors: 0, pendingRows: 0 };
   let pending: SeriesRowDelta[] = [];
+  let pendingResponses: ResponseTimeRowDelta[] = [];
   let busy: Promise<void> = Promise.resolve();
 
   async function step(nowMs: number, final: boolean): Promise<void> {
     const cutoff = nowMs - cfg.aggregation.lateness;
-    rollup.add(final ? collector.drainAll() : collector.drain(cutoff));
+    const sources = packets === undefined ? [collector, sflow] : [collector, sflow, packets];
+    for (const c of sources) rollup.add(final ? c.drainAll() : c.drain(cutoff));
+    if (packets !== undefined) {
+      responseRollup.add(final ? packets.drainAllResponses() : packets.drainResponses(cutoff));
+    }
     const deltas = final ? rollup.flushAll() : rollup.flush(nowMs);
     if (deltas.length > 0) pending = pending.concat(nameDeltas(model, deltas));
-    stats.pendingRows = pending.length;
-    if (pending.length === 0) return;
+    const responseDeltas = final ? responseRollup.flushAll() : responseRollup.flush(nowMs);
+    if (responseDeltas.length > 0) {
+      pendingResponses = pendingResponses.concat(nameResponseDeltas(model, responseDeltas));
+    }
+    stats.pendingRows = pending.length + pendingResponses.length;
+    if (stats.pendingRows === 0) return;
     const rows = pending;
+    const responseRows = pendingResponses;
     try {
-      await store.addDeltas(rows);
+      // Traffic first: if the response write fails, the traffic rows are not written twice.
+      if (rows.length > 0) {
+        await store.addDeltas(rows);
+        pending = [];
+        stats.seriesRowsWritten += rows.length;
+      }
+      if (responseRows.length > 0) {
+        await store.addResponseTimes(responseRows);
+        pendingResponses = [];
+        stats.responseRowsWritten += responseRows.length;
+      }
     } catch (e) {
       stats.storeErrors++;
-      log.error({ err: e, rows: rows.length }, "store write failed; rows kept for the next try");
+      log.error(
+        { err: e, rows: pending.length + pendingResponses.length },
+        "store write failed; rows kept for the next try",
+      );
       if (final) throw e;
-      return;
+    } finally {
+      stats.pendingRows = pending.length + pendingResponses.length;
     }
-    pending = [];
-    stats.pendingRows = 0;
-    stats.seriesRowsWritten += rows.length;
   }
 
   return {
     model,
     decoder,
     collector,
+    sflow,
+    packets: openPackets,
+    get packetsIfUsed() {
+      return packets;
+    },
     rollup,
+    responseRollup,
     store,
     stats,
     handOver(nowMs, final = false) {

@@ -1,8 +1,9 @@
 /**
  * `flowtally replay --config FILE CAPTURE...`: runs the single-box pipeline over capture files
  * on the packets' own timestamps (decode → classify → partial sums → rollup → store) and exits
- * once everything is written. UDP datagrams to a port of `inputs.netflow[].listen` are flow
- * exports; everything else is skipped (the packet path will count it as traffic).
+ * once everything is written. UDP datagrams to a port of `inputs.netflow[].listen` are NetFlow/
+ * IPFIX exports and to `inputs.sflow[].listen` sFlow; every other frame is ordinary traffic for
+ * the packet path (parser → flow table → the same classification, plus TCP response times).
  */
 import { createReadStream, statSync } from "node:fs";
 import { createCaptureParser } from "../collector/capture/capture-file.js";
@@ -23,7 +24,15 @@ export interface ReplayOptions {
 export interface ReplaySummary {
   captures: number;
   datagrams: number;
-  otherFrames: number;
+  /** Frames that were not exports: ordinary traffic, counted by the packet path. */
+  packets: number;
+  /** Of those, frames without a readable IP header (ARP, LLDP...): not counted as traffic. */
+  nonIpPackets: number;
+  /** Flow records the packet path's flow table emitted. */
+  packetFlowRecords: number;
+  /** TCP transactions timed. */
+  transactions: number;
+  responseRowsWritten: number;
   records: number;
   unattributedRecords: number;
   futureRecords: number;
@@ -33,27 +42,23 @@ export interface ReplaySummary {
   problems: Record<string, number>;
 }
 
-/** Datagrams between two hand-overs of closed intervals to the store. */
+/** Datagrams, or ordinary packets, between two hand-overs of closed intervals to the store. */
 const FLUSH_EVERY = 4096;
+const FLUSH_EVERY_PACKETS = 1 << 18;
 
 export async function runReplay(captures: string[], opts: ReplayOptions): Promise<ReplaySummary> {
   const cfg = loadConfigFile(opts.config);
   const log = createLogger(opts.logLevel);
-  const ports = new Set(
-    cfg.inputs.netflow.map((i) => parseHostPort(i.listen)?.port).filter((p) => p !== undefined),
-  );
-  if (ports.size === 0) {
-    throw new FlowtallyError(
-      "FT_CONFIG_INVALID",
-      `${opts.config}: inputs.netflow has no listen port: replay needs it to tell flow exports from other traffic`,
-    );
-  }
+  const portsOf = (inputs: ReadonlyArray<{ listen: string }>) =>
+    new Set(inputs.map((i) => parseHostPort(i.listen)?.port).filter((p) => p !== undefined));
+  const ports = portsOf(cfg.inputs.netflow);
+  const sflowPorts = portsOf(cfg.inputs.sflow);
   const pipeline = await createPipeline(cfg, log);
-  const { collector, decoder, rollup, store } = pipeline;
+  const { collector, sflow, decoder, rollup, store } = pipeline;
 
   const udp = createUdpDatagram();
   let datagrams = 0;
-  let otherFrames = 0;
+  let packets = 0;
   let watermark = Number.NEGATIVE_INFINITY;
   const totalBytes = captures.reduce((n, p) => n + fileSize(p), 0);
   const progress = createProgress({
@@ -65,22 +70,33 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
     for (const path of captures) {
       const parser = createCaptureParser((p) => {
         progress.advance(p.capturedLength + 16);
-        if (!extractUdp(p.linkType, p.data, udp) || !ports.has(udp.dstPort)) {
-          otherFrames++;
-          return;
-        }
+        const into = !extractUdp(p.linkType, p.data, udp)
+          ? undefined
+          : ports.has(udp.dstPort)
+            ? collector
+            : sflowPorts.has(udp.dstPort)
+              ? sflow
+              : undefined;
         const t = p.tsSec * 1000 + p.tsNsec / 1e6;
         if (t > watermark) watermark = t;
+        if (into === undefined) {
+          packets++;
+          pipeline.packets().ingest(p.data, p.linkType, p.tsSec, p.tsNsec);
+          return;
+        }
         datagrams++;
-        collector.ingest(udp.payload, udp.srcAddress, t);
+        into.ingest(udp.payload, udp.srcAddress, t);
       });
       try {
         let since = 0;
+        let packetsSince = 0;
         for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
           parser.push(chunk as Buffer);
-          if (datagrams - since >= FLUSH_EVERY) {
+          if (datagrams - since >= FLUSH_EVERY || packets - packetsSince >= FLUSH_EVERY_PACKETS) {
             since = datagrams;
+            packetsSince = packets;
             collector.expire(watermark);
+            pipeline.packetsIfUsed?.expire(watermark);
             await pipeline.handOver(watermark);
           }
           if (parser.stats.stopped) break;
@@ -95,6 +111,8 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
       if (bad.length > 0)
         log.warn({ path, errors: Object.fromEntries(bad) }, "capture file problems");
     }
+    // The flows still in the table end with the capture.
+    pipeline.packetsIfUsed?.flushAll();
     await pipeline.handOver(watermark, true);
   } finally {
     progress.done();
@@ -104,14 +122,27 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
   return {
     captures: captures.length,
     datagrams,
-    otherFrames,
-    records: collector.stats.records,
-    unattributedRecords: collector.stats.unattributedRecords,
-    futureRecords: collector.stats.futureRecords,
+    packets,
+    nonIpPackets: pipeline.packetsIfUsed?.stats.flowTable.ignoredPackets ?? 0,
+    packetFlowRecords: pipeline.packetsIfUsed?.stats.records ?? 0,
+    transactions: pipeline.packetsIfUsed?.stats.transactions ?? 0,
+    responseRowsWritten: pipeline.stats.responseRowsWritten,
+    records:
+      collector.stats.records + sflow.stats.records + (pipeline.packetsIfUsed?.stats.records ?? 0),
+    unattributedRecords:
+      collector.stats.unattributedRecords +
+      sflow.stats.unattributedRecords +
+      (pipeline.packetsIfUsed?.stats.unattributedRecords ?? 0),
+    futureRecords: collector.stats.futureRecords + sflow.stats.futureRecords,
     seriesRowsWritten: pipeline.stats.seriesRowsWritten,
     latePartials: rollup.stats.latePartials,
     heldAtEnd: decoder.heldSets(),
-    problems: Object.fromEntries(Object.entries(decoder.problems).filter(([, n]) => n > 0)),
+    problems: Object.fromEntries(
+      [
+        ...Object.entries(decoder.problems),
+        ...Object.entries(sflow.decoder.problems).map(([k, n]) => [`sflow-${k}`, n] as const),
+      ].filter(([, n]) => n > 0),
+    ),
   };
 }
 

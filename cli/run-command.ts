@@ -91,21 +91,34 @@ export async function startRun(
   const t = { ...defaultTimings, ...timings };
   const startedAt = Date.now();
   const pipeline = await createPipeline(cfg, log);
-  const { collector, decoder, rollup, store } = pipeline;
+  const { collector, sflow, decoder, rollup, store } = pipeline;
   const inputs: UdpInput[] = [];
   let api: ReturnType<typeof createApiServer> | undefined;
   try {
-    for (const [k, input] of cfg.inputs.netflow.entries()) {
+    const listeners = [
+      ...cfg.inputs.netflow.map((input, k) => ({
+        input,
+        key: `inputs.netflow[${k}].listen`,
+        what: "NetFlow v5/v9 and IPFIX",
+        into: collector,
+      })),
+      ...cfg.inputs.sflow.map((input, k) => ({
+        input,
+        key: `inputs.sflow[${k}].listen`,
+        what: "sFlow v5",
+        into: sflow,
+      })),
+    ];
+    for (const { input, key, what, into } of listeners) {
       const udp = await openUdpInputBest(
         {
           listen: input.listen,
           receiveBufferBytes: input.receiveBuffer,
-          onDatagram: (payload, exporter, receivedMs) =>
-            collector.ingest(payload, exporter, receivedMs),
+          onDatagram: (payload, exporter, receivedMs) => into.ingest(payload, exporter, receivedMs),
         },
         t.udpBackend,
       ).catch((e: unknown) => {
-        throw listenError(`inputs.netflow[${k}].listen ${input.listen}`, e);
+        throw listenError(`${key} ${input.listen}`, e);
       });
       inputs.push(udp);
       log.info(
@@ -116,15 +129,9 @@ export async function startRun(
           backend: udp.backend,
           ...(udp.backend === "dgram" ? { why: nativeUdpUnavailableReason() ?? "forced" } : {}),
         },
-        "listening for NetFlow v5/v9 and IPFIX",
+        `listening for ${what}`,
       );
       warnIfBufferCapped(log, input.listen, input.receiveBuffer, udp.receiveBufferBytes);
-    }
-    if (cfg.inputs.sflow.length > 0) {
-      log.warn(
-        { inputs: cfg.inputs.sflow.map((i) => i.listen) },
-        "inputs.sflow is not supported yet and is ignored",
-      );
     }
     const rcvbufAtStart = readRcvbufErrors();
     const reporter = createProblemReporter(log);
@@ -133,10 +140,10 @@ export async function startRun(
       const rcvbuf = readRcvbufErrors();
       return {
         uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-        datagrams: collector.stats.datagrams,
-        records: collector.stats.records,
-        unattributedRecords: collector.stats.unattributedRecords,
-        futureRecords: collector.stats.futureRecords,
+        datagrams: collector.stats.datagrams + sflow.stats.datagrams,
+        records: collector.stats.records + sflow.stats.records,
+        unattributedRecords: collector.stats.unattributedRecords + sflow.stats.unattributedRecords,
+        futureRecords: collector.stats.futureRecords + sflow.stats.futureRecords,
         kernelDrops: drops.some((d) => d === null)
           ? null
           : drops.reduce<number>((a, d) => a + (d ?? 0), 0),
@@ -145,7 +152,7 @@ export async function startRun(
         storeErrors: pipeline.stats.storeErrors,
         latePartials: rollup.stats.latePartials,
         held: decoder.heldSets(),
-        problems: Object.fromEntries(Object.entries(decoder.problems).filter(([, n]) => n > 0)),
+        problems: nonZero({ ...decoder.problems, ...prefixed("sflow-", sflow.decoder.problems) }),
         inputs: inputs.map((i, k) => ({
           listen: i.listen,
           port: i.address.port,
@@ -274,6 +281,17 @@ export async function startRun(
     await store.stop();
     throw e;
   }
+}
+
+function nonZero(counts: Readonly<Record<string, number>>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
+}
+
+function prefixed(
+  prefix: string,
+  counts: Readonly<Record<string, number>>,
+): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).map(([k, n]) => [`${prefix}${k}`, n]));
 }
 
 function listenError(what: string, e: unknown): FlowtallyError {

@@ -8,7 +8,12 @@ import { FlowBatch } from "../schema/flow-record.js";
 import { type PartialSum, PartialSums } from "./aggregate/partial-sums.js";
 import { createAttribution, createClassifier } from "./classify/classifier.js";
 import type { CustomerModel } from "./classify/customer-model.js";
-import type { FlowDecoder } from "./decoders/flow-decoder.js";
+/** What the collector needs of a decoder: the NetFlow/IPFIX one and the sFlow one both fit. */
+export interface DatagramDecoder {
+  decode(payload: Uint8Array, exporter: string, receivedMs: number, batch: FlowBatch): unknown;
+  /** Releases held data older than its hold time (decoders that hold data). */
+  expire?(nowMs: number, batch: FlowBatch): void;
+}
 
 export interface FlowCollectorStats {
   datagrams: number;
@@ -22,7 +27,7 @@ export interface FlowCollectorStats {
   futureRecords: number;
 }
 
-export interface FlowCollector {
+export interface FlowCollector<D extends DatagramDecoder = DatagramDecoder> {
   /** Decodes one datagram and adds its records to the partial sums. */
   ingest(payload: Uint8Array, exporter: string, receivedMs: number): void;
   /** Releases held data older than the hold time (call from a timer). */
@@ -31,30 +36,37 @@ export interface FlowCollector {
   drain(beforeMs: number): PartialSum[];
   drainAll(): PartialSum[];
   readonly stats: FlowCollectorStats;
-  readonly decoder: FlowDecoder;
+  readonly decoder: D;
 }
 
-export function createFlowCollector(deps: {
+/**
+ * Where decoded records go, whatever decoded them (NetFlow/IPFIX, sFlow, the packet path's flow
+ * table): classified, moved to arrival time when stamped in the future, added to the partial
+ * sums. `consume` empties the batch.
+ */
+export interface RecordSink {
+  consume(batch: FlowBatch, receivedMs: number): void;
+  drain(beforeMs: number): PartialSum[];
+  drainAll(): PartialSum[];
+  readonly stats: Omit<FlowCollectorStats, "datagrams">;
+}
+
+export function createRecordSink(deps: {
   model: CustomerModel;
-  decoder: FlowDecoder;
   intervalMs: number;
   /** See FlowCollectorStats.futureRecords; default 5 minutes. */
   maxFutureMs?: number;
-}): FlowCollector {
-  const { model, decoder } = deps;
-  const classifier = createClassifier(model);
-  const sums = new PartialSums({ intervalMs: deps.intervalMs, classes: model.classIds.length });
+}): RecordSink {
+  const classifier = createClassifier(deps.model);
+  const sums = new PartialSums({
+    intervalMs: deps.intervalMs,
+    classes: deps.model.classIds.length,
+  });
   const attribution = createAttribution();
-  const batch = new FlowBatch(1024);
   const maxFutureMs = deps.maxFutureMs ?? 300_000;
-  const stats: FlowCollectorStats = {
-    datagrams: 0,
-    records: 0,
-    unattributedRecords: 0,
-    futureRecords: 0,
-  };
+  const stats = { records: 0, unattributedRecords: 0, futureRecords: 0 };
 
-  function consume(receivedMs: number): void {
+  function consume(batch: FlowBatch, receivedMs: number): void {
     const latest = receivedMs + maxFutureMs;
     for (let i = 0; i < batch.length; i++) {
       classifier.classify(batch, i, attribution);
@@ -85,17 +97,52 @@ export function createFlowCollector(deps: {
   }
 
   return {
-    ingest(payload, exporter, receivedMs) {
-      stats.datagrams++;
-      decoder.decode(payload, exporter, receivedMs, batch);
-      consume(receivedMs);
-    },
-    expire(nowMs) {
-      decoder.expire(nowMs, batch);
-      consume(nowMs);
-    },
+    consume,
     drain: (beforeMs) => sums.drain(beforeMs),
     drainAll: () => sums.drainAll(),
+    stats,
+  };
+}
+
+export function createFlowCollector<D extends DatagramDecoder>(deps: {
+  model: CustomerModel;
+  decoder: D;
+  intervalMs: number;
+  /** See FlowCollectorStats.futureRecords; default 5 minutes. */
+  maxFutureMs?: number;
+}): FlowCollector<D> {
+  const { decoder } = deps;
+  const sink = createRecordSink(deps);
+  const batch = new FlowBatch(1024);
+  const counts = { datagrams: 0 };
+  const stats: FlowCollectorStats = {
+    get datagrams() {
+      return counts.datagrams;
+    },
+    get records() {
+      return sink.stats.records;
+    },
+    get unattributedRecords() {
+      return sink.stats.unattributedRecords;
+    },
+    get futureRecords() {
+      return sink.stats.futureRecords;
+    },
+  };
+
+  return {
+    ingest(payload, exporter, receivedMs) {
+      counts.datagrams++;
+      decoder.decode(payload, exporter, receivedMs, batch);
+      sink.consume(batch, receivedMs);
+    },
+    expire(nowMs) {
+      if (decoder.expire === undefined) return;
+      decoder.expire(nowMs, batch);
+      sink.consume(batch, nowMs);
+    },
+    drain: sink.drain,
+    drainAll: sink.drainAll,
     stats,
     decoder,
   };

@@ -156,29 +156,28 @@ const classSchema = z.strictObject({
     .prefault({}),
 });
 
+const udpInput = z.strictObject({
+  listen: hostPort,
+  /**
+   * Socket receive buffer (SO_RCVBUF) asked for, in bytes: what absorbs bursts while the
+   * collector is busy. The kernel grants at most net.core.rmem_max unless flowtally may force it.
+   */
+  receiveBuffer: z
+    .number()
+    .int()
+    .min(65_536)
+    .max(2 ** 31 - 1)
+    .default(32 * 1024 * 1024),
+});
+
 export const configSchema = z.strictObject({
   decoder: decoderConfigSchema.prefault({}),
   inputs: z
     .strictObject({
       /** NetFlow v5, v9 and IPFIX on one port each ("0.0.0.0:2055"). */
-      netflow: z
-        .array(
-          z.strictObject({
-            listen: hostPort,
-            /**
-             * Socket receive buffer (SO_RCVBUF) asked for, in bytes: what absorbs bursts while
-             * the collector is busy. The kernel grants at most net.core.rmem_max.
-             */
-            receiveBuffer: z
-              .number()
-              .int()
-              .min(65_536)
-              .max(2 ** 31 - 1)
-              .default(32 * 1024 * 1024),
-          }),
-        )
-        .default([]),
-      sflow: z.array(z.strictObject({ listen: hostPort })).default([]),
+      netflow: z.array(udpInput).default([]),
+      /** sFlow v5 on one port each ("0.0.0.0:6343"). */
+      sflow: z.array(udpInput).default([]),
     })
     .prefault({}),
   aggregation: z
@@ -226,6 +225,17 @@ export const configSchema = z.strictObject({
   /** Traffic classes, first match wins; traffic matching none is in `defaultClass`. */
   classes: z.array(classSchema).default([]),
   defaultClass: id.default("default"),
+  /** The packet path's flow table (capture files and live capture). */
+  flowTable: z
+    .strictObject({
+      /** Flows held at once; when full, the least recently active one is exported early. */
+      maxFlows: positiveInt.max(50_000_000).default(262_144),
+      /** A flow without packets for this long is exported and removed. */
+      idleTimeout: duration.default(15_000),
+      /** A long flow is exported this often (its counts since the last export). */
+      activeTimeout: duration.default(60_000),
+    })
+    .prefault({}),
   /** The total-delay threshold of classes that set none, and of the default class. */
   defaultTotalDelayThreshold: duration.default(1000),
 });

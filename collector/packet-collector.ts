@@ -1,0 +1,136 @@
+/**
+ * The packet path's collector core: captured frames in (live capture or a capture file), partial
+ * sums and response-time partials out. Each frame is parsed (packet/packet-parser.ts), counted in
+ * the flow table (packet/flow-table.ts), whose flow records go to the same record sink as NetFlow
+ * records, so a customer's bytes are the same whichever way they were measured; timed TCP
+ * transactions are classified like their connection's bytes and summed per (link, class) with
+ * their delay sketch. Pure: the packets' own timestamps are the clock.
+ */
+
+import { FlowBatch } from "../schema/flow-record.js";
+import type { PartialSum } from "./aggregate/partial-sums.js";
+import type { ResponsePartial } from "./aggregate/response-sums.js";
+import { ResponseSums } from "./aggregate/response-sums.js";
+import { createAttribution, createClassifier } from "./classify/classifier.js";
+import type { CustomerModel } from "./classify/customer-model.js";
+import { createRecordSink } from "./flow-collector.js";
+import { createFlowTable, type FlowTableConfig, type FlowTableStats } from "./packet/flow-table.js";
+import { PacketInfo, type PacketResult, packetResults } from "./packet/packet-info.js";
+import { parsePacket } from "./packet/packet-parser.js";
+import type { TcpTransaction } from "./packet/tcp-timing.js";
+
+export interface PacketCollectorStats {
+  frames: number;
+  /** Frames by what the parser made of them ("ok" and IP-bearing "truncated" are counted). */
+  results: Record<PacketResult, number>;
+  /** Flow records the table emitted (per direction). */
+  records: number;
+  unattributedRecords: number;
+  transactions: number;
+  readonly flowTable: FlowTableStats;
+}
+
+export interface PacketCollector {
+  /** One captured frame with its capture time (Unix seconds + nanoseconds). */
+  ingest(frame: Uint8Array, linkType: number, tsSec: number, tsNsec: number): void;
+  /** Flow-table timeouts at `nowMs` (packet time); call it from a timer when traffic is idle. */
+  expire(nowMs: number): void;
+  /** Exports every flow of the table (end of a capture file, stop). */
+  flushAll(): void;
+  drain(beforeMs: number): PartialSum[];
+  drainAll(): PartialSum[];
+  drainResponses(beforeMs: number): ResponsePartial[];
+  drainAllResponses(): ResponsePartial[];
+  /** Flows held in the table now. */
+  readonly flows: number;
+  readonly stats: PacketCollectorStats;
+}
+
+export function createPacketCollector(deps: {
+  model: CustomerModel;
+  intervalMs: number;
+  maxFutureMs?: number;
+  flowTable?: Partial<FlowTableConfig>;
+  /** Per class index: the total delay (ms) under which a transaction is good. */
+  totalDelayThresholdsMs: readonly number[];
+}): PacketCollector {
+  const { model } = deps;
+  const sink = createRecordSink(deps);
+  const responses = new ResponseSums({ intervalMs: deps.intervalMs });
+  const classifier = createClassifier(model);
+  const attribution = createAttribution();
+  const thresholdsUs = deps.totalDelayThresholdsMs.map((ms) => ms * 1000);
+  const results = Object.fromEntries(packetResults.map((r) => [r, 0])) as Record<
+    PacketResult,
+    number
+  >;
+  let transactions = 0;
+  const timing = {
+    endMs: 0,
+    networkDelayUs: 0,
+    serverDelayUs: 0,
+    totalDelayUs: 0,
+    retransmissions: 0,
+    good: false,
+  };
+
+  const onTransaction = (t: TcpTransaction): void => {
+    transactions++;
+    classifier.classify(t.flow, 0, attribution);
+    timing.endMs = t.responseEndUs / 1000;
+    timing.networkDelayUs = t.networkDelayUs;
+    timing.serverDelayUs = t.serverDelayUs;
+    timing.totalDelayUs = t.totalDelayUs;
+    timing.retransmissions = t.requestRetransmissions + t.responseRetransmissions;
+    // Both ends may be customers: the transaction counts for each (like their bytes).
+    for (let k = 0; k < attribution.count; k++) {
+      const classIndex = attribution.classIndex[k]!;
+      timing.good = t.totalDelayUs < (thresholdsUs[classIndex] ?? Number.POSITIVE_INFINITY);
+      responses.add(attribution.link[k]!, classIndex, timing);
+    }
+  };
+  const table = createFlowTable(deps.flowTable ?? {}, { onTransaction });
+  const info = new PacketInfo();
+  const batch = new FlowBatch(256);
+  const stats = {
+    frames: 0,
+    results,
+    get records() {
+      return sink.stats.records;
+    },
+    get unattributedRecords() {
+      return sink.stats.unattributedRecords;
+    },
+    get transactions() {
+      return transactions;
+    },
+    flowTable: table.stats,
+  };
+
+  return {
+    ingest(frame, linkType, tsSec, tsNsec) {
+      stats.frames++;
+      const r = parsePacket(frame, linkType, info);
+      results[r]++;
+      table.add(info, tsSec, tsNsec, batch);
+      if (batch.length > 0) sink.consume(batch, tsSec * 1000 + tsNsec / 1e6);
+    },
+    expire(nowMs) {
+      table.expire(nowMs, batch);
+      if (batch.length > 0) sink.consume(batch, nowMs);
+    },
+    flushAll() {
+      table.flushAll(batch);
+      // Flow records carry their own times; a far-future "arrival" keeps them where they are.
+      if (batch.length > 0) sink.consume(batch, Number.POSITIVE_INFINITY);
+    },
+    drain: sink.drain,
+    drainAll: sink.drainAll,
+    drainResponses: (beforeMs) => responses.drain(beforeMs),
+    drainAllResponses: () => responses.drainAll(),
+    get flows() {
+      return table.size;
+    },
+    stats,
+  };
+}
