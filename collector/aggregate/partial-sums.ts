@@ -36,22 +36,43 @@ export interface PartialSumsOptions {
   maxSpreadMs?: number;
 }
 
+/**
+ * The first of two parts of `total` split by shares s0 + s1 = 1 as `PartialSums.split` does:
+ * whole units by largest remainder (a tie goes to the first), a fraction of the total to the
+ * second part.
+ */
+function splitTwo(total: number, s0: number, s1: number): number {
+  const whole = Math.floor(total);
+  const e0 = whole * s0;
+  const e1 = whole * s1;
+  const p0 = Math.floor(e0);
+  const p1 = Math.floor(e1);
+  // At most one unit is left: it goes to the larger fractional part.
+  return whole - p0 - p1 > 0 && e0 - p0 >= e1 - p1 ? p0 + 1 : p0;
+}
+
+/** Doubles per hash slot: interval, key, bytes, packets, flows. */
+const SLOT = 5;
+
+function emptySlots(capacity: number): Float64Array {
+  const slots = new Float64Array(capacity * SLOT);
+  for (let at = 0; at < slots.length; at += SLOT) slots[at] = Number.NaN;
+  return slots;
+}
+
 export class PartialSums {
   private readonly intervalMs: number;
   private readonly classes: number;
   private readonly maxSpreadMs: number;
   /**
-   * The open sums: a hash table with linear probing over parallel typed arrays, keyed by
-   * (interval index, key). No object per entry and no allocation per record; `drain` rebuilds
-   * it without the drained entries (once per hand-over, not per record).
+   * The open sums: a hash table with linear probing keyed by (interval index, key), each slot
+   * five adjacent doubles [interval, key, bytes, packets, flows] so that a probe touches one
+   * cache line (a NaN interval is an empty slot). No object per entry and no allocation per
+   * record; `drain` rebuilds it without the drained entries (once per hand-over).
    */
   private capacity = 1024;
   private used = 0;
-  private slotInterval = new Float64Array(this.capacity).fill(Number.NaN);
-  private slotKey = new Float64Array(this.capacity);
-  private slotBytes = new Float64Array(this.capacity);
-  private slotPackets = new Float64Array(this.capacity);
-  private slotFlows = new Float64Array(this.capacity);
+  private slots = emptySlots(1024);
   /** Reused per flow: the share of each covered interval, and (spread) the remainder order. */
   private shares = new Float64Array(64);
   private fractions = new Float64Array(64);
@@ -92,6 +113,16 @@ export class PartialSums {
     }
     const n = last - first + 1;
     const span = endMs - startMs;
+    if (n === 2) {
+      // The common case, without the arrays: the same largest-remainder split as `split`.
+      const s0 = ((first + 1) * iv - startMs) / span;
+      const s1 = (endMs - (first + 1) * iv) / span;
+      const b = splitTwo(bytes, s0, s1);
+      const p = splitTwo(packets, s0, s1);
+      this.accumulate(first, key, b, p, 0);
+      this.accumulate(last, key, bytes - b, packets - p, 1);
+      return;
+    }
     if (this.shares.length < n) {
       this.shares = new Float64Array(n * 2);
       this.fractions = new Float64Array(n * 2);
@@ -160,53 +191,47 @@ export class PartialSums {
     flows: number,
   ): void {
     const mask = this.capacity - 1;
-    const intervals = this.slotInterval;
-    const keys = this.slotKey;
+    const slots = this.slots;
     let i = (Math.imul(interval | 0, 0x9e3779b1) ^ Math.imul(key | 0, 0x85ebca6b)) & mask;
     for (;;) {
-      const at = intervals[i]!;
-      if (at === interval && keys[i] === key) {
-        this.slotBytes[i]! += bytes;
-        this.slotPackets[i]! += packets;
-        this.slotFlows[i]! += flows;
+      const at = i * SLOT;
+      const slotInterval = slots[at]!;
+      if (slotInterval === interval && slots[at + 1] === key) {
+        slots[at + 2]! += bytes;
+        slots[at + 3]! += packets;
+        slots[at + 4]! += flows;
         return;
       }
-      if (Number.isNaN(at)) break; // an empty slot
+      if (Number.isNaN(slotInterval)) {
+        slots[at] = interval;
+        slots[at + 1] = key;
+        slots[at + 2] = bytes;
+        slots[at + 3] = packets;
+        slots[at + 4] = flows;
+        break;
+      }
       i = (i + 1) & mask;
     }
-    intervals[i] = interval;
-    keys[i] = key;
-    this.slotBytes[i] = bytes;
-    this.slotPackets[i] = packets;
-    this.slotFlows[i] = flows;
     if (++this.used * 2 > this.capacity) this.rehash(this.capacity * 2, Number.NEGATIVE_INFINITY);
   }
 
   /**
    * Rebuilds the table at `capacity`, keeping the entries of intervals >= `keepFrom` and
-   * returning the others.
+   * returning the others (five numbers each, as in a slot).
    */
   private rehash(capacity: number, keepFrom: number): number[] {
-    const oldInterval = this.slotInterval;
-    const oldKey = this.slotKey;
-    const oldBytes = this.slotBytes;
-    const oldPackets = this.slotPackets;
-    const oldFlows = this.slotFlows;
+    const old = this.slots;
     const gone: number[] = [];
     this.capacity = capacity;
     this.used = 0;
-    this.slotInterval = new Float64Array(capacity).fill(Number.NaN);
-    this.slotKey = new Float64Array(capacity);
-    this.slotBytes = new Float64Array(capacity);
-    this.slotPackets = new Float64Array(capacity);
-    this.slotFlows = new Float64Array(capacity);
-    for (let j = 0; j < oldInterval.length; j++) {
-      const interval = oldInterval[j]!;
+    this.slots = emptySlots(capacity);
+    for (let at = 0; at < old.length; at += SLOT) {
+      const interval = old[at]!;
       if (Number.isNaN(interval)) continue;
       if (interval < keepFrom) {
-        gone.push(interval, oldKey[j]!, oldBytes[j]!, oldPackets[j]!, oldFlows[j]!);
+        gone.push(interval, old[at + 1]!, old[at + 2]!, old[at + 3]!, old[at + 4]!);
       } else {
-        this.accumulate(interval, oldKey[j]!, oldBytes[j]!, oldPackets[j]!, oldFlows[j]!);
+        this.accumulate(interval, old[at + 1]!, old[at + 2]!, old[at + 3]!, old[at + 4]!);
       }
     }
     return gone;
@@ -220,8 +245,8 @@ export class PartialSums {
     // The first interval to keep: the one holding `beforeMs` unless it starts exactly there.
     const keepFrom = Math.ceil(beforeMs / this.intervalMs);
     let any = false;
-    for (let j = 0; j < this.capacity; j++) {
-      if (this.slotInterval[j]! < keepFrom) {
+    for (let at = 0; at < this.slots.length; at += SLOT) {
+      if (this.slots[at]! < keepFrom) {
         any = true;
         break;
       }
@@ -264,7 +289,9 @@ export class PartialSums {
   /** Number of open intervals (for metrics and bounds; scans the table). */
   get openIntervals(): number {
     const seen = new Set<number>();
-    for (const interval of this.slotInterval) if (!Number.isNaN(interval)) seen.add(interval);
+    for (let at = 0; at < this.slots.length; at += SLOT) {
+      if (!Number.isNaN(this.slots[at]!)) seen.add(this.slots[at]!);
+    }
     return seen.size;
   }
 
