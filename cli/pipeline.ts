@@ -13,9 +13,15 @@ import { decoderOptionsFromConfig } from "../collector/decoder-options.js";
 import { loadDecoderState, saveDecoderState } from "../collector/decoder-state-file.js";
 import { createFlowDecoder, type FlowDecoder } from "../collector/decoders/flow-decoder.js";
 import { createSflowDecoder, type SflowDecoder } from "../collector/decoders/sflow.js";
+import { InterfaceCounterBatch } from "../collector/decoders/sflow-records.js";
 import { createFlowCollector, type FlowCollector } from "../collector/flow-collector.js";
+import {
+  createInterfaceTracker,
+  type InterfaceTracker,
+} from "../collector/interface-utilisation.js";
 import { createPacketCollector, type PacketCollector } from "../collector/packet-collector.js";
 import type { Config } from "../schema/config.js";
+import type { FlowBatch } from "../schema/flow-record.js";
 import type { ResponseTimeRowDelta, SeriesRowDelta, SeriesStore } from "../schema/series-store.js";
 import { createDuckDbStore } from "../store/duckdb-store.js";
 
@@ -24,7 +30,9 @@ export interface Pipeline {
   readonly decoder: FlowDecoder;
   readonly collector: FlowCollector<FlowDecoder>;
   /** sFlow v5 datagrams (inputs.sflow): its own decoder, the same classification and sums. */
-  readonly sflow: FlowCollector<SflowDecoder>;
+  readonly sflow: FlowCollector<Pick<SflowDecoder, "decode" | "problems">>;
+  /** Interface utilisation from sFlow counter samples. */
+  readonly interfaces: InterfaceTracker;
   /**
    * The packet path (capture files, live capture): made on first use, since its flow table
    * preallocates `flowTable.maxFlows` entries (about 270 bytes each).
@@ -68,11 +76,24 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
     intervalMs: cfg.aggregation.interval,
     maxFutureMs: cfg.aggregation.maxFuture,
   });
+  const sflowDecoder = createSflowDecoder({
+    samplingOverrides: new Map(cfg.decoder.samplingOverrides.map((o) => [o.exporter, o.rate])),
+  });
+  const counterRows = new InterfaceCounterBatch();
+  const interfaces = createInterfaceTracker();
   const sflow = createFlowCollector({
     model,
-    decoder: createSflowDecoder({
-      samplingOverrides: new Map(cfg.decoder.samplingOverrides.map((o) => [o.exporter, o.rate])),
-    }),
+    decoder: {
+      decode(payload: Uint8Array, exporter: string, receivedMs: number, batch: FlowBatch) {
+        counterRows.clear();
+        const rows = sflowDecoder.decode(payload, exporter, receivedMs, batch, counterRows);
+        interfaces.add(counterRows);
+        return rows;
+      },
+      get problems() {
+        return sflowDecoder.problems;
+      },
+    },
     intervalMs: cfg.aggregation.interval,
     maxFutureMs: cfg.aggregation.maxFuture,
   });
@@ -151,6 +172,7 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
     decoder,
     collector,
     sflow,
+    interfaces,
     packets: openPackets,
     get packetsIfUsed() {
       return packets;

@@ -163,7 +163,14 @@ export async function startRun(
       };
     };
 
-    api = createApiServer({ config: cfg, model: pipeline.model, store, log, status: stats });
+    api = createApiServer({
+      config: cfg,
+      model: pipeline.model,
+      store,
+      log,
+      status: stats,
+      interfaces: (exporter) => pipeline.interfaces.list(exporter),
+    });
     const where = await api.listen().catch((e: unknown) => {
       throw listenError(`api.listen ${cfg.api.listen}`, e);
     });

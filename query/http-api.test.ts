@@ -831,4 +831,35 @@ describe("failures", () => {
       expect((bad.json as { error: { parameter: string } }).error.parameter).toBe("step");
     });
   });
+
+  describe("GET /api/v1/interfaces", () => {
+    it("lists the interfaces it is given, filters by router, 400s a bad router", async () => {
+      const cfg = config([TOKEN]);
+      const rows = [
+        { exporter: "192.0.2.1", ifIndex: 3, inBps: 1000 },
+        { exporter: "192.0.2.9", ifIndex: 1, inBps: 5 },
+      ];
+      const server = createApiServer({
+        config: cfg,
+        model: buildCustomerModel(cfg),
+        store,
+        log,
+        interfaces: (exporter) =>
+          rows.filter((r) => exporter === undefined || r.exporter === exporter),
+      });
+      servers.push(server);
+      const { port } = await server.listen();
+      const headers = { authorization: `Bearer ${TOKEN}` };
+      const all = await fetch(`http://127.0.0.1:${port}/api/v1/interfaces`, { headers });
+      expect(await all.json()).toEqual({ interfaces: rows });
+      const one = await fetch(`http://127.0.0.1:${port}/api/v1/interfaces?router=192.0.2.9`, {
+        headers,
+      });
+      expect(await one.json()).toEqual({ interfaces: [rows[1]] });
+      const bad = await fetch(`http://127.0.0.1:${port}/api/v1/interfaces?router=x`, { headers });
+      expect(bad.status).toBe(400);
+      // Without the dependency (the tests' main server) the endpoint does not exist.
+      expect((await get("/api/v1/interfaces")).status).toBe(404);
+    });
+  });
 });

@@ -77,6 +77,8 @@ export interface ApiServerDeps {
   now?: () => number;
   /** The running process's counters for `GET /api/v1/status` (404 without). */
   status?: () => unknown;
+  /** sFlow interface utilisation for `GET /api/v1/interfaces` (404 without). */
+  interfaces?: (exporter?: string) => unknown[];
 }
 
 export interface ApiServer {
@@ -465,6 +467,16 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
       if (path === "/api/v1/overview") {
         onlyGet(req);
         await overview(search, res);
+        return;
+      }
+      if (path === "/api/v1/interfaces" && deps.interfaces !== undefined) {
+        onlyGet(req);
+        const p = readParameters(search, ["router"]);
+        const router = p.get("router");
+        if (router !== undefined && isIP(router) === 0) {
+          throw badParameter("router", `router ${shown(router)} is not an IP address`);
+        }
+        sendJson(res, 200, { interfaces: deps.interfaces(router) });
         return;
       }
       if (path === "/api/v1/status" && deps.status !== undefined) {
