@@ -6,34 +6,17 @@
  * sketch's accuracy. Pure.
  */
 import type { ResponsePartial } from "../collector/aggregate/response-sums.js";
+import { type ResponseTimeSums, responseTimeCounters } from "../schema/series-store.js";
 import { LEVELS, type LevelName, MinuteBuckets, type RollupStats } from "./rollup.js";
 
-export interface ResponseDelta {
+export type ResponseDelta = ResponseTimeSums & {
   level: LevelName;
   startMs: number;
   link: number;
   classIndex: number;
-  transactions: number;
-  good: number;
-  retransmissions: number;
-  networkDelaySumUs: number;
-  networkDelayCount: number;
-  serverDelaySumUs: number;
-  serverDelayCount: number;
-  totalDelaySumUs: number;
-  bins: ReadonlyArray<readonly [number, number]>;
-}
+};
 
-const COUNTERS = [
-  "transactions",
-  "good",
-  "retransmissions",
-  "networkDelaySumUs",
-  "networkDelayCount",
-  "serverDelaySumUs",
-  "serverDelayCount",
-  "totalDelaySumUs",
-] as const;
+const COUNTERS = responseTimeCounters;
 
 type Bucket = Omit<ResponseDelta, "level" | "startMs" | "bins"> & { bins: Map<number, number> };
 

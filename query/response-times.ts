@@ -9,7 +9,11 @@
  * nothing measured is null, never 0.
  */
 import { binQuantiles } from "../collector/aggregate/latency-sketch.js";
-import type { ResponseTimePoint, ResponseTimeSums } from "../schema/series-store.js";
+import {
+  type ResponseTimePoint,
+  type ResponseTimeSums,
+  responseTimeCounters,
+} from "../schema/series-store.js";
 import { STEP_MS, type TrafficStep } from "./traffic.js";
 
 export interface ResponseTimeFigures {
@@ -70,16 +74,7 @@ function emptySums(): ResponseTimeSums & { bins: Array<[number, number]> } {
   };
 }
 
-const COUNTERS = [
-  "transactions",
-  "good",
-  "retransmissions",
-  "networkDelaySumUs",
-  "networkDelayCount",
-  "serverDelaySumUs",
-  "serverDelayCount",
-  "totalDelaySumUs",
-] as const;
+const COUNTERS = responseTimeCounters;
 
 /** Adds `from` into `into` (bins merged by key). */
 function addSums(into: ReturnType<typeof emptySums>, from: ResponseTimeSums): void {

@@ -67,33 +67,39 @@ export interface TrafficPoint {
   packetsOut: number;
 }
 
+/** The additive counters of response-time sums, by name (the store and the rollups use this list). */
+export const responseTimeCounters = [
+  /** Transactions that ended in the period. */
+  "transactions",
+  /** Those whose total delay was under the class's threshold. */
+  "good",
+  "retransmissions",
+  /** Sums and counts of the delays measured (a transaction without a handshake has none). */
+  "networkDelaySumUs",
+  "networkDelayCount",
+  "serverDelaySumUs",
+  "serverDelayCount",
+  "totalDelaySumUs",
+] as const;
+export type ResponseTimeCounter = (typeof responseTimeCounters)[number];
+
 /**
  * Response-time sums of one (customer, site, link, class) for one period: counters, delay sums
  * and the bins of the total-delay sketch (collector/aggregate/latency-sketch.ts), all additive.
  */
-export interface ResponseTimeSums {
-  transactions: number;
-  /** Transactions whose total delay was under the class's threshold. */
-  good: number;
-  retransmissions: number;
-  /** Sums and counts of the delays measured (a transaction without a handshake has none). */
-  networkDelaySumUs: number;
-  networkDelayCount: number;
-  serverDelaySumUs: number;
-  serverDelayCount: number;
-  totalDelaySumUs: number;
+export type ResponseTimeSums = Record<ResponseTimeCounter, number> & {
   /** Total-delay sketch bins: [key, count], keys of LATENCY_RELATIVE_ACCURACY's mapping. */
   bins: ReadonlyArray<readonly [number, number]>;
-}
+};
 
-export interface ResponseTimeRowDelta extends ResponseTimeSums {
+export type ResponseTimeRowDelta = ResponseTimeSums & {
   level: SeriesLevel;
   startMs: number;
   customer: string;
   site: string;
   link: string;
   trafficClass: string;
-}
+};
 
 export interface ResponseTimeQuery {
   customer: string;
@@ -105,9 +111,7 @@ export interface ResponseTimeQuery {
   trafficClass?: string;
 }
 
-export interface ResponseTimePoint extends ResponseTimeSums {
-  timeMs: number;
-}
+export type ResponseTimePoint = ResponseTimeSums & { timeMs: number };
 
 export interface SeriesStore {
   start(): Promise<void>;

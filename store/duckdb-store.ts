@@ -44,17 +44,18 @@ import {
   VARCHAR,
 } from "@duckdb/node-api";
 import { FlowtallyError } from "../schema/errors.js";
-import type {
-  CustomerTotals,
-  OverviewQuery,
-  ResponseTimePoint,
-  ResponseTimeQuery,
-  ResponseTimeRowDelta,
-  SeriesLevel,
-  SeriesRowDelta,
-  SeriesStore,
-  TrafficPoint,
-  TrafficQuery,
+import {
+  type CustomerTotals,
+  type OverviewQuery,
+  type ResponseTimePoint,
+  type ResponseTimeQuery,
+  type ResponseTimeRowDelta,
+  responseTimeCounters,
+  type SeriesLevel,
+  type SeriesRowDelta,
+  type SeriesStore,
+  type TrafficPoint,
+  type TrafficQuery,
 } from "../schema/series-store.js";
 
 export interface DuckDbStoreOptions {
@@ -106,16 +107,7 @@ const RESPONSE_TABLES: Readonly<Record<SeriesLevel, string>> = {
   "1d": "response_1d",
 };
 const RESPONSE_KEY = "customer, site, link, traffic_class, metric, start_ms";
-const RESPONSE_COUNTERS = [
-  "transactions",
-  "good",
-  "retransmissions",
-  "networkDelaySumUs",
-  "networkDelayCount",
-  "serverDelaySumUs",
-  "serverDelayCount",
-  "totalDelaySumUs",
-] as const;
+const RESPONSE_COUNTERS = responseTimeCounters;
 const RESPONSE_STAGING_COLUMNS: readonly DuckDBType[] = [
   VARCHAR, // level
   BIGINT, // start_ms
@@ -425,21 +417,37 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
       validateDelta(rows[i]!, i);
       levels.add(rows[i]!.level);
     }
+    await stagedUpsert(
+      "staging",
+      (appender) => stage(appender, rows),
+      LEVEL_NAMES.filter((l) => levels.has(l)).map(upsertSql),
+    );
+  }
+
+  /**
+   * One transaction: append into a temporary staging table, run the upserts that move its rows
+   * into the level tables, empty it. A failure rolls all of it back (staged rows included).
+   */
+  async function stagedUpsert(
+    staging: "staging" | "response_staging",
+    append: (appender: DuckDBAppender) => void,
+    upserts: readonly string[],
+  ): Promise<void> {
     const w = opened().writer;
     await write(async () => {
       await w.run("BEGIN TRANSACTION");
       try {
-        const appender = await w.createAppender("staging", null, "temp");
+        const appender = await w.createAppender(staging, null, "temp");
         try {
-          stage(appender, rows);
+          append(appender);
         } finally {
           appender.closeSync();
         }
-        for (const level of LEVEL_NAMES) if (levels.has(level)) await w.run(upsertSql(level));
-        await w.run("DELETE FROM temp.staging");
+        for (const sql of upserts) await w.run(sql);
+        await w.run(`DELETE FROM temp.${staging}`);
         await w.run("COMMIT");
       } catch (e) {
-        // Undoes the staging rows too. A failed ROLLBACK leaves nothing more to undo.
+        // A failed ROLLBACK leaves nothing more to undo.
         await w.run("ROLLBACK").catch(() => undefined);
         throw e;
       }
@@ -489,33 +497,20 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
     }
     const n = columns[0]!.length;
     if (n === 0) return;
-    const w = opened().writer;
-    await write(async () => {
-      await w.run("BEGIN TRANSACTION");
-      try {
-        const appender = await w.createAppender("response_staging", null, "temp");
-        try {
-          const chunk = DuckDBDataChunk.create(RESPONSE_STAGING_COLUMNS);
-          for (let first = 0; first < n; first += CHUNK_ROWS) {
-            const m = Math.min(CHUNK_ROWS, n - first);
-            chunk.reset();
-            chunk.rowCount = m;
-            chunk.setColumns(columns.map((c) => c.slice(first, first + m)));
-            appender.appendDataChunk(chunk);
-          }
-        } finally {
-          appender.closeSync();
+    await stagedUpsert(
+      "response_staging",
+      (appender) => {
+        const chunk = DuckDBDataChunk.create(RESPONSE_STAGING_COLUMNS);
+        for (let first = 0; first < n; first += CHUNK_ROWS) {
+          const m = Math.min(CHUNK_ROWS, n - first);
+          chunk.reset();
+          chunk.rowCount = m;
+          chunk.setColumns(columns.map((c) => c.slice(first, first + m)));
+          appender.appendDataChunk(chunk);
         }
-        for (const level of LEVEL_NAMES) {
-          if (levels.has(level)) await w.run(responseUpsertSql(level));
-        }
-        await w.run("DELETE FROM temp.response_staging");
-        await w.run("COMMIT");
-      } catch (e) {
-        await w.run("ROLLBACK").catch(() => undefined);
-        throw e;
-      }
-    });
+      },
+      LEVEL_NAMES.filter((l) => levels.has(l)).map(responseUpsertSql),
+    );
   }
 
   async function responseTimes(q: ResponseTimeQuery): Promise<ResponseTimePoint[]> {

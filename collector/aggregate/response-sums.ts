@@ -5,7 +5,7 @@
  * Pure: times come from the caller.
  */
 import type { DDSketch } from "@datadog/sketches-js";
-import type { ResponseTimeSums } from "../../schema/series-store.js";
+import type { ResponseTimeCounter, ResponseTimeSums } from "../../schema/series-store.js";
 import { addLatency, createLatencySketch, sketchBins } from "./latency-sketch.js";
 
 /** What one timed transaction adds. NaN for a delay that was not measured. */
@@ -20,25 +20,17 @@ export interface TransactionTiming {
   good: boolean;
 }
 
-export interface ResponsePartial extends ResponseTimeSums {
+export type ResponsePartial = ResponseTimeSums & {
   startMs: number;
   link: number;
   classIndex: number;
-}
+};
 
-interface Open {
+type Open = Record<ResponseTimeCounter, number> & {
   link: number;
   classIndex: number;
-  transactions: number;
-  good: number;
-  retransmissions: number;
-  networkDelaySumUs: number;
-  networkDelayCount: number;
-  serverDelaySumUs: number;
-  serverDelayCount: number;
-  totalDelaySumUs: number;
   sketch: DDSketch;
-}
+};
 
 export class ResponseSums {
   private readonly intervalMs: number;

@@ -5,6 +5,24 @@
  * per frame.
  */
 
+import {
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+  ETHERTYPE_QINQ,
+  ETHERTYPE_QINQ_OLD,
+  ETHERTYPE_VLAN,
+  LINKTYPE_ETHERNET,
+  LINKTYPE_IPV4,
+  LINKTYPE_IPV6,
+  LINKTYPE_LINUX_SLL,
+  LINKTYPE_LINUX_SLL2,
+  LINKTYPE_LOOP,
+  LINKTYPE_NULL,
+  LINKTYPE_RAW,
+  LINKTYPE_RAW_ALT,
+  MAX_VLAN_TAGS,
+} from "./link-types.js";
+
 export interface UdpDatagram {
   srcAddress: string;
   srcPort: number;
@@ -32,23 +50,17 @@ export type UdpFrameResult =
   /** A link type this reader does not know. */
   | "unsupported-link";
 
-export const LINKTYPE_NULL = 0;
-export const LINKTYPE_ETHERNET = 1;
-export const LINKTYPE_RAW_ALT = 12;
-export const LINKTYPE_RAW = 101;
-export const LINKTYPE_LOOP = 108;
-export const LINKTYPE_LINUX_SLL = 113;
-export const LINKTYPE_IPV4 = 228;
-export const LINKTYPE_IPV6 = 229;
-export const LINKTYPE_LINUX_SLL2 = 276;
-
-const ETHERTYPE_IPV4 = 0x0800;
-const ETHERTYPE_IPV6 = 0x86dd;
-const ETHERTYPE_VLAN = 0x8100;
-const ETHERTYPE_QINQ = 0x88a8;
-// Pre-802.1ad QinQ outer tag, still seen on older switches.
-const ETHERTYPE_QINQ_OLD = 0x9100;
-const MAX_VLAN_TAGS = 8;
+export {
+  LINKTYPE_ETHERNET,
+  LINKTYPE_IPV4,
+  LINKTYPE_IPV6,
+  LINKTYPE_LINUX_SLL,
+  LINKTYPE_LINUX_SLL2,
+  LINKTYPE_LOOP,
+  LINKTYPE_NULL,
+  LINKTYPE_RAW,
+  LINKTYPE_RAW_ALT,
+} from "./link-types.js";
 
 const AF_INET = 2;
 // AF_INET6 differs per OS: Linux, NetBSD/OpenBSD, FreeBSD, Darwin.

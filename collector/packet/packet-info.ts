@@ -6,6 +6,7 @@
  * When the packet was tunnelled (VXLAN or GRE, one level), the fields without an `outer`
  * prefix describe the INNER packet, which is the flow; the `outer*` fields keep the tunnel.
  */
+import { formatIPv6 } from "../capture/udp-datagram.js";
 
 /**
  * What `parsePacket` made of a frame. Each value says which fields are valid.
@@ -253,38 +254,6 @@ export function formatDstAddress(info: PacketInfo): string {
 /** Text of an address held as (version, IPv4 number, IPv6 bytes); IPv6 in RFC 5952 form. */
 export function formatAddress(version: 0 | 4 | 6, v4: number, v6: Uint8Array): string {
   if (version === 4) return formatIPv4Number(v4);
-  if (version === 6) return formatIPv6Bytes(v6);
+  if (version === 6) return formatIPv6(v6, 0);
   return "";
-}
-
-function formatIPv6Bytes(bytes: Uint8Array): string {
-  // RFC 5952: lowercase hex, no leading zeros, the longest run (≥ 2, leftmost on a tie) of
-  // zero groups as "::".
-  let bestStart = -1;
-  let bestLength = 0;
-  let runStart = -1;
-  for (let i = 0; i < 8; i++) {
-    if (((bytes[2 * i] ?? 0) | (bytes[2 * i + 1] ?? 0)) !== 0) {
-      runStart = -1;
-      continue;
-    }
-    if (runStart < 0) runStart = i;
-    if (i - runStart + 1 > bestLength) {
-      bestStart = runStart;
-      bestLength = i - runStart + 1;
-    }
-  }
-  if (bestLength < 2) bestStart = -1;
-  const resume = bestStart + bestLength;
-  let text = "";
-  for (let i = 0; i < 8; i++) {
-    if (i === bestStart) {
-      text += "::";
-      i = resume - 1;
-      continue;
-    }
-    if (i > 0 && i !== resume) text += ":";
-    text += (((bytes[2 * i] ?? 0) << 8) | (bytes[2 * i + 1] ?? 0)).toString(16);
-  }
-  return text;
 }

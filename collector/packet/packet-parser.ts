@@ -9,23 +9,40 @@
  * and its work per packet is bounded (tags, labels, extension headers and tunnel depth are
  * capped).
  */
+import {
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+  ETHERTYPE_QINQ,
+  ETHERTYPE_QINQ_OLD,
+  ETHERTYPE_VLAN,
+  LINKTYPE_ETHERNET,
+  LINKTYPE_IPV4,
+  LINKTYPE_IPV6,
+  LINKTYPE_LINUX_SLL,
+  LINKTYPE_LINUX_SLL2,
+  LINKTYPE_LOOP,
+  LINKTYPE_NULL,
+  LINKTYPE_RAW,
+  LINKTYPE_RAW_ALT,
+  LINKTYPE_RAW_OPENBSD,
+  MAX_VLAN_TAGS,
+} from "../capture/link-types.js";
 import type { PacketInfo, PacketResult } from "./packet-info.js";
 
-export const LINKTYPE_NULL = 0;
-export const LINKTYPE_ETHERNET = 1;
-/** DLT_RAW as most systems number it in pcap files. */
-export const LINKTYPE_RAW_ALT = 12;
-/** DLT_RAW on OpenBSD. */
-export const LINKTYPE_RAW_OPENBSD = 14;
-export const LINKTYPE_RAW = 101;
-export const LINKTYPE_LOOP = 108;
-export const LINKTYPE_LINUX_SLL = 113;
-export const LINKTYPE_IPV4 = 228;
-export const LINKTYPE_IPV6 = 229;
-export const LINKTYPE_LINUX_SLL2 = 276;
+export {
+  LINKTYPE_ETHERNET,
+  LINKTYPE_IPV4,
+  LINKTYPE_IPV6,
+  LINKTYPE_LINUX_SLL,
+  LINKTYPE_LINUX_SLL2,
+  LINKTYPE_LOOP,
+  LINKTYPE_NULL,
+  LINKTYPE_RAW,
+  LINKTYPE_RAW_ALT,
+  LINKTYPE_RAW_OPENBSD,
+  MAX_VLAN_TAGS,
+} from "../capture/link-types.js";
 
-/** At most this many VLAN tags are skipped; a frame with more is "not-ip". */
-export const MAX_VLAN_TAGS = 8;
 /** At most this many MPLS labels are skipped; a deeper stack is "not-ip". */
 export const MAX_MPLS_LABELS = 8;
 /** At most this many IPv6 extension headers are walked; a longer chain is "malformed". */
@@ -33,12 +50,6 @@ export const MAX_IPV6_EXTENSION_HEADERS = 8;
 /** The UDP destination port that announces VXLAN (RFC 7348). */
 export const VXLAN_PORT = 4789;
 
-const ETHERTYPE_IPV4 = 0x0800;
-const ETHERTYPE_IPV6 = 0x86dd;
-const ETHERTYPE_VLAN = 0x8100;
-const ETHERTYPE_QINQ = 0x88a8;
-// Pre-802.1ad QinQ outer tag, still seen on older switches.
-const ETHERTYPE_QINQ_OLD = 0x9100;
 const ETHERTYPE_MPLS_UNICAST = 0x8847;
 const ETHERTYPE_MPLS_MULTICAST = 0x8848;
 const ETHERTYPE_PPPOE_SESSION = 0x8864;
