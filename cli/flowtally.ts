@@ -93,7 +93,10 @@ program
         (s.futureRecords > 0
           ? `${s.futureRecords} records stamped in the future were counted at their arrival (aggregation.maxFuture)\n`
           : "") +
-        (Object.keys(problems).length > 0 ? `decode problems: ${JSON.stringify(problems)}\n` : ""),
+        (Object.keys(problems).length > 0 ? `decode problems: ${JSON.stringify(problems)}\n` : "") +
+        (s.capture === null
+          ? ""
+          : `captured ${s.capture.packets} packets on ${s.capture.inputs.length} interface(s): ${s.capture.records} flow records (${s.capture.unattributedRecords} unattributed), ${s.capture.transactions} TCP transactions; packets dropped by the kernel: ${s.capture.kernelDrops}, by the interface: ${s.capture.interfaceDrops}\n`),
     );
   });
 

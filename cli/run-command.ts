@@ -1,13 +1,21 @@
 /**
  * `flowtally run --config FILE`: collector, aggregator and query API in one process, on the
- * embedded store. UDP listeners feed the pipeline (cli/pipeline.ts) on the wall clock; a
- * one-second tick releases held data and hands closed intervals to the store; the HTTP API reads
- * the same store. Stopping (SIGINT/SIGTERM or `stop()`) closes the listeners first, writes every
- * open interval, closes the API and the store, and saves the decoder state, in that order, so
- * nothing received is lost.
+ * embedded store. UDP listeners feed the pipeline (cli/pipeline.ts) on the wall clock, live
+ * captures (inputs.capture) its packet path on the packets' capture times; a one-second tick
+ * releases held data, expires idle flows and hands closed intervals to the store; the HTTP API
+ * reads the same store. Stopping (SIGINT/SIGTERM or `stop()`) closes the captures and the
+ * listeners first, exports the flows still open, writes every open interval, closes the API and
+ * the store, and saves the decoder state, in that order, so nothing received is lost.
  */
 import { readFileSync } from "node:fs";
 import type { Logger } from "pino";
+import {
+  type CaptureInput,
+  type CaptureTimings,
+  openCaptureInput,
+} from "../collector/capture-input.js";
+import type { PacketResult } from "../collector/packet/packet-info.js";
+import type { PacketCollector } from "../collector/packet-collector.js";
 import { createProblemReporter } from "../collector/problem-reporter.js";
 import {
   nativeUdpUnavailableReason,
@@ -44,10 +52,46 @@ export interface RunStats {
     datagrams: number;
     kernelDrops: number | null;
   }>;
+  /** Live capture (inputs.capture) and the packet path it feeds; null without capture inputs. */
+  capture: CaptureRunStats | null;
+}
+
+export interface CaptureRunStats {
+  /** Frames captured and handed to the packet parser. */
+  packets: number;
+  /** Kernel statistics (pcap_stats) summed over the inputs: frames that passed the filter... */
+  kernelReceived: number;
+  /** ...dropped because the capture buffer was full (inputs.capture[].bufferSize)... */
+  kernelDrops: number;
+  /** ...and dropped by the interface or its driver (0 where the platform can't tell). */
+  interfaceDrops: number;
+  /** What the parser made of the frames ("not-ip": ARP, LLDP...; not traffic). */
+  results: Record<PacketResult, number>;
+  /** Flow records the flow table exported (per direction), and of those no customer's. */
+  records: number;
+  unattributedRecords: number;
+  /** Flows in the flow table now, and flows it exported early because it was full. */
+  flows: number;
+  evictions: number;
+  /** TCP request/response transactions timed. */
+  transactions: number;
+  inputs: Array<{
+    interface: string;
+    linkType: number;
+    snaplen: number;
+    bufferSize: number;
+    packets: number;
+    kernelReceived: number;
+    kernelDrops: number;
+    interfaceDrops: number;
+    readErrors: number;
+  }>;
 }
 
 export interface RunningFlowtally {
   readonly inputs: readonly UdpInput[];
+  /** Live captures (inputs.capture), in config order. */
+  readonly captures: readonly CaptureInput[];
   /** Where the HTTP API listens. */
   readonly api: { address: string; port: number };
   stats(): RunStats;
@@ -69,6 +113,8 @@ export interface RunTimings {
    * node:dgram. FLOWTALLY_UDP_BACKEND=dgram|recvmmsg sets it for `flowtally run` (benchmarks).
    */
   udpBackend: UdpBackend | "auto";
+  /** Live capture read and statistics periods (collector/capture-input.ts). */
+  capture?: Partial<CaptureTimings>;
 }
 
 const defaultTimings: RunTimings = {
@@ -93,6 +139,7 @@ export async function startRun(
   const pipeline = await createPipeline(cfg, log);
   const { collector, sflow, decoder, rollup, store } = pipeline;
   const inputs: UdpInput[] = [];
+  const captures: CaptureInput[] = [];
   let api: ReturnType<typeof createApiServer> | undefined;
   try {
     const listeners = [
@@ -133,6 +180,27 @@ export async function startRun(
       );
       warnIfBufferCapped(log, input.listen, input.receiveBuffer, udp.receiveBufferBytes);
     }
+    for (const [k, input] of cfg.inputs.capture.entries()) {
+      const packets = pipeline.packets();
+      const capture = await openCaptureInput(
+        { ...input, path: `inputs.capture[${k}]` },
+        (frame, linkType, tsSec, tsNsec) => packets.ingest(frame, linkType, tsSec, tsNsec),
+        { log, ...(t.capture === undefined ? {} : { timings: t.capture }) },
+      );
+      captures.push(capture);
+      log.info(
+        {
+          interface: input.interface,
+          linkType: capture.linkType,
+          linkTypeName: capture.linkTypeName,
+          filter: input.filter,
+          snaplen: capture.snaplen,
+          bufferSize: capture.bufferSize,
+          promiscuous: input.promiscuous,
+        },
+        "capturing packets",
+      );
+    }
     const rcvbufAtStart = readRcvbufErrors();
     const reporter = createProblemReporter(log);
     const stats = (): RunStats => {
@@ -160,6 +228,7 @@ export async function startRun(
           datagrams: i.stats.datagrams,
           kernelDrops: drops[k] ?? null,
         })),
+        capture: captureStats(captures, pipeline.packetsIfUsed),
       };
     };
 
@@ -181,6 +250,7 @@ export async function startRun(
     const tick = () => {
       const now = Date.now();
       collector.expire(now);
+      pipeline.packetsIfUsed?.expire(now);
       reporter.report(now, decoder.problems);
       if (handingOver) return; // the store is still busy with the previous tick's rows
       handingOver = true;
@@ -188,7 +258,7 @@ export async function startRun(
         handingOver = false;
       });
     };
-    let last = { at: startedAt, records: 0, drops: 0, rcvbuf: 0 };
+    let last = { at: startedAt, records: 0, drops: 0, rcvbuf: 0, captureDrops: 0 };
     const logStats = () => {
       const s = stats();
       const now = Date.now();
@@ -205,8 +275,25 @@ export async function startRun(
         seriesRowsWritten: s.seriesRowsWritten,
         pendingRows: pipeline.stats.pendingRows,
         held: s.held,
+        ...(s.capture === null
+          ? {}
+          : {
+              capture: {
+                packets: s.capture.packets,
+                kernelDrops: s.capture.kernelDrops,
+                interfaceDrops: s.capture.interfaceDrops,
+                flows: s.capture.flows,
+                transactions: s.capture.transactions,
+              },
+            }),
       };
-      if (drops > last.drops) {
+      const captureDrops = s.capture?.kernelDrops ?? 0;
+      if (captureDrops > last.captureDrops) {
+        log.warn(
+          { ...line, newCaptureKernelDrops: captureDrops - last.captureDrops },
+          "the kernel dropped captured packets: the capture buffer overflowed (raise inputs.capture[].bufferSize, narrow the filter, or lower snaplen)",
+        );
+      } else if (drops > last.drops) {
         log.warn(
           { ...line, newKernelDrops: drops - last.drops },
           "the kernel dropped export datagrams: the receive buffer overflowed (raise inputs.netflow[].receiveBuffer and net.core.rmem_max, or add a collector)",
@@ -219,7 +306,7 @@ export async function startRun(
       } else {
         log.info(line, "stats");
       }
-      last = { at: now, records: s.records, drops, rcvbuf };
+      last = { at: now, records: s.records, drops, rcvbuf, captureDrops };
     };
     const saveState = () => {
       try {
@@ -251,9 +338,13 @@ export async function startRun(
     let stopping: Promise<RunStats> | undefined;
     const stop = async (): Promise<RunStats> => {
       for (const timer of timers) clearInterval(timer);
+      // Captures first (each counts what the kernel still holds), then the UDP listeners.
+      await Promise.all(captures.map((c) => c.close()));
       await Promise.all(inputs.map((i) => i.close()));
       const now = Date.now();
       collector.expire(now);
+      // The flows still in the table end here.
+      pipeline.packetsIfUsed?.flushAll();
       const held = decoder.heldSets();
       if (held.count > 0) {
         log.warn(held, "data still waiting for its template at stop is not counted");
@@ -275,6 +366,7 @@ export async function startRun(
     };
     return {
       inputs,
+      captures,
       api: apiAddress,
       stats,
       stop: () => {
@@ -283,11 +375,48 @@ export async function startRun(
       },
     };
   } catch (e) {
+    await Promise.all(captures.map((c) => c.close()));
     await Promise.all(inputs.map((i) => i.close()));
     await api?.close().catch(() => {});
     await store.stop();
     throw e;
   }
+}
+
+function captureStats(
+  captures: readonly CaptureInput[],
+  packets: PacketCollector | undefined,
+): CaptureRunStats | null {
+  if (captures.length === 0 || packets === undefined) return null;
+  const inputs = captures.map((c) => {
+    const k = c.kernelStats();
+    return {
+      interface: c.interface,
+      linkType: c.linkType,
+      snaplen: c.snaplen,
+      bufferSize: c.bufferSize,
+      packets: c.stats.packets,
+      kernelReceived: k.received,
+      kernelDrops: k.dropped,
+      interfaceDrops: k.interfaceDropped,
+      readErrors: c.stats.readErrors,
+    };
+  });
+  const sum = (f: (i: (typeof inputs)[number]) => number) => inputs.reduce((a, i) => a + f(i), 0);
+  const p = packets.stats;
+  return {
+    packets: sum((i) => i.packets),
+    kernelReceived: sum((i) => i.kernelReceived),
+    kernelDrops: sum((i) => i.kernelDrops),
+    interfaceDrops: sum((i) => i.interfaceDrops),
+    results: { ...p.results },
+    records: p.records,
+    unattributedRecords: p.unattributedRecords,
+    flows: packets.flows,
+    evictions: p.flowTable.evictions,
+    transactions: p.transactions,
+    inputs,
+  };
 }
 
 function nonZero(counts: Readonly<Record<string, number>>): Record<string, number> {

@@ -170,6 +170,31 @@ const udpInput = z.strictObject({
     .default(32 * 1024 * 1024),
 });
 
+const captureInput = z.strictObject({
+  /** Network interface to capture on: a mirror (SPAN) port or a tap ("eth1"; "any" for all). */
+  interface: z
+    .string()
+    .min(1)
+    .max(255)
+    .refine((s) => !/[\s/]/.test(s), "is not an interface name"),
+  /** BPF filter in tcpdump's syntax ("not port 2055"); "" captures everything. */
+  filter: z.string().default(""),
+  /**
+   * Bytes kept of each frame. Headers are enough: bytes are counted from the IP total length.
+   * 128 holds Ethernet + two VLAN tags + IPv6 + TCP with options; raise it for tunnels.
+   */
+  snaplen: z.number().int().min(64).max(262_144).default(128),
+  /** Kernel capture buffer in bytes: absorbs bursts while the collector is busy. */
+  bufferSize: z
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .max(2 ** 31 - 1)
+    .default(64 * 1024 * 1024),
+  /** Receive frames addressed to other hosts too (what a mirror port carries). */
+  promiscuous: z.boolean().default(true),
+});
+
 export const configSchema = z.strictObject({
   decoder: decoderConfigSchema.prefault({}),
   inputs: z
@@ -178,6 +203,14 @@ export const configSchema = z.strictObject({
       netflow: z.array(udpInput).default([]),
       /** sFlow v5 on one port each ("0.0.0.0:6343"). */
       sflow: z.array(udpInput).default([]),
+      /** Live packet capture (libpcap), one entry per interface; see docs/configuration.md. */
+      capture: z
+        .array(captureInput)
+        .default([])
+        .refine(
+          (list) => new Set(list.map((c) => c.interface)).size === list.length,
+          "lists an interface twice",
+        ),
     })
     .prefault({}),
   aggregation: z
@@ -243,4 +276,5 @@ export const configSchema = z.strictObject({
 export type DecoderConfig = z.infer<typeof decoderConfigSchema>;
 export type CustomerConfig = z.infer<typeof customerSchema>;
 export type ClassConfig = z.infer<typeof classSchema>;
+export type CaptureInputConfig = z.infer<typeof captureInput>;
 export type Config = z.infer<typeof configSchema>;

@@ -7,6 +7,7 @@ export const errorCodes = {
   FT_CONFIG_PARSE: "The config file is not valid YAML.",
   FT_CONFIG_INVALID: "The config file does not match the schema.",
   FT_CAPTURE_READ: "A capture file could not be read.",
+  FT_CAPTURE_OPEN: "A live capture (inputs.capture) could not be opened.",
   FT_STATE_READ: "The decoder state file could not be read or parsed.",
   FT_STATE_WRITE: "The decoder state file could not be written.",
   FT_STORE_OPEN: "The embedded store could not be opened.",

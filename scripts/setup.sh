@@ -1,20 +1,35 @@
 #!/bin/sh
 # Brings a fresh clone to a runnable state: installs npm dependencies (when package-lock.json is
 # newer than the installed tree) and builds dist/. With --test it also installs the programs the
-# test suite runs against (real exporters and a packet recorder) from Debian's packages when they
-# are missing and we are root with apt; otherwise it stops with a message naming the package.
+# test suite runs against (real exporters, a packet recorder and player) from Debian's packages
+# when they are missing and we are root with apt; otherwise it stops with a message naming the
+# package. Live capture's headers (libpcap-dev) are installed before `npm ci` with --test; without
+# it (the quick start) setup only says how to get them.
 set -eu
 cd "$(dirname "$0")/.."
 
-# need BINARY PACKAGE...: pairs of a program and the Debian package that provides it.
+# have THING: a program on the PATH (or in /usr/sbin), or an absolute path (a header) that exists.
+have() {
+  case "$1" in
+    /*) [ -e "$1" ] ;;
+    *) command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] ;;
+  esac
+}
+
+# can_apt: we may install Debian packages (root with apt-get).
+can_apt() {
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1
+}
+
+# need THING PACKAGE...: pairs of a program (or header path) and the Debian package providing it.
 need() {
   missing=""
   while [ $# -ge 2 ]; do
-    command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || missing="$missing $2"
+    have "$1" || missing="$missing $2"
     shift 2
   done
   [ -z "$missing" ] && return 0
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  if can_apt; then
     echo "setup: apt-get install$missing" >&2
     apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >&2
@@ -24,11 +39,27 @@ need() {
   fi
 }
 
+# Live capture (inputs.capture) uses the optional npm package `pcap` (node_pcap), which `npm ci`
+# builds against libpcap's headers: they must be there before it runs. Without them `npm ci` skips
+# pcap and live capture fails with FT_CAPTURE_OPEN; everything else works. The tests need it.
+pcap_header=/usr/include/pcap/pcap.h
 if [ "${1:-}" = "--test" ]; then
-  need softflowd softflowd pmacctd pmacct nfacctd pmacct tcpdump tcpdump
+  need softflowd softflowd pmacctd pmacct nfacctd pmacct tcpdump tcpdump tcpreplay tcpreplay \
+    "$pcap_header" libpcap-dev
+elif ! have "$pcap_header" && [ ! -f node_modules/.package-lock.json ]; then
+  # The quick start does not capture: it does not wait for apt. Said once, at the first setup.
+  echo "setup: live capture (inputs.capture) needs libpcap-dev: apt-get install libpcap-dev, then rerun this script" >&2
 fi
 
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# node-gyp builds pcap against this Node's own headers (never downloaded), like native/ below.
+if [ -z "${npm_config_nodedir:-}" ]; then
+  nodeprefix="$(dirname "$(dirname "$(command -v node)")")"
+  [ -f "$nodeprefix/include/node/node_api.h" ] && export npm_config_nodedir="$nodeprefix"
+fi
+
+# npm ci again when the headers came after a build that had to skip pcap.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] ||
+  { have "$pcap_header" && [ ! -f node_modules/pcap/build/Release/pcap_binding.node ]; }; then
   echo "setup: npm ci" >&2
   npm ci --no-audit --no-fund
 fi
