@@ -50,7 +50,7 @@ describe("native batched UDP input", () => {
         {
           listen: "127.0.0.1:0",
           receiveBufferBytes: 1 << 20,
-          onDatagram: (payload, exporter) => got.push([payload.toString(), exporter]),
+          onDatagram: (payload, exporter) => got.push([Buffer.from(payload).toString(), exporter]),
         },
         coalesceMs,
       );
@@ -163,12 +163,13 @@ describe("native batched UDP input", () => {
       receiveBufferBytes: 32 << 20,
       onDatagram: (p, exporter) => {
         count++;
-        const seq = p.readUInt32BE(0);
+        const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
+        const seq = dv.getUint32(0);
         // Length and contents follow from the sequence number.
         if (seq >= total || p.length !== 8 + (seq % 300) || exporter !== "127.0.0.1") bad++;
         else {
           for (let i = 8; i < p.length; i++) if (p[i] !== ((seq + i) & 255)) bad++;
-          if (p.readUInt32BE(4) !== (seq ^ 0x5a5a5a5a) >>> 0) bad++;
+          if (dv.getUint32(4) !== (seq ^ 0x5a5a5a5a) >>> 0) bad++;
           seen[seq]!++;
         }
       },
@@ -249,7 +250,7 @@ describe("native batched UDP input", () => {
       {
         listen: "127.0.0.1:0",
         receiveBufferBytes: 65536,
-        onDatagram: (p, exporter) => got.push(`${p.toString()} ${exporter}`),
+        onDatagram: (p, exporter) => got.push(`${Buffer.from(p).toString()} ${exporter}`),
       },
       "dgram",
     );

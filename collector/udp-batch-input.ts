@@ -166,6 +166,8 @@ export async function openBatchedUdpInput(
   const type = family === 6 ? "udp6" : "udp4";
 
   const payloadBuffer = Buffer.alloc(BATCH * SLOT_BYTES);
+  const payloadAb = payloadBuffer.buffer;
+  const payloadBase = payloadBuffer.byteOffset;
   const meta = new Int32Array(BATCH * META_WORDS);
   const names = new ExporterNames();
   const stats = { datagrams: 0, bytes: 0 };
@@ -194,7 +196,8 @@ export async function openBatchedUdpInput(
       stats.datagrams++;
       stats.bytes += length;
       const start = i * SLOT_BYTES;
-      onDatagram(payloadBuffer.subarray(start, start + length), exporter, receivedMs);
+      // A plain Uint8Array view: cheaper to make than a Buffer one, per datagram.
+      onDatagram(new Uint8Array(payloadAb, payloadBase + start, length), exporter, receivedMs);
     }
   };
 

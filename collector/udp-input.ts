@@ -15,7 +15,7 @@ export interface UdpInputOptions {
   listen: string;
   /** Requested SO_RCVBUF in bytes; the kernel caps it at net.core.rmem_max. */
   receiveBufferBytes: number;
-  onDatagram(payload: Buffer, exporter: string, receivedMs: number): void;
+  onDatagram(payload: Uint8Array, exporter: string, receivedMs: number): void;
 }
 
 export interface UdpInput {
