@@ -7,7 +7,9 @@
  */
 import { createReadStream, statSync } from "node:fs";
 import { createCaptureParser } from "../collector/capture/capture-file.js";
-import { createUdpDatagram, extractUdp } from "../collector/capture/udp-datagram.js";
+import { createUdpDatagram, extractUdp, udpFromParsed } from "../collector/capture/udp-datagram.js";
+import { PacketInfo } from "../collector/packet/packet-info.js";
+import { parsePacket } from "../collector/packet/packet-parser.js";
 import { loadConfigFile } from "../config/load-config.js";
 import { FlowtallyError } from "../schema/errors.js";
 import { parseHostPort } from "../schema/units.js";
@@ -56,7 +58,11 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
   const pipeline = await createPipeline(cfg, log);
   const { collector, sflow, decoder, rollup, store } = pipeline;
 
+  const exportPorts: ReadonlySet<number> = new Set([...ports, ...sflowPorts]);
   const udp = createUdpDatagram();
+  // Each frame is parsed once, by the packet parser: what it found tells a flow export from
+  // traffic (udpFromParsed), and traffic goes to the packet path as parsed.
+  const info = new PacketInfo();
   let datagrams = 0;
   let packets = 0;
   let watermark = Number.NEGATIVE_INFINITY;
@@ -70,7 +76,12 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
     for (const path of captures) {
       const parser = createCaptureParser((p) => {
         progress.advance(p.capturedLength + 16);
-        const into = !extractUdp(p.linkType, p.data, udp)
+        const frame = p.data;
+        const result = parsePacket(frame, p.linkType, info);
+        const found = udpFromParsed(p.linkType, frame, info, exportPorts, udp);
+        const isUdp =
+          found === "udp" || (found === "unknown" && extractUdp(p.linkType, frame, udp));
+        const into = !isUdp
           ? undefined
           : ports.has(udp.dstPort)
             ? collector
@@ -81,7 +92,7 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
         if (t > watermark) watermark = t;
         if (into === undefined) {
           packets++;
-          pipeline.packets().ingest(p.data, p.linkType, p.tsSec, p.tsNsec);
+          pipeline.packets().ingestParsed(info, result, p.tsSec, p.tsNsec);
           return;
         }
         datagrams++;

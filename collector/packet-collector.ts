@@ -33,6 +33,13 @@ export interface PacketCollectorStats {
 export interface PacketCollector {
   /** One captured frame with its capture time (Unix seconds + nanoseconds). */
   ingest(frame: Uint8Array, linkType: number, tsSec: number, tsNsec: number): void;
+  /**
+   * Like {@link ingest}, for a frame the caller has just parsed itself: `info` and `result` are
+   * what `parsePacket(frame, linkType, info)` made of it (the replay reads them first to tell
+   * flow exports from traffic, and the frame is not parsed twice). `info` stays the caller's;
+   * it is read during the call only.
+   */
+  ingestParsed(info: PacketInfo, result: PacketResult, tsSec: number, tsNsec: number): void;
   /** Flow-table timeouts at `nowMs` (packet time); call it from a timer when traffic is idle. */
   expire(nowMs: number): void;
   /** Exports every flow of the table (end of a capture file, stop). */
@@ -107,14 +114,23 @@ export function createPacketCollector(deps: {
     flowTable: table.stats,
   };
 
+  const ingestParsed = (
+    parsed: PacketInfo,
+    result: PacketResult,
+    tsSec: number,
+    tsNsec: number,
+  ): void => {
+    stats.frames++;
+    results[result]++;
+    table.add(parsed, tsSec, tsNsec, batch);
+    if (batch.length > 0) sink.consume(batch, tsSec * 1000 + tsNsec / 1e6);
+  };
+
   return {
     ingest(frame, linkType, tsSec, tsNsec) {
-      stats.frames++;
-      const r = parsePacket(frame, linkType, info);
-      results[r]++;
-      table.add(info, tsSec, tsNsec, batch);
-      if (batch.length > 0) sink.consume(batch, tsSec * 1000 + tsNsec / 1e6);
+      ingestParsed(info, parsePacket(frame, linkType, info), tsSec, tsNsec);
     },
+    ingestParsed,
     expire(nowMs) {
       table.expire(nowMs, batch);
       if (batch.length > 0) sink.consume(batch, nowMs);

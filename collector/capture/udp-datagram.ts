@@ -5,6 +5,7 @@
  * per frame.
  */
 
+import type { PacketInfo } from "../packet/packet-info.js";
 import {
   ETHERTYPE_IPV4,
   ETHERTYPE_IPV6,
@@ -248,6 +249,93 @@ function udp(b: Uint8Array, off: number, ipEnd: number, out: UdpDatagram): UdpFr
   out.dstPort = u16(b, off + 2);
   out.payload = b.subarray(off + 8, off + length);
   return "udp";
+}
+
+/** What {@link udpFromParsed} found: see there. */
+export type ParsedUdpResult = "udp" | "none" | "unknown";
+
+/** The UDP port that announces VXLAN, which `parsePacket` decapsulates (RFC 7348). */
+const VXLAN_PORT = 4789;
+
+/**
+ * {@link extractUdp} for a frame that `parsePacket(frame, linkType, info)` has just parsed,
+ * read from `info` instead of walking the headers again, restricted to datagrams to one of
+ * `ports` (flow-export ports):
+ *
+ * - `"udp"`: extractUdp would return true with a `dstPort` in `ports`; `out` is filled exactly
+ *   as it would fill it (same addresses text, ports, version and payload bytes).
+ * - `"none"`: extractUdp would return false, or a datagram to a port not in `ports`.
+ * - `"unknown"`: `info` does not say (IPv6 extension headers, which the two readers walk
+ *   differently; a VXLAN tunnel when VXLAN's port is in `ports`): call extractUdp.
+ *
+ * The two readers agree on the link layers extractUdp knows (same VLAN tag limit); beyond
+ * them, `parsePacket` also walks MPLS and PPPoE and decapsulates tunnels, where extractUdp sees
+ * no UDP datagram (or the outer one, for VXLAN): those frames are told apart by `info`.
+ */
+export function udpFromParsed(
+  linkType: number,
+  frame: Uint8Array,
+  info: PacketInfo,
+  ports: ReadonlySet<number>,
+  out: UdpDatagram,
+): ParsedUdpResult {
+  const version = info.ipVersion;
+  // extractUdp needs the IP header (and parsePacket reads it whenever extractUdp would).
+  if (version === 0 || !extractUdpLinkType(linkType)) return "none";
+  if (info.tunnel !== "none") {
+    // GRE/ERSPAN: the outer packet is GRE, not UDP. VXLAN: the outer packet is a UDP datagram
+    // to VXLAN_PORT (or an incomplete one: let extractUdp decide when that port is wanted).
+    return info.tunnel === "vxlan" && ports.has(VXLAN_PORT) ? "unknown" : "none";
+  }
+  // extractUdp does not walk MPLS or PPPoE: "not-ip".
+  if (info.mplsCount !== 0 || info.pppoe) return "none";
+  const protocol = info.protocol;
+  if (version === 6 && (info.ipv6ExtensionHeaders !== 0 || isWalkedByExtractUdp(protocol))) {
+    return "unknown";
+  }
+  // A fragment, or an IP packet that does not fit in the frame: not a datagram for extractUdp.
+  if (protocol !== IPPROTO_UDP || !info.hasTransport || info.fragment) return "none";
+  if (info.capturedIpBytes !== info.ipLength) return "none";
+  if (!ports.has(info.dstPort)) return "none";
+  const off = info.transportOffset;
+  const length = u16(frame, off + 4);
+  if (length < 8 || off + length > info.ipOffset + info.ipLength) return "none";
+  out.srcPort = info.srcPort;
+  out.dstPort = info.dstPort;
+  out.payload = frame.subarray(off + 8, off + length);
+  out.ipVersion = version;
+  const ip = info.ipOffset;
+  if (version === 4) {
+    out.srcAddress = formatIPv4(frame, ip + 12);
+    out.dstAddress = formatIPv4(frame, ip + 16);
+  } else {
+    out.srcAddress = formatIPv6(frame, ip + 8);
+    out.dstAddress = formatIPv6(frame, ip + 24);
+  }
+  return "udp";
+}
+
+function extractUdpLinkType(linkType: number): boolean {
+  switch (linkType) {
+    case LINKTYPE_ETHERNET:
+    case LINKTYPE_LINUX_SLL:
+    case LINKTYPE_LINUX_SLL2:
+    case LINKTYPE_NULL:
+    case LINKTYPE_LOOP:
+    case LINKTYPE_RAW:
+    case LINKTYPE_RAW_ALT:
+    case LINKTYPE_IPV4:
+    case LINKTYPE_IPV6:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** IPv6 extension headers extractUdp walks to reach UDP (parsePacket also sets these as the
+ * protocol when it stops inside one). */
+function isWalkedByExtractUdp(next: number): boolean {
+  return next === IPPROTO_HOPOPTS || next === IPPROTO_ROUTING || next === IPPROTO_DSTOPTS;
 }
 
 /** Dotted quad of the 4 bytes at `offset`. The caller checks the bounds. */
