@@ -24,6 +24,7 @@ import {
 } from "../collector/udp-batch-input.js";
 import { readRcvbufErrors, type UdpInput } from "../collector/udp-input.js";
 import { createApiServer } from "../query/http-api.js";
+import { createMetrics } from "../query/metrics.js";
 import type { Config } from "../schema/config.js";
 import { FlowtallyError } from "../schema/errors.js";
 import { pruneBefore } from "../store/retention.js";
@@ -239,6 +240,21 @@ export async function startRun(
       log,
       status: stats,
       interfaces: (exporter) => pipeline.interfaces.list(exporter),
+      metrics: createMetrics(() => {
+        const s = stats();
+        return {
+          exporters: decoder.exporterStats(),
+          problems: s.problems,
+          inputs: s.inputs,
+          rcvbufErrors: s.rcvbufErrors,
+          records: s.records,
+          unattributedRecords: s.unattributedRecords,
+          seriesRowsWritten: s.seriesRowsWritten,
+          storeErrors: s.storeErrors,
+          pendingRows: pipeline.stats.pendingRows,
+          heldSets: s.held.count,
+        };
+      }),
     });
     const where = await api.listen().catch((e: unknown) => {
       throw listenError(`api.listen ${cfg.api.listen}`, e);

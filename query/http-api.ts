@@ -25,6 +25,7 @@ import type { Config } from "../schema/config.js";
 import { type SeriesStore, UNATTRIBUTED_CUSTOMER } from "../schema/series-store.js";
 import { parseHostPort } from "../schema/units.js";
 import { keptFrom } from "../store/retention.js";
+import type { Metrics } from "./metrics.js";
 import {
   buildOverview,
   customersByRouter,
@@ -77,6 +78,8 @@ export interface ApiServerDeps {
   now?: () => number;
   /** The running process's counters for `GET /api/v1/status` (404 without). */
   status?: () => unknown;
+  /** Prometheus metrics for `GET /metrics` (404 without). */
+  metrics?: Metrics;
   /** sFlow interface utilisation for `GET /api/v1/interfaces` (404 without). */
   interfaces?: (exporter?: string) => unknown[];
 }
@@ -460,6 +463,14 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     if (path === "/healthz") {
       onlyGet(req);
       sendJson(res, 200, { status: "ok" });
+      return;
+    }
+    if (path === "/metrics" && deps.metrics !== undefined) {
+      // The same bearer tokens as the API (Prometheus: `authorization: { credentials: ... }`).
+      authorize(req);
+      onlyGet(req);
+      readParameters(search, []);
+      send(res, 200, await deps.metrics.text(), deps.metrics.contentType);
       return;
     }
     if (path === "/api" || path.startsWith("/api/")) {

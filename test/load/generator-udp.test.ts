@@ -69,6 +69,18 @@ describe("generator over UDP → flowtally run", () => {
       expect(res.status).toBe(200);
       const status = (await res.json()) as { datagrams: number; kernelDrops: number | null };
       expect([status.datagrams, status.kernelDrops]).toEqual([datagrams, 0]);
+      // And in the Prometheus exposition.
+      const metrics = await fetch(`http://127.0.0.1:${running.api.port}/metrics`, {
+        headers: { authorization: "Bearer load-test-token-0123456789" },
+      });
+      const text = await metrics.text();
+      expect(text).toContain(
+        `flowtally_datagrams_received_total{exporter="127.0.0.1"} ${datagrams}`,
+      );
+      expect(text).toContain(
+        `flowtally_records_received_total{exporter="127.0.0.1"} ${2 * RECORDS}`,
+      );
+      expect(text).toMatch(/flowtally_udp_kernel_drops_total\{listen="127\.0\.0\.1:0"\} 0\n/);
       const stats = await running.stop();
       stopped = true;
       expect(stats.kernelDrops).toBe(0);

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { createMetrics, type MetricsSnapshot } from "./metrics.js";
+
+function snapshot(datagrams: number, drops: number): MetricsSnapshot {
+  return {
+    exporters: [
+      { exporter: "192.0.2.1", datagrams, records: datagrams * 25, lostRecords: 3, templates: 2 },
+    ],
+    problems: { "template-invalid": 1 },
+    inputs: [{ listen: "0.0.0.0:2055", datagrams, kernelDrops: drops }],
+    rcvbufErrors: null,
+    records: datagrams * 25,
+    unattributedRecords: 7,
+    seriesRowsWritten: 40,
+    storeErrors: 0,
+    pendingRows: 5,
+    heldSets: 1,
+  };
+}
+
+describe("Prometheus metrics", () => {
+  it("exposes the process's running totals as counters that follow them across scrapes", async () => {
+    let s = snapshot(10, 0);
+    const m = createMetrics(() => s);
+    const first = await m.text();
+    expect(first).toContain('flowtally_datagrams_received_total{exporter="192.0.2.1"} 10');
+    expect(first).toContain('flowtally_records_received_total{exporter="192.0.2.1"} 250');
+    expect(first).toContain('flowtally_templates{exporter="192.0.2.1"} 2');
+    expect(first).toContain('flowtally_decode_problems_total{reason="template-invalid"} 1');
+    expect(first).toContain('flowtally_udp_kernel_drops_total{listen="0.0.0.0:2055"} 0');
+    expect(first).toContain("flowtally_store_pending_rows 5");
+    expect(first).toContain("# TYPE flowtally_datagrams_received_total counter");
+    expect(first).toMatch(/flowtally_process_cpu_seconds_total/);
+    s = snapshot(30, 4);
+    const second = await m.text();
+    expect(second).toContain('flowtally_datagrams_received_total{exporter="192.0.2.1"} 30');
+    expect(second).toContain('flowtally_udp_kernel_drops_total{listen="0.0.0.0:2055"} 4');
+    expect(m.contentType).toMatch(/^text\/plain/);
+  });
+});

@@ -1,0 +1,151 @@
+/**
+ * `GET /metrics`: the running process's counters in the Prometheus text format (prom-client).
+ * Everything is read from the process's own counters at scrape time, so the hot path does no
+ * metrics work at all; counters that the collector keeps as running totals are exposed as
+ * Prometheus counters (increased by what changed since the last scrape).
+ */
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+
+/** What the process reports at each scrape. */
+export interface MetricsSnapshot {
+  exporters: ReadonlyArray<{
+    exporter: string;
+    datagrams: number;
+    records: number;
+    lostRecords: number;
+    templates: number;
+  }>;
+  problems: Readonly<Record<string, number>>;
+  inputs: ReadonlyArray<{ listen: string; datagrams: number; kernelDrops: number | null }>;
+  rcvbufErrors: number | null;
+  records: number;
+  unattributedRecords: number;
+  seriesRowsWritten: number;
+  storeErrors: number;
+  pendingRows: number;
+  heldSets: number;
+}
+
+export interface Metrics {
+  readonly contentType: string;
+  /** The exposition text (runs the collection). */
+  text(): Promise<string>;
+}
+
+export function createMetrics(snapshot: () => MetricsSnapshot): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "flowtally_" });
+  let current: MetricsSnapshot | undefined;
+  /** Counters fed from running totals: increased by the difference since the last scrape. */
+  const totals = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    read: (s: MetricsSnapshot) => Array<[Record<L, string>, number]>,
+  ) => {
+    const last = new Map<string, number>();
+    return new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        if (current === undefined) return;
+        for (const [labels, value] of read(current)) {
+          const key = JSON.stringify(labels);
+          const delta = value - (last.get(key) ?? 0);
+          // A series shows from its first scrape, at 0 if need be; a total that went down (a
+          // restart of its source) starts over.
+          if (delta > 0 || !last.has(key)) this.inc(labels as never, Math.max(delta, 0));
+          last.set(key, value);
+        }
+      },
+    });
+  };
+  const gauge = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    read: (s: MetricsSnapshot) => Array<[Record<L, string>, number]>,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        if (current === undefined) return;
+        this.reset();
+        for (const [labels, value] of read(current)) this.set(labels as never, value);
+      },
+    });
+
+  totals(
+    "flowtally_datagrams_received_total",
+    "Flow export datagrams received, per exporter",
+    ["exporter"],
+    (s) => s.exporters.map((e) => [{ exporter: e.exporter }, e.datagrams]),
+  );
+  totals(
+    "flowtally_records_received_total",
+    "Flow records decoded, per exporter",
+    ["exporter"],
+    (s) => s.exporters.map((e) => [{ exporter: e.exporter }, e.records]),
+  );
+  totals(
+    "flowtally_records_lost_total",
+    "Flow records missing according to the exporters' sequence numbers (estimated loss)",
+    ["exporter"],
+    (s) => s.exporters.map((e) => [{ exporter: e.exporter }, e.lostRecords]),
+  );
+  gauge("flowtally_templates", "Templates known, per exporter", ["exporter"], (s) =>
+    s.exporters.map((e) => [{ exporter: e.exporter }, e.templates]),
+  );
+  totals("flowtally_decode_problems_total", "Decode problems by reason", ["reason"], (s) =>
+    Object.entries(s.problems).map(([reason, n]) => [{ reason }, n]),
+  );
+  totals(
+    "flowtally_udp_kernel_drops_total",
+    "Datagrams the kernel dropped on flowtally's sockets (receive buffer full)",
+    ["listen"],
+    (s) => s.inputs.map((i) => [{ listen: i.listen }, i.kernelDrops ?? 0]),
+  );
+  totals("flowtally_udp_datagrams_total", "Datagrams read from each UDP input", ["listen"], (s) =>
+    s.inputs.map((i) => [{ listen: i.listen }, i.datagrams]),
+  );
+  totals(
+    "flowtally_host_udp_rcvbuf_errors_total",
+    "UDP RcvbufErrors of the whole host since flowtally started (/proc/net/snmp)",
+    [],
+    (s) => [[{}, s.rcvbufErrors ?? 0]],
+  );
+  totals("flowtally_records_total", "Records classified (all inputs)", [], (s) => [
+    [{}, s.records],
+  ]);
+  totals(
+    "flowtally_records_unattributed_total",
+    "Records that matched no customer (kept as unattributed)",
+    [],
+    (s) => [[{}, s.unattributedRecords]],
+  );
+  totals("flowtally_series_rows_written_total", "Series rows the store accepted", [], (s) => [
+    [{}, s.seriesRowsWritten],
+  ]);
+  totals("flowtally_store_write_errors_total", "Store writes that failed (rows kept)", [], (s) => [
+    [{}, s.storeErrors],
+  ]);
+  gauge("flowtally_store_pending_rows", "Rows waiting for the store", [], (s) => [
+    [{}, s.pendingRows],
+  ]);
+  gauge("flowtally_held_data_sets", "Data sets waiting for their template", [], (s) => [
+    [{}, s.heldSets],
+  ]);
+
+  return {
+    contentType: registry.contentType,
+    async text() {
+      current = snapshot();
+      return registry.metrics();
+    },
+  };
+}
