@@ -49,6 +49,8 @@ export interface Pipeline {
     responseRowsWritten: number;
     storeErrors: number;
     pendingRows: number;
+    /** The last store write's error message, "" once a write succeeds again. */
+    lastStoreError: string;
   };
   /**
    * Moves the intervals that closed by `nowMs` (less the lateness) to the rollup and the closed
@@ -121,7 +123,13 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
   const store: SeriesStore = createDuckDbStore({ path: cfg.store.embedded.path });
   await store.start();
 
-  const stats = { seriesRowsWritten: 0, responseRowsWritten: 0, storeErrors: 0, pendingRows: 0 };
+  const stats = {
+    seriesRowsWritten: 0,
+    responseRowsWritten: 0,
+    storeErrors: 0,
+    pendingRows: 0,
+    lastStoreError: "",
+  };
   let pending: SeriesRowDelta[] = [];
   let pendingResponses: ResponseTimeRowDelta[] = [];
   let busy: Promise<void> = Promise.resolve();
@@ -155,8 +163,10 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
         pendingResponses = [];
         stats.responseRowsWritten += responseRows.length;
       }
+      stats.lastStoreError = "";
     } catch (e) {
       stats.storeErrors++;
+      stats.lastStoreError = e instanceof Error ? e.message : String(e);
       log.error(
         { err: e, rows: pending.length + pendingResponses.length },
         "store write failed; rows kept for the next try",

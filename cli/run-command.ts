@@ -240,6 +240,7 @@ export async function startRun(
       log,
       status: stats,
       interfaces: (exporter) => pipeline.interfaces.list(exporter),
+      health: () => (pipeline.stats.lastStoreError === "" ? [] : ["store"]),
       metrics: createMetrics(() => {
         const s = stats();
         return {

@@ -862,4 +862,26 @@ describe("failures", () => {
       expect((await get("/api/v1/interfaces")).status).toBe(404);
     });
   });
+
+  describe("GET /healthz with a dependency down", () => {
+    it("answers 503 naming it, without auth", async () => {
+      const cfg = config([TOKEN]);
+      let down: string[] = ["store"];
+      const server = createApiServer({
+        config: cfg,
+        model: buildCustomerModel(cfg),
+        store,
+        log,
+        health: () => down,
+      });
+      servers.push(server);
+      const { port } = await server.listen();
+      const bad = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(bad.status).toBe(503);
+      expect(await bad.json()).toEqual({ status: "degraded", down: ["store"] });
+      down = [];
+      const ok = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect([ok.status, await ok.json()]).toEqual([200, { status: "ok" }]);
+    });
+  });
 });

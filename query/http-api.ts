@@ -78,6 +78,8 @@ export interface ApiServerDeps {
   now?: () => number;
   /** The running process's counters for `GET /api/v1/status` (404 without). */
   status?: () => unknown;
+  /** Dependencies that are down now (e.g. ["store"]), for `GET /healthz`. */
+  health?: () => string[];
   /** Prometheus metrics for `GET /metrics` (404 without). */
   metrics?: Metrics;
   /** sFlow interface utilisation for `GET /api/v1/interfaces` (404 without). */
@@ -462,7 +464,10 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
   async function route(req: IncomingMessage, res: ServerResponse, path: string, search: string) {
     if (path === "/healthz") {
       onlyGet(req);
-      sendJson(res, 200, { status: "ok" });
+      // No secrets here (no auth): which dependency is down, not why in detail.
+      const down = deps.health?.() ?? [];
+      if (down.length === 0) sendJson(res, 200, { status: "ok" });
+      else sendJson(res, 503, { status: "degraded", down });
       return;
     }
     if (path === "/metrics" && deps.metrics !== undefined) {
