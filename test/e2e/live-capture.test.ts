@@ -12,8 +12,7 @@
  *   GET /api/v1/status.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { BlockList, isIPv6 } from "node:net";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -21,6 +20,7 @@ import { describe, expect, it } from "vitest";
 import { type RunningFlowtally, type RunStats, startRun } from "../../cli/run-command.js";
 import { loadConfigFile } from "../../config/load-config.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
+import { addPairs, prefixOwner, type Totals, tsharkPairs } from "../support/customer-totals.js";
 
 const fixtures = new URL("../fixtures/", import.meta.url).pathname;
 const captures = ["tcpreplay__test", "ndpi__netflix", "ndpi__http_ipv6", "ndpi__1kxun"];
@@ -39,53 +39,11 @@ const customers: Record<string, string[]> = {
   v6office: ["2a00:d40:1:3::/64"],
 };
 
-interface Totals {
-  bytesIn: number;
-  bytesOut: number;
-  packetsIn: number;
-  packetsOut: number;
-}
-
-function owners() {
-  const list = Object.entries(customers).map(([id, prefixes]) => {
-    const b = new BlockList();
-    for (const p of prefixes) {
-      const [a, l] = p.split("/") as [string, string];
-      b.addSubnet(a, Number(l), isIPv6(a) ? "ipv6" : "ipv4");
-    }
-    return { id, b };
-  });
-  return (a: string) => list.find((o) => o.b.check(a, isIPv6(a) ? "ipv6" : "ipv4"))?.id;
-}
-
 /** tshark's per-pair IP bytes and packets summed per customer: dst's `in`, src's `out`. */
 function tsharkTotals(): Record<string, Totals> {
-  const owner = owners();
+  const owner = prefixOwner(customers);
   const out: Record<string, Totals> = {};
-  const get = (id: string) => {
-    out[id] ??= { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
-    return out[id];
-  };
-  for (const c of captures) {
-    const lines = readFileSync(join(fixtures, `exporters/compare__${c}.csv`), "utf8")
-      .trim()
-      .split("\n");
-    const header = lines[0]!.split(",");
-    const pk = header.indexOf("tshark ip.len pkts");
-    const by = header.indexOf("tshark ip.len bytes");
-    for (const line of lines.slice(1)) {
-      const f = line.split(",");
-      const [src, dst] = [owner(f[0]!), owner(f[1]!)];
-      if (dst !== undefined) {
-        get(dst).bytesIn += Number(f[by]);
-        get(dst).packetsIn += Number(f[pk]);
-      }
-      if (src !== undefined) {
-        get(src).bytesOut += Number(f[by]);
-        get(src).packetsOut += Number(f[pk]);
-      }
-    }
-  }
+  for (const c of captures) addPairs(owner, tsharkPairs(c), out);
   return out;
 }
 

@@ -6,12 +6,12 @@
  * RTT (test/fixtures/packets/expected/ndpi__http.pcapng.tcp.csv).
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { BlockList, isIPv6 } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runReplay } from "../../cli/replay-command.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
+import { addPairs, prefixOwner, type Totals, tsharkPairs } from "../support/customer-totals.js";
 
 const fixtures = new URL("../fixtures/", import.meta.url).pathname;
 const captures = ["tcpreplay__test", "ndpi__netflix", "ndpi__http_ipv6", "ndpi__1kxun"];
@@ -27,71 +27,19 @@ const customers: Record<string, string[]> = {
   browser: ["192.168.1.128/32"],
 };
 
-interface Totals {
-  bytesIn: number;
-  bytesOut: number;
-  packetsIn: number;
-  packetsOut: number;
-}
-
-function owners() {
-  const list = Object.entries(customers).map(([id, prefixes]) => {
-    const b = new BlockList();
-    for (const p of prefixes) {
-      const [a, l] = p.split("/") as [string, string];
-      b.addSubnet(a, Number(l), isIPv6(a) ? "ipv6" : "ipv4");
-    }
-    return { id, b };
-  });
-  return (a: string) => list.find((o) => o.b.check(a, isIPv6(a) ? "ipv6" : "ipv4"))?.id;
-}
-
 /** tshark's per-pair IP bytes and packets summed per customer: dst's `in`, src's `out`. */
 function tsharkTotals(): Record<string, Totals> {
-  const owner = owners();
+  const owner = prefixOwner(customers);
   const out: Record<string, Totals> = {};
-  const get = (id: string) => {
-    out[id] ??= { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
-    return out[id];
-  };
-  for (const c of captures) {
-    const lines = readFileSync(join(fixtures, `exporters/compare__${c}.csv`), "utf8")
-      .trim()
-      .split("\n");
-    const header = lines[0]!.split(",");
-    const pk = header.indexOf("tshark ip.len pkts");
-    const by = header.indexOf("tshark ip.len bytes");
-    for (const line of lines.slice(1)) {
-      const f = line.split(",");
-      const [src, dst] = [owner(f[0]!), owner(f[1]!)];
-      if (dst !== undefined) {
-        get(dst).bytesIn += Number(f[by]);
-        get(dst).packetsIn += Number(f[pk]);
-      }
-      if (src !== undefined) {
-        get(src).bytesOut += Number(f[by]);
-        get(src).packetsOut += Number(f[pk]);
-      }
-    }
-  }
+  for (const c of captures) addPairs(owner, tsharkPairs(c), out);
   // ndpi__http.pcapng, from its per-host tshark figures.
   const hosts = readFileSync(join(fixtures, "packets/expected/ndpi__http.pcapng.hosts.csv"), "utf8")
     .trim()
     .split("\n")
     .slice(1)
-    .map((l) => l.split(","));
-  for (const [src, dst, packets, bytes] of hosts) {
-    const [s, d] = [owner(src!), owner(dst!)];
-    if (d !== undefined) {
-      get(d).bytesIn += Number(bytes);
-      get(d).packetsIn += Number(packets);
-    }
-    if (s !== undefined) {
-      get(s).bytesOut += Number(bytes);
-      get(s).packetsOut += Number(packets);
-    }
-  }
-  return out;
+    .map((l) => l.split(","))
+    .map(([src, dst, packets, bytes]) => [src!, dst!, Number(packets), Number(bytes)] as const);
+  return addPairs(owner, hosts, out);
 }
 
 describe("packet path replay", () => {
