@@ -22,13 +22,11 @@
  * and stop. records/CPU-s is records sent over drain CPU-s. Drops: the socket's drop counter
  * (/proc/net/udp) and the host's UDP RcvbufErrors over the run (both collectors in parallel mode).
  */
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { parseArgs, promisify } from "node:util";
+import { parseArgs } from "node:util";
 import {
   createFlowGenerator,
   type DatagramPack,
@@ -39,6 +37,7 @@ import {
   networksFile,
   type TrafficTotals,
 } from "./flow-generator.js";
+import { flowtallyCli, flowtallyTotals } from "./flowtally-side.js";
 import {
   type CollectorTotals,
   freeUdpPort,
@@ -55,8 +54,6 @@ import {
   waitUntilDrained,
 } from "./nfacctd.js";
 import { type SendReport, sendInWorker } from "./udp-sender.js";
-
-const execFileAsync = promisify(execFile);
 
 type CollectorName = "nfacctd" | "flowtally";
 
@@ -225,10 +222,6 @@ async function startNfacctdReceiver(
   };
 }
 
-function flowtallyCli(): string {
-  return fileURLToPath(new URL("../cli/flowtally.js", import.meta.url));
-}
-
 async function startFlowtallyReceiver(
   workDir: string,
   customers: readonly GeneratedCustomer[],
@@ -300,19 +293,8 @@ async function freeTcpPort(): Promise<number> {
   });
 }
 
-interface OverviewJson {
-  rows: Array<{
-    customer: string;
-    bytesIn: number;
-    bytesOut: number;
-    packetsIn: number;
-    packetsOut: number;
-    flows: number;
-  }>;
-}
-
-/** `flowtally query overview --format json` over the run, as per-customer totals. */
-async function queryFlowtally(
+/** `flowtally query overview` over the run (whole hours around it), as per-customer totals. */
+function queryFlowtally(
   configPath: string,
   customers: readonly GeneratedCustomer[],
   fromMs: number,
@@ -321,51 +303,7 @@ async function queryFlowtally(
   const hour = 3_600_000;
   const from = new Date(Math.floor(fromMs / hour) * hour - hour).toISOString();
   const to = new Date(Math.ceil(toMs / hour) * hour).toISOString();
-  const { stdout } = await execFileAsync(
-    process.execPath,
-    [
-      flowtallyCli(),
-      "query",
-      "overview",
-      "--config",
-      configPath,
-      "--from",
-      from,
-      "--to",
-      to,
-    ].concat(["--format", "json"]),
-    { maxBuffer: 256 * 1024 * 1024 },
-  );
-  return overviewTotals(stdout, customers);
-}
-
-function overviewTotals(stdout: string, customers: readonly GeneratedCustomer[]): CollectorTotals {
-  let parsed: OverviewJson;
-  try {
-    parsed = JSON.parse(stdout) as OverviewJson;
-  } catch {
-    throw new Error(`flowtally query overview did not print JSON: ${stdout.slice(0, 300)}`);
-  }
-  const known = new Set(customers.map((c) => c.id));
-  const totals = new Map<string, TrafficTotals>();
-  const unattributed = { bytes: 0, packets: 0, flows: 0 };
-  const unknown: string[] = [];
-  for (const r of parsed.rows) {
-    if (known.has(r.customer)) {
-      totals.set(r.customer, {
-        bytesIn: r.bytesIn,
-        bytesOut: r.bytesOut,
-        packetsIn: r.packetsIn,
-        packetsOut: r.packetsOut,
-        flows: r.flows,
-      });
-    } else if (r.customer === "unattributed") {
-      unattributed.bytes += r.bytesIn + r.bytesOut;
-      unattributed.packets += r.packetsIn + r.packetsOut;
-      unattributed.flows += r.flows;
-    } else unknown.push(r.customer);
-  }
-  return { customers: totals, unattributed, unknownNetworks: unknown };
+  return flowtallyTotals(configPath, customers, from, to);
 }
 
 // ---------------------------------------------------------------------------------------------

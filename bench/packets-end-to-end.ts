@@ -28,7 +28,6 @@
  * `--cpu-prof`: one more flowtally run under `node --cpu-prof`, summarised as self time per
  * function and per stage (main thread only; V8 attributes inlined functions to their caller).
  */
-import { execFile } from "node:child_process";
 import {
   closeSync,
   existsSync,
@@ -45,14 +44,14 @@ import {
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { parseArgs, promisify } from "node:util";
+import { parseArgs } from "node:util";
 import {
   flowtallyConfigYaml,
   type GeneratedCustomer,
   networksFile,
   type TrafficTotals,
 } from "./flow-generator.js";
+import { flowtallyCli, flowtallyTotals } from "./flowtally-side.js";
 import {
   type CollectorTotals,
   parsePrintCsv,
@@ -68,7 +67,6 @@ import {
   truthToJson,
 } from "./packet-capture-generator.js";
 
-const execFileAsync = promisify(execFile);
 const MIB = 1024 * 1024;
 /** The NetFlow port of the flowtally config: below 1024 and no server port of the capture, so
  * that no packet of the capture is taken for an export. */
@@ -329,10 +327,6 @@ async function runToExit(
 // ---------------------------------------------------------------------------------------------
 // flowtally.
 
-function flowtallyCli(): string {
-  return fileURLToPath(new URL("../cli/flowtally.js", import.meta.url));
-}
-
 function writeFlowtallyConfig(
   workDir: string,
   customers: readonly GeneratedCustomer[],
@@ -347,61 +341,6 @@ function writeFlowtallyConfig(
   if (maxFlows !== undefined) yaml += `flowTable:\n  maxFlows: ${maxFlows}\n`;
   writeFileSync(configPath, yaml);
   return configPath;
-}
-
-interface OverviewJson {
-  rows: Array<{
-    customer: string;
-    bytesIn: number;
-    bytesOut: number;
-    packetsIn: number;
-    packetsOut: number;
-    flows: number;
-  }>;
-}
-
-async function queryFlowtally(
-  configPath: string,
-  customers: readonly GeneratedCustomer[],
-): Promise<CollectorTotals> {
-  const { stdout } = await execFileAsync(
-    process.execPath,
-    [
-      flowtallyCli(),
-      "query",
-      "overview",
-      "--config",
-      configPath,
-      "--from",
-      "2000-01-01T00:00:00Z",
-      "--to",
-      "2100-01-01T00:00:00Z",
-      "--format",
-      "json",
-    ],
-    { maxBuffer: 256 * MIB },
-  );
-  const parsed = JSON.parse(stdout) as OverviewJson;
-  const known = new Set(customers.map((c) => c.id));
-  const totals = new Map<string, TrafficTotals>();
-  const unattributed = { bytes: 0, packets: 0, flows: 0 };
-  const unknown: string[] = [];
-  for (const r of parsed.rows) {
-    if (known.has(r.customer))
-      totals.set(r.customer, {
-        bytesIn: r.bytesIn,
-        bytesOut: r.bytesOut,
-        packetsIn: r.packetsIn,
-        packetsOut: r.packetsOut,
-        flows: r.flows,
-      });
-    else if (r.customer === "unattributed") {
-      unattributed.bytes += r.bytesIn + r.bytesOut;
-      unattributed.packets += r.packetsIn + r.packetsOut;
-      unattributed.flows += r.flows;
-    } else unknown.push(r.customer);
-  }
-  return { customers: totals, unattributed, unknownNetworks: unknown };
 }
 
 interface RunResult {
@@ -435,7 +374,12 @@ async function runFlowtally(
   const summary = m.log.split("\n").find((l) => l.startsWith("replayed ")) ?? "";
   const notes: string[] = [];
   if (m.exitCode !== 0) notes.push(`exit code ${m.exitCode}: ${m.log.slice(-800)}`);
-  const totals = await queryFlowtally(configPath, customers);
+  const totals = await flowtallyTotals(
+    configPath,
+    customers,
+    "2000-01-01T00:00:00Z",
+    "2100-01-01T00:00:00Z",
+  );
   const num = (re: RegExp) => {
     const x = re.exec(summary);
     return x === null ? undefined : Number(x[1]);
