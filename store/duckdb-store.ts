@@ -213,6 +213,26 @@ function timeBound(name: string, ms: number): bigint {
   return BigInt(Math.ceil(ms));
 }
 
+/**
+ * The WHERE conditions of one customer's series over [fromMs, toMs), optionally one site, link
+ * or class: every value a bound parameter.
+ */
+function seriesFilter(name: string, q: Omit<TrafficQuery, "level">, params: Params): string[] {
+  const from = timeBound(`${name}: fromMs`, q.fromMs);
+  const to = timeBound(`${name}: toMs`, q.toMs);
+  const where = [
+    `customer = ${params.add(q.customer, VARCHAR)}`,
+    `start_ms >= ${params.add(from, BIGINT)}`,
+    `start_ms < ${params.add(to, BIGINT)}`,
+  ];
+  if (q.site !== undefined) where.push(`site = ${params.add(q.site, VARCHAR)}`);
+  if (q.link !== undefined) where.push(`link = ${params.add(q.link, VARCHAR)}`);
+  if (q.trafficClass !== undefined) {
+    where.push(`traffic_class = ${params.add(q.trafficClass, VARCHAR)}`);
+  }
+  return where;
+}
+
 function ceilTo(ms: number, step: number): number {
   return Math.ceil(ms / step) * step;
 }
@@ -517,20 +537,9 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
     if (!(q.level in RESPONSE_TABLES)) {
       throw new RangeError(`responseTimes: level ${String(q.level)}: expected 1m, 5m, 1h, 1d`);
     }
-    const from = timeBound("responseTimes: fromMs", q.fromMs);
-    const to = timeBound("responseTimes: toMs", q.toMs);
     const r = opened().reader;
     const params = new Params();
-    const where = [
-      `customer = ${params.add(q.customer, VARCHAR)}`,
-      `start_ms >= ${params.add(from, BIGINT)}`,
-      `start_ms < ${params.add(to, BIGINT)}`,
-    ];
-    if (q.site !== undefined) where.push(`site = ${params.add(q.site, VARCHAR)}`);
-    if (q.link !== undefined) where.push(`link = ${params.add(q.link, VARCHAR)}`);
-    if (q.trafficClass !== undefined) {
-      where.push(`traffic_class = ${params.add(q.trafficClass, VARCHAR)}`);
-    }
+    const where = seriesFilter("responseTimes", q, params);
     const sql = `SELECT start_ms, metric, sum(value) FROM ${RESPONSE_TABLES[q.level]}
 WHERE ${where.join(" AND ")} GROUP BY start_ms, metric ORDER BY start_ms, metric`;
     const rows = await read(async () =>
@@ -645,20 +654,9 @@ GROUP BY customer ORDER BY customer`;
     if (!allowed.includes(level)) {
       throw new RangeError(`${name}: level ${String(level)}: expected ${allowed.join(", ")}`);
     }
-    const from = timeBound(`${name}: fromMs`, q.fromMs);
-    const to = timeBound(`${name}: toMs`, q.toMs);
     const r = opened().reader;
     const params = new Params();
-    const where = [
-      `customer = ${params.add(q.customer, VARCHAR)}`,
-      `start_ms >= ${params.add(from, BIGINT)}`,
-      `start_ms < ${params.add(to, BIGINT)}`,
-    ];
-    if (q.site !== undefined) where.push(`site = ${params.add(q.site, VARCHAR)}`);
-    if (q.link !== undefined) where.push(`link = ${params.add(q.link, VARCHAR)}`);
-    if (q.trafficClass !== undefined) {
-      where.push(`traffic_class = ${params.add(q.trafficClass, VARCHAR)}`);
-    }
+    const where = seriesFilter(name, q, params);
     const sums = [directionSum("bytes", "in"), directionSum("bytes", "out")];
     if (withPackets) sums.push(directionSum("packets", "in"), directionSum("packets", "out"));
     const sql = `SELECT start_ms, ${sums.join(", ")} FROM ${TABLES[level]}
