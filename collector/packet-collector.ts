@@ -114,6 +114,8 @@ export function createPacketCollector(deps: {
     flowTable: table.stats,
   };
 
+  /** The latest packet (or expiry) time seen: the packet path's clock. */
+  let latestMs = Number.NEGATIVE_INFINITY;
   const ingestParsed = (
     parsed: PacketInfo,
     result: PacketResult,
@@ -122,8 +124,10 @@ export function createPacketCollector(deps: {
   ): void => {
     stats.frames++;
     results[result]++;
+    const ms = tsSec * 1000 + tsNsec / 1e6;
+    if (ms > latestMs) latestMs = ms;
     table.add(parsed, tsSec, tsNsec, batch);
-    if (batch.length > 0) sink.consume(batch, tsSec * 1000 + tsNsec / 1e6);
+    if (batch.length > 0) sink.consume(batch, ms);
   };
 
   return {
@@ -132,13 +136,14 @@ export function createPacketCollector(deps: {
     },
     ingestParsed,
     expire(nowMs) {
+      if (nowMs > latestMs) latestMs = nowMs;
       table.expire(nowMs, batch);
       if (batch.length > 0) sink.consume(batch, nowMs);
     },
     flushAll() {
       table.flushAll(batch);
-      // Flow records carry their own times; a far-future "arrival" keeps them where they are.
-      if (batch.length > 0) sink.consume(batch, Number.POSITIVE_INFINITY);
+      // Exported now, at the latest time the packet path has seen: no flow ends after it.
+      if (batch.length > 0) sink.consume(batch, latestMs);
     },
     drain: sink.drain,
     drainAll: sink.drainAll,
