@@ -19,8 +19,13 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { type RunningFlowtally, type RunStats, startRun } from "../../cli/run-command.js";
 import { loadConfigFile } from "../../config/load-config.js";
-import { createDuckDbStore } from "../../store/duckdb-store.js";
-import { addPairs, prefixOwner, type Totals, tsharkPairs } from "../support/customer-totals.js";
+import {
+  addPairs,
+  prefixOwner,
+  storedTotals,
+  type Totals,
+  tsharkPairs,
+} from "../support/customer-totals.js";
 
 const fixtures = new URL("../fixtures/", import.meta.url).pathname;
 const captures = ["tcpreplay__test", "ndpi__netflix", "ndpi__http_ipv6", "ndpi__1kxun"];
@@ -193,20 +198,7 @@ describe("live capture", () => {
       expect(capture.flows).toBe(0); // all exported at stop
       expect(capture.transactions).toBeGreaterThan(0);
 
-      const store = createDuckDbStore({ path: join(dir, "ft.duckdb") });
-      await store.start();
-      try {
-        const rows = await store.overview({ fromMs: 0, toMs: Date.UTC(2100, 0, 1) });
-        const got: Record<string, Totals> = {};
-        for (const r of rows) {
-          if (r.customer === "unattributed") continue;
-          const { bytesIn, bytesOut, packetsIn, packetsOut } = r;
-          got[r.customer] = { bytesIn, bytesOut, packetsIn, packetsOut };
-        }
-        expect(got).toEqual(tsharkTotals());
-      } finally {
-        await store.stop();
-      }
+      expect(await storedTotals(join(dir, "ft.duckdb"))).toEqual(tsharkTotals());
     } finally {
       await running?.stop().catch(() => {});
       try {

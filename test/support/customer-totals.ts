@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { BlockList, isIPv6 } from "node:net";
 import { join } from "node:path";
+import { createDuckDbStore } from "../../store/duckdb-store.js";
 
 export interface Totals {
   bytesIn: number;
@@ -69,4 +70,22 @@ export function tsharkPairs(capture: string): Array<[string, string, number, num
     const f = line.split(",");
     return [f[0]!, f[1]!, Number(f[pk]), Number(f[by])];
   });
+}
+
+/** Every customer's stored totals of all time in the embedded store at `path`, unattributed left out. */
+export async function storedTotals(path: string): Promise<Record<string, Totals>> {
+  const store = createDuckDbStore({ path });
+  await store.start();
+  try {
+    const rows = await store.overview({ fromMs: 0, toMs: Date.UTC(2100, 0, 1) });
+    const got: Record<string, Totals> = {};
+    for (const r of rows) {
+      if (r.customer === "unattributed") continue;
+      const { bytesIn, bytesOut, packetsIn, packetsOut } = r;
+      got[r.customer] = { bytesIn, bytesOut, packetsIn, packetsOut };
+    }
+    return got;
+  } finally {
+    await store.stop();
+  }
 }
