@@ -11,17 +11,11 @@
  * {@link openUdpInputBest} falls back to node:dgram when it is not.
  */
 import { lookup } from "node:dns/promises";
-import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { isIPv4, isIPv6, SocketAddress } from "node:net";
 import { fileURLToPath } from "node:url";
 import { parseHostPort } from "../schema/units.js";
-import {
-  openUdpInput,
-  parseSocketDrops,
-  type UdpInput,
-  type UdpInputOptions,
-} from "./udp-input.js";
+import { openUdpInput, socketDrops, type UdpInput, type UdpInputOptions } from "./udp-input.js";
 
 /** What native/udp_batch.c exports (see the comment at its top). */
 export interface NativeUdp {
@@ -289,15 +283,4 @@ export class ExporterNames {
     this.v6.clear();
     this.size = 1;
   }
-}
-
-/** The kernel's per-socket drop counter of the UDP socket bound to `port` (sum if several). */
-function socketDrops(type: "udp4" | "udp6", port: number): number | null {
-  let text: string;
-  try {
-    text = readFileSync(type === "udp4" ? "/proc/net/udp" : "/proc/net/udp6", "utf8");
-  } catch {
-    return null;
-  }
-  return parseSocketDrops(text, port);
 }

@@ -89,7 +89,7 @@ export async function openUdpInput(opts: UdpInputOptions): Promise<UdpInput> {
 }
 
 /** The kernel's per-socket drop counter of the UDP socket bound to `port` (sum if several). */
-function socketDrops(type: "udp4" | "udp6", port: number): number | null {
+export function socketDrops(type: "udp4" | "udp6", port: number): number | null {
   let text: string;
   try {
     text = readFileSync(type === "udp4" ? "/proc/net/udp" : "/proc/net/udp6", "utf8");
