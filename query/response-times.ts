@@ -13,6 +13,7 @@ import {
   type ResponseTimePoint,
   type ResponseTimeSums,
   responseTimeCounters,
+  zeroResponseTimeCounters,
 } from "../schema/series-store.js";
 import { STEP_MS, type TrafficStep } from "./traffic.js";
 
@@ -61,17 +62,7 @@ export function figures(s: ResponseTimeSums): ResponseTimeFigures {
 }
 
 function emptySums(): ResponseTimeSums & { bins: Array<[number, number]> } {
-  return {
-    transactions: 0,
-    good: 0,
-    retransmissions: 0,
-    networkDelaySumUs: 0,
-    networkDelayCount: 0,
-    serverDelaySumUs: 0,
-    serverDelayCount: 0,
-    totalDelaySumUs: 0,
-    bins: [],
-  };
+  return { ...zeroResponseTimeCounters(), bins: [] };
 }
 
 const COUNTERS = responseTimeCounters;

@@ -83,6 +83,13 @@ export const responseTimeCounters = [
 ] as const;
 export type ResponseTimeCounter = (typeof responseTimeCounters)[number];
 
+/** Every response-time counter at 0. */
+export function zeroResponseTimeCounters(): Record<ResponseTimeCounter, number> {
+  const out = {} as Record<ResponseTimeCounter, number>;
+  for (const c of responseTimeCounters) out[c] = 0;
+  return out;
+}
+
 /**
  * Response-time sums of one (customer, site, link, class) for one period: counters, delay sums
  * and the bins of the total-delay sketch (collector/aggregate/latency-sketch.ts), all additive.

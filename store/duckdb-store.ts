@@ -56,6 +56,7 @@ import {
   type SeriesStore,
   type TrafficPoint,
   type TrafficQuery,
+  zeroResponseTimeCounters,
 } from "../schema/series-store.js";
 
 export interface DuckDbStoreOptions {
@@ -552,18 +553,7 @@ WHERE ${where.join(" AND ")} GROUP BY start_ms, metric ORDER BY start_ms, metric
       const timeMs = toNumber(start);
       if (point === undefined || point.timeMs !== timeMs) {
         bins = [];
-        point = {
-          timeMs,
-          transactions: 0,
-          good: 0,
-          retransmissions: 0,
-          networkDelaySumUs: 0,
-          networkDelayCount: 0,
-          serverDelaySumUs: 0,
-          serverDelayCount: 0,
-          totalDelaySumUs: 0,
-          bins,
-        };
+        point = { timeMs, ...zeroResponseTimeCounters(), bins };
         out.push(point);
       }
       const name = metric as string;

@@ -5,7 +5,11 @@
  * Pure: times come from the caller.
  */
 import type { DDSketch } from "@datadog/sketches-js";
-import type { ResponseTimeCounter, ResponseTimeSums } from "../../schema/series-store.js";
+import {
+  type ResponseTimeCounter,
+  type ResponseTimeSums,
+  zeroResponseTimeCounters,
+} from "../../schema/series-store.js";
 import { addLatency, createLatencySketch, sketchBins } from "./latency-sketch.js";
 
 /** What one timed transaction adds. NaN for a delay that was not measured. */
@@ -52,19 +56,7 @@ export class ResponseSums {
     const key = `${link}|${classIndex}`;
     let s = byKey.get(key);
     if (s === undefined) {
-      s = {
-        link,
-        classIndex,
-        transactions: 0,
-        good: 0,
-        retransmissions: 0,
-        networkDelaySumUs: 0,
-        networkDelayCount: 0,
-        serverDelaySumUs: 0,
-        serverDelayCount: 0,
-        totalDelaySumUs: 0,
-        sketch: createLatencySketch(),
-      };
+      s = { link, classIndex, ...zeroResponseTimeCounters(), sketch: createLatencySketch() };
       byKey.set(key, s);
     }
     s.transactions++;
