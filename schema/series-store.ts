@@ -23,6 +23,13 @@ export interface SeriesKey {
   direction: TrafficDirection;
 }
 
+/** Where one stored row lives: its series, level and period. */
+export interface SeriesRowKey extends SeriesKey {
+  level: SeriesLevel;
+  /** Period start, ms since the epoch, aligned to the level. */
+  startMs: number;
+}
+
 export interface SeriesRowDelta extends SeriesKey {
   level: SeriesLevel;
   /** Period start, ms since the epoch, aligned to the level. */
@@ -108,6 +115,9 @@ export type ResponseTimeRowDelta = ResponseTimeSums & {
   trafficClass: string;
 };
 
+/** Where one stored response-time row lives. */
+export type ResponseTimeRowKey = Omit<SeriesRowKey, "direction">;
+
 export interface ResponseTimeQuery {
   customer: string;
   fromMs: number;
@@ -134,6 +144,19 @@ export interface SeriesStore {
   ): Promise<Record<SeriesLevel, number>>;
   /** Adds response-time sums (and sketch bins) to the stored rows, atomically for the call. */
   addResponseTimes(rows: readonly ResponseTimeRowDelta[]): Promise<void>;
+  /**
+   * Replaces what the store holds for each row's key and period with the row's values: absolute
+   * totals, not deltas, so writing the same rows twice leaves the same state (the scale-out
+   * aggregator keeps its running totals in Redis and writes them here, as often as it likes).
+   * Keys must be unique within one call.
+   */
+  putSeries(rows: readonly SeriesRowDelta[]): Promise<void>;
+  /** The stored rows of these keys and periods; keys with nothing stored are left out. */
+  readSeries(keys: readonly SeriesRowKey[]): Promise<SeriesRowDelta[]>;
+  /** `putSeries` for response times: each row's counters and bins replace the stored ones. */
+  putResponseTimes(rows: readonly ResponseTimeRowDelta[]): Promise<void>;
+  /** The stored response-time rows of these keys and periods (bins in key order). */
+  readResponseTimes(keys: readonly ResponseTimeRowKey[]): Promise<ResponseTimeRowDelta[]>;
   /** One point per period of `level` with data, sites/links/classes summed as filtered. */
   responseTimes(q: ResponseTimeQuery): Promise<ResponseTimePoint[]>;
   /** Sums per customer over [fromMs, toMs), read from the coarsest level that fits exactly. */

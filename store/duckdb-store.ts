@@ -50,10 +50,13 @@ import {
   type ResponseTimePoint,
   type ResponseTimeQuery,
   type ResponseTimeRowDelta,
+  type ResponseTimeRowKey,
   responseTimeCounters,
   type SeriesLevel,
   type SeriesRowDelta,
+  type SeriesRowKey,
   type SeriesStore,
+  type TrafficDirection,
   type TrafficPoint,
   type TrafficQuery,
   zeroResponseTimeCounters,
@@ -176,14 +179,29 @@ const CREATE_STAGING_SQL = `CREATE TEMP TABLE IF NOT EXISTS staging (
   traffic_class VARCHAR, direction VARCHAR, bytes DOUBLE, packets DOUBLE, flows DOUBLE
 )`;
 
-function upsertSql(level: SeriesLevel): string {
+/**
+ * Moves one level's staged rows into its table: `add` adds them to what is there (deltas),
+ * `replace` overwrites it (absolute totals, whose keys are unique within a call).
+ */
+function upsertSql(level: SeriesLevel, mode: "add" | "replace"): string {
   // The level is a literal from TABLES' keys, not a caller's string.
+  const set =
+    mode === "add"
+      ? "bytes = bytes + excluded.bytes, packets = packets + excluded.packets, flows = flows + excluded.flows"
+      : "bytes = excluded.bytes, packets = excluded.packets, flows = excluded.flows";
   return `INSERT INTO ${TABLES[level]} (${KEY_COLUMNS}, bytes, packets, flows)
 SELECT ${KEY_COLUMNS}, sum(bytes), sum(packets), sum(flows)
 FROM temp.staging WHERE level = '${level}'
 GROUP BY ${KEY_COLUMNS}
-ON CONFLICT (${KEY_COLUMNS}) DO UPDATE SET
-  bytes = bytes + excluded.bytes, packets = packets + excluded.packets, flows = flows + excluded.flows`;
+ON CONFLICT (${KEY_COLUMNS}) DO UPDATE SET ${set}`;
+}
+
+/** Deletes the stored response-time rows of the keys staged for one level (before a replace). */
+function responseDeleteSql(level: SeriesLevel): string {
+  return `DELETE FROM ${RESPONSE_TABLES[level]} AS t WHERE EXISTS (
+  SELECT 1 FROM temp.response_staging AS s WHERE s.level = '${level}'
+  AND s.customer = t.customer AND s.site = t.site AND s.link = t.link
+  AND s.traffic_class = t.traffic_class AND s.start_ms = t.start_ms)`;
 }
 
 /** Runs the tasks given to it one after the other, in call order. */
@@ -277,9 +295,9 @@ export function tileRange(fromMs: number, toMs: number): TilePiece[] {
   return out;
 }
 
-function validateDelta(row: SeriesRowDelta, index: number): void {
+function validateDelta(call: string, row: SeriesRowDelta, index: number): void {
   const ms = LEVEL_MS[row.level] as number | undefined;
-  const where = `addDeltas: rows[${index}]`;
+  const where = `${call}: rows[${index}]`;
   if (ms === undefined) throw new RangeError(`${where}.level ${String(row.level)}: unknown level`);
   if (!Number.isSafeInteger(row.startMs) || row.startMs % ms !== 0) {
     throw new RangeError(`${where}.startMs ${row.startMs}: not a multiple of ${row.level}`);
@@ -290,6 +308,29 @@ function validateDelta(row: SeriesRowDelta, index: number): void {
   if (!Number.isFinite(row.bytes) || !Number.isFinite(row.packets) || !Number.isFinite(row.flows)) {
     throw new RangeError(`${where}: bytes, packets and flows must be finite numbers`);
   }
+}
+
+/** One string per (level, period, series): the identity of a stored row. */
+function rowKey(k: Omit<SeriesRowKey, "direction"> & { direction: string }): string {
+  return [k.level, k.startMs, k.customer, k.site, k.link, k.trafficClass, k.direction].join("\0");
+}
+
+/** Keys grouped by level, with the distinct periods and customers of each (a superset filter). */
+function keysByLevel<K extends Omit<SeriesRowKey, "direction"> & { direction?: string }>(
+  keys: readonly K[],
+): Array<{ level: SeriesLevel; wanted: Set<string>; starts: bigint[]; customers: string[] }> {
+  const out = [];
+  for (const level of LEVEL_NAMES) {
+    const mine = keys.filter((k) => k.level === level);
+    if (mine.length === 0) continue;
+    out.push({
+      level,
+      wanted: new Set(mine.map((k) => rowKey({ ...k, direction: k.direction ?? "" }))),
+      starts: [...new Set(mine.map((k) => k.startMs))].map((ms) => BigInt(ms)),
+      customers: [...new Set(mine.map((k) => k.customer))],
+    });
+  }
+  return out;
 }
 
 function toNumber(value: unknown): number {
@@ -432,16 +473,35 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
   }
 
   async function addDeltas(rows: readonly SeriesRowDelta[]): Promise<void> {
+    await writeSeries("addDeltas", rows, "add");
+  }
+
+  async function putSeries(rows: readonly SeriesRowDelta[]): Promise<void> {
+    await writeSeries("putSeries", rows, "replace");
+  }
+
+  async function writeSeries(
+    call: string,
+    rows: readonly SeriesRowDelta[],
+    mode: "add" | "replace",
+  ): Promise<void> {
     if (rows.length === 0) return;
     const levels = new Set<SeriesLevel>();
+    const keys = new Set<string>();
     for (let i = 0; i < rows.length; i++) {
-      validateDelta(rows[i]!, i);
-      levels.add(rows[i]!.level);
+      const row = rows[i]!;
+      validateDelta(call, row, i);
+      levels.add(row.level);
+      if (mode === "replace") {
+        const key = rowKey(row);
+        if (keys.has(key)) throw new RangeError(`${call}: rows[${i}]: the same key twice`);
+        keys.add(key);
+      }
     }
     await stagedUpsert(
       "staging",
       (appender) => stage(appender, rows),
-      LEVEL_NAMES.filter((l) => levels.has(l)).map(upsertSql),
+      LEVEL_NAMES.filter((l) => levels.has(l)).map((l) => upsertSql(l, mode)),
     );
   }
 
@@ -476,12 +536,26 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
   }
 
   async function addResponseTimes(rows: readonly ResponseTimeRowDelta[]): Promise<void> {
+    await writeResponseTimes("addResponseTimes", rows, "add");
+  }
+
+  async function putResponseTimes(rows: readonly ResponseTimeRowDelta[]): Promise<void> {
+    await writeResponseTimes("putResponseTimes", rows, "replace");
+  }
+
+  async function writeResponseTimes(
+    call: string,
+    rows: readonly ResponseTimeRowDelta[],
+    mode: "add" | "replace",
+  ): Promise<void> {
     if (rows.length === 0) return;
     // One staged value per counter and bin; validated first, so a bad row writes nothing.
     const columns: DuckDBValue[][] = [[], [], [], [], [], [], [], []];
     const levels = new Set<SeriesLevel>();
-    const push = (r: ResponseTimeRowDelta, metric: string, value: number) => {
-      if (value === 0) return;
+    const keys = new Set<string>();
+    // A replace stages every counter, zeros too, so that each row's key reaches the DELETE.
+    const push = (r: ResponseTimeRowDelta, metric: string, value: number, keepZero: boolean) => {
+      if (value === 0 && !keepZero) return;
       const c = columns;
       c[0]!.push(r.level);
       c[1]!.push(BigInt(r.startMs));
@@ -495,7 +569,7 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i]!;
       const ms = LEVEL_MS[r.level] as number | undefined;
-      const where = `addResponseTimes: rows[${i}]`;
+      const where = `${call}: rows[${i}]`;
       if (ms === undefined)
         throw new RangeError(`${where}.level ${String(r.level)}: unknown level`);
       if (!Number.isSafeInteger(r.startMs) || r.startMs % ms !== 0) {
@@ -511,10 +585,15 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
         }
       }
       levels.add(r.level);
+      if (mode === "replace") {
+        const key = rowKey({ ...r, direction: "" });
+        if (keys.has(key)) throw new RangeError(`${where}: the same key twice`);
+        keys.add(key);
+      }
     }
     for (const r of rows) {
-      for (const name of RESPONSE_COUNTERS) push(r, name, r[name]);
-      for (const [key, count] of r.bins) push(r, `bin:${key}`, count);
+      for (const name of RESPONSE_COUNTERS) push(r, name, r[name], mode === "replace");
+      for (const [key, count] of r.bins) push(r, `bin:${key}`, count, false);
     }
     const n = columns[0]!.length;
     if (n === 0) return;
@@ -530,7 +609,9 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
           appender.appendDataChunk(chunk);
         }
       },
-      LEVEL_NAMES.filter((l) => levels.has(l)).map(responseUpsertSql),
+      LEVEL_NAMES.filter((l) => levels.has(l)).flatMap((l) =>
+        mode === "add" ? [responseUpsertSql(l)] : [responseDeleteSql(l), responseUpsertSql(l)],
+      ),
     );
   }
 
@@ -564,6 +645,100 @@ WHERE ${where.join(" AND ")} GROUP BY start_ms, metric ORDER BY start_ms, metric
       }
     }
     for (const p of out) (p.bins as Array<[number, number]>).sort((a, b) => a[0] - b[0]);
+    return out;
+  }
+
+  async function readSeries(keys: readonly SeriesRowKey[]): Promise<SeriesRowDelta[]> {
+    const r = opened().reader;
+    const out: SeriesRowDelta[] = [];
+    for (const { level, wanted, starts, customers } of keysByLevel(keys)) {
+      const sql = `SELECT ${KEY_COLUMNS}, bytes, packets, flows FROM ${TABLES[level]}
+WHERE list_contains($1, start_ms) AND list_contains($2, customer)`;
+      const rows = await read(async () =>
+        (
+          await r.runAndReadAll(
+            sql,
+            [listValue(starts), listValue(customers)],
+            [LIST(BIGINT), LIST(VARCHAR)],
+          )
+        ).getRowsJS(),
+      );
+      for (const [
+        customer,
+        site,
+        link,
+        trafficClass,
+        direction,
+        start,
+        bytes,
+        packets,
+        flows,
+      ] of rows) {
+        const row: SeriesRowDelta = {
+          level,
+          startMs: toNumber(start),
+          customer: String(customer),
+          site: String(site),
+          link: String(link),
+          trafficClass: String(trafficClass),
+          direction: direction as TrafficDirection,
+          bytes: toNumber(bytes),
+          packets: toNumber(packets),
+          flows: toNumber(flows),
+        };
+        if (wanted.has(rowKey(row))) out.push(row);
+      }
+    }
+    return out;
+  }
+
+  async function readResponseTimes(
+    keys: readonly ResponseTimeRowKey[],
+  ): Promise<ResponseTimeRowDelta[]> {
+    const r = opened().reader;
+    const out: ResponseTimeRowDelta[] = [];
+    for (const { level, wanted, starts, customers } of keysByLevel(keys)) {
+      const sql = `SELECT customer, site, link, traffic_class, start_ms, metric, value
+FROM ${RESPONSE_TABLES[level]}
+WHERE list_contains($1, start_ms) AND list_contains($2, customer)
+ORDER BY customer, site, link, traffic_class, start_ms, metric`;
+      const rows = await read(async () =>
+        (
+          await r.runAndReadAll(
+            sql,
+            [listValue(starts), listValue(customers)],
+            [LIST(BIGINT), LIST(VARCHAR)],
+          )
+        ).getRowsJS(),
+      );
+      const byKey = new Map<string, ResponseTimeRowDelta & { bins: Array<[number, number]> }>();
+      for (const [customer, site, link, trafficClass, start, metric, value] of rows) {
+        const k = {
+          level,
+          startMs: toNumber(start),
+          customer: String(customer),
+          site: String(site),
+          link: String(link),
+          trafficClass: String(trafficClass),
+        };
+        const id = rowKey({ ...k, direction: "" });
+        if (!wanted.has(id)) continue;
+        let row = byKey.get(id);
+        if (row === undefined) {
+          row = { ...k, ...zeroResponseTimeCounters(), bins: [] };
+          byKey.set(id, row);
+        }
+        const name = String(metric);
+        if (name.startsWith("bin:")) row.bins.push([Number(name.slice(4)), toNumber(value)]);
+        else if ((RESPONSE_COUNTERS as readonly string[]).includes(name)) {
+          row[name as (typeof RESPONSE_COUNTERS)[number]] = toNumber(value);
+        }
+      }
+      for (const row of byKey.values()) {
+        row.bins.sort((a, b) => a[0] - b[0]);
+        out.push(row);
+      }
+    }
     return out;
   }
 
@@ -681,6 +856,10 @@ WHERE ${where.join(" AND ")} GROUP BY start_ms ORDER BY start_ms`;
     stop,
     addDeltas,
     addResponseTimes,
+    putSeries,
+    readSeries,
+    putResponseTimes,
+    readResponseTimes,
     prune,
     overview,
     traffic,
