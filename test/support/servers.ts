@@ -1,0 +1,181 @@
+/**
+ * Real servers for the tests, each started on a free loopback port with its own temporary
+ * directory and stopped afterwards: Redis here, InfluxDB and VictoriaMetrics beside it. A server
+ * that cannot start fails the test with what it printed; nothing is skipped. `scripts/setup.sh
+ * --test` installs the binaries (Debian packages redis-server, influxdb, victoria-metrics).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** A port nobody listens on right now (the kernel's pick, released before returning). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => {
+        if (address === null || typeof address === "string") reject(new Error("no port"));
+        else resolve(address.port);
+      });
+    });
+  });
+}
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:port, or rejects after `ms`. */
+export async function waitForPort(port: number, ms: number, exited?: () => string | undefined) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const why = exited?.();
+    if (why !== undefined) throw new Error(why);
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline)
+      throw new Error(`nothing listens on 127.0.0.1:${port} after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface ServerSpec {
+  /** For messages: "redis-server". */
+  name: string;
+  /** The program, found on the PATH or in /usr/bin, /usr/sbin. */
+  binary: string;
+  /** The Debian package that provides it, named when it is missing. */
+  debianPackage: string;
+  args(port: number, dir: string): string[];
+  /** Resolves when the server answers (default: its port accepts connections). */
+  ready?(port: number): Promise<void>;
+  /** How long a start may take. */
+  startMs?: number;
+}
+
+export interface TestServer {
+  readonly port: number;
+  /** The temporary directory holding the server's data; removed by `close`. */
+  readonly dir: string;
+  /** What the server printed (stdout and stderr), for failure messages. */
+  output(): string;
+  /** Stops the process (SIGTERM, SIGKILL after 10 s) and keeps its data. */
+  stop(): Promise<void>;
+  /** Kills the process at once (SIGKILL), as a crash would. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and directory (after stop or kill). */
+  start(): Promise<void>;
+  /** Stops it and removes its directory. */
+  close(): Promise<void>;
+}
+
+function findBinary(binary: string): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/bin", "/usr/sbin"])) {
+    const path = join(dir, binary);
+    if (dir !== "" && existsSync(path)) return path;
+  }
+  return undefined;
+}
+
+/** Starts a server of `spec` on a free port in a new temporary directory. */
+export async function startServer(spec: ServerSpec): Promise<TestServer> {
+  const path = findBinary(spec.binary);
+  if (path === undefined) {
+    throw new Error(
+      `${spec.binary} not found: install Debian's ${spec.debianPackage} (sh scripts/setup.sh --test does it as root)`,
+    );
+  }
+  const dir = await mkdtemp(join(tmpdir(), `flowtally-${spec.name}-`));
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  let exit: Promise<void> = Promise.resolve();
+  let printed = "";
+
+  async function start(): Promise<void> {
+    if (child !== undefined) throw new Error(`${spec.name} is already running`);
+    const c = spawn(path as string, spec.args(port, dir), { stdio: ["ignore", "pipe", "pipe"] });
+    child = c;
+    let exitedWith: string | undefined;
+    exit = new Promise((resolve) => {
+      c.once("exit", (code, signal) => {
+        exitedWith = `${spec.name} exited (${signal ?? code}) before it was ready:\n${printed.slice(-4000)}`;
+        if (child === c) child = undefined;
+        resolve();
+      });
+    });
+    const keep = (b: Buffer) => {
+      printed = (printed + b.toString()).slice(-64_000);
+    };
+    c.stdout?.on("data", keep);
+    c.stderr?.on("data", keep);
+    try {
+      await waitForPort(port, spec.startMs ?? 20_000, () => exitedWith);
+      if (spec.ready !== undefined) await spec.ready(port);
+    } catch (e) {
+      c.kill("SIGKILL");
+      await exit;
+      throw new Error(
+        `${spec.name} did not start: ${(e as Error).message}\n${printed.slice(-4000)}`,
+      );
+    }
+  }
+
+  async function signal(sig: NodeJS.Signals, graceMs: number): Promise<void> {
+    const c = child;
+    if (c === undefined) return;
+    c.kill(sig);
+    const timer = setTimeout(() => c.kill("SIGKILL"), graceMs);
+    await exit;
+    clearTimeout(timer);
+  }
+
+  await start();
+  return {
+    port,
+    dir,
+    output: () => printed,
+    stop: () => signal("SIGTERM", 10_000),
+    kill: () => signal("SIGKILL", 0),
+    start,
+    async close() {
+      await signal("SIGTERM", 10_000);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * redis-server with an append-only file fsynced on every write, as flowtally's scale-out
+ * deployment asks for (docs/scale-out.md): a restart, even a kill, loses nothing acknowledged.
+ */
+export function startRedis(): Promise<TestServer> {
+  return startServer({
+    name: "redis-server",
+    binary: "redis-server",
+    debianPackage: "redis-server",
+    args: (port, dir) => [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      dir,
+      "--appendonly",
+      "yes",
+      "--appendfsync",
+      "always",
+      "--save",
+      "",
+      "--protected-mode",
+      "no",
+    ],
+  });
+}
