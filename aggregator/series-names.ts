@@ -12,7 +12,7 @@ import type { ResponseDelta } from "./response-rollup.js";
 import type { SeriesDelta } from "./rollup.js";
 
 /** The named (customer, site, link, class) of a link index and class index. */
-function names(model: CustomerModel, linkIndex: number, classIndex: number) {
+export function names(model: CustomerModel, linkIndex: number, classIndex: number) {
   const link = linkIndex >= 0 ? model.links[linkIndex] : undefined;
   return {
     customer: link?.customer ?? UNATTRIBUTED_CUSTOMER,
