@@ -118,6 +118,28 @@ describe("Redis totals", () => {
     expect(await bytesIn("acme", T0, T0 + 60_000)).toBe(111);
   });
 
+  it("writes a series that appeared during the base step only once it knows its base", async () => {
+    await applyMessage(redis, PREFIX, message("acme", T0, 100), 3600);
+    // While the writer reads the stored values, a new series shows up in the same periods.
+    const racing: SeriesStore = {
+      ...store,
+      readSeries: async (keys) => {
+        await applyMessage(
+          redis,
+          PREFIX,
+          { ...message("acme", T0, 7), traffic: [["acme", "s1", "l1", "web", "out", 7, 1, 1]] },
+          3600,
+        );
+        return store.readSeries(keys);
+      },
+    };
+    await writeDirty(redis, PREFIX, shardOf("acme", SHARDS), racing, 3600);
+    await writeAll();
+    await writeAll();
+    const rows = await store.overview({ fromMs: 0, toMs: T0 + 86_400_000, customers: ["acme"] });
+    expect(rows.map((r) => [r.bytesIn, r.bytesOut])).toEqual([[100, 7]]);
+  });
+
   it("adds late data to the stored value after the totals expired", async () => {
     await applyMessage(redis, PREFIX, message("acme", T0, 1000), 3600);
     await writeAll(1);

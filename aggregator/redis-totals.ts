@@ -352,24 +352,28 @@ export async function writeDirty(
     state = await read();
   }
 
+  // Only series that know their base are written (one that appeared since the base step waits
+  // for the next call), and only their marks are cleared.
   const seriesRows: SeriesRowDelta[] = [];
   const responseRows: ResponseTimeRowDelta[] = [];
-  for (const { period, marks, totals } of state) {
-    for (const sid of Object.keys(marks)) {
+  const written = state.map(({ period, marks, totals }) => {
+    const pairs: string[] = [];
+    for (const [sid, version] of Object.entries(marks)) {
       const s = totals.get(sid);
-      if (s === undefined) continue;
+      if (s === undefined || !s.based) continue;
       if (sid.startsWith("t")) seriesRows.push(trafficRow(period, s));
       else responseRows.push(responseRow(period, s));
+      pairs.push(sid, version);
     }
-  }
+    return { period, pairs };
+  });
   if (seriesRows.length > 0) await store.putSeries(seriesRows);
   if (responseRows.length > 0) await store.putResponseTimes(responseRows);
   result.seriesRows = seriesRows.length;
   result.responseRows = responseRows.length;
 
   const pipe = redis.pipeline();
-  for (const { period, marks } of state) {
-    const pairs = Object.entries(marks).flat();
+  for (const { period, pairs } of written) {
     (pipe as unknown as TotalsCommands).ftClean(
       3,
       keys.marks(period),

@@ -56,32 +56,12 @@ program
     "Collector, aggregator and query API in one process: listen for NetFlow/IPFIX on inputs.netflow[].listen, write per-customer series to the embedded store, serve the HTTP API on api.listen. Stops cleanly (everything received is written) on SIGINT or SIGTERM.",
   )
   .requiredOption("-c, --config <file>", "config file")
-  .addOption(
-    new Option("-l, --log-level <level>", "log level (logs go to stderr)")
-      .choices(logLevels)
-      .default("info"),
-  )
+  .addOption(logLevelOption())
   .action(async (opts: { config: string; logLevel: LogLevel }) => {
-    const [{ loadConfigFile }, { startRun }, { createLogger }] = await Promise.all([
-      import("../config/load-config.js"),
-      import("./run-command.js"),
-      import("./logger.js"),
-    ]);
-    const cfg = loadConfigFile(opts.config);
-    const log = createLogger(opts.logLevel);
+    const { cfg, log } = await load(opts);
+    const { startRun } = await import("./run-command.js");
     const running = await startRun(cfg, log);
-    await new Promise<void>((resolve) => {
-      const onSignal = (signal: NodeJS.Signals) => {
-        log.info({ signal }, "stopping: writing every open interval");
-        process.on(signal, () => {
-          process.stderr.write("flowtally: second signal, exiting without writing\n");
-          process.exit(130);
-        });
-        resolve();
-      };
-      process.once("SIGINT", onSignal);
-      process.once("SIGTERM", onSignal);
-    });
+    await stopSignal(log, "writing every open interval");
     const s = await running.stop();
     const { "sampling-unknown": unsampled, ...problems } = s.problems;
     process.stdout.write(
@@ -98,6 +78,53 @@ program
           ? ""
           : `captured ${s.capture.packets} packets on ${s.capture.inputs.length} interface(s): ${s.capture.records} flow records (${s.capture.unattributedRecords} unattributed), ${s.capture.transactions} TCP transactions; packets dropped by the kernel: ${s.capture.kernelDrops}, by the interface: ${s.capture.interfaceDrops}\n`),
     );
+  });
+
+program
+  .command("collect")
+  .description(
+    "Scaled out: a collector only. Listens like `run` (inputs.*), classifies and pre-aggregates, and ships per-interval partials to the queue (queue.redis.url) for `flowtally aggregate`. Serves /healthz, /metrics and /api/v1/status on api.listen.",
+  )
+  .requiredOption("-c, --config <file>", "config file")
+  .addOption(logLevelOption())
+  .action(async (opts: { config: string; logLevel: LogLevel }) => {
+    const { cfg, log } = await load(opts);
+    const { startCollect } = await import("./collect-command.js");
+    const running = await startCollect(cfg, log);
+    await stopSignal(log, "shipping every open interval");
+    const s = await running.stop();
+    process.stdout.write(
+      `received ${s.datagrams} export datagrams, ${s.records} records (${s.unattributedRecords} unattributed); ` +
+        `partials messages shipped: ${s.queue?.shippedMessages ?? 0}, still buffered: ${s.queue?.bufferedMessages ?? 0}; datagrams dropped by the kernel: ${s.kernelDrops ?? "unknown"}\n`,
+    );
+  });
+
+program
+  .command("aggregate")
+  .description(
+    "Scaled out: an aggregator worker. Takes partials from the queue (queue.redis.url), keeps exactly-once totals in Redis and writes them to the store. Any number of them share the work. Serves /healthz and /metrics on api.listen.",
+  )
+  .requiredOption("-c, --config <file>", "config file")
+  .addOption(logLevelOption())
+  .action(async (opts: { config: string; logLevel: LogLevel }) => {
+    const { cfg, log } = await load(opts);
+    const { startAggregate } = await import("./aggregate-command.js");
+    const running = await startAggregate(cfg, log);
+    await stopSignal(log, "finishing the jobs in hand and writing the totals");
+    await running.stop();
+  });
+
+program
+  .command("serve")
+  .description("Scaled out: the query API only, reading the configured store, on api.listen.")
+  .requiredOption("-c, --config <file>", "config file")
+  .addOption(logLevelOption())
+  .action(async (opts: { config: string; logLevel: LogLevel }) => {
+    const { cfg, log } = await load(opts);
+    const { startServe } = await import("./aggregate-command.js");
+    const running = await startServe(cfg, log);
+    await stopSignal(log, "closing the API");
+    await running.stop();
   });
 
 program
@@ -219,6 +246,36 @@ function parsePositive(value: string): number {
     throw new InvalidArgumentError(`"${value}" is not a positive number`);
   }
   return n;
+}
+
+function logLevelOption(): Option {
+  return new Option("-l, --log-level <level>", "log level (logs go to stderr)")
+    .choices(logLevels)
+    .default("info");
+}
+
+async function load(opts: { config: string; logLevel: LogLevel }) {
+  const [{ loadConfigFile }, { createLogger }] = await Promise.all([
+    import("../config/load-config.js"),
+    import("./logger.js"),
+  ]);
+  return { cfg: loadConfigFile(opts.config), log: createLogger(opts.logLevel) };
+}
+
+/** Resolves at the first SIGINT or SIGTERM; a second one exits at once. */
+function stopSignal(log: { info(o: object, msg: string): void }, doing: string): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      log.info({ signal }, `stopping: ${doing}`);
+      process.on(signal, () => {
+        process.stderr.write("flowtally: second signal, exiting at once\n");
+        process.exit(130);
+      });
+      resolve();
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+  });
 }
 
 function collectPort(value: string, previous: number[]): number[] {

@@ -25,7 +25,8 @@ import type { FlowBatch } from "../schema/flow-record.js";
 import type { ResponseTimeRowDelta, SeriesRowDelta, SeriesStore } from "../schema/series-store.js";
 import { createDuckDbStore } from "../store/duckdb-store.js";
 
-export interface Pipeline {
+/** The collecting half: inputs' decoders and collectors, up to per-interval partial sums. */
+export interface Collectors {
   readonly model: CustomerModel;
   readonly decoder: FlowDecoder;
   readonly collector: FlowCollector<FlowDecoder>;
@@ -40,6 +41,12 @@ export interface Pipeline {
   packets(): PacketCollector;
   /** The packet path if it was used. */
   readonly packetsIfUsed: PacketCollector | undefined;
+  /** Saves templates and sampling rates to `decoder.statePath` (no-op when it is ""). */
+  saveState(): void;
+}
+
+/** Collectors, rollups and the store: the single-box pipeline. */
+export interface Pipeline extends Collectors {
   readonly rollup: Rollup;
   readonly responseRollup: ResponseRollup;
   readonly store: SeriesStore;
@@ -59,12 +66,10 @@ export interface Pipeline {
    * write, the rows are kept and retried at the next call (and the error is rethrown when `final`).
    */
   handOver(nowMs: number, final?: boolean): Promise<void>;
-  /** Saves templates and sampling rates to `decoder.statePath` (no-op when it is ""). */
-  saveState(): void;
 }
 
-/** Opens the store and restores the decoder state; `stop` the store when done. */
-export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline> {
+/** Restores the decoder state and makes the collectors of every input kind. */
+export function createCollectors(cfg: Config, log: Logger): Collectors {
   const model = buildCustomerModel(cfg);
   const decoder = createFlowDecoder(decoderOptionsFromConfig(cfg.decoder));
   const statePath = cfg.decoder.statePath;
@@ -118,6 +123,26 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
     });
     return packets;
   };
+  return {
+    model,
+    decoder,
+    collector,
+    sflow,
+    interfaces,
+    packets: openPackets,
+    get packetsIfUsed() {
+      return packets;
+    },
+    saveState() {
+      if (statePath !== "") saveDecoderState(statePath, decoder);
+    },
+  };
+}
+
+/** Opens the store and restores the decoder state; `stop` the store when done. */
+export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline> {
+  const parts = createCollectors(cfg, log);
+  const { model, collector, sflow } = parts;
   const rollup = new Rollup({ latenessMs: cfg.aggregation.lateness });
   const responseRollup = new ResponseRollup({ latenessMs: cfg.aggregation.lateness });
   const store: SeriesStore = createDuckDbStore({ path: cfg.store.embedded.path });
@@ -136,6 +161,7 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
 
   async function step(nowMs: number, final: boolean): Promise<void> {
     const cutoff = nowMs - cfg.aggregation.lateness;
+    const packets = parts.packetsIfUsed;
     const sources = packets === undefined ? [collector, sflow] : [collector, sflow, packets];
     for (const c of sources) rollup.add(final ? c.drainAll() : c.drain(cutoff));
     if (packets !== undefined) {
@@ -179,14 +205,15 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
 
   return {
     model,
-    decoder,
+    decoder: parts.decoder,
     collector,
-    sflow,
-    interfaces,
-    packets: openPackets,
+    sflow: parts.sflow,
+    interfaces: parts.interfaces,
+    packets: parts.packets,
     get packetsIfUsed() {
-      return packets;
+      return parts.packetsIfUsed;
     },
+    saveState: parts.saveState,
     rollup,
     responseRollup,
     store,
@@ -197,9 +224,6 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
         () => step(nowMs, final),
       );
       return busy;
-    },
-    saveState() {
-      if (statePath !== "") saveDecoderState(statePath, decoder);
     },
   };
 }

@@ -16,6 +16,7 @@ import {
 } from "../collector/capture-input.js";
 import type { PacketResult } from "../collector/packet/packet-info.js";
 import type { PacketCollector } from "../collector/packet-collector.js";
+import type { ShipperStats } from "../collector/partials-shipper.js";
 import { createProblemReporter } from "../collector/problem-reporter.js";
 import {
   nativeUdpUnavailableReason,
@@ -27,8 +28,9 @@ import { createApiServer } from "../query/http-api.js";
 import { createMetrics } from "../query/metrics.js";
 import type { Config } from "../schema/config.js";
 import { FlowtallyError } from "../schema/errors.js";
+import type { SeriesStore } from "../schema/series-store.js";
 import { pruneBefore } from "../store/retention.js";
-import { createPipeline } from "./pipeline.js";
+import { type Collectors, createPipeline } from "./pipeline.js";
 
 export interface RunStats {
   uptimeSeconds: number;
@@ -43,7 +45,11 @@ export interface RunStats {
   rcvbufErrors: number | null;
   seriesRowsWritten: number;
   storeErrors: number;
+  /** Rows waiting for the store (run). */
+  pendingRows: number;
   latePartials: number;
+  /** Partials waiting for and shipped to the queue (flowtally collect); null in `run`. */
+  queue: ShipperStats | null;
   held: { count: number; bytes: number };
   problems: Record<string, number>;
   inputs: Array<{
@@ -130,15 +136,74 @@ function backendFromEnv(value: string | undefined): UdpBackend | "auto" {
   return value === "dgram" || value === "recvmmsg" ? value : "auto";
 }
 
+/**
+ * Where closed intervals go: the rollups and the store (`run`), or the queue (`collect`).
+ */
+export interface RunSink {
+  /** Moves what closed by `nowMs` onward; `final` moves everything (stop). Calls never overlap. */
+  handOver(nowMs: number, final: boolean): Promise<void>;
+  /** The store the API reads (none in a collector). */
+  readonly store?: SeriesStore;
+  /** Dependencies that are down now, for /healthz. */
+  health(): string[];
+  stats(): SinkStats;
+  /** Retention (run only). */
+  prune?(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SinkStats {
+  seriesRowsWritten: number;
+  storeErrors: number;
+  pendingRows: number;
+  latePartials: number;
+  /** The queue (flowtally collect); null in `run`. */
+  queue: ShipperStats | null;
+}
+
+/** The single-box sink: rollups and the store (cli/pipeline.ts). */
+async function storeSink(cfg: Config, log: Logger): Promise<{ parts: Collectors; sink: RunSink }> {
+  const pipeline = await createPipeline(cfg, log);
+  const { store } = pipeline;
+  const retention = cfg.store.embedded.retention;
+  return {
+    parts: pipeline,
+    sink: {
+      handOver: (nowMs, final) => pipeline.handOver(nowMs, final),
+      store,
+      health: () => (pipeline.stats.lastStoreError === "" ? [] : ["store"]),
+      stats: () => ({
+        seriesRowsWritten: pipeline.stats.seriesRowsWritten,
+        storeErrors: pipeline.stats.storeErrors,
+        pendingRows: pipeline.stats.pendingRows,
+        latePartials: pipeline.rollup.stats.latePartials,
+        queue: null,
+      }),
+      async prune() {
+        try {
+          const deleted = await store.prune(pruneBefore(retention, Date.now()));
+          if (Object.values(deleted).some((n) => n > 0)) {
+            log.info({ deleted }, "rows older than store.embedded.retention deleted");
+          }
+        } catch (e) {
+          log.error({ err: e }, "retention: old rows not deleted");
+        }
+      },
+      close: () => store.stop(),
+    },
+  };
+}
+
 export async function startRun(
   cfg: Config,
   log: Logger,
   timings: Partial<RunTimings> = {},
+  makeSink: (cfg: Config, log: Logger) => Promise<{ parts: Collectors; sink: RunSink }> = storeSink,
 ): Promise<RunningFlowtally> {
   const t = { ...defaultTimings, ...timings };
   const startedAt = Date.now();
-  const pipeline = await createPipeline(cfg, log);
-  const { collector, sflow, decoder, rollup, store } = pipeline;
+  const { parts: pipeline, sink } = await makeSink(cfg, log);
+  const { collector, sflow, decoder } = pipeline;
   const inputs: UdpInput[] = [];
   const captures: CaptureInput[] = [];
   let api: ReturnType<typeof createApiServer> | undefined;
@@ -217,9 +282,7 @@ export async function startRun(
           ? null
           : drops.reduce<number>((a, d) => a + (d ?? 0), 0),
         rcvbufErrors: rcvbuf === null || rcvbufAtStart === null ? null : rcvbuf - rcvbufAtStart,
-        seriesRowsWritten: pipeline.stats.seriesRowsWritten,
-        storeErrors: pipeline.stats.storeErrors,
-        latePartials: rollup.stats.latePartials,
+        ...sinkStats(sink.stats()),
         held: decoder.heldSets(),
         problems: nonZero({ ...decoder.problems, ...prefixed("sflow-", sflow.decoder.problems) }),
         inputs: inputs.map((i, k) => ({
@@ -236,11 +299,11 @@ export async function startRun(
     api = createApiServer({
       config: cfg,
       model: pipeline.model,
-      store,
+      ...(sink.store === undefined ? {} : { store: sink.store }),
       log,
       status: stats,
       interfaces: (exporter) => pipeline.interfaces.list(exporter),
-      health: () => (pipeline.stats.lastStoreError === "" ? [] : ["store"]),
+      health: () => sink.health(),
       metrics: createMetrics(() => {
         const s = stats();
         return {
@@ -252,8 +315,9 @@ export async function startRun(
           unattributedRecords: s.unattributedRecords,
           seriesRowsWritten: s.seriesRowsWritten,
           storeErrors: s.storeErrors,
-          pendingRows: pipeline.stats.pendingRows,
+          pendingRows: s.pendingRows,
           heldSets: s.held.count,
+          queue: s.queue,
         };
       }),
     });
@@ -271,7 +335,7 @@ export async function startRun(
       reporter.report(now, decoder.problems);
       if (handingOver) return; // the store is still busy with the previous tick's rows
       handingOver = true;
-      pipeline.handOver(now).finally(() => {
+      sink.handOver(now, false).finally(() => {
         handingOver = false;
       });
     };
@@ -290,7 +354,17 @@ export async function startRun(
         kernelDrops: s.kernelDrops,
         rcvbufErrors: s.rcvbufErrors,
         seriesRowsWritten: s.seriesRowsWritten,
-        pendingRows: pipeline.stats.pendingRows,
+        pendingRows: s.pendingRows,
+        ...(s.queue === null
+          ? {}
+          : {
+              queue: {
+                bufferedMessages: s.queue.bufferedMessages,
+                shippedMessages: s.queue.shippedMessages,
+                droppedRows: s.queue.droppedRows,
+                redisUp: s.queue.redisUp,
+              },
+            }),
         held: s.held,
         ...(s.capture === null
           ? {}
@@ -332,16 +406,8 @@ export async function startRun(
         log.error({ err: e }, "decoder state not saved");
       }
     };
-    const retention = cfg.store.embedded.retention;
     const prune = async () => {
-      try {
-        const deleted = await store.prune(pruneBefore(retention, Date.now()));
-        if (Object.values(deleted).some((n) => n > 0)) {
-          log.info({ deleted }, "rows older than store.embedded.retention deleted");
-        }
-      } catch (e) {
-        log.error({ err: e }, "retention: old rows not deleted");
-      }
+      await sink.prune?.();
     };
     await prune();
     const timers = [
@@ -368,14 +434,14 @@ export async function startRun(
       }
       let failure: unknown;
       try {
-        await pipeline.handOver(now, true);
+        await sink.handOver(now, true);
       } catch (e) {
         failure = e;
       }
       reporter.report(now, decoder.problems, true);
       await api?.close();
       const final = stats();
-      await store.stop();
+      await sink.close();
       saveState();
       if (failure !== undefined) throw failure;
       log.info(final, "stopped");
@@ -395,7 +461,7 @@ export async function startRun(
     await Promise.all(captures.map((c) => c.close()));
     await Promise.all(inputs.map((i) => i.close()));
     await api?.close().catch(() => {});
-    await store.stop();
+    await sink.close();
     throw e;
   }
 }
@@ -436,6 +502,10 @@ function captureStats(
   };
 }
 
+function sinkStats(s: SinkStats): SinkStats {
+  return { ...s, queue: s.queue === null ? null : { ...s.queue } };
+}
+
 function nonZero(counts: Readonly<Record<string, number>>): Record<string, number> {
   return Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
 }
@@ -447,7 +517,7 @@ function prefixed(
   return Object.fromEntries(Object.entries(counts).map(([k, n]) => [`${prefix}${k}`, n]));
 }
 
-function listenError(what: string, e: unknown): FlowtallyError {
+export function listenError(what: string, e: unknown): FlowtallyError {
   // The API wraps the socket's error; the errno is on the cause.
   const outer = e as NodeJS.ErrnoException;
   const err = (outer.code === undefined ? outer.cause : outer) as NodeJS.ErrnoException;

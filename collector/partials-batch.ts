@@ -16,8 +16,8 @@ import type { CustomerModel } from "./classify/customer-model.js";
 
 export interface MessageIds {
   collector: string;
-  /** The collector's start time (ms): keeps ids unique across restarts. */
-  epoch: number;
+  /** Unique per collector process (its start time and pid): keeps ids unique across restarts. */
+  epoch: string;
   /** The next sequence number; advanced by each message made. */
   next: number;
 }

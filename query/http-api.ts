@@ -72,7 +72,8 @@ const RESPONSE_TIMES_PATH = /^\/api\/v1\/customers\/([^/]*)\/response-times$/;
 export interface ApiServerDeps {
   config: Readonly<Config>;
   model: CustomerModel;
-  store: SeriesStore;
+  /** The series store; without one (flowtally collect, aggregate) the data endpoints are 404. */
+  store?: SeriesStore;
   log: Logger;
   /** The clock (ms since the epoch), for the default `to`. */
   now?: () => number;
@@ -219,7 +220,16 @@ function choice<T extends string>(
 }
 
 export function createApiServer(deps: ApiServerDeps): ApiServer {
-  const { config, model, store, log } = deps;
+  const { config, model, log } = deps;
+  /** The store the data endpoints read; 404 in a process that keeps none. */
+  const seriesStore = (): SeriesStore => {
+    if (deps.store !== undefined) return deps.store;
+    throw new ApiError(
+      404,
+      "FT_NOT_FOUND",
+      "this process keeps no series (flowtally collect or aggregate): query flowtally serve or run",
+    );
+  };
   const now = deps.now ?? Date.now;
   const tokenDigests = config.api.operatorTokens.map(digest);
   const routers = customersByRouter(config);
@@ -324,7 +334,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
       ...(router === undefined ? {} : { router }),
       ...(serviceType === undefined ? {} : { serviceType }),
     });
-    const totals = await store.overview({
+    const totals = await seriesStore().overview({
       fromMs,
       toMs,
       ...(customers === undefined ? {} : { customers }),
@@ -396,7 +406,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     res: ServerResponse,
   ): Promise<void> {
     const { step, fromMs, toMs, q } = seriesRequest(customer, search, TRAFFIC_PARAMETERS);
-    const rows = await store.responseTimes({ ...q, level: step });
+    const rows = await seriesStore().responseTimes({ ...q, level: step });
     const series = responseTimeSeries({ fromMs, toMs, step, rows });
     sendJson(res, 200, {
       customer,
@@ -411,9 +421,9 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
   async function traffic(customer: string, search: string, res: ServerResponse): Promise<void> {
     const { step, fromMs, toMs, q } = seriesRequest(customer, search, TRAFFIC_PARAMETERS);
     const [points, minutes, fiveMinutes] = await Promise.all([
-      store.traffic({ ...q, level: step }),
-      step === "1m" ? Promise.resolve([]) : store.samples({ ...q, level: "1m" }),
-      store.samples({ ...q, level: "5m" }),
+      seriesStore().traffic({ ...q, level: step }),
+      step === "1m" ? Promise.resolve([]) : seriesStore().samples({ ...q, level: "1m" }),
+      seriesStore().samples({ ...q, level: "5m" }),
     ]);
     const retention = config.store.embedded.retention;
     const t = now();

@@ -24,6 +24,22 @@ export interface MetricsSnapshot {
   storeErrors: number;
   pendingRows: number;
   heldSets: number;
+  /** A collector's queue side (flowtally collect). */
+  queue?: {
+    bufferedMessages: number;
+    bufferedRows: number;
+    shippedMessages: number;
+    droppedRows: number;
+  } | null;
+  /** An aggregator's side (flowtally aggregate). */
+  aggregator?: {
+    applied: number;
+    duplicates: number;
+    rejected: number;
+    waiting: number;
+    active: number;
+    lagSeconds: number;
+  };
 }
 
 export interface Metrics {
@@ -32,7 +48,7 @@ export interface Metrics {
   text(): Promise<string>;
 }
 
-export function createMetrics(snapshot: () => MetricsSnapshot): Metrics {
+export function createMetrics(snapshot: () => MetricsSnapshot | Promise<MetricsSnapshot>): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "flowtally_" });
   let current: MetricsSnapshot | undefined;
@@ -141,10 +157,62 @@ export function createMetrics(snapshot: () => MetricsSnapshot): Metrics {
     [{}, s.heldSets],
   ]);
 
+  const queue = (s: MetricsSnapshot) =>
+    s.queue === null || s.queue === undefined ? [] : [s.queue];
+  gauge(
+    "flowtally_partials_buffered_messages",
+    "Partials messages waiting for Redis in this collector",
+    [],
+    (s) => queue(s).map((q) => [{}, q.bufferedMessages]),
+  );
+  gauge(
+    "flowtally_partials_buffered_rows",
+    "Partial rows waiting for Redis in this collector (bounded by collector.maxBufferedRows)",
+    [],
+    (s) => queue(s).map((q) => [{}, q.bufferedRows]),
+  );
+  totals("flowtally_partials_shipped_total", "Partials messages delivered to the queue", [], (s) =>
+    queue(s).map((q) => [{}, q.shippedMessages]),
+  );
+  totals(
+    "flowtally_partial_rows_dropped_total",
+    "Partial rows dropped because Redis was unreachable past collector.maxBufferedRows",
+    [],
+    (s) => queue(s).map((q) => [{}, q.droppedRows]),
+  );
+  const agg = (s: MetricsSnapshot) => (s.aggregator === undefined ? [] : [s.aggregator]);
+  totals(
+    "flowtally_partials_applied_total",
+    "Partials messages applied to the totals (once each)",
+    [],
+    (s) => agg(s).map((a) => [{}, a.applied]),
+  );
+  totals(
+    "flowtally_partials_duplicates_total",
+    "Partials messages delivered again and not counted twice",
+    [],
+    (s) => agg(s).map((a) => [{}, a.duplicates]),
+  );
+  totals("flowtally_partials_rejected_total", "Partials messages refused as malformed", [], (s) =>
+    agg(s).map((a) => [{}, a.rejected]),
+  );
+  gauge("flowtally_queue_jobs", "Partials jobs in the queue, by state", ["state"], (s) =>
+    agg(s).flatMap((a) => [
+      [{ state: "waiting" }, a.waiting],
+      [{ state: "active" }, a.active],
+    ]),
+  );
+  gauge(
+    "flowtally_queue_lag_seconds",
+    "Age of the oldest partials job waiting in the queue",
+    [],
+    (s) => agg(s).map((a) => [{}, a.lagSeconds]),
+  );
+
   return {
     contentType: registry.contentType,
     async text() {
-      current = snapshot();
+      current = await snapshot();
       return registry.metrics();
     },
   };

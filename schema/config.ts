@@ -247,6 +247,46 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  /** `flowtally collect` (scaled out): this collector's identity and its buffers. */
+  collector: z
+    .strictObject({
+      /** Unique per collector: names its messages and metrics. Default: the host name. */
+      id: id.optional(),
+      /** An interval is shipped this long after it ends; later records ship as a correction. */
+      shipAfter: duration.default(2000),
+      /** Partial rows kept in memory while Redis is unreachable; beyond it the oldest are dropped, counted. */
+      maxBufferedRows: positiveInt.default(2_000_000),
+      /** Where partials not yet delivered are kept across a stop while Redis is unreachable; "" disables it. */
+      spoolPath: z.string().default(".flowtally/collector-spool.json"),
+    })
+    .prefault({}),
+  /** The queue between collectors and aggregators (scaled out); see docs/scale-out.md. */
+  queue: z
+    .strictObject({
+      redis: z.strictObject({
+        /** redis://[user:password@]host:port[/db] or rediss:// (TLS). */
+        url: z
+          .string()
+          .refine((s) => /^rediss?:\/\/[^/\s]+/.test(s), 'is not a "redis://host:port" URL'),
+        /** The URL is one node of a Redis Cluster (the others are discovered). */
+        cluster: z.boolean().default(false),
+      }),
+      /** Key and queue name prefix, to run several flowtally setups on one Redis. */
+      prefix: id.default("flowtally"),
+      /** Customers are spread over this many shards (the unit of parallel writes); the same on every process. */
+      shards: positiveInt.max(1024).default(16),
+      /** A job whose worker stopped answering is given to another worker after this. */
+      stalledAfter: duration.default(30_000),
+      /** Message ids are remembered this long, so a message re-sent within it counts once. */
+      dedupFor: duration.default(7 * DAY_MS),
+      /** Totals stay in Redis this long after their last write (cheap corrections for late data). */
+      keepTotals: duration.default(3_600_000),
+      /** How often aggregators write dirty totals to the store. */
+      writeInterval: duration.default(1000),
+      /** Jobs one aggregator works on at once. */
+      concurrency: positiveInt.max(256).default(8),
+    })
+    .optional(),
   api: z
     .strictObject({
       listen: hostPort.default("127.0.0.1:8080"),

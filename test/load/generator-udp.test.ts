@@ -16,12 +16,12 @@ import { stringify } from "yaml";
 import {
   createFlowGenerator,
   flowtallyCustomers,
-  type GroundTruth,
   generateDatagrams,
 } from "../../bench/flow-generator.js";
 import { startRun } from "../../cli/run-command.js";
 import { parseConfigText } from "../../config/load-config.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
+import { combineTruths as combine } from "../support/customer-totals.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 /** Records per stream and the rate each stream is sent at. */
@@ -120,22 +120,3 @@ describe("generator over UDP → flowtally run", () => {
     }
   }, 120_000);
 });
-
-function combine(truths: GroundTruth[]) {
-  const out = new Map<
-    string,
-    { bytesIn: number; bytesOut: number; packetsIn: number; packetsOut: number; flows: number }
-  >();
-  for (const t of truths) {
-    for (const [id, c] of t.customers) {
-      const o = out.get(id) ?? { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0, flows: 0 };
-      o.bytesIn += c.bytesIn;
-      o.bytesOut += c.bytesOut;
-      o.packetsIn += c.packetsIn;
-      o.packetsOut += c.packetsOut;
-      o.flows += c.flows;
-      out.set(id, o);
-    }
-  }
-  return out;
-}

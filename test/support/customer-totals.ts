@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { BlockList, isIPv6 } from "node:net";
 import { join } from "node:path";
+import type { GroundTruth } from "../../bench/flow-generator.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
 
 export interface Totals {
@@ -88,4 +89,21 @@ export async function storedTotals(path: string): Promise<Record<string, Totals>
   } finally {
     await store.stop();
   }
+}
+
+/** The generators' per-customer ground truth, summed over several generators. */
+export function combineTruths(truths: readonly GroundTruth[]) {
+  const out = new Map<string, Totals & { flows: number }>();
+  for (const t of truths) {
+    for (const [id, c] of t.customers) {
+      const o = out.get(id) ?? { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0, flows: 0 };
+      o.bytesIn += c.bytesIn;
+      o.bytesOut += c.bytesOut;
+      o.packetsIn += c.packetsIn;
+      o.packetsOut += c.packetsOut;
+      o.flows += c.flows;
+      out.set(id, o);
+    }
+  }
+  return out;
 }

@@ -1,0 +1,159 @@
+/**
+ * `flowtally aggregate --config FILE` (an aggregator worker) and `flowtally serve --config FILE`
+ * (the query API only), for the scaled-out setup. Any number of each: aggregators share the
+ * queue's jobs and the shards' writes (aggregator/aggregate-worker.ts); servers only read the
+ * store. Both serve /healthz and /metrics on api.listen; `serve` the whole API.
+ */
+import type { Logger } from "pino";
+import { type AggregateWorker, startAggregateWorker } from "../aggregator/aggregate-worker.js";
+import { buildCustomerModel } from "../collector/classify/customer-model.js";
+import { createApiServer } from "../query/http-api.js";
+import { createMetrics, type MetricsSnapshot } from "../query/metrics.js";
+import type { Config } from "../schema/config.js";
+import type { SeriesStore } from "../schema/series-store.js";
+import { createStore } from "../store/create-store.js";
+import { collectorId, requireQueue } from "./collect-command.js";
+import {
+  bullPrefix,
+  connectRedis,
+  PARTIALS_QUEUE,
+  redactUrl,
+  whenReady,
+} from "./redis-connection.js";
+import { listenError } from "./run-command.js";
+
+export interface RunningService {
+  readonly api: { address: string; port: number };
+  /** The aggregator worker (aggregate only). */
+  readonly worker?: AggregateWorker;
+  stop(): Promise<void>;
+}
+
+const EMPTY_INPUTS: Omit<MetricsSnapshot, "seriesRowsWritten" | "storeErrors"> = {
+  exporters: [],
+  problems: {},
+  inputs: [],
+  rcvbufErrors: null,
+  records: 0,
+  unattributedRecords: 0,
+  pendingRows: 0,
+  heldSets: 0,
+};
+
+export async function startAggregate(
+  cfg: Config,
+  log: Logger,
+  overrides: { writeIntervalMs?: number } = {},
+): Promise<RunningService> {
+  const q = requireQueue(cfg, "aggregate");
+  const id = collectorId(cfg);
+  const store = createStore(cfg, log);
+  await store.start();
+  const workerConnection = connectRedis(q, "worker", `flowtally-aggregate-${id}`);
+  const commands = connectRedis(q, "commands", `flowtally-aggregate-${id}-totals`);
+  for (const c of [workerConnection, commands]) c.on("error", () => {}); // logged by the worker
+  if (!(await whenReady(commands, 5000))) {
+    log.error({ redis: redactUrl(q.redis.url) }, "Redis unreachable: waiting for it");
+  }
+  const worker = startAggregateWorker({
+    id: `${id}.${process.pid}`,
+    workerConnection,
+    commands,
+    queueName: PARTIALS_QUEUE,
+    bullPrefix: bullPrefix(q.prefix),
+    prefix: q.prefix,
+    shards: q.shards,
+    store,
+    log,
+    concurrency: q.concurrency,
+    stalledAfterMs: q.stalledAfter,
+    dedupForMs: q.dedupFor,
+    keepTotalsMs: q.keepTotals,
+    writeIntervalMs: overrides.writeIntervalMs ?? q.writeInterval,
+  });
+  log.info(
+    { redis: redactUrl(q.redis.url), shards: q.shards, concurrency: q.concurrency },
+    "aggregator: taking partials from the queue",
+  );
+  const status = () => ({ role: "aggregate", ...worker.stats });
+  const api = await serveApi(
+    cfg,
+    log,
+    undefined,
+    status,
+    () => worker.stats.down,
+    async () => {
+      const s = worker.stats;
+      const queue = await worker
+        .queueState()
+        .catch(() => ({ waiting: 0, active: 0, lagSeconds: 0 }));
+      return {
+        ...EMPTY_INPUTS,
+        seriesRowsWritten: s.seriesRowsWritten,
+        storeErrors: s.writeErrors,
+        aggregator: { ...s, ...queue },
+      };
+    },
+  );
+  return {
+    api: api.address,
+    worker,
+    async stop() {
+      await worker.close();
+      await api.close();
+      await store.stop();
+      commands.disconnect();
+      workerConnection.disconnect();
+      log.info(status(), "stopped");
+    },
+  };
+}
+
+export async function startServe(cfg: Config, log: Logger): Promise<RunningService> {
+  const store = createStore(cfg, log);
+  await store.start();
+  try {
+    const api = await serveApi(
+      cfg,
+      log,
+      store,
+      () => ({ role: "serve" }),
+      () => [],
+      () => ({ ...EMPTY_INPUTS, seriesRowsWritten: 0, storeErrors: 0 }),
+    );
+    return {
+      api: api.address,
+      async stop() {
+        await api.close();
+        await store.stop();
+      },
+    };
+  } catch (e) {
+    await store.stop();
+    throw e;
+  }
+}
+
+async function serveApi(
+  cfg: Config,
+  log: Logger,
+  store: SeriesStore | undefined,
+  status: () => unknown,
+  health: () => string[],
+  metrics: () => MetricsSnapshot | Promise<MetricsSnapshot>,
+) {
+  const api = createApiServer({
+    config: cfg,
+    model: buildCustomerModel(cfg),
+    ...(store === undefined ? {} : { store }),
+    log,
+    status,
+    health,
+    metrics: createMetrics(metrics),
+  });
+  const address = await api.listen().catch((e: unknown) => {
+    throw listenError(`api.listen ${cfg.api.listen}`, e);
+  });
+  log.info({ listen: cfg.api.listen, ...address }, "HTTP API listening");
+  return { address, close: () => api.close() };
+}

@@ -1,0 +1,110 @@
+/**
+ * `flowtally collect --config FILE`: a collector only (scaled out). The same inputs, decoders and
+ * classification as `run`, but closed intervals go to the queue as partials messages
+ * (schema/partials-message.ts) instead of a store: `collector.shipAfter` after an interval ends,
+ * one message per (interval, shard). The HTTP API serves /healthz, /metrics and /api/v1/status.
+ */
+import { hostname } from "node:os";
+import { Queue } from "bullmq";
+import type { Logger } from "pino";
+import { toMessages } from "../collector/partials-batch.js";
+import { createPartialsShipper } from "../collector/partials-shipper.js";
+import type { Config } from "../schema/config.js";
+import { FlowtallyError } from "../schema/errors.js";
+import { createCollectors } from "./pipeline.js";
+import { bullPrefix, connectRedis, PARTIALS_QUEUE, redactUrl } from "./redis-connection.js";
+import { type RunningFlowtally, type RunSink, type RunTimings, startRun } from "./run-command.js";
+
+/** The queue section, or a config error naming the key a scaled-out command needs. */
+export function requireQueue(cfg: Config, command: string): NonNullable<Config["queue"]> {
+  if (cfg.queue === undefined) {
+    throw new FlowtallyError(
+      "FT_CONFIG_INVALID",
+      `queue.redis.url: required by flowtally ${command} (the Redis that carries partials)`,
+    );
+  }
+  return cfg.queue;
+}
+
+/** collector.id, or the host name made into an id. */
+export function collectorId(cfg: Config): string {
+  return (
+    cfg.collector.id ??
+    (hostname()
+      .replace(/[^A-Za-z0-9_.-]/g, "-")
+      .replace(/^[^A-Za-z0-9]+/, "")
+      .slice(0, 64) ||
+      "collector")
+  );
+}
+
+export function startCollect(
+  cfg: Config,
+  log: Logger,
+  timings: Partial<RunTimings> = {},
+): Promise<RunningFlowtally> {
+  const queueCfg = requireQueue(cfg, "collect");
+  return startRun(cfg, log, timings, async () => {
+    const id = collectorId(cfg);
+    const parts = createCollectors(cfg, log);
+    const connection = connectRedis(queueCfg, "producer", `flowtally-collect-${id}`);
+    // Errors surface on the adds (buffered, logged by the shipper); not as unhandled events.
+    connection.on("error", () => {});
+    const queue = new Queue(PARTIALS_QUEUE, { connection, prefix: bullPrefix(queueCfg.prefix) });
+    queue.on("error", () => {});
+    const shipper = createPartialsShipper({
+      queue,
+      log,
+      maxBufferedRows: cfg.collector.maxBufferedRows,
+      spoolPath: cfg.collector.spoolPath,
+      shards: queueCfg.shards,
+    });
+    const ids = {
+      collector: id,
+      epoch: `${Date.now().toString(36)}${process.pid.toString(36)}`,
+      next: 0,
+    };
+    log.info(
+      { collector: id, redis: redactUrl(queueCfg.redis.url), shards: queueCfg.shards },
+      "collector: shipping partials to the queue",
+    );
+    let busy: Promise<void> = Promise.resolve();
+    const step = async (nowMs: number, final: boolean) => {
+      const cutoff = nowMs - cfg.aggregation.interval - cfg.collector.shipAfter;
+      const packets = parts.packetsIfUsed;
+      const sources =
+        packets === undefined
+          ? [parts.collector, parts.sflow]
+          : [parts.collector, parts.sflow, packets];
+      const traffic = sources.flatMap((c) => (final ? c.drainAll() : c.drain(cutoff)));
+      const responses =
+        packets === undefined
+          ? []
+          : final
+            ? packets.drainAllResponses()
+            : packets.drainResponses(cutoff);
+      shipper.push(toMessages(parts.model, queueCfg.shards, ids, traffic, responses));
+      await shipper.flush();
+    };
+    const sink: RunSink = {
+      handOver(nowMs, final) {
+        busy = busy.then(() => step(nowMs, final));
+        return busy;
+      },
+      health: () => (shipper.stats.redisUp ? [] : ["redis"]),
+      stats: () => ({
+        seriesRowsWritten: 0,
+        storeErrors: 0,
+        pendingRows: shipper.stats.bufferedRows,
+        latePartials: 0,
+        queue: shipper.stats,
+      }),
+      async close() {
+        await shipper.stop(10_000);
+        await queue.close().catch(() => {});
+        connection.disconnect();
+      },
+    };
+    return { parts, sink };
+  });
+}

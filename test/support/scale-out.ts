@@ -1,0 +1,71 @@
+/**
+ * Test support for the scaled-out setup: generated exports with known totals, sent over UDP on
+ * loopback, and the check of stored per-customer totals against the generators' ground truth.
+ */
+import { createSocket } from "node:dgram";
+import { expect } from "vitest";
+import type { DatagramPack, GroundTruth } from "../../bench/flow-generator.js";
+import type { SeriesStore } from "../../schema/series-store.js";
+import { combineTruths } from "./customer-totals.js";
+
+/** Sends datagrams [from, to) of a pack to 127.0.0.1:port, pausing every 64 datagrams. */
+export async function sendPack(
+  pack: DatagramPack,
+  port: number,
+  from = 0,
+  to = pack.datagrams,
+): Promise<void> {
+  const socket = createSocket("udp4");
+  try {
+    for (let k = from; k < to; k++) {
+      const datagram = pack.bytes.subarray(pack.offsets[k], pack.offsets[k + 1]);
+      await new Promise<void>((resolve, reject) =>
+        socket.send(datagram, port, "127.0.0.1", (e) => (e ? reject(e) : resolve())),
+      );
+      if (k % 64 === 63) await new Promise((r) => setTimeout(r, 1));
+    }
+  } finally {
+    socket.close();
+  }
+}
+
+/** The datagram index where the records sent reach `fraction` of the pack's. */
+export function splitPoint(pack: DatagramPack, fraction: number): number {
+  let records = 0;
+  for (let k = 0; k < pack.datagrams; k++) {
+    records += pack.recordCounts[k] ?? 0;
+    if (records >= fraction * pack.records) return k + 1;
+  }
+  return pack.datagrams;
+}
+
+/** Every customer's stored totals (all time) equal the generators' ground truth, exactly. */
+export async function expectStoredTotals(
+  store: SeriesStore,
+  truths: readonly GroundTruth[],
+): Promise<void> {
+  const rows = await store.overview({ fromMs: 0, toMs: Date.UTC(2100, 0, 1) });
+  const got = new Map(rows.map(({ customer, ...r }) => [customer, r]));
+  const want = combineTruths(truths);
+  const unattributed = truths.reduce(
+    (a, t) => ({ bytes: a.bytes + t.unattributed.bytes, flows: a.flows + t.unattributed.flows }),
+    { bytes: 0, flows: 0 },
+  );
+  const un = got.get("unattributed");
+  got.delete("unattributed");
+  expect(got).toEqual(want);
+  expect({ bytes: un?.bytesIn ?? 0, flows: un?.flows ?? 0 }).toEqual(unattributed);
+}
+
+/** Polls `done` every 50 ms until it holds, or fails after `ms` with `what`. */
+export async function eventually(
+  what: string,
+  done: () => boolean | Promise<boolean>,
+  ms = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
