@@ -5,7 +5,7 @@
  * Writes are split by shard: a worker writes the shards whose writer lock it holds, and takes
  * about its fair share of them (shards / live workers, from heartbeats), so that workers share
  * the writing as they share the jobs. A worker that dies stops renewing its locks; another takes
- * its shards within `lockMs`. A lock is checked again just before each store write, so a worker
+ * its shards once they expire (queue.stalledAfter, as for its jobs). A lock is checked again just before each store write, so a worker
  * that lost its lock while stalled does not overwrite a newer writer's totals with older ones.
  */
 import { randomBytes } from "node:crypto";
@@ -79,7 +79,8 @@ export function startAggregateWorker(o: AggregateWorkerOptions): AggregateWorker
     ftRelease(key: string, token: string): Promise<number>;
   };
   const token = `${o.id}.${randomBytes(6).toString("hex")}`;
-  const lockMs = Math.max(15_000, 10 * o.writeIntervalMs);
+  // A dead writer's shards pass on after the same time as a dead worker's jobs.
+  const lockMs = Math.max(o.stalledAfterMs, 5 * o.writeIntervalMs);
   const heartbeats = `${o.prefix}:aggregators`;
   const owned = new Set<number>();
   const stats: AggregateStats = {

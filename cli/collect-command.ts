@@ -100,7 +100,7 @@ export function startCollect(
         queue: shipper.stats,
       }),
       async close() {
-        await shipper.stop(10_000);
+        await shipper.stop(5000);
         await queue.close().catch(() => {});
         connection.disconnect();
       },

@@ -2,7 +2,9 @@
  * Test support for the scaled-out setup: generated exports with known totals, sent over UDP on
  * loopback, and the check of stored per-customer totals against the generators' ground truth.
  */
+import { type ChildProcess, spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
+import { join } from "node:path";
 import { expect } from "vitest";
 import type { DatagramPack, GroundTruth } from "../../bench/flow-generator.js";
 import type { SeriesStore } from "../../schema/series-store.js";
@@ -68,4 +70,75 @@ export async function eventually(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+export interface FlowtallyProcess {
+  readonly child: ChildProcess;
+  /** What it printed so far (stdout and stderr). */
+  output(): string;
+  /** GET an API path with the test token, as JSON. */
+  get<T>(path: string): Promise<T>;
+  /** GET /healthz (no token): the status code and the dependencies said to be down. */
+  healthz(): Promise<{ status: number; down: string[] }>;
+  /** SIGTERM and the exit code. */
+  stop(): Promise<number | null>;
+  kill(): Promise<void>;
+}
+
+const root = new URL("../../", import.meta.url).pathname;
+
+/** Runs the built CLI (`dist/`, made by `npm run build`) with `args`; its API on `apiPort`. */
+export async function spawnFlowtally(
+  args: string[],
+  apiPort: number,
+  token: string,
+): Promise<FlowtallyProcess> {
+  const child = spawn(process.execPath, [join(root, "dist/cli/flowtally.js"), ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let printed = "";
+  const keep = (b: Buffer) => {
+    printed = (printed + b.toString()).slice(-200_000);
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => resolve(code)),
+  );
+  const get = async <T>(path: string): Promise<T> => {
+    const res = await fetch(`http://127.0.0.1:${apiPort}${path}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+  await eventually(
+    `flowtally ${args[0]} to serve its API:\n${printed}`,
+    async () => {
+      if (child.exitCode !== null) throw new Error(`flowtally ${args[0]} exited:\n${printed}`);
+      return get("/api/v1/status").then(
+        () => true,
+        () => false,
+      );
+    },
+    20_000,
+  );
+  return {
+    child,
+    output: () => printed,
+    get,
+    async healthz() {
+      const res = await fetch(`http://127.0.0.1:${apiPort}/healthz`);
+      const body = (await res.json()) as { down?: string[] };
+      return { status: res.status, down: body.down ?? [] };
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      return exited;
+    },
+    async kill() {
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
 }
