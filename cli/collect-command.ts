@@ -2,13 +2,16 @@
  * `flowtally collect --config FILE`: a collector only (scaled out). The same inputs, decoders and
  * classification as `run`, but closed intervals go to the queue as partials messages
  * (schema/partials-message.ts) instead of a store: `collector.shipAfter` after an interval ends,
- * one message per (interval, shard). The HTTP API serves /healthz, /metrics and /api/v1/status.
+ * one message per (interval, shard). Templates and sampling rates are shared with the other
+ * collectors through Redis (collector/template-sharing.ts). The HTTP API serves /healthz,
+ * /metrics and /api/v1/status.
  */
 import { hostname } from "node:os";
 import { Queue } from "bullmq";
 import type { Logger } from "pino";
 import { toMessages } from "../collector/partials-batch.js";
 import { createPartialsShipper } from "../collector/partials-shipper.js";
+import { startTemplateSharing } from "../collector/template-sharing.js";
 import type { Config } from "../schema/config.js";
 import { FlowtallyError } from "../schema/errors.js";
 import { createCollectors } from "./pipeline.js";
@@ -59,6 +62,16 @@ export function startCollect(
       spoolPath: cfg.collector.spoolPath,
       shards: queueCfg.shards,
     });
+    const subscriber = connectRedis(queueCfg, "worker", `flowtally-collect-${id}-templates`);
+    subscriber.on("error", () => {});
+    const sharing = await startTemplateSharing({
+      redis: connection,
+      subscriber,
+      prefix: queueCfg.prefix,
+      snapshot: () => parts.decoder.snapshot(),
+      learn: (snapshot) => parts.collector.learn(snapshot, Date.now()),
+      log,
+    });
     const ids = {
       collector: id,
       epoch: `${Date.now().toString(36)}${process.pid.toString(36)}`,
@@ -70,6 +83,7 @@ export function startCollect(
     );
     let busy: Promise<void> = Promise.resolve();
     const step = async (nowMs: number, final: boolean) => {
+      await sharing.publish();
       const cutoff = nowMs - cfg.aggregation.interval - cfg.collector.shipAfter;
       const packets = parts.packetsIfUsed;
       const sources =
@@ -101,8 +115,10 @@ export function startCollect(
       }),
       async close() {
         await shipper.stop(5000);
+        await sharing.close();
         await queue.close().catch(() => {});
         connection.disconnect();
+        subscriber.disconnect();
       },
     };
     return { parts, sink };

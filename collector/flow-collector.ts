@@ -13,6 +13,8 @@ export interface DatagramDecoder {
   decode(payload: Uint8Array, exporter: string, receivedMs: number, batch: FlowBatch): unknown;
   /** Releases held data older than its hold time (decoders that hold data). */
   expire?(nowMs: number, batch: FlowBatch): void;
+  /** Learns templates and rates from a snapshot, decoding data held for them into the batch. */
+  restore?(snapshot: unknown, batch: FlowBatch): unknown;
 }
 
 export interface FlowCollectorStats {
@@ -32,6 +34,11 @@ export interface FlowCollector<D extends DatagramDecoder = DatagramDecoder> {
   ingest(payload: Uint8Array, exporter: string, receivedMs: number): void;
   /** Releases held data older than the hold time (call from a timer). */
   expire(nowMs: number): void;
+  /**
+   * Learns templates and sampling rates from a decoder snapshot (another collector's, through
+   * Redis) and counts the data that was held waiting for them, at `nowMs`.
+   */
+  learn(snapshot: unknown, nowMs: number): void;
   /** Partial sums of the intervals that start before `beforeMs`. */
   drain(beforeMs: number): PartialSum[];
   drainAll(): PartialSum[];
@@ -139,6 +146,11 @@ export function createFlowCollector<D extends DatagramDecoder>(deps: {
     expire(nowMs) {
       if (decoder.expire === undefined) return;
       decoder.expire(nowMs, batch);
+      sink.consume(batch, nowMs);
+    },
+    learn(snapshot, nowMs) {
+      if (decoder.restore === undefined) return;
+      decoder.restore(snapshot, batch);
       sink.consume(batch, nowMs);
     },
     drain: sink.drain,

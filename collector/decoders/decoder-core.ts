@@ -275,15 +275,28 @@ export class DecoderCore {
   }
 
   private templateLearnt(domain: DomainState, tpl: Template): void {
-    if (this.held.count === 0 || this.sinkOut === null) return;
-    const out = this.sinkOut;
-    const ready = this.held.take(
-      (s) => s.reason === "template" && s.templateId === tpl.id && s.context.domain === domain,
-    );
-    for (const s of ready) this.decodeHeld(s, out, Hold.SamplingOnly);
+    if (this.sinkOut === null) return;
+    this.releaseTemplateHeld(domain, tpl.id, this.sinkOut);
   }
 
-  private releaseSamplingHeld(domain: DomainState, out: FlowBatch): void {
+  /**
+   * Decodes the data held for template `templateId` of `domain` into `out` (a template that came
+   * from elsewhere: a state file, another collector). Returns the rows written.
+   */
+  releaseTemplateHeld(domain: DomainState, templateId: number, out: FlowBatch): number {
+    if (this.held.count === 0) return 0;
+    const ready = this.held.take(
+      (s) => s.reason === "template" && s.templateId === templateId && s.context.domain === domain,
+    );
+    let rows = 0;
+    for (const s of ready) {
+      const n = this.decodeHeld(s, out, Hold.SamplingOnly);
+      if (n !== HELD) rows += n;
+    }
+    return rows;
+  }
+
+  releaseSamplingHeld(domain: DomainState, out: FlowBatch): void {
     if (this.held.count === 0) return;
     const ready = this.held.take((s) => s.reason === "sampling" && s.context.domain === domain);
     for (const s of ready) this.decodeHeld(s, out, Hold.Never);

@@ -654,10 +654,24 @@ describe("templates and sampling rates survive a restart", () => {
     expect(lost.length).toBe(0);
 
     const warm = createFlowDecoder();
-    expect(warm.restore(JSON.parse(json))).toEqual({ templates: 1, rates: 0, skipped: 0 });
+    expect(warm.restore(JSON.parse(json))).toEqual({ templates: 1, rates: 0, skipped: 0, rows: 0 });
     const b = new FlowBatch();
     replay(warm, "netflow-v9/akvorado__data.pcap", b);
     expect([b.length, totals(b).bytes]).toEqual([4, 5848]);
+  });
+
+  it("a template learnt from elsewhere (another collector) releases the data held for it", () => {
+    const first = createFlowDecoder();
+    replay(first, "netflow-v9/akvorado__template.pcap", new FlowBatch());
+    const shared = JSON.parse(JSON.stringify(first.snapshot())) as unknown;
+
+    const second = createFlowDecoder();
+    const early = new FlowBatch();
+    replay(second, "netflow-v9/akvorado__data.pcap", early);
+    expect([early.length, second.heldSets().count]).toEqual([0, 1]);
+    const b = new FlowBatch();
+    expect(second.restore(shared, b)).toEqual({ templates: 1, rates: 0, skipped: 0, rows: 4 });
+    expect([b.length, totals(b).bytes, second.heldSets().count]).toEqual([4, 5848, 0]);
   });
 
   it("learnt sampler rates persist through the state file", () => {
@@ -704,7 +718,7 @@ describe("templates and sampling rates survive a restart", () => {
       scopeCount: 0,
       fields: [["x"]],
     });
-    expect(decoder.restore(damaged)).toEqual({ templates: 1, rates: 0, skipped: 4 });
+    expect(decoder.restore(damaged)).toEqual({ templates: 1, rates: 0, skipped: 4, rows: 0 });
     for (const junk of [null, 42, "x", [], { format: "other" }])
       expect(() => decoder.restore(junk)).not.toThrow();
 

@@ -49,8 +49,15 @@ export interface FlowDecoder {
   /** Held data sets waiting for a template or a sampling rate. */
   heldSets(): { count: number; bytes: number };
   snapshot(): DecoderSnapshot;
-  /** Restores templates and rates; returns how many entries were skipped as invalid. */
-  restore(snapshot: unknown): { templates: number; rates: number; skipped: number };
+  /**
+   * Restores templates and rates; returns how many entries were skipped as invalid. With `out`,
+   * data held for what the snapshot brings is decoded into it (`rows`): templates shared by
+   * another collector release the data that arrived before them.
+   */
+  restore(
+    snapshot: unknown,
+    out?: FlowBatch,
+  ): { templates: number; rates: number; skipped: number; rows: number };
 }
 
 export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder {
@@ -116,7 +123,10 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
       return { count: core.held.count, bytes: core.held.bytes };
     },
     snapshot: () => takeSnapshot(core),
-    restore: (snapshot) => restoreSnapshot(core, snapshot),
+    restore(snapshot, out) {
+      if (out !== undefined) out.exporterNames = core.exporterNames;
+      return restoreSnapshot(core, snapshot, out);
+    },
   };
 }
 

@@ -4,6 +4,7 @@
  * (often minutes, sometimes 30). Held data and sequence state are not kept: both are stale after
  * a restart anyway.
  */
+import type { FlowBatch } from "../../schema/flow-record.js";
 import type { DecoderCore } from "./decoder-core.js";
 import type { TemplateField } from "./template.js";
 import { restoreTemplate } from "./template-store.js";
@@ -63,13 +64,15 @@ export function takeSnapshot(core: DecoderCore): DecoderSnapshot {
 
 /**
  * Restores what a snapshot holds, checking every entry: a damaged or hand-edited file restores
- * what is valid and counts the rest as skipped; it never throws.
+ * what is valid and counts the rest as skipped; it never throws. With `out`, data held for a
+ * template or a sampling rate that the snapshot brings is decoded into it (`rows`).
  */
 export function restoreSnapshot(
   core: DecoderCore,
   input: unknown,
-): { templates: number; rates: number; skipped: number } {
-  const res = { templates: 0, rates: 0, skipped: 0 };
+  out?: FlowBatch,
+): { templates: number; rates: number; skipped: number; rows: number } {
+  const res = { templates: 0, rates: 0, skipped: 0, rows: 0 };
   if (!isObject(input) || input.format !== SNAPSHOT_FORMAT || input.version !== SNAPSHOT_VERSION) {
     res.skipped++;
     return res;
@@ -99,6 +102,7 @@ export function restoreSnapshot(
         res.skipped++;
         continue;
       }
+      const ratesBefore = res.rates;
       if (isRate(d.defaultRate)) {
         domain.defaultRate = d.defaultRate;
         res.rates++;
@@ -133,7 +137,13 @@ export function restoreSnapshot(
           )
         ) {
           res.templates++;
+          if (out !== undefined) res.rows += core.releaseTemplateHeld(domain, t.id, out);
         } else res.skipped++;
+      }
+      if (out !== undefined && res.rates > ratesBefore) {
+        const before = out.length;
+        core.releaseSamplingHeld(domain, out);
+        res.rows += out.length - before;
       }
     }
   }

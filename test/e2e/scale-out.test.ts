@@ -115,4 +115,48 @@ describe("collect → Redis → aggregate", () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it("decodes data on one collector whose templates only another collector received", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ft-scale-"));
+    const cfg = config(dir);
+    const gen = createFlowGenerator({
+      seed: 31,
+      customers: CUSTOMERS,
+      version: 10,
+      startMs: Date.now() - 120_000,
+    });
+    const pack = generateDatagrams(gen, 10_000);
+    // A UDP load balancer that happens to send every template to c1 and all data to c2.
+    const collectors = await Promise.all(
+      ["c1", "c2"].map((id) =>
+        startCollect({ ...cfg, collector: { ...cfg.collector, id } }, silent, { tickMs: 100 }),
+      ),
+    );
+    const aggregator = await startAggregate(cfg, silent, { writeIntervalMs: 200 });
+    try {
+      const [c1, c2] = collectors.map((c) => c.inputs[0]!.address.port) as [number, number];
+      for (let k = 0; k < pack.datagrams; k++) {
+        await sendPack(pack, pack.recordCounts[k] === 0 ? c1 : c2, k, k + 1);
+      }
+      await eventually(
+        "c2 decodes every record",
+        () => collectors[1]!.stats().records === pack.records,
+      );
+      expect(collectors[0]!.stats().records).toBe(0);
+      const shipped = await Promise.all(collectors.map((c) => c.stop()));
+      const messages = shipped.reduce((n, s) => n + (s.queue?.shippedMessages ?? 0), 0);
+      await eventually("all messages applied", () => aggregator.worker!.stats.applied === messages);
+      await aggregator.worker!.writeNow();
+    } finally {
+      await aggregator.stop();
+    }
+    const store = createDuckDbStore({ path: cfg.store.embedded.path });
+    await store.start();
+    try {
+      await expectStoredTotals(store, [gen.truth()]);
+    } finally {
+      await store.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
