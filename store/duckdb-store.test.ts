@@ -11,7 +11,8 @@ import type {
   TrafficDirection,
 } from "../schema/series-store.js";
 import { createRng } from "../test/fuzz/mutate.js";
-import { createDuckDbStore, tileRange } from "./duckdb-store.js";
+import { createDuckDbStore } from "./duckdb-store.js";
+import { tileRange } from "./levels.js";
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
