@@ -63,6 +63,7 @@ import {
 } from "../schema/series-store.js";
 import { LEVEL_NAMES, overviewRange, TILING, tileRange, timeBound } from "./levels.js";
 import { rowKey, validateResponseRows, validateSeriesRows } from "./row-validation.js";
+import { createSerialQueue } from "./serial-queue.js";
 
 export interface DuckDbStoreOptions {
   /** The database file; its directory is created if missing. ":memory:" for a throwaway store. */
@@ -194,16 +195,6 @@ function responseDeleteSql(level: SeriesLevel): string {
   SELECT 1 FROM temp.response_staging AS s WHERE s.level = '${level}'
   AND s.customer = t.customer AND s.site = t.site AND s.link = t.link
   AND s.traffic_class = t.traffic_class AND s.start_ms = t.start_ms)`;
-}
-
-/** Runs the tasks given to it one after the other, in call order. */
-function createSerialQueue(): <T>(task: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return (task) => {
-    const result = tail.then(task);
-    tail = result.catch(() => undefined);
-    return result;
-  };
 }
 
 /** SQL parameters numbered as they are added, so that no value is ever spliced into SQL. */
