@@ -1,6 +1,6 @@
 /**
  * `flowtally run --config FILE`: collector, aggregator and query API in one process, on the
- * embedded store. UDP listeners feed the pipeline (cli/pipeline.ts) on the wall clock, live
+ * configured store (the embedded one, or InfluxDB with `store.influx`). UDP listeners feed the pipeline (cli/pipeline.ts) on the wall clock, live
  * captures (inputs.capture) its packet path on the packets' capture times; a one-second tick
  * releases held data, expires idle flows and hands closed intervals to the store; the HTTP API
  * reads the same store. Stopping (SIGINT/SIGTERM or `stop()`) closes the captures and the
@@ -27,6 +27,7 @@ import { createApiServer } from "../query/http-api.js";
 import { createMetrics } from "../query/metrics.js";
 import type { Config } from "../schema/config.js";
 import { FlowtallyError } from "../schema/errors.js";
+import { describeStore, storeRetention } from "../store/create-store.js";
 import { pruneBefore } from "../store/retention.js";
 import { createPipeline } from "./pipeline.js";
 
@@ -138,6 +139,7 @@ export async function startRun(
   const t = { ...defaultTimings, ...timings };
   const startedAt = Date.now();
   const pipeline = await createPipeline(cfg, log);
+  log.info({ store: describeStore(cfg.store) }, "store opened");
   const { collector, sflow, decoder, rollup, store } = pipeline;
   const inputs: UdpInput[] = [];
   const captures: CaptureInput[] = [];
@@ -332,12 +334,12 @@ export async function startRun(
         log.error({ err: e }, "decoder state not saved");
       }
     };
-    const retention = cfg.store.embedded.retention;
+    const { retention, key: retentionKey } = storeRetention(cfg.store);
     const prune = async () => {
       try {
         const deleted = await store.prune(pruneBefore(retention, Date.now()));
         if (Object.values(deleted).some((n) => n > 0)) {
-          log.info({ deleted }, "rows older than store.embedded.retention deleted");
+          log.info({ deleted }, `rows older than ${retentionKey} deleted`);
         }
       } catch (e) {
         log.error({ err: e }, "retention: old rows not deleted");
