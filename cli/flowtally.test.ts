@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { startInfluxd } from "../test/support/servers.js";
+import { influxql, startInfluxd } from "../test/support/servers.js";
 
 const root = new URL("../", import.meta.url).pathname;
 const cli = join(root, "dist/cli/flowtally.js");
@@ -142,11 +142,7 @@ describe("flowtally CLI", () => {
   it("run and query overview work the same on InfluxDB (store.influx, influxd 1.6.7)", async () => {
     const influxd = await startInfluxd();
     onTestFinished(() => influxd.close());
-    const created = await fetch(`http://127.0.0.1:${influxd.port}/query`, {
-      method: "POST",
-      body: new URLSearchParams({ q: "CREATE DATABASE flowtally" }),
-    });
-    expect(created.status).toBe(200);
+    await influxql(influxd, "CREATE DATABASE flowtally");
     const dir = mkdtempSync(join(tmpdir(), "flowtally-cli-"));
     const store = `store: { influx: { api: v1, url: "http://127.0.0.1:${influxd.port}", database: flowtally, username: ft, password: not-printed-secret } }`;
     const office = await runSendQuery(dir, store, async (config, _port, stderr) => {

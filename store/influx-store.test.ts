@@ -17,6 +17,7 @@ import {
 } from "../schema/series-store.js";
 import {
   freePort,
+  influxql,
   startInfluxd,
   startVictoriaMetrics,
   type TestServer,
@@ -45,22 +46,6 @@ const log = pino(
 /** A store config as `flowtally` parses it from a file. */
 function influxConfig(influx: Record<string, unknown>): InfluxConfig {
   return validateConfig({ store: { influx: { timeout: "5s", ...influx } } }).store.influx!;
-}
-
-/** Runs InfluxQL on the test server (setup only; the store never uses this). */
-async function influxql(server: TestServer, q: string, auth?: string): Promise<unknown> {
-  const res = await fetch(`http://127.0.0.1:${server.port}/query`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/x-www-form-urlencoded",
-      ...(auth === undefined ? {} : { authorization: auth }),
-    },
-    body: new URLSearchParams({ q }).toString(),
-  });
-  const body = (await res.json()) as { results?: Array<{ error?: string }> };
-  expect(res.status, JSON.stringify(body)).toBe(200);
-  expect(body.results?.[0]?.error, q).toBeUndefined();
-  return body;
 }
 
 async function failureOf(p: Promise<unknown>): Promise<Error> {
@@ -144,11 +129,11 @@ describe("createInfluxStore (v1)", () => {
     await store.addDeltas([
       { ...key("acme", "in"), level: "1m", startMs: minute, bytes: 5, packets: 1, flows: 1 },
     ]);
-    const res = (await influxql(
+    const res = await influxql(
       influxd,
       `SELECT sum(bytes) FROM "${database}"."minutes"."traffic_1m"`,
-    )) as { results: Array<{ series?: Array<{ values: number[][] }> }> };
-    expect(res.results[0]?.series?.[0]?.values[0]?.[1]).toBe(5);
+    );
+    expect(res.results?.[0]?.series?.[0]?.values[0]?.[1]).toBe(5);
     expect(
       await store.samples({ customer: "acme", fromMs: minute, toMs: minute + 60_000, level: "1m" }),
     ).toEqual([{ timeMs: minute, bytesIn: 5, bytesOut: 0 }]);

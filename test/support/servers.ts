@@ -261,6 +261,30 @@ bind-address = "127.0.0.1:${rpcPort}"
 }
 
 /**
+ * Runs InfluxQL statements on a test influxd (to set a test up: databases, users, policies) and
+ * returns the parsed answer; fails on an HTTP error or a statement's error.
+ */
+export async function influxql(server: TestServer, q: string, authorization?: string) {
+  const res = await fetch(`http://127.0.0.1:${server.port}/query`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      ...(authorization === undefined ? {} : { authorization }),
+    },
+    body: new URLSearchParams({ q }).toString(),
+  });
+  const text = await res.text();
+  const body = JSON.parse(text) as {
+    results?: Array<{ error?: string; series?: Array<{ values: unknown[][] }> }>;
+  };
+  const error = body.results?.find((r) => r.error !== undefined)?.error;
+  if (res.status !== 200 || error !== undefined) {
+    throw new Error(`influxd: ${q}: HTTP ${res.status}: ${error ?? text}`);
+  }
+  return body;
+}
+
+/**
  * VictoriaMetrics (Debian's victoria-metrics), which accepts InfluxDB line protocol on
  * /write and /api/v2/write: the server the v2 write path is checked against. Ready when /health
  * answers 200.
