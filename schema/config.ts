@@ -122,8 +122,21 @@ const influxV1 = z
     api: z.literal("v1"),
     ...influxCommon,
     database: z.string().min(1),
-    /** The database's default retention policy when not set. */
-    retentionPolicy: z.string().min(1).optional(),
+    /**
+     * Where points go: one retention policy for all levels, or one per level (a level not named
+     * goes to the database's default policy); the database's default policy when not set.
+     */
+    retentionPolicy: z
+      .union([
+        z.string().min(1),
+        z.strictObject({
+          "1m": z.string().min(1).optional(),
+          "5m": z.string().min(1).optional(),
+          "1h": z.string().min(1).optional(),
+          "1d": z.string().min(1).optional(),
+        }),
+      ])
+      .optional(),
     username: z.string().min(1).optional(),
     password: secret.optional(),
     /** For InfluxDB 2.x/3.x through their v1 API (`Authorization: Token`). */

@@ -30,7 +30,13 @@ export function describeStore(store: StoreConfig): string {
   if (influx === undefined) return `embedded store (DuckDB) ${store.embedded.path}`;
   return influx.api === "v1"
     ? `InfluxDB (v1 API) ${influx.url} database ${influx.database}${
-        influx.retentionPolicy === undefined ? "" : ` retention policy ${influx.retentionPolicy}`
+        influx.retentionPolicy === undefined
+          ? ""
+          : ` retention policy ${
+              typeof influx.retentionPolicy === "string"
+                ? influx.retentionPolicy
+                : JSON.stringify(influx.retentionPolicy)
+            }`
       }`
     : `InfluxDB (v2 API) ${influx.url} org ${influx.org} bucket ${influx.bucket}`;
 }

@@ -106,37 +106,46 @@ describe("createInfluxStore (v1)", () => {
     expect(await store.overview({ fromMs: T0, toMs: T0 + DAY })).toEqual([]);
   });
 
-  it("writes into the retention policy it is given and reads from it", async () => {
+  it("writes each level into its retention policy and reads it from there", async () => {
     const database = `flowtally_${++databases}`;
     await influxql(influxd, `CREATE DATABASE ${database}`);
     await influxql(
       influxd,
       `CREATE RETENTION POLICY "minutes" ON ${database} DURATION 30d REPLICATION 1`,
     );
-    const store = createInfluxStore(
-      influxConfig({
-        api: "v1",
-        url: `http://127.0.0.1:${influxd.port}/`,
-        database,
-        retentionPolicy: "minutes",
-      }),
-      { log },
-    );
-    await store.start();
-    started.push(store);
+    const url = `http://127.0.0.1:${influxd.port}/`;
+    const open = async (retentionPolicy: unknown) => {
+      const store = createInfluxStore(influxConfig({ api: "v1", url, database, retentionPolicy }), {
+        log,
+      });
+      await store.start();
+      started.push(store);
+      return store;
+    };
+    const perLevel = await open({ "1m": "minutes", "5m": "minutes" });
     // Recent enough for a 30-day policy.
     const minute = Math.floor(Date.now() / 60_000) * 60_000;
-    await store.addDeltas([
-      { ...key("acme", "in"), level: "1m", startMs: minute, bytes: 5, packets: 1, flows: 1 },
+    const day = Math.floor(minute / DAY) * DAY;
+    await perLevel.addDeltas(atAllLevels(key("acme", "in"), minute, 5, 1, 1));
+    const count = async (from: string) =>
+      (await influxql(influxd, `SELECT sum(bytes) FROM ${from}`)).results?.[0]?.series?.[0]
+        ?.values[0]?.[1];
+    expect(await count(`"${database}"."minutes"."traffic_1m"`)).toBe(5);
+    expect(await count(`"${database}"."autogen"."traffic_1m"`)).toBeUndefined();
+    expect(await count(`"${database}"."autogen"."traffic_1d"`)).toBe(5);
+    const q = { customer: "acme", fromMs: day, toMs: day + DAY };
+    expect(await perLevel.samples({ ...q, level: "1m" })).toEqual([
+      { timeMs: minute, bytesIn: 5, bytesOut: 0 },
     ]);
-    const res = await influxql(
-      influxd,
-      `SELECT sum(bytes) FROM "${database}"."minutes"."traffic_1m"`,
-    );
-    expect(res.results?.[0]?.series?.[0]?.values[0]?.[1]).toBe(5);
-    expect(
-      await store.samples({ customer: "acme", fromMs: minute, toMs: minute + 60_000, level: "1m" }),
-    ).toEqual([{ timeMs: minute, bytesIn: 5, bytesOut: 0 }]);
+    expect((await perLevel.traffic({ ...q, level: "1d" })).map((p) => p.bytesIn)).toEqual([5]);
+    expect((await perLevel.overview(q))[0]?.bytesIn).toBe(5);
+    // One policy for every level.
+    const one = await open("minutes");
+    await one.putSeries([
+      { ...key("beta", "in"), level: "1d", startMs: day, bytes: 9, packets: 1, flows: 1 },
+    ]);
+    expect(await count(`"${database}"."minutes"."traffic_1d"`)).toBe(9);
+    expect((await one.overview({ ...q, customers: ["beta"] }))[0]?.bytesIn).toBe(9);
   });
 
   it("reports an unreachable server as FT_STORE_UNREACHABLE naming the URL", async () => {

@@ -240,7 +240,16 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
   const { log } = deps;
   const base = config.url.replace(/\/+$/, "");
   const database = config.api === "v1" ? config.database : (config.database ?? config.bucket);
-  const retentionPolicy = config.retentionPolicy;
+  const policies = config.retentionPolicy;
+  /** The retention policy a level is written to and read from (undefined: the default one). */
+  const policyOf = (level: SeriesLevel): string | undefined =>
+    typeof policies === "object" ? policies[level] : policies;
+  /** A level's measurement in a statement, qualified by its retention policy when it has one. */
+  const from = (names: Readonly<Record<SeriesLevel, string>>, level: SeriesLevel): string => {
+    const policy = policyOf(level);
+    const name = quoteIdentifier(names[level]);
+    return policy === undefined ? name : `${quoteIdentifier(policy)}.${name}`;
+  };
   /** Credentials travel in this header only: never in a URL, a message or a log line. */
   const authorization =
     config.token !== undefined
@@ -327,7 +336,6 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     for (let i = 0; i < statements.length; i += QUERY_BATCH) {
       const batch = statements.slice(i, i + QUERY_BATCH);
       const params: Record<string, string> = { db: database, epoch: "ms" };
-      if (retentionPolicy !== undefined) params.rp = retentionPolicy;
       const text = await request(
         "query",
         "/query",
@@ -365,9 +373,9 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     return out;
   }
 
-  async function writeV1(lines: readonly string[]): Promise<void> {
+  async function writeV1(lines: readonly string[], policy: string | undefined): Promise<void> {
     const params: Record<string, string> = { db: database, precision: "ms" };
-    if (retentionPolicy !== undefined) params.rp = retentionPolicy;
+    if (policy !== undefined) params.rp = policy;
     for (let i = 0; i < lines.length; i += WRITE_BATCH) {
       await request(
         "write",
@@ -436,9 +444,18 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     });
   }
 
-  function write(lines: readonly string[]): Promise<void> {
-    if (lines.length === 0) return Promise.resolve();
-    return config.api === "v1" ? writeV1(lines) : writeV2(lines);
+  /** Writes points given as [level, line]: on v1, one request (or more) per retention policy. */
+  async function write(points: ReadonlyArray<readonly [SeriesLevel, string]>): Promise<void> {
+    if (points.length === 0) return;
+    if (config.api === "v2") return writeV2(points.map(([, line]) => line));
+    const byPolicy = new Map<string | undefined, string[]>();
+    for (const [level, line] of points) {
+      const policy = policyOf(level);
+      const lines = byPolicy.get(policy) ?? [];
+      lines.push(line);
+      byPolicy.set(policy, lines);
+    }
+    for (const [policy, lines] of byPolicy) await writeV1(lines, policy);
   }
 
   function ensureStarted(): void {
@@ -484,7 +501,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
       const results = await query(
         keyFilters(mine, level).map(
           (where) =>
-            `SELECT bytes, packets, flows FROM ${quoteIdentifier(TRAFFIC[level])} WHERE ${where} GROUP BY *`,
+            `SELECT bytes, packets, flows FROM ${from(TRAFFIC, level)} WHERE ${where} GROUP BY *`,
         ),
       );
       for (const s of results.flatMap((r) => r.series ?? [])) {
@@ -517,7 +534,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
       const wanted = new Set(mine.map((k) => rowKey({ ...k, direction: "" })));
       const results = await query(
         keyFilters(mine, level).map(
-          (where) => `SELECT * FROM ${quoteIdentifier(RESPONSE[level])} WHERE ${where} GROUP BY *`,
+          (where) => `SELECT * FROM ${from(RESPONSE, level)} WHERE ${where} GROUP BY *`,
         ),
       );
       for (const s of results.flatMap((r) => r.series ?? [])) {
@@ -562,7 +579,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
         s.packets += stored.packets;
         s.flows += stored.flows;
       }
-      await write([...sums.values()].map(trafficLine));
+      await write([...sums.values()].map((r) => [r.level, trafficLine(r)] as const));
     });
   }
 
@@ -571,7 +588,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     if (rows.length === 0) return;
     validateSeriesRows("putSeries", rows, "replace");
     checkLines("putSeries", rows, trafficLine);
-    await writes(() => write(rows.map(trafficLine)));
+    await writes(() => write(rows.map((r) => [r.level, trafficLine(r)] as const)));
   }
 
   async function readSeries(keys: readonly SeriesRowKey[]): Promise<SeriesRowDelta[]> {
@@ -605,7 +622,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
       };
       for (const r of rows) add(r, false);
       for (const r of await readResponses(rows)) add(r, true);
-      const lines: string[] = [];
+      const lines: Array<[SeriesLevel, string]> = [];
       for (const s of sums.values()) {
         const row: ResponseTimeRowDelta = { ...s.key, bins: [...s.bins] };
         for (const c of responseTimeCounters) row[c] = s[c];
@@ -613,7 +630,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
         const empty =
           responseTimeCounters.every((c) => row[c] === 0) && row.bins.every(([, n]) => n === 0);
         if (!s.stored && empty) continue;
-        lines.push(responseLine(row));
+        lines.push([row.level, responseLine(row)]);
       }
       await write(lines);
     });
@@ -635,10 +652,13 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
       const lines = rows.map((r) => {
         const keep = new Set(r.bins.map(([key]) => key));
         const stale = storedBins.get(rowKey({ ...r, direction: "" })) ?? [];
-        return responseLine(
-          r,
-          stale.filter((key) => !keep.has(key)),
-        );
+        return [
+          r.level,
+          responseLine(
+            r,
+            stale.filter((key) => !keep.has(key)),
+          ),
+        ] as const;
       });
       await write(lines);
     });
@@ -674,9 +694,10 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     await writes(async () => {
       for (const [level, ms] of cutoffs) {
         const time = `time < ${msLiteral(ms)}`;
-        // DELETE says nothing of what it removed: the rows are counted first.
+        // DELETE says nothing of what it removed: the rows are counted first. DELETE takes no
+        // retention policy: it deletes from every policy of the database.
         const [counted] = await query([
-          `SELECT count(bytes) FROM ${quoteIdentifier(TRAFFIC[level])} WHERE ${time}`,
+          `SELECT count(bytes) FROM ${from(TRAFFIC, level)} WHERE ${time}`,
         ]);
         deleted[level] = num(counted?.series?.[0]?.values[0]?.[1]);
         await query([
@@ -698,7 +719,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     for (const level of TILING) {
       for (const p of pieces.filter((x) => x.level === level)) {
         statements.push(
-          `SELECT sum(bytes) AS bytes, sum(packets) AS packets, sum(flows) AS flows FROM ${quoteIdentifier(TRAFFIC[level])} WHERE time >= ${msLiteral(p.fromMs)} AND time < ${msLiteral(p.toMs)}${who} GROUP BY "customer", "direction"`,
+          `SELECT sum(bytes) AS bytes, sum(packets) AS packets, sum(flows) AS flows FROM ${from(TRAFFIC, level)} WHERE time >= ${msLiteral(p.fromMs)} AND time < ${msLiteral(p.toMs)}${who} GROUP BY "customer", "direction"`,
         );
       }
     }
@@ -738,7 +759,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     }
     ensureStarted();
     const [result] = await query([
-      `SELECT sum(bytes) AS bytes, sum(packets) AS packets FROM ${quoteIdentifier(TRAFFIC[level])} WHERE ${seriesFilter(name, q)} GROUP BY time(${level}), "direction" fill(none)`,
+      `SELECT sum(bytes) AS bytes, sum(packets) AS packets FROM ${from(TRAFFIC, level)} WHERE ${seriesFilter(name, q)} GROUP BY time(${level}), "direction" fill(none)`,
     ]);
     const byTime = new Map<number, TrafficPoint>();
     for (const s of result?.series ?? []) {
@@ -779,7 +800,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     }
     ensureStarted();
     const [result] = await query([
-      `SELECT sum(*) FROM ${quoteIdentifier(RESPONSE[q.level])} WHERE ${seriesFilter("responseTimes", q)} GROUP BY time(${q.level}) fill(none)`,
+      `SELECT sum(*) FROM ${from(RESPONSE, q.level)} WHERE ${seriesFilter("responseTimes", q)} GROUP BY time(${q.level}) fill(none)`,
     ]);
     return (result?.series ?? [])
       .flatMap(seriesRows)
