@@ -24,30 +24,23 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCustomerModel } from "../collector/classify/customer-model.js";
 import { validateConfig } from "../config/load-config.js";
 import type { Config } from "../schema/config.js";
-import type {
-  SeriesKey,
-  SeriesLevel,
-  SeriesRowDelta,
-  SeriesStore,
-} from "../schema/series-store.js";
+import type { SeriesKey, SeriesRowDelta, SeriesStore } from "../schema/series-store.js";
 import { createDuckDbStore } from "../store/duckdb-store.js";
 import { createInfluxStore } from "../store/influx-store.js";
+import { captureLog } from "../test/support/log-capture.js";
 import { influxql, startInfluxd } from "../test/support/servers.js";
+import { atAllLevels } from "../test/support/store-conformance.js";
 import { type ApiServer, createApiServer } from "./http-api.js";
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
-const DAY = 86_400_000;
 /** 2026-11-22T00:00:00Z */
 const T0 = Date.UTC(2026, 10, 22);
 const at = (h: number, m = 0) => T0 + h * HOUR + m * MIN;
-const LEVEL_MS: Record<SeriesLevel, number> = { "1m": MIN, "5m": 300_000, "1h": HOUR, "1d": DAY };
 
 const TOKEN = "operator-token-0123456789";
 const TOKEN2 = "second-operator-token-abcdef";
@@ -98,15 +91,7 @@ function minute(
   packets: number,
   flows: number,
 ): SeriesRowDelta[] {
-  return (Object.keys(LEVEL_MS) as SeriesLevel[]).map((level) => ({
-    ...key,
-    direction,
-    level,
-    startMs: Math.floor(minuteMs / LEVEL_MS[level]) * LEVEL_MS[level],
-    bytes,
-    packets,
-    flows,
-  }));
+  return atAllLevels({ ...key, direction }, minuteMs, bytes, packets, flows);
 }
 
 const fiberWeb = { customer: "acme", site: "hq", link: "fiber", trafficClass: "web" };
@@ -128,16 +113,7 @@ const ROWS: SeriesRowDelta[] = [
   ...minute(unattributed, "in", at(10, 0), 5_000, 5, 1),
 ];
 
-const logLines: string[] = [];
-const log = pino(
-  { level: "debug" },
-  new Writable({
-    write(chunk, _enc, done) {
-      logLines.push(String(chunk));
-      done();
-    },
-  }),
-);
+const { log, lines: logLines } = captureLog();
 
 let store: SeriesStore;
 let api: ApiServer;

@@ -3,8 +3,7 @@
  * conformance suite on influxd 1.6.7 (v1 API), the v2 write path against VictoriaMetrics (read
  * back with VictoriaMetrics' own export API), and the failures a deployment meets.
  */
-import { Writable } from "node:stream";
-import { pino } from "pino";
+
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { validateConfig } from "../config/load-config.js";
 import type { InfluxConfig } from "../schema/config.js";
@@ -15,6 +14,7 @@ import {
   type SeriesStore,
   zeroResponseTimeCounters,
 } from "../schema/series-store.js";
+import { captureLog } from "../test/support/log-capture.js";
 import {
   freePort,
   influxql,
@@ -32,16 +32,7 @@ import { createInfluxStore } from "./influx-store.js";
 
 const DAY = 86_400_000;
 
-const logLines: string[] = [];
-const log = pino(
-  { level: "debug" },
-  new Writable({
-    write(chunk, _enc, done) {
-      logLines.push(String(chunk));
-      done();
-    },
-  }),
-);
+const { log, lines: logLines } = captureLog();
 
 /** A store config as `flowtally` parses it from a file. */
 function influxConfig(influx: Record<string, unknown>): InfluxConfig {

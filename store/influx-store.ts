@@ -493,67 +493,70 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     client = undefined;
   }
 
-  /** The stored traffic rows of these keys (one statement per run of nearby periods). */
-  async function readTraffic(keys: readonly SeriesRowKey[]): Promise<SeriesRowDelta[]> {
-    const out: SeriesRowDelta[] = [];
+  /**
+   * The stored rows of these keys: per level, one statement per run of nearby periods (a
+   * superset), narrowed here to the keys asked for (`id` of a key and of a row must match).
+   */
+  async function readKeys<K extends { level: SeriesLevel; customer: string; startMs: number }, R>(
+    keys: readonly K[],
+    select: (level: SeriesLevel) => string,
+    toRow: (level: SeriesLevel, s: Series, v: Record<string, unknown>) => R,
+    id: (k: K | R) => string,
+  ): Promise<R[]> {
+    const out: R[] = [];
     for (const [level, mine] of byLevel(keys)) {
-      const wanted = new Set(mine.map(rowKey));
-      const results = await query(
-        keyFilters(mine, level).map(
-          (where) =>
-            `SELECT bytes, packets, flows FROM ${from(TRAFFIC, level)} WHERE ${where} GROUP BY *`,
-        ),
+      const wanted = new Set(mine.map(id));
+      const statements = keyFilters(mine, level).map(
+        (where) => `${select(level)} WHERE ${where} GROUP BY *`,
       );
-      for (const s of results.flatMap((r) => r.series ?? [])) {
+      for (const s of (await query(statements)).flatMap((r) => r.series ?? [])) {
         for (const v of seriesRows(s)) {
-          const row: SeriesRowDelta = {
-            level,
-            startMs: num(v.time),
-            customer: tag(s, "customer"),
-            site: tag(s, "site"),
-            link: tag(s, "link"),
-            trafficClass: tag(s, "class"),
-            direction: tag(s, "direction") === "out" ? "out" : "in",
-            bytes: num(v.bytes),
-            packets: num(v.packets),
-            flows: num(v.flows),
-          };
-          if (wanted.has(rowKey({ ...row, direction: tag(s, "direction") }))) out.push(row);
+          const row = toRow(level, s, v);
+          if (wanted.has(id(row))) out.push(row);
         }
       }
     }
     return out;
   }
 
+  /** Where a row of a result lives (its level, period and tags). */
+  const rowPlace = (level: SeriesLevel, s: Series, v: Record<string, unknown>) => ({
+    level,
+    startMs: num(v.time),
+    customer: tag(s, "customer"),
+    site: tag(s, "site"),
+    link: tag(s, "link"),
+    trafficClass: tag(s, "class"),
+  });
+
+  function readTraffic(keys: readonly SeriesRowKey[]): Promise<SeriesRowDelta[]> {
+    return readKeys(
+      keys,
+      (level) => `SELECT bytes, packets, flows FROM ${from(TRAFFIC, level)}`,
+      (level, s, v): SeriesRowDelta => ({
+        ...rowPlace(level, s, v),
+        // Every point has direction in or out: flowtally writes no other.
+        direction: tag(s, "direction") === "out" ? "out" : "in",
+        bytes: num(v.bytes),
+        packets: num(v.packets),
+        flows: num(v.flows),
+      }),
+      rowKey,
+    );
+  }
+
   /** The stored response-time rows of these keys, bins in key order. */
-  async function readResponses(
-    keys: readonly ResponseTimeRowKey[],
-  ): Promise<ResponseTimeRowDelta[]> {
-    const out: ResponseTimeRowDelta[] = [];
-    for (const [level, mine] of byLevel(keys)) {
-      const wanted = new Set(mine.map((k) => rowKey({ ...k, direction: "" })));
-      const results = await query(
-        keyFilters(mine, level).map(
-          (where) => `SELECT * FROM ${from(RESPONSE, level)} WHERE ${where} GROUP BY *`,
-        ),
-      );
-      for (const s of results.flatMap((r) => r.series ?? [])) {
-        for (const v of seriesRows(s)) {
-          const row: ResponseTimeRowDelta = {
-            level,
-            startMs: num(v.time),
-            customer: tag(s, "customer"),
-            site: tag(s, "site"),
-            link: tag(s, "link"),
-            trafficClass: tag(s, "class"),
-            ...countersOf(v, ""),
-            bins: binsOf(v),
-          };
-          if (wanted.has(rowKey({ ...row, direction: "" }))) out.push(row);
-        }
-      }
-    }
-    return out;
+  function readResponses(keys: readonly ResponseTimeRowKey[]): Promise<ResponseTimeRowDelta[]> {
+    return readKeys(
+      keys,
+      (level) => `SELECT * FROM ${from(RESPONSE, level)}`,
+      (level, s, v): ResponseTimeRowDelta => ({
+        ...rowPlace(level, s, v),
+        ...countersOf(v, ""),
+        bins: binsOf(v),
+      }),
+      (k) => rowKey({ ...k, direction: "" }),
+    );
   }
 
   async function addDeltas(rows: readonly SeriesRowDelta[]): Promise<void> {
