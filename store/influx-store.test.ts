@@ -442,6 +442,24 @@ describe("createInfluxStore (v2 write path, against VictoriaMetrics)", () => {
     expect(logLines.join("")).not.toContain("v2-token-secret");
   }, 60_000);
 
+  it("reports a refused v2 write as FT_STORE_WRITE with the status and body (1.6 has no /api/v2)", async () => {
+    const url = `http://127.0.0.1:${influxd.port}`;
+    const store = createInfluxStore(
+      influxConfig({ api: "v2", url, org: "o", bucket: "b", token: "v2-token-secret" }),
+      { log },
+    );
+    await store.start();
+    const e = await failureOf(
+      store.putSeries([
+        { ...key("x", "in"), level: "1m", startMs: T0, bytes: 1, packets: 1, flows: 1 },
+      ]),
+    );
+    expect(isFlowtallyError(e, "FT_STORE_WRITE"), e.message).toBe(true);
+    expect(e.message).toMatch(new RegExp(`^${url}: InfluxDB refused a write: HTTP 404`));
+    expect(e.message).not.toContain("v2-token-secret");
+    await store.stop();
+  });
+
   /** Polls `read` until it returns at least `n` series (VictoriaMetrics indexes asynchronously). */
   async function exportedUntil(read: () => Promise<Exported[]>, n: number): Promise<Exported[]> {
     const deadline = Date.now() + 10_000;
