@@ -47,7 +47,7 @@ export async function startAggregate(
 ): Promise<RunningService> {
   const q = requireQueue(cfg, "aggregate");
   const id = collectorId(cfg);
-  const store = createStore(cfg, log);
+  const store = createStore(cfg.store, { log });
   await store.start();
   const workerConnection = connectRedis(q, "worker", `flowtally-aggregate-${id}`);
   const commands = connectRedis(q, "commands", `flowtally-aggregate-${id}-totals`);
@@ -110,7 +110,7 @@ export async function startAggregate(
 }
 
 export async function startServe(cfg: Config, log: Logger): Promise<RunningService> {
-  const store = createStore(cfg, log);
+  const store = createStore(cfg.store, { log });
   await store.start();
   try {
     const api = await serveApi(

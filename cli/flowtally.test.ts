@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { influxql, startInfluxd } from "../test/support/servers.js";
 
 const root = new URL("../", import.meta.url).pathname;
 const cli = join(root, "dist/cli/flowtally.js");
@@ -108,101 +109,144 @@ describe("flowtally CLI", () => {
 
   it("run listens, send feeds it, SIGTERM writes everything, query overview reads it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "flowtally-cli-"));
-    const port = await freeUdpPort();
-    const config = join(dir, "ft.yaml");
-    writeFileSync(
-      config,
-      [
-        `inputs: { netflow: [{ listen: "127.0.0.1:${port}" }] }`,
-        `store: { embedded: { path: ${JSON.stringify(join(dir, "ft.duckdb"))} } }`,
-        `decoder: { statePath: ${JSON.stringify(join(dir, "state.json"))} }`,
-        'api: { listen: "127.0.0.1:0" }',
-        "customers:",
-        "  - { id: office, name: Office, sites: [{ id: a, links: [{ id: l, prefixes: [172.16.11.0/24] }] }] }",
-        "",
-      ].join("\n"),
-    );
-    const child = spawn(process.execPath, [cli, "run", "--config", config], { cwd: root });
-    onTestFinished(() => {
-      child.kill("SIGKILL"); // a no-op once it has exited
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-    await new Promise<void>((resolve, reject) => {
-      child.stderr.on("data", (d) => {
-        stderr += d;
-        if (stderr.includes("query API listening")) resolve();
-      });
-      exited.then(() => reject(new Error(`run exited: ${stderr}`)));
-    });
-    // Both: the listener's own log line, and the warning that no tokens are configured.
-    expect(stderr).toMatch(/"listening for NetFlow v5\/v9 and IPFIX"/);
-    expect(stderr).toMatch(/operatorTokens is empty/);
+    const office = await runSendQuery(
+      dir,
+      `store: { embedded: { path: ${JSON.stringify(join(dir, "ft.duckdb"))} } }`,
+      async (config, port, stderr) => {
+        // Both: the listener's own log line, and the warning that no tokens are configured.
+        expect(stderr).toMatch(/"listening for NetFlow v5\/v9 and IPFIX"/);
+        expect(stderr).toMatch(/operatorTokens is empty/);
 
-    // A second run on the same file is refused by the store's lock; on the same UDP port with
-    // another store, by the port.
-    const sameStore = run(["run", "--config", config]);
-    expect(sameStore.status).toBe(1);
-    expect(sameStore.stderr).toMatch(
-      /ft\.duckdb: the embedded store could not be opened.*lock.*\[FT_STORE_OPEN\]/,
+        // A second run on the same file is refused by the store's lock; on the same UDP port
+        // with another store, by the port.
+        const sameStore = run(["run", "--config", config]);
+        expect(sameStore.status).toBe(1);
+        expect(sameStore.stderr).toMatch(
+          /ft\.duckdb: the embedded store could not be opened.*lock.*\[FT_STORE_OPEN\]/,
+        );
+        const other = join(dir, "other.yaml");
+        writeFileSync(other, readFileSync(config, "utf8").replace("ft.duckdb", "other.duckdb"));
+        const twice = run(["run", "--config", other]);
+        expect(twice.status).toBe(1);
+        expect(twice.stderr).toMatch(
+          new RegExp(
+            `inputs\\.netflow\\[0\\]\\.listen 127\\.0\\.0\\.1:${port}: the address is in use.*\\[FT_LISTEN\\]`,
+          ),
+        );
+      },
     );
-    const other = join(dir, "other.yaml");
-    writeFileSync(other, readFileSync(config, "utf8").replace("ft.duckdb", "other.duckdb"));
-    const twice = run(["run", "--config", other]);
-    expect(twice.status).toBe(1);
-    expect(twice.stderr).toMatch(
-      new RegExp(
-        `inputs\\.netflow\\[0\\]\\.listen 127\\.0\\.0\\.1:${port}: the address is in use.*\\[FT_LISTEN\\]`,
-      ),
-    );
-
-    const sent = run([
-      "send",
-      "--to",
-      `127.0.0.1:${port}`,
-      flows("exported-from-packets/pmacctd-nfprobe-v9__tcpreplay__test.pcap"),
-    ]);
-    expect(sent.stdout).toMatch(/^sent 7 datagrams/);
-    await new Promise((r) => setTimeout(r, 200));
-    child.kill("SIGTERM");
-    expect(await exited).toBe(0);
-    expect(stdout).toMatch(/^received 7 export datagrams, 45 records/);
-    expect(stdout).toMatch(/dropped by the kernel: 0/);
     expect(existsSync(join(dir, "state.json"))).toBe(true);
+    expect([office.bytesIn, office.bytesOut]).toEqual(tsharkOfficeBytes());
+  });
 
-    const q = run([
-      "query",
-      "overview",
-      "--config",
-      config,
-      "--from",
-      "2000-01-01T00:00:00Z",
-      "--to",
-      "2100-01-01T00:00:00Z",
-      "--format",
-      "json",
-    ]);
-    const office = JSON.parse(q.stdout).rows.find(
-      (r: { customer: string }) => r.customer === "office",
-    );
-    // tshark's IP bytes of tcpreplay's test.pcap to and from 172.16.11.0/24.
-    const pairs = readFileSync(
-      join(root, "test/fixtures/exporters/compare__tcpreplay__test.csv"),
-      "utf8",
-    )
-      .trim()
-      .split("\n")
-      .slice(1)
-      .map((l) => l.split(","));
-    const sum = (side: 0 | 1) =>
-      pairs.filter((f) => f[side]!.startsWith("172.16.11.")).reduce((a, f) => a + Number(f[3]), 0);
-    expect([office.bytesIn, office.bytesOut]).toEqual([sum(1), sum(0)]);
+  it("run and query overview work the same on InfluxDB (store.influx, influxd 1.6.7)", async () => {
+    const influxd = await startInfluxd();
+    onTestFinished(() => influxd.close());
+    await influxql(influxd, "CREATE DATABASE flowtally");
+    const dir = mkdtempSync(join(tmpdir(), "flowtally-cli-"));
+    const store = `store: { influx: { api: v1, url: "http://127.0.0.1:${influxd.port}", database: flowtally, username: ft, password: not-printed-secret } }`;
+    const office = await runSendQuery(dir, store, async (config, _port, stderr) => {
+      expect(stderr).toContain(
+        `"store":"InfluxDB (v1 API) http://127.0.0.1:${influxd.port} database flowtally"`,
+      );
+      const checked = run(["check-config", "--config", config]);
+      expect(checked.status).toBe(0);
+      expect(checked.stdout).toContain(
+        `store: InfluxDB (v1 API) http://127.0.0.1:${influxd.port} database flowtally\n`,
+      );
+      expect(checked.stdout).toContain('"password": "(set)"');
+      expect(checked.stdout + stderr).not.toContain("not-printed-secret");
+    });
+    expect([office.bytesIn, office.bytesOut]).toEqual(tsharkOfficeBytes());
   });
 });
+
+/**
+ * Writes a config (one NetFlow input, customer `office`, the `store` line given), starts `run`,
+ * calls `whileRunning`, sends tcpreplay's test.pcap as pmacct's NetFlow v9 export, stops `run`
+ * with SIGTERM and returns office's row of `query overview` over all time.
+ */
+async function runSendQuery(
+  dir: string,
+  storeLine: string,
+  whileRunning: (config: string, port: number, stderr: string) => Promise<void>,
+): Promise<{ bytesIn: number; bytesOut: number }> {
+  const port = await freeUdpPort();
+  const config = join(dir, "ft.yaml");
+  writeFileSync(
+    config,
+    [
+      `inputs: { netflow: [{ listen: "127.0.0.1:${port}" }] }`,
+      storeLine,
+      `decoder: { statePath: ${JSON.stringify(join(dir, "state.json"))} }`,
+      'api: { listen: "127.0.0.1:0" }',
+      "customers:",
+      "  - { id: office, name: Office, sites: [{ id: a, links: [{ id: l, prefixes: [172.16.11.0/24] }] }] }",
+      "",
+    ].join("\n"),
+  );
+  const child = spawn(process.execPath, [cli, "run", "--config", config], { cwd: root });
+  onTestFinished(() => {
+    child.kill("SIGKILL"); // a no-op once it has exited
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => {
+    stdout += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on("data", (d) => {
+      stderr += d;
+      if (stderr.includes("query API listening")) resolve();
+    });
+    exited.then(() => reject(new Error(`run exited: ${stderr}`)));
+  });
+  await whileRunning(config, port, stderr);
+
+  const sent = run([
+    "send",
+    "--to",
+    `127.0.0.1:${port}`,
+    flows("exported-from-packets/pmacctd-nfprobe-v9__tcpreplay__test.pcap"),
+  ]);
+  expect(sent.stdout).toMatch(/^sent 7 datagrams/);
+  await new Promise((r) => setTimeout(r, 200));
+  child.kill("SIGTERM");
+  expect(await exited, stderr).toBe(0);
+  expect(stdout).toMatch(/^received 7 export datagrams, 45 records/);
+  expect(stdout).toMatch(/dropped by the kernel: 0/);
+
+  const q = run([
+    "query",
+    "overview",
+    "--config",
+    config,
+    "--from",
+    "2000-01-01T00:00:00Z",
+    "--to",
+    "2100-01-01T00:00:00Z",
+    "--format",
+    "json",
+  ]);
+  expect(q.status, q.stderr).toBe(0);
+  return JSON.parse(q.stdout).rows.find((r: { customer: string }) => r.customer === "office");
+}
+
+/** tshark's IP bytes of tcpreplay's test.pcap to and from 172.16.11.0/24: [in, out]. */
+function tsharkOfficeBytes(): [number, number] {
+  const pairs = readFileSync(
+    join(root, "test/fixtures/exporters/compare__tcpreplay__test.csv"),
+    "utf8",
+  )
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((l) => l.split(","));
+  const sum = (side: 0 | 1) =>
+    pairs.filter((f) => f[side]!.startsWith("172.16.11.")).reduce((a, f) => a + Number(f[3]), 0);
+  return [sum(1), sum(0)];
+}
 
 function freeUdpPort(): Promise<number> {
   const s = createSocket("udp4");

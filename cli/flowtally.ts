@@ -53,7 +53,7 @@ program
 program
   .command("run")
   .description(
-    "Collector, aggregator and query API in one process: listen for NetFlow/IPFIX on inputs.netflow[].listen, write per-customer series to the embedded store, serve the HTTP API on api.listen. Stops cleanly (everything received is written) on SIGINT or SIGTERM.",
+    "Collector, aggregator and query API in one process: listen for NetFlow/IPFIX on inputs.netflow[].listen, write per-customer series to the configured store (embedded, or InfluxDB with store.influx), serve the HTTP API on api.listen. Stops cleanly (everything received is written) on SIGINT or SIGTERM.",
   )
   .requiredOption("-c, --config <file>", "config file")
   .addOption(logLevelOption())
@@ -220,14 +220,21 @@ program
   .requiredOption("-c, --config <file>", "config file")
   .action(async (opts: { config: string }) => {
     const { loadConfigFile } = await import("../config/load-config.js");
+    const { describeStore } = await import("../store/create-store.js");
     const cfg = loadConfigFile(opts.config);
-    // Durations are shown in ms; a retention of "forever" (Infinity) as "forever".
+    // Durations are shown in ms; a retention of "forever" (Infinity) as "forever"; the store's
+    // password and token as "(set)", so the output can be pasted into a ticket.
     const shown = JSON.stringify(
       cfg,
-      (_k, v) => (v === Number.POSITIVE_INFINITY ? "forever" : v),
+      (k, v) =>
+        v === Number.POSITIVE_INFINITY
+          ? "forever"
+          : (k === "password" || k === "token") && typeof v === "string"
+            ? "(set)"
+            : v,
       2,
     );
-    process.stdout.write(`${opts.config}: ok\n${shown}\n`);
+    process.stdout.write(`${opts.config}: ok\nstore: ${describeStore(cfg.store)}\n${shown}\n`);
   });
 
 function parseTime(value: string): number {

@@ -23,7 +23,7 @@ import { createPacketCollector, type PacketCollector } from "../collector/packet
 import type { Config } from "../schema/config.js";
 import type { FlowBatch } from "../schema/flow-record.js";
 import type { ResponseTimeRowDelta, SeriesRowDelta, SeriesStore } from "../schema/series-store.js";
-import { createDuckDbStore } from "../store/duckdb-store.js";
+import { createStore } from "../store/create-store.js";
 
 /** The collecting half: inputs' decoders and collectors, up to per-interval partial sums. */
 export interface Collectors {
@@ -145,7 +145,7 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
   const { model, collector, sflow } = parts;
   const rollup = new Rollup({ latenessMs: cfg.aggregation.lateness });
   const responseRollup = new ResponseRollup({ latenessMs: cfg.aggregation.lateness });
-  const store: SeriesStore = createDuckDbStore({ path: cfg.store.embedded.path });
+  const store: SeriesStore = createStore(cfg.store, { log });
   await store.start();
 
   const stats = {

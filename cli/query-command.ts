@@ -9,7 +9,8 @@ import {
   overviewCustomers,
   overviewTable,
 } from "../query/overview.js";
-import { createDuckDbStore } from "../store/duckdb-store.js";
+import { createStore } from "../store/create-store.js";
+import { createLogger } from "./logger.js";
 
 export interface OverviewOptions {
   config: string;
@@ -30,7 +31,7 @@ export async function runOverview(opts: OverviewOptions): Promise<string> {
     ...(opts.serviceType === undefined ? {} : { serviceType: opts.serviceType }),
   };
   const customers = overviewCustomers(model, customersByRouter(cfg), filter);
-  const store = createDuckDbStore({ path: cfg.store.embedded.path });
+  const store = createStore(cfg.store, { log: createLogger("warn") });
   await store.start();
   try {
     const totals = await store.overview({

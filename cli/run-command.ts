@@ -1,6 +1,6 @@
 /**
  * `flowtally run --config FILE`: collector, aggregator and query API in one process, on the
- * embedded store. UDP listeners feed the pipeline (cli/pipeline.ts) on the wall clock, live
+ * configured store (the embedded one, or InfluxDB with `store.influx`). UDP listeners feed the pipeline (cli/pipeline.ts) on the wall clock, live
  * captures (inputs.capture) its packet path on the packets' capture times; a one-second tick
  * releases held data, expires idle flows and hands closed intervals to the store; the HTTP API
  * reads the same store. Stopping (SIGINT/SIGTERM or `stop()`) closes the captures and the
@@ -29,6 +29,7 @@ import { createMetrics } from "../query/metrics.js";
 import type { Config } from "../schema/config.js";
 import { FlowtallyError } from "../schema/errors.js";
 import type { SeriesStore } from "../schema/series-store.js";
+import { describeStore, storeRetention } from "../store/create-store.js";
 import { pruneBefore } from "../store/retention.js";
 import { type Collectors, createPipeline } from "./pipeline.js";
 
@@ -164,8 +165,9 @@ export interface SinkStats {
 /** The single-box sink: rollups and the store (cli/pipeline.ts). */
 async function storeSink(cfg: Config, log: Logger): Promise<{ parts: Collectors; sink: RunSink }> {
   const pipeline = await createPipeline(cfg, log);
+  log.info({ store: describeStore(cfg.store) }, "store opened");
   const { store } = pipeline;
-  const retention = cfg.store.embedded.retention;
+  const { retention, key: retentionKey } = storeRetention(cfg.store);
   return {
     parts: pipeline,
     sink: {
@@ -183,7 +185,7 @@ async function storeSink(cfg: Config, log: Logger): Promise<{ parts: Collectors;
         try {
           const deleted = await store.prune(pruneBefore(retention, Date.now()));
           if (Object.values(deleted).some((n) => n > 0)) {
-            log.info({ deleted }, "rows older than store.embedded.retention deleted");
+            log.info({ deleted }, `rows older than ${retentionKey} deleted`);
           }
         } catch (e) {
           log.error({ err: e }, "retention: old rows not deleted");

@@ -45,6 +45,28 @@ describe("config", () => {
     ["decoder:\n  held: {maxSetz: 3}\n", /decoder\.held: unknown key "maxSetz"/],
     ["decodr: {}\n", /\(top level\): unknown key "decodr"/],
     ["decoder: [1, 2]\n", /decoder: .*object/],
+    ["store: { influx: { api: v3, url: http://h } }\n", /store\.influx\.api: must be "v1" or "v2"/],
+    [
+      "store: { influx: { api: v1, url: 'http://u:pw@h:8086', database: d } }\n",
+      /store\.influx\.url: is not an http\(s\) URL without credentials/,
+    ],
+    [
+      "store: { influx: { api: v1, url: http://h, database: d, password: pw } }\n",
+      /store\.influx\.username: is required with password/,
+    ],
+    [
+      "store: { influx: { api: v1, url: http://h, database: d, username: u, password: p, token: t } }\n",
+      /store\.influx\.token: give either username\/password or token, not both/,
+    ],
+    ["store: { influx: { api: v1, url: http://h } }\n", /store\.influx\.database: /],
+    [
+      "store: { influx: { api: v2, url: http://h, org: o, bucket: b } }\n",
+      /store\.influx\.token: /,
+    ],
+    [
+      "store: { influx: { api: v1, url: http://h, database: d, retentionPolicy: { 2m: x } } }\n",
+      /store\.influx\.retentionPolicy/,
+    ],
   ];
   for (const [text, message] of bad) {
     it(`rejects ${JSON.stringify(text)} naming the path and the reason`, () => {

@@ -24,6 +24,7 @@ import type { CustomerModel } from "../collector/classify/customer-model.js";
 import type { Config } from "../schema/config.js";
 import { type SeriesStore, UNATTRIBUTED_CUSTOMER } from "../schema/series-store.js";
 import { parseHostPort } from "../schema/units.js";
+import { storeRetention } from "../store/create-store.js";
 import { keptFrom } from "../store/retention.js";
 import type { Metrics } from "./metrics.js";
 import {
@@ -425,7 +426,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
       step === "1m" ? Promise.resolve([]) : seriesStore().samples({ ...q, level: "1m" }),
       seriesStore().samples({ ...q, level: "5m" }),
     ]);
-    const retention = config.store.embedded.retention;
+    const { retention } = storeRetention(config.store);
     const t = now();
     const series = trafficSeries({
       fromMs,

@@ -81,6 +81,101 @@ const bitRate = z
   .refine((v) => !Number.isNaN(parseBitRate(v)), 'is not a bit rate such as "100M" or 1000000')
   .transform((v) => parseBitRate(v));
 
+/** How long rows of each level are kept, by either store. */
+const levelRetention = z
+  .strictObject({
+    "1m": retention.default(14 * DAY_MS),
+    "5m": retention.default(400 * DAY_MS),
+    "1h": retention.default(Number.POSITIVE_INFINITY),
+    "1d": retention.default(Number.POSITIVE_INFINITY),
+  })
+  .prefault({});
+
+/**
+ * The InfluxDB server's base URL. Credentials belong in username/password or token, never in the
+ * URL: it is named in error messages and logs.
+ */
+const influxUrl = z.string().refine((s) => {
+  if (!URL.canParse(s)) return false;
+  const u = new URL(s);
+  return (
+    (u.protocol === "http:" || u.protocol === "https:") &&
+    u.username === "" &&
+    u.password === "" &&
+    u.search === "" &&
+    u.hash === ""
+  );
+}, 'is not an http(s) URL without credentials or query such as "http://127.0.0.1:8086"');
+
+const influxCommon = {
+  url: influxUrl,
+  /** How long one HTTP request (a write or a query) may take. */
+  timeout: duration.default(10_000),
+  /** Per level, how old rows `flowtally run` deletes (v1; v2 leaves it to the bucket). */
+  retention: levelRetention,
+};
+
+const secret = z.string().min(1);
+
+const influxV1 = z
+  .strictObject({
+    api: z.literal("v1"),
+    ...influxCommon,
+    database: z.string().min(1),
+    /**
+     * Where points go: one retention policy for all levels, or one per level (a level not named
+     * goes to the database's default policy); the database's default policy when not set.
+     */
+    retentionPolicy: z
+      .union([
+        z.string().min(1),
+        z.strictObject({
+          "1m": z.string().min(1).optional(),
+          "5m": z.string().min(1).optional(),
+          "1h": z.string().min(1).optional(),
+          "1d": z.string().min(1).optional(),
+        }),
+      ])
+      .optional(),
+    username: z.string().min(1).optional(),
+    password: secret.optional(),
+    /** For InfluxDB 2.x/3.x through their v1 API (`Authorization: Token`). */
+    token: secret.optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.username !== undefined && v.password === undefined) {
+      ctx.addIssue({ code: "custom", path: ["password"], message: "is required with username" });
+    }
+    if (v.password !== undefined && v.username === undefined) {
+      ctx.addIssue({ code: "custom", path: ["username"], message: "is required with password" });
+    }
+    if (v.token !== undefined && (v.username !== undefined || v.password !== undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["token"],
+        message: "give either username/password or token, not both",
+      });
+    }
+  });
+
+const influxV2 = z.strictObject({
+  api: z.literal("v2"),
+  ...influxCommon,
+  org: z.string().min(1),
+  bucket: z.string().min(1),
+  token: secret,
+  /**
+   * Reads go through the v1-compatibility /query endpoint, which finds the bucket through a DBRP
+   * mapping: the mapping's database name (default: the bucket's name) and retention policy.
+   */
+  database: z.string().min(1).optional(),
+  retentionPolicy: z.string().min(1).optional(),
+  /** The client's retries of a failed write (with its exponential backoff), within maxRetryTime. */
+  maxRetries: z.number().int().min(0).max(20).default(3),
+  minRetryDelay: duration.default(1000),
+  maxRetryTime: duration.default(60_000),
+});
+
 const linkSchema = z.strictObject({
   id,
   name: z.string().optional(),
@@ -235,16 +330,13 @@ export const configSchema = z.strictObject({
            * How long rows of each level are kept ("forever" keeps them). 1-minute rows give the
            * peaks and the 1m step; 5-minute rows the 95th percentile; 1h and 1d rows the rest.
            */
-          retention: z
-            .strictObject({
-              "1m": retention.default(14 * DAY_MS),
-              "5m": retention.default(400 * DAY_MS),
-              "1h": retention.default(Number.POSITIVE_INFINITY),
-              "1d": retention.default(Number.POSITIVE_INFINITY),
-            })
-            .prefault({}),
+          retention: levelRetention,
         })
         .prefault({}),
+      /** InfluxDB instead of the embedded store (docs/configuration.md, docs/series-schema.md). */
+      influx: z
+        .discriminatedUnion("api", [influxV1, influxV2], { error: 'must be "v1" or "v2"' })
+        .optional(),
     })
     .prefault({}),
   /** `flowtally collect` (scaled out): this collector's identity and its buffers. */
@@ -318,3 +410,4 @@ export type CustomerConfig = z.infer<typeof customerSchema>;
 export type ClassConfig = z.infer<typeof classSchema>;
 export type CaptureInputConfig = z.infer<typeof captureInput>;
 export type Config = z.infer<typeof configSchema>;
+export type InfluxConfig = NonNullable<Config["store"]["influx"]>;

@@ -11,6 +11,10 @@ export const errorCodes = {
   FT_STATE_READ: "The decoder state file could not be read or parsed.",
   FT_STATE_WRITE: "The decoder state file could not be written.",
   FT_STORE_OPEN: "The embedded store could not be opened.",
+  FT_STORE_UNREACHABLE:
+    "The InfluxDB store could not be reached (connection refused, timeout, DNS).",
+  FT_STORE_WRITE: "InfluxDB refused a write (HTTP status and body in the message).",
+  FT_STORE_QUERY: "InfluxDB refused a query or answered with an error.",
   FT_LISTEN: "A UDP input or the query API could not listen on its address.",
   FT_SEND: "`flowtally send` could not read a capture or send to the target.",
 } as const;

@@ -1,7 +1,10 @@
 /**
  * The store contract: what the aggregator writes and what the query layer reads. The embedded
- * store (DuckDB) implements it now; the InfluxDB store will implement the same interface, so the
- * query layer never cares which one it reads.
+ * store (store/duckdb-store.ts) and the InfluxDB store (store/influx-store.ts) implement it and
+ * pass the same conformance suite (test/support/store-conformance.ts), so the query layer never
+ * cares which one it reads. "Atomically for the call" holds on DuckDB; InfluxDB has no
+ * transactions, so there a call is written in requests of up to 5 000 points (see
+ * store/influx-store.ts for what that means for retries).
  *
  * Every stored value is a sum over its period, written as additive deltas: the store adds a
  * delta to the row it already holds (creating it if needed). That is what makes late data a

@@ -61,18 +61,15 @@ import {
   type TrafficQuery,
   zeroResponseTimeCounters,
 } from "../schema/series-store.js";
+import { LEVEL_NAMES, overviewRange, TILING, tileRange, timeBound } from "./levels.js";
+import { rowKey, validateResponseRows, validateSeriesRows } from "./row-validation.js";
+import { createSerialQueue } from "./serial-queue.js";
 
 export interface DuckDbStoreOptions {
   /** The database file; its directory is created if missing. ":memory:" for a throwaway store. */
   path: string;
 }
 
-const LEVEL_MS: Readonly<Record<SeriesLevel, number>> = {
-  "1m": 60_000,
-  "5m": 300_000,
-  "1h": 3_600_000,
-  "1d": 86_400_000,
-};
 /** Table names come from this map only, never from a caller's string. */
 const TABLES: Readonly<Record<SeriesLevel, string>> = {
   "1m": "series_1m",
@@ -80,10 +77,6 @@ const TABLES: Readonly<Record<SeriesLevel, string>> = {
   "1h": "series_1h",
   "1d": "series_1d",
 };
-const LEVEL_NAMES = Object.keys(TABLES) as SeriesLevel[];
-/** Coarsest first: the order in which `overview` tiles a range. */
-const TILING: readonly SeriesLevel[] = ["1d", "1h", "5m", "1m"];
-const MINUTE_MS = LEVEL_MS["1m"];
 
 const KEY_COLUMNS = "customer, site, link, traffic_class, direction, start_ms";
 
@@ -204,16 +197,6 @@ function responseDeleteSql(level: SeriesLevel): string {
   AND s.traffic_class = t.traffic_class AND s.start_ms = t.start_ms)`;
 }
 
-/** Runs the tasks given to it one after the other, in call order. */
-function createSerialQueue(): <T>(task: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return (task) => {
-    const result = tail.then(task);
-    tail = result.catch(() => undefined);
-    return result;
-  };
-}
-
 /** SQL parameters numbered as they are added, so that no value is ever spliced into SQL. */
 class Params {
   readonly values: DuckDBValue[] = [];
@@ -226,19 +209,13 @@ class Params {
   }
 }
 
-/** A time bound as a BIGINT: `start_ms >= x` and `start_ms >= ceil(x)` select the same rows. */
-function timeBound(name: string, ms: number): bigint {
-  if (!Number.isFinite(ms)) throw new RangeError(`${name} ${ms}: expected ms since the epoch`);
-  return BigInt(Math.ceil(ms));
-}
-
 /**
  * The WHERE conditions of one customer's series over [fromMs, toMs), optionally one site, link
  * or class: every value a bound parameter.
  */
 function seriesFilter(name: string, q: Omit<TrafficQuery, "level">, params: Params): string[] {
-  const from = timeBound(`${name}: fromMs`, q.fromMs);
-  const to = timeBound(`${name}: toMs`, q.toMs);
+  const from = BigInt(timeBound(`${name}: fromMs`, q.fromMs));
+  const to = BigInt(timeBound(`${name}: toMs`, q.toMs));
   const where = [
     `customer = ${params.add(q.customer, VARCHAR)}`,
     `start_ms >= ${params.add(from, BIGINT)}`,
@@ -250,69 +227,6 @@ function seriesFilter(name: string, q: Omit<TrafficQuery, "level">, params: Para
     where.push(`traffic_class = ${params.add(q.trafficClass, VARCHAR)}`);
   }
   return where;
-}
-
-function ceilTo(ms: number, step: number): number {
-  return Math.ceil(ms / step) * step;
-}
-
-function floorTo(ms: number, step: number): number {
-  return Math.floor(ms / step) * step;
-}
-
-export interface TilePiece {
-  level: SeriesLevel;
-  fromMs: number;
-  toMs: number;
-}
-
-/**
- * Splits [fromMs, toMs) (multiples of a minute) into pieces, each made of whole periods of one
- * level, using the coarsest level that fits: 1 m at the edges, then 5 m, 1 h, and whole (UTC)
- * days in the middle. At most two pieces per level.
- */
-export function tileRange(fromMs: number, toMs: number): TilePiece[] {
-  const out: TilePiece[] = [];
-  const walk = (from: number, to: number, index: number): void => {
-    if (from >= to) return;
-    const level = TILING[index]!;
-    if (index === TILING.length - 1) {
-      out.push({ level, fromMs: from, toMs: to });
-      return;
-    }
-    const ms = LEVEL_MS[level];
-    const a = ceilTo(from, ms);
-    const b = floorTo(to, ms);
-    if (a < b) {
-      walk(from, a, index + 1);
-      out.push({ level, fromMs: a, toMs: b });
-      walk(b, to, index + 1);
-    } else {
-      walk(from, to, index + 1);
-    }
-  };
-  walk(fromMs, toMs, 0);
-  return out;
-}
-
-function validateDelta(call: string, row: SeriesRowDelta, index: number): void {
-  const ms = LEVEL_MS[row.level] as number | undefined;
-  const where = `${call}: rows[${index}]`;
-  if (ms === undefined) throw new RangeError(`${where}.level ${String(row.level)}: unknown level`);
-  if (!Number.isSafeInteger(row.startMs) || row.startMs % ms !== 0) {
-    throw new RangeError(`${where}.startMs ${row.startMs}: not a multiple of ${row.level}`);
-  }
-  if (row.direction !== "in" && row.direction !== "out") {
-    throw new RangeError(`${where}.direction ${String(row.direction)}: expected "in" or "out"`);
-  }
-  if (!Number.isFinite(row.bytes) || !Number.isFinite(row.packets) || !Number.isFinite(row.flows)) {
-    throw new RangeError(`${where}: bytes, packets and flows must be finite numbers`);
-  }
-}
-
-/** One string per (level, period, series): the identity of a stored row. */
-function rowKey(k: Omit<SeriesRowKey, "direction"> & { direction: string }): string {
-  return [k.level, k.startMs, k.customer, k.site, k.link, k.trafficClass, k.direction].join("\0");
 }
 
 /** Keys grouped by level, with the distinct periods and customers of each (a superset filter). */
@@ -486,18 +400,8 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
     mode: "add" | "replace",
   ): Promise<void> {
     if (rows.length === 0) return;
-    const levels = new Set<SeriesLevel>();
-    const keys = new Set<string>();
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      validateDelta(call, row, i);
-      levels.add(row.level);
-      if (mode === "replace") {
-        const key = rowKey(row);
-        if (keys.has(key)) throw new RangeError(`${call}: rows[${i}]: the same key twice`);
-        keys.add(key);
-      }
-    }
+    validateSeriesRows(call, rows, mode);
+    const levels = new Set(rows.map((r) => r.level));
     await stagedUpsert(
       "staging",
       (appender) => stage(appender, rows),
@@ -551,8 +455,8 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
     if (rows.length === 0) return;
     // One staged value per counter and bin; validated first, so a bad row writes nothing.
     const columns: DuckDBValue[][] = [[], [], [], [], [], [], [], []];
-    const levels = new Set<SeriesLevel>();
-    const keys = new Set<string>();
+    validateResponseRows(call, rows, mode);
+    const levels = new Set(rows.map((r) => r.level));
     // A replace stages every counter, zeros too, so that each row's key reaches the DELETE.
     const push = (r: ResponseTimeRowDelta, metric: string, value: number, keepZero: boolean) => {
       if (value === 0 && !keepZero) return;
@@ -566,31 +470,6 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
       c[6]!.push(metric);
       c[7]!.push(value);
     };
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i]!;
-      const ms = LEVEL_MS[r.level] as number | undefined;
-      const where = `${call}: rows[${i}]`;
-      if (ms === undefined)
-        throw new RangeError(`${where}.level ${String(r.level)}: unknown level`);
-      if (!Number.isSafeInteger(r.startMs) || r.startMs % ms !== 0) {
-        throw new RangeError(`${where}.startMs ${r.startMs}: not a multiple of ${r.level}`);
-      }
-      for (const name of RESPONSE_COUNTERS) {
-        if (!Number.isFinite(r[name]))
-          throw new RangeError(`${where}.${name}: not a finite number`);
-      }
-      for (const [key, count] of r.bins) {
-        if (!Number.isSafeInteger(key) || !Number.isFinite(count)) {
-          throw new RangeError(`${where}.bins: [${key}, ${count}] is not [integer, number]`);
-        }
-      }
-      levels.add(r.level);
-      if (mode === "replace") {
-        const key = rowKey({ ...r, direction: "" });
-        if (keys.has(key)) throw new RangeError(`${where}: the same key twice`);
-        keys.add(key);
-      }
-    }
     for (const r of rows) {
       for (const name of RESPONSE_COUNTERS) push(r, name, r[name], mode === "replace");
       for (const [key, count] of r.bins) push(r, `bin:${key}`, count, false);
@@ -765,10 +644,8 @@ ORDER BY customer, site, link, traffic_class, start_ms, metric`;
   }
 
   async function overview(q: OverviewQuery): Promise<CustomerTotals[]> {
-    // Rows whose 1-minute period starts in [fromMs, toMs), like `traffic`: bounds that are not
-    // on a minute boundary move up to the next one.
-    const fromMs = ceilTo(Number(timeBound("overview: fromMs", q.fromMs)), MINUTE_MS);
-    const toMs = ceilTo(Number(timeBound("overview: toMs", q.toMs)), MINUTE_MS);
+    // Rows whose 1-minute period starts in [fromMs, toMs), like `traffic`.
+    const [fromMs, toMs] = overviewRange(q);
     if (fromMs >= toMs || q.customers?.length === 0) return [];
     const r = opened().reader;
     const params = new Params();

@@ -1,2 +1,4 @@
-export type { DuckDbStoreOptions, TilePiece } from "./duckdb-store.js";
-export { createDuckDbStore, tileRange } from "./duckdb-store.js";
+export type { DuckDbStoreOptions } from "./duckdb-store.js";
+export { createDuckDbStore } from "./duckdb-store.js";
+export type { TilePiece } from "./levels.js";
+export { tileRange } from "./levels.js";

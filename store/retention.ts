@@ -3,15 +3,9 @@
  * (`store.embedded.retention`). Pure: the clock is passed in.
  */
 import type { SeriesLevel } from "../schema/series-store.js";
+import { LEVEL_MS, LEVEL_NAMES } from "./levels.js";
 
 export type Retention = Readonly<Record<SeriesLevel, number>>;
-
-const LEVEL_MS: Readonly<Record<SeriesLevel, number>> = {
-  "1m": 60_000,
-  "5m": 300_000,
-  "1h": 3_600_000,
-  "1d": 86_400_000,
-};
 
 /**
  * Per level, the period start before which rows are deleted at `nowMs`: whole periods older than
@@ -22,7 +16,7 @@ export function pruneBefore(
   nowMs: number,
 ): Partial<Record<SeriesLevel, number>> {
   const out: Partial<Record<SeriesLevel, number>> = {};
-  for (const level of Object.keys(LEVEL_MS) as SeriesLevel[]) {
+  for (const level of LEVEL_NAMES) {
     const keep = retention[level];
     if (!Number.isFinite(keep)) continue;
     const ms = LEVEL_MS[level];

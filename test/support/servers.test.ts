@@ -1,6 +1,6 @@
 import { connect } from "node:net";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { startRedis } from "./servers.js";
+import { startInfluxd, startRedis, startVictoriaMetrics } from "./servers.js";
 
 /** Sends one inline Redis command and returns the first reply line. */
 async function redisCommand(port: number, command: string): Promise<string> {
@@ -29,5 +29,32 @@ describe("startRedis", () => {
     await expect(redisCommand(redis.port, "PING")).rejects.toThrow();
     await redis.start();
     expect(await redisCommand(redis.port, "GET flowtally-test")).toBe("$2");
+  });
+});
+
+describe("startInfluxd", () => {
+  it("starts influxd on free ports with its data in the temporary directory, across a restart", async () => {
+    const influxd = await startInfluxd();
+    onTestFinished(() => influxd.close());
+    expect(influxd.port).not.toBe(8086);
+    const q = async (query: string) =>
+      (
+        await fetch(`http://127.0.0.1:${influxd.port}/query`, {
+          method: "POST",
+          body: new URLSearchParams({ q: query }),
+        })
+      ).text();
+    await q("CREATE DATABASE survives");
+    await influxd.stop();
+    await influxd.start();
+    expect(await q("SHOW DATABASES")).toContain("survives");
+  });
+});
+
+describe("startVictoriaMetrics", () => {
+  it("starts victoria-metrics on a free port, healthy", async () => {
+    const vm = await startVictoriaMetrics();
+    onTestFinished(() => vm.close());
+    expect((await fetch(`http://127.0.0.1:${vm.port}/health`)).status).toBe(200);
   });
 });

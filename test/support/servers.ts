@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -55,6 +55,8 @@ export interface ServerSpec {
   /** The Debian package that provides it, named when it is missing. */
   debianPackage: string;
   args(port: number, dir: string): string[];
+  /** Runs before each start, e.g. to write a config file into `dir`. */
+  prepare?(port: number, dir: string): Promise<void>;
   /** Resolves when the server answers (default: its port accepts connections). */
   ready?(port: number): Promise<void>;
   /** How long a start may take. */
@@ -101,6 +103,7 @@ export async function startServer(spec: ServerSpec): Promise<TestServer> {
 
   async function start(): Promise<void> {
     if (child !== undefined) throw new Error(`${spec.name} is already running`);
+    await spec.prepare?.(port, dir);
     const c = spawn(path as string, spec.args(port, dir), { stdio: ["ignore", "pipe", "pipe"] });
     child = c;
     let exitedWith: string | undefined;
@@ -177,5 +180,125 @@ export function startRedis(): Promise<TestServer> {
       "--protected-mode",
       "no",
     ],
+  });
+}
+
+/** Resolves once GET http://127.0.0.1:port<path> answers `status`, or rejects after `ms`. */
+async function waitForHttp(port: number, path: string, status: number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  let last = "";
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`);
+      await res.arrayBuffer();
+      if (res.status === status) return;
+      last = `HTTP ${res.status}`;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`GET ${path} did not answer ${status} after ${ms} ms (last: ${last})`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface InfluxdOptions {
+  /** Turns on authentication ([http] auth-enabled); the first user is created without one. */
+  auth?: boolean;
+}
+
+/**
+ * InfluxDB 1.x (Debian's influxdb, 1.6.7): HTTP API on the free port, every other listener
+ * (the RPC bind-address, 8088 by default) on a free port of its own and everything optional off,
+ * so that tests running side by side never meet on a fixed port; meta, data and WAL in the
+ * temporary directory. Ready when /ping answers 204.
+ */
+export async function startInfluxd(options: InfluxdOptions = {}): Promise<TestServer> {
+  const rpcPort = await freePort();
+  return startServer({
+    name: "influxd",
+    binary: "influxd",
+    debianPackage: "influxdb",
+    async prepare(port, dir) {
+      for (const sub of ["meta", "data", "wal"]) await mkdir(join(dir, sub), { recursive: true });
+      await writeFile(
+        join(dir, "influxdb.conf"),
+        `reporting-disabled = true
+bind-address = "127.0.0.1:${rpcPort}"
+
+[meta]
+  dir = "${join(dir, "meta")}"
+
+[data]
+  dir = "${join(dir, "data")}"
+  wal-dir = "${join(dir, "wal")}"
+  query-log-enabled = false
+
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:${port}"
+  auth-enabled = ${options.auth === true}
+  log-enabled = false
+
+[monitor]
+  store-enabled = false
+
+[continuous_queries]
+  enabled = false
+
+[subscriber]
+  enabled = false
+
+[logging]
+  level = "warn"
+`,
+      );
+    },
+    args: (_port, dir) => ["run", "-config", join(dir, "influxdb.conf")],
+    ready: (port) => waitForHttp(port, "/ping", 204, 20_000),
+  });
+}
+
+/**
+ * Runs InfluxQL statements on a test influxd (to set a test up: databases, users, policies) and
+ * returns the parsed answer; fails on an HTTP error or a statement's error.
+ */
+export async function influxql(server: TestServer, q: string, authorization?: string) {
+  const res = await fetch(`http://127.0.0.1:${server.port}/query`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      ...(authorization === undefined ? {} : { authorization }),
+    },
+    body: new URLSearchParams({ q }).toString(),
+  });
+  const text = await res.text();
+  const body = JSON.parse(text) as {
+    results?: Array<{ error?: string; series?: Array<{ values: unknown[][] }> }>;
+  };
+  const error = body.results?.find((r) => r.error !== undefined)?.error;
+  if (res.status !== 200 || error !== undefined) {
+    throw new Error(`influxd: ${q}: HTTP ${res.status}: ${error ?? text}`);
+  }
+  return body;
+}
+
+/**
+ * VictoriaMetrics (Debian's victoria-metrics), which accepts InfluxDB line protocol on
+ * /write and /api/v2/write: the server the v2 write path is checked against. Ready when /health
+ * answers 200.
+ */
+export function startVictoriaMetrics(): Promise<TestServer> {
+  return startServer({
+    name: "victoria-metrics",
+    binary: "victoria-metrics",
+    debianPackage: "victoria-metrics",
+    args: (port, dir) => [
+      `-httpListenAddr=127.0.0.1:${port}`,
+      `-storageDataPath=${join(dir, "data")}`,
+      "-loggerLevel=WARN",
+    ],
+    ready: (port) => waitForHttp(port, "/health", 200, 20_000),
   });
 }
