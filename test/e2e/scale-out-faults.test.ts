@@ -8,6 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
+import { pino } from "pino";
 import { beforeEach, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import {
@@ -17,7 +18,9 @@ import {
   type GroundTruth,
   generateDatagrams,
 } from "../../bench/flow-generator.js";
+import { validateConfig } from "../../config/load-config.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
+import { createInfluxStore } from "../../store/influx-store.js";
 import {
   eventually,
   expectStoredTotals,
@@ -26,7 +29,13 @@ import {
   spawnFlowtally,
   splitPoint,
 } from "../support/scale-out.js";
-import { freePort, startRedis, type TestServer } from "../support/servers.js";
+import {
+  freePort,
+  influxql,
+  startInfluxd,
+  startRedis,
+  type TestServer,
+} from "../support/servers.js";
 
 const CUSTOMERS = 200;
 const TOKEN = "scale-out-faults-token-01";
@@ -136,9 +145,15 @@ interface CollectStatus {
 
 async function sendAndWait(c: FlowtallyProcess, from: number, to: number, records: number) {
   await sendPack(s.pack, s.udpPort, from, to);
-  await eventually("records received", async () => {
-    return (await c.get<CollectStatus>("/api/v1/status")).records === records;
-  });
+  let last = 0;
+  try {
+    await eventually("records received", async () => {
+      last = (await c.get<CollectStatus>("/api/v1/status")).records;
+      return last === records;
+    });
+  } catch (e) {
+    throw new Error(`${(e as Error).message}: ${last} of ${records}\n${c.output().slice(-3000)}`);
+  }
 }
 
 /** Records in datagrams [0, to). */
@@ -229,4 +244,65 @@ describe("scale-out faults", () => {
     messages += shippedBy(collector);
     await finish(aggregator, messages);
   }, 120_000);
+
+  it("two aggregators writing to InfluxDB, an InfluxDB outage, and one aggregator killed during it", async () => {
+    const influx = await startInfluxd();
+    try {
+      await influxql(influx, "CREATE DATABASE flowtally");
+      const store = {
+        store: {
+          influx: {
+            api: "v1",
+            url: `http://127.0.0.1:${influx.port}`,
+            database: "flowtally",
+            timeout: "2s",
+          },
+        },
+      };
+      const aggregators = [await s.start("aggregate", store), await s.start("aggregate", store)];
+      const collector = await s.start("collect", store);
+      const half = splitPoint(s.pack, 0.5);
+      await sendAndWait(collector, 0, half, recordsUpTo(half));
+      await eventually(
+        "the first half written",
+        async () => (await s.applied()) > 0 && (await s.unwritten()) === 0,
+        30_000,
+      );
+
+      // InfluxDB goes away: totals wait in Redis, the aggregators say so.
+      await influx.stop();
+      await sendAndWait(collector, half, s.pack.datagrams, s.pack.records);
+      expect(await collector.stop()).toBe(0);
+      const messages = shippedBy(collector);
+      await eventually(
+        `${messages} messages applied`,
+        async () => (await s.applied()) === messages,
+        30_000,
+      );
+      await eventually("an aggregator to report the store down", async () => {
+        const h = await aggregators[0]!.healthz();
+        return h.status === 503 && h.down.includes("store");
+      });
+      expect(await s.unwritten()).toBeGreaterThan(0);
+      expect(aggregators[0]!.output()).toMatch(/store write failed: totals stay in Redis/);
+      await aggregators[1]!.kill();
+      await new Promise((r) => setTimeout(r, 5000));
+      await influx.start();
+      // The survivor takes the killed one's shards (queue.stalledAfter) and writes everything.
+      await eventually("every total written", async () => (await s.unwritten()) === 0, 60_000);
+      expect(await aggregators[0]!.healthz()).toEqual({ status: 200, down: [] });
+      expect(await aggregators[0]!.stop()).toBe(0);
+      const reader = createInfluxStore(validateConfig(store).store.influx!, {
+        log: pino({ level: "silent" }),
+      });
+      await reader.start();
+      try {
+        await expectStoredTotals(reader, [s.truth]);
+      } finally {
+        await reader.stop();
+      }
+    } finally {
+      await influx.close();
+    }
+  }, 180_000);
 });
