@@ -107,6 +107,32 @@ describe("flowtally CLI", () => {
     expect(r.stderr).toMatch(/decoder\.defaultSamplingRate: .*\[FT_CONFIG_INVALID\]/s);
   });
 
+  it("scaled-out commands: collect and aggregate need queue.redis.url; check-config hides its password", () => {
+    const dir = mkdtempSync(join(tmpdir(), "flowtally-cli-"));
+    const none = join(dir, "none.yaml");
+    writeFileSync(none, "api: { listen: '127.0.0.1:0' }\n");
+    for (const command of ["collect", "aggregate"]) {
+      const r = run([command, "--config", none]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `queue\\.redis\\.url: required by flowtally ${command}.*\\[FT_CONFIG_INVALID\\]`,
+        ),
+      );
+    }
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(bad, "queue: { redis: { url: 'http://x:1' } }\n");
+    expect(run(["check-config", "--config", bad]).stderr).toMatch(
+      /queue\.redis\.url: .*is not a "redis:\/\/host:port" URL/,
+    );
+    const secret = join(dir, "secret.yaml");
+    writeFileSync(secret, "queue: { redis: { url: 'redis://ft:s3cr3t-pw@127.0.0.1:6380/2' } }\n");
+    const shown = run(["check-config", "--config", secret]);
+    expect(shown.status).toBe(0);
+    expect(shown.stdout).toMatch(/redis:\/\/ft:\*\*\*@127\.0\.0\.1:6380\/2/);
+    expect(shown.stdout).not.toMatch(/s3cr3t/);
+  });
+
   it("run listens, send feeds it, SIGTERM writes everything, query overview reads it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "flowtally-cli-"));
     const office = await runSendQuery(

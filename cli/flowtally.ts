@@ -221,9 +221,11 @@ program
   .action(async (opts: { config: string }) => {
     const { loadConfigFile } = await import("../config/load-config.js");
     const { describeStore } = await import("../store/create-store.js");
+    const { redactUrl } = await import("./redis-connection.js");
     const cfg = loadConfigFile(opts.config);
     // Durations are shown in ms; a retention of "forever" (Infinity) as "forever"; the store's
-    // password and token as "(set)", so the output can be pasted into a ticket.
+    // password and token, and a password in the Redis URL, as "(set)"/"***", so the output can
+    // be pasted into a ticket.
     const shown = JSON.stringify(
       cfg,
       (k, v) =>
@@ -231,7 +233,9 @@ program
           ? "forever"
           : (k === "password" || k === "token") && typeof v === "string"
             ? "(set)"
-            : v,
+            : k === "url" && typeof v === "string" && /^rediss?:/.test(v)
+              ? redactUrl(v)
+              : v,
       2,
     );
     process.stdout.write(`${opts.config}: ok\nstore: ${describeStore(cfg.store)}\n${shown}\n`);

@@ -97,6 +97,12 @@ describe("collect → Redis → aggregate", () => {
         done.map((j) => ({ name: "partials", data: j.data, opts: { jobId: `again-${j.id}` } })),
       );
       await eventually("duplicates seen", () => aggregator.worker!.stats.duplicates === messages);
+      const metrics = await fetch(`http://127.0.0.1:${aggregator.api.port}/metrics`, {
+        headers: { authorization: "Bearer scale-out-test-token-0123" },
+      }).then((r) => r.text());
+      expect(metrics).toContain(`flowtally_partials_applied_total ${messages}\n`);
+      expect(metrics).toContain(`flowtally_partials_duplicates_total ${messages}\n`);
+      expect(metrics).toContain(`flowtally_queue_jobs{state="waiting"} 0\n`);
       await queue.close();
       connection.disconnect();
       await aggregator.worker!.writeNow();
