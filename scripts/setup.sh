@@ -46,7 +46,7 @@ need() {
 pcap_header=/usr/include/pcap/pcap.h
 if [ "${1:-}" = "--test" ]; then
   need softflowd softflowd pmacctd pmacct nfacctd pmacct tcpdump tcpdump tcpreplay tcpreplay \
-    "$pcap_header" libpcap-dev redis-server redis-server influxd influxdb \
+    "$pcap_header" libpcap-dev redis-server redis-server redis-cli redis-tools influxd influxdb \
     victoria-metrics victoria-metrics
 elif ! have "$pcap_header" && [ ! -f node_modules/.package-lock.json ]; then
   # The quick start does not capture: it does not wait for apt. Said once, at the first setup.

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { stringify } from "yaml";
 import {
   createFlowGenerator,
@@ -24,7 +24,7 @@ import { parseConfigText } from "../../config/load-config.js";
 import type { Config } from "../../schema/config.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
 import { eventually, expectStoredTotals, sendPack } from "../support/scale-out.js";
-import { startRedis, type TestServer } from "../support/servers.js";
+import { startRedis, startRedisCluster, type TestServer } from "../support/servers.js";
 
 const CUSTOMERS = 300;
 const silent = pino({ level: "silent" });
@@ -37,7 +37,10 @@ afterAll(async () => {
   await redis.close();
 });
 
-function config(dir: string, extra: Record<string, unknown> = {}): Config {
+function config(
+  dir: string,
+  queueRedis: { url: string; cluster?: boolean } = { url: `redis://127.0.0.1:${redis.port}` },
+): Config {
   const gen = createFlowGenerator({ seed: 1, customers: CUSTOMERS, version: 10, startMs: 0 });
   return parseConfigText(
     stringify({
@@ -46,7 +49,7 @@ function config(dir: string, extra: Record<string, unknown> = {}): Config {
       decoder: { statePath: "" },
       api: { listen: "127.0.0.1:0", operatorTokens: ["scale-out-test-token-0123"] },
       queue: {
-        redis: { url: `redis://127.0.0.1:${redis.port}` },
+        redis: queueRedis,
         prefix: `t${Date.now().toString(36)}`,
         shards: 4,
         stalledAfter: "2s",
@@ -54,7 +57,6 @@ function config(dir: string, extra: Record<string, unknown> = {}): Config {
       },
       collector: { shipAfter: "0s", spoolPath: join(dir, "spool.json") },
       customers: flowtallyCustomers(gen.customers),
-      ...extra,
     }),
   );
 }
@@ -122,47 +124,64 @@ describe("collect → Redis → aggregate", () => {
     }
   }, 60_000);
 
-  it("decodes data on one collector whose templates only another collector received", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "ft-scale-"));
-    const cfg = config(dir);
-    const gen = createFlowGenerator({
-      seed: 31,
-      customers: CUSTOMERS,
-      version: 10,
-      startMs: Date.now() - 120_000,
-    });
-    const pack = generateDatagrams(gen, 10_000);
-    // A UDP load balancer that happens to send every template to c1 and all data to c2.
-    const collectors = await Promise.all(
-      ["c1", "c2"].map((id) =>
-        startCollect({ ...cfg, collector: { ...cfg.collector, id } }, silent, { tickMs: 100 }),
-      ),
-    );
-    const aggregator = await startAggregate(cfg, silent, { writeIntervalMs: 200 });
-    try {
-      const [c1, c2] = collectors.map((c) => c.inputs[0]!.address.port) as [number, number];
-      for (let k = 0; k < pack.datagrams; k++) {
-        await sendPack(pack, pack.recordCounts[k] === 0 ? c1 : c2, k, k + 1);
-      }
-      await eventually(
-        "c2 decodes every record",
-        () => collectors[1]!.stats().records === pack.records,
+  it.each([
+    ["one Redis", false],
+    ["a Redis Cluster of three nodes", true],
+  ])(
+    "decodes data on one collector whose templates only another collector received, through %s",
+    async (_name, cluster) => {
+      const dir = await mkdtemp(join(tmpdir(), "ft-scale-"));
+      const nodes = cluster ? await startRedisCluster() : [];
+      onTestFinished(async () => {
+        for (const n of nodes) await n.close();
+      });
+      const cfg = config(
+        dir,
+        cluster ? { url: `redis://127.0.0.1:${nodes[0]!.port}`, cluster: true } : undefined,
       );
-      expect(collectors[0]!.stats().records).toBe(0);
-      const shipped = await Promise.all(collectors.map((c) => c.stop()));
-      const messages = shipped.reduce((n, s) => n + (s.queue?.shippedMessages ?? 0), 0);
-      await eventually("all messages applied", () => aggregator.worker!.stats.applied === messages);
-      await aggregator.worker!.writeNow();
-    } finally {
-      await aggregator.stop();
-    }
-    const store = createDuckDbStore({ path: cfg.store.embedded.path });
-    await store.start();
-    try {
-      await expectStoredTotals(store, [gen.truth()]);
-    } finally {
-      await store.stop();
-      await rm(dir, { recursive: true, force: true });
-    }
-  }, 60_000);
+      const gen = createFlowGenerator({
+        seed: 31,
+        customers: CUSTOMERS,
+        version: 10,
+        startMs: Date.now() - 120_000,
+      });
+      const pack = generateDatagrams(gen, 10_000);
+      // A UDP load balancer that happens to send every template to c1 and all data to c2.
+      const collectors = await Promise.all(
+        ["c1", "c2"].map((id) =>
+          startCollect({ ...cfg, collector: { ...cfg.collector, id } }, silent, { tickMs: 100 }),
+        ),
+      );
+      const aggregator = await startAggregate(cfg, silent, { writeIntervalMs: 200 });
+      try {
+        const [c1, c2] = collectors.map((c) => c.inputs[0]!.address.port) as [number, number];
+        for (let k = 0; k < pack.datagrams; k++) {
+          await sendPack(pack, pack.recordCounts[k] === 0 ? c1 : c2, k, k + 1);
+        }
+        await eventually(
+          "c2 decodes every record",
+          () => collectors[1]!.stats().records === pack.records,
+        );
+        expect(collectors[0]!.stats().records).toBe(0);
+        const shipped = await Promise.all(collectors.map((c) => c.stop()));
+        const messages = shipped.reduce((n, s) => n + (s.queue?.shippedMessages ?? 0), 0);
+        await eventually(
+          "all messages applied",
+          () => aggregator.worker!.stats.applied === messages,
+        );
+        await aggregator.worker!.writeNow();
+      } finally {
+        await aggregator.stop();
+      }
+      const store = createDuckDbStore({ path: cfg.store.embedded.path });
+      await store.start();
+      try {
+        await expectStoredTotals(store, [gen.truth()]);
+      } finally {
+        await store.stop();
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
 });

@@ -4,7 +4,7 @@
  * that cannot start fails the test with what it printed; nothing is skipped. `scripts/setup.sh
  * --test` installs the binaries (Debian packages redis-server, influxdb, victoria-metrics).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { connect, createServer } from "node:net";
@@ -159,7 +159,7 @@ export async function startServer(spec: ServerSpec): Promise<TestServer> {
  * redis-server with an append-only file fsynced on every write, as flowtally's scale-out
  * deployment asks for (docs/scale-out.md): a restart, even a kill, loses nothing acknowledged.
  */
-export function startRedis(): Promise<TestServer> {
+export function startRedis(options: { cluster?: boolean } = {}): Promise<TestServer> {
   return startServer({
     name: "redis-server",
     binary: "redis-server",
@@ -179,8 +179,49 @@ export function startRedis(): Promise<TestServer> {
       "",
       "--protected-mode",
       "no",
+      ...(options.cluster === true
+        ? ["--cluster-enabled", "yes", "--cluster-config-file", join(dir, "nodes.conf")]
+        : []),
     ],
   });
+}
+
+/**
+ * A Redis Cluster of three masters (no replicas), each a redis-server of startRedis, joined with
+ * `redis-cli --cluster create`; resolves once every slot is served.
+ */
+export async function startRedisCluster(): Promise<TestServer[]> {
+  const nodes: TestServer[] = [];
+  try {
+    for (let k = 0; k < 3; k++) nodes.push(await startRedis({ cluster: true }));
+    const create = spawnSync(
+      "redis-cli",
+      [
+        "--cluster",
+        "create",
+        ...nodes.map((n) => `127.0.0.1:${n.port}`),
+        "--cluster-replicas",
+        "0",
+        "--cluster-yes",
+      ],
+      { encoding: "utf8", timeout: 30_000 },
+    );
+    if (create.status !== 0) {
+      throw new Error(`redis-cli --cluster create failed:\n${create.stdout}${create.stderr}`);
+    }
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const info = spawnSync("redis-cli", ["-p", String(nodes[0]!.port), "cluster", "info"], {
+        encoding: "utf8",
+      });
+      if (/cluster_state:ok/.test(info.stdout)) return nodes;
+      if (Date.now() > deadline) throw new Error(`cluster not ready:\n${info.stdout}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (e) {
+    for (const n of nodes) await n.close();
+    throw e;
+  }
 }
 
 /** Resolves once GET http://127.0.0.1:port<path> answers `status`, or rejects after `ms`. */
