@@ -70,6 +70,19 @@ const RELEASE_LUA = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
+/** The promise's value, or `fallback` if it has not settled (or failed) within `ms`. */
+async function within<T>(ms: number, p: Promise<T>, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
+  try {
+    return await Promise.race([p.catch(() => fallback), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function startAggregateWorker(o: AggregateWorkerOptions): AggregateWorker {
   const redis = defineTotalsCommands(o.commands as Redis);
   redis.defineCommand("ftRenew", { numberOfKeys: 1, lua: RENEW_LUA });
@@ -97,6 +110,7 @@ export function startAggregateWorker(o: AggregateWorkerOptions): AggregateWorker
     shardsOwned: [],
   };
   let lastErrorLog = 0;
+  let lastQueueState = { waiting: 0, active: 0, lagSeconds: 0 };
 
   const worker = new Worker(
     o.queueName,
@@ -229,13 +243,18 @@ export function startAggregateWorker(o: AggregateWorkerOptions): AggregateWorker
   return {
     stats,
     async queueState() {
-      const c = await queue.getJobCounts("waiting", "active", "prioritized", "delayed");
-      const [oldest] = await queue.getWaiting(0, 0);
-      return {
-        waiting: (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0),
-        active: c.active ?? 0,
-        lagSeconds: oldest === undefined ? 0 : (Date.now() - oldest.timestamp) / 1000,
+      // BullMQ waits for a connection while Redis is away: a scrape gets the last known counts.
+      const read = async () => {
+        const c = await queue.getJobCounts("waiting", "active", "prioritized", "delayed");
+        const [oldest] = await queue.getWaiting(0, 0);
+        return {
+          waiting: (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0),
+          active: c.active ?? 0,
+          lagSeconds: oldest === undefined ? 0 : (Date.now() - oldest.timestamp) / 1000,
+        };
       };
+      lastQueueState = await within(1000, read(), lastQueueState);
+      return lastQueueState;
     },
     writeNow() {
       cycle = cycle.then(writeCycle);
@@ -243,15 +262,18 @@ export function startAggregateWorker(o: AggregateWorkerOptions): AggregateWorker
     },
     async close() {
       clearInterval(timer);
-      await worker.close();
+      // Waits for the jobs in hand, unless Redis is away: they could not be acknowledged, and
+      // BullMQ hands them to another worker after queue.stalledAfter.
+      if (o.commands.status === "ready") await within(o.stalledAfterMs, worker.close(), undefined);
+      else await within(2000, worker.close(true), undefined);
       await cycle;
-      await writeCycle();
+      if (o.commands.status === "ready") await writeCycle();
       for (const shard of owned) {
         await locks.ftRelease(shardKeys(o.prefix, shard).writer, token).catch(() => 0);
       }
       await redis.zrem(heartbeats, o.id).catch(() => 0);
       owned.clear();
-      await queue.close();
+      await within(2000, queue.close(), undefined);
     },
   };
 }

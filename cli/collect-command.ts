@@ -64,7 +64,7 @@ export function startCollect(
     });
     const subscriber = connectRedis(queueCfg, "worker", `flowtally-collect-${id}-templates`);
     subscriber.on("error", () => {});
-    const sharing = await startTemplateSharing({
+    const sharing = startTemplateSharing({
       redis: connection,
       subscriber,
       prefix: queueCfg.prefix,
@@ -115,8 +115,12 @@ export function startCollect(
       }),
       async close() {
         await shipper.stop(5000);
-        await sharing.close();
-        await queue.close().catch(() => {});
+        sharing.close();
+        // BullMQ's close waits for a connection that may never come: bounded.
+        await Promise.race([
+          queue.close().catch(() => {}),
+          new Promise((r) => setTimeout(r, 2000).unref()),
+        ]);
         connection.disconnect();
         subscriber.disconnect();
       },

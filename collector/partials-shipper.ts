@@ -61,12 +61,18 @@ export interface ShipperOptions {
   /** For reading the spool back: messages of other shard counts are refused. */
   shards: number;
   batch?: number;
+  /**
+   * An add that has not answered after this counts as failed (BullMQ waits for a connection that
+   * never came up); if it lands later, the job id and the aggregator's dedup keep it single.
+   */
+  addTimeoutMs?: number;
   now?: () => number;
 }
 
 export function createPartialsShipper(o: ShipperOptions): PartialsShipper {
   const now = o.now ?? Date.now;
   const batchSize = o.batch ?? 64;
+  const addTimeoutMs = o.addTimeoutMs ?? 5000;
   let buffer: PartialsMessage[] = [];
   const stats: ShipperStats = {
     bufferedMessages: 0,
@@ -135,14 +141,23 @@ export function createPartialsShipper(o: ShipperOptions): PartialsShipper {
   async function deliver(): Promise<void> {
     while (buffer.length > 0) {
       const batch = buffer.slice(0, batchSize);
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await o.queue.addBulk(
-          batch.map((m) => ({
-            name: PARTIALS_JOB.name,
-            data: m,
-            opts: { ...PARTIALS_JOB.opts, jobId: m.id },
-          })),
-        );
+        await Promise.race([
+          o.queue.addBulk(
+            batch.map((m) => ({
+              name: PARTIALS_JOB.name,
+              data: m,
+              opts: { ...PARTIALS_JOB.opts, jobId: m.id },
+            })),
+          ),
+          new Promise((_, reject) => {
+            timer = setTimeout(
+              () => reject(new Error(`no answer from Redis in ${addTimeoutMs} ms`)),
+              addTimeoutMs,
+            );
+          }),
+        ]);
       } catch (e) {
         stats.lastError = e instanceof Error ? e.message : String(e);
         const t = now();
@@ -167,6 +182,8 @@ export function createPartialsShipper(o: ShipperOptions): PartialsShipper {
           );
         }
         return;
+      } finally {
+        clearTimeout(timer);
       }
       // Delivered: this batch may have shifted if push dropped old messages meanwhile.
       const delivered = new Set(batch);

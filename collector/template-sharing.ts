@@ -59,10 +59,11 @@ export interface TemplateSharing {
   readonly stats: { published: number; learnt: number; errors: number };
   /** Publishes the domains that changed since the last call (call each tick). */
   publish(): Promise<void>;
-  close(): Promise<void>;
+  /** Stops listening (the caller disconnects the subscriber connection). */
+  close(): void;
 }
 
-export async function startTemplateSharing(o: {
+export function startTemplateSharing(o: {
   /** For HSET/HGETALL/PUBLISH. */
   redis: Redis | Cluster;
   /** A connection of its own, put in subscriber mode. */
@@ -71,7 +72,7 @@ export async function startTemplateSharing(o: {
   snapshot(): DecoderSnapshot;
   learn(snapshot: DecoderSnapshot): void;
   log: Logger;
-}): Promise<TemplateSharing> {
+}): TemplateSharing {
   const hash = `${o.prefix}:templates`;
   /** key → the JSON last published or learnt: what Redis holds, as far as we know. */
   const known = new Map<string, string>();
@@ -97,12 +98,11 @@ export async function startTemplateSharing(o: {
     if (channel !== hash) return;
     o.redis.hget(hash, key).then((json) => learn(key, json), failed);
   });
-  try {
-    await o.subscriber.subscribe(hash);
-    for (const [key, json] of Object.entries(await o.redis.hgetall(hash))) learn(key, json);
-  } catch (e) {
-    failed(e); // Redis down at start: publish() retries, and the subscriber resubscribes.
-  }
+  // Not awaited: a collector starts (and receives) while Redis is away; the subscriber
+  // subscribes once connected (and again after a reconnection), the first publish() loads what
+  // the others shared.
+  o.subscriber.subscribe(hash).catch(failed);
+  let loaded = false;
 
   let publishing = false;
   return {
@@ -111,6 +111,10 @@ export async function startTemplateSharing(o: {
       if (publishing) return;
       publishing = true;
       try {
+        if (!loaded) {
+          for (const [key, json] of Object.entries(await o.redis.hgetall(hash))) learn(key, json);
+          loaded = true;
+        }
         for (const [key, json] of domainEntries(o.snapshot())) {
           if (known.get(key) === json) continue;
           await o.redis.hset(hash, key, json);
@@ -124,8 +128,9 @@ export async function startTemplateSharing(o: {
         publishing = false;
       }
     },
-    async close() {
-      await o.subscriber.unsubscribe(hash).catch(() => {});
+    close() {
+      // Not UNSUBSCRIBE: with Redis away it would wait for ever; the connection is dropped anyway.
+      o.subscriber.removeAllListeners("message");
     },
   };
 }

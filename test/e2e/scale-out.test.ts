@@ -4,6 +4,7 @@
  * and the stored per-customer totals compared with the generators' ground truth, exactly, after
  * each fault the issue lists.
  */
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,7 +25,7 @@ import { parseConfigText } from "../../config/load-config.js";
 import type { Config } from "../../schema/config.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
 import { eventually, expectStoredTotals, sendPack } from "../support/scale-out.js";
-import { startRedis, startRedisCluster, type TestServer } from "../support/servers.js";
+import { freePort, startRedis, startRedisCluster, type TestServer } from "../support/servers.js";
 
 const CUSTOMERS = 300;
 const silent = pino({ level: "silent" });
@@ -184,4 +185,48 @@ describe("collect → Redis → aggregate", () => {
     },
     60_000,
   );
+
+  it("a collector starts, receives and stops while Redis is unreachable, spooling what it has", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ft-scale-"));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const cfg = config(dir, { url: `redis://127.0.0.1:${await freePort()}` });
+    const gen = createFlowGenerator({
+      seed: 41,
+      customers: CUSTOMERS,
+      version: 10,
+      startMs: Date.now() - 120_000,
+    });
+    const pack = generateDatagrams(gen, 2000);
+    const started = Date.now();
+    const collector = await startCollect(cfg, silent, { tickMs: 100 });
+    expect(Date.now() - started).toBeLessThan(3000);
+    await sendPack(pack, collector.inputs[0]!.address.port);
+    await eventually("records received", () => collector.stats().records === pack.records);
+    const stats = await collector.stop();
+    expect(stats.queue).toMatchObject({ redisUp: false, shippedMessages: 0 });
+    const spooled = JSON.parse(readFileSync(join(dir, "spool.json"), "utf8")) as unknown[];
+    expect(spooled.length).toBe(stats.queue!.bufferedMessages);
+    expect(spooled.length).toBeGreaterThan(0);
+  }, 30_000);
+
+  it("an aggregator starts, reports and stops while Redis is unreachable", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ft-scale-"));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const cfg = config(dir, { url: `redis://127.0.0.1:${await freePort()}` });
+    const aggregator = await startAggregate(cfg, silent, { writeIntervalMs: 200 });
+    const base = `http://127.0.0.1:${aggregator.api.port}`;
+    const health = await fetch(`${base}/healthz`);
+    expect([health.status, await health.json()]).toEqual([
+      503,
+      { status: "degraded", down: ["redis"] },
+    ]);
+    const metrics = await fetch(`${base}/metrics`, {
+      headers: { authorization: "Bearer scale-out-test-token-0123" },
+    });
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain("flowtally_partials_applied_total 0\n");
+    const stopping = Date.now();
+    await aggregator.stop();
+    expect(Date.now() - stopping).toBeLessThan(5000);
+  }, 30_000);
 });
