@@ -172,13 +172,7 @@ async function finish(aggregator: FlowtallyProcess, messages: number) {
   );
   // Stopping writes what is still dirty.
   expect(await aggregator.stop()).toBe(0);
-  const store = createDuckDbStore({ path: join(s.dir, "ft.duckdb") });
-  await store.start();
-  try {
-    await expectStoredTotals(store, [s.truth]);
-  } finally {
-    await store.stop();
-  }
+  await expectStoredTotals(createDuckDbStore({ path: join(s.dir, "ft.duckdb") }), [s.truth]);
 }
 
 /**
@@ -295,12 +289,7 @@ describe("scale-out faults", () => {
       const reader = createInfluxStore(validateConfig(store).store.influx!, {
         log: pino({ level: "silent" }),
       });
-      await reader.start();
-      try {
-        await expectStoredTotals(reader, [s.truth]);
-      } finally {
-        await reader.stop();
-      }
+      await expectStoredTotals(reader, [s.truth]);
     } finally {
       await influx.close();
     }

@@ -112,15 +112,12 @@ describe("collect → Redis → aggregate", () => {
     } finally {
       await aggregator.stop();
     }
-    const store = createDuckDbStore({ path: cfg.store.embedded.path });
-    await store.start();
     try {
       await expectStoredTotals(
-        store,
+        createDuckDbStore({ path: cfg.store.embedded.path }),
         gens.map((g) => g.truth()),
       );
     } finally {
-      await store.stop();
       await rm(dir, { recursive: true, force: true });
     }
   }, 60_000);
@@ -174,12 +171,11 @@ describe("collect → Redis → aggregate", () => {
       } finally {
         await aggregator.stop();
       }
-      const store = createDuckDbStore({ path: cfg.store.embedded.path });
-      await store.start();
       try {
-        await expectStoredTotals(store, [gen.truth()]);
+        await expectStoredTotals(createDuckDbStore({ path: cfg.store.embedded.path }), [
+          gen.truth(),
+        ]);
       } finally {
-        await store.stop();
         await rm(dir, { recursive: true, force: true });
       }
     },

@@ -41,22 +41,30 @@ export function splitPoint(pack: DatagramPack, fraction: number): number {
   return pack.datagrams;
 }
 
-/** Every customer's stored totals (all time) equal the generators' ground truth, exactly. */
+/**
+ * Every customer's stored totals (all time) equal the generators' ground truth, exactly. Starts
+ * the store given and stops it.
+ */
 export async function expectStoredTotals(
   store: SeriesStore,
   truths: readonly GroundTruth[],
 ): Promise<void> {
-  const rows = await store.overview({ fromMs: 0, toMs: Date.UTC(2100, 0, 1) });
-  const got = new Map(rows.map(({ customer, ...r }) => [customer, r]));
-  const want = combineTruths(truths);
-  const unattributed = truths.reduce(
-    (a, t) => ({ bytes: a.bytes + t.unattributed.bytes, flows: a.flows + t.unattributed.flows }),
-    { bytes: 0, flows: 0 },
-  );
-  const un = got.get("unattributed");
-  got.delete("unattributed");
-  expect(got).toEqual(want);
-  expect({ bytes: un?.bytesIn ?? 0, flows: un?.flows ?? 0 }).toEqual(unattributed);
+  await store.start();
+  try {
+    const rows = await store.overview({ fromMs: 0, toMs: Date.UTC(2100, 0, 1) });
+    const got = new Map(rows.map(({ customer, ...r }) => [customer, r]));
+    const want = combineTruths(truths);
+    const unattributed = truths.reduce(
+      (a, t) => ({ bytes: a.bytes + t.unattributed.bytes, flows: a.flows + t.unattributed.flows }),
+      { bytes: 0, flows: 0 },
+    );
+    const un = got.get("unattributed");
+    got.delete("unattributed");
+    expect(got).toEqual(want);
+    expect({ bytes: un?.bytesIn ?? 0, flows: un?.flows ?? 0 }).toEqual(unattributed);
+  } finally {
+    await store.stop();
+  }
 }
 
 /** Polls `done` every 50 ms until it holds, or fails after `ms` with `what`. */
