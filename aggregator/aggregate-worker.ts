@@ -14,7 +14,13 @@ import type { Cluster, Redis } from "ioredis";
 import type { Logger } from "pino";
 import { BadPartialsMessage, checkPartialsMessage } from "../schema/partials-message.js";
 import type { SeriesStore } from "../schema/series-store.js";
-import { applyMessage, defineTotalsCommands, shardKeys, writeDirty } from "./redis-totals.js";
+import {
+  applyMessage,
+  defineTotalsCommands,
+  MAX_PERIODS_PER_WRITE,
+  shardKeys,
+  writeDirty,
+} from "./redis-totals.js";
 
 export interface AggregateWorkerOptions {
   id: string;
@@ -171,7 +177,7 @@ export function startAggregateWorker(o: AggregateWorkerOptions): AggregateWorker
   /** Renews held locks, then takes or gives up shards to hold about a fair share. */
   async function balance(): Promise<void> {
     const t = Date.now();
-    await redis.zadd(heartbeats, t, o.id);
+    await redis.zadd(heartbeats, t, token);
     await redis.zremrangebyscore(heartbeats, 0, t - lockMs);
     const live = Math.max(1, await redis.zcard(heartbeats));
     const fair = Math.ceil(o.shards / live);
@@ -207,7 +213,7 @@ export function startAggregateWorker(o: AggregateWorkerOptions): AggregateWorker
       stats.writes++;
       stats.seriesRowsWritten += r.seriesRows;
       stats.responseRowsWritten += r.responseRows;
-      if (r.periods < 256) return;
+      if (r.periods < MAX_PERIODS_PER_WRITE) return;
     }
   }
 
@@ -271,7 +277,7 @@ export function startAggregateWorker(o: AggregateWorkerOptions): AggregateWorker
       for (const shard of owned) {
         await locks.ftRelease(shardKeys(o.prefix, shard).writer, token).catch(() => 0);
       }
-      await redis.zrem(heartbeats, o.id).catch(() => 0);
+      await redis.zrem(heartbeats, token).catch(() => 0);
       owned.clear();
       await within(2000, queue.close(), undefined);
     },

@@ -273,6 +273,9 @@ function seriesIdOf(r: SeriesRowKey | ResponseTimeRowKey): string {
     : responseSeriesId(r.customer, r.site, r.link, r.trafficClass);
 }
 
+/** Periods one `writeDirty` call writes at most (bounds the rows held and sent at once). */
+export const MAX_PERIODS_PER_WRITE = 256;
+
 export interface WriteResult {
   periods: number;
   seriesRows: number;
@@ -291,7 +294,7 @@ export async function writeDirty(
   shard: number,
   store: SeriesStore,
   keepSeconds: number,
-  maxPeriods = 256,
+  maxPeriods = MAX_PERIODS_PER_WRITE,
 ): Promise<WriteResult> {
   const keys = shardKeys(prefix, shard);
   const periods = (await redis.srandmember(keys.dirty, maxPeriods)) as string[];
