@@ -100,12 +100,15 @@ export function decodeDataSet(
     if (ctx.codegen && tpl.fixedDecoder === null)
       tpl.fixedDecoder = compileFixedRecord(tpl, rawHelpers);
     const generated = ctx.codegen ? tpl.fixedDecoder : null;
+    // Rows claimed from here on need no reset of the columns every record assigns.
+    out.overwrites = tpl.overwrites;
     for (let off = start; off + len <= end; off += len) {
       if (generated !== null) generated(view, off, beginRecord(ctx, tpl, out), out, scratch, ctx);
       else decodeFixedRecord(ctx, tpl, view, off, out);
       result.wire++;
       result.records += finishRecord(ctx, tpl, out);
     }
+    out.overwrites = 0;
     ctx.exporter.stats.records += result.records;
     return result;
   }

@@ -81,6 +81,11 @@ export interface Template {
   usesScratch: boolean;
   /** The FlowBatch columns its records write (see `FlowBatch.dirty`). */
   columns: number;
+  /**
+   * Of those, the columns every record assigns whatever its values (see
+   * `FlowBatch.overwrites`): fixed-length templates only, where every field is always read.
+   */
+  overwrites: number;
   /** Generated decoder for fixed-length data templates, compiled on first use. */
   fixedDecoder: FixedRecordDecoder | null;
   /** Generated decoder for templates with variable-length fields, compiled on first use. */
@@ -125,6 +130,7 @@ export function compileTemplate(
   let hasObservation = false;
   let hasPhysicalInterface = false;
   let columns = RECORD_COLUMNS;
+  let overwrites = RECORD_ASSIGNED;
 
   for (let k = 0; k < n; k++) {
     const f = fields[k]!;
@@ -154,6 +160,7 @@ export function compileTemplate(
     }
     ops[k] = op;
     columns |= columnsOf(op);
+    overwrites |= assignedBy(op);
     switch (op) {
       case Op.FirstUptime:
       case Op.LastUptime:
@@ -218,6 +225,7 @@ export function compileTemplate(
       hasObservation ||
       hasPhysicalInterface,
     columns,
+    overwrites: fixed ? overwrites : 0,
     fixedDecoder: null,
     variableDecoder: null,
   };
@@ -234,6 +242,61 @@ const RECORD_COLUMNS =
   col.samplingSource |
   col.bytes |
   col.packets;
+
+/**
+ * Columns every data record assigns: identity (data-records.ts `beginRecord`) and sampling
+ * (`finishRecord`). Times and counters are not among them: a record may lack them.
+ */
+const RECORD_ASSIGNED =
+  col.exporterId | col.version | col.domain | col.samplingRate | col.samplingSource;
+
+/**
+ * The columns a fixed-length field of this op assigns (`=`, never `+=` or a condition), in the
+ * generated code and the interpreter alike. Only the common fields: the others are reset.
+ */
+function assignedBy(op: Op): number {
+  switch (op) {
+    case Op.InIf:
+      return col.inIf;
+    case Op.OutIf:
+      return col.outIf;
+    case Op.Src4:
+      return col.src4 | col.ipVersion;
+    case Op.Dst4:
+      return col.dst4 | col.ipVersion;
+    case Op.Src6:
+      return col.src6 | col.ipVersion;
+    case Op.Dst6:
+      return col.dst6 | col.ipVersion;
+    case Op.SrcPort:
+      return col.srcPort;
+    case Op.DstPort:
+      return col.dstPort;
+    case Op.Protocol:
+      return col.protocol;
+    case Op.TcpFlags:
+      return col.tcpFlags;
+    case Op.Tos:
+    case Op.Dscp:
+      return col.dscp;
+    case Op.Bytes:
+      return col.bytes;
+    case Op.Packets:
+      return col.packets;
+    case Op.StartSec:
+    case Op.StartMs:
+    case Op.StartDeltaUs:
+    case Op.StartNtp:
+      return col.startMs;
+    case Op.EndSec:
+    case Op.EndMs:
+    case Op.EndDeltaUs:
+    case Op.EndNtp:
+      return col.endMs;
+    default:
+      return 0;
+  }
+}
 
 function columnsOf(op: Op): number {
   switch (op) {
