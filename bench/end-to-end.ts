@@ -32,12 +32,10 @@ import {
   type DatagramPack,
   flowtallyConfigYaml,
   type GeneratedCustomer,
-  type GroundTruth,
   generateDatagrams,
   networksFile,
-  type TrafficTotals,
 } from "./flow-generator.js";
-import { flowtallyCli, flowtallyTotals } from "./flowtally-side.js";
+import { type Comparison, compare, flowtallyCli, flowtallyTotals } from "./flowtally-side.js";
 import {
   type CollectorTotals,
   freeUdpPort,
@@ -106,17 +104,6 @@ interface Result {
   notes: string[];
 }
 
-interface Comparison {
-  /** Customers whose stored in/out bytes and packets equal the ground truth exactly. */
-  exactCustomers: number;
-  customers: number;
-  /** Share of the true customer bytes / packets / flows that is missing (negative: extra). */
-  bytesLoss: number;
-  packetsLoss: number;
-  flowsLoss: number;
-  unattributedBytesLoss: number;
-}
-
 // ---------------------------------------------------------------------------------------------
 
 function parseOptions(): Options {
@@ -154,38 +141,6 @@ function parseOptions(): Options {
     json: values.json,
     keep: values.keep,
     drainTimeoutSeconds: Number(values["drain-timeout"]),
-  };
-}
-
-function compare(truth: GroundTruth, stored: CollectorTotals): Comparison {
-  let exact = 0;
-  const t = { bytes: 0, packets: 0, flows: 0 };
-  const s = { bytes: 0, packets: 0, flows: 0 };
-  const zero: TrafficTotals = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0, flows: 0 };
-  for (const [id, want] of truth.customers) {
-    const got = stored.customers.get(id) ?? zero;
-    t.bytes += want.bytesIn + want.bytesOut;
-    t.packets += want.packetsIn + want.packetsOut;
-    t.flows += want.flows;
-    s.bytes += got.bytesIn + got.bytesOut;
-    s.packets += got.packetsIn + got.packetsOut;
-    s.flows += got.flows;
-    if (
-      got.bytesIn === want.bytesIn &&
-      got.bytesOut === want.bytesOut &&
-      got.packetsIn === want.packetsIn &&
-      got.packetsOut === want.packetsOut
-    )
-      exact++;
-  }
-  const loss = (want: number, got: number) => (want === 0 ? 0 : (want - got) / want);
-  return {
-    exactCustomers: exact,
-    customers: truth.customers.size,
-    bytesLoss: loss(t.bytes, s.bytes),
-    packetsLoss: loss(t.packets, s.packets),
-    flowsLoss: loss(t.flows, s.flows),
-    unattributedBytesLoss: loss(truth.unattributed.bytes, stored.unattributed.bytes),
   };
 }
 

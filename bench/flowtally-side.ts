@@ -6,7 +6,7 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import type { GeneratedCustomer, TrafficTotals } from "./flow-generator.js";
+import type { GeneratedCustomer, GroundTruth, TrafficTotals } from "./flow-generator.js";
 import type { CollectorTotals } from "./nfacctd.js";
 
 const execFileAsync = promisify(execFile);
@@ -72,4 +72,48 @@ export async function flowtallyTotals(
     } else unknown.push(r.customer);
   }
   return { customers: totals, unattributed, unknownNetworks: unknown };
+}
+
+export interface Comparison {
+  /** Customers whose stored in/out bytes and packets equal the ground truth exactly. */
+  exactCustomers: number;
+  customers: number;
+  /** Share of the true customer bytes / packets / flows that is missing (negative: extra). */
+  bytesLoss: number;
+  packetsLoss: number;
+  flowsLoss: number;
+  unattributedBytesLoss: number;
+}
+
+/** Stored per-customer totals against the generator's ground truth. */
+export function compare(truth: GroundTruth, stored: CollectorTotals): Comparison {
+  let exact = 0;
+  const t = { bytes: 0, packets: 0, flows: 0 };
+  const s = { bytes: 0, packets: 0, flows: 0 };
+  const zero: TrafficTotals = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0, flows: 0 };
+  for (const [id, want] of truth.customers) {
+    const got = stored.customers.get(id) ?? zero;
+    t.bytes += want.bytesIn + want.bytesOut;
+    t.packets += want.packetsIn + want.packetsOut;
+    t.flows += want.flows;
+    s.bytes += got.bytesIn + got.bytesOut;
+    s.packets += got.packetsIn + got.packetsOut;
+    s.flows += got.flows;
+    if (
+      got.bytesIn === want.bytesIn &&
+      got.bytesOut === want.bytesOut &&
+      got.packetsIn === want.packetsIn &&
+      got.packetsOut === want.packetsOut
+    )
+      exact++;
+  }
+  const loss = (want: number, got: number) => (want === 0 ? 0 : (want - got) / want);
+  return {
+    exactCustomers: exact,
+    customers: truth.customers.size,
+    bytesLoss: loss(t.bytes, s.bytes),
+    packetsLoss: loss(t.packets, s.packets),
+    flowsLoss: loss(t.flows, s.flows),
+    unattributedBytesLoss: loss(truth.unattributed.bytes, stored.unattributed.bytes),
+  };
 }

@@ -1,0 +1,352 @@
+/**
+ * Real servers for the tests and benchmarks, each started on a free loopback port with its own temporary
+ * directory and stopped afterwards: Redis here, InfluxDB and VictoriaMetrics beside it. A server
+ * that cannot start fails the test with what it printed; nothing is skipped. `scripts/setup.sh
+ * --test` installs the binaries (Debian packages redis-server, influxdb, victoria-metrics).
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** A port nobody listens on right now (the kernel's pick, released before returning). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => {
+        if (address === null || typeof address === "string") reject(new Error("no port"));
+        else resolve(address.port);
+      });
+    });
+  });
+}
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:port, or rejects after `ms`. */
+export async function waitForPort(port: number, ms: number, exited?: () => string | undefined) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const why = exited?.();
+    if (why !== undefined) throw new Error(why);
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline)
+      throw new Error(`nothing listens on 127.0.0.1:${port} after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface ServerSpec {
+  /** For messages: "redis-server". */
+  name: string;
+  /** The program, found on the PATH or in /usr/bin, /usr/sbin. */
+  binary: string;
+  /** The Debian package that provides it, named when it is missing. */
+  debianPackage: string;
+  args(port: number, dir: string): string[];
+  /** Runs before each start, e.g. to write a config file into `dir`. */
+  prepare?(port: number, dir: string): Promise<void>;
+  /** Resolves when the server answers (default: its port accepts connections). */
+  ready?(port: number): Promise<void>;
+  /** How long a start may take. */
+  startMs?: number;
+}
+
+export interface TestServer {
+  readonly port: number;
+  /** The running process's pid (undefined while stopped). */
+  readonly pid: number | undefined;
+  /** The temporary directory holding the server's data; removed by `close`. */
+  readonly dir: string;
+  /** What the server printed (stdout and stderr), for failure messages. */
+  output(): string;
+  /** Stops the process (SIGTERM, SIGKILL after 10 s) and keeps its data. */
+  stop(): Promise<void>;
+  /** Kills the process at once (SIGKILL), as a crash would. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and directory (after stop or kill). */
+  start(): Promise<void>;
+  /** Stops it and removes its directory. */
+  close(): Promise<void>;
+}
+
+function findBinary(binary: string): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/bin", "/usr/sbin"])) {
+    const path = join(dir, binary);
+    if (dir !== "" && existsSync(path)) return path;
+  }
+  return undefined;
+}
+
+/** Starts a server of `spec` on a free port in a new temporary directory. */
+export async function startServer(spec: ServerSpec): Promise<TestServer> {
+  const path = findBinary(spec.binary);
+  if (path === undefined) {
+    throw new Error(
+      `${spec.binary} not found: install Debian's ${spec.debianPackage} (sh scripts/setup.sh --test does it as root)`,
+    );
+  }
+  const dir = await mkdtemp(join(tmpdir(), `flowtally-${spec.name}-`));
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  let exit: Promise<void> = Promise.resolve();
+  let printed = "";
+
+  async function start(): Promise<void> {
+    if (child !== undefined) throw new Error(`${spec.name} is already running`);
+    await spec.prepare?.(port, dir);
+    const c = spawn(path as string, spec.args(port, dir), { stdio: ["ignore", "pipe", "pipe"] });
+    child = c;
+    let exitedWith: string | undefined;
+    exit = new Promise((resolve) => {
+      c.once("exit", (code, signal) => {
+        exitedWith = `${spec.name} exited (${signal ?? code}) before it was ready:\n${printed.slice(-4000)}`;
+        if (child === c) child = undefined;
+        resolve();
+      });
+    });
+    const keep = (b: Buffer) => {
+      printed = (printed + b.toString()).slice(-64_000);
+    };
+    c.stdout?.on("data", keep);
+    c.stderr?.on("data", keep);
+    try {
+      await waitForPort(port, spec.startMs ?? 20_000, () => exitedWith);
+      if (spec.ready !== undefined) await spec.ready(port);
+    } catch (e) {
+      c.kill("SIGKILL");
+      await exit;
+      throw new Error(
+        `${spec.name} did not start: ${(e as Error).message}\n${printed.slice(-4000)}`,
+      );
+    }
+  }
+
+  async function signal(sig: NodeJS.Signals, graceMs: number): Promise<void> {
+    const c = child;
+    if (c === undefined) return;
+    c.kill(sig);
+    const timer = setTimeout(() => c.kill("SIGKILL"), graceMs);
+    await exit;
+    clearTimeout(timer);
+  }
+
+  await start();
+  return {
+    port,
+    get pid() {
+      return child?.pid;
+    },
+    dir,
+    output: () => printed,
+    stop: () => signal("SIGTERM", 10_000),
+    kill: () => signal("SIGKILL", 0),
+    start,
+    async close() {
+      await signal("SIGTERM", 10_000);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * redis-server with an append-only file fsynced on every write, as flowtally's scale-out
+ * deployment asks for (docs/scale-out.md): a restart, even a kill, loses nothing acknowledged.
+ */
+export function startRedis(
+  options: { cluster?: boolean; appendfsync?: "always" | "everysec" } = {},
+): Promise<TestServer> {
+  return startServer({
+    name: "redis-server",
+    binary: "redis-server",
+    debianPackage: "redis-server",
+    args: (port, dir) => [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      dir,
+      "--appendonly",
+      "yes",
+      "--appendfsync",
+      options.appendfsync ?? "always",
+      "--save",
+      "",
+      "--protected-mode",
+      "no",
+      ...(options.cluster === true
+        ? ["--cluster-enabled", "yes", "--cluster-config-file", join(dir, "nodes.conf")]
+        : []),
+    ],
+  });
+}
+
+/**
+ * A Redis Cluster of three masters (no replicas), each a redis-server of startRedis, joined with
+ * `redis-cli --cluster create`; resolves once every slot is served.
+ */
+export async function startRedisCluster(): Promise<TestServer[]> {
+  const nodes: TestServer[] = [];
+  try {
+    for (let k = 0; k < 3; k++) nodes.push(await startRedis({ cluster: true }));
+    const create = spawnSync(
+      "redis-cli",
+      [
+        "--cluster",
+        "create",
+        ...nodes.map((n) => `127.0.0.1:${n.port}`),
+        "--cluster-replicas",
+        "0",
+        "--cluster-yes",
+      ],
+      { encoding: "utf8", timeout: 30_000 },
+    );
+    if (create.status !== 0) {
+      throw new Error(`redis-cli --cluster create failed:\n${create.stdout}${create.stderr}`);
+    }
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const info = spawnSync("redis-cli", ["-p", String(nodes[0]!.port), "cluster", "info"], {
+        encoding: "utf8",
+      });
+      if (/cluster_state:ok/.test(info.stdout)) return nodes;
+      if (Date.now() > deadline) throw new Error(`cluster not ready:\n${info.stdout}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (e) {
+    for (const n of nodes) await n.close();
+    throw e;
+  }
+}
+
+/** Resolves once GET http://127.0.0.1:port<path> answers `status`, or rejects after `ms`. */
+async function waitForHttp(port: number, path: string, status: number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  let last = "";
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`);
+      await res.arrayBuffer();
+      if (res.status === status) return;
+      last = `HTTP ${res.status}`;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`GET ${path} did not answer ${status} after ${ms} ms (last: ${last})`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface InfluxdOptions {
+  /** Turns on authentication ([http] auth-enabled); the first user is created without one. */
+  auth?: boolean;
+}
+
+/**
+ * InfluxDB 1.x (Debian's influxdb, 1.6.7): HTTP API on the free port, every other listener
+ * (the RPC bind-address, 8088 by default) on a free port of its own and everything optional off,
+ * so that tests running side by side never meet on a fixed port; meta, data and WAL in the
+ * temporary directory. Ready when /ping answers 204.
+ */
+export async function startInfluxd(options: InfluxdOptions = {}): Promise<TestServer> {
+  const rpcPort = await freePort();
+  return startServer({
+    name: "influxd",
+    binary: "influxd",
+    debianPackage: "influxdb",
+    async prepare(port, dir) {
+      for (const sub of ["meta", "data", "wal"]) await mkdir(join(dir, sub), { recursive: true });
+      await writeFile(
+        join(dir, "influxdb.conf"),
+        `reporting-disabled = true
+bind-address = "127.0.0.1:${rpcPort}"
+
+[meta]
+  dir = "${join(dir, "meta")}"
+
+[data]
+  dir = "${join(dir, "data")}"
+  wal-dir = "${join(dir, "wal")}"
+  query-log-enabled = false
+
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:${port}"
+  auth-enabled = ${options.auth === true}
+  log-enabled = false
+
+[monitor]
+  store-enabled = false
+
+[continuous_queries]
+  enabled = false
+
+[subscriber]
+  enabled = false
+
+[logging]
+  level = "warn"
+`,
+      );
+    },
+    args: (_port, dir) => ["run", "-config", join(dir, "influxdb.conf")],
+    ready: (port) => waitForHttp(port, "/ping", 204, 20_000),
+  });
+}
+
+/**
+ * Runs InfluxQL statements on a test influxd (to set a test up: databases, users, policies) and
+ * returns the parsed answer; fails on an HTTP error or a statement's error.
+ */
+export async function influxql(server: TestServer, q: string, authorization?: string) {
+  const res = await fetch(`http://127.0.0.1:${server.port}/query`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      ...(authorization === undefined ? {} : { authorization }),
+    },
+    body: new URLSearchParams({ q }).toString(),
+  });
+  const text = await res.text();
+  const body = JSON.parse(text) as {
+    results?: Array<{ error?: string; series?: Array<{ values: unknown[][] }> }>;
+  };
+  const error = body.results?.find((r) => r.error !== undefined)?.error;
+  if (res.status !== 200 || error !== undefined) {
+    throw new Error(`influxd: ${q}: HTTP ${res.status}: ${error ?? text}`);
+  }
+  return body;
+}
+
+/**
+ * VictoriaMetrics (Debian's victoria-metrics), which accepts InfluxDB line protocol on
+ * /write and /api/v2/write: the server the v2 write path is checked against. Ready when /health
+ * answers 200.
+ */
+export function startVictoriaMetrics(): Promise<TestServer> {
+  return startServer({
+    name: "victoria-metrics",
+    binary: "victoria-metrics",
+    debianPackage: "victoria-metrics",
+    args: (port, dir) => [
+      `-httpListenAddr=127.0.0.1:${port}`,
+      `-storageDataPath=${join(dir, "data")}`,
+      "-loggerLevel=WARN",
+    ],
+    ready: (port) => waitForHttp(port, "/health", 200, 20_000),
+  });
+}
