@@ -40,6 +40,7 @@ export interface AggregateWorkerOptions {
   dedupForMs: number;
   keepTotalsMs: number;
   writeIntervalMs: number;
+  rollupWriteIntervalMs: number;
 }
 
 export interface AggregateStats {
@@ -117,6 +118,7 @@ export function startAggregateWorker(o: AggregateWorkerOptions): AggregateWorker
   };
   let lastErrorLog = 0;
   let lastQueueState = { waiting: 0, active: 0, lagSeconds: 0 };
+  let closing = false;
 
   const worker = new Worker(
     o.queueName,
@@ -209,7 +211,12 @@ export function startAggregateWorker(o: AggregateWorkerOptions): AggregateWorker
         owned.delete(shard);
         return;
       }
-      const r = await writeDirty(redis, o.prefix, shard, o.store, Math.ceil(o.keepTotalsMs / 1000));
+      const r = await writeDirty(redis, o.prefix, shard, o.store, {
+        keepSeconds: Math.ceil(o.keepTotalsMs / 1000),
+        // Stopping writes everything.
+        rollupEveryMs: closing ? 0 : o.rollupWriteIntervalMs,
+        nowMs: Date.now(),
+      });
       stats.writes++;
       stats.seriesRowsWritten += r.seriesRows;
       stats.responseRowsWritten += r.responseRows;
@@ -268,6 +275,7 @@ export function startAggregateWorker(o: AggregateWorkerOptions): AggregateWorker
     },
     async close() {
       clearInterval(timer);
+      closing = true;
       // Waits for the jobs in hand, unless Redis is away: they could not be acknowledged, and
       // BullMQ hands them to another worker after queue.stalledAfter.
       if (o.commands.status === "ready") await within(o.stalledAfterMs, worker.close(), undefined);

@@ -43,6 +43,11 @@ beforeEach(async (ctx) => {
   });
 });
 
+/** Write options: every level at every call unless `rollupEveryMs` says otherwise. */
+function opts(keepSeconds: number, rollupEveryMs = 0, nowMs = Date.now()) {
+  return { keepSeconds, rollupEveryMs, nowMs };
+}
+
 let seq = 0;
 function message(customer: string, startMs: number, bytes: number, packets = 1): PartialsMessage {
   return {
@@ -59,7 +64,7 @@ function message(customer: string, startMs: number, bytes: number, packets = 1):
 async function writeAll(keepSeconds = 3600) {
   let rows = 0;
   for (let shard = 0; shard < SHARDS; shard++) {
-    rows += (await writeDirty(redis, PREFIX, shard, store, keepSeconds)).seriesRows;
+    rows += (await writeDirty(redis, PREFIX, shard, store, opts(keepSeconds))).seriesRows;
   }
   return rows;
 }
@@ -103,7 +108,9 @@ describe("Redis totals", () => {
       },
     };
     const shard = shardOf("acme", SHARDS);
-    await expect(writeDirty(redis, PREFIX, shard, failing, 3600)).rejects.toThrow("store down");
+    await expect(writeDirty(redis, PREFIX, shard, failing, opts(3600))).rejects.toThrow(
+      "store down",
+    );
     // An apply that lands while a write is in flight stays dirty for the next write.
     const racing: SeriesStore = {
       ...store,
@@ -112,7 +119,7 @@ describe("Redis totals", () => {
         await store.putSeries(rows);
       },
     };
-    await writeDirty(redis, PREFIX, shard, racing, 3600);
+    await writeDirty(redis, PREFIX, shard, racing, opts(3600));
     expect(await bytesIn("acme", T0, T0 + 60_000)).toBe(100);
     await writeAll();
     expect(await bytesIn("acme", T0, T0 + 60_000)).toBe(111);
@@ -133,11 +140,32 @@ describe("Redis totals", () => {
         return store.readSeries(keys);
       },
     };
-    await writeDirty(redis, PREFIX, shardOf("acme", SHARDS), racing, 3600);
+    await writeDirty(redis, PREFIX, shardOf("acme", SHARDS), racing, opts(3600));
     await writeAll();
     await writeAll();
     const rows = await store.overview({ fromMs: 0, toMs: T0 + 86_400_000, customers: ["acme"] });
     expect(rows.map((r) => [r.bytesIn, r.bytesOut])).toEqual([[100, 7]]);
+  });
+
+  it("rewrites the 5m, 1h and 1d totals at most every rollupEveryMs, the 1m ones every call", async () => {
+    const shard = shardOf("acme", SHARDS);
+    const t = Date.UTC(2026, 10, 22, 10);
+    const write = (nowMs: number) =>
+      writeDirty(redis, PREFIX, shard, store, opts(3600, 30_000, nowMs));
+    await applyMessage(redis, PREFIX, message("acme", T0, 100), 3600);
+    expect((await write(t)).seriesRows).toBe(4); // new periods: all four levels at once
+    await applyMessage(redis, PREFIX, message("acme", T0 + 60_000, 5), 3600);
+    expect((await write(t + 1000)).seriesRows).toBe(1); // the new minute only
+    const day = {
+      customer: "acme",
+      fromMs: Date.UTC(2026, 10, 1),
+      toMs: Date.UTC(2026, 10, 2),
+      level: "1d" as const,
+    };
+    expect((await store.traffic(day))[0]?.bytesIn).toBe(100);
+    expect((await write(t + 31_000)).seriesRows).toBe(3); // 5m, 1h, 1d caught up
+    expect((await store.traffic(day))[0]?.bytesIn).toBe(105);
+    expect((await write(t + 62_000)).seriesRows).toBe(0);
   });
 
   it("adds late data to the stored value after the totals expired", async () => {

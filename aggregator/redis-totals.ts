@@ -81,9 +81,13 @@ while i <= #ARGV do
 end
 return added`;
 
-/** Clears the dirty marks written (if unchanged); a period with none left expires later. */
+/**
+ * Clears the dirty marks written (if unchanged) and notes when the period was written; a period
+ * with no marks left expires later.
+ */
 const CLEAN_LUA = `
-for i = 3, #ARGV, 2 do
+redis.call('HSET', KEYS[2], '${FIELD}written', ARGV[3])
+for i = 4, #ARGV, 2 do
   if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
     redis.call('HDEL', KEYS[1], ARGV[i])
   end
@@ -206,6 +210,7 @@ export function parseTotals(hash: Record<string, string>): Map<string, SeriesTot
     const cut = field.lastIndexOf(FIELD);
     if (cut < 0) continue;
     const sid = field.slice(0, cut);
+    if (sid === "") continue; // the period's own fields (when it was written)
     const name = field.slice(cut + 1);
     let s = out.get(sid);
     if (s === undefined) {
@@ -288,16 +293,43 @@ export interface WriteResult {
  * Writes the dirty totals of one shard to the store (at most `maxPeriods` periods per call) and
  * clears their marks. Throws if the store refuses: the marks stay, the next call writes again.
  */
+export interface WriteOptions {
+  /** How long written totals stay in Redis. */
+  keepSeconds: number;
+  /**
+   * The 5m, 1h and 1d totals are rewritten at most this often (0: every call), so that a series'
+   * coarse rows are not rewritten each time one of its intervals adds to them.
+   */
+  rollupEveryMs: number;
+  nowMs: number;
+  maxPeriods?: number;
+}
+
+/**
+ * Writes the dirty totals of one shard to the store (at most `maxPeriods` periods per call) and
+ * clears their marks. Throws if the store refuses: the marks stay, the next call writes again.
+ */
 export async function writeDirty(
   redis: Redis & TotalsCommands,
   prefix: string,
   shard: number,
   store: SeriesStore,
-  keepSeconds: number,
-  maxPeriods = MAX_PERIODS_PER_WRITE,
+  o: WriteOptions,
 ): Promise<WriteResult> {
   const keys = shardKeys(prefix, shard);
-  const periods = (await redis.srandmember(keys.dirty, maxPeriods)) as string[];
+  const dirty = (await redis.smembers(keys.dirty)) as string[];
+  let due = dirty;
+  const coarse = o.rollupEveryMs > 0 ? dirty.filter((p) => !p.startsWith("1m:")) : [];
+  if (coarse.length > 0) {
+    const pipe = redis.pipeline();
+    for (const p of coarse) pipe.hget(keys.totals(p), `${FIELD}written`);
+    const replies = (await pipe.exec()) ?? [];
+    const wait = new Set(
+      coarse.filter((_, k) => o.nowMs - Number(replies[k]?.[1] ?? 0) < o.rollupEveryMs),
+    );
+    due = dirty.filter((p) => !wait.has(p));
+  }
+  const periods = due.slice(0, o.maxPeriods ?? MAX_PERIODS_PER_WRITE);
   const result: WriteResult = { periods: periods.length, seriesRows: 0, responseRows: 0, based: 0 };
   if (periods.length === 0) return result;
   const read = async () => {
@@ -382,8 +414,9 @@ export async function writeDirty(
       keys.marks(period),
       keys.totals(period),
       keys.dirty,
-      keepSeconds,
+      o.keepSeconds,
       period,
+      o.nowMs,
       ...pairs,
     );
   }

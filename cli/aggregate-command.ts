@@ -70,6 +70,7 @@ export async function startAggregate(
     dedupForMs: q.dedupFor,
     keepTotalsMs: q.keepTotals,
     writeIntervalMs: overrides.writeIntervalMs ?? q.writeInterval,
+    rollupWriteIntervalMs: q.rollupWriteInterval,
   });
   log.info(
     { redis: redactUrl(q.redis.url), shards: q.shards, concurrency: q.concurrency },

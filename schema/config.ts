@@ -375,6 +375,11 @@ export const configSchema = z.strictObject({
       keepTotals: duration.default(3_600_000),
       /** How often aggregators write dirty totals to the store. */
       writeInterval: duration.default(1000),
+      /**
+       * How often the 5m, 1h and 1d totals of a series are rewritten while they grow (the 1m ones
+       * every writeInterval): bounds the points written per series.
+       */
+      rollupWriteInterval: duration.default(30_000),
       /** Jobs one aggregator works on at once. */
       concurrency: positiveInt.max(256).default(8),
     })

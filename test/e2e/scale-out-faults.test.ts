@@ -113,6 +113,7 @@ beforeEach(async () => {
             shards: 8,
             stalledAfter: "2s",
             writeInterval: "200ms",
+            rollupWriteInterval: "1s",
           },
           collector: { id: "edge1", shipAfter: "0s", spoolPath: join(dir, "spool.json") },
           customers: flowtallyCustomers(gen.customers),

@@ -55,6 +55,7 @@ function config(
         shards: 4,
         stalledAfter: "2s",
         writeInterval: "200ms",
+        rollupWriteInterval: "1s",
       },
       collector: { shipAfter: "0s", spoolPath: join(dir, "spool.json") },
       customers: flowtallyCustomers(gen.customers),
