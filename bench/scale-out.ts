@@ -211,7 +211,10 @@ async function runOnce(o: Options, setup: Setup, rate: number): Promise<Result> 
       );
       const p: Proc = { name, api, measured };
       procs.push(p);
-      await until(`${name} up`, 20_000, async () => (await status(p), true));
+      await until(`${name} up`, 20_000, async () => {
+        await status(p);
+        return true;
+      });
       return p;
     };
     const receivers: Proc[] = [];
