@@ -257,28 +257,18 @@ const RECORD_ASSIGNED =
 function assignedBy(op: Op): number {
   switch (op) {
     case Op.InIf:
-      return col.inIf;
     case Op.OutIf:
-      return col.outIf;
     case Op.Src4:
-      return col.src4 | col.ipVersion;
     case Op.Dst4:
-      return col.dst4 | col.ipVersion;
     case Op.Src6:
-      return col.src6 | col.ipVersion;
     case Op.Dst6:
-      return col.dst6 | col.ipVersion;
     case Op.SrcPort:
-      return col.srcPort;
     case Op.DstPort:
-      return col.dstPort;
     case Op.Protocol:
-      return col.protocol;
     case Op.TcpFlags:
-      return col.tcpFlags;
     case Op.Tos:
     case Op.Dscp:
-      return col.dscp;
+      return columnsOf(op);
     case Op.Bytes:
       return col.bytes;
     case Op.Packets:
