@@ -47,9 +47,9 @@ const drain = (partials: readonly unknown[]): void => {
 };
 
 const parser = createCaptureParser((p) => {
-  const result = parsePacket(p.data, p.linkType, info);
+  const result = parsePacket(p.bytes, p.linkType, info, p.offset, p.offset + p.capturedLength);
   // No export ports here (every frame is traffic), but the check runs as in replay.
-  udpFromParsed(p.linkType, p.data, info, noPorts, udp);
+  udpFromParsed(p.linkType, p.bytes, info, noPorts, udp);
   const t = p.tsSec * 1000 + p.tsNsec / 1e6;
   if (t > watermark) watermark = t;
   frames++;
