@@ -76,11 +76,12 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
     for (const path of captures) {
       const parser = createCaptureParser((p) => {
         progress.advance(p.capturedLength + 16);
-        const frame = p.data;
-        const result = parsePacket(frame, p.linkType, info);
-        const found = udpFromParsed(p.linkType, frame, info, exportPorts, udp);
+        // Parsed in place in the chunk read (no view per packet; info's offsets are in p.bytes).
+        const end = p.offset + p.capturedLength;
+        const result = parsePacket(p.bytes, p.linkType, info, p.offset, end);
+        const found = udpFromParsed(p.linkType, p.bytes, info, exportPorts, udp);
         const isUdp =
-          found === "udp" || (found === "unknown" && extractUdp(p.linkType, frame, udp));
+          found === "udp" || (found === "unknown" && extractUdp(p.linkType, p.data, udp));
         const into = !isUdp
           ? undefined
           : ports.has(udp.dstPort)

@@ -62,10 +62,13 @@ export interface CaptureParserStats {
 }
 
 /**
- * One captured packet. The parser reuses a single object for every packet, and `data` is a
- * plain Uint8Array view (never a Node Buffer, even when Buffers are pushed) into either the
- * pushed chunk or the parser's own reassembly buffer, which the next packet may overwrite: both
- * are valid only during the callback. Copy what you keep (`data.slice()`).
+ * One captured packet. The parser reuses a single object for every packet. The frame is
+ * `bytes[offset, offset + capturedLength)`, where `bytes` is either the pushed chunk or the
+ * parser's own reassembly buffer, which the next packet may overwrite: both are valid only
+ * during the callback. `data` is the frame as a plain Uint8Array view (never a Node Buffer,
+ * even when Buffers are pushed), made when first read: a hot path that can take
+ * (bytes, offset, length), like `parsePacket`, saves that allocation per packet. Copy what you
+ * keep (`data.slice()`).
  */
 export interface CapturedPacket {
   /** LINKTYPE_* value (pcap: the header's link type without the FCS bits; pcapng: per interface). */
@@ -77,7 +80,38 @@ export interface CapturedPacket {
   originalLength: number;
   /** pcapng interface id within its section; always 0 for pcap. */
   interfaceId: number;
-  data: Uint8Array;
+  readonly bytes: Uint8Array;
+  readonly offset: number;
+  readonly data: Uint8Array;
+}
+
+/** The reused {@link CapturedPacket}: `data` is made on demand, at most once per packet. */
+class ReusedPacket implements CapturedPacket {
+  linkType = 0;
+  tsSec = 0;
+  tsNsec = 0;
+  capturedLength = 0;
+  originalLength = 0;
+  interfaceId = 0;
+  bytes: Uint8Array = new Uint8Array(0);
+  offset = 0;
+  private view: Uint8Array | null = null;
+
+  get data(): Uint8Array {
+    this.view ??= new Uint8Array(
+      this.bytes.buffer,
+      this.bytes.byteOffset + this.offset,
+      this.capturedLength,
+    );
+    return this.view;
+  }
+
+  /** Points the packet at its frame (`capturedLength` is set by the caller). */
+  frame(bytes: Uint8Array, offset: number): void {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.view = null;
+  }
 }
 
 export interface CaptureParser {
@@ -175,15 +209,7 @@ class StreamingCaptureParser {
   };
 
   private readonly onPacket: (p: CapturedPacket) => void;
-  private readonly packet: CapturedPacket = {
-    linkType: 0,
-    tsSec: 0,
-    tsNsec: 0,
-    capturedLength: 0,
-    originalLength: 0,
-    interfaceId: 0,
-    data: new Uint8Array(0),
-  };
+  private readonly packet = new ReusedPacket();
 
   private mode = MODE_START;
   private littleEndian = false;
@@ -376,13 +402,9 @@ class StreamingCaptureParser {
     return total;
   }
 
-  /**
-   * Hands `buf[start, start + length)` to the callback. The view is a plain Uint8Array made with
-   * the constructor: much cheaper than `Buffer#subarray`, which goes through the species
-   * constructor and makes a FastBuffer (the chunks pushed in are Node Buffers).
-   */
+  /** Hands `buf[start, start + length)` to the callback (`length` = the captured length). */
   private deliver(buf: Uint8Array, start: number, length: number): void {
-    this.packet.data = new Uint8Array(buf.buffer, buf.byteOffset + start, length);
+    this.packet.frame(buf, start);
     this.stats.packets++;
     this.stats.packetBytes += length;
     this.onPacket(this.packet);

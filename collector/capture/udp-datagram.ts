@@ -271,6 +271,10 @@ const VXLAN_PORT = 4789;
  * The two readers agree on the link layers extractUdp knows (same VLAN tag limit); beyond
  * them, `parsePacket` also walks MPLS and PPPoE and decapsulates tunnels, where extractUdp sees
  * no UDP datagram (or the outer one, for VXLAN): those frames are told apart by `info`.
+ *
+ * `frame` is the array given to `parsePacket`: when the frame was a range of a larger array
+ * (`parsePacket(bytes, linkType, info, start, end)`), pass that array, whose offsets `info`
+ * holds.
  */
 export function udpFromParsed(
   linkType: number,

@@ -16,8 +16,8 @@
  *   a new SYN reuses the 5-tuple of a closed connection, when evicted, or by `flushAll`. An
  *   entry active for `activeTimeoutMs` is exported and kept: each export carries the counts
  *   since the previous one, so totals are exact.
- * - Memory is bounded: at most `maxFlows` entries, all preallocated in typed arrays
- *   (struct of arrays) with an open-addressing hash index; when full, the least recently
+ * - Memory is bounded: at most `maxFlows` entries, all preallocated: one 128-byte record
+ *   per entry (see RECORD_BYTES) and an open-addressing hash index; when full, the least recently
  *   active entry is exported and evicted (`stats.evictions`). No allocation per packet.
  * - TCP response times: each TCP entry carries a {@link TcpTimer} connection; completed
  *   transactions go to `deps.onTransaction` (see tcp-timing.ts).
@@ -128,6 +128,34 @@ const PROTO_TCP = 6;
 const PROTO_ICMP = 1;
 const PROTO_ICMPV6 = 58;
 
+/**
+ * An entry's record: 128 bytes, i.e. two 64-byte cache lines (the buffer is page-aligned).
+ * Line 1, what a lookup reads (32-bit words; side A = the sender of the entry's first packet):
+ *   0 version | protocol << 8, 1 port A | port B << 16, 2–5 address A, 6–9 address B (IPv4 in
+ *   words 2 and 6, the others 0), 10–11 LRU links, 12–13 packets per direction (A → B, B → A),
+ *   14 key hash, bytes 60–61 TCP flags and 62–63 DSCP per direction.
+ * Line 2, what counting writes (64-bit floats, µs times): 8 last packet of either side,
+ *   9–10 bytes, 11–12 first packet, 13–14 last packet per direction; byte 120 the TCP close bits.
+ */
+const RECORD_BYTES = 128;
+const W = RECORD_BYTES / 4;
+const F = RECORD_BYTES / 8;
+const VP = 0;
+const PORTS = 1;
+const ADDR_A = 2;
+const ADDR_B = 6;
+const LRU_PREV = 10;
+const LRU_NEXT = 11;
+const PACKETS = 12;
+const HASH = 14;
+const FLAGS_BYTE = 60;
+const DSCP_BYTE = 62;
+const SEEN = 8;
+const BYTES = 9;
+const FIRST = 11;
+const LAST = 13;
+const TCP_BITS_BYTE = 120;
+
 /** Columns every flow record writes. */
 const RECORD_COLUMNS =
   columnBit.exporterId |
@@ -201,45 +229,38 @@ export function createFlowTable(
   const sweepUs = cfg.sweepIntervalMs * 1000;
   const exporterId = cfg.exporterId;
 
-  // ---- key (side A = the sender of the entry's first packet) ----
-  const ver = new Uint8Array(n);
-  const proto = new Uint8Array(n);
-  const addrA = new Uint32Array(4 * n);
-  const addrB = new Uint32Array(4 * n);
-  const portA = new Uint16Array(n);
-  const portB = new Uint16Array(n);
-  const hashOf = new Uint32Array(n);
-  // ---- counters per direction: index 2 * slot + (0: A → B, 1: B → A) ----
-  const bytes = new Float64Array(2 * n);
-  const packets = new Uint32Array(2 * n);
-  const firstUs = new Float64Array(2 * n);
-  const lastUs = new Float64Array(2 * n);
-  const flags = new Uint8Array(2 * n);
-  const dscp = new Uint8Array(2 * n);
-  // ---- entry ----
-  const seenUs = new Float64Array(n);
-  const periodUs = new Float64Array(n);
+  // ---- entries: one 128-byte record per slot (two cache lines), read through three views of
+  // one buffer (layout at RECORD_BYTES). A lookup touches the index and then only the record's
+  // first line (key, LRU links); counting touches its second (times, bytes). With one typed
+  // array per field, as before, a packet touched ~20 cache lines scattered over as many arrays;
+  // this way about 4. Colder state (the export-period list, close times) has arrays of its own.
+  // Record n is the LRU list's sentinel.
+  const rec = new ArrayBuffer(RECORD_BYTES * (n + 1));
+  const u32 = new Uint32Array(rec);
+  const f64 = new Float64Array(rec);
+  const u8 = new Uint8Array(rec);
   const closeUs = new Float64Array(n);
-  const tcpBits = new Uint8Array(n);
-  // ---- lists: LRU by last packet (head = least recent); by export period start (active
-  // timeout); closing TCP entries by close time. Sentinels at n (lru, age) and n + 1 (closing).
-  const lruPrev = new Int32Array(n + 1);
-  const lruNext = new Int32Array(n + 1);
+  const periodUs = new Float64Array(n);
+  // ---- lists: LRU by last packet (head = least recent; links in the records); by export
+  // period start (active timeout); closing TCP entries by close time. Sentinels at n (lru,
+  // age) and n + 1 (closing).
   const agePrev = new Int32Array(n + 2);
   const ageNext = new Int32Array(n + 2);
   const LRU = n;
   const AGE = n;
   const CLOSING = n + 1;
-  lruPrev[LRU] = LRU;
-  lruNext[LRU] = LRU;
+  u32[W * LRU + LRU_PREV] = LRU;
+  u32[W * LRU + LRU_NEXT] = LRU;
   agePrev[AGE] = AGE;
   ageNext[AGE] = AGE;
   agePrev[CLOSING] = CLOSING;
   ageNext[CLOSING] = CLOSING;
-  // ---- open-addressing index (linear probing, backward-shift deletion): slot + 1, 0 empty ----
+  // ---- open-addressing index (linear probing, backward-shift deletion): pairs of (slot + 1,
+  // key hash), slot 0 = empty. The hash beside the slot number lets a probe pass over other
+  // keys without reading their records (one cache miss fewer per collision).
   let indexSize = 1;
   while (indexSize < 2 * n) indexSize *= 2;
-  const index = new Int32Array(indexSize);
+  const index = new Uint32Array(2 * indexSize);
   const mask = indexSize - 1;
   // ---- free slots ----
   const free = new Int32Array(n);
@@ -265,21 +286,22 @@ export function createFlowTable(
   };
 
   function writeKey(s: number, fromA: boolean, batch: FlowBatch, row: number): void {
-    const v = ver[s]!;
+    const r = W * s;
+    const vp = u32[r + VP]!;
+    const v = vp & 0xff;
     batch.exporterId[row] = exporterId;
     batch.ipVersion[row] = v;
-    batch.protocol[row] = proto[s]!;
-    const src = fromA ? addrA : addrB;
-    const dst = fromA ? addrB : addrA;
-    const k = 4 * s;
+    batch.protocol[row] = vp >>> 8;
+    const src = r + (fromA ? ADDR_A : ADDR_B);
+    const dst = r + (fromA ? ADDR_B : ADDR_A);
     if (v === 4) {
-      batch.src4[row] = src[k]!;
-      batch.dst4[row] = dst[k]!;
+      batch.src4[row] = u32[src]!;
+      batch.dst4[row] = u32[dst]!;
     } else {
       const o = 16 * row;
       for (let w = 0; w < 4; w++) {
-        const a = src[k + w]!;
-        const b = dst[k + w]!;
+        const a = u32[src + w]!;
+        const b = u32[dst + w]!;
         batch.src6[o + 4 * w] = a >>> 24;
         batch.src6[o + 4 * w + 1] = a >>> 16;
         batch.src6[o + 4 * w + 2] = a >>> 8;
@@ -290,9 +312,10 @@ export function createFlowTable(
         batch.dst6[o + 4 * w + 3] = b;
       }
     }
-    batch.srcPort[row] = fromA ? portA[s]! : portB[s]!;
-    batch.dstPort[row] = fromA ? portB[s]! : portA[s]!;
-    batch.dscp[row] = dscp[2 * s + (fromA ? 0 : 1)]!;
+    const ports = u32[r + PORTS]!;
+    batch.srcPort[row] = fromA ? ports & 0xffff : ports >>> 16;
+    batch.dstPort[row] = fromA ? ports >>> 16 : ports & 0xffff;
+    batch.dscp[row] = u8[RECORD_BYTES * s + DSCP_BYTE + (fromA ? 0 : 1)]!;
   }
 
   const timerDeps: TcpTimerDeps = { writeKey };
@@ -302,17 +325,21 @@ export function createFlowTable(
 
   // ---- lists ----
   function lruUnlink(s: number): void {
-    const p = lruPrev[s]!;
-    const q = lruNext[s]!;
-    lruNext[p] = q;
-    lruPrev[q] = p;
+    const p = u32[W * s + LRU_PREV]!;
+    const q = u32[W * s + LRU_NEXT]!;
+    u32[W * p + LRU_NEXT] = q;
+    u32[W * q + LRU_PREV] = p;
   }
   function lruAppend(s: number): void {
-    const last = lruPrev[LRU]!;
-    lruNext[last] = s;
-    lruPrev[s] = last;
-    lruNext[s] = LRU;
-    lruPrev[LRU] = s;
+    const last = u32[W * LRU + LRU_PREV]!;
+    u32[W * last + LRU_NEXT] = s;
+    u32[W * s + LRU_PREV] = last;
+    u32[W * s + LRU_NEXT] = LRU;
+    u32[W * LRU + LRU_PREV] = s;
+  }
+  /** The least recently active entry (LRU when the table is empty). */
+  function lruHead(): number {
+    return u32[W * LRU + LRU_NEXT]!;
   }
   function ageUnlink(s: number): void {
     const p = agePrev[s]!;
@@ -330,48 +357,49 @@ export function createFlowTable(
 
   // ---- records ----
   function exportDirection(s: number, side: number, out: FlowBatch): void {
-    const d = 2 * s + side;
-    const count = packets[d]!;
+    const count = u32[W * s + PACKETS + side]!;
     if (count === 0) return;
+    const f = F * s;
     const i = out.next();
     writeKey(s, side === 0, out, i);
-    out.tcpFlags[i] = flags[d]!;
-    out.bytes[i] = bytes[d]!;
+    out.tcpFlags[i] = u8[RECORD_BYTES * s + FLAGS_BYTE + side]!;
+    out.bytes[i] = f64[f + BYTES + side]!;
     out.packets[i] = count;
-    out.startMs[i] = baseMs + firstUs[d]! / 1000;
-    out.endMs[i] = baseMs + lastUs[d]! / 1000;
+    out.startMs[i] = baseMs + f64[f + FIRST + side]! / 1000;
+    out.endMs[i] = baseMs + f64[f + LAST + side]! / 1000;
     out.samplingSource[i] = SamplingSource.Unsampled;
     out.dirty |= RECORD_COLUMNS;
     stats.records++;
-    packets[d] = 0;
-    bytes[d] = 0;
-    flags[d] = 0;
+    u32[W * s + PACKETS + side] = 0;
+    f64[f + BYTES + side] = 0;
+    u8[RECORD_BYTES * s + FLAGS_BYTE + side] = 0;
   }
 
   /** Exports the entry's counts and removes it. */
   function remove(s: number, out: FlowBatch): void {
-    if (timer !== null && proto[s] === PROTO_TCP) timer.finish(s);
+    if (timer !== null && u32[W * s + VP]! >>> 8 === PROTO_TCP) timer.finish(s);
     exportDirection(s, 0, out);
     exportDirection(s, 1, out);
     lruUnlink(s);
     ageUnlink(s);
-    let i = hashOf[s]! & mask;
-    while (index[i] !== s + 1) i = (i + 1) & mask;
+    let i = u32[W * s + HASH]! & mask;
+    while (index[2 * i] !== s + 1) i = (i + 1) & mask;
     // Backward-shift deletion: pull later entries of the probe run into the hole.
     let hole = i;
     let j = (i + 1) & mask;
     for (;;) {
-      const e = index[j]!;
+      const e = index[2 * j]!;
       if (e === 0) break;
-      const home = hashOf[e - 1]! & mask;
+      const home = index[2 * j + 1]! & mask;
       // Move e into the hole unless its home lies cyclically in (hole, j].
       if (((j - home) & mask) >= ((j - hole) & mask)) {
-        index[hole] = e;
+        index[2 * hole] = e;
+        index[2 * hole + 1] = index[2 * j + 1]!;
         hole = j;
       }
       j = (j + 1) & mask;
     }
-    index[hole] = 0;
+    index[2 * hole] = 0;
     free[freeTop++] = s;
     size--;
   }
@@ -387,8 +415,8 @@ export function createFlowTable(
       stats.tcpClosed++;
       remove(s, out);
     }
-    for (let s = lruNext[LRU]!; s !== LRU; s = lruNext[LRU]!) {
-      if (seenUs[s]! + idleUs > nowUs) break;
+    for (let s = lruHead(); s !== LRU; s = lruHead()) {
+      if (f64[F * s + SEEN]! + idleUs > nowUs) break;
       stats.idleExpired++;
       remove(s, out);
     }
@@ -459,45 +487,48 @@ export function createFlowTable(
     );
 
     // ---- look up ----
+    const vp = v | (p << 8);
+    const forward = (sp | (dp << 16)) >>> 0;
+    const reverse = (dp | (sp << 16)) >>> 0;
     let slot = -1;
     let fromA = true;
     let i = h & mask;
     for (;;) {
-      const e = index[i]!;
+      const e = index[2 * i]!;
       if (e === 0) break;
-      const s = e - 1;
-      if (hashOf[s] === h && proto[s] === p && ver[s] === v) {
-        const k = 4 * s;
-        if (
-          portA[s] === sp &&
-          portB[s] === dp &&
-          addrA[k] === s0 &&
-          addrB[k] === d0 &&
-          addrA[k + 1] === s1 &&
-          addrA[k + 2] === s2 &&
-          addrA[k + 3] === s3 &&
-          addrB[k + 1] === d1 &&
-          addrB[k + 2] === d2 &&
-          addrB[k + 3] === d3
-        ) {
-          slot = s;
-          break;
-        }
-        if (
-          portA[s] === dp &&
-          portB[s] === sp &&
-          addrA[k] === d0 &&
-          addrB[k] === s0 &&
-          addrA[k + 1] === d1 &&
-          addrA[k + 2] === d2 &&
-          addrA[k + 3] === d3 &&
-          addrB[k + 1] === s1 &&
-          addrB[k + 2] === s2 &&
-          addrB[k + 3] === s3
-        ) {
-          slot = s;
-          fromA = false;
-          break;
+      if (index[2 * i + 1] === h) {
+        const r = W * (e - 1);
+        const ports = u32[r + PORTS]!;
+        if (u32[r + VP] === vp) {
+          if (
+            ports === forward &&
+            u32[r + ADDR_A] === s0 &&
+            u32[r + ADDR_B] === d0 &&
+            u32[r + ADDR_A + 1] === s1 &&
+            u32[r + ADDR_A + 2] === s2 &&
+            u32[r + ADDR_A + 3] === s3 &&
+            u32[r + ADDR_B + 1] === d1 &&
+            u32[r + ADDR_B + 2] === d2 &&
+            u32[r + ADDR_B + 3] === d3
+          ) {
+            slot = e - 1;
+            break;
+          }
+          if (
+            ports === reverse &&
+            u32[r + ADDR_A] === d0 &&
+            u32[r + ADDR_B] === s0 &&
+            u32[r + ADDR_A + 1] === d1 &&
+            u32[r + ADDR_A + 2] === d2 &&
+            u32[r + ADDR_A + 3] === d3 &&
+            u32[r + ADDR_B + 1] === s1 &&
+            u32[r + ADDR_B + 2] === s2 &&
+            u32[r + ADDR_B + 3] === s3
+          ) {
+            slot = e - 1;
+            fromA = false;
+            break;
+          }
         }
       }
       i = (i + 1) & mask;
@@ -505,7 +536,11 @@ export function createFlowTable(
 
     const tcp = p === PROTO_TCP && info.hasTransport;
     const f = tcp ? info.tcpFlags : 0;
-    if (slot >= 0 && (f & (SYN | ACK)) === SYN && (tcpBits[slot]! & CLOSED) !== 0) {
+    if (
+      slot >= 0 &&
+      (f & (SYN | ACK)) === SYN &&
+      (u8[RECORD_BYTES * slot + TCP_BITS_BYTE]! & CLOSED) !== 0
+    ) {
       // A new connection on the 5-tuple of a closed one: end the old entry first.
       stats.tcpReused++;
       remove(slot, out);
@@ -517,65 +552,73 @@ export function createFlowTable(
     if (slot < 0) {
       if (freeTop === 0) {
         stats.evictions++;
-        remove(lruNext[LRU]!, out);
+        remove(lruHead(), out);
       }
       const s = free[--freeTop]!;
       size++;
       stats.flowsCreated++;
       // The probe run may have changed (a removal above): find the first empty position.
       let j = h & mask;
-      while (index[j] !== 0) j = (j + 1) & mask;
-      index[j] = s + 1;
-      hashOf[s] = h;
-      ver[s] = v;
-      proto[s] = p;
-      portA[s] = sp;
-      portB[s] = dp;
-      const k = 4 * s;
-      addrA[k] = s0;
-      addrA[k + 1] = s1;
-      addrA[k + 2] = s2;
-      addrA[k + 3] = s3;
-      addrB[k] = d0;
-      addrB[k + 1] = d1;
-      addrB[k + 2] = d2;
-      addrB[k + 3] = d3;
-      packets[2 * s] = 0;
-      packets[2 * s + 1] = 0;
-      bytes[2 * s] = 0;
-      bytes[2 * s + 1] = 0;
-      flags[2 * s] = 0;
-      flags[2 * s + 1] = 0;
-      tcpBits[s] = 0;
+      while (index[2 * j] !== 0) j = (j + 1) & mask;
+      index[2 * j] = s + 1;
+      index[2 * j + 1] = h;
+      const r = W * s;
+      u32[r + VP] = vp;
+      u32[r + PORTS] = forward;
+      u32[r + ADDR_A] = s0;
+      u32[r + ADDR_A + 1] = s1;
+      u32[r + ADDR_A + 2] = s2;
+      u32[r + ADDR_A + 3] = s3;
+      u32[r + ADDR_B] = d0;
+      u32[r + ADDR_B + 1] = d1;
+      u32[r + ADDR_B + 2] = d2;
+      u32[r + ADDR_B + 3] = d3;
+      u32[r + PACKETS] = 0;
+      u32[r + PACKETS + 1] = 0;
+      u32[r + HASH] = h;
+      u8[RECORD_BYTES * s + FLAGS_BYTE] = 0;
+      u8[RECORD_BYTES * s + FLAGS_BYTE + 1] = 0;
+      u8[RECORD_BYTES * s + TCP_BITS_BYTE] = 0;
+      f64[F * s + BYTES] = 0;
+      f64[F * s + BYTES + 1] = 0;
+      f64[F * s + SEEN] = tsUs;
       periodUs[s] = tsUs;
-      seenUs[s] = tsUs;
       lruAppend(s);
       ageAppend(s, AGE);
       if (timer !== null && p === PROTO_TCP) timer.reset(s);
       slot = s;
     } else {
-      seenUs[slot] = tsUs;
-      lruUnlink(slot);
-      lruAppend(slot);
+      f64[F * slot + SEEN] = tsUs;
+      // Already the most recent (the flow's previous packet was the last one): nothing to move.
+      if (u32[W * LRU + LRU_PREV] !== slot) {
+        lruUnlink(slot);
+        lruAppend(slot);
+      }
     }
 
     // ---- count ----
-    const d = 2 * slot + (fromA ? 0 : 1);
-    if (packets[d] === 0) {
-      firstUs[d] = tsUs;
-      dscp[d] = info.dscp;
+    const side = fromA ? 0 : 1;
+    const pk = W * slot + PACKETS + side;
+    const t = F * slot;
+    const count = u32[pk]!;
+    if (count === 0) {
+      f64[t + FIRST + side] = tsUs;
+      u8[RECORD_BYTES * slot + DSCP_BYTE + side] = info.dscp;
     }
-    packets[d] = packets[d]! + 1;
-    bytes[d] = bytes[d]! + info.ipLength;
-    lastUs[d] = tsUs;
+    u32[pk] = count + 1;
+    f64[t + BYTES + side] = f64[t + BYTES + side]! + info.ipLength;
+    f64[t + LAST + side] = tsUs;
     if (tcp) {
-      flags[d] = flags[d]! | f;
+      const fl = RECORD_BYTES * slot + FLAGS_BYTE + side;
+      u8[fl] = u8[fl]! | f;
       if (timer !== null) timer.packet(slot, fromA, info, tsUs);
-      const b = tcpBits[slot]!;
+      const bitsAt = RECORD_BYTES * slot + TCP_BITS_BYTE;
+      const b = u8[bitsAt]!;
       if ((b & CLOSED) === 0 && (f & (FIN | RST)) !== 0) {
         const nb = (f & RST) !== 0 ? b | CLOSED : b | (fromA ? FIN_A : FIN_B);
-        tcpBits[slot] = (nb & (FIN_A | FIN_B)) === (FIN_A | FIN_B) ? nb | CLOSED : nb;
-        if ((tcpBits[slot]! & CLOSED) !== 0) {
+        const closed = (nb & (FIN_A | FIN_B)) === (FIN_A | FIN_B) ? nb | CLOSED : nb;
+        u8[bitsAt] = closed;
+        if ((closed & CLOSED) !== 0) {
           closeUs[slot] = tsUs;
           ageUnlink(slot);
           ageAppend(slot, CLOSING);
@@ -589,9 +632,9 @@ export function createFlowTable(
     add,
     expire,
     flushAll(out) {
-      while (lruNext[LRU] !== LRU) {
+      while (lruHead() !== LRU) {
         stats.flushed++;
-        remove(lruNext[LRU]!, out);
+        remove(lruHead(), out);
       }
     },
     get size() {
@@ -600,18 +643,11 @@ export function createFlowTable(
     stats,
     tcpStats: timer === null ? null : timer.stats,
     bytesPerFlow:
-      1 +
-      1 +
-      32 +
-      2 +
-      2 +
-      4 +
-      2 * (8 + 4 + 8 + 8 + 1 + 1) +
-      8 * 3 +
-      1 +
-      4 * 4 +
-      4 +
-      (4 * indexSize) / n +
+      RECORD_BYTES +
+      8 * 2 + // closeUs, periodUs
+      4 * 2 + // agePrev, ageNext
+      4 + // free
+      (8 * indexSize) / n +
       (timer === null ? 0 : timer.bytesPerConnection),
   };
 }

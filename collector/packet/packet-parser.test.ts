@@ -1221,6 +1221,40 @@ describe("robustness", () => {
     }
   });
 
+  test("a frame given as a range of a larger array (replay's chunks): same fields, offsets in the array, no read outside the range", async () => {
+    const frames = [...builtFrames(), ...(await realFrames()).filter((_, i) => i % 32 === 0)];
+    const alone = new PacketInfo();
+    const inPlace = new PacketInfo();
+    const before = 13;
+    for (const f of frames) {
+      // Every prefix up to 120 bytes (cut headers) and the whole frame.
+      for (let n = 0; n <= f.data.byteLength; n = n < 120 ? n + 1 : f.data.byteLength + 1) {
+        const frame = f.data.subarray(0, Math.min(n, f.data.byteLength));
+        const chunk = new Uint8Array(before + frame.byteLength + 40).fill(0x45);
+        chunk.set(frame, before);
+        const end = before + frame.byteLength;
+        const inRange = new Proxy(chunk, {
+          get(target, property) {
+            if (typeof property === "string" && /^-?\d+$/.test(property)) {
+              const index = Number(property);
+              if (index < before || index >= end)
+                throw new RangeError(`read at ${index} outside [${before}, ${end})`);
+              return target[index];
+            }
+            const value = Reflect.get(target, property, target);
+            return typeof value === "function" ? value.bind(target) : value;
+          },
+        });
+        const expected = parsePacket(frame, f.linkType, alone);
+        expect(parsePacket(inRange, f.linkType, inPlace, before, end)).toBe(expected);
+        const shifted = { ...alone };
+        if (alone.ipVersion !== 0) shifted.ipOffset += before;
+        if (alone.hasTransport || alone.transportOffset !== 0) shifted.transportOffset += before;
+        expect({ ...inPlace }).toEqual(shifted);
+      }
+    }
+  });
+
   test("20k mutated real frames: never throws, fields in range", async () => {
     const corpus = [...builtFrames(), ...(await realFrames())];
     const rng = createRng(0x5eed);

@@ -98,23 +98,36 @@ let innerAt = 0;
 let innerType = 0;
 /** Ethernet pseudowires entered in this packet (at most one: bounds the recursion). */
 let pseudowires = 0;
+/** Where the frame ends in the bytes given to parsePacket. */
+let frameEnd = 0;
 
 /**
  * Parses `frame` (whose link layer is the pcap LINKTYPE `linkType`) into `out`, which is reset
  * first. Never throws, never reads outside `frame`. Count the packet whenever
  * `out.ipVersion !== 0`, whatever the result: the IP header was read, so `ipLength` and the
  * addresses are valid (see {@link PacketResult} for the rest).
+ *
+ * The frame may also be `bytes[start, end)` of a larger array (a capture file's chunk): then
+ * nothing is read outside that range, and the offsets in `out` (`ipOffset`,
+ * `transportOffset`) are offsets in `bytes`. This spares a view per packet on the hot path.
  */
-export function parsePacket(frame: Uint8Array, linkType: number, out: PacketInfo): PacketResult {
+export function parsePacket(
+  bytes: Uint8Array,
+  linkType: number,
+  out: PacketInfo,
+  start = 0,
+  end: number = bytes.byteLength,
+): PacketResult {
   out.reset();
-  const result = parseFrame(frame, linkType, out, true);
+  frameEnd = end;
+  const result = parseFrame(bytes, start, linkType, out, true);
   if (result !== "decap") return final(result);
-  const inner = decapsulate(frame, out);
+  const inner = decapsulate(bytes, out);
   if (out.ipVersion !== 0) return final(inner);
   // The inner packet is not IP or its IP header is not in the frame: the outer packet is the
   // flow, as if it had not been a tunnel.
   out.reset();
-  return final(parseFrame(frame, linkType, out, false));
+  return final(parseFrame(bytes, start, linkType, out, false));
 }
 
 /** "ip" and "decap" never come out of a complete parse; mapped for the type checker. */
@@ -122,9 +135,15 @@ function final(step: Step): PacketResult {
   return step === "ip" || step === "decap" ? "malformed" : step;
 }
 
-function parseFrame(frame: Uint8Array, linkType: number, out: PacketInfo, decap: boolean): Step {
-  const end = frame.byteLength;
-  const link = linkLayer(frame, linkType, end, out);
+function parseFrame(
+  frame: Uint8Array,
+  start: number,
+  linkType: number,
+  out: PacketInfo,
+  decap: boolean,
+): Step {
+  const end = frameEnd;
+  const link = linkLayer(frame, linkType, start, end, out);
   if (link !== "ip") return link;
   return ip(frame, ipAt, ipWant, end, out, decap);
 }
@@ -132,7 +151,7 @@ function parseFrame(frame: Uint8Array, linkType: number, out: PacketInfo, decap:
 /** Moves the outer IP fields to `outer*` and parses the inner packet that `innerAt` points at. */
 function decapsulate(b: Uint8Array, out: PacketInfo): Step {
   const outerIpEnd = out.ipOffset + out.ipLength;
-  const end = outerIpEnd < b.byteLength ? outerIpEnd : b.byteLength;
+  const end = outerIpEnd < frameEnd ? outerIpEnd : frameEnd;
   out.outerIpVersion = out.ipVersion;
   out.outerSrc4 = out.src4;
   out.outerDst4 = out.dst4;
@@ -166,28 +185,34 @@ function at(offset: number, version: number): "ip" {
 }
 
 /** Sets `ipAt`/`ipWant` and returns "ip" to go on, or the reason to stop. */
-function linkLayer(b: Uint8Array, linkType: number, end: number, out: PacketInfo): Step {
+function linkLayer(
+  b: Uint8Array,
+  linkType: number,
+  start: number,
+  end: number,
+  out: PacketInfo,
+): Step {
   pseudowires = 0;
   switch (linkType) {
     case LINKTYPE_ETHERNET:
-      return ethernet(b, 0, end, out, true);
+      return ethernet(b, start, end, out, true);
     case LINKTYPE_LINUX_SLL:
-      if (end < 16) return "truncated";
-      return etherType(b, u16(b, 14), 16, end, out, true);
+      if (end - start < 16) return "truncated";
+      return etherType(b, u16(b, start + 14), start + 16, end, out, true);
     case LINKTYPE_LINUX_SLL2:
-      if (end < 20) return "truncated";
-      return etherType(b, u16(b, 0), 20, end, out, true);
+      if (end - start < 20) return "truncated";
+      return etherType(b, u16(b, start), start + 20, end, out, true);
     case LINKTYPE_NULL:
     case LINKTYPE_LOOP:
-      return loopback(b, end);
+      return loopback(b, start, end);
     case LINKTYPE_RAW:
     case LINKTYPE_RAW_ALT:
     case LINKTYPE_RAW_OPENBSD:
-      return at(0, 0);
+      return at(start, 0);
     case LINKTYPE_IPV4:
-      return at(0, 4);
+      return at(start, 4);
     case LINKTYPE_IPV6:
-      return at(0, 6);
+      return at(start, 6);
     default:
       return "unsupported-link";
   }
@@ -286,20 +311,21 @@ function pppoe(b: Uint8Array, off: number, end: number, out: PacketInfo, record:
   return "not-ip";
 }
 
-function loopback(b: Uint8Array, end: number): Step {
-  if (end < 4) return "truncated";
+function loopback(b: Uint8Array, start: number, end: number): Step {
+  if (end - start < 4) return "truncated";
   // NULL stores the family in the capturing host's byte order, LOOP in network order, and
   // writers get it wrong both ways: a family never exceeds 16 bits, so the order is evident.
-  let family = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
-  if (family > 0xffff) family = u32(b, 0);
-  if (family === AF_INET) return at(4, 4);
+  const f = start;
+  let family = (b[f]! | (b[f + 1]! << 8) | (b[f + 2]! << 16) | (b[f + 3]! << 24)) >>> 0;
+  if (family > 0xffff) family = u32(b, f);
+  if (family === AF_INET) return at(f + 4, 4);
   if (
     family === AF_INET6_LINUX ||
     family === AF_INET6_BSD ||
     family === AF_INET6_FREEBSD ||
     family === AF_INET6_DARWIN
   ) {
-    return at(4, 6);
+    return at(f + 4, 6);
   }
   return "not-ip";
 }

@@ -45,6 +45,39 @@ const TX_IDLE = 0;
 const TX_REQUEST = 1;
 const TX_RESPONSE = 2;
 
+/**
+ * A connection's record: 128 bytes, two cache lines. Line 1 holds what most packets touch:
+ * bytes 0–2 the handshake state, transaction phase and `bits`; 32-bit words 1–2 the next
+ * expected sequence number per direction (side 0 = sent by the flow's side A), 3–4 and 5–6
+ * the gap (start, end) per direction, 7–11 request/response packets and retransmissions and
+ * the transaction count; 64-bit floats 6–7 the request's and the response's last packet.
+ * Line 2: bytes of request and response, then the handshake and first-packet times (µs).
+ */
+const CONNECTION_BYTES = 128;
+const CB = CONNECTION_BYTES;
+const CW = CONNECTION_BYTES / 4;
+const CF = CONNECTION_BYTES / 8;
+const HS = 0;
+const TX = 1;
+const BITS = 2;
+const NEXT_SEQ = 1;
+const HOLE_START = 3;
+const HOLE_END = 5;
+const REQ_PACKETS = 7;
+const RESP_PACKETS = 8;
+const REQ_RETRANS = 9;
+const RESP_RETRANS = 10;
+const TX_COUNT = 11;
+const REQ_LAST = 6;
+const RESP_LAST = 7;
+const REQ_BYTES = 8;
+const RESP_BYTES = 9;
+const SYN_US = 10;
+const SYN_ACK_US = 11;
+const ACK_US = 12;
+const REQ_FIRST = 13;
+const RESP_FIRST = 14;
+
 /** `bits` flags. */
 const SEQ_KNOWN_A = 0x01;
 const SEQ_KNOWN_B = 0x02;
@@ -198,29 +231,13 @@ export const TRANSACTION_COLUMNS =
 
 export function createTcpTimer(capacity: number, deps: TcpTimerDeps): TcpTimer {
   const n = capacity;
-  const hs = new Uint8Array(n);
-  const tx = new Uint8Array(n);
-  const bits = new Uint8Array(n);
-  const synUs = new Float64Array(n);
-  const synAckUs = new Float64Array(n);
-  const ackUs = new Float64Array(n);
-  const reqFirst = new Float64Array(n);
-  const reqLast = new Float64Array(n);
-  const respFirst = new Float64Array(n);
-  const respLast = new Float64Array(n);
-  const reqBytes = new Float64Array(n);
-  const respBytes = new Float64Array(n);
-  const reqPackets = new Uint32Array(n);
-  const respPackets = new Uint32Array(n);
-  const reqRetrans = new Uint32Array(n);
-  const respRetrans = new Uint32Array(n);
-  const txCount = new Uint32Array(n);
-  // Per direction (2 * slot + side, side 0 = sent by A): next expected sequence number and
-  // the one gap left by a segment that jumped ahead.
-  const nextSeq = new Uint32Array(2 * n);
-  const holeStart = new Uint32Array(2 * n);
-  const holeEnd = new Uint32Array(2 * n);
-  const bytesPerConnection = 3 + 8 * 9 + 4 * 5 + 4 * 6;
+  // One 128-byte record per connection (layout at CONNECTION_BYTES): a packet reads and
+  // writes one or two cache lines of it, instead of one line in each of ~8 separate arrays.
+  const state = new ArrayBuffer(CONNECTION_BYTES * n);
+  const u8 = new Uint8Array(state);
+  const u32 = new Uint32Array(state);
+  const f64 = new Float64Array(state);
+  const bytesPerConnection = CONNECTION_BYTES;
 
   const stats: TcpTimingStats = {
     timedConnections: 0,
@@ -247,13 +264,13 @@ export function createTcpTimer(capacity: number, deps: TcpTimerDeps): TcpTimer {
 
   function emitHandshake(s: number): void {
     if (onHandshake === undefined) return;
-    handshake.synUs = baseUs + synUs[s]!;
-    handshake.synAckUs = baseUs + synAckUs[s]!;
-    handshake.ackUs = baseUs + ackUs[s]!;
-    handshake.serverNetworkDelayUs = Math.round(synAckUs[s]! - synUs[s]!);
-    handshake.clientNetworkDelayUs = Math.round(ackUs[s]! - synAckUs[s]!);
-    handshake.networkDelayUs = Math.round(ackUs[s]! - synUs[s]!);
-    deps.writeKey(s, (bits[s]! & CLIENT_IS_A) !== 0, flowBatch, 0);
+    handshake.synUs = baseUs + f64[CF * s + SYN_US]!;
+    handshake.synAckUs = baseUs + f64[CF * s + SYN_ACK_US]!;
+    handshake.ackUs = baseUs + f64[CF * s + ACK_US]!;
+    handshake.serverNetworkDelayUs = Math.round(f64[CF * s + SYN_ACK_US]! - f64[CF * s + SYN_US]!);
+    handshake.clientNetworkDelayUs = Math.round(f64[CF * s + ACK_US]! - f64[CF * s + SYN_ACK_US]!);
+    handshake.networkDelayUs = Math.round(f64[CF * s + ACK_US]! - f64[CF * s + SYN_US]!);
+    deps.writeKey(s, (u8[CB * s + BITS]! & CLIENT_IS_A) !== 0, flowBatch, 0);
     flowBatch.clientNetworkDelayUs[0] = handshake.clientNetworkDelayUs;
     flowBatch.serverNetworkDelayUs[0] = handshake.serverNetworkDelayUs;
     flowBatch.applicationDelayUs[0] = Number.NaN;
@@ -261,30 +278,30 @@ export function createTcpTimer(capacity: number, deps: TcpTimerDeps): TcpTimer {
   }
 
   function emit(s: number): void {
-    tx[s] = TX_IDLE;
+    u8[CB * s + TX] = TX_IDLE;
     stats.transactions++;
-    txCount[s] = txCount[s]! + 1;
+    u32[CW * s + TX_COUNT] = u32[CW * s + TX_COUNT]! + 1;
     if (onTransaction === undefined) return;
-    const snd = synAckUs[s]! - synUs[s]!;
-    const cnd = ackUs[s]! - synAckUs[s]!;
-    t.requestStartUs = baseUs + reqFirst[s]!;
-    t.requestEndUs = baseUs + reqLast[s]!;
-    t.responseStartUs = baseUs + respFirst[s]!;
-    t.responseEndUs = baseUs + respLast[s]!;
+    const snd = f64[CF * s + SYN_ACK_US]! - f64[CF * s + SYN_US]!;
+    const cnd = f64[CF * s + ACK_US]! - f64[CF * s + SYN_ACK_US]!;
+    t.requestStartUs = baseUs + f64[CF * s + REQ_FIRST]!;
+    t.requestEndUs = baseUs + f64[CF * s + REQ_LAST]!;
+    t.responseStartUs = baseUs + f64[CF * s + RESP_FIRST]!;
+    t.responseEndUs = baseUs + f64[CF * s + RESP_LAST]!;
     t.serverNetworkDelayUs = Math.round(snd);
     t.clientNetworkDelayUs = Math.round(cnd);
-    t.networkDelayUs = Math.round(ackUs[s]! - synUs[s]!);
-    t.serverDelayUs = Math.round(respFirst[s]! - reqLast[s]! - snd);
-    t.totalDelayUs = Math.round(respLast[s]! - reqFirst[s]! + cnd);
-    t.firstResponseUs = Math.round(respFirst[s]! - reqFirst[s]!);
-    t.requestBytes = reqBytes[s]!;
-    t.responseBytes = respBytes[s]!;
-    t.requestPackets = reqPackets[s]!;
-    t.responsePackets = respPackets[s]!;
-    t.requestRetransmissions = reqRetrans[s]!;
-    t.responseRetransmissions = respRetrans[s]!;
-    t.index = txCount[s]!;
-    deps.writeKey(s, (bits[s]! & CLIENT_IS_A) !== 0, flowBatch, 0);
+    t.networkDelayUs = Math.round(f64[CF * s + ACK_US]! - f64[CF * s + SYN_US]!);
+    t.serverDelayUs = Math.round(f64[CF * s + RESP_FIRST]! - f64[CF * s + REQ_LAST]! - snd);
+    t.totalDelayUs = Math.round(f64[CF * s + RESP_LAST]! - f64[CF * s + REQ_FIRST]! + cnd);
+    t.firstResponseUs = Math.round(f64[CF * s + RESP_FIRST]! - f64[CF * s + REQ_FIRST]!);
+    t.requestBytes = f64[CF * s + REQ_BYTES]!;
+    t.responseBytes = f64[CF * s + RESP_BYTES]!;
+    t.requestPackets = u32[CW * s + REQ_PACKETS]!;
+    t.responsePackets = u32[CW * s + RESP_PACKETS]!;
+    t.requestRetransmissions = u32[CW * s + REQ_RETRANS]!;
+    t.responseRetransmissions = u32[CW * s + RESP_RETRANS]!;
+    t.index = u32[CW * s + TX_COUNT]!;
+    deps.writeKey(s, (u8[CB * s + BITS]! & CLIENT_IS_A) !== 0, flowBatch, 0);
     flowBatch.clientNetworkDelayUs[0] = cnd;
     flowBatch.serverNetworkDelayUs[0] = snd;
     flowBatch.applicationDelayUs[0] = t.serverDelayUs;
@@ -292,23 +309,23 @@ export function createTcpTimer(capacity: number, deps: TcpTimerDeps): TcpTimer {
   }
 
   function startRequest(s: number, tsUs: number, payload: number): void {
-    tx[s] = TX_REQUEST;
-    reqFirst[s] = tsUs;
-    reqLast[s] = tsUs;
-    reqBytes[s] = payload;
-    reqPackets[s] = 1;
-    reqRetrans[s] = 0;
-    respBytes[s] = 0;
-    respPackets[s] = 0;
-    respRetrans[s] = 0;
+    u8[CB * s + TX] = TX_REQUEST;
+    f64[CF * s + REQ_FIRST] = tsUs;
+    f64[CF * s + REQ_LAST] = tsUs;
+    f64[CF * s + REQ_BYTES] = payload;
+    u32[CW * s + REQ_PACKETS] = 1;
+    u32[CW * s + REQ_RETRANS] = 0;
+    f64[CF * s + RESP_BYTES] = 0;
+    u32[CW * s + RESP_PACKETS] = 0;
+    u32[CW * s + RESP_RETRANS] = 0;
   }
 
   /** Ends the connection's open transaction (FIN from the server, RST, removal). */
   function close(s: number): void {
-    if (tx[s] === TX_RESPONSE) emit(s);
-    else if (tx[s] === TX_REQUEST) {
+    if (u8[CB * s + TX] === TX_RESPONSE) emit(s);
+    else if (u8[CB * s + TX] === TX_REQUEST) {
       stats.unansweredRequests++;
-      tx[s] = TX_IDLE;
+      u8[CB * s + TX] = TX_IDLE;
     }
   }
 
@@ -317,40 +334,40 @@ export function createTcpTimer(capacity: number, deps: TcpTimerDeps): TcpTimer {
    * 2 out-of-order (fills a gap), 3 keep-alive probe.
    */
   function classifySegment(s: number, side: number, seq: number, payload: number): number {
-    const d = 2 * s + side;
+    const d = CW * s + side;
     const knownBit = side === 0 ? SEQ_KNOWN_A : SEQ_KNOWN_B;
     const holeBit = side === 0 ? HOLE_A : HOLE_B;
     const end = (seq + payload) >>> 0;
-    const b = bits[s]!;
+    const b = u8[CB * s + BITS]!;
     if ((b & knownBit) === 0) {
-      bits[s] = b | knownBit;
-      nextSeq[d] = end;
+      u8[CB * s + BITS] = b | knownBit;
+      u32[d + NEXT_SEQ] = end;
       return 0;
     }
-    const next = nextSeq[d]!;
+    const next = u32[d + NEXT_SEQ]!;
     const fromNext = (seq - next) | 0;
     if (fromNext >= 0) {
       if (fromNext > 0) {
-        holeStart[d] = next;
-        holeEnd[d] = seq;
-        bits[s] = b | holeBit;
+        u32[d + HOLE_START] = next;
+        u32[d + HOLE_END] = seq;
+        u8[CB * s + BITS] = b | holeBit;
       }
-      nextSeq[d] = end;
+      u32[d + NEXT_SEQ] = end;
       return 0;
     }
     if (payload <= 1 && fromNext === -1) return 3;
     if ((b & holeBit) !== 0) {
-      const hs0 = holeStart[d]!;
-      const he0 = holeEnd[d]!;
+      const hs0 = u32[d + HOLE_START]!;
+      const he0 = u32[d + HOLE_END]!;
       if (((seq - hs0) | 0) >= 0 && ((end - he0) | 0) <= 0) {
         // Inside the gap: shrink it from whichever end the segment touches.
-        if (seq === hs0) holeStart[d] = end;
-        else holeEnd[d] = seq;
-        if (holeStart[d] === holeEnd[d]) bits[s] = b & ~holeBit;
+        if (seq === hs0) u32[d + HOLE_START] = end;
+        else u32[d + HOLE_END] = seq;
+        if (u32[d + HOLE_START] === u32[d + HOLE_END]) u8[CB * s + BITS] = b & ~holeBit;
         return 2;
       }
     }
-    if (((end - next) | 0) > 0) nextSeq[d] = end;
+    if (((end - next) | 0) > 0) u32[d + NEXT_SEQ] = end;
     return 1;
   }
 
@@ -361,10 +378,10 @@ export function createTcpTimer(capacity: number, deps: TcpTimerDeps): TcpTimer {
       baseUs = us;
     },
     reset(s) {
-      hs[s] = HS_NONE;
-      tx[s] = TX_IDLE;
-      bits[s] = 0;
-      txCount[s] = 0;
+      u8[CB * s + HS] = HS_NONE;
+      u8[CB * s + TX] = TX_IDLE;
+      u8[CB * s + BITS] = 0;
+      u32[CW * s + TX_COUNT] = 0;
     },
     finish(s) {
       close(s);
@@ -372,52 +389,56 @@ export function createTcpTimer(capacity: number, deps: TcpTimerDeps): TcpTimer {
     packet(s, fromA, info, tsUs) {
       const f = info.tcpFlags;
       const side = fromA ? 0 : 1;
-      const d = 2 * s + side;
+      const d = CW * s + side;
       const seq = info.tcpSeq;
       const payload = info.tcpPayloadLength;
-      let h = hs[s]!;
-      const fromClient = ((bits[s]! & CLIENT_IS_A) !== 0) === fromA;
+      let h = u8[CB * s + HS]!;
+      const fromClient = ((u8[CB * s + BITS]! & CLIENT_IS_A) !== 0) === fromA;
 
       // ---- handshake ----
       if ((f & SYN) !== 0) {
         if ((f & ACK) === 0) {
           if (h === HS_NONE) {
-            hs[s] = HS_SYN;
-            bits[s] = fromA ? bits[s]! | CLIENT_IS_A : bits[s]! & ~CLIENT_IS_A;
-            synUs[s] = tsUs;
+            u8[CB * s + HS] = HS_SYN;
+            u8[CB * s + BITS] = fromA
+              ? u8[CB * s + BITS]! | CLIENT_IS_A
+              : u8[CB * s + BITS]! & ~CLIENT_IS_A;
+            f64[CF * s + SYN_US] = tsUs;
           } else if (h === HS_SYN) {
             if (fromClient) {
               // The SYN-ACK answers the most recent SYN (tshark times iRTT from it too).
               stats.synRetransmissions++;
-              synUs[s] = tsUs;
+              f64[CF * s + SYN_US] = tsUs;
             } else {
               stats.simultaneousOpens++;
               stats.untimedConnections++;
-              hs[s] = HS_UNTIMED;
+              u8[CB * s + HS] = HS_UNTIMED;
             }
           }
         } else if (h === HS_SYN && !fromClient) {
-          hs[s] = HS_SYNACK;
-          synAckUs[s] = tsUs;
+          u8[CB * s + HS] = HS_SYNACK;
+          f64[CF * s + SYN_ACK_US] = tsUs;
         } else if (h === HS_NONE) {
           // SYN missed: the SYN-ACK's sender is the server, but SND is unknown.
-          bits[s] = fromA ? bits[s]! & ~CLIENT_IS_A : bits[s]! | CLIENT_IS_A;
-          hs[s] = HS_UNTIMED;
+          u8[CB * s + BITS] = fromA
+            ? u8[CB * s + BITS]! & ~CLIENT_IS_A
+            : u8[CB * s + BITS]! | CLIENT_IS_A;
+          u8[CB * s + HS] = HS_UNTIMED;
           stats.untimedConnections++;
         }
         // A SYN consumes one sequence number (plus any data: TCP Fast Open).
-        nextSeq[d] = (seq + 1 + payload) >>> 0;
-        bits[s] = bits[s]! | (side === 0 ? SEQ_KNOWN_A : SEQ_KNOWN_B);
+        u32[d + NEXT_SEQ] = (seq + 1 + payload) >>> 0;
+        u8[CB * s + BITS] = u8[CB * s + BITS]! | (side === 0 ? SEQ_KNOWN_A : SEQ_KNOWN_B);
         return;
       }
       if (h === HS_NONE) {
         h = HS_UNTIMED;
-        hs[s] = h;
+        u8[CB * s + HS] = h;
         stats.untimedConnections++;
       } else if (h === HS_SYNACK && fromClient && (f & (ACK | RST)) === ACK) {
         h = HS_TIMED;
-        hs[s] = h;
-        ackUs[s] = tsUs;
+        u8[CB * s + HS] = h;
+        f64[CF * s + ACK_US] = tsUs;
         stats.timedConnections++;
         emitHandshake(s);
       }
@@ -430,34 +451,34 @@ export function createTcpTimer(capacity: number, deps: TcpTimerDeps): TcpTimer {
           if (kind === 1) stats.retransmissions++;
           else if (kind === 2) stats.outOfOrder++;
           if (h === HS_TIMED) {
-            const phase = tx[s]!;
+            const phase = u8[CB * s + TX]!;
             if (fromClient) {
               if (kind === 1) {
-                if (phase !== TX_IDLE) reqRetrans[s] = reqRetrans[s]! + 1;
+                if (phase !== TX_IDLE) u32[CW * s + REQ_RETRANS] = u32[CW * s + REQ_RETRANS]! + 1;
                 if (phase === TX_REQUEST) {
-                  reqLast[s] = tsUs;
-                  reqBytes[s] = reqBytes[s]! + payload;
-                  reqPackets[s] = reqPackets[s]! + 1;
+                  f64[CF * s + REQ_LAST] = tsUs;
+                  f64[CF * s + REQ_BYTES] = f64[CF * s + REQ_BYTES]! + payload;
+                  u32[CW * s + REQ_PACKETS] = u32[CW * s + REQ_PACKETS]! + 1;
                 }
               } else if (phase === TX_REQUEST) {
-                reqLast[s] = tsUs;
-                reqBytes[s] = reqBytes[s]! + payload;
-                reqPackets[s] = reqPackets[s]! + 1;
+                f64[CF * s + REQ_LAST] = tsUs;
+                f64[CF * s + REQ_BYTES] = f64[CF * s + REQ_BYTES]! + payload;
+                u32[CW * s + REQ_PACKETS] = u32[CW * s + REQ_PACKETS]! + 1;
               } else {
                 if (phase === TX_RESPONSE) emit(s);
                 startRequest(s, tsUs, payload);
               }
             } else if (phase === TX_RESPONSE) {
-              respLast[s] = tsUs;
-              respBytes[s] = respBytes[s]! + payload;
-              respPackets[s] = respPackets[s]! + 1;
-              if (kind === 1) respRetrans[s] = respRetrans[s]! + 1;
+              f64[CF * s + RESP_LAST] = tsUs;
+              f64[CF * s + RESP_BYTES] = f64[CF * s + RESP_BYTES]! + payload;
+              u32[CW * s + RESP_PACKETS] = u32[CW * s + RESP_PACKETS]! + 1;
+              if (kind === 1) u32[CW * s + RESP_RETRANS] = u32[CW * s + RESP_RETRANS]! + 1;
             } else if (phase === TX_REQUEST && kind !== 1) {
-              tx[s] = TX_RESPONSE;
-              respFirst[s] = tsUs;
-              respLast[s] = tsUs;
-              respBytes[s] = payload;
-              respPackets[s] = 1;
+              u8[CB * s + TX] = TX_RESPONSE;
+              f64[CF * s + RESP_FIRST] = tsUs;
+              f64[CF * s + RESP_LAST] = tsUs;
+              f64[CF * s + RESP_BYTES] = payload;
+              u32[CW * s + RESP_PACKETS] = 1;
             } else if (phase === TX_IDLE) stats.unsolicitedServerSegments++;
           }
         }
@@ -467,10 +488,10 @@ export function createTcpTimer(capacity: number, deps: TcpTimerDeps): TcpTimer {
       if ((f & FIN) !== 0) {
         const end = (seq + payload + 1) >>> 0;
         const knownBit = side === 0 ? SEQ_KNOWN_A : SEQ_KNOWN_B;
-        if ((bits[s]! & knownBit) === 0) {
-          bits[s] = bits[s]! | knownBit;
-          nextSeq[d] = end;
-        } else if (((end - nextSeq[d]!) | 0) > 0) nextSeq[d] = end;
+        if ((u8[CB * s + BITS]! & knownBit) === 0) {
+          u8[CB * s + BITS] = u8[CB * s + BITS]! | knownBit;
+          u32[d + NEXT_SEQ] = end;
+        } else if (((end - u32[d + NEXT_SEQ]!) | 0) > 0) u32[d + NEXT_SEQ] = end;
         if (h === HS_TIMED && !fromClient) close(s);
       } else if ((f & RST) !== 0 && h === HS_TIMED) close(s);
     },

@@ -1,0 +1,87 @@
+/**
+ * The replay's packet path in-process, without the store: a capture file through the capture
+ * parser, the packet parser and export check, the flow table with TCP timing, classification
+ * and partial sums (drained every 2^18 packets, as replay hands over). Meant to be run under
+ * `valgrind --tool=callgrind` for instruction counts that do not move with the machine's load
+ * (wall and CPU time on a shared VM vary by ±40 %); it also prints packets/s for a rough look.
+ *
+ *   npx tsc -p tsconfig.build.json
+ *   valgrind --tool=callgrind node dist/bench/packet-path.js --config CFG.yaml CAPTURE.pcap
+ *
+ * CFG.yaml is a flowtally config (the customers; packets-end-to-end.ts writes one with --keep).
+ * Prints the flow records, transactions and a checksum of the partial sums, so that two builds
+ * can be compared for identical results as well as for cost.
+ */
+import { createHash } from "node:crypto";
+import { closeSync, openSync, readSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { createLogger } from "../cli/logger.js";
+import { createCollectors } from "../cli/pipeline.js";
+import { createCaptureParser } from "../collector/capture/capture-file.js";
+import { createUdpDatagram, udpFromParsed } from "../collector/capture/udp-datagram.js";
+import { PacketInfo } from "../collector/packet/packet-info.js";
+import { parsePacket } from "../collector/packet/packet-parser.js";
+import { loadConfigFile } from "../config/load-config.js";
+
+const { values, positionals } = parseArgs({
+  options: { config: { type: "string" } },
+  allowPositionals: true,
+});
+const capturePath = positionals[0];
+if (values.config === undefined || capturePath === undefined) {
+  throw new Error("usage: packet-path.js --config CFG.yaml CAPTURE.pcap");
+}
+const cfg = loadConfigFile(values.config);
+const collectors = createCollectors(cfg, createLogger("error"));
+const packets = collectors.packets();
+const info = new PacketInfo();
+const udp = createUdpDatagram();
+const noPorts: ReadonlySet<number> = new Set();
+const HAND_OVER_EVERY = 1 << 18;
+let frames = 0;
+let watermark = Number.NEGATIVE_INFINITY;
+// Every partial sum and response-time partial, in the order drained: equal digests, equal results.
+const digest = createHash("sha256");
+const drain = (partials: readonly unknown[]): void => {
+  for (const p of partials) digest.update(JSON.stringify(p));
+};
+
+const parser = createCaptureParser((p) => {
+  const result = parsePacket(p.bytes, p.linkType, info, p.offset, p.offset + p.capturedLength);
+  // No export ports here (every frame is traffic), but the check runs as in replay.
+  udpFromParsed(p.linkType, p.bytes, info, noPorts, udp);
+  const t = p.tsSec * 1000 + p.tsNsec / 1e6;
+  if (t > watermark) watermark = t;
+  frames++;
+  packets.ingestParsed(info, result, p.tsSec, p.tsNsec);
+});
+
+const t0 = performance.now();
+const chunk = Buffer.allocUnsafe(1 << 20);
+const fd = openSync(capturePath, "r");
+try {
+  let since = 0;
+  for (;;) {
+    const n = readSync(fd, chunk, 0, chunk.byteLength, null);
+    if (n === 0) break;
+    parser.push(chunk.subarray(0, n));
+    if (frames - since >= HAND_OVER_EVERY) {
+      since = frames;
+      packets.expire(watermark);
+      drain(packets.drain(watermark - 60_000));
+      drain(packets.drainResponses(watermark - 60_000));
+    }
+  }
+} finally {
+  closeSync(fd);
+}
+parser.end();
+packets.flushAll();
+drain(packets.drainAll());
+drain(packets.drainAllResponses());
+const seconds = (performance.now() - t0) / 1000;
+const s = packets.stats;
+process.stdout.write(
+  `${frames} frames in ${seconds.toFixed(2)} s (${Math.round(frames / seconds / 1000)} k/s); ` +
+    `${s.records} flow records, ${s.transactions} transactions, results ${digest.digest("hex").slice(0, 16)}\n`,
+);
