@@ -19,8 +19,8 @@ import { createLogger } from "../cli/logger.js";
 import { createCollectors } from "../cli/pipeline.js";
 import { createCaptureParser } from "../collector/capture/capture-file.js";
 import { createUdpDatagram, udpFromParsed } from "../collector/capture/udp-datagram.js";
-import { PacketInfo } from "../collector/packet/packet-info.js";
 import { parsePacket } from "../collector/packet/packet-parser.js";
+import { PacketGroup } from "../collector/packet-collector.js";
 import { loadConfigFile } from "../config/load-config.js";
 
 const { values, positionals } = parseArgs({
@@ -34,7 +34,7 @@ if (values.config === undefined || capturePath === undefined) {
 const cfg = loadConfigFile(values.config);
 const collectors = createCollectors(cfg, createLogger("error"));
 const packets = collectors.packets();
-const info = new PacketInfo();
+const group = new PacketGroup();
 const udp = createUdpDatagram();
 const noPorts: ReadonlySet<number> = new Set();
 const HAND_OVER_EVERY = 1 << 18;
@@ -47,13 +47,14 @@ const drain = (partials: readonly unknown[]): void => {
 };
 
 const parser = createCaptureParser((p) => {
+  const info = group.next;
   const result = parsePacket(p.bytes, p.linkType, info, p.offset, p.offset + p.capturedLength);
   // No export ports here (every frame is traffic), but the check runs as in replay.
   udpFromParsed(p.linkType, p.bytes, info, noPorts, udp);
   const t = p.tsSec * 1000 + p.tsNsec / 1e6;
   if (t > watermark) watermark = t;
   frames++;
-  packets.ingestParsed(info, result, p.tsSec, p.tsNsec);
+  if (group.push(result, p.tsSec, p.tsNsec)) packets.ingestGroup(group);
 });
 
 const t0 = performance.now();
@@ -67,6 +68,7 @@ try {
     parser.push(chunk.subarray(0, n));
     if (frames - since >= HAND_OVER_EVERY) {
       since = frames;
+      if (group.count > 0) packets.ingestGroup(group);
       packets.expire(watermark);
       drain(packets.drain(watermark - 60_000));
       drain(packets.drainResponses(watermark - 60_000));
@@ -76,6 +78,7 @@ try {
   closeSync(fd);
 }
 parser.end();
+if (group.count > 0) packets.ingestGroup(group);
 packets.flushAll();
 drain(packets.drainAll());
 drain(packets.drainAllResponses());

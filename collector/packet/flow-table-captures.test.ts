@@ -215,3 +215,51 @@ describe.each(captures)("%s against tshark", (file) => {
     expect(hosts).toEqual(expected);
   });
 });
+
+describe("prefetch", () => {
+  // A hint must change nothing. A table of 64 entries makes evictions and backward-shift
+  // removals happen between a group's prefetch and the adds, so that stale hints are read too.
+  it.each(readdirSync(FIXTURES).filter((f) => f.endsWith(".pcap") || f.endsWith(".pcapng")))(
+    "%s: the same records and transactions with groups of 16 as packet by packet",
+    async (file) => {
+      const run = async (grouped: boolean) => {
+        const seen: string[] = [];
+        const table = createFlowTable(
+          { maxFlows: 64, idleTimeoutMs: 5_000, activeTimeoutMs: 10_000 },
+          {
+            onTransaction: (t) =>
+              seen.push(JSON.stringify({ ...t, flow: readFlowRecord(t.flow, 0) })),
+          },
+        );
+        const batch = new FlowBatch(64);
+        const take = () => {
+          for (let i = 0; i < batch.length; i++)
+            seen.push(JSON.stringify(readFlowRecord(batch, i)));
+          batch.clear();
+        };
+        const infos = Array.from({ length: 16 }, () => new PacketInfo());
+        const times: Array<[number, number]> = [];
+        const countGroup = () => {
+          if (grouped) table.prefetch(infos, times.length);
+          times.forEach(([sec, nsec], k) => {
+            table.add(infos[k]!, sec, nsec, batch);
+            take();
+          });
+          times.length = 0;
+        };
+        await readCaptureFile(join(FIXTURES, file), (p) => {
+          parsePacket(p.data, p.linkType, infos[times.length]!);
+          times.push([p.tsSec, p.tsNsec]);
+          if (times.length === 16) countGroup();
+        });
+        countGroup();
+        table.flushAll(batch);
+        take();
+        return { seen, stats: { ...table.stats } };
+      };
+      const plain = await run(false);
+      expect(plain.stats.packets).toBeGreaterThan(0);
+      expect(await run(true)).toEqual(plain);
+    },
+  );
+});
