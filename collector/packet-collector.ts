@@ -155,12 +155,13 @@ export function createPacketCollector(deps: {
     result: PacketResult,
     tsSec: number,
     tsNsec: number,
+    prefetched = -1,
   ): void => {
     stats.frames++;
     results[result]++;
     const ms = tsSec * 1000 + tsNsec / 1e6;
     if (ms > latestMs) latestMs = ms;
-    table.add(parsed, tsSec, tsNsec, batch);
+    table.add(parsed, tsSec, tsNsec, batch, prefetched);
     if (batch.length > 0) sink.consume(batch, ms);
   };
 
@@ -173,7 +174,7 @@ export function createPacketCollector(deps: {
       const n = group.count;
       table.prefetch(group.infos, n);
       for (let k = 0; k < n; k++) {
-        ingestParsed(group.infos[k]!, group.results[k]!, group.tsSec[k]!, group.tsNsec[k]!);
+        ingestParsed(group.infos[k]!, group.results[k]!, group.tsSec[k]!, group.tsNsec[k]!, k);
       }
       group.count = 0;
     },

@@ -242,7 +242,7 @@ describe("prefetch", () => {
         const countGroup = () => {
           if (grouped) table.prefetch(infos, times.length);
           times.forEach(([sec, nsec], k) => {
-            table.add(infos[k]!, sec, nsec, batch);
+            table.add(infos[k]!, sec, nsec, batch, grouped ? k : -1);
             take();
           });
           times.length = 0;

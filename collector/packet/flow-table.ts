@@ -100,9 +100,17 @@ export interface FlowTable {
   /**
    * Counts one parsed packet captured at `tsSec` + `tsNsec` (the capture's timestamp: Unix
    * seconds, nanoseconds within the second). Returns false when the packet was not counted
-   * (no IP header). May append records to `out`.
+   * (no IP header). May append records to `out`. `prefetched`: the packet's position in the
+   * group last given to `prefetch`, whose key is then not worked out again (ignored if `info`
+   * is not the object at that position).
    */
-  add(info: PacketInfo, tsSec: number, tsNsec: number, out: FlowBatch): boolean;
+  add(
+    info: PacketInfo,
+    tsSec: number,
+    tsNsec: number,
+    out: FlowBatch,
+    prefetched?: number,
+  ): boolean;
   /**
    * Reads the memory that counting `infos[0, count)` will touch (index slot, entry record, TCP
    * state, LRU neighbours) in a few tight loops, so that the group's cache misses overlap
@@ -220,7 +228,7 @@ function wordAt(b: Uint8Array, k: number): number {
  * The key of `info`'s flow (ipVersion !== 0), written to `key` as KEY_SRC..KEY_VP (side A =
  * this packet's sender; ICMP ports as NetFlow has them); returns the key's direction-free hash.
  */
-function keyOf(info: PacketInfo, key: Uint32Array): number {
+function keyOf(info: PacketInfo, key: Uint32Array, o: number): number {
   const v = info.ipVersion;
   const p = info.protocol;
   let sp = info.srcPort;
@@ -230,23 +238,35 @@ function keyOf(info: PacketInfo, key: Uint32Array): number {
     dp = (info.icmpType << 8) | info.icmpCode;
   }
   if (v === 4) {
-    key[KEY_SRC] = info.src4;
-    key[KEY_DST] = info.dst4;
+    key[o + KEY_SRC] = info.src4;
+    key[o + KEY_DST] = info.dst4;
     for (let w = 1; w < 4; w++) {
-      key[KEY_SRC + w] = 0;
-      key[KEY_DST + w] = 0;
+      key[o + KEY_SRC + w] = 0;
+      key[o + KEY_DST + w] = 0;
     }
   } else {
     for (let w = 0; w < 4; w++) {
-      key[KEY_SRC + w] = wordAt(info.src6, 4 * w);
-      key[KEY_DST + w] = wordAt(info.dst6, 4 * w);
+      key[o + KEY_SRC + w] = wordAt(info.src6, 4 * w);
+      key[o + KEY_DST + w] = wordAt(info.dst6, 4 * w);
     }
   }
-  key[KEY_PORTS] = sp | (dp << 16);
-  key[KEY_VP] = v | (p << 8);
+  key[o + KEY_PORTS] = sp | (dp << 16);
+  key[o + KEY_VP] = v | (p << 8);
   return fmix32(
-    (endpointHash(key[KEY_SRC]!, key[KEY_SRC + 1]!, key[KEY_SRC + 2]!, key[KEY_SRC + 3]!, sp) +
-      endpointHash(key[KEY_DST]!, key[KEY_DST + 1]!, key[KEY_DST + 2]!, key[KEY_DST + 3]!, dp) +
+    (endpointHash(
+      key[o + KEY_SRC]!,
+      key[o + KEY_SRC + 1]!,
+      key[o + KEY_SRC + 2]!,
+      key[o + KEY_SRC + 3]!,
+      sp,
+    ) +
+      endpointHash(
+        key[o + KEY_DST]!,
+        key[o + KEY_DST + 1]!,
+        key[o + KEY_DST + 2]!,
+        key[o + KEY_DST + 3]!,
+        dp,
+      ) +
       Math.imul(p, 0x9e3779b1) +
       v) |
       0,
@@ -484,7 +504,11 @@ export function createFlowTable(
     }
   }
 
-  const key = new Uint32Array(KEY_WORDS);
+  // Keys and hashes of the group last prefetched (positions 0..PREFETCH_MAX-1), and at position
+  // PREFETCH_MAX the key of a packet added without one.
+  const keys = new Uint32Array((PREFETCH_MAX + 1) * KEY_WORDS);
+  const hashes = new Uint32Array(PREFETCH_MAX);
+  const prefetchedInfos: PacketInfo[] = [];
   const hints = new Int32Array(PREFETCH_MAX);
   /** Sum of the values `prefetch` read, stored so that the reads are not optimised away. */
   const touched = new Float64Array(1);
@@ -496,8 +520,16 @@ export function createFlowTable(
     // links to (TCP state, LRU neighbours).
     for (let k = 0; k < m; k++) {
       const info = infos[k]!;
-      hints[k] = info.ipVersion === 0 ? -1 : keyOf(info, key) & mask;
+      prefetchedInfos[k] = info;
+      if (info.ipVersion === 0) {
+        hints[k] = -1;
+        continue;
+      }
+      const h = keyOf(info, keys, k * KEY_WORDS);
+      hashes[k] = h;
+      hints[k] = h & mask;
     }
+    prefetchedInfos.length = m;
     let sum = 0;
     for (let k = 0; k < m; k++) {
       const i = hints[k]!;
@@ -516,7 +548,13 @@ export function createFlowTable(
     touched[0] = sum;
   }
 
-  function add(info: PacketInfo, tsSec: number, tsNsec: number, out: FlowBatch): boolean {
+  function add(
+    info: PacketInfo,
+    tsSec: number,
+    tsNsec: number,
+    out: FlowBatch,
+    prefetched = -1,
+  ): boolean {
     const v = info.ipVersion;
     if (v === 0) {
       stats.ignoredPackets++;
@@ -533,20 +571,22 @@ export function createFlowTable(
       nextSweepUs = tsUs + sweepUs;
       sweep(tsUs, out);
     }
-    const h = keyOf(info, key);
-    const s0 = key[KEY_SRC]!;
-    const s1 = key[KEY_SRC + 1]!;
-    const s2 = key[KEY_SRC + 2]!;
-    const s3 = key[KEY_SRC + 3]!;
-    const d0 = key[KEY_DST]!;
-    const d1 = key[KEY_DST + 1]!;
-    const d2 = key[KEY_DST + 2]!;
-    const d3 = key[KEY_DST + 3]!;
+    const known = prefetched >= 0 && prefetchedInfos[prefetched] === info;
+    const o = known ? prefetched * KEY_WORDS : PREFETCH_MAX * KEY_WORDS;
+    const h = known ? hashes[prefetched]! : keyOf(info, keys, o);
+    const s0 = keys[o + KEY_SRC]!;
+    const s1 = keys[o + KEY_SRC + 1]!;
+    const s2 = keys[o + KEY_SRC + 2]!;
+    const s3 = keys[o + KEY_SRC + 3]!;
+    const d0 = keys[o + KEY_DST]!;
+    const d1 = keys[o + KEY_DST + 1]!;
+    const d2 = keys[o + KEY_DST + 2]!;
+    const d3 = keys[o + KEY_DST + 3]!;
     const p = info.protocol;
 
     // ---- look up ----
-    const vp = key[KEY_VP]!;
-    const forward = key[KEY_PORTS]!;
+    const vp = keys[o + KEY_VP]!;
+    const forward = keys[o + KEY_PORTS]!;
     const reverse = ((forward >>> 16) | (forward << 16)) >>> 0;
     let slot = -1;
     let fromA = true;
