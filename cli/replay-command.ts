@@ -5,8 +5,9 @@
  * IPFIX exports and to `inputs.sflow[].listen` sFlow; every other frame is ordinary traffic for
  * the packet path (parser → flow table → the same classification, plus TCP response times).
  */
-import { createReadStream, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { createCaptureParser } from "../collector/capture/capture-file.js";
+import { fileChunks } from "../collector/capture/capture-reader.js";
 import { createUdpDatagram, extractUdp, udpFromParsed } from "../collector/capture/udp-datagram.js";
 import { parsePacket } from "../collector/packet/packet-parser.js";
 import { PacketGroup } from "../collector/packet-collector.js";
@@ -78,7 +79,6 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
   try {
     for (const path of captures) {
       const parser = createCaptureParser((p) => {
-        progress.advance(p.capturedLength + 16);
         // Parsed in place in the chunk read (no view per packet; info's offsets are in p.bytes).
         const end = p.offset + p.capturedLength;
         const info = group.next;
@@ -106,8 +106,9 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
       try {
         let since = 0;
         let packetsSince = 0;
-        for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-          parser.push(chunk as Buffer);
+        for await (const chunk of fileChunks(path, { chunkBytes: 1 << 20 })) {
+          parser.push(chunk);
+          progress.advance(chunk.byteLength);
           if (datagrams - since >= FLUSH_EVERY || packets - packetsSince >= FLUSH_EVERY_PACKETS) {
             since = datagrams;
             packetsSince = packets;
