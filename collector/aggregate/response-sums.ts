@@ -67,8 +67,8 @@ class Open implements Record<ResponseTimeCounter, number> {
 
 export class ResponseSums {
   private readonly intervalMs: number;
-  /** interval index → "link|class" → sums */
-  private readonly open = new Map<number, Map<string, Open>>();
+  /** interval index → link → sums by class index (numbers all the way: no key text per add) */
+  private readonly open = new Map<number, Map<number, Array<Open | undefined>>>();
 
   constructor(options: { intervalMs: number }) {
     if (!(options.intervalMs > 0)) throw new RangeError("intervalMs must be > 0");
@@ -77,16 +77,20 @@ export class ResponseSums {
 
   add(link: number, classIndex: number, t: TransactionTiming): void {
     const interval = Math.floor(t.endMs / this.intervalMs);
-    let byKey = this.open.get(interval);
-    if (byKey === undefined) {
-      byKey = new Map();
-      this.open.set(interval, byKey);
+    let byLink = this.open.get(interval);
+    if (byLink === undefined) {
+      byLink = new Map();
+      this.open.set(interval, byLink);
     }
-    const key = `${link}|${classIndex}`;
-    let s = byKey.get(key);
+    let byClass = byLink.get(link);
+    if (byClass === undefined) {
+      byClass = [];
+      byLink.set(link, byClass);
+    }
+    let s = byClass[classIndex];
     if (s === undefined) {
       s = new Open(link, classIndex);
-      byKey.set(key, s);
+      byClass[classIndex] = s;
     }
     s.transactions++;
     if (t.good) s.good++;
@@ -112,8 +116,10 @@ export class ResponseSums {
       .filter((k) => k * this.intervalMs < beforeMs)
       .sort((a, b) => a - b);
     for (const interval of intervals) {
-      for (const s of this.open.get(interval)!.values())
-        out.push(s.partial(interval * this.intervalMs));
+      for (const byClass of this.open.get(interval)!.values()) {
+        for (const s of byClass)
+          if (s !== undefined) out.push(s.partial(interval * this.intervalMs));
+      }
       this.open.delete(interval);
     }
     return out;
