@@ -39,7 +39,8 @@ const udp = createUdpDatagram();
 const noPorts: ReadonlySet<number> = new Set();
 const HAND_OVER_EVERY = 1 << 18;
 let frames = 0;
-let watermark = Number.NEGATIVE_INFINITY;
+// A field, as in replay: a float stored in a closure variable is a new heap number per packet.
+const clock = { watermark: Number.NEGATIVE_INFINITY };
 // Every partial sum and response-time partial, each drain's sorted (the order within a drain
 // is the maps' insertion order, not a result): equal digests, equal results.
 const digest = createHash("sha256");
@@ -53,7 +54,7 @@ const parser = createCaptureParser((p) => {
   // No export ports here (every frame is traffic), but the check runs as in replay.
   udpFromParsed(p.linkType, p.bytes, info, noPorts, udp);
   const t = p.tsSec * 1000 + p.tsNsec / 1e6;
-  if (t > watermark) watermark = t;
+  if (t > clock.watermark) clock.watermark = t;
   frames++;
   if (group.push(result, p.tsSec, p.tsNsec)) packets.ingestGroup(group);
 });
@@ -70,9 +71,9 @@ try {
     if (frames - since >= HAND_OVER_EVERY) {
       since = frames;
       if (group.count > 0) packets.ingestGroup(group);
-      packets.expire(watermark);
-      drain(packets.drain(watermark - 60_000));
-      drain(packets.drainResponses(watermark - 60_000));
+      packets.expire(clock.watermark);
+      drain(packets.drain(clock.watermark - 60_000));
+      drain(packets.drainResponses(clock.watermark - 60_000));
     }
   }
 } finally {

@@ -10,7 +10,7 @@ import { createCaptureParser } from "../collector/capture/capture-file.js";
 import { fileChunks } from "../collector/capture/capture-reader.js";
 import { createUdpDatagram, extractUdp, udpFromParsed } from "../collector/capture/udp-datagram.js";
 import { parsePacket } from "../collector/packet/packet-parser.js";
-import { PacketGroup } from "../collector/packet-collector.js";
+import { type PacketCollector, PacketGroup } from "../collector/packet-collector.js";
 import { loadConfigFile } from "../config/load-config.js";
 import { FlowtallyError } from "../schema/errors.js";
 import { parseHostPort } from "../schema/units.js";
@@ -64,12 +64,15 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
   // Each frame is parsed once, by the packet parser: what it found tells a flow export from
   // traffic (udpFromParsed), and traffic goes to the packet path as parsed, in groups.
   const group = new PacketGroup();
+  let packetPath: PacketCollector | undefined;
   const countGroup = (): void => {
-    if (group.count > 0) pipeline.packets().ingestGroup(group);
+    if (group.count > 0) (packetPath ??= pipeline.packets()).ingestGroup(group);
   };
   let datagrams = 0;
   let packets = 0;
-  let watermark = Number.NEGATIVE_INFINITY;
+  // The latest packet time: a field, since a float stored in a closure variable is a new heap
+  // number per packet.
+  const clock = { watermark: Number.NEGATIVE_INFINITY };
   const totalBytes = captures.reduce((n, p) => n + fileSize(p), 0);
   const progress = createProgress({
     total: totalBytes,
@@ -94,7 +97,7 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
               ? sflow
               : undefined;
         const t = p.tsSec * 1000 + p.tsNsec / 1e6;
-        if (t > watermark) watermark = t;
+        if (t > clock.watermark) clock.watermark = t;
         if (into === undefined) {
           packets++;
           if (group.push(result, p.tsSec, p.tsNsec)) countGroup();
@@ -113,9 +116,9 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
             since = datagrams;
             packetsSince = packets;
             countGroup();
-            collector.expire(watermark);
-            pipeline.packetsIfUsed?.expire(watermark);
-            await pipeline.handOver(watermark);
+            collector.expire(clock.watermark);
+            pipeline.packetsIfUsed?.expire(clock.watermark);
+            await pipeline.handOver(clock.watermark);
           }
           if (parser.stats.stopped) break;
         }
@@ -132,7 +135,7 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
     }
     // The flows still in the table end with the capture.
     pipeline.packetsIfUsed?.flushAll();
-    await pipeline.handOver(watermark, true);
+    await pipeline.handOver(clock.watermark, true);
   } finally {
     progress.done();
     await store.stop();

@@ -726,18 +726,17 @@ export function createFlowTable(
     return true;
   }
 
-  return {
+  // `size` is defined afterwards: an object literal with a getter is made in dictionary mode,
+  // and every `table.add` would then be a dictionary lookup.
+  const table = {
     add,
     prefetch,
     expire,
-    flushAll(out) {
+    flushAll(out: FlowBatch) {
       while (lruHead() !== LRU) {
         stats.flushed++;
         remove(lruHead(), out);
       }
-    },
-    get size() {
-      return size;
     },
     stats,
     tcpStats: timer === null ? null : timer.stats,
@@ -749,4 +748,5 @@ export function createFlowTable(
       (8 * indexSize) / n +
       (timer === null ? 0 : timer.bytesPerConnection),
   };
+  return Object.defineProperty(table, "size", { get: () => size, enumerable: true }) as FlowTable;
 }
