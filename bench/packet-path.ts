@@ -10,13 +10,16 @@
  *
  * CFG.yaml is a flowtally config (the customers; packets-end-to-end.ts writes one with --keep).
  * Prints the flow records, transactions and a checksum of the partial sums, so that two builds
- * can be compared for identical results as well as for cost.
+ * can be compared for identical results as well as for cost. `--totals FILE` also writes each
+ * customer's in/out bytes and packets (summed from the partial sums) as JSON: packets-end-to-end
+ * runs it as the collector "flowtally-path" and checks them against the ground truth.
  */
 import { createHash } from "node:crypto";
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, openSync, readSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createLogger } from "../cli/logger.js";
 import { createCollectors } from "../cli/pipeline.js";
+import { Direction, type PartialSum, UNATTRIBUTED } from "../collector/aggregate/partial-sums.js";
 import { createCaptureParser } from "../collector/capture/capture-file.js";
 import { createUdpDatagram, udpFromParsed } from "../collector/capture/udp-datagram.js";
 import { parsePacket } from "../collector/packet/packet-parser.js";
@@ -24,12 +27,12 @@ import { PacketGroup } from "../collector/packet-collector.js";
 import { loadConfigFile } from "../config/load-config.js";
 
 const { values, positionals } = parseArgs({
-  options: { config: { type: "string" } },
+  options: { config: { type: "string" }, totals: { type: "string" } },
   allowPositionals: true,
 });
 const capturePath = positionals[0];
 if (values.config === undefined || capturePath === undefined) {
-  throw new Error("usage: packet-path.js --config CFG.yaml CAPTURE.pcap");
+  throw new Error("usage: packet-path.js --config CFG.yaml [--totals OUT.json] CAPTURE.pcap");
 }
 const cfg = loadConfigFile(values.config);
 const collectors = createCollectors(cfg, createLogger("error"));
@@ -46,6 +49,25 @@ const clock = { watermark: Number.NEGATIVE_INFINITY };
 const digest = createHash("sha256");
 const drain = (partials: readonly unknown[]): void => {
   for (const text of partials.map((p) => JSON.stringify(p)).sort()) digest.update(text);
+};
+// Per customer id: [bytes in, bytes out, packets in, packets out]; and what no customer owns.
+const totals = new Map<string, number[]>();
+const unattributed = { bytes: 0, packets: 0 };
+const drainSums = (sums: readonly PartialSum[]): void => {
+  drain(sums);
+  for (const p of sums) {
+    if (p.link === UNATTRIBUTED) {
+      unattributed.bytes += p.bytes;
+      unattributed.packets += p.packets;
+      continue;
+    }
+    const id = collectors.model.links[p.link]!.customer;
+    const t = totals.get(id) ?? [0, 0, 0, 0];
+    const out = p.direction === Direction.Out ? 1 : 0;
+    t[out] = t[out]! + p.bytes;
+    t[2 + out] = t[2 + out]! + p.packets;
+    totals.set(id, t);
+  }
 };
 
 const parser = createCaptureParser((p) => {
@@ -72,7 +94,7 @@ try {
       since = frames;
       if (group.count > 0) packets.ingestGroup(group);
       packets.expire(clock.watermark);
-      drain(packets.drain(clock.watermark - 60_000));
+      drainSums(packets.drain(clock.watermark - 60_000));
       drain(packets.drainResponses(clock.watermark - 60_000));
     }
   }
@@ -82,7 +104,7 @@ try {
 parser.end();
 if (group.count > 0) packets.ingestGroup(group);
 packets.flushAll();
-drain(packets.drainAll());
+drainSums(packets.drainAll());
 drain(packets.drainAllResponses());
 const seconds = (performance.now() - t0) / 1000;
 const s = packets.stats;
@@ -90,3 +112,12 @@ process.stdout.write(
   `${frames} frames in ${seconds.toFixed(2)} s (${Math.round(frames / seconds / 1000)} k/s); ` +
     `${s.records} flow records, ${s.transactions} transactions, results ${digest.digest("hex").slice(0, 16)}\n`,
 );
+if (values.totals !== undefined) {
+  const customers = Object.fromEntries(
+    [...totals].map(([id, t]) => [
+      id,
+      { bytesIn: t[0], bytesOut: t[1], packetsIn: t[2], packetsOut: t[3] },
+    ]),
+  );
+  writeFileSync(values.totals, JSON.stringify({ customers, unattributed, frames }));
+}

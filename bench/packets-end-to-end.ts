@@ -27,6 +27,12 @@
  *
  * `--cpu-prof`: one more flowtally run under `node --cpu-prof`, summarised as self time per
  * function and per stage (main thread only; V8 attributes inlined functions to their caller).
+ *
+ * `--collectors` may add `flowtally-path`: bench/packet-path.ts as its own process, the same
+ * code as the replay up to the partial sums (capture reading, packet parser, flow table, TCP
+ * timing, classification, aggregation into per-interval sums) without the rollup and the store,
+ * i.e. what pmacctd's print plugin does; its per-customer totals are checked like the others.
+ * Its fixed cost (node start, config, flow table allocation) is measured the same way.
  */
 import {
   closeSync,
@@ -73,7 +79,8 @@ const MIB = 1024 * 1024;
 const EXPORT_PORT = 999;
 const PMACCTD_SLEEP_SECONDS = 2;
 
-type CollectorName = "flowtally" | "pmacctd";
+const COLLECTORS = ["flowtally", "flowtally-path", "pmacctd"] as const;
+type CollectorName = (typeof COLLECTORS)[number];
 
 interface Options {
   packets: number;
@@ -122,7 +129,8 @@ function parseOptions(): Options {
   }
   const collectors = values.collectors.split(",").map((c) => c.trim());
   for (const c of collectors)
-    if (c !== "flowtally" && c !== "pmacctd") throw new Error(`unknown collector ${c}`);
+    if (!(COLLECTORS as readonly string[]).includes(c))
+      throw new Error(`unknown collector ${c}: expected ${COLLECTORS.join(", ")}`);
   return {
     packets: Number(values.packets),
     customers: Number(values.customers),
@@ -397,6 +405,86 @@ async function runFlowtally(
   };
 }
 
+function runCollector(
+  c: CollectorName,
+  o: Options,
+  file: string,
+  customers: readonly GeneratedCustomer[],
+  run: number,
+): Promise<RunResult & { workDir: string }> {
+  switch (c) {
+    case "flowtally":
+      return runFlowtally(o, file, customers, run);
+    case "flowtally-path":
+      return runFlowtallyPath(o, file, customers, run);
+    default:
+      return runPmacctd(o, file, customers, run);
+  }
+}
+
+/** bench/packet-path.js: the replay's code up to the partial sums, without rollup and store. */
+async function runFlowtallyPath(
+  o: Options,
+  file: string,
+  customers: readonly GeneratedCustomer[],
+  run: number,
+): Promise<RunResult & { workDir: string }> {
+  const workDir = await mkdtemp(join(tmpdir(), "flowtally-path-"));
+  const configPath = writeFlowtallyConfig(workDir, customers, o.maxFlows);
+  const totalsPath = join(workDir, "totals.json");
+  const m = await runToExit(
+    process.execPath,
+    [packetPathScript(), "--config", configPath, "--totals", totalsPath, file],
+    workDir,
+    "flowtally-path",
+  );
+  const summary = m.log.split("\n").find((l) => l.includes(" frames in ")) ?? "";
+  const notes: string[] = [];
+  if (m.exitCode !== 0) notes.push(`exit code ${m.exitCode}: ${m.log.slice(-800)}`);
+  const totals: CollectorTotals = {
+    customers: new Map(),
+    unattributed: { bytes: 0, packets: 0, flows: 0 },
+    unknownNetworks: [],
+  };
+  if (existsSync(totalsPath)) {
+    const json = JSON.parse(readFileSync(totalsPath, "utf8")) as {
+      customers: Record<string, Omit<TrafficTotals, "flows">>;
+      unattributed: { bytes: number; packets: number };
+    };
+    for (const c of customers) {
+      const t = json.customers[c.id];
+      totals.customers.set(c.id, {
+        bytesIn: 0,
+        bytesOut: 0,
+        packetsIn: 0,
+        packetsOut: 0,
+        flows: 0,
+        ...t,
+      });
+    }
+    totals.unattributed = { ...json.unattributed, flows: 0 };
+  }
+  const num = (re: RegExp) => {
+    const x = re.exec(summary);
+    return x === null ? undefined : Number(x[1]);
+  };
+  return {
+    collector: "flowtally-path",
+    run,
+    measured: m,
+    totals,
+    summary,
+    packetsSeen: num(/^(\d+) frames/),
+    flowRecords: num(/; (\d+) flow records/),
+    notes,
+    workDir,
+  };
+}
+
+function packetPathScript(): string {
+  return join(import.meta.dirname, "packet-path.js");
+}
+
 // ---------------------------------------------------------------------------------------------
 // pmacctd.
 
@@ -644,15 +732,15 @@ async function main(): Promise<number> {
   const truth = capture.truth;
   const packets = truth?.packets;
 
-  // Fixed cost: flowtally on a 1000-packet capture (node start, config, DuckDB open/close).
-  let fixedCpu = 0;
-  let fixedWall = 0;
-  let fixedRss = 0;
-  if (o.collectors.includes("flowtally")) {
+  // Fixed cost of each flowtally collector on a 1000-packet capture (node start, config, table
+  // allocation; the replay's DuckDB open and close too).
+  const fixed = new Map<CollectorName, { cpu: number; wall: number; rss: number }>();
+  for (const c of o.collectors) {
+    if (c === "pmacctd") continue;
     const tiny = ensureTinyCapture(o);
     const costs: Array<{ cpu: number; wall: number; rss: number }> = [];
     for (let k = 0; k < 2; k++) {
-      const r = await runFlowtally(o, tiny, customers, 0);
+      const r = await runCollector(c, o, tiny, customers, 0);
       costs.push({
         cpu: r.measured.cpuSeconds,
         wall: r.measured.wallSeconds,
@@ -660,23 +748,24 @@ async function main(): Promise<number> {
       });
       await rm(r.workDir, { recursive: true, force: true });
     }
-    fixedCpu = Math.min(...costs.map((c) => c.cpu));
-    fixedWall = Math.min(...costs.map((c) => c.wall));
-    fixedRss = Math.min(...costs.map((c) => c.rss));
+    const cost = {
+      cpu: Math.min(...costs.map((x) => x.cpu)),
+      wall: Math.min(...costs.map((x) => x.wall)),
+      rss: Math.min(...costs.map((x) => x.rss)),
+    };
+    fixed.set(c, cost);
     log(
-      `flowtally fixed cost (1000-packet capture): ${fixedCpu.toFixed(2)} CPU-s, ${fixedWall.toFixed(2)} s wall`,
+      `${c} fixed cost (1000-packet capture): ${cost.cpu.toFixed(2)} CPU-s, ${cost.wall.toFixed(2)} s wall`,
     );
   }
+  const fixedCpu = (c: CollectorName) => fixed.get(c)?.cpu ?? 0;
 
   const results: RunResult[] = [];
   for (let run = 1; run <= o.runs; run++) {
     const order = run % 2 === 1 ? o.collectors : [...o.collectors].reverse();
     for (const c of order) {
       log(`run ${run}: ${c} on ${capture.path}`);
-      const r =
-        c === "flowtally"
-          ? await runFlowtally(o, capture.path, customers, run)
-          : await runPmacctd(o, capture.path, customers, run);
+      const r = await runCollector(c, o, capture.path, customers, run);
       log(
         `${c}: ${r.measured.cpuSeconds.toFixed(2)} CPU-s, ${r.measured.wallSeconds.toFixed(2)} s wall, ` +
           `peak RSS ${(r.measured.peakRssBytes / MIB).toFixed(0)} MiB${r.summary ? `; ${r.summary}` : ""}`,
@@ -731,7 +820,13 @@ async function main(): Promise<number> {
           `flow directions ${truth.flowDirections}`),
   );
   lines.push(
-    `flowtally flowTable.maxFlows: ${o.maxFlows ?? "262144 (default)"}; fixed cost (1000-packet capture) ${fixedCpu.toFixed(2)} CPU-s, ${fixedWall.toFixed(2)} s wall, peak RSS ${(fixedRss / MIB).toFixed(0)} MiB`,
+    `flowtally flowTable.maxFlows: ${o.maxFlows ?? "262144 (default)"}; fixed cost (1000-packet capture) ` +
+      [...fixed]
+        .map(
+          ([c, x]) =>
+            `${c} ${x.cpu.toFixed(2)} CPU-s, ${x.wall.toFixed(2)} s wall, peak RSS ${(x.rss / MIB).toFixed(0)} MiB`,
+        )
+        .join("; "),
   );
   lines.push("");
   lines.push(
@@ -740,8 +835,7 @@ async function main(): Promise<number> {
   lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const r of results) {
     const pk = packetCount(r);
-    const net =
-      r.collector === "flowtally" ? r.measured.cpuSeconds - fixedCpu : r.measured.cpuSeconds;
+    const net = r.measured.cpuSeconds - fixedCpu(r.collector);
     const c =
       reference === undefined || (r === pm && truth === undefined)
         ? undefined
@@ -781,7 +875,7 @@ async function main(): Promise<number> {
             fileBytes: capture.fileBytes,
             truth: truth && { ...truth, customers: undefined },
           },
-          fixedCpu,
+          fixedCpu: Object.fromEntries([...fixed].map(([c, x]) => [c, x.cpu])),
           results: results.map((r) => ({
             ...r,
             totals: undefined,
