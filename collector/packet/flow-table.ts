@@ -147,7 +147,7 @@ const PROTO_ICMPV6 = 58;
  * An entry's record: 128 bytes, i.e. two 64-byte cache lines (the buffer is page-aligned).
  * Line 1, what a lookup reads (32-bit words; side A = the sender of the entry's first packet):
  *   0 version | protocol << 8, 1 port A | port B << 16, 2–5 address A, 6–9 address B (IPv4 in
- *   words 2 and 6, the others 0), 10–11 LRU links, 12–13 packets per direction (A → B, B → A),
+ *   words 2 and 6, the others 0), 10–11 unused, 12–13 packets per direction (A → B, B → A),
  *   14 key hash, bytes 60–61 TCP flags and 62–63 DSCP per direction.
  * Line 2, what counting writes (64-bit floats, µs times): 8 last packet of either side,
  *   9–10 bytes, 11–12 first packet, 13–14 last packet per direction; byte 120 the TCP close bits.
@@ -159,8 +159,6 @@ const VP = 0;
 const PORTS = 1;
 const ADDR_A = 2;
 const ADDR_B = 6;
-const LRU_PREV = 10;
-const LRU_NEXT = 11;
 const PACKETS = 12;
 const HASH = 14;
 const FLAGS_BYTE = 60;
@@ -304,26 +302,28 @@ export function createFlowTable(
 
   // ---- entries: one 128-byte record per slot (two cache lines), read through three views of
   // one buffer (layout at RECORD_BYTES). A lookup touches the index and then only the record's
-  // first line (key, LRU links); counting touches its second (times, bytes). With one typed
+  // first line (key); counting touches its second (times, bytes). With one typed
   // array per field, as before, a packet touched ~20 cache lines scattered over as many arrays;
   // this way about 4. Colder state (the export-period list, close times) has arrays of its own.
-  // Record n is the LRU list's sentinel.
-  const rec = new ArrayBuffer(RECORD_BYTES * (n + 1));
+  const rec = new ArrayBuffer(RECORD_BYTES * n);
   const u32 = new Uint32Array(rec);
   const f64 = new Float64Array(rec);
   const u8 = new Uint8Array(rec);
   const closeUs = new Float64Array(n);
   const periodUs = new Float64Array(n);
-  // ---- lists: LRU by last packet (head = least recent; links in the records); by export
-  // period start (active timeout); closing TCP entries by close time. Sentinels at n (lru,
-  // age) and n + 1 (closing).
+  // ---- lists: LRU by last packet (head = least recent); by export period start (active
+  // timeout); closing TCP entries by close time. Sentinels at n (lru, age) and n + 1 (closing).
+  // The LRU links (previous, next) are apart from the records, so that the neighbours a relink
+  // writes are two words of a small array (8 bytes an entry: in cache far more often than two
+  // more records would be).
+  const lru = new Uint32Array(2 * (n + 1));
   const agePrev = new Int32Array(n + 2);
   const ageNext = new Int32Array(n + 2);
   const LRU = n;
   const AGE = n;
   const CLOSING = n + 1;
-  u32[W * LRU + LRU_PREV] = LRU;
-  u32[W * LRU + LRU_NEXT] = LRU;
+  lru[2 * LRU] = LRU;
+  lru[2 * LRU + 1] = LRU;
   agePrev[AGE] = AGE;
   ageNext[AGE] = AGE;
   agePrev[CLOSING] = CLOSING;
@@ -398,21 +398,21 @@ export function createFlowTable(
 
   // ---- lists ----
   function lruUnlink(s: number): void {
-    const p = u32[W * s + LRU_PREV]!;
-    const q = u32[W * s + LRU_NEXT]!;
-    u32[W * p + LRU_NEXT] = q;
-    u32[W * q + LRU_PREV] = p;
+    const p = lru[2 * s]!;
+    const q = lru[2 * s + 1]!;
+    lru[2 * p + 1] = q;
+    lru[2 * q] = p;
   }
   function lruAppend(s: number): void {
-    const last = u32[W * LRU + LRU_PREV]!;
-    u32[W * last + LRU_NEXT] = s;
-    u32[W * s + LRU_PREV] = last;
-    u32[W * s + LRU_NEXT] = LRU;
-    u32[W * LRU + LRU_PREV] = s;
+    const last = lru[2 * LRU]!;
+    lru[2 * last + 1] = s;
+    lru[2 * s] = last;
+    lru[2 * s + 1] = LRU;
+    lru[2 * LRU] = s;
   }
   /** The least recently active entry (LRU when the table is empty). */
   function lruHead(): number {
-    return u32[W * LRU + LRU_NEXT]!;
+    return lru[2 * LRU + 1]!;
   }
   function ageUnlink(s: number): void {
     const p = agePrev[s]!;
@@ -542,7 +542,8 @@ export function createFlowTable(
     for (let k = 0; k < m; k++) {
       const s = hints[k]!;
       if (s < 0) continue;
-      sum += u32[W * u32[W * s + LRU_PREV]!]! + u32[W * u32[W * s + LRU_NEXT]!]!;
+      // Unlinking writes the previous entry's "next" and the next entry's "previous".
+      sum += lru[2 * lru[2 * s]! + 1]! + lru[2 * lru[2 * s + 1]!]!;
       if (timer !== null && u32[W * s + VP]! >>> 8 === PROTO_TCP) sum += timer.touch(s);
     }
     touched[0] = sum;
@@ -688,7 +689,7 @@ export function createFlowTable(
     } else {
       f64[F * slot + SEEN] = tsUs;
       // Already the most recent (the flow's previous packet was the last one): nothing to move.
-      if (u32[W * LRU + LRU_PREV] !== slot) {
+      if (lru[2 * LRU] !== slot) {
         lruUnlink(slot);
         lruAppend(slot);
       }
@@ -742,6 +743,7 @@ export function createFlowTable(
     tcpStats: timer === null ? null : timer.stats,
     bytesPerFlow:
       RECORD_BYTES +
+      8 + // lru
       8 * 2 + // closeUs, periodUs
       4 * 2 + // agePrev, ageNext
       4 + // free
