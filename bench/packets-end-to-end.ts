@@ -388,21 +388,23 @@ async function runFlowtally(
     "2000-01-01T00:00:00Z",
     "2100-01-01T00:00:00Z",
   );
-  const num = (re: RegExp) => {
-    const x = re.exec(summary);
-    return x === null ? undefined : Number(x[1]);
-  };
   return {
     collector: "flowtally",
     run,
     measured: m,
     totals,
     summary,
-    packetsSeen: num(/(\d+) other packets/),
-    flowRecords: num(/\((\d+) flow records/),
+    packetsSeen: numberIn(summary, /(\d+) other packets/),
+    flowRecords: numberIn(summary, /\((\d+) flow records/),
     notes,
     workDir,
   };
+}
+
+/** The number the first group of `re` finds in a summary line. */
+function numberIn(summary: string, re: RegExp): number | undefined {
+  const x = re.exec(summary);
+  return x === null ? undefined : Number(x[1]);
 }
 
 function runCollector(
@@ -464,18 +466,14 @@ async function runFlowtallyPath(
     }
     totals.unattributed = { ...json.unattributed, flows: 0 };
   }
-  const num = (re: RegExp) => {
-    const x = re.exec(summary);
-    return x === null ? undefined : Number(x[1]);
-  };
   return {
     collector: "flowtally-path",
     run,
     measured: m,
     totals,
     summary,
-    packetsSeen: num(/^(\d+) frames/),
-    flowRecords: num(/; (\d+) flow records/),
+    packetsSeen: numberIn(summary, /^(\d+) frames/),
+    flowRecords: numberIn(summary, /; (\d+) flow records/),
     notes,
     workDir,
   };

@@ -207,13 +207,16 @@ function fmix32(x: number): number {
   return h >>> 0;
 }
 
-/** Hash of one endpoint (address words + port); summed for both ends, so order-free. */
-function endpointHash(w0: number, w1: number, w2: number, w3: number, port: number): number {
-  let h = Math.imul(w0 ^ 0x9e3779b9, 0xcc9e2d51);
-  h = Math.imul((h << 15) | (h >>> 17), 0x1b873593) ^ w1;
+/**
+ * Hash of one endpoint: the 4 address words at `key[at]` and the port; the two ends' hashes are
+ * summed, so the key's hash does not depend on the direction.
+ */
+function endpointHash(key: Uint32Array, at: number, port: number): number {
+  let h = Math.imul(key[at]! ^ 0x9e3779b9, 0xcc9e2d51);
+  h = Math.imul((h << 15) | (h >>> 17), 0x1b873593) ^ key[at + 1]!;
   h = Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64;
-  h = Math.imul(h ^ w2, 0xcc9e2d51);
-  h = Math.imul((h << 15) | (h >>> 17), 0x1b873593) ^ w3;
+  h = Math.imul(h ^ key[at + 2]!, 0xcc9e2d51);
+  h = Math.imul((h << 15) | (h >>> 17), 0x1b873593) ^ key[at + 3]!;
   h = Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64;
   return fmix32(h ^ Math.imul(port + 1, 0x27d4eb2d));
 }
@@ -251,20 +254,8 @@ function keyOf(info: PacketInfo, key: Uint32Array, o: number): number {
   key[o + KEY_PORTS] = sp | (dp << 16);
   key[o + KEY_VP] = v | (p << 8);
   return fmix32(
-    (endpointHash(
-      key[o + KEY_SRC]!,
-      key[o + KEY_SRC + 1]!,
-      key[o + KEY_SRC + 2]!,
-      key[o + KEY_SRC + 3]!,
-      sp,
-    ) +
-      endpointHash(
-        key[o + KEY_DST]!,
-        key[o + KEY_DST + 1]!,
-        key[o + KEY_DST + 2]!,
-        key[o + KEY_DST + 3]!,
-        dp,
-      ) +
+    (endpointHash(key, o + KEY_SRC, sp) +
+      endpointHash(key, o + KEY_DST, dp) +
       Math.imul(p, 0x9e3779b1) +
       v) |
       0,
