@@ -15,7 +15,8 @@ import {
   openCaptureInput,
 } from "../collector/capture-input.js";
 import type { PacketResult } from "../collector/packet/packet-info.js";
-import type { PacketCollector } from "../collector/packet-collector.js";
+import { parsePacket } from "../collector/packet/packet-parser.js";
+import { type PacketCollector, PacketGroup } from "../collector/packet-collector.js";
 import type { ShipperStats } from "../collector/partials-shipper.js";
 import { createProblemReporter } from "../collector/problem-reporter.js";
 import {
@@ -250,10 +251,19 @@ export async function startRun(
     }
     for (const [k, input] of cfg.inputs.capture.entries()) {
       const packets = pipeline.packets();
+      // Frames are parsed as they come and counted in groups (the flow table reads a group's
+      // memory in one go); a read's last frames are counted when the read ends.
+      const group = new PacketGroup();
+      const countGroup = (): void => {
+        if (group.count > 0) packets.ingestGroup(group);
+      };
       const capture = await openCaptureInput(
         { ...input, path: `inputs.capture[${k}]` },
-        (frame, linkType, tsSec, tsNsec) => packets.ingest(frame, linkType, tsSec, tsNsec),
-        { log, ...(t.capture === undefined ? {} : { timings: t.capture }) },
+        (frame, linkType, tsSec, tsNsec) => {
+          const result = parsePacket(frame, linkType, group.next);
+          if (group.push(result, tsSec, tsNsec)) countGroup();
+        },
+        { log, onReadEnd: countGroup, ...(t.capture === undefined ? {} : { timings: t.capture }) },
       );
       captures.push(capture);
       log.info(

@@ -136,7 +136,15 @@ export function pcapVersion(): string | null {
 export async function openCaptureInput(
   opts: CaptureInputOptions,
   onFrame: OnFrame,
-  deps: { log?: Pick<Logger, "warn" | "debug">; timings?: Partial<CaptureTimings> } = {},
+  deps: {
+    log?: Pick<Logger, "warn" | "debug">;
+    timings?: Partial<CaptureTimings>;
+    /**
+     * Called after each read, once its frames have gone to `onFrame`: a consumer that holds
+     * frames back to count them in groups (PacketGroup) counts the rest here.
+     */
+    onReadEnd?: () => void;
+  } = {},
 ): Promise<CaptureInput> {
   const t = { ...defaultTimings, ...deps.timings };
   const where = `${opts.path ?? "capture"} interface "${opts.interface}"`;
@@ -161,6 +169,18 @@ export async function openCaptureInput(
   let linkType = -1;
   let closed = false;
   let lastCallbackErrorLog = Number.NEGATIVE_INFINITY;
+  const callbackFailed = (e: unknown): void => {
+    // The native caller turns an exception into a fatal one: count it, log it now and then.
+    stats.callbackErrors++;
+    const now = Date.now();
+    if (now - lastCallbackErrorLog >= 10_000) {
+      lastCallbackErrorLog = now;
+      deps.log?.warn(
+        { err: e, interface: opts.interface, callbackErrors: stats.callbackErrors },
+        "a captured frame could not be processed (skipped)",
+      );
+    }
+  };
 
   const onPacket = (): void => {
     if (closed) return;
@@ -177,16 +197,7 @@ export async function openCaptureInput(
     try {
       onFrame(view, linkType, tsSec, tsUsec * 1000);
     } catch (e) {
-      // The native caller turns an exception into a fatal one: count it, log it now and then.
-      stats.callbackErrors++;
-      const now = Date.now();
-      if (now - lastCallbackErrorLog >= 10_000) {
-        lastCallbackErrorLog = now;
-        deps.log?.warn(
-          { err: e, interface: opts.interface, callbackErrors: stats.callbackErrors },
-          "a captured frame could not be processed (skipped)",
-        );
-      }
+      callbackFailed(e);
     }
   };
 
@@ -230,6 +241,13 @@ export async function openCaptureInput(
   let lastReadErrorLog = Number.NEGATIVE_INFINITY;
   const read = (): void => {
     const n = session.dispatch(frame, header);
+    if (deps.onReadEnd !== undefined) {
+      try {
+        deps.onReadEnd();
+      } catch (e) {
+        callbackFailed(e);
+      }
+    }
     if (n === -1) {
       stats.readErrors++;
       const now = Date.now();
