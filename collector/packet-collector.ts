@@ -87,6 +87,9 @@ export interface PacketCollector {
   readonly stats: PacketCollectorStats;
 }
 
+/** Flows exported per slice by `flushAll` (two records each at most). */
+const FLUSH_SLICE = 1024;
+
 export function createPacketCollector(deps: {
   model: CustomerModel;
   intervalMs: number;
@@ -208,9 +211,12 @@ export function createPacketCollector(deps: {
       if (batch.length > 0) sink.consume(batch, nowMs);
     },
     flushAll() {
-      table.flushAll(batch);
-      // Exported now, at the latest time the packet path has seen: no flow ends after it.
-      if (batch.length > 0) sink.consume(batch, counts.latestMs);
+      // Exported now, at the latest time the packet path has seen: no flow ends after it. In
+      // slices, so that the batch stays small whatever the size of the table.
+      for (let done = false; !done; ) {
+        done = table.flushAll(batch, FLUSH_SLICE);
+        if (batch.length > 0) sink.consume(batch, counts.latestMs);
+      }
     },
     drain: sink.drain,
     drainAll: sink.drainAll,

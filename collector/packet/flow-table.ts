@@ -120,8 +120,12 @@ export interface FlowTable {
   prefetch(infos: readonly PacketInfo[], count: number): void;
   /** Runs the idle, active and close timeouts against `nowMs` (ms since the epoch, packet time). */
   expire(nowMs: number, out: FlowBatch): void;
-  /** Exports and removes every entry (end of a capture file, shutdown). */
-  flushAll(out: FlowBatch): void;
+  /**
+   * Exports and removes every entry (end of a capture file, shutdown), or only the `limit`
+   * least recently active, so that a caller can consume the records in batches of a bounded
+   * size instead of one batch as large as the table. Returns true once the table is empty.
+   */
+  flushAll(out: FlowBatch, limit?: number): boolean;
   /** Entries held now. */
   readonly size: number;
   readonly stats: FlowTableStats;
@@ -724,11 +728,12 @@ export function createFlowTable(
     add,
     prefetch,
     expire,
-    flushAll(out: FlowBatch) {
-      while (lruHead() !== LRU) {
+    flushAll(out: FlowBatch, limit = Number.POSITIVE_INFINITY) {
+      for (let k = 0; k < limit && lruHead() !== LRU; k++) {
         stats.flushed++;
         remove(lruHead(), out);
       }
+      return lruHead() === LRU;
     },
     stats,
     tcpStats: timer === null ? null : timer.stats,
