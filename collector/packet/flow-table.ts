@@ -178,7 +178,8 @@ const KEY_SRC = 0;
 const KEY_DST = 4;
 const KEY_PORTS = 8;
 const KEY_VP = 9;
-const KEY_WORDS = 10;
+const KEY_HASH = 10;
+const KEY_WORDS = 11;
 /** Most packets one `prefetch` call looks at; more are left to `add`. */
 const PREFETCH_MAX = 64;
 
@@ -230,10 +231,12 @@ function wordAt(b: Uint8Array, k: number): number {
 }
 
 /**
- * The key of `info`'s flow (ipVersion !== 0), written to `key` as KEY_SRC..KEY_VP (side A =
- * this packet's sender; ICMP ports as NetFlow has them); returns the key's direction-free hash.
+ * The key of `info`'s flow (ipVersion !== 0), written to `key[o...]` as KEY_SRC..KEY_VP (side
+ * A = this packet's sender; ICMP ports as NetFlow has them), and at KEY_HASH its direction-free
+ * hash (stored, not returned: a 32-bit number returned from a function that is not inlined is
+ * a new heap number per call).
  */
-function keyOf(info: PacketInfo, key: Uint32Array, o: number): number {
+function keyOf(info: PacketInfo, key: Uint32Array, o: number): void {
   const v = info.ipVersion;
   const p = info.protocol;
   let sp = info.srcPort;
@@ -257,7 +260,7 @@ function keyOf(info: PacketInfo, key: Uint32Array, o: number): number {
   }
   key[o + KEY_PORTS] = sp | (dp << 16);
   key[o + KEY_VP] = v | (p << 8);
-  return fmix32(
+  key[o + KEY_HASH] = fmix32(
     (endpointHash(key, o + KEY_SRC, sp) +
       endpointHash(key, o + KEY_DST, dp) +
       Math.imul(p, 0x9e3779b1) +
@@ -499,10 +502,9 @@ export function createFlowTable(
     }
   }
 
-  // Keys and hashes of the group last prefetched (positions 0..PREFETCH_MAX-1), and at position
+  // Keys of the group last prefetched (positions 0..PREFETCH_MAX-1), and at position
   // PREFETCH_MAX the key of a packet added without one.
   const keys = new Uint32Array((PREFETCH_MAX + 1) * KEY_WORDS);
-  const hashes = new Uint32Array(PREFETCH_MAX);
   const prefetchedInfos: PacketInfo[] = [];
   const hints = new Int32Array(PREFETCH_MAX);
   /** Sum of the values `prefetch` read, stored so that the reads are not optimised away. */
@@ -520,9 +522,8 @@ export function createFlowTable(
         hints[k] = -1;
         continue;
       }
-      const h = keyOf(info, keys, k * KEY_WORDS);
-      hashes[k] = h;
-      hints[k] = h & mask;
+      keyOf(info, keys, k * KEY_WORDS);
+      hints[k] = keys[k * KEY_WORDS + KEY_HASH]! & mask;
     }
     prefetchedInfos.length = m;
     let sum = 0;
@@ -569,7 +570,8 @@ export function createFlowTable(
     }
     const known = prefetched >= 0 && prefetchedInfos[prefetched] === info;
     const o = known ? prefetched * KEY_WORDS : PREFETCH_MAX * KEY_WORDS;
-    const h = known ? hashes[prefetched]! : keyOf(info, keys, o);
+    if (!known) keyOf(info, keys, o);
+    const h = keys[o + KEY_HASH]!;
     const s0 = keys[o + KEY_SRC]!;
     const s1 = keys[o + KEY_SRC + 1]!;
     const s2 = keys[o + KEY_SRC + 2]!;
@@ -705,7 +707,10 @@ export function createFlowTable(
     if (tcp) {
       const fl = RECORD_BYTES * slot + FLAGS_BYTE + side;
       u8[fl] = u8[fl]! | f;
-      if (timer !== null) timer.packet(slot, fromA, info, tsUs);
+      if (timer !== null) {
+        timer.clock[0] = tsUs;
+        timer.packet(slot, fromA, info);
+      }
       const bitsAt = RECORD_BYTES * slot + TCP_BITS_BYTE;
       const b = u8[bitsAt]!;
       if ((b & CLOSED) === 0 && (f & (FIN | RST)) !== 0) {

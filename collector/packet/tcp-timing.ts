@@ -201,10 +201,16 @@ export interface TcpTimer {
   /** Starts a new connection in `slot` (the flow table created or reused the slot). */
   reset(slot: number): void;
   /**
-   * One TCP packet of the connection in `slot`; `fromA` is true when it was sent by the flow's
-   * side A. The packet must have its transport header (`info.hasTransport`).
+   * One TCP packet of the connection in `slot`, at `clock[0]`; `fromA` is true when it was sent
+   * by the flow's side A. The packet must have its transport header (`info.hasTransport`).
    */
-  packet(slot: number, fromA: boolean, info: PacketInfo, tsUs: number): void;
+  packet(slot: number, fromA: boolean, info: PacketInfo): void;
+  /**
+   * `clock[0]`: the time of the packet `packet` is given, in µs from the base (a fraction for
+   * the nanoseconds). Set before each call: a float passed as an argument to a function that is
+   * not inlined is a new heap number per call, a float in a typed array is not.
+   */
+  readonly clock: Float64Array;
   /** The connection leaves the table: emits a transaction with a response pending. */
   finish(slot: number): void;
   /**
@@ -239,6 +245,7 @@ export function createTcpTimer(capacity: number, deps: TcpTimerDeps): TcpTimer {
   // One 128-byte record per connection (layout at CONNECTION_BYTES): a packet reads and
   // writes one or two cache lines of it, instead of one line in each of ~8 separate arrays.
   const state = new ArrayBuffer(CONNECTION_BYTES * n);
+  const clock = new Float64Array(1);
   const u8 = new Uint8Array(state);
   const u32 = new Uint32Array(state);
   const f64 = new Float64Array(state);
@@ -313,7 +320,10 @@ export function createTcpTimer(capacity: number, deps: TcpTimerDeps): TcpTimer {
     onTransaction(t);
   }
 
-  function startRequest(s: number, tsUs: number, payload: number): void {
+  // Helpers take the packet's time from `clock` and its sequence number from `info`: a float
+  // or a sequence number above 2^30 passed as an argument would be a new heap number per call.
+  function startRequest(s: number, payload: number): void {
+    const tsUs = clock[0]!;
     u8[CB * s + TX] = TX_REQUEST;
     f64[CF * s + REQ_FIRST] = tsUs;
     f64[CF * s + REQ_LAST] = tsUs;
@@ -338,7 +348,9 @@ export function createTcpTimer(capacity: number, deps: TcpTimerDeps): TcpTimer {
    * Sequence bookkeeping for a segment with payload: 0 new data, 1 retransmission,
    * 2 out-of-order (fills a gap), 3 keep-alive probe.
    */
-  function classifySegment(s: number, side: number, seq: number, payload: number): number {
+  function classifySegment(s: number, side: number, info: PacketInfo): number {
+    const seq = info.tcpSeq;
+    const payload = info.tcpPayloadLength;
     const d = CW * s + side;
     const knownBit = side === 0 ? SEQ_KNOWN_A : SEQ_KNOWN_B;
     const holeBit = side === 0 ? HOLE_A : HOLE_B;
@@ -391,10 +403,13 @@ export function createTcpTimer(capacity: number, deps: TcpTimerDeps): TcpTimer {
     finish(s) {
       close(s);
     },
+    clock,
     touch(s) {
-      return u32[CW * s]! + u32[CW * s + CW / 2]!;
+      // A small integer: a larger one would be returned as a new heap number.
+      return (u32[CW * s]! ^ u32[CW * s + CW / 2]!) & 0xff;
     },
-    packet(s, fromA, info, tsUs) {
+    packet(s, fromA, info) {
+      const tsUs = clock[0]!;
       const f = info.tcpFlags;
       const side = fromA ? 0 : 1;
       const d = CW * s + side;
@@ -453,7 +468,7 @@ export function createTcpTimer(capacity: number, deps: TcpTimerDeps): TcpTimer {
 
       // ---- data ----
       if (payload > 0) {
-        const kind = classifySegment(s, side, seq, payload);
+        const kind = classifySegment(s, side, info);
         if (kind === 3) stats.keepAlives++;
         else {
           if (kind === 1) stats.retransmissions++;
@@ -474,7 +489,7 @@ export function createTcpTimer(capacity: number, deps: TcpTimerDeps): TcpTimer {
                 u32[CW * s + REQ_PACKETS] = u32[CW * s + REQ_PACKETS]! + 1;
               } else {
                 if (phase === TX_RESPONSE) emit(s);
-                startRequest(s, tsUs, payload);
+                startRequest(s, payload);
               }
             } else if (phase === TX_RESPONSE) {
               f64[CF * s + RESP_LAST] = tsUs;
