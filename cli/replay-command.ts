@@ -66,7 +66,9 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
   const group = new PacketGroup();
   let packetPath: PacketCollector | undefined;
   const countGroup = (): void => {
-    if (group.count > 0) (packetPath ??= pipeline.packets()).ingestGroup(group);
+    if (group.count === 0) return;
+    packetPath ??= pipeline.packets();
+    packetPath.ingestGroup(group);
   };
   let datagrams = 0;
   let packets = 0;
