@@ -17,8 +17,8 @@
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { createCollectors } from "../cli/collectors.js";
 import { createLogger } from "../cli/logger.js";
-import { createCollectors } from "../cli/pipeline.js";
 import { Direction, type PartialSum, UNATTRIBUTED } from "../collector/aggregate/partial-sums.js";
 import { createCaptureParser } from "../collector/capture/capture-file.js";
 import { createUdpDatagram, udpFromParsed } from "../collector/capture/udp-datagram.js";

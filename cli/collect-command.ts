@@ -14,7 +14,7 @@ import { createPartialsShipper } from "../collector/partials-shipper.js";
 import { startTemplateSharing } from "../collector/template-sharing.js";
 import type { Config } from "../schema/config.js";
 import { FlowtallyError } from "../schema/errors.js";
-import { createCollectors } from "./pipeline.js";
+import { createCollectors } from "./collectors.js";
 import { bullPrefix, connectRedis, PARTIALS_QUEUE, redactUrl } from "./redis-connection.js";
 import { type RunningFlowtally, type RunSink, type RunTimings, startRun } from "./run-command.js";
 

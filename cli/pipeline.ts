@@ -8,42 +8,12 @@ import type { Logger } from "pino";
 import { ResponseRollup } from "../aggregator/response-rollup.js";
 import { Rollup } from "../aggregator/rollup.js";
 import { nameDeltas, nameResponseDeltas } from "../aggregator/series-names.js";
-import { buildCustomerModel, type CustomerModel } from "../collector/classify/customer-model.js";
-import { decoderOptionsFromConfig } from "../collector/decoder-options.js";
-import { loadDecoderState, saveDecoderState } from "../collector/decoder-state-file.js";
-import { createFlowDecoder, type FlowDecoder } from "../collector/decoders/flow-decoder.js";
-import { createSflowDecoder, type SflowDecoder } from "../collector/decoders/sflow.js";
-import { InterfaceCounterBatch } from "../collector/decoders/sflow-records.js";
-import { createFlowCollector, type FlowCollector } from "../collector/flow-collector.js";
-import {
-  createInterfaceTracker,
-  type InterfaceTracker,
-} from "../collector/interface-utilisation.js";
-import { createPacketCollector, type PacketCollector } from "../collector/packet-collector.js";
 import type { Config } from "../schema/config.js";
-import type { FlowBatch } from "../schema/flow-record.js";
 import type { ResponseTimeRowDelta, SeriesRowDelta, SeriesStore } from "../schema/series-store.js";
 import { createStore } from "../store/create-store.js";
+import { type Collectors, createCollectors } from "./collectors.js";
 
-/** The collecting half: inputs' decoders and collectors, up to per-interval partial sums. */
-export interface Collectors {
-  readonly model: CustomerModel;
-  readonly decoder: FlowDecoder;
-  readonly collector: FlowCollector<FlowDecoder>;
-  /** sFlow v5 datagrams (inputs.sflow): its own decoder, the same classification and sums. */
-  readonly sflow: FlowCollector<Pick<SflowDecoder, "decode" | "problems">>;
-  /** Interface utilisation from sFlow counter samples. */
-  readonly interfaces: InterfaceTracker;
-  /**
-   * The packet path (capture files, live capture): made on first use, since its flow table
-   * preallocates `flowTable.maxFlows` entries (about 270 bytes each).
-   */
-  packets(): PacketCollector;
-  /** The packet path if it was used. */
-  readonly packetsIfUsed: PacketCollector | undefined;
-  /** Saves templates and sampling rates to `decoder.statePath` (no-op when it is ""). */
-  saveState(): void;
-}
+export { type Collectors, createCollectors } from "./collectors.js";
 
 /** Collectors, rollups and the store: the single-box pipeline. */
 export interface Pipeline extends Collectors {
@@ -66,77 +36,6 @@ export interface Pipeline extends Collectors {
    * write, the rows are kept and retried at the next call (and the error is rethrown when `final`).
    */
   handOver(nowMs: number, final?: boolean): Promise<void>;
-}
-
-/** Restores the decoder state and makes the collectors of every input kind. */
-export function createCollectors(cfg: Config, log: Logger): Collectors {
-  const model = buildCustomerModel(cfg);
-  const decoder = createFlowDecoder(decoderOptionsFromConfig(cfg.decoder));
-  const statePath = cfg.decoder.statePath;
-  if (statePath !== "") {
-    const restored = loadDecoderState(statePath, decoder);
-    if (restored.found) log.info({ path: statePath, ...restored }, "decoder state restored");
-  }
-  const collector = createFlowCollector({
-    model,
-    decoder,
-    intervalMs: cfg.aggregation.interval,
-    maxFutureMs: cfg.aggregation.maxFuture,
-  });
-  const sflowDecoder = createSflowDecoder({
-    samplingOverrides: new Map(cfg.decoder.samplingOverrides.map((o) => [o.exporter, o.rate])),
-  });
-  const counterRows = new InterfaceCounterBatch();
-  const interfaces = createInterfaceTracker();
-  const sflow = createFlowCollector({
-    model,
-    decoder: {
-      decode(payload: Uint8Array, exporter: string, receivedMs: number, batch: FlowBatch) {
-        counterRows.clear();
-        const rows = sflowDecoder.decode(payload, exporter, receivedMs, batch, counterRows);
-        interfaces.add(counterRows);
-        return rows;
-      },
-      get problems() {
-        return sflowDecoder.problems;
-      },
-    },
-    intervalMs: cfg.aggregation.interval,
-    maxFutureMs: cfg.aggregation.maxFuture,
-  });
-  let packets: PacketCollector | undefined;
-  const openPackets = (): PacketCollector => {
-    packets ??= createPacketCollector({
-      model,
-      intervalMs: cfg.aggregation.interval,
-      maxFutureMs: cfg.aggregation.maxFuture,
-      flowTable: {
-        maxFlows: cfg.flowTable.maxFlows,
-        idleTimeoutMs: cfg.flowTable.idleTimeout,
-        activeTimeoutMs: cfg.flowTable.activeTimeout,
-      },
-      totalDelayThresholdsMs: model.classIds.map(
-        (id) =>
-          cfg.classes.find((c) => c.id === id)?.totalDelayThreshold ??
-          cfg.defaultTotalDelayThreshold,
-      ),
-    });
-    return packets;
-  };
-  return {
-    model,
-    decoder,
-    collector,
-    sflow,
-    interfaces,
-    packets: openPackets,
-    get packetsIfUsed() {
-      return packets;
-    },
-    saveState() {
-      if (statePath !== "") saveDecoderState(statePath, decoder);
-    },
-  };
 }
 
 /** Opens the store and restores the decoder state; `stop` the store when done. */
