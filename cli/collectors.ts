@@ -16,6 +16,7 @@ import {
   createInterfaceTracker,
   type InterfaceTracker,
 } from "../collector/interface-utilisation.js";
+import { withLiveProperties } from "../collector/live-properties.js";
 import { createPacketCollector, type PacketCollector } from "../collector/packet-collector.js";
 import type { Config } from "../schema/config.js";
 import type { FlowBatch } from "../schema/flow-record.js";
@@ -62,17 +63,18 @@ export function createCollectors(cfg: Config, log: Logger): Collectors {
   const interfaces = createInterfaceTracker();
   const sflow = createFlowCollector({
     model,
-    decoder: {
-      decode(payload: Uint8Array, exporter: string, receivedMs: number, batch: FlowBatch) {
-        counterRows.clear();
-        const rows = sflowDecoder.decode(payload, exporter, receivedMs, batch, counterRows);
-        interfaces.add(counterRows);
-        return rows;
+    // `problems` added afterwards: `decode` is looked up per datagram (live-properties.ts).
+    decoder: withLiveProperties(
+      {
+        decode(payload: Uint8Array, exporter: string, receivedMs: number, batch: FlowBatch) {
+          counterRows.clear();
+          const rows = sflowDecoder.decode(payload, exporter, receivedMs, batch, counterRows);
+          interfaces.add(counterRows);
+          return rows;
+        },
       },
-      get problems() {
-        return sflowDecoder.problems;
-      },
-    },
+      { problems: () => sflowDecoder.problems },
+    ),
     intervalMs: cfg.aggregation.interval,
     maxFutureMs: cfg.aggregation.maxFuture,
   });

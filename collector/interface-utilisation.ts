@@ -7,6 +7,7 @@
  * over instead of giving a negative or huge rate.
  */
 import type { InterfaceCounterBatch } from "./decoders/sflow-records.js";
+import { withLiveProperties } from "./live-properties.js";
 
 export interface InterfaceUtilisation {
   exporter: string;
@@ -55,7 +56,7 @@ export function createInterfaceTracker(maxInterfaces = 100_000): InterfaceTracke
   const byKey = new Map<string, Last>();
   let overflow = 0;
   const delta = (now: number, before: number) => (now >= before ? now - before : null);
-  return {
+  const tracker: Omit<InterfaceTracker, "size" | "overflow"> = {
     add(batch) {
       for (let i = 0; i < batch.length; i++) {
         const c = batch.rows[i]!;
@@ -138,11 +139,7 @@ export function createInterfaceTracker(maxInterfaces = 100_000): InterfaceTracke
       }
       return out.sort((a, b) => a.exporter.localeCompare(b.exporter) || a.ifIndex - b.ifIndex);
     },
-    get size() {
-      return byKey.size;
-    },
-    get overflow() {
-      return overflow;
-    },
   };
+  // Live properties added afterwards: `add` is called per sFlow datagram (live-properties.ts).
+  return withLiveProperties(tracker, { size: () => byKey.size, overflow: () => overflow });
 }

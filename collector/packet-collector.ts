@@ -14,6 +14,7 @@ import { ResponseSums } from "./aggregate/response-sums.js";
 import { createAttribution, createClassifier } from "./classify/classifier.js";
 import type { CustomerModel } from "./classify/customer-model.js";
 import { createRecordSink } from "./flow-collector.js";
+import { withLiveProperties } from "./live-properties.js";
 import { createFlowTable, type FlowTableConfig, type FlowTableStats } from "./packet/flow-table.js";
 import { PacketInfo, type PacketResult } from "./packet/packet-info.js";
 import { parsePacket } from "./packet/packet-parser.js";
@@ -192,6 +193,7 @@ export function createPacketCollector(deps: {
     if (batch.length > 0) sink.consume(batch, ms);
   };
 
+  // `flows` is added afterwards (live-properties.ts), for the reason given at `counts`.
   const collector: Omit<PacketCollector, "flows"> = {
     ingest(frame, linkType, tsSec, tsNsec) {
       ingestParsed(info, parsePacket(frame, linkType, info), tsSec, tsNsec);
@@ -224,9 +226,5 @@ export function createPacketCollector(deps: {
     drainAllResponses: () => responses.drainAll(),
     stats,
   };
-  // Defined afterwards, for the reason given at `counts`.
-  return Object.defineProperty(collector, "flows", {
-    get: () => table.size,
-    enumerable: true,
-  }) as PacketCollector;
+  return withLiveProperties(collector, { flows: () => table.size });
 }

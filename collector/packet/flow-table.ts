@@ -30,6 +30,7 @@
  * before they are rounded to whole microseconds, as tshark's are.
  */
 import { columnBit, type FlowBatch, SamplingSource } from "../../schema/flow-record.js";
+import { withLiveProperties } from "../live-properties.js";
 import type { PacketInfo } from "./packet-info.js";
 import {
   createTcpTimer,
@@ -727,8 +728,8 @@ export function createFlowTable(
     return true;
   }
 
-  // `size` is defined afterwards: an object literal with a getter is made in dictionary mode,
-  // and every `table.add` would then be a dictionary lookup.
+  // `size` is added afterwards (live-properties.ts): with a getter in the literal, every
+  // `table.add` would be a dictionary lookup.
   const table = {
     add,
     prefetch,
@@ -751,5 +752,5 @@ export function createFlowTable(
       (8 * indexSize) / n +
       (timer === null ? 0 : timer.bytesPerConnection),
   };
-  return Object.defineProperty(table, "size", { get: () => size, enumerable: true }) as FlowTable;
+  return withLiveProperties(table, { size: () => size });
 }
