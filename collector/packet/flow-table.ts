@@ -103,7 +103,8 @@ export interface FlowTable {
    * seconds, nanoseconds within the second). Returns false when the packet was not counted
    * (no IP header). May append records to `out`. `prefetched`: the packet's position in the
    * group last given to `prefetch`, whose key is then not worked out again (ignored if `info`
-   * is not the object at that position).
+   * is not the object at that position, or was already added with it; `info` must not have
+   * changed since `prefetch`).
    */
   add(
     info: PacketInfo,
@@ -506,7 +507,7 @@ export function createFlowTable(
   // Keys of the group last prefetched (positions 0..PREFETCH_MAX-1), and at position
   // PREFETCH_MAX the key of a packet added without one.
   const keys = new Uint32Array((PREFETCH_MAX + 1) * KEY_WORDS);
-  const prefetchedInfos: PacketInfo[] = [];
+  const prefetchedInfos: Array<PacketInfo | undefined> = [];
   const hints = new Int32Array(PREFETCH_MAX);
   /** Sum of the values `prefetch` read, stored so that the reads are not optimised away. */
   const touched = new Float64Array(1);
@@ -569,7 +570,10 @@ export function createFlowTable(
       nextSweepUs = tsUs + sweepUs;
       sweep(tsUs, out);
     }
+    // A prefetched key serves once: a packet re-parsed into the same object and added again
+    // with the same position gets its key worked out anew.
     const known = prefetched >= 0 && prefetchedInfos[prefetched] === info;
+    if (known) prefetchedInfos[prefetched] = undefined;
     const o = known ? prefetched * KEY_WORDS : PREFETCH_MAX * KEY_WORDS;
     if (!known) keyOf(info, keys, o);
     const h = keys[o + KEY_HASH]!;
