@@ -89,6 +89,18 @@ function findBinary(binary: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The servers' environment: ours without a preloaded library. The calendar check
+ * (scripts/test-calendar.sh) runs the tests on a clock moved years ahead with libfaketime, which
+ * redis-server does not survive; the servers keep the machine's clock (the Go ones, influxd and
+ * victoria-metrics, read it without libc anyway), and their settings must keep whatever a test
+ * writes at any date (see startVictoriaMetrics).
+ */
+export function serverEnv(): NodeJS.ProcessEnv {
+  const { LD_PRELOAD: _preload, FAKETIME: _faketime, ...env } = process.env;
+  return env;
+}
+
 /** Starts a server of `spec` on a free port in a new temporary directory. */
 export async function startServer(spec: ServerSpec): Promise<TestServer> {
   const path = findBinary(spec.binary);
@@ -106,7 +118,10 @@ export async function startServer(spec: ServerSpec): Promise<TestServer> {
   async function start(): Promise<void> {
     if (child !== undefined) throw new Error(`${spec.name} is already running`);
     await spec.prepare?.(port, dir);
-    const c = spawn(path as string, spec.args(port, dir), { stdio: ["ignore", "pipe", "pipe"] });
+    const c = spawn(path as string, spec.args(port, dir), {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: serverEnv(),
+    });
     child = c;
     let exitedWith: string | undefined;
     exit = new Promise((resolve) => {
@@ -211,7 +226,7 @@ export async function startRedisCluster(): Promise<TestServer[]> {
         "0",
         "--cluster-yes",
       ],
-      { encoding: "utf8", timeout: 30_000 },
+      { encoding: "utf8", timeout: 30_000, env: serverEnv() },
     );
     if (create.status !== 0) {
       throw new Error(`redis-cli --cluster create failed:\n${create.stdout}${create.stderr}`);
@@ -220,6 +235,7 @@ export async function startRedisCluster(): Promise<TestServer[]> {
     for (;;) {
       const info = spawnSync("redis-cli", ["-p", String(nodes[0]!.port), "cluster", "info"], {
         encoding: "utf8",
+        env: serverEnv(),
       });
       if (/cluster_state:ok/.test(info.stdout)) return nodes;
       if (Date.now() > deadline) throw new Error(`cluster not ready:\n${info.stdout}`);
@@ -277,6 +293,9 @@ bind-address = "127.0.0.1:${rpcPort}"
 
 [meta]
   dir = "${join(dir, "meta")}"
+  # A new database's default policy (autogen) keeps points forever: a 1.x server refuses points
+  # older than its policy's duration, so a finite one would drop old fixtures as the years pass.
+  retention-autocreate = true
 
 [data]
   dir = "${join(dir, "data")}"
@@ -345,6 +364,10 @@ export function startVictoriaMetrics(): Promise<TestServer> {
     args: (port, dir) => [
       `-httpListenAddr=127.0.0.1:${port}`,
       `-storageDataPath=${join(dir, "data")}`,
+      // The default keeps one month: fixtures dated a month before today were dropped on write.
+      // 100 years is the longest it takes; it refuses timestamps before 1970 and more than two
+      // days after its clock, whatever this says.
+      "-retentionPeriod=100y",
       "-loggerLevel=WARN",
     ],
     ready: (port) => waitForHttp(port, "/health", 200, 20_000),

@@ -10,6 +10,8 @@ echo "test: tsc" >&2
 npx tsc -p tsconfig.json --noEmit
 echo "test: vitest" >&2
 npx vitest run --exclude 'test/load/**' "$@"
+# The tests that store and query dated series again, on a clock 25 years ahead (docs/testing.md).
+sh scripts/test-calendar.sh --quick
 # Load tests measure loss at a high rate: alone, so other test files don't take the CPU.
 echo "test: vitest (load, alone)" >&2
 npx vitest run test/load

@@ -6,6 +6,7 @@ import { isFlowtallyError } from "../schema/errors.js";
 import type { SeriesStore } from "../schema/series-store.js";
 import {
   atAllLevels,
+  CALENDAR_T0S,
   describeStoreConformance,
   key,
   T0,
@@ -36,6 +37,13 @@ afterEach(async () => {
 });
 
 describeStoreConformance("embedded store (DuckDB)", { open: () => open() });
+for (const t0 of Object.values(CALENDAR_T0S)) {
+  describeStoreConformance("embedded store (DuckDB)", {
+    open: () => open(),
+    t0,
+    randomDeltas: 5000,
+  });
+}
 
 describe("createDuckDbStore", () => {
   it("keeps the data across stop and a new store on the same path", async () => {

@@ -24,13 +24,16 @@ import {
 } from "../test/support/servers.js";
 import {
   atAllLevels,
+  CALENDAR_T0S,
   describeStoreConformance,
+  isoDay,
   key,
   T0,
 } from "../test/support/store-conformance.js";
 import { createInfluxStore } from "./influx-store.js";
 
 const DAY = 86_400_000;
+const DEFAULT_T0 = T0;
 
 const { log, lines: logLines } = captureLog();
 
@@ -83,6 +86,13 @@ describeStoreConformance("InfluxDB v1 store (influxd 1.6.7)", {
   open: () => openV1(),
   randomDeltas: 10_000,
 });
+for (const t0 of Object.values(CALENDAR_T0S)) {
+  describeStoreConformance("InfluxDB v1 store (influxd 1.6.7)", {
+    open: () => openV1(),
+    t0,
+    randomDeltas: 1000,
+  });
+}
 
 describe("createInfluxStore (v1)", () => {
   it("refuses what line protocol cannot carry, naming the row, and writes nothing", async () => {
@@ -247,226 +257,231 @@ describe("createInfluxStore (v1)", () => {
   }, 60_000);
 });
 
-describe("createInfluxStore (v2 write path, against VictoriaMetrics)", () => {
-  let vm: TestServer;
+// VictoriaMetrics refuses points more than two days ahead of its clock (and drops those older
+// than -retentionPeriod, which the harness sets to its longest, 100 years): the v2 path runs at T0
+// and at the past date, the one every fixture reaches as the years go by.
+for (const T0 of [DEFAULT_T0, CALENDAR_T0S.past]) {
+  describe(`createInfluxStore (v2 write path, against VictoriaMetrics), fixtures from ${isoDay(T0)}`, () => {
+    let vm: TestServer;
 
-  beforeAll(async () => {
-    vm = await startVictoriaMetrics();
-  }, 60_000);
+    beforeAll(async () => {
+      vm = await startVictoriaMetrics();
+    }, 60_000);
 
-  afterAll(async () => {
-    await vm?.close();
-  });
-
-  function openV2(extra: Record<string, unknown> = {}): SeriesStore {
-    return createInfluxStore(
-      influxConfig({
-        api: "v2",
-        url: `http://127.0.0.1:${vm.port}`,
-        org: "isp",
-        bucket: "flowtally",
-        token: "v2-token-secret",
-        ...extra,
-      }),
-      { log },
-    );
-  }
-
-  interface Exported {
-    metric: Record<string, string>;
-    values: number[];
-    timestamps: number[];
-  }
-
-  /** Every sample VictoriaMetrics holds for metrics matching `name` (a regex), by its export API. */
-  async function exported(name: string): Promise<Exported[]> {
-    // Samples become searchable after VictoriaMetrics flushes its in-memory buffers.
-    await fetch(`http://127.0.0.1:${vm.port}/internal/force_flush`);
-    const params = new URLSearchParams({
-      "match[]": `{__name__=~"${name}"}`,
-      start: String((T0 - DAY) / 1000),
-      end: String((T0 + 30 * DAY) / 1000),
+    afterAll(async () => {
+      await vm?.close();
     });
-    const res = await fetch(`http://127.0.0.1:${vm.port}/api/v1/export?${params}`);
-    expect(res.status).toBe(200);
-    const text = await res.text();
-    return text
-      .split("\n")
-      .filter((l) => l !== "")
-      .map((l) => JSON.parse(l) as Exported);
-  }
 
-  it("writes traffic and response-time points through /api/v2/write with their tags and values", async () => {
-    const store = openV2();
-    await store.start();
-    const hostile = "x' OR '1'='1, a=b";
-    const rows: SeriesRowDelta[] = [
-      {
-        ...key("acme", "in", { site: "hq", link: "fiber", trafficClass: "web" }),
-        level: "1m",
+    function openV2(extra: Record<string, unknown> = {}): SeriesStore {
+      return createInfluxStore(
+        influxConfig({
+          api: "v2",
+          url: `http://127.0.0.1:${vm.port}`,
+          org: "isp",
+          bucket: "flowtally",
+          token: "v2-token-secret",
+          ...extra,
+        }),
+        { log },
+      );
+    }
+
+    interface Exported {
+      metric: Record<string, string>;
+      values: number[];
+      timestamps: number[];
+    }
+
+    /** Every sample VictoriaMetrics holds for metrics matching `name` (a regex), by its export API. */
+    async function exported(name: string): Promise<Exported[]> {
+      // Samples become searchable after VictoriaMetrics flushes its in-memory buffers.
+      await fetch(`http://127.0.0.1:${vm.port}/internal/force_flush`);
+      const params = new URLSearchParams({
+        "match[]": `{__name__=~"${name}"}`,
+        start: String((T0 - DAY) / 1000),
+        end: String((T0 + 30 * DAY) / 1000),
+      });
+      const res = await fetch(`http://127.0.0.1:${vm.port}/api/v1/export?${params}`);
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      return text
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => JSON.parse(l) as Exported);
+    }
+
+    it("writes traffic and response-time points through /api/v2/write with their tags and values", async () => {
+      const store = openV2();
+      await store.start();
+      const hostile = "x' OR '1'='1, a=b";
+      const rows: SeriesRowDelta[] = [
+        {
+          ...key("acme", "in", { site: "hq", link: "fiber", trafficClass: "web" }),
+          level: "1m",
+          startMs: T0,
+          bytes: 2 ** 40 + 1,
+          packets: 3,
+          flows: 0.5,
+        },
+        {
+          ...key(hostile, "out", { site: "", link: "" }),
+          level: "1m",
+          startMs: T0 + 60_000,
+          bytes: 1500,
+          packets: 1,
+          flows: 1,
+        },
+      ];
+      // Once: VictoriaMetrics, unlike InfluxDB, keeps both samples of a point written twice.
+      await store.putSeries(rows);
+      const response: ResponseTimeRowDelta = {
+        level: "5m",
         startMs: T0,
-        bytes: 2 ** 40 + 1,
-        packets: 3,
-        flows: 0.5,
-      },
-      {
-        ...key(hostile, "out", { site: "", link: "" }),
-        level: "1m",
-        startMs: T0 + 60_000,
-        bytes: 1500,
-        packets: 1,
-        flows: 1,
-      },
-    ];
-    // Once: VictoriaMetrics, unlike InfluxDB, keeps both samples of a point written twice.
-    await store.putSeries(rows);
-    const response: ResponseTimeRowDelta = {
-      level: "5m",
-      startMs: T0,
-      customer: "acme",
-      site: "hq",
-      link: "fiber",
-      trafficClass: "web",
-      ...zeroResponseTimeCounters(),
-      transactions: 4,
-      good: 3,
-      totalDelaySumUs: 12_345,
-      bins: [
-        [-2, 1],
-        [517, 3],
-      ],
-    };
-    await store.putResponseTimes([response]);
-    await store.stop();
+        customer: "acme",
+        site: "hq",
+        link: "fiber",
+        trafficClass: "web",
+        ...zeroResponseTimeCounters(),
+        transactions: 4,
+        good: 3,
+        totalDelaySumUs: 12_345,
+        bins: [
+          [-2, 1],
+          [517, 3],
+        ],
+      };
+      await store.putResponseTimes([response]);
+      await store.stop();
 
-    const bytes = await exportedUntil(() => exported("traffic_1m_bytes"), 2);
-    const byCustomer = new Map(bytes.map((s) => [s.metric.customer, s]));
-    expect(byCustomer.get("acme")).toEqual({
-      metric: {
-        __name__: "traffic_1m_bytes",
+      const bytes = await exportedUntil(() => exported("traffic_1m_bytes"), 2);
+      const byCustomer = new Map(bytes.map((s) => [s.metric.customer, s]));
+      expect(byCustomer.get("acme")).toEqual({
+        metric: {
+          __name__: "traffic_1m_bytes",
+          customer: "acme",
+          site: "hq",
+          link: "fiber",
+          class: "web",
+          direction: "in",
+        },
+        values: [2 ** 40 + 1],
+        timestamps: [T0],
+      });
+      expect(byCustomer.get(hostile)).toEqual({
+        // Empty site and link are left out, as InfluxDB does.
+        metric: {
+          __name__: "traffic_1m_bytes",
+          customer: hostile,
+          class: "default",
+          direction: "out",
+        },
+        values: [1500],
+        timestamps: [T0 + 60_000],
+      });
+      const flows = await exported("traffic_1m_flows");
+      expect(flows.map((s) => s.values).sort()).toEqual([[0.5], [1]]);
+      const rt = await exportedUntil(() => exported("response_5m_.*"), 10);
+      const fields = new Map(rt.map((s) => [s.metric.__name__, s.values]));
+      expect(fields.get("response_5m_transactions")).toEqual([4]);
+      expect(fields.get("response_5m_good")).toEqual([3]);
+      expect(fields.get("response_5m_totalDelaySumUs")).toEqual([12_345]);
+      expect(fields.get("response_5m_bin_-2")).toEqual([1]);
+      expect(fields.get("response_5m_bin_517")).toEqual([3]);
+      expect(rt[0]?.metric).toMatchObject({
         customer: "acme",
         site: "hq",
         link: "fiber",
         class: "web",
-        direction: "in",
-      },
-      values: [2 ** 40 + 1],
-      timestamps: [T0],
+      });
+      expect(rt.every((s) => s.timestamps[0] === T0)).toBe(true);
     });
-    expect(byCustomer.get(hostile)).toEqual({
-      // Empty site and link are left out, as InfluxDB does.
-      metric: {
-        __name__: "traffic_1m_bytes",
-        customer: hostile,
-        class: "default",
-        direction: "out",
-      },
-      values: [1500],
-      timestamps: [T0 + 60_000],
+
+    it("prunes nothing on v2 and says the bucket's retention applies", async () => {
+      const store = openV2();
+      await store.start();
+      expect(await store.prune({ "1m": T0 })).toEqual({ "1m": 0, "5m": 0, "1h": 0, "1d": 0 });
+      expect(logLines.some((l) => l.includes("the bucket's retention period applies"))).toBe(true);
+      await store.stop();
     });
-    const flows = await exported("traffic_1m_flows");
-    expect(flows.map((s) => s.values).sort()).toEqual([[0.5], [1]]);
-    const rt = await exportedUntil(() => exported("response_5m_.*"), 10);
-    const fields = new Map(rt.map((s) => [s.metric.__name__, s.values]));
-    expect(fields.get("response_5m_transactions")).toEqual([4]);
-    expect(fields.get("response_5m_good")).toEqual([3]);
-    expect(fields.get("response_5m_totalDelaySumUs")).toEqual([12_345]);
-    expect(fields.get("response_5m_bin_-2")).toEqual([1]);
-    expect(fields.get("response_5m_bin_517")).toEqual([3]);
-    expect(rt[0]?.metric).toMatchObject({
-      customer: "acme",
-      site: "hq",
-      link: "fiber",
-      class: "web",
+
+    it("retries a write while the server is down, and resolves once it is written", async () => {
+      const store = openV2({ maxRetries: 5, minRetryDelay: "200ms", maxRetryTime: "30s" });
+      await store.start();
+      await vm.stop();
+      const row: SeriesRowDelta = {
+        ...key("retry", "in"),
+        level: "1h",
+        startMs: T0,
+        bytes: 99,
+        packets: 1,
+        flows: 1,
+      };
+      const writing = store.putSeries([row]);
+      await new Promise((r) => setTimeout(r, 300));
+      await vm.start();
+      await writing;
+      await store.stop();
+      const got = await exportedUntil(() => exported("traffic_1h_bytes"), 1);
+      expect(got.map((s) => [s.metric.customer, s.values])).toEqual([["retry", [99]]]);
+    }, 60_000);
+
+    it("fails with FT_STORE_UNREACHABLE once the retries are spent, without the token in the message", async () => {
+      const port = await freePort();
+      const down = createInfluxStore(
+        influxConfig({
+          api: "v2",
+          url: `http://127.0.0.1:${port}`,
+          org: "o",
+          bucket: "b",
+          token: "tok-secret",
+          maxRetries: 0,
+        }),
+        { log },
+      );
+      expect(isFlowtallyError(await failureOf(down.start()), "FT_STORE_UNREACHABLE")).toBe(true);
+
+      const store = openV2({ maxRetries: 1, minRetryDelay: "100ms" });
+      await store.start();
+      await vm.stop();
+      const e = await failureOf(
+        store.putSeries([
+          { ...key("x", "in"), level: "1m", startMs: T0, bytes: 1, packets: 1, flows: 1 },
+        ]),
+      );
+      expect(isFlowtallyError(e, "FT_STORE_UNREACHABLE"), e.message).toBe(true);
+      expect(e.message).toContain(`http://127.0.0.1:${vm.port}: InfluxDB could not be reached`);
+      expect(e.message).not.toContain("v2-token-secret");
+      await vm.start();
+      await store.stop();
+      expect(logLines.join("")).not.toContain("v2-token-secret");
+    }, 60_000);
+
+    it("reports a refused v2 write as FT_STORE_WRITE with the status and body (1.6 has no /api/v2)", async () => {
+      const url = `http://127.0.0.1:${influxd.port}`;
+      const store = createInfluxStore(
+        influxConfig({ api: "v2", url, org: "o", bucket: "b", token: "v2-token-secret" }),
+        { log },
+      );
+      await store.start();
+      const e = await failureOf(
+        store.putSeries([
+          { ...key("x", "in"), level: "1m", startMs: T0, bytes: 1, packets: 1, flows: 1 },
+        ]),
+      );
+      expect(isFlowtallyError(e, "FT_STORE_WRITE"), e.message).toBe(true);
+      expect(e.message).toMatch(new RegExp(`^${url}: InfluxDB refused a write: HTTP 404`));
+      expect(e.message).not.toContain("v2-token-secret");
+      await store.stop();
     });
-    expect(rt.every((s) => s.timestamps[0] === T0)).toBe(true);
-  });
 
-  it("prunes nothing on v2 and says the bucket's retention applies", async () => {
-    const store = openV2();
-    await store.start();
-    expect(await store.prune({ "1m": T0 })).toEqual({ "1m": 0, "5m": 0, "1h": 0, "1d": 0 });
-    expect(logLines.some((l) => l.includes("the bucket's retention period applies"))).toBe(true);
-    await store.stop();
-  });
-
-  it("retries a write while the server is down, and resolves once it is written", async () => {
-    const store = openV2({ maxRetries: 5, minRetryDelay: "200ms", maxRetryTime: "30s" });
-    await store.start();
-    await vm.stop();
-    const row: SeriesRowDelta = {
-      ...key("retry", "in"),
-      level: "1h",
-      startMs: T0,
-      bytes: 99,
-      packets: 1,
-      flows: 1,
-    };
-    const writing = store.putSeries([row]);
-    await new Promise((r) => setTimeout(r, 300));
-    await vm.start();
-    await writing;
-    await store.stop();
-    const got = await exportedUntil(() => exported("traffic_1h_bytes"), 1);
-    expect(got.map((s) => [s.metric.customer, s.values])).toEqual([["retry", [99]]]);
-  }, 60_000);
-
-  it("fails with FT_STORE_UNREACHABLE once the retries are spent, without the token in the message", async () => {
-    const port = await freePort();
-    const down = createInfluxStore(
-      influxConfig({
-        api: "v2",
-        url: `http://127.0.0.1:${port}`,
-        org: "o",
-        bucket: "b",
-        token: "tok-secret",
-        maxRetries: 0,
-      }),
-      { log },
-    );
-    expect(isFlowtallyError(await failureOf(down.start()), "FT_STORE_UNREACHABLE")).toBe(true);
-
-    const store = openV2({ maxRetries: 1, minRetryDelay: "100ms" });
-    await store.start();
-    await vm.stop();
-    const e = await failureOf(
-      store.putSeries([
-        { ...key("x", "in"), level: "1m", startMs: T0, bytes: 1, packets: 1, flows: 1 },
-      ]),
-    );
-    expect(isFlowtallyError(e, "FT_STORE_UNREACHABLE"), e.message).toBe(true);
-    expect(e.message).toContain(`http://127.0.0.1:${vm.port}: InfluxDB could not be reached`);
-    expect(e.message).not.toContain("v2-token-secret");
-    await vm.start();
-    await store.stop();
-    expect(logLines.join("")).not.toContain("v2-token-secret");
-  }, 60_000);
-
-  it("reports a refused v2 write as FT_STORE_WRITE with the status and body (1.6 has no /api/v2)", async () => {
-    const url = `http://127.0.0.1:${influxd.port}`;
-    const store = createInfluxStore(
-      influxConfig({ api: "v2", url, org: "o", bucket: "b", token: "v2-token-secret" }),
-      { log },
-    );
-    await store.start();
-    const e = await failureOf(
-      store.putSeries([
-        { ...key("x", "in"), level: "1m", startMs: T0, bytes: 1, packets: 1, flows: 1 },
-      ]),
-    );
-    expect(isFlowtallyError(e, "FT_STORE_WRITE"), e.message).toBe(true);
-    expect(e.message).toMatch(new RegExp(`^${url}: InfluxDB refused a write: HTTP 404`));
-    expect(e.message).not.toContain("v2-token-secret");
-    await store.stop();
-  });
-
-  /** Polls `read` until it returns at least `n` series (VictoriaMetrics indexes asynchronously). */
-  async function exportedUntil(read: () => Promise<Exported[]>, n: number): Promise<Exported[]> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const got = await read();
-      if (got.length >= n || Date.now() > deadline) return got;
-      await new Promise((r) => setTimeout(r, 200));
+    /** Polls `read` until it returns at least `n` series (VictoriaMetrics indexes asynchronously). */
+    async function exportedUntil(read: () => Promise<Exported[]>, n: number): Promise<Exported[]> {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const got = await read();
+        if (got.length >= n || Date.now() > deadline) return got;
+        await new Promise((r) => setTimeout(r, 200));
+      }
     }
-  }
-});
+  });
+}

@@ -19,8 +19,30 @@ import { createRng } from "../fuzz/mutate.js";
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
-/** A UTC midnight. */
+/** A UTC midnight: the fixtures' date in every store test that does not say otherwise. */
 export const T0 = Date.UTC(2026, 10, 1);
+const DEFAULT_T0 = T0;
+
+/**
+ * Other dates the conformance suite runs its fixtures at (UTC midnights), so that an assumption
+ * about the calendar (a server's retention, a `to` that defaults to now, pruning, a "late data"
+ * window) fails in the suite rather than on the day the fixtures' age reaches it. Each store test
+ * runs the suite at T0 and at these; a store that cannot hold a date says so where it leaves it
+ * out (VictoriaMetrics refuses points more than two days ahead of its clock).
+ */
+export const CALENDAR_T0S = {
+  /** 27 years before T0, and across the change of millennium: today's fixtures in 2053. */
+  past: Date.UTC(1999, 11, 31),
+  /** The cases span days across 2^31 seconds after 1970 (2038-01-19T03:14:08Z). */
+  y2038: Date.UTC(2038, 0, 18),
+  /** Across 28 February of a year that is not a leap year though divisible by 4. */
+  y2100: Date.UTC(2100, 1, 27),
+} as const;
+
+/** "2026-11-01" for T0: how the suite names the date it runs at. */
+export function isoDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
 
 /** One 1-minute delta written at every level, as the aggregator's Rollup does. */
 export function atAllLevels(
@@ -49,11 +71,14 @@ export interface ConformanceOptions {
   open(): Promise<SeriesStore>;
   /** Deltas of the random-totals case (100 000 by default). */
   randomDeltas?: number;
+  /** The UTC midnight the fixtures start at (T0 by default; see CALENDAR_T0S). */
+  t0?: number;
 }
 
 export function describeStoreConformance(name: string, options: ConformanceOptions): void {
-  const { open, randomDeltas = 100_000 } = options;
-  describe(`${name}: the SeriesStore contract`, () => {
+  const { open, randomDeltas = 100_000, t0: T0 = DEFAULT_T0 } = options;
+  if (T0 % DAY !== 0) throw new RangeError(`t0 ${T0} is not a UTC midnight`);
+  describe(`${name}: the SeriesStore contract, fixtures from ${isoDay(T0)}`, () => {
     it("adds deltas to the stored rows, within one call and across calls", async () => {
       const store = await open();
       const k = key("acme", "in");
