@@ -55,6 +55,7 @@ export function createCollectors(cfg: Config, log: Logger): Collectors {
     decoder,
     intervalMs: cfg.aggregation.interval,
     maxFutureMs: cfg.aggregation.maxFuture,
+    maxPastMs: cfg.aggregation.maxPast,
   });
   const sflowDecoder = createSflowDecoder({
     samplingOverrides: new Map(cfg.decoder.samplingOverrides.map((o) => [o.exporter, o.rate])),
@@ -77,6 +78,7 @@ export function createCollectors(cfg: Config, log: Logger): Collectors {
     ),
     intervalMs: cfg.aggregation.interval,
     maxFutureMs: cfg.aggregation.maxFuture,
+    maxPastMs: cfg.aggregation.maxPast,
   });
   let packets: PacketCollector | undefined;
   const openPackets = (): PacketCollector => {
@@ -84,6 +86,7 @@ export function createCollectors(cfg: Config, log: Logger): Collectors {
       model,
       intervalMs: cfg.aggregation.interval,
       maxFutureMs: cfg.aggregation.maxFuture,
+      maxPastMs: cfg.aggregation.maxPast,
       flowTable: {
         maxFlows: cfg.flowTable.maxFlows,
         idleTimeoutMs: cfg.flowTable.idleTimeout,

@@ -203,6 +203,8 @@ async function runSendQuery(
     config,
     [
       `inputs: { netflow: [{ listen: "127.0.0.1:${port}" }] }`,
+      // The captures were recorded years ago: keep records of any age.
+      "aggregation: { maxPast: forever }",
       storeLine,
       `decoder: { statePath: ${JSON.stringify(join(dir, "state.json"))} }`,
       'api: { listen: "127.0.0.1:0" }',

@@ -73,6 +73,7 @@ program
         (s.futureRecords > 0
           ? `${s.futureRecords} records stamped in the future were counted at their arrival (aggregation.maxFuture)\n`
           : "") +
+        droppedSummary(s) +
         (Object.keys(problems).length > 0 ? `decode problems: ${JSON.stringify(problems)}\n` : "") +
         (s.capture === null
           ? ""
@@ -95,7 +96,8 @@ program
     const s = await running.stop();
     process.stdout.write(
       `received ${s.datagrams} export datagrams, ${s.records} records (${s.unattributedRecords} unattributed); ` +
-        `partials messages shipped: ${s.queue?.shippedMessages ?? 0}, still buffered: ${s.queue?.bufferedMessages ?? 0}; datagrams dropped by the kernel: ${s.kernelDrops ?? "unknown"}\n`,
+        `partials messages shipped: ${s.queue?.shippedMessages ?? 0}, still buffered: ${s.queue?.bufferedMessages ?? 0}; datagrams dropped by the kernel: ${s.kernelDrops ?? "unknown"}\n` +
+        droppedSummary(s),
     );
   });
 
@@ -158,6 +160,11 @@ program
             ? ` (${s.packetFlowRecords} flow records, ${s.transactions} TCP transactions timed, ${s.nonIpPackets} without IP)`
             : "") +
           `; ${s.records} records (${s.unattributedRecords} unattributed), ${s.seriesRowsWritten} series rows written\n` +
+          droppedSummary({
+            refusedDatagrams: 0,
+            refusedBySource: {},
+            droppedRecords: s.droppedRecords,
+          }) +
           (unsampled === undefined
             ? ""
             : `${unsampled} records came without a sampling rate and were counted at 1:1 (decoder.unknownSampling)\n`) +
@@ -240,6 +247,28 @@ program
     );
     process.stdout.write(`${opts.config}: ok\nstore: ${describeStore(cfg.store)}\n${shown}\n`);
   });
+
+/** The stop summary's lines for datagrams and records dropped on purpose (none: ""). */
+function droppedSummary(s: {
+  refusedDatagrams: number;
+  refusedBySource: Record<string, number>;
+  droppedRecords: Record<string, number>;
+}): string {
+  const sources = Object.entries(s.refusedBySource)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([source, n]) => `${source}: ${n}`)
+    .join(", ");
+  const reasons = Object.entries(s.droppedRecords).filter(([, n]) => n > 0);
+  return (
+    (s.refusedDatagrams > 0
+      ? `${s.refusedDatagrams} datagrams from sources not in allowedExporters were dropped (${sources})\n`
+      : "") +
+    (reasons.length > 0
+      ? `records dropped: ${reasons.map(([r, n]) => `${r} ${n}`).join(", ")} (docs/decoding.md, "Bounds"; too-old: aggregation.maxPast)\n`
+      : "")
+  );
+}
 
 function parseTime(value: string): number {
   const t = Date.parse(value);

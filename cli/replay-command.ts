@@ -5,10 +5,12 @@
  * IPFIX exports and to `inputs.sflow[].listen` sFlow; every other frame is ordinary traffic for
  * the packet path (parser → flow table → the same classification, plus TCP response times).
  */
+
 import { statSync } from "node:fs";
 import { createCaptureParser } from "../collector/capture/capture-file.js";
 import { fileChunks } from "../collector/capture/capture-reader.js";
 import { createUdpDatagram, extractUdp, udpFromParsed } from "../collector/capture/udp-datagram.js";
+import { addRecordDrops, type RecordDrops, zeroRecordDrops } from "../collector/flow-collector.js";
 import { parsePacket } from "../collector/packet/packet-parser.js";
 import { type PacketCollector, PacketGroup } from "../collector/packet-collector.js";
 import { loadConfigFile } from "../config/load-config.js";
@@ -39,6 +41,8 @@ export interface ReplaySummary {
   records: number;
   unattributedRecords: number;
   futureRecords: number;
+  /** Records dropped before the sums, by reason (absurd counts or rates, too old: maxPast). */
+  droppedRecords: RecordDrops;
   seriesRowsWritten: number;
   latePartials: number;
   heldAtEnd: { count: number; bytes: number };
@@ -158,6 +162,13 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
       sflow.stats.unattributedRecords +
       (pipeline.packetsIfUsed?.stats.unattributedRecords ?? 0),
     futureRecords: collector.stats.futureRecords + sflow.stats.futureRecords,
+    droppedRecords: addRecordDrops(
+      addRecordDrops(
+        addRecordDrops(zeroRecordDrops(), collector.stats.dropped),
+        sflow.stats.dropped,
+      ),
+      pipeline.packetsIfUsed?.stats.dropped ?? zeroRecordDrops(),
+    ),
     seriesRowsWritten: pipeline.stats.seriesRowsWritten,
     latePartials: rollup.stats.latePartials,
     heldAtEnd: decoder.heldSets(),

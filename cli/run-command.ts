@@ -14,6 +14,11 @@ import {
   type CaptureTimings,
   openCaptureInput,
 } from "../collector/capture-input.js";
+import {
+  createExporterAllowlist,
+  type ExporterAllowlist,
+} from "../collector/exporter-allowlist.js";
+import { addRecordDrops, type RecordDrops, zeroRecordDrops } from "../collector/flow-collector.js";
 import type { PacketResult } from "../collector/packet/packet-info.js";
 import { parsePacket } from "../collector/packet/packet-parser.js";
 import { type PacketCollector, PacketGroup } from "../collector/packet-collector.js";
@@ -41,6 +46,12 @@ export interface RunStats {
   unattributedRecords: number;
   /** Records that claimed to end in the future (aggregation.maxFuture), counted at arrival. */
   futureRecords: number;
+  /** Records dropped before the sums, by reason (absurd counts or rates, too old: maxPast). */
+  droppedRecords: RecordDrops;
+  /** Datagrams from sources not in an input's allowedExporters, dropped before decoding. */
+  refusedDatagrams: number;
+  /** The same per source address (at most 1024 sources per input, then "other"). */
+  refusedBySource: Record<string, number>;
   /** Datagrams the kernel dropped on our sockets (full receive buffer), null if /proc can't tell. */
   kernelDrops: number | null;
   /** Host-wide UDP RcvbufErrors since start (any socket on the host), null if unknown. */
@@ -59,6 +70,8 @@ export interface RunStats {
     port: number;
     receiveBufferBytes: number;
     datagrams: number;
+    /** Datagrams dropped because their source is not in allowedExporters. */
+    refusedDatagrams: number;
     kernelDrops: number | null;
   }>;
   /** Live capture (inputs.capture) and the packet path it feeds; null without capture inputs. */
@@ -208,6 +221,8 @@ export async function startRun(
   const { parts: pipeline, sink } = await makeSink(cfg, log);
   const { collector, sflow, decoder } = pipeline;
   const inputs: UdpInput[] = [];
+  /** Per UDP input, in the order of `inputs`. */
+  const allowlists: ExporterAllowlist[] = [];
   const captures: CaptureInput[] = [];
   let api: ReturnType<typeof createApiServer> | undefined;
   try {
@@ -226,12 +241,17 @@ export async function startRun(
       })),
     ];
     for (const { input, key, what, into } of listeners) {
+      const allow = createExporterAllowlist(input.allowedExporters);
+      allowlists.push(allow);
+      const onDatagram =
+        input.allowedExporters === undefined
+          ? (payload: Uint8Array, exporter: string, receivedMs: number) =>
+              into.ingest(payload, exporter, receivedMs)
+          : (payload: Uint8Array, exporter: string, receivedMs: number) => {
+              if (allow.allows(exporter)) into.ingest(payload, exporter, receivedMs);
+            };
       const udp = await openUdpInputBest(
-        {
-          listen: input.listen,
-          receiveBufferBytes: input.receiveBuffer,
-          onDatagram: (payload, exporter, receivedMs) => into.ingest(payload, exporter, receivedMs),
-        },
+        { listen: input.listen, receiveBufferBytes: input.receiveBuffer, onDatagram },
         t.udpBackend,
       ).catch((e: unknown) => {
         throw listenError(`${key} ${input.listen}`, e);
@@ -247,6 +267,15 @@ export async function startRun(
         },
         `listening for ${what}`,
       );
+      const allowedKey = key.replace(/\.listen$/, ".allowedExporters");
+      if (input.allowedExporters === undefined) {
+        log.warn(
+          { listen: input.listen },
+          `${key.replace(/\.listen$/, "")} takes ${what} from any source address: anyone who can send it a datagram can add traffic to any customer; list your exporters in ${allowedKey} (docs/configuration.md)`,
+        );
+      } else {
+        log.info({ listen: input.listen, allowedExporters: allow.prefixes }, "exporters allowed");
+      }
       warnIfBufferCapped(log, input.listen, input.receiveBuffer, udp.receiveBufferBytes);
     }
     for (const [k, input] of cfg.inputs.capture.entries()) {
@@ -290,6 +319,15 @@ export async function startRun(
         records: collector.stats.records + sflow.stats.records,
         unattributedRecords: collector.stats.unattributedRecords + sflow.stats.unattributedRecords,
         futureRecords: collector.stats.futureRecords + sflow.stats.futureRecords,
+        droppedRecords: addRecordDrops(
+          addRecordDrops(
+            addRecordDrops(zeroRecordDrops(), collector.stats.dropped),
+            sflow.stats.dropped,
+          ),
+          pipeline.packetsIfUsed?.stats.dropped ?? zeroRecordDrops(),
+        ),
+        refusedDatagrams: allowlists.reduce((n, a) => n + a.dropped, 0),
+        refusedBySource: refusedBySource(allowlists),
         kernelDrops: drops.some((d) => d === null)
           ? null
           : drops.reduce<number>((a, d) => a + (d ?? 0), 0),
@@ -302,6 +340,7 @@ export async function startRun(
           port: i.address.port,
           receiveBufferBytes: i.receiveBufferBytes,
           datagrams: i.stats.datagrams,
+          refusedDatagrams: allowlists[k]?.dropped ?? 0,
           kernelDrops: drops[k] ?? null,
         })),
         capture: captureStats(captures, pipeline.packetsIfUsed),
@@ -325,6 +364,7 @@ export async function startRun(
           rcvbufErrors: s.rcvbufErrors,
           records: s.records,
           unattributedRecords: s.unattributedRecords,
+          droppedRecords: s.droppedRecords,
           seriesRowsWritten: s.seriesRowsWritten,
           storeErrors: s.storeErrors,
           pendingRows: s.pendingRows,
@@ -555,4 +595,14 @@ function warnIfBufferCapped(log: Logger, listen: string, asked: number, granted:
     { listen, asked, granted: granted / 2, rmemMax },
     `receive buffer capped by the kernel: raise it with "sysctl -w net.core.rmem_max=${asked}" to absorb bursts`,
   );
+}
+
+/** Refused datagrams per source over every input's allowlist. */
+function refusedBySource(allowlists: readonly ExporterAllowlist[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const a of allowlists) {
+    for (const [source, n] of Object.entries(a.droppedBySource()))
+      out[source] = (out[source] ?? 0) + n;
+  }
+  return out;
 }

@@ -88,4 +88,83 @@ describe("flow collector", () => {
     expect(c.stats.futureRecords).toBe(1);
     expect(c.stats.records).toBe(2);
   });
+
+  it("drops records past the bounds, counted by reason, and keeps those on them exactly", () => {
+    const c = createFlowCollector({ model, decoder: createFlowDecoder(), intervalMs: 10_000 });
+    const end = arrival - 1000;
+    c.ingest(
+      message([
+        flow(end - 5000, end, 2 ** 48, 2 ** 48), // on the bound: kept
+        flow(end - 5000, end, 2 ** 48 + 1, 1), // one byte past it
+        flow(end - 5000, end, 1, 2 ** 48 + 1),
+        flow(end - 5000, end, 2 ** 53, 1),
+      ]),
+      "192.0.2.1",
+      arrival,
+    );
+    expect(c.stats.dropped).toEqual({
+      "bytes-absurd": 2,
+      "packets-absurd": 1,
+      "sampling-rate-absurd": 0,
+      "time-invalid": 0,
+      "too-old": 0,
+    });
+    expect(c.stats.records).toBe(4);
+    const sums = c.drainAll();
+    expect(sums.reduce((t, s) => t + s.bytes, 0)).toBe(2 ** 48);
+    expect(sums.reduce((t, s) => t + s.packets, 0)).toBe(2 ** 48);
+  });
+
+  it("drops a record whose sampling rate is above 2^24, keeps one at 2^24 scaled exactly", () => {
+    const c = createFlowCollector({ model, decoder: createFlowDecoder(), intervalMs: 10_000 });
+    // samplingInterval (IE 34) in the record itself.
+    const sampled = (rate: number) =>
+      ipfixMessage({ exportSeconds: arrival / 1000, sequence: 0, domain: 1 }, [
+        { kind: "template", id: 257, fields: [...fields, { id: 34, length: 4 }] },
+        {
+          kind: "data",
+          id: 257,
+          records: [
+            record((b) =>
+              b
+                .bytes([198, 51, 100, 7])
+                .bytes([203, 0, 113, 9])
+                .u64(1500)
+                .u64(1)
+                .u64(arrival - 3000)
+                .u64(arrival - 2000)
+                .u32(rate),
+            ),
+          ],
+        },
+      ]);
+    c.ingest(sampled(2 ** 24), "192.0.2.1", arrival);
+    c.ingest(sampled(2 ** 24 + 1), "192.0.2.1", arrival);
+    c.ingest(sampled(2 ** 32 - 1), "192.0.2.1", arrival);
+    expect(c.stats.dropped["sampling-rate-absurd"]).toBe(2);
+    expect(c.drainAll().map((s) => [s.bytes, s.packets])).toEqual([[1500 * 2 ** 24, 2 ** 24]]);
+  });
+
+  it("drops records that ended longer than maxPast before they arrived (default 2 h)", () => {
+    const hour = 3_600_000;
+    const records = [
+      flow(arrival - 2 * hour - 5000, arrival - 2 * hour, 100, 1), // on the bound: kept
+      flow(arrival - 2 * hour - 5000, arrival - 2 * hour - 1, 200, 1),
+      flow(Date.UTC(2016, 1, 29, 12) - 5000, Date.UTC(2016, 1, 29, 12), 400, 1),
+    ];
+    const c = createFlowCollector({ model, decoder: createFlowDecoder(), intervalMs: 10_000 });
+    c.ingest(message(records), "192.0.2.1", arrival);
+    expect(c.stats.dropped["too-old"]).toBe(2);
+    expect(c.drainAll().map((s) => s.bytes)).toEqual([100]);
+
+    const forever = createFlowCollector({
+      model,
+      decoder: createFlowDecoder(),
+      intervalMs: 10_000,
+      maxPastMs: Number.POSITIVE_INFINITY,
+    });
+    forever.ingest(message(records), "192.0.2.1", arrival);
+    expect(forever.stats.dropped["too-old"]).toBe(0);
+    expect(forever.drainAll().reduce((t, s) => t + s.bytes, 0)).toBe(700);
+  });
 });

@@ -27,6 +27,50 @@ export interface FlowCollectorStats {
    * wrong): moved to end at their arrival time, keeping their duration.
    */
   futureRecords: number;
+  /** Records dropped at the door, by reason (see RecordDrops). */
+  dropped: RecordDrops;
+}
+
+/**
+ * Records no real exporter sends, dropped before they reach the sums and counted by reason, so
+ * that every stage after the sink works on bounded values (docs/decoding.md, "Bounds"):
+ * - `bytes-absurd`, `packets-absurd`: more than 2^48 (281 TB, or 281 T packets) in one record after
+ *   sampling. A 400 Gb/s link needs 94 minutes to send 2^48 bytes, and exporters cut a flow into
+ *   records every active timeout (at most an hour). Under the bound, bytes x a share of an
+ *   interval stays exact in a double, which the spreading over intervals relies on.
+ * - `sampling-rate-absurd`: a rate above 2^24 (1 in 16.7 M packets); routers sample at most 1 in
+ *   65 535 (NetFlow v5's 14-bit field: 1 in 16 383), sFlow agents at most a few million.
+ * - `time-invalid`: a start or end that is not a time (NaN), or before 1970.
+ * - `too-old`: a record that ended more than `maxPastMs` before it arrived
+ *   (aggregation.maxPast): a replayed or spoofed export, or an exporter clock far behind.
+ */
+export type RecordDrops = {
+  "bytes-absurd": number;
+  "packets-absurd": number;
+  "sampling-rate-absurd": number;
+  "time-invalid": number;
+  "too-old": number;
+};
+
+/** The largest byte or packet count one record may carry after sampling. */
+export const MAX_RECORD_COUNT = 2 ** 48;
+/** The largest sampling rate a record may carry. */
+export const MAX_SAMPLING_RATE = 2 ** 24;
+
+export function zeroRecordDrops(): RecordDrops {
+  return {
+    "bytes-absurd": 0,
+    "packets-absurd": 0,
+    "sampling-rate-absurd": 0,
+    "time-invalid": 0,
+    "too-old": 0,
+  };
+}
+
+/** Adds `b`'s counts to `a` (for totals over several collectors). */
+export function addRecordDrops(a: RecordDrops, b: Readonly<RecordDrops>): RecordDrops {
+  for (const k of Object.keys(a) as Array<keyof RecordDrops>) a[k] += b[k];
+  return a;
 }
 
 export interface FlowCollector<D extends DatagramDecoder = DatagramDecoder> {
@@ -58,12 +102,19 @@ export interface RecordSink {
   readonly stats: Omit<FlowCollectorStats, "datagrams">;
 }
 
-export function createRecordSink(deps: {
+export interface RecordSinkOptions {
   model: CustomerModel;
   intervalMs: number;
   /** See FlowCollectorStats.futureRecords; default 5 minutes. */
   maxFutureMs?: number;
-}): RecordSink {
+  /** See RecordDrops `too-old`; default 2 hours, Infinity keeps records of any age. */
+  maxPastMs?: number;
+}
+
+/** aggregation.maxPast's default: see docs/configuration.md for why. */
+export const DEFAULT_MAX_PAST_MS = 2 * 3_600_000;
+
+export function createRecordSink(deps: RecordSinkOptions): RecordSink {
   const classifier = createClassifier(deps.model);
   const sums = new PartialSums({
     intervalMs: deps.intervalMs,
@@ -71,22 +122,46 @@ export function createRecordSink(deps: {
   });
   const attribution = createAttribution();
   const maxFutureMs = deps.maxFutureMs ?? 300_000;
-  const stats = { records: 0, unattributedRecords: 0, futureRecords: 0 };
+  const maxPastMs = deps.maxPastMs ?? DEFAULT_MAX_PAST_MS;
+  const dropped = zeroRecordDrops();
+  const stats = { records: 0, unattributedRecords: 0, futureRecords: 0, dropped };
 
   function consume(batch: FlowBatch, receivedMs: number): void {
     const latest = receivedMs + maxFutureMs;
+    const earliest = receivedMs - maxPastMs;
     for (let i = 0; i < batch.length; i++) {
-      classifier.classify(batch, i, attribution);
-      if (attribution.link[0]! < 0) stats.unattributedRecords++;
       let start = batch.startMs[i]!;
       let end = batch.endMs[i]!;
+      const bytes = batch.bytes[i]!;
+      const packets = batch.packets[i]!;
+      // Negated comparisons: a NaN fails them too.
+      if (!(bytes >= 0 && bytes <= MAX_RECORD_COUNT)) {
+        dropped["bytes-absurd"]++;
+        continue;
+      }
+      if (!(packets >= 0 && packets <= MAX_RECORD_COUNT)) {
+        dropped["packets-absurd"]++;
+        continue;
+      }
+      if (!(batch.samplingRate[i]! <= MAX_SAMPLING_RATE)) {
+        dropped["sampling-rate-absurd"]++;
+        continue;
+      }
+      if (!(start >= 0 && end >= 0)) {
+        dropped["time-invalid"]++;
+        continue;
+      }
+      if (end < earliest) {
+        dropped["too-old"]++;
+        continue;
+      }
+      classifier.classify(batch, i, attribution);
+      if (attribution.link[0]! < 0) stats.unattributedRecords++;
       if (end > latest) {
         stats.futureRecords++;
         start = receivedMs - (end - start);
         end = receivedMs;
       }
-      const bytes = batch.bytes[i]!;
-      const packets = batch.packets[i]!;
       for (let k = 0; k < attribution.count; k++) {
         sums.add(
           attribution.link[k]!,
@@ -111,13 +186,9 @@ export function createRecordSink(deps: {
   };
 }
 
-export function createFlowCollector<D extends DatagramDecoder>(deps: {
-  model: CustomerModel;
-  decoder: D;
-  intervalMs: number;
-  /** See FlowCollectorStats.futureRecords; default 5 minutes. */
-  maxFutureMs?: number;
-}): FlowCollector<D> {
+export function createFlowCollector<D extends DatagramDecoder>(
+  deps: RecordSinkOptions & { decoder: D },
+): FlowCollector<D> {
   const { decoder } = deps;
   const sink = createRecordSink(deps);
   const batch = new FlowBatch(1024);
@@ -134,6 +205,9 @@ export function createFlowCollector<D extends DatagramDecoder>(deps: {
     },
     get futureRecords() {
       return sink.stats.futureRecords;
+    },
+    get dropped() {
+      return sink.stats.dropped;
     },
   };
 

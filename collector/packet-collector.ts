@@ -13,7 +13,7 @@ import type { ResponsePartial } from "./aggregate/response-sums.js";
 import { ResponseSums } from "./aggregate/response-sums.js";
 import { createAttribution, createClassifier } from "./classify/classifier.js";
 import type { CustomerModel } from "./classify/customer-model.js";
-import { createRecordSink } from "./flow-collector.js";
+import { createRecordSink, type RecordDrops } from "./flow-collector.js";
 import { withLiveProperties } from "./live-properties.js";
 import { createFlowTable, type FlowTableConfig, type FlowTableStats } from "./packet/flow-table.js";
 import { PacketInfo, type PacketResult } from "./packet/packet-info.js";
@@ -27,6 +27,8 @@ export interface PacketCollectorStats {
   /** Flow records the table emitted (per direction). */
   records: number;
   unattributedRecords: number;
+  /** Records the record sink dropped, by reason (flow-collector.ts). */
+  readonly dropped: Readonly<RecordDrops>;
   transactions: number;
   readonly flowTable: FlowTableStats;
 }
@@ -95,6 +97,7 @@ export function createPacketCollector(deps: {
   model: CustomerModel;
   intervalMs: number;
   maxFutureMs?: number;
+  maxPastMs?: number;
   flowTable?: Partial<FlowTableConfig>;
   /** Per class index: the total delay (ms) under which a transaction is good. */
   totalDelayThresholdsMs: readonly number[];
@@ -154,6 +157,7 @@ export function createPacketCollector(deps: {
     get unattributedRecords() {
       return sink.stats.unattributedRecords;
     },
+    dropped: sink.stats.dropped,
     get transactions() {
       return transactions;
     },

@@ -160,7 +160,26 @@ inputs: { netflow: [{ listen: "0.0.0.0:2055" }, { listen: "[::1]:9995" }] }
 aggregation: { interval: 10s, lateness: 2m, maxFuture: 1h }
 ${link("{ id: l2, prefixes: [2001:db8::/32], commitRate: 1.5G }").trim()}
 `);
-    expect(cfg.aggregation).toEqual({ interval: 10_000, lateness: 120_000, maxFuture: 3_600_000 });
+    expect(cfg.aggregation).toEqual({
+      interval: 10_000,
+      lateness: 120_000,
+      maxFuture: 3_600_000,
+      maxPast: 7_200_000,
+    });
+    expect(parseConfigText("aggregation: { maxPast: forever }").aggregation.maxPast).toBe(Infinity);
+    expect(() => parseConfigText("aggregation: { maxPast: 30s }")).toThrow(
+      /aggregation\.maxPast: is not "forever" or a duration of at least a minute/,
+    );
+    expect(() =>
+      parseConfigText('inputs: { netflow: [{ listen: "0.0.0.0:2055", allowedExporters: [] }] }'),
+    ).toThrow(/inputs\.netflow\[0\]\.allowedExporters: is empty: leave it out/);
+    expect(() =>
+      parseConfigText(
+        'inputs: { sflow: [{ listen: "0.0.0.0:6343", allowedExporters: [192.0.2.0/24, 192.0.2.1/24, edge1] }] }',
+      ),
+    ).toThrow(
+      /inputs\.sflow\[0\]\.allowedExporters\[1\]: "192\.0\.2\.1\/24" has host bits set[\s\S]*allowedExporters\[2\]: "edge1" is not a prefix/,
+    );
     expect(cfg.inputs.netflow.map((i) => i.receiveBuffer)).toEqual([33_554_432, 33_554_432]);
     expect(cfg.store.embedded.retention).toEqual({
       "1m": 14 * 86_400_000,

@@ -4,6 +4,7 @@
  * be matched. Each problem names its path and the reason, like schema errors.
  */
 import { parsePrefix } from "../collector/classify/prefix-table.js";
+import { parseExporterPrefix } from "../collector/exporter-allowlist.js";
 import type { Config } from "../schema/config.js";
 import { formatPath } from "./path.js";
 
@@ -63,6 +64,15 @@ export function validateModel(cfg: Config): string[] {
       });
     });
   });
+
+  for (const kind of ["netflow", "sflow"] as const) {
+    cfg.inputs[kind].forEach((input, k) => {
+      (input.allowedExporters ?? []).forEach((text, pi) => {
+        const p = parseExporterPrefix(text);
+        if ("error" in p) at(["inputs", kind, k, "allowedExporters", pi], p.error);
+      });
+    });
+  }
 
   for (const [first, k] of duplicates(cfg.classes.map((c) => c.id))) {
     at(["classes", k, "id"], `"${cfg.classes[k]!.id}" is also the id of classes[${first}]`);

@@ -16,10 +16,18 @@ export interface MetricsSnapshot {
     templates: number;
   }>;
   problems: Readonly<Record<string, number>>;
-  inputs: ReadonlyArray<{ listen: string; datagrams: number; kernelDrops: number | null }>;
+  inputs: ReadonlyArray<{
+    listen: string;
+    datagrams: number;
+    /** Datagrams from sources not in allowedExporters (absent: 0). */
+    refusedDatagrams?: number;
+    kernelDrops: number | null;
+  }>;
   rcvbufErrors: number | null;
   records: number;
   unattributedRecords: number;
+  /** Records dropped before the sums, by reason (RecordDrops). */
+  droppedRecords?: Readonly<Record<string, number>>;
   seriesRowsWritten: number;
   storeErrors: number;
   pendingRows: number;
@@ -143,6 +151,18 @@ export function createMetrics(snapshot: () => MetricsSnapshot | Promise<MetricsS
     "Records that matched no customer (kept as unattributed)",
     [],
     (s) => [[{}, s.unattributedRecords]],
+  );
+  totals(
+    "flowtally_records_dropped_total",
+    "Records dropped before the sums, by reason (absurd counts or rates, too old for aggregation.maxPast)",
+    ["reason"],
+    (s) => Object.entries(s.droppedRecords ?? {}).map(([reason, n]) => [{ reason }, n]),
+  );
+  totals(
+    "flowtally_datagrams_refused_total",
+    "Datagrams dropped because their source is not in the input's allowedExporters",
+    ["listen"],
+    (s) => s.inputs.map((i) => [{ listen: i.listen }, i.refusedDatagrams ?? 0]),
   );
   totals("flowtally_series_rows_written_total", "Series rows the store accepted", [], (s) => [
     [{}, s.seriesRowsWritten],

@@ -76,6 +76,15 @@ const retention = z
   )
   .transform((v) => (v === "forever" ? Number.POSITIVE_INFINITY : parseDuration(v)));
 
+/** A duration of at least a minute, or "forever" (aggregation.maxPast). */
+const pastWindow = z
+  .union([z.string(), z.number()])
+  .refine(
+    (v) => v === "forever" || parseDuration(v) >= 60_000,
+    'is not "forever" or a duration of at least a minute such as "2h"',
+  )
+  .transform((v) => (v === "forever" ? Number.POSITIVE_INFINITY : parseDuration(v)));
+
 const bitRate = z
   .union([z.string(), z.number()])
   .refine((v) => !Number.isNaN(parseBitRate(v)), 'is not a bit rate such as "100M" or 1000000')
@@ -254,6 +263,14 @@ const classSchema = z.strictObject({
 const udpInput = z.strictObject({
   listen: hostPort,
   /**
+   * Exporter addresses (prefixes) whose datagrams are taken; others are dropped and counted per
+   * source. Left out: every source, with a warning at start. (Parsed in config/validate-model.ts.)
+   */
+  allowedExporters: z
+    .array(z.string())
+    .min(1, "is empty: leave it out to accept every exporter")
+    .optional(),
+  /**
    * Socket receive buffer (SO_RCVBUF) asked for, in bytes: what absorbs bursts while the
    * collector is busy. The kernel grants at most net.core.rmem_max unless flowtally may force it.
    */
@@ -319,6 +336,13 @@ export const configSchema = z.strictObject({
        * clock: they are counted at their arrival time instead (and counted as such).
        */
       maxFuture: duration.default(300_000),
+      /**
+       * Records that ended longer than this before they arrived are dropped and counted
+       * (`too-old`): a replayed or spoofed export, or an exporter clock far behind. "forever"
+       * keeps records of any age (replaying old captures over UDP). Default 2h: see
+       * docs/configuration.md.
+       */
+      maxPast: pastWindow.default(2 * 3_600_000),
     })
     .prefault({}),
   store: z

@@ -81,6 +81,8 @@ export class PartialSums {
   private packetParts = new Float64Array(64);
   /** Flows longer than `maxSpreadMs`, counted at their end. */
   clampedFlows = 0;
+  /** Flows whose end is not a finite time, left out. */
+  invalidTimes = 0;
 
   constructor(options: PartialSumsOptions) {
     if (!(options.intervalMs > 0)) throw new RangeError("intervalMs must be > 0");
@@ -103,6 +105,11 @@ export class PartialSums {
     const iv = this.intervalMs;
     let first = Math.floor(startMs / iv);
     const last = Math.floor(endMs / iv);
+    // A NaN interval would read as an empty slot (the record sink drops such records first).
+    if (!Number.isFinite(last)) {
+      this.invalidTimes++;
+      return;
+    }
     if (!(first <= last) || endMs - startMs > this.maxSpreadMs) {
       if (first < last) this.clampedFlows++;
       first = last;
@@ -163,8 +170,21 @@ export class PartialSums {
       fractions[k] = exact - part;
       parts[k] = part;
     }
-    // Fewer than n units are left (the fractions add up to less than n).
-    const rest = whole - given;
+    // Fewer than n units are left (the fractions add up to less than n). Rounding can leave one
+    // more or one too many; and whatever a caller passes, the loops below are bounded by n, never
+    // by the total (a total past 2^53 once made this a loop of 8.8e12 turns).
+    let rest = Math.min(whole - given, n);
+    while (rest < 0) {
+      // One unit too many was given: take it back from the smallest fraction that has one.
+      let worst = -1;
+      for (let k = 0; k < n; k++) {
+        if (parts[k]! >= 1 && (worst < 0 || fractions[k]! < fractions[worst]!)) worst = k;
+      }
+      if (worst < 0) break;
+      parts[worst]! -= 1;
+      fractions[worst] = 2;
+      rest++;
+    }
     if (rest > 0 && rest * n <= 256) {
       // Few: pick the largest remaining fraction `rest` times (no sort, no allocation).
       for (let r = 0; r < rest; r++) {

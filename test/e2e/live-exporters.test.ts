@@ -106,6 +106,8 @@ function writeConfig(dir: string, name: string, opts: { port: number; lateness: 
     `  netflow: [{ listen: "127.0.0.1:${opts.port}" }]`,
     "aggregation:",
     `  lateness: ${opts.lateness}`,
+    // pmacctd reads the captures and stamps flows with their (years old) packet times.
+    "  maxPast: forever",
     "store:",
     "  embedded:",
     `    path: ${JSON.stringify(join(dir, name.replace(".yaml", ".duckdb")))}`,
