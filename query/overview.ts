@@ -94,12 +94,22 @@ function row(
   };
 }
 
+/**
+ * Text a spreadsheet may take for a formula (CSV injection; OWASP's CSV Injection page, ASVS
+ * 1.2.10): starting with TAB, CR, LF or NUL, or with = + - @ once leading whitespace and quotes,
+ * which some spreadsheets strip or skip, are set aside.
+ */
+const FORMULA_LEADING = /^(?:[\t\r\n\0]|[\s"']*[=+\-@])/;
+
+/** A text cell made inert for spreadsheets: a leading `'` where it could start a formula. */
+function defusedCell(s: string): string {
+  return FORMULA_LEADING.test(s) ? `'${s}` : s;
+}
+
 /** RFC 4180 CSV with a header; fields quoted when they need it, formula-leading cells defused. */
 export function overviewCsv(rows: readonly OverviewRow[]): string {
   const cell = (v: string | number) => {
-    let s = String(v);
-    // A cell starting with = + - @ is a formula in spreadsheets (CSV injection).
-    if (typeof v === "string" && /^[=+\-@]/.test(s)) s = `'${s}`;
+    const s = typeof v === "string" ? defusedCell(v) : String(v);
     return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
   };
   const lines = [overviewColumns.join(",")];
