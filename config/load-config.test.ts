@@ -195,6 +195,43 @@ ${link("{ id: l2, prefixes: [2001:db8::/32], commitRate: 1.5G }").trim()}
     expect(cfg.customers[0]!.sites[0]!.links[1]!.commitRate).toBe(1.5e9);
   });
 
+  it("api limits: defaults on every field, positive values, headers within the request time", () => {
+    expect(configSchema.parse({}).api).toEqual({
+      listen: "127.0.0.1:8080",
+      operatorTokens: [],
+      maxConnections: 256,
+      headersTimeout: 10_000,
+      requestTimeout: 30_000,
+      keepAliveTimeout: 5_000,
+      maxHeaderSize: 16_384,
+      authFailures: { limit: 10, window: 60_000, maxAddresses: 10_000 },
+    });
+    const set = parseConfigText(
+      "api: { maxConnections: 8, headersTimeout: 2s, keepAliveTimeout: 500ms, authFailures: { limit: 3, window: 5m } }",
+    ).api;
+    expect([set.maxConnections, set.headersTimeout, set.keepAliveTimeout]).toEqual([8, 2000, 500]);
+    expect(set.authFailures).toEqual({ limit: 3, window: 300_000, maxAddresses: 10_000 });
+    const refused: Array<[string, RegExp]> = [
+      ["api: { maxConnections: 0 }", /api\.maxConnections: .*>=\s?1/],
+      ["api: { maxConnections: -5 }", /api\.maxConnections: .*>=\s?1/],
+      ["api: { maxConnections: 2.5 }", /api\.maxConnections: .*expected int/],
+      ["api: { headersTimeout: 0s }", /api\.headersTimeout: must be above 0 and at most 3600s/],
+      ["api: { requestTimeout: 2h }", /api\.requestTimeout: must be above 0 and at most 3600s/],
+      ["api: { keepAliveTimeout: soon }", /api\.keepAliveTimeout: is not a duration/],
+      ["api: { maxHeaderSize: 100 }", /api\.maxHeaderSize: .*>=\s?1024/],
+      ["api: { authFailures: { limit: 0 } }", /api\.authFailures\.limit: .*>=\s?1/],
+      ["api: { authFailures: { window: 0 } }", /api\.authFailures\.window: must be above 0/],
+      ["api: { authFailures: { maxAddresses: 0 } }", /api\.authFailures\.maxAddresses: /],
+      ["api: { authFailures: { limt: 3 } }", /api\.authFailures: unknown key "limt"/],
+      [
+        "api: { headersTimeout: 1m, requestTimeout: 30s }",
+        /api\.headersTimeout: must not be longer than api\.requestTimeout/,
+      ],
+    ];
+    for (const [text, message] of refused)
+      expect(() => parseConfigText(text), text).toThrow(message);
+  });
+
   it("reports YAML syntax errors and unreadable files with their own codes", () => {
     expect(() => parseConfigText("decoder: [1,\n", "x.yaml")).toThrow(/x\.yaml/);
     expect(() => parseConfigText("a: 1\na: 2\n")).toThrow(

@@ -67,6 +67,13 @@ const duration = z
 
 const DAY_MS = 86_400_000;
 
+/** A duration above 0 and at most `maxMs`. */
+const positiveDuration = (maxMs: number) =>
+  duration.refine((ms) => ms > 0 && ms <= maxMs, `must be above 0 and at most ${maxMs / 1000}s`);
+
+/** The API's timeouts: above 0, at most an hour. */
+const apiTimeout = positiveDuration(3_600_000);
+
 /** A duration of at least a day, or "forever". */
 const retention = z
   .union([z.string(), z.number()])
@@ -413,6 +420,43 @@ export const configSchema = z.strictObject({
       listen: hostPort.default("127.0.0.1:8080"),
       /** Bearer tokens of operators (full access). */
       operatorTokens: z.array(z.string().min(16, "must be at least 16 characters")).default([]),
+      /** Connections open at once; more are closed as they arrive, counted. */
+      maxConnections: positiveInt.max(1_000_000).default(256),
+      /** How long a client has to send a request's headers (slow or idle clients are cut off). */
+      headersTimeout: apiTimeout.default(10_000),
+      /** How long a client has to send a whole request. */
+      requestTimeout: apiTimeout.default(30_000),
+      /** How long an idle keep-alive connection stays open between requests. */
+      keepAliveTimeout: apiTimeout.default(5_000),
+      /** Bytes of request line and headers accepted; more is answered 431. */
+      maxHeaderSize: z
+        .number()
+        .int()
+        .min(1024)
+        .max(1024 * 1024)
+        .default(16 * 1024),
+      /**
+       * Failed authentications per client address (IPv6: per /64): after `limit` within `window`,
+       * every authenticated request from that address is answered 429 until the window ends.
+       */
+      authFailures: z
+        .strictObject({
+          limit: positiveInt.max(1_000_000).default(10),
+          window: positiveDuration(DAY_MS).default(60_000),
+          /** Addresses tracked at once (the memory bound); when full, the oldest is dropped. */
+          maxAddresses: positiveInt.max(10_000_000).default(10_000),
+        })
+        .prefault({}),
+    })
+    .superRefine((v, ctx) => {
+      // Node refuses a server whose headers may take longer than the whole request.
+      if (v.headersTimeout > v.requestTimeout) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["headersTimeout"],
+          message: "must not be longer than api.requestTimeout",
+        });
+      }
     })
     .prefault({}),
   customers: z.array(customerSchema).default([]),
