@@ -37,4 +37,32 @@ describe("Prometheus metrics", () => {
     expect(second).toContain('flowtally_udp_kernel_drops_total{listen="0.0.0.0:2055"} 4');
     expect(m.contentType).toMatch(/^text\/plain/);
   });
+
+  it("exposes the API's own counters when the API passes them in", async () => {
+    const m = createMetrics(() => snapshot(1, 0));
+    const api = {
+      connections: 3,
+      connectionsRefused: 2,
+      clientErrors: { timeout: 4, "headers-too-large": 1, malformed: 0 },
+      authFailures: 12,
+      authBlockedRequests: 5,
+      authBlockedAddresses: 1,
+      authAddressesEvicted: 0,
+    };
+    // Series without labels show from the first scrape, at 0 until the API reports.
+    expect(await m.text()).toContain("flowtally_api_auth_failures_total 0");
+    const first = await m.text(api);
+    expect(first).toContain("flowtally_api_connections 3");
+    expect(first).toContain("flowtally_api_connections_refused_total 2");
+    expect(first).toContain('flowtally_api_client_errors_total{reason="timeout"} 4');
+    expect(first).toContain('flowtally_api_client_errors_total{reason="malformed"} 0');
+    expect(first).toContain("flowtally_api_auth_failures_total 12");
+    expect(first).toContain("flowtally_api_auth_blocked_requests_total 5");
+    expect(first).toContain("flowtally_api_auth_blocked_addresses 1");
+    expect(first).toContain("flowtally_api_auth_addresses_evicted_total 0");
+    expect(first).toContain("# TYPE flowtally_api_auth_failures_total counter");
+    const second = await m.text({ ...api, authFailures: 20, connections: 1 });
+    expect(second).toContain("flowtally_api_auth_failures_total 20");
+    expect(second).toContain("flowtally_api_connections 1");
+  });
 });

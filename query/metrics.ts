@@ -48,12 +48,34 @@ export interface MetricsSnapshot {
     active: number;
     lagSeconds: number;
   };
+  /** The query API's side (added by the API itself at each scrape). */
+  api?: ApiStats;
+}
+
+/** Requests Node's HTTP parser refused, by reason (query/http-api.ts). */
+export type ApiClientError = "timeout" | "headers-too-large" | "malformed";
+
+/** The query API's own counters (query/http-api.ts), which it passes in with each scrape. */
+export interface ApiStats {
+  /** Connections open now. */
+  connections: number;
+  /** Connections closed as they arrived because api.maxConnections were open. */
+  connectionsRefused: number;
+  clientErrors: Readonly<Record<ApiClientError, number>>;
+  /** Requests with credentials that were not right (a wrong token or scheme). */
+  authFailures: number;
+  /** Requests answered 429 because their client was blocked. */
+  authBlockedRequests: number;
+  /** Client addresses (an IPv6 /64 counts as one) blocked now. */
+  authBlockedAddresses: number;
+  /** Client addresses dropped from the full failure table (api.authFailures.maxAddresses). */
+  authAddressesEvicted: number;
 }
 
 export interface Metrics {
   readonly contentType: string;
-  /** The exposition text (runs the collection). */
-  text(): Promise<string>;
+  /** The exposition text (runs the collection); `api`: the serving API's own counters. */
+  text(api?: ApiStats): Promise<string>;
 }
 
 export function createMetrics(snapshot: () => MetricsSnapshot | Promise<MetricsSnapshot>): Metrics {
@@ -229,10 +251,57 @@ export function createMetrics(snapshot: () => MetricsSnapshot | Promise<MetricsS
     (s) => agg(s).map((a) => [{}, a.lagSeconds]),
   );
 
+  const api = (s: MetricsSnapshot) => (s.api === undefined ? [] : [s.api]);
+  gauge("flowtally_api_connections", "Connections open to the HTTP API", [], (s) =>
+    api(s).map((a) => [{}, a.connections]),
+  );
+  totals(
+    "flowtally_api_connections_refused_total",
+    "Connections to the HTTP API closed as they arrived because api.maxConnections were open",
+    [],
+    (s) => api(s).map((a) => [{}, a.connectionsRefused]),
+  );
+  totals(
+    "flowtally_api_client_errors_total",
+    "HTTP requests refused before routing: timeout (api.headersTimeout, api.requestTimeout), headers-too-large (api.maxHeaderSize), malformed",
+    ["reason"],
+    (s) =>
+      api(s).flatMap((a) =>
+        Object.entries(a.clientErrors).map(
+          ([reason, n]) => [{ reason }, n] as [{ reason: string }, number],
+        ),
+      ),
+  );
+  totals(
+    "flowtally_api_auth_failures_total",
+    "HTTP API requests with a wrong bearer token or scheme",
+    [],
+    (s) => api(s).map((a) => [{}, a.authFailures]),
+  );
+  totals(
+    "flowtally_api_auth_blocked_requests_total",
+    "HTTP API requests answered 429 because their client had api.authFailures.limit failures in the window",
+    [],
+    (s) => api(s).map((a) => [{}, a.authBlockedRequests]),
+  );
+  gauge(
+    "flowtally_api_auth_blocked_addresses",
+    "Client addresses (an IPv6 /64 counts as one) blocked now for failed authentications",
+    [],
+    (s) => api(s).map((a) => [{}, a.authBlockedAddresses]),
+  );
+  totals(
+    "flowtally_api_auth_addresses_evicted_total",
+    "Client addresses dropped from the full failed-authentication table (api.authFailures.maxAddresses)",
+    [],
+    (s) => api(s).map((a) => [{}, a.authAddressesEvicted]),
+  );
+
   return {
     contentType: registry.contentType,
-    async text() {
-      current = await snapshot();
+    async text(apiStats) {
+      const s = await snapshot();
+      current = apiStats === undefined ? s : { ...s, api: apiStats };
       return registry.metrics();
     },
   };
