@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { expect, it } from "vitest";
 import { decodeProblems } from "../collector/decoders/decode-problems.js";
+import { apiErrorCodes } from "../query/http-api.js";
 import { errorCodes } from "../schema/errors.js";
 
 const doc = (name: string) => readFileSync(new URL(name, import.meta.url), "utf8");
@@ -14,4 +15,9 @@ it("docs/decoding.md documents every decode problem", () => {
 it("docs/errors.md documents every error code", () => {
   const text = doc("errors.md");
   for (const c of Object.keys(errorCodes)) expect(text, c).toContain(`| \`${c}\` |`);
+});
+
+it("docs/api.md documents every API error code", () => {
+  const text = doc("api.md");
+  for (const c of Object.keys(apiErrorCodes)) expect(text, c).toContain(`| \`${c}\` |`);
 });

@@ -8,6 +8,11 @@
  * without operator tokens refuses every request instead of running open. Errors are JSON
  * `{ "error": { "code", "message", "parameter"? } }`; a store failure is logged and answered with
  * a generic 500, never a stack trace.
+ *
+ * Bounded against hostile clients (docs/api.md#limits): at most api.maxConnections open at once,
+ * timeouts on headers, requests and idle keep-alive connections, a header size cap, and a client
+ * address with api.authFailures.limit failed authentications in a window is answered 429 until
+ * the window ends (auth-failures.ts).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import {
@@ -17,7 +22,7 @@ import {
   type Server,
   type ServerResponse,
 } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { isIP } from "node:net";
 import type { Logger } from "pino";
 import type { CustomerModel } from "../collector/classify/customer-model.js";
@@ -26,7 +31,8 @@ import { type SeriesStore, UNATTRIBUTED_CUSTOMER } from "../schema/series-store.
 import { parseHostPort } from "../schema/units.js";
 import { storeRetention } from "../store/create-store.js";
 import { keptFrom } from "../store/retention.js";
-import type { Metrics } from "./metrics.js";
+import { clientKey, createAuthFailureTable } from "./auth-failures.js";
+import type { ApiClientError, ApiStats, Metrics } from "./metrics.js";
 import {
   buildOverview,
   customersByRouter,
@@ -48,6 +54,8 @@ import {
 export const apiErrorCodes = {
   FT_BAD_PARAMETER: "A query parameter is missing, unknown, repeated or invalid.",
   FT_UNAUTHORIZED: "No bearer token, or not one of api.operatorTokens.",
+  FT_TOO_MANY_AUTH_FAILURES:
+    "Too many failed authentications from this address: blocked until the window ends (Retry-After).",
   FT_NO_OPERATOR_TOKENS: "api.operatorTokens is empty: the API refuses every request.",
   FT_NOT_FOUND: "No such endpoint or customer.",
   FT_METHOD_NOT_ALLOWED: "The endpoint answers GET (and HEAD) only.",
@@ -64,6 +72,8 @@ export const MAX_VALUE_LENGTH = 256;
 export const DEFAULT_STEP: TrafficStep = "1h";
 
 const MINUTE_MS = 60_000;
+/** Warnings about hostile clients (blocked addresses, refused connections): one line per this. */
+const WARN_INTERVAL_MS = MINUTE_MS;
 const ALLOW = "GET, HEAD";
 const OVERVIEW_PARAMETERS = ["from", "to", "router", "serviceType", "sort", "order", "format"];
 const TRAFFIC_PARAMETERS = ["from", "to", "step", "site", "link", "class"];
@@ -76,7 +86,7 @@ export interface ApiServerDeps {
   /** The series store; without one (flowtally collect, aggregate) the data endpoints are 404. */
   store?: SeriesStore;
   log: Logger;
-  /** The clock (ms since the epoch), for the default `to`. */
+  /** The clock (ms since the epoch), for the default `to` and the failed-authentication windows. */
   now?: () => number;
   /** The running process's counters for `GET /api/v1/status` (404 without). */
   status?: () => unknown;
@@ -93,6 +103,8 @@ export interface ApiServer {
   listen(): Promise<{ address: string; port: number }>;
   /** Stops accepting and ends open connections (keep-alive ones too), so shutdown is prompt. */
   close(): Promise<void>;
+  /** Connections, refusals and authentication failures so far (also in `GET /metrics`). */
+  stats(): ApiStats;
   server: Server;
 }
 
@@ -232,7 +244,24 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     );
   };
   const now = deps.now ?? Date.now;
-  const tokenDigests = config.api.operatorTokens.map(digest);
+  const limits = config.api;
+  const tokenDigests = limits.operatorTokens.map(digest);
+  const authFailures = createAuthFailureTable({
+    limit: limits.authFailures.limit,
+    windowMs: limits.authFailures.window,
+    maxAddresses: limits.authFailures.maxAddresses,
+  });
+  let authFailureCount = 0;
+  let authBlockedRequests = 0;
+  let connections = 0;
+  let connectionsRefused = 0;
+  const clientErrors: Record<ApiClientError, number> = {
+    timeout: 0,
+    "headers-too-large": 0,
+    malformed: 0,
+  };
+  const warnBlocked = rateLimitedWarn(log, WARN_INTERVAL_MS, "alsoBlocked");
+  const warnRefused = rateLimitedWarn(log, WARN_INTERVAL_MS, "alsoRefused");
   const routers = customersByRouter(config);
   const serviceTypes = new Set(model.customers.map((c) => c.serviceType));
   const customerIds = new Set(model.customers.map((c) => c.id));
@@ -250,6 +279,12 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     return createHash("sha256").update(token, "utf8").digest();
   }
 
+  /**
+   * A request's credentials, checked. A blocked client is refused before its token is looked at,
+   * whether right or not: answering a right token differently would let guessing go on at full
+   * speed. Credentials that are not right count against the client; a request without any does
+   * not (it guesses nothing).
+   */
   function authorize(req: IncomingMessage): void {
     if (tokenDigests.length === 0) {
       throw new ApiError(
@@ -258,6 +293,43 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
         "the API is disabled: no api.operatorTokens are configured; add a token of at least 16 characters to the config and restart",
       );
     }
+    const client = clientKey(req.socket.remoteAddress);
+    const blockedMs = authFailures.blockedFor(client, now());
+    if (blockedMs > 0) {
+      authBlockedRequests += 1;
+      const seconds = Math.ceil(blockedMs / 1000);
+      throw new ApiError(
+        429,
+        "FT_TOO_MANY_AUTH_FAILURES",
+        `too many failed authentications from this address; try again in ${seconds} s`,
+        undefined,
+        { "retry-after": String(seconds) },
+      );
+    }
+    try {
+      checkCredentials(req);
+    } catch (e) {
+      if (e instanceof ApiError && req.headers.authorization !== undefined) failed(client);
+      throw e;
+    }
+  }
+
+  function failed(client: string): void {
+    authFailureCount += 1;
+    const t = now();
+    if (!authFailures.fail(client, t)) return;
+    warnBlocked(
+      t,
+      {
+        client,
+        failures: limits.authFailures.limit,
+        blockedSeconds: Math.ceil(authFailures.blockedFor(client, t) / 1000),
+      },
+      "API: too many failed authentications; client address blocked (api.authFailures)",
+    );
+  }
+
+  function checkCredentials(req: IncomingMessage): void {
     const header = req.headers.authorization;
     if (header === undefined) {
       throw new ApiError(
@@ -486,7 +558,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
       authorize(req);
       onlyGet(req);
       readParameters(search, []);
-      send(res, 200, await deps.metrics.text(), deps.metrics.contentType);
+      send(res, 200, await deps.metrics.text(stats()), deps.metrics.contentType);
       return;
     }
     if (path === "/api" || path.startsWith("/api/")) {
@@ -566,11 +638,56 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     );
   }
 
-  const server = createServer((req, res) => {
-    void handle(req, res);
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeout,
+      requestTimeout: limits.requestTimeout,
+      keepAliveTimeout: limits.keepAliveTimeout,
+      maxHeaderSize: limits.maxHeaderSize,
+      // Node checks the two timeouts this often (its default, 30 s, would let a slow client
+      // hold a connection for up to 30 s past them).
+      connectionsCheckingInterval: Math.min(
+        1000,
+        Math.max(10, Math.floor(limits.headersTimeout / 10)),
+      ),
+    },
+    (req, res) => {
+      void handle(req, res);
+    },
+  );
+  // Node closes a connection beyond this as soon as it is accepted, and emits "drop".
+  server.maxConnections = limits.maxConnections;
+  server.on("drop", (d) => {
+    connectionsRefused += 1;
+    warnRefused(
+      now(),
+      { maxConnections: limits.maxConnections, client: d?.remoteAddress },
+      "API: connection limit reached; connection closed (api.maxConnections)",
+    );
   });
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
+  server.on("connection", (socket: Socket) => {
+    connections += 1;
+    socket.once("close", () => {
+      connections -= 1;
+    });
+    // Node answers these itself (408, 431, 400) and closes the connection; they are counted.
+    socket.on("error", (e: NodeJS.ErrnoException) => {
+      const reason = clientErrorReason(e.code);
+      if (reason !== undefined) clientErrors[reason] += 1;
+    });
+  });
+
+  function stats(): ApiStats {
+    return {
+      connections,
+      connectionsRefused,
+      clientErrors: { ...clientErrors },
+      authFailures: authFailureCount,
+      authBlockedRequests,
+      authBlockedAddresses: authFailures.blocked(now()),
+      authAddressesEvicted: authFailures.evictions,
+    };
+  }
 
   async function listen(): Promise<{ address: string; port: number }> {
     const hp = parseHostPort(config.api.listen);
@@ -601,7 +718,31 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     });
   }
 
-  return { listen, close, server };
+  return { listen, close, stats, server };
+}
+
+function clientErrorReason(code: string | undefined): ApiClientError | undefined {
+  if (code === "ERR_HTTP_REQUEST_TIMEOUT") return "timeout";
+  if (code === "HPE_HEADER_OVERFLOW") return "headers-too-large";
+  return code?.startsWith("HPE_") === true ? "malformed" : undefined;
+}
+
+/**
+ * A warning logged at most once per interval (a flood of hostile clients costs one line a
+ * minute); the line says how many were held back since the previous one, under `heldKey`.
+ */
+function rateLimitedWarn(log: Logger, intervalMs: number, heldKey: string) {
+  let lastAt = Number.NEGATIVE_INFINITY;
+  let held = 0;
+  return (nowMs: number, fields: Record<string, unknown>, message: string): void => {
+    if (nowMs >= lastAt && nowMs - lastAt < intervalMs) {
+      held += 1;
+      return;
+    }
+    log.warn(held > 0 ? { ...fields, [heldKey]: held } : fields, message);
+    lastAt = nowMs;
+    held = 0;
+  };
 }
 
 function send(
