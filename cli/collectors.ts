@@ -86,7 +86,6 @@ export function createCollectors(cfg: Config, log: Logger): Collectors {
       model,
       intervalMs: cfg.aggregation.interval,
       maxFutureMs: cfg.aggregation.maxFuture,
-      maxPastMs: cfg.aggregation.maxPast,
       flowTable: {
         maxFlows: cfg.flowTable.maxFlows,
         idleTimeoutMs: cfg.flowTable.idleTimeout,

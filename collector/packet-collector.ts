@@ -97,13 +97,15 @@ export function createPacketCollector(deps: {
   model: CustomerModel;
   intervalMs: number;
   maxFutureMs?: number;
-  maxPastMs?: number;
   flowTable?: Partial<FlowTableConfig>;
   /** Per class index: the total delay (ms) under which a transaction is good. */
   totalDelayThresholdsMs: readonly number[];
 }): PacketCollector {
   const { model } = deps;
-  const sink = createRecordSink(deps);
+  // The flow table makes these records itself from packets stamped by the capture (the kernel,
+  // or the file being replayed): nothing remote dated them, and a replay of captures from
+  // different days exports an older one's flows on a later clock. maxPast does not apply.
+  const sink = createRecordSink({ ...deps, maxPastMs: Number.POSITIVE_INFINITY });
   const responses = new ResponseSums({ intervalMs: deps.intervalMs });
   const classifier = createClassifier(model);
   const attribution = createAttribution();
