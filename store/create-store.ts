@@ -11,9 +11,16 @@ import type { Retention } from "./retention.js";
 
 type StoreConfig = Config["store"];
 
-export function createStore(store: StoreConfig, deps: { log: Logger }): SeriesStore {
+/**
+ * `readOnly` (queries): the embedded file must exist and is opened read-only; InfluxDB is
+ * only ever read by queries anyway.
+ */
+export function createStore(
+  store: StoreConfig,
+  deps: { log: Logger; readOnly?: boolean },
+): SeriesStore {
   return store.influx === undefined
-    ? createDuckDbStore({ path: store.embedded.path })
+    ? createDuckDbStore({ path: store.embedded.path, readOnly: deps.readOnly === true })
     : createInfluxStore(store.influx, deps);
 }
 
