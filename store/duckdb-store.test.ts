@@ -136,10 +136,10 @@ async function rejection(p: Promise<unknown>): Promise<Error & { code?: ErrorCod
   return outcome;
 }
 
-/** `n` distinct 1-minute rows of customer c0..c9 from T0 on: one byte each. */
-function minuteRows(n: number, first = 0): SeriesRowDelta[] {
+/** `n` distinct 1-minute rows of customer c0..c9 from T0 on: one byte each; `link` pads them. */
+function minuteRows(n: number, first = 0, link = "l1"): SeriesRowDelta[] {
   return Array.from({ length: n }, (_, i) => ({
-    ...key(`c${(first + i) % 10}`, "in"),
+    ...key(`c${(first + i) % 10}`, "in", { link }),
     level: "1m" as const,
     startMs: T0 + (first + i) * MINUTE,
     bytes: 1,
@@ -244,6 +244,39 @@ describe("createDuckDbStore: file-system faults", () => {
     await again.start();
     started.push(again);
     expect(await storedMinuteBytes(again)).toBe(200);
+  });
+
+  it("a FATAL error (the automatic checkpoint at 16 MB of WAL cannot write the file): the store is down for good, and no row written before is lost", async () => {
+    const path = join(dir, "fatal.duckdb");
+    const store = createDuckDbStore({ path });
+    await store.start();
+    await store.addDeltas(minuteRows(1000));
+    setImmutable([path], true);
+    cleanups.push(() => setImmutable([path], false));
+    let written = 1000;
+    let failure: (Error & { code?: ErrorCode }) | undefined;
+    // Long link names fill the WAL with fewer rows.
+    const link = "l".repeat(1000);
+    for (let k = 0; k < 200 && failure === undefined; k++) {
+      try {
+        await store.addDeltas(minuteRows(2000, written, link));
+        written += 2000;
+      } catch (e) {
+        failure = e as Error;
+      }
+    }
+    expect(failure?.code, String(failure)).toBe("FT_STORE_WRITE");
+    expect(failure?.message).toMatch(
+      /FATAL Error: Failed to create checkpoint.*Operation not permitted.*DuckDB refuses every later write on this database: restart flowtally/,
+    );
+    expect(store.problem()).toBe(failure);
+    expect((await rejection(store.addDeltas(minuteRows(1, written)))).code).toBe("FT_STORE_WRITE");
+    await store.stop(); // no checkpoint: DuckDB would refuse it
+    setImmutable([path], false);
+    const again = createDuckDbStore({ path });
+    await again.start();
+    started.push(again);
+    expect(await storedMinuteBytes(again)).toBe(written);
   });
 
   it("a directory and files made read-only: a write fails as FT_STORE_WRITE and leaves nothing", async () => {
