@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { mountTmpfs, setImmutable } from "../support/fault-fs.js";
 import { eventually } from "../support/scale-out.js";
+import { influxql, startInfluxd } from "../support/servers.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const cli = join(root, "dist/cli/flowtally.js");
@@ -45,13 +46,17 @@ function freeUdpPort(): Promise<number> {
 interface Setup {
   dir: string;
   config: string;
+  /** The embedded store's path ("" with InfluxDB). */
   store: string;
   state: string;
   port: number;
 }
 
-/** A config: one NetFlow input, customer `office`, the store at `store`, state in `dir/state`. */
-async function setup(store: string): Promise<Setup> {
+/**
+ * A config: one NetFlow input, customer `office`, the embedded store at `store` (or the `store:`
+ * line given), state in `dir/state`.
+ */
+async function setup(store: string, storeLine?: string): Promise<Setup> {
   const dir = mkdtempSync(join(tmpdir(), "flowtally-store-faults-"));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const port = await freeUdpPort();
@@ -61,7 +66,7 @@ async function setup(store: string): Promise<Setup> {
     config,
     [
       `inputs: { netflow: [{ listen: "127.0.0.1:${port}" }] }`,
-      `store: { embedded: { path: ${JSON.stringify(store)} } }`,
+      storeLine ?? `store: { embedded: { path: ${JSON.stringify(store)} } }`,
       `decoder: { statePath: ${JSON.stringify(state)} }`,
       'api: { listen: "127.0.0.1:0" }',
       "customers:",
@@ -329,5 +334,34 @@ describe("flowtally run when the embedded store fails", () => {
 
     rmSync(filler);
     await expectNextStartWritesTheSpool(s, spool, sends);
+  });
+
+  it("InfluxDB away at stop: FT_STORE_UNREACHABLE on /healthz and at stop; rows spooled in the state's directory, written once InfluxDB is back", async () => {
+    const influxd = await startInfluxd();
+    cleanups.push(() => influxd.close());
+    await influxql(influxd, "CREATE DATABASE flowtally");
+    const s = await setup(
+      "",
+      `store: { influx: { api: v1, url: "http://127.0.0.1:${influxd.port}", database: flowtally, timeout: 2s } }`,
+    );
+    const running = await startRun(s);
+    await influxd.stop();
+    send(s);
+    await eventually("the failed write", () =>
+      errorLines(running.stderr()).some((l) => l.code === "FT_STORE_UNREACHABLE"),
+    );
+    expect(await running.healthz()).toEqual({
+      status: 503,
+      body: { status: "degraded", down: ["store"], codes: { store: "FT_STORE_UNREACHABLE" } },
+    });
+    const stopped = await running.stop();
+    const spool = expectFailedStop(s, stopped, ["FT_STORE_UNREACHABLE"], join(s.dir, "state"));
+    expect(spool).toMatch(/\/state\/store-spool-\d{8}T\d{9}Z-\d+\.json$/);
+    expect(JSON.parse(readFileSync(spool, "utf8")).store).toBe(
+      `InfluxDB (v1 API) http://127.0.0.1:${influxd.port} database flowtally`,
+    );
+
+    await influxd.start();
+    await expectNextStartWritesTheSpool(s, spool);
   });
 });
