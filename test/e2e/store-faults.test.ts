@@ -68,6 +68,8 @@ async function setup(store: string, storeLine?: string): Promise<Setup> {
       `inputs: { netflow: [{ listen: "127.0.0.1:${port}" }] }`,
       storeLine ?? `store: { embedded: { path: ${JSON.stringify(store)} } }`,
       `decoder: { statePath: ${JSON.stringify(state)} }`,
+      // The capture is years old: records of any age count (flowtally send replays it).
+      "aggregation: { maxPast: forever }",
       'api: { listen: "127.0.0.1:0" }',
       "customers:",
       "  - { id: office, name: Office, sites: [{ id: a, links: [{ id: l, prefixes: [172.16.11.0/24] }] }] }",
