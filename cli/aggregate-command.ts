@@ -7,7 +7,7 @@
 import type { Logger } from "pino";
 import { type AggregateWorker, startAggregateWorker } from "../aggregator/aggregate-worker.js";
 import { buildCustomerModel } from "../collector/classify/customer-model.js";
-import { createApiServer } from "../query/http-api.js";
+import { createApiServer, type DownDependency } from "../query/http-api.js";
 import { createMetrics, type MetricsSnapshot } from "../query/metrics.js";
 import type { Config } from "../schema/config.js";
 import type { SeriesStore } from "../schema/series-store.js";
@@ -82,7 +82,7 @@ export async function startAggregate(
     log,
     undefined,
     status,
-    () => worker.stats.down,
+    () => downWith(store, worker.stats.down),
     async () => {
       const s = worker.stats;
       const queue = await worker
@@ -119,7 +119,7 @@ export async function startServe(cfg: Config, log: Logger): Promise<RunningServi
       log,
       store,
       () => ({ role: "serve" }),
-      () => [],
+      () => downWith(store, []),
       () => ({ ...EMPTY_INPUTS, seriesRowsWritten: 0, storeErrors: 0 }),
     );
     return {
@@ -135,12 +135,27 @@ export async function startServe(cfg: Config, log: Logger): Promise<RunningServi
   }
 }
 
+/**
+ * The dependencies named down, with the store added when it is down for good (its embedded file
+ * deleted or replaced): the same /healthz answer as `run`'s.
+ */
+function downWith(store: SeriesStore, names: readonly string[]): DownDependency[] {
+  const problem = store.problem();
+  const out: DownDependency[] = names.map((name) =>
+    name === "store" && problem !== undefined ? { name, code: problem.code } : { name },
+  );
+  if (problem !== undefined && !names.includes("store")) {
+    out.push({ name: "store", code: problem.code });
+  }
+  return out;
+}
+
 async function serveApi(
   cfg: Config,
   log: Logger,
   store: SeriesStore | undefined,
   status: () => unknown,
-  health: () => string[],
+  health: () => DownDependency[],
   metrics: () => MetricsSnapshot | Promise<MetricsSnapshot>,
 ) {
   const api = createApiServer({

@@ -105,7 +105,7 @@ export function startCollect(
         busy = busy.then(() => step(nowMs, final));
         return busy;
       },
-      health: () => (shipper.stats.redisUp ? [] : ["redis"]),
+      health: () => (shipper.stats.redisUp ? [] : [{ name: "redis" }]),
       stats: () => ({
         seriesRowsWritten: 0,
         storeErrors: 0,
@@ -123,6 +123,7 @@ export function startCollect(
         ]);
         connection.disconnect();
         subscriber.disconnect();
+        return { errors: [], spooled: null };
       },
     };
     return { parts, sink };

@@ -133,6 +133,29 @@ describe("flowtally CLI", () => {
     expect(shown.stdout).not.toMatch(/s3cr3t/);
   });
 
+  it("query overview never creates a store: a missing path is FT_STORE_OPEN naming it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "flowtally-cli-"));
+    const path = join(dir, "not-yet", "ft.duckdb");
+    const config = join(dir, "ft.yaml");
+    writeFileSync(config, `store: { embedded: { path: ${JSON.stringify(path)} } }\n`);
+    const r = run([
+      "query",
+      "overview",
+      "--config",
+      config,
+      "--from",
+      "2026-11-01T00:00:00Z",
+      "--to",
+      "2026-11-02T00:00:00Z",
+    ]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe(
+      `flowtally: ${path}: the embedded store could not be opened: there is no store at this path, and reading never creates one: check store.embedded.path (flowtally run creates the file) [FT_STORE_OPEN]\n`,
+    );
+    expect(existsSync(join(dir, "not-yet"))).toBe(false);
+  });
+
   it("run listens, send feeds it, SIGTERM writes everything, query overview reads it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "flowtally-cli-"));
     const office = await runSendQuery(

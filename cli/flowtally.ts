@@ -60,8 +60,10 @@ program
   .action(async (opts: { config: string; logLevel: LogLevel }) => {
     const { cfg, log } = await load(opts);
     const { startRun } = await import("./run-command.js");
+    // Listening for the signal before starting: one sent while starting stops once started.
+    const signalled = stopSignal(log, "writing every open interval");
     const running = await startRun(cfg, log);
-    await stopSignal(log, "writing every open interval");
+    await signalled;
     const s = await running.stop();
     const { "sampling-unknown": unsampled, ...problems } = s.problems;
     process.stdout.write(
@@ -79,6 +81,7 @@ program
           ? ""
           : `captured ${s.capture.packets} packets on ${s.capture.inputs.length} interface(s): ${s.capture.records} flow records (${s.capture.unattributedRecords} unattributed), ${s.capture.transactions} TCP transactions; packets dropped by the kernel: ${s.capture.kernelDrops}, by the interface: ${s.capture.interfaceDrops}\n`),
     );
+    reportStoreFailures(s);
   });
 
 program
@@ -91,8 +94,9 @@ program
   .action(async (opts: { config: string; logLevel: LogLevel }) => {
     const { cfg, log } = await load(opts);
     const { startCollect } = await import("./collect-command.js");
+    const signalled = stopSignal(log, "shipping every open interval");
     const running = await startCollect(cfg, log);
-    await stopSignal(log, "shipping every open interval");
+    await signalled;
     const s = await running.stop();
     process.stdout.write(
       `received ${s.datagrams} export datagrams, ${s.records} records (${s.unattributedRecords} unattributed); ` +
@@ -111,8 +115,9 @@ program
   .action(async (opts: { config: string; logLevel: LogLevel }) => {
     const { cfg, log } = await load(opts);
     const { startAggregate } = await import("./aggregate-command.js");
+    const signalled = stopSignal(log, "finishing the jobs in hand and writing the totals");
     const running = await startAggregate(cfg, log);
-    await stopSignal(log, "finishing the jobs in hand and writing the totals");
+    await signalled;
     await running.stop();
   });
 
@@ -124,8 +129,9 @@ program
   .action(async (opts: { config: string; logLevel: LogLevel }) => {
     const { cfg, log } = await load(opts);
     const { startServe } = await import("./aggregate-command.js");
+    const signalled = stopSignal(log, "closing the API");
     const running = await startServe(cfg, log);
-    await stopSignal(log, "closing the API");
+    await signalled;
     await running.stop();
   });
 
@@ -172,6 +178,7 @@ program
             ? `decode problems: ${JSON.stringify(problems)}\n`
             : ""),
       );
+      reportStoreFailures(s);
     },
   );
 
@@ -268,6 +275,23 @@ function droppedSummary(s: {
       ? `records dropped: ${reasons.map(([r, n]) => `${r} ${n}`).join(", ")} (docs/decoding.md, "Bounds"; too-old: aggregation.maxPast)\n`
       : "")
   );
+}
+
+/**
+ * After a summary: where the rows the store did not take went (stdout), and each store failure
+ * as an error line with its code (stderr); exit status 1 if there was one.
+ */
+function reportStoreFailures(s: {
+  storeFailures: ReadonlyArray<{ code: string; message: string }>;
+  spooled: { path: string; rows: number } | null;
+}): void {
+  if (s.spooled !== null) {
+    process.stdout.write(
+      `${s.spooled.rows} rows the store did not take are spooled to ${s.spooled.path}; the next start writes them to the store first\n`,
+    );
+  }
+  for (const f of s.storeFailures) process.stderr.write(`flowtally: ${f.message} [${f.code}]\n`);
+  if (s.storeFailures.length > 0) process.exitCode = 1;
 }
 
 function parseTime(value: string): number {

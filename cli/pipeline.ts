@@ -3,14 +3,20 @@
  * (classify, partial sums, response-time sums) → rollups → store. The caller feeds datagrams with their arrival time and calls
  * `handOver` with the current time (the wall clock for `run`, the capture's own clock for
  * `replay`); this module owns the order of the steps and never reads a clock itself.
+ *
+ * When the store fails, rows are never dropped: they wait in memory and are retried at each
+ * hand-over, and what is still waiting at `close` goes to the store spool
+ * (store/store-spool.ts), which the next start writes to the store before anything else.
  */
 import type { Logger } from "pino";
 import { ResponseRollup } from "../aggregator/response-rollup.js";
 import { Rollup } from "../aggregator/rollup.js";
 import { nameDeltas, nameResponseDeltas } from "../aggregator/series-names.js";
 import type { Config } from "../schema/config.js";
+import { type ErrorCode, FlowtallyError } from "../schema/errors.js";
 import type { ResponseTimeRowDelta, SeriesRowDelta, SeriesStore } from "../schema/series-store.js";
-import { createStore } from "../store/create-store.js";
+import { createStore, spoolStoreName, storeSpoolPlaces } from "../store/create-store.js";
+import { createStoreSpool, type SpoolRows, spoolRowCount } from "../store/store-spool.js";
 import { type Collectors, createCollectors } from "./collectors.js";
 
 export { type Collectors, createCollectors } from "./collectors.js";
@@ -28,14 +34,43 @@ export interface Pipeline extends Collectors {
     pendingRows: number;
     /** The last store write's error message, "" once a write succeeds again. */
     lastStoreError: string;
+    /** Its code ("" when none). */
+    lastStoreErrorCode: ErrorCode | "";
+    /** Rows of earlier stops' spool files written to the store by this process. */
+    spooledRowsWritten: number;
   };
   /**
    * Moves the intervals that closed by `nowMs` (less the lateness) to the rollup and the closed
    * 1-minute buckets to the store; `final` moves everything (on stop, at the end of a replay).
    * Calls never overlap: a call made while one is writing waits for it. If the store refuses a
-   * write, the rows are kept and retried at the next call (and the error is rethrown when `final`).
+   * write, the rows are kept and retried at the next call; it never rejects for that.
    */
   handOver(nowMs: number, final?: boolean): Promise<void>;
+  /** Why the store is down now (its own problem, else the last write's error), or undefined. */
+  storeDown(): { code: ErrorCode; message: string } | undefined;
+  /**
+   * Stops the store and spools the rows it did not take (after the final hand-over); never
+   * rejects: what went wrong comes back as coded errors, the cause first.
+   */
+  close(nowMs: number): Promise<StoreCloseReport>;
+}
+
+export interface StoreCloseReport {
+  /** What failed, in order: the store (the last write, its stop), then the spool. */
+  errors: FlowtallyError[];
+  /** Rows written to a spool file for the next start. */
+  spooled: { path: string; rows: number } | null;
+}
+
+/** How often a store that keeps failing the same way is logged again. */
+const STORE_ERROR_LOG_MS = 60_000;
+
+function coded(e: unknown): FlowtallyError {
+  return e instanceof FlowtallyError
+    ? e
+    : new FlowtallyError("FT_STORE_WRITE", e instanceof Error ? e.message : String(e), {
+        cause: e,
+      });
 }
 
 /** Opens the store and restores the decoder state; `stop` the store when done. */
@@ -46,6 +81,10 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
   const responseRollup = new ResponseRollup({ latenessMs: cfg.aggregation.lateness });
   const store: SeriesStore = createStore(cfg.store, { log });
   await store.start();
+  const spool = createStoreSpool({
+    places: storeSpoolPlaces(cfg),
+    store: spoolStoreName(cfg.store),
+  });
 
   const stats = {
     seriesRowsWritten: 0,
@@ -53,10 +92,101 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
     storeErrors: 0,
     pendingRows: 0,
     lastStoreError: "",
+    lastStoreErrorCode: "" as ErrorCode | "",
+    spooledRowsWritten: 0,
   };
   let pending: SeriesRowDelta[] = [];
   let pendingResponses: ResponseTimeRowDelta[] = [];
   let busy: Promise<void> = Promise.resolve();
+  let lastFailure: FlowtallyError | undefined;
+  let lastLoggedMs = Number.NEGATIVE_INFINITY;
+  /** Spool files left because the store refused them: tried again after a write succeeds. */
+  let spoolsLeft = false;
+
+  function failed(e: unknown, nowMs: number, what: string): void {
+    const error = coded(e);
+    stats.storeErrors++;
+    const changed = error.message !== stats.lastStoreError;
+    lastFailure = error;
+    stats.lastStoreError = error.message;
+    stats.lastStoreErrorCode = error.code;
+    if (changed || nowMs - lastLoggedMs >= STORE_ERROR_LOG_MS) {
+      lastLoggedMs = nowMs;
+      log.error(
+        { err: error, code: error.code, pendingRows: pending.length + pendingResponses.length },
+        `${what} [${error.code}]: rows kept for the next try, and spooled if still unwritten at stop`,
+      );
+    }
+  }
+
+  function succeeded(): void {
+    if (lastFailure !== undefined) {
+      log.info({ code: lastFailure.code }, "the store takes writes again");
+    }
+    lastFailure = undefined;
+    stats.lastStoreError = "";
+    stats.lastStoreErrorCode = "";
+  }
+
+  /**
+   * Writes the spool files of earlier stops to the store, oldest first, each once (see
+   * store/store-spool.ts); stops at the first the store refuses, which waits for the next try.
+   */
+  async function writeSpools(nowMs: number): Promise<void> {
+    const { paths, problems } = spool.find();
+    for (const p of problems) log.error({ code: p.code, err: p }, `${p.message} [${p.code}]`);
+    spoolsLeft = false;
+    for (const path of paths) {
+      let claimed: ReturnType<typeof spool.claim>;
+      try {
+        claimed = spool.claim(path);
+      } catch (e) {
+        const p = coded(e);
+        log.error({ code: p.code, err: p }, `${p.message} [${p.code}]`);
+        continue;
+      }
+      const left: SpoolRows = { series: claimed.series, responses: claimed.responses };
+      try {
+        if (left.series.length > 0) {
+          await store.addDeltas(left.series);
+          stats.seriesRowsWritten += left.series.length;
+          stats.spooledRowsWritten += left.series.length;
+          left.series = [];
+        }
+        if (left.responses.length > 0) {
+          await store.addResponseTimes(left.responses);
+          stats.responseRowsWritten += left.responses.length;
+          stats.spooledRowsWritten += left.responses.length;
+          left.responses = [];
+        }
+      } catch (e) {
+        failed(e, nowMs, `the store did not take the rows spooled in ${path}`);
+        spoolsLeft = true;
+        try {
+          spool.release(claimed, left);
+        } catch (r) {
+          const p = coded(r);
+          log.error({ code: p.code, err: p }, `${p.message} [${p.code}]`);
+        }
+        return;
+      }
+      try {
+        spool.done(claimed);
+      } catch (r) {
+        const p = coded(r);
+        log.error({ code: p.code, err: p }, `${p.message} [${p.code}]`);
+      }
+      log.info(
+        { path, rows: spoolRowCount(claimed) },
+        "rows spooled at an earlier stop written to the store",
+      );
+      succeeded();
+    }
+  }
+
+  // Before anything else: what earlier stops could not write. (Time 0: this module reads no
+  // clock, and this only paces the error log.)
+  await writeSpools(0);
 
   async function step(nowMs: number, final: boolean): Promise<void> {
     const cutoff = nowMs - cfg.aggregation.lateness;
@@ -73,6 +203,12 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
       pendingResponses = pendingResponses.concat(nameResponseDeltas(model, responseDeltas));
     }
     stats.pendingRows = pending.length + pendingResponses.length;
+    // A file deleted or replaced, DuckDB's FATAL: no write can succeed; rows wait for the spool.
+    const down = store.problem();
+    if (down !== undefined) {
+      if (stats.pendingRows > 0 || lastFailure !== down) failed(down, nowMs, "the store is down");
+      return;
+    }
     if (stats.pendingRows === 0) return;
     const rows = pending;
     const responseRows = pendingResponses;
@@ -88,18 +224,54 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
         pendingResponses = [];
         stats.responseRowsWritten += responseRows.length;
       }
-      stats.lastStoreError = "";
+      succeeded();
     } catch (e) {
-      stats.storeErrors++;
-      stats.lastStoreError = e instanceof Error ? e.message : String(e);
-      log.error(
-        { err: e, rows: pending.length + pendingResponses.length },
-        "store write failed; rows kept for the next try",
-      );
-      if (final) throw e;
+      stats.pendingRows = pending.length + pendingResponses.length;
+      failed(e, nowMs, "store write failed");
+      return;
     } finally {
       stats.pendingRows = pending.length + pendingResponses.length;
     }
+    if (spoolsLeft) await writeSpools(nowMs);
+  }
+
+  async function close(nowMs: number): Promise<StoreCloseReport> {
+    await busy.catch(() => undefined);
+    const errors: FlowtallyError[] = [];
+    const rows: SpoolRows = { series: pending, responses: pendingResponses };
+    // The store down for good, or the last write failed (its rows are still here).
+    for (const e of [store.problem(), lastFailure]) {
+      if (e !== undefined && !errors.includes(e)) errors.push(e);
+    }
+    try {
+      await store.stop();
+    } catch (e) {
+      const error = coded(e);
+      if (!errors.some((x) => x.message === error.message)) errors.push(error);
+    }
+    if (spoolRowCount(rows) === 0) return { errors, spooled: null };
+    try {
+      const path = spool.write(rows, nowMs);
+      const n = spoolRowCount(rows);
+      pending = [];
+      pendingResponses = [];
+      stats.pendingRows = 0;
+      log.warn(
+        { path, rows: n },
+        "rows the store did not take are spooled: the next start writes them to the store first",
+      );
+      return { errors, spooled: { path, rows: n } };
+    } catch (e) {
+      const error = coded(e);
+      log.error({ code: error.code, err: error }, `${error.message} [${error.code}]`);
+      errors.push(error);
+      return { errors, spooled: null };
+    }
+  }
+
+  function storeDown(): { code: ErrorCode; message: string } | undefined {
+    const down = store.problem() ?? lastFailure;
+    return down === undefined ? undefined : { code: down.code, message: down.message };
   }
 
   return {
@@ -124,5 +296,7 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
       );
       return busy;
     },
+    storeDown,
+    close,
   };
 }

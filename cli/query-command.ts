@@ -31,7 +31,8 @@ export async function runOverview(opts: OverviewOptions): Promise<string> {
     ...(opts.serviceType === undefined ? {} : { serviceType: opts.serviceType }),
   };
   const customers = overviewCustomers(model, customersByRouter(cfg), filter);
-  const store = createStore(cfg.store, { log: createLogger("warn") });
+  // Read-only: a query never creates a store, nor writes to one.
+  const store = createStore(cfg.store, { log: createLogger("warn"), readOnly: true });
   await store.start();
   try {
     const totals = await store.overview({

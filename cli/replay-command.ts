@@ -17,7 +17,7 @@ import { loadConfigFile } from "../config/load-config.js";
 import { FlowtallyError } from "../schema/errors.js";
 import { parseHostPort } from "../schema/units.js";
 import { createLogger, type LogLevel } from "./logger.js";
-import { createPipeline } from "./pipeline.js";
+import { createPipeline, type StoreCloseReport } from "./pipeline.js";
 import { createProgress } from "./progress.js";
 
 export interface ReplayOptions {
@@ -47,6 +47,10 @@ export interface ReplaySummary {
   latePartials: number;
   heldAtEnd: { count: number; bytes: number };
   problems: Record<string, number>;
+  /** What failed in the store (cause first) and the spool; empty when all went well. */
+  storeFailures: Array<{ code: string; message: string }>;
+  /** Rows the store did not take, spooled for the next start. */
+  spooled: { path: string; rows: number } | null;
 }
 
 /** Datagrams, or ordinary packets, between two hand-overs of closed intervals to the store. */
@@ -61,7 +65,8 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
   const ports = portsOf(cfg.inputs.netflow);
   const sflowPorts = portsOf(cfg.inputs.sflow);
   const pipeline = await createPipeline(cfg, log);
-  const { collector, sflow, decoder, rollup, store } = pipeline;
+  const { collector, sflow, decoder, rollup } = pipeline;
+  let closed: StoreCloseReport = { errors: [], spooled: null };
 
   const exportPorts: ReadonlySet<number> = new Set([...ports, ...sflowPorts]);
   const udp = createUdpDatagram();
@@ -144,7 +149,8 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
     await pipeline.handOver(clock.watermark, true);
   } finally {
     progress.done();
-    await store.stop();
+    // Rows the store refused are spooled for the next run or replay; the state is saved anyway.
+    closed = await pipeline.close(Date.now());
     pipeline.saveState();
   }
   return {
@@ -178,6 +184,8 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
         ...Object.entries(sflow.decoder.problems).map(([k, n]) => [`sflow-${k}`, n] as const),
       ].filter(([, n]) => n > 0),
     ),
+    storeFailures: closed.errors.map((e) => ({ code: e.code, message: e.message })),
+    spooled: closed.spooled,
   };
 }
 

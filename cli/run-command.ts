@@ -30,6 +30,7 @@ import {
   type UdpBackend,
 } from "../collector/udp-batch-input.js";
 import { readRcvbufErrors, type UdpInput } from "../collector/udp-input.js";
+import type { DownDependency } from "../query/http-api.js";
 import { createApiServer } from "../query/http-api.js";
 import { createMetrics } from "../query/metrics.js";
 import type { Config } from "../schema/config.js";
@@ -37,7 +38,7 @@ import { FlowtallyError } from "../schema/errors.js";
 import type { SeriesStore } from "../schema/series-store.js";
 import { describeStore, storeRetention } from "../store/create-store.js";
 import { pruneBefore } from "../store/retention.js";
-import { type Collectors, createPipeline } from "./pipeline.js";
+import { type Collectors, createPipeline, type StoreCloseReport } from "./pipeline.js";
 
 export interface RunStats {
   uptimeSeconds: number;
@@ -76,6 +77,10 @@ export interface RunStats {
   }>;
   /** Live capture (inputs.capture) and the packet path it feeds; null without capture inputs. */
   capture: CaptureRunStats | null;
+  /** Set by stop: what failed in the store (cause first) and the spool (empty when all went well). */
+  storeFailures: Array<{ code: string; message: string }>;
+  /** Set by stop: rows the store did not take, spooled for the next start. */
+  spooled: { path: string; rows: number } | null;
 }
 
 export interface CaptureRunStats {
@@ -160,11 +165,12 @@ export interface RunSink {
   /** The store the API reads (none in a collector). */
   readonly store?: SeriesStore;
   /** Dependencies that are down now, for /healthz. */
-  health(): string[];
+  health(): DownDependency[];
   stats(): SinkStats;
   /** Retention (run only). */
   prune?(): Promise<void>;
-  close(): Promise<void>;
+  /** Closes what the sink holds; for a store, says what failed and what was spooled. */
+  close(): Promise<StoreCloseReport>;
 }
 
 export interface SinkStats {
@@ -187,7 +193,10 @@ async function storeSink(cfg: Config, log: Logger): Promise<{ parts: Collectors;
     sink: {
       handOver: (nowMs, final) => pipeline.handOver(nowMs, final),
       store,
-      health: () => (pipeline.stats.lastStoreError === "" ? [] : ["store"]),
+      health: () => {
+        const down = pipeline.storeDown();
+        return down === undefined ? [] : [{ name: "store", code: down.code }];
+      },
       stats: () => ({
         seriesRowsWritten: pipeline.stats.seriesRowsWritten,
         storeErrors: pipeline.stats.storeErrors,
@@ -205,7 +214,7 @@ async function storeSink(cfg: Config, log: Logger): Promise<{ parts: Collectors;
           log.error({ err: e }, "retention: old rows not deleted");
         }
       },
-      close: () => store.stop(),
+      close: () => pipeline.close(Date.now()),
     },
   };
 }
@@ -344,6 +353,8 @@ export async function startRun(
           kernelDrops: drops[k] ?? null,
         })),
         capture: captureStats(captures, pipeline.packetsIfUsed),
+        storeFailures: [],
+        spooled: null,
       };
     };
 
@@ -484,6 +495,7 @@ export async function startRun(
       if (held.count > 0) {
         log.warn(held, "data still waiting for its template at stop is not counted");
       }
+      // A store that refuses the last rows keeps them: close spools them for the next start.
       let failure: unknown;
       try {
         await sink.handOver(now, true);
@@ -492,11 +504,16 @@ export async function startRun(
       }
       reporter.report(now, decoder.problems, true);
       await api?.close();
-      const final = stats();
-      await sink.close();
+      const closed = await sink.close();
       saveState();
       if (failure !== undefined) throw failure;
-      log.info(final, "stopped");
+      const final: RunStats = {
+        ...stats(),
+        storeFailures: closed.errors.map((e) => ({ code: e.code, message: e.message })),
+        spooled: closed.spooled,
+      };
+      if (closed.errors.length > 0) log.error(final, "stopped; the store failed");
+      else log.info(final, "stopped");
       return final;
     };
     return {
@@ -513,7 +530,8 @@ export async function startRun(
     await Promise.all(captures.map((c) => c.close()));
     await Promise.all(inputs.map((i) => i.close()));
     await api?.close().catch(() => {});
-    await sink.close();
+    const closed = await sink.close();
+    for (const f of closed.errors) log.error({ code: f.code, err: f }, `${f.message} [${f.code}]`);
     throw e;
   }
 }

@@ -34,7 +34,7 @@ import { createInfluxStore } from "../store/influx-store.js";
 import { captureLog } from "../test/support/log-capture.js";
 import { influxql, startInfluxd } from "../test/support/servers.js";
 import { atAllLevels } from "../test/support/store-conformance.js";
-import { type ApiServer, createApiServer } from "./http-api.js";
+import { type ApiServer, createApiServer, type DownDependency } from "./http-api.js";
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -902,9 +902,9 @@ describe.each(STORES)("on the $name store", (under) => {
     });
 
     describe("GET /healthz with a dependency down", () => {
-      it("answers 503 naming it, without auth", async () => {
+      it("answers 503 naming it and its error code when known, without auth", async () => {
         const cfg = config([TOKEN]);
-        let down: string[] = ["store"];
+        let down: DownDependency[] = [{ name: "store" }];
         const server = createApiServer({
           config: cfg,
           model: buildCustomerModel(cfg),
@@ -917,6 +917,12 @@ describe.each(STORES)("on the $name store", (under) => {
         const bad = await fetch(`http://127.0.0.1:${port}/healthz`);
         expect(bad.status).toBe(503);
         expect(await bad.json()).toEqual({ status: "degraded", down: ["store"] });
+        down = [{ name: "store", code: "FT_STORE_FILE" }, { name: "redis" }];
+        const coded = await fetch(`http://127.0.0.1:${port}/healthz`);
+        expect([coded.status, await coded.json()]).toEqual([
+          503,
+          { status: "degraded", down: ["store", "redis"], codes: { store: "FT_STORE_FILE" } },
+        ]);
         down = [];
         const ok = await fetch(`http://127.0.0.1:${port}/healthz`);
         expect([ok.status, await ok.json()]).toEqual([200, { status: "ok" }]);

@@ -90,12 +90,18 @@ export interface ApiServerDeps {
   now?: () => number;
   /** The running process's counters for `GET /api/v1/status` (404 without). */
   status?: () => unknown;
-  /** Dependencies that are down now (e.g. ["store"]), for `GET /healthz`. */
-  health?: () => string[];
+  /** Dependencies that are down now, for `GET /healthz`: the name, and the error code when known. */
+  health?: () => readonly DownDependency[];
   /** Prometheus metrics for `GET /metrics` (404 without). */
   metrics?: Metrics;
   /** sFlow interface utilisation for `GET /api/v1/interfaces` (404 without). */
   interfaces?: (exporter?: string) => unknown[];
+}
+
+/** A dependency that is down ("store", "redis") and the code of its error, when known. */
+export interface DownDependency {
+  name: string;
+  code?: string;
 }
 
 export interface ApiServer {
@@ -547,10 +553,19 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
   async function route(req: IncomingMessage, res: ServerResponse, path: string, search: string) {
     if (path === "/healthz") {
       onlyGet(req);
-      // No secrets here (no auth): which dependency is down, not why in detail.
+      // No secrets here (no auth): which dependency is down and its error code, no message.
       const down = deps.health?.() ?? [];
       if (down.length === 0) sendJson(res, 200, { status: "ok" });
-      else sendJson(res, 503, { status: "degraded", down });
+      else {
+        const codes = Object.fromEntries(
+          down.filter((d) => d.code !== undefined).map((d) => [d.name, d.code]),
+        );
+        sendJson(res, 503, {
+          status: "degraded",
+          down: down.map((d) => d.name),
+          ...(Object.keys(codes).length === 0 ? {} : { codes }),
+        });
+      }
       return;
     }
     if (path === "/metrics" && deps.metrics !== undefined) {

@@ -10,11 +10,16 @@ export const errorCodes = {
   FT_CAPTURE_OPEN: "A live capture (inputs.capture) could not be opened.",
   FT_STATE_READ: "The decoder state file could not be read or parsed.",
   FT_STATE_WRITE: "The decoder state file could not be written.",
-  FT_STORE_OPEN: "The embedded store could not be opened.",
+  FT_STORE_OPEN: "The embedded store could not be opened, or a query found no store at its path.",
+  FT_STORE_FILE: "The embedded store's file was deleted or replaced while flowtally had it open.",
   FT_STORE_UNREACHABLE:
     "The InfluxDB store could not be reached (connection refused, timeout, DNS).",
-  FT_STORE_WRITE: "InfluxDB refused a write (HTTP status and body in the message).",
-  FT_STORE_QUERY: "InfluxDB refused a query or answered with an error.",
+  FT_STORE_WRITE:
+    "The store refused a write: InfluxDB's HTTP status and body, or DuckDB's error (disk full, read-only, I/O).",
+  FT_STORE_QUERY: "The store refused a query or answered with an error.",
+  FT_STORE_CLOSED: "A store call came before the store was started or after it was stopped.",
+  FT_STORE_SPOOL:
+    "Rows the store did not take could not be spooled, or a spool file not written back.",
   FT_LISTEN: "A UDP input or the query API could not listen on its address.",
   FT_SEND: "`flowtally send` could not read a capture or send to the target.",
 } as const;

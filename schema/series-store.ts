@@ -10,6 +10,7 @@
  * delta to the row it already holds (creating it if needed). That is what makes late data a
  * correction instead of a loss, and totals exact whatever the arrival order.
  */
+import type { FlowtallyError } from "./errors.js";
 
 export type SeriesLevel = "1m" | "5m" | "1h" | "1d";
 export type TrafficDirection = "in" | "out";
@@ -136,6 +137,13 @@ export type ResponseTimePoint = ResponseTimeSums & { timeMs: number };
 export interface SeriesStore {
   start(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Why the store takes no writes for good, checked now and cheaply (for /healthz and each
+   * hand-over): the embedded file was deleted or replaced under the process (FT_STORE_FILE), or
+   * DuckDB gave up after a FATAL error (FT_STORE_WRITE); undefined while it works. Passing
+   * failures (a server away) show in the calls that fail, not here.
+   */
+  problem(): FlowtallyError | undefined;
   /** Adds the deltas to the stored rows, atomically for the whole call. */
   addDeltas(rows: readonly SeriesRowDelta[]): Promise<void>;
   /**

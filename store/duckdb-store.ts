@@ -27,7 +27,16 @@
  * Concurrency: one connection writes and one reads, each running one statement sequence at a
  * time (a connection runs one thing at a time, and a transaction is per connection); calls
  * queue. Reads see the last committed state (DuckDB's MVCC), never half of an `addDeltas`.
+ *
+ * Failures: every error leaves as a FlowtallyError. A committed write is in the write-ahead log
+ * (`<path>.wal`) before the call returns, so a stop whose checkpoint fails (disk full, read-only)
+ * loses nothing: the next open applies the log. A write that fails is rolled back whole. After a
+ * FATAL error DuckDB refuses every later call on that instance, so the store reports itself down
+ * (`problem()`) for good. Before each write the store checks that its path still names the file
+ * it opened (device and inode): a file deleted or replaced under the process would swallow the
+ * rows into a file no one can open again, so writes are refused from then on (FT_STORE_FILE).
  */
+import { existsSync, statSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import {
@@ -68,6 +77,11 @@ import { createSerialQueue } from "./serial-queue.js";
 export interface DuckDbStoreOptions {
   /** The database file; its directory is created if missing. ":memory:" for a throwaway store. */
   path: string;
+  /**
+   * Open for reading only (`flowtally query`): a missing file is an error, never created, nothing
+   * is written to the file (no tables made, no checkpoint), and writes are refused.
+   */
+  readOnly?: boolean;
 }
 
 /** Table names come from this map only, never from a caller's string. */
@@ -256,6 +270,18 @@ function directionSum(column: string, direction: "in" | "out"): string {
   return `coalesce(sum(${column}) FILTER (WHERE direction = '${direction}'), 0)`;
 }
 
+/** The error's message, and the DuckDB message made readable for people where it is cryptic. */
+function duckDbReason(e: unknown): { message: string; fatal: boolean } {
+  const message = e instanceof Error ? e.message : String(e);
+  const fatal = /^FATAL Error|database has been invalidated/.test(message);
+  const hint = /No space left on device/.test(message)
+    ? " (the disk is full)"
+    : /Read-only file system|Operation not permitted|Permission denied/.test(message)
+      ? " (the file or its directory cannot be written: read-only or not permitted)"
+      : "";
+  return { message: `${message}${hint}`, fatal };
+}
+
 interface Open {
   instance: DuckDBInstance;
   /** Runs `addDeltas` transactions; owns the temporary staging table. */
@@ -266,8 +292,13 @@ interface Open {
 export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
   const inMemory = options.path === ":memory:";
   const path = inMemory ? options.path : resolve(options.path);
+  const readOnly = options.readOnly === true;
   let open: Open | undefined;
   let starting: Promise<void> | undefined;
+  /** The file opened: a path that names another file (or none) means it was replaced (deleted). */
+  let identity: { dev: number; ino: number } | undefined;
+  /** Why writes are refused for good: the file is gone or replaced, or DuckDB's FATAL error. */
+  let down: FlowtallyError | undefined;
   const write = createSerialQueue();
   const read = createSerialQueue();
 
@@ -280,8 +311,81 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
   }
 
   function opened(): Open {
-    if (open === undefined) throw new Error(`${path}: the embedded store is not started`);
+    if (open === undefined) {
+      throw new FlowtallyError("FT_STORE_CLOSED", `${path}: the embedded store is not started`);
+    }
     return open;
+  }
+
+  /** A failed write (or checkpoint) as FT_STORE_WRITE; after a FATAL error the store is down. */
+  function writeError(what: string, e: unknown, after = ""): FlowtallyError {
+    if (e instanceof FlowtallyError) return e;
+    const { message, fatal } = duckDbReason(e);
+    const error = new FlowtallyError(
+      "FT_STORE_WRITE",
+      `${path}: the embedded store could not ${what}: ${message}${after}${
+        fatal
+          ? "; DuckDB refuses every later write on this database: restart flowtally once the cause is fixed"
+          : ""
+      }`,
+      { cause: e },
+    );
+    if (fatal) down ??= error;
+    return error;
+  }
+
+  function readError(e: unknown): unknown {
+    if (e instanceof FlowtallyError || e instanceof RangeError) return e;
+    return new FlowtallyError(
+      "FT_STORE_QUERY",
+      `${path}: the embedded store could not be read: ${duckDbReason(e).message}`,
+      { cause: e },
+    );
+  }
+
+  /** Runs one read on the reader connection, in turn with the other reads. */
+  function query(sql: string, values: DuckDBValue[], types: DuckDBType[]): Promise<unknown[][]> {
+    const r = opened().reader;
+    return read(async () => {
+      try {
+        return (await r.runAndReadAll(sql, values, types)).getRowsJS();
+      } catch (e) {
+        throw readError(e);
+      }
+    });
+  }
+
+  /**
+   * Whether the path still names the file opened; the first time it does not, the store goes
+   * down for good (the instance writes into the old file, which no later open can find).
+   */
+  function checkFile(): FlowtallyError | undefined {
+    if (down !== undefined || identity === undefined) return down;
+    let now: { dev: number; ino: number } | undefined;
+    try {
+      now = statSync(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") return undefined; // can't tell
+    }
+    if (now !== undefined && now.dev === identity.dev && now.ino === identity.ino) return undefined;
+    down = new FlowtallyError(
+      "FT_STORE_FILE",
+      `${path}: the embedded store's file was ${
+        now === undefined ? "deleted" : "replaced by another file"
+      } while flowtally had it open: nothing more is written to it (what was written before went with the old file); restart flowtally to open ${path} again`,
+    );
+    return down;
+  }
+
+  /** What refuses a write now, if anything. */
+  function writeRefusal(): FlowtallyError | undefined {
+    if (readOnly) {
+      return new FlowtallyError(
+        "FT_STORE_WRITE",
+        `${path}: the embedded store was opened read-only`,
+      );
+    }
+    return checkFile();
   }
 
   function close(handles: Partial<Open>): void {
@@ -295,27 +399,62 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
     if (!inMemory && openPaths.has(path)) {
       throw openError("another store of this process has it open");
     }
+    if (readOnly && (inMemory || !existsSync(path))) {
+      throw openError(
+        "there is no store at this path, and reading never creates one: check store.embedded.path (flowtally run creates the file)",
+      );
+    }
     const handles: Partial<Open> = {};
     try {
       if (!inMemory) {
         openPaths.add(path);
-        await mkdir(dirname(path), { recursive: true });
+        if (!readOnly) await mkdir(dirname(path), { recursive: true });
       }
-      const instance = await DuckDBInstance.create(path);
+      const instance = await DuckDBInstance.create(
+        path,
+        readOnly ? { access_mode: "READ_ONLY" } : {},
+      );
       handles.instance = instance;
       const writer = await instance.connect();
       handles.writer = writer;
       const reader = await instance.connect();
       handles.reader = reader;
-      for (const level of LEVEL_NAMES) await writer.run(createTableSql(level));
-      for (const level of LEVEL_NAMES) await writer.run(createResponseTableSql(level));
-      await writer.run(CREATE_RESPONSE_STAGING_SQL);
-      await writer.run(CREATE_VIEW_SQL);
-      await writer.run(CREATE_STAGING_SQL);
+      if (readOnly) {
+        await checkTables(reader);
+      } else {
+        for (const level of LEVEL_NAMES) await writer.run(createTableSql(level));
+        for (const level of LEVEL_NAMES) await writer.run(createResponseTableSql(level));
+        await writer.run(CREATE_RESPONSE_STAGING_SQL);
+        await writer.run(CREATE_VIEW_SQL);
+        await writer.run(CREATE_STAGING_SQL);
+      }
+      if (!inMemory) {
+        const st = statSync(path);
+        identity = { dev: st.dev, ino: st.ino };
+      }
+      down = undefined;
       open = { instance, writer, reader };
     } catch (e) {
       close(handles);
+      if (e instanceof FlowtallyError) throw e;
       throw openError(e instanceof Error ? e.message : String(e), e);
+    }
+  }
+
+  /** A file opened read-only must already hold flowtally's tables. */
+  async function checkTables(reader: DuckDBConnection): Promise<void> {
+    const wanted = [...Object.values(TABLES), ...Object.values(RESPONSE_TABLES)];
+    const rows = (
+      await reader.runAndReadAll(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'",
+      )
+    ).getRowsJS();
+    const have = new Set(rows.map((r) => String(r[0])));
+    const missing = wanted.filter((t) => !have.has(t));
+    if (missing.length > 0) {
+      throw openError(
+        `not a flowtally store: table${missing.length > 1 ? "s" : ""} ${missing.join(", ")} missing`,
+      );
     }
   }
 
@@ -333,8 +472,25 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
     open = undefined; // calls from now on are refused; queued ones still run
     try {
       await read(async () => {});
-      // Writes the WAL into the database file, so that the file alone holds the data.
-      await write(() => handles.writer.run("CHECKPOINT"));
+      // Writes the WAL into the database file, so that the file alone holds the data. Also
+      // when the file was deleted or replaced: the checkpoint goes to the old file and removes
+      // its WAL, which must not be applied to whatever file is at the path next. Not after a
+      // FATAL error (DuckDB refuses it) nor read-only.
+      if (readOnly || (down !== undefined && down.code !== "FT_STORE_FILE")) {
+        await write(async () => {});
+        return;
+      }
+      await write(async () => {
+        try {
+          await handles.writer.run("CHECKPOINT");
+        } catch (e) {
+          throw writeError(
+            "write its file at stop (checkpoint)",
+            e,
+            `. Every row written is in ${path}.wal, which the next start applies: keep it beside ${path}`,
+          );
+        }
+      });
     } finally {
       close(handles);
     }
@@ -420,7 +576,11 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
   ): Promise<void> {
     const w = opened().writer;
     await write(async () => {
-      await w.run("BEGIN TRANSACTION");
+      const refused = writeRefusal();
+      if (refused !== undefined) throw refused;
+      await w.run("BEGIN TRANSACTION").catch((e: unknown) => {
+        throw writeError("write", e);
+      });
       try {
         const appender = await w.createAppender(staging, null, "temp");
         try {
@@ -434,7 +594,7 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
       } catch (e) {
         // A failed ROLLBACK leaves nothing more to undo.
         await w.run("ROLLBACK").catch(() => undefined);
-        throw e;
+        throw writeError("write", e);
       }
     });
   }
@@ -498,14 +658,11 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
     if (!(q.level in RESPONSE_TABLES)) {
       throw new RangeError(`responseTimes: level ${String(q.level)}: expected 1m, 5m, 1h, 1d`);
     }
-    const r = opened().reader;
     const params = new Params();
     const where = seriesFilter("responseTimes", q, params);
     const sql = `SELECT start_ms, metric, sum(value) FROM ${RESPONSE_TABLES[q.level]}
 WHERE ${where.join(" AND ")} GROUP BY start_ms, metric ORDER BY start_ms, metric`;
-    const rows = await read(async () =>
-      (await r.runAndReadAll(sql, params.values, params.types)).getRowsJS(),
-    );
+    const rows = await query(sql, params.values, params.types);
     const out: ResponseTimePoint[] = [];
     let point: ResponseTimePoint | undefined;
     let bins: Array<[number, number]> = [];
@@ -528,19 +685,14 @@ WHERE ${where.join(" AND ")} GROUP BY start_ms, metric ORDER BY start_ms, metric
   }
 
   async function readSeries(keys: readonly SeriesRowKey[]): Promise<SeriesRowDelta[]> {
-    const r = opened().reader;
     const out: SeriesRowDelta[] = [];
     for (const { level, wanted, starts, customers } of keysByLevel(keys)) {
       const sql = `SELECT ${KEY_COLUMNS}, bytes, packets, flows FROM ${TABLES[level]}
 WHERE list_contains($1, start_ms) AND list_contains($2, customer)`;
-      const rows = await read(async () =>
-        (
-          await r.runAndReadAll(
-            sql,
-            [listValue(starts), listValue(customers)],
-            [LIST(BIGINT), LIST(VARCHAR)],
-          )
-        ).getRowsJS(),
+      const rows = await query(
+        sql,
+        [listValue(starts), listValue(customers)],
+        [LIST(BIGINT), LIST(VARCHAR)],
       );
       for (const [
         customer,
@@ -574,21 +726,16 @@ WHERE list_contains($1, start_ms) AND list_contains($2, customer)`;
   async function readResponseTimes(
     keys: readonly ResponseTimeRowKey[],
   ): Promise<ResponseTimeRowDelta[]> {
-    const r = opened().reader;
     const out: ResponseTimeRowDelta[] = [];
     for (const { level, wanted, starts, customers } of keysByLevel(keys)) {
       const sql = `SELECT customer, site, link, traffic_class, start_ms, metric, value
 FROM ${RESPONSE_TABLES[level]}
 WHERE list_contains($1, start_ms) AND list_contains($2, customer)
 ORDER BY customer, site, link, traffic_class, start_ms, metric`;
-      const rows = await read(async () =>
-        (
-          await r.runAndReadAll(
-            sql,
-            [listValue(starts), listValue(customers)],
-            [LIST(BIGINT), LIST(VARCHAR)],
-          )
-        ).getRowsJS(),
+      const rows = await query(
+        sql,
+        [listValue(starts), listValue(customers)],
+        [LIST(BIGINT), LIST(VARCHAR)],
       );
       const byKey = new Map<string, ResponseTimeRowDelta & { bins: Array<[number, number]> }>();
       for (const [customer, site, link, trafficClass, start, metric, value] of rows) {
@@ -627,17 +774,23 @@ ORDER BY customer, site, link, traffic_class, start_ms, metric`;
     const deleted: Record<SeriesLevel, number> = { "1m": 0, "5m": 0, "1h": 0, "1d": 0 };
     const w = opened().writer;
     await write(async () => {
+      const refused = writeRefusal();
+      if (refused !== undefined) throw refused;
       for (const level of LEVEL_NAMES) {
         const ms = before[level];
         if (ms === undefined || ms === Number.NEGATIVE_INFINITY) continue;
         if (!Number.isFinite(ms)) throw new RangeError(`prune ${level}: ${ms} is not a time`);
-        const r = await w.run(`DELETE FROM ${TABLES[level]} WHERE start_ms < $1`, [
-          BigInt(Math.floor(ms)),
-        ]);
-        await w.run(`DELETE FROM ${RESPONSE_TABLES[level]} WHERE start_ms < $1`, [
-          BigInt(Math.floor(ms)),
-        ]);
-        deleted[level] = Number(r.rowsChanged);
+        try {
+          const r = await w.run(`DELETE FROM ${TABLES[level]} WHERE start_ms < $1`, [
+            BigInt(Math.floor(ms)),
+          ]);
+          await w.run(`DELETE FROM ${RESPONSE_TABLES[level]} WHERE start_ms < $1`, [
+            BigInt(Math.floor(ms)),
+          ]);
+          deleted[level] = Number(r.rowsChanged);
+        } catch (e) {
+          throw writeError("delete old rows", e);
+        }
       }
     });
     return deleted;
@@ -647,7 +800,6 @@ ORDER BY customer, site, link, traffic_class, start_ms, metric`;
     // Rows whose 1-minute period starts in [fromMs, toMs), like `traffic`.
     const [fromMs, toMs] = overviewRange(q);
     if (fromMs >= toMs || q.customers?.length === 0) return [];
-    const r = opened().reader;
     const params = new Params();
     const customerFilter =
       q.customers === undefined
@@ -672,9 +824,7 @@ ORDER BY customer, site, link, traffic_class, start_ms, metric`;
   ${directionSum("packets", "in")}, ${directionSum("packets", "out")}, sum(flows)
 FROM (${selects.join(" UNION ALL ")})
 GROUP BY customer ORDER BY customer`;
-    const rows = await read(async () =>
-      (await r.runAndReadAll(sql, params.values, params.types)).getRowsJS(),
-    );
+    const rows = await query(sql, params.values, params.types);
     return rows.map((row) => ({
       customer: String(row[0]),
       bytesIn: toNumber(row[1]),
@@ -696,14 +846,13 @@ GROUP BY customer ORDER BY customer`;
     if (!allowed.includes(level)) {
       throw new RangeError(`${name}: level ${String(level)}: expected ${allowed.join(", ")}`);
     }
-    const r = opened().reader;
     const params = new Params();
     const where = seriesFilter(name, q, params);
     const sums = [directionSum("bytes", "in"), directionSum("bytes", "out")];
     if (withPackets) sums.push(directionSum("packets", "in"), directionSum("packets", "out"));
     const sql = `SELECT start_ms, ${sums.join(", ")} FROM ${TABLES[level]}
 WHERE ${where.join(" AND ")} GROUP BY start_ms ORDER BY start_ms`;
-    return read(async () => (await r.runAndReadAll(sql, params.values, params.types)).getRowsJS());
+    return query(sql, params.values, params.types);
   }
 
   async function traffic(q: TrafficQuery): Promise<TrafficPoint[]> {
@@ -731,6 +880,7 @@ WHERE ${where.join(" AND ")} GROUP BY start_ms ORDER BY start_ms`;
   return {
     start,
     stop,
+    problem: () => (open === undefined ? undefined : checkFile()),
     addDeltas,
     addResponseTimes,
     putSeries,

@@ -394,7 +394,9 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
    * failed leaves nothing behind to be retried later: a stale retry could overwrite newer totals.
    */
   function writeV2(lines: readonly string[]): Promise<void> {
-    if (config.api !== "v2" || client === undefined) throw new Error("not a started v2 store");
+    if (config.api !== "v2" || client === undefined) {
+      throw new FlowtallyError("FT_STORE_CLOSED", `${base}: not a started v2 store`);
+    }
     const { maxRetries } = config;
     const api = client;
     return new Promise((resolve, reject) => {
@@ -459,7 +461,9 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
   }
 
   function ensureStarted(): void {
-    if (!started) throw new Error(`${base}: the InfluxDB store is not started`);
+    if (!started) {
+      throw new FlowtallyError("FT_STORE_CLOSED", `${base}: the InfluxDB store is not started`);
+    }
   }
 
   async function start(): Promise<void> {
@@ -814,6 +818,8 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
   return {
     start,
     stop,
+    // A server away is a passing failure: the calls that fail say so.
+    problem: () => undefined,
     addDeltas,
     addResponseTimes,
     putSeries,
