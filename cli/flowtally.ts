@@ -57,8 +57,9 @@ program
   )
   .requiredOption("-c, --config <file>", "config file")
   .addOption(logLevelOption())
-  .action(async (opts: { config: string; logLevel: LogLevel }) => {
-    const { cfg, log } = await load(opts);
+  .addOption(listenOption())
+  .action(async (opts: ServiceOptions, cmd: Command) => {
+    const { cfg, log } = await loadService(opts, cmd);
     const { startRun } = await import("./run-command.js");
     // Listening for the signal before starting: one sent while starting stops once started.
     const signalled = stopSignal(log, "writing every open interval");
@@ -91,8 +92,9 @@ program
   )
   .requiredOption("-c, --config <file>", "config file")
   .addOption(logLevelOption())
-  .action(async (opts: { config: string; logLevel: LogLevel }) => {
-    const { cfg, log } = await load(opts);
+  .addOption(listenOption())
+  .action(async (opts: ServiceOptions, cmd: Command) => {
+    const { cfg, log } = await loadService(opts, cmd);
     const { startCollect } = await import("./collect-command.js");
     const signalled = stopSignal(log, "shipping every open interval");
     const running = await startCollect(cfg, log);
@@ -112,8 +114,9 @@ program
   )
   .requiredOption("-c, --config <file>", "config file")
   .addOption(logLevelOption())
-  .action(async (opts: { config: string; logLevel: LogLevel }) => {
-    const { cfg, log } = await load(opts);
+  .addOption(listenOption())
+  .action(async (opts: ServiceOptions, cmd: Command) => {
+    const { cfg, log } = await loadService(opts, cmd);
     const { startAggregate } = await import("./aggregate-command.js");
     const signalled = stopSignal(log, "finishing the jobs in hand and writing the totals");
     const running = await startAggregate(cfg, log);
@@ -126,8 +129,9 @@ program
   .description("Scaled out: the query API only, reading the configured store, on api.listen.")
   .requiredOption("-c, --config <file>", "config file")
   .addOption(logLevelOption())
-  .action(async (opts: { config: string; logLevel: LogLevel }) => {
-    const { cfg, log } = await load(opts);
+  .addOption(listenOption())
+  .action(async (opts: ServiceOptions, cmd: Command) => {
+    const { cfg, log } = await loadService(opts, cmd);
     const { startServe } = await import("./aggregate-command.js");
     const signalled = stopSignal(log, "closing the API");
     const running = await startServe(cfg, log);
@@ -318,12 +322,40 @@ function logLevelOption(): Option {
     .default("info");
 }
 
-async function load(opts: { config: string; logLevel: LogLevel }) {
-  const [{ loadConfigFile }, { createLogger }] = await Promise.all([
+interface ServiceOptions {
+  config: string;
+  logLevel: LogLevel;
+  listen?: string;
+}
+
+/** --listen, or the environment variable it names: the HTTP API address of this process. */
+function listenOption(): Option {
+  return new Option(
+    "--listen <host:port>",
+    "HTTP API address of this process, instead of api.listen (so that processes on one host share a config)",
+  ).env("FLOWTALLY_API_LISTEN");
+}
+
+/** The config and logger of run, collect, aggregate and serve, with --listen applied and logged. */
+async function loadService(opts: ServiceOptions, cmd: Command) {
+  const [{ loadConfigFile }, { createLogger }, { overrideListen }] = await Promise.all([
     import("../config/load-config.js"),
     import("./logger.js"),
+    import("../config/listen-override.js"),
   ]);
-  return { cfg: loadConfigFile(opts.config), log: createLogger(opts.logLevel) };
+  const fromEnv = cmd.getOptionValueSource("listen") === "env";
+  // An empty FLOWTALLY_API_LISTEN (a unit's `Environment=FLOWTALLY_API_LISTEN=`) is no override.
+  const listen = fromEnv && opts.listen === "" ? undefined : opts.listen;
+  const { cfg, override } = overrideListen(
+    loadConfigFile(opts.config),
+    listen,
+    fromEnv ? "FLOWTALLY_API_LISTEN" : "--listen",
+  );
+  const log = createLogger(opts.logLevel);
+  if (override !== undefined) {
+    log.info(override, `api.listen overridden by ${override.from}: ${override.listen}`);
+  }
+  return { cfg, log };
 }
 
 /** Resolves at the first SIGINT or SIGTERM; a second one exits at once. */

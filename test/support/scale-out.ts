@@ -95,14 +95,19 @@ export interface FlowtallyProcess {
 
 const root = new URL("../../", import.meta.url).pathname;
 
-/** Runs the built CLI (`dist/`, made by `npm run build`) with `args`; its API on `apiPort`. */
+/**
+ * Runs the built CLI (`dist/`, made by `npm run build`) with `args` (and `env` added to ours); its
+ * API on `apiPort`.
+ */
 export async function spawnFlowtally(
   args: string[],
   apiPort: number,
   token: string,
+  env: Readonly<Record<string, string>> = {},
 ): Promise<FlowtallyProcess> {
   const child = spawn(process.execPath, [join(root, "dist/cli/flowtally.js"), ...args], {
     stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
   });
   let printed = "";
   const keep = (b: Buffer) => {
