@@ -82,7 +82,14 @@ export async function startAggregate(
     log,
     undefined,
     status,
-    () => downWith(store, worker.stats.down),
+    // The worker notices Redis at its first write cycle; the connection says it before.
+    () =>
+      downWith(
+        store,
+        commands.status === "ready" || worker.stats.down.includes("redis")
+          ? worker.stats.down
+          : ["redis", ...worker.stats.down],
+      ),
     async () => {
       const s = worker.stats;
       const queue = await worker

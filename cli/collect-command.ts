@@ -81,6 +81,17 @@ export function startCollect(
       { collector: id, redis: redactUrl(queueCfg.redis.url), shards: queueCfg.shards },
       "collector: shipping partials to the queue",
     );
+    // Said at once when Redis is not there at start, not only when the first partials fail to
+    // ship (aggregation.interval + collector.shipAfter later); /healthz says it from the start.
+    const notReady = setTimeout(() => {
+      if (connection.status !== "ready") {
+        log.error(
+          { redis: redactUrl(queueCfg.redis.url), status: connection.status },
+          "Redis unreachable at start: partials are kept in memory until it is back",
+        );
+      }
+    }, 5000);
+    notReady.unref();
     let busy: Promise<void> = Promise.resolve();
     const step = async (nowMs: number, final: boolean) => {
       await sharing.publish();
@@ -105,7 +116,10 @@ export function startCollect(
         busy = busy.then(() => step(nowMs, final));
         return busy;
       },
-      health: () => (shipper.stats.redisUp ? [] : [{ name: "redis" }]),
+      // Down while the connection is not ready (at start, or lost since) or the last delivery
+      // failed: the connection alone can be up while Redis refuses the writes.
+      health: () =>
+        shipper.stats.redisUp && connection.status === "ready" ? [] : [{ name: "redis" }],
       stats: () => ({
         seriesRowsWritten: 0,
         storeErrors: 0,
@@ -114,6 +128,7 @@ export function startCollect(
         queue: shipper.stats,
       }),
       async close() {
+        clearTimeout(notReady);
         await shipper.stop(5000);
         sharing.close();
         // BullMQ's close waits for a connection that may never come: bounded.

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { type FlowtallyProcess, spawnFlowtally } from "../support/scale-out.js";
+import { eventually, type FlowtallyProcess, spawnFlowtally } from "../support/scale-out.js";
 import {
   freePort,
   influxql,
@@ -163,5 +163,59 @@ describe("flowtally run like a service", () => {
     onTestFinished(() => serve.stop().then(() => undefined));
     expect(await serve.healthz()).toEqual({ status: 200, down: [] });
     expect(serve.output()).not.toMatch(/overridden/);
+  }, 60_000);
+
+  it("collect says Redis is down on /healthz from the start, and up once Redis is there", async () => {
+    const later = await startRedis();
+    onTestFinished(() => later.close());
+    await later.stop(); // its port is free now: a Redis URL nothing answers
+    const port = await freePort();
+    const file = config("early", {
+      redisPort: later.port,
+      influxPort: influxd.port,
+      listen: `127.0.0.1:${port}`,
+    });
+    const collect = await spawnFlowtally(["collect", "--config", file], port, TOKEN);
+    onTestFinished(() => collect.stop().then(() => undefined));
+    expect(await collect.healthz()).toEqual({ status: 503, down: ["redis"] });
+    await eventually(
+      "the start's log line on Redis",
+      () =>
+        logLine(
+          collect,
+          "Redis unreachable at start: partials are kept in memory until it is back",
+        ) !== undefined,
+      10_000,
+    );
+    expect(await collect.healthz()).toEqual({ status: 503, down: ["redis"] });
+    await later.start();
+    await eventually(
+      "/healthz ok once Redis is up",
+      async () => (await collect.healthz()).status === 200,
+    );
+  }, 60_000);
+
+  it("aggregate says Redis is down on /healthz once it serves; serve without its store refuses to start", async () => {
+    const gone = await startRedis();
+    onTestFinished(() => gone.close());
+    await gone.stop();
+    const port = await freePort();
+    const file = config("lonely", {
+      redisPort: gone.port,
+      influxPort: influxd.port,
+      listen: `127.0.0.1:${port}`,
+    });
+    const aggregate = await spawnFlowtally(["aggregate", "--config", file], port, TOKEN);
+    onTestFinished(() => aggregate.stop().then(() => undefined));
+    expect(await aggregate.healthz()).toEqual({ status: 503, down: ["redis"] });
+
+    const noStore = config("nostore", {
+      redisPort: redis.port,
+      influxPort: await freePort(),
+      listen: "127.0.0.1:0",
+    });
+    const serve = cli(["serve", "--config", noStore]);
+    expect(serve.status).toBe(1);
+    expect(serve.stderr).toMatch(/InfluxDB could not be reached.*\[FT_STORE_UNREACHABLE\]/);
   }, 60_000);
 });
