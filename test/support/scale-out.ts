@@ -125,17 +125,23 @@ export async function spawnFlowtally(
     if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
     return (await res.json()) as T;
   };
-  await eventually(
-    `flowtally ${args[0]} to serve its API:\n${printed}`,
-    async () => {
-      if (child.exitCode !== null) throw new Error(`flowtally ${args[0]} exited:\n${printed}`);
-      return get("/api/v1/status").then(
-        () => true,
-        () => false,
-      );
-    },
-    20_000,
-  );
+  try {
+    await eventually(
+      `flowtally ${args[0]} to serve its API:\n${printed}`,
+      async () => {
+        if (child.exitCode !== null) throw new Error(`flowtally ${args[0]} exited:\n${printed}`);
+        return get("/api/v1/status").then(
+          () => true,
+          () => false,
+        );
+      },
+      20_000,
+    );
+  } catch (e) {
+    // A process that never served is not left running after the test.
+    child.kill("SIGKILL");
+    throw e;
+  }
   return {
     child,
     output: () => printed,
