@@ -25,7 +25,7 @@ import { getHeapStatistics } from "node:v8";
 import { readCaptureFile } from "../collector/capture/capture-reader.js";
 import { PacketInfo, type PacketResult, packetResults } from "../collector/packet/packet-info.js";
 import { parsePacket } from "../collector/packet/packet-parser.js";
-import { createRng, type Rng } from "../test/fuzz/mutate.js";
+import { createRng, mutateFrame } from "../test/fuzz/mutate.js";
 
 /** dist/bench/ after a build, bench/ when run from source, or `--fixtures DIR`. */
 function fixturesDir(given: string | undefined): string {
@@ -159,46 +159,6 @@ function formatBytes(n: number): string {
 // ---------------------------------------------------------------------------------------------
 // Fuzz loop
 
-function mutate(rng: Rng, input: Uint8Array, donor: Uint8Array, work: Uint8Array): Uint8Array {
-  let len = Math.min(input.byteLength, work.length - 1024);
-  work.set(input.subarray(0, len));
-  const count = 1 + rng.below(3);
-  for (let k = 0; k < count; k++) {
-    switch (rng.below(6)) {
-      case 0:
-      case 1:
-      case 2: {
-        // Headers sit in the first bytes: most mutations land there.
-        const span = Math.min(len, 96);
-        if (span > 0) {
-          const pick = rng.below(4);
-          work[rng.below(span)] =
-            pick === 0 ? 0 : pick === 1 ? 0xff : pick === 2 ? rng.below(16) : rng.below(256);
-        }
-        break;
-      }
-      case 3:
-        len = rng.below(len + 1);
-        break;
-      case 4: {
-        const extra = Math.min(work.length - 1024 - len, 1 + rng.below(64));
-        for (let i = 0; i < extra; i++) work[len + i] = rng.below(256);
-        len += extra;
-        break;
-      }
-      default: {
-        // The donor's tail behind this frame's head.
-        const cut = rng.below(len + 1);
-        const from = rng.below(donor.byteLength + 1);
-        const size = Math.min(donor.byteLength - from, work.length - 1024 - cut);
-        work.set(donor.subarray(from, from + size), cut);
-        len = cut + size;
-      }
-    }
-  }
-  return work.subarray(0, len);
-}
-
 function inRange(info: PacketInfo, length: number): boolean {
   if (info.ipVersion !== 0) {
     if (info.ipOffset >= length || info.ipLength < 20 || info.ipLength > 65575) return false;
@@ -220,7 +180,7 @@ async function fuzz(count: number, seed: number): Promise<void> {
   for (let i = 0; i < count; i++) {
     const f = corpus[rng.below(corpus.length)]!;
     const donor = corpus[rng.below(corpus.length)]!.data;
-    const mutant = mutate(rng, f.data, donor, work);
+    const mutant = mutateFrame(rng, f.data, donor, work);
     let result: PacketResult;
     try {
       result = parsePacket(mutant, f.linkType, info);

@@ -190,6 +190,57 @@ export function mutateDatagram(
   return work.subarray(0, len);
 }
 
+/**
+ * A captured frame's mutant (the packet parser's fuzz, `bench/packet-parser.ts --fuzz`, and the
+ * packet path of `bench/fuzz-pipeline.ts`): 1 to 3 of: a byte of the first 96 (where the headers
+ * are) set to 0, 0xff, a small or a random value; truncation; random bytes appended; the donor's
+ * tail behind this frame's head. `work` keeps 1024 bytes of slack; returns a view of it.
+ */
+export function mutateFrame(
+  rng: Rng,
+  input: Uint8Array,
+  donor: Uint8Array,
+  work: Uint8Array,
+): Uint8Array {
+  let len = Math.min(input.byteLength, work.length - 1024);
+  work.set(input.subarray(0, len));
+  const count = 1 + rng.below(3);
+  for (let k = 0; k < count; k++) {
+    switch (rng.below(6)) {
+      case 0:
+      case 1:
+      case 2: {
+        // Headers sit in the first bytes: most mutations land there.
+        const span = Math.min(len, 96);
+        if (span > 0) {
+          const pick = rng.below(4);
+          work[rng.below(span)] =
+            pick === 0 ? 0 : pick === 1 ? 0xff : pick === 2 ? rng.below(16) : rng.below(256);
+        }
+        break;
+      }
+      case 3:
+        len = rng.below(len + 1);
+        break;
+      case 4: {
+        const extra = Math.min(work.length - 1024 - len, 1 + rng.below(64));
+        for (let i = 0; i < extra; i++) work[len + i] = rng.below(256);
+        len += extra;
+        break;
+      }
+      default: {
+        // The donor's tail behind this frame's head.
+        const cut = rng.below(len + 1);
+        const from = rng.below(donor.byteLength + 1);
+        const size = Math.min(donor.byteLength - from, work.length - 1024 - cut);
+        work.set(donor.subarray(from, from + size), cut);
+        len = cut + size;
+      }
+    }
+  }
+  return work.subarray(0, len);
+}
+
 /** The version field (first two bytes) of a NetFlow/IPFIX datagram; -1 if it is too short. */
 export function netflowVersion(payload: Uint8Array): number {
   if (payload.byteLength < 2) return -1;
