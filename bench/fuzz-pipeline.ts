@@ -25,7 +25,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 import type { PipelineProtocol } from "../test/fuzz/extreme-datagrams.js";
-import { PIPELINE_PROTOCOLS } from "../test/fuzz/pipeline-fuzz.js";
+import { PIPELINE_PROTOCOLS } from "../test/fuzz/pipeline-stats.js";
 import {
   describeFailures,
   failed,
@@ -57,6 +57,11 @@ function table(results: readonly ProtocolResult[]): string {
         `${r.recordsAccepted} | ${r.inputsPerSecond} | ${r.stepMaxMs} | ${r.stepP999Ms} | ` +
         `${r.stepP50Ms} | ${r.handOverMaxMs} | ${r.peakRssMiB} |`,
     );
+  }
+  rows.push("", "| protocol | broken invariant | count |", "|---|---|---:|");
+  for (const r of results) {
+    for (const [kind, n] of Object.entries(r.violationKinds))
+      rows.push(`| ${r.protocol} | ${kind} | ${n} |`);
   }
   rows.push("", "| protocol | record sink counter | count |", "|---|---|---:|");
   for (const r of results) {

@@ -9,9 +9,11 @@
  *
  * What is checked:
  * - nothing throws out of any step (a crash), no step hangs (the watchdog);
- * - every record that reaches the record sink has finite counters and times; every partial sum,
+ * - every record the record sink keeps is within the bounds it documents (bytes and packets
+ *   <= MAX_RECORD_COUNT, rate <= MAX_SAMPLING_RATE, finite times), and the records it drops are
+ *   those a second sink of the same config drops when given them one by one; every partial sum,
  *   rollup delta and stored row has finite, non-negative bytes, packets and flows, a key within
- *   the model and a period start on its level's grid; response-time values likewise;
+ *   the model and a period start on its level's grid; response-time values are finite and >= 0;
  * - conservation, for bytes, packets and flows: what the sink accepted (each record's counts
  *   once per link it is attributed to; records the sink drops, by its own counters, excluded) =
  *   the partial sums drained = the 1-minute rollup deltas = the 5m/1h/1d deltas = the rows the
@@ -41,7 +43,12 @@ import { decoderOptionsFromConfig } from "../../collector/decoder-options.js";
 import { createFlowDecoder } from "../../collector/decoders/flow-decoder.js";
 import { createSflowDecoder } from "../../collector/decoders/sflow.js";
 import { InterfaceCounterBatch } from "../../collector/decoders/sflow-records.js";
-import { createRecordSink, type RecordSink } from "../../collector/flow-collector.js";
+import {
+  createRecordSink,
+  MAX_RECORD_COUNT,
+  MAX_SAMPLING_RATE,
+  type RecordSink,
+} from "../../collector/flow-collector.js";
 import { createInterfaceTracker } from "../../collector/interface-utilisation.js";
 import type { PacketCollector } from "../../collector/packet-collector.js";
 import { parseConfigText } from "../../config/load-config.js";
@@ -55,7 +62,7 @@ import {
 } from "../../schema/series-store.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
 import { captureDatagrams, FLOW_CAPTURE_DIRS } from "../support/decode-capture.js";
-import { type ConservationCheck, conservation, ExactSum } from "./exact-sum.js";
+import { conservation, ExactSum } from "./exact-sum.js";
 import { extremeSeedsFor, type PipelineInput, type PipelineProtocol } from "./extreme-datagrams.js";
 import {
   carriesTemplates,
@@ -66,20 +73,25 @@ import {
   netflowVersion,
 } from "./mutate.js";
 import { Heartbeat, InputKind, Phase } from "./pipeline-heartbeat.js";
-
-export const PIPELINE_PROTOCOLS: readonly PipelineProtocol[] = [
-  "v5",
-  "v9",
-  "ipfix",
-  "sflow",
-  "packets",
-];
+import {
+  emptyStats,
+  type Failure,
+  histogramBucket,
+  type PhaseReport,
+  PIPELINE_PROTOCOLS,
+  type SegmentJob,
+  type SegmentMessage,
+  type SegmentStats,
+  seedCount,
+} from "./pipeline-stats.js";
 
 const CLEAN_TEMPLATE_EVERY = 8;
 const MAX_REPORTED_FAILURES = 8;
 /** A split spreads one value over at most maxSpread / interval + 1 = 361 parts. */
 const SPLIT_ROUNDINGS = 2 * 362;
 const LINKTYPE_ETHERNET = 1;
+/** The capture time of the first mutated frame. */
+const FRAME_CLOCK_START_MS = Date.UTC(2026, 10, 22, 12);
 /** The capture files of the packet path's corpus (those of bench/packet-parser.ts). */
 const PACKET_CAPTURES = [
   "tcpreplay__test.pcap",
@@ -247,8 +259,11 @@ function* inputs(
     const mutant = frames
       ? mutateFrame(rng, d.payload, donor.payload, mutantWork)
       : mutateDatagram(rng, d.payload, donor.payload, mutantWork);
-    // The corpus item's own time, drifting 1 ms a mutant: the clocks move forward.
-    const timeMs = d.timeMs + n;
+    // Datagrams arrive at their capture's time, drifting 1 ms a mutant (the records carry their
+    // exporter's times, which the sink judges against it). Frames are the packet path's clock:
+    // one that moves forward 1 ms a frame, or frames of captures years apart, interleaved,
+    // would make every flow of the older ones too old when the table exports it.
+    const timeMs = frames ? FRAME_CLOCK_START_MS + n : d.timeMs + n;
     yield {
       index: index++,
       kind: InputKind.Mutant,
@@ -281,129 +296,6 @@ function seedInput(
   };
 }
 
-export function seedCount(protocol: PipelineProtocol): number {
-  return extremeSeedsFor(protocol).reduce((n, s) => n + s.inputs.length, 0);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Stats and reports
-
-export interface Failure {
-  /** The input being processed, or the last one before a hand-over. */
-  index: number;
-  /** "seed" | "mutant" | "clean-template" | "hand-over" | "final". */
-  at: string;
-  seed?: string;
-  what: string;
-  source?: string;
-  timeMs?: number;
-  payloadHex?: string;
-}
-
-/** Step times, microseconds: 1 µs buckets to 1 ms, then 1 % wide ones. */
-export const HISTOGRAM_BUCKETS = 2048;
-export function histogramBucket(us: number): number {
-  if (us < 1000) return Math.max(0, Math.floor(us));
-  return Math.min(HISTOGRAM_BUCKETS - 1, 1000 + Math.floor(Math.log2(us / 1000) * 100));
-}
-/** The upper bound of a bucket, ms. */
-export function bucketLimitMs(b: number): number {
-  return b < 1000 ? (b + 1) / 1000 : 2 ** ((b - 1000 + 1) / 100);
-}
-
-export interface SegmentStats {
-  /** Inputs processed (seeds, mutants and clean templates). */
-  inputs: number;
-  seeds: number;
-  mutants: number;
-  cleanTemplates: number;
-  crashes: number;
-  violations: number;
-  recordsDecoded: number;
-  /** Records the sink did not drop (flows: known per record; packets: the sink's count). */
-  recordsAccepted: number;
-  stepMaxMs: number;
-  stepMaxIndex: number;
-  /** Per {@link histogramBucket}. */
-  stepHistogram: number[];
-  handOvers: number;
-  handOverMaxMs: number;
-  peakRss: number;
-  /** The record sink's counters, by name (records, unattributed, future, drops by reason...). */
-  sink: Record<string, number>;
-  /** The decoder's problem counters that are not 0 (flows), the packet parser's results (packets). */
-  decoder: Record<string, number>;
-  /** The flow table's counters (packets). */
-  flowTable: Record<string, number>;
-  partials: number;
-  storeRowsWritten: number;
-  storeRowsRefused: number;
-  failures: Failure[];
-}
-
-export interface PhaseReport {
-  phase: "seeds" | "mutants";
-  /** The first and last input index of the phase in this segment. */
-  from: number;
-  to: number;
-  conservation: ConservationCheck[];
-  /** Rows the store holds per level, and those with a non-finite or negative value. */
-  storedRows: Record<string, { rows: number; bad: number }>;
-  storedResponseRows: Record<string, { rows: number; bad: number }>;
-}
-
-export function emptyStats(): SegmentStats {
-  return {
-    inputs: 0,
-    seeds: 0,
-    mutants: 0,
-    cleanTemplates: 0,
-    crashes: 0,
-    violations: 0,
-    recordsDecoded: 0,
-    recordsAccepted: 0,
-    stepMaxMs: 0,
-    stepMaxIndex: -1,
-    stepHistogram: new Array<number>(HISTOGRAM_BUCKETS).fill(0),
-    handOvers: 0,
-    handOverMaxMs: 0,
-    peakRss: 0,
-    sink: {},
-    decoder: {},
-    flowTable: {},
-    partials: 0,
-    storeRowsWritten: 0,
-    storeRowsRefused: 0,
-    failures: [],
-  };
-}
-
-export interface SegmentJob {
-  protocol: PipelineProtocol;
-  /** Mutants after the seeds. */
-  count: number;
-  seed: number;
-  /** Inputs before this index are generated (to keep the sequence) but not processed. */
-  resumeFrom: number;
-  /** Inputs not processed either: seeds that hung in an earlier segment. */
-  skip: number[];
-  /** Mutant inputs between hand-overs (drain → rollup → store write). */
-  handOverEvery: number;
-  /** Stats are posted every this many inputs. */
-  postEvery: number;
-  /** A directory of its own: the phases' store files go there. */
-  storeDir: string;
-  /** test/fixtures. */
-  fixtures: string;
-  heartbeat: SharedArrayBuffer;
-}
-
-export type SegmentMessage =
-  | { kind: "stats"; stats: SegmentStats }
-  /** A phase is over and checked (sent as soon as it is, so that a later hang keeps it). */
-  | { kind: "phase"; stats: SegmentStats; phase: PhaseReport }
-  | { kind: "done"; stats: SegmentStats };
-
 // ---------------------------------------------------------------------------------------------
 // The pipeline of one phase
 
@@ -421,15 +313,10 @@ function counters(
   return out;
 }
 
-/**
- * Sink counters that count records it kept: every other counter of the sink is taken for a
- * count of records it dropped (by reason), whatever the sink calls them.
- */
-const KEPT_COUNTERS = new Set(["records", "unattributedRecords", "futureRecords"]);
-
+/** Records the sink has dropped so far, all reasons together. */
 function dropped(sink: RecordSink): number {
   let n = 0;
-  for (const [k, v] of Object.entries(counters(sink.stats))) if (!KEPT_COUNTERS.has(k)) n += v;
+  for (const v of Object.values(sink.stats.dropped)) n += v;
   return n;
 }
 
@@ -462,8 +349,9 @@ interface PhaseCounts {
   sink: Record<string, number>;
   decoder: Record<string, number>;
   flowTable: Record<string, number>;
-  /** Records the packet path's sink was given (the flow path counts them as they go). */
+  /** Records the packet path's sink was given, and dropped (the flow path counts as it goes). */
   packetRecords: number;
+  packetDrops: number;
 }
 
 function addCounts(into: Record<string, number>, from: Record<string, number>): void {
@@ -471,7 +359,8 @@ function addCounts(into: Record<string, number>, from: Record<string, number>): 
 }
 
 interface Checks {
-  violation(what: string): void;
+  /** A broken invariant: `kind` groups them in the report, `what` is this one. */
+  violation(kind: string, what: string): void;
 }
 
 /**
@@ -488,10 +377,12 @@ function flowSource(
   stats: SegmentStats,
   checks: Checks,
 ): Source {
+  // As cli/collectors.ts makes the collectors' sinks.
   const sinkDeps = {
     model,
     intervalMs: cfg.aggregation.interval,
     maxFutureMs: cfg.aggregation.maxFuture,
+    maxPastMs: cfg.aggregation.maxPast,
   };
   const sink = createRecordSink(sinkDeps);
   const probe = createRecordSink(sinkDeps);
@@ -524,18 +415,6 @@ function flowSource(
     const drops = dropped(sink) - before;
     let probeDrops = 0;
     for (let i = 0; i < rows.length; i++) {
-      const bytes = rows.bytes[i]!;
-      const packets = rows.packets[i]!;
-      if (
-        !Number.isFinite(bytes) ||
-        !Number.isFinite(packets) ||
-        !Number.isFinite(rows.startMs[i]!) ||
-        !Number.isFinite(rows.endMs[i]!)
-      ) {
-        checks.violation(
-          `a record with bytes=${bytes} packets=${packets} start=${rows.startMs[i]} end=${rows.endMs[i]} reached the sink`,
-        );
-      }
       if (drops > 0) {
         probeBatch.clear();
         probeBatch.exporterNames = rows.exporterNames;
@@ -547,6 +426,22 @@ function flowSource(
           continue;
         }
       }
+      // What the sink keeps must be within the bounds it documents.
+      const bytes = rows.bytes[i]!;
+      const packets = rows.packets[i]!;
+      const rate = rows.samplingRate[i]!;
+      if (
+        !(bytes >= 0 && bytes <= MAX_RECORD_COUNT) ||
+        !(packets >= 0 && packets <= MAX_RECORD_COUNT) ||
+        !(rate <= MAX_SAMPLING_RATE) ||
+        !Number.isFinite(rows.startMs[i]!) ||
+        !Number.isFinite(rows.endMs[i]!)
+      ) {
+        checks.violation(
+          "the sink kept a record out of its bounds",
+          `the sink kept a record of bytes=${bytes} packets=${packets} rate=${rate} start=${rows.startMs[i]} end=${rows.endMs[i]}`,
+        );
+      }
       classifier.classify(rows, i, attribution);
       stats.recordsAccepted++;
       for (let k = 0; k < attribution.count; k++) accepted.add(bytes, packets, 1);
@@ -554,6 +449,7 @@ function flowSource(
     if (drops > 0) probe.drainAll();
     if (probeDrops !== drops) {
       checks.violation(
+        "the sink's drops are not those of its rows one by one",
         `the sink counted ${drops} drops, its rows given one by one to a sink of the same config ${probeDrops}`,
       );
     }
@@ -584,7 +480,13 @@ function flowSource(
       const problems = flow !== null ? flow.problems : sflow!.problems;
       const decoder: Record<string, number> = {};
       for (const [k, v] of Object.entries(problems)) if (v > 0) decoder[k] = v;
-      return { sink: counters(sink.stats), decoder, flowTable: {}, packetRecords: 0 };
+      return {
+        sink: counters(sink.stats),
+        decoder,
+        flowTable: {},
+        packetRecords: 0,
+        packetDrops: 0,
+      };
     },
   };
 }
@@ -607,13 +509,17 @@ function packetSource(cfg: Config): Source {
     counts() {
       return {
         sink: {
-          records: packets.stats.records,
-          unattributedRecords: packets.stats.unattributedRecords,
+          ...counters({
+            records: packets.stats.records,
+            unattributedRecords: packets.stats.unattributedRecords,
+            dropped: packets.stats.dropped,
+          }),
           transactions: packets.stats.transactions,
         },
         decoder: { ...packets.stats.results },
         flowTable: counters(packets.stats.flowTable),
         packetRecords: packets.stats.records,
+        packetDrops: Object.values(packets.stats.dropped).reduce((a, b) => a + b, 0),
       };
     },
   };
@@ -749,7 +655,10 @@ class PhasePipeline {
         p.startMs % iv !== 0 ||
         !this.validKey(p)
       ) {
-        this.checks.violation(`partial sum ${JSON.stringify(p)}${bad === "" ? "" : `: ${bad}`}`);
+        this.checks.violation(
+          "partial sum out of range",
+          `partial sum ${JSON.stringify(p)}${bad === "" ? "" : `: ${bad}`}`,
+        );
       }
     }
   }
@@ -765,7 +674,10 @@ class PhasePipeline {
         d.startMs % ms !== 0 ||
         !this.validKey(d)
       ) {
-        this.checks.violation(`rollup delta ${JSON.stringify(d)}${bad === "" ? "" : `: ${bad}`}`);
+        this.checks.violation(
+          "rollup delta out of range",
+          `rollup delta ${JSON.stringify(d)}${bad === "" ? "" : `: ${bad}`}`,
+        );
       }
     }
   }
@@ -778,13 +690,14 @@ class PhasePipeline {
       for (const c of responseTimeCounters) {
         if (!(Number.isFinite(r[c]) && r[c] >= 0)) {
           this.checks.violation(
+            `${what}: ${c} negative or not finite`,
             `${what} ${c} = ${r[c]} (${JSON.stringify({ ...r, bins: r.bins.length })})`,
           );
         }
       }
       for (const [key, n] of r.bins) {
         if (!Number.isSafeInteger(key) || !(Number.isFinite(n) && n >= 0)) {
-          this.checks.violation(`${what} bin [${key}, ${n}]`);
+          this.checks.violation(`${what}: a bad sketch bin`, `${what} bin [${key}, ${n}]`);
         }
       }
     }
@@ -925,15 +838,17 @@ class PhasePipeline {
       report.storedResponseRows[level.name] = r;
       if (t.bad > 0)
         this.checks.violation(
+          "the store holds a non-finite or negative traffic value",
           `series_${level.name} holds ${t.bad} rows with a non-finite or negative value`,
         );
       if (r.bad > 0)
         this.checks.violation(
+          "the store holds a non-finite or negative response-time value",
           `response_${level.name} holds ${r.bad} values that are non-finite or negative`,
         );
     }
     if (overviewRows === 0 && this.firstMinute <= this.lastMinute) {
-      this.checks.violation("the overview of the run's range is empty");
+      this.checks.violation("empty overview", "the overview of the run's range is empty");
     }
     return report;
   }
@@ -1032,6 +947,11 @@ export async function runSegment(
   const firstMutant = seedCount(job.protocol);
   const corpus = loadCorpus(job.protocol, job.fixtures);
   const skip = new Set(job.skip);
+  const lastInputOfSeed = new Set<number>();
+  for (let s = 0, at = 0; s < seeds.length; s++) {
+    at += seeds[s]!.inputs.length;
+    lastInputOfSeed.add(at - 1);
+  }
   let current: Input | null = null;
 
   const failure = (what: string, at?: string): Failure => {
@@ -1050,8 +970,9 @@ export async function runSegment(
     };
   };
   const checks: Checks = {
-    violation(what) {
+    violation(kind, what) {
       stats.violations++;
+      stats.violationKinds[kind] = (stats.violationKinds[kind] ?? 0) + 1;
       record(stats, failure(what, current === null ? "start" : undefined));
     },
   };
@@ -1063,7 +984,13 @@ export async function runSegment(
   let sinceHandOver = 0;
 
   // Counters of the phases done, and the stats' view of them plus the current phase's.
-  const finished: PhaseCounts = { sink: {}, decoder: {}, flowTable: {}, packetRecords: 0 };
+  const finished: PhaseCounts = {
+    sink: {},
+    decoder: {},
+    flowTable: {},
+    packetRecords: 0,
+    packetDrops: 0,
+  };
   const snapshot = (): void => {
     const now = pipeline?.counts();
     for (const key of ["sink", "decoder", "flowTable"] as const) {
@@ -1072,7 +999,7 @@ export async function runSegment(
     }
     if (job.protocol === "packets") {
       stats.recordsDecoded = finished.packetRecords + (now?.packetRecords ?? 0);
-      stats.recordsAccepted = stats.recordsDecoded;
+      stats.recordsAccepted = stats.recordsDecoded - finished.packetDrops - (now?.packetDrops ?? 0);
     }
     stats.peakRss = Math.max(stats.peakRss, process.memoryUsage.rss());
   };
@@ -1104,6 +1031,7 @@ export async function runSegment(
     for (const key of ["sink", "decoder", "flowTable"] as const)
       addCounts(finished[key], counts[key]);
     finished.packetRecords += counts.packetRecords;
+    finished.packetDrops += counts.packetDrops;
     let report: PhaseReport | null = null;
     try {
       report = await pipeline.verify(phase, phaseFrom, lastIndex);
@@ -1174,10 +1102,7 @@ export async function runSegment(
     if (Number.isFinite(t) && t > clockMs) clockMs = t;
     sinceHandOver++;
     // Seeds: a hand-over after each seed's last input, so that what it leads to is its own.
-    const seedEnds =
-      inSeeds &&
-      (input.index + 1 === firstMutant ||
-        seedOf(job.protocol, input.index + 1) !== seedOf(job.protocol, input.index));
+    const seedEnds = inSeeds && lastInputOfSeed.has(input.index);
     if (seedEnds || (!inSeeds && sinceHandOver >= job.handOverEvery)) await handOver(false);
     if (++n % job.postEvery === 0 || inSeeds) {
       snapshot();
@@ -1187,15 +1112,4 @@ export async function runSegment(
   await finishPhase(last);
   snapshot();
   post({ kind: "done", stats });
-}
-
-/** The seed an input index belongs to, -1 past the seeds. */
-function seedOf(protocol: PipelineProtocol, index: number): number {
-  let at = 0;
-  const seeds = extremeSeedsFor(protocol);
-  for (let s = 0; s < seeds.length; s++) {
-    at += seeds[s]!.inputs.length;
-    if (index < at) return s;
-  }
-  return -1;
 }

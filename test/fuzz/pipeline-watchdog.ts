@@ -13,6 +13,7 @@ import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
 import type { PipelineProtocol } from "./extreme-datagrams.js";
 import { extremeSeedsFor } from "./extreme-datagrams.js";
+import { createHeartbeatBuffer, Heartbeat, InputKind, Phase } from "./pipeline-heartbeat.js";
 import {
   bucketLimitMs,
   emptyStats,
@@ -22,8 +23,7 @@ import {
   type SegmentMessage,
   type SegmentStats,
   seedCount,
-} from "./pipeline-fuzz.js";
-import { createHeartbeatBuffer, Heartbeat, InputKind, Phase } from "./pipeline-heartbeat.js";
+} from "./pipeline-stats.js";
 
 export interface ProtocolRunOptions {
   protocol: PipelineProtocol;
@@ -81,6 +81,7 @@ export interface ProtocolResult {
   hangs: number;
   crashes: number;
   violations: number;
+  violationKinds: Record<string, number>;
   conservationFailures: number;
   recordsDecoded: number;
   recordsAccepted: number;
@@ -256,6 +257,7 @@ function emptyResult(o: ProtocolRunOptions): ProtocolResult {
     hangs: 0,
     crashes: 0,
     violations: 0,
+    violationKinds: {},
     conservationFailures: 0,
     recordsDecoded: 0,
     recordsAccepted: 0,
@@ -304,6 +306,7 @@ function merge(r: ProtocolResult, s: SegmentStats, histogram: number[]): void {
   r.cleanTemplates += s.cleanTemplates;
   r.crashes += s.crashes;
   r.violations += s.violations;
+  addCounts(r.violationKinds, s.violationKinds);
   r.recordsDecoded += s.recordsDecoded;
   r.recordsAccepted += s.recordsAccepted;
   if (s.stepMaxMs > r.stepMaxMs) {

@@ -3,6 +3,7 @@
  * (test/fuzz/pipeline-fuzz.ts) and posts its stats to the watchdog that started it.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { runSegment, type SegmentJob } from "./pipeline-fuzz.js";
+import { runSegment } from "./pipeline-fuzz.js";
+import type { SegmentJob } from "./pipeline-stats.js";
 
 await runSegment(workerData as SegmentJob, (m) => parentPort!.postMessage(m));

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, test } from "vitest";
 import { typeScriptWorker } from "../support/typescript-worker.js";
-import { PIPELINE_PROTOCOLS, seedCount } from "./pipeline-fuzz.js";
+import { PIPELINE_PROTOCOLS, seedCount } from "./pipeline-stats.js";
 import { describeFailures, runProtocol } from "./pipeline-watchdog.js";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
@@ -34,8 +34,9 @@ describe("the pipeline under extreme and mutated inputs", () => {
         protocol,
         count: MUTANTS,
         seed: 1,
-        handOverEvery: 256,
-        postEvery: 256,
+        // Two hand-overs and the final one: each is a store transaction (~0.1 s).
+        handOverEvery: 1000,
+        postEvery: 1000,
         fixtures: FIXTURES,
         workDir,
         inputBudgetMs: INPUT_BUDGET_MS,
@@ -48,12 +49,11 @@ describe("the pipeline under extreme and mutated inputs", () => {
       expect(r.seeds).toBe(seedCount(protocol));
       expect(r.mutants).toBe(MUTANTS);
       expect(r.recordsAccepted).toBeGreaterThan(0);
-      // The checks ran: both phases reached the store and compared their totals.
+      // The checks ran: both phases compared their totals, and mutants reached the store (the
+      // seeds may all be dropped at the record sink, as they are for v9 and IPFIX).
       expect(r.phases.map((p) => p.phase)).toEqual(["seeds", "mutants"]);
-      for (const p of r.phases) {
-        expect(p.conservation.length).toBeGreaterThan(0);
-        expect(p.storedRows["1m"]!.rows).toBeGreaterThan(0);
-      }
+      for (const p of r.phases) expect(p.conservation.length).toBeGreaterThan(0);
+      expect(r.phases[1]!.storedRows["1m"]!.rows).toBeGreaterThan(0);
     },
     120_000,
   );
