@@ -150,7 +150,9 @@ describe("TCP timing", () => {
       serverNetworkDelayUs: 28_276,
       clientNetworkDelayUs: 1741,
       networkDelayUs: 30_018,
-      serverDelayUs: Math.round(970_000.9 - 945_900 - (944_153.787 - 915_877.5)),
+      // 970 000.9 - 945 900 - SND (28 276.287) = -4175.387: the response came sooner after the
+      // request than the SYN-ACK after the SYN, so the server's own delay is 0.
+      serverDelayUs: 0,
       firstResponseUs: 24_101,
     });
   });
@@ -211,6 +213,21 @@ describe("TCP timing", () => {
       responsePackets: 2,
       serverDelayUs: 40_000 - 11_050 - 10_000,
       totalDelayUs: 45_000 - 11_000 + 100,
+    });
+  });
+
+  it("counts a server delay under the handshake's round trip as 0, never negative", () => {
+    const h = harness();
+    // SYN-ACK 50 ms after the SYN (a slow handshake), then the response 10 ms after the request.
+    h.handshake(0, 50_000, 50_100);
+    h.send("c", 60_000, PSH | ACK, 100);
+    h.send("s", 70_000, PSH | ACK, 1000);
+    h.send("c", 71_000, RST | ACK);
+    expect(h.got).toHaveLength(1);
+    expect(h.got[0]).toMatchObject({
+      serverDelayUs: 0,
+      serverNetworkDelayUs: 50_000,
+      totalDelayUs: 70_000 - 60_000 + 100,
     });
   });
 

@@ -114,7 +114,10 @@ export class TcpTransaction {
   clientNetworkDelayUs = 0;
   /** serverNetworkDelayUs + clientNetworkDelayUs: the round trip client ↔ server. */
   networkDelayUs = 0;
-  /** responseStartUs − requestEndUs − serverNetworkDelayUs (may be slightly negative: jitter). */
+  /**
+   * responseStartUs − requestEndUs − serverNetworkDelayUs, at least 0 (when the round trip during
+   * the request was shorter than at the handshake, the server answered within the jitter).
+   */
   serverDelayUs = 0;
   /** responseEndUs − requestStartUs + clientNetworkDelayUs: what the client waited. */
   totalDelayUs = 0;
@@ -303,7 +306,13 @@ export function createTcpTimer(capacity: number, deps: TcpTimerDeps): TcpTimer {
     t.serverNetworkDelayUs = Math.round(snd);
     t.clientNetworkDelayUs = Math.round(cnd);
     t.networkDelayUs = Math.round(f64[CF * s + ACK_US]! - f64[CF * s + SYN_US]!);
-    t.serverDelayUs = Math.round(f64[CF * s + RESP_FIRST]! - f64[CF * s + REQ_LAST]! - snd);
+    // Negative when the server side's round trip during the request was shorter than at the
+    // handshake (jitter, a congested SYN-ACK): the server answered within the network's own
+    // variation, counted as 0. A negative delay would pull a period's mean below zero.
+    t.serverDelayUs = Math.max(
+      0,
+      Math.round(f64[CF * s + RESP_FIRST]! - f64[CF * s + REQ_LAST]! - snd),
+    );
     t.totalDelayUs = Math.round(f64[CF * s + RESP_LAST]! - f64[CF * s + REQ_FIRST]! + cnd);
     t.firstResponseUs = Math.round(f64[CF * s + RESP_FIRST]! - f64[CF * s + REQ_FIRST]!);
     t.requestBytes = f64[CF * s + REQ_BYTES]!;
