@@ -497,6 +497,44 @@ describe.each(STORES)("on the $name store", (under) => {
       expect([r.json.p95BpsIn, r.json.p95BpsOut]).toEqual([1_200, 720]);
     });
 
+    it("step 5m: a point per 5-minute period, the peak its busiest minute", async () => {
+      const r = await t("acme", "from=2026-11-22T10:00:00Z&to=2026-11-22T10:15:00Z&step=5m");
+      expect(r.status).toBe(200);
+      expect(r.json.step).toBe("5m");
+      expect(r.json.points).toEqual([
+        {
+          time: "2026-11-22T10:00:00Z",
+          bytesIn: 13_500, // 4 500 + 9 000
+          bytesOut: 27_000,
+          packetsIn: 15,
+          packetsOut: 30,
+          bpsIn: 360, // 13 500 × 8 / 300
+          bpsOut: 720,
+          peakBpsIn: 1_200, // 10:01: 9 000 × 8 / 60
+          peakBpsOut: 3_600, // 10:02: 27 000 × 8 / 60
+          peakOver: "1m",
+        },
+        {
+          time: "2026-11-22T10:05:00Z",
+          bytesIn: 45_000,
+          bytesOut: 0,
+          packetsIn: 50,
+          packetsOut: 0,
+          bpsIn: 1_200,
+          bpsOut: 0,
+          peakBpsIn: 6_000, // 10:07
+          peakBpsOut: 0,
+          peakOver: "1m",
+        },
+        zeroPoint("2026-11-22T10:10:00Z"),
+      ]);
+      // Three samples, rank 3: in [0, 360, 1200] → 1200; out [0, 0, 720] → 720.
+      expect([r.json.p95BpsIn, r.json.p95BpsOut]).toEqual([1_200, 720]);
+      const d = await t("acme", "from=2026-11-22T11:45:00Z&step=5m");
+      expect(d.json.to).toBe("2026-11-22T12:00:00Z"); // now 12:00:30, rounded down to 5 minutes
+      expect(d.json.points).toHaveLength(3);
+    });
+
     it("step 1d: whole UTC days; the peak minute of the day; p95 zero under 5% of periods", async () => {
       const r = await t("acme", "from=2026-11-22T00:00:00Z&to=2026-11-24T00:00:00Z&step=1d");
       expect(r.status).toBe(200);
@@ -603,7 +641,8 @@ describe.each(STORES)("on the $name store", (under) => {
       const p = "/api/v1/customers/acme/traffic?";
       const from = "from=2026-11-22T10:00:00Z";
       expect(await bad(`${p}to=2026-11-22T12:00:00Z`, "from")).toMatch(/required/);
-      expect(await bad(`${p}${from}&step=5m`, "step")).toMatch(/1m, 1h, 1d/);
+      expect(await bad(`${p}${from}&step=10m`, "step")).toMatch(/expected one of 1m, 5m, 1h, 1d/);
+      expect(await bad(`${p}from=2026-11-22T10:03:00Z&step=5m`, "from")).toMatch(/5m boundary/);
       expect(await bad(`${p}from=2026-11-22T10:30:00Z&step=1h`, "from")).toBe(
         "from 2026-11-22T10:30:00Z is not on a 1h boundary (UTC) as step=1h needs; use 2026-11-22T10:00:00Z or 2026-11-22T11:00:00Z",
       );
@@ -862,6 +901,37 @@ describe.each(STORES)("on the $name store", (under) => {
         ]);
         expect(body.points[0]).toMatchObject({ goodRatio: 0.75, meanServerDelayMs: 10 });
         expect(body.transactions).toBe(4);
+        await store.addResponseTimes([
+          {
+            level: "5m",
+            startMs: at(10, 5),
+            ...fiberWeb,
+            transactions: 2,
+            good: 2,
+            retransmissions: 0,
+            networkDelaySumUs: 0,
+            networkDelayCount: 0,
+            serverDelaySumUs: 6_000,
+            serverDelayCount: 2,
+            totalDelaySumUs: 0,
+            bins: [],
+          },
+        ]);
+        const five = await get(
+          `/api/v1/customers/acme/response-times?from=${iso(at(10))}&to=${iso(at(10, 15))}&step=5m`,
+        );
+        expect(five.status).toBe(200);
+        expect(
+          (five.json as { points: Array<Record<string, unknown>> }).points.map((p) => [
+            p.time,
+            p.transactions,
+            p.meanServerDelayMs,
+          ]),
+        ).toEqual([
+          [iso(at(10)), 0, null],
+          [iso(at(10, 5)), 2, 3],
+          [iso(at(10, 10)), 0, null],
+        ]);
         const bad = await get(
           `/api/v1/customers/acme/response-times?from=${iso(at(10))}&to=${iso(at(12))}&step=2h`,
         );

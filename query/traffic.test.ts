@@ -150,6 +150,78 @@ describe("trafficSeries", () => {
     expect(s.p95BpsOut).toBeNull();
   });
 
+  it("step 5m: a point per 95th-percentile sample, its peak the busiest of its minutes", () => {
+    const s = trafficSeries({
+      fromMs: at(10),
+      toMs: at(10, 15),
+      step: "5m",
+      points: [
+        { timeMs: at(10, 0), bytesIn: 13_500, bytesOut: 0, packetsIn: 15, packetsOut: 0 },
+        { timeMs: at(10, 10), bytesIn: 45_000, bytesOut: 3_000, packetsIn: 50, packetsOut: 2 },
+      ],
+      minutes: [
+        { timeMs: at(10, 0), bytesIn: 4_500, bytesOut: 0 },
+        { timeMs: at(10, 1), bytesIn: 9_000, bytesOut: 0 },
+        { timeMs: at(10, 12), bytesIn: 45_000, bytesOut: 3_000 },
+      ],
+      fiveMinutes: [
+        { timeMs: at(10, 0), bytesIn: 13_500, bytesOut: 0 },
+        { timeMs: at(10, 10), bytesIn: 45_000, bytesOut: 3_000 },
+      ],
+    });
+    expect(s.points).toEqual([
+      {
+        timeMs: at(10, 0),
+        bytesIn: 13_500,
+        bytesOut: 0,
+        packetsIn: 15,
+        packetsOut: 0,
+        bpsIn: 360, // 13 500 × 8 / 300
+        bpsOut: 0,
+        peakBpsIn: 1_200, // minute 10:01: 9 000 × 8 / 60
+        peakBpsOut: 0,
+        peakOver: "1m",
+      },
+      zero(at(10, 5)),
+      {
+        timeMs: at(10, 10),
+        bytesIn: 45_000,
+        bytesOut: 3_000,
+        packetsIn: 50,
+        packetsOut: 2,
+        bpsIn: 1_200,
+        bpsOut: 80,
+        peakBpsIn: 6_000, // 45 000 × 8 / 60
+        peakBpsOut: 400,
+        peakOver: "1m",
+      },
+    ]);
+    // Three samples: 360, 0, 1200; rank ceil(0.95 × 3) = 3 → 1200. Out: 0, 0, 80 → 80.
+    expect([s.p95BpsIn, s.p95BpsOut]).toEqual([1_200, 80]);
+  });
+
+  it("step 5m: older than the minutes' retention, the peak is the point's own rate", () => {
+    const s = trafficSeries({
+      fromMs: at(10),
+      toMs: at(10, 10),
+      step: "5m",
+      points: [
+        { timeMs: at(10, 0), bytesIn: 3_000, bytesOut: 0, packetsIn: 3, packetsOut: 0 },
+        { timeMs: at(10, 5), bytesIn: 6_000, bytesOut: 0, packetsIn: 6, packetsOut: 0 },
+      ],
+      minutes: [{ timeMs: at(10, 6), bytesIn: 6_000, bytesOut: 0 }],
+      fiveMinutes: [
+        { timeMs: at(10, 0), bytesIn: 3_000, bytesOut: 0 },
+        { timeMs: at(10, 5), bytesIn: 6_000, bytesOut: 0 },
+      ],
+      minutesFrom: at(10, 5),
+    });
+    expect(s.points.map((p) => [p.peakOver, p.bpsIn, p.peakBpsIn])).toEqual([
+      ["5m", 80, 80], // 3 000 × 8 / 300, no minutes left
+      ["1m", 160, 800], // minute 10:06: 6 000 × 8 / 60
+    ]);
+  });
+
   it("step 1d: UTC days, the peak minute of each day", () => {
     const s = trafficSeries({
       fromMs: T0,
@@ -219,6 +291,9 @@ describe("trafficRangeProblem", () => {
         "from 2026-11-22T10:30:00Z is not on a 1h boundary (UTC) as step=1h needs; use 2026-11-22T10:00:00Z or 2026-11-22T11:00:00Z",
     });
     expect(trafficRangeProblem(T0, T0 + DAY + HOUR, "1d")?.parameter).toBe("to");
+    expect(trafficRangeProblem(at(10, 3), at(11), "5m")?.message).toBe(
+      "from 2026-11-22T10:03:00Z is not on a 5m boundary (UTC) as step=5m needs; use 2026-11-22T10:00:00Z or 2026-11-22T10:05:00Z",
+    );
   });
 
   it("refuses empty, reversed and too long ranges", () => {
@@ -229,6 +304,9 @@ describe("trafficRangeProblem", () => {
       message:
         "range too long for step 1m: 10001 points, at most 10000; use step=1h or a shorter range",
     });
+    expect(trafficRangeProblem(at(10), at(10) + (MAX_POINTS + 1) * 5 * MIN, "5m")?.message).toBe(
+      "range too long for step 5m: 10001 points, at most 10000; use step=1h or a shorter range",
+    );
     expect(trafficRangeProblem(T0, T0 + 367 * DAY, "1d")?.message).toMatch(/more than 366 days/);
     expect(trafficRangeProblem(T0, T0 + 367 * DAY, "1h")?.message).toMatch(/more than 366 days/);
   });

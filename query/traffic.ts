@@ -9,7 +9,8 @@
  *   chart has no gaps and a missing point always means "not asked for".
  * - bps = bytes × 8 / the step in seconds: the average over the point's period.
  * - peakBps = the highest 1-minute rate (bytes × 8 / 60) of the minutes in the point's period; a
- *   minute without traffic is a rate of 0. At step 1m a point is one minute, so peak = bps.
+ *   minute without traffic is a rate of 0. At step 1m a point is one minute, so peak = bps. At
+ *   step 5m a point is one 95th-percentile sample, and its peak the busiest of its five minutes.
  *   Points older than the 1-minute rows' retention take the highest 5-minute rate instead, and
  *   points older than the 5-minute rows' too, their own average; `peakOver` says which.
  * - p95 = nearest-rank 95th percentile of the 5-minute rates (bytes × 8 / 300) of the 5-minute
@@ -20,11 +21,12 @@
 import { percentile95 } from "../aggregator/rollup.js";
 import type { TrafficPoint } from "../schema/series-store.js";
 
-export const trafficSteps = ["1m", "1h", "1d"] as const;
+export const trafficSteps = ["1m", "5m", "1h", "1d"] as const;
 export type TrafficStep = (typeof trafficSteps)[number];
 
 export const STEP_MS: Readonly<Record<TrafficStep, number>> = {
   "1m": 60_000,
+  "5m": 300_000,
   "1h": 3_600_000,
   "1d": 86_400_000,
 };
@@ -119,7 +121,7 @@ export function trafficRangeProblem(
   if (points > MAX_POINTS) {
     return {
       parameter: "step",
-      message: `range too long for step ${step}: ${points} points, at most ${MAX_POINTS}; use step=${step === "1m" ? "1h" : "1d"} or a shorter range`,
+      message: `range too long for step ${step}: ${points} points, at most ${MAX_POINTS}; use step=${step === "1m" || step === "5m" ? "1h" : "1d"} or a shorter range`,
     };
   }
   return undefined;

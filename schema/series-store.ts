@@ -64,7 +64,7 @@ export interface TrafficQuery {
   fromMs: number;
   toMs: number;
   /** Level the points are read from: one point per period of that level. */
-  level: "1m" | "1h" | "1d";
+  level: SeriesLevel;
   site?: string;
   link?: string;
   trafficClass?: string;

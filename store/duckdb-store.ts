@@ -856,7 +856,7 @@ WHERE ${where.join(" AND ")} GROUP BY start_ms ORDER BY start_ms`;
   }
 
   async function traffic(q: TrafficQuery): Promise<TrafficPoint[]> {
-    const rows = await points("traffic", q, q.level, ["1m", "1h", "1d"], true);
+    const rows = await points("traffic", q, q.level, ["1m", "5m", "1h", "1d"], true);
     return rows.map((row) => ({
       timeMs: toNumber(row[0]),
       bytesIn: toNumber(row[1]),

@@ -791,7 +791,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
   }
 
   async function traffic(q: TrafficQuery): Promise<TrafficPoint[]> {
-    return points("traffic", q, q.level, ["1m", "1h", "1d"]);
+    return points("traffic", q, q.level, ["1m", "5m", "1h", "1d"]);
   }
 
   async function samples(

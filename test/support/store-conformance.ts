@@ -149,7 +149,7 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
       expect(flows).toBe(randomDeltas);
 
       // Every level holds the same total for a customer.
-      for (const level of ["1m", "1h", "1d"] as const) {
+      for (const level of ["1m", "5m", "1h", "1d"] as const) {
         const points = await store.traffic({
           customer: "c7",
           fromMs: T0,
@@ -157,6 +157,7 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
           level,
         });
         expect(points.reduce((s, p) => s + p.bytesIn, 0)).toBe(total.get("c7")!.bytes[0]);
+        expect(points.reduce((s, p) => s + p.packetsOut, 0)).toBe(total.get("c7")!.packets[1]);
       }
       const fiveMinute = await store.samples({
         customer: "c7",
