@@ -340,6 +340,25 @@ describe.each(STORES)("on the $name store", (under) => {
       ]);
     });
 
+    it("keeps the first `limit` rows after sorting", async () => {
+      const names = async (q: string) =>
+        (await get(`/api/v1/overview?${RANGE}&${q}`)).json.rows.map(
+          (x: { customer: string }) => x.customer,
+        );
+      expect(await names("limit=2")).toEqual(["beta", "acme"]);
+      expect(await names("sort=bytesIn&order=asc&limit=3")).toEqual([
+        "gamma",
+        "unattributed",
+        "acme",
+      ]);
+      expect(await names("limit=1&serviceType=business")).toEqual(["acme"]);
+      expect(await names("limit=1000000")).toEqual(["beta", "acme", "unattributed", "gamma"]);
+      const csv = await get(`/api/v1/overview?${RANGE}&format=csv&limit=1`);
+      expect(csv.text).toBe(
+        "customer,name,serviceType,bytesIn,bytesOut,packetsIn,packetsOut,flows\r\nbeta,'=Beta,retail,900000,100,600,1,5\r\n",
+      );
+    });
+
     it("filters by service type and by router", async () => {
       expect((await get(`/api/v1/overview?${RANGE}&serviceType=business`)).json.rows).toEqual([
         acme,
@@ -410,6 +429,11 @@ describe.each(STORES)("on the $name store", (under) => {
       expect(await bad(`${o}${RANGE}&sort=bytes`, "sort")).toMatch(/expected one of customer,/);
       expect(await bad(`${o}${RANGE}&order=up`, "order")).toMatch(/asc, desc/);
       expect(await bad(`${o}${RANGE}&format=xml`, "format")).toMatch(/json, csv/);
+      for (const limit of ["0", "-1", "1.5", "1e3", "ten", "01x", "1000001", "99999999"]) {
+        expect(await bad(`${o}${RANGE}&limit=${limit}`, "limit")).toBe(
+          `limit "${limit}": expected a whole number from 1 to 1000000`,
+        );
+      }
       expect(await bad(`${o}${RANGE}&serviceTyp=business`, "serviceTyp")).toMatch(
         /unknown parameter "serviceTyp"/,
       );

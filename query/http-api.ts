@@ -68,6 +68,8 @@ export type ApiErrorCode = keyof typeof apiErrorCodes;
 export const MAX_URL_LENGTH = 2048;
 /** Longest query parameter value accepted. */
 export const MAX_VALUE_LENGTH = 256;
+/** Largest `limit` of the overview (more rows than any configuration has customers). */
+export const MAX_OVERVIEW_LIMIT = 1_000_000;
 /** Default step of the traffic endpoint. */
 export const DEFAULT_STEP: TrafficStep = "1h";
 
@@ -75,7 +77,16 @@ const MINUTE_MS = 60_000;
 /** Warnings about hostile clients (blocked addresses, refused connections): one line per this. */
 const WARN_INTERVAL_MS = MINUTE_MS;
 const ALLOW = "GET, HEAD";
-const OVERVIEW_PARAMETERS = ["from", "to", "router", "serviceType", "sort", "order", "format"];
+const OVERVIEW_PARAMETERS = [
+  "from",
+  "to",
+  "router",
+  "serviceType",
+  "sort",
+  "order",
+  "limit",
+  "format",
+];
 const TRAFFIC_PARAMETERS = ["from", "to", "step", "site", "link", "class"];
 const TRAFFIC_PATH = /^\/api\/v1\/customers\/([^/]*)\/traffic$/;
 const RESPONSE_TIMES_PATH = /^\/api\/v1\/customers\/([^/]*)\/response-times$/;
@@ -407,6 +418,17 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     }
     const sort = choice<OverviewColumn>(p, "sort", overviewColumns, "bytesIn");
     const order = choice(p, "order", ["asc", "desc"] as const, "desc");
+    const limitText = p.get("limit");
+    let limit: number | undefined;
+    if (limitText !== undefined) {
+      limit = /^[0-9]{1,7}$/.test(limitText) ? Number(limitText) : Number.NaN;
+      if (!(limit >= 1 && limit <= MAX_OVERVIEW_LIMIT)) {
+        throw badParameter(
+          "limit",
+          `limit ${shown(limitText)}: expected a whole number from 1 to ${MAX_OVERVIEW_LIMIT}`,
+        );
+      }
+    }
     const format = choice(p, "format", ["json", "csv"] as const, "json");
 
     const customers = overviewCustomers(model, routers, {
@@ -418,7 +440,8 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
       toMs,
       ...(customers === undefined ? {} : { customers }),
     });
-    const rows = buildOverview(model, totals, { customers, sort, order });
+    const sorted = buildOverview(model, totals, { customers, sort, order });
+    const rows = limit === undefined ? sorted : sorted.slice(0, limit);
     if (format === "csv") {
       const compact = (ms: number) => isoTime(ms).replace(/[-:]/g, "");
       send(res, 200, overviewCsv(rows), "text/csv; charset=utf-8", {
