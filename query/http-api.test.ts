@@ -851,6 +851,37 @@ describe.each(STORES)("on the $name store", (under) => {
   });
 
   describe("failures", () => {
+    it("answer(): in process, without a token, what HTTP answers; a store failure is thrown", async () => {
+      await startApi(store, []); // no tokens: HTTP refuses every request, answer() needs none
+      const local = api;
+      for (const target of [
+        `/api/v1/overview?${RANGE}&limit=2`,
+        `/api/v1/overview?${RANGE}&format=csv`,
+        "/api/v1/customers/acme/traffic?from=2026-11-22T10:00:00Z&to=2026-11-22T12:00:00Z",
+        "/api/v1/customers/acme/response-times?from=2026-11-22T10:00:00Z&step=5m",
+        "/api/v1/overview?from=2026-11-22T10:00:30Z",
+        "/api/v1/customers/acne/traffic?from=2026-11-22T10:00:00Z",
+      ]) {
+        const http = await get(target);
+        const inProcess = await local.answer(target);
+        expect([inProcess.status, inProcess.contentType, inProcess.body]).toEqual([
+          http.status,
+          http.headers.get("content-type"),
+          http.text,
+        ]);
+      }
+      for (const target of ["/api/v1/status", "/healthz", "/metrics"]) {
+        expect((await local.answer(target)).status).toBe(404);
+      }
+      const failing = createApiServer({
+        config: config([]),
+        model: buildCustomerModel(config([])),
+        store: { ...store, overview: () => Promise.reject(new Error("disk I/O error")) },
+        log,
+      });
+      await expect(failing.answer(`/api/v1/overview?${RANGE}`)).rejects.toThrow("disk I/O error");
+    });
+
     it("answers a store failure with a generic 500 and logs the cause", async () => {
       const secret = "disk I/O error at /var/lib/secret-path";
       const failing: SeriesStore = {

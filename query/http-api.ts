@@ -122,7 +122,22 @@ export interface ApiServer {
   close(): Promise<void>;
   /** Connections, refusals and authentication failures so far (also in `GET /metrics`). */
   stats(): ApiStats;
+  /**
+   * Answers a request target of a data endpoint (overview, traffic, response times) in process,
+   * with no socket and no authentication: for `flowtally query` on a store it opened itself
+   * (holding the store file is more than any token grants). The answer, errors included, is the
+   * one HTTP would give; a store failure is thrown, not answered 500, so the caller shows it.
+   */
+  answer(target: string): Promise<ApiReply>;
   server: Server;
+}
+
+/** An answer of the API: what `answer` returns and what is sent over HTTP. */
+export interface ApiReply {
+  status: number;
+  contentType: string;
+  body: string;
+  headers: OutgoingHttpHeaders;
 }
 
 class ApiError extends Error {
@@ -384,7 +399,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     }
   }
 
-  async function overview(search: string, res: ServerResponse): Promise<void> {
+  async function overview(search: string): Promise<ApiReply> {
     const p = readParameters(search, OVERVIEW_PARAMETERS);
     const fromMs = timeParameter(p, "from");
     if (fromMs === undefined) throw badParameter("from", "from is required (ISO 8601)");
@@ -444,12 +459,11 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     const rows = limit === undefined ? sorted : sorted.slice(0, limit);
     if (format === "csv") {
       const compact = (ms: number) => isoTime(ms).replace(/[-:]/g, "");
-      send(res, 200, overviewCsv(rows), "text/csv; charset=utf-8", {
+      return reply(200, overviewCsv(rows), "text/csv; charset=utf-8", {
         "content-disposition": `attachment; filename="flowtally-overview-${compact(fromMs)}-${compact(toMs)}.csv"`,
       });
-      return;
     }
-    sendJson(res, 200, { from: isoTime(fromMs), to: isoTime(toMs), rows });
+    return jsonReply(200, { from: isoTime(fromMs), to: isoTime(toMs), rows });
   }
 
   /**
@@ -502,15 +516,11 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     return { step, fromMs, toMs, q };
   }
 
-  async function responseTimes(
-    customer: string,
-    search: string,
-    res: ServerResponse,
-  ): Promise<void> {
+  async function responseTimes(customer: string, search: string): Promise<ApiReply> {
     const { step, fromMs, toMs, q } = seriesRequest(customer, search, TRAFFIC_PARAMETERS);
     const rows = await seriesStore().responseTimes({ ...q, level: step });
     const series = responseTimeSeries({ fromMs, toMs, step, rows });
-    sendJson(res, 200, {
+    return jsonReply(200, {
       customer,
       step,
       from: isoTime(fromMs),
@@ -520,7 +530,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     });
   }
 
-  async function traffic(customer: string, search: string, res: ServerResponse): Promise<void> {
+  async function traffic(customer: string, search: string): Promise<ApiReply> {
     const { step, fromMs, toMs, q } = seriesRequest(customer, search, TRAFFIC_PARAMETERS);
     const [points, minutes, fiveMinutes] = await Promise.all([
       seriesStore().traffic({ ...q, level: step }),
@@ -539,7 +549,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
       minutesFrom: keptFrom(retention, "1m", t),
       fiveMinutesFrom: keptFrom(retention, "5m", t),
     });
-    sendJson(res, 200, {
+    return jsonReply(200, {
       customer,
       step,
       from: isoTime(fromMs),
@@ -573,38 +583,56 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     }
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse, path: string, search: string) {
+  /** The data endpoint a path names (called with the query string), or undefined. */
+  function dataEndpoint(path: string): ((search: string) => Promise<ApiReply>) | undefined {
+    if (path === "/api/v1/overview") return overview;
+    for (const [pattern, endpoint] of [
+      [TRAFFIC_PATH, traffic],
+      [RESPONSE_TIMES_PATH, responseTimes],
+    ] as const) {
+      const m = pattern.exec(path);
+      if (m === null) continue;
+      return (search) => {
+        let customer: string;
+        try {
+          customer = decodeURIComponent(m[1]!);
+        } catch {
+          throw new ApiError(404, "FT_NOT_FOUND", `no customer ${shown(m[1]!)}`);
+        }
+        return endpoint(customer, search);
+      };
+    }
+    return undefined;
+  }
+
+  async function route(req: IncomingMessage, path: string, search: string): Promise<ApiReply> {
     if (path === "/healthz") {
       onlyGet(req);
       // No secrets here (no auth): which dependency is down and its error code, no message.
       const down = deps.health?.() ?? [];
-      if (down.length === 0) sendJson(res, 200, { status: "ok" });
-      else {
-        const codes = Object.fromEntries(
-          down.filter((d) => d.code !== undefined).map((d) => [d.name, d.code]),
-        );
-        sendJson(res, 503, {
-          status: "degraded",
-          down: down.map((d) => d.name),
-          ...(Object.keys(codes).length === 0 ? {} : { codes }),
-        });
-      }
-      return;
+      if (down.length === 0) return jsonReply(200, { status: "ok" });
+      const codes = Object.fromEntries(
+        down.filter((d) => d.code !== undefined).map((d) => [d.name, d.code]),
+      );
+      return jsonReply(503, {
+        status: "degraded",
+        down: down.map((d) => d.name),
+        ...(Object.keys(codes).length === 0 ? {} : { codes }),
+      });
     }
     if (path === "/metrics" && deps.metrics !== undefined) {
       // The same bearer tokens as the API (Prometheus: `authorization: { credentials: ... }`).
       authorize(req);
       onlyGet(req);
       readParameters(search, []);
-      send(res, 200, await deps.metrics.text(stats()), deps.metrics.contentType);
-      return;
+      return reply(200, await deps.metrics.text(stats()), deps.metrics.contentType);
     }
     if (path === "/api" || path.startsWith("/api/")) {
       authorize(req);
-      if (path === "/api/v1/overview") {
+      const data = dataEndpoint(path);
+      if (data !== undefined) {
         onlyGet(req);
-        await overview(search, res);
-        return;
+        return await data(search);
       }
       if (path === "/api/v1/interfaces" && deps.interfaces !== undefined) {
         onlyGet(req);
@@ -613,33 +641,28 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
         if (router !== undefined && isIP(router) === 0) {
           throw badParameter("router", `router ${shown(router)} is not an IP address`);
         }
-        sendJson(res, 200, { interfaces: deps.interfaces(router) });
-        return;
+        return jsonReply(200, { interfaces: deps.interfaces(router) });
       }
       if (path === "/api/v1/status" && deps.status !== undefined) {
         onlyGet(req);
         readParameters(search, []);
-        sendJson(res, 200, deps.status());
-        return;
-      }
-      for (const [pattern, endpoint] of [
-        [TRAFFIC_PATH, traffic],
-        [RESPONSE_TIMES_PATH, responseTimes],
-      ] as const) {
-        const m = pattern.exec(path);
-        if (m === null) continue;
-        onlyGet(req);
-        let customer: string;
-        try {
-          customer = decodeURIComponent(m[1]!);
-        } catch {
-          throw new ApiError(404, "FT_NOT_FOUND", `no customer ${shown(m[1]!)}`);
-        }
-        await endpoint(customer, search, res);
-        return;
+        return jsonReply(200, deps.status());
       }
     }
     throw new ApiError(404, "FT_NOT_FOUND", `no endpoint ${shown(path)}`);
+  }
+
+  async function answer(target: string): Promise<ApiReply> {
+    const q = target.indexOf("?");
+    const path = q < 0 ? target : target.slice(0, q);
+    try {
+      const data = dataEndpoint(path);
+      if (data === undefined) throw new ApiError(404, "FT_NOT_FOUND", `no endpoint ${shown(path)}`);
+      return await data(q < 0 ? "" : target.slice(q + 1));
+    } catch (e) {
+      if (e instanceof ApiError) return errorReply(e);
+      throw e;
+    }
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -656,13 +679,16 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
           `the request target is longer than ${MAX_URL_LENGTH} characters`,
         );
       }
-      await route(req, res, path, search);
+      send(res, await route(req, path, search));
     } catch (e) {
       if (e instanceof ApiError) {
-        sendError(res, e);
+        send(res, errorReply(e));
       } else {
         log.error({ err: e, method: req.method, path: path.slice(0, 200) }, "API request failed");
-        sendError(res, new ApiError(500, "FT_INTERNAL", "internal error; see the server log"));
+        send(
+          res,
+          errorReply(new ApiError(500, "FT_INTERNAL", "internal error; see the server log")),
+        );
       }
     }
     log.debug(
@@ -756,7 +782,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     });
   }
 
-  return { listen, close, stats, server };
+  return { listen, close, stats, answer, server };
 }
 
 function clientErrorReason(code: string | undefined): ApiClientError | undefined {
@@ -783,41 +809,39 @@ function rateLimitedWarn(log: Logger, intervalMs: number, heldKey: string) {
   };
 }
 
-function send(
-  res: ServerResponse,
+function reply(
   status: number,
   body: string,
   contentType: string,
   headers: OutgoingHttpHeaders = {},
-): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  res.writeHead(status, {
-    ...headers,
-    "content-type": contentType,
-    "content-length": Buffer.byteLength(body),
-    "cache-control": "no-store",
-    "x-content-type-options": "nosniff",
-  });
-  res.end(body);
+): ApiReply {
+  return { status, body, contentType, headers };
 }
 
-function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers?: OutgoingHttpHeaders,
-): void {
-  send(res, status, `${JSON.stringify(body)}\n`, "application/json; charset=utf-8", headers);
+function jsonReply(status: number, body: unknown, headers?: OutgoingHttpHeaders): ApiReply {
+  return reply(status, `${JSON.stringify(body)}\n`, "application/json; charset=utf-8", headers);
 }
 
-function sendError(res: ServerResponse, e: ApiError): void {
+function errorReply(e: ApiError): ApiReply {
   const error = {
     code: e.code,
     ...(e.parameter === undefined ? {} : { parameter: e.parameter }),
     message: e.message,
   };
-  sendJson(res, e.status, { error }, e.headers);
+  return jsonReply(e.status, { error }, e.headers);
+}
+
+function send(res: ServerResponse, r: ApiReply): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(r.status, {
+    ...r.headers,
+    "content-type": r.contentType,
+    "content-length": Buffer.byteLength(r.body),
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+  });
+  res.end(r.body);
 }
