@@ -1,7 +1,9 @@
 /**
- * Human units in the config: durations ("10s", "2m", "1h", "500ms") and bit rates ("100M",
- * "1.5G", "64k", "100Mbps", or a plain number of bits/s). Pure; each returns NaN when the text
- * is not one, so schemas can say why.
+ * Human units. Read from the config: durations ("10s", "2m", "1h", "500ms") and bit rates
+ * ("100M", "1.5G", "64k", "100Mbps", or a plain number of bits/s); each parser returns NaN when
+ * the text is not one, so schemas can say why. Written for people (tables of `flowtally query`):
+ * bytes, bit rates and counts with SI prefixes (powers of 1000: 1 kB = 1000 B, as network rates
+ * are counted) and three significant digits. Pure.
  */
 
 const durationUnits: Record<string, number> = {
@@ -39,4 +41,56 @@ export function parseHostPort(text: string): { host: string; port: number } | nu
   const port = Number(m[3]);
   if (port > 65535) return null;
   return { host: (m[1] ?? m[2])!, port };
+}
+
+const SI_PREFIXES = ["", "k", "M", "G", "T", "P", "E"] as const;
+
+/**
+ * `value` with an SI prefix and three significant digits: 1234 → "1.23 k", 999.6 → "1.00 k".
+ * Whole numbers under 1000 are written as they are (130, not 130.); others of that size keep
+ * three significant digits (2.5 → "2.50").
+ */
+function siPrefixed(value: number, unit: string): string {
+  if (!Number.isFinite(value)) return `${value} ${unit}`.trim();
+  const sign = value < 0 ? "-" : "";
+  const v = Math.abs(value);
+  if (v < 1000 && Number.isInteger(v)) return `${sign}${v} ${unit}`.trim();
+  let k = v < 1 ? 0 : Math.min(Math.floor(Math.log10(v) / 3), SI_PREFIXES.length - 1);
+  let digits = threeDigits(v / 1000 ** k);
+  // Rounding can carry into the next prefix (999.6 → "1000"): write it as 1.00 of that.
+  if (Number(digits) >= 1000 && k < SI_PREFIXES.length - 1) {
+    k += 1;
+    digits = threeDigits(v / 1000 ** k);
+  }
+  return `${sign}${digits} ${SI_PREFIXES[k]}${unit}`.trim();
+}
+
+/** x (≥ 0) to three significant digits; the decimals are chosen after rounding (99.99 → "100"). */
+function threeDigits(x: number): string {
+  return x.toFixed(x >= 99.95 ? 0 : x >= 9.995 ? 1 : 2);
+}
+
+/** Bytes for people: 0 → "0 B", 1500 → "1.50 kB", 2.5e9 → "2.50 GB" (SI: 1 kB = 1000 B). */
+export function formatBytes(bytes: number): string {
+  return siPrefixed(bytes, "B");
+}
+
+/** A bit rate for people: 130 → "130 bit/s", 6000 → "6.00 kbit/s", 1.2e9 → "1.20 Gbit/s". */
+export function formatBitRate(bitsPerSecond: number): string {
+  return siPrefixed(bitsPerSecond, "bit/s");
+}
+
+/** A count (packets, flows, transactions) for people: 155 → "155", 12_345 → "12.3 k". */
+export function formatCount(n: number): string {
+  return siPrefixed(n, "");
+}
+
+/** Milliseconds for people: 0.25 → "0.250 ms", 12.34 → "12.3 ms", 1500 → "1.50 s". */
+export function formatMilliseconds(ms: number): string {
+  if (!Number.isFinite(ms)) return `${ms} ms`;
+  const sign = ms < 0 ? "-" : "";
+  const v = Math.abs(ms);
+  if (v === 0) return "0 ms";
+  if (v >= 999.5) return `${sign}${threeDigits(v / 1000)} s`;
+  return `${sign}${v < 1 ? v.toFixed(3) : threeDigits(v)} ms`;
 }
