@@ -208,29 +208,82 @@ program
     );
   });
 
-const query = program.command("query").description("Query the stored series");
-query
-  .command("overview")
-  .description("Every customer with bytes and packets in (download) and out (upload) for a period")
-  .requiredOption("-c, --config <file>", "config file")
-  .requiredOption("--from <time>", "start, ISO 8601 (2026-11-22T00:00:00Z)", parseTime)
-  .requiredOption("--to <time>", "end (exclusive), ISO 8601", parseTime)
+const query = program
+  .command("query")
+  .description(
+    "Query the stored series: from a running flowtally's API (--api URL, token in FLOWTALLY_TOKEN or --token-file), or from the configured store (--config FILE, when no process holds it)",
+  );
+
+/** The options every `query` command takes: where to ask, the range, the format. */
+function queryCommand(name: string, description: string): Command {
+  return query
+    .command(name)
+    .description(description)
+    .addOption(
+      new Option("-c, --config <file>", "config file: open its store (not while run holds it)"),
+    )
+    .addOption(
+      new Option(
+        "--api <url>",
+        "ask the HTTP API of a running flowtally instead (http://127.0.0.1:8080); the token comes from FLOWTALLY_TOKEN or --token-file",
+      ).conflicts("config"),
+    )
+    .option("--token-file <file>", "with --api: read the operator token from the file's first line")
+    .addOption(new Option("--token <token>").hideHelp())
+    .requiredOption(
+      "--from <time>",
+      "start: ISO 8601 (2026-11-22T00:00:00Z) or now-15m, now-6h, now-7d, today, yesterday, this-month, last-month (UTC)",
+    )
+    .option("--to <time>", "end (exclusive), as --from; default: now, rounded down to the step")
+    .addOption(
+      new Option(
+        "-f, --format <format>",
+        "output format: a table in human units, or exact CSV or JSON",
+      )
+        .choices(["table", "csv", "json"])
+        .default("table"),
+    );
+}
+
+queryCommand(
+  "overview",
+  "Every customer with bytes and packets in (download) and out (upload) for a period",
+)
   .option("--router <address>", "only customers with a link on this exporter's interfaces")
   .option("--service-type <type>", "only customers of this service type")
   .addOption(
     new Option("--sort <column>", "sort column").choices(overviewColumns).default("bytesIn"),
   )
   .addOption(new Option("--order <order>", "sort order").choices(["asc", "desc"]).default("desc"))
-  .addOption(
-    new Option("-f, --format <format>", "output format")
-      .choices(["table", "csv", "json"])
-      .default("table"),
-  )
-  .action(async (opts, cmd: Command) => {
-    if (opts.to <= opts.from) cmd.error("error: --to must be after --from");
-    const { runOverview } = await import("./query-command.js");
-    process.stdout.write(await runOverview(opts));
+  .option("--top <n>", "only the first N rows after sorting", parseTop)
+  .action(async (opts) => {
+    const { runQueryCommand } = await import("./query-command.js");
+    process.stdout.write(await runQueryCommand("overview", undefined, opts));
   });
+
+for (const [name, description] of [
+  [
+    "traffic",
+    "One customer's traffic as a point per step: bytes, packets, average and peak rates, and the 95th percentile",
+  ],
+  [
+    "response-times",
+    "One customer's TCP response times as a point per step: transactions, good ratio, delays and their percentiles",
+  ],
+] as const) {
+  queryCommand(name, description)
+    .argument("<customer>", "customer id (or unattributed)")
+    .addOption(
+      new Option("--step <step>", "one point per").choices(["1m", "5m", "1h", "1d"]).default("1h"),
+    )
+    .option("--site <site>", "only this site of the customer")
+    .option("--link <link>", "only links with this id")
+    .option("--class <class>", "only this traffic class")
+    .action(async (customer: string, opts) => {
+      const { runQueryCommand } = await import("./query-command.js");
+      process.stdout.write(await runQueryCommand(name, customer, opts));
+    });
+}
 
 program
   .command("check-config")
@@ -298,14 +351,11 @@ function reportStoreFailures(s: {
   if (s.storeFailures.length > 0) process.exitCode = 1;
 }
 
-function parseTime(value: string): number {
-  const t = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(t)) {
-    throw new InvalidArgumentError(
-      `"${value}" is not an ISO 8601 time such as 2026-11-22T10:00:00Z`,
-    );
+function parseTop(value: string): number {
+  if (!/^[1-9][0-9]*$/.test(value)) {
+    throw new InvalidArgumentError(`"${value}" is not a whole number from 1`);
   }
-  return t;
+  return Number(value);
 }
 
 function parsePositive(value: string): number {

@@ -6,6 +6,7 @@
  */
 import type { CustomerModel } from "../collector/classify/customer-model.js";
 import { type CustomerTotals, UNATTRIBUTED_CUSTOMER } from "../schema/series-store.js";
+import { formatBytes, formatCount } from "../schema/units.js";
 
 export interface OverviewRow {
   customer: string;
@@ -117,9 +118,15 @@ export function overviewCsv(rows: readonly OverviewRow[]): string {
   return `${lines.join("\r\n")}\r\n`;
 }
 
+/** A table for people: bytes in kB/MB/GB, packets and flows with k/M/G (schema/units.ts). */
 export function overviewTable(rows: readonly OverviewRow[]): string {
   const header = [...overviewColumns];
-  const cells = rows.map((r) => overviewColumns.map((c) => String(r[c])));
+  const cell = (r: OverviewRow, c: OverviewColumn): string => {
+    const v = r[c];
+    if (typeof v === "string") return v;
+    return c === "bytesIn" || c === "bytesOut" ? formatBytes(v) : formatCount(v);
+  };
+  const cells = rows.map((r) => overviewColumns.map((c) => cell(r, c)));
   const widths = header.map((h, k) => Math.max(h.length, ...cells.map((r) => r[k]!.length)));
   const numeric = (k: number) => k >= 3;
   const fmt = (r: string[]) =>

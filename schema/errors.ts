@@ -22,6 +22,15 @@ export const errorCodes = {
     "Rows the store did not take could not be spooled, or a spool file not written back.",
   FT_LISTEN: "A UDP input or the query API could not listen on its address.",
   FT_SEND: "`flowtally send` could not read a capture or send to the target.",
+  FT_QUERY:
+    "`flowtally query` was asked something the API refuses: a time, parameter, customer, site, link or class that is not valid or not configured.",
+  FT_API_URL: "`flowtally query --api` was given something that is not the API's base URL.",
+  FT_API_TOKEN:
+    "`flowtally query --api` has no operator token, could not read --token-file, or was given the token on the command line.",
+  FT_API_UNREACHABLE: "`flowtally query --api` could not reach the API, or had no answer in time.",
+  FT_API_UNAUTHORIZED:
+    "The API refused the token (401), blocks this address for failed tokens (429), or has no tokens configured (503).",
+  FT_API_ERROR: "The API failed (500), or what answered is not the flowtally API.",
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

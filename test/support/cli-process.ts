@@ -1,0 +1,100 @@
+/**
+ * Test support: the built command line (dist/, `npm run build`) run as a user runs it, and a real
+ * `flowtally run` started on free loopback ports, stopped (SIGTERM) by the test or, at the latest,
+ * killed when the test ends.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { join } from "node:path";
+import { onTestFinished } from "vitest";
+
+export const root = new URL("../../", import.meta.url).pathname;
+export const cli = join(root, "dist/cli/flowtally.js");
+export const flows = (p: string) => join(root, "test/fixtures/flows", p);
+
+function environment(env: Record<string, string> | undefined): NodeJS.ProcessEnv {
+  if (env === undefined) return process.env;
+  return { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env };
+}
+
+export interface CliResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `flowtally ARGS` to the end; `env` replaces the environment (PATH and HOME kept). */
+export function runCli(args: string[], env?: Record<string, string>): CliResult {
+  const r = spawnSync(process.execPath, [cli, ...args], {
+    encoding: "utf8",
+    cwd: root,
+    env: environment(env),
+  });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `runCli` without blocking: for a CLI talking to a server in the test's own process. */
+export function runCliAsync(args: string[], env?: Record<string, string>): Promise<CliResult> {
+  const child = spawn(process.execPath, [cli, ...args], { cwd: root, env: environment(env) });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => {
+    stdout += d;
+  });
+  child.stderr.on("data", (d) => {
+    stderr += d;
+  });
+  return new Promise((resolve) =>
+    child.on("close", (status) => resolve({ status: status ?? -1, stdout, stderr })),
+  );
+}
+
+export function freeUdpPort(): Promise<number> {
+  const s = createSocket("udp4");
+  return new Promise((resolve) =>
+    s.bind(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    }),
+  );
+}
+
+export interface RunningFlowtally {
+  /** The query API's base URL (`api.listen` with port 0: the port it took). */
+  apiUrl: string;
+  /** What it logged so far. */
+  stderr(): string;
+  /** SIGTERM, then the exit status and the stop summary (stdout). */
+  stop(): Promise<{ status: number | null; stdout: string; stderr: string }>;
+}
+
+/** Starts `flowtally run --config CONFIG` and waits for its API to listen. */
+export async function startRun(config: string): Promise<RunningFlowtally> {
+  const child = spawn(process.execPath, [cli, "run", "--config", config], { cwd: root });
+  onTestFinished(() => {
+    child.kill("SIGKILL"); // a no-op once it has exited
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => {
+    stdout += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stderr.on("data", (d) => {
+      stderr += d;
+      const line = stderr.split("\n").find((l) => l.includes('"query API listening"'));
+      if (line !== undefined) resolve((JSON.parse(line) as { port: number }).port);
+    });
+    exited.then(() => reject(new Error(`run exited: ${stderr}`)));
+  });
+  return {
+    apiUrl: `http://127.0.0.1:${port}`,
+    stderr: () => stderr,
+    async stop() {
+      child.kill("SIGTERM");
+      const status = await exited;
+      return { status, stdout, stderr };
+    },
+  };
+}
