@@ -53,6 +53,20 @@ describe("flowtally CLI", () => {
     expect(lines.reduce((a, x) => a + x.bytes, 0)).toBe(103623);
   });
 
+  it("exits quietly, status 0, when the reader of its output goes away (| head -1)", () => {
+    // 40 × 104 kB of records: far more than a pipe holds, so decode writes after head left.
+    const capture = flows("exported-from-packets/pmacctd-nfprobe-v9__ndpi__1kxun.pcap");
+    const args = ["decode", "--records", "--log-level", "error", ...Array(40).fill(capture)];
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: bash's, not a template
+    const script = 'set -o pipefail; "$@" | head -1; echo "status ${PIPESTATUS[0]}" >&2';
+    const r = spawnSync("bash", ["-c", script, "bash", process.execPath, cli, ...args], {
+      encoding: "utf8",
+      cwd: root,
+    });
+    expect(JSON.parse(r.stdout).bytes).toBeGreaterThan(0);
+    expect(r.stderr).toBe("status 0\n");
+  });
+
   it("decode --state keeps templates between runs", () => {
     const state = join(mkdtempSync(join(tmpdir(), "flowtally-cli-")), "state.json");
     run(["decode", "--state", state, flows("netflow-v9/akvorado__template.pcap")]);

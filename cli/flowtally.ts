@@ -432,6 +432,15 @@ function collectPort(value: string, previous: number[]): number[] {
   return [...previous, n];
 }
 
+// A reader that went away (`flowtally decode --records ... | head -1`) closes the pipe: stop
+// quietly with status 0, as a command killed by SIGPIPE would, instead of a stack trace. Only
+// stdout: results go there, and its reader leaving means nothing more is wanted (run, collect and
+// aggregate write to it only once stopped; their logs go to stderr).
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
+});
+
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (isFlowtallyError(e)) {
     process.stderr.write(`flowtally: ${e.message} [${e.code}]\n`);
