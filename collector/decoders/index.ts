@@ -1,6 +1,8 @@
 export { ByteReader, uintAt } from "./byte-reader.js";
 export type { DecodeProblem, ProblemCounts } from "./decode-problems.js";
 export { decodeProblems, emptyProblemCounts } from "./decode-problems.js";
+export type { ExportRetimer, RetimeStats } from "./export-retime.js";
+export { createExportRetimer } from "./export-retime.js";
 export type { ExporterStats } from "./exporter-state.js";
 export type { FlowDecoder, FlowDecoderOptions } from "./flow-decoder.js";
 export { createFlowDecoder } from "./flow-decoder.js";
