@@ -28,9 +28,12 @@ function decodeAll(datagrams: readonly Datagram[]) {
 }
 
 function retimed(datagrams: readonly Datagram[], shiftSeconds: number) {
-  const retimer = createExportRetimer(shiftSeconds);
+  const retimer = createExportRetimer();
   for (const d of datagrams) retimer.prime(d.payload, d.exporter);
-  const out = datagrams.map((d) => ({ ...d, payload: retimer.retime(d.payload, d.exporter) }));
+  const out = datagrams.map((d) => ({
+    ...d,
+    payload: retimer.retime(d.payload, d.exporter, shiftSeconds),
+  }));
   return { datagrams: out, stats: retimer.stats };
 }
 
@@ -141,8 +144,9 @@ describe("createExportRetimer on built exports", () => {
     ]);
 
   it("moves the IPFIX header and every time element, and nothing else, byte for byte", () => {
-    const retimer = createExportRetimer(S);
-    expect(Buffer.from(retimer.retime(ipfix(0), "192.0.2.9")).toString("hex")).toBe(
+    const retimer = createExportRetimer();
+    const shift = S;
+    expect(Buffer.from(retimer.retime(ipfix(0), "192.0.2.9", shift)).toString("hex")).toBe(
       Buffer.from(ipfix(S)).toString("hex"),
     );
     expect(retimer.stats).toMatchObject({ exports: 1, fields: 7, malformed: 0 });
@@ -173,8 +177,9 @@ describe("createExportRetimer on built exports", () => {
           ],
         },
       ]);
-    const retimer = createExportRetimer(-S);
-    expect(retimer.retime(v9(0), "192.0.2.9")).toEqual(v9(-S));
+    const retimer = createExportRetimer();
+    const shift = -S;
+    expect(retimer.retime(v9(0), "192.0.2.9", shift)).toEqual(v9(-S));
     // version, count, sysUptime, unix_secs, unix_nsecs, flow_sequence, engine and sampling
     const v5 = (shift: number) =>
       new Bytes()
@@ -186,7 +191,7 @@ describe("createExportRetimer on built exports", () => {
         .u32(9)
         .u32(0)
         .done();
-    expect(retimer.retime(v5(0), "192.0.2.9")).toEqual(v5(-S));
+    expect(retimer.retime(v5(0), "192.0.2.9", shift)).toEqual(v5(-S));
     expect(retimer.stats).toMatchObject({ exports: 2, fields: 1 });
   });
 
@@ -200,10 +205,11 @@ describe("createExportRetimer on built exports", () => {
         { kind: "template", id: 256, fields: [{ id: 153, length: 8 }] },
       ]);
     const exports = [data(0, 256), data(0, 999), template(0)];
-    const retimer = createExportRetimer(S);
+    const retimer = createExportRetimer();
+    const shift = S;
     for (const e of exports) retimer.prime(e, "192.0.2.9");
     expect(retimer.stats.exports).toBe(0); // priming changes and counts nothing
-    expect(exports.map((e) => retimer.retime(e, "192.0.2.9"))).toEqual([
+    expect(exports.map((e) => retimer.retime(e, "192.0.2.9", shift))).toEqual([
       data(S, 256),
       // No template 999 anywhere: only the header moves.
       ipfixMessage({ exportSeconds: 100 + S, sequence: 1, domain: 1 }, [
@@ -213,7 +219,7 @@ describe("createExportRetimer on built exports", () => {
     ]);
     expect(retimer.stats).toMatchObject({ setsBeforeTemplate: 1, setsWithoutTemplate: 1 });
     // Another exporter's or domain's template 256 is another template.
-    expect(retimer.retime(data(0, 256), "192.0.2.10")).toEqual(
+    expect(retimer.retime(data(0, 256), "192.0.2.10", shift)).toEqual(
       ipfixMessage({ exportSeconds: 100 + S, sequence: 1, domain: 1 }, [
         { kind: "data", id: 256, records: [record((b) => b.u64(1_700_000_000_000))] },
       ]),
@@ -221,12 +227,13 @@ describe("createExportRetimer on built exports", () => {
   });
 
   it("leaves sFlow and other datagrams alone, and survives cut exports", () => {
-    const retimer = createExportRetimer(S);
+    const retimer = createExportRetimer();
+    const shift = S;
     const sflow = new Bytes().u32(5).u32(1).ipv4("192.0.2.1").u32(0).u32(1).u32(2).u32(0).done();
-    expect(retimer.retime(sflow, "192.0.2.9")).toBe(sflow);
-    expect(retimer.retime(Uint8Array.of(0, 10), "192.0.2.9").length).toBe(2);
+    expect(retimer.retime(sflow, "192.0.2.9", shift)).toBe(sflow);
+    expect(retimer.retime(Uint8Array.of(0, 10), "192.0.2.9", shift).length).toBe(2);
     const cut = ipfix(0).slice(0, 60);
-    const out = retimer.retime(cut, "192.0.2.9");
+    const out = retimer.retime(cut, "192.0.2.9", shift);
     expect(out.length).toBe(60);
     expect(retimer.stats).toMatchObject({ unchanged: 2, exports: 1, malformed: 1 });
   });

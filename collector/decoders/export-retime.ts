@@ -43,8 +43,11 @@ export interface ExportRetimer {
    * data sent before its template can be retimed too. Changes nothing.
    */
   prime(datagram: Uint8Array, exporter: string): void;
-  /** `datagram` with its times moved (a copy), or `datagram` itself when it is not an export. */
-  retime(datagram: Uint8Array, exporter: string): Uint8Array;
+  /**
+   * `datagram` with its times moved by `shiftSeconds` (a whole number, either sign), as a copy;
+   * `datagram` itself when it is not an export.
+   */
+  retime(datagram: Uint8Array, exporter: string, shiftSeconds: number): Uint8Array;
   readonly stats: RetimeStats;
 }
 
@@ -86,9 +89,7 @@ function timeKind(id: number, length: number): TimeKind {
   }
 }
 
-/** A retimer moving every time by `shiftSeconds` (a whole number, either sign). */
-export function createExportRetimer(shiftSeconds: number): ExportRetimer {
-  if (!Number.isInteger(shiftSeconds)) throw new RangeError("shiftSeconds: not a whole number");
+export function createExportRetimer(): ExportRetimer {
   const stats: RetimeStats = {
     exports: 0,
     unchanged: 0,
@@ -100,8 +101,10 @@ export function createExportRetimer(shiftSeconds: number): ExportRetimer {
   const templates = new Map<string, FieldLayout[]>();
   /** Of each key, the first template seen by `prime`. */
   const firstTemplates = new Map<string, FieldLayout[]>();
-  const seconds = BigInt(shiftSeconds);
-  const milliseconds = seconds * 1000n;
+  /** The shift of the retime call in progress. */
+  let shiftSeconds = 0;
+  let seconds = 0n;
+  let milliseconds = 0n;
 
   function addU32(view: DataView, offset: number): void {
     view.setUint32(offset, (view.getUint32(offset) + shiftSeconds) >>> 0);
@@ -217,7 +220,11 @@ export function createExportRetimer(shiftSeconds: number): ExportRetimer {
     walk(datagram, exporter, false);
   }
 
-  function retime(datagram: Uint8Array, exporter: string): Uint8Array {
+  function retime(datagram: Uint8Array, exporter: string, shift: number): Uint8Array {
+    if (!Number.isInteger(shift)) throw new RangeError(`shift ${shift}: not a whole number`);
+    shiftSeconds = shift;
+    seconds = BigInt(shift);
+    milliseconds = seconds * 1000n;
     return walk(datagram, exporter, true);
   }
 
