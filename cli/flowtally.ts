@@ -200,13 +200,28 @@ program
     [] as number[],
   )
   .option("--rate <datagrams/s>", "sending rate", parsePositive, 5000)
-  .action(async (captures: string[], opts: { to: string; port: number[]; rate: number }) => {
-    const { runSend } = await import("./send-command.js");
-    const s = await runSend(captures, { to: opts.to, ports: opts.port, rate: opts.rate });
-    process.stdout.write(
-      `sent ${s.datagrams} datagrams (${s.bytes} bytes) to ${opts.to} in ${s.seconds.toFixed(2)} s\n`,
-    );
-  });
+  .option(
+    "--retime",
+    "move every time in the NetFlow/IPFIX exports by the same amount, so that the latest record ends now (old captures show up in today's graphs)",
+  )
+  .action(
+    async (
+      captures: string[],
+      opts: { to: string; port: number[]; rate: number; retime?: boolean },
+    ) => {
+      const { runSend, retimeSummaryLine } = await import("./send-command.js");
+      const s = await runSend(captures, {
+        to: opts.to,
+        ports: opts.port,
+        rate: opts.rate,
+        ...(opts.retime === true ? { retimeTo: Date.now() } : {}),
+      });
+      process.stdout.write(
+        `sent ${s.datagrams} datagrams (${s.bytes} bytes) to ${opts.to} in ${s.seconds.toFixed(2)} s\n` +
+          (s.retime === undefined ? "" : retimeSummaryLine(s.retime)),
+      );
+    },
+  );
 
 const query = program
   .command("query")

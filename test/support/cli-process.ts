@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { createSocket } from "node:dgram";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { onTestFinished } from "vitest";
 
@@ -69,8 +70,16 @@ export interface RunningFlowtally {
 }
 
 /** Starts `flowtally run --config CONFIG` and waits for its API to listen. */
-export async function startRun(config: string): Promise<RunningFlowtally> {
-  const child = spawn(process.execPath, [cli, "run", "--config", config], { cwd: root });
+export function startRun(config: string): Promise<RunningFlowtally> {
+  return startFlowtally("run", config);
+}
+
+/** Starts `flowtally COMMAND --config CONFIG` (run, serve) and waits for its API to listen. */
+export async function startFlowtally(
+  command: "run" | "serve",
+  config: string,
+): Promise<RunningFlowtally> {
+  const child = spawn(process.execPath, [cli, command, "--config", config], { cwd: root });
   onTestFinished(() => {
     child.kill("SIGKILL"); // a no-op once it has exited
   });
@@ -83,10 +92,10 @@ export async function startRun(config: string): Promise<RunningFlowtally> {
   const port = await new Promise<number>((resolve, reject) => {
     child.stderr.on("data", (d) => {
       stderr += d;
-      const line = stderr.split("\n").find((l) => l.includes('"query API listening"'));
+      const line = stderr.split("\n").find((l) => /"(query|HTTP) API listening"/.test(l));
       if (line !== undefined) resolve((JSON.parse(line) as { port: number }).port);
     });
-    exited.then(() => reject(new Error(`run exited: ${stderr}`)));
+    exited.then(() => reject(new Error(`${command} exited: ${stderr}`)));
   });
   return {
     apiUrl: `http://127.0.0.1:${port}`,
@@ -97,4 +106,19 @@ export async function startRun(config: string): Promise<RunningFlowtally> {
       return { status, stdout, stderr };
     },
   };
+}
+
+/** tshark's IP bytes of tcpreplay's test.pcap to and from 172.16.11.0/24: [in, out]. */
+export function tsharkOfficeBytes(): [number, number] {
+  const pairs = readFileSync(
+    join(root, "test/fixtures/exporters/compare__tcpreplay__test.csv"),
+    "utf8",
+  )
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((l) => l.split(","));
+  const sum = (side: 0 | 1) =>
+    pairs.filter((f) => f[side]!.startsWith("172.16.11.")).reduce((a, f) => a + Number(f[3]), 0);
+  return [sum(1), sum(0)];
 }
