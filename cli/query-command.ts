@@ -180,8 +180,8 @@ async function storeAnswer(configPath: string, target: string): Promise<FetchedA
   try {
     await store.start();
   } catch (e) {
-    // The usual reason: flowtally run holds the file. Its API answers the same question.
-    if (!isFlowtallyError(e, "FT_STORE_OPEN")) throw e;
+    // A lock: flowtally run holds the file. Its API answers the same question.
+    if (!isFlowtallyError(e, "FT_STORE_OPEN") || !/lock/i.test(e.message)) throw e;
     const where = /:0$/.test(cfg.api.listen)
       ? '(the address run logged as "query API listening")'
       : `http://${cfg.api.listen}`;
