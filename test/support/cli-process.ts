@@ -13,9 +13,14 @@ export const root = new URL("../../", import.meta.url).pathname;
 export const cli = join(root, "dist/cli/flowtally.js");
 export const flows = (p: string) => join(root, "test/fixtures/flows", p);
 
+/**
+ * The test's environment with `env` instead of its FLOWTALLY_* variables (the rest is kept: a
+ * clock moved by libfaketime, scripts/test-calendar.sh, must reach the command too).
+ */
 function environment(env: Record<string, string> | undefined): NodeJS.ProcessEnv {
   if (env === undefined) return process.env;
-  return { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env };
+  const kept = Object.entries(process.env).filter(([k]) => !k.startsWith("FLOWTALLY_"));
+  return { ...Object.fromEntries(kept), ...env };
 }
 
 export interface CliResult {
@@ -24,7 +29,7 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `flowtally ARGS` to the end; `env` replaces the environment (PATH and HOME kept). */
+/** Runs `flowtally ARGS` to the end; `env` replaces the FLOWTALLY_* variables. */
 export function runCli(args: string[], env?: Record<string, string>): CliResult {
   const r = spawnSync(process.execPath, [cli, ...args], {
     encoding: "utf8",
