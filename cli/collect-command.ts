@@ -140,6 +140,11 @@ export function startCollect(
         subscriber.disconnect();
         return { errors: [], spooled: null };
       },
+      reloadModel(next) {
+        // Named with the model they were made with, queued before any sum of the new model.
+        const { previous, traffic, responses } = parts.reload(next);
+        shipper.push(toMessages(previous, queueCfg.shards, ids, traffic, responses));
+      },
     };
     return { parts, sink };
   });

@@ -5,6 +5,8 @@
  * native binding, the InfluxDB client).
  */
 import type { Logger } from "pino";
+import type { PartialSum } from "../collector/aggregate/partial-sums.js";
+import type { ResponsePartial } from "../collector/aggregate/response-sums.js";
 import { buildCustomerModel, type CustomerModel } from "../collector/classify/customer-model.js";
 import { decoderOptionsFromConfig } from "../collector/decoder-options.js";
 import { loadDecoderState, saveDecoderState } from "../collector/decoder-state-file.js";
@@ -21,9 +23,23 @@ import { createPacketCollector, type PacketCollector } from "../collector/packet
 import type { Config } from "../schema/config.js";
 import type { FlowBatch } from "../schema/flow-record.js";
 
+/** What a reload hands back: the sums open at the swap, keyed by the model they were made with. */
+export interface ModelSwap {
+  previous: CustomerModel;
+  traffic: PartialSum[];
+  responses: ResponsePartial[];
+}
+
 /** The collecting half: inputs' decoders and collectors, up to per-interval partial sums. */
 export interface Collectors {
+  /** The customer model records are classified with now (replaced by `reload`). */
   readonly model: CustomerModel;
+  /**
+   * SIGHUP: classifies every record from now on with the model of `cfg` (customers, classes,
+   * totalDelayThreshold of each) in every collector, in one synchronous step between two
+   * datagrams; returns what was open, to be handed over under the previous model.
+   */
+  reload(cfg: Config): ModelSwap;
   readonly decoder: FlowDecoder;
   readonly collector: FlowCollector<FlowDecoder>;
   /** sFlow v5 datagrams (inputs.sflow): its own decoder, the same classification and sums. */
@@ -43,7 +59,14 @@ export interface Collectors {
 
 /** Restores the decoder state and makes the collectors of every input kind. */
 export function createCollectors(cfg: Config, log: Logger): Collectors {
-  const model = buildCustomerModel(cfg);
+  let model = buildCustomerModel(cfg);
+  /** The config the model was built from (its classes' thresholds). */
+  let modelCfg = cfg;
+  const thresholdsOf = (c: Config, m: CustomerModel) =>
+    m.classIds.map(
+      (id) =>
+        c.classes.find((k) => k.id === id)?.totalDelayThreshold ?? c.defaultTotalDelayThreshold,
+    );
   const decoder = createFlowDecoder(decoderOptionsFromConfig(cfg.decoder));
   const statePath = cfg.decoder.statePath;
   if (statePath !== "") {
@@ -91,16 +114,27 @@ export function createCollectors(cfg: Config, log: Logger): Collectors {
         idleTimeoutMs: cfg.flowTable.idleTimeout,
         activeTimeoutMs: cfg.flowTable.activeTimeout,
       },
-      totalDelayThresholdsMs: model.classIds.map(
-        (id) =>
-          cfg.classes.find((c) => c.id === id)?.totalDelayThreshold ??
-          cfg.defaultTotalDelayThreshold,
-      ),
+      totalDelayThresholdsMs: thresholdsOf(modelCfg, model),
     });
     return packets;
   };
   return {
-    model,
+    get model() {
+      return model;
+    },
+    reload(next) {
+      const previous = model;
+      model = buildCustomerModel(next);
+      modelCfg = next;
+      const traffic = [...collector.swapModel(model), ...sflow.swapModel(model)];
+      let responses: ResponsePartial[] = [];
+      if (packets !== undefined) {
+        const p = packets.swapModel(model, thresholdsOf(next, model));
+        traffic.push(...p.traffic);
+        responses = p.responses;
+      }
+      return { previous, traffic, responses };
+    },
     decoder,
     collector,
     sflow,

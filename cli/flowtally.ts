@@ -4,7 +4,9 @@
  * `check-config` start fast.
  */
 import { Command, InvalidArgumentError, Option } from "commander";
+import type { Logger } from "pino";
 import { overviewColumns } from "../query/overview.js";
+import type { Config } from "../schema/config.js";
 import { isFlowtallyError } from "../schema/errors.js";
 import { type LogLevel, logLevels } from "./logger.js";
 import { packageVersion } from "./package-version.js";
@@ -59,12 +61,15 @@ program
   .addOption(logLevelOption())
   .addOption(listenOption())
   .action(async (opts: ServiceOptions, cmd: Command) => {
-    const { cfg, log } = await loadService(opts, cmd);
+    const { cfg, log, reread } = await loadService(opts, cmd);
     const { startRun } = await import("./run-command.js");
     // Listening for the signal before starting: one sent while starting stops once started.
     const signalled = stopSignal(log, "writing every open interval");
+    const hangup = reloadOnHangup(opts.config, cfg, log, reread);
     const running = await startRun(cfg, log);
+    hangup.started(running);
     await signalled;
+    hangup.stop();
     const s = await running.stop();
     const { "sampling-unknown": unsampled, ...problems } = s.problems;
     process.stdout.write(
@@ -94,11 +99,14 @@ program
   .addOption(logLevelOption())
   .addOption(listenOption())
   .action(async (opts: ServiceOptions, cmd: Command) => {
-    const { cfg, log } = await loadService(opts, cmd);
+    const { cfg, log, reread } = await loadService(opts, cmd);
     const { startCollect } = await import("./collect-command.js");
     const signalled = stopSignal(log, "shipping every open interval");
+    const hangup = reloadOnHangup(opts.config, cfg, log, reread);
     const running = await startCollect(cfg, log);
+    hangup.started(running);
     await signalled;
+    hangup.stop();
     const s = await running.stop();
     process.stdout.write(
       `received ${s.datagrams} export datagrams, ${s.records} records (${s.unattributedRecords} unattributed); ` +
@@ -411,16 +419,85 @@ async function loadService(opts: ServiceOptions, cmd: Command) {
   const fromEnv = cmd.getOptionValueSource("listen") === "env";
   // An empty FLOWTALLY_API_LISTEN (a unit's `Environment=FLOWTALLY_API_LISTEN=`) is no override.
   const listen = fromEnv && opts.listen === "" ? undefined : opts.listen;
-  const { cfg, override } = overrideListen(
-    loadConfigFile(opts.config),
-    listen,
-    fromEnv ? "FLOWTALLY_API_LISTEN" : "--listen",
-  );
+  const from = fromEnv ? "FLOWTALLY_API_LISTEN" : "--listen";
+  /** The config file as it is now, with the same override (SIGHUP). */
+  const reread = () => overrideListen(loadConfigFile(opts.config), listen, from).cfg;
+  const { cfg, override } = overrideListen(loadConfigFile(opts.config), listen, from);
   const log = createLogger(opts.logLevel);
   if (override !== undefined) {
     log.info(override, `api.listen overridden by ${override.from}: ${override.listen}`);
   }
-  return { cfg, log };
+  return { cfg, log, reread };
+}
+
+/**
+ * SIGHUP for run and collect: reads the config file again and applies its customers and classes
+ * from the next datagram on (docs/configuration.md, "Reloading"). A file that does not load is
+ * refused in one coded log line and the running config kept; settings read at start only are
+ * named as needing a restart. A SIGHUP while starting is applied once started.
+ */
+function reloadOnHangup(
+  path: string,
+  startCfg: Readonly<Config>,
+  log: Logger,
+  reread: () => Readonly<Config>,
+): { started(running: { reload(cfg: Config): void }): void; stop(): void } {
+  let running: { reload(cfg: Config): void } | undefined;
+  let waiting = false;
+  let current = startCfg;
+  const reload = async () => {
+    if (running === undefined) {
+      waiting = true;
+      return;
+    }
+    const { restartNeeded, applyReload } = await import("../config/reload-plan.js");
+    let next: Readonly<Config>;
+    try {
+      next = reread();
+    } catch (e) {
+      const code = isFlowtallyError(e) ? e.code : "FT_CONFIG_INVALID";
+      const message = e instanceof Error ? e.message : String(e);
+      log.error(
+        { signal: "SIGHUP", config: path, code },
+        `config reload refused, the running config is kept: ${message} [${code}]`,
+      );
+      return;
+    }
+    const restart = restartNeeded(current, next);
+    if (restart.length > 0) {
+      log.warn(
+        { signal: "SIGHUP", config: path, restartNeeded: restart },
+        `config reload: ${restart.join(", ")} changed, needs a restart (not applied)`,
+      );
+    }
+    current = applyReload(current, next);
+    running.reload(current);
+    log.info(
+      {
+        signal: "SIGHUP",
+        config: path,
+        customers: current.customers.length,
+        classes: current.classes.length,
+      },
+      "config reloaded: customers and classes apply from the next datagram",
+    );
+  };
+  const onHangup = () => {
+    void reload();
+  };
+  process.on("SIGHUP", onHangup);
+  return {
+    started(r) {
+      running = r;
+      if (waiting) void reload();
+    },
+    stop() {
+      // After the stop signal a reload would race the final hand-over: ignored, not fatal.
+      running = undefined;
+      process.off("SIGHUP", onHangup);
+      process.on("SIGHUP", () => {});
+    },
+  };
 }
 
 /** Resolves at the first SIGINT or SIGTERM; a second one exits at once. */

@@ -22,7 +22,7 @@ import { type Collectors, createCollectors } from "./collectors.js";
 export { type Collectors, createCollectors } from "./collectors.js";
 
 /** Collectors, rollups and the store: the single-box pipeline. */
-export interface Pipeline extends Collectors {
+export interface Pipeline extends Omit<Collectors, "reload"> {
   readonly rollup: Rollup;
   readonly responseRollup: ResponseRollup;
   readonly store: SeriesStore;
@@ -53,6 +53,13 @@ export interface Pipeline extends Collectors {
    * rejects: what went wrong comes back as coded errors, the cause first.
    */
   close(nowMs: number): Promise<StoreCloseReport>;
+  /**
+   * SIGHUP: swaps the customer model (Collectors.reload) and, in the same synchronous step, moves
+   * every open sum and bucket to the rows waiting for the store, named with the model they were
+   * classified with; the next hand-over writes them. The store adds deltas, so a minute split
+   * by a reload is summed back whole.
+   */
+  reloadModel(cfg: Config): void;
 }
 
 export interface StoreCloseReport {
@@ -76,7 +83,7 @@ function coded(e: unknown): FlowtallyError {
 /** Opens the store and restores the decoder state; `stop` the store when done. */
 export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline> {
   const parts = createCollectors(cfg, log);
-  const { model, collector, sflow } = parts;
+  const { collector, sflow } = parts;
   const rollup = new Rollup({ latenessMs: cfg.aggregation.lateness });
   const responseRollup = new ResponseRollup({ latenessMs: cfg.aggregation.lateness });
   const store: SeriesStore = createStore(cfg.store, { log });
@@ -197,10 +204,10 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
       responseRollup.add(final ? packets.drainAllResponses() : packets.drainResponses(cutoff));
     }
     const deltas = final ? rollup.flushAll() : rollup.flush(nowMs);
-    if (deltas.length > 0) pending = pending.concat(nameDeltas(model, deltas));
+    if (deltas.length > 0) pending = pending.concat(nameDeltas(parts.model, deltas));
     const responseDeltas = final ? responseRollup.flushAll() : responseRollup.flush(nowMs);
     if (responseDeltas.length > 0) {
-      pendingResponses = pendingResponses.concat(nameResponseDeltas(model, responseDeltas));
+      pendingResponses = pendingResponses.concat(nameResponseDeltas(parts.model, responseDeltas));
     }
     stats.pendingRows = pending.length + pendingResponses.length;
     // A file deleted or replaced, DuckDB's FATAL: no write can succeed; rows wait for the spool.
@@ -274,8 +281,24 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
     return down === undefined ? undefined : { code: down.code, message: down.message };
   }
 
+  function reloadModel(next: Config): void {
+    const { previous, traffic, responses } = parts.reload(next);
+    rollup.add(traffic);
+    responseRollup.add(responses);
+    const deltas = rollup.flushAll();
+    if (deltas.length > 0) pending = pending.concat(nameDeltas(previous, deltas));
+    const responseDeltas = responseRollup.flushAll();
+    if (responseDeltas.length > 0) {
+      pendingResponses = pendingResponses.concat(nameResponseDeltas(previous, responseDeltas));
+    }
+    stats.pendingRows = pending.length + pendingResponses.length;
+  }
+
   return {
-    model,
+    get model() {
+      return parts.model;
+    },
+    reloadModel,
     decoder: parts.decoder,
     collector,
     sflow: parts.sflow,

@@ -124,6 +124,11 @@ export interface RunningFlowtally {
   stats(): RunStats;
   /** Stops in order (listeners, final write, API, store, state) and returns the final stats. */
   stop(): Promise<RunStats>;
+  /**
+   * SIGHUP: classifies with the customers and classes of `cfg` from the next datagram on (see
+   * docs/configuration.md, "Reloading"); the rest of `cfg` is not looked at.
+   */
+  reload(cfg: Config): void;
 }
 
 export interface RunTimings {
@@ -171,6 +176,8 @@ export interface RunSink {
   prune?(): Promise<void>;
   /** Closes what the sink holds; for a store, says what failed and what was spooled. */
   close(): Promise<StoreCloseReport>;
+  /** SIGHUP: swaps the customer model, handing what is open over under the previous one. */
+  reloadModel(cfg: Config): void;
 }
 
 export interface SinkStats {
@@ -183,7 +190,10 @@ export interface SinkStats {
 }
 
 /** The single-box sink: rollups and the store (cli/pipeline.ts). */
-async function storeSink(cfg: Config, log: Logger): Promise<{ parts: Collectors; sink: RunSink }> {
+async function storeSink(
+  cfg: Config,
+  log: Logger,
+): Promise<{ parts: Omit<Collectors, "reload">; sink: RunSink }> {
   const pipeline = await createPipeline(cfg, log);
   log.info({ store: describeStore(cfg.store) }, "store opened");
   const { store } = pipeline;
@@ -215,6 +225,7 @@ async function storeSink(cfg: Config, log: Logger): Promise<{ parts: Collectors;
         }
       },
       close: () => pipeline.close(Date.now()),
+      reloadModel: (next) => pipeline.reloadModel(next),
     },
   };
 }
@@ -223,7 +234,10 @@ export async function startRun(
   cfg: Config,
   log: Logger,
   timings: Partial<RunTimings> = {},
-  makeSink: (cfg: Config, log: Logger) => Promise<{ parts: Collectors; sink: RunSink }> = storeSink,
+  makeSink: (
+    cfg: Config,
+    log: Logger,
+  ) => Promise<{ parts: Omit<Collectors, "reload">; sink: RunSink }> = storeSink,
 ): Promise<RunningFlowtally> {
   const t = { ...defaultTimings, ...timings };
   const startedAt = Date.now();
@@ -521,6 +535,9 @@ export async function startRun(
       captures,
       api: apiAddress,
       stats,
+      reload: (next) => {
+        if (stopping === undefined) sink.reloadModel(next);
+      },
       stop: () => {
         stopping ??= stop();
         return stopping;

@@ -86,6 +86,8 @@ export interface FlowCollector<D extends DatagramDecoder = DatagramDecoder> {
   /** Partial sums of the intervals that start before `beforeMs`. */
   drain(beforeMs: number): PartialSum[];
   drainAll(): PartialSum[];
+  /** See {@link RecordSink.swapModel}. */
+  swapModel(model: CustomerModel): PartialSum[];
   readonly stats: FlowCollectorStats;
   readonly decoder: D;
 }
@@ -99,6 +101,13 @@ export interface RecordSink {
   consume(batch: FlowBatch, receivedMs: number): void;
   drain(beforeMs: number): PartialSum[];
   drainAll(): PartialSum[];
+  /**
+   * Classifies the next records with `model` (a config reload): returns every open partial sum,
+   * keyed by the previous model's link and class indexes, and starts empty sums keyed by the new
+   * one's. Synchronous, so no record falls between the two models; the caller names the returned
+   * sums with the previous model.
+   */
+  swapModel(model: CustomerModel): PartialSum[];
   readonly stats: Omit<FlowCollectorStats, "datagrams">;
 }
 
@@ -115,11 +124,10 @@ export interface RecordSinkOptions {
 export const DEFAULT_MAX_PAST_MS = 2 * 3_600_000;
 
 export function createRecordSink(deps: RecordSinkOptions): RecordSink {
-  const classifier = createClassifier(deps.model);
-  const sums = new PartialSums({
-    intervalMs: deps.intervalMs,
-    classes: deps.model.classIds.length,
-  });
+  const openSums = (model: CustomerModel) =>
+    new PartialSums({ intervalMs: deps.intervalMs, classes: model.classIds.length });
+  let classifier = createClassifier(deps.model);
+  let sums = openSums(deps.model);
   const attribution = createAttribution();
   const maxFutureMs = deps.maxFutureMs ?? 300_000;
   const maxPastMs = deps.maxPastMs ?? DEFAULT_MAX_PAST_MS;
@@ -182,6 +190,12 @@ export function createRecordSink(deps: RecordSinkOptions): RecordSink {
     consume,
     drain: (beforeMs) => sums.drain(beforeMs),
     drainAll: () => sums.drainAll(),
+    swapModel(model) {
+      const open = sums.drainAll();
+      classifier = createClassifier(model);
+      sums = openSums(model);
+      return open;
+    },
     stats,
   };
 }
@@ -229,6 +243,7 @@ export function createFlowCollector<D extends DatagramDecoder>(
     },
     drain: sink.drain,
     drainAll: sink.drainAll,
+    swapModel: sink.swapModel,
     stats,
     decoder,
   };

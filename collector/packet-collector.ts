@@ -85,6 +85,16 @@ export interface PacketCollector {
   drainAll(): PartialSum[];
   drainResponses(beforeMs: number): ResponsePartial[];
   drainAllResponses(): ResponsePartial[];
+  /**
+   * A config reload: the next records and transactions are classified with `model` and judged by
+   * these thresholds (per class index); returns the open sums of both kinds, keyed by the
+   * previous model (see RecordSink.swapModel). Flows still in the flow table are records not yet
+   * made: they are classified with the new model when they end.
+   */
+  swapModel(
+    model: CustomerModel,
+    totalDelayThresholdsMs: readonly number[],
+  ): { traffic: PartialSum[]; responses: ResponsePartial[] };
   /** Flows held in the table now. */
   readonly flows: number;
   readonly stats: PacketCollectorStats;
@@ -107,9 +117,9 @@ export function createPacketCollector(deps: {
   // different days exports an older one's flows on a later clock. maxPast does not apply.
   const sink = createRecordSink({ ...deps, maxPastMs: Number.POSITIVE_INFINITY });
   const responses = new ResponseSums({ intervalMs: deps.intervalMs });
-  const classifier = createClassifier(model);
+  let classifier = createClassifier(model);
   const attribution = createAttribution();
-  const thresholdsUs = deps.totalDelayThresholdsMs.map((ms) => ms * 1000);
+  let thresholdsUs = deps.totalDelayThresholdsMs.map((ms) => ms * 1000);
   const results: Record<PacketResult, number> = {
     ok: 0,
     truncated: 0,
@@ -230,6 +240,13 @@ export function createPacketCollector(deps: {
     drainAll: sink.drainAll,
     drainResponses: (beforeMs) => responses.drain(beforeMs),
     drainAllResponses: () => responses.drainAll(),
+    swapModel(next, totalDelayThresholdsMs) {
+      const traffic = sink.swapModel(next);
+      const open = responses.drainAll();
+      classifier = createClassifier(next);
+      thresholdsUs = totalDelayThresholdsMs.map((ms) => ms * 1000);
+      return { traffic, responses: open };
+    },
     stats,
   };
   return withLiveProperties(collector, { flows: () => table.size });

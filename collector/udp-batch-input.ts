@@ -15,7 +15,13 @@ import { createRequire } from "node:module";
 import { isIPv4, isIPv6, SocketAddress } from "node:net";
 import { fileURLToPath } from "node:url";
 import { parseHostPort } from "../schema/units.js";
-import { openUdpInput, socketDrops, type UdpInput, type UdpInputOptions } from "./udp-input.js";
+import {
+  drainSocket,
+  openUdpInput,
+  socketDrops,
+  type UdpInput,
+  type UdpInputOptions,
+} from "./udp-input.js";
 
 /** What native/udp_batch.c exports (see the comment at its top). */
 export interface NativeUdp {
@@ -223,11 +229,14 @@ export async function openBatchedUdpInput(
     backend: "recvmmsg",
     kernelDrops: () => (closedDrops === undefined ? drops() : closedDrops),
     close: () => {
-      closing ??= new Promise<void>((resolve) => {
-        closedDrops = drops();
-        open = false;
-        native.close(handle, resolve);
-      });
+      closing ??= drainSocket(type, port).then(
+        () =>
+          new Promise<void>((resolve) => {
+            closedDrops = drops();
+            open = false;
+            native.close(handle, resolve);
+          }),
+      );
       return closing;
     },
   };

@@ -79,13 +79,63 @@ export async function openUdpInput(opts: UdpInputOptions): Promise<UdpInput> {
     stats,
     backend: "dgram",
     kernelDrops: () => (closedDrops === undefined ? drops() : closedDrops),
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (closedDrops !== undefined) return resolve();
+    close: async () => {
+      if (closedDrops !== undefined) return;
+      await drainSocket(type, bound.port);
+      if (closedDrops !== undefined) return;
+      await new Promise<void>((resolve) => {
         closedDrops = drops();
         socket.close(() => resolve());
-      }),
+      });
+    },
   };
+}
+
+/**
+ * Bytes waiting in the receive queue of the UDP socket bound to `port` (/proc/net/udp{,6}
+ * `rx_queue`, summed if several), null when /proc can't tell.
+ */
+export function socketQueue(type: "udp4" | "udp6", port: number): number | null {
+  let text: string;
+  try {
+    text = readFileSync(type === "udp4" ? "/proc/net/udp" : "/proc/net/udp6", "utf8");
+  } catch {
+    return null;
+  }
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  let found = false;
+  let bytes = 0;
+  for (const line of text.split("\n").slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    if (!cols[1]?.endsWith(`:${hexPort}`)) continue;
+    const rx = Number.parseInt(cols[4]?.split(":")[1] ?? "", 16);
+    if (!Number.isFinite(rx)) continue;
+    found = true;
+    bytes += rx;
+  }
+  return found ? bytes : null;
+}
+
+/** How long a stop waits at most for a socket's queue to be read empty. */
+export const DRAIN_MAX_MS = 2000;
+
+/**
+ * On stop, before the socket closes: lets the event loop read what the kernel still holds, until
+ * the receive queue reads empty (or `maxMs` passed). A datagram queued at stop is counted, not
+ * discarded with the socket. Returns the bytes still queued (0 when drained, null if unknown).
+ */
+export async function drainSocket(
+  type: "udp4" | "udp6",
+  port: number,
+  maxMs = DRAIN_MAX_MS,
+): Promise<number | null> {
+  const until = Date.now() + maxMs;
+  let queued = socketQueue(type, port);
+  while (queued !== null && queued > 0 && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 1));
+    queued = socketQueue(type, port);
+  }
+  return queued;
 }
 
 /** The kernel's per-socket drop counter of the UDP socket bound to `port` (sum if several). */

@@ -1,0 +1,166 @@
+/**
+ * SIGHUP and SIGTERM against the built CLI: a reload moves a prefix between customers without
+ * losing or double-counting a record, a broken file is refused, a start-only setting is named;
+ * a burst sent right before SIGTERM is read before the sockets close.
+ */
+import { createSocket } from "node:dgram";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { expect, test } from "vitest";
+import { freeUdpPort, runCli, startRun } from "../support/cli-process.js";
+import { v5Packet } from "../support/export-builder.js";
+
+function config(dir: string, port: number, ownerOf10: "a" | "b", listenPort = port): string {
+  return `inputs:
+  netflow:
+    - listen: 127.0.0.1:${listenPort}
+      allowedExporters: [127.0.0.1/32]
+api:
+  listen: 127.0.0.1:0
+store:
+  embedded:
+    path: ${join(dir, "store.duckdb")}
+customers:
+  - id: a
+    name: A
+    sites: [{ id: s, links: [{ id: l, prefixes: [${ownerOf10 === "a" ? "10.0.0.0/24, " : ""}10.1.0.0/24] }] }]
+  - id: b
+    name: B
+    sites: [{ id: s, links: [{ id: l, prefixes: [${ownerOf10 === "b" ? "10.0.0.0/24, " : ""}10.2.0.0/24] }] }]
+`;
+}
+
+/** One v5 datagram of `n` records of 1000 bytes to 10.0.0.1, dated now. */
+function download(n: number, sequence: number): Uint8Array {
+  const now = Date.now();
+  const records = Array.from({ length: n }, () => ({
+    src: "192.0.2.1",
+    dst: "10.0.0.1",
+    packets: 1,
+    bytes: 1000,
+    firstUptimeMs: 50_000,
+    lastUptimeMs: 59_000,
+  }));
+  return v5Packet({ sysUptimeMs: 60_000, unixSecs: Math.floor(now / 1000), sequence }, records);
+}
+
+async function send(port: number, datagrams: Uint8Array[]): Promise<void> {
+  const s = createSocket("udp4");
+  for (const d of datagrams) {
+    await new Promise<void>((r, j) => s.send(d, port, "127.0.0.1", (e) => (e ? j(e) : r())));
+  }
+  await new Promise<void>((r) => s.close(() => r()));
+}
+
+function overview(file: string): Record<string, number> {
+  const r = runCli([
+    "query",
+    "overview",
+    "-c",
+    file,
+    "--from",
+    "now-1d",
+    "--to",
+    new Date(Math.ceil(Date.now() / 3_600_000) * 3_600_000 + 3_600_000).toISOString(),
+    "-f",
+    "json",
+  ]);
+  expect(r.status, r.stderr).toBe(0);
+  const answer = JSON.parse(r.stdout) as
+    | Array<{ customer: string; bytesIn: number }>
+    | { rows: Array<{ customer: string; bytesIn: number }> };
+  const rows = Array.isArray(answer) ? answer : answer.rows;
+  return Object.fromEntries(rows.map((x) => [x.customer, x.bytesIn]));
+}
+
+async function waitFor(what: () => boolean, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!what()) {
+    if (Date.now() > until) throw new Error("timed out");
+    await sleep(20);
+  }
+}
+
+test("SIGHUP moves a prefix to another customer between datagrams; bad files refused, listen changes named", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "flowtally-hup-"));
+  const port = await freeUdpPort();
+  const file = join(dir, "flowtally.yaml");
+  writeFileSync(file, config(dir, port, "a"));
+  const run = await startRun(file);
+  // The run's process: the one whose command line names this config file.
+  const pid = () =>
+    Number(
+      readdirSync("/proc").find((p) => {
+        try {
+          return /^\d+$/.test(p) && readFileSync(`/proc/${p}/cmdline`, "utf8").includes(file);
+        } catch {
+          return false;
+        }
+      }) ?? 0,
+    );
+  await send(port, [download(10, 1), download(10, 2)]);
+  await waitFor(() => pid() > 0);
+  await sleep(200);
+
+  writeFileSync(file, config(dir, port, "b"));
+  process.kill(pid(), "SIGHUP");
+  await waitFor(() => run.stderr().includes("config reloaded"));
+  await send(port, [download(5, 3)]);
+
+  // A broken file: refused in one coded line, 10.0.0.0/24 still goes to b.
+  writeFileSync(file, `${config(dir, port, "b")}bogus: 1\n`);
+  process.kill(pid(), "SIGHUP");
+  await waitFor(() => run.stderr().includes("config reload refused"));
+  await send(port, [download(5, 4)]);
+
+  // A new listen address: named, not applied (datagrams to the old port still counted).
+  writeFileSync(file, config(dir, port, "b", port + 1));
+  process.kill(pid(), "SIGHUP");
+  await waitFor(() => run.stderr().includes("needs a restart"));
+  await send(port, [download(3, 5)]);
+  await sleep(200);
+
+  const stopped = await run.stop();
+  expect(stopped.status).toBe(0);
+  const refused = run
+    .stderr()
+    .split("\n")
+    .filter((l) => l.includes("config reload refused"));
+  expect(refused).toHaveLength(1);
+  expect(refused[0]).toMatch(/bogus.*\[FT_CONFIG_INVALID\]/);
+  expect(run.stderr()).toMatch(/inputs\.netflow changed, needs a restart/);
+  // The stop summary once, at SIGTERM only.
+  expect(stopped.stdout.match(/^received /gm)).toHaveLength(1);
+  expect(stopped.stdout).toMatch(/received 5 export datagrams, 33 records \(0 unattributed\)/);
+  const totals = overview(file);
+  expect(totals.a).toBe(20 * 1000);
+  expect(totals.b).toBe(13 * 1000);
+}, 60_000);
+
+test("datagrams queued when SIGTERM comes are read and counted before the socket closes", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "flowtally-term-"));
+  const port = await freeUdpPort();
+  const file = join(dir, "flowtally.yaml");
+  writeFileSync(file, config(dir, port, "a"));
+  const run = await startRun(file);
+  const burst = Array.from({ length: 400 }, (_, k) => download(20, k));
+  // Sent without waiting for each callback, then SIGTERM at once: the queue is full at stop.
+  const s = createSocket("udp4");
+  await Promise.all(
+    burst.map((d) => new Promise<void>((r) => s.send(d, port, "127.0.0.1", () => r()))),
+  );
+  s.close();
+  const stopped = await run.stop();
+  expect(stopped.status).toBe(0);
+  const m = /received (\d+) export datagrams, (\d+) records.*dropped by the kernel: (\d+)/.exec(
+    stopped.stdout,
+  );
+  expect(m, stopped.stdout).not.toBeNull();
+  const [, datagrams, records, drops] = m!.map(Number);
+  expect(datagrams! + drops!).toBe(400);
+  expect(drops).toBe(0);
+  expect(records).toBe(400 * 20);
+  expect(overview(file).a).toBe(400 * 20 * 1000);
+}, 60_000);
