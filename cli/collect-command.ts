@@ -15,6 +15,7 @@ import { startTemplateSharing } from "../collector/template-sharing.js";
 import type { Config } from "../schema/config.js";
 import { FlowtallyError } from "../schema/errors.js";
 import { createCollectors } from "./collectors.js";
+import { lockDataFiles } from "./data-lock.js";
 import { bullPrefix, connectRedis, PARTIALS_QUEUE, redactUrl } from "./redis-connection.js";
 import { type RunningFlowtally, type RunSink, type RunTimings, startRun } from "./run-command.js";
 
@@ -49,7 +50,15 @@ export function startCollect(
   const queueCfg = requireQueue(cfg, "collect");
   return startRun(cfg, log, timings, async () => {
     const id = collectorId(cfg);
-    const parts = createCollectors(cfg, log);
+    // Released by close, after the shipper wrote what it could not deliver.
+    const spoolLock = lockDataFiles([["collector.spoolPath", cfg.collector.spoolPath]], log);
+    let parts: ReturnType<typeof createCollectors>;
+    try {
+      parts = createCollectors(cfg, log);
+    } catch (e) {
+      spoolLock.release();
+      throw e;
+    }
     const connection = connectRedis(queueCfg, "producer", `flowtally-collect-${id}`);
     // Errors surface on the adds (buffered, logged by the shipper); not as unhandled events.
     connection.on("error", () => {});
@@ -138,6 +147,7 @@ export function startCollect(
         ]);
         connection.disconnect();
         subscriber.disconnect();
+        spoolLock.release();
         return { errors: [], spooled: null };
       },
       reloadModel(next) {

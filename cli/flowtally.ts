@@ -315,6 +315,7 @@ program
   .action(async (opts: { config: string }) => {
     const { loadConfigFile } = await import("../config/load-config.js");
     const { describeStore } = await import("../store/create-store.js");
+    const { dataFiles } = await import("../config/data-paths.js");
     const { redactUrl } = await import("./redis-connection.js");
     const cfg = loadConfigFile(opts.config);
     // Durations are shown in ms; a retention of "forever" (Infinity) as "forever"; the store's
@@ -332,7 +333,12 @@ program
               : v,
       2,
     );
-    process.stdout.write(`${opts.config}: ok\nstore: ${describeStore(cfg.store)}\n${shown}\n`);
+    const files = Object.entries(dataFiles(cfg))
+      .map(([k, v]) => `${k}: ${v}\n`)
+      .join("");
+    process.stdout.write(
+      `${opts.config}: ok\nstore: ${describeStore(cfg.store)}\n${files}${shown}\n`,
+    );
   });
 
 /** The stop summary's lines for datagrams and records dropped on purpose (none: ""). */
@@ -411,11 +417,13 @@ function listenOption(): Option {
 
 /** The config and logger of run, collect, aggregate and serve, with --listen applied and logged. */
 async function loadService(opts: ServiceOptions, cmd: Command) {
-  const [{ loadConfigFile }, { createLogger }, { overrideListen }] = await Promise.all([
-    import("../config/load-config.js"),
-    import("./logger.js"),
-    import("../config/listen-override.js"),
-  ]);
+  const [{ loadConfigFile }, { createLogger }, { overrideListen }, { dataFiles }] =
+    await Promise.all([
+      import("../config/load-config.js"),
+      import("./logger.js"),
+      import("../config/listen-override.js"),
+      import("../config/data-paths.js"),
+    ]);
   const fromEnv = cmd.getOptionValueSource("listen") === "env";
   // An empty FLOWTALLY_API_LISTEN (a unit's `Environment=FLOWTALLY_API_LISTEN=`) is no override.
   const listen = fromEnv && opts.listen === "" ? undefined : opts.listen;
@@ -427,6 +435,7 @@ async function loadService(opts: ServiceOptions, cmd: Command) {
   if (override !== undefined) {
     log.info(override, `api.listen overridden by ${override.from}: ${override.listen}`);
   }
+  log.info(dataFiles(cfg), "data files");
   return { cfg, log, reread };
 }
 

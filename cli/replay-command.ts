@@ -13,9 +13,11 @@ import { createUdpDatagram, extractUdp, udpFromParsed } from "../collector/captu
 import { addRecordDrops, type RecordDrops, zeroRecordDrops } from "../collector/flow-collector.js";
 import { parsePacket } from "../collector/packet/packet-parser.js";
 import { type PacketCollector, PacketGroup } from "../collector/packet-collector.js";
+import { dataFiles } from "../config/data-paths.js";
 import { loadConfigFile } from "../config/load-config.js";
 import { FlowtallyError } from "../schema/errors.js";
 import { parseHostPort } from "../schema/units.js";
+import { lockDataFiles } from "./data-lock.js";
 import { createLogger, type LogLevel } from "./logger.js";
 import { createPipeline, type StoreCloseReport } from "./pipeline.js";
 import { createProgress } from "./progress.js";
@@ -64,7 +66,16 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
     new Set(inputs.map((i) => parseHostPort(i.listen)?.port).filter((p) => p !== undefined));
   const ports = portsOf(cfg.inputs.netflow);
   const sflowPorts = portsOf(cfg.inputs.sflow);
-  const pipeline = await createPipeline(cfg, log);
+  log.info(dataFiles(cfg), "data files");
+  // Replay saves the decoder state too: not over a running process's.
+  const stateLock = lockDataFiles([["decoder.statePath", cfg.decoder.statePath]], log);
+  let pipeline: Awaited<ReturnType<typeof createPipeline>>;
+  try {
+    pipeline = await createPipeline(cfg, log);
+  } catch (e) {
+    stateLock.release();
+    throw e;
+  }
   const { collector, sflow, decoder, rollup } = pipeline;
   let closed: StoreCloseReport = { errors: [], spooled: null };
 
@@ -151,7 +162,11 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
     progress.done();
     // Rows the store refused are spooled for the next run or replay; the state is saved anyway.
     closed = await pipeline.close(Date.now());
-    pipeline.saveState();
+    try {
+      pipeline.saveState();
+    } finally {
+      stateLock.release();
+    }
   }
   return {
     captures: captures.length,

@@ -38,6 +38,7 @@ import { FlowtallyError } from "../schema/errors.js";
 import type { SeriesStore } from "../schema/series-store.js";
 import { describeStore, storeRetention } from "../store/create-store.js";
 import { pruneBefore } from "../store/retention.js";
+import { lockDataFiles } from "./data-lock.js";
 import { type Collectors, createPipeline, type StoreCloseReport } from "./pipeline.js";
 
 export interface RunStats {
@@ -241,7 +242,16 @@ export async function startRun(
 ): Promise<RunningFlowtally> {
   const t = { ...defaultTimings, ...timings };
   const startedAt = Date.now();
-  const { parts: pipeline, sink } = await makeSink(cfg, log);
+  // Before anything is read: a second process on the same state refuses here (FT_DATA_LOCKED).
+  const stateLock = lockDataFiles([["decoder.statePath", cfg.decoder.statePath]], log);
+  let made: { parts: Collectors; sink: RunSink };
+  try {
+    made = await makeSink(cfg, log);
+  } catch (e) {
+    stateLock.release();
+    throw e;
+  }
+  const { parts: pipeline, sink } = made;
   const { collector, sflow, decoder } = pipeline;
   const inputs: UdpInput[] = [];
   /** Per UDP input, in the order of `inputs`. */
@@ -520,6 +530,7 @@ export async function startRun(
       await api?.close();
       const closed = await sink.close();
       saveState();
+      stateLock.release();
       if (failure !== undefined) throw failure;
       const final: RunStats = {
         ...stats(),
@@ -548,6 +559,7 @@ export async function startRun(
     await Promise.all(inputs.map((i) => i.close()));
     await api?.close().catch(() => {});
     const closed = await sink.close();
+    stateLock.release();
     for (const f of closed.errors) log.error({ code: f.code, err: f }, `${f.message} [${f.code}]`);
     throw e;
   }

@@ -43,8 +43,11 @@ export const decoderConfigSchema = z.strictObject({
       maxAgeSeconds: z.number().min(0).default(60),
     })
     .prefault({}),
-  /** Where templates and sampling rates are kept across restarts; "" disables it. */
-  statePath: z.string().default(".flowtally/decoder-state.json"),
+  /**
+   * Where templates and sampling rates are kept across restarts (relative: in `dataDir`); ""
+   * disables it.
+   */
+  statePath: z.string().default("decoder-state.json"),
 });
 
 const id = z
@@ -315,6 +318,11 @@ const captureInput = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
+  /**
+   * The directory of every file flowtally writes whose path in the config is relative (store,
+   * decoder state, spools). Relative itself: to the config file's directory (config/data-paths.ts).
+   */
+  dataDir: z.string().min(1).default("."),
   decoder: decoderConfigSchema.prefault({}),
   inputs: z
     .strictObject({
@@ -356,6 +364,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       embedded: z
         .strictObject({
+          /** Relative: in `dataDir`; ":memory:" keeps it in memory (tests). */
           path: z.string().min(1).default("flowtally.duckdb"),
           /**
            * How long rows of each level are kept ("forever" keeps them). 1-minute rows give the
@@ -379,8 +388,11 @@ export const configSchema = z.strictObject({
       shipAfter: duration.default(2000),
       /** Partial rows kept in memory while Redis is unreachable; beyond it the oldest are dropped, counted. */
       maxBufferedRows: positiveInt.default(2_000_000),
-      /** Where partials not yet delivered are kept across a stop while Redis is unreachable; "" disables it. */
-      spoolPath: z.string().default(".flowtally/collector-spool.json"),
+      /**
+       * Where partials not yet delivered are kept across a stop while Redis is unreachable
+       * (relative: in `dataDir`); "" disables it.
+       */
+      spoolPath: z.string().default("collector-spool.json"),
     })
     .prefault({}),
   /** The queue between collectors and aggregators (scaled out); see docs/scale-out.md. */

@@ -53,15 +53,16 @@ export function describeStore(store: StoreConfig): string {
 /**
  * Where rows the store did not take by a stop are spooled, in order (store/store-spool.ts): beside
  * the embedded store's file (`<path>.spool-<time>-<pid>.json`: it travels with the file), then
- * the directory of `decoder.statePath` (`store-spool-<time>-<pid>.json`; `.flowtally` when the
+ * the directory of `decoder.statePath` (`store-spool-<time>-<pid>.json`; `dataDir` when the
  * state is off), the only place for InfluxDB, and the one left when the store's own disk is full
  * or read-only. None for a store in memory, whose rows end with the process anyway.
  */
-export function storeSpoolPlaces(cfg: Pick<Config, "store" | "decoder">): SpoolPlace[] {
+export function storeSpoolPlaces(cfg: Pick<Config, "store" | "decoder" | "dataDir">): SpoolPlace[] {
   const { path } = cfg.store.embedded;
   if (cfg.store.influx === undefined && path === ":memory:") return [];
   const stateDir = resolve(
-    cfg.decoder.statePath === "" ? ".flowtally" : dirname(cfg.decoder.statePath),
+    cfg.dataDir,
+    cfg.decoder.statePath === "" ? "." : dirname(cfg.decoder.statePath),
   );
   const shared: SpoolPlace = { dir: stateDir, prefix: "store-spool-", shared: true };
   if (cfg.store.influx !== undefined) return [shared];

@@ -66,6 +66,7 @@ export function freeUdpPort(): Promise<number> {
 }
 
 export interface RunningFlowtally {
+  readonly pid: number;
   /** The query API's base URL (`api.listen` with port 0: the port it took). */
   apiUrl: string;
   /** What it logged so far. */
@@ -79,12 +80,16 @@ export function startRun(config: string): Promise<RunningFlowtally> {
   return startFlowtally("run", config);
 }
 
-/** Starts `flowtally COMMAND --config CONFIG` (run, serve) and waits for its API to listen. */
+/**
+ * Starts `flowtally COMMAND --config CONFIG` (run, collect, serve) in `cwd` (default: the
+ * checkout) and waits for its API to listen.
+ */
 export async function startFlowtally(
-  command: "run" | "serve",
+  command: "run" | "collect" | "serve",
   config: string,
+  cwd = root,
 ): Promise<RunningFlowtally> {
-  const child = spawn(process.execPath, [cli, command, "--config", config], { cwd: root });
+  const child = spawn(process.execPath, [cli, command, "--config", config], { cwd });
   onTestFinished(() => {
     child.kill("SIGKILL"); // a no-op once it has exited
   });
@@ -103,6 +108,7 @@ export async function startFlowtally(
     exited.then(() => reject(new Error(`${command} exited: ${stderr}`)));
   });
   return {
+    pid: child.pid ?? -1,
     apiUrl: `http://127.0.0.1:${port}`,
     stderr: () => stderr,
     async stop() {

@@ -1,0 +1,42 @@
+/**
+ * Where a config's data files are: `dataDir` relative to the config file's directory, and every
+ * relative data path (store, decoder state, collector spool) relative to `dataDir`. Never the
+ * current working directory, so the same config run from anywhere uses the same files.
+ */
+import { isAbsolute, resolve } from "node:path";
+import type { Config } from "../schema/config.js";
+
+/**
+ * The config with `dataDir` and every data path made absolute; "" (off) and ":memory:" stay as
+ * they are. `configDir` must be absolute: the directory of the config file.
+ */
+export function resolveDataPaths(cfg: Config, configDir: string): Config {
+  if (!isAbsolute(configDir)) throw new Error(`configDir must be absolute (got ${configDir})`);
+  const dataDir = resolve(configDir, cfg.dataDir);
+  const inData = (p: string) => (p === "" ? p : resolve(dataDir, p));
+  const store = cfg.store.embedded.path;
+  return {
+    ...cfg,
+    dataDir,
+    decoder: { ...cfg.decoder, statePath: inData(cfg.decoder.statePath) },
+    store: {
+      ...cfg.store,
+      embedded: { ...cfg.store.embedded, path: store === ":memory:" ? store : inData(store) },
+    },
+    collector: { ...cfg.collector, spoolPath: inData(cfg.collector.spoolPath) },
+  };
+}
+
+/** The data files a config names, absolute, for the start log and check-config. */
+export function dataFiles(cfg: Config): Record<string, string> {
+  return {
+    dataDir: cfg.dataDir,
+    ...(cfg.store.influx === undefined ? { "store.embedded.path": cfg.store.embedded.path } : {}),
+    "decoder.statePath": cfg.decoder.statePath === "" ? "(off)" : cfg.decoder.statePath,
+    ...(cfg.queue === undefined
+      ? {}
+      : {
+          "collector.spoolPath": cfg.collector.spoolPath === "" ? "(off)" : cfg.collector.spoolPath,
+        }),
+  };
+}
