@@ -180,15 +180,28 @@ describe("flowtally CLI", () => {
         expect(stderr).toMatch(/"listening for NetFlow v5\/v9 and IPFIX"/);
         expect(stderr).toMatch(/operatorTokens is empty/);
 
-        // A second run on the same file is refused by the store's lock; on the same UDP port
+        // A second run on the same config is refused by the decoder state's lock (naming the
+        // pid); on the same store with its own state, by the store's lock; on the same UDP port
         // with another store, by the port.
         const sameStore = run(["run", "--config", config]);
         expect(sameStore.status).toBe(1);
         expect(sameStore.stderr).toMatch(
+          /decoder\.statePath \S+state\.json: in use by process \d+ .*\[FT_DATA_LOCKED\]/,
+        );
+        const ownState = join(dir, "own-state.yaml");
+        writeFileSync(ownState, readFileSync(config, "utf8").replace("state.json", "state2.json"));
+        const sameFile = run(["run", "--config", ownState]);
+        expect(sameFile.status).toBe(1);
+        expect(sameFile.stderr).toMatch(
           /ft\.duckdb: the embedded store could not be opened.*lock.*\[FT_STORE_OPEN\]/,
         );
         const other = join(dir, "other.yaml");
-        writeFileSync(other, readFileSync(config, "utf8").replace("ft.duckdb", "other.duckdb"));
+        writeFileSync(
+          other,
+          readFileSync(config, "utf8")
+            .replace("ft.duckdb", "other.duckdb")
+            .replace("state.json", "state3.json"),
+        );
         const twice = run(["run", "--config", other]);
         expect(twice.status).toBe(1);
         expect(twice.stderr).toMatch(

@@ -2,6 +2,7 @@ import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { configSchema } from "../schema/config.js";
 import { isFlowtallyError } from "../schema/errors.js";
+import { resolveDataPaths } from "./data-paths.js";
 import { loadConfigFile, parseConfigText } from "./load-config.js";
 
 const here = new URL("./", import.meta.url);
@@ -22,7 +23,8 @@ describe("config", () => {
       samplingOverrides: [],
       held: { maxSets: 4096, maxAgeSeconds: 60 },
     });
-    expect(parseConfigText("")).toEqual(cfg);
+    // The file's data paths resolve against dataDir (data-paths.test.ts); the rest is as parsed.
+    expect(parseConfigText("", "x", "/etc/ft")).toEqual(resolveDataPaths(cfg, "/etc/ft"));
   });
 
   it("the result is frozen", () => {

@@ -75,7 +75,12 @@ describe("collect → Redis → aggregate", () => {
     const packs = gens.map((g) => generateDatagrams(g, 20_000));
     const collectors = await Promise.all(
       ["c1", "c2"].map((id) =>
-        startCollect({ ...cfg, collector: { ...cfg.collector, id } }, silent, { tickMs: 100 }),
+        startCollect(
+          // Each collector its own spool: two on one file refuse (FT_DATA_LOCKED).
+          { ...cfg, collector: { ...cfg.collector, id, spoolPath: join(dir, `${id}-spool.json`) } },
+          silent,
+          { tickMs: 100 },
+        ),
       ),
     );
     const aggregator = await startAggregate(cfg, silent, { writeIntervalMs: 200 });
@@ -148,7 +153,15 @@ describe("collect → Redis → aggregate", () => {
       // A UDP load balancer that happens to send every template to c1 and all data to c2.
       const collectors = await Promise.all(
         ["c1", "c2"].map((id) =>
-          startCollect({ ...cfg, collector: { ...cfg.collector, id } }, silent, { tickMs: 100 }),
+          startCollect(
+            // Each collector its own spool: two on one file refuse (FT_DATA_LOCKED).
+            {
+              ...cfg,
+              collector: { ...cfg.collector, id, spoolPath: join(dir, `${id}-spool.json`) },
+            },
+            silent,
+            { tickMs: 100 },
+          ),
         ),
       );
       const aggregator = await startAggregate(cfg, silent, { writeIntervalMs: 200 });
