@@ -3,28 +3,50 @@
 # feeds it real NetFlow v9 exports (pmacctd exporting four ordinary packet captures) over UDP on
 # loopback with `flowtally send`, stops it (every open interval is written on stop), and prints
 # the operator overview.
+#
+# Ports: the demo's run listens on ports the kernel picks (port 0), and the ports come from its
+# own log lines, so neither another program on a fixed port nor one answering on it can get into
+# the demo. Its config is config/demo.yaml with only the two addresses changed, written to
+# .flowtally/ (so its dataDir, ".", is .flowtally/ too, where config/demo.yaml keeps its files).
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh
 mkdir -p .flowtally
 rm -f .flowtally/demo.duckdb .flowtally/demo.duckdb.wal .flowtally/demo-decoder-state.json
+CONFIG=.flowtally/demo-run.yaml
+LOG=.flowtally/demo-run.log
+sed -e 's#^dataDir: .*#dataDir: .#' \
+  -e 's#listen: "127.0.0.1:20555"#listen: "127.0.0.1:0"#' \
+  -e 's#listen: "127.0.0.1:18080"#listen: "127.0.0.1:0"#' config/demo.yaml >"$CONFIG"
 
-# --log-level error: the demo's exporter sends no sampling rate and this box may cap the receive
-# buffer; `flowtally run` logs both as warnings, which are for operators, not for a first look.
-node dist/cli/flowtally.js run --config config/demo.yaml --log-level error &
+# The log goes to a file: the demo's exporter sends no sampling rate and this box may cap the
+# receive buffer; `flowtally run` logs both as warnings, which are for operators, not a first look.
+node dist/cli/flowtally.js run --config "$CONFIG" 2>"$LOG" &
 RUN=$!
 trap 'kill $RUN 2>/dev/null || true' EXIT INT TERM
-# Wait for the query API (it starts after the UDP input).
+# The port of a log line of this process ("query API listening", "listening for NetFlow ...").
+port_of() {
+  node -e '
+    const line = require("fs").readFileSync(process.argv[1], "utf8").split("\n")
+      .find((l) => l.includes(`"msg":"${process.argv[2]}"`));
+    if (line === undefined) process.exit(1);
+    process.stdout.write(String(JSON.parse(line).port));' "$LOG" "$1" 2>/dev/null
+}
 i=0
-until node -e "fetch('http://127.0.0.1:18080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; do
+until API_PORT=$(port_of "query API listening"); do
   i=$((i + 1))
-  if [ $i -gt 100 ] || ! kill -0 $RUN 2>/dev/null; then echo "quickstart: flowtally run did not start" >&2; exit 1; fi
+  if [ $i -gt 100 ] || ! kill -0 $RUN 2>/dev/null; then
+    echo "quickstart: flowtally run did not start:" >&2
+    cat "$LOG" >&2
+    exit 1
+  fi
   sleep 0.1
 done
-echo "flowtally is running (UDP 127.0.0.1:20555, API http://127.0.0.1:18080); sending exports:"
+UDP_PORT=$(port_of "listening for NetFlow v5/v9 and IPFIX")
+echo "flowtally is running (UDP 127.0.0.1:$UDP_PORT, API http://127.0.0.1:$API_PORT); sending exports:"
 E=test/fixtures/flows/exported-from-packets
 for c in tcpreplay__test ndpi__netflix ndpi__http_ipv6 ndpi__1kxun; do
-  node dist/cli/flowtally.js send --to 127.0.0.1:20555 "$E/pmacctd-nfprobe-v9__$c.pcap"
+  node dist/cli/flowtally.js send --to "127.0.0.1:$UDP_PORT" "$E/pmacctd-nfprobe-v9__$c.pcap"
 done
 kill -TERM $RUN
 wait $RUN
