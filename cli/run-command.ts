@@ -244,7 +244,7 @@ export async function startRun(
   const startedAt = Date.now();
   // Before anything is read: a second process on the same state refuses here (FT_DATA_LOCKED).
   const stateLock = lockDataFiles([["decoder.statePath", cfg.decoder.statePath]], log);
-  let made: { parts: Collectors; sink: RunSink };
+  let made: Awaited<ReturnType<typeof makeSink>>;
   try {
     made = await makeSink(cfg, log);
   } catch (e) {
