@@ -11,11 +11,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { Bytes, ipfixMessage, record } from "../support/export-builder.js";
+import { cli, freeUdpPort, root } from "../support/cli-process.js";
+import { ipfixMessage, record, v5Packet } from "../support/export-builder.js";
 import { freePort, startRedis } from "../support/servers.js";
 
-const root = new URL("../../", import.meta.url).pathname;
-const cli = join(root, "dist/cli/flowtally.js");
 const TOKEN = "hostile-test-token-0123456789";
 const DAY = 86_400_000;
 
@@ -63,46 +62,27 @@ function ipfixRecord(o: {
 /** A NetFlow v5 datagram of one record (72 bytes) ending at `endMs`, 45 s long. */
 function v5(o: { endMs: number; bytes: number; packets: number; sequence: number }): Uint8Array {
   const uptime = 100_000;
-  return new Bytes()
-    .u16(5)
-    .u16(1)
-    .u32(uptime)
-    .u32(Math.floor(o.endMs / 1000))
-    .u32((o.endMs % 1000) * 1_000_000)
-    .u32(o.sequence)
-    .u8(0)
-    .u8(0)
-    .u16(0)
-    .ipv4("8.8.4.4")
-    .ipv4("172.16.11.9")
-    .ipv4("0.0.0.0")
-    .u16(1)
-    .u16(2)
-    .u32(o.packets)
-    .u32(o.bytes)
-    .u32(uptime - 45_000)
-    .u32(uptime)
-    .u16(443)
-    .u16(50_000)
-    .u8(0)
-    .u8(0x18)
-    .u8(6)
-    .u8(0)
-    .u16(0)
-    .u16(0)
-    .u8(0)
-    .u8(0)
-    .u16(0)
-    .done();
-}
-
-/** A UDP port nobody has bound right now. */
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket("udp4");
-  await new Promise<void>((resolve) => s.bind(0, "127.0.0.1", () => resolve()));
-  const { port } = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
+  return v5Packet(
+    {
+      sysUptimeMs: uptime,
+      unixSecs: Math.floor(o.endMs / 1000),
+      unixNsecs: (o.endMs % 1000) * 1_000_000,
+      sequence: o.sequence,
+    },
+    [
+      {
+        src: "8.8.4.4",
+        dst: "172.16.11.9",
+        packets: o.packets,
+        bytes: o.bytes,
+        firstUptimeMs: uptime - 45_000,
+        lastUptimeMs: uptime,
+        srcPort: 443,
+        dstPort: 50_000,
+        tcpFlags: 0x18,
+      },
+    ],
+  );
 }
 
 async function sendFrom(source: string, port: number, payload: Uint8Array): Promise<void> {
