@@ -3,8 +3,9 @@
  * (the built CLI, as a user runs it), and the same questions on the store path once run stopped:
  * the answers must agree, and agree with the API's own JSON.
  */
+
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
+import { createServer, get as httpGet } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -45,10 +46,34 @@ function json(args: string[], e: Record<string, string> = env) {
   return JSON.parse(r.stdout);
 }
 
-async function apiJson(apiUrl: string, target: string) {
-  const res = await fetch(`${apiUrl}${target}`, { headers: { authorization: `Bearer ${TOKEN}` } });
-  expect(res.status).toBe(200);
-  return res.json();
+/**
+ * GET on a connection of its own: the runCli calls between two requests block this process's
+ * event loop (spawnSync), so a pooled keep-alive connection could outlive the server's
+ * keepAliveTimeout unnoticed and fail with "other side closed".
+ */
+function apiJson(apiUrl: string, target: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(
+      `${apiUrl}${target}`,
+      { agent: false, headers: { authorization: `Bearer ${TOKEN}` } },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => {
+          body += d;
+        });
+        res.on("end", () => {
+          try {
+            expect(res.statusCode).toBe(200);
+            resolve(JSON.parse(body));
+          } catch (e) {
+            reject(e);
+          }
+        });
+      },
+    );
+    req.on("error", reject);
+  });
 }
 
 describe("flowtally query --api, against a running flowtally run", () => {

@@ -65,7 +65,8 @@ function logLine(p: FlowtallyProcess, msg: string): Record<string, unknown> | un
 }
 
 async function answers(port: number): Promise<boolean> {
-  return fetch(`http://127.0.0.1:${port}/healthz`).then(
+  // connection: close: spawnSync between two checks could leave a pooled connection stale.
+  return fetch(`http://127.0.0.1:${port}/healthz`, { headers: { connection: "close" } }).then(
     (r) => r.arrayBuffer().then(() => true),
     () => false,
   );

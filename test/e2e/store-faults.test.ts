@@ -112,7 +112,11 @@ async function startRun(s: Setup): Promise<Running> {
     apiPort,
     stderr: () => stderr,
     async healthz() {
-      const res = await fetch(`http://127.0.0.1:${apiPort}/healthz`);
+      // A connection of its own: the spawnSync calls between two checks block this process, so a
+      // pooled keep-alive connection could outlive the server's keepAliveTimeout unnoticed.
+      const res = await fetch(`http://127.0.0.1:${apiPort}/healthz`, {
+        headers: { connection: "close" },
+      });
       return { status: res.status, body: await res.json() };
     },
     async stop() {
