@@ -217,12 +217,12 @@ ${link("{ id: l2, prefixes: [2001:db8::/32], commitRate: 1.5G }").trim()}
       ["api: { maxConnections: 0 }", /api\.maxConnections: .*>=\s?1/],
       ["api: { maxConnections: -5 }", /api\.maxConnections: .*>=\s?1/],
       ["api: { maxConnections: 2.5 }", /api\.maxConnections: .*expected int/],
-      ["api: { headersTimeout: 0s }", /api\.headersTimeout: must be above 0 and at most 3600s/],
-      ["api: { requestTimeout: 2h }", /api\.requestTimeout: must be above 0 and at most 3600s/],
+      ["api: { headersTimeout: 0s }", /api\.headersTimeout: must be at least 1ms \(got 0s\)/],
+      ["api: { requestTimeout: 2h }", /api\.requestTimeout: must be at most 1h \(got 2h\)/],
       ["api: { keepAliveTimeout: soon }", /api\.keepAliveTimeout: is not a duration/],
       ["api: { maxHeaderSize: 100 }", /api\.maxHeaderSize: .*>=\s?1024/],
       ["api: { authFailures: { limit: 0 } }", /api\.authFailures\.limit: .*>=\s?1/],
-      ["api: { authFailures: { window: 0 } }", /api\.authFailures\.window: must be above 0/],
+      ["api: { authFailures: { window: 0 } }", /api\.authFailures\.window: must be at least 1ms/],
       ["api: { authFailures: { maxAddresses: 0 } }", /api\.authFailures\.maxAddresses: /],
       ["api: { authFailures: { limt: 3 } }", /api\.authFailures: unknown key "limt"/],
       [
@@ -232,6 +232,88 @@ ${link("{ id: l2, prefixes: [2001:db8::/32], commitRate: 1.5G }").trim()}
     ];
     for (const [text, message] of refused)
       expect(() => parseConfigText(text), text).toThrow(message);
+  });
+
+  describe("durations: every one has the limits the code that uses it needs", () => {
+    const influx = (extra: string) =>
+      `store: { influx: { api: v1, url: "http://127.0.0.1:8086", database: d, ${extra} } }`;
+    const queue = (extra: string) =>
+      `queue: { redis: { url: "redis://127.0.0.1:6379" }, ${extra} }`;
+    const refused: Array<[string, RegExp]> = [
+      // 0 stopped `run` with a RangeError; 7s and 2m were cut into the wrong minutes.
+      ["aggregation: { interval: 0s }", /aggregation\.interval: must be at least 1s \(got 0s\)/],
+      ["aggregation: { interval: 0 }", /aggregation\.interval: must be at least 1s \(got 0s\)/],
+      ["aggregation: { interval: -5s }", /aggregation\.interval: must be at least 1s \(got -5s\)/],
+      ["aggregation: { interval: 7s }", /aggregation\.interval: must divide 1m evenly.*\(got 7s\)/],
+      ["aggregation: { interval: 2m }", /aggregation\.interval: must be at most 1m \(got 2m\)/],
+      [
+        "aggregation: { interval: 0.5ms }",
+        /aggregation\.interval: is not a whole number of milliseconds \(got 0\.5ms\)/,
+      ],
+      ["aggregation: { lateness: -1s }", /aggregation\.lateness: must not be negative \(got -1s\)/],
+      [
+        "aggregation: { maxFuture: -1 }",
+        /aggregation\.maxFuture: must not be negative \(got -1s\)/,
+      ],
+      [
+        "aggregation: { lateness: 99999999999d }",
+        /aggregation\.lateness: must be at most 3650d \(got 99999999999d\)/,
+      ],
+      // AbortSignal.timeout(0) aborts every request; 1.5 ms threw ERR_OUT_OF_RANGE at start.
+      [influx("timeout: 0"), /store\.influx\.timeout: must be at least 1ms \(got 0s\)/],
+      [influx("timeout: 1.5ms"), /store\.influx\.timeout: is not a whole number of milliseconds/],
+      // Node's timers fire after 1 ms past 2^31 - 1 ms.
+      [influx("timeout: 30d"), /store\.influx\.timeout: must be at most 24d \(got 30d\)/],
+      [
+        "store: { influx: { api: v2, url: 'http://h:1', org: o, bucket: b, token: t, maxRetryTime: 0s } }",
+        /store\.influx\.maxRetryTime: must be at least 1s \(got 0s\)/,
+      ],
+      // BullMQ's Worker throws "stalledInterval must be greater than 0": `aggregate` died.
+      [queue("stalledAfter: 0"), /queue\.stalledAfter: must be at least 1s \(got 0s\)/],
+      // Redis refuses SET ... EX 0: every message would fail.
+      [queue("dedupFor: 0s"), /queue\.dedupFor: must be at least 1s \(got 0s\)/],
+      [queue("writeInterval: 0s"), /queue\.writeInterval: must be at least 100ms \(got 0s\)/],
+      [queue("writeInterval: 25d"), /queue\.writeInterval: must be at most 24d \(got 25d\)/],
+      // The flow table throws on 0 or more than a day: `run` with a capture died.
+      ["flowTable: { idleTimeout: 0s }", /flowTable\.idleTimeout: must be at least 1s \(got 0s\)/],
+      [
+        "flowTable: { activeTimeout: 2d }",
+        /flowTable\.activeTimeout: must be at most 1d \(got 2d\)/,
+      ],
+      ["defaultTotalDelayThreshold: 0", /defaultTotalDelayThreshold: must be at least 1ms/],
+      [
+        "classes: [{ id: web, totalDelayThreshold: 0s, match: { protocol: [tcp] } }]",
+        /classes\[0\]\.totalDelayThreshold: must be at least 1ms \(got 0s\)/,
+      ],
+      ["store: { embedded: { retention: { 1m: 100000d } } }", /store\.embedded\.retention\.1m: /],
+    ];
+    for (const [text, message] of refused) {
+      it(`refuses ${text}`, () => {
+        expect(() => parseConfigText(text, "d.yaml")).toThrow(message);
+      });
+    }
+
+    it("accepts 0 where it means none, and the limits themselves", () => {
+      const cfg = parseConfigText(
+        [
+          "aggregation: { interval: 1s, lateness: 0s, maxFuture: 0 }",
+          queue("keepTotals: 0s, rollupWriteInterval: 0, writeInterval: 100ms, stalledAfter: 24d"),
+          "collector: { shipAfter: 0s }",
+          "flowTable: { idleTimeout: 1s, activeTimeout: 1d }",
+        ].join("\n"),
+      );
+      expect(cfg.aggregation).toMatchObject({ interval: 1000, lateness: 0, maxFuture: 0 });
+      expect(cfg.queue).toMatchObject({
+        keepTotals: 0,
+        rollupWriteInterval: 0,
+        writeInterval: 100,
+      });
+      expect(parseConfigText("aggregation: { interval: 1.5s }").aggregation.interval).toBe(1500);
+      const v2 = parseConfigText(
+        "store: { influx: { api: v2, url: 'http://h:1', org: o, bucket: b, token: t, minRetryDelay: 0s, timeout: 1ms } }",
+      );
+      expect(v2.store.influx).toMatchObject({ minRetryDelay: 0, timeout: 1 });
+    });
   });
 
   it("reports YAML syntax errors and unreadable files with their own codes", () => {

@@ -4,7 +4,7 @@
  */
 import { isIP } from "node:net";
 import { z } from "zod";
-import { parseBitRate, parseDuration, parseHostPort } from "./units.js";
+import { formatDuration, parseBitRate, parseDuration, parseHostPort } from "./units.js";
 
 const positiveInt = z.number().int().min(1);
 
@@ -63,26 +63,74 @@ const hostPort = z
   .string()
   .refine((s) => parseHostPort(s) !== null, 'is not "host:port" (IPv6: "[::1]:2055")');
 
-const duration = z
-  .union([z.string(), z.number()])
-  .refine((v) => !Number.isNaN(parseDuration(v)), 'is not a duration such as "10s", "2m" or "1h"')
-  .transform((v) => parseDuration(v));
-
+const SECOND_MS = 1000;
+const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
+/**
+ * Node's timers (setTimeout, setInterval, AbortSignal.timeout) take at most 2^31 - 1 ms (24.8
+ * days); past it Node warns and fires after 1 ms. Durations that end up in a timer stay below.
+ */
+const TIMER_MAX_MS = 24 * DAY_MS;
+/** Past this a duration is a typo (and sums with it would leave the range of dates). */
+const LONGEST_MS = 3650 * DAY_MS;
 
-/** A duration above 0 and at most `maxMs`. */
-const positiveDuration = (maxMs: number) =>
-  duration.refine((ms) => ms > 0 && ms <= maxMs, `must be above 0 and at most ${maxMs / 1000}s`);
+/**
+ * A duration ("10s", "2m", "500ms", a bare number of seconds) in whole milliseconds from `min`
+ * to `max`; `check` adds a rule of the key's own. The reason names the limit and what was given:
+ * `must be at least 1s (got 0s)`.
+ */
+function duration(limits: {
+  min: number;
+  max: number;
+  check?: (ms: number) => string | undefined;
+}) {
+  return z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const ms = signedDuration(v);
+    const problem = Number.isNaN(ms)
+      ? 'is not a duration such as "10s", "2m" or "1h"'
+      : !Number.isInteger(ms)
+        ? `is not a whole number of milliseconds (got ${ms}ms)`
+        : ms < limits.min
+          ? limits.min === 0
+            ? `must not be negative (got ${formatDuration(ms)})`
+            : `must be at least ${formatDuration(limits.min)} (got ${formatDuration(ms)})`
+          : ms > limits.max
+            ? `must be at most ${formatDuration(limits.max)} (got ${formatDuration(ms)})`
+            : limits.check?.(ms);
+    if (problem === undefined) return ms;
+    ctx.addIssue({ code: "custom", message: problem, input: v });
+    return z.NEVER;
+  });
+}
+
+/** parseDuration, and a negative duration ("-5s", -5) as negative, so the message can say so. */
+function signedDuration(v: string | number): number {
+  if (typeof v === "number") return v < 0 ? -parseDuration(-v) : parseDuration(v);
+  const negative = /^\s*-/.exec(v);
+  return negative === null ? parseDuration(v) : -parseDuration(v.slice(negative[0].length));
+}
+
+/** Zero allowed: a timeout or a wait that may be "none". */
+const anyDuration = duration({ min: 0, max: LONGEST_MS });
+
+/** A transaction under it is good: 0 would make none good. */
+const totalDelayThreshold = duration({ min: 1, max: LONGEST_MS });
+
+/** collector/packet/flow-table.ts sweeps once a second and takes (0, 1d]. */
+const flowTimeout = duration({ min: SECOND_MS, max: DAY_MS });
+
+/** A duration above 0 and at most `maxMs` (the API's timeouts and windows). */
+const positiveDuration = (maxMs: number) => duration({ min: 1, max: maxMs });
 
 /** The API's timeouts: above 0, at most an hour. */
 const apiTimeout = positiveDuration(3_600_000);
 
-/** A duration of at least a day, or "forever". */
+/** A duration of at least a day (and at most a century: longer is "forever"), or "forever". */
 const retention = z
   .union([z.string(), z.number()])
   .refine(
-    (v) => v === "forever" || parseDuration(v) >= DAY_MS,
-    'is not "forever" or a duration of at least a day such as "14d"',
+    (v) => v === "forever" || (parseDuration(v) >= DAY_MS && parseDuration(v) <= 36_500 * DAY_MS),
+    'is not "forever" or a duration of at least a day such as "14d" (at most 36500d)',
   )
   .transform((v) => (v === "forever" ? Number.POSITIVE_INFINITY : parseDuration(v)));
 
@@ -128,8 +176,8 @@ const influxUrl = z.string().refine((s) => {
 
 const influxCommon = {
   url: influxUrl,
-  /** How long one HTTP request (a write or a query) may take. */
-  timeout: duration.default(10_000),
+  /** How long one HTTP request (a write or a query) may take (a timer: 0 would abort every one). */
+  timeout: duration({ min: 1, max: TIMER_MAX_MS }).default(10_000),
   /** Per level, how old rows `flowtally run` deletes (v1; v2 leaves it to the bucket). */
   retention: levelRetention,
 };
@@ -191,8 +239,9 @@ const influxV2 = z.strictObject({
   retentionPolicy: z.string().min(1).optional(),
   /** The client's retries of a failed write (with its exponential backoff), within maxRetryTime. */
   maxRetries: z.number().int().min(0).max(20).default(3),
-  minRetryDelay: duration.default(1000),
-  maxRetryTime: duration.default(60_000),
+  minRetryDelay: duration({ min: 0, max: TIMER_MAX_MS }).default(1000),
+  /** At 0 the client gives a write up before sending it ("Max retry time exceeded"). */
+  maxRetryTime: duration({ min: SECOND_MS, max: TIMER_MAX_MS }).default(60_000),
 });
 
 const linkSchema = z.strictObject({
@@ -251,7 +300,7 @@ const classSchema = z.strictObject({
   id,
   name: z.string().optional(),
   /** Response times: a transaction whose total delay is under this is good (default: defaultTotalDelayThreshold). */
-  totalDelayThreshold: duration.optional(),
+  totalDelayThreshold: totalDelayThreshold.optional(),
   /** Every condition given must hold; a list matches when any of its entries does. */
   match: z
     .strictObject({
@@ -342,15 +391,25 @@ export const configSchema = z.strictObject({
     .prefault({}),
   aggregation: z
     .strictObject({
-      /** Length of the collector's partial sums. */
-      interval: duration.default(10_000),
+      /**
+       * Length of the collector's partial sums. The rollup adds each into the 1-minute row of
+       * its start, so it divides a minute; 0 stops `run` (the sums need a length).
+       */
+      interval: duration({
+        min: SECOND_MS,
+        max: MINUTE_MS,
+        check: (ms) =>
+          MINUTE_MS % ms === 0
+            ? undefined
+            : `must divide 1m evenly, such as 5s, 10s, 15s, 30s or 1m (got ${formatDuration(ms)})`,
+      }).default(10_000),
       /** How long an interval stays open for late records before it is written. */
-      lateness: duration.default(120_000),
+      lateness: anyDuration.default(120_000),
       /**
        * Records ending later than this after they arrived come from an exporter with a wrong
        * clock: they are counted at their arrival time instead (and counted as such).
        */
-      maxFuture: duration.default(300_000),
+      maxFuture: anyDuration.default(300_000),
       /**
        * Records that ended longer than this before they arrived are dropped and counted
        * (`too-old`): a replayed or spoofed export, or an exporter clock far behind. "forever"
@@ -385,7 +444,7 @@ export const configSchema = z.strictObject({
       /** Unique per collector: names its messages and metrics. Default: the host name. */
       id: id.optional(),
       /** An interval is shipped this long after it ends; later records ship as a correction. */
-      shipAfter: duration.default(2000),
+      shipAfter: anyDuration.default(2000),
       /** Partial rows kept in memory while Redis is unreachable; beyond it the oldest are dropped, counted. */
       maxBufferedRows: positiveInt.default(2_000_000),
       /**
@@ -410,19 +469,22 @@ export const configSchema = z.strictObject({
       prefix: id.default("flowtally"),
       /** Customers are spread over this many shards (the unit of parallel writes); the same on every process. */
       shards: positiveInt.max(1024).default(16),
-      /** A job whose worker stopped answering is given to another worker after this. */
-      stalledAfter: duration.default(30_000),
+      /**
+       * A job whose worker stopped answering is given to another worker after this (BullMQ's
+       * lock and stalled-check timers: it refuses 0).
+       */
+      stalledAfter: duration({ min: SECOND_MS, max: TIMER_MAX_MS }).default(30_000),
       /** Message ids are remembered this long, so a message re-sent within it counts once. */
-      dedupFor: duration.default(7 * DAY_MS),
+      dedupFor: duration({ min: SECOND_MS, max: LONGEST_MS }).default(7 * DAY_MS),
       /** Totals stay in Redis this long after their last write (cheap corrections for late data). */
-      keepTotals: duration.default(3_600_000),
-      /** How often aggregators write dirty totals to the store. */
-      writeInterval: duration.default(1000),
+      keepTotals: anyDuration.default(3_600_000),
+      /** How often aggregators write dirty totals to the store (a timer; below 100ms it spins). */
+      writeInterval: duration({ min: 100, max: TIMER_MAX_MS }).default(1000),
       /**
        * How often the 5m, 1h and 1d totals of a series are rewritten while they grow (the 1m ones
        * every writeInterval): bounds the points written per series.
        */
-      rollupWriteInterval: duration.default(30_000),
+      rollupWriteInterval: anyDuration.default(30_000),
       /** Jobs one aggregator works on at once. */
       concurrency: positiveInt.max(256).default(8),
     })
@@ -480,14 +542,17 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Flows held at once; when full, the least recently active one is exported early. */
       maxFlows: positiveInt.max(50_000_000).default(262_144),
-      /** A flow without packets for this long is exported and removed. */
-      idleTimeout: duration.default(15_000),
+      /**
+       * A flow without packets for this long is exported and removed. The table sweeps once a
+       * second of packet time and refuses 0 or more than a day.
+       */
+      idleTimeout: flowTimeout.default(15_000),
       /** A long flow is exported this often (its counts since the last export). */
-      activeTimeout: duration.default(60_000),
+      activeTimeout: flowTimeout.default(60_000),
     })
     .prefault({}),
   /** The total-delay threshold of classes that set none, and of the default class. */
-  defaultTotalDelayThreshold: duration.default(1000),
+  defaultTotalDelayThreshold: totalDelayThreshold.default(1000),
 });
 
 export type DecoderConfig = z.infer<typeof decoderConfigSchema>;

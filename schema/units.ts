@@ -23,6 +23,19 @@ export function parseDuration(text: string | number): number {
   return Number(m[1]) * (durationUnits[m[2] ?? "s"] ?? Number.NaN);
 }
 
+/**
+ * 10000 → "10s", 90000 → "90s", 1500 → "1500ms", 86400000 → "1d": the largest unit that holds
+ * it whole, so that a message shows a duration the way a config would write it.
+ */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return "0s";
+  for (const unit of ["d", "h", "m", "s"]) {
+    const size = durationUnits[unit]!;
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
 const rateUnits: Record<string, number> = { "": 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12 };
 
 /** "100M" / "100Mbps" / "100 Mbit/s" → 100000000 (bits per second). NaN when not a rate. */
