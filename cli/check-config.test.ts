@@ -65,4 +65,15 @@ describe("check-config and run refuse absurd configs the same way", () => {
     );
     expect(r.stderr).not.toMatch(STACK);
   });
+
+  it("the same listen address twice names both paths", () => {
+    const file = configFile(
+      'inputs:\n  netflow: [{ listen: "0.0.0.0:2055" }]\n  sflow: [{ listen: "127.0.0.1:2055" }]\n',
+    );
+    const r = run(["check-config", "-c", file]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /inputs\.sflow\[0\]\.listen: UDP "127\.0\.0\.1:2055" is also inputs\.netflow\[0\]\.listen \("0\.0\.0\.0:2055"\)/,
+    );
+  });
 });

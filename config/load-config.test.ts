@@ -316,6 +316,81 @@ ${link("{ id: l2, prefixes: [2001:db8::/32], commitRate: 1.5G }").trim()}
     });
   });
 
+  describe("one address, one listener; one file, one writer", () => {
+    const inputs = (netflow: string[], sflow: string[] = [], api = "127.0.0.1:0") =>
+      [
+        `inputs: { netflow: [${netflow.map((l) => `{ listen: "${l}" }`).join(", ")}],`,
+        `  sflow: [${sflow.map((l) => `{ listen: "${l}" }`).join(", ")}] }`,
+        `api: { listen: "${api}" }`,
+      ].join("\n");
+    const clashes: Array<[string, string, RegExp]> = [
+      [
+        "two NetFlow inputs on one port",
+        inputs(["0.0.0.0:2055", "0.0.0.0:2055"]),
+        /inputs\.netflow\[1\]\.listen: UDP "0\.0\.0\.0:2055" is also inputs\.netflow\[0\]\.listen \("0\.0\.0\.0:2055"\)/,
+      ],
+      [
+        "NetFlow and sFlow on one UDP port",
+        inputs(["127.0.0.1:6343"], ["127.0.0.1:6343"]),
+        /inputs\.sflow\[0\]\.listen: UDP "127\.0\.0\.1:6343" is also inputs\.netflow\[0\]\.listen/,
+      ],
+      [
+        "0.0.0.0 and 127.0.0.1 on one port",
+        inputs(["127.0.0.1:2055"], ["0.0.0.0:2055"]),
+        /inputs\.sflow\[0\]\.listen: .* is also inputs\.netflow\[0\]\.listen \("127\.0\.0\.1:2055"\)/,
+      ],
+      [
+        "[::] (dual-stack) and an IPv4 address",
+        inputs(["[::]:2055", "192.0.2.1:2055"]),
+        /inputs\.netflow\[1\]\.listen: .* is also inputs\.netflow\[0\]\.listen \("\[::\]:2055"\)/,
+      ],
+      [
+        "one IPv6 address written two ways",
+        inputs(["[2001:db8::1]:2055", "[2001:DB8:0::0:1]:2055"]),
+        /inputs\.netflow\[1\]\.listen: /,
+      ],
+      [
+        "a name and 0.0.0.0 (UDP binds names as IPv4)",
+        inputs(["localhost:2055", "0.0.0.0:2055"]),
+        /inputs\.netflow\[1\]\.listen: /,
+      ],
+      [
+        "the decoder state and the spool in one file",
+        "decoder: { statePath: a/state.json }\ncollector: { spoolPath: ./a/../a/state.json }",
+        /collector\.spoolPath: "\.\/a\/\.\.\/a\/state\.json" is also decoder\.statePath/,
+      ],
+      [
+        "the embedded store and the decoder state in one file",
+        "decoder: { statePath: ft.duckdb }\nstore: { embedded: { path: ft.duckdb } }",
+        /decoder\.statePath: "ft\.duckdb" is also store\.embedded\.path/,
+      ],
+    ];
+    for (const [what, text, message] of clashes) {
+      it(`refuses ${what}, naming both paths`, () => {
+        expect(() => parseConfigText(text, "l.yaml")).toThrow(message);
+      });
+    }
+
+    it("accepts port 0 twice, UDP and TCP on one port, and different addresses", () => {
+      expect(() =>
+        parseConfigText(
+          inputs(
+            ["127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:2055", "127.0.0.2:2055"],
+            [],
+            "127.0.0.1:2055",
+          ),
+        ),
+      ).not.toThrow();
+      expect(() => parseConfigText(inputs(["[::1]:2055"], ["127.0.0.1:2055"]))).not.toThrow();
+      // With InfluxDB the embedded file is not opened; "" turns the state file and spool off.
+      expect(() =>
+        parseConfigText(
+          'decoder: { statePath: "" }\ncollector: { spoolPath: "" }\nstore: { embedded: { path: x }, influx: { api: v1, url: "http://h:1", database: d } }\n',
+        ),
+      ).not.toThrow();
+    });
+  });
+
   it("reports YAML syntax errors and unreadable files with their own codes", () => {
     expect(() => parseConfigText("decoder: [1,\n", "x.yaml")).toThrow(/x\.yaml/);
     expect(() => parseConfigText("a: 1\na: 2\n")).toThrow(

@@ -12,6 +12,7 @@ import { FlowtallyError } from "../schema/errors.js";
 import { resolveDataPaths } from "./data-paths.js";
 import { formatPath } from "./path.js";
 import { validateModel } from "./validate-model.js";
+import { validateResources } from "./validate-resources.js";
 
 export function loadConfigFile(path: string): Readonly<Config> {
   let text: string;
@@ -43,7 +44,9 @@ export function validateConfig(
   configDir = process.cwd(),
 ): Readonly<Config> {
   const res = configSchema.safeParse(input);
-  const lines = res.success ? validateModel(res.data) : res.error.issues.map(formatIssue);
+  const lines = res.success
+    ? [...validateModel(res.data), ...validateResources(res.data)]
+    : res.error.issues.map(formatIssue);
   if (!res.success || lines.length > 0) {
     throw new FlowtallyError(
       "FT_CONFIG_INVALID",

@@ -1,0 +1,117 @@
+/**
+ * Checks that one process would not use the same address or file twice: two listeners on one
+ * port, or two components writing one file. At run time the second listener fails with "in use
+ * by another program" and the second file is clobbered; here both config paths are named.
+ */
+import { isIPv4, isIPv6 } from "node:net";
+import { resolve } from "node:path";
+import { parseAddress } from "../collector/classify/prefix-table.js";
+import type { Config } from "../schema/config.js";
+import { parseHostPort } from "../schema/units.js";
+
+type Protocol = "UDP" | "TCP";
+
+interface Listener {
+  path: string;
+  protocol: Protocol;
+  text: string;
+  host: BindHost;
+  port: number;
+}
+
+/**
+ * Where a socket binds: every IPv4 address (0.0.0.0), every address of both families (`::`: the
+ * sockets are dual-stack, Linux's default net.ipv6.bindv6only=0), one address, or a host name
+ * (resolved when it binds; a UDP input binds a name as IPv4).
+ */
+type BindHost =
+  | { kind: "any4" }
+  | { kind: "any6" }
+  | { kind: "ip"; family: 4 | 6; address: string }
+  | { kind: "name"; name: string };
+
+/** Every listener of the config, in config order: UDP inputs, then the API (TCP). */
+function listeners(cfg: Config): Listener[] {
+  const out: Listener[] = [];
+  const add = (path: string, protocol: Protocol, text: string) => {
+    const hp = parseHostPort(text);
+    if (hp === null) return; // the schema has said why
+    out.push({ path, protocol, text, host: bindHost(hp.host), port: hp.port });
+  };
+  for (const [k, input] of cfg.inputs.netflow.entries()) {
+    add(`inputs.netflow[${k}].listen`, "UDP", input.listen);
+  }
+  for (const [k, input] of cfg.inputs.sflow.entries()) {
+    add(`inputs.sflow[${k}].listen`, "UDP", input.listen);
+  }
+  add("api.listen", "TCP", cfg.api.listen);
+  return out;
+}
+
+function bindHost(host: string): BindHost {
+  if (!isIPv4(host) && !isIPv6(host)) return { kind: "name", name: host.toLowerCase() };
+  const parsed = parseAddress(host);
+  if ("error" in parsed) return { kind: "name", name: host.toLowerCase() };
+  let bytes = parsed.bytes;
+  // ::ffff:a.b.c.d is the IPv4 address a.b.c.d on a dual-stack socket.
+  if (bytes.length === 16 && bytes.subarray(0, 10).every((b) => b === 0)) {
+    if (bytes[10] === 0xff && bytes[11] === 0xff) bytes = bytes.subarray(12);
+  }
+  if (bytes.every((b) => b === 0)) return { kind: bytes.length === 4 ? "any4" : "any6" };
+  return { kind: "ip", family: bytes.length === 4 ? 4 : 6, address: bytes.join(".") };
+}
+
+/** Whether two binds of one protocol and port would collide. */
+function overlap(a: BindHost, b: BindHost, protocol: Protocol): boolean {
+  if (a.kind === "any6" || b.kind === "any6") return true;
+  if (a.kind === "any4" || b.kind === "any4") {
+    const other = a.kind === "any4" ? b : a;
+    return (
+      other.kind === "any4" ||
+      (other.kind === "ip" && other.family === 4) ||
+      // A UDP input binds a name as IPv4; an API name may be IPv6 as well: not known here.
+      (other.kind === "name" && protocol === "UDP")
+    );
+  }
+  if (a.kind === "ip" && b.kind === "ip") return a.address === b.address;
+  if (a.kind === "name" && b.kind === "name") return a.name === b.name;
+  return false; // a name and an address: only DNS knows
+}
+
+/** Both config paths of each address used twice, and of each file two components would write. */
+export function validateResources(cfg: Config): string[] {
+  const problems: string[] = [];
+  const all = listeners(cfg);
+  all.forEach((l, k) => {
+    // Port 0 asks the kernel for a free port: any number of them.
+    if (l.port === 0) return;
+    const first = all
+      .slice(0, k)
+      .find(
+        (o) =>
+          o.protocol === l.protocol && o.port === l.port && overlap(o.host, l.host, l.protocol),
+      );
+    if (first !== undefined) {
+      problems.push(
+        `${l.path}: ${l.protocol} "${l.text}" is also ${first.path} ("${first.text}"): two sockets cannot listen on one port of one address`,
+      );
+    }
+  });
+
+  const files: Array<[string, string]> = [
+    ["decoder.statePath", cfg.decoder.statePath],
+    ["collector.spoolPath", cfg.collector.spoolPath],
+  ];
+  if (cfg.store.influx === undefined)
+    files.unshift(["store.embedded.path", cfg.store.embedded.path]);
+  const owner = new Map<string, string>();
+  for (const [path, file] of files) {
+    if (file === "") continue; // "" disables the state file and the spool
+    const full = resolve(file);
+    const first = owner.get(full);
+    if (first !== undefined) {
+      problems.push(`${path}: "${file}" is also ${first}: each needs a file of its own`);
+    } else owner.set(full, path);
+  }
+  return problems;
+}
