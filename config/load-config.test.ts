@@ -2,6 +2,7 @@ import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { configSchema } from "../schema/config.js";
 import { isFlowtallyError } from "../schema/errors.js";
+import { reservedIds } from "../schema/reserved-ids.js";
 import { resolveDataPaths } from "./data-paths.js";
 import { loadConfigFile, parseConfigText } from "./load-config.js";
 
@@ -389,6 +390,20 @@ ${link("{ id: l2, prefixes: [2001:db8::/32], commitRate: 1.5G }").trim()}
         ),
       ).not.toThrow();
     });
+  });
+
+  it("refuses the ids flowtally uses itself (schema/reserved-ids.ts), in any case", () => {
+    const customer = (id: string) =>
+      `customers:\n  - { id: ${id}, name: X, sites: [{ id: s, links: [{ id: l, prefixes: [10.0.0.0/24] }] }] }\n`;
+    expect(reservedIds.customer.length).toBeGreaterThan(0);
+    for (const id of reservedIds.customer) {
+      // Two "unattributed" rows in the overview, one of them this customer's.
+      expect(() => parseConfigText(customer(id), "r.yaml")).toThrow(
+        new RegExp(`customers\\[0\\]\\.id: "${id}" is reserved: the pseudo-customer`),
+      );
+      expect(() => parseConfigText(customer(id.toUpperCase()), "r.yaml")).toThrow(/is reserved/);
+    }
+    expect(() => parseConfigText(customer("unattributed-2"))).not.toThrow();
   });
 
   it("reports YAML syntax errors and unreadable files with their own codes", () => {

@@ -4,6 +4,7 @@
  */
 import { isIP } from "node:net";
 import { z } from "zod";
+import { type IdKind, reservedIdProblem } from "./reserved-ids.js";
 import { formatDuration, parseBitRate, parseDuration, parseHostPort } from "./units.js";
 
 const positiveInt = z.number().int().min(1);
@@ -56,6 +57,14 @@ const id = z
     /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
     "must be 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit",
   );
+
+/** An id that is not reserved for a `kind` (schema/reserved-ids.ts). */
+function unreservedId(kind: IdKind) {
+  return id.superRefine((s, ctx) => {
+    const problem = reservedIdProblem(kind, s);
+    if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem, input: s });
+  });
+}
 
 const ipAddress = z.string().refine((s) => isIP(s) !== 0, "is not an IP address");
 
@@ -245,7 +254,7 @@ const influxV2 = z.strictObject({
 });
 
 const linkSchema = z.strictObject({
-  id,
+  id: unreservedId("link"),
   name: z.string().optional(),
   /** IPv4 and IPv6 prefixes of the access link ("203.0.113.0/28", "2001:db8:10::/48"). */
   prefixes: z.array(z.string()).default([]),
@@ -257,13 +266,13 @@ const linkSchema = z.strictObject({
 });
 
 const siteSchema = z.strictObject({
-  id,
+  id: unreservedId("site"),
   name: z.string().optional(),
   links: z.array(linkSchema).min(1),
 });
 
 const customerSchema = z.strictObject({
-  id,
+  id: unreservedId("customer"),
   name: z.string().min(1),
   serviceType: z.string().min(1).default("default"),
   sites: z.array(siteSchema).min(1),
@@ -297,7 +306,7 @@ const protocol = z
   .transform((v) => (typeof v === "number" ? v : protocolNames[v]));
 
 const classSchema = z.strictObject({
-  id,
+  id: unreservedId("class"),
   name: z.string().optional(),
   /** Response times: a transaction whose total delay is under this is good (default: defaultTotalDelayThreshold). */
   totalDelayThreshold: totalDelayThreshold.optional(),
