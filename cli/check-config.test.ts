@@ -2,11 +2,11 @@
  * Hostile and absurd configs against the built command line (dist/, `npm run build` first):
  * what `check-config` says, and that `run` refuses the same file before it starts anything.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 
 const root = new URL("../", import.meta.url).pathname;
 const cli = join(root, "dist/cli/flowtally.js");
@@ -25,6 +25,43 @@ function configFile(text: string | Uint8Array, name = "ft.yaml"): string {
   const path = join(mkdtempSync(join(tmpdir(), "flowtally-check-")), name);
   writeFileSync(path, text);
   return path;
+}
+
+/**
+ * Starts `run` on `config`, waits for the API to listen (its last start-up log line), stops it
+ * with SIGTERM and returns what it logged until then.
+ */
+async function startUpLog(config: string): Promise<string> {
+  const child = spawn(process.execPath, [cli, "run", "-c", config], { cwd: root });
+  onTestFinished(() => {
+    child.kill("SIGKILL"); // a no-op once it has exited
+  });
+  let stderr = "";
+  const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on("data", (d) => {
+      stderr += d;
+      if (stderr.includes("query API listening")) resolve();
+    });
+    exited.then(() => reject(new Error(`run exited: ${stderr}`)));
+  });
+  child.kill("SIGTERM");
+  await exited;
+  return stderr;
+}
+
+/** A config `run` can start on: free ports, files in a temp dir, `extra` lines added. */
+function runnable(extra: string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), "flowtally-check-"));
+  return configFile(
+    [
+      'api: { listen: "127.0.0.1:0" }',
+      `store: { embedded: { path: ${JSON.stringify(join(dir, "ft.duckdb"))} } }`,
+      'decoder: { statePath: "" }',
+      ...extra,
+      "",
+    ].join("\n"),
+  );
 }
 
 /** The lines a process would show for an error thrown past the CLI's handler. */
@@ -75,5 +112,26 @@ describe("check-config and run refuse absurd configs the same way", () => {
     expect(r.stderr).toMatch(
       /inputs\.sflow\[0\]\.listen: UDP "127\.0\.0\.1:2055" is also inputs\.netflow\[0\]\.listen \("0\.0\.0\.0:2055"\)/,
     );
+  });
+
+  it("a default route as a customer prefix is accepted with a warning, by check-config and run", async () => {
+    const config = runnable([
+      "customers:",
+      "  - { id: acme, name: A, sites: [{ id: s, links: [{ id: l, prefixes: [0.0.0.0/0] }] }] }",
+    ]);
+    const checked = run(["check-config", "-c", config]);
+    expect(checked.status).toBe(0);
+    expect(checked.stdout).toMatch(/: ok, 1 warning\(s\) on stderr\n/);
+    expect(checked.stderr).toBe(
+      'flowtally: warning: customers[0].sites[0].links[0].prefixes[0]: "0.0.0.0/0" is shorter than /8: it holds every IPv4 address, so the traffic of all of them that no longer prefix matches is attributed to customer "acme" (a default route or a typo?)\n',
+    );
+    const log = await startUpLog(config);
+    const warning = log
+      .split("\n")
+      .filter((l) => l.includes('"level":40') && l.includes("0.0.0.0/0"))
+      .map((l) => JSON.parse(l));
+    expect(warning).toHaveLength(1);
+    expect(warning[0]).toMatchObject({ key: "customers[0].sites[0].links[0].prefixes[0]" });
+    expect(warning[0].msg).toMatch(/is shorter than \/8: it holds every IPv4 address/);
   });
 });

@@ -317,7 +317,10 @@ program
     const { describeStore } = await import("../store/create-store.js");
     const { dataFiles } = await import("../config/data-paths.js");
     const { redactUrl } = await import("./redis-connection.js");
+    const { configWarnings, formatWarning } = await import("../config/config-warnings.js");
     const cfg = loadConfigFile(opts.config);
+    const warnings = configWarnings(cfg);
+    for (const w of warnings) process.stderr.write(`flowtally: warning: ${formatWarning(w)}\n`);
     // Durations are shown in ms; a retention of "forever" (Infinity) as "forever"; the store's
     // password and token, and a password in the Redis URL, as "(set)"/"***", so the output can
     // be pasted into a ticket.
@@ -336,8 +339,9 @@ program
     const files = Object.entries(dataFiles(cfg))
       .map(([k, v]) => `${k}: ${v}\n`)
       .join("");
+    const ok = warnings.length === 0 ? "ok" : `ok, ${warnings.length} warning(s) on stderr`;
     process.stdout.write(
-      `${opts.config}: ok\nstore: ${describeStore(cfg.store)}\n${files}${shown}\n`,
+      `${opts.config}: ${ok}\nstore: ${describeStore(cfg.store)}\n${files}${shown}\n`,
     );
   });
 
@@ -417,13 +421,19 @@ function listenOption(): Option {
 
 /** The config and logger of run, collect, aggregate and serve, with --listen applied and logged. */
 async function loadService(opts: ServiceOptions, cmd: Command) {
-  const [{ loadConfigFile }, { createLogger }, { overrideListen }, { dataFiles }] =
-    await Promise.all([
-      import("../config/load-config.js"),
-      import("./logger.js"),
-      import("../config/listen-override.js"),
-      import("../config/data-paths.js"),
-    ]);
+  const [
+    { loadConfigFile },
+    { logConfigWarnings },
+    { createLogger },
+    { overrideListen },
+    { dataFiles },
+  ] = await Promise.all([
+    import("../config/load-config.js"),
+    import("../config/config-warnings.js"),
+    import("./logger.js"),
+    import("../config/listen-override.js"),
+    import("../config/data-paths.js"),
+  ]);
   const fromEnv = cmd.getOptionValueSource("listen") === "env";
   // An empty FLOWTALLY_API_LISTEN (a unit's `Environment=FLOWTALLY_API_LISTEN=`) is no override.
   const listen = fromEnv && opts.listen === "" ? undefined : opts.listen;
@@ -432,6 +442,7 @@ async function loadService(opts: ServiceOptions, cmd: Command) {
   const reread = () => overrideListen(loadConfigFile(opts.config), listen, from).cfg;
   const { cfg, override } = overrideListen(loadConfigFile(opts.config), listen, from);
   const log = createLogger(opts.logLevel);
+  logConfigWarnings(cfg, log);
   if (override !== undefined) {
     log.info(override, `api.listen overridden by ${override.from}: ${override.listen}`);
   }

@@ -13,6 +13,7 @@ import { createUdpDatagram, extractUdp, udpFromParsed } from "../collector/captu
 import { addRecordDrops, type RecordDrops, zeroRecordDrops } from "../collector/flow-collector.js";
 import { parsePacket } from "../collector/packet/packet-parser.js";
 import { type PacketCollector, PacketGroup } from "../collector/packet-collector.js";
+import { logConfigWarnings } from "../config/config-warnings.js";
 import { dataFiles } from "../config/data-paths.js";
 import { loadConfigFile } from "../config/load-config.js";
 import { FlowtallyError } from "../schema/errors.js";
@@ -62,6 +63,7 @@ const FLUSH_EVERY_PACKETS = 1 << 18;
 export async function runReplay(captures: string[], opts: ReplayOptions): Promise<ReplaySummary> {
   const cfg = loadConfigFile(opts.config);
   const log = createLogger(opts.logLevel);
+  logConfigWarnings(cfg, log);
   const portsOf = (inputs: ReadonlyArray<{ listen: string }>) =>
     new Set(inputs.map((i) => parseHostPort(i.listen)?.port).filter((p) => p !== undefined));
   const ports = portsOf(cfg.inputs.netflow);

@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { configWarnings, formatWarning, SHORTEST_CUSTOMER_PREFIX } from "./config-warnings.js";
+import { parseConfigText } from "./load-config.js";
+
+const withPrefixes = (prefixes: string[]) =>
+  parseConfigText(
+    `customers:\n  - { id: acme, name: A, sites: [{ id: s, links: [{ id: l, prefixes: [${prefixes.map((p) => `"${p}"`).join(", ")}] }] }] }\n`,
+  );
+
+describe("config warnings", () => {
+  it("accepts a default route or a very short customer prefix but warns, naming the path and why", () => {
+    const warnings = configWarnings(withPrefixes(["203.0.113.0/24", "0.0.0.0/0", "::/0"]));
+    expect(warnings.map(formatWarning)).toEqual([
+      'customers[0].sites[0].links[0].prefixes[1]: "0.0.0.0/0" is shorter than /8: it holds every IPv4 address, so the traffic of all of them that no longer prefix matches is attributed to customer "acme" (a default route or a typo?)',
+      'customers[0].sites[0].links[0].prefixes[2]: "::/0" is shorter than /16: it holds every IPv6 address, so the traffic of all of them that no longer prefix matches is attributed to customer "acme" (a default route or a typo?)',
+    ]);
+  });
+
+  it("warns below /8 (IPv4) and /16 (IPv6), not at them", () => {
+    expect(SHORTEST_CUSTOMER_PREFIX).toEqual({ ipv4: 8, ipv6: 16 });
+    const paths = (prefixes: string[]) =>
+      configWarnings(withPrefixes(prefixes)).map(
+        (w) => /^.* is shorter than \/\d+/.exec(w.reason)?.[0],
+      );
+    expect(paths(["10.0.0.0/8", "2001::/16", "2001:db8::/32", "192.0.2.1"])).toEqual([]);
+    expect(paths(["10.0.0.0/7", "2000::/15", "16.0.0.0/4"])).toEqual([
+      '"10.0.0.0/7" is shorter than /8',
+      '"2000::/15" is shorter than /16',
+      '"16.0.0.0/4" is shorter than /8',
+    ]);
+    expect(configWarnings(withPrefixes(["16.0.0.0/4"]))[0]!.reason).toMatch(
+      /holds 1\/16 of all IPv4 addresses/,
+    );
+  });
+
+  it("a config without customers has none", () => {
+    expect(configWarnings(parseConfigText(""))).toEqual([]);
+  });
+});

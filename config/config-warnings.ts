@@ -1,0 +1,71 @@
+/**
+ * What a valid config may still get wrong: settings that are accepted but look like a mistake.
+ * `check-config` prints them and `run`/`collect`/`replay` log them at start. Pure, over a config
+ * that has passed validation.
+ *
+ * A customer prefix shorter than /8 (IPv4) or /16 (IPv6). A /8 is the unit IANA handed out
+ * IPv4 space in, to a whole regional registry or the largest legacy holders; an IPv6 /16 is a
+ * sixteenth of the /12 IANA gives a whole regional registry and 65 536 times the /32 a registry
+ * gives a provider. No customer's access link holds more: a shorter prefix is a typo or a default
+ * route (0.0.0.0/0, ::/0). Accepted, since the config is still consistent, but the longest prefix
+ * wins, so it attributes to one customer all the traffic of a big part of the Internet that no
+ * other customer's prefix holds: the overview's `unattributed` row empties into it and that
+ * customer's figures mean nothing.
+ */
+import type { Config } from "../schema/config.js";
+import { formatPath } from "./path.js";
+
+/** The shortest prefix lengths that are not suspicious. */
+export const SHORTEST_CUSTOMER_PREFIX = { ipv4: 8, ipv6: 16 } as const;
+
+export interface ConfigWarning {
+  /** The config path, `customers[0].sites[0].links[0].prefixes[0]`. */
+  path: string;
+  reason: string;
+}
+
+export function configWarnings(cfg: Config): ConfigWarning[] {
+  const out: ConfigWarning[] = [];
+  cfg.customers.forEach((customer, ci) => {
+    customer.sites.forEach((site, si) => {
+      site.links.forEach((link, li) => {
+        link.prefixes.forEach((text, pi) => {
+          const reason = shortPrefixReason(text, customer.id);
+          if (reason === undefined) return;
+          out.push({
+            path: formatPath(["customers", ci, "sites", si, "links", li, "prefixes", pi]),
+            reason,
+          });
+        });
+      });
+    });
+  });
+  return out;
+}
+
+/** Logs each warning (at start of `run`, `collect`, `replay` ...). */
+export function logConfigWarnings(cfg: Config, log: { warn(o: object, msg: string): void }): void {
+  for (const w of configWarnings(cfg)) log.warn({ key: w.path }, `config: ${formatWarning(w)}`);
+}
+
+/** One line per warning, `path: reason`, as config errors are written. */
+export function formatWarning(w: ConfigWarning): string {
+  return `${w.path}: ${w.reason}`;
+}
+
+/** Why a validated prefix is suspiciously short, or undefined. */
+function shortPrefixReason(text: string, customer: string): string | undefined {
+  const ipv6 = text.includes(":");
+  const slash = text.indexOf("/");
+  const bits = ipv6 ? 128 : 32;
+  const length = slash < 0 ? bits : Number(text.slice(slash + 1));
+  const shortest = ipv6 ? SHORTEST_CUSTOMER_PREFIX.ipv6 : SHORTEST_CUSTOMER_PREFIX.ipv4;
+  if (length >= shortest) return undefined;
+  const family = ipv6 ? "IPv6" : "IPv4";
+  const share =
+    length === 0 ? `every ${family} address` : `1/${2 ** length} of all ${family} addresses`;
+  return (
+    `"${text}" is shorter than /${shortest}: it holds ${share}, so the traffic of all of them ` +
+    `that no longer prefix matches is attributed to customer "${customer}" (a default route or a typo?)`
+  );
+}
