@@ -134,4 +134,39 @@ describe("check-config and run refuse absurd configs the same way", () => {
     expect(warning[0]).toMatchObject({ key: "customers[0].sites[0].links[0].prefixes[0]" });
     expect(warning[0].msg).toMatch(/is shorter than \/8: it holds every IPv4 address/);
   });
+
+  it("an alias bomb and a binary file are one coded line each, without a stack or raw bytes", () => {
+    const laughs = [
+      'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+      ..."bcdefghi"
+        .split("")
+        .map((k, i) => `${k}: &${k} [${Array(9).fill(`*${"abcdefgh"[i]}`).join(",")}]`),
+      "customers: *i",
+      "",
+    ].join("\n");
+    // A binary file whose bytes would recolour the terminal and ring its bell if echoed.
+    const binary = Uint8Array.from([
+      0x7f, 0x45, 0x4c, 0x46, 0x1b, 0x5b, 0x33, 0x31, 0x6d, 0x07, 0, 1, 2, 0x1b, 0x5b, 0x32, 0x4a,
+    ]);
+    const cases: Array<[string | Uint8Array, RegExp]> = [
+      [laughs, /refused as an alias bomb/],
+      [binary, /line 1, column \d+: /],
+      [
+        "a: 1\n\x1b[31mb: 2\x07\n",
+        /line 2, column \d+: the stream contains non-printable characters/,
+      ],
+    ];
+    for (const [content, reason] of cases) {
+      const file = configFile(content);
+      const r = run(["check-config", "-c", file]);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toMatch(new RegExp(`^flowtally: ${file}: .*\\[FT_CONFIG_PARSE\\]\\n$`));
+      expect(r.stderr).toMatch(reason);
+      expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: none may reach the terminal
+      expect(r.stderr.trimEnd()).not.toMatch(/[\x00-\x1f\x7f]/);
+      expect(r.stderr).not.toMatch(STACK);
+    }
+  });
 });

@@ -5,6 +5,7 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { Logger } from "pino";
+import { printable } from "../config/printable.js";
 import { overviewColumns } from "../query/overview.js";
 import type { Config } from "../schema/config.js";
 import { isFlowtallyError } from "../schema/errors.js";
@@ -555,7 +556,8 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (isFlowtallyError(e)) {
-    process.stderr.write(`flowtally: ${e.message} [${e.code}]\n`);
+    // Messages may quote a file name or a config value: no control character reaches the terminal.
+    process.stderr.write(`flowtally: ${printable(e.message, true)} [${e.code}]\n`);
   } else {
     process.stderr.write(`flowtally: ${(e as Error).stack ?? String(e)}\n`);
   }

@@ -406,6 +406,94 @@ ${link("{ id: l2, prefixes: [2001:db8::/32], commitRate: 1.5G }").trim()}
     expect(() => parseConfigText(customer("unattributed-2"))).not.toThrow();
   });
 
+  describe("every parse failure is one coded line that quotes no raw bytes", () => {
+    const laughs = [
+      'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+      ..."bcdefghi".split("").map((k, i) => {
+        const prev = "abcdefgh"[i]!;
+        return `${k}: &${k} [${Array(9).fill(`*${prev}`).join(",")}]`;
+      }),
+    ].join("\n");
+    const failures: Array<[string, string, RegExp]> = [
+      // It was refused as a raw ReferenceError stack ("Excessive alias count").
+      [
+        "an alias bomb",
+        laughs,
+        /^b\.yaml: aliases expand the file to more than \d+ values: refused as an alias bomb/,
+      ],
+      ["an alias bomb inside a key the schema walks", `${laughs}\ncustomers: *i\n`, /alias bomb/],
+      [
+        "an alias loop",
+        "classes: &c [*c]\n",
+        /^b\.yaml: an alias refers to a list or map that holds it/,
+      ],
+      [
+        "aliases nesting past 100 levels",
+        [
+          "a0: &a0 [0]",
+          ...Array.from({ length: 120 }, (_, i) => `a${i + 1}: &a${i + 1} [*a${i}]`),
+        ].join("\n"),
+        /^b\.yaml: aliases nest lists and maps deeper than 100 levels$/,
+      ],
+      [
+        "nesting past 100 levels",
+        `a: ${"[".repeat(5000)}${"]".repeat(5000)}`,
+        /^b\.yaml: line 1, column \d+: nesting/,
+      ],
+      [
+        "a binary file",
+        "\x7fELF\x02\x01\x01\x00\x00\x1b[31m\x07",
+        /^b\.yaml: line 1, column \d+: null byte is not allowed in input$/,
+      ],
+      [
+        "control characters",
+        "a: 1\n\x1b[31mred: 2\n",
+        /^b\.yaml: line 2, column \d+: the stream contains non-printable characters$/,
+      ],
+      ["a repeated key", "a: 1\na: 2\n", /^b\.yaml: line 2, column 1: duplicated mapping key$/],
+      ["two documents", "a: 1\n---\nb: 2\n", /^b\.yaml: .*single document/],
+      ["an unknown tag", "a: !!binary aGVsbG8=\n", /^b\.yaml: line 1, column \d+: unknown tag/],
+    ];
+    for (const [what, text, message] of failures) {
+      it(`${what}: FT_CONFIG_PARSE`, () => {
+        try {
+          parseConfigText(text, "b.yaml");
+          expect.unreachable();
+        } catch (e) {
+          expect(isFlowtallyError(e, "FT_CONFIG_PARSE"), String(e)).toBe(true);
+          const m = (e as Error).message;
+          expect(m).toMatch(message);
+          // biome-ignore lint/suspicious/noControlCharactersInRegex: none may get through
+          expect(m).not.toMatch(/[\x00-\x1f\x7f]/);
+        }
+      });
+    }
+
+    it("quoted control characters come back escaped in schema errors", () => {
+      const text =
+        'decoder: { "held\\x07\\x1b[2J": 1 }\ncustomers: [{ id: "a\\u202eb", name: x, sites: [] }]\n';
+      try {
+        parseConfigText(text, "file\x1b[31m.yaml");
+        expect.unreachable();
+      } catch (e) {
+        expect(isFlowtallyError(e, "FT_CONFIG_INVALID")).toBe(true);
+        const m = (e as Error).message;
+        expect(m).toContain("file\\x1b[31m.yaml: invalid config");
+        expect(m).toContain('decoder: unknown key "held\\x07\\x1b[2J"');
+        expect(m).toContain("customers[0].id: ");
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: none may get through
+        expect(m.replaceAll("\n", "")).not.toMatch(/[\x00-\x1f\x7f\u202e]/);
+      }
+    });
+
+    it("aliases used as meant are fine", () => {
+      const cfg = parseConfigText(
+        "classes:\n  - { id: a, match: &web { protocol: [tcp], ports: [80, 443] } }\n  - { id: b, match: *web }\n",
+      );
+      expect(cfg.classes[1]!.match).toEqual(cfg.classes[0]!.match);
+    });
+  });
+
   it("reports YAML syntax errors and unreadable files with their own codes", () => {
     expect(() => parseConfigText("decoder: [1,\n", "x.yaml")).toThrow(/x\.yaml/);
     expect(() => parseConfigText("a: 1\na: 2\n")).toThrow(

@@ -4,7 +4,7 @@
  */
 export const errorCodes = {
   FT_CONFIG_READ: "The config file could not be read.",
-  FT_CONFIG_PARSE: "The config file is not valid YAML.",
+  FT_CONFIG_PARSE: "The config file is not valid YAML, or its aliases expand or loop.",
   FT_CONFIG_INVALID: "The config file does not match the schema.",
   FT_CAPTURE_READ: "A capture file could not be read.",
   FT_CAPTURE_OPEN: "A live capture (inputs.capture) could not be opened.",
