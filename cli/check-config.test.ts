@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { EVERY_SECRET_CONFIGS, SECRET_VALUES } from "../test/support/secret-configs.js";
 
 const root = new URL("../", import.meta.url).pathname;
 const cli = join(root, "dist/cli/flowtally.js");
@@ -167,6 +168,16 @@ describe("check-config and run refuse absurd configs the same way", () => {
       // biome-ignore lint/suspicious/noControlCharactersInRegex: none may reach the terminal
       expect(r.stderr.trimEnd()).not.toMatch(/[\x00-\x1f\x7f]/);
       expect(r.stderr).not.toMatch(STACK);
+    }
+  });
+
+  it("check-config hides every secret key: operator tokens were printed in clear", () => {
+    for (const text of EVERY_SECRET_CONFIGS) {
+      const r = run(["check-config", "-c", configFile(text)]);
+      expect(r.status, r.stderr).toBe(0);
+      for (const secret of SECRET_VALUES) expect(r.stdout + r.stderr).not.toContain(secret);
+      expect(r.stdout).toContain('"operatorTokens": "(2 set)"');
+      expect(r.stdout).toContain('"url": "redis://ft:***@127.0.0.1:6379/2?password=***"');
     }
   });
 });

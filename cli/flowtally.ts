@@ -317,32 +317,18 @@ program
     const { loadConfigFile } = await import("../config/load-config.js");
     const { describeStore } = await import("../store/create-store.js");
     const { dataFiles } = await import("../config/data-paths.js");
-    const { redactUrl } = await import("./redis-connection.js");
     const { configWarnings, formatWarning } = await import("../config/config-warnings.js");
+    const { configView } = await import("../config/config-view.js");
     const cfg = loadConfigFile(opts.config);
     const warnings = configWarnings(cfg);
     for (const w of warnings) process.stderr.write(`flowtally: warning: ${formatWarning(w)}\n`);
-    // Durations are shown in ms; a retention of "forever" (Infinity) as "forever"; the store's
-    // password and token, and a password in the Redis URL, as "(set)"/"***", so the output can
-    // be pasted into a ticket.
-    const shown = JSON.stringify(
-      cfg,
-      (k, v) =>
-        v === Number.POSITIVE_INFINITY
-          ? "forever"
-          : (k === "password" || k === "token") && typeof v === "string"
-            ? "(set)"
-            : k === "url" && typeof v === "string" && /^rediss?:/.test(v)
-              ? redactUrl(v)
-              : v,
-      2,
-    );
     const files = Object.entries(dataFiles(cfg))
-      .map(([k, v]) => `${k}: ${v}\n`)
+      .map(([k, v]) => `${k}: ${printable(v)}\n`)
       .join("");
+    // Every secret key (SECRET_KEYS) hidden, so the output can be pasted into a ticket.
     const ok = warnings.length === 0 ? "ok" : `ok, ${warnings.length} warning(s) on stderr`;
     process.stdout.write(
-      `${opts.config}: ${ok}\nstore: ${describeStore(cfg.store)}\n${files}${shown}\n`,
+      `${printable(opts.config)}: ${ok}\nstore: ${describeStore(cfg.store)}\n${files}${configView(cfg)}\n`,
     );
   });
 

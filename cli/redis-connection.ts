@@ -11,16 +11,8 @@ import type { Config } from "../schema/config.js";
 
 export type RedisKind = "producer" | "worker" | "commands";
 
-/** The URL with its password replaced, for logs and messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== "") u.password = "***";
-    return u.toString();
-  } catch {
-    return "(unparseable URL)";
-  }
-}
+/** The URL with its password replaced, for logs and messages (schema/secrets.ts). */
+export { redactUrl } from "../schema/secrets.js";
 
 export function connectRedis(
   queue: NonNullable<Config["queue"]>,

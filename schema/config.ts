@@ -5,6 +5,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { type IdKind, reservedIdProblem } from "./reserved-ids.js";
+import { type SecretKey, secretKeys, secrets } from "./secrets.js";
 import { formatDuration, parseBitRate, parseDuration, parseHostPort } from "./units.js";
 
 const positiveInt = z.number().int().min(1);
@@ -191,7 +192,8 @@ const influxCommon = {
   retention: levelRetention,
 };
 
-const secret = z.string().min(1);
+/** A password or token: write-only, `check-config` shows "(set)". */
+const secret = z.string().min(1).register(secrets, { shown: "set" });
 
 const influxV1 = z
   .strictObject({
@@ -467,10 +469,11 @@ export const configSchema = z.strictObject({
   queue: z
     .strictObject({
       redis: z.strictObject({
-        /** redis://[user:password@]host:port[/db] or rediss:// (TLS). */
+        /** redis://[user:password@]host:port[/db] or rediss:// (TLS); its password is a secret. */
         url: z
           .string()
-          .refine((s) => /^rediss?:\/\/[^/\s]+/.test(s), 'is not a "redis://host:port" URL'),
+          .refine((s) => /^rediss?:\/\/[^/\s]+/.test(s), 'is not a "redis://host:port" URL')
+          .register(secrets, { shown: "url" }),
         /** The URL is one node of a Redis Cluster (the others are discovered). */
         cluster: z.boolean().default(false),
       }),
@@ -501,8 +504,11 @@ export const configSchema = z.strictObject({
   api: z
     .strictObject({
       listen: hostPort.default("127.0.0.1:8080"),
-      /** Bearer tokens of operators (full access). */
-      operatorTokens: z.array(z.string().min(16, "must be at least 16 characters")).default([]),
+      /** Bearer tokens of operators (full access); `check-config` shows how many. */
+      operatorTokens: z
+        .array(z.string().min(16, "must be at least 16 characters"))
+        .register(secrets, { shown: "count" })
+        .default([]),
       /** Connections open at once; more are closed as they arrive, counted. */
       maxConnections: positiveInt.max(1_000_000).default(256),
       /** How long a client has to send a request's headers (slow or idle clients are cut off). */
@@ -563,6 +569,12 @@ export const configSchema = z.strictObject({
   /** The total-delay threshold of classes that set none, and of the default class. */
   defaultTotalDelayThreshold: totalDelayThreshold.default(1000),
 });
+
+/**
+ * Every secret key of the config, found by walking the schema: what `check-config` hides.
+ * schema/secrets.test.ts checks that no key named like a secret is left out.
+ */
+export const SECRET_KEYS: readonly SecretKey[] = secretKeys(configSchema);
 
 export type DecoderConfig = z.infer<typeof decoderConfigSchema>;
 export type CustomerConfig = z.infer<typeof customerSchema>;
