@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { configWarnings, formatWarning, SHORTEST_CUSTOMER_PREFIX } from "./config-warnings.js";
-import { parseConfigText } from "./load-config.js";
+import { loadConfigFile, parseConfigText } from "./load-config.js";
 
 const withPrefixes = (prefixes: string[]) =>
   parseConfigText(
@@ -31,6 +31,28 @@ describe("config warnings", () => {
     expect(configWarnings(withPrefixes(["16.0.0.0/4"]))[0]!.reason).toMatch(
       /holds 1\/16 of all IPv4 addresses/,
     );
+  });
+
+  it("a short prefix of multicast, link-local or unique local addresses is deliberate", () => {
+    // config/demo.yaml's pseudo-customer `multicast` keeps the groups apart.
+    const prefixes = [
+      "224.0.0.0/4",
+      "240.0.0.0/4",
+      "224.0.0.0/3",
+      "ff00::/8",
+      "fe80::/10",
+      "fc00::/7",
+    ];
+    expect(configWarnings(withPrefixes(prefixes))).toEqual([]);
+    expect(
+      configWarnings(withPrefixes(["192.0.0.0/2", "::/2", "2000::/3", "0.0.0.0/3"])),
+    ).toHaveLength(4);
+  });
+
+  it("the example configs have none", () => {
+    for (const f of ["demo.yaml", "flowtally.example.yaml", "influx.example.yaml"]) {
+      expect(configWarnings(loadConfigFile(new URL(f, import.meta.url).pathname)), f).toEqual([]);
+    }
   });
 
   it("a config without customers has none", () => {

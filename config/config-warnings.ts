@@ -3,7 +3,7 @@
  * `check-config` prints them and `run`/`collect`/`replay` log them at start. Pure, over a config
  * that has passed validation.
  *
- * A customer prefix shorter than /8 (IPv4) or /16 (IPv6). A /8 is the unit IANA handed out
+ * A customer prefix shorter than /8 (IPv4) or /16 (IPv6) that reaches into unicast space. A /8 is the unit IANA handed out
  * IPv4 space in, to a whole regional registry or the largest legacy holders; an IPv6 /16 is a
  * sixteenth of the /12 IANA gives a whole regional registry and 65 536 times the /32 a registry
  * gives a provider. No customer's access link holds more: a shorter prefix is a typo or a default
@@ -12,6 +12,7 @@
  * other customer's prefix holds: the overview's `unattributed` row empties into it and that
  * customer's figures mean nothing.
  */
+import { type Prefix, parsePrefix } from "../collector/classify/prefix-table.js";
 import type { Config } from "../schema/config.js";
 import { formatPath } from "./path.js";
 
@@ -61,6 +62,8 @@ function shortPrefixReason(text: string, customer: string): string | undefined {
   const length = slash < 0 ? bits : Number(text.slice(slash + 1));
   const shortest = ipv6 ? SHORTEST_CUSTOMER_PREFIX.ipv6 : SHORTEST_CUSTOMER_PREFIX.ipv4;
   if (length >= shortest) return undefined;
+  const p = parsePrefix(text);
+  if ("error" in p || !coversUnicast(p)) return undefined;
   const family = ipv6 ? "IPv6" : "IPv4";
   const share =
     length === 0 ? `every ${family} address` : `1/${2 ** length} of all ${family} addresses`;
@@ -68,4 +71,16 @@ function shortPrefixReason(text: string, customer: string): string | undefined {
     `"${text}" is shorter than /${shortest}: it holds ${share}, so the traffic of all of them ` +
     `that no longer prefix matches is attributed to customer "${customer}" (a default route or a typo?)`
   );
+}
+
+/**
+ * Whether a prefix reaches into the Internet's unicast space: IPv4 outside 224.0.0.0/3
+ * (multicast and the reserved 240/4), IPv6 inside 2000::/3 (global unicast). A short prefix
+ * that holds only multicast (224.0.0.0/4, ff00::/8), link-local (fe80::/10) or unique local
+ * (fc00::/7) addresses is a deliberate pseudo-customer, as config/demo.yaml's `multicast`.
+ */
+function coversUnicast(p: Prefix): boolean {
+  const first = p.bytes[0]!;
+  if (p.length < 3) return true;
+  return p.version === 4 ? first < 224 : (first & 0xe0) === 0x20;
 }
