@@ -4,6 +4,7 @@
  * many prefixes under one /24 or one /48. Every prefix's first and last address and the
  * addresses just outside it are looked up, as well as random ones.
  */
+import { isIPv4 } from "node:net";
 import { describe, expect, it } from "vitest";
 import { createRng, type Rng } from "../../test/fuzz/mutate.js";
 import {
@@ -14,6 +15,7 @@ import {
   type Prefix,
   type PrefixTable,
   PrefixTableBuilder,
+  parseAddress,
   parsePrefix,
 } from "./prefix-table.js";
 
@@ -446,6 +448,75 @@ describe("PrefixTableBuilder", () => {
 
 // ---------------------------------------------------------------------------------------------
 // Parsing and formatting
+
+describe("parseAddress", () => {
+  it("takes exactly the IPv4 addresses net.isIPv4 takes (its dotted quads are parsed by hand)", () => {
+    const tricky = [
+      "0.0.0.0",
+      "255.255.255.255",
+      "1.2.3.4",
+      "01.2.3.4",
+      "1.2.3.04",
+      "1.2.3",
+      "1.2.3.4.5",
+      "256.0.0.0",
+      "1..2.3",
+      "",
+      ".1.2.3",
+      "1.2.3.4.",
+      " 1.2.3.4",
+      "1.2.3.4 ",
+      "1e1.2.3.4",
+      "\u0661.2.3.4",
+      "0x1.2.3.4",
+      "1.2.3.-4",
+      "+1.2.3.4",
+      "1.2.3.4/8",
+      "1000.2.3.4",
+      "00.0.0.0",
+    ];
+    const rng = createRng(7);
+    const random = Array.from({ length: 20_000 }, () =>
+      Array.from({ length: 1 + rng.below(16) }, () => "0123456789.."[rng.below(12)]).join(""),
+    );
+    for (const text of [...tricky, ...random]) {
+      const parsed = parseAddress(text);
+      const v4 = !("error" in parsed) && parsed.version === 4;
+      expect(v4, JSON.stringify(text)).toBe(isIPv4(text));
+      if (v4) expect(parsed.bytes.join("."), text).toBe(text);
+    }
+  });
+});
+
+describe("parseAddress, IPv6 (read in one pass by hand)", () => {
+  it("reads every way of writing an address back to its bytes", () => {
+    const rng = createRng(11);
+    for (let k = 0; k < 5000; k++) {
+      const groups = Array.from({ length: 8 }, () => (rng.below(3) === 0 ? 0 : rng.below(0x10000)));
+      const bytes = Uint8Array.from(groups.flatMap((g) => [g >>> 8, g & 0xff]));
+      const hex = groups.map((g) => g.toString(16));
+      const tail = `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
+      const forms = [
+        formatAddress(bytes),
+        formatAddress(bytes).toUpperCase(),
+        hex.join(":"),
+        groups.map((g) => g.toString(16).padStart(4, "0")).join(":"),
+        `${hex.slice(0, 6).join(":")}:${tail}`,
+      ];
+      // "::" in place of every run of zero groups (one or more), wherever it is.
+      for (let a = 0; a < 8; a++) {
+        for (let b = a + 1; b <= 8 && groups[b - 1] === 0; b++) {
+          if (b - a < 8 || a === 0)
+            forms.push(`${hex.slice(0, a).join(":")}::${hex.slice(b).join(":")}`);
+        }
+      }
+      for (const text of forms) {
+        const parsed = parseAddress(text);
+        expect("error" in parsed ? parsed.error : parsed.bytes, text).toEqual(bytes);
+      }
+    }
+  });
+});
 
 describe("parsePrefix", () => {
   const accepts: [string, 4 | 6, number[], number][] = [

@@ -38,7 +38,7 @@
  * prefixes, 4.8 M lookups/s inside them); with it, 11 MiB and 16 M lookups/s. Prefixes from one
  * provider block share their upper chunks either way.
  */
-import { isIPv4, isIPv6 } from "node:net";
+import { isIPv6 } from "node:net";
 
 /** What a lookup returns when no prefix holds the address. */
 export const NO_MATCH = -1;
@@ -108,8 +108,9 @@ export function parsePrefix(text: string): Prefix | PrefixError {
 
 /** Parses a bare IPv4 or IPv6 address (no zone id) into 4 or 16 bytes. */
 export function parseAddress(text: string): { version: 4 | 6; bytes: Uint8Array } | PrefixError {
+  const v4 = parseIPv4(text);
+  if (v4 !== null) return { version: 4, bytes: v4 };
   if (text.includes("%")) return { error: "zone ids (%...) are not allowed" };
-  if (isIPv4(text)) return { version: 4, bytes: parseIPv4(text) };
   if (isIPv6(text)) return { version: 6, bytes: parseIPv6(text) };
   return { error: `"${text}" is not an IPv4 or IPv6 address` };
 }
@@ -143,39 +144,76 @@ function parseLength(text: string, max: number): number {
   return n <= max ? n : -1;
 }
 
-/** `text` has passed `net.isIPv4`. */
-function parseIPv4(text: string): Uint8Array {
-  return Uint8Array.from(text.split("."), Number);
+/**
+ * A dotted quad as `net.isIPv4` takes it (four decimal numbers 0-255, no leading zeros), or null.
+ * By hand rather than the regex and a split: a config of 100 000 customers parses every prefix
+ * twice (validation, then the customer model) and this was a fifth of the time.
+ */
+function parseIPv4(text: string): Uint8Array | null {
+  const bytes = new Uint8Array(4);
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46; // the end closes the last part like a "."
+    if (c >= 48 && c <= 57) {
+      if (digits === 1 && value === 0) return null; // a leading zero
+      value = value * 10 + (c - 48);
+      if (++digits > 3 || value > 255) return null;
+    } else if (c === 46) {
+      if (digits === 0 || part === 4) return null;
+      bytes[part++] = value;
+      value = 0;
+      digits = 0;
+    } else return null;
+  }
+  return part === 4 ? bytes : null;
 }
 
-/** `text` has passed `net.isIPv6` and has no zone id: at most one `::`, maybe a dotted tail. */
+/**
+ * `text` has passed `net.isIPv6` and has no zone id: groups of 1-4 hex digits, at most one `::`
+ * (one or more zero groups), maybe a dotted IPv4 tail as the last two groups. Read in one pass.
+ */
 function parseIPv6(text: string): Uint8Array {
-  const [headText, tailText] = text.split("::") as [string, string | undefined];
-  const head = ipv6Groups(headText);
-  const tail = tailText === undefined ? [] : ipv6Groups(tailText);
-  const zeros = new Array<number>(8 - head.length - tail.length).fill(0);
-  const groups = [...head, ...zeros, ...tail];
-  const bytes = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    bytes[2 * i] = g >>> 8;
-    bytes[2 * i + 1] = g & 0xff;
-  });
-  return bytes;
-}
-
-/** The 16-bit groups of one side of `::`; an embedded IPv4 tail counts as two groups. */
-function ipv6Groups(text: string): number[] {
-  if (text === "") return [];
-  const groups: number[] = [];
-  for (const part of text.split(":")) {
-    if (part.includes(".")) {
-      const [a, b, c, d] = parseIPv4(part) as unknown as [number, number, number, number];
-      groups.push((a << 8) | b, (c << 8) | d);
+  const groups = new Uint16Array(8);
+  let n = 0;
+  /** Where `::` stands: the index of the first group after it, -1 without one. */
+  let gap = -1;
+  let value = 0;
+  let digits = 0;
+  let segmentStart = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 58) {
+      // ":"
+      if (digits > 0) groups[n++] = value;
+      value = 0;
+      digits = 0;
+      if (text.charCodeAt(i + 1) === 58) {
+        gap = n;
+        i++;
+      }
+      segmentStart = i + 1;
+    } else if (c === 46) {
+      // "." of an IPv4 tail: the rest of the text is a dotted quad.
+      const [a, b, c3, d] = parseIPv4(text.slice(segmentStart)) as unknown as number[];
+      groups[n++] = (a! << 8) | b!;
+      groups[n++] = (c3! << 8) | d!;
+      digits = 0;
+      break;
     } else {
-      groups.push(Number.parseInt(part, 16));
+      value = value * 16 + (c <= 57 ? c - 48 : (c | 32) - 87);
+      digits++;
     }
   }
-  return groups;
+  if (digits > 0) groups[n++] = value;
+  const bytes = new Uint8Array(16);
+  for (let g = 0; g < n; g++) {
+    const at = gap >= 0 && g >= gap ? g + 8 - n : g;
+    bytes[2 * at] = groups[g]! >>> 8;
+    bytes[2 * at + 1] = groups[g]! & 0xff;
+  }
+  return bytes;
 }
 
 function isIPv4Mapped(groups: readonly number[]): boolean {
@@ -303,7 +341,7 @@ function checkPrefix(p: Prefix): Prefix {
 
 function prefixKey(p: Prefix): number | string {
   if (p.version === 4) return ipv4ToUint32(p.bytes) * 64 + p.length;
-  return `${p.bytes.join(".")}/${p.length}`;
+  return `${String.fromCharCode(...p.bytes)}/${p.length}`;
 }
 
 /**
