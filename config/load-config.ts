@@ -7,7 +7,12 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { CORE_SCHEMA, load, YAMLException } from "js-yaml";
 import type { z } from "zod";
-import { type Config, configSchema } from "../schema/config.js";
+import {
+  type Config,
+  type CustomerConfig,
+  configSchema,
+  customerSchema,
+} from "../schema/config.js";
 import { FlowtallyError } from "../schema/errors.js";
 import { resolveDataPaths } from "./data-paths.js";
 import { formatPath } from "./path.js";
@@ -54,7 +59,7 @@ export function parseConfigText(
     const problem = aliasProblem(value);
     if (problem !== undefined) throw new FlowtallyError("FT_CONFIG_PARSE", `${where}: ${problem}`);
   }
-  return validateConfig(value ?? {}, source, configDir);
+  return validate(value ?? {}, source, true, configDir);
 }
 
 /**
@@ -148,17 +153,54 @@ export function validateConfig(
   source = "config",
   configDir = process.cwd(),
 ): Readonly<Config> {
-  const res = configSchema.safeParse(input);
-  const lines = res.success
-    ? [...validateModel(res.data), ...validateResources(res.data)]
-    : res.error.issues.map(formatIssue);
-  if (!res.success || lines.length > 0) {
-    throw new FlowtallyError(
-      "FT_CONFIG_INVALID",
-      `${printable(source)}: invalid config\n  ${lines.map((l) => printable(l)).join("\n  ")}`,
-    );
+  return validate(input, source, false, configDir);
+}
+
+/**
+ * The schema, then the checks across the model. Customers go through the schema one by one (the
+ * same issues, with the same paths): when `owned` (the value was parsed here and nobody else
+ * holds it), each customer's raw copy is dropped once parsed, so that a config of 100 000
+ * customers is not held twice.
+ */
+function validate(
+  input: unknown,
+  source: string,
+  owned: boolean,
+  configDir: string,
+): Readonly<Config> {
+  const whole = isRecord(input) ? input : undefined;
+  const raw = Array.isArray(whole?.customers) ? (whole.customers as unknown[]) : undefined;
+  const res = configSchema.safeParse(raw === undefined ? input : { ...whole, customers: [] });
+  const issues = res.success ? [] : [...res.error.issues];
+  const customers: CustomerConfig[] = [];
+  for (let k = 0; raw !== undefined && k < raw.length; k++) {
+    const c = customerSchema.safeParse(raw[k]);
+    if (c.success) customers.push(c.data);
+    else
+      for (const issue of c.error.issues)
+        issues.push({ ...issue, path: ["customers", k, ...issue.path] });
+    if (owned) raw[k] = undefined;
   }
-  return deepFreeze(resolveDataPaths(res.data, resolve(configDir)));
+  if (issues.length > 0) throw invalid(source, issues.map(formatIssue));
+  // Data paths absolute before the checks, so that two keys naming one file are seen as one.
+  const cfg = resolveDataPaths(
+    raw === undefined ? res.data! : { ...res.data!, customers },
+    resolve(configDir),
+  );
+  const problems = [...validateModel(cfg), ...validateResources(cfg)];
+  if (problems.length > 0) throw invalid(source, problems);
+  return deepFreeze(cfg);
+}
+
+function invalid(source: string, lines: readonly string[]): FlowtallyError {
+  return new FlowtallyError(
+    "FT_CONFIG_INVALID",
+    `${printable(source)}: invalid config\n  ${lines.map((l) => printable(l)).join("\n  ")}`,
+  );
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
 function formatIssue(issue: z.core.$ZodIssue): string {
@@ -170,10 +212,21 @@ function formatIssue(issue: z.core.$ZodIssue): string {
   return `${path === "" ? "(top level)" : path}: ${reason}`;
 }
 
+/** Freezes every object and array under `v`; by hand, without recursion or a key list per object. */
 function deepFreeze<T>(v: T): T {
-  if (v !== null && typeof v === "object" && !Object.isFrozen(v)) {
-    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
-    Object.freeze(v);
+  const stack: object[] = [];
+  const visit = (c: unknown) => {
+    if (c !== null && typeof c === "object" && !Object.isFrozen(c)) stack.push(c);
+  };
+  visit(v);
+  while (stack.length > 0) {
+    const o = stack.pop()!;
+    Object.freeze(o);
+    if (Array.isArray(o)) {
+      for (let i = 0; i < o.length; i++) visit(o[i]);
+    } else {
+      for (const k in o) visit((o as Record<string, unknown>)[k]);
+    }
   }
   return v;
 }

@@ -106,7 +106,8 @@ export function validateResources(cfg: Config): string[] {
     files.unshift(["store.embedded.path", cfg.store.embedded.path]);
   const owner = new Map<string, string>();
   for (const [path, file] of files) {
-    if (file === "") continue; // "" disables the state file and the spool
+    // "" disables the state file and the spool; ":memory:" is a store without a file.
+    if (file === "" || file === ":memory:") continue;
     const full = resolve(file);
     const first = owner.get(full);
     if (first !== undefined) {
