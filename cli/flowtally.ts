@@ -315,7 +315,7 @@ program
   .requiredOption("-c, --config <file>", "config file")
   .action(async (opts: { config: string }) => {
     const { loadConfigFile } = await import("../config/load-config.js");
-    const { describeStore } = await import("../store/create-store.js");
+    const { describeStore } = await import("../store/configured-store.js");
     const { dataFiles } = await import("../config/data-paths.js");
     const { configWarnings, formatWarning } = await import("../config/config-warnings.js");
     const { configView } = await import("../config/config-view.js");

@@ -36,7 +36,7 @@ import { createMetrics } from "../query/metrics.js";
 import type { Config } from "../schema/config.js";
 import { FlowtallyError } from "../schema/errors.js";
 import type { SeriesStore } from "../schema/series-store.js";
-import { describeStore, storeRetention } from "../store/create-store.js";
+import { describeStore, storeRetention } from "../store/configured-store.js";
 import { pruneBefore } from "../store/retention.js";
 import { lockDataFiles } from "./data-lock.js";
 import { type Collectors, createPipeline, type StoreCloseReport } from "./pipeline.js";

@@ -29,7 +29,7 @@ import type { CustomerModel } from "../collector/classify/customer-model.js";
 import type { Config } from "../schema/config.js";
 import { type SeriesStore, UNATTRIBUTED_CUSTOMER } from "../schema/series-store.js";
 import { parseHostPort } from "../schema/units.js";
-import { storeRetention } from "../store/create-store.js";
+import { storeRetention } from "../store/configured-store.js";
 import { keptFrom } from "../store/retention.js";
 import { clientKey, createAuthFailureTable } from "./auth-failures.js";
 import type { ApiClientError, ApiStats, Metrics } from "./metrics.js";
