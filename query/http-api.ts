@@ -297,15 +297,21 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
   const routers = customersByRouter(config);
   const serviceTypes = new Set(model.customers.map((c) => c.serviceType));
   const customerIds = new Set(model.customers.map((c) => c.id));
-  /** customer → site → links. */
-  const sites = new Map<string, Map<string, Set<string>>>();
-  for (const l of model.links) {
-    const bySite = sites.get(l.customer) ?? new Map<string, Set<string>>();
-    const links = bySite.get(l.site) ?? new Set<string>();
-    links.add(l.link);
-    bySite.set(l.site, links);
-    sites.set(l.customer, bySite);
-  }
+  /** customer → site → links; made at the first request that needs it (a map per customer). */
+  let sites: Map<string, Map<string, Set<string>>> | undefined;
+  const sitesOf = (customer: string): Map<string, Set<string>> | undefined => {
+    if (sites === undefined) {
+      sites = new Map();
+      for (const l of model.links) {
+        const bySite = sites.get(l.customer) ?? new Map<string, Set<string>>();
+        const links = bySite.get(l.site) ?? new Set<string>();
+        links.add(l.link);
+        bySite.set(l.site, links);
+        sites.set(l.customer, bySite);
+      }
+    }
+    return sites.get(customer);
+  };
 
   function digest(token: string): Buffer {
     return createHash("sha256").update(token, "utf8").digest();
@@ -483,7 +489,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     if (customer !== UNATTRIBUTED_CUSTOMER && !customerIds.has(customer)) {
       throw new ApiError(404, "FT_NOT_FOUND", `no customer ${shown(customer)}`);
     }
-    const customerSites = sites.get(customer) ?? new Map<string, Set<string>>();
+    const customerSites = sitesOf(customer) ?? new Map<string, Set<string>>();
     const site = p.get("site");
     if (site !== undefined && !customerSites.has(site)) {
       throw badParameter("site", `site ${shown(site)} is not a site of customer ${customer}`);

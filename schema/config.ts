@@ -52,10 +52,13 @@ export const decoderConfigSchema = z.strictObject({
   statePath: z.string().default("decoder-state.json"),
 });
 
+/** What an id may be: exported for schema/customer-fast-path.ts. */
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
 const id = z
   .string()
   .regex(
-    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
+    ID_PATTERN,
     "must be 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit",
   );
 
