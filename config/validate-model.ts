@@ -4,10 +4,11 @@
  * be matched. Each problem names its path and the reason, like schema errors.
  *
  * One pass that allocates little per link: a config of 100 000 customers goes through here at
- * every start, so paths are only formatted for problems, and a prefix's first owner is kept as
- * four indexes rather than a path.
+ * every start, so paths are only formatted for problems. Link prefixes are parsed and collected
+ * by collector/classify/link-prefixes.ts, which the customer model then reuses.
  */
-import { ipv4ToUint32, parsePrefix } from "../collector/classify/prefix-table.js";
+import { linkPrefixes } from "../collector/classify/link-prefixes.js";
+import { parsePrefix } from "../collector/classify/prefix-table.js";
 import { parseExporterPrefix } from "../collector/exporter-allowlist.js";
 import type { Config } from "../schema/config.js";
 import { formatPath } from "./path.js";
@@ -21,18 +22,17 @@ export function validateModel(cfg: Config): string[] {
   for (const [first, k] of duplicates(cfg.customers, (c) => c.id)) {
     at(["customers", k, "id"], `"${cfg.customers[k]!.id}" is also the id of customers[${first}]`);
   }
-  /** Prefix key → index into `owners` of its first link: customer, site, link, prefix. */
-  const prefixOwner = new Map<number | string, number>();
-  const owners: number[] = [];
-  const ownerPath = (o: number): PropertyKey[] => [
+  /** By link number (as the customer model numbers links): its customer, site and link index. */
+  const linkAt: number[] = [];
+  const prefixPath = (link: number, position: number): PropertyKey[] => [
     "customers",
-    owners[o]!,
+    linkAt[3 * link]!,
     "sites",
-    owners[o + 1]!,
+    linkAt[3 * link + 1]!,
     "links",
-    owners[o + 2]!,
+    linkAt[3 * link + 2]!,
     "prefixes",
-    owners[o + 3]!,
+    position,
   ];
   const interfaceOwner = new Map<string, PropertyKey[]>();
   const customers = cfg.customers;
@@ -56,28 +56,7 @@ export function validateModel(cfg: Config): string[] {
         const link = links[li]!;
         const linkPath = (): PropertyKey[] => ["customers", ci, "sites", si, "links", li];
         const prefixes = link.prefixes;
-        for (let pi = 0; pi < prefixes.length; pi++) {
-          const text = prefixes[pi]!;
-          const p = parsePrefix(text);
-          if ("error" in p) {
-            at([...linkPath(), "prefixes", pi], `"${text}" is not a prefix: ${p.error}`);
-            continue;
-          }
-          const key =
-            p.version === 4
-              ? ipv4ToUint32(p.bytes) * 64 + p.length
-              : `${String.fromCharCode(...p.bytes)}/${p.length}`;
-          const owner = prefixOwner.get(key);
-          if (owner !== undefined) {
-            at(
-              [...linkPath(), "prefixes", pi],
-              `"${text}" is also given to ${formatPath(ownerPath(owner))}`,
-            );
-          } else {
-            prefixOwner.set(key, owners.length);
-            owners.push(ci, si, li, pi);
-          }
-        }
+        linkAt.push(ci, si, li);
         if ((link.router === undefined) !== (link.ifIndex === undefined)) {
           at(linkPath(), "router and ifIndex go together: give both or neither");
         } else if (link.router !== undefined) {
@@ -94,6 +73,16 @@ export function validateModel(cfg: Config): string[] {
         }
       }
     }
+  }
+
+  // Parsed and collected once, for the customer model too (collector/classify/link-prefixes.ts).
+  for (const p of linkPrefixes(customers).problems) {
+    at(
+      prefixPath(p.link, p.position),
+      "error" in p
+        ? `"${p.text}" is not a prefix: ${p.error}`
+        : `"${p.text}" is also given to ${formatPath(prefixPath(p.firstLink, p.firstPosition))}`,
+    );
   }
 
   for (const kind of ["netflow", "sflow"] as const) {

@@ -6,6 +6,7 @@
  * the link number, from which site and customer follow.
  */
 import type { Config } from "../../schema/config.js";
+import { linkPrefixes } from "./link-prefixes.js";
 import { type PrefixTable, PrefixTableBuilder, parsePrefix } from "./prefix-table.js";
 
 export interface LinkInfo {
@@ -54,7 +55,11 @@ export interface CustomerModel {
 export function buildCustomerModel(cfg: Config): CustomerModel {
   const customers: CustomerInfo[] = [];
   const links: LinkInfo[] = [];
-  const builder = new PrefixTableBuilder();
+  const prefixes = linkPrefixes(cfg.customers);
+  const unparsed = prefixes.problems.find((p) => "error" in p);
+  if (unparsed !== undefined && "error" in unparsed) {
+    throw new Error(`${unparsed.text}: ${unparsed.error} (the config was not validated)`);
+  }
   const interfaces = new Map<string, Map<number, number>>();
   cfg.customers.forEach((c, ci) => {
     customers.push({ index: ci, id: c.id, name: c.name, serviceType: c.serviceType });
@@ -69,7 +74,6 @@ export function buildCustomerModel(cfg: Config): CustomerModel {
           link: l.id,
           commitRate: l.commitRate,
         });
-        for (const text of l.prefixes) builder.add(validPrefix(text), index);
         if (l.router !== undefined && l.ifIndex !== undefined) {
           let byIf = interfaces.get(l.router);
           if (byIf === undefined) {
@@ -85,7 +89,7 @@ export function buildCustomerModel(cfg: Config): CustomerModel {
   return {
     customers,
     links,
-    prefixes: builder.build(),
+    prefixes: prefixes.table(),
     interfaces,
     classIds: [...cfg.classes.map((c) => c.id), cfg.defaultClass],
     rules,

@@ -2,6 +2,8 @@ export type { Attribution, Classifier } from "./classifier.js";
 export { createAttribution, createClassifier } from "./classifier.js";
 export type { ClassRule, CustomerInfo, CustomerModel, LinkInfo } from "./customer-model.js";
 export { buildCustomerModel } from "./customer-model.js";
+export type { LinkPrefixes, LinkPrefixProblem } from "./link-prefixes.js";
+export { linkPrefixes } from "./link-prefixes.js";
 export type { Prefix, PrefixConflict, PrefixError, PrefixTableStats } from "./prefix-table.js";
 export {
   NO_MATCH,
