@@ -39,6 +39,8 @@ export function loadConfigFile(path: string): Readonly<Config> {
  * of the memory on a config of 100 000 customers (bench/README.md, "Config at scale").
  */
 const YAML_OPTIONS = { schema: CORE_SCHEMA } as const;
+/** Where an alias may stand; also matches inside quoted strings, which only costs a walk. */
+const ALIAS = /(?:^|[\s[{,])\*/;
 /** js-yaml refuses deeper nesting in the text; aliases can nest further (checked below). */
 const MAX_DEPTH = 100;
 
@@ -55,8 +57,9 @@ export function parseConfigText(
   } catch (e) {
     throw new FlowtallyError("FT_CONFIG_PARSE", `${where}: ${parseFailure(e, text)}`, { cause: e });
   }
-  // Aliases share one value between places: only a text with one can expand or loop.
-  if (text.includes("*")) {
+  // Aliases share one value between places: only a text with one (`*name` after a space, a
+  // line start, "[", "{" or ",") can expand or loop. A "*" inside a word is not one.
+  if (ALIAS.test(text)) {
     const problem = aliasProblem(value);
     if (problem !== undefined) throw new FlowtallyError("FT_CONFIG_PARSE", `${where}: ${problem}`);
   }
