@@ -508,8 +508,10 @@ export async function startRun(
     let stopping: Promise<RunStats> | undefined;
     const stop = async (): Promise<RunStats> => {
       for (const timer of timers) clearInterval(timer);
-      // Captures first (each counts what the kernel still holds), then the UDP listeners.
+      // Captures first (each counts what the kernel still holds), then the UDP listeners, each
+      // read until the kernel's queue is empty.
       await Promise.all(captures.map((c) => c.close()));
+      await Promise.all(inputs.map((i) => i.drain()));
       await Promise.all(inputs.map((i) => i.close()));
       const now = Date.now();
       collector.expire(now);

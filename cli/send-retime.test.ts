@@ -97,8 +97,16 @@ it("send --retime moves an old capture to now: run counts it, query finds it fro
     { FLOWTALLY_TOKEN: TOKEN },
   );
   expect(traffic.status, traffic.stderr).toBe(0);
-  const points = JSON.parse(traffic.stdout).points as Array<{ time: string; bytesIn: number }>;
-  expect(points.length).toBeGreaterThanOrEqual(16);
+  const answer = JSON.parse(traffic.stdout) as {
+    from: string;
+    points: Array<{ time: string; bytesIn: number }>;
+  };
+  const points = answer.points;
+  // now-15m, rounded down to the minute when the query ran: 16 minutes up to `to`, or 15 when a
+  // minute began between the latest record and the query.
+  expect(Date.parse(answer.from)).toBeGreaterThanOrEqual(Date.parse(to) - 16 * 60_000);
+  expect(points.length).toBe((Date.parse(to) - Date.parse(answer.from)) / 60_000);
+  expect(points.length).toBeGreaterThanOrEqual(15);
   expect(points.reduce((a, p) => a + p.bytesIn, 0)).toBe(office.bytesIn);
   // The traffic sits in the minute of the latest record (or the one before, across a minute).
   expect(points.filter((p) => p.bytesIn > 0).at(-1)!.time).toBe(

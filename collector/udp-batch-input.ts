@@ -228,15 +228,13 @@ export async function openBatchedUdpInput(
     stats,
     backend: "recvmmsg",
     kernelDrops: () => (closedDrops === undefined ? drops() : closedDrops),
+    drain: () => (open ? drainSocket(type, port) : Promise.resolve(null)),
     close: () => {
-      closing ??= drainSocket(type, port).then(
-        () =>
-          new Promise<void>((resolve) => {
-            closedDrops = drops();
-            open = false;
-            native.close(handle, resolve);
-          }),
-      );
+      closing ??= new Promise<void>((resolve) => {
+        closedDrops = drops();
+        open = false;
+        native.close(handle, resolve);
+      });
       return closing;
     },
   };

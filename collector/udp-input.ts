@@ -32,6 +32,13 @@ export interface UdpInput {
    * after `close`, the count at closing.
    */
   kernelDrops(): number | null;
+  /**
+   * Lets the socket be read until the kernel's receive queue is empty (at most DRAIN_MAX_MS),
+   * so that datagrams queued at a stop are counted, not discarded with the socket; resolves with
+   * the bytes still queued (0 when drained, null if /proc can't tell). Call before `close`.
+   */
+  drain(): Promise<number | null>;
+  /** Stops delivering at once (also from inside the callback) and closes the socket. */
   close(): Promise<void>;
 }
 
@@ -79,15 +86,14 @@ export async function openUdpInput(opts: UdpInputOptions): Promise<UdpInput> {
     stats,
     backend: "dgram",
     kernelDrops: () => (closedDrops === undefined ? drops() : closedDrops),
-    close: async () => {
-      if (closedDrops !== undefined) return;
-      await drainSocket(type, bound.port);
-      if (closedDrops !== undefined) return;
-      await new Promise<void>((resolve) => {
+    drain: () =>
+      closedDrops === undefined ? drainSocket(type, bound.port) : Promise.resolve(null),
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (closedDrops !== undefined) return resolve();
         closedDrops = drops();
         socket.close(() => resolve());
-      });
-    },
+      }),
   };
 }
 
