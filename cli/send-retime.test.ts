@@ -86,7 +86,11 @@ it("send --retime moves an old capture to now: run counts it, query finds it fro
 
   // The same store behind flowtally serve's API: the same answer to the same relative question.
   const serve = await startFlowtally("serve", config);
-  expect(overview(["--api", serve.apiUrl], { FLOWTALLY_TOKEN: TOKEN })).toEqual(stored);
+  // (now-1h is rounded down to the minute when each query runs: a minute may begin between them.)
+  const viaApi = overview(["--api", serve.apiUrl], { FLOWTALLY_TOKEN: TOKEN });
+  expect(viaApi.rows).toEqual(stored.rows);
+  expect(Date.parse(viaApi.from) - Date.parse(stored.from)).toBeGreaterThanOrEqual(0);
+  expect(Date.parse(viaApi.from) - Date.parse(stored.from)).toBeLessThanOrEqual(60_000);
   const traffic = runCli(
     ["query", "traffic", "office", "--api", serve.apiUrl, "--from", "now-15m", "--to", to].concat([
       "--step",
@@ -102,11 +106,10 @@ it("send --retime moves an old capture to now: run counts it, query finds it fro
     points: Array<{ time: string; bytesIn: number }>;
   };
   const points = answer.points;
-  // now-15m, rounded down to the minute when the query ran: 16 minutes up to `to`, or 15 when a
+  // now-15m, rounded down to the minute when the query ran: 16 minutes up to `to`, fewer when a
   // minute began between the latest record and the query.
   expect(Date.parse(answer.from)).toBeGreaterThanOrEqual(Date.parse(to) - 16 * 60_000);
   expect(points.length).toBe((Date.parse(to) - Date.parse(answer.from)) / 60_000);
-  expect(points.length).toBeGreaterThanOrEqual(15);
   expect(points.reduce((a, p) => a + p.bytesIn, 0)).toBe(office.bytesIn);
   // The traffic sits in the minute of the latest record (or the one before, across a minute).
   expect(points.filter((p) => p.bytesIn > 0).at(-1)!.time).toBe(
