@@ -2,12 +2,13 @@
  * The built command line (dist/, made by `npm run build`; `npm test` builds first), run as a
  * user runs it.
  */
+
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { createSocket } from "node:dgram";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { freeUdpPort, tsharkOfficeBytes } from "../test/support/cli-process.js";
 import { influxql, startInfluxd } from "../test/support/servers.js";
 
 const root = new URL("../", import.meta.url).pathname;
@@ -309,29 +310,4 @@ async function runSendQuery(
   ]);
   expect(q.status, q.stderr).toBe(0);
   return JSON.parse(q.stdout).rows.find((r: { customer: string }) => r.customer === "office");
-}
-
-/** tshark's IP bytes of tcpreplay's test.pcap to and from 172.16.11.0/24: [in, out]. */
-function tsharkOfficeBytes(): [number, number] {
-  const pairs = readFileSync(
-    join(root, "test/fixtures/exporters/compare__tcpreplay__test.csv"),
-    "utf8",
-  )
-    .trim()
-    .split("\n")
-    .slice(1)
-    .map((l) => l.split(","));
-  const sum = (side: 0 | 1) =>
-    pairs.filter((f) => f[side]!.startsWith("172.16.11.")).reduce((a, f) => a + Number(f[3]), 0);
-  return [sum(1), sum(0)];
-}
-
-function freeUdpPort(): Promise<number> {
-  const s = createSocket("udp4");
-  return new Promise((resolve) =>
-    s.bind(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    }),
-  );
 }

@@ -10,12 +10,13 @@
  * `--prefer-offline`. It still asks the registry for the packages' metadata, which the cache does
  * not hold for a lockfile install (`--offline` fails with ENOTCACHED); about 15 s here.
  */
+
 import { spawn, spawnSync } from "node:child_process";
-import { createSocket } from "node:dgram";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { freeUdpPort, tsharkOfficeBytes } from "../support/cli-process.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
@@ -224,28 +225,3 @@ describe("npm pack, npm install -g", () => {
     expect(verify.stderr.trim()).toBe("");
   });
 });
-
-/** tshark's IP bytes of tcpreplay's test.pcap to and from 172.16.11.0/24: [in, out]. */
-function tsharkOfficeBytes(): [number, number] {
-  const pairs = readFileSync(
-    join(root, "test/fixtures/exporters/compare__tcpreplay__test.csv"),
-    "utf8",
-  )
-    .trim()
-    .split("\n")
-    .slice(1)
-    .map((l) => l.split(","));
-  const sum = (side: 0 | 1) =>
-    pairs.filter((f) => f[side]!.startsWith("172.16.11.")).reduce((a, f) => a + Number(f[3]), 0);
-  return [sum(1), sum(0)];
-}
-
-function freeUdpPort(): Promise<number> {
-  const s = createSocket("udp4");
-  return new Promise((resolve) =>
-    s.bind(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    }),
-  );
-}

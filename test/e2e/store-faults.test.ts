@@ -5,12 +5,13 @@
  * every row: spooled at stop, written by the next start, once. The faults are real (a 2 MB tmpfs,
  * `chattr +i`; see test/support/fault-fs.ts): a machine that cannot make them fails these tests.
  */
+
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { createSocket } from "node:dgram";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { freeUdpPort, tsharkOfficeBytes } from "../support/cli-process.js";
 import { mountTmpfs, setImmutable } from "../support/fault-fs.js";
 import { eventually } from "../support/scale-out.js";
 import { influxql, startInfluxd } from "../support/servers.js";
@@ -31,16 +32,6 @@ afterEach(async () => {
 function cli1(args: string[]): { status: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", cwd: root });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-function freeUdpPort(): Promise<number> {
-  const s = createSocket("udp4");
-  return new Promise((resolve) =>
-    s.bind(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    }),
-  );
 }
 
 interface Setup {
@@ -151,21 +142,6 @@ function officeBytes(s: Setup): [number, number] {
     (r) => r.customer === "office",
   );
   return [Number(row?.bytesIn ?? 0), Number(row?.bytesOut ?? 0)];
-}
-
-/** tshark's IP bytes of tcpreplay's test.pcap to and from 172.16.11.0/24: [in, out]. */
-function tsharkOfficeBytes(): [number, number] {
-  const pairs = readFileSync(
-    join(root, "test/fixtures/exporters/compare__tcpreplay__test.csv"),
-    "utf8",
-  )
-    .trim()
-    .split("\n")
-    .slice(1)
-    .map((l) => l.split(","));
-  const sum = (side: 0 | 1) =>
-    pairs.filter((f) => f[side]!.startsWith("172.16.11.")).reduce((a, f) => a + Number(f[3]), 0);
-  return [sum(1), sum(0)];
 }
 
 /** Log lines (pino JSON on stderr) at error level or above. */
