@@ -127,16 +127,16 @@ async function healthz(port: number, ms: number): Promise<number> {
   return res.status;
 }
 
+/** Until /healthz answers 200: the API listens and its dependencies (collect: Redis) are up. */
 async function waitForApi(port: number, s: Started): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
-    try {
-      await healthz(port, 1000);
-      return;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`no API on ${port}:\n${s.output().stderr}`);
-      await new Promise((r) => setTimeout(r, 100));
+    const status = await healthz(port, 1000).catch(() => 0);
+    if (status === 200) return;
+    if (Date.now() > deadline) {
+      throw new Error(`/healthz on ${port} not 200 (last: ${status}):\n${s.output().stderr}`);
     }
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
