@@ -3,12 +3,12 @@
  * user runs it.
  */
 
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { freeUdpPort, tsharkOfficeBytes } from "../test/support/cli-process.js";
+import { freeUdpPort, startRun, tsharkOfficeBytes } from "../test/support/cli-process.js";
 import { influxql, startInfluxd } from "../test/support/servers.js";
 
 const root = new URL("../", import.meta.url).pathname;
@@ -264,24 +264,8 @@ async function runSendQuery(
       "",
     ].join("\n"),
   );
-  const child = spawn(process.execPath, [cli, "run", "--config", config], { cwd: root });
-  onTestFinished(() => {
-    child.kill("SIGKILL"); // a no-op once it has exited
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => {
-    stdout += d;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-  await new Promise<void>((resolve, reject) => {
-    child.stderr.on("data", (d) => {
-      stderr += d;
-      if (stderr.includes("query API listening")) resolve();
-    });
-    exited.then(() => reject(new Error(`run exited: ${stderr}`)));
-  });
-  await whileRunning(config, port, stderr);
+  const running = await startRun(config);
+  await whileRunning(config, port, running.stderr());
 
   const sent = run([
     "send",
@@ -291,8 +275,8 @@ async function runSendQuery(
   ]);
   expect(sent.stdout).toMatch(/^sent 7 datagrams/);
   await new Promise((r) => setTimeout(r, 200));
-  child.kill("SIGTERM");
-  expect(await exited, stderr).toBe(0);
+  const { status, stdout, stderr } = await running.stop();
+  expect(status, stderr).toBe(0);
   expect(stdout).toMatch(/^received 7 export datagrams, 45 records/);
   expect(stdout).toMatch(/dropped by the kernel: 0/);
 
