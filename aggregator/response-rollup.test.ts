@@ -32,7 +32,7 @@ describe("response-time partials and rollup", () => {
     const rollup = new ResponseRollup({ latenessMs: 0 });
     rollup.add(a.drainAll());
     rollup.add(b.drainAll());
-    const deltas = rollup.flushAll();
+    const deltas = rollup.flush();
     // One minute bucket → one delta per level.
     expect(deltas.map((d) => d.level)).toEqual(["1m", "5m", "1h", "1d"]);
     const m = deltas[0]!;
@@ -55,16 +55,17 @@ describe("response-time partials and rollup", () => {
     );
   });
 
-  it("turns a partial for a closed minute into a correction, not a loss", () => {
+  it("turns a partial for a complete minute into a correction counted as late, not a loss", () => {
     const rollup = new ResponseRollup({ latenessMs: 60_000 });
     const s = new ResponseSums({ intervalMs: 10_000 });
     s.add(1, 2, tx(T0 + 5000, 10_000));
-    rollup.add(s.drainAll());
-    expect(rollup.flush(T0 + 120_000).filter((d) => d.level === "1m")).toHaveLength(1);
+    rollup.add(s.drainAll(), T0 + 119_000);
+    expect(rollup.flush().filter((d) => d.level === "1m")).toHaveLength(1);
+    expect(rollup.stats.latePartials).toBe(0);
     s.add(1, 2, tx(T0 + 7000, 20_000));
-    rollup.add(s.drainAll());
+    rollup.add(s.drainAll(), T0 + 121_000);
     expect(rollup.stats.latePartials).toBe(1);
-    const late = rollup.flush(T0 + 121_000).filter((d) => d.level === "1m");
+    const late = rollup.flush().filter((d) => d.level === "1m");
     expect(late.map((d) => [d.startMs, d.transactions])).toEqual([[T0, 1]]);
   });
 });

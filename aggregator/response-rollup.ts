@@ -1,7 +1,7 @@
 /**
  * The response-time side of the aggregator: merges response partials (collector/aggregate/
- * response-sums.ts) from any number of collectors into 1-minute buckets with the same lateness
- * rules as the traffic rollup (MinuteBuckets), and emits additive deltas for every level: counts
+ * response-sums.ts) from any number of collectors into 1-minute buckets as the traffic rollup
+ * does (MinuteBuckets: everything emitted at each flush), and emits additive deltas for every level: counts
  * and delay sums add, and so do the sketch bins, which is what makes a day's p95 exact within the
  * sketch's accuracy. Pure.
  */
@@ -36,16 +36,12 @@ export class ResponseRollup {
     this.stats = this.buckets.stats;
   }
 
-  add(partials: readonly ResponsePartial[]): void {
-    this.buckets.add(partials);
+  add(partials: readonly ResponsePartial[], nowMs?: number): void {
+    this.buckets.add(partials, nowMs);
   }
 
-  flush(nowMs: number): ResponseDelta[] {
-    return emit(this.buckets.flush(nowMs));
-  }
-
-  flushAll(): ResponseDelta[] {
-    return emit(this.buckets.flushAll());
+  flush(): ResponseDelta[] {
+    return emit(this.buckets.flush());
   }
 }
 

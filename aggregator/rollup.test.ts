@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { PartialSum } from "../collector/aggregate/partial-sums.js";
-import { percentile95, Rollup, type SeriesDelta } from "./rollup.js";
+import { completeBefore, percentile95, Rollup, type SeriesDelta } from "./rollup.js";
 
 const T = Date.UTC(2026, 10, 22, 10, 0, 0);
 const partial = (startMs: number, bytes: number, over: Partial<PartialSum> = {}): PartialSum => ({
@@ -24,31 +24,47 @@ function sumBy(deltas: SeriesDelta[], level: string): Map<string, number> {
 }
 
 describe("rollup", () => {
-  it("merges partials from several collectors and writes a minute once its lateness has passed", () => {
+  it("merges partials from several collectors and emits every minute at each flush, the open one too", () => {
     const r = new Rollup({ latenessMs: 120_000 });
     r.add([partial(T, 100), partial(T + 10_000, 50)]); // collector A
     r.add([partial(T + 10_000, 25), partial(T + 70_000, 7)]); // collector B
-    expect(r.flush(T + 60_000 + 119_999)).toEqual([]);
-    const out = r.flush(T + 60_000 + 120_000);
+    const out = r.flush();
     expect(out.map((d) => [d.level, d.startMs - T, d.bytes, d.flows])).toEqual([
       ["1m", 0, 175, 3],
       ["5m", 0, 175, 3],
       ["1h", 0, 175, 3],
       ["1d", Date.UTC(2026, 10, 22) - T, 175, 3],
+      ["1m", 60_000, 7, 1],
+      ["5m", 0, 7, 1],
+      ["1h", 0, 7, 1],
+      ["1d", Date.UTC(2026, 10, 22) - T, 7, 1],
     ]);
-    expect(r.stats.openBuckets).toBe(1);
+    expect(r.stats.openBuckets).toBe(0);
+    // Emitted once: the next flush has only what came since.
+    expect(r.flush()).toEqual([]);
+    r.add([partial(T + 20_000, 5)]);
+    expect(r.flush().map((d) => [d.level, d.startMs - T, d.bytes])[0]).toEqual(["1m", 0, 5]);
   });
 
-  it("data later than the lateness becomes a correction, never lost", () => {
+  it("counts partials for a minute already complete (ended more than the lateness ago) as late, and still emits them", () => {
     const r = new Rollup({ latenessMs: 60_000 });
-    r.add([partial(T, 100)]);
-    r.flush(T + 200_000);
-    r.add([partial(T + 30_000, 11)]);
-    const correction = r.flush(T + 200_000);
-    expect(correction.filter((d) => d.level === "1m").map((d) => [d.startMs - T, d.bytes])).toEqual(
-      [[0, 11]],
-    );
+    // Minute T ends at T+60 s: complete from T+120 s on.
+    r.add([partial(T + 30_000, 11)], T + 119_999);
+    expect(r.stats.latePartials).toBe(0);
+    r.add([partial(T + 30_000, 4)], T + 120_000);
     expect(r.stats.latePartials).toBe(1);
+    expect(
+      r
+        .flush()
+        .filter((d) => d.level === "1m")
+        .map((d) => [d.startMs - T, d.bytes]),
+    ).toEqual([[0, 15]]);
+  });
+
+  it("says which minutes are complete: those that ended more than the lateness ago", () => {
+    expect(completeBefore(T + 180_000, 120_000)).toBe(T + 60_000);
+    expect(completeBefore(T + 179_999, 120_000)).toBe(T);
+    expect(completeBefore(T + 60_000, 0)).toBe(T + 60_000);
   });
 
   it("the deltas of every level add up to exactly what was received, whatever the arrival order", () => {
@@ -71,11 +87,10 @@ describe("rollup", () => {
     const deltas: SeriesDelta[] = [];
     let now = T;
     for (let k = 0; k < partials.length; k += 50) {
-      r.add(partials.slice(k, k + 50));
       now += 240_000;
-      deltas.push(...r.flush(now));
+      r.add(partials.slice(k, k + 50), now);
+      deltas.push(...r.flush());
     }
-    deltas.push(...r.flushAll());
     for (const [level, ms] of [
       ["1m", 60_000],
       ["5m", 300_000],

@@ -1,9 +1,12 @@
 /**
  * The aggregator's core: merges partial sums from any number of collectors into 1-minute
- * buckets, keeps each bucket open for the configured lateness, then emits it as an additive
- * delta for every rollup level (1 m, 5 m, 1 h, 1 d). Data arriving after its bucket closed is
- * not lost: it becomes a further delta that the store adds to what it already holds. Every
- * stored value is a sum, so totals equal what was received, exactly, however late it came.
+ * buckets and emits them, at each flush, as additive deltas for every rollup level (1 m, 5 m,
+ * 1 h, 1 d). A flush emits every bucket, the current minute's too: the store adds each delta to
+ * what it holds, so the current minute is readable a second after its records arrived and grows
+ * until it is whole. Nothing waits for the lateness any more: it only says when a minute is
+ * complete (`completeUntil`, no more data expected) and which partials came after that (counted
+ * as late; still added, never lost). Every stored value is a sum, so totals equal what was
+ * received, exactly, however late it came.
  *
  * Rates are derived at query time from these sums: average = bytes over the period, peak = the
  * highest 1-minute rate in the period, 95th percentile = over the period's 5-minute samples
@@ -42,6 +45,14 @@ interface Bucket {
   flows: number;
 }
 
+/**
+ * The first minute not complete at `nowMs`: minutes before it ended more than `latenessMs` ago,
+ * so every record that arrives within the lateness is in them. A multiple of a minute.
+ */
+export function completeBefore(nowMs: number, latenessMs: number): number {
+  return Math.floor((nowMs - latenessMs) / BUCKET_MS) * BUCKET_MS;
+}
+
 export interface RollupStats {
   partials: number;
   /** Partials for a bucket already written: emitted as corrections. */
@@ -51,8 +62,8 @@ export interface RollupStats {
 
 /**
  * The bucketing both rollups share: partials of any interval length merged into 1-minute buckets
- * by key; a bucket closes `latenessMs` after its minute ends; a partial for a closed bucket is
- * kept as a correction of its own (emitted at the next close) instead of being lost.
+ * by key, emitted (and forgotten) at each flush. A partial for a minute that was already complete
+ * when it was added (its end more than the lateness before `nowMs`) is counted as late.
  */
 export class MinuteBuckets<P extends { startMs: number }, B> {
   private readonly latenessMs: number;
@@ -61,12 +72,8 @@ export class MinuteBuckets<P extends { startMs: number }, B> {
     create(p: P): B;
     merge(into: B, p: P): void;
   };
-  /** 1-minute bucket start → key → bucket, for buckets still open. */
+  /** 1-minute bucket start → key → bucket, since the last flush. */
   private readonly open = new Map<number, Map<string, B>>();
-  /** Buckets ending at or before this have been written; partials for them are late. */
-  private closedBefore = Number.NEGATIVE_INFINITY;
-  /** Late partials waiting for the next close, with their bucket starts. */
-  private late: Array<{ startMs: number; bucket: B }> = [];
   readonly stats: RollupStats = { partials: 0, latePartials: 0, openBuckets: 0 };
 
   constructor(latenessMs: number, ops: MinuteBuckets<P, B>["ops"]) {
@@ -74,15 +81,13 @@ export class MinuteBuckets<P extends { startMs: number }, B> {
     this.ops = ops;
   }
 
-  add(partials: readonly P[]): void {
+  /** `nowMs`: the time they reached the rollup (for the late count only). */
+  add(partials: readonly P[], nowMs = Number.NEGATIVE_INFINITY): void {
+    const complete = completeBefore(nowMs, this.latenessMs);
     for (const p of partials) {
       this.stats.partials++;
       const start = Math.floor(p.startMs / BUCKET_MS) * BUCKET_MS;
-      if (start + BUCKET_MS <= this.closedBefore) {
-        this.stats.latePartials++;
-        this.late.push({ startMs: start, bucket: this.ops.create(p) });
-        continue;
-      }
+      if (start < complete) this.stats.latePartials++;
       let byKey = this.open.get(start);
       if (byKey === undefined) {
         byKey = new Map();
@@ -96,31 +101,15 @@ export class MinuteBuckets<P extends { startMs: number }, B> {
     this.stats.openBuckets = this.open.size;
   }
 
-  /** Buckets that ended more than the lateness before `nowMs`, then the late corrections. */
-  flush(nowMs: number): Array<{ startMs: number; bucket: B }> {
-    return this.closeBefore(nowMs - this.latenessMs);
-  }
-
-  /** Every bucket (on stop, or at the end of a replay). */
-  flushAll(): Array<{ startMs: number; bucket: B }> {
-    return this.closeBefore(Number.POSITIVE_INFINITY);
-  }
-
-  private closeBefore(cutoffMs: number): Array<{ startMs: number; bucket: B }> {
+  /** Every bucket added since the last flush, oldest minute first. */
+  flush(): Array<{ startMs: number; bucket: B }> {
     const out: Array<{ startMs: number; bucket: B }> = [];
-    const starts = [...this.open.keys()]
-      .filter((s) => s + BUCKET_MS <= cutoffMs)
-      .sort((a, b) => a - b);
+    const starts = [...this.open.keys()].sort((a, b) => a - b);
     for (const start of starts) {
       for (const bucket of this.open.get(start)!.values()) out.push({ startMs: start, bucket });
-      this.open.delete(start);
     }
-    if (starts.length > 0) {
-      this.closedBefore = Math.max(this.closedBefore, starts[starts.length - 1]! + BUCKET_MS);
-    }
-    for (const l of this.late) out.push(l);
-    this.late = [];
-    this.stats.openBuckets = this.open.size;
+    this.open.clear();
+    this.stats.openBuckets = 0;
     return out;
   }
 }
@@ -149,21 +138,14 @@ export class Rollup {
     this.stats = this.buckets.stats;
   }
 
-  add(partials: readonly PartialSum[]): void {
-    this.buckets.add(partials);
+  /** `nowMs`: when they reached the rollup, for the late count (see MinuteBuckets). */
+  add(partials: readonly PartialSum[], nowMs?: number): void {
+    this.buckets.add(partials, nowMs);
   }
 
-  /**
-   * Closes the buckets that ended more than the lateness before `nowMs` and returns their deltas
-   * at every level, followed by the corrections for late data.
-   */
-  flush(nowMs: number): SeriesDelta[] {
-    return emitAll(this.buckets.flush(nowMs));
-  }
-
-  /** Closes everything (on stop, or at the end of a replay). */
-  flushAll(): SeriesDelta[] {
-    return emitAll(this.buckets.flushAll());
+  /** The deltas, at every level, of everything added since the last flush. */
+  flush(): SeriesDelta[] {
+    return emitAll(this.buckets.flush());
   }
 }
 

@@ -40,8 +40,9 @@ export interface Pipeline extends Omit<Collectors, "reload"> {
     spooledRowsWritten: number;
   };
   /**
-   * Moves the intervals that closed by `nowMs` (less the lateness) to the rollup and the closed
-   * 1-minute buckets to the store; `final` moves everything (on stop, at the end of a replay).
+   * Moves everything received so far (open intervals too) through the rollup to the store, as
+   * deltas; `nowMs` (the arrival clock) only decides which partials count as late. `final` (on
+   * stop, at the end of a replay) is the same step: nothing is held back.
    * Calls never overlap: a call made while one is writing waits for it. If the store refuses a
    * write, the rows are kept and retried at the next call; it never rejects for that.
    */
@@ -195,17 +196,16 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
   // clock, and this only paces the error log.)
   await writeSpools(0);
 
-  async function step(nowMs: number, final: boolean): Promise<void> {
-    const cutoff = nowMs - cfg.aggregation.lateness;
+  async function step(nowMs: number): Promise<void> {
+    // Everything received so far, the open intervals too: the store adds deltas, so the current
+    // minute is readable at once and grows until whole (aggregator/rollup.ts).
     const packets = parts.packetsIfUsed;
     const sources = packets === undefined ? [collector, sflow] : [collector, sflow, packets];
-    for (const c of sources) rollup.add(final ? c.drainAll() : c.drain(cutoff));
-    if (packets !== undefined) {
-      responseRollup.add(final ? packets.drainAllResponses() : packets.drainResponses(cutoff));
-    }
-    const deltas = final ? rollup.flushAll() : rollup.flush(nowMs);
+    for (const c of sources) rollup.add(c.drainAll(), nowMs);
+    if (packets !== undefined) responseRollup.add(packets.drainAllResponses(), nowMs);
+    const deltas = rollup.flush();
     if (deltas.length > 0) pending = pending.concat(nameDeltas(parts.model, deltas));
-    const responseDeltas = final ? responseRollup.flushAll() : responseRollup.flush(nowMs);
+    const responseDeltas = responseRollup.flush();
     if (responseDeltas.length > 0) {
       pendingResponses = pendingResponses.concat(nameResponseDeltas(parts.model, responseDeltas));
     }
@@ -285,9 +285,9 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
     const { previous, traffic, responses } = parts.reload(next);
     rollup.add(traffic);
     responseRollup.add(responses);
-    const deltas = rollup.flushAll();
+    const deltas = rollup.flush();
     if (deltas.length > 0) pending = pending.concat(nameDeltas(previous, deltas));
-    const responseDeltas = responseRollup.flushAll();
+    const responseDeltas = responseRollup.flush();
     if (responseDeltas.length > 0) {
       pendingResponses = pendingResponses.concat(nameResponseDeltas(previous, responseDeltas));
     }
@@ -312,10 +312,10 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
     responseRollup,
     store,
     stats,
-    handOver(nowMs, final = false) {
+    handOver(nowMs) {
       busy = busy.then(
-        () => step(nowMs, final),
-        () => step(nowMs, final),
+        () => step(nowMs),
+        () => step(nowMs),
       );
       return busy;
     },

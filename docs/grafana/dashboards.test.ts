@@ -318,8 +318,8 @@ async function writeThroughRollups(store: SeriesStore): Promise<void> {
           }),
         ),
     );
-    await store.addDeltas(nameDeltas(model, rollup.flushAll()));
-    await store.addResponseTimes(nameResponseDeltas(model, responses.flushAll()));
+    await store.addDeltas(nameDeltas(model, rollup.flush()));
+    await store.addResponseTimes(nameResponseDeltas(model, responses.flush()));
   }
 }
 

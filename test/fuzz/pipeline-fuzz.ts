@@ -586,24 +586,21 @@ class PhasePipeline {
   }
 
   /**
-   * cli/pipeline.ts's hand-over: timers, then the intervals closed by `nowMs` less the lateness
-   * to the rollups, the closed buckets' deltas to the store; `final` moves everything.
+   * cli/pipeline.ts's hand-over: timers, then everything received (open intervals too) to the
+   * rollups and their deltas to the store; `final` also ends what the timers hold.
    */
   async handOver(nowMs: number, final: boolean): Promise<void> {
-    const cutoff = nowMs - this.cfg.aggregation.lateness;
     this.source.expire(nowMs, final);
-    const partials = final ? this.source.drainAll() : this.source.drain(cutoff);
+    const partials = this.source.drainAll();
     this.checkPartials(partials);
-    this.rollup.add(partials);
-    const responses = final ? this.source.drainAllResponses() : this.source.drainResponses(cutoff);
+    this.rollup.add(partials, nowMs);
+    const responses = this.source.drainAllResponses();
     this.checkResponses(responses, "response partial");
     for (const r of responses) this.responsePartials.add(r.transactions);
-    this.responseRollup.add(responses);
-    const deltas = final ? this.rollup.flushAll() : this.rollup.flush(nowMs);
+    this.responseRollup.add(responses, nowMs);
+    const deltas = this.rollup.flush();
     this.checkDeltas(deltas);
-    const responseDeltas = final
-      ? this.responseRollup.flushAll()
-      : this.responseRollup.flush(nowMs);
+    const responseDeltas = this.responseRollup.flush();
     this.checkResponses(responseDeltas, "response delta");
     for (const d of responseDeltas) this.responseDeltas.get(d.level)!.add(d.transactions);
     await this.write(
