@@ -13,6 +13,9 @@
  * (zero for 5 minutes without traffic). Pure: the caller passes the time.
  */
 import type { PartialSum } from "../collector/aggregate/partial-sums.js";
+import { completeBefore } from "../store/levels.js";
+
+export { completeBefore };
 
 export const LEVELS = [
   { name: "1m", ms: 60_000 },
@@ -43,14 +46,6 @@ interface Bucket {
   bytes: number;
   packets: number;
   flows: number;
-}
-
-/**
- * The first minute not complete at `nowMs`: minutes before it ended more than `latenessMs` ago,
- * so every record that arrives within the lateness is in them. A multiple of a minute.
- */
-export function completeBefore(nowMs: number, latenessMs: number): number {
-  return Math.floor((nowMs - latenessMs) / BUCKET_MS) * BUCKET_MS;
 }
 
 export interface RollupStats {

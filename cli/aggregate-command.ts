@@ -13,6 +13,7 @@ import type { Config } from "../schema/config.js";
 import type { SeriesStore } from "../schema/series-store.js";
 import { createStore } from "../store/create-store.js";
 import { collectorId, requireQueue } from "./collect-command.js";
+import { scaledOutCompleteUntil } from "./freshness.js";
 import {
   bullPrefix,
   connectRedis,
@@ -170,6 +171,7 @@ async function serveApi(
     model: buildCustomerModel(cfg),
     ...(store === undefined ? {} : { store }),
     log,
+    completeUntil: () => scaledOutCompleteUntil(cfg, Date.now()),
     status,
     health,
     metrics: createMetrics(metrics),

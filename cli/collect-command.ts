@@ -1,8 +1,8 @@
 /**
  * `flowtally collect --config FILE`: a collector only (scaled out). The same inputs, decoders and
- * classification as `run`, but closed intervals go to the queue as partials messages
- * (schema/partials-message.ts) instead of a store: `collector.shipAfter` after an interval ends,
- * one message per (interval, shard). Templates and sampling rates are shared with the other
+ * classification as `run`, but what is received goes to the queue as partials messages
+ * (schema/partials-message.ts) instead of a store: every `collector.shipAfter` (at the one-second
+ * tick), the open intervals too, one message per (interval, shard); aggregators add them up. Templates and sampling rates are shared with the other
  * collectors through Redis (collector/template-sharing.ts). The HTTP API serves /healthz,
  * /metrics and /api/v1/status.
  */
@@ -16,6 +16,7 @@ import type { Config } from "../schema/config.js";
 import { FlowtallyError } from "../schema/errors.js";
 import { createCollectors } from "./collectors.js";
 import { lockDataFiles } from "./data-lock.js";
+import { scaledOutCompleteUntil } from "./freshness.js";
 import { bullPrefix, connectRedis, PARTIALS_QUEUE, redactUrl } from "./redis-connection.js";
 import { type RunningFlowtally, type RunSink, type RunTimings, startRun } from "./run-command.js";
 
@@ -91,7 +92,7 @@ export function startCollect(
       "collector: shipping partials to the queue",
     );
     // Said at once when Redis is not there at start, not only when the first partials fail to
-    // ship (aggregation.interval + collector.shipAfter later); /healthz says it from the start.
+    // ship (collector.shipAfter later); /healthz says it from the start.
     const notReady = setTimeout(() => {
       if (connection.status !== "ready") {
         log.error(
@@ -102,21 +103,19 @@ export function startCollect(
     }, 5000);
     notReady.unref();
     let busy: Promise<void> = Promise.resolve();
+    let shippedAt = Number.NEGATIVE_INFINITY;
     const step = async (nowMs: number, final: boolean) => {
       await sharing.publish();
-      const cutoff = nowMs - cfg.aggregation.interval - cfg.collector.shipAfter;
+      if (!final && nowMs - shippedAt < cfg.collector.shipAfter) return;
+      shippedAt = nowMs;
+      // Everything received, the open intervals too: aggregators add what later messages bring.
       const packets = parts.packetsIfUsed;
       const sources =
         packets === undefined
           ? [parts.collector, parts.sflow]
           : [parts.collector, parts.sflow, packets];
-      const traffic = sources.flatMap((c) => (final ? c.drainAll() : c.drain(cutoff)));
-      const responses =
-        packets === undefined
-          ? []
-          : final
-            ? packets.drainAllResponses()
-            : packets.drainResponses(cutoff);
+      const traffic = sources.flatMap((c) => c.drainAll());
+      const responses = packets === undefined ? [] : packets.drainAllResponses();
       shipper.push(toMessages(parts.model, queueCfg.shards, ids, traffic, responses));
       await shipper.flush();
     };
@@ -127,6 +126,7 @@ export function startCollect(
       },
       // Down while the connection is not ready (at start, or lost since) or the last delivery
       // failed: the connection alone can be up while Redis refuses the writes.
+      completeUntil: (nowMs) => scaledOutCompleteUntil(cfg, nowMs),
       health: () =>
         shipper.stats.redisUp && connection.status === "ready" ? [] : [{ name: "redis" }],
       stats: () => ({

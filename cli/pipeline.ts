@@ -16,6 +16,7 @@ import type { Config } from "../schema/config.js";
 import { type ErrorCode, FlowtallyError } from "../schema/errors.js";
 import type { ResponseTimeRowDelta, SeriesRowDelta, SeriesStore } from "../schema/series-store.js";
 import { createStore, spoolStoreName, storeSpoolPlaces } from "../store/create-store.js";
+import { completeBefore } from "../store/levels.js";
 import { createStoreSpool, type SpoolRows, spoolRowCount } from "../store/store-spool.js";
 import { type Collectors, createCollectors } from "./collectors.js";
 
@@ -47,6 +48,11 @@ export interface Pipeline extends Omit<Collectors, "reload"> {
    * write, the rows are kept and retried at the next call; it never rejects for that.
    */
   handOver(nowMs: number, final?: boolean): Promise<void>;
+  /**
+   * The first minute that may still change at `nowMs`: the lateness after the clock, and not past
+   * the oldest minute of the rows still waiting for the store (the store is down or slow).
+   */
+  completeUntil(nowMs: number): number;
   /** Why the store is down now (its own problem, else the last write's error), or undefined. */
   storeDown(): { code: ErrorCode; message: string } | undefined;
   /**
@@ -276,6 +282,14 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
     }
   }
 
+  function completeUntil(nowMs: number): number {
+    let until = completeBefore(nowMs, cfg.aggregation.lateness);
+    for (const rows of [pending, pendingResponses] as const) {
+      for (const r of rows) if (r.level === "1m" && r.startMs < until) until = r.startMs;
+    }
+    return until;
+  }
+
   function storeDown(): { code: ErrorCode; message: string } | undefined {
     const down = store.problem() ?? lastFailure;
     return down === undefined ? undefined : { code: down.code, message: down.message };
@@ -320,6 +334,7 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
       return busy;
     },
     storeDown,
+    completeUntil,
     close,
   };
 }

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { type ResponseTimesAnswer, responseTimesOutput, trafficOutput } from "./query-output.js";
 
-const point = (time: string, bytesIn: number, peakOver = "1m") => ({
+const point = (time: string, bytesIn: number, peakOver = "1m", complete = true) => ({
   time,
+  complete,
   bytesIn,
   bytesOut: 0,
   packetsIn: 3,
@@ -19,19 +20,24 @@ const traffic = {
   step: "5m",
   from: "2026-11-22T10:00:00Z",
   to: "2026-11-22T10:10:00Z",
-  points: [point("2026-11-22T10:00:00Z", 45_000, "5m"), point("2026-11-22T10:05:00Z", 1_000)],
+  completeUntil: "2026-11-22T10:05:00Z",
+  points: [
+    point("2026-11-22T10:00:00Z", 45_000, "5m"),
+    point("2026-11-22T10:05:00Z", 1_000, "1m", false),
+  ],
   p95BpsIn: null,
   p95BpsOut: null,
 };
 
 describe("trafficOutput", () => {
-  it("table: human units, a peak-over column when some peak is not over minutes, the p95", () => {
+  it("table: human units, a peak-over column when some peak is not over minutes, the p95, a mark on periods not complete", () => {
     expect(trafficOutput(traffic, "table").split("\n")).toEqual([
       "acme: from 2026-11-22T10:00:00Z to 2026-11-22T10:10:00Z, step 5m",
-      "time                  bytes in  bytes out  packets in  packets out       avg in  avg out      peak in  peak out  peak over",
-      "2026-11-22T10:00:00Z   45.0 kB        0 B           3            0  1.20 kbit/s  0 bit/s  6.00 kbit/s   0 bit/s         5m",
-      "2026-11-22T10:05:00Z   1.00 kB        0 B           3            0   26.7 bit/s  0 bit/s    133 bit/s   0 bit/s         1m",
+      "time                    bytes in  bytes out  packets in  packets out       avg in  avg out      peak in  peak out  peak over",
+      "2026-11-22T10:00:00Z     45.0 kB        0 B           3            0  1.20 kbit/s  0 bit/s  6.00 kbit/s   0 bit/s         5m",
+      "2026-11-22T10:05:00Z *   1.00 kB        0 B           3            0   26.7 bit/s  0 bit/s    133 bit/s   0 bit/s         1m",
       "95th percentile of the 5-minute rates: in -, out -",
+      "* not complete: periods ending after 2026-11-22T10:05:00Z may still grow",
       "",
     ]);
     const minutes = { ...traffic, points: [traffic.points[1]!], p95BpsIn: 26.67, p95BpsOut: 0 };
@@ -42,7 +48,7 @@ describe("trafficOutput", () => {
 
   it("csv: exact numbers, one line per point; json: the answer", () => {
     expect(trafficOutput(traffic, "csv").split("\r\n")[2]).toBe(
-      `2026-11-22T10:05:00Z,1000,0,3,0,${8000 / 300},0,${8000 / 60},0,1m`,
+      `2026-11-22T10:05:00Z,1000,0,3,0,${8000 / 300},0,${8000 / 60},0,1m,false`,
     );
     expect(JSON.parse(trafficOutput(traffic, "json"))).toEqual(traffic);
   });
@@ -78,9 +84,10 @@ describe("responseTimesOutput", () => {
     step: "1h",
     from: "2026-11-22T10:00:00Z",
     to: "2026-11-22T12:00:00Z",
+    completeUntil: "2026-11-22T12:00:00Z",
     points: [
-      { time: "2026-11-22T10:00:00Z", ...some },
-      { time: "2026-11-22T11:00:00Z", ...none },
+      { time: "2026-11-22T10:00:00Z", complete: true, ...some },
+      { time: "2026-11-22T11:00:00Z", complete: true, ...none },
     ],
     ...some,
   };
@@ -99,9 +106,9 @@ describe("responseTimesOutput", () => {
   it("csv: the API's field names, an empty cell for null", () => {
     const lines = responseTimesOutput(answer, "csv").split("\r\n");
     expect(lines[0]).toBe(
-      "time,transactions,goodTransactions,goodRatio,retransmissions,meanNetworkDelayMs,meanServerDelayMs,meanTotalDelayMs,totalDelayP50Ms,totalDelayP95Ms,totalDelayP99Ms",
+      "time,transactions,goodTransactions,goodRatio,retransmissions,meanNetworkDelayMs,meanServerDelayMs,meanTotalDelayMs,totalDelayP50Ms,totalDelayP95Ms,totalDelayP99Ms,complete",
     );
-    expect(lines[1]).toBe("2026-11-22T10:00:00Z,4,3,0.75,2,2,10.25,25,20.1,1500,1500");
-    expect(lines[2]).toBe("2026-11-22T11:00:00Z,0,0,,0,,,,,,");
+    expect(lines[1]).toBe("2026-11-22T10:00:00Z,4,3,0.75,2,2,10.25,25,20.1,1500,1500,true");
+    expect(lines[2]).toBe("2026-11-22T11:00:00Z,0,0,,0,,,,,,,true");
   });
 });

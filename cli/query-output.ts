@@ -11,11 +11,15 @@ export type QueryFormat = "table" | "csv" | "json";
 export interface OverviewAnswer {
   from: string;
   to: string;
+  /** Whether every minute of the range is complete (docs/api.md, "Fresh and complete data"). */
+  complete: boolean;
+  completeUntil: string;
   rows: OverviewRow[];
 }
 
 export interface TrafficAnswerPoint {
   time: string;
+  complete: boolean;
   bytesIn: number;
   bytesOut: number;
   packetsIn: number;
@@ -32,6 +36,7 @@ export interface TrafficAnswer {
   step: string;
   from: string;
   to: string;
+  completeUntil: string;
   points: TrafficAnswerPoint[];
   p95BpsIn: number | null;
   p95BpsOut: number | null;
@@ -42,7 +47,8 @@ export type ResponseTimesAnswer = ResponseTimeFigures & {
   step: string;
   from: string;
   to: string;
-  points: Array<ResponseTimeFigures & { time: string }>;
+  completeUntil: string;
+  points: Array<ResponseTimeFigures & { time: string; complete: boolean }>;
 };
 
 const json = (answer: unknown) => `${JSON.stringify(answer, null, 2)}\n`;
@@ -50,7 +56,20 @@ const json = (answer: unknown) => `${JSON.stringify(answer, null, 2)}\n`;
 export function overviewOutput(answer: OverviewAnswer, format: QueryFormat): string {
   if (format === "json") return json(answer);
   if (format === "csv") return overviewCsv(answer.rows);
-  return `from ${answer.from} to ${answer.to}\n${overviewTable(answer.rows)}`;
+  const note = answer.complete
+    ? ""
+    : ` (not complete: minutes from ${answer.completeUntil} on may still grow)`;
+  return `from ${answer.from} to ${answer.to}${note}\n${overviewTable(answer.rows)}`;
+}
+
+/** A point's time in a table: marked when the period may still grow. */
+const timeCell = (p: { time: string; complete: boolean }) => (p.complete ? p.time : `${p.time} *`);
+
+/** The table's last line when some point is marked. */
+function incompleteNote(points: ReadonlyArray<{ complete: boolean }>, until: string): string {
+  return points.every((p) => p.complete)
+    ? ""
+    : `* not complete: periods ending after ${until} may still grow\n`;
 }
 
 const TRAFFIC_COLUMNS = [
@@ -64,6 +83,7 @@ const TRAFFIC_COLUMNS = [
   "peakBpsIn",
   "peakBpsOut",
   "peakOver",
+  "complete",
 ] as const satisfies ReadonlyArray<keyof TrafficAnswerPoint>;
 
 export function trafficOutput(answer: TrafficAnswer, format: QueryFormat): string {
@@ -85,7 +105,7 @@ export function trafficOutput(answer: TrafficAnswer, format: QueryFormat): strin
     ...(coarse ? ["peak over"] : []),
   ];
   const rows = answer.points.map((p) => [
-    p.time,
+    timeCell(p),
     formatBytes(p.bytesIn),
     formatBytes(p.bytesOut),
     formatCount(p.packetsIn),
@@ -99,7 +119,8 @@ export function trafficOutput(answer: TrafficAnswer, format: QueryFormat): strin
   return (
     `${answer.customer}: from ${answer.from} to ${answer.to}, step ${answer.step}\n` +
     textTable(header, rows) +
-    `95th percentile of the 5-minute rates: in ${rate(answer.p95BpsIn)}, out ${rate(answer.p95BpsOut)}\n`
+    `95th percentile of the 5-minute rates: in ${rate(answer.p95BpsIn)}, out ${rate(answer.p95BpsOut)}\n` +
+    incompleteNote(answer.points, answer.completeUntil)
   );
 }
 
@@ -118,7 +139,9 @@ const RESPONSE_TIME_FIGURES = [
 
 export function responseTimesOutput(answer: ResponseTimesAnswer, format: QueryFormat): string {
   if (format === "json") return json(answer);
-  if (format === "csv") return csv(["time", ...RESPONSE_TIME_FIGURES], answer.points);
+  if (format === "csv") {
+    return csv(["time", ...RESPONSE_TIME_FIGURES, "complete"], answer.points);
+  }
   const header = [
     "time",
     "transactions",
@@ -144,11 +167,12 @@ export function responseTimesOutput(answer: ResponseTimesAnswer, format: QueryFo
       f.totalDelayP99Ms,
     ].map((ms) => (ms === null ? "-" : formatMilliseconds(ms))),
   ];
-  const rows = answer.points.map((p) => [p.time, ...cells(p)]);
+  const rows = answer.points.map((p) => [timeCell(p), ...cells(p)]);
   rows.push(["whole range", ...cells(answer)]);
   return (
     `${answer.customer}: from ${answer.from} to ${answer.to}, step ${answer.step}; delays are means unless a percentile is named\n` +
-    textTable(header, rows)
+    textTable(header, rows) +
+    incompleteNote(answer.points, answer.completeUntil)
   );
 }
 
@@ -166,7 +190,7 @@ function textTable(header: readonly string[], rows: readonly string[][]): string
 /** RFC 4180 CSV of numbers and fixed words (times, peakOver): nothing to quote; null is empty. */
 function csv<K extends string>(
   columns: readonly K[],
-  rows: ReadonlyArray<Record<K, string | number | null>>,
+  rows: ReadonlyArray<Record<K, string | number | boolean | null>>,
 ): string {
   const lines = [columns.join(",")];
   for (const r of rows)

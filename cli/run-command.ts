@@ -172,6 +172,8 @@ export interface RunSink {
   readonly store?: SeriesStore;
   /** Dependencies that are down now, for /healthz. */
   health(): DownDependency[];
+  /** The first minute that may still change (the API's `completeUntil`). */
+  completeUntil(nowMs: number): number;
   stats(): SinkStats;
   /** Retention (run only). */
   prune?(): Promise<void>;
@@ -204,6 +206,7 @@ async function storeSink(
     sink: {
       handOver: (nowMs, final) => pipeline.handOver(nowMs, final),
       store,
+      completeUntil: (nowMs) => pipeline.completeUntil(nowMs),
       health: () => {
         const down = pipeline.storeDown();
         return down === undefined ? [] : [{ name: "store", code: down.code }];
@@ -387,6 +390,7 @@ export async function startRun(
       model: pipeline.model,
       ...(sink.store === undefined ? {} : { store: sink.store }),
       log,
+      completeUntil: () => sink.completeUntil(Date.now()),
       status: stats,
       interfaces: (exporter) => pipeline.interfaces.list(exporter),
       health: () => sink.health(),

@@ -212,8 +212,10 @@ async function bad(path: string, parameter: string): Promise<string> {
   return r.json.error.message as string;
 }
 
-const zeroPoint = (time: string) => ({
+/** `complete`: the point ended by completeUntil (11:58, the clock less the 2-minute lateness). */
+const zeroPoint = (time: string, complete = true) => ({
   time,
+  complete,
   bytesIn: 0,
   bytesOut: 0,
   packetsIn: 0,
@@ -293,6 +295,9 @@ describe.each(STORES)("on the $name store", (under) => {
       expect(r.json).toEqual({
         from: "2026-11-22T10:00:00Z",
         to: "2026-11-22T12:00:00Z",
+        // The clock is 12:00:30: minutes up to 11:58 are past the 2-minute lateness.
+        complete: false,
+        completeUntil: "2026-11-22T11:58:00Z",
         rows: [beta, acme, unattributedRow, gamma],
       });
     });
@@ -370,9 +375,12 @@ describe.each(STORES)("on the $name store", (under) => {
       ).toEqual([]);
     });
 
-    it("defaults `to` to the current minute", async () => {
+    it("defaults `to` to the end of the current minute, and says the answer is not complete", async () => {
       const r = await get("/api/v1/overview?from=2026-11-22T10:00:00Z");
-      expect(r.json.to).toBe("2026-11-22T12:00:00Z");
+      expect(r.json.to).toBe("2026-11-22T12:01:00Z");
+      expect(r.json.complete).toBe(false);
+      const old = await get("/api/v1/overview?from=2026-11-22T10:00:00Z&to=2026-11-22T11:58:00Z");
+      expect([old.json.complete, old.json.completeUntil]).toEqual([true, "2026-11-22T11:58:00Z"]);
       expect(r.json.rows).toEqual([beta, acme, unattributedRow, gamma]);
     });
 
@@ -454,9 +462,11 @@ describe.each(STORES)("on the $name store", (under) => {
         step: "1h",
         from: "2026-11-22T10:00:00Z",
         to: "2026-11-22T13:00:00Z",
+        completeUntil: "2026-11-22T11:58:00Z",
         points: [
           {
             time: "2026-11-22T10:00:00Z",
+            complete: true,
             bytesIn: 58_500, // 4 500 + 9 000 + 45 000
             bytesOut: 27_000,
             packetsIn: 65,
@@ -469,6 +479,7 @@ describe.each(STORES)("on the $name store", (under) => {
           },
           {
             time: "2026-11-22T11:00:00Z",
+            complete: false,
             bytesIn: 90_000,
             bytesOut: 0,
             packetsIn: 90,
@@ -479,7 +490,7 @@ describe.each(STORES)("on the $name store", (under) => {
             peakBpsOut: 0,
             peakOver: "1m",
           },
-          zeroPoint("2026-11-22T12:00:00Z"),
+          zeroPoint("2026-11-22T12:00:00Z", false),
         ],
         // 5-minute rates in: 10:00 (4 500 + 9 000) × 8 / 300 = 360, 10:05 45 000 → 1200,
         // 11:30 90 000 → 2400. 36 periods, rank ceil(0.95 × 36) = 35 of [33 zeros, 360, 1200,
@@ -495,6 +506,7 @@ describe.each(STORES)("on the $name store", (under) => {
       expect(r.status).toBe(200);
       const minute = (m: number, bytesIn: number, bytesOut: number, pIn: number, pOut: number) => ({
         time: `2026-11-22T10:0${m}:00Z`,
+        complete: true,
         bytesIn,
         bytesOut,
         packetsIn: pIn,
@@ -528,6 +540,7 @@ describe.each(STORES)("on the $name store", (under) => {
       expect(r.json.points).toEqual([
         {
           time: "2026-11-22T10:00:00Z",
+          complete: true,
           bytesIn: 13_500, // 4 500 + 9 000
           bytesOut: 27_000,
           packetsIn: 15,
@@ -540,6 +553,7 @@ describe.each(STORES)("on the $name store", (under) => {
         },
         {
           time: "2026-11-22T10:05:00Z",
+          complete: true,
           bytesIn: 45_000,
           bytesOut: 0,
           packetsIn: 50,
@@ -555,8 +569,8 @@ describe.each(STORES)("on the $name store", (under) => {
       // Three samples, rank 3: in [0, 360, 1200] → 1200; out [0, 0, 720] → 720.
       expect([r.json.p95BpsIn, r.json.p95BpsOut]).toEqual([1_200, 720]);
       const d = await t("acme", "from=2026-11-22T11:45:00Z&step=5m");
-      expect(d.json.to).toBe("2026-11-22T12:00:00Z"); // now 12:00:30, rounded down to 5 minutes
-      expect(d.json.points).toHaveLength(3);
+      expect(d.json.to).toBe("2026-11-22T12:05:00Z"); // now 12:00:30, rounded up to 5 minutes
+      expect(d.json.points).toHaveLength(4);
     });
 
     it("step 1d: whole UTC days; the peak minute of the day; p95 zero under 5% of periods", async () => {
@@ -566,6 +580,7 @@ describe.each(STORES)("on the $name store", (under) => {
       expect(r.json.points).toEqual([
         {
           time: "2026-11-22T00:00:00Z",
+          complete: false,
           bytesIn,
           bytesOut: 27_000,
           packetsIn: 100 + 65 + 90 + 200,
@@ -576,7 +591,7 @@ describe.each(STORES)("on the $name store", (under) => {
           peakBpsOut: 3_600,
           peakOver: "1m",
         },
-        zeroPoint("2026-11-23T00:00:00Z"),
+        zeroPoint("2026-11-23T00:00:00Z", false),
       ]);
       // 576 periods, 5 with traffic in: rank 548 falls among the 571 zeros.
       expect([r.json.p95BpsIn, r.json.p95BpsOut]).toEqual([0, 0]);
@@ -625,6 +640,7 @@ describe.each(STORES)("on the $name store", (under) => {
       expect(r.json.points).toEqual([
         {
           time: "2026-11-22T10:00:00Z",
+          complete: true,
           bytesIn: 5_000,
           bytesOut: 0,
           packetsIn: 5,
@@ -641,18 +657,25 @@ describe.each(STORES)("on the $name store", (under) => {
       const g = await t("gamma", "from=2026-11-22T10:00:00Z&to=2026-11-22T12:00:00Z");
       expect(g.json.points).toEqual([
         zeroPoint("2026-11-22T10:00:00Z"),
-        zeroPoint("2026-11-22T11:00:00Z"),
+        zeroPoint("2026-11-22T11:00:00Z", false),
       ]);
       expect([g.json.p95BpsIn, g.json.p95BpsOut]).toEqual([0, 0]);
     });
 
-    it("defaults `to` to the start of the current step", async () => {
+    it("defaults `to` to the end of the current step, whose point is marked not complete", async () => {
+      // The clock is 12:00:30, the lateness 2 minutes: complete until 11:58.
       const r = await t("acme", "from=2026-11-22T11:00:00Z&step=1m");
-      expect(r.json.to).toBe("2026-11-22T12:00:00Z");
-      expect(r.json.points).toHaveLength(60);
+      expect(r.json.to).toBe("2026-11-22T12:01:00Z");
+      expect(r.json.completeUntil).toBe("2026-11-22T11:58:00Z");
+      expect(r.json.points).toHaveLength(61);
+      const flags = r.json.points.map((p: { complete: boolean }) => p.complete);
+      expect(flags.indexOf(false)).toBe(58); // 11:58 is the first that may still change
+      expect(flags.slice(58)).toEqual([false, false, false]);
       const d = await t("acme", "from=2026-11-21T00:00:00Z&step=1d");
-      expect(d.json.to).toBe("2026-11-22T00:00:00Z");
-      expect(d.json.points).toEqual([zeroPoint("2026-11-21T00:00:00Z")]);
+      expect(d.json.to).toBe("2026-11-23T00:00:00Z");
+      expect(d.json.points[0]).toEqual(zeroPoint("2026-11-21T00:00:00Z"));
+      expect(d.json.points[1].time).toBe("2026-11-22T00:00:00Z");
+      expect(d.json.points[1].complete).toBe(false);
     });
 
     it("answers 404 for an unknown customer, naming it", async () => {

@@ -30,6 +30,7 @@ import type { Config } from "../schema/config.js";
 import { type SeriesStore, UNATTRIBUTED_CUSTOMER } from "../schema/series-store.js";
 import { parseHostPort } from "../schema/units.js";
 import { storeRetention } from "../store/configured-store.js";
+import { completeBefore } from "../store/levels.js";
 import { keptFrom } from "../store/retention.js";
 import { clientKey, createAuthFailureTable } from "./auth-failures.js";
 import type { ApiClientError, ApiStats, Metrics } from "./metrics.js";
@@ -99,6 +100,12 @@ export interface ApiServerDeps {
   log: Logger;
   /** The clock (ms since the epoch), for the default `to` and the failed-authentication windows. */
   now?: () => number;
+  /**
+   * The first minute that may still change (ms, a whole minute): every period ending by it is
+   * complete. Default: the lateness after the clock (`aggregation.lateness`), which is what
+   * `query` on a store file can tell; `run` also holds it back while rows wait for the store.
+   */
+  completeUntil?: () => number;
   /** The running process's counters for `GET /api/v1/status` (404 without). */
   status?: () => unknown;
   /** Dependencies that are down now, for `GET /healthz`: the name, and the error code when known. */
@@ -276,6 +283,8 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     );
   };
   const now = deps.now ?? Date.now;
+  const completeUntil =
+    deps.completeUntil ?? (() => completeBefore(now(), deps.config.aggregation.lateness));
   const limits = config.api;
   const tokenDigests = limits.operatorTokens.map(digest);
   const authFailures = createAuthFailureTable({
@@ -409,7 +418,8 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     const p = readParameters(search, OVERVIEW_PARAMETERS);
     const fromMs = timeParameter(p, "from");
     if (fromMs === undefined) throw badParameter("from", "from is required (ISO 8601)");
-    const toMs = timeParameter(p, "to") ?? Math.floor(now() / MINUTE_MS) * MINUTE_MS;
+    // The current minute included: it reads what has arrived so far, marked not complete.
+    const toMs = timeParameter(p, "to") ?? Math.ceil((now() + 1) / MINUTE_MS) * MINUTE_MS;
     for (const [name, t] of [
       ["from", fromMs],
       ["to", toMs],
@@ -456,9 +466,11 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
       ...(router === undefined ? {} : { router }),
       ...(serviceType === undefined ? {} : { serviceType }),
     });
+    const until = completeUntil();
     const totals = await seriesStore().overview({
       fromMs,
       toMs,
+      coarseUntilMs: until,
       ...(customers === undefined ? {} : { customers }),
     });
     const sorted = buildOverview(model, totals, { customers, sort, order });
@@ -469,7 +481,13 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
         "content-disposition": `attachment; filename="flowtally-overview-${compact(fromMs)}-${compact(toMs)}.csv"`,
       });
     }
-    return jsonReply(200, { from: isoTime(fromMs), to: isoTime(toMs), rows });
+    return jsonReply(200, {
+      from: isoTime(fromMs),
+      to: isoTime(toMs),
+      complete: toMs <= until,
+      completeUntil: isoTime(until),
+      rows,
+    });
   }
 
   /**
@@ -482,7 +500,8 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     const fromMs = timeParameter(p, "from");
     if (fromMs === undefined) throw badParameter("from", "from is required (ISO 8601)");
     const stepMs = STEP_MS[step];
-    const toMs = timeParameter(p, "to") ?? Math.floor(now() / stepMs) * stepMs;
+    // The current period included: it reads what has arrived so far, marked not complete.
+    const toMs = timeParameter(p, "to") ?? Math.ceil((now() + 1) / stepMs) * stepMs;
     const problem = trafficRangeProblem(fromMs, toMs, step);
     if (problem !== undefined) throw badParameter(problem.parameter, problem.message);
 
@@ -526,12 +545,19 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     const { step, fromMs, toMs, q } = seriesRequest(customer, search, TRAFFIC_PARAMETERS);
     const rows = await seriesStore().responseTimes({ ...q, level: step });
     const series = responseTimeSeries({ fromMs, toMs, step, rows });
+    const until = completeUntil();
+    const stepMs = STEP_MS[step];
     return jsonReply(200, {
       customer,
       step,
       from: isoTime(fromMs),
       to: isoTime(toMs),
-      points: series.points.map(({ timeMs, ...f }) => ({ time: isoTime(timeMs), ...f })),
+      completeUntil: isoTime(until),
+      points: series.points.map(({ timeMs, ...f }) => ({
+        time: isoTime(timeMs),
+        complete: timeMs + stepMs <= until,
+        ...f,
+      })),
       ...series.summary,
     });
   }
@@ -555,13 +581,17 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
       minutesFrom: keptFrom(retention, "1m", t),
       fiveMinutesFrom: keptFrom(retention, "5m", t),
     });
+    const until = completeUntil();
+    const stepMs = STEP_MS[step];
     return jsonReply(200, {
       customer,
       step,
       from: isoTime(fromMs),
       to: isoTime(toMs),
+      completeUntil: isoTime(until),
       points: series.points.map((pt) => ({
         time: isoTime(pt.timeMs),
+        complete: pt.timeMs + stepMs <= until,
         bytesIn: pt.bytesIn,
         bytesOut: pt.bytesOut,
         packetsIn: pt.packetsIn,

@@ -470,8 +470,11 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Unique per collector: names its messages and metrics. Default: the host name. */
       id: id.optional(),
-      /** An interval is shipped this long after it ends; later records ship as a correction. */
-      shipAfter: anyDuration.default(2000),
+      /**
+       * The longest a received record waits before it is shipped: what came in is shipped (the
+       * open interval's sums too) at the first one-second tick this long after the last shipment.
+       */
+      shipAfter: anyDuration.default(1000),
       /** Partial rows kept in memory while Redis is unreachable; beyond it the oldest are dropped, counted. */
       maxBufferedRows: positiveInt.default(2_000_000),
       /**

@@ -48,6 +48,12 @@ export interface OverviewQuery {
   toMs: number;
   /** Only these customers (e.g. one service type's); undefined for all. */
   customers?: readonly string[];
+  /**
+   * The 5m, 1h and 1d rows are read only for periods ending by this time (ms); the rest of the
+   * range from the 1-minute rows. Scaled out, aggregators rewrite the coarse rows less often
+   * than the 1-minute ones, so recent periods are fresher from the minutes. Default: no bound.
+   */
+  coarseUntilMs?: number;
 }
 
 export interface CustomerTotals {

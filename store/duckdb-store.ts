@@ -805,7 +805,7 @@ ORDER BY customer, site, link, traffic_class, start_ms, metric`;
       q.customers === undefined
         ? ""
         : ` AND list_contains(${params.add(listValue([...q.customers]), LIST(VARCHAR))}, customer)`;
-    const pieces = tileRange(fromMs, toMs);
+    const pieces = tileRange(fromMs, toMs, q.coarseUntilMs);
     const selects: string[] = [];
     for (const level of TILING) {
       const ranges = pieces

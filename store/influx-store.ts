@@ -721,7 +721,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     const [fromMs, toMs] = overviewRange(q);
     if (fromMs >= toMs || q.customers?.length === 0) return [];
     const who = q.customers === undefined ? "" : ` AND ${anyOf("customer", q.customers)}`;
-    const pieces = tileRange(fromMs, toMs);
+    const pieces = tileRange(fromMs, toMs, q.coarseUntilMs);
     const statements: string[] = [];
     for (const level of TILING) {
       for (const p of pieces.filter((x) => x.level === level)) {

@@ -22,3 +22,20 @@ it("tiles a range with the coarsest levels that fit", () => {
   expect(tileRange(T0, T0 + 30 * DAY)).toEqual([{ level: "1d", fromMs: T0, toMs: T0 + 30 * DAY }]);
   expect(tileRange(T0, T0)).toEqual([]);
 });
+
+it("reads the part after coarseUntilMs from the 1-minute rows, the rest as before", () => {
+  const to = T0 + DAY + 2 * HOUR + 10 * MINUTE;
+  const until = T0 + DAY + HOUR + 57 * MINUTE + 30_000; // not on a minute: rounded down
+  expect(tileRange(T0, to, until)).toEqual([
+    { level: "1d", fromMs: T0, toMs: T0 + DAY },
+    { level: "1h", fromMs: T0 + DAY, toMs: T0 + DAY + HOUR },
+    { level: "5m", fromMs: T0 + DAY + HOUR, toMs: T0 + DAY + HOUR + 55 * MINUTE },
+    { level: "1m", fromMs: T0 + DAY + HOUR + 55 * MINUTE, toMs: T0 + DAY + HOUR + 57 * MINUTE },
+    { level: "1m", fromMs: T0 + DAY + HOUR + 57 * MINUTE, toMs: to },
+  ]);
+  // A bound before the range: all of it from the minutes; after it: no change.
+  expect(tileRange(T0, T0 + HOUR, T0 - DAY)).toEqual([
+    { level: "1m", fromMs: T0, toMs: T0 + HOUR },
+  ]);
+  expect(tileRange(T0, to, to + DAY)).toEqual(tileRange(T0, to));
+});

@@ -16,6 +16,14 @@ export const LEVEL_NAMES = Object.keys(LEVEL_MS) as readonly SeriesLevel[];
 export const TILING: readonly SeriesLevel[] = ["1d", "1h", "5m", "1m"];
 export const MINUTE_MS = LEVEL_MS["1m"];
 
+/**
+ * The first minute not complete at `nowMs`: the minutes before it ended more than `latenessMs`
+ * ago, so every record that arrives within the lateness is in them. A multiple of a minute.
+ */
+export function completeBefore(nowMs: number, latenessMs: number): number {
+  return floorTo(nowMs - latenessMs, MINUTE_MS);
+}
+
 export function ceilTo(ms: number, step: number): number {
   return Math.ceil(ms / step) * step;
 }
@@ -33,9 +41,18 @@ export interface TilePiece {
 /**
  * Splits [fromMs, toMs) (multiples of a minute) into pieces, each made of whole periods of one
  * level, using the coarsest level that fits: 1 m at the edges, then 5 m, 1 h, and whole (UTC)
- * days in the middle. At most two pieces per level.
+ * days in the middle. At most two pieces per level, plus one of 1 m for the part after
+ * `coarseUntilMs` (periods the coarse rows may not hold yet: OverviewQuery.coarseUntilMs).
  */
-export function tileRange(fromMs: number, toMs: number): TilePiece[] {
+export function tileRange(
+  fromMs: number,
+  toMs: number,
+  coarseUntilMs = Number.POSITIVE_INFINITY,
+): TilePiece[] {
+  const split = Math.max(fromMs, Math.min(toMs, floorTo(coarseUntilMs, MINUTE_MS)));
+  if (split < toMs) {
+    return [...tileRange(fromMs, split), { level: "1m", fromMs: split, toMs }];
+  }
   const out: TilePiece[] = [];
   const walk = (from: number, to: number, index: number): void => {
     if (from >= to) return;
