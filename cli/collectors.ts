@@ -9,7 +9,7 @@ import type { PartialSum } from "../collector/aggregate/partial-sums.js";
 import type { ResponsePartial } from "../collector/aggregate/response-sums.js";
 import { buildCustomerModel, type CustomerModel } from "../collector/classify/customer-model.js";
 import { decoderOptionsFromConfig } from "../collector/decoder-options.js";
-import { loadDecoderState, saveDecoderState } from "../collector/decoder-state-file.js";
+import { loadDecoderState, saveDecoderStateText } from "../collector/decoder-state-file.js";
 import { createFlowDecoder, type FlowDecoder } from "../collector/decoders/flow-decoder.js";
 import { createSflowDecoder, type SflowDecoder } from "../collector/decoders/sflow.js";
 import { InterfaceCounterBatch } from "../collector/decoders/sflow-records.js";
@@ -55,6 +55,12 @@ export interface Collectors {
   readonly packetsIfUsed: PacketCollector | undefined;
   /** Saves templates and sampling rates to `decoder.statePath` (no-op when it is ""). */
   saveState(): void;
+  /**
+   * Saves them if the decoder learnt something since the last save (a template, a withdrawal, a
+   * sampling rate): called every wal.syncInterval, so a crash does not lose what was learnt.
+   * True when it saved.
+   */
+  saveStateIfChanged(): boolean;
 }
 
 /** Restores the decoder state and makes the collectors of every input kind. */
@@ -69,6 +75,10 @@ export function createCollectors(cfg: Config, log: Logger): Collectors {
     );
   const decoder = createFlowDecoder(decoderOptionsFromConfig(cfg.decoder));
   const statePath = cfg.decoder.statePath;
+  /** What was saved last (or read at start), and the decoder activity it was compared at. */
+  let savedState = "";
+  let lastActivity = -1;
+  const stateText = () => `${JSON.stringify(decoder.snapshot())}\n`;
   if (statePath !== "") {
     const restored = loadDecoderState(statePath, decoder);
     if (restored.found) log.info({ path: statePath, ...restored }, "decoder state restored");
@@ -144,7 +154,28 @@ export function createCollectors(cfg: Config, log: Logger): Collectors {
       return packets;
     },
     saveState() {
-      if (statePath !== "") saveDecoderState(statePath, decoder);
+      if (statePath !== "") {
+        const text = stateText();
+        saveDecoderStateText(statePath, text);
+        savedState = text;
+      }
+    },
+    saveStateIfChanged() {
+      if (statePath === "") return false;
+      // Templates, withdrawals and options records (sampling rates) are what can change it;
+      // options records come again every few minutes, so the snapshot is rarely compared.
+      let activity = 0;
+      for (const e of decoder.exporterStats()) {
+        activity +=
+          e.templatesLearnt + e.templateRedefinitions + e.templatesWithdrawn + e.optionsRecords;
+      }
+      if (activity === lastActivity) return false;
+      lastActivity = activity;
+      const text = stateText();
+      if (text === savedState) return false;
+      saveDecoderStateText(statePath, text);
+      savedState = text;
+      return true;
     },
   };
 }

@@ -182,8 +182,8 @@ describe("flowtally CLI", () => {
         expect(stderr).toMatch(/operatorTokens is empty/);
 
         // A second run on the same config is refused by the decoder state's lock (naming the
-        // pid); on the same store with its own state, by the store's lock; on the same UDP port
-        // with another store, by the port.
+        // pid); with its own state, by the write-ahead log's; on the same store with its own
+        // state and log, by the store's lock; on the same UDP port with another store, by the port.
         const sameStore = run(["run", "--config", config]);
         expect(sameStore.status).toBe(1);
         expect(sameStore.stderr).toMatch(
@@ -191,7 +191,14 @@ describe("flowtally CLI", () => {
         );
         const ownState = join(dir, "own-state.yaml");
         writeFileSync(ownState, readFileSync(config, "utf8").replace("state.json", "state2.json"));
-        const sameFile = run(["run", "--config", ownState]);
+        const sameLog = run(["run", "--config", ownState]);
+        expect(sameLog.status).toBe(1);
+        expect(sameLog.stderr).toMatch(
+          /wal\.path \S+wal: in use by process \d+ .*\[FT_DATA_LOCKED\]/,
+        );
+        const ownLog = join(dir, "own-log.yaml");
+        writeFileSync(ownLog, `${readFileSync(ownState, "utf8")}\nwal: { path: wal2 }\n`);
+        const sameFile = run(["run", "--config", ownLog]);
         expect(sameFile.status).toBe(1);
         expect(sameFile.stderr).toMatch(
           /ft\.duckdb: the embedded store could not be opened.*lock.*\[FT_STORE_OPEN\]/,
@@ -199,9 +206,9 @@ describe("flowtally CLI", () => {
         const other = join(dir, "other.yaml");
         writeFileSync(
           other,
-          readFileSync(config, "utf8")
+          `${readFileSync(config, "utf8")
             .replace("ft.duckdb", "other.duckdb")
-            .replace("state.json", "state3.json"),
+            .replace("state.json", "state3.json")}\nwal: { path: wal3 }\n`,
         );
         const twice = run(["run", "--config", other]);
         expect(twice.status).toBe(1);

@@ -361,7 +361,13 @@ function droppedSummary(s: {
 function reportStoreFailures(s: {
   storeFailures: ReadonlyArray<{ code: string; message: string }>;
   spooled: { path: string; rows: number } | null;
+  inWal?: { path: string; rows: number } | null;
 }): void {
+  if (s.inWal != null) {
+    process.stdout.write(
+      `${s.inWal.rows} rows the store did not take stay in the write-ahead log ${s.inWal.path}; the next start writes them to the store first\n`,
+    );
+  }
   if (s.spooled !== null) {
     process.stdout.write(
       `${s.spooled.rows} rows the store did not take are spooled to ${s.spooled.path}; the next start writes them to the store first\n`,

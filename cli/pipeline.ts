@@ -4,9 +4,14 @@
  * `handOver` with the current time (the wall clock for `run`, the capture's own clock for
  * `replay`); this module owns the order of the steps and never reads a clock itself.
  *
- * When the store fails, rows are never dropped: they wait in memory and are retried at each
- * hand-over, and what is still waiting at `close` goes to the store spool
- * (store/store-spool.ts), which the next start writes to the store before anything else.
+ * Each hand-over's rows are a batch: logged in the write-ahead log (wal/pipeline-wal.ts, fsync'd
+ * within `wal.syncInterval`) and queued for the store, whose writes carry the log position they
+ * cover, so that a crash loses at most the last sync interval and a restart writes what the store
+ * lacked exactly once. Store writes never overlap: a hand-over during a write queues one more,
+ * which takes everything waiting by then. When the store fails, rows are never dropped: they wait
+ * in memory (and in the log) and are retried at each hand-over; at `close`, rows the log holds
+ * stay there for the next start, and rows it does not (no log, full, failed) go to the store
+ * spool (store/store-spool.ts), which the next start writes to the store before anything else.
  */
 import type { Logger } from "pino";
 import { ResponseRollup } from "../aggregator/response-rollup.js";
@@ -18,7 +23,20 @@ import type { ResponseTimeRowDelta, SeriesRowDelta, SeriesStore } from "../schem
 import { createStore, spoolStoreName, storeSpoolPlaces } from "../store/create-store.js";
 import { completeBefore } from "../store/levels.js";
 import { createStoreSpool, type SpoolRows, spoolRowCount } from "../store/store-spool.js";
+import {
+  openPipelineWal,
+  type PipelineWalStats,
+  RESPONSES_MARK,
+  SERIES_MARK,
+} from "../wal/pipeline-wal.js";
 import { type Collectors, createCollectors } from "./collectors.js";
+
+/** One hand-over's rows waiting for the store, and its write-ahead log entry if it was logged. */
+interface PendingBatch {
+  seq: number | undefined;
+  series: SeriesRowDelta[];
+  responses: ResponseTimeRowDelta[];
+}
 
 export { type Collectors, createCollectors } from "./collectors.js";
 
@@ -40,12 +58,20 @@ export interface Pipeline extends Omit<Collectors, "reload"> {
     /** Rows of earlier stops' spool files written to the store by this process. */
     spooledRowsWritten: number;
   };
+  /** The write-ahead log's figures (wal/pipeline-wal.ts). */
+  walStats(): PipelineWalStats;
+  /**
+   * Takes everything received so far into a batch, logs it and syncs the log (every
+   * `wal.syncInterval`), without writing the store; saves the decoder state if it changed.
+   */
+  persist(nowMs: number): Promise<void>;
   /**
    * Moves everything received so far (open intervals too) through the rollup to the store, as
    * deltas; `nowMs` (the arrival clock) only decides which partials count as late. `final` (on
    * stop, at the end of a replay) is the same step: nothing is held back.
-   * Calls never overlap: a call made while one is writing waits for it. If the store refuses a
-   * write, the rows are kept and retried at the next call; it never rejects for that.
+   * Store writes never overlap: a call made while one is writing queues one more write. If the
+   * store refuses a write, the rows are kept and retried at the next call; it never rejects for
+   * that. Resolves once this call's rows are logged and the store write that takes them is done.
    */
   handOver(nowMs: number, final?: boolean): Promise<void>;
   /**
@@ -74,6 +100,8 @@ export interface StoreCloseReport {
   errors: FlowtallyError[];
   /** Rows written to a spool file for the next start. */
   spooled: { path: string; rows: number } | null;
+  /** Rows left in the write-ahead log (its directory) for the next start. */
+  inWal?: { path: string; rows: number } | null;
 }
 
 /** How often a store that keeps failing the same way is logged again. */
@@ -109,13 +137,27 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
     lastStoreErrorCode: "" as ErrorCode | "",
     spooledRowsWritten: 0,
   };
-  let pending: SeriesRowDelta[] = [];
-  let pendingResponses: ResponseTimeRowDelta[] = [];
+  /** Rows waiting for the store, by hand-over, oldest first; `seq`: their log entry, if logged. */
+  let batches: PendingBatch[] = [];
   let busy: Promise<void> = Promise.resolve();
+  /** The write queued behind the one running (it takes every batch waiting when it starts). */
+  let nextWrite: Promise<void> | undefined;
   let lastFailure: FlowtallyError | undefined;
   let lastLoggedMs = Number.NEGATIVE_INFINITY;
   /** Spool files left because the store refused them: tried again after a write succeeds. */
   let spoolsLeft = false;
+  /** The last clock a hand-over was given (reloads between hand-overs count late against it). */
+  let lastNowMs = Number.NEGATIVE_INFINITY;
+
+  const wal = await openPipelineWal(cfg, store, log);
+  for (const b of wal.replay) batches.push({ ...b });
+  countPending();
+
+  function countPending(): void {
+    let n = 0;
+    for (const b of batches) n += b.series.length + b.responses.length;
+    stats.pendingRows = n;
+  }
 
   function failed(e: unknown, nowMs: number, what: string): void {
     const error = coded(e);
@@ -127,7 +169,7 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
     if (changed || nowMs - lastLoggedMs >= STORE_ERROR_LOG_MS) {
       lastLoggedMs = nowMs;
       log.error(
-        { err: error, code: error.code, pendingRows: pending.length + pendingResponses.length },
+        { err: error, code: error.code, pendingRows: stats.pendingRows },
         `${what} [${error.code}]: rows kept for the next try, and spooled if still unwritten at stop`,
       );
     }
@@ -202,56 +244,110 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
   // clock, and this only paces the error log.)
   await writeSpools(0);
 
-  async function step(nowMs: number): Promise<void> {
-    // Everything received so far, the open intervals too: the store adds deltas, so the current
-    // minute is readable at once and grows until whole (aggregator/rollup.ts).
-    const packets = parts.packetsIfUsed;
-    const sources = packets === undefined ? [collector, sflow] : [collector, sflow, packets];
-    for (const c of sources) rollup.add(c.drainAll(), nowMs);
-    if (packets !== undefined) responseRollup.add(packets.drainAllResponses(), nowMs);
-    const deltas = rollup.flush();
-    if (deltas.length > 0) pending = pending.concat(nameDeltas(parts.model, deltas));
-    const responseDeltas = responseRollup.flush();
-    if (responseDeltas.length > 0) {
-      pendingResponses = pendingResponses.concat(nameResponseDeltas(parts.model, responseDeltas));
+  /**
+   * Everything received so far (the open intervals too) as one batch, named with `model`: the
+   * store adds deltas, so the current minute is readable at once and grows until whole
+   * (aggregator/rollup.ts). Logged in the write-ahead log when there is one.
+   */
+  function take(nowMs: number, drained?: ReturnType<typeof parts.reload>): void {
+    lastNowMs = Math.max(lastNowMs, nowMs);
+    const model = drained?.previous ?? parts.model;
+    if (drained === undefined) {
+      const packets = parts.packetsIfUsed;
+      const sources = packets === undefined ? [collector, sflow] : [collector, sflow, packets];
+      for (const c of sources) rollup.add(c.drainAll(), nowMs);
+      if (packets !== undefined) responseRollup.add(packets.drainAllResponses(), nowMs);
+    } else {
+      rollup.add(drained.traffic, nowMs);
+      responseRollup.add(drained.responses, nowMs);
     }
-    stats.pendingRows = pending.length + pendingResponses.length;
+    const series = nameDeltas(model, rollup.flush());
+    const responses = nameResponseDeltas(model, responseRollup.flush());
+    if (series.length + responses.length === 0) return;
+    const seq = wal.log({ series, responses });
+    batches.push({ seq, series, responses });
+    countPending();
+  }
+
+  /** Logs what was received and syncs the log; saves the decoder state if it changed. */
+  async function persist(nowMs: number): Promise<void> {
+    take(nowMs);
+    try {
+      parts.saveStateIfChanged();
+    } catch (e) {
+      log.error({ err: e }, "decoder state not saved");
+    }
+    await wal.sync();
+  }
+
+  /** Queues a store write behind the running one, unless one is queued already. */
+  function requestWrite(nowMs: number): Promise<void> {
+    if (nextWrite !== undefined) return nextWrite;
+    const run = () => {
+      nextWrite = undefined;
+      return write(nowMs);
+    };
+    const queued = busy.then(run, run);
+    nextWrite = queued;
+    busy = queued.catch(() => undefined);
+    return queued;
+  }
+
+  /** Writes the batches waiting now: traffic, then response times, each with its log mark. */
+  async function write(nowMs: number): Promise<void> {
     // A file deleted or replaced, DuckDB's FATAL: no write can succeed; rows wait for the spool.
     const down = store.problem();
     if (down !== undefined) {
       if (stats.pendingRows > 0 || lastFailure !== down) failed(down, nowMs, "the store is down");
       return;
     }
-    if (stats.pendingRows === 0) return;
-    const rows = pending;
-    const responseRows = pendingResponses;
+    const taken = batches.slice();
+    if (taken.length === 0) return;
+    let seq = 0;
+    for (const b of taken) if (b.seq !== undefined) seq = Math.max(seq, b.seq);
+    const series = taken.flatMap((b) => b.series);
+    const responses = taken.flatMap((b) => b.responses);
     try {
       // Traffic first: if the response write fails, the traffic rows are not written twice.
-      if (rows.length > 0) {
-        await store.addDeltas(rows);
-        pending = [];
-        stats.seriesRowsWritten += rows.length;
+      if (series.length > 0) {
+        await store.addDeltas(series, seq > 0 ? { name: SERIES_MARK, seq } : undefined);
+        for (const b of taken) b.series = [];
+        stats.seriesRowsWritten += series.length;
       }
-      if (responseRows.length > 0) {
-        await store.addResponseTimes(responseRows);
-        pendingResponses = [];
-        stats.responseRowsWritten += responseRows.length;
+      if (responses.length > 0) {
+        await store.addResponseTimes(
+          responses,
+          seq > 0 ? { name: RESPONSES_MARK, seq } : undefined,
+        );
+        for (const b of taken) b.responses = [];
+        stats.responseRowsWritten += responses.length;
       }
       succeeded();
     } catch (e) {
-      stats.pendingRows = pending.length + pendingResponses.length;
       failed(e, nowMs, "store write failed");
       return;
     } finally {
-      stats.pendingRows = pending.length + pendingResponses.length;
+      // Batches taken during the write stay; those written are gone.
+      batches = batches.filter((b) => b.series.length + b.responses.length > 0);
+      countPending();
+    }
+    if (seq > 0 && !batches.some((b) => b.seq !== undefined && b.seq <= seq)) {
+      await wal.release(seq);
     }
     if (spoolsLeft) await writeSpools(nowMs);
   }
 
   async function close(nowMs: number): Promise<StoreCloseReport> {
     await busy.catch(() => undefined);
+    await wal.close();
     const errors: FlowtallyError[] = [];
-    const rows: SpoolRows = { series: pending, responses: pendingResponses };
+    // Rows the log holds wait there for the next start; the others (no log, full, or a log that
+    // failed, which then may miss any) are spooled.
+    const spooling = wal.broken ? batches : batches.filter((b) => b.seq === undefined);
+    const rows: SpoolRows = {
+      series: spooling.flatMap((b) => b.series),
+      responses: spooling.flatMap((b) => b.responses),
+    };
     // The store down for good, or the last write failed (its rows are still here).
     for (const e of [store.problem(), lastFailure]) {
       if (e !== undefined && !errors.includes(e)) errors.push(e);
@@ -262,30 +358,41 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
       const error = coded(e);
       if (!errors.some((x) => x.message === error.message)) errors.push(error);
     }
-    if (spoolRowCount(rows) === 0) return { errors, spooled: null };
+    const keptRows = stats.pendingRows - spoolRowCount(rows);
+    const inWal = keptRows > 0 ? { path: cfg.wal.path, rows: keptRows } : null;
+    if (inWal !== null) {
+      log.warn(
+        inWal,
+        "rows the store did not take stay in the write-ahead log: the next start writes them to the store first",
+      );
+    }
+    if (spoolRowCount(rows) === 0) return { errors, spooled: null, inWal };
     try {
       const path = spool.write(rows, nowMs);
       const n = spoolRowCount(rows);
-      pending = [];
-      pendingResponses = [];
-      stats.pendingRows = 0;
+      batches = batches.filter((b) => !spooling.includes(b));
+      countPending();
+      // A failed log may hold some of these rows too: the spool has them all now.
+      if (wal.broken) await wal.discard();
       log.warn(
         { path, rows: n },
         "rows the store did not take are spooled: the next start writes them to the store first",
       );
-      return { errors, spooled: { path, rows: n } };
+      return { errors, spooled: { path, rows: n }, inWal };
     } catch (e) {
       const error = coded(e);
       log.error({ code: error.code, err: error }, `${error.message} [${error.code}]`);
       errors.push(error);
-      return { errors, spooled: null };
+      return { errors, spooled: null, inWal };
     }
   }
 
   function completeUntil(nowMs: number): number {
     let until = completeBefore(nowMs, cfg.aggregation.lateness);
-    for (const rows of [pending, pendingResponses] as const) {
-      for (const r of rows) if (r.level === "1m" && r.startMs < until) until = r.startMs;
+    for (const b of batches) {
+      for (const rows of [b.series, b.responses] as const) {
+        for (const r of rows) if (r.level === "1m" && r.startMs < until) until = r.startMs;
+      }
     }
     return until;
   }
@@ -296,16 +403,7 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
   }
 
   function reloadModel(next: Config): void {
-    const { previous, traffic, responses } = parts.reload(next);
-    rollup.add(traffic);
-    responseRollup.add(responses);
-    const deltas = rollup.flush();
-    if (deltas.length > 0) pending = pending.concat(nameDeltas(previous, deltas));
-    const responseDeltas = responseRollup.flush();
-    if (responseDeltas.length > 0) {
-      pendingResponses = pendingResponses.concat(nameResponseDeltas(previous, responseDeltas));
-    }
-    stats.pendingRows = pending.length + pendingResponses.length;
+    take(lastNowMs, parts.reload(next));
   }
 
   return {
@@ -326,12 +424,12 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
     responseRollup,
     store,
     stats,
-    handOver(nowMs) {
-      busy = busy.then(
-        () => step(nowMs),
-        () => step(nowMs),
-      );
-      return busy;
+    saveStateIfChanged: parts.saveStateIfChanged,
+    walStats: () => wal.stats(),
+    persist,
+    async handOver(nowMs) {
+      const logged = persist(nowMs);
+      await Promise.all([logged, requestWrite(nowMs)]);
     },
     storeDown,
     completeUntil,

@@ -73,7 +73,8 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
   const stateLock = lockDataFiles([["decoder.statePath", cfg.decoder.statePath]], log);
   let pipeline: Awaited<ReturnType<typeof createPipeline>>;
   try {
-    pipeline = await createPipeline(cfg, log);
+    // No write-ahead log: a replay interrupted is run again from its capture files.
+    pipeline = await createPipeline({ ...cfg, wal: { ...cfg.wal, enabled: false } }, log);
   } catch (e) {
     stateLock.release();
     throw e;

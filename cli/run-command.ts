@@ -82,6 +82,8 @@ export interface RunStats {
   storeFailures: Array<{ code: string; message: string }>;
   /** Set by stop: rows the store did not take, spooled for the next start. */
   spooled: { path: string; rows: number } | null;
+  /** Set by stop: rows the store did not take, left in the write-ahead log for the next start. */
+  inWal: { path: string; rows: number } | null;
 }
 
 export interface CaptureRunStats {
@@ -177,6 +179,9 @@ export interface RunSink {
   stats(): SinkStats;
   /** Retention (run only). */
   prune?(): Promise<void>;
+  /** Logs what was received (run's write-ahead log), every `persistEveryMs`. */
+  persist?(nowMs: number): Promise<void>;
+  persistEveryMs?: number;
   /** Closes what the sink holds; for a store, says what failed and what was spooled. */
   close(): Promise<StoreCloseReport>;
   /** SIGHUP: swaps the customer model, handing what is open over under the previous one. */
@@ -197,7 +202,15 @@ async function storeSink(
   cfg: Config,
   log: Logger,
 ): Promise<{ parts: Omit<Collectors, "reload">; sink: RunSink }> {
-  const pipeline = await createPipeline(cfg, log);
+  // Two processes appending to one log would replay each other's rows.
+  const walLock = lockDataFiles([["wal.path", cfg.wal.enabled ? cfg.wal.path : ""]], log);
+  let pipeline: Awaited<ReturnType<typeof createPipeline>>;
+  try {
+    pipeline = await createPipeline(cfg, log);
+  } catch (e) {
+    walLock.release();
+    throw e;
+  }
   log.info({ store: describeStore(cfg.store) }, "store opened");
   const { store } = pipeline;
   const { retention, key: retentionKey } = storeRetention(cfg.store);
@@ -228,7 +241,15 @@ async function storeSink(
           log.error({ err: e }, "retention: old rows not deleted");
         }
       },
-      close: () => pipeline.close(Date.now()),
+      close: async () => {
+        try {
+          return await pipeline.close(Date.now());
+        } finally {
+          walLock.release();
+        }
+      },
+      persist: (nowMs) => pipeline.persist(nowMs),
+      persistEveryMs: cfg.wal.syncInterval,
       reloadModel: (next) => pipeline.reloadModel(next),
     },
   };
@@ -382,6 +403,7 @@ export async function startRun(
         capture: captureStats(captures, pipeline.packetsIfUsed),
         storeFailures: [],
         spooled: null,
+        inWal: null,
       };
     };
 
@@ -424,10 +446,23 @@ export async function startRun(
       collector.expire(now);
       pipeline.packetsIfUsed?.expire(now);
       reporter.report(now, decoder.problems);
-      if (handingOver) return; // the store is still busy with the previous tick's rows
+      if (sink.persist !== undefined) {
+        // The pipeline queues at most one store write behind a running one.
+        sink.handOver(now, false).catch((e: unknown) => log.error({ err: e }, "hand-over failed"));
+        return;
+      }
+      if (handingOver) return; // the queue is still busy with the previous tick's rows
       handingOver = true;
       sink.handOver(now, false).finally(() => {
         handingOver = false;
+      });
+    };
+    let persisting = false;
+    const persist = () => {
+      if (persisting || sink.persist === undefined) return;
+      persisting = true;
+      sink.persist(Date.now()).finally(() => {
+        persisting = false;
       });
     };
     let last = { at: startedAt, records: 0, drops: 0, rcvbuf: 0, captureDrops: 0 };
@@ -503,6 +538,9 @@ export async function startRun(
     await prune();
     const timers = [
       setInterval(tick, t.tickMs),
+      ...(sink.persist === undefined
+        ? []
+        : [setInterval(persist, sink.persistEveryMs ?? t.tickMs)]),
       setInterval(prune, t.pruneMs),
       setInterval(logStats, t.statsMs),
       setInterval(saveState, t.saveStateMs),
@@ -542,6 +580,7 @@ export async function startRun(
         ...stats(),
         storeFailures: closed.errors.map((e) => ({ code: e.code, message: e.message })),
         spooled: closed.spooled,
+        inWal: closed.inWal ?? null,
       };
       if (closed.errors.length > 0) log.error(final, "stopped; the store failed");
       else log.info(final, "stopped");

@@ -24,6 +24,7 @@ export function resolveDataPaths(cfg: Config, configDir: string): Config {
       embedded: { ...cfg.store.embedded, path: store === ":memory:" ? store : inData(store) },
     },
     collector: { ...cfg.collector, spoolPath: inData(cfg.collector.spoolPath) },
+    wal: { ...cfg.wal, path: inData(cfg.wal.path) },
   };
 }
 
@@ -33,6 +34,7 @@ export function dataFiles(cfg: Config): Record<string, string> {
     dataDir: cfg.dataDir,
     ...(cfg.store.influx === undefined ? { "store.embedded.path": cfg.store.embedded.path } : {}),
     "decoder.statePath": cfg.decoder.statePath === "" ? "(off)" : cfg.decoder.statePath,
+    "wal.path": cfg.wal.enabled ? cfg.wal.path : "(off)",
     ...(cfg.queue === undefined
       ? {}
       : {

@@ -587,6 +587,21 @@ export const configSchema = z.strictObject({
     .prefault({}),
   /** The total-delay threshold of classes that set none, and of the default class. */
   defaultTotalDelayThreshold: totalDelayThreshold.default(1000),
+  /**
+   * The write-ahead log of `flowtally run` (docs/durability.md): what was received is on disk
+   * within `syncInterval`, so a crash (SIGKILL, OOM, power loss) loses at most that much.
+   */
+  wal: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** A directory; relative: in `dataDir`. */
+      path: z.string().min(1).default("wal"),
+      /** How often what was received is written and fsync'd (and new templates saved). */
+      syncInterval: duration({ min: 10, max: SECOND_MS }).default(500),
+      /** The most the log may hold (MiB), while the store does not take writes; then memory only. */
+      maxSizeMiB: positiveInt.max(1_048_576).default(1024),
+    })
+    .prefault({}),
 });
 
 /**

@@ -20,6 +20,8 @@ export const errorCodes = {
   FT_STORE_CLOSED: "A store call came before the store was started or after it was stopped.",
   FT_STORE_SPOOL:
     "Rows the store did not take could not be spooled, or a spool file not written back.",
+  FT_WAL:
+    "The write-ahead log (wal.path) could not be created, written or read: received data is then not crash-safe.",
   FT_DATA_LOCKED:
     "A data file (decoder state, collector spool) is in use by another running flowtally process.",
   FT_LISTEN: "A UDP input or the query API could not listen on its address.",

@@ -140,6 +140,16 @@ export interface ResponseTimeQuery {
 
 export type ResponseTimePoint = ResponseTimeSums & { timeMs: number };
 
+/**
+ * A position in the writer's write-ahead log (wal/), written with the rows it covers: on the
+ * embedded store in their transaction, so that replaying the log at start adds exactly what the
+ * store does not have; on InfluxDB right after them (docs/durability.md says what that leaves).
+ */
+export interface StoreMark {
+  name: string;
+  seq: number;
+}
+
 export interface SeriesStore {
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -150,8 +160,10 @@ export interface SeriesStore {
    * failures (a server away) show in the calls that fail, not here.
    */
   problem(): FlowtallyError | undefined;
-  /** Adds the deltas to the stored rows, atomically for the whole call. */
-  addDeltas(rows: readonly SeriesRowDelta[]): Promise<void>;
+  /** Adds the deltas to the stored rows, atomically for the whole call (with `mark`, if given). */
+  addDeltas(rows: readonly SeriesRowDelta[], mark?: StoreMark): Promise<void>;
+  /** The marks written (StoreMark), by name; a store that has none answers {}. */
+  readMarks(): Promise<Record<string, number>>;
   /**
    * Deletes the rows of each level given whose period starts before its time (retention);
    * returns the rows deleted per level.
@@ -160,7 +172,7 @@ export interface SeriesStore {
     before: Partial<Readonly<Record<SeriesLevel, number>>>,
   ): Promise<Record<SeriesLevel, number>>;
   /** Adds response-time sums (and sketch bins) to the stored rows, atomically for the call. */
-  addResponseTimes(rows: readonly ResponseTimeRowDelta[]): Promise<void>;
+  addResponseTimes(rows: readonly ResponseTimeRowDelta[], mark?: StoreMark): Promise<void>;
   /**
    * Replaces what the store holds for each row's key and period with the row's values: absolute
    * totals, not deltas, so writing the same rows twice leaves the same state (the scale-out

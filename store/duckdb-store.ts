@@ -65,6 +65,7 @@ import {
   type SeriesRowDelta,
   type SeriesRowKey,
   type SeriesStore,
+  type StoreMark,
   type TrafficDirection,
   type TrafficPoint,
   type TrafficQuery,
@@ -180,6 +181,12 @@ function createTableSql(level: SeriesLevel): string {
 const CREATE_VIEW_SQL = `CREATE OR REPLACE VIEW series AS ${LEVEL_NAMES.map(
   (level) => `SELECT '${level}' AS level, * FROM ${TABLES[level]}`,
 ).join(" UNION ALL ")}`;
+
+/** Write-ahead log positions, written in the transaction of the rows they cover (StoreMark). */
+const CREATE_MARKS_SQL =
+  "CREATE TABLE IF NOT EXISTS flowtally_marks (name VARCHAR PRIMARY KEY, seq DOUBLE NOT NULL)";
+const MARK_SQL =
+  "INSERT INTO flowtally_marks VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET seq = greatest(flowtally_marks.seq, excluded.seq)";
 
 const CREATE_STAGING_SQL = `CREATE TEMP TABLE IF NOT EXISTS staging (
   level VARCHAR, start_ms BIGINT, customer VARCHAR, site VARCHAR, link VARCHAR,
@@ -427,6 +434,7 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
         await writer.run(CREATE_RESPONSE_STAGING_SQL);
         await writer.run(CREATE_VIEW_SQL);
         await writer.run(CREATE_STAGING_SQL);
+        await writer.run(CREATE_MARKS_SQL);
       }
       if (!inMemory) {
         const st = statSync(path);
@@ -542,8 +550,8 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
     }
   }
 
-  async function addDeltas(rows: readonly SeriesRowDelta[]): Promise<void> {
-    await writeSeries("addDeltas", rows, "add");
+  async function addDeltas(rows: readonly SeriesRowDelta[], mark?: StoreMark): Promise<void> {
+    await writeSeries("addDeltas", rows, "add", mark);
   }
 
   async function putSeries(rows: readonly SeriesRowDelta[]): Promise<void> {
@@ -554,6 +562,7 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
     call: string,
     rows: readonly SeriesRowDelta[],
     mode: "add" | "replace",
+    mark?: StoreMark,
   ): Promise<void> {
     if (rows.length === 0) return;
     validateSeriesRows(call, rows, mode);
@@ -562,6 +571,7 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
       "staging",
       (appender) => stage(appender, rows),
       LEVEL_NAMES.filter((l) => levels.has(l)).map((l) => upsertSql(l, mode)),
+      mark,
     );
   }
 
@@ -573,6 +583,7 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
     staging: "staging" | "response_staging",
     append: (appender: DuckDBAppender) => void,
     upserts: readonly string[],
+    mark?: StoreMark,
   ): Promise<void> {
     const w = opened().writer;
     await write(async () => {
@@ -589,6 +600,7 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
           appender.closeSync();
         }
         for (const sql of upserts) await w.run(sql);
+        if (mark !== undefined) await w.run(MARK_SQL, [mark.name, mark.seq], [VARCHAR, DOUBLE]);
         await w.run(`DELETE FROM temp.${staging}`);
         await w.run("COMMIT");
       } catch (e) {
@@ -599,8 +611,22 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
     });
   }
 
-  async function addResponseTimes(rows: readonly ResponseTimeRowDelta[]): Promise<void> {
-    await writeResponseTimes("addResponseTimes", rows, "add");
+  async function addResponseTimes(
+    rows: readonly ResponseTimeRowDelta[],
+    mark?: StoreMark,
+  ): Promise<void> {
+    await writeResponseTimes("addResponseTimes", rows, "add", mark);
+  }
+
+  async function readMarks(): Promise<Record<string, number>> {
+    const have = await query(
+      "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = 'flowtally_marks'",
+      [],
+      [],
+    );
+    if (Number(have[0]![0]) === 0) return {};
+    const rows = await query("SELECT name, seq FROM flowtally_marks", [], []);
+    return Object.fromEntries(rows.map((r) => [String(r[0]), Number(r[1])]));
   }
 
   async function putResponseTimes(rows: readonly ResponseTimeRowDelta[]): Promise<void> {
@@ -611,6 +637,7 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
     call: string,
     rows: readonly ResponseTimeRowDelta[],
     mode: "add" | "replace",
+    mark?: StoreMark,
   ): Promise<void> {
     if (rows.length === 0) return;
     // One staged value per counter and bin; validated first, so a bad row writes nothing.
@@ -651,6 +678,7 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
       LEVEL_NAMES.filter((l) => levels.has(l)).flatMap((l) =>
         mode === "add" ? [responseUpsertSql(l)] : [responseDeleteSql(l), responseUpsertSql(l)],
       ),
+      mark,
     );
   }
 
@@ -883,6 +911,7 @@ WHERE ${where.join(" AND ")} GROUP BY start_ms ORDER BY start_ms`;
     problem: () => (open === undefined ? undefined : checkFile()),
     addDeltas,
     addResponseTimes,
+    readMarks,
     putSeries,
     readSeries,
     putResponseTimes,

@@ -50,6 +50,7 @@ import {
   type SeriesRowDelta,
   type SeriesRowKey,
   type SeriesStore,
+  type StoreMark,
   type TrafficPoint,
   type TrafficQuery,
   zeroResponseTimeCounters,
@@ -64,6 +65,8 @@ export interface InfluxStoreDeps {
 }
 
 /** Measurement names come from these maps only, never from a caller's string. */
+/** Write-ahead log marks (StoreMark): one series per name. */
+const MARKS = "flowtally_marks";
 const TRAFFIC: Readonly<Record<SeriesLevel, string>> = {
   "1m": "traffic_1m",
   "5m": "traffic_5m",
@@ -563,7 +566,39 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     );
   }
 
-  async function addDeltas(rows: readonly SeriesRowDelta[]): Promise<void> {
+  /**
+   * A mark (StoreMark) as a point of `flowtally_marks` dated at the start of today's UTC day: one
+   * point per name a day, rewritten in place, kept by the daily rows' retention policy. Written
+   * after the rows it covers, in the same turn of the write queue.
+   */
+  function markLine(mark: StoreMark): [SeriesLevel, string] {
+    const day = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+    return [
+      "1d",
+      pointLine({
+        measurement: MARKS,
+        tags: [["name", mark.name]],
+        fields: [["seq", mark.seq]],
+        timeMs: day,
+      }),
+    ];
+  }
+
+  async function readMarks(): Promise<Record<string, number>> {
+    ensureStarted();
+    const [result] = await query([
+      `SELECT last(seq) AS seq FROM ${from({ "1m": MARKS, "5m": MARKS, "1h": MARKS, "1d": MARKS }, "1d")} GROUP BY "name"`,
+    ]);
+    const out: Record<string, number> = {};
+    for (const series of result?.series ?? []) {
+      const name = series.tags?.name;
+      const row = seriesRows(series)[0];
+      if (name !== undefined && row !== undefined) out[name] = num(row.seq);
+    }
+    return out;
+  }
+
+  async function addDeltas(rows: readonly SeriesRowDelta[], mark?: StoreMark): Promise<void> {
     ensureStarted();
     if (rows.length === 0) return;
     validateSeriesRows("addDeltas", rows, "add");
@@ -587,6 +622,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
         s.flows += stored.flows;
       }
       await write([...sums.values()].map((r) => [r.level, trafficLine(r)] as const));
+      if (mark !== undefined) await write([markLine(mark)]);
     });
   }
 
@@ -603,7 +639,10 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     return keys.length === 0 ? [] : readTraffic(keys);
   }
 
-  async function addResponseTimes(rows: readonly ResponseTimeRowDelta[]): Promise<void> {
+  async function addResponseTimes(
+    rows: readonly ResponseTimeRowDelta[],
+    mark?: StoreMark,
+  ): Promise<void> {
     ensureStarted();
     if (rows.length === 0) return;
     validateResponseRows("addResponseTimes", rows, "add");
@@ -640,6 +679,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
         lines.push([row.level, responseLine(row)]);
       }
       await write(lines);
+      if (mark !== undefined) await write([markLine(mark)]);
     });
   }
 
@@ -822,6 +862,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     problem: () => undefined,
     addDeltas,
     addResponseTimes,
+    readMarks,
     putSeries,
     readSeries,
     putResponseTimes,

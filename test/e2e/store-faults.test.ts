@@ -2,7 +2,8 @@
  * The embedded store failing under the built CLI (`dist/`, made by `npm run build`): its file
  * deleted, made read-only, its disk full. In each, `run` must say so (/healthz, a coded log line),
  * stop with its summary, the decoder state saved and a coded error line (status 1), and keep
- * every row: spooled at stop, written by the next start, once. The faults are real (a 2 MB tmpfs,
+ * every row: in the write-ahead log (the default) or, without one, spooled at stop; written by
+ * the next start, once. The faults are real (a 2 MB tmpfs,
  * `chattr +i`; see test/support/fault-fs.ts): a machine that cannot make them fails these tests.
  */
 
@@ -45,9 +46,9 @@ interface Setup {
 
 /**
  * A config: one NetFlow input, customer `office`, the embedded store at `store` (or the `store:`
- * line given), state in `dir/state`.
+ * line given), state in `dir/state`; no write-ahead log unless `wal` (these test the spool).
  */
-async function setup(store: string, storeLine?: string): Promise<Setup> {
+async function setup(store: string, storeLine?: string, wal = false): Promise<Setup> {
   const dir = mkdtempSync(join(tmpdir(), "flowtally-store-faults-"));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const port = await freeUdpPort();
@@ -59,6 +60,7 @@ async function setup(store: string, storeLine?: string): Promise<Setup> {
       `inputs: { netflow: [{ listen: "127.0.0.1:${port}" }] }`,
       storeLine ?? `store: { embedded: { path: ${JSON.stringify(store)} } }`,
       `decoder: { statePath: ${JSON.stringify(state)} }`,
+      wal ? `wal: { path: ${JSON.stringify(join(dir, "wal"))} }` : "wal: { enabled: false }",
       // The capture is years old: records of any age count (flowtally send replays it).
       "aggregation: { maxPast: forever }",
       'api: { listen: "127.0.0.1:0" }',
@@ -241,6 +243,38 @@ describe("flowtally run when the embedded store fails", () => {
     expect(readdirSync(base).filter((f) => f.startsWith("ft.duckdb.spool-"))).toHaveLength(1);
 
     await expectNextStartWritesTheSpool(s, spool);
+  });
+
+  it("its file deleted while running, with the write-ahead log: the rows stay in the log at stop, and the next start writes them, once", async () => {
+    const base = mkdtempSync(join(tmpdir(), "flowtally-store-faults-db-"));
+    cleanups.push(() => rmSync(base, { recursive: true, force: true }));
+    const s = await setup(join(base, "ft.duckdb"), undefined, true);
+    const running = await startRun(s);
+    rmSync(s.store);
+    send(s);
+    await eventually("the error log line", () =>
+      errorLines(running.stderr()).some((l) => l.code === "FT_STORE_FILE"),
+    );
+    const stopped = await running.stop();
+    expect(stopped.status, stopped.stderr).toBe(1);
+    expect(stopped.stdout).toMatch(
+      new RegExp(
+        `\\n\\d+ rows the store did not take stay in the write-ahead log ${join(s.dir, "wal")}; the next start writes them to the store first\\n`,
+      ),
+    );
+    expect(stopped.stdout).not.toMatch(/spooled to/);
+    expect(readdirSync(base).filter((f) => f.includes("spool"))).toEqual([]);
+
+    const want = tsharkOfficeBytes();
+    const next = await startRun(s);
+    expect(next.stderr()).toMatch(/"write-ahead log: what the store did not have at the last stop/);
+    expect((await next.stop()).status).toBe(0);
+    expect(officeBytes(s)).toEqual(want);
+    // A third start finds nothing to write again.
+    const third = await startRun(s);
+    expect(third.stderr()).not.toMatch(/what the store did not have/);
+    expect((await third.stop()).status).toBe(0);
+    expect(officeBytes(s)).toEqual(want);
   });
 
   it("its directory and files made read-only (chattr +i): /healthz 503 FT_STORE_WRITE; at stop the rows go to the spool in the state's directory", async () => {
