@@ -164,14 +164,27 @@ program
       .default("warn"),
   )
   .option("--no-progress", "no progress line, even on a terminal")
+  .addOption(
+    new Option(
+      "--exports <which>",
+      "NetFlow/IPFIX/sFlow datagrams to UDP ports the config does not list: counted and named in a warning (listed), or decoded too (auto); never counted as traffic",
+    )
+      .choices(["listed", "auto"])
+      .default("listed"),
+  )
   .action(
-    async (captures: string[], opts: { config: string; logLevel: LogLevel; progress: boolean }) => {
-      const { runReplay } = await import("./replay-command.js");
+    async (
+      captures: string[],
+      opts: { config: string; logLevel: LogLevel; progress: boolean; exports: "listed" | "auto" },
+    ) => {
+      const { runReplay, describeUnlisted } = await import("./replay-command.js");
       const s = await runReplay(captures, {
         config: opts.config,
         logLevel: opts.logLevel,
+        exports: opts.exports,
         ...(opts.progress ? {} : { progress: false }),
       });
+      const unlisted = s.unlistedExports.reduce((n, u) => n + u.datagrams, 0);
       const { "sampling-unknown": unsampled, ...problems } = s.problems;
       process.stdout.write(
         `replayed ${s.captures} capture(s): ${s.datagrams} export datagrams, ${s.packets} other packets` +
@@ -189,7 +202,12 @@ program
             : `${unsampled} records came without a sampling rate and were counted at 1:1 (decoder.unknownSampling)\n`) +
           (Object.keys(problems).length > 0
             ? `decode problems: ${JSON.stringify(problems)}\n`
-            : ""),
+            : "") +
+          (unlisted === 0
+            ? ""
+            : s.unlistedExportsDecoded
+              ? `of the export datagrams, ${unlisted} went to UDP ports the config does not list and were decoded (--exports auto): ${describeUnlisted(s.unlistedExports)}\n`
+              : `${unlisted} datagrams to UDP ports the config does not list look like flow exports, not decoded and not counted as traffic (${describeUnlisted(s.unlistedExports)}): replay with --exports auto, or add the port to inputs.netflow[].listen (sFlow: inputs.sflow[].listen)\n`),
       );
       reportStoreFailures(s);
     },
