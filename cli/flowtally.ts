@@ -75,7 +75,7 @@ program
     const { "sampling-unknown": unsampled, ...problems } = s.problems;
     process.stdout.write(
       `received ${s.datagrams} export datagrams, ${s.records} records (${s.unattributedRecords} unattributed), ` +
-        `${s.seriesRowsWritten} series rows written; datagrams dropped by the kernel: ${s.kernelDrops ?? "unknown"}\n` +
+        `${s.seriesRowsWritten} series rows written; datagrams dropped by the kernel: ${s.kernelDrops ?? "unknown"}, left undecoded at stop: ${s.undrainedDatagrams}\n` +
         (unsampled === undefined
           ? ""
           : `${unsampled} records came without a sampling rate and were counted at 1:1 (decoder.unknownSampling)\n`) +
@@ -111,7 +111,7 @@ program
     const s = await running.stop();
     process.stdout.write(
       `received ${s.datagrams} export datagrams, ${s.records} records (${s.unattributedRecords} unattributed); ` +
-        `partials messages shipped: ${s.queue?.shippedMessages ?? 0}, still buffered: ${s.queue?.bufferedMessages ?? 0}; datagrams dropped by the kernel: ${s.kernelDrops ?? "unknown"}\n` +
+        `partials messages shipped: ${s.queue?.shippedMessages ?? 0}, still buffered: ${s.queue?.bufferedMessages ?? 0}; datagrams dropped by the kernel: ${s.kernelDrops ?? "unknown"}, left undecoded at stop: ${s.undrainedDatagrams}\n` +
         droppedSummary(s),
     );
   });

@@ -58,6 +58,11 @@ export interface RunStats {
   kernelDrops: number | null;
   /** Host-wide UDP RcvbufErrors since start (any socket on the host), null if unknown. */
   rcvbufErrors: number | null;
+  /**
+   * Set by stop: datagrams the kernel still held after the drain (a sender that kept sending),
+   * read and counted at close but not decoded; normally 0.
+   */
+  undrainedDatagrams: number;
   seriesRowsWritten: number;
   storeErrors: number;
   /** Rows waiting for the store (run). */
@@ -75,6 +80,8 @@ export interface RunStats {
     /** Datagrams dropped because their source is not in allowedExporters. */
     refusedDatagrams: number;
     kernelDrops: number | null;
+    /** Datagrams read at close but not decoded (see `undrainedDatagrams`). */
+    undrained: number;
   }>;
   /** Live capture (inputs.capture) and the packet path it feeds; null without capture inputs. */
   capture: CaptureRunStats | null;
@@ -368,6 +375,7 @@ export async function startRun(
           ? null
           : drops.reduce<number>((a, d) => a + (d ?? 0), 0),
         rcvbufErrors: rcvbuf === null || rcvbufAtStart === null ? null : rcvbuf - rcvbufAtStart,
+        undrainedDatagrams: inputs.reduce((n, i) => n + i.undrained().datagrams, 0),
         ...sinkStats(sink.stats()),
         held: decoder.heldSets(),
         problems: nonZero({ ...decoder.problems, ...prefixed("sflow-", sflow.decoder.problems) }),
@@ -378,6 +386,7 @@ export async function startRun(
           datagrams: i.stats.datagrams,
           refusedDatagrams: allowlists[k]?.dropped ?? 0,
           kernelDrops: drops[k] ?? null,
+          undrained: i.undrained().datagrams,
         })),
         capture: captureStats(captures, pipeline.packetsIfUsed),
         storeFailures: [],
@@ -516,7 +525,17 @@ export async function startRun(
       // read until the kernel's queue is empty.
       await Promise.all(captures.map((c) => c.close()));
       await Promise.all(inputs.map((i) => i.drain()));
+      // What a sender still sent after the drain is read by close, counted but not decoded.
       await Promise.all(inputs.map((i) => i.close()));
+      for (const i of inputs) {
+        const left = i.undrained();
+        if (left.datagrams > 0 || (left.bytes ?? 0) > 0) {
+          log.warn(
+            { listen: i.listen, undrainedDatagrams: left.datagrams, unreadBytes: left.bytes },
+            "datagrams still arriving after the drain at stop were not decoded (counted as undrained; unreadBytes: the kernel's queue discarded with the socket)",
+          );
+        }
+      }
       const now = Date.now();
       collector.expire(now);
       // The flows still in the table end here.
