@@ -36,7 +36,8 @@ import { createProgress } from "./progress.js";
 
 export interface ReplayOptions {
   config: string;
-  logLevel: LogLevel;
+  /** Default: the config's log.level, else warn. */
+  logLevel?: LogLevel;
   progress?: boolean;
   /**
    * Datagrams to ports the config does not list that look like flow exports: only counted and
@@ -121,7 +122,7 @@ const FLUSH_EVERY_PACKETS = 1 << 18;
 
 export async function runReplay(captures: string[], opts: ReplayOptions): Promise<ReplaySummary> {
   const cfg = loadConfigFile(opts.config);
-  const log = createLogger(opts.logLevel);
+  const log = createLogger(opts.logLevel ?? cfg.log.level ?? "warn");
   logConfigWarnings(cfg, log);
   const portsOf = (inputs: ReadonlyArray<{ listen: string }>) =>
     new Set(inputs.map((i) => parseHostPort(i.listen)?.port).filter((p) => p !== undefined));

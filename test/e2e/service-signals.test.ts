@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { expect, test } from "vitest";
 import { parseSocketDrops } from "../../collector/udp-input.js";
-import { freeUdpPort, runCli, startRun } from "../support/cli-process.js";
+import { freeUdpPort, runCli, startFlowtally, startRun } from "../support/cli-process.js";
 import { v5Packet } from "../support/export-builder.js";
 
 function config(
@@ -209,4 +209,65 @@ test("a burst of 5000 right before SIGTERM: received + dropped by the kernel + l
   expect(undecoded).toBe(0);
   expect(records).toBe(datagrams! * 20);
   expect(overview(file).a).toBe(datagrams! * 20 * 1000);
+}, 60_000);
+
+/** The log lines after the first one containing `after`, parsed. */
+function linesAfter(stderr: string, after: string): Array<{ level: number; msg: string }> {
+  const lines = stderr.split("\n").filter((l) => l.startsWith("{"));
+  const at = lines.findIndex((l) => l.includes(after));
+  expect(at, stderr).toBeGreaterThanOrEqual(0);
+  return lines.slice(at + 1).map((l) => JSON.parse(l) as { level: number; msg: string });
+}
+
+test("SIGHUP applies log.level; a changed store is named and not applied", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "flowtally-hup-level-"));
+  const port = await freeUdpPort();
+  const file = join(dir, "flowtally.yaml");
+  const text = config(dir, port, "a");
+  writeFileSync(file, text);
+  const run = await startRun(file);
+  await send(port, [download(10, 1)]);
+  writeFileSync(file, `${text.replace("store.duckdb", "elsewhere.duckdb")}log:\n  level: warn\n`);
+  process.kill(run.pid, "SIGHUP");
+  await waitFor(() => run.stderr().includes("config reloaded"));
+  expect(run.stderr()).toMatch(/store\.embedded changed, needs a restart/);
+  expect(
+    JSON.parse(
+      run
+        .stderr()
+        .split("\n")
+        .find((l) => l.includes("config reloaded"))!,
+    ),
+  ).toMatchObject({
+    level: 30,
+    signal: "SIGHUP",
+    logLevel: "warn",
+  });
+  await send(port, [download(5, 2)]);
+  await sleep(200);
+  const stopped = await run.stop();
+  expect(stopped.status).toBe(0);
+  // At warn, the stop's info lines ("stopping: ...", "stopped") are not logged any more.
+  expect(linesAfter(stopped.stderr, "config reloaded").filter((l) => l.level < 40)).toEqual([]);
+  expect(stopped.stdout).toMatch(/received 2 export datagrams, 15 records/);
+  // The store it started with holds everything (the new path was not applied).
+  writeFileSync(file, text);
+  expect(overview(file).a).toBe(15 * 1000);
+}, 60_000);
+
+test("serve: SIGHUP applies the log level, names a customers change as needing a restart, keeps running", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "flowtally-hup-serve-"));
+  const port = await freeUdpPort();
+  const file = join(dir, "flowtally.yaml");
+  const text = config(dir, port, "a");
+  writeFileSync(file, text);
+  const serve = await startFlowtally("serve", file);
+  writeFileSync(file, `${config(dir, port, "b")}log:\n  level: warn\n`);
+  process.kill(serve.pid, "SIGHUP");
+  await waitFor(() => serve.stderr().includes("config reloaded"));
+  expect(serve.stderr()).toMatch(/customers changed, needs a restart/);
+  expect((await fetch(`${serve.apiUrl}/healthz`)).status).toBe(200);
+  const stopped = await serve.stop();
+  expect(stopped.status).toBe(0);
+  expect(linesAfter(stopped.stderr, "config reloaded").filter((l) => l.level < 40)).toEqual([]);
 }, 60_000);
