@@ -40,6 +40,7 @@ import { describeStore, storeRetention } from "../store/configured-store.js";
 import { pruneBefore } from "../store/retention.js";
 import { lockDataFiles } from "./data-lock.js";
 import { type Collectors, createPipeline, type StoreCloseReport } from "./pipeline.js";
+import { perSecond, STATS_EVERY_MS, type StatsLine, startStatsLog } from "./stats-log.js";
 
 export interface RunStats {
   uptimeSeconds: number;
@@ -159,7 +160,7 @@ export interface RunTimings {
 
 const defaultTimings: RunTimings = {
   tickMs: 1000,
-  statsMs: 60_000,
+  statsMs: STATS_EVERY_MS,
   saveStateMs: 300_000,
   pruneMs: 3_600_000,
   udpBackend: backendFromEnv(process.env.FLOWTALLY_UDP_BACKEND),
@@ -439,66 +440,13 @@ export async function startRun(
         handingOver = false;
       });
     };
-    let last = { at: startedAt, records: 0, drops: 0, rcvbuf: 0, captureDrops: 0 };
-    const logStats = () => {
-      const s = stats();
-      const now = Date.now();
-      const seconds = Math.max((now - last.at) / 1000, 1e-3);
-      const drops = s.kernelDrops ?? 0;
-      const rcvbuf = s.rcvbufErrors ?? 0;
-      const line = {
-        recordsPerSecond: Math.round((s.records - last.records) / seconds),
-        datagrams: s.datagrams,
-        records: s.records,
-        unattributedRecords: s.unattributedRecords,
-        kernelDrops: s.kernelDrops,
-        rcvbufErrors: s.rcvbufErrors,
-        seriesRowsWritten: s.seriesRowsWritten,
-        pendingRows: s.pendingRows,
-        ...(s.queue === null
-          ? {}
-          : {
-              queue: {
-                bufferedMessages: s.queue.bufferedMessages,
-                shippedMessages: s.queue.shippedMessages,
-                droppedRows: s.queue.droppedRows,
-                redisUp: s.queue.redisUp,
-              },
-            }),
-        held: s.held,
-        ...(s.capture === null
-          ? {}
-          : {
-              capture: {
-                packets: s.capture.packets,
-                kernelDrops: s.capture.kernelDrops,
-                interfaceDrops: s.capture.interfaceDrops,
-                flows: s.capture.flows,
-                transactions: s.capture.transactions,
-              },
-            }),
-      };
-      const captureDrops = s.capture?.kernelDrops ?? 0;
-      if (captureDrops > last.captureDrops) {
-        log.warn(
-          { ...line, newCaptureKernelDrops: captureDrops - last.captureDrops },
-          "the kernel dropped captured packets: the capture buffer overflowed (raise inputs.capture[].bufferSize, narrow the filter, or lower snaplen)",
-        );
-      } else if (drops > last.drops) {
-        log.warn(
-          { ...line, newKernelDrops: drops - last.drops },
-          "the kernel dropped export datagrams: the receive buffer overflowed (raise inputs.netflow[].receiveBuffer and net.core.rmem_max, or add a collector)",
-        );
-      } else if (rcvbuf > last.rcvbuf) {
-        log.info(
-          { ...line, newRcvbufErrors: rcvbuf - last.rcvbuf },
-          "UDP receive-buffer errors on this host (not on flowtally's sockets)",
-        );
-      } else {
-        log.info(line, "stats");
-      }
-      last = { at: now, records: s.records, drops, rcvbuf, captureDrops };
-    };
+    const statsLog = startStatsLog({
+      log,
+      everyMs: t.statsMs,
+      initial: stats(),
+      sample: stats,
+      line: runStatsLine,
+    });
     const saveState = () => {
       try {
         pipeline.saveState();
@@ -513,7 +461,6 @@ export async function startRun(
     const timers = [
       setInterval(tick, t.tickMs),
       setInterval(prune, t.pruneMs),
-      setInterval(logStats, t.statsMs),
       setInterval(saveState, t.saveStateMs),
     ];
     for (const timer of timers) timer.unref();
@@ -521,6 +468,7 @@ export async function startRun(
     let stopping: Promise<RunStats> | undefined;
     const stop = async (): Promise<RunStats> => {
       for (const timer of timers) clearInterval(timer);
+      statsLog.stop();
       // Captures first (each counts what the kernel still holds), then the UDP listeners, each
       // read until the kernel's queue is empty.
       await Promise.all(captures.map((c) => c.close()));
@@ -588,6 +536,75 @@ export async function startRun(
     for (const f of closed.errors) log.error({ code: f.code, err: f }, `${f.message} [${f.code}]`);
     throw e;
   }
+}
+
+/**
+ * The stats line of run and collect: counters and the records' rate; a warning when the kernel
+ * dropped captured frames or export datagrams since the last line.
+ */
+function runStatsLine(s: RunStats, last: RunStats, seconds: number): StatsLine {
+  const drops = s.kernelDrops ?? 0;
+  const rcvbuf = s.rcvbufErrors ?? 0;
+  const line = {
+    recordsPerSecond: perSecond(s.records, last.records, seconds),
+    datagrams: s.datagrams,
+    records: s.records,
+    unattributedRecords: s.unattributedRecords,
+    kernelDrops: s.kernelDrops,
+    rcvbufErrors: s.rcvbufErrors,
+    seriesRowsWritten: s.seriesRowsWritten,
+    pendingRows: s.pendingRows,
+    ...(s.queue === null
+      ? {}
+      : {
+          queue: {
+            bufferedMessages: s.queue.bufferedMessages,
+            shippedMessages: s.queue.shippedMessages,
+            droppedRows: s.queue.droppedRows,
+            redisUp: s.queue.redisUp,
+          },
+        }),
+    held: s.held,
+    ...(s.capture === null
+      ? {}
+      : {
+          capture: {
+            packets: s.capture.packets,
+            kernelDrops: s.capture.kernelDrops,
+            interfaceDrops: s.capture.interfaceDrops,
+            flows: s.capture.flows,
+            transactions: s.capture.transactions,
+          },
+        }),
+  };
+  const captureDrops = s.capture?.kernelDrops ?? 0;
+  const lastCaptureDrops = last.capture?.kernelDrops ?? 0;
+  const lastDrops = last.kernelDrops ?? 0;
+  const lastRcvbuf = last.rcvbufErrors ?? 0;
+  if (captureDrops > lastCaptureDrops) {
+    return {
+      level: "warn",
+      fields: { ...line, newCaptureKernelDrops: captureDrops - lastCaptureDrops },
+      message:
+        "the kernel dropped captured packets: the capture buffer overflowed (raise inputs.capture[].bufferSize, narrow the filter, or lower snaplen)",
+    };
+  }
+  if (drops > lastDrops) {
+    return {
+      level: "warn",
+      fields: { ...line, newKernelDrops: drops - lastDrops },
+      message:
+        "the kernel dropped export datagrams: the receive buffer overflowed (raise inputs.netflow[].receiveBuffer and net.core.rmem_max, or add a collector)",
+    };
+  }
+  if (rcvbuf > lastRcvbuf) {
+    return {
+      level: "info",
+      fields: { ...line, newRcvbufErrors: rcvbuf - lastRcvbuf },
+      message: "UDP receive-buffer errors on this host (not on flowtally's sockets)",
+    };
+  }
+  return { level: "info", fields: line, message: "stats" };
 }
 
 function captureStats(
