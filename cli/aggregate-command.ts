@@ -5,7 +5,11 @@
  * store. Both serve /healthz and /metrics on api.listen; `serve` the whole API.
  */
 import type { Logger } from "pino";
-import { type AggregateWorker, startAggregateWorker } from "../aggregator/aggregate-worker.js";
+import {
+  type AggregateStats,
+  type AggregateWorker,
+  startAggregateWorker,
+} from "../aggregator/aggregate-worker.js";
 import { buildCustomerModel } from "../collector/classify/customer-model.js";
 import { createApiServer, type DownDependency } from "../query/http-api.js";
 import { createMetrics, type MetricsSnapshot } from "../query/metrics.js";
@@ -22,6 +26,7 @@ import {
   whenReady,
 } from "./redis-connection.js";
 import { listenError } from "./run-command.js";
+import { perSecond, STATS_EVERY_MS, type StatsLine, startStatsLog } from "./stats-log.js";
 
 export interface RunningService {
   readonly api: { address: string; port: number };
@@ -41,10 +46,40 @@ const EMPTY_INPUTS: Omit<MetricsSnapshot, "seriesRowsWritten" | "storeErrors"> =
   heldSets: 0,
 };
 
+/** What the aggregator's stats line reads: its counters and the queue's state. */
+interface AggregateSample extends AggregateStats {
+  queue: { waiting: number; active: number; lagSeconds: number };
+}
+
+/** The stats line of aggregate: the partials' rate, the writes, the queue; a warning when down. */
+function aggregateStatsLine(s: AggregateSample, last: AggregateSample, seconds: number): StatsLine {
+  const fields = {
+    partialsPerSecond: perSecond(s.applied, last.applied, seconds),
+    applied: s.applied,
+    duplicates: s.duplicates,
+    rejected: s.rejected,
+    applyErrors: s.applyErrors,
+    seriesRowsWritten: s.seriesRowsWritten,
+    responseRowsWritten: s.responseRowsWritten,
+    writes: s.writes,
+    writeErrors: s.writeErrors,
+    shardsOwned: s.shardsOwned,
+    queue: s.queue,
+    down: s.down,
+  };
+  return s.down.length > 0 || s.writeErrors > last.writeErrors
+    ? {
+        level: "warn",
+        fields: { ...fields, newWriteErrors: s.writeErrors - last.writeErrors },
+        message: `stats: ${s.down.length > 0 ? `${s.down.join(" and ")} down` : "writes failed"} (${s.lastWriteError || "see the errors logged"})`,
+      }
+    : { level: "info", fields, message: "stats" };
+}
+
 export async function startAggregate(
   cfg: Config,
   log: Logger,
-  overrides: { writeIntervalMs?: number } = {},
+  overrides: { writeIntervalMs?: number; statsMs?: number } = {},
 ): Promise<RunningService> {
   const q = requireQueue(cfg, "aggregate");
   const id = collectorId(cfg);
@@ -78,6 +113,19 @@ export async function startAggregate(
     "aggregator: taking partials from the queue",
   );
   const status = () => ({ role: "aggregate", ...worker.stats });
+  const sample = async (): Promise<AggregateSample> => ({
+    ...worker.stats,
+    down: [...worker.stats.down],
+    shardsOwned: [...worker.stats.shardsOwned],
+    queue: await worker.queueState().catch(() => ({ waiting: 0, active: 0, lagSeconds: 0 })),
+  });
+  const statsLog = startStatsLog({
+    log,
+    everyMs: overrides.statsMs ?? STATS_EVERY_MS,
+    initial: { ...worker.stats, queue: { waiting: 0, active: 0, lagSeconds: 0 } },
+    sample,
+    line: aggregateStatsLine,
+  });
   const api = await serveApi(
     cfg,
     log,
@@ -108,6 +156,7 @@ export async function startAggregate(
     api: api.address,
     worker,
     async stop() {
+      statsLog.stop();
       await worker.close();
       await api.close();
       await store.stop();

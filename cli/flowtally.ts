@@ -62,11 +62,12 @@ program
   .addOption(logLevelOption())
   .addOption(listenOption())
   .action(async (opts: ServiceOptions, cmd: Command) => {
-    const { cfg, log, reread } = await loadService(opts, cmd);
+    const service = await loadService(opts, cmd);
+    const { cfg, log } = service;
     const { startRun } = await import("./run-command.js");
     // Listening for the signal before starting: one sent while starting stops once started.
     const signalled = stopSignal(log, "writing every open interval");
-    const hangup = reloadOnHangup(opts.config, cfg, log, reread);
+    const hangup = await reloadOnHangup(opts.config, service, "model");
     const running = await startRun(cfg, log);
     hangup.started(running);
     await signalled;
@@ -75,7 +76,7 @@ program
     const { "sampling-unknown": unsampled, ...problems } = s.problems;
     process.stdout.write(
       `received ${s.datagrams} export datagrams, ${s.records} records (${s.unattributedRecords} unattributed), ` +
-        `${s.seriesRowsWritten} series rows written; datagrams dropped by the kernel: ${s.kernelDrops ?? "unknown"}\n` +
+        `${s.seriesRowsWritten} series rows written; datagrams dropped by the kernel: ${s.kernelDrops ?? "unknown"}, left undecoded at stop: ${s.undrainedDatagrams}\n` +
         (unsampled === undefined
           ? ""
           : `${unsampled} records came without a sampling rate and were counted at 1:1 (decoder.unknownSampling)\n`) +
@@ -100,10 +101,11 @@ program
   .addOption(logLevelOption())
   .addOption(listenOption())
   .action(async (opts: ServiceOptions, cmd: Command) => {
-    const { cfg, log, reread } = await loadService(opts, cmd);
+    const service = await loadService(opts, cmd);
+    const { cfg, log } = service;
     const { startCollect } = await import("./collect-command.js");
     const signalled = stopSignal(log, "shipping every open interval");
-    const hangup = reloadOnHangup(opts.config, cfg, log, reread);
+    const hangup = await reloadOnHangup(opts.config, service, "model");
     const running = await startCollect(cfg, log);
     hangup.started(running);
     await signalled;
@@ -111,7 +113,7 @@ program
     const s = await running.stop();
     process.stdout.write(
       `received ${s.datagrams} export datagrams, ${s.records} records (${s.unattributedRecords} unattributed); ` +
-        `partials messages shipped: ${s.queue?.shippedMessages ?? 0}, still buffered: ${s.queue?.bufferedMessages ?? 0}; datagrams dropped by the kernel: ${s.kernelDrops ?? "unknown"}\n` +
+        `partials messages shipped: ${s.queue?.shippedMessages ?? 0}, still buffered: ${s.queue?.bufferedMessages ?? 0}; datagrams dropped by the kernel: ${s.kernelDrops ?? "unknown"}, left undecoded at stop: ${s.undrainedDatagrams}\n` +
         droppedSummary(s),
     );
   });
@@ -125,11 +127,15 @@ program
   .addOption(logLevelOption())
   .addOption(listenOption())
   .action(async (opts: ServiceOptions, cmd: Command) => {
-    const { cfg, log } = await loadService(opts, cmd);
+    const service = await loadService(opts, cmd);
+    const { cfg, log } = service;
     const { startAggregate } = await import("./aggregate-command.js");
     const signalled = stopSignal(log, "finishing the jobs in hand and writing the totals");
+    const hangup = await reloadOnHangup(opts.config, service, "log");
     const running = await startAggregate(cfg, log);
+    hangup.started({ reload() {} });
     await signalled;
+    hangup.stop();
     await running.stop();
   });
 
@@ -140,11 +146,15 @@ program
   .addOption(logLevelOption())
   .addOption(listenOption())
   .action(async (opts: ServiceOptions, cmd: Command) => {
-    const { cfg, log } = await loadService(opts, cmd);
+    const service = await loadService(opts, cmd);
+    const { cfg, log } = service;
     const { startServe } = await import("./aggregate-command.js");
     const signalled = stopSignal(log, "closing the API");
+    const hangup = await reloadOnHangup(opts.config, service, "log");
     const running = await startServe(cfg, log);
+    hangup.started({ reload() {} });
     await signalled;
+    hangup.stop();
     await running.stop();
   });
 
@@ -159,19 +169,35 @@ program
   )
   .argument("<capture...>", "pcap or pcapng files, in time order")
   .addOption(
-    new Option("-l, --log-level <level>", "log level (logs go to stderr)")
-      .choices(logLevels)
-      .default("warn"),
+    new Option(
+      "-l, --log-level <level>",
+      "log level (logs go to stderr); default: the config's log.level, else warn",
+    ).choices(logLevels),
   )
   .option("--no-progress", "no progress line, even on a terminal")
+  .addOption(
+    new Option(
+      "--exports <which>",
+      "NetFlow/IPFIX/sFlow datagrams to UDP ports the config does not list: counted and named in a warning (listed), or decoded too (auto); never counted as traffic",
+    )
+      .choices(["listed", "auto"])
+      .default("listed"),
+  )
   .action(
-    async (captures: string[], opts: { config: string; logLevel: LogLevel; progress: boolean }) => {
-      const { runReplay } = await import("./replay-command.js");
+    async (
+      captures: string[],
+      opts: { config: string; logLevel: LogLevel; progress: boolean; exports: "listed" | "auto" },
+      cmd: Command,
+    ) => {
+      const { runReplay, describeUnlisted } = await import("./replay-command.js");
       const s = await runReplay(captures, {
         config: opts.config,
-        logLevel: opts.logLevel,
+        // The config's log.level unless the command line says.
+        ...(cmd.getOptionValueSource("logLevel") === "cli" ? { logLevel: opts.logLevel } : {}),
+        exports: opts.exports,
         ...(opts.progress ? {} : { progress: false }),
       });
+      const unlisted = s.unlistedExports.reduce((n, u) => n + u.datagrams, 0);
       const { "sampling-unknown": unsampled, ...problems } = s.problems;
       process.stdout.write(
         `replayed ${s.captures} capture(s): ${s.datagrams} export datagrams, ${s.packets} other packets` +
@@ -189,7 +215,12 @@ program
             : `${unsampled} records came without a sampling rate and were counted at 1:1 (decoder.unknownSampling)\n`) +
           (Object.keys(problems).length > 0
             ? `decode problems: ${JSON.stringify(problems)}\n`
-            : ""),
+            : "") +
+          (unlisted === 0
+            ? ""
+            : s.unlistedExportsDecoded
+              ? `of the export datagrams, ${unlisted} went to UDP ports the config does not list and were decoded (--exports auto): ${describeUnlisted(s.unlistedExports)}\n`
+              : `${unlisted} datagrams to UDP ports the config does not list look like flow exports, not decoded and not counted as traffic (${describeUnlisted(s.unlistedExports)}): replay with --exports auto, or add the port to inputs.netflow[].listen (sFlow: inputs.sflow[].listen)\n`),
       );
       reportStoreFailures(s);
     },
@@ -393,7 +424,10 @@ function parsePositive(value: string): number {
 }
 
 function logLevelOption(): Option {
-  return new Option("-l, --log-level <level>", "log level (logs go to stderr)")
+  return new Option(
+    "-l, --log-level <level>",
+    "log level (logs go to stderr); instead of the config's log.level, also after a SIGHUP",
+  )
     .choices(logLevels)
     .default("info");
 }
@@ -412,8 +446,21 @@ function listenOption(): Option {
   ).env("FLOWTALLY_API_LISTEN");
 }
 
-/** The config and logger of run, collect, aggregate and serve, with --listen applied and logged. */
-async function loadService(opts: ServiceOptions, cmd: Command) {
+/** What loadService gives: the config, the logger, and what a SIGHUP needs to reload. */
+interface Service {
+  cfg: Readonly<Config>;
+  log: Logger;
+  /** The config file as it is now, with the same overrides (SIGHUP). */
+  reread: () => Readonly<Config>;
+  /** --log-level when it is on the command line (it wins over log.level), and the default. */
+  logLevel: { commandLine: LogLevel | undefined; fallback: LogLevel };
+}
+
+/**
+ * The config and logger of run, collect, aggregate and serve, with --listen applied and logged;
+ * the log level is --log-level on the command line, else the config's log.level, else info.
+ */
+async function loadService(opts: ServiceOptions, cmd: Command): Promise<Service> {
   const [
     { loadConfigFile },
     { logConfigWarnings },
@@ -434,36 +481,44 @@ async function loadService(opts: ServiceOptions, cmd: Command) {
   /** The config file as it is now, with the same override (SIGHUP). */
   const reread = () => overrideListen(loadConfigFile(opts.config), listen, from).cfg;
   const { cfg, override } = overrideListen(loadConfigFile(opts.config), listen, from);
-  const log = createLogger(opts.logLevel);
+  const logLevel = {
+    commandLine: cmd.getOptionValueSource("logLevel") === "cli" ? opts.logLevel : undefined,
+    fallback: opts.logLevel,
+  };
+  const log = createLogger(logLevel.commandLine ?? cfg.log.level ?? logLevel.fallback);
   logConfigWarnings(cfg, log);
   if (override !== undefined) {
     log.info(override, `api.listen overridden by ${override.from}: ${override.listen}`);
   }
   log.info(dataFiles(cfg), "data files");
-  return { cfg, log, reread };
+  return { cfg, log, reread, logLevel };
 }
 
 /**
- * SIGHUP for run and collect: reads the config file again and applies its customers and classes
- * from the next datagram on (docs/configuration.md, "Reloading"). A file that does not load is
- * refused in one coded log line and the running config kept; settings read at start only are
- * named as needing a restart. A SIGHUP while starting is applied once started.
+ * SIGHUP: reads the config file again and applies what the process can change while it runs
+ * (docs/configuration.md, "Reloading"): for run and collect ("model") the customers and classes,
+ * from the next datagram on, and the log level; for aggregate and serve ("log") the log level. A
+ * file that does not load is refused in one coded log line and the running config kept; settings
+ * read at start only are named as needing a restart. A SIGHUP while starting is applied once
+ * started.
  */
-function reloadOnHangup(
+async function reloadOnHangup(
   path: string,
-  startCfg: Readonly<Config>,
-  log: Logger,
-  reread: () => Readonly<Config>,
-): { started(running: { reload(cfg: Config): void }): void; stop(): void } {
+  service: Service,
+  applies: "model" | "log",
+): Promise<{ started(running: { reload(cfg: Config): void }): void; stop(): void }> {
+  const { restartNeeded, applyReload, effectiveLogLevel, RELOADED_KEYS, LOG_ONLY_KEYS } =
+    await import("../config/reload-plan.js");
+  const { log, reread, logLevel } = service;
+  const keys = applies === "model" ? RELOADED_KEYS : LOG_ONLY_KEYS;
   let running: { reload(cfg: Config): void } | undefined;
   let waiting = false;
-  let current = startCfg;
-  const reload = async () => {
+  let current = service.cfg;
+  const reload = () => {
     if (running === undefined) {
       waiting = true;
       return;
     }
-    const { restartNeeded, applyReload } = await import("../config/reload-plan.js");
     let next: Readonly<Config>;
     try {
       next = reread();
@@ -476,33 +531,52 @@ function reloadOnHangup(
       );
       return;
     }
-    const restart = restartNeeded(current, next);
+    const restart = restartNeeded(current, next, keys);
     if (restart.length > 0) {
       log.warn(
         { signal: "SIGHUP", config: path, restartNeeded: restart },
         `config reload: ${restart.join(", ")} changed, needs a restart (not applied)`,
       );
     }
-    current = applyReload(current, next);
-    running.reload(current);
-    log.info(
-      {
-        signal: "SIGHUP",
-        config: path,
-        customers: current.customers.length,
-        classes: current.classes.length,
-      },
-      "config reloaded: customers and classes apply from the next datagram",
-    );
+    if (logLevel.commandLine !== undefined && next.log.level !== current.log.level) {
+      log.info(
+        { signal: "SIGHUP", config: path, logLevel: logLevel.commandLine },
+        `config reload: log.level not applied, --log-level ${logLevel.commandLine} on the command line wins`,
+      );
+    }
+    current = applyReload(current, next, keys);
+    if (applies === "model") running.reload(current);
+    const level = effectiveLogLevel(current, logLevel.commandLine, logLevel.fallback);
+    const line = {
+      signal: "SIGHUP",
+      config: path,
+      // Not `level`: pino's own key.
+      logLevel: level,
+      ...(applies === "model"
+        ? { customers: current.customers.length, classes: current.classes.length }
+        : {}),
+    };
+    const what =
+      applies === "model"
+        ? "config reloaded: customers and classes apply from the next datagram, the log level now"
+        : "config reloaded: the log level applies now (nothing else is reloaded by this command)";
+    // Said at the louder of the two levels, so that a change either way shows in the log.
+    if (log.levels.values[level]! < log.levelVal) {
+      log.level = level;
+      log.info(line, what);
+    } else {
+      log.info(line, what);
+      log.level = level;
+    }
   };
   const onHangup = () => {
-    void reload();
+    reload();
   };
   process.on("SIGHUP", onHangup);
   return {
     started(r) {
       running = r;
-      if (waiting) void reload();
+      if (waiting) reload();
     },
     stop() {
       // After the stop signal a reload would race the final hand-over: ignored, not fatal.

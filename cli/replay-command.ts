@@ -4,13 +4,24 @@
  * once everything is written. UDP datagrams to a port of `inputs.netflow[].listen` are NetFlow/
  * IPFIX exports and to `inputs.sflow[].listen` sFlow; every other frame is ordinary traffic for
  * the packet path (parser → flow table → the same classification, plus TCP response times).
+ *
+ * A datagram to another port whose header is a flow export's (collector/decoders/export-kind.ts)
+ * is never counted as traffic: it is counted per port and named in a warning, or, with
+ * `exports: "auto"`, decoded like the listed ports' (sFlow by the sFlow collector).
  */
 
 import { statSync } from "node:fs";
 import { createCaptureParser } from "../collector/capture/capture-file.js";
 import { fileChunks } from "../collector/capture/capture-reader.js";
 import { createUdpDatagram, extractUdp, udpFromParsed } from "../collector/capture/udp-datagram.js";
+import {
+  type ExportKind,
+  exportKind,
+  exportKindNames,
+  mayBeExport,
+} from "../collector/decoders/export-kind.js";
 import { addRecordDrops, type RecordDrops, zeroRecordDrops } from "../collector/flow-collector.js";
+import type { PacketInfo } from "../collector/packet/packet-info.js";
 import { parsePacket } from "../collector/packet/packet-parser.js";
 import { type PacketCollector, PacketGroup } from "../collector/packet-collector.js";
 import { logConfigWarnings } from "../config/config-warnings.js";
@@ -25,13 +36,33 @@ import { createProgress } from "./progress.js";
 
 export interface ReplayOptions {
   config: string;
-  logLevel: LogLevel;
+  /** Default: the config's log.level, else warn. */
+  logLevel?: LogLevel;
   progress?: boolean;
+  /**
+   * Datagrams to ports the config does not list that look like flow exports: only counted and
+   * named ("listed", the default), or decoded too ("auto"). Never counted as traffic.
+   */
+  exports?: "listed" | "auto";
+}
+
+/** Export datagrams to one UDP port the config does not list, by kind. */
+export interface UnlistedExports {
+  port: number;
+  datagrams: number;
+  kinds: Partial<Record<ExportKind, number>>;
 }
 
 export interface ReplaySummary {
   captures: number;
+  /** Export datagrams decoded (to the listed ports, and with `exports: "auto"` to the others). */
   datagrams: number;
+  /**
+   * Datagrams to ports the config does not list that look like flow exports, per port; not
+   * traffic. Decoded (and in `datagrams`) when `unlistedExportsDecoded`.
+   */
+  unlistedExports: UnlistedExports[];
+  unlistedExportsDecoded: boolean;
   /** Frames that were not exports: ordinary traffic, counted by the packet path. */
   packets: number;
   /** Of those, frames without a readable IP header (ARP, LLDP...): not counted as traffic. */
@@ -56,13 +87,42 @@ export interface ReplaySummary {
   spooled: { path: string; rows: number } | null;
 }
 
+/** Every port: to take any UDP datagram out of a frame with udpFromParsed. */
+const ANY_PORT = { has: (_port: number) => true };
+
+const IPPROTO_UDP = 17;
+
+/** Whether the packet parser found a whole UDP datagram whose payload may start an export. */
+function mayBeExportFrame(info: PacketInfo, bytes: Uint8Array): boolean {
+  return (
+    info.ipVersion !== 0 &&
+    info.protocol === IPPROTO_UDP &&
+    info.hasTransport &&
+    !info.fragment &&
+    info.tunnel === "none" &&
+    mayBeExport(bytes, info.transportOffset + 8, info.ipOffset + info.capturedIpBytes)
+  );
+}
+
+/** "port 9995: 10 NetFlow v5; port 6343: 25 sFlow v5 and 5 NetFlow v5" */
+export function describeUnlisted(list: readonly UnlistedExports[]): string {
+  return list
+    .map(
+      (u) =>
+        `port ${u.port}: ${Object.entries(u.kinds)
+          .map(([k, n]) => `${n} ${exportKindNames[k as ExportKind]}`)
+          .join(" and ")}`,
+    )
+    .join("; ");
+}
+
 /** Datagrams, or ordinary packets, between two hand-overs of closed intervals to the store. */
 const FLUSH_EVERY = 4096;
 const FLUSH_EVERY_PACKETS = 1 << 18;
 
 export async function runReplay(captures: string[], opts: ReplayOptions): Promise<ReplaySummary> {
   const cfg = loadConfigFile(opts.config);
-  const log = createLogger(opts.logLevel);
+  const log = createLogger(opts.logLevel ?? cfg.log.level ?? "warn");
   logConfigWarnings(cfg, log);
   const portsOf = (inputs: ReadonlyArray<{ listen: string }>) =>
     new Set(inputs.map((i) => parseHostPort(i.listen)?.port).filter((p) => p !== undefined));
@@ -83,6 +143,17 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
   let closed: StoreCloseReport = { errors: [], spooled: null };
 
   const exportPorts: ReadonlySet<number> = new Set([...ports, ...sflowPorts]);
+  const decodeUnlisted = opts.exports === "auto";
+  const unlisted = new Map<number, UnlistedExports>();
+  const countUnlisted = (port: number, kind: ExportKind): void => {
+    let u = unlisted.get(port);
+    if (u === undefined) {
+      u = { port, datagrams: 0, kinds: {} };
+      unlisted.set(port, u);
+    }
+    u.datagrams++;
+    u.kinds[kind] = (u.kinds[kind] ?? 0) + 1;
+  };
   const udp = createUdpDatagram();
   // Each frame is parsed once, by the packet parser: what it found tells a flow export from
   // traffic (udpFromParsed), and traffic goes to the packet path as parsed, in groups.
@@ -112,9 +183,8 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
         const info = group.next;
         const result = parsePacket(p.bytes, p.linkType, info, p.offset, end);
         const found = udpFromParsed(p.linkType, p.bytes, info, exportPorts, udp);
-        const isUdp =
-          found === "udp" || (found === "unknown" && extractUdp(p.linkType, p.data, udp));
-        const into = !isUdp
+        let isUdp = found === "udp" || (found === "unknown" && extractUdp(p.linkType, p.data, udp));
+        let into = !isUdp
           ? undefined
           : ports.has(udp.dstPort)
             ? collector
@@ -123,6 +193,20 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
               : undefined;
         const t = p.tsSec * 1000 + p.tsNsec / 1e6;
         if (t > clock.watermark) clock.watermark = t;
+        if (into === undefined && mayBeExportFrame(info, p.bytes)) {
+          // A port the config does not list: an export all the same if its header says so.
+          if (!isUdp) {
+            const again = udpFromParsed(p.linkType, p.bytes, info, ANY_PORT, udp);
+            isUdp = again === "udp" || (again === "unknown" && extractUdp(p.linkType, p.data, udp));
+          }
+          const kind = isUdp ? exportKind(udp.payload) : null;
+          if (kind !== null) {
+            countUnlisted(udp.dstPort, kind);
+            // Never traffic: decoded as an export, or only counted.
+            if (!decodeUnlisted) return;
+            into = kind === "sflow-v5" ? sflow : collector;
+          }
+        }
         if (into === undefined) {
           packets++;
           if (group.push(result, p.tsSec, p.tsNsec)) countGroup();
@@ -161,6 +245,19 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
     // The flows still in the table end with the capture.
     pipeline.packetsIfUsed?.flushAll();
     await pipeline.handOver(clock.watermark, true);
+    const found = [...unlisted.values()].sort((a, b) => a.port - b.port);
+    const n = found.reduce((a, u) => a + u.datagrams, 0);
+    if (n > 0 && decodeUnlisted) {
+      log.info(
+        { unlistedExports: found },
+        `decoded ${n} flow export datagrams to UDP ports the config does not list (${describeUnlisted(found)})`,
+      );
+    } else if (n > 0) {
+      log.warn(
+        { unlistedExports: found },
+        `${n} datagrams to UDP ports the config does not list look like flow exports (${describeUnlisted(found)}): not decoded, not counted as traffic; to decode them, replay with --exports auto or add the port to inputs.netflow[].listen (sFlow: inputs.sflow[].listen)`,
+      );
+    }
   } finally {
     progress.done();
     // Rows the store refused are spooled for the next run or replay; the state is saved anyway.
@@ -174,6 +271,8 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
   return {
     captures: captures.length,
     datagrams,
+    unlistedExports: [...unlisted.values()].sort((a, b) => a.port - b.port),
+    unlistedExportsDecoded: decodeUnlisted,
     packets,
     nonIpPackets: pipeline.packetsIfUsed?.stats.flowTable.ignoredPackets ?? 0,
     packetFlowRecords: pipeline.packetsIfUsed?.stats.records ?? 0,

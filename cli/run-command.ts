@@ -40,6 +40,7 @@ import { describeStore, storeRetention } from "../store/configured-store.js";
 import { pruneBefore } from "../store/retention.js";
 import { lockDataFiles } from "./data-lock.js";
 import { type Collectors, createPipeline, type StoreCloseReport } from "./pipeline.js";
+import { perSecond, STATS_EVERY_MS, type StatsLine, startStatsLog } from "./stats-log.js";
 
 export interface RunStats {
   uptimeSeconds: number;
@@ -58,6 +59,11 @@ export interface RunStats {
   kernelDrops: number | null;
   /** Host-wide UDP RcvbufErrors since start (any socket on the host), null if unknown. */
   rcvbufErrors: number | null;
+  /**
+   * Set by stop: datagrams the kernel still held after the drain (a sender that kept sending),
+   * read and counted at close but not decoded; normally 0.
+   */
+  undrainedDatagrams: number;
   seriesRowsWritten: number;
   storeErrors: number;
   /** Rows waiting for the store (run). */
@@ -75,6 +81,8 @@ export interface RunStats {
     /** Datagrams dropped because their source is not in allowedExporters. */
     refusedDatagrams: number;
     kernelDrops: number | null;
+    /** Datagrams read at close but not decoded (see `undrainedDatagrams`). */
+    undrained: number;
   }>;
   /** Live capture (inputs.capture) and the packet path it feeds; null without capture inputs. */
   capture: CaptureRunStats | null;
@@ -154,7 +162,7 @@ export interface RunTimings {
 
 const defaultTimings: RunTimings = {
   tickMs: 1000,
-  statsMs: 60_000,
+  statsMs: STATS_EVERY_MS,
   saveStateMs: 300_000,
   pruneMs: 3_600_000,
   udpBackend: backendFromEnv(process.env.FLOWTALLY_UDP_BACKEND),
@@ -389,6 +397,7 @@ export async function startRun(
           ? null
           : drops.reduce<number>((a, d) => a + (d ?? 0), 0),
         rcvbufErrors: rcvbuf === null || rcvbufAtStart === null ? null : rcvbuf - rcvbufAtStart,
+        undrainedDatagrams: inputs.reduce((n, i) => n + i.undrained().datagrams, 0),
         ...sinkStats(sink.stats()),
         held: decoder.heldSets(),
         problems: nonZero({ ...decoder.problems, ...prefixed("sflow-", sflow.decoder.problems) }),
@@ -399,6 +408,7 @@ export async function startRun(
           datagrams: i.stats.datagrams,
           refusedDatagrams: allowlists[k]?.dropped ?? 0,
           kernelDrops: drops[k] ?? null,
+          undrained: i.undrained().datagrams,
         })),
         capture: captureStats(captures, pipeline.packetsIfUsed),
         storeFailures: [],
@@ -465,66 +475,13 @@ export async function startRun(
         persisting = false;
       });
     };
-    let last = { at: startedAt, records: 0, drops: 0, rcvbuf: 0, captureDrops: 0 };
-    const logStats = () => {
-      const s = stats();
-      const now = Date.now();
-      const seconds = Math.max((now - last.at) / 1000, 1e-3);
-      const drops = s.kernelDrops ?? 0;
-      const rcvbuf = s.rcvbufErrors ?? 0;
-      const line = {
-        recordsPerSecond: Math.round((s.records - last.records) / seconds),
-        datagrams: s.datagrams,
-        records: s.records,
-        unattributedRecords: s.unattributedRecords,
-        kernelDrops: s.kernelDrops,
-        rcvbufErrors: s.rcvbufErrors,
-        seriesRowsWritten: s.seriesRowsWritten,
-        pendingRows: s.pendingRows,
-        ...(s.queue === null
-          ? {}
-          : {
-              queue: {
-                bufferedMessages: s.queue.bufferedMessages,
-                shippedMessages: s.queue.shippedMessages,
-                droppedRows: s.queue.droppedRows,
-                redisUp: s.queue.redisUp,
-              },
-            }),
-        held: s.held,
-        ...(s.capture === null
-          ? {}
-          : {
-              capture: {
-                packets: s.capture.packets,
-                kernelDrops: s.capture.kernelDrops,
-                interfaceDrops: s.capture.interfaceDrops,
-                flows: s.capture.flows,
-                transactions: s.capture.transactions,
-              },
-            }),
-      };
-      const captureDrops = s.capture?.kernelDrops ?? 0;
-      if (captureDrops > last.captureDrops) {
-        log.warn(
-          { ...line, newCaptureKernelDrops: captureDrops - last.captureDrops },
-          "the kernel dropped captured packets: the capture buffer overflowed (raise inputs.capture[].bufferSize, narrow the filter, or lower snaplen)",
-        );
-      } else if (drops > last.drops) {
-        log.warn(
-          { ...line, newKernelDrops: drops - last.drops },
-          "the kernel dropped export datagrams: the receive buffer overflowed (raise inputs.netflow[].receiveBuffer and net.core.rmem_max, or add a collector)",
-        );
-      } else if (rcvbuf > last.rcvbuf) {
-        log.info(
-          { ...line, newRcvbufErrors: rcvbuf - last.rcvbuf },
-          "UDP receive-buffer errors on this host (not on flowtally's sockets)",
-        );
-      } else {
-        log.info(line, "stats");
-      }
-      last = { at: now, records: s.records, drops, rcvbuf, captureDrops };
-    };
+    const statsLog = startStatsLog({
+      log,
+      everyMs: t.statsMs,
+      initial: stats(),
+      sample: stats,
+      line: runStatsLine,
+    });
     const saveState = () => {
       try {
         pipeline.saveState();
@@ -542,7 +499,6 @@ export async function startRun(
         ? []
         : [setInterval(persist, sink.persistEveryMs ?? t.tickMs)]),
       setInterval(prune, t.pruneMs),
-      setInterval(logStats, t.statsMs),
       setInterval(saveState, t.saveStateMs),
     ];
     for (const timer of timers) timer.unref();
@@ -550,11 +506,22 @@ export async function startRun(
     let stopping: Promise<RunStats> | undefined;
     const stop = async (): Promise<RunStats> => {
       for (const timer of timers) clearInterval(timer);
+      statsLog.stop();
       // Captures first (each counts what the kernel still holds), then the UDP listeners, each
       // read until the kernel's queue is empty.
       await Promise.all(captures.map((c) => c.close()));
       await Promise.all(inputs.map((i) => i.drain()));
+      // What a sender still sent after the drain is read by close, counted but not decoded.
       await Promise.all(inputs.map((i) => i.close()));
+      for (const i of inputs) {
+        const left = i.undrained();
+        if (left.datagrams > 0 || (left.bytes ?? 0) > 0) {
+          log.warn(
+            { listen: i.listen, undrainedDatagrams: left.datagrams, unreadBytes: left.bytes },
+            "datagrams still arriving after the drain at stop were not decoded (counted as undrained; unreadBytes: the kernel's queue discarded with the socket)",
+          );
+        }
+      }
       const now = Date.now();
       collector.expire(now);
       // The flows still in the table end here.
@@ -608,6 +575,75 @@ export async function startRun(
     for (const f of closed.errors) log.error({ code: f.code, err: f }, `${f.message} [${f.code}]`);
     throw e;
   }
+}
+
+/**
+ * The stats line of run and collect: counters and the records' rate; a warning when the kernel
+ * dropped captured frames or export datagrams since the last line.
+ */
+function runStatsLine(s: RunStats, last: RunStats, seconds: number): StatsLine {
+  const drops = s.kernelDrops ?? 0;
+  const rcvbuf = s.rcvbufErrors ?? 0;
+  const line = {
+    recordsPerSecond: perSecond(s.records, last.records, seconds),
+    datagrams: s.datagrams,
+    records: s.records,
+    unattributedRecords: s.unattributedRecords,
+    kernelDrops: s.kernelDrops,
+    rcvbufErrors: s.rcvbufErrors,
+    seriesRowsWritten: s.seriesRowsWritten,
+    pendingRows: s.pendingRows,
+    ...(s.queue === null
+      ? {}
+      : {
+          queue: {
+            bufferedMessages: s.queue.bufferedMessages,
+            shippedMessages: s.queue.shippedMessages,
+            droppedRows: s.queue.droppedRows,
+            redisUp: s.queue.redisUp,
+          },
+        }),
+    held: s.held,
+    ...(s.capture === null
+      ? {}
+      : {
+          capture: {
+            packets: s.capture.packets,
+            kernelDrops: s.capture.kernelDrops,
+            interfaceDrops: s.capture.interfaceDrops,
+            flows: s.capture.flows,
+            transactions: s.capture.transactions,
+          },
+        }),
+  };
+  const captureDrops = s.capture?.kernelDrops ?? 0;
+  const lastCaptureDrops = last.capture?.kernelDrops ?? 0;
+  const lastDrops = last.kernelDrops ?? 0;
+  const lastRcvbuf = last.rcvbufErrors ?? 0;
+  if (captureDrops > lastCaptureDrops) {
+    return {
+      level: "warn",
+      fields: { ...line, newCaptureKernelDrops: captureDrops - lastCaptureDrops },
+      message:
+        "the kernel dropped captured packets: the capture buffer overflowed (raise inputs.capture[].bufferSize, narrow the filter, or lower snaplen)",
+    };
+  }
+  if (drops > lastDrops) {
+    return {
+      level: "warn",
+      fields: { ...line, newKernelDrops: drops - lastDrops },
+      message:
+        "the kernel dropped export datagrams: the receive buffer overflowed (raise inputs.netflow[].receiveBuffer and net.core.rmem_max, or add a collector)",
+    };
+  }
+  if (rcvbuf > lastRcvbuf) {
+    return {
+      level: "info",
+      fields: { ...line, newRcvbufErrors: rcvbuf - lastRcvbuf },
+      message: "UDP receive-buffer errors on this host (not on flowtally's sockets)",
+    };
+  }
+  return { level: "info", fields: line, message: "stats" };
 }
 
 function captureStats(

@@ -4,6 +4,7 @@
  * built by scripts/setup.sh (which scripts/test.sh runs first): these tests fail, not skip, when
  * it is missing.
  */
+import { spawnSync } from "node:child_process";
 import { createSocket, type Socket } from "node:dgram";
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +21,7 @@ import {
   openBatchedUdpInput,
   openUdpInputBest,
 } from "./udp-batch-input.js";
+import { openUdpInput, type UdpInput, type UdpInputOptions } from "./udp-input.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -223,6 +225,9 @@ describe("native batched UDP input", () => {
       await sleep(50);
       expect(count).toBe(1);
       expect(input.stats.datagrams).toBe(1);
+      // The rest of the batch and what followed: read by close, counted, not delivered.
+      expect(input.undrained().datagrams + (input.kernelDrops() ?? 0)).toBe(49);
+      expect(input.undrained().bytes).toBe(0);
       // The port is free again once close resolves.
       const again = await openBatchedUdpInput({
         listen: `127.0.0.1:${port}`,
@@ -236,6 +241,41 @@ describe("native batched UDP input", () => {
       await input.close();
     }
   });
+
+  it.each([
+    ["recvmmsg", (o: UdpInputOptions) => openBatchedUdpInput(o)],
+    ["dgram", openUdpInput],
+  ] as Array<[string, (o: UdpInputOptions) => Promise<UdpInput>]>)(
+    "%s: what the kernel still holds at close is counted as undrained, not lost",
+    async (_, open) => {
+      let delivered = 0;
+      const input = await open({
+        listen: "127.0.0.1:0",
+        receiveBufferBytes: 1 << 20,
+        onDatagram: () => {
+          delivered++;
+        },
+      });
+      // Another process sends while this one's event loop is blocked (spawnSync): the datagrams
+      // wait in the kernel, and close comes before the loop reads any.
+      const sent = spawnSync(
+        process.execPath,
+        [
+          "-e",
+          `const s = require("node:dgram").createSocket("udp4"); let n = 0;
+           const next = () => n === 300 ? s.close() : s.send("q".repeat(200), ${input.address.port}, "127.0.0.1", () => { n++; next(); });
+           next();`,
+        ],
+        { encoding: "utf8" },
+      );
+      expect(sent.status, sent.stderr).toBe(0);
+      await input.close();
+      expect(delivered).toBe(0);
+      expect(input.stats.datagrams).toBe(0);
+      expect(input.kernelDrops()).toBe(0);
+      expect(input.undrained()).toEqual({ datagrams: 300, bytes: 0 });
+    },
+  );
 
   it("opens on the best backend, and on dgram when asked", async () => {
     const best = await openUdpInputBest({

@@ -16,6 +16,7 @@ import { isIPv4, isIPv6, SocketAddress } from "node:net";
 import { fileURLToPath } from "node:url";
 import { parseHostPort } from "../schema/units.js";
 import {
+  CLOSE_COUNT_MAX_MS,
   drainSocket,
   openUdpInput,
   socketDrops,
@@ -172,13 +173,15 @@ export async function openBatchedUdpInput(
   const names = new ExporterNames();
   const stats = { datagrams: 0, bytes: 0 };
   const onDatagram = opts.onDatagram;
+  const undrained = { datagrams: 0, bytes: 0 as number | null };
   let open = true;
   let lastAddress = 0;
   let lastName = "";
 
   const onBatch = (count: number): void => {
     const receivedMs = Date.now();
-    for (let i = 0; i < count && open; i++) {
+    let i = 0;
+    for (; i < count && open; i++) {
       const m = i * META_WORDS;
       const length = meta[m]!;
       const a = meta[m + 2]!;
@@ -199,6 +202,8 @@ export async function openBatchedUdpInput(
       // A plain Uint8Array view: cheaper to make than a Buffer one, per datagram.
       onDatagram(new Uint8Array(payloadAb, payloadBase + start, length), exporter, receivedMs);
     }
+    // Closing: read, not delivered (also the rest of a batch a close from the callback cut).
+    undrained.datagrams += count - i;
   };
 
   const handle = native.open({
@@ -230,13 +235,18 @@ export async function openBatchedUdpInput(
     kernelDrops: () => (closedDrops === undefined ? drops() : closedDrops),
     drain: () => (open ? drainSocket(type, port) : Promise.resolve(null)),
     close: () => {
-      closing ??= new Promise<void>((resolve) => {
-        closedDrops = drops();
-        open = false;
-        native.close(handle, resolve);
-      });
+      open = false;
+      closing ??= drainSocket(type, port, CLOSE_COUNT_MAX_MS).then(
+        (left) =>
+          new Promise<void>((resolve) => {
+            undrained.bytes = left;
+            closedDrops = drops();
+            native.close(handle, resolve);
+          }),
+      );
       return closing;
     },
+    undrained: () => ({ ...undrained }),
   };
 }
 

@@ -38,8 +38,19 @@ export interface UdpInput {
    * the bytes still queued (0 when drained, null if /proc can't tell). Call before `close`.
    */
   drain(): Promise<number | null>;
-  /** Stops delivering at once (also from inside the callback) and closes the socket. */
+  /**
+   * Stops delivering at once (also from inside the callback), reads what the kernel still holds
+   * without delivering it, counting it in `undrained` (at most CLOSE_COUNT_MAX_MS), and closes the
+   * socket.
+   */
   close(): Promise<void>;
+  /**
+   * What the socket held that was not delivered: `datagrams` read by `close` (and the rest of a
+   * batch a close from the callback cut short), and `bytes` of the kernel's queue (rx_queue, as
+   * the kernel accounts them) still unread when the socket closed, discarded without a count (a
+   * sender that kept sending; null if /proc can't tell). Both 0 after a `drain` that emptied it.
+   */
+  undrained(): { datagrams: number; bytes: number | null };
 }
 
 export async function openUdpInput(opts: UdpInputOptions): Promise<UdpInput> {
@@ -53,7 +64,13 @@ export async function openUdpInput(opts: UdpInputOptions): Promise<UdpInput> {
   });
   const stats = { datagrams: 0, bytes: 0 };
   const onDatagram = opts.onDatagram;
+  const undrained = { datagrams: 0, bytes: 0 as number | null };
+  let delivering = true;
   socket.on("message", (msg, rinfo) => {
+    if (!delivering) {
+      undrained.datagrams++;
+      return;
+    }
     stats.datagrams++;
     stats.bytes += msg.length;
     const a = rinfo.address;
@@ -79,6 +96,7 @@ export async function openUdpInput(opts: UdpInputOptions): Promise<UdpInput> {
   };
   /** Read just before closing: the socket's line leaves /proc with it. */
   let closedDrops: number | null | undefined;
+  let closing: Promise<void> | undefined;
   return {
     listen: opts.listen,
     address: { address: bound.address, port: bound.port, family: type },
@@ -86,14 +104,20 @@ export async function openUdpInput(opts: UdpInputOptions): Promise<UdpInput> {
     stats,
     backend: "dgram",
     kernelDrops: () => (closedDrops === undefined ? drops() : closedDrops),
-    drain: () =>
-      closedDrops === undefined ? drainSocket(type, bound.port) : Promise.resolve(null),
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (closedDrops !== undefined) return resolve();
-        closedDrops = drops();
-        socket.close(() => resolve());
-      }),
+    drain: () => (delivering ? drainSocket(type, bound.port) : Promise.resolve(null)),
+    close: () => {
+      delivering = false;
+      closing ??= drainSocket(type, bound.port, CLOSE_COUNT_MAX_MS).then(
+        (left) =>
+          new Promise<void>((resolve) => {
+            undrained.bytes = left;
+            closedDrops = drops();
+            socket.close(() => resolve());
+          }),
+      );
+      return closing;
+    },
+    undrained: () => ({ ...undrained }),
   };
 }
 
@@ -124,6 +148,11 @@ export function socketQueue(type: "udp4" | "udp6", port: number): number | null 
 
 /** How long a stop waits at most for a socket's queue to be read empty. */
 export const DRAIN_MAX_MS = 2000;
+/**
+ * How long `close` reads at most to count what is still queued (after a drain, nothing: this
+ * bounds a close without one, or with a sender that kept sending).
+ */
+export const CLOSE_COUNT_MAX_MS = 500;
 
 /**
  * On stop, before the socket closes: lets the event loop read what the kernel still holds, until

@@ -1,25 +1,38 @@
 /**
  * What a SIGHUP can apply of a new config: the customers and the classes (with their
- * thresholds), which the collectors swap between two datagrams. Every other setting is read at
- * start only (sockets, the store, the queue, paths, aggregation): a change there is named so
- * the operator knows a restart is needed, and not applied. Pure.
+ * thresholds), which the collectors swap between two datagrams, and the log level. Every other
+ * setting is read at start only (sockets, the store, the queue, paths, aggregation): a change
+ * there is named so the operator knows a restart is needed, and not applied. Pure.
  */
 import type { Config } from "../schema/config.js";
+import type { LogLevel } from "../schema/log-levels.js";
 
-/** The top-level keys a reload applies. */
-export const RELOADED_KEYS = [
+/** The top-level keys of the customer model, which `run` and `collect` swap. */
+export const MODEL_KEYS = [
   "customers",
   "classes",
   "defaultClass",
   "defaultTotalDelayThreshold",
 ] as const;
 
+/** The top-level keys a reload of `run` or `collect` applies. */
+export const RELOADED_KEYS = [...MODEL_KEYS, "log"] as const;
+
+/** What `aggregate` and `serve` apply (their API keeps the customers it started with). */
+export const LOG_ONLY_KEYS = ["log"] as const;
+
+export type ReloadedKey = (typeof RELOADED_KEYS)[number];
+
 /**
- * The settings that differ between `running` and `next` outside {@link RELOADED_KEYS}, as
- * config paths (two levels deep: `inputs.netflow`, `store.influx`, `api.listen`).
+ * The settings that differ between `running` and `next` outside `reloaded`, as config paths
+ * (two levels deep: `inputs.netflow`, `store.influx`, `api.listen`).
  */
-export function restartNeeded(running: Config, next: Config): string[] {
-  const reloaded = new Set<string>(RELOADED_KEYS);
+export function restartNeeded(
+  running: Config,
+  next: Config,
+  reloadedKeys: readonly ReloadedKey[] = RELOADED_KEYS,
+): string[] {
+  const reloaded = new Set<string>(reloadedKeys);
   const out: string[] = [];
   const keys = new Set([...Object.keys(running), ...Object.keys(next)]);
   for (const key of [...keys].sort()) {
@@ -51,12 +64,24 @@ function keep(_: string, v: unknown): unknown {
 }
 
 /** `running` with the reloaded keys of `next`: what runs after a reload. */
-export function applyReload(running: Config, next: Config): Config {
-  return Object.freeze({
-    ...running,
-    customers: next.customers,
-    classes: next.classes,
-    defaultClass: next.defaultClass,
-    defaultTotalDelayThreshold: next.defaultTotalDelayThreshold,
-  });
+export function applyReload(
+  running: Config,
+  next: Config,
+  reloadedKeys: readonly ReloadedKey[] = RELOADED_KEYS,
+): Config {
+  const out: Record<string, unknown> = { ...running };
+  for (const key of reloadedKeys) out[key] = next[key];
+  return Object.freeze(out as Config);
+}
+
+/**
+ * The log level to run with: `--log-level` when it is on the command line, else the config's
+ * `log.level`, else the command's default.
+ */
+export function effectiveLogLevel(
+  cfg: Config,
+  commandLine: LogLevel | undefined,
+  fallback: LogLevel,
+): LogLevel {
+  return commandLine ?? cfg.log.level ?? fallback;
 }

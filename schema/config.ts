@@ -4,6 +4,7 @@
  */
 import { isIP } from "node:net";
 import { z } from "zod";
+import { logLevels } from "./log-levels.js";
 import { type IdKind, reservedIdProblem, reservedIds } from "./reserved-ids.js";
 import { type SecretKey, secretKeys, secrets } from "./secrets.js";
 import { formatDuration, parseBitRate, parseDuration, parseHostPort } from "./units.js";
@@ -565,6 +566,15 @@ export const configSchema = z.strictObject({
           message: "must not be longer than api.requestTimeout",
         });
       }
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      /**
+       * The log level of run, collect, aggregate, serve and replay, unless `--log-level` is on the
+       * command line; applied again at SIGHUP. Unset: the command's own default.
+       */
+      level: z.enum(logLevels).optional(),
     })
     .prefault({}),
   customers: z.array(customerSchema).default([]),

@@ -280,7 +280,7 @@ export function udpFromParsed(
   linkType: number,
   frame: Uint8Array,
   info: PacketInfo,
-  ports: ReadonlySet<number>,
+  ports: { has(port: number): boolean },
   out: UdpDatagram,
 ): ParsedUdpResult {
   const version = info.ipVersion;

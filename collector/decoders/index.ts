@@ -1,6 +1,8 @@
 export { ByteReader, uintAt } from "./byte-reader.js";
 export type { DecodeProblem, ProblemCounts } from "./decode-problems.js";
 export { decodeProblems, emptyProblemCounts } from "./decode-problems.js";
+export type { ExportKind } from "./export-kind.js";
+export { exportKind, exportKindNames, mayBeExport } from "./export-kind.js";
 export type { ExportRetimer, RetimeStats } from "./export-retime.js";
 export { createExportRetimer } from "./export-retime.js";
 export type { ExporterStats } from "./exporter-state.js";

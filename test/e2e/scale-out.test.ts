@@ -24,6 +24,7 @@ import { bullPrefix, PARTIALS_QUEUE } from "../../cli/redis-connection.js";
 import { parseConfigText } from "../../config/load-config.js";
 import type { Config } from "../../schema/config.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
+import { captureLog } from "../support/log-capture.js";
 import { eventually, expectStoredTotals, sendPack } from "../support/scale-out.js";
 import { freePort, startRedis, startRedisCluster, type TestServer } from "../support/servers.js";
 
@@ -223,7 +224,8 @@ describe("collect → Redis → aggregate", () => {
     const dir = await mkdtemp(join(tmpdir(), "ft-scale-"));
     onTestFinished(() => rm(dir, { recursive: true, force: true }));
     const cfg = config(dir, { url: `redis://127.0.0.1:${await freePort()}` });
-    const aggregator = await startAggregate(cfg, silent, { writeIntervalMs: 200 });
+    const { log, lines } = captureLog();
+    const aggregator = await startAggregate(cfg, log, { writeIntervalMs: 200, statsMs: 100 });
     const base = `http://127.0.0.1:${aggregator.api.port}`;
     const health = await fetch(`${base}/healthz`);
     expect([health.status, await health.json()]).toEqual([
@@ -235,8 +237,55 @@ describe("collect → Redis → aggregate", () => {
     });
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toContain("flowtally_partials_applied_total 0\n");
+    // The periodic stats line says it too, as a warning.
+    await eventually("a stats warning", () => lines.some((l) => l.includes('"stats: redis down')));
     const stopping = Date.now();
     await aggregator.stop();
     expect(Date.now() - stopping).toBeLessThan(5000);
   }, 30_000);
+
+  it("an aggregator logs its stats periodically, like run: rate, counters, queue", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ft-scale-"));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const cfg = config(dir);
+    const gen = createFlowGenerator({
+      seed: 41,
+      customers: CUSTOMERS,
+      version: 10,
+      startMs: Date.now() - 120_000,
+    });
+    const pack = generateDatagrams(gen, 2000);
+    const collector = await startCollect(cfg, silent, { tickMs: 100 });
+    const { log, lines } = captureLog();
+    const aggregator = await startAggregate(cfg, log, { writeIntervalMs: 200, statsMs: 100 });
+    type Line = {
+      level: number;
+      msg: string;
+      applied: number;
+      partialsPerSecond: number;
+      seriesRowsWritten: number;
+      queue: { waiting: number; active: number; lagSeconds: number };
+    };
+    const statsLines = () =>
+      lines.map((l) => JSON.parse(l) as Line).filter((l) => l.msg === "stats");
+    try {
+      await sendPack(pack, collector.inputs[0]!.address.port);
+      await eventually("records received", () => collector.stats().records === pack.records);
+      const shipped = (await collector.stop()).queue!.shippedMessages;
+      expect(shipped).toBeGreaterThan(0);
+      await eventually("all messages applied", () => aggregator.worker!.stats.applied === shipped);
+      await eventually("a stats line with every message", () =>
+        statsLines().some((l) => l.applied === shipped && l.seriesRowsWritten > 0),
+      );
+    } finally {
+      await aggregator.stop();
+    }
+    const all = statsLines();
+    expect(all.every((l) => l.level === 30)).toBe(true);
+    // Each line's rate covers the time since the line before.
+    expect(all.some((l) => l.partialsPerSecond > 0)).toBe(true);
+    expect(all.at(-1)!.queue).toMatchObject({ waiting: 0 });
+    const applied = all.map((l) => l.applied);
+    expect(applied).toEqual([...applied].sort((a, b) => a - b));
+  }, 60_000);
 });

@@ -9,14 +9,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { expect, test } from "vitest";
-import { freeUdpPort, runCli, startRun } from "../support/cli-process.js";
+import { parseSocketDrops } from "../../collector/udp-input.js";
+import { freeUdpPort, runCli, startFlowtally, startRun } from "../support/cli-process.js";
 import { v5Packet } from "../support/export-builder.js";
 
-function config(dir: string, port: number, ownerOf10: "a" | "b", listenPort = port): string {
+function config(
+  dir: string,
+  port: number,
+  ownerOf10: "a" | "b",
+  listenPort = port,
+  receiveBuffer = 32 << 20,
+): string {
   return `inputs:
   netflow:
     - listen: 127.0.0.1:${listenPort}
       allowedExporters: [127.0.0.1/32]
+      receiveBuffer: ${receiveBuffer}
 api:
   listen: 127.0.0.1:0
 store:
@@ -163,4 +171,103 @@ test("datagrams queued when SIGTERM comes are read and counted before the socket
   expect(drops).toBe(0);
   expect(records).toBe(400 * 20);
   expect(overview(file).a).toBe(400 * 20 * 1000);
+}, 60_000);
+
+test("a burst of 5000 right before SIGTERM: received + dropped by the kernel + left undecoded = sent", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "flowtally-term-"));
+  const port = await freeUdpPort();
+  const file = join(dir, "flowtally.yaml");
+  // The smallest receive buffer (64 KiB, about a hundred of these datagrams): the kernel may
+  // drop some of the burst, and must say so.
+  writeFileSync(file, config(dir, port, "a", port, 65_536));
+  const run = await startRun(file);
+  const sent = 5000;
+  const s = createSocket("udp4");
+  const results = await Promise.all(
+    Array.from(
+      { length: sent },
+      (_, k) =>
+        new Promise<Error | null>((r) => s.send(download(20, k), port, "127.0.0.1", (e) => r(e))),
+    ),
+  );
+  s.close();
+  expect(results.filter((e) => e !== null)).toEqual([]);
+  // Every datagram is now queued on the socket or dropped by the kernel: its own count.
+  const kernelDrops = parseSocketDrops(readFileSync("/proc/net/udp", "utf8"), port);
+  expect(kernelDrops).not.toBeNull();
+  const stopped = await run.stop();
+  expect(stopped.status, stopped.stderr).toBe(0);
+  const m =
+    /received (\d+) export datagrams, (\d+) records.*dropped by the kernel: (\d+), left undecoded at stop: (\d+)/.exec(
+      stopped.stdout,
+    );
+  expect(m, stopped.stdout).not.toBeNull();
+  const [, datagrams, records, drops, undecoded] = m!.map(Number);
+  expect(drops).toBe(kernelDrops);
+  expect(datagrams! + drops! + undecoded!).toBe(sent);
+  // Nothing was sent after the signal: the drain read everything the kernel held.
+  expect(undecoded).toBe(0);
+  expect(records).toBe(datagrams! * 20);
+  expect(overview(file).a).toBe(datagrams! * 20 * 1000);
+}, 60_000);
+
+/** The log lines after the first one containing `after`, parsed. */
+function linesAfter(stderr: string, after: string): Array<{ level: number; msg: string }> {
+  const lines = stderr.split("\n").filter((l) => l.startsWith("{"));
+  const at = lines.findIndex((l) => l.includes(after));
+  expect(at, stderr).toBeGreaterThanOrEqual(0);
+  return lines.slice(at + 1).map((l) => JSON.parse(l) as { level: number; msg: string });
+}
+
+test("SIGHUP applies log.level; a changed store is named and not applied", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "flowtally-hup-level-"));
+  const port = await freeUdpPort();
+  const file = join(dir, "flowtally.yaml");
+  const text = config(dir, port, "a");
+  writeFileSync(file, text);
+  const run = await startRun(file);
+  await send(port, [download(10, 1)]);
+  writeFileSync(file, `${text.replace("store.duckdb", "elsewhere.duckdb")}log:\n  level: warn\n`);
+  process.kill(run.pid, "SIGHUP");
+  await waitFor(() => run.stderr().includes("config reloaded"));
+  expect(run.stderr()).toMatch(/store\.embedded changed, needs a restart/);
+  expect(
+    JSON.parse(
+      run
+        .stderr()
+        .split("\n")
+        .find((l) => l.includes("config reloaded"))!,
+    ),
+  ).toMatchObject({
+    level: 30,
+    signal: "SIGHUP",
+    logLevel: "warn",
+  });
+  await send(port, [download(5, 2)]);
+  await sleep(200);
+  const stopped = await run.stop();
+  expect(stopped.status).toBe(0);
+  // At warn, the stop's info lines ("stopping: ...", "stopped") are not logged any more.
+  expect(linesAfter(stopped.stderr, "config reloaded").filter((l) => l.level < 40)).toEqual([]);
+  expect(stopped.stdout).toMatch(/received 2 export datagrams, 15 records/);
+  // The store it started with holds everything (the new path was not applied).
+  writeFileSync(file, text);
+  expect(overview(file).a).toBe(15 * 1000);
+}, 60_000);
+
+test("serve: SIGHUP applies the log level, names a customers change as needing a restart, keeps running", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "flowtally-hup-serve-"));
+  const port = await freeUdpPort();
+  const file = join(dir, "flowtally.yaml");
+  const text = config(dir, port, "a");
+  writeFileSync(file, text);
+  const serve = await startFlowtally("serve", file);
+  writeFileSync(file, `${config(dir, port, "b")}log:\n  level: warn\n`);
+  process.kill(serve.pid, "SIGHUP");
+  await waitFor(() => serve.stderr().includes("config reloaded"));
+  expect(serve.stderr()).toMatch(/customers changed, needs a restart/);
+  expect((await fetch(`${serve.apiUrl}/healthz`)).status).toBe(200);
+  const stopped = await serve.stop();
+  expect(stopped.status).toBe(0);
+  expect(linesAfter(stopped.stderr, "config reloaded").filter((l) => l.level < 40)).toEqual([]);
 }, 60_000);
