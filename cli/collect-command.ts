@@ -14,6 +14,7 @@ import { createPartialsShipper } from "../collector/partials-shipper.js";
 import { startTemplateSharing } from "../collector/template-sharing.js";
 import type { Config } from "../schema/config.js";
 import { FlowtallyError } from "../schema/errors.js";
+import { openCollectorWal } from "../wal/collector-wal.js";
 import { createCollectors } from "./collectors.js";
 import { lockDataFiles } from "./data-lock.js";
 import { scaledOutCompleteUntil } from "./freshness.js";
@@ -52,10 +53,18 @@ export function startCollect(
   return startRun(cfg, log, timings, async () => {
     const id = collectorId(cfg);
     // Released by close, after the shipper wrote what it could not deliver.
-    const spoolLock = lockDataFiles([["collector.spoolPath", cfg.collector.spoolPath]], log);
+    const spoolLock = lockDataFiles(
+      [
+        ["collector.spoolPath", cfg.collector.spoolPath],
+        ["wal.path", cfg.wal.enabled ? cfg.wal.path : ""],
+      ],
+      log,
+    );
     let parts: ReturnType<typeof createCollectors>;
+    let wal: Awaited<ReturnType<typeof openCollectorWal>>;
     try {
       parts = createCollectors(cfg, log);
+      wal = await openCollectorWal(cfg, queueCfg.shards, log);
     } catch (e) {
       spoolLock.release();
       throw e;
@@ -72,6 +81,7 @@ export function startCollect(
       spoolPath: cfg.collector.spoolPath,
       shards: queueCfg.shards,
     });
+    shipper.push(wal.replay);
     const subscriber = connectRedis(queueCfg, "worker", `flowtally-collect-${id}-templates`);
     subscriber.on("error", () => {});
     const sharing = startTemplateSharing({
@@ -104,20 +114,39 @@ export function startCollect(
     notReady.unref();
     let busy: Promise<void> = Promise.resolve();
     let shippedAt = Number.NEGATIVE_INFINITY;
-    const step = async (nowMs: number, final: boolean) => {
-      await sharing.publish();
-      if (!final && nowMs - shippedAt < cfg.collector.shipAfter) return;
-      shippedAt = nowMs;
-      // Everything received, the open intervals too: aggregators add what later messages bring.
+    /**
+     * Everything received, the open intervals too (aggregators add what later messages bring),
+     * as messages: logged, then queued in the shipper.
+     */
+    const take = (model = parts.model, drained?: ReturnType<typeof parts.reload>) => {
       const packets = parts.packetsIfUsed;
       const sources =
         packets === undefined
           ? [parts.collector, parts.sflow]
           : [parts.collector, parts.sflow, packets];
-      const traffic = sources.flatMap((c) => c.drainAll());
-      const responses = packets === undefined ? [] : packets.drainAllResponses();
-      shipper.push(toMessages(parts.model, queueCfg.shards, ids, traffic, responses));
+      const traffic = drained?.traffic ?? sources.flatMap((c) => c.drainAll());
+      const responses =
+        drained?.responses ?? (packets === undefined ? [] : packets.drainAllResponses());
+      const messages = toMessages(model, queueCfg.shards, ids, traffic, responses);
+      wal.log(messages);
+      shipper.push(messages);
+    };
+    const persist = async () => {
+      take();
+      try {
+        parts.saveStateIfChanged();
+      } catch (e) {
+        log.error({ err: e }, "decoder state not saved");
+      }
+      await wal.sync();
+    };
+    const step = async (nowMs: number, final: boolean) => {
+      await sharing.publish();
+      if (!final && nowMs - shippedAt < cfg.collector.shipAfter) return;
+      shippedAt = nowMs;
+      await persist();
       await shipper.flush();
+      await wal.settle((m) => shipper.holds(m));
     };
     const sink: RunSink = {
       handOver(nowMs, final) {
@@ -136,9 +165,13 @@ export function startCollect(
         latePartials: 0,
         queue: shipper.stats,
       }),
+      persist: () => persist(),
+      persistEveryMs: cfg.wal.syncInterval,
       async close() {
         clearTimeout(notReady);
         await shipper.stop(5000);
+        await wal.settle((m) => shipper.holds(m));
+        await wal.close();
         sharing.close();
         // BullMQ's close waits for a connection that may never come: bounded.
         await Promise.race([
@@ -152,8 +185,8 @@ export function startCollect(
       },
       reloadModel(next) {
         // Named with the model they were made with, queued before any sum of the new model.
-        const { previous, traffic, responses } = parts.reload(next);
-        shipper.push(toMessages(previous, queueCfg.shards, ids, traffic, responses));
+        const drained = parts.reload(next);
+        take(drained.previous, drained);
       },
     };
     return { parts, sink };

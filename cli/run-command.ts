@@ -187,7 +187,9 @@ export interface RunSink {
   stats(): SinkStats;
   /** Retention (run only). */
   prune?(): Promise<void>;
-  /** Logs what was received (run's write-ahead log), every `persistEveryMs`. */
+  /** handOver queues at most one step behind a running one: call it at every tick. */
+  coalesces?: boolean;
+  /** Logs what was received (the write-ahead log), every `persistEveryMs`. */
   persist?(nowMs: number): Promise<void>;
   persistEveryMs?: number;
   /** Closes what the sink holds; for a store, says what failed and what was spooled. */
@@ -256,6 +258,7 @@ async function storeSink(
           walLock.release();
         }
       },
+      coalesces: true,
       persist: (nowMs) => pipeline.persist(nowMs),
       persistEveryMs: cfg.wal.syncInterval,
       reloadModel: (next) => pipeline.reloadModel(next),
@@ -456,7 +459,7 @@ export async function startRun(
       collector.expire(now);
       pipeline.packetsIfUsed?.expire(now);
       reporter.report(now, decoder.problems);
-      if (sink.persist !== undefined) {
+      if (sink.coalesces === true) {
         // The pipeline queues at most one store write behind a running one.
         sink.handOver(now, false).catch((e: unknown) => log.error({ err: e }, "hand-over failed"));
         return;

@@ -43,6 +43,8 @@ export interface PartialsShipper {
   readonly stats: ShipperStats;
   /** Queues messages for delivery, in order. */
   push(messages: readonly PartialsMessage[]): void;
+  /** Whether the message is still waiting here (not delivered, not dropped). */
+  holds(message: PartialsMessage): boolean;
   /** Delivers what is buffered, until done or Redis refuses; never rejects. */
   flush(): Promise<void>;
   /**
@@ -74,6 +76,9 @@ export function createPartialsShipper(o: ShipperOptions): PartialsShipper {
   const batchSize = o.batch ?? 64;
   const addTimeoutMs = o.addTimeoutMs ?? 5000;
   let buffer: PartialsMessage[] = [];
+  /** The messages in `buffer`, for `holds`. */
+  const waiting = new Set<PartialsMessage>();
+  const waitingIds = new Set<string>();
   const stats: ShipperStats = {
     bufferedMessages: 0,
     bufferedRows: 0,
@@ -113,18 +118,30 @@ export function createPartialsShipper(o: ShipperOptions): PartialsShipper {
   recount();
 
   function recount(): void {
+    waiting.clear();
+    waitingIds.clear();
+    for (const m of buffer) {
+      waiting.add(m);
+      waitingIds.add(m.id);
+    }
     stats.bufferedMessages = buffer.length;
     stats.bufferedRows = buffer.reduce((n, m) => n + messageRows(m), 0);
   }
 
   function push(messages: readonly PartialsMessage[]): void {
     for (const m of messages) {
+      // A message waits once (the spool and the write-ahead log may both bring it back).
+      if (waitingIds.has(m.id)) continue;
       buffer.push(m);
+      waiting.add(m);
+      waitingIds.add(m.id);
       stats.bufferedRows += messageRows(m);
     }
     let dropped = 0;
     while (stats.bufferedRows > o.maxBufferedRows && buffer.length > 1) {
       const m = buffer.shift() as PartialsMessage;
+      waiting.delete(m);
+      waitingIds.delete(m.id);
       stats.bufferedRows -= messageRows(m);
       dropped += messageRows(m);
     }
@@ -239,5 +256,5 @@ export function createPartialsShipper(o: ShipperOptions): PartialsShipper {
     );
   }
 
-  return { stats, push, flush, stop };
+  return { stats, push, holds: (m) => waiting.has(m), flush, stop };
 }

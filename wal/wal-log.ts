@@ -62,7 +62,10 @@ export interface WriteAheadLog {
   sync(): Promise<void>;
   /** Entries up to `seq` are safe elsewhere: drops the segments that hold only such entries. */
   release(seq: number): Promise<void>;
-  /** Syncs what is queued and closes the current segment. */
+  /**
+   * Syncs what is queued and closes the current segment; removes every segment when all entries
+   * were released.
+   */
   close(): Promise<void>;
 }
 
@@ -164,6 +167,8 @@ export async function openWal(options: WalOptions): Promise<WriteAheadLog> {
   let current: { segment: Segment; handle: FileHandle } | undefined;
   let chain: Promise<void> = Promise.resolve();
   let closed = false;
+  /** The highest sequence number released so far. */
+  let releasedSeq = 0;
 
   async function startSegment(firstSeq: number): Promise<void> {
     const path = join(dir, segmentName(firstSeq));
@@ -244,6 +249,7 @@ export async function openWal(options: WalOptions): Promise<WriteAheadLog> {
     },
     sync: () => queue(writeQueued),
     release(seq) {
+      releasedSeq = Math.max(releasedSeq, seq);
       return queue(async () => {
         for (const s of [...segments]) {
           const isCurrent = current?.segment === s;
@@ -268,6 +274,13 @@ export async function openWal(options: WalOptions): Promise<WriteAheadLog> {
       await queue(async () => {
         await current?.handle.close();
         current = undefined;
+        // Everything is safe elsewhere: an empty directory, so the next start replays nothing.
+        if (releasedSeq >= nextSeq - 1) {
+          for (const s of segments) rmSync(s.path, { force: true });
+          segments.length = 0;
+          stats.segments = 0;
+          stats.bytes = 0;
+        }
       });
     },
   };

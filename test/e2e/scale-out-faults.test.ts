@@ -116,6 +116,7 @@ beforeEach(async () => {
             rollupWriteInterval: "1s",
           },
           collector: { id: "edge1", shipAfter: "0s", spoolPath: join(dir, "spool.json") },
+          wal: { path: join(dir, "wal") },
           customers: flowtallyCustomers(gen.customers),
           ...extra,
         }),

@@ -59,6 +59,7 @@ function config(
         rollupWriteInterval: "1s",
       },
       collector: { shipAfter: "0s", spoolPath: join(dir, "spool.json") },
+      wal: { path: join(dir, "wal") },
       customers: flowtallyCustomers(gen.customers),
     }),
   );
@@ -78,7 +79,11 @@ describe("collect → Redis → aggregate", () => {
       ["c1", "c2"].map((id) =>
         startCollect(
           // Each collector its own spool: two on one file refuse (FT_DATA_LOCKED).
-          { ...cfg, collector: { ...cfg.collector, id, spoolPath: join(dir, `${id}-spool.json`) } },
+          {
+            ...cfg,
+            collector: { ...cfg.collector, id, spoolPath: join(dir, `${id}-spool.json`) },
+            wal: { ...cfg.wal, path: join(dir, `${id}-wal`) },
+          },
           silent,
           { tickMs: 100 },
         ),
@@ -159,6 +164,7 @@ describe("collect → Redis → aggregate", () => {
             {
               ...cfg,
               collector: { ...cfg.collector, id, spoolPath: join(dir, `${id}-spool.json`) },
+              wal: { ...cfg.wal, path: join(dir, `${id}-wal`) },
             },
             silent,
             { tickMs: 100 },
