@@ -53,7 +53,8 @@ import {
 } from "./nfacctd.js";
 import { type SendReport, sendInWorker } from "./udp-sender.js";
 
-type CollectorName = "nfacctd" | "flowtally";
+/** flowtally-nowal: flowtally with `wal.enabled: false`, to measure the write-ahead log's cost. */
+type CollectorName = "nfacctd" | "flowtally" | "flowtally-nowal";
 
 interface Options {
   records: number;
@@ -125,7 +126,9 @@ function parseOptions(): Options {
   if (version !== 9 && version !== 10) throw new Error("--version must be 9 or 10");
   const collectors = values.collectors.split(",").map((c) => c.trim());
   for (const c of collectors)
-    if (c !== "nfacctd" && c !== "flowtally") throw new Error(`unknown collector ${c}`);
+    if (c !== "nfacctd" && c !== "flowtally" && c !== "flowtally-nowal") {
+      throw new Error(`unknown collector ${c}`);
+    }
   if (values.mode !== "parallel" && values.mode !== "sequential")
     throw new Error("--mode must be parallel or sequential");
   const rates = values.rate.split(",").map(Number);
@@ -181,25 +184,27 @@ async function startFlowtallyReceiver(
   workDir: string,
   customers: readonly GeneratedCustomer[],
   fromMs: number,
+  name: "flowtally" | "flowtally-nowal" = "flowtally",
 ): Promise<Receiver> {
   const port = await freeUdpPort();
-  const configPath = join(workDir, "flowtally.yaml");
+  const configPath = join(workDir, `${name}.yaml`);
   const rmemMax = readSysctl("net.core.rmem_max");
   await writeFile(
     configPath,
     flowtallyConfigYaml(customers, {
       listen: `127.0.0.1:${port}`,
-      storePath: join(workDir, "flowtally.duckdb"),
+      storePath: join(workDir, `${name}.duckdb`),
       statePath: "",
       apiListen: `127.0.0.1:${await freeTcpPort()}`,
       ...(rmemMax === undefined ? {} : { receiveBuffer: rmemMax }),
+      wal: name === "flowtally",
     }),
   );
   const cli = flowtallyCli();
   const proc: MeasuredProcess = await spawnMeasured(
     process.execPath,
     [cli, "run", "--config", configPath, "--log-level", "warn"],
-    { workDir, name: "flowtally" },
+    { workDir, name },
   );
   try {
     await waitForUdpListener(port, () => proc.exited(), 60_000);
@@ -208,7 +213,7 @@ async function startFlowtallyReceiver(
     throw new Error(`flowtally run did not start: ${(err as Error).message}\n${proc.log()}`);
   }
   return {
-    name: "flowtally",
+    name,
     port,
     cpuSeconds: () => proc.cpu().seconds,
     waitDrained: (timeoutMs) =>
@@ -218,11 +223,9 @@ async function startFlowtallyReceiver(
       const end = await proc.stop("SIGTERM");
       const notes: string[] = [];
       if (end.exitCode !== 0) notes.push(`exit code ${end.exitCode}: ${proc.log().slice(-500)}`);
-      const summary = proc
-        .log()
-        .split("\n")
-        .find((l) => l.startsWith("received "));
-      if (summary !== undefined) notes.push(summary);
+      for (const line of proc.log().split("\n")) {
+        if (line.startsWith("received ") || line.startsWith("write-ahead log:")) notes.push(line);
+      }
       const totals = await queryFlowtally(configPath, customers, fromMs, Date.now() + 3_600_000);
       return {
         totals,
@@ -291,7 +294,9 @@ async function runOnce(o: Options, rate: number): Promise<Result[]> {
       if (name === "nfacctd") receivers.push(await startNfacctdReceiver(workDir, gen.customers));
       else {
         if (!existsSync(flowtallyCli())) throw new Error(`${flowtallyCli()} not built`);
-        receivers.push(await startFlowtallyReceiver(workDir, gen.customers, startMs - 60_000));
+        receivers.push(
+          await startFlowtallyReceiver(workDir, gen.customers, startMs - 60_000, name),
+        );
       }
       log(`${name} listening on 127.0.0.1:${receivers.at(-1)!.port}`);
     }

@@ -19,7 +19,13 @@ import { createCollectors } from "./collectors.js";
 import { lockDataFiles } from "./data-lock.js";
 import { scaledOutCompleteUntil } from "./freshness.js";
 import { bullPrefix, connectRedis, PARTIALS_QUEUE, redactUrl } from "./redis-connection.js";
-import { type RunningFlowtally, type RunSink, type RunTimings, startRun } from "./run-command.js";
+import {
+  type RunningFlowtally,
+  type RunSink,
+  type RunTimings,
+  startRun,
+  walSummary,
+} from "./run-command.js";
 
 /** The queue section, or a config error naming the key a scaled-out command needs. */
 export function requireQueue(cfg: Config, command: string): NonNullable<Config["queue"]> {
@@ -164,6 +170,7 @@ export function startCollect(
         pendingRows: shipper.stats.bufferedRows,
         latePartials: 0,
         queue: shipper.stats,
+        wal: walSummary(wal.stats()),
       }),
       persist: () => persist(),
       persistEveryMs: cfg.wal.syncInterval,

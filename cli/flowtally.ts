@@ -11,6 +11,7 @@ import type { Config } from "../schema/config.js";
 import { isFlowtallyError } from "../schema/errors.js";
 import { type LogLevel, logLevels } from "./logger.js";
 import { packageVersion } from "./package-version.js";
+import type { WalSummary } from "./run-command.js";
 
 const program = new Command()
   .name("flowtally")
@@ -84,6 +85,7 @@ program
           ? `${s.futureRecords} records stamped in the future were counted at their arrival (aggregation.maxFuture)\n`
           : "") +
         droppedSummary(s) +
+        walLine(s.wal) +
         (Object.keys(problems).length > 0 ? `decode problems: ${JSON.stringify(problems)}\n` : "") +
         (s.capture === null
           ? ""
@@ -114,7 +116,8 @@ program
     process.stdout.write(
       `received ${s.datagrams} export datagrams, ${s.records} records (${s.unattributedRecords} unattributed); ` +
         `partials messages shipped: ${s.queue?.shippedMessages ?? 0}, still buffered: ${s.queue?.bufferedMessages ?? 0}; datagrams dropped by the kernel: ${s.kernelDrops ?? "unknown"}, left undecoded at stop: ${s.undrainedDatagrams}\n` +
-        droppedSummary(s),
+        droppedSummary(s) +
+        walLine(s.wal),
     );
   });
 
@@ -382,6 +385,17 @@ function droppedSummary(s: {
     (reasons.length > 0
       ? `records dropped: ${reasons.map(([r, n]) => `${r} ${n}`).join(", ")} (docs/decoding.md, "Bounds"; too-old: aggregation.maxPast)\n`
       : "")
+  );
+}
+
+/** The write-ahead log's line of a stop summary. */
+function walLine(w: WalSummary | null): string {
+  if (w === null) return "";
+  const mib = (w.appendedBytes / 2 ** 20).toFixed(1);
+  return (
+    `write-ahead log: ${mib} MiB in ${w.syncs} syncs (the last ${w.lastSyncMs} ms)` +
+    (w.unloggedBatches > 0 ? `; ${w.unloggedBatches} hand-overs not logged (full or failed)` : "") +
+    "\n"
   );
 }
 

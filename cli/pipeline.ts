@@ -170,7 +170,7 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
       lastLoggedMs = nowMs;
       log.error(
         { err: error, code: error.code, pendingRows: stats.pendingRows },
-        `${what} [${error.code}]: rows kept for the next try, and spooled if still unwritten at stop`,
+        `${what} [${error.code}]: rows kept for the next try; still unwritten at stop, they stay in the write-ahead log (or the spool) for the next start`,
       );
     }
   }

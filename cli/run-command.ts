@@ -71,6 +71,8 @@ export interface RunStats {
   latePartials: number;
   /** Partials waiting for and shipped to the queue (flowtally collect); null in `run`. */
   queue: ShipperStats | null;
+  /** The write-ahead log; null when off. */
+  wal: WalSummary | null;
   held: { count: number; bytes: number };
   problems: Record<string, number>;
   inputs: Array<{
@@ -205,6 +207,41 @@ export interface SinkStats {
   latePartials: number;
   /** The queue (flowtally collect); null in `run`. */
   queue: ShipperStats | null;
+  /** The write-ahead log (docs/durability.md); null when off. */
+  wal: WalSummary | null;
+}
+
+/** The write-ahead log's figures in the stats, /api/v1/status and the stop summary. */
+export interface WalSummary {
+  /** Bytes appended since start (entries and their frames). */
+  appendedBytes: number;
+  /** Bytes it holds now (what the store or Redis has not taken). */
+  bytes: number;
+  syncs: number;
+  lastSyncMs: number;
+  /** Hand-overs not logged (the log full or failed): memory only until written. */
+  unloggedBatches: number;
+  broken: boolean;
+}
+
+export function walSummary(s: {
+  enabled: boolean;
+  appendedBytes: number;
+  bytes: number;
+  syncs: number;
+  lastSyncMs: number;
+  unloggedBatches: number;
+  broken: boolean;
+}): WalSummary | null {
+  if (!s.enabled) return null;
+  return {
+    appendedBytes: s.appendedBytes,
+    bytes: s.bytes,
+    syncs: s.syncs,
+    lastSyncMs: Math.round(s.lastSyncMs * 100) / 100,
+    unloggedBatches: s.unloggedBatches,
+    broken: s.broken,
+  };
 }
 
 /** The single-box sink: rollups and the store (cli/pipeline.ts). */
@@ -240,6 +277,7 @@ async function storeSink(
         pendingRows: pipeline.stats.pendingRows,
         latePartials: pipeline.rollup.stats.latePartials,
         queue: null,
+        wal: walSummary(pipeline.walStats()),
       }),
       async prune() {
         try {

@@ -62,6 +62,7 @@ describe("reload plan", () => {
       "inputs.netflow",
       "queue",
       "store.embedded",
+      "wal.path",
     ]);
     const after = applyReload(running, next);
     expect(after.inputs).toBe(running.inputs);

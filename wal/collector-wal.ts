@@ -46,6 +46,7 @@ export async function openCollectorWal(
         broken: false,
         unloggedBatches,
         bytes: 0,
+        appendedBytes: 0,
         segments: 0,
         appended: 0,
         refused: 0,

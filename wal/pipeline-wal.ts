@@ -180,6 +180,7 @@ function offWal(
       enabled: false,
       broken: false,
       bytes: 0,
+      appendedBytes: 0,
       segments: 0,
       appended: 0,
       refused: 0,

@@ -41,6 +41,8 @@ export interface WalOptions {
 
 export interface WalStats {
   bytes: number;
+  /** Bytes appended since open. */
+  appendedBytes: number;
   segments: number;
   appended: number;
   /** Appends refused because the log was full. */
@@ -156,6 +158,7 @@ export async function openWal(options: WalOptions): Promise<WriteAheadLog> {
   const stats: WalStats = {
     bytes: segments.reduce((n, s) => n + s.bytes, 0),
     segments: segments.length,
+    appendedBytes: 0,
     appended: 0,
     refused: 0,
     syncs: 0,
@@ -244,6 +247,7 @@ export async function openWal(options: WalOptions): Promise<WriteAheadLog> {
       queuedBytes += frameBytes;
       queuedLastSeq = seq;
       stats.bytes += frameBytes;
+      stats.appendedBytes += frameBytes;
       stats.appended++;
       return seq;
     },
