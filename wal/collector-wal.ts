@@ -10,7 +10,7 @@ import type { Logger } from "pino";
 import type { Config } from "../schema/config.js";
 import { FlowtallyError } from "../schema/errors.js";
 import { checkPartialsMessage, type PartialsMessage } from "../schema/partials-message.js";
-import { openWal, type WalStats } from "./wal-log.js";
+import { NO_WAL_STATS, openWal, type WalStats } from "./wal-log.js";
 
 const MIB = 1024 * 1024;
 
@@ -45,13 +45,7 @@ export async function openCollectorWal(
         enabled: false,
         broken: false,
         unloggedBatches,
-        bytes: 0,
-        appendedBytes: 0,
-        segments: 0,
-        appended: 0,
-        refused: 0,
-        syncs: 0,
-        lastSyncMs: 0,
+        ...NO_WAL_STATS,
       }),
       close: async () => {},
     };

@@ -13,7 +13,7 @@ import type { Config } from "../schema/config.js";
 import { FlowtallyError } from "../schema/errors.js";
 import type { SeriesStore } from "../schema/series-store.js";
 import { atEveryLevel, decodeBatch, encodeBatch, type WalBatch } from "./wal-batch.js";
-import { openWal, type WalStats, type WriteAheadLog } from "./wal-log.js";
+import { NO_WAL_STATS, openWal, type WalStats, type WriteAheadLog } from "./wal-log.js";
 
 /** The marks `run` writes with its rows (StoreMark names). */
 export const SERIES_MARK = "run.series";
@@ -179,13 +179,7 @@ function offWal(
       ...counts,
       enabled: false,
       broken: false,
-      bytes: 0,
-      appendedBytes: 0,
-      segments: 0,
-      appended: 0,
-      refused: 0,
-      syncs: 0,
-      lastSyncMs: 0,
+      ...NO_WAL_STATS,
     }),
     close: async () => {},
     discard: async () => {},

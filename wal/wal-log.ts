@@ -52,6 +52,17 @@ export interface WalStats {
   lastSyncMs: number;
 }
 
+/** The figures of a log that is off. */
+export const NO_WAL_STATS: Readonly<WalStats> = {
+  bytes: 0,
+  appendedBytes: 0,
+  segments: 0,
+  appended: 0,
+  refused: 0,
+  syncs: 0,
+  lastSyncMs: 0,
+};
+
 export interface WriteAheadLog {
   /** The entries found at open, oldest first. */
   readonly recovered: readonly WalEntry[];

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { expect, test } from "vitest";
 import { parseSocketDrops } from "../../collector/udp-input.js";
-import { freeUdpPort, runCli, startFlowtally, startRun } from "../support/cli-process.js";
+import { freeUdpPort, startFlowtally, startRun, storedBytesIn } from "../support/cli-process.js";
 import { v5Packet } from "../support/export-builder.js";
 
 function config(
@@ -60,27 +60,6 @@ async function send(port: number, datagrams: Uint8Array[]): Promise<void> {
     await new Promise<void>((r, j) => s.send(d, port, "127.0.0.1", (e) => (e ? j(e) : r())));
   }
   await new Promise<void>((r) => s.close(() => r()));
-}
-
-function overview(file: string): Record<string, number> {
-  const r = runCli([
-    "query",
-    "overview",
-    "-c",
-    file,
-    "--from",
-    "now-1d",
-    "--to",
-    new Date(Math.ceil(Date.now() / 3_600_000) * 3_600_000 + 3_600_000).toISOString(),
-    "-f",
-    "json",
-  ]);
-  expect(r.status, r.stderr).toBe(0);
-  const answer = JSON.parse(r.stdout) as
-    | Array<{ customer: string; bytesIn: number }>
-    | { rows: Array<{ customer: string; bytesIn: number }> };
-  const rows = Array.isArray(answer) ? answer : answer.rows;
-  return Object.fromEntries(rows.map((x) => [x.customer, x.bytesIn]));
 }
 
 async function waitFor(what: () => boolean, ms = 5000): Promise<void> {
@@ -142,7 +121,7 @@ test("SIGHUP moves a prefix to another customer between datagrams; bad files ref
   // The stop summary once, at SIGTERM only.
   expect(stopped.stdout.match(/^received /gm)).toHaveLength(1);
   expect(stopped.stdout).toMatch(/received 5 export datagrams, 33 records \(0 unattributed\)/);
-  const totals = overview(file);
+  const totals = storedBytesIn(file);
   expect(totals.a).toBe(20 * 1000);
   expect(totals.b).toBe(13 * 1000);
 }, 60_000);
@@ -170,7 +149,7 @@ test("datagrams queued when SIGTERM comes are read and counted before the socket
   expect(datagrams! + drops!).toBe(400);
   expect(drops).toBe(0);
   expect(records).toBe(400 * 20);
-  expect(overview(file).a).toBe(400 * 20 * 1000);
+  expect(storedBytesIn(file).a).toBe(400 * 20 * 1000);
 }, 60_000);
 
 test("a burst of 5000 right before SIGTERM: received + dropped by the kernel + left undecoded = sent", async () => {
@@ -208,7 +187,7 @@ test("a burst of 5000 right before SIGTERM: received + dropped by the kernel + l
   // Nothing was sent after the signal: the drain read everything the kernel held.
   expect(undecoded).toBe(0);
   expect(records).toBe(datagrams! * 20);
-  expect(overview(file).a).toBe(datagrams! * 20 * 1000);
+  expect(storedBytesIn(file).a).toBe(datagrams! * 20 * 1000);
 }, 60_000);
 
 /** The log lines after the first one containing `after`, parsed. */
@@ -252,7 +231,7 @@ test("SIGHUP applies log.level; a changed store is named and not applied", async
   expect(stopped.stdout).toMatch(/received 2 export datagrams, 15 records/);
   // The store it started with holds everything (the new path was not applied).
   writeFileSync(file, text);
-  expect(overview(file).a).toBe(15 * 1000);
+  expect(storedBytesIn(file).a).toBe(15 * 1000);
 }, 60_000);
 
 test("serve: SIGHUP applies the log level, names a customers change as needing a restart, keeps running", async () => {

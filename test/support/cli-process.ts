@@ -7,7 +7,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { onTestFinished } from "vitest";
+import { expect, onTestFinished } from "vitest";
 
 export const root = new URL("../../", import.meta.url).pathname;
 export const cli = join(root, "dist/cli/flowtally.js");
@@ -132,4 +132,27 @@ export function tsharkOfficeBytes(): [number, number] {
   const sum = (side: 0 | 1) =>
     pairs.filter((f) => f[side]!.startsWith("172.16.11.")).reduce((a, f) => a + Number(f[3]), 0);
   return [sum(1), sum(0)];
+}
+
+/**
+ * Every customer's stored bytes in over the last day and the next hour, from `query overview` on
+ * the store of `config` (run must have let go of the file).
+ */
+export function storedBytesIn(config: string): Record<string, number> {
+  const r = runCli([
+    "query",
+    "overview",
+    "-c",
+    config,
+    "--from",
+    "now-1d",
+    "--to",
+    new Date(Math.ceil(Date.now() / 3_600_000) * 3_600_000 + 3_600_000).toISOString(),
+    "-f",
+    "json",
+  ]);
+  expect(r.status, r.stderr).toBe(0);
+  const rows = (JSON.parse(r.stdout) as { rows: Array<{ customer: string; bytesIn: number }> })
+    .rows;
+  return Object.fromEntries(rows.map((x) => [x.customer, x.bytesIn]));
 }
