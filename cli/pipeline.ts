@@ -269,13 +269,18 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
     countPending();
   }
 
-  /** Logs what was received and syncs the log; saves the decoder state if it changed. */
+  /**
+   * Logs what was received and syncs the log; with a log, saves the decoder state if it changed
+   * (without one, e.g. `replay`, the state is saved periodically and at the end).
+   */
   async function persist(nowMs: number): Promise<void> {
     take(nowMs);
-    try {
-      parts.saveStateIfChanged();
-    } catch (e) {
-      log.error({ err: e }, "decoder state not saved");
+    if (cfg.wal.enabled) {
+      try {
+        parts.saveStateIfChanged();
+      } catch (e) {
+        log.error({ err: e }, "decoder state not saved");
+      }
     }
     await wal.sync();
   }
