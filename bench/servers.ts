@@ -1,12 +1,13 @@
 /**
  * Real servers for the tests and benchmarks, each started on a free loopback port with its own temporary
- * directory and stopped afterwards: Redis here, InfluxDB and VictoriaMetrics beside it. A server
+ * directory and stopped afterwards: Redis here, InfluxDB, VictoriaMetrics and PostgreSQL beside it. A server
  * that cannot start fails the test with what it printed; nothing is skipped. `scripts/setup.sh
- * --test` installs the binaries (Debian packages redis-server, influxdb, victoria-metrics).
+ * --test` installs the binaries (Debian packages redis-server, influxdb, victoria-metrics,
+ * postgresql).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -61,6 +62,8 @@ export interface ServerSpec {
   ready?(port: number): Promise<void>;
   /** How long a start may take. */
   startMs?: number;
+  /** Runs the server as this user (a server that refuses root, like postgres, when we are root). */
+  user?: { uid: number; gid: number };
 }
 
 export interface TestServer {
@@ -103,13 +106,14 @@ export function serverEnv(): NodeJS.ProcessEnv {
 
 /** Starts a server of `spec` on a free port in a new temporary directory. */
 export async function startServer(spec: ServerSpec): Promise<TestServer> {
-  const path = findBinary(spec.binary);
-  if (path === undefined) {
+  const path = spec.binary.startsWith("/") ? spec.binary : findBinary(spec.binary);
+  if (path === undefined || !existsSync(path)) {
     throw new Error(
       `${spec.binary} not found: install Debian's ${spec.debianPackage} (sh scripts/setup.sh --test does it as root)`,
     );
   }
   const dir = await mkdtemp(join(tmpdir(), `flowtally-${spec.name}-`));
+  if (spec.user !== undefined) await chown(dir, spec.user.uid, spec.user.gid);
   const port = await freePort();
   let child: ChildProcess | undefined;
   let exit: Promise<void> = Promise.resolve();
@@ -121,6 +125,7 @@ export async function startServer(spec: ServerSpec): Promise<TestServer> {
     const c = spawn(path as string, spec.args(port, dir), {
       stdio: ["ignore", "pipe", "pipe"],
       env: serverEnv(),
+      ...(spec.user === undefined ? {} : { uid: spec.user.uid, gid: spec.user.gid }),
     });
     child = c;
     let exitedWith: string | undefined;
@@ -372,4 +377,101 @@ export function startVictoriaMetrics(): Promise<TestServer> {
     ],
     ready: (port) => waitForHttp(port, "/health", 200, 20_000),
   });
+}
+
+/** Debian's PostgreSQL 15 programs (package postgresql). */
+const POSTGRES_BIN = "/usr/lib/postgresql/15/bin";
+
+/** The user a test PostgreSQL runs as: ourselves, or Debian's `postgres` when we are root. */
+function postgresUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const id = (flag: string) => spawnSync("id", [flag, "postgres"], { encoding: "utf8" });
+  const uid = id("-u");
+  const gid = id("-g");
+  if (uid.status !== 0 || gid.status !== 0) {
+    throw new Error(
+      "postgres refuses to run as root and there is no user postgres: install Debian's postgresql",
+    );
+  }
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+
+export interface PostgresServer extends TestServer {
+  /** `postgres://flowtally@127.0.0.1:PORT/flowtally`: trust authentication, loopback only. */
+  readonly url: string;
+}
+
+/**
+ * PostgreSQL (Debian's postgresql 15) of its own: `initdb` into the temporary directory (user
+ * `flowtally`, trust authentication, database `flowtally`), then `postgres` on the free port,
+ * 127.0.0.1 only, its socket in the directory; never the machine's server on 5432. As root it
+ * runs as the user `postgres` (postgres refuses root). fsync is off: the tests' data is thrown
+ * away. Ready when a query answers.
+ */
+export async function startPostgres(): Promise<PostgresServer> {
+  const user = postgresUser();
+  const asUser = user === undefined ? {} : { uid: user.uid, gid: user.gid };
+  const server = await startServer({
+    name: "postgres",
+    binary: join(POSTGRES_BIN, "postgres"),
+    debianPackage: "postgresql",
+    ...(user === undefined ? {} : { user }),
+    async prepare(_port, dir) {
+      const data = join(dir, "data");
+      if (existsSync(data)) return;
+      const init = spawnSync(
+        join(POSTGRES_BIN, "initdb"),
+        ["-D", data, "-U", "flowtally", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"],
+        { encoding: "utf8", env: serverEnv(), ...asUser },
+      );
+      if (init.status !== 0) throw new Error(`initdb failed:\n${init.stdout}${init.stderr}`);
+    },
+    args: (port, dir) => [
+      "-D",
+      join(dir, "data"),
+      "-p",
+      String(port),
+      "-k",
+      dir,
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "fsync=off",
+      "-c",
+      "synchronous_commit=off",
+      "-c",
+      "full_page_writes=off",
+    ],
+    ready: (port) => waitForPostgres(port, 20_000),
+  });
+  return Object.assign(server, { url: `postgres://flowtally@127.0.0.1:${server.port}/flowtally` });
+}
+
+/** Resolves once PostgreSQL on the port answers a query as `flowtally` (and the database exists). */
+async function waitForPostgres(port: number, ms: number): Promise<void> {
+  const { default: pg } = await import("pg");
+  const deadline = Date.now() + ms;
+  let created = false;
+  for (;;) {
+    const client = new pg.Client({
+      host: "127.0.0.1",
+      port,
+      user: "flowtally",
+      database: "postgres",
+    });
+    try {
+      await client.connect();
+      if (!created) {
+        const has = await client.query("SELECT 1 FROM pg_database WHERE datname = 'flowtally'");
+        if (has.rowCount === 0) await client.query("CREATE DATABASE flowtally");
+        created = true;
+      }
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
 }

@@ -2,7 +2,8 @@
 # Brings a fresh clone to a runnable state: installs npm dependencies (when package-lock.json is
 # newer than the installed tree) and builds dist/. With --test it also installs the programs the
 # test suite runs against (real exporters, a packet recorder and player, Redis, InfluxDB 1.x and
-# VictoriaMetrics, which the tests start themselves on free loopback ports, and libfaketime for the
+# VictoriaMetrics, PostgreSQL 15 for the customer registry, which the tests start themselves on
+# free loopback ports, and libfaketime for the
 # calendar check) from Debian's packages
 # when they are missing and we are root with apt; otherwise it stops with a message naming the
 # package. Live capture's headers (libpcap-dev) are installed before `npm ci` with --test; without
@@ -48,7 +49,7 @@ pcap_header=/usr/include/pcap/pcap.h
 if [ "${1:-}" = "--test" ]; then
   need softflowd softflowd pmacctd pmacct nfacctd pmacct tcpdump tcpdump tcpreplay tcpreplay \
     "$pcap_header" libpcap-dev redis-server redis-server redis-cli redis-tools influxd influxdb \
-    victoria-metrics victoria-metrics faketime faketime
+    victoria-metrics victoria-metrics faketime faketime /usr/lib/postgresql/15/bin/initdb postgresql
 elif ! have "$pcap_header" && [ ! -f node_modules/.package-lock.json ]; then
   # The quick start does not capture: it does not wait for apt. Said once, at the first setup.
   echo "setup: live capture (inputs.capture) needs libpcap-dev: apt-get install libpcap-dev, then rerun this script" >&2

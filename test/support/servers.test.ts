@@ -1,6 +1,7 @@
 import { connect } from "node:net";
+import pg from "pg";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { startInfluxd, startRedis, startVictoriaMetrics } from "./servers.js";
+import { startInfluxd, startPostgres, startRedis, startVictoriaMetrics } from "./servers.js";
 
 /** Sends one inline Redis command and returns the first reply line. */
 async function redisCommand(port: number, command: string): Promise<string> {
@@ -56,5 +57,30 @@ describe("startVictoriaMetrics", () => {
     const vm = await startVictoriaMetrics();
     onTestFinished(() => vm.close());
     expect((await fetch(`http://127.0.0.1:${vm.port}/health`)).status).toBe(200);
+  });
+});
+
+describe("startPostgres", () => {
+  it("starts its own PostgreSQL on a free loopback port whose data survives a stop and a start", async () => {
+    const postgres = await startPostgres();
+    onTestFinished(() => postgres.close());
+    expect(postgres.port).not.toBe(5432);
+    const query = async (sql: string) => {
+      const client = new pg.Client({ connectionString: postgres.url });
+      await client.connect();
+      try {
+        return (await client.query(sql)).rows;
+      } finally {
+        await client.end();
+      }
+    };
+    await query("CREATE TABLE t (n int); INSERT INTO t VALUES (42)");
+    expect(await query("SELECT current_setting('listen_addresses') AS a")).toEqual([
+      { a: "127.0.0.1" },
+    ]);
+    await postgres.stop();
+    await expect(query("SELECT 1")).rejects.toThrow();
+    await postgres.start();
+    expect(await query("SELECT n FROM t")).toEqual([{ n: 42 }]);
   });
 });
