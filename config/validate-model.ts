@@ -1,7 +1,9 @@
 /**
  * Checks that need the whole customer model, after the schema has checked each field: ids are
  * unique where they must be, prefixes parse and are not given to two links, and every link can
- * be matched. Each problem names its path and the reason, like schema errors.
+ * be matched. Each problem names its path and the reason, like schema errors. The customer rules
+ * ({@link validateCustomers}) are the one implementation the customer registry (registry/) runs
+ * on its snapshots too, naming records by id there.
  *
  * One pass that allocates little per link: a config of 100 000 customers goes through here at
  * every start, so paths are only formatted for problems. Link prefixes are parsed and collected
@@ -13,77 +15,44 @@ import { parseExporterPrefix } from "../collector/exporter-allowlist.js";
 import type { Config } from "../schema/config.js";
 import { formatPath } from "./path.js";
 
+/**
+ * What the customer rules read of a customer tree: the config's `customers`, or a registry
+ * snapshot (registry/), which has more fields and checks its records with the same zod schemas.
+ */
+export type CustomerTree = ReadonlyArray<{
+  readonly id: string;
+  readonly sites: ReadonlyArray<{
+    readonly id: string;
+    readonly links: ReadonlyArray<{
+      readonly id: string;
+      readonly prefixes: readonly string[];
+      readonly router?: string | undefined;
+      readonly ifIndex?: number | undefined;
+    }>;
+  }>;
+}>;
+
+/**
+ * How a problem names a customer, site or link (the path before `.id`, `.prefixes[0]`): by
+ * position in the config (`customers[3].sites[0].links[1]`), or by ids in the registry.
+ */
+export type RecordPath = (customer: number, site?: number, link?: number) => string;
+
+/** `customers[3].sites[0].links[1]`: the config's form. */
+export const configRecordPath: RecordPath = (customer, site, link) =>
+  formatPath(
+    site === undefined
+      ? ["customers", customer]
+      : link === undefined
+        ? ["customers", customer, "sites", site]
+        : ["customers", customer, "sites", site, "links", link],
+  );
+
 export function validateModel(cfg: Config): string[] {
-  const problems: string[] = [];
+  const problems = validateCustomers(cfg.customers);
   const at = (path: PropertyKey[], reason: string): void => {
     problems.push(`${formatPath(path)}: ${reason}`);
   };
-
-  for (const [first, k] of duplicates(cfg.customers, (c) => c.id)) {
-    at(["customers", k, "id"], `"${cfg.customers[k]!.id}" is also the id of customers[${first}]`);
-  }
-  /** By link number (as the customer model numbers links): its customer, site and link index. */
-  const linkAt: number[] = [];
-  const prefixPath = (link: number, position: number): PropertyKey[] => [
-    "customers",
-    linkAt[3 * link]!,
-    "sites",
-    linkAt[3 * link + 1]!,
-    "links",
-    linkAt[3 * link + 2]!,
-    "prefixes",
-    position,
-  ];
-  const interfaceOwner = new Map<string, PropertyKey[]>();
-  const customers = cfg.customers;
-  for (let ci = 0; ci < customers.length; ci++) {
-    const sites = customers[ci]!.sites;
-    for (const [first, k] of duplicates(sites, (s) => s.id)) {
-      at(
-        ["customers", ci, "sites", k, "id"],
-        `"${sites[k]!.id}" is also the id of sites[${first}]`,
-      );
-    }
-    for (let si = 0; si < sites.length; si++) {
-      const links = sites[si]!.links;
-      for (const [first, k] of duplicates(links, (l) => l.id)) {
-        at(
-          ["customers", ci, "sites", si, "links", k, "id"],
-          `"${links[k]!.id}" is also the id of links[${first}]`,
-        );
-      }
-      for (let li = 0; li < links.length; li++) {
-        const link = links[li]!;
-        const linkPath = (): PropertyKey[] => ["customers", ci, "sites", si, "links", li];
-        const prefixes = link.prefixes;
-        linkAt.push(ci, si, li);
-        if ((link.router === undefined) !== (link.ifIndex === undefined)) {
-          at(linkPath(), "router and ifIndex go together: give both or neither");
-        } else if (link.router !== undefined) {
-          const key = `${link.router}|${link.ifIndex}`;
-          const owner = interfaceOwner.get(key);
-          if (owner !== undefined) {
-            at(
-              linkPath(),
-              `router ${link.router} ifIndex ${link.ifIndex} is also ${formatPath(owner)}`,
-            );
-          } else interfaceOwner.set(key, linkPath());
-        } else if (prefixes.length === 0) {
-          at(linkPath(), "has no prefixes and no router/ifIndex: nothing can match it");
-        }
-      }
-    }
-  }
-
-  // Parsed and collected once, for the customer model too (collector/classify/link-prefixes.ts).
-  for (const p of linkPrefixes(customers).problems) {
-    at(
-      prefixPath(p.link, p.position),
-      "error" in p
-        ? `"${p.text}" is not a prefix: ${p.error}`
-        : `"${p.text}" is also given to ${formatPath(prefixPath(p.firstLink, p.firstPosition))}`,
-    );
-  }
 
   for (const kind of ["netflow", "sflow"] as const) {
     cfg.inputs[kind].forEach((input, k) => {
@@ -108,6 +77,72 @@ export function validateModel(cfg: Config): string[] {
       }
     });
   });
+  return problems;
+}
+
+/**
+ * The rules over the whole customer tree, for the config and the registry alike: ids unique
+ * among their siblings, router and ifIndex together and not given to two links, every link
+ * matchable, and every prefix parsing and owned once (naming both owners).
+ */
+export function validateCustomers(
+  customers: CustomerTree,
+  recordPath: RecordPath = configRecordPath,
+): string[] {
+  const problems: string[] = [];
+  const at = (where: string, reason: string): void => {
+    problems.push(`${where}: ${reason}`);
+  };
+
+  for (const [first, k] of duplicates(customers, (c) => c.id)) {
+    at(`${recordPath(k)}.id`, `"${customers[k]!.id}" is also the id of ${recordPath(first)}`);
+  }
+  /** By link number (as the customer model numbers links): its customer, site and link index. */
+  const linkAt: number[] = [];
+  const prefixPath = (link: number, position: number): string =>
+    `${recordPath(linkAt[3 * link]!, linkAt[3 * link + 1]!, linkAt[3 * link + 2]!)}.prefixes[${position}]`;
+  const interfaceOwner = new Map<string, [number, number, number]>();
+  for (let ci = 0; ci < customers.length; ci++) {
+    const sites = customers[ci]!.sites;
+    for (const [first, k] of duplicates(sites, (s) => s.id)) {
+      at(`${recordPath(ci, k)}.id`, `"${sites[k]!.id}" is also the id of sites[${first}]`);
+    }
+    for (let si = 0; si < sites.length; si++) {
+      const links = sites[si]!.links;
+      for (const [first, k] of duplicates(links, (l) => l.id)) {
+        at(`${recordPath(ci, si, k)}.id`, `"${links[k]!.id}" is also the id of links[${first}]`);
+      }
+      for (let li = 0; li < links.length; li++) {
+        const link = links[li]!;
+        const prefixes = link.prefixes;
+        linkAt.push(ci, si, li);
+        if ((link.router === undefined) !== (link.ifIndex === undefined)) {
+          at(recordPath(ci, si, li), "router and ifIndex go together: give both or neither");
+        } else if (link.router !== undefined) {
+          const key = `${link.router}|${link.ifIndex}`;
+          const owner = interfaceOwner.get(key);
+          if (owner !== undefined) {
+            at(
+              recordPath(ci, si, li),
+              `router ${link.router} ifIndex ${link.ifIndex} is also ${recordPath(...owner)}`,
+            );
+          } else interfaceOwner.set(key, [ci, si, li]);
+        } else if (prefixes.length === 0) {
+          at(recordPath(ci, si, li), "has no prefixes and no router/ifIndex: nothing can match it");
+        }
+      }
+    }
+  }
+
+  // Parsed and collected once, for the customer model too (collector/classify/link-prefixes.ts).
+  for (const p of linkPrefixes(customers).problems) {
+    at(
+      prefixPath(p.link, p.position),
+      "error" in p
+        ? `"${p.text}" is not a prefix: ${p.error}`
+        : `"${p.text}" is also given to ${prefixPath(p.firstLink, p.firstPosition)}`,
+    );
+  }
   return problems;
 }
 

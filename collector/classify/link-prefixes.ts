@@ -7,7 +7,6 @@
  * order. Kept per customers array once that array is frozen (a validated config): a later call
  * with the same array returns the same collection.
  */
-import type { Config } from "../../schema/config.js";
 import { formatPrefix, type PrefixTable, PrefixTableBuilder, parsePrefix } from "./prefix-table.js";
 
 export type LinkPrefixProblem = {
@@ -30,7 +29,14 @@ export interface LinkPrefixes {
 
 const collected = new WeakMap<object, LinkPrefixes>();
 
-export function linkPrefixes(customers: Config["customers"]): LinkPrefixes {
+/** What the collection reads of a customer tree: the config's customers, or a registry snapshot. */
+export type PrefixedCustomers = ReadonlyArray<{
+  readonly sites: ReadonlyArray<{
+    readonly links: ReadonlyArray<{ readonly prefixes: readonly string[] }>;
+  }>;
+}>;
+
+export function linkPrefixes(customers: PrefixedCustomers): LinkPrefixes {
   const known = Object.isFrozen(customers) ? collected.get(customers) : undefined;
   if (known !== undefined) return known;
   const builder = new PrefixTableBuilder();
