@@ -16,7 +16,7 @@ import {
 import { plainCustomer } from "../schema/customer-fast-path.js";
 import { FlowtallyError } from "../schema/errors.js";
 import { resolveDataPaths } from "./data-paths.js";
-import { formatPath } from "./path.js";
+import { formatPath, issueReason } from "./path.js";
 import { printable } from "./printable.js";
 import { validateModel } from "./validate-model.js";
 import { validateResources } from "./validate-resources.js";
@@ -214,11 +214,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 function formatIssue(issue: z.core.$ZodIssue): string {
   const path = formatPath(issue.path);
-  let reason = issue.message;
-  if (issue.code === "unrecognized_keys") {
-    reason = `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
-  }
-  return `${path === "" ? "(top level)" : path}: ${reason}`;
+  return `${path === "" ? "(top level)" : path}: ${issueReason(issue)}`;
 }
 
 /** Freezes every object and array under `v`; by hand, without recursion or a key list per object. */

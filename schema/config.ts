@@ -56,12 +56,14 @@ export const decoderConfigSchema = z.strictObject({
 /** What an id may be: exported for schema/customer-fast-path.ts. */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
-const id = z
+/** An id (customer, site, link, class, …); exported for the customer registry's change sets. */
+export const idSchema = z
   .string()
   .regex(
     ID_PATTERN,
     "must be 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit",
   );
+const id = idSchema;
 
 /**
  * An id that is not reserved for a `kind` (schema/reserved-ids.ts). Kinds without reserved ids
@@ -271,7 +273,8 @@ const influxV2 = z.strictObject({
   maxRetryTime: duration({ min: SECOND_MS, max: TIMER_MAX_MS }).default(60_000),
 });
 
-const linkSchema = z.strictObject({
+/** One access link; exported for the customer registry (registry/model.ts), which extends it. */
+export const linkSchema = z.strictObject({
   id: unreservedId("link"),
   name: z.string().optional(),
   /** IPv4 and IPv6 prefixes of the access link ("203.0.113.0/28", "2001:db8:10::/48"). */
@@ -283,7 +286,8 @@ const linkSchema = z.strictObject({
   commitRate: bitRate.optional(),
 });
 
-const siteSchema = z.strictObject({
+/** One site; exported for the customer registry (registry/model.ts), which extends it. */
+export const siteSchema = z.strictObject({
   id: unreservedId("site"),
   name: z.string().optional(),
   links: z.array(linkSchema).min(1),

@@ -35,6 +35,16 @@ export const errorCodes = {
   FT_API_UNAUTHORIZED:
     "The API refused the token (401), blocks this address for failed tokens (429), or has no tokens configured (503).",
   FT_API_ERROR: "The API failed (500), or what answered is not the flowtally API.",
+  FT_REGISTRY_INVALID:
+    "A customer registry change (or import) breaks a rule: a field, or the whole tree's rules as the config's (host bits, a prefix owned twice, an interface given twice). The message names each record's path and the reason.",
+  FT_REGISTRY_CONFLICT:
+    "A registry change named a record revision (ETag) that is no longer current: someone changed the record since it was read (HTTP 412). Read it again and redo the change.",
+  FT_REGISTRY_EXISTS:
+    "A registry change adds a customer, site or link whose id is taken (HTTP 409).",
+  FT_REGISTRY_NOT_FOUND:
+    "A registry change updates, deletes or adds under a customer, site or link that does not exist (HTTP 404).",
+  FT_REGISTRY_OPEN:
+    "The customer registry's database (embedded file or PostgreSQL) could not be opened, reached or written, or a call came while it was stopped.",
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

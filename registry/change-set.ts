@@ -1,0 +1,313 @@
+/**
+ * The registry's pure core: a change set applied to a snapshot gives the next snapshot, the
+ * records to write and the audit entries, or throws a coded error and changes nothing. Each
+ * record is checked with its zod schema, then the resulting tree with the config's own rules
+ * (config/validate-model.ts validateCustomers), records named by id. The stores
+ * (duckdb-registry.ts, postgres-registry.ts) only load, lock and write.
+ */
+import { formatPath, issueReason } from "../config/path.js";
+import { type RecordPath, validateCustomers } from "../config/validate-model.js";
+import { FlowtallyError } from "../schema/errors.js";
+import {
+  type AuditEntry,
+  type Change,
+  type CustomerRecord,
+  changeSetSchema,
+  customerRecordSchema,
+  kindOf,
+  type LinkRecord,
+  linkRecordSchema,
+  type RecordKind,
+  type RegistryCustomer,
+  type RegistryLink,
+  type RegistrySite,
+  type RegistrySnapshot,
+  recordPath,
+  type SiteRecord,
+  siteRecordSchema,
+} from "./model.js";
+
+/** A record to write (`record` set) or to delete with everything under it (`record` undefined). */
+export interface RegistryWrite {
+  readonly kind: RecordKind;
+  readonly customer: string;
+  readonly site?: string;
+  readonly link?: string;
+  readonly revision: number;
+  readonly record?: CustomerRecord | SiteRecord | LinkRecord;
+}
+
+export interface AppliedChangeSet {
+  readonly snapshot: RegistrySnapshot;
+  readonly writes: readonly RegistryWrite[];
+  readonly audit: readonly AuditEntry[];
+}
+
+type MutableSite = Omit<RegistrySite, "links"> & { links: RegistryLink[] };
+type MutableCustomer = Omit<RegistryCustomer, "sites"> & { sites: MutableSite[] };
+
+const schemas = {
+  customer: customerRecordSchema,
+  site: siteRecordSchema,
+  link: linkRecordSchema,
+} as const;
+
+/**
+ * Applies `input` (a change set, checked here with changeSetSchema) to `snapshot` as one change:
+ * version + 1, every written record at that revision, one audit entry per operation.
+ */
+export function applyChangeSet(
+  snapshot: RegistrySnapshot,
+  input: unknown,
+  context: { actor: string; atMs: number },
+): AppliedChangeSet {
+  const parsed = changeSetSchema.safeParse(input);
+  if (!parsed.success) {
+    throw invalid(
+      parsed.error.issues.map((i) => `${formatPath(["changes", ...i.path])}: ${issueReason(i)}`),
+    );
+  }
+  if (context.actor === "") throw invalid(["actor: a change needs someone who made it"]);
+  const version = snapshot.version + 1;
+  const customers = new Map<string, RegistryCustomer | MutableCustomer>();
+  for (const c of snapshot.customers) customers.set(c.id, c);
+  const copied = new Set<string>();
+  let added = false;
+  const writes: RegistryWrite[] = [];
+  const audit: AuditEntry[] = [];
+  const problems: string[] = [];
+
+  /** The customer as a copy this change set may modify (once per customer). */
+  const editable = (id: string): MutableCustomer | undefined => {
+    const c = customers.get(id);
+    if (c === undefined) return undefined;
+    if (copied.has(id)) return c as MutableCustomer;
+    const copy: MutableCustomer = {
+      ...c,
+      sites: c.sites.map((s) => ({ ...s, links: s.links.slice() })),
+    };
+    customers.set(id, copy);
+    copied.add(id);
+    return copy;
+  };
+
+  parsed.data.forEach((change, index) => {
+    const kind = kindOf(change);
+    const path = recordPath(change);
+    const where = `changes[${index}] (${change.op} ${path})`;
+    const customer = editable(change.customer);
+    const sites = customer?.sites;
+    const site = change.site === undefined ? undefined : sites?.find((s) => s.id === change.site);
+    const siblings: Array<{ id: string; revision: number }> | undefined =
+      kind === "customer" ? undefined : kind === "site" ? sites : site?.links;
+    const ownId =
+      kind === "customer" ? change.customer : kind === "site" ? change.site! : change.link!;
+    const current =
+      kind === "customer"
+        ? customer
+        : (siblings?.find((r) => r.id === ownId) as { revision: number } | undefined);
+
+    if (change.op === "add") {
+      if (
+        kind !== "customer" &&
+        (customer === undefined || (kind === "link" && site === undefined))
+      ) {
+        throw new FlowtallyError(
+          "FT_REGISTRY_NOT_FOUND",
+          `${where}: ${customer === undefined ? recordPath({ customer: change.customer }) : recordPath({ customer: change.customer, site: change.site })} does not exist`,
+        );
+      }
+      if (current !== undefined) {
+        throw new FlowtallyError("FT_REGISTRY_EXISTS", `${where}: ${path} exists already`);
+      }
+      if ("id" in change.record) {
+        problems.push(`${path}.id: the id is given by the change's ${kind}, not in the record`);
+        return;
+      }
+      const value = { id: ownId, ...change.record };
+      const record = parseRecord(kind, value, path, problems);
+      // A refused record is put in place all the same, so that the operations under it report
+      // their own problems, not "does not exist"; the change set fails at the end anyway.
+      insert(kind, change, record ?? (value as LinkRecord));
+      if (record === undefined) return;
+      writes.push({ ...target(change), kind, revision: version, record });
+      audit.push(entry(index, change, path, null, record));
+      return;
+    }
+
+    if (current === undefined) {
+      throw new FlowtallyError("FT_REGISTRY_NOT_FOUND", `${where}: ${path} does not exist`);
+    }
+    if (change.ifRevision !== undefined && change.ifRevision !== current.revision) {
+      throw new FlowtallyError(
+        "FT_REGISTRY_CONFLICT",
+        `${where}: ${path} is at revision ${current.revision}, not ${change.ifRevision}: it changed since it was read`,
+      );
+    }
+    const before = withoutRevisions(current);
+
+    if (change.op === "delete") {
+      if (kind === "customer") customers.delete(change.customer);
+      else if (kind === "site") sites!.splice(sites!.indexOf(current as MutableSite), 1);
+      else site!.links.splice(site!.links.indexOf(current as RegistryLink), 1);
+      writes.push({ ...target(change), kind, revision: version });
+      audit.push(entry(index, change, path, before, null));
+      return;
+    }
+
+    if ("id" in change.set) {
+      problems.push(`${path}.id: an id does not change (delete the record and add it anew)`);
+      return;
+    }
+    const merged: Record<string, unknown> = { ...recordFields(current) };
+    for (const [key, value] of Object.entries(change.set)) {
+      if (value === null) delete merged[key];
+      else merged[key] = value;
+    }
+    const record = parseRecord(kind, merged, path, problems);
+    if (record === undefined) return;
+    replace(kind, change, current, record);
+    writes.push({ ...target(change), kind, revision: version, record });
+    audit.push(entry(index, change, path, recordFields(before as object), record));
+  });
+
+  /** Puts a new record in place (customers are sorted at the end, sites and links here). */
+  function insert(kind: RecordKind, c: Change, record: CustomerRecord | SiteRecord | LinkRecord) {
+    if (kind === "customer") {
+      customers.set(c.customer, { ...(record as CustomerRecord), revision: version, sites: [] });
+      copied.add(c.customer);
+      added = true;
+    } else if (kind === "site") {
+      const sites = (customers.get(c.customer) as MutableCustomer).sites;
+      sites.push({ ...(record as SiteRecord), revision: version, links: [] });
+      sites.sort(byId);
+    } else {
+      const site = (customers.get(c.customer) as MutableCustomer).sites.find(
+        (s) => s.id === c.site,
+      )!;
+      site.links.push({ ...(record as LinkRecord), revision: version });
+      site.links.sort(byId);
+    }
+  }
+
+  function replace(
+    kind: RecordKind,
+    c: Change,
+    current: object,
+    record: CustomerRecord | SiteRecord | LinkRecord,
+  ) {
+    if (kind === "customer") {
+      const old = customers.get(c.customer) as MutableCustomer;
+      customers.set(c.customer, {
+        ...(record as CustomerRecord),
+        revision: version,
+        sites: old.sites,
+      });
+    } else if (kind === "site") {
+      const sites = (customers.get(c.customer) as MutableCustomer).sites;
+      const old = current as MutableSite;
+      sites[sites.indexOf(old)] = {
+        ...(record as SiteRecord),
+        revision: version,
+        links: old.links,
+      };
+    } else {
+      const site = (customers.get(c.customer) as MutableCustomer).sites.find(
+        (s) => s.id === c.site,
+      )!;
+      site.links[site.links.indexOf(current as RegistryLink)] = {
+        ...(record as LinkRecord),
+        revision: version,
+      };
+    }
+  }
+
+  function entry(
+    index: number,
+    c: Change,
+    path: string,
+    before: unknown,
+    after: unknown,
+  ): AuditEntry {
+    return {
+      version,
+      index,
+      atMs: context.atMs,
+      actor: context.actor,
+      op: c.op,
+      path,
+      before,
+      after,
+    };
+  }
+
+  if (problems.length > 0) throw invalid(problems);
+  const tree = [...customers.values()];
+  if (added) tree.sort(byId);
+  problems.push(...validateCustomers(tree, idRecordPath(tree)));
+  if (problems.length > 0) throw invalid(problems);
+  return { snapshot: { version, customers: tree }, writes, audit };
+}
+
+/** Names records by id (`customers/acme/sites/hq/links/l1`) in the tree rule's problems. */
+export function idRecordPath(tree: readonly RegistryCustomer[]): RecordPath {
+  return (ci, si, li) => {
+    const c = tree[ci]!;
+    const s = si === undefined ? undefined : c.sites[si]!;
+    return recordPath({
+      customer: c.id,
+      site: s?.id,
+      link: li === undefined ? undefined : s!.links[li]!.id,
+    });
+  };
+}
+
+function parseRecord(
+  kind: RecordKind,
+  value: Record<string, unknown>,
+  path: string,
+  problems: string[],
+): CustomerRecord | SiteRecord | LinkRecord | undefined {
+  const r = schemas[kind].safeParse(value);
+  if (r.success) return r.data;
+  for (const i of r.error.issues) {
+    problems.push(
+      `${path}${i.path.length === 0 ? "" : `.${formatPath(i.path)}`}: ${issueReason(i)}`,
+    );
+  }
+  return undefined;
+}
+
+/** The record's own fields: without its revision and without what is under it. */
+export function recordFields(r: object): Record<string, unknown> {
+  const { revision: _r, sites: _s, links: _l, ...rest } = r as Record<string, unknown>;
+  return rest;
+}
+
+/** A record and what is under it, without revisions: as export writes it and the audit keeps it. */
+export function withoutRevisions(r: object): unknown {
+  if (Array.isArray(r)) return r.map((x: object) => withoutRevisions(x));
+  const { revision: _r, ...rest } = r as Record<string, unknown>;
+  if (Array.isArray(rest.sites)) rest.sites = withoutRevisions(rest.sites);
+  if (Array.isArray(rest.links)) rest.links = withoutRevisions(rest.links);
+  return rest;
+}
+
+function target(c: Change): { customer: string; site?: string; link?: string } {
+  return {
+    customer: c.customer,
+    ...(c.site === undefined ? {} : { site: c.site }),
+    ...(c.link === undefined ? {} : { link: c.link }),
+  };
+}
+
+export function byId(a: { id: string }, b: { id: string }): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+function invalid(lines: readonly string[]): FlowtallyError {
+  return new FlowtallyError(
+    "FT_REGISTRY_INVALID",
+    `invalid registry change\n  ${lines.join("\n  ")}`,
+  );
+}
