@@ -1,0 +1,69 @@
+/**
+ * The embedded registry: one DuckDB file (registry.embedded.path) beside the series store, through
+ * `@duckdb/node-api`, which flowtally already ships for the embedded store: nothing to install and
+ * no native build (docs/registry.md says why not SQLite). One process opens the file (DuckDB locks
+ * it); in that process calls go one at a time on one connection.
+ */
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
+import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import { createSerialQueue } from "../store/serial-queue.js";
+import { createSqlRegistry, type RegistryStore, type SqlSession } from "./sql-registry.js";
+
+export interface DuckDbRegistryOptions {
+  /** The registry file, or ":memory:" (tests). */
+  path: string;
+}
+
+export function createDuckDbRegistry(
+  options: DuckDbRegistryOptions,
+  deps: { now?: () => number } = {},
+): RegistryStore {
+  const { path } = options;
+  let instance: DuckDBInstance | undefined;
+  let connection: DuckDBConnection | undefined;
+  const serial = createSerialQueue();
+
+  const session = (c: DuckDBConnection): SqlSession => ({
+    async run(sql, params = []) {
+      await c.run(sql, params.slice());
+    },
+    async rows(sql, params = []) {
+      return (await c.runAndReadAll(sql, params.slice())).getRowsJS() as unknown[][];
+    },
+  });
+
+  return createSqlRegistry(
+    {
+      name: `embedded registry ${path}`,
+      async open() {
+        if (path !== ":memory:") await mkdir(dirname(path), { recursive: true });
+        instance = await DuckDBInstance.create(path);
+        connection = await instance.connect();
+      },
+      async close() {
+        await serial(async () => {
+          connection?.closeSync();
+          instance?.closeSync();
+          connection = undefined;
+          instance = undefined;
+        });
+      },
+      transaction: (_kind, fn) =>
+        serial(async () => {
+          const c = connection;
+          if (c === undefined) throw new Error("the registry file is closed");
+          await c.run("BEGIN TRANSACTION");
+          try {
+            const result = await fn(session(c));
+            await c.run("COMMIT");
+            return result;
+          } catch (e) {
+            await c.run("ROLLBACK").catch(() => undefined);
+            throw e;
+          }
+        }),
+    },
+    deps,
+  );
+}

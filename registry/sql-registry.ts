@@ -1,0 +1,310 @@
+/**
+ * The RegistryStore contract and its one implementation over SQL, shared by the embedded (DuckDB)
+ * and PostgreSQL backends, which only say how to connect, lock and run a statement. The tables
+ * hold each record's own fields as JSON text beside its keys and revision; one row holds the
+ * registry version; the audit log is a table keyed by (version, index).
+ *
+ * An apply locks the version row, loads the tree if another process moved it on (else keeps the
+ * one it has), runs the pure core (change-set.ts) and writes its records and audit entries in the
+ * same transaction: all of the change set or none of it.
+ */
+import { FlowtallyError, isFlowtallyError } from "../schema/errors.js";
+import { applyChangeSet, byId } from "./change-set.js";
+import {
+  type AuditEntry,
+  type CustomerRecord,
+  EMPTY_SNAPSHOT,
+  type LinkRecord,
+  type RegistryCustomer,
+  type RegistryLink,
+  type RegistrySite,
+  type RegistrySnapshot,
+  type SiteRecord,
+} from "./model.js";
+
+export interface RegistryStore {
+  /** Opens the database and creates the tables that are missing. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** The whole tree and its version, as one consistent read. */
+  snapshot(): Promise<RegistrySnapshot>;
+  /**
+   * Validates the change set against the tree it produces and writes it in one transaction, or
+   * throws (FT_REGISTRY_INVALID, _CONFLICT, _EXISTS, _NOT_FOUND) and writes nothing.
+   */
+  apply(changes: unknown, options: { actor: string }): Promise<{ version: number }>;
+  /** Audit entries of the changes after version `since` (default: all), oldest first. */
+  audit(query?: { since?: number; limit?: number }): Promise<AuditEntry[]>;
+  version(): Promise<number>;
+}
+
+/** One connection inside one transaction. */
+export interface SqlSession {
+  run(sql: string, params?: readonly (string | number | null)[]): Promise<void>;
+  rows(sql: string, params?: readonly (string | number | null)[]): Promise<unknown[][]>;
+}
+
+/** What a backend provides: a connection, its transactions and its SQL where it differs. */
+export interface SqlDriver {
+  /** For messages: "embedded registry /var/lib/flowtally/registry.duckdb". */
+  readonly name: string;
+  open(): Promise<void>;
+  close(): Promise<void>;
+  /**
+   * Runs `fn` in one transaction (committed when it resolves, rolled back when it throws); a
+   * "write" transaction first takes the registry's write lock, so writers go one at a time
+   * across processes.
+   */
+  transaction<T>(kind: "read" | "write", fn: (s: SqlSession) => Promise<T>): Promise<T>;
+}
+
+export const REGISTRY_TABLES_SQL = [
+  `CREATE TABLE IF NOT EXISTS registry_meta (
+    id INTEGER PRIMARY KEY,
+    version BIGINT NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS registry_customers (
+    id TEXT PRIMARY KEY,
+    revision BIGINT NOT NULL,
+    data TEXT NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS registry_sites (
+    customer TEXT NOT NULL,
+    id TEXT NOT NULL,
+    revision BIGINT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (customer, id)
+  )`,
+  `CREATE TABLE IF NOT EXISTS registry_links (
+    customer TEXT NOT NULL,
+    site TEXT NOT NULL,
+    id TEXT NOT NULL,
+    revision BIGINT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (customer, site, id)
+  )`,
+  `CREATE TABLE IF NOT EXISTS registry_audit (
+    version BIGINT NOT NULL,
+    idx INTEGER NOT NULL,
+    at_ms BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    op TEXT NOT NULL,
+    path TEXT NOT NULL,
+    before_json TEXT,
+    after_json TEXT,
+    PRIMARY KEY (version, idx)
+  )`,
+];
+
+/** Creates the tables and the version row where they are missing (in a write transaction). */
+export async function createRegistryTables(s: SqlSession): Promise<void> {
+  for (const sql of REGISTRY_TABLES_SQL) await s.run(sql);
+  const have = await s.rows("SELECT version FROM registry_meta WHERE id = 1");
+  if (have.length === 0) await s.run("INSERT INTO registry_meta (id, version) VALUES (1, 0)");
+}
+
+export function createSqlRegistry(
+  driver: SqlDriver,
+  deps: { now?: () => number } = {},
+): RegistryStore {
+  const now = deps.now ?? Date.now;
+  let started = false;
+  /** The last tree read or written, kept while the version stays the same. */
+  let cached: RegistrySnapshot = EMPTY_SNAPSHOT;
+  let cachedValid = false;
+
+  const ensureStarted = () => {
+    if (!started) {
+      throw new FlowtallyError(
+        "FT_REGISTRY_OPEN",
+        `${driver.name}: a call came while the registry is not started`,
+      );
+    }
+  };
+
+  /** Runs a transaction; the database's own errors become FT_REGISTRY_OPEN, ours pass. */
+  async function tx<T>(kind: "read" | "write", fn: (s: SqlSession) => Promise<T>): Promise<T> {
+    ensureStarted();
+    try {
+      return await driver.transaction(kind, fn);
+    } catch (e) {
+      if (isFlowtallyError(e)) throw e;
+      throw new FlowtallyError(
+        "FT_REGISTRY_OPEN",
+        `${driver.name}: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e },
+      );
+    }
+  }
+
+  async function readVersion(s: SqlSession): Promise<number> {
+    const rows = await s.rows("SELECT version FROM registry_meta WHERE id = 1");
+    return Number(rows[0]?.[0] ?? 0);
+  }
+
+  /** The tree at the session's version: the cached one when it is still current. */
+  async function load(s: SqlSession): Promise<RegistrySnapshot> {
+    const version = await readVersion(s);
+    if (cachedValid && cached.version === version) return cached;
+    const customers = new Map<string, RegistryCustomer & { sites: RegistrySite[] }>();
+    for (const [id, revision, data] of await s.rows(
+      "SELECT id, revision, data FROM registry_customers",
+    )) {
+      customers.set(String(id), {
+        ...(JSON.parse(String(data)) as CustomerRecord),
+        revision: Number(revision),
+        sites: [],
+      });
+    }
+    const sites = new Map<string, RegistrySite & { links: RegistryLink[] }>();
+    for (const [customer, id, revision, data] of await s.rows(
+      "SELECT customer, id, revision, data FROM registry_sites",
+    )) {
+      const site = {
+        ...(JSON.parse(String(data)) as SiteRecord),
+        revision: Number(revision),
+        links: [],
+      };
+      customers.get(String(customer))?.sites.push(site);
+      sites.set(`${String(customer)}/${String(id)}`, site);
+    }
+    for (const [customer, site, revision, data] of await s.rows(
+      "SELECT customer, site, revision, data FROM registry_links",
+    )) {
+      sites.get(`${String(customer)}/${String(site)}`)?.links.push({
+        ...(JSON.parse(String(data)) as LinkRecord),
+        revision: Number(revision),
+      });
+    }
+    for (const site of sites.values()) site.links.sort(byId);
+    const tree = [...customers.values()].sort(byId);
+    for (const c of tree) c.sites.sort(byId);
+    const snapshot = { version, customers: tree };
+    cached = snapshot;
+    cachedValid = true;
+    return snapshot;
+  }
+
+  return {
+    async start() {
+      if (started) return;
+      try {
+        await driver.open();
+        started = true;
+        await tx("write", createRegistryTables);
+      } catch (e) {
+        started = false;
+        await driver.close().catch(() => undefined);
+        if (isFlowtallyError(e)) throw e;
+        throw new FlowtallyError(
+          "FT_REGISTRY_OPEN",
+          `${driver.name}: ${e instanceof Error ? e.message : String(e)}`,
+          { cause: e },
+        );
+      }
+    },
+    async stop() {
+      if (!started) return;
+      started = false;
+      cachedValid = false;
+      await driver.close();
+    },
+    snapshot: () => tx("read", load),
+    version: () => tx("read", readVersion),
+    async apply(changes, options) {
+      const result = await tx("write", async (s) => {
+        const before = await load(s);
+        const applied = applyChangeSet(before, changes, { actor: options.actor, atMs: now() });
+        for (const w of applied.writes) {
+          const json = w.record === undefined ? undefined : JSON.stringify(w.record);
+          if (w.kind === "customer") {
+            if (json === undefined) {
+              await s.run("DELETE FROM registry_links WHERE customer = $1", [w.customer]);
+              await s.run("DELETE FROM registry_sites WHERE customer = $1", [w.customer]);
+            }
+            await s.run("DELETE FROM registry_customers WHERE id = $1", [w.customer]);
+            if (json !== undefined) {
+              await s.run(
+                "INSERT INTO registry_customers (id, revision, data) VALUES ($1, $2, $3)",
+                [w.customer, w.revision, json],
+              );
+            }
+          } else if (w.kind === "site") {
+            if (json === undefined) {
+              await s.run("DELETE FROM registry_links WHERE customer = $1 AND site = $2", [
+                w.customer,
+                w.site!,
+              ]);
+            }
+            await s.run("DELETE FROM registry_sites WHERE customer = $1 AND id = $2", [
+              w.customer,
+              w.site!,
+            ]);
+            if (json !== undefined) {
+              await s.run(
+                "INSERT INTO registry_sites (customer, id, revision, data) VALUES ($1, $2, $3, $4)",
+                [w.customer, w.site!, w.revision, json],
+              );
+            }
+          } else {
+            await s.run(
+              "DELETE FROM registry_links WHERE customer = $1 AND site = $2 AND id = $3",
+              [w.customer, w.site!, w.link!],
+            );
+            if (json !== undefined) {
+              await s.run(
+                "INSERT INTO registry_links (customer, site, id, revision, data) VALUES ($1, $2, $3, $4, $5)",
+                [w.customer, w.site!, w.link!, w.revision, json],
+              );
+            }
+          }
+        }
+        for (const a of applied.audit) {
+          await s.run(
+            "INSERT INTO registry_audit (version, idx, at_ms, actor, op, path, before_json, after_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            [
+              a.version,
+              a.index,
+              a.atMs,
+              a.actor,
+              a.op,
+              a.path,
+              a.before === null ? null : JSON.stringify(a.before),
+              a.after === null ? null : JSON.stringify(a.after),
+            ],
+          );
+        }
+        await s.run("UPDATE registry_meta SET version = $1 WHERE id = 1", [
+          applied.snapshot.version,
+        ]);
+        return applied.snapshot;
+      }).catch((e: unknown) => {
+        // A rolled-back write may have left the cache ahead of the database.
+        cachedValid = false;
+        throw e;
+      });
+      cached = result;
+      cachedValid = true;
+      return { version: result.version };
+    },
+    audit: (query = {}) =>
+      tx("read", async (s) => {
+        const rows = await s.rows(
+          "SELECT version, idx, at_ms, actor, op, path, before_json, after_json FROM registry_audit WHERE version > $1 ORDER BY version, idx LIMIT $2",
+          [query.since ?? 0, query.limit ?? 1000],
+        );
+        return rows.map(
+          ([version, index, atMs, actor, op, path, before, after]): AuditEntry => ({
+            version: Number(version),
+            index: Number(index),
+            atMs: Number(atMs),
+            actor: String(actor),
+            op: String(op) as AuditEntry["op"],
+            path: String(path),
+            before: before === null ? null : JSON.parse(String(before)),
+            after: after === null ? null : JSON.parse(String(after)),
+          }),
+        );
+      }),
+  };
+}
