@@ -40,6 +40,10 @@ export function parseTree(text: string, source = "import"): CustomerTreeEntry[] 
       cause: e,
     });
   }
+  if (sharesNodes(doc)) {
+    // An alias makes one node appear in many places: a small file could expand without bound.
+    throw invalid(source, ["(top level): YAML aliases (*name) are not accepted in an import"]);
+  }
   const customers =
     doc !== null && typeof doc === "object" && !Array.isArray(doc)
       ? (doc as Record<string, unknown>).customers
@@ -166,6 +170,20 @@ function changedFields(
     }
   }
   return any ? set : undefined;
+}
+
+/** Whether a node is reached twice (a YAML alias), in one walk over the distinct nodes. */
+function sharesNodes(doc: unknown): boolean {
+  const seen = new Set<object>();
+  const stack: unknown[] = [doc];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== "object") continue;
+    if (seen.has(v)) return true;
+    seen.add(v);
+    for (const child of Object.values(v)) stack.push(child);
+  }
+  return false;
 }
 
 function invalid(source: string, lines: readonly string[]): FlowtallyError {
