@@ -27,9 +27,13 @@ import {
   siteRecordSchema,
 } from "./model.js";
 
-/** A record to write (`record` set) or to delete with everything under it (`record` undefined). */
+/**
+ * A record to write (`record` set) or to delete with everything under it (`record` undefined);
+ * `created`: the record is new (nothing to replace).
+ */
 export interface RegistryWrite {
   readonly kind: RecordKind;
+  readonly created: boolean;
   readonly customer: string;
   readonly site?: string;
   readonly link?: string;
@@ -130,7 +134,7 @@ export function applyChangeSet(
       // their own problems, not "does not exist"; the change set fails at the end anyway.
       insert(kind, change, record ?? (value as LinkRecord));
       if (record === undefined) return;
-      writes.push({ ...target(change), kind, revision: version, record });
+      writes.push({ ...target(change), kind, created: true, revision: version, record });
       audit.push(entry(index, change, path, null, record));
       return;
     }
@@ -150,7 +154,7 @@ export function applyChangeSet(
       if (kind === "customer") customers.delete(change.customer);
       else if (kind === "site") sites!.splice(sites!.indexOf(current as MutableSite), 1);
       else site!.links.splice(site!.links.indexOf(current as RegistryLink), 1);
-      writes.push({ ...target(change), kind, revision: version });
+      writes.push({ ...target(change), kind, created: false, revision: version });
       audit.push(entry(index, change, path, before, null));
       return;
     }
@@ -167,7 +171,7 @@ export function applyChangeSet(
     const record = parseRecord(kind, merged, path, problems);
     if (record === undefined) return;
     replace(kind, change, current, record);
-    writes.push({ ...target(change), kind, revision: version, record });
+    writes.push({ ...target(change), kind, created: false, revision: version, record });
     audit.push(entry(index, change, path, recordFields(before as object), record));
   });
 
@@ -305,9 +309,16 @@ export function byId(a: { id: string }, b: { id: string }): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
+/** Problems listed in one error at most: a wrong import file could have a million. */
+const MAX_PROBLEMS = 100;
+
 function invalid(lines: readonly string[]): FlowtallyError {
+  const shown =
+    lines.length > MAX_PROBLEMS
+      ? [...lines.slice(0, MAX_PROBLEMS), `… and ${lines.length - MAX_PROBLEMS} more problems`]
+      : lines;
   return new FlowtallyError(
     "FT_REGISTRY_INVALID",
-    `invalid registry change\n  ${lines.join("\n  ")}`,
+    `invalid registry change\n  ${shown.join("\n  ")}`,
   );
 }

@@ -103,6 +103,54 @@ export async function createRegistryTables(s: SqlSession): Promise<void> {
   if (have.length === 0) await s.run("INSERT INTO registry_meta (id, version) VALUES (1, 0)");
 }
 
+type Row = Array<string | number | null>;
+
+const INSERT_INTO = {
+  customers: "INSERT INTO registry_customers (id, revision, data) VALUES ",
+  sites: "INSERT INTO registry_sites (customer, id, revision, data) VALUES ",
+  links: "INSERT INTO registry_links (customer, site, id, revision, data) VALUES ",
+  audit:
+    "INSERT INTO registry_audit (version, idx, at_ms, actor, op, path, before_json, after_json) VALUES ",
+} as const;
+
+/** Parameters per statement at most (PostgreSQL takes 65 535). */
+const MAX_PARAMS = 4000;
+
+/**
+ * Rows gathered per table and inserted many to a statement: an import of 100 000 customers is
+ * 400 000 rows with their audit entries, far too slow one statement each.
+ */
+function createInserts(s: SqlSession) {
+  const pending: Record<keyof typeof INSERT_INTO, Row[]> = {
+    customers: [],
+    sites: [],
+    links: [],
+    audit: [],
+  };
+  return {
+    add(table: keyof typeof INSERT_INTO, row: Row) {
+      pending[table].push(row);
+    },
+    async flush() {
+      for (const table of Object.keys(pending) as Array<keyof typeof INSERT_INTO>) {
+        const rows = pending[table];
+        if (rows.length === 0) continue;
+        const width = rows[0]!.length;
+        const perStatement = Math.floor(MAX_PARAMS / width);
+        for (let k = 0; k < rows.length; k += perStatement) {
+          const chunk = rows.slice(k, k + perStatement);
+          const tuples = chunk.map(
+            (_, r) =>
+              `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(", ")})`,
+          );
+          await s.run(INSERT_INTO[table] + tuples.join(", "), chunk.flat());
+        }
+        pending[table] = [];
+      }
+    },
+  };
+}
+
 export function createSqlRegistry(
   driver: SqlDriver,
   deps: { now?: () => number } = {},
@@ -215,65 +263,55 @@ export function createSqlRegistry(
       const result = await tx("write", async (s) => {
         const before = await load(s);
         const applied = applyChangeSet(before, changes, { actor: options.actor, atMs: now() });
+        const inserts = createInserts(s);
         for (const w of applied.writes) {
           const json = w.record === undefined ? undefined : JSON.stringify(w.record);
-          if (w.kind === "customer") {
-            if (json === undefined) {
-              await s.run("DELETE FROM registry_links WHERE customer = $1", [w.customer]);
-              await s.run("DELETE FROM registry_sites WHERE customer = $1", [w.customer]);
-            }
-            await s.run("DELETE FROM registry_customers WHERE id = $1", [w.customer]);
-            if (json !== undefined) {
-              await s.run(
-                "INSERT INTO registry_customers (id, revision, data) VALUES ($1, $2, $3)",
-                [w.customer, w.revision, json],
-              );
-            }
-          } else if (w.kind === "site") {
-            if (json === undefined) {
-              await s.run("DELETE FROM registry_links WHERE customer = $1 AND site = $2", [
+          if (!w.created) {
+            // What this deletes may be among the rows still waiting to be inserted.
+            await inserts.flush();
+            if (w.kind === "customer") {
+              if (json === undefined) {
+                await s.run("DELETE FROM registry_links WHERE customer = $1", [w.customer]);
+                await s.run("DELETE FROM registry_sites WHERE customer = $1", [w.customer]);
+              }
+              await s.run("DELETE FROM registry_customers WHERE id = $1", [w.customer]);
+            } else if (w.kind === "site") {
+              if (json === undefined) {
+                await s.run("DELETE FROM registry_links WHERE customer = $1 AND site = $2", [
+                  w.customer,
+                  w.site!,
+                ]);
+              }
+              await s.run("DELETE FROM registry_sites WHERE customer = $1 AND id = $2", [
                 w.customer,
                 w.site!,
               ]);
-            }
-            await s.run("DELETE FROM registry_sites WHERE customer = $1 AND id = $2", [
-              w.customer,
-              w.site!,
-            ]);
-            if (json !== undefined) {
+            } else {
               await s.run(
-                "INSERT INTO registry_sites (customer, id, revision, data) VALUES ($1, $2, $3, $4)",
-                [w.customer, w.site!, w.revision, json],
-              );
-            }
-          } else {
-            await s.run(
-              "DELETE FROM registry_links WHERE customer = $1 AND site = $2 AND id = $3",
-              [w.customer, w.site!, w.link!],
-            );
-            if (json !== undefined) {
-              await s.run(
-                "INSERT INTO registry_links (customer, site, id, revision, data) VALUES ($1, $2, $3, $4, $5)",
-                [w.customer, w.site!, w.link!, w.revision, json],
+                "DELETE FROM registry_links WHERE customer = $1 AND site = $2 AND id = $3",
+                [w.customer, w.site!, w.link!],
               );
             }
           }
+          if (json === undefined) continue;
+          if (w.kind === "customer") inserts.add("customers", [w.customer, w.revision, json]);
+          else if (w.kind === "site") {
+            inserts.add("sites", [w.customer, w.site!, w.revision, json]);
+          } else inserts.add("links", [w.customer, w.site!, w.link!, w.revision, json]);
         }
         for (const a of applied.audit) {
-          await s.run(
-            "INSERT INTO registry_audit (version, idx, at_ms, actor, op, path, before_json, after_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            [
-              a.version,
-              a.index,
-              a.atMs,
-              a.actor,
-              a.op,
-              a.path,
-              a.before === null ? null : JSON.stringify(a.before),
-              a.after === null ? null : JSON.stringify(a.after),
-            ],
-          );
+          inserts.add("audit", [
+            a.version,
+            a.index,
+            a.atMs,
+            a.actor,
+            a.op,
+            a.path,
+            a.before === null ? null : JSON.stringify(a.before),
+            a.after === null ? null : JSON.stringify(a.after),
+          ]);
         }
+        await inserts.flush();
         await s.run("UPDATE registry_meta SET version = $1 WHERE id = 1", [
           applied.snapshot.version,
         ]);

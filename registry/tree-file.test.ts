@@ -157,3 +157,26 @@ describe("diffTree", () => {
     expect(start).toEqual(copy);
   });
 });
+
+describe("applyChangeSet's errors", () => {
+  it("lists at most 100 problems, then how many more", () => {
+    const changes = [
+      { op: "add", customer: "a", record: { name: "A" } },
+      { op: "add", customer: "a", site: "s", record: {} },
+      ...Array.from({ length: 150 }, (_, k) => ({
+        op: "add",
+        customer: "a",
+        site: "s",
+        link: `l${k}`,
+        record: { prefixes: [`10.0.${k}.1/24`] },
+      })),
+    ];
+    const text = message(() => applyChangeSet(EMPTY_SNAPSHOT, changes, { actor: "t", atMs: T0 }));
+    const lines = text.split("\n");
+    expect(lines).toHaveLength(1 + 100 + 1);
+    expect(lines[1]).toBe(
+      '  customers/a/sites/s/links/l0.prefixes[0]: "10.0.0.1/24" is not a prefix: "10.0.0.1/24" has host bits set (did you mean 10.0.0.0/24?)',
+    );
+    expect(lines.at(-1)).toBe("  … and 50 more problems");
+  });
+});
