@@ -31,6 +31,25 @@ export function createDuckDbRegistry(
     async rows(sql, params = []) {
       return (await c.runAndReadAll(sql, params.slice())).getRowsJS() as unknown[][];
     },
+    // DuckDB's appender: a statement with thousands of parameters binds slowly.
+    async insertMany(table, rows) {
+      const appender = await c.createAppender(table.table);
+      try {
+        for (const row of rows) {
+          table.columns.forEach((type, k) => {
+            const v = row[k];
+            if (v === null || v === undefined) appender.appendNull();
+            else if (type === "text") appender.appendVarchar(String(v));
+            else if (type === "integer") appender.appendInteger(Number(v));
+            else appender.appendBigInt(BigInt(v));
+          });
+          appender.endRow();
+        }
+        appender.flushSync();
+      } finally {
+        appender.closeSync();
+      }
+    },
   });
 
   return createSqlRegistry(

@@ -42,6 +42,8 @@ export interface RegistryStore {
 export interface SqlSession {
   run(sql: string, params?: readonly (string | number | null)[]): Promise<void>;
   rows(sql: string, params?: readonly (string | number | null)[]): Promise<unknown[][]>;
+  /** Inserts rows (all columns, in table order) faster than VALUES lists, where the database can. */
+  insertMany?(table: BulkTable, rows: readonly Row[]): Promise<void>;
 }
 
 /** What a backend provides: a connection, its transactions and its SQL where it differs. */
@@ -103,49 +105,59 @@ export async function createRegistryTables(s: SqlSession): Promise<void> {
   if (have.length === 0) await s.run("INSERT INTO registry_meta (id, version) VALUES (1, 0)");
 }
 
-type Row = Array<string | number | null>;
+export type Row = Array<string | number | null>;
 
-const INSERT_INTO = {
-  customers: "INSERT INTO registry_customers (id, revision, data) VALUES ",
-  sites: "INSERT INTO registry_sites (customer, id, revision, data) VALUES ",
-  links: "INSERT INTO registry_links (customer, site, id, revision, data) VALUES ",
-  audit:
-    "INSERT INTO registry_audit (version, idx, at_ms, actor, op, path, before_json, after_json) VALUES ",
+/** The tables rows are inserted into in bulk, with their columns' types in order. */
+export const BULK_TABLES = {
+  customers: { table: "registry_customers", columns: ["text", "bigint", "text"] },
+  sites: { table: "registry_sites", columns: ["text", "text", "bigint", "text"] },
+  links: { table: "registry_links", columns: ["text", "text", "text", "bigint", "text"] },
+  audit: {
+    table: "registry_audit",
+    columns: ["bigint", "integer", "bigint", "text", "text", "text", "text", "text"],
+  },
 } as const;
+
+export type BulkTable = (typeof BULK_TABLES)[keyof typeof BULK_TABLES];
 
 /** Parameters per statement at most (PostgreSQL takes 65 535). */
 const MAX_PARAMS = 4000;
 
+/** Inserts rows many to a statement (what a session without its own bulk insert gets). */
+export async function insertWithValues(s: SqlSession, t: BulkTable, rows: readonly Row[]) {
+  const width = t.columns.length;
+  const perStatement = Math.floor(MAX_PARAMS / width);
+  for (let k = 0; k < rows.length; k += perStatement) {
+    const chunk = rows.slice(k, k + perStatement);
+    const tuples = chunk.map(
+      (_, r) => `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(", ")})`,
+    );
+    await s.run(`INSERT INTO ${t.table} VALUES ${tuples.join(", ")}`, chunk.flat());
+  }
+}
+
 /**
- * Rows gathered per table and inserted many to a statement: an import of 100 000 customers is
- * 400 000 rows with their audit entries, far too slow one statement each.
+ * Rows gathered per table and inserted in bulk: an import of 100 000 customers is 400 000 rows
+ * with their audit entries, far too slow one statement each.
  */
 function createInserts(s: SqlSession) {
-  const pending: Record<keyof typeof INSERT_INTO, Row[]> = {
+  const pending: Record<keyof typeof BULK_TABLES, Row[]> = {
     customers: [],
     sites: [],
     links: [],
     audit: [],
   };
   return {
-    add(table: keyof typeof INSERT_INTO, row: Row) {
+    add(table: keyof typeof BULK_TABLES, row: Row) {
       pending[table].push(row);
     },
     async flush() {
-      for (const table of Object.keys(pending) as Array<keyof typeof INSERT_INTO>) {
+      for (const table of Object.keys(pending) as Array<keyof typeof BULK_TABLES>) {
         const rows = pending[table];
         if (rows.length === 0) continue;
-        const width = rows[0]!.length;
-        const perStatement = Math.floor(MAX_PARAMS / width);
-        for (let k = 0; k < rows.length; k += perStatement) {
-          const chunk = rows.slice(k, k + perStatement);
-          const tuples = chunk.map(
-            (_, r) =>
-              `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(", ")})`,
-          );
-          await s.run(INSERT_INTO[table] + tuples.join(", "), chunk.flat());
-        }
         pending[table] = [];
+        if (s.insertMany !== undefined) await s.insertMany(BULK_TABLES[table], rows);
+        else await insertWithValues(s, BULK_TABLES[table], rows);
       }
     },
   };
