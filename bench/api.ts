@@ -25,7 +25,7 @@ import { isMainThread, parentPort, Worker, workerData } from "node:worker_thread
 import pino from "pino";
 import { buildCustomerModel } from "../collector/classify/customer-model.js";
 import { validateConfig } from "../config/load-config.js";
-import { createApiServer } from "../query/http-api.js";
+import { createApiServer } from "../query/api/index.js";
 import type { SeriesLevel, SeriesRowDelta } from "../schema/series-store.js";
 import { createDuckDbStore } from "../store/duckdb-store.js";
 

@@ -11,7 +11,7 @@ import {
   startAggregateWorker,
 } from "../aggregator/aggregate-worker.js";
 import { buildCustomerModel } from "../collector/classify/customer-model.js";
-import { createApiServer, type DownDependency } from "../query/http-api.js";
+import { createApiServer, type DownDependency } from "../query/api/index.js";
 import { createMetrics, type MetricsSnapshot } from "../query/metrics.js";
 import type { Config } from "../schema/config.js";
 import type { SeriesStore } from "../schema/series-store.js";

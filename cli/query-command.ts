@@ -7,7 +7,7 @@
  */
 import { buildCustomerModel } from "../collector/classify/customer-model.js";
 import { loadConfigFile } from "../config/load-config.js";
-import { createApiServer, isoTime } from "../query/http-api.js";
+import { createApiServer, isoTime } from "../query/api/index.js";
 import type { OverviewColumn } from "../query/overview.js";
 import { STEP_MS, type TrafficStep } from "../query/traffic.js";
 import { FlowtallyError, isFlowtallyError } from "../schema/errors.js";

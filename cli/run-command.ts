@@ -30,8 +30,8 @@ import {
   type UdpBackend,
 } from "../collector/udp-batch-input.js";
 import { readRcvbufErrors, type UdpInput } from "../collector/udp-input.js";
-import type { DownDependency } from "../query/http-api.js";
-import { createApiServer } from "../query/http-api.js";
+import type { DownDependency } from "../query/api/index.js";
+import { createApiServer } from "../query/api/index.js";
 import { createMetrics } from "../query/metrics.js";
 import type { Config } from "../schema/config.js";
 import { FlowtallyError } from "../schema/errors.js";

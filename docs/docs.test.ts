@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { expect, it } from "vitest";
 import { decodeProblems } from "../collector/decoders/decode-problems.js";
-import { apiErrorCodes } from "../query/http-api.js";
+import { apiErrorCodes } from "../query/api/index.js";
 import { errorCodes } from "../schema/errors.js";
 
 const doc = (name: string) => readFileSync(new URL(name, import.meta.url), "utf8");

@@ -52,10 +52,10 @@ export interface MetricsSnapshot {
   api?: ApiStats;
 }
 
-/** Requests Node's HTTP parser refused, by reason (query/http-api.ts). */
+/** Requests Node's HTTP parser refused, by reason (query/api/server.ts). */
 export type ApiClientError = "timeout" | "headers-too-large" | "malformed";
 
-/** The query API's own counters (query/http-api.ts), which it passes in with each scrape. */
+/** The query API's own counters (query/api/server.ts), which it passes in with each scrape. */
 export interface ApiStats {
   /** Connections open now. */
   connections: number;

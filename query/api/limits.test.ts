@@ -8,11 +8,11 @@
 import { request } from "node:http";
 import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { buildCustomerModel } from "../collector/classify/customer-model.js";
-import { validateConfig } from "../config/load-config.js";
-import { captureLog } from "../test/support/log-capture.js";
-import { type ApiServer, createApiServer } from "./http-api.js";
-import { createMetrics } from "./metrics.js";
+import { buildCustomerModel } from "../../collector/classify/customer-model.js";
+import { validateConfig } from "../../config/load-config.js";
+import { captureLog } from "../../test/support/log-capture.js";
+import { createMetrics } from "../metrics.js";
+import { type ApiServer, createApiServer } from "./index.js";
 
 const TOKEN = "operator-token-0123456789";
 const WRONG = "wrong-token-guess-000000";
@@ -34,7 +34,7 @@ interface Started {
   clock: { now: number };
 }
 
-/** An API on 127.0.0.1:0 with `api` config on top of one operator token, as http-api.test.ts starts it. */
+/** An API on 127.0.0.1:0 with `api` config on top of one operator token, as api.test.ts starts it. */
 async function start(api: Record<string, unknown> = {}): Promise<Started> {
   const cfg = validateConfig({
     api: { listen: "127.0.0.1:0", operatorTokens: [TOKEN], ...api },
@@ -394,5 +394,69 @@ describe("connections and timeouts", () => {
     const ok = await get(port, "/healthz", { token: null });
     expect(ok.status).toBe(200);
     expect(api.stats().clientErrors["headers-too-large"]).toBe(1);
+  });
+});
+
+describe("request targets and bodies", () => {
+  /** One raw request on its own connection; everything the server sent until it closed. */
+  async function raw(port: number, request: string): Promise<string> {
+    const s = await open(port);
+    const closed = untilClosed(s);
+    s.write(request);
+    return (await closed).text;
+  }
+  const body = (text: string) => JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4));
+
+  it("routes the exact path: no dot segments resolved, no percent-decoding, no trailing slash", async () => {
+    const { port } = await start();
+    for (const path of [
+      "/api/v1/x/../status",
+      "/api/v1/./status",
+      "/api/v1/%73tatus",
+      "/api/v1/status/",
+    ]) {
+      const text = await raw(
+        port,
+        `GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`,
+      );
+      expect(text, path).toMatch(/^HTTP\/1\.1 404 /);
+      expect(body(text).error).toEqual({
+        code: "FT_NOT_FOUND",
+        message: `no endpoint ${JSON.stringify(path)}`,
+      });
+    }
+    expect((await get(port, "/api/v1/status")).status).toBe(200);
+  });
+
+  it("answers HTTP/1.0 without a Host header; a target no URL can be made of is a JSON 400", async () => {
+    const { port } = await start();
+    expect(await raw(port, "GET /healthz HTTP/1.0\r\n\r\n")).toMatch(/^HTTP\/1\.1 200 /);
+    const text = await raw(
+      port,
+      "GET /api\\v1\\status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    expect(text).toMatch(/^HTTP\/1\.1 400 /);
+    expect(text).toMatch(/\r\ncache-control: no-store\r\n/i);
+    expect(body(text).error.code).toBe("FT_BAD_REQUEST");
+  });
+
+  it("refuses a body over 1 MiB with 413 before anything else; a smaller one gets the 405", async () => {
+    const { port, api } = await start();
+    const big = await raw(
+      port,
+      `POST /api/v1/status HTTP/1.1\r\nHost: x\r\nContent-Length: ${1024 * 1024 + 1}\r\n\r\nabc`,
+    );
+    expect(big).toMatch(/^HTTP\/1\.1 413 /);
+    expect(body(big).error).toEqual({
+      code: "FT_BODY_TOO_LARGE",
+      message: "the request body is larger than 1048576 bytes",
+    });
+    expect(api.stats().authFailures).toBe(0);
+    const small = await raw(
+      port,
+      `POST /api/v1/status HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc`,
+    );
+    expect(small).toMatch(/^HTTP\/1\.1 405 /);
+    expect(small).toMatch(/\r\nallow: GET, HEAD\r\n/i);
   });
 });

@@ -1,0 +1,284 @@
+/**
+ * The data endpoints (docs/api.md): the operator overview and one customer's traffic and response
+ * times. Each reads its query string strictly (parameters.ts, names from schemas.ts), checks the
+ * customer, site, link and class against the configuration, asks the store and renders what the
+ * pure functions (overview.ts, traffic.ts, response-times.ts) make of the rows. No HTTP here: a
+ * query string in, an ApiReply out, so that HTTP and the in-process `answer` give the same.
+ */
+import { isIP } from "node:net";
+import type { CustomerModel } from "../../collector/classify/customer-model.js";
+import type { Config } from "../../schema/config.js";
+import { type SeriesStore, UNATTRIBUTED_CUSTOMER } from "../../schema/series-store.js";
+import { storeRetention } from "../../store/configured-store.js";
+import { keptFrom } from "../../store/retention.js";
+import {
+  buildOverview,
+  customersByRouter,
+  type OverviewColumn,
+  overviewColumns,
+  overviewCsv,
+  overviewCustomers,
+} from "../overview.js";
+import { responseTimeSeries } from "../response-times.js";
+import {
+  STEP_MS,
+  type TrafficStep,
+  trafficRangeProblem,
+  trafficSeries,
+  trafficSteps,
+} from "../traffic.js";
+import { badParameter, notFound, shown } from "./errors.js";
+import { choice, isoTime, readParameters, timeParameter } from "./parameters.js";
+import { type ApiReply, jsonReply, reply } from "./reply.js";
+import {
+  DEFAULT_STEP,
+  MAX_OVERVIEW_LIMIT,
+  OverviewQuery,
+  parameterNames,
+  SeriesQuery,
+} from "./schemas.js";
+
+const MINUTE_MS = 60_000;
+const OVERVIEW_PARAMETERS = parameterNames(OverviewQuery);
+const SERIES_PARAMETERS = parameterNames(SeriesQuery);
+
+export interface DataEndpointDeps {
+  config: Readonly<Config>;
+  model: CustomerModel;
+  /** The series store; without one (flowtally collect, aggregate) the endpoints answer 404. */
+  store?: SeriesStore;
+  /** The clock (ms since the epoch), for the default `to`. */
+  now: () => number;
+  /** The first minute that may still change (ms): every period ending by it is complete. */
+  completeUntil: () => number;
+}
+
+export interface DataEndpoints {
+  overview(search: string): Promise<ApiReply>;
+  traffic(customer: string, search: string): Promise<ApiReply>;
+  responseTimes(customer: string, search: string): Promise<ApiReply>;
+}
+
+export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
+  const { config, model, now, completeUntil } = deps;
+  /** The store the endpoints read; 404 in a process that keeps none. */
+  const seriesStore = (): SeriesStore => {
+    if (deps.store !== undefined) return deps.store;
+    throw notFound(
+      "this process keeps no series (flowtally collect or aggregate): query flowtally serve or run",
+    );
+  };
+  const routers = customersByRouter(config);
+  const serviceTypes = new Set(model.customers.map((c) => c.serviceType));
+  const customerIds = new Set(model.customers.map((c) => c.id));
+  /** customer → site → links; made at the first request that needs it (a map per customer). */
+  let sites: Map<string, Map<string, Set<string>>> | undefined;
+  const sitesOf = (customer: string): Map<string, Set<string>> | undefined => {
+    if (sites === undefined) {
+      sites = new Map();
+      for (const l of model.links) {
+        const bySite = sites.get(l.customer) ?? new Map<string, Set<string>>();
+        const links = bySite.get(l.site) ?? new Set<string>();
+        links.add(l.link);
+        bySite.set(l.site, links);
+        sites.set(l.customer, bySite);
+      }
+    }
+    return sites.get(customer);
+  };
+
+  async function overview(search: string): Promise<ApiReply> {
+    const p = readParameters(search, OVERVIEW_PARAMETERS);
+    const fromMs = timeParameter(p, "from");
+    if (fromMs === undefined) throw badParameter("from", "from is required (ISO 8601)");
+    // The current minute included: it reads what has arrived so far, marked not complete.
+    const toMs = timeParameter(p, "to") ?? Math.ceil((now() + 1) / MINUTE_MS) * MINUTE_MS;
+    for (const [name, t] of [
+      ["from", fromMs],
+      ["to", toMs],
+    ] as const) {
+      if (t % MINUTE_MS !== 0) {
+        throw badParameter(name, `${name} ${isoTime(t)} is not on a whole minute`);
+      }
+    }
+    if (toMs <= fromMs) {
+      throw badParameter("to", `to ${isoTime(toMs)} must be after from ${isoTime(fromMs)}`);
+    }
+    const router = p.get("router");
+    if (router !== undefined) {
+      if (isIP(router) === 0) {
+        throw badParameter("router", `router ${shown(router)} is not an IP address`);
+      }
+      if (!routers.has(router)) {
+        throw badParameter("router", `router ${router} is the router of no configured link`);
+      }
+    }
+    const serviceType = p.get("serviceType");
+    if (serviceType !== undefined && !serviceTypes.has(serviceType)) {
+      throw badParameter(
+        "serviceType",
+        `serviceType ${shown(serviceType)} is the service type of no configured customer`,
+      );
+    }
+    const sort = choice<OverviewColumn>(p, "sort", overviewColumns, "bytesIn");
+    const order = choice(p, "order", ["asc", "desc"] as const, "desc");
+    const limitText = p.get("limit");
+    let limit: number | undefined;
+    if (limitText !== undefined) {
+      limit = /^[0-9]{1,7}$/.test(limitText) ? Number(limitText) : Number.NaN;
+      if (!(limit >= 1 && limit <= MAX_OVERVIEW_LIMIT)) {
+        throw badParameter(
+          "limit",
+          `limit ${shown(limitText)}: expected a whole number from 1 to ${MAX_OVERVIEW_LIMIT}`,
+        );
+      }
+    }
+    const format = choice(p, "format", ["json", "csv"] as const, "json");
+
+    const customers = overviewCustomers(model, routers, {
+      ...(router === undefined ? {} : { router }),
+      ...(serviceType === undefined ? {} : { serviceType }),
+    });
+    const until = completeUntil();
+    const totals = await seriesStore().overview({
+      fromMs,
+      toMs,
+      coarseUntilMs: until,
+      ...(customers === undefined ? {} : { customers }),
+    });
+    const sorted = buildOverview(model, totals, { customers, sort, order });
+    const rows = limit === undefined ? sorted : sorted.slice(0, limit);
+    if (format === "csv") {
+      const compact = (ms: number) => isoTime(ms).replace(/[-:]/g, "");
+      return reply(200, overviewCsv(rows), "text/csv; charset=utf-8", {
+        "content-disposition": `attachment; filename="flowtally-overview-${compact(fromMs)}-${compact(toMs)}.csv"`,
+      });
+    }
+    return jsonReply(200, {
+      from: isoTime(fromMs),
+      to: isoTime(toMs),
+      complete: toMs <= until,
+      completeUntil: isoTime(until),
+      rows,
+    });
+  }
+
+  /**
+   * The parameters the per-customer series endpoints share: the range and step, then the
+   * customer and the site / link / class filters, checked in that order.
+   */
+  function seriesRequest(customer: string, search: string) {
+    const p = readParameters(search, SERIES_PARAMETERS);
+    const step = choice<TrafficStep>(p, "step", trafficSteps, DEFAULT_STEP);
+    const fromMs = timeParameter(p, "from");
+    if (fromMs === undefined) throw badParameter("from", "from is required (ISO 8601)");
+    const stepMs = STEP_MS[step];
+    // The current period included: it reads what has arrived so far, marked not complete.
+    const toMs = timeParameter(p, "to") ?? Math.ceil((now() + 1) / stepMs) * stepMs;
+    const problem = trafficRangeProblem(fromMs, toMs, step);
+    if (problem !== undefined) throw badParameter(problem.parameter, problem.message);
+
+    if (customer !== UNATTRIBUTED_CUSTOMER && !customerIds.has(customer)) {
+      throw notFound(`no customer ${shown(customer)}`);
+    }
+    const customerSites = sitesOf(customer) ?? new Map<string, Set<string>>();
+    const site = p.get("site");
+    if (site !== undefined && !customerSites.has(site)) {
+      throw badParameter("site", `site ${shown(site)} is not a site of customer ${customer}`);
+    }
+    const link = p.get("link");
+    if (link !== undefined) {
+      const candidates =
+        site === undefined ? [...customerSites.values()] : [customerSites.get(site)!];
+      if (!candidates.some((links) => links.has(link))) {
+        const where =
+          site === undefined ? `customer ${customer}` : `site ${site} of customer ${customer}`;
+        throw badParameter("link", `link ${shown(link)} is not a link of ${where}`);
+      }
+    }
+    const trafficClass = p.get("class");
+    if (trafficClass !== undefined && !model.classIds.includes(trafficClass)) {
+      throw badParameter(
+        "class",
+        `class ${shown(trafficClass)} is not a traffic class; expected one of ${model.classIds.join(", ")}`,
+      );
+    }
+    const q = {
+      customer,
+      fromMs,
+      toMs,
+      ...(site === undefined ? {} : { site }),
+      ...(link === undefined ? {} : { link }),
+      ...(trafficClass === undefined ? {} : { trafficClass }),
+    };
+    return { step, fromMs, toMs, q };
+  }
+
+  async function responseTimes(customer: string, search: string): Promise<ApiReply> {
+    const { step, fromMs, toMs, q } = seriesRequest(customer, search);
+    const rows = await seriesStore().responseTimes({ ...q, level: step });
+    const series = responseTimeSeries({ fromMs, toMs, step, rows });
+    const until = completeUntil();
+    const stepMs = STEP_MS[step];
+    return jsonReply(200, {
+      customer,
+      step,
+      from: isoTime(fromMs),
+      to: isoTime(toMs),
+      completeUntil: isoTime(until),
+      points: series.points.map(({ timeMs, ...f }) => ({
+        time: isoTime(timeMs),
+        complete: timeMs + stepMs <= until,
+        ...f,
+      })),
+      ...series.summary,
+    });
+  }
+
+  async function traffic(customer: string, search: string): Promise<ApiReply> {
+    const { step, fromMs, toMs, q } = seriesRequest(customer, search);
+    const [points, minutes, fiveMinutes] = await Promise.all([
+      seriesStore().traffic({ ...q, level: step }),
+      step === "1m" ? Promise.resolve([]) : seriesStore().samples({ ...q, level: "1m" }),
+      seriesStore().samples({ ...q, level: "5m" }),
+    ]);
+    const { retention } = storeRetention(config.store);
+    const t = now();
+    const series = trafficSeries({
+      fromMs,
+      toMs,
+      step,
+      points,
+      minutes,
+      fiveMinutes,
+      minutesFrom: keptFrom(retention, "1m", t),
+      fiveMinutesFrom: keptFrom(retention, "5m", t),
+    });
+    const until = completeUntil();
+    const stepMs = STEP_MS[step];
+    return jsonReply(200, {
+      customer,
+      step,
+      from: isoTime(fromMs),
+      to: isoTime(toMs),
+      completeUntil: isoTime(until),
+      points: series.points.map((pt) => ({
+        time: isoTime(pt.timeMs),
+        complete: pt.timeMs + stepMs <= until,
+        bytesIn: pt.bytesIn,
+        bytesOut: pt.bytesOut,
+        packetsIn: pt.packetsIn,
+        packetsOut: pt.packetsOut,
+        bpsIn: pt.bpsIn,
+        bpsOut: pt.bpsOut,
+        peakBpsIn: pt.peakBpsIn,
+        peakBpsOut: pt.peakBpsOut,
+        peakOver: pt.peakOver,
+      })),
+      p95BpsIn: series.p95BpsIn,
+      p95BpsOut: series.p95BpsOut,
+    });
+  }
+
+  return { overview, traffic, responseTimes };
+}

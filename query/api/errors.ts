@@ -1,0 +1,68 @@
+/**
+ * The API's coded errors: what a handler or middleware throws to answer `{ "error": { "code",
+ * "message", "parameter"? } }` with a 4xx or 5xx status (errors.ts → reply.ts renders them), and
+ * how a caller's text is shown in a message without letting it forge lines or grow without bound.
+ */
+import type { OutgoingHttpHeaders } from "node:http";
+
+/** Codes of API error responses, listed with what to do in docs/api.md. */
+export const apiErrorCodes = {
+  FT_BAD_PARAMETER: "A query parameter is missing, unknown, repeated or invalid.",
+  FT_BAD_REQUEST: "The request target or Host header is not one a URL can be made of.",
+  FT_UNAUTHORIZED: "No bearer token, or not one of api.operatorTokens.",
+  FT_TOO_MANY_AUTH_FAILURES:
+    "Too many failed authentications from this address: blocked until the window ends (Retry-After).",
+  FT_NO_OPERATOR_TOKENS: "api.operatorTokens is empty: the API refuses every request.",
+  FT_NOT_FOUND: "No such endpoint or customer.",
+  FT_METHOD_NOT_ALLOWED: "The endpoint answers GET (and HEAD) only.",
+  FT_BODY_TOO_LARGE: "The request body is larger than the API accepts.",
+  FT_URI_TOO_LONG: "The request target is longer than the API accepts.",
+  FT_INTERNAL: "The store failed; the server log has the cause.",
+} as const;
+export type ApiErrorCode = keyof typeof apiErrorCodes;
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly parameter?: string,
+    readonly headers: OutgoingHttpHeaders = {},
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+export function isApiError(e: unknown): e is ApiError {
+  return e instanceof ApiError;
+}
+
+export function badParameter(parameter: string, message: string): ApiError {
+  return new ApiError(400, "FT_BAD_PARAMETER", message, parameter);
+}
+
+export function notFound(message: string): ApiError {
+  return new ApiError(404, "FT_NOT_FOUND", message);
+}
+
+/** A caller's string fit for a message: quoted, control characters escaped, at most 64 chars. */
+export function shown(s: string): string {
+  return JSON.stringify(s.length > 64 ? `${s.slice(0, 64)}…` : s);
+}
+
+function isControl(c: string): boolean {
+  const code = c.charCodeAt(0);
+  return code < 0x20 || code === 0x7f;
+}
+
+export function hasControl(s: string): boolean {
+  for (const c of s) if (isControl(c)) return true;
+  return false;
+}
+
+/** A caller's string fit for the `parameter` field. */
+export function shownName(s: string): string {
+  const t = Array.from(s, (c) => (isControl(c) ? "?" : c)).join("");
+  return t.length > 64 ? `${t.slice(0, 64)}…` : t;
+}

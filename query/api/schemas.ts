@@ -1,0 +1,222 @@
+/**
+ * The zod schemas of the API's parameters and answers: the OpenAPI document is generated from
+ * them (openapi.ts), the handlers take the names of their query parameters from them (so that a
+ * parameter cannot be accepted without being documented, nor documented without being
+ * accepted), and the tests check real answers against them. Values are checked by the handlers'
+ * own strict readers (parameters.ts), whose order and messages are the API's contract.
+ */
+import { z } from "zod";
+import { overviewColumns } from "../overview.js";
+import { trafficSteps } from "../traffic.js";
+import { apiErrorCodes } from "./errors.js";
+import { MAX_VALUE_LENGTH } from "./parameters.js";
+
+/** Largest `limit` of the overview (more rows than any configuration has customers). */
+export const MAX_OVERVIEW_LIMIT = 1_000_000;
+/** Default step of the traffic endpoint. */
+export const DEFAULT_STEP = "1h" satisfies (typeof trafficSteps)[number];
+
+/** The names of an object schema's fields: the query parameters a route accepts. */
+export function parameterNames(schema: z.ZodObject): string[] {
+  return Object.keys(schema.shape);
+}
+
+const text = (description: string) => z.string().max(MAX_VALUE_LENGTH).meta({ description });
+const time = (description: string) =>
+  z
+    .string()
+    .max(MAX_VALUE_LENGTH)
+    .meta({
+      description: `${description}. ISO 8601 with a zone (2026-11-22T10:00:00Z, or 2026-11-22T11:00:00+01:00 with the + written %2B) or a date alone (midnight UTC).`,
+      examples: ["2026-11-22T10:00:00Z"],
+    });
+const isoOut = (description: string) =>
+  z
+    .string()
+    .meta({ description: `${description} (UTC, ISO 8601)`, examples: ["2026-11-22T10:00:00Z"] });
+
+export const OverviewQuery = z.strictObject({
+  from: time("Start, on a whole minute"),
+  to: time("End (excluded), on a whole minute; default: now, rounded up to the minute").optional(),
+  router: text(
+    "Only customers with a link on this exporter's interfaces (an IP address that some configured link names)",
+  ).optional(),
+  serviceType: text("Only customers of this service type").optional(),
+  sort: z.enum(overviewColumns).default("bytesIn").meta({ description: "Column to sort by" }),
+  order: z.enum(["asc", "desc"]).default("desc"),
+  limit: z
+    .int()
+    .min(1)
+    .max(MAX_OVERVIEW_LIMIT)
+    .optional()
+    .meta({ description: "Only the first N rows after sorting" }),
+  format: z.enum(["json", "csv"]).default("json"),
+});
+
+export const CustomerPath = z.strictObject({
+  id: text("A customer id of the configuration, or `unattributed` for traffic of no customer"),
+});
+
+export const SeriesQuery = z.strictObject({
+  from: time("Start, on a boundary of the step (UTC)"),
+  to: time(
+    "End (excluded), on a boundary of the step; default: now, rounded up to the step",
+  ).optional(),
+  step: z.enum(trafficSteps).default(DEFAULT_STEP).meta({
+    description: "Period of a point (`1d`: UTC days)",
+  }),
+  site: text("Only this site of the customer").optional(),
+  link: text("Only links with this id (of `site` when given)").optional(),
+  class: text("Only this traffic class").optional(),
+});
+
+export const InterfacesQuery = z.strictObject({
+  router: text("Only this sFlow agent (an IP address)").optional(),
+});
+
+/** For the endpoints that take no parameters. */
+export const NoQuery = z.strictObject({});
+
+export const ErrorBody = z
+  .strictObject({
+    error: z.strictObject({
+      code: z.enum(Object.keys(apiErrorCodes) as [keyof typeof apiErrorCodes]),
+      parameter: z.string().optional().meta({ description: "The query parameter at fault" }),
+      message: z.string(),
+    }),
+  })
+  .meta({ id: "Error" });
+
+const complete = z.boolean().meta({ description: "Whether the period ends by completeUntil" });
+const completeUntil = isoOut("Every period that ends by this time is complete");
+
+export const OverviewRow = z
+  .strictObject({
+    customer: z.string(),
+    name: z.string(),
+    serviceType: z.string(),
+    bytesIn: z.number(),
+    bytesOut: z.number(),
+    packetsIn: z.number(),
+    packetsOut: z.number(),
+    flows: z.number(),
+  })
+  .meta({ id: "OverviewRow" });
+
+export const Overview = z
+  .strictObject({
+    from: isoOut("Start"),
+    to: isoOut("End (excluded)"),
+    complete,
+    completeUntil,
+    rows: z.array(OverviewRow),
+  })
+  .meta({ id: "Overview" });
+
+export const OverviewCsv = z.string().meta({
+  description:
+    "customer,name,serviceType,bytesIn,bytesOut,packetsIn,packetsOut,flows: RFC 4180, CRLF line ends, a header line",
+});
+
+export const TrafficPoint = z
+  .strictObject({
+    time: isoOut("Start of the period"),
+    complete,
+    bytesIn: z.number(),
+    bytesOut: z.number(),
+    packetsIn: z.number(),
+    packetsOut: z.number(),
+    bpsIn: z.number().meta({ description: "Average rate in, bit/s" }),
+    bpsOut: z.number(),
+    peakBpsIn: z.number().meta({ description: "Highest rate in of the samples `peakOver`" }),
+    peakBpsOut: z.number(),
+    peakOver: z.enum(["1m", ...trafficSteps]),
+  })
+  .meta({ id: "TrafficPoint" });
+
+export const Traffic = z
+  .strictObject({
+    customer: z.string(),
+    step: z.enum(trafficSteps),
+    from: isoOut("Start"),
+    to: isoOut("End (excluded)"),
+    completeUntil,
+    points: z.array(TrafficPoint),
+    p95BpsIn: z.number().nullable().meta({ description: "95th percentile of 5-minute rates in" }),
+    p95BpsOut: z.number().nullable(),
+  })
+  .meta({ id: "Traffic" });
+
+const responseTimeFigures = {
+  transactions: z.number(),
+  goodTransactions: z.number(),
+  goodRatio: z.number().nullable(),
+  retransmissions: z.number(),
+  meanNetworkDelayMs: z.number().nullable(),
+  meanServerDelayMs: z.number().nullable(),
+  meanTotalDelayMs: z.number().nullable(),
+  totalDelayP50Ms: z.number().nullable(),
+  totalDelayP95Ms: z.number().nullable(),
+  totalDelayP99Ms: z.number().nullable(),
+};
+
+export const ResponseTimePoint = z
+  .strictObject({ time: isoOut("Start of the period"), complete, ...responseTimeFigures })
+  .meta({ id: "ResponseTimePoint" });
+
+export const ResponseTimes = z
+  .strictObject({
+    customer: z.string(),
+    step: z.enum(trafficSteps),
+    from: isoOut("Start"),
+    to: isoOut("End (excluded)"),
+    completeUntil,
+    points: z.array(ResponseTimePoint),
+    ...responseTimeFigures,
+  })
+  .meta({ id: "ResponseTimes" });
+
+export const Health = z
+  .strictObject({
+    status: z.enum(["ok", "degraded"]),
+    down: z.array(z.string()).optional().meta({ description: "Dependencies that are down" }),
+    codes: z
+      .record(z.string(), z.string())
+      .optional()
+      .meta({ description: "The error code of each dependency down, when known" }),
+  })
+  .meta({ id: "Health" });
+
+export const Status = z
+  .record(z.string(), z.unknown())
+  .meta({ id: "Status", description: "The running process's counters (docs/api.md)" });
+
+export const Interface = z
+  .object({
+    exporter: z.string(),
+    ifIndex: z.number(),
+    ifSpeed: z.number(),
+    adminUp: z.boolean(),
+    operUp: z.boolean(),
+    updatedMs: z.number(),
+    seconds: z.number().nullable(),
+    inBps: z.number().nullable(),
+    outBps: z.number().nullable(),
+    inUtilisation: z.number().nullable(),
+    outUtilisation: z.number().nullable(),
+    inErrors: z.number().nullable(),
+    outErrors: z.number().nullable(),
+    inDiscards: z.number().nullable(),
+    outDiscards: z.number().nullable(),
+  })
+  .meta({ id: "Interface" });
+
+export const Interfaces = z.strictObject({ interfaces: z.array(Interface) }).meta({
+  id: "Interfaces",
+});
+
+export const PrometheusText = z.string().meta({ description: "Prometheus text format 0.0.4" });
+
+export const OpenApiDocument = z
+  .record(z.string(), z.unknown())
+  .meta({ description: "This document (OpenAPI 3.1)" });

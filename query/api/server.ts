@@ -1,0 +1,230 @@
+/**
+ * The HTTP query API (docs/api.md) as a component: the Hono app (app.ts) served by a node:http
+ * Server through @hono/node-server's request listener, so that Node's own limits stay in force.
+ * Bounded against hostile clients (docs/api.md#limits): at most api.maxConnections open at once,
+ * timeouts on headers, requests and idle keep-alive connections, a header size cap (Node answers
+ * 408, 431 and 400 itself; counted here), the request-target and body limits and the
+ * failed-authentication lockout (app.ts, auth.ts).
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { getRequestListener, RequestError } from "@hono/node-server";
+import type { Logger } from "pino";
+import type { CustomerModel } from "../../collector/classify/customer-model.js";
+import type { Config } from "../../schema/config.js";
+import type { SeriesStore } from "../../schema/series-store.js";
+import { parseHostPort } from "../../schema/units.js";
+import { completeBefore } from "../../store/levels.js";
+import type { ApiClientError, ApiStats, Metrics } from "../metrics.js";
+import { createApiApp } from "./app.js";
+import { createOperatorAuth } from "./auth.js";
+import { createDataEndpoints } from "./data-endpoints.js";
+import { ApiError, shown } from "./errors.js";
+import type { DownDependency } from "./process-endpoints.js";
+import { rateLimitedWarn } from "./rate-limited-warn.js";
+import { type ApiReply, errorReply, fromResponse, toResponse } from "./reply.js";
+import { type ApiRoute, apiRoutes } from "./routes.js";
+
+/** Warnings about refused connections: one line per this. */
+const WARN_INTERVAL_MS = 60_000;
+
+export interface ApiServerDeps {
+  config: Readonly<Config>;
+  model: CustomerModel;
+  /** The series store; without one (flowtally collect, aggregate) the data endpoints are 404. */
+  store?: SeriesStore;
+  log: Logger;
+  /** The clock (ms since the epoch), for the default `to` and the failed-authentication windows. */
+  now?: () => number;
+  /**
+   * The first minute that may still change (ms, a whole minute): every period ending by it is
+   * complete. Default: the lateness after the clock (`aggregation.lateness`), which is what
+   * `query` on a store file can tell; `run` also holds it back while rows wait for the store.
+   */
+  completeUntil?: () => number;
+  /** The running process's counters for `GET /api/v1/status` (404 without). */
+  status?: () => unknown;
+  /** Dependencies that are down now, for `GET /healthz`: the name, and the error code when known. */
+  health?: () => readonly DownDependency[];
+  /** Prometheus metrics for `GET /metrics` (404 without). */
+  metrics?: Metrics;
+  /** sFlow interface utilisation for `GET /api/v1/interfaces` (404 without). */
+  interfaces?: (exporter?: string) => unknown[];
+}
+
+export interface ApiServer {
+  /** Listens on `api.listen` (port 0: a free port) and returns the address actually bound. */
+  listen(): Promise<{ address: string; port: number }>;
+  /** Stops accepting and ends open connections (keep-alive ones too), so shutdown is prompt. */
+  close(): Promise<void>;
+  /** Connections, refusals and authentication failures so far (also in `GET /metrics`). */
+  stats(): ApiStats;
+  /**
+   * Answers a request target of a data endpoint (overview, traffic, response times) in process,
+   * with no socket and no authentication: for `flowtally query` on a store it opened itself
+   * (holding the store file is more than any token grants). The answer, errors included, is the
+   * one HTTP would give; a store failure is thrown, not answered 500, so the caller shows it.
+   */
+  answer(target: string): Promise<ApiReply>;
+  /** The routes served, as the table declares them. */
+  readonly routes: readonly ApiRoute[];
+  /** The Hono app behind `server`. */
+  readonly app: ReturnType<typeof createApiApp>;
+  readonly server: Server;
+}
+
+function clientErrorReason(code: string | undefined): ApiClientError | undefined {
+  if (code === "ERR_HTTP_REQUEST_TIMEOUT") return "timeout";
+  if (code === "HPE_HEADER_OVERFLOW") return "headers-too-large";
+  return code?.startsWith("HPE_") === true ? "malformed" : undefined;
+}
+
+export function createApiServer(deps: ApiServerDeps): ApiServer {
+  const { config, log } = deps;
+  const limits = config.api;
+  const now = deps.now ?? Date.now;
+  const completeUntil =
+    deps.completeUntil ?? (() => completeBefore(now(), config.aggregation.lateness));
+  const auth = createOperatorAuth(limits, { log, now });
+  let connections = 0;
+  let connectionsRefused = 0;
+  const clientErrors: Record<ApiClientError, number> = {
+    timeout: 0,
+    "headers-too-large": 0,
+    malformed: 0,
+  };
+  const warnRefused = rateLimitedWarn(log, WARN_INTERVAL_MS, "alsoRefused");
+
+  function stats(): ApiStats {
+    return {
+      connections,
+      connectionsRefused,
+      clientErrors: { ...clientErrors },
+      ...auth.stats(),
+    };
+  }
+
+  const table = apiRoutes({
+    data: createDataEndpoints({
+      config,
+      model: deps.model,
+      ...(deps.store === undefined ? {} : { store: deps.store }),
+      now,
+      completeUntil,
+    }),
+    stats,
+    ...(deps.health === undefined ? {} : { health: deps.health }),
+    ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }),
+    ...(deps.status === undefined ? {} : { status: deps.status }),
+    ...(deps.interfaces === undefined ? {} : { interfaces: deps.interfaces }),
+  });
+  const routes = table;
+  const app = createApiApp(routes, { log, operator: auth.middleware });
+  const local = createApiApp(routes, { log });
+
+  const listener = getRequestListener(app.fetch, {
+    // HTTP/1.0 requests may come without a Host header: the URL is made with this one.
+    hostname: "localhost",
+    // What @hono/node-server refuses before the app sees it (a backslash in the path, a Host
+    // header no URL can be made of), and a failure past the app's own error handling.
+    errorHandler: (e) => {
+      if (e instanceof RequestError) {
+        return toResponse(
+          errorReply(new ApiError(400, "FT_BAD_REQUEST", `bad request: ${e.message}`)),
+        );
+      }
+      log.error({ err: e }, "API request failed");
+      return toResponse(
+        errorReply(new ApiError(500, "FT_INTERNAL", "internal error; see the server log")),
+      );
+    },
+  });
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeout,
+      requestTimeout: limits.requestTimeout,
+      keepAliveTimeout: limits.keepAliveTimeout,
+      maxHeaderSize: limits.maxHeaderSize,
+      // Node checks the two timeouts this often (its default, 30 s, would let a slow client
+      // hold a connection for up to 30 s past them).
+      connectionsCheckingInterval: Math.min(
+        1000,
+        Math.max(10, Math.floor(limits.headersTimeout / 10)),
+      ),
+    },
+    (req, res) => {
+      if (log.isLevelEnabled("debug")) {
+        const started = performance.now();
+        res.once("finish", () => {
+          log.debug(
+            {
+              method: req.method,
+              path: (req.url ?? "").split("?", 1)[0]!.slice(0, 200),
+              status: res.statusCode,
+              ms: Math.round(performance.now() - started),
+            },
+            "API request",
+          );
+        });
+      }
+      void listener(req, res);
+    },
+  );
+  // Node closes a connection beyond this as soon as it is accepted, and emits "drop".
+  server.maxConnections = limits.maxConnections;
+  server.on("drop", (d) => {
+    connectionsRefused += 1;
+    warnRefused(
+      now(),
+      { maxConnections: limits.maxConnections, client: d?.remoteAddress },
+      "API: connection limit reached; connection closed (api.maxConnections)",
+    );
+  });
+  server.on("connection", (socket: Socket) => {
+    connections += 1;
+    socket.once("close", () => {
+      connections -= 1;
+    });
+    // Node answers these itself (408, 431, 400) and closes the connection; they are counted.
+    socket.on("error", (e: NodeJS.ErrnoException) => {
+      const reason = clientErrorReason(e.code);
+      if (reason !== undefined) clientErrors[reason] += 1;
+    });
+  });
+
+  async function answer(target: string): Promise<ApiReply> {
+    const request = new Request(new URL(target.replace(/^\/*/, "/"), "http://localhost"));
+    return fromResponse(await local.fetch(request, { target }));
+  }
+
+  async function listen(): Promise<{ address: string; port: number }> {
+    const hp = parseHostPort(config.api.listen);
+    if (hp === null) throw new Error(`api.listen ${shown(config.api.listen)} is not host:port`);
+    if (!auth.enabled) {
+      log.warn("api.operatorTokens is empty: the API answers every /api request with 503");
+    }
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error) => {
+        reject(new Error(`api.listen ${config.api.listen}: ${e.message}`, { cause: e }));
+      };
+      server.once("error", onError);
+      server.listen(hp.port, hp.host, () => {
+        server.off("error", onError);
+        resolve();
+      });
+    });
+    // The caller logs where it listens; this component only warns about running without tokens.
+    const a = server.address() as AddressInfo;
+    return { address: a.address, port: a.port };
+  }
+
+  async function close(): Promise<void> {
+    if (!server.listening) return;
+    await new Promise<void>((resolve, reject) => {
+      server.close((e) => (e === undefined ? resolve() : reject(e)));
+      server.closeAllConnections();
+    });
+  }
+
+  return { listen, close, stats, answer, routes, app, server };
+}
