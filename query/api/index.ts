@@ -1,5 +1,6 @@
 export { type ApiBindings, type ApiEnv, MAX_BODY_BYTES, MAX_URL_LENGTH } from "./app.js";
 export { type ApiErrorCode, apiErrorCodes } from "./errors.js";
+export { OPENAPI_PATH, openApiDocument } from "./openapi.js";
 export { isoTime, MAX_VALUE_LENGTH, parseIsoTime } from "./parameters.js";
 export type { DownDependency } from "./process-endpoints.js";
 export type { ApiReply } from "./reply.js";

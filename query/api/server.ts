@@ -20,6 +20,7 @@ import { createApiApp } from "./app.js";
 import { createOperatorAuth } from "./auth.js";
 import { createDataEndpoints } from "./data-endpoints.js";
 import { ApiError, shown } from "./errors.js";
+import { openApiRoute } from "./openapi.js";
 import type { DownDependency } from "./process-endpoints.js";
 import { rateLimitedWarn } from "./rate-limited-warn.js";
 import { type ApiReply, errorReply, fromResponse, toResponse } from "./reply.js";
@@ -66,7 +67,7 @@ export interface ApiServer {
    * one HTTP would give; a store failure is thrown, not answered 500, so the caller shows it.
    */
   answer(target: string): Promise<ApiReply>;
-  /** The routes served, as the table declares them. */
+  /** The routes served (the OpenAPI document's among them), as the table declares them. */
   readonly routes: readonly ApiRoute[];
   /** The Hono app behind `server`. */
   readonly app: ReturnType<typeof createApiApp>;
@@ -118,7 +119,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     ...(deps.status === undefined ? {} : { status: deps.status }),
     ...(deps.interfaces === undefined ? {} : { interfaces: deps.interfaces }),
   });
-  const routes = table;
+  const routes = [...table, openApiRoute(table)];
   const app = createApiApp(routes, { log, operator: auth.middleware });
   const local = createApiApp(routes, { log });
 
