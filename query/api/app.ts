@@ -90,17 +90,20 @@ export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions
     }
     await next();
   });
-  app.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError(
-          413,
-          "FT_BODY_TOO_LARGE",
-          `the request body is larger than ${MAX_BODY_BYTES} bytes`,
-        );
-      },
-    }),
+  const limitBody = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError(
+        413,
+        "FT_BODY_TOO_LARGE",
+        `the request body is larger than ${MAX_BODY_BYTES} bytes`,
+      );
+    },
+  });
+  // GET and HEAD bodies are never read (Node discards them); asking for one would cost a
+  // whole Request object per request in @hono/node-server.
+  app.use((c, next) =>
+    c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next),
   );
   for (const route of routes) {
     if (inProcess && !route.inProcess) continue;
