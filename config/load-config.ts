@@ -3,6 +3,7 @@
  * e.g. `decoder.samplingOverrides[0].rate: must be >= 1 (got 0)`. Data paths come out absolute:
  * `dataDir` against the config file's directory, the files against `dataDir` (data-paths.ts).
  */
+import { isAscii } from "node:buffer";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { CORE_SCHEMA, load, YAMLException } from "js-yaml";
@@ -25,13 +26,22 @@ import { plainYaml } from "./yaml-fast-path.js";
 export function loadConfigFile(path: string): Readonly<Config> {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readText(path);
   } catch (e) {
     throw new FlowtallyError("FT_CONFIG_READ", printable(`${path}: ${(e as Error).message}`), {
       cause: e,
     });
   }
   return parseConfigText(text, path, dirname(resolve(path)));
+}
+
+/**
+ * The file as UTF-8 text. Most configs are ASCII, and ASCII read as Latin-1 is the same text for
+ * a plain copy, where UTF-8 decoding looks at each byte (0.2 s of 3 for 100 000 customers).
+ */
+function readText(path: string): string {
+  const bytes = readFileSync(path);
+  return isAscii(bytes) ? bytes.toString("latin1") : bytes.toString("utf8");
 }
 
 /**
