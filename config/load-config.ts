@@ -65,7 +65,7 @@ export function parseConfigText(
   // time for 100 000 customers); js-yaml parses anything else, so its messages stay the same.
   // Only aliases repeat a value, and the fast path reads none: no alias check.
   const plain = plainYaml(text);
-  if (plain !== undefined) return validate(plain, source, true, configDir);
+  if (plain !== undefined) return validate(plain, source, "plain tree", configDir);
   const where = printable(source);
   let value: unknown;
   try {
@@ -79,7 +79,7 @@ export function parseConfigText(
     const problem = aliasProblem(value);
     if (problem !== undefined) throw new FlowtallyError("FT_CONFIG_PARSE", `${where}: ${problem}`);
   }
-  return validate(value ?? {}, source, true, configDir);
+  return validate(value ?? {}, source, "parsed", configDir);
 }
 
 /**
@@ -173,20 +173,27 @@ export function validateConfig(
   source = "config",
   configDir = process.cwd(),
 ): Readonly<Config> {
-  return validate(input, source, false, configDir);
+  return validate(input, source, "caller's", configDir);
 }
+
+/**
+ * Whose the value to validate is: the caller's (left as it is), parsed here by js-yaml (nobody
+ * else holds it, but aliases may share parts of it), or read by the YAML fast path (parsed here,
+ * and no part of it appears twice).
+ */
+type Ownership = "caller's" | "parsed" | "plain tree";
 
 /**
  * The schema, then the checks across the model. Customers go through the schema one by one (the
  * same issues, with the same paths), a plainly valid one by the schema's fast path
- * (schema/customer-fast-path.ts: about half the time of zod for 100 000 customers): when `owned` (the
- * value was parsed here and nobody else holds it), each customer's raw copy is dropped once
- * parsed, so that a config of 100 000 customers is not held twice.
+ * (schema/customer-fast-path.ts: about half the time of zod for 100 000 customers). A value
+ * parsed here is not held twice for a config of 100 000 customers: each customer's raw copy is
+ * dropped once validated, and those of a plain tree become the config's where they fit.
  */
 function validate(
   input: unknown,
   source: string,
-  owned: boolean,
+  ownership: Ownership,
   configDir: string,
 ): Readonly<Config> {
   const whole = isRecord(input) ? input : undefined;
@@ -195,7 +202,7 @@ function validate(
   const issues = res.success ? [] : [...res.error.issues];
   const customers: CustomerConfig[] = [];
   for (let k = 0; raw !== undefined && k < raw.length; k++) {
-    const plain = plainCustomer(raw[k]);
+    const plain = plainCustomer(raw[k], ownership === "plain tree");
     const c =
       plain === undefined
         ? customerSchema.safeParse(raw[k])
@@ -204,7 +211,7 @@ function validate(
     else
       for (const issue of c.error.issues)
         issues.push({ ...issue, path: ["customers", k, ...issue.path] });
-    if (owned) raw[k] = undefined;
+    if (ownership !== "caller's") raw[k] = undefined;
   }
   if (issues.length > 0) throw invalid(source, issues.map(formatIssue));
   // Data paths absolute before the checks, so that two keys naming one file are seen as one.
