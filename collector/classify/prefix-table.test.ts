@@ -413,6 +413,27 @@ describe("PrefixTableBuilder", () => {
     expect(table.lookup("2001:db8::1")).toBe(4);
   });
 
+  it("finds every repeat among many prefixes, as a map of their texts does", () => {
+    const rng = createRng(17);
+    const builder = new PrefixTableBuilder();
+    const first = new Map<string, number>();
+    // Few distinct bytes and lengths, so that repeats and near-misses are common.
+    for (let value = 0; value < 20_000; value++) {
+      const v6 = rng.below(2) === 0;
+      const bytes = randomBytes(rng, v6 ? 16 : 4).map((b) => b & 0x13);
+      const length = rng.below(v6 ? 129 : 33);
+      const text = formatPrefix({ version: v6 ? 6 : 4, bytes: masked(bytes, length), length });
+      const conflict = builder.add(text, value);
+      const existing = first.get(text);
+      if (existing === undefined) {
+        expect(conflict).toBeUndefined();
+        first.set(text, value);
+      } else expect(conflict).toEqual({ prefix: text, existing, added: value });
+    }
+    expect(builder.size).toBe(first.size);
+    expect(builder.conflicts().length).toBe(20_000 - first.size);
+  });
+
   it("does not confuse an IPv4 prefix with the IPv6 prefix of the same bytes", () => {
     const builder = new PrefixTableBuilder();
     builder.add("0.0.0.0/0", 1);
