@@ -9,7 +9,7 @@ import { printable } from "../config/printable.js";
 import { overviewColumns } from "../query/overview.js";
 import type { Config } from "../schema/config.js";
 import { isFlowtallyError } from "../schema/errors.js";
-import { type LogLevel, logLevels } from "./logger.js";
+import { type LogLevel, logLevels } from "../schema/log-levels.js";
 import { packageVersion } from "./package-version.js";
 import type { WalSummary } from "./run-command.js";
 
