@@ -3,6 +3,7 @@
  * The flowtally command line. Commands load their modules lazily so that `--help` and
  * `check-config` start fast.
  */
+import { once } from "node:events";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { Logger } from "pino";
 import { printable } from "../config/printable.js";
@@ -364,8 +365,11 @@ program
     process.stdout.write(
       `${printable(opts.config)}: ${ok}\nstore: ${describeStore(cfg.store)}\n${files}`,
     );
-    // In parts: the view of 100 000 customers is 20 MB, never made whole.
-    for (const part of configViewParts(cfg)) process.stdout.write(part);
+    // In parts: the view of 100 000 customers is 20 MB, never made whole. A pipe takes what its
+    // reader has read: the next part waits for it rather than queue (and outlive a collection).
+    for (const part of configViewParts(cfg)) {
+      if (!process.stdout.write(part)) await once(process.stdout, "drain");
+    }
     process.stdout.write("\n");
   });
 
