@@ -488,6 +488,8 @@ class Reader {
 function plainScalar(s: string): unknown {
   const c = s.charCodeAt(0);
   if ((c >= 0x30 && c <= 0x39) || c === DASH || c === 0x2b || c === 0x2e) {
+    // An address or a rate (`10.0.0.0/28`, `100M`) is told apart without three regexes.
+    if (!onlyNumberCharacters(s)) return s;
     if (DECIMAL_INT.test(s) || DECIMAL_FRACTION.test(s)) return Number(s);
     if (NUMBER_LIKE.test(s)) throw NOT_PLAIN;
     return s;
@@ -497,6 +499,29 @@ function plainScalar(s: string): unknown {
     if (word !== undefined) return word;
   }
   return s;
+}
+
+/**
+ * Whether every character of `s` may be part of what {@link NUMBER_LIKE} matches: digits, signs,
+ * the dot, `_`, the letters of hex digits, `x`, `o`, `e`, and those of `inf` and `nan`.
+ */
+function onlyNumberCharacters(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i) | 0x20; // lower case for letters; digits, `+ - .` stay as they are
+    const ok =
+      (c >= 0x30 && c <= 0x39) ||
+      c === 0x2b ||
+      c === 0x2d ||
+      c === 0x2e ||
+      c === 0x7f || // `_` | 0x20 (DEL never gets here)
+      (c >= 0x61 && c <= 0x66) || // a-f
+      c === 0x69 || // i
+      c === 0x6e || // n
+      c === 0x6f || // o
+      c === 0x78; // x
+    if (!ok) return false;
+  }
+  return true;
 }
 
 /**
