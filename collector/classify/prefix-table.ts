@@ -415,15 +415,28 @@ class PrefixList {
    * come before those that go deeper (their address is the first one of the entry's range).
    */
   sortedOrder(): Uint32Array {
-    const { bytes, lengths, width } = this;
-    const order = new Uint32Array(this.count).map((_, i) => i);
-    return order.sort((a, b) => {
-      for (let i = 0; i < width; i++) {
-        const d = bytes[a * width + i]! - bytes[b * width + i]!;
-        if (d !== 0) return d;
+    // A radix sort, one byte at a time from the last (the length first): the prefixes are
+    // distinct, so any sort gives this order, and this one compares nothing (150 000 prefixes
+    // with a comparator took 30-60 ms). A byte that all prefixes share leaves the order as it is.
+    const { bytes, lengths, width, count } = this;
+    let order = new Uint32Array(count).map((_, i) => i);
+    let next = new Uint32Array(count);
+    const starts = new Uint32Array(257);
+    for (let column = width; column >= 0; column--) {
+      const keys = column === width ? lengths : bytes;
+      const stride = column === width ? 1 : width;
+      const at = column === width ? 0 : column;
+      starts.fill(0);
+      for (let i = 0; i < count; i++) starts[keys[i * stride + at]! + 1]!++;
+      if (count === 0 || starts[keys[at]! + 1] === count) continue;
+      for (let v = 1; v < 257; v++) starts[v]! += starts[v - 1]!;
+      for (let k = 0; k < count; k++) {
+        const i = order[k]!;
+        next[starts[keys[i * stride + at]!]!++] = i;
       }
-      return lengths[a]! - lengths[b]!;
-    });
+      [order, next] = [next, order];
+    }
+    return order;
   }
 
   /** `width` bits of prefix `i`'s address from bit `offset` (width <= 24), as an index. */
@@ -432,8 +445,9 @@ class PrefixList {
     const last = (offset + width - 1) >>> 3;
     let v = 0;
     for (let b = first; b <= last; b++) v = v * 256 + this.bytes[i * this.width + b]!;
+    // At most 4 bytes: below 2^32, where the shift is exact.
     const below = (last + 1) * 8 - (offset + width);
-    return Math.floor(v / 2 ** below) % 2 ** width;
+    return (v >>> below) & ((1 << width) - 1);
   }
 }
 
