@@ -158,6 +158,27 @@ describe("the YAML fast path", () => {
     }
   });
 
+  it("reads a file's bytes as the text they decode to, and leaves bytes that are not UTF-8", () => {
+    const text = "a: é\nb: [日本, \"🍕\"]\nc: 'x'\n";
+    expect(plainYaml(Buffer.from(text))).toEqual(plainYaml(text));
+    expect(plainYaml(Buffer.from(text))).toEqual(load(text, { schema: CORE_SCHEMA }));
+    expect(plainYaml(Buffer.from([0x61, 0x3a, 0x20, 0xc3, 0x0a]))).toBeUndefined(); // cut short
+    expect(plainYaml(Buffer.from([0x61, 0x3a, 0x20, 0xff, 0x0a]))).toBeUndefined();
+    for (const c of [
+      "\u0085",
+      "\u009f",
+      "\u2028",
+      "\u2029",
+      "\ufeff",
+      "\ufffe",
+      "\uffff",
+      "\u007f",
+    ]) {
+      expect(plainYaml(Buffer.from(`a: x${c}y\n`)), JSON.stringify(c)).toBeUndefined();
+    }
+    expect(plainYaml(Buffer.from("a: x\u00a0y\u2027\n"))).toEqual({ a: "x\u00a0y\u2027" });
+  });
+
   it("reads random documents in and just outside the subset as js-yaml does", () => {
     const rng = createRng(14);
     let acceptedPlain = 0;

@@ -17,30 +17,33 @@
  *   scalars on one line with their escapes, and flow sequences `[a, "b", 10]` and flow
  *   mappings `{ a: 1 }` of those on one line, nested;
  * - comments, blank lines, CRLF line ends.
- * Anything else gives undefined: tabs, control characters, a byte order mark, anchors, aliases,
+ * Anything else gives undefined: text that is not UTF-8, tabs, control characters, a byte order
+ * mark, anchors, aliases,
  * tags, block scalars, multi-line scalars and flow collections, `?` keys, quoted or null keys,
  * a repeated key, document markers and directives, nesting past {@link MAX_DEPTH}, and plain
  * scalars the core schema reads as something else than a string, null, a boolean, a decimal
  * integer in the safe range or a plain decimal fraction (hex, octal, exponents, `.inf` ...).
  * Only aliases repeat a value, so a text read here holds no alias to check.
+ *
+ * It reads a file's bytes as they are (UTF-8): the 21 MB of text of 100 000 customers need not
+ * be decoded into a string first, and only the strings of the values are made.
  */
+import { isAscii, isUtf8 } from "node:buffer";
 
 /** Thrown (not an Error: no stack to capture) when the text leaves the subset. */
 const NOT_PLAIN = Symbol("not plain YAML");
 
 /**
- * Characters the subset leaves to js-yaml: C0 controls but LF (tabs too: js-yaml refuses them in
- * indentation and they matter in scalars), a CR not followed by LF, DEL and C1 controls, the
- * Unicode line separators, a byte order mark, U+FFFE/U+FFFF and unpaired surrogates (js-yaml
- * refuses those it finds in a scalar).
+ * Unpaired surrogates, which a string can hold and UTF-8 cannot (js-yaml refuses them in a
+ * scalar). The other characters left to js-yaml are looked for in the bytes (Reader.lineEnd).
  */
-const UNUSUAL =
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
-  /[\u0000-\u0009\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]|\r(?!\n)|[\ud800-\udbff](?![\udc00-\udfff])|(?:[^\ud800-\udbff]|^)[\udc00-\udfff]/;
+const UNPAIRED_SURROGATE =
+  /[\ud800-\udbff](?![\udc00-\udfff])|(?:[^\ud800-\udbff]|^)[\udc00-\udfff]/;
 
 /** js-yaml refuses nesting past 100 nodes (its maxDepth); well below, so no count is exact. */
 const MAX_DEPTH = 50;
 
+const LF = 10;
 const CR = 13;
 const SPACE = 32;
 const DOUBLE_QUOTE = 34;
@@ -110,13 +113,22 @@ const HEX_ESCAPES = new Map<number, number>([
 ]);
 
 /**
- * The value js-yaml's `load(text, { schema: CORE_SCHEMA })` returns, when `text` is a block
- * mapping in the subset above; undefined when it is not (parse it with js-yaml then).
+ * The value js-yaml's `load(text, { schema: CORE_SCHEMA })` returns, when `text` (or the UTF-8
+ * bytes of a file) is a block mapping in the subset above; undefined when it is not (parse the
+ * text with js-yaml then).
  */
-export function plainYaml(text: string): Record<string, unknown> | undefined {
-  if (UNUSUAL.test(text)) return undefined;
+export function plainYaml(text: string | Uint8Array): Record<string, unknown> | undefined {
+  let bytes: Uint8Array;
+  if (typeof text === "string") {
+    if (UNPAIRED_SURROGATE.test(text)) return undefined;
+    bytes = Buffer.from(text, "utf8");
+  } else {
+    // Decoded, bytes that are not UTF-8 would be U+FFFD: js-yaml's to read.
+    if (!isUtf8(text)) return undefined;
+    bytes = text;
+  }
   try {
-    return new Reader(text).document();
+    return new Reader(bytes).document();
   } catch (e) {
     if (e === NOT_PLAIN) return undefined;
     throw e;
@@ -130,7 +142,11 @@ export function plainYaml(text: string): Record<string, unknown> | undefined {
  * -1 past the last line, so that every open block ends there.
  */
 class Reader {
-  private readonly text: string;
+  private readonly bytes: Uint8Array;
+  /** The same bytes, for their strings. */
+  private readonly buffer: Buffer;
+  /** All ASCII: a string is a byte a character (Latin-1), and the short ones can be kept. */
+  private readonly ascii: boolean;
   private lineStart = 0;
   private indent = -1;
   private pos = 0;
@@ -150,8 +166,10 @@ class Reader {
   private readonly items: unknown[] = [];
   private itemCount = 0;
 
-  constructor(text: string) {
-    this.text = text;
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+    this.buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.ascii = isAscii(bytes);
   }
 
   document(): Record<string, unknown> | undefined {
@@ -161,17 +179,19 @@ class Reader {
     return this.blockMapping(0, 1);
   }
 
-  /** Moves to the first line from `from` with content; past the end, `indent` is -1. */
+  /**
+   * Moves to the first line from `from` with content; past the end, `indent` is -1. Each byte of
+   * the text is looked at here once, for the characters left to js-yaml.
+   */
   private seekLine(from: number): void {
-    const t = this.text;
-    const length = t.length;
+    const b = this.bytes;
+    const length = b.length;
     let start = from;
     while (start < length) {
       let p = start;
-      while (t.charCodeAt(p) === SPACE) p++;
-      let lineEnd = t.indexOf("\n", p);
-      if (lineEnd < 0) lineEnd = length;
-      const c = t.charCodeAt(p);
+      while (b[p] === SPACE) p++;
+      const lineEnd = this.lineEnd(p);
+      const c = b[p];
       if (p === lineEnd || c === HASH || (c === CR && p + 1 === lineEnd)) {
         start = lineEnd + 1;
         continue;
@@ -179,7 +199,7 @@ class Reader {
       this.lineStart = start;
       this.indent = p - start;
       this.pos = p;
-      this.end = t.charCodeAt(lineEnd - 1) === CR ? lineEnd - 1 : lineEnd;
+      this.end = b[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd;
       this.next = lineEnd + 1;
       return;
     }
@@ -187,11 +207,40 @@ class Reader {
     this.indent = -1;
   }
 
+  /**
+   * Where the line with `p` ends (its LF, or the end of the text). Throws at a character left to
+   * js-yaml: C0 controls but LF (tabs too: js-yaml refuses them in indentation and they matter in
+   * scalars), a CR not before an LF, DEL and C1 controls, the Unicode line and paragraph
+   * separators, a byte order mark and U+FFFE/U+FFFF.
+   */
+  private lineEnd(from: number): number {
+    const b = this.bytes;
+    const length = b.length;
+    for (let p = from; p < length; p++) {
+      const c = b[p]!;
+      if (c >= 0x20 && c < 0x7f) continue;
+      if (c === LF) return p;
+      if (c === CR && b[p + 1] === LF) continue;
+      if (c < 0x80) throw NOT_PLAIN;
+      const c1 = b[p + 1];
+      const c2 = b[p + 2];
+      if (
+        (c === 0xc2 && c1! < 0xa0) || // U+0080-U+009F (c1 >= 0x80: valid UTF-8)
+        (c === 0xe2 && c1 === 0x80 && (c2 === 0xa8 || c2 === 0xa9)) ||
+        (c === 0xef && c1 === 0xbb && c2 === 0xbf) ||
+        (c === 0xef && c1 === 0xbf && (c2 === 0xbe || c2 === 0xbf))
+      ) {
+        throw NOT_PLAIN;
+      }
+    }
+    return length;
+  }
+
   /** `- ` (or a lone `-`) at `pos`: a block sequence entry. */
   private atEntry(): boolean {
-    const t = this.text;
+    const b = this.bytes;
     const p = this.pos;
-    return t.charCodeAt(p) === DASH && (p + 1 === this.end || t.charCodeAt(p + 1) === SPACE);
+    return b[p]! === DASH && (p + 1 === this.end || b[p + 1]! === SPACE);
   }
 
   /**
@@ -217,10 +266,10 @@ class Reader {
 
   /** The value after `key:`; leaves the reader on the next line with content. */
   private mappingValue(column: number, depth: number): unknown {
-    const t = this.text;
+    const b = this.bytes;
     let p = this.pos;
-    while (t.charCodeAt(p) === SPACE) p++;
-    if (p < this.end && t.charCodeAt(p) !== HASH) {
+    while (b[p]! === SPACE) p++;
+    if (p < this.end && b[p]! !== HASH) {
       this.pos = p;
       const value = this.lineValue(depth + 1);
       this.seekLine(this.next);
@@ -243,13 +292,13 @@ class Reader {
    */
   private blockSequence(column: number, depth: number): unknown[] {
     if (depth > MAX_DEPTH) throw NOT_PLAIN;
-    const t = this.text;
+    const b = this.bytes;
     const first = this.itemCount;
     for (;;) {
       let p = this.pos + 1;
-      while (t.charCodeAt(p) === SPACE) p++;
+      while (b[p]! === SPACE) p++;
       // An entry whose value is below its dash, or null, and `- - x`: left to js-yaml.
-      if (p >= this.end || t.charCodeAt(p) === HASH) throw NOT_PLAIN;
+      if (p >= this.end || b[p]! === HASH) throw NOT_PLAIN;
       this.pos = p;
       if (this.atEntry()) throw NOT_PLAIN;
       let entry: unknown;
@@ -276,15 +325,15 @@ class Reader {
    * not start one. Keys are letters, digits and `_ . - /`, starting with a letter, digit or `_`.
    */
   private keyEnd(): number {
-    const t = this.text;
+    const b = this.bytes;
     const start = this.pos;
     let p = start;
-    let c = t.charCodeAt(p);
+    let c = b[p]!;
     if (!(isWordCode(c) || c === 95)) return -1;
-    do c = t.charCodeAt(++p);
+    do c = b[++p]!;
     while (isKeyCode(c));
     if (c !== COLON || p === start) return -1;
-    return p + 1 === this.end || t.charCodeAt(p + 1) === SPACE ? p : -1;
+    return p + 1 === this.end || b[p + 1]! === SPACE ? p : -1;
   }
 
   /** The key text from `start` to `end` as the core schema reads it: only strings are kept. */
@@ -296,15 +345,24 @@ class Reader {
 
   /** The plain scalar from `start` to `end`: a short string is taken from those made before. */
   private plain(start: number, end: number): unknown {
-    const t = this.text;
+    const b = this.bytes;
     const length = end - start;
-    if (length > 12) return plainScalar(t.slice(start, end));
-    const slot = (t.charCodeAt(start) * 31 + length * 7 + t.charCodeAt(end - 1)) & 1023;
+    if (length > 12 || !this.ascii) return plainScalar(this.string(start, end));
+    const slot = (b[start]! * 31 + length * 7 + b[end - 1]!) & 1023;
     const known = this.strings[slot];
-    if (known !== undefined && known.length === length && t.startsWith(known, start)) return known;
-    const value = plainScalar(t.slice(start, end));
+    if (known !== undefined && known.length === length) {
+      let k = 0;
+      while (k < length && known.charCodeAt(k) === b[start + k]) k++;
+      if (k === length) return known;
+    }
+    const value = plainScalar(this.string(start, end));
     if (typeof value === "string") this.strings[slot] = value;
     return value;
+  }
+
+  /** The text from byte `start` to `end`. */
+  private string(start: number, end: number): string {
+    return this.buffer.toString(this.ascii ? "latin1" : "utf8", start, end);
   }
 
   /**
@@ -312,32 +370,32 @@ class Reader {
    * scalar), and nothing after it but spaces and a comment.
    */
   private lineValue(depth: number): unknown {
-    const t = this.text;
-    const c = t.charCodeAt(this.pos);
+    const b = this.bytes;
+    const c = b[this.pos]!;
     let value: unknown;
     if (c === OPEN_BRACKET || c === OPEN_BRACE) value = this.flowCollection(depth);
     else if (c === DOUBLE_QUOTE) value = this.doubleQuoted();
     else if (c === SINGLE_QUOTE) value = this.singleQuoted();
     else return this.blockPlain();
     let p = this.pos;
-    while (t.charCodeAt(p) === SPACE) p++;
-    if (p < this.end && !(t.charCodeAt(p) === HASH && p > this.pos)) throw NOT_PLAIN;
+    while (b[p]! === SPACE) p++;
+    if (p < this.end && !(b[p]! === HASH && p > this.pos)) throw NOT_PLAIN;
     return value;
   }
 
   /** A plain scalar in a block, to the end of the line or a comment. */
   private blockPlain(): unknown {
-    const t = this.text;
+    const b = this.bytes;
     const start = this.pos;
     const end = this.end;
-    if (!plainStart(t, start, end, false)) throw NOT_PLAIN;
+    if (!plainStart(b, start, end, false)) throw NOT_PLAIN;
     let last = start;
     for (let p = start + 1; p < end; p++) {
-      const c = t.charCodeAt(p);
+      const c = b[p]!;
       if (c === SPACE) continue;
-      if (c === HASH && t.charCodeAt(p - 1) === SPACE) break;
+      if (c === HASH && b[p - 1]! === SPACE) break;
       // `a: b` after a key or a dash is a mapping js-yaml would refuse or read otherwise.
-      if (c === COLON && (p + 1 === end || t.charCodeAt(p + 1) === SPACE)) throw NOT_PLAIN;
+      if (c === COLON && (p + 1 === end || b[p + 1]! === SPACE)) throw NOT_PLAIN;
       last = p;
     }
     this.pos = end;
@@ -347,8 +405,8 @@ class Reader {
   /** `[...]` or `{...}` at `pos`, on this line; `pos` ends after it. */
   private flowCollection(depth: number): unknown[] | Record<string, unknown> {
     if (depth > MAX_DEPTH) throw NOT_PLAIN;
-    const t = this.text;
-    const isMapping = t.charCodeAt(this.pos) === OPEN_BRACE;
+    const b = this.bytes;
+    const isMapping = b[this.pos]! === OPEN_BRACE;
     const close = isMapping ? CLOSE_BRACE : CLOSE_BRACKET;
     const first = this.itemCount;
     const map: Record<string, unknown> | undefined = isMapping ? {} : undefined;
@@ -357,7 +415,7 @@ class Reader {
     let more = true;
     for (;;) {
       this.skipFlowSpaces();
-      const c = t.charCodeAt(this.pos);
+      const c = b[this.pos]!;
       if (c === close) {
         this.pos++;
         return map ?? this.takeItems(first);
@@ -369,30 +427,30 @@ class Reader {
         this.items[this.itemCount++] = entry;
         this.skipFlowSpaces();
         // `[a: b]` is a mapping inside the sequence.
-        if (t.charCodeAt(this.pos) === COLON) throw NOT_PLAIN;
+        if (b[this.pos]! === COLON) throw NOT_PLAIN;
       }
-      more = t.charCodeAt(this.pos) === COMMA;
+      more = b[this.pos]! === COMMA;
       if (more) this.pos++;
     }
   }
 
   /** `key: value` in a flow mapping; `pos` ends after the value and the spaces after it. */
   private flowPair(map: Record<string, unknown>, depth: number): void {
-    const t = this.text;
+    const b = this.bytes;
     const start = this.pos;
     let p = start;
-    let c = t.charCodeAt(p);
+    let c = b[p]!;
     if (!(isWordCode(c) || c === 95)) throw NOT_PLAIN;
-    do c = t.charCodeAt(++p);
+    do c = b[++p]!;
     while (isKeyCode(c));
     const key = this.key(start, p);
     this.pos = p;
     this.skipFlowSpaces();
     // `{a}` and `{a:1}` (a key "a:1") are js-yaml's.
-    if (t.charCodeAt(this.pos) !== COLON || t.charCodeAt(this.pos + 1) !== SPACE) throw NOT_PLAIN;
+    if (b[this.pos]! !== COLON || b[this.pos + 1]! !== SPACE) throw NOT_PLAIN;
     this.pos++;
     this.skipFlowSpaces();
-    c = t.charCodeAt(this.pos);
+    c = b[this.pos]!;
     if (c === COMMA || c === CLOSE_BRACE || Object.hasOwn(map, key)) throw NOT_PLAIN;
     map[key] = this.flowNode(depth + 1);
     this.skipFlowSpaces();
@@ -400,15 +458,15 @@ class Reader {
 
   /** Spaces inside a flow collection; its end of line or a comment is left to js-yaml. */
   private skipFlowSpaces(): void {
-    const t = this.text;
+    const b = this.bytes;
     let p = this.pos;
-    while (t.charCodeAt(p) === SPACE) p++;
-    if (p >= this.end || t.charCodeAt(p) === HASH) throw NOT_PLAIN;
+    while (b[p]! === SPACE) p++;
+    if (p >= this.end || b[p]! === HASH) throw NOT_PLAIN;
     this.pos = p;
   }
 
   private flowNode(depth: number): unknown {
-    const c = this.text.charCodeAt(this.pos);
+    const c = this.bytes[this.pos]!;
     if (c === OPEN_BRACKET || c === OPEN_BRACE) return this.flowCollection(depth);
     if (c === DOUBLE_QUOTE) return this.doubleQuoted();
     if (c === SINGLE_QUOTE) return this.singleQuoted();
@@ -417,20 +475,20 @@ class Reader {
 
   /** A plain scalar in a flow collection: it ends at `,[]{}` or a colon before a space. */
   private flowPlain(): unknown {
-    const t = this.text;
+    const b = this.bytes;
     const start = this.pos;
     const end = this.end;
-    if (!plainStart(t, start, end, true)) throw NOT_PLAIN;
+    if (!plainStart(b, start, end, true)) throw NOT_PLAIN;
     let last = start;
     let p = start + 1;
     for (; p < end; p++) {
-      const c = t.charCodeAt(p);
+      const c = b[p]!;
       if (c === SPACE) continue;
       if (isFlowIndicator(c)) break;
       if (c === COLON) {
-        const after = t.charCodeAt(p + 1);
+        const after = b[p + 1]!;
         if (p + 1 === end || after === SPACE || isFlowIndicator(after)) break;
-      } else if (c === HASH && t.charCodeAt(p - 1) === SPACE) throw NOT_PLAIN;
+      } else if (c === HASH && b[p - 1]! === SPACE) throw NOT_PLAIN;
       last = p;
     }
     if (p >= end) throw NOT_PLAIN; // the collection goes on on the next line
@@ -440,42 +498,42 @@ class Reader {
 
   /** `'...'` on this line, `''` standing for one quote. */
   private singleQuoted(): string {
-    const t = this.text;
+    const b = this.bytes;
     let start = this.pos + 1;
     let out = "";
     for (;;) {
-      const q = t.indexOf("'", start);
+      const q = b.indexOf(SINGLE_QUOTE, start);
       if (q < 0 || q >= this.end) throw NOT_PLAIN;
-      if (t.charCodeAt(q + 1) !== SINGLE_QUOTE) {
+      if (b[q + 1]! !== SINGLE_QUOTE) {
         this.pos = q + 1;
-        return out + t.slice(start, q);
+        return out + this.string(start, q);
       }
-      out += t.slice(start, q + 1);
+      out += this.string(start, q + 1);
       start = q + 2;
     }
   }
 
   /** `"..."` on this line, with js-yaml's escapes (an unknown one is js-yaml's to refuse). */
   private doubleQuoted(): string {
-    const t = this.text;
+    const b = this.bytes;
     const end = this.end;
     let start = this.pos + 1;
     let out = "";
     for (let p = start; p < end; p++) {
-      const c = t.charCodeAt(p);
+      const c = b[p]!;
       if (c === DOUBLE_QUOTE) {
         this.pos = p + 1;
-        return out + t.slice(start, p);
+        return out + this.string(start, p);
       }
       if (c !== BACKSLASH) continue;
-      out += t.slice(start, p);
-      const e = t.charCodeAt(++p);
+      out += this.string(start, p);
+      const e = b[++p]!;
       const simple = ESCAPES.get(e);
       if (simple !== undefined) out += simple;
       else {
         const digits = HEX_ESCAPES.get(e);
         if (digits === undefined || p + digits >= end) throw NOT_PLAIN;
-        out += fromCodePoint(hexValue(t, p + 1, digits));
+        out += fromCodePoint(hexValue(b, p + 1, digits));
         p += digits;
       }
       start = p + 1;
@@ -529,8 +587,8 @@ function onlyNumberCharacters(s: string): boolean {
  * and `:` only before a character that is not a space (nor a flow indicator in a flow). `?` and
  * `:` are left to js-yaml altogether.
  */
-function plainStart(t: string, p: number, end: number, inFlow: boolean): boolean {
-  const c = t.charCodeAt(p);
+function plainStart(b: Uint8Array, p: number, end: number, inFlow: boolean): boolean {
+  const c = b[p]!;
   switch (c) {
     case COMMA:
     case OPEN_BRACKET:
@@ -554,7 +612,7 @@ function plainStart(t: string, p: number, end: number, inFlow: boolean): boolean
       return false;
     case DASH: {
       if (p + 1 >= end) return false;
-      const after = t.charCodeAt(p + 1);
+      const after = b[p + 1]!;
       return after !== SPACE && !(inFlow && isFlowIndicator(after));
     }
     default:
@@ -583,10 +641,10 @@ function isKeyCode(c: number): boolean {
 }
 
 /** `digits` hex digits from `p`, as js-yaml adds them up (32-bit shifts). */
-function hexValue(t: string, p: number, digits: number): number {
+function hexValue(b: Uint8Array, p: number, digits: number): number {
   let value = 0;
   for (let k = 0; k < digits; k++) {
-    const d = hexDigit(t.charCodeAt(p + k));
+    const d = hexDigit(b[p + k]!);
     if (d < 0) throw NOT_PLAIN;
     value = (value << 4) + d;
   }
