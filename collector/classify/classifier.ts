@@ -13,6 +13,7 @@
 import type { FlowBatch } from "../../schema/flow-record.js";
 import { Direction, UNATTRIBUTED } from "../aggregate/partial-sums.js";
 import type { ClassRule, CustomerModel } from "./customer-model.js";
+import type { PrefixTable } from "./prefix-table.js";
 
 export interface Attribution {
   /** 1 or 2 entries. */
@@ -56,10 +57,13 @@ export function createClassifier(model: CustomerModel): Classifier {
     return m;
   }
 
+  /** The model's prefix table, asked for at the first lookup (it is built then). */
+  let prefixes: PrefixTable | undefined;
   function lookup(batch: FlowBatch, i: number, src: boolean): number {
     const v = batch.ipVersion[i];
-    if (v === 4) return model.prefixes.lookup4(src ? batch.src4[i]! : batch.dst4[i]!);
-    if (v === 6) return model.prefixes.lookup6(src ? batch.src6 : batch.dst6, i * 16);
+    prefixes ??= model.prefixes;
+    if (v === 4) return prefixes.lookup4(src ? batch.src4[i]! : batch.dst4[i]!);
+    if (v === 6) return prefixes.lookup6(src ? batch.src6 : batch.dst6, i * 16);
     return -1;
   }
 

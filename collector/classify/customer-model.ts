@@ -42,8 +42,11 @@ export interface ClassRule {
 export interface CustomerModel {
   customers: readonly CustomerInfo[];
   links: readonly LinkInfo[];
-  /** Every link's prefixes; the value is the link index. */
-  prefixes: PrefixTable;
+  /**
+   * Every link's prefixes; the value is the link index. Built at the first lookup (the first
+   * flow), not before `run` answers: the 150 000 prefixes of 100 000 customers take 0.1 s.
+   */
+  readonly prefixes: PrefixTable;
   /** exporter address → ifIndex → link index. */
   interfaces: ReadonlyMap<string, ReadonlyMap<number, number>>;
   /** Class ids by class index; the last one is the default class. */
@@ -89,7 +92,9 @@ export function buildCustomerModel(cfg: Config): CustomerModel {
   return {
     customers,
     links,
-    prefixes: prefixes.table(),
+    get prefixes() {
+      return prefixes.table();
+    },
     interfaces,
     classIds: [...cfg.classes.map((c) => c.id), cfg.defaultClass],
     rules,

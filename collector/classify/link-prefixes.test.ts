@@ -1,8 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { parseConfigText } from "../../config/load-config.js";
 import { configSchema } from "../../schema/config.js";
 import { buildCustomerModel } from "./customer-model.js";
 import { linkPrefixes } from "./link-prefixes.js";
+import { PrefixTableBuilder } from "./prefix-table.js";
 
 const customers = [
   "customers:",
@@ -39,6 +40,19 @@ describe("link prefixes", () => {
     expect(model.prefixes.lookup("10.1.0.7")).toBe(1);
     expect(model.prefixes.lookup("10.2.0.7")).toBe(2);
     expect(model.links[1]).toMatchObject({ customer: "a", link: "l2" });
+  });
+
+  it("the customer model builds its prefix table at the first lookup, once", () => {
+    const build = vi.spyOn(PrefixTableBuilder.prototype, "build");
+    try {
+      const model = buildCustomerModel(parseConfigText(customers));
+      expect(build).not.toHaveBeenCalled();
+      expect(model.prefixes.lookup("10.2.0.7")).toBe(2);
+      expect(model.prefixes.lookup("10.0.0.7")).toBe(0);
+      expect(build).toHaveBeenCalledTimes(1);
+    } finally {
+      build.mockRestore();
+    }
   });
 
   it("a customers array that is not frozen is collected anew each time", () => {
