@@ -56,27 +56,29 @@ export interface CustomerModel {
 
 /** Builds the model from a config that has passed validation (validateModel). */
 export function buildCustomerModel(cfg: Config): CustomerModel {
-  const customers: CustomerInfo[] = [];
-  const links: LinkInfo[] = [];
   const prefixes = linkPrefixes(cfg.customers);
   const unparsed = prefixes.problems.find((p) => "error" in p);
   if (unparsed !== undefined && "error" in unparsed) {
     throw new Error(`${unparsed.text}: ${unparsed.error} (the config was not validated)`);
   }
+  // Arrays made at their size: grown by push, 100 000 entries are copied over and over.
+  const customers = new Array<CustomerInfo>(cfg.customers.length);
+  const links = new Array<LinkInfo>(linkCount(cfg));
   const interfaces = new Map<string, Map<number, number>>();
-  cfg.customers.forEach((c, ci) => {
-    customers.push({ index: ci, id: c.id, name: c.name, serviceType: c.serviceType });
+  let index = 0;
+  for (let ci = 0; ci < cfg.customers.length; ci++) {
+    const c = cfg.customers[ci]!;
+    customers[ci] = { index: ci, id: c.id, name: c.name, serviceType: c.serviceType };
     for (const site of c.sites) {
       for (const l of site.links) {
-        const index = links.length;
-        links.push({
+        links[index] = {
           index,
           customerIndex: ci,
           customer: c.id,
           site: site.id,
           link: l.id,
           commitRate: l.commitRate,
-        });
+        };
         if (l.router !== undefined && l.ifIndex !== undefined) {
           let byIf = interfaces.get(l.router);
           if (byIf === undefined) {
@@ -85,9 +87,10 @@ export function buildCustomerModel(cfg: Config): CustomerModel {
           }
           byIf.set(l.ifIndex, index);
         }
+        index++;
       }
     }
-  });
+  }
   const rules = cfg.classes.map((c) => compileRule(c));
   return {
     customers,
@@ -99,6 +102,12 @@ export function buildCustomerModel(cfg: Config): CustomerModel {
     classIds: [...cfg.classes.map((c) => c.id), cfg.defaultClass],
     rules,
   };
+}
+
+function linkCount(cfg: Config): number {
+  let n = 0;
+  for (const c of cfg.customers) for (const site of c.sites) n += site.links.length;
+  return n;
 }
 
 function validPrefix(text: string) {
