@@ -38,13 +38,21 @@ export function formatDuration(ms: number): string {
 
 const rateUnits: Record<string, number> = { "": 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12 };
 
+/**
+ * The last rate text read and its value: the links of a config share a few rates, and 100 000 of
+ * them each ran the regex.
+ */
+const lastRate = { text: "", bits: Number.NaN };
+
 /** "100M" / "100Mbps" / "100 Mbit/s" → 100000000 (bits per second). NaN when not a rate. */
 export function parseBitRate(text: string | number): number {
   if (typeof text === "number") return Number.isFinite(text) && text > 0 ? text : Number.NaN;
+  if (text === lastRate.text) return lastRate.bits;
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kKMGT]?)(?:bps|bit\/s|b\/s)?\s*$/.exec(text);
-  if (m === null) return Number.NaN;
-  const v = Number(m[1]) * (rateUnits[m[2] ?? ""] ?? Number.NaN);
-  return v > 0 ? v : Number.NaN;
+  const v = m === null ? Number.NaN : Number(m[1]) * (rateUnits[m[2] ?? ""] ?? Number.NaN);
+  lastRate.text = text;
+  lastRate.bits = v > 0 ? v : Number.NaN;
+  return lastRate.bits;
 }
 
 /** "host:port" with an IPv4 address, "[v6]:port", or a hostname (port 0: any free port); null when not one. */
