@@ -63,8 +63,26 @@ export interface Collectors {
   saveStateIfChanged(): boolean;
 }
 
-/** Restores the decoder state and makes the collectors of every input kind. */
-export function createCollectors(cfg: Config, log: Logger): Collectors {
+/** The NetFlow/IPFIX decoder, with the state the last stop saved (decoder.statePath). */
+export function restoredFlowDecoder(cfg: Config, log: Logger): FlowDecoder {
+  const decoder = createFlowDecoder(decoderOptionsFromConfig(cfg.decoder));
+  const statePath = cfg.decoder.statePath;
+  if (statePath !== "") {
+    const restored = loadDecoderState(statePath, decoder);
+    if (restored.found) log.info({ path: statePath, ...restored }, "decoder state restored");
+  }
+  return decoder;
+}
+
+/**
+ * Makes the collectors of every input kind, with the customer model. `decoder`: the NetFlow/IPFIX
+ * decoder, restoredFlowDecoder's (restored here when not given).
+ */
+export function createCollectors(
+  cfg: Config,
+  log: Logger,
+  decoder: FlowDecoder = restoredFlowDecoder(cfg, log),
+): Collectors {
   let model = buildCustomerModel(cfg);
   /** The config the model was built from (its classes' thresholds). */
   let modelCfg = cfg;
@@ -73,16 +91,11 @@ export function createCollectors(cfg: Config, log: Logger): Collectors {
       (id) =>
         c.classes.find((k) => k.id === id)?.totalDelayThreshold ?? c.defaultTotalDelayThreshold,
     );
-  const decoder = createFlowDecoder(decoderOptionsFromConfig(cfg.decoder));
   const statePath = cfg.decoder.statePath;
   /** What was saved last (or read at start), and the decoder activity it was compared at. */
   let savedState = "";
   let lastActivity = -1;
   const stateText = () => `${JSON.stringify(decoder.snapshot())}\n`;
-  if (statePath !== "") {
-    const restored = loadDecoderState(statePath, decoder);
-    if (restored.found) log.info({ path: statePath, ...restored }, "decoder state restored");
-  }
   const collector = createFlowCollector({
     model,
     decoder,
