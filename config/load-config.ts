@@ -3,7 +3,7 @@
  * e.g. `decoder.samplingOverrides[0].rate: must be >= 1 (got 0)`. Data paths come out absolute:
  * `dataDir` against the config file's directory, the files against `dataDir` (data-paths.ts).
  */
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { CORE_SCHEMA, load, YAMLException } from "js-yaml";
 import type { z } from "zod";
@@ -20,14 +20,21 @@ import { formatPath, issueReason } from "./path.js";
 import { printable } from "./printable.js";
 import { validateModel } from "./validate-model.js";
 import { validateResources } from "./validate-resources.js";
-import { plainYaml } from "./yaml-fast-path.js";
+import { plainYaml, type ReadMore } from "./yaml-fast-path.js";
 
 export function loadConfigFile(path: string): Readonly<Config> {
-  const bytes = readingFile(path, () => readFileSync(path));
-  // The YAML fast path reads the bytes; the text is decoded only for js-yaml.
-  return parseConfig(bytes, path, dirname(resolve(path)), () =>
-    readingFile(path, () => bytes.toString("utf8")),
-  );
+  // The YAML fast path reads the file's bytes a window at a time; js-yaml, if it has to, the
+  // whole text.
+  const fd = readingFile(path, () => openSync(path, "r"));
+  try {
+    const read: ReadMore = (into, offset, length) =>
+      readingFile(path, () => readSync(fd, into, offset, length, null));
+    return parseConfig(read, path, dirname(resolve(path)), () =>
+      readingFile(path, () => readFileSync(path, "utf8")),
+    );
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** What `read` returns; what it throws is FT_CONFIG_READ, naming the file. */
@@ -63,7 +70,7 @@ export function parseConfigText(
 
 /** `content`: the text, or a file's bytes; `decoded()`: the text, for js-yaml. */
 function parseConfig(
-  content: string | Uint8Array,
+  content: string | ReadMore,
   source: string,
   configDir: string,
   decoded: () => string,

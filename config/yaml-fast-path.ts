@@ -25,8 +25,10 @@
  * integer in the safe range or a plain decimal fraction (hex, octal, exponents, `.inf` ...).
  * Only aliases repeat a value, so a text read here holds no alias to check.
  *
- * It reads a file's bytes as they are (UTF-8): the 21 MB of text of 100 000 customers need not
- * be decoded into a string first, and only the strings of the values are made.
+ * It reads a file's bytes as they are (UTF-8), a window of them at a time: the 21 MB of 100 000
+ * customers are neither decoded into a string nor held whole (memory touched for the first time
+ * costs about 3 ms a MB on this VM, twice over for the bytes and then their text), and only the
+ * strings of the values are made.
  */
 import { isAscii, isUtf8 } from "node:buffer";
 
@@ -112,27 +114,42 @@ const HEX_ESCAPES = new Map<number, number>([
   [0x55, 8],
 ]);
 
+/** Bytes read at a time from a file (a line longer than that is read whole). */
+const WINDOW = 1 << 18;
+
 /**
- * The value js-yaml's `load(text, { schema: CORE_SCHEMA })` returns, when `text` (or the UTF-8
- * bytes of a file) is a block mapping in the subset above; undefined when it is not (parse the
- * text with js-yaml then).
+ * Reads the next bytes of a file into `into` from `offset`, at most `length` of them; returns
+ * how many, 0 at the end of the file.
  */
-export function plainYaml(text: string | Uint8Array): Record<string, unknown> | undefined {
-  let bytes: Uint8Array;
-  if (typeof text === "string") {
-    if (UNPAIRED_SURROGATE.test(text)) return undefined;
-    bytes = Buffer.from(text, "utf8");
-  } else {
-    // Decoded, bytes that are not UTF-8 would be U+FFFD: js-yaml's to read.
-    if (!isUtf8(text)) return undefined;
-    bytes = text;
-  }
+export type ReadMore = (into: Uint8Array, offset: number, length: number) => number;
+
+/**
+ * The value js-yaml's `load(text, { schema: CORE_SCHEMA })` returns, when `text` (UTF-8 bytes,
+ * or a file's, as `readMore` reads them) is a block mapping in the subset above; undefined when
+ * it is not (parse the text with js-yaml then). What `readMore` throws is thrown.
+ */
+export function plainYaml(
+  text: string | Uint8Array | ReadMore,
+): Record<string, unknown> | undefined {
+  if (typeof text === "string" && UNPAIRED_SURROGATE.test(text)) return undefined;
   try {
-    return new Reader(bytes).document();
+    return new Reader(typeof text === "function" ? text : wholeText(text)).document();
   } catch (e) {
     if (e === NOT_PLAIN) return undefined;
     throw e;
   }
+}
+
+/** A ReadMore over the UTF-8 bytes of `text`. */
+function wholeText(text: string | Uint8Array): ReadMore {
+  const bytes = typeof text === "string" ? Buffer.from(text, "utf8") : text;
+  let at = 0;
+  return (into, offset, length) => {
+    const n = Math.min(length, bytes.length - at);
+    into.set(bytes.subarray(at, at + n), offset);
+    at += n;
+    return n;
+  };
 }
 
 /**
@@ -142,11 +159,17 @@ export function plainYaml(text: string | Uint8Array): Record<string, unknown> | 
  * -1 past the last line, so that every open block ends there.
  */
 class Reader {
-  private readonly bytes: Uint8Array;
-  /** The same bytes, for their strings. */
-  private readonly buffer: Buffer;
-  /** All ASCII: a string is a byte a character (Latin-1), and the short ones can be kept. */
-  private readonly ascii: boolean;
+  /**
+   * The window: the bytes of the text from the start of the current line (or a little before)
+   * up to `length`, and a 0 after them, which stops every scan as the end of the text would.
+   */
+  private bytes: Buffer;
+  private length = 0;
+  /** The text is read to its end. */
+  private ended = false;
+  private readonly readMore: ReadMore;
+  /** The window's whole lines are ASCII: a string is a byte a character, short ones are kept. */
+  private ascii = true;
   private lineStart = 0;
   private indent = -1;
   private pos = 0;
@@ -166,13 +189,13 @@ class Reader {
   private readonly items: unknown[] = [];
   private itemCount = 0;
 
-  constructor(bytes: Uint8Array) {
-    this.bytes = bytes;
-    this.buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.ascii = isAscii(bytes);
+  constructor(readMore: ReadMore) {
+    this.readMore = readMore;
+    this.bytes = Buffer.allocUnsafe(WINDOW + 1);
   }
 
   document(): Record<string, unknown> | undefined {
+    this.refill(0);
     this.seekLine(0);
     if (this.indent !== 0) return undefined; // empty, or a top level not at column 0
     // It ends only past the last line: no line is indented less than column 0.
@@ -184,13 +207,21 @@ class Reader {
    * the text is looked at here once, for the characters left to js-yaml.
    */
   private seekLine(from: number): void {
-    const b = this.bytes;
-    const length = b.length;
     let start = from;
-    while (start < length) {
+    for (;;) {
+      if (start >= this.length) {
+        if (this.ended) break;
+        start -= this.refill(start);
+      }
       let p = start;
-      while (b[p] === SPACE) p++;
+      while (this.bytes[p] === SPACE) p++;
       const lineEnd = this.lineEnd(p);
+      if (lineEnd === this.length && !this.ended) {
+        // The line goes on past the window: the window moves on to it.
+        start -= this.refill(start);
+        continue;
+      }
+      const b = this.bytes;
       const c = b[p];
       if (p === lineEnd || c === HASH || (c === CR && p + 1 === lineEnd)) {
         start = lineEnd + 1;
@@ -203,8 +234,36 @@ class Reader {
       this.next = lineEnd + 1;
       return;
     }
-    this.lineStart = this.pos = this.end = this.next = length;
+    this.lineStart = this.pos = this.end = this.next = this.length;
     this.indent = -1;
+  }
+
+  /**
+   * Moves the bytes from `keep` on to the start of the window (a bigger one if they fill it),
+   * reads more after them, and checks the whole lines now in it: bytes that are not UTF-8 are
+   * js-yaml's to read (decoded, they would be U+FFFD). Returns how far the bytes moved.
+   */
+  private refill(keep: number): number {
+    let b = this.bytes;
+    const kept = this.length - keep;
+    if (kept + 1 >= b.length) {
+      const bigger = Buffer.allocUnsafe(2 * b.length);
+      b.copy(bigger, 0, keep, this.length);
+      this.bytes = b = bigger;
+    } else b.copyWithin(0, keep, this.length);
+    this.length = kept;
+    while (!this.ended && this.length + 1 < b.length) {
+      const n = this.readMore(b, this.length, b.length - 1 - this.length);
+      if (n === 0) this.ended = true;
+      this.length += n;
+      if (n > 0 && b.lastIndexOf(LF, this.length - 1) >= kept) break;
+    }
+    b[this.length] = 0;
+    const whole = this.ended ? this.length : b.lastIndexOf(LF, this.length - 1) + 1;
+    const lines = b.subarray(0, whole);
+    if (!isUtf8(lines)) throw NOT_PLAIN;
+    this.ascii = isAscii(lines);
+    return keep;
   }
 
   /**
@@ -215,11 +274,13 @@ class Reader {
    */
   private lineEnd(from: number): number {
     const b = this.bytes;
-    const length = b.length;
+    const length = this.length;
     for (let p = from; p < length; p++) {
       const c = b[p]!;
       if (c >= 0x20 && c < 0x7f) continue;
       if (c === LF) return p;
+      // What follows may not be in the window yet: the line is looked at again when it is.
+      if (p + 2 >= length && !this.ended) return length;
       if (c === CR && b[p + 1] === LF) continue;
       if (c < 0x80) throw NOT_PLAIN;
       const c1 = b[p + 1];
@@ -292,9 +353,9 @@ class Reader {
    */
   private blockSequence(column: number, depth: number): unknown[] {
     if (depth > MAX_DEPTH) throw NOT_PLAIN;
-    const b = this.bytes;
     const first = this.itemCount;
     for (;;) {
+      const b = this.bytes; // the window may have moved since the last entry
       let p = this.pos + 1;
       while (b[p]! === SPACE) p++;
       // An entry whose value is below its dash, or null, and `- - x`: left to js-yaml.
@@ -362,7 +423,7 @@ class Reader {
 
   /** The text from byte `start` to `end`. */
   private string(start: number, end: number): string {
-    return this.buffer.toString(this.ascii ? "latin1" : "utf8", start, end);
+    return this.bytes.toString(this.ascii ? "latin1" : "utf8", start, end);
   }
 
   /**
