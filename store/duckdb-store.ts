@@ -191,6 +191,20 @@ const CREATE_STAGING_SQL = `CREATE TEMP TABLE IF NOT EXISTS staging (
 )`;
 
 /**
+ * The tables, the view, the staging tables and the marks, in order, as one query: a statement was a
+ * round trip to DuckDB's threads, and at `run`'s start each waited for the main thread, busy
+ * building the customer model (cli/pipeline.ts).
+ */
+const SCHEMA_SQL = [
+  ...LEVEL_NAMES.map(createTableSql),
+  ...LEVEL_NAMES.map(createResponseTableSql),
+  CREATE_RESPONSE_STAGING_SQL,
+  CREATE_VIEW_SQL,
+  CREATE_STAGING_SQL,
+  CREATE_MARKS_SQL,
+].join(";\n");
+
+/**
  * Moves one level's staged rows into its table: `add` adds them to what is there (deltas),
  * `replace` overwrites it (absolute totals, whose keys are unique within a call).
  */
@@ -426,12 +440,7 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
       if (readOnly) {
         await checkTables(reader);
       } else {
-        for (const level of LEVEL_NAMES) await writer.run(createTableSql(level));
-        for (const level of LEVEL_NAMES) await writer.run(createResponseTableSql(level));
-        await writer.run(CREATE_RESPONSE_STAGING_SQL);
-        await writer.run(CREATE_VIEW_SQL);
-        await writer.run(CREATE_STAGING_SQL);
-        await writer.run(CREATE_MARKS_SQL);
+        await writer.run(SCHEMA_SQL);
       }
       if (!inMemory) {
         const st = statSync(path);
