@@ -68,7 +68,7 @@ export function parseConfigText(
   return parseConfig(text, source, configDir, () => text);
 }
 
-/** `content`: the text, or a file's bytes; `decoded()`: the text, for js-yaml. */
+/** `content`: the text, or what reads a file's bytes; `decoded()`: the text, for js-yaml. */
 function parseConfig(
   content: string | ReadMore,
   source: string,

@@ -18,11 +18,11 @@
  *   mappings `{ a: 1 }` of those on one line, nested;
  * - comments, blank lines, CRLF line ends.
  * Anything else gives undefined: text that is not UTF-8, tabs, control characters, a byte order
- * mark, anchors, aliases,
- * tags, block scalars, multi-line scalars and flow collections, `?` keys, quoted or null keys,
- * a repeated key, document markers and directives, nesting past {@link MAX_DEPTH}, and plain
- * scalars the core schema reads as something else than a string, null, a boolean, a decimal
- * integer in the safe range or a plain decimal fraction (hex, octal, exponents, `.inf` ...).
+ * mark, anchors, aliases, tags, block scalars, multi-line scalars and flow collections, `?` keys,
+ * quoted or null keys, a repeated key, document markers and directives, nesting past
+ * {@link MAX_DEPTH}, and plain scalars the core schema reads as something else than a string,
+ * null, a boolean, a decimal integer in the safe range or a plain decimal fraction (hex, octal,
+ * exponents, `.inf` ...).
  * Only aliases repeat a value, so a text read here holds no alias to check.
  *
  * It reads a file's bytes as they are (UTF-8), a window of them at a time: the 21 MB of 100 000
