@@ -97,10 +97,6 @@ export function validateCustomers(
   for (const [first, k] of duplicates(customers, (c) => c.id)) {
     at(`${recordPath(k)}.id`, `"${customers[k]!.id}" is also the id of ${recordPath(first)}`);
   }
-  /** By link number (as the customer model numbers links): its customer, site and link index. */
-  const linkAt: number[] = [];
-  const prefixPath = (link: number, position: number): string =>
-    `${recordPath(linkAt[3 * link]!, linkAt[3 * link + 1]!, linkAt[3 * link + 2]!)}.prefixes[${position}]`;
   const interfaceOwner = new Map<string, [number, number, number]>();
   for (let ci = 0; ci < customers.length; ci++) {
     const sites = customers[ci]!.sites;
@@ -115,7 +111,6 @@ export function validateCustomers(
       for (let li = 0; li < links.length; li++) {
         const link = links[li]!;
         const prefixes = link.prefixes;
-        linkAt.push(ci, si, li);
         if ((link.router === undefined) !== (link.ifIndex === undefined)) {
           at(recordPath(ci, si, li), "router and ifIndex go together: give both or neither");
         } else if (link.router !== undefined) {
@@ -135,7 +130,12 @@ export function validateCustomers(
   }
 
   // Parsed and collected once, for the customer model too (collector/classify/link-prefixes.ts).
-  for (const p of linkPrefixes(customers).problems) {
+  const prefixProblems = linkPrefixes(customers).problems;
+  // Where each link is, only to name the links of problems (300 000 numbers otherwise).
+  const linkAt = prefixProblems.length === 0 ? [] : linkPositions(customers);
+  const prefixPath = (link: number, position: number): string =>
+    `${recordPath(linkAt[3 * link]!, linkAt[3 * link + 1]!, linkAt[3 * link + 2]!)}.prefixes[${position}]`;
+  for (const p of prefixProblems) {
     at(
       prefixPath(p.link, p.position),
       "error" in p
@@ -144,6 +144,19 @@ export function validateCustomers(
     );
   }
   return problems;
+}
+
+/** By link number (as the customer model numbers links): its customer, site and link index. */
+function linkPositions(customers: CustomerTree): number[] {
+  const at: number[] = [];
+  customers.forEach((c, ci) => {
+    c.sites.forEach((s, si) => {
+      s.links.forEach((_, li) => {
+        at.push(ci, si, li);
+      });
+    });
+  });
+  return at;
 }
 
 /** [index of the first occurrence, index of the repeat] for each repeated id. */
