@@ -191,8 +191,8 @@ const CREATE_STAGING_SQL = `CREATE TEMP TABLE IF NOT EXISTS staging (
 )`;
 
 /**
- * The tables, the view, the staging tables and the marks, in order, as one query: a statement was a
- * round trip to DuckDB's threads, and at `run`'s start each waited for the main thread, busy
+ * The tables, the view, the staging tables and the marks, in order, as one query: a statement was
+ * a round trip to DuckDB's threads, and at `run`'s start each waited for the main thread, busy
  * building the customer model (cli/pipeline.ts).
  */
 const SCHEMA_SQL = [
