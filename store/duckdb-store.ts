@@ -36,8 +36,7 @@
  * it opened (device and inode): a file deleted or replaced under the process would swallow the
  * rows into a file no one can open again, so writes are refused from then on (FT_STORE_FILE).
  */
-import { existsSync, statSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
 import type * as DuckDB from "@duckdb/node-api";
@@ -426,7 +425,9 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
     try {
       if (!inMemory) {
         openPaths.add(path);
-        if (!readOnly) await mkdir(dirname(path), { recursive: true });
+        // Synchronously (a few µs): DuckDB then starts opening the file on its threads at once,
+        // while `run` builds the customer model (an await here waited for that to end).
+        if (!readOnly) mkdirSync(dirname(path), { recursive: true });
       }
       const instance = await DuckDBInstance.create(
         path,
