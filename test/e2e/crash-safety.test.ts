@@ -136,8 +136,9 @@ const customersYaml = DATAGRAM_BYTES.map(
     `  - { id: c${k}, name: C${k}, sites: [{ id: s, links: [{ id: l, prefixes: [10.0.${k}.0/24] }] }] }`,
 ).join("\n");
 
-it("run: SIGKILL at random moments loses at most the last second's records, and counts none twice", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "ft-crash-"));
+/** A temp dir with a config of one NetFlow input on a free port and the customers above. */
+async function runConfig(prefix: string): Promise<{ dir: string; port: number; config: string }> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   const port = await freeUdpPort();
   const config = join(dir, "config.yaml");
   writeFileSync(
@@ -148,6 +149,11 @@ customers:
 ${customersYaml}
 `,
   );
+  return { dir, port, config };
+}
+
+it("run: SIGKILL at random moments loses at most the last second's records, and counts none twice", async () => {
+  const { dir, port, config } = await runConfig("ft-crash-");
   const r = await streamWithKills("run", config, port);
   expectCounted(new Map(Object.entries(storedBytesIn(config))), r);
   rmSync(dir, { recursive: true, force: true });
@@ -273,17 +279,7 @@ ${customersYaml}
 });
 
 it("templates learnt just before a SIGKILL are kept: data after the restart decodes at once", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "ft-crash-templates-"));
-  const port = await freeUdpPort();
-  const config = join(dir, "config.yaml");
-  writeFileSync(
-    config,
-    `inputs: { netflow: [{ listen: "127.0.0.1:${port}", allowedExporters: [127.0.0.1/32] }] }
-api: { listen: "127.0.0.1:0" }
-customers:
-${customersYaml}
-`,
-  );
+  const { dir, port, config } = await runConfig("ft-crash-templates-");
   // sourceIPv4Address, destinationIPv4Address, octetDeltaCount, packetDeltaCount,
   // flowStartMilliseconds, flowEndMilliseconds
   const fields = [8, 12, 1, 2, 152, 153].map((id) => ({ id, length: id < 100 && id > 2 ? 4 : 8 }));
