@@ -36,6 +36,14 @@ interface PendingBatch {
   seq: number | undefined;
   series: SeriesRowDelta[];
   responses: ResponseTimeRowDelta[];
+  /** Its earliest 1-minute row's start, when made (completeUntil reads it, not the rows). */
+  firstMinuteMs: number;
+}
+
+function firstMinute(rows: ReadonlyArray<{ level: string; startMs: number }>, from = Infinity) {
+  let first = from;
+  for (const r of rows) if (r.level === "1m" && r.startMs < first) first = r.startMs;
+  return first;
 }
 
 export { type Collectors, createCollectors } from "./collectors.js";
@@ -164,7 +172,9 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
   let lastNowMs = Number.NEGATIVE_INFINITY;
 
   const wal = await openPipelineWal(cfg, store, log);
-  for (const b of wal.replay) batches.push({ ...b });
+  for (const b of wal.replay) {
+    batches.push({ ...b, firstMinuteMs: firstMinute(b.responses, firstMinute(b.series)) });
+  }
   countPending();
 
   function countPending(): void {
@@ -279,7 +289,8 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
     const responses = nameResponseDeltas(model, responseRollup.flush());
     if (series.length + responses.length === 0) return;
     const seq = wal.log({ series, responses });
-    batches.push({ seq, series, responses });
+    const firstMinuteMs = firstMinute(responses, firstMinute(series));
+    batches.push({ seq, series, responses, firstMinuteMs });
     countPending();
   }
 
@@ -408,11 +419,7 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
 
   function completeUntil(nowMs: number): number {
     let until = completeBefore(nowMs, cfg.aggregation.lateness);
-    for (const b of batches) {
-      for (const rows of [b.series, b.responses] as const) {
-        for (const r of rows) if (r.level === "1m" && r.startMs < until) until = r.startMs;
-      }
-    }
+    for (const b of batches) until = Math.min(until, b.firstMinuteMs);
     return until;
   }
 

@@ -228,23 +228,33 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
     return { step, fromMs, toMs, q };
   }
 
+  /**
+   * What every per-customer series answer starts with, and each point's time and `complete`
+   * (the period ends by completeUntil, read once per answer).
+   */
+  function seriesFrame(customer: string, step: TrafficStep, fromMs: number, toMs: number) {
+    const until = completeUntil();
+    const stepMs = STEP_MS[step];
+    return {
+      head: {
+        customer,
+        step,
+        from: isoTime(fromMs),
+        to: isoTime(toMs),
+        completeUntil: isoTime(until),
+      },
+      point: (timeMs: number) => ({ time: isoTime(timeMs), complete: timeMs + stepMs <= until }),
+    };
+  }
+
   async function responseTimes(customer: string, search: string): Promise<ApiReply> {
     const { step, fromMs, toMs, q } = seriesRequest(customer, search);
     const rows = await seriesStore().responseTimes({ ...q, level: step });
     const series = responseTimeSeries({ fromMs, toMs, step, rows });
-    const until = completeUntil();
-    const stepMs = STEP_MS[step];
+    const frame = seriesFrame(customer, step, fromMs, toMs);
     return jsonReply(200, {
-      customer,
-      step,
-      from: isoTime(fromMs),
-      to: isoTime(toMs),
-      completeUntil: isoTime(until),
-      points: series.points.map(({ timeMs, ...f }) => ({
-        time: isoTime(timeMs),
-        complete: timeMs + stepMs <= until,
-        ...f,
-      })),
+      ...frame.head,
+      points: series.points.map(({ timeMs, ...f }) => ({ ...frame.point(timeMs), ...f })),
       ...series.summary,
     });
   }
@@ -268,17 +278,11 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
       minutesFrom: keptFrom(retention, "1m", t),
       fiveMinutesFrom: keptFrom(retention, "5m", t),
     });
-    const until = completeUntil();
-    const stepMs = STEP_MS[step];
+    const frame = seriesFrame(customer, step, fromMs, toMs);
     return jsonReply(200, {
-      customer,
-      step,
-      from: isoTime(fromMs),
-      to: isoTime(toMs),
-      completeUntil: isoTime(until),
+      ...frame.head,
       points: series.points.map((pt) => ({
-        time: isoTime(pt.timeMs),
-        complete: pt.timeMs + stepMs <= until,
+        ...frame.point(pt.timeMs),
         bytesIn: pt.bytesIn,
         bytesOut: pt.bytesOut,
         packetsIn: pt.packetsIn,

@@ -134,13 +134,18 @@ export const TrafficPoint = z
   })
   .meta({ id: "TrafficPoint" });
 
+/** The head of every per-customer series answer (data-endpoints.ts, seriesFrame). */
+const seriesHead = {
+  customer: z.string(),
+  step: z.enum(trafficSteps),
+  from: isoOut("Start"),
+  to: isoOut("End (excluded)"),
+  completeUntil,
+};
+
 export const Traffic = z
   .strictObject({
-    customer: z.string(),
-    step: z.enum(trafficSteps),
-    from: isoOut("Start"),
-    to: isoOut("End (excluded)"),
-    completeUntil,
+    ...seriesHead,
     points: z.array(TrafficPoint),
     p95BpsIn: z.number().nullable().meta({ description: "95th percentile of 5-minute rates in" }),
     p95BpsOut: z.number().nullable(),
@@ -166,11 +171,7 @@ export const ResponseTimePoint = z
 
 export const ResponseTimes = z
   .strictObject({
-    customer: z.string(),
-    step: z.enum(trafficSteps),
-    from: isoOut("Start"),
-    to: isoOut("End (excluded)"),
-    completeUntil,
+    ...seriesHead,
     points: z.array(ResponseTimePoint),
     ...responseTimeFigures,
   })
