@@ -28,6 +28,9 @@ describe("check-config's view of a config", () => {
       for (const secret of SECRET_VALUES) expect(view).not.toContain(secret);
       expect(JSON.parse(view).api.operatorTokens).toBe("(2 set)");
       expect(JSON.parse(view).queue.redis.url).toBe("redis://ft:***@127.0.0.1:6379/2?password=***");
+      expect(JSON.parse(view).registry.postgres.url).toBe(
+        "postgres://ft:***@127.0.0.1:5432/flowtally",
+      );
     }
     expect(JSON.parse(views[0]!).store.influx).toMatchObject({ username: "ft", password: "(set)" });
     expect(JSON.parse(views[1]!).store.influx).toMatchObject({ token: "(set)" });

@@ -25,6 +25,15 @@ export function resolveDataPaths(cfg: Config, configDir: string): Config {
     },
     collector: { ...cfg.collector, spoolPath: inData(cfg.collector.spoolPath) },
     wal: { ...cfg.wal, path: inData(cfg.wal.path) },
+    registry: {
+      ...cfg.registry,
+      embedded: {
+        path:
+          cfg.registry.embedded.path === ":memory:"
+            ? ":memory:"
+            : inData(cfg.registry.embedded.path),
+      },
+    },
   };
 }
 
@@ -35,6 +44,9 @@ export function dataFiles(cfg: Config): Record<string, string> {
     ...(cfg.store.influx === undefined ? { "store.embedded.path": cfg.store.embedded.path } : {}),
     "decoder.statePath": cfg.decoder.statePath === "" ? "(off)" : cfg.decoder.statePath,
     "wal.path": cfg.wal.enabled ? cfg.wal.path : "(off)",
+    ...(cfg.registry.source === "database" && cfg.registry.postgres === undefined
+      ? { "registry.embedded.path": cfg.registry.embedded.path }
+      : {}),
     ...(cfg.queue === undefined
       ? {}
       : {

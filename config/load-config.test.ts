@@ -235,6 +235,43 @@ ${link("{ id: l2, prefixes: [2001:db8::/32], commitRate: 1.5G }").trim()}
       expect(() => parseConfigText(text), text).toThrow(message);
   });
 
+  it("registry: config by default; database needs the customers out of the file, and PostgreSQL when scaled out", () => {
+    expect(configSchema.parse({}).registry).toEqual({
+      source: "config",
+      embedded: { path: "registry.duckdb" },
+    });
+    const one = parseConfigText("registry: { source: database }", "r.yaml", "/etc/ft");
+    expect(one.registry.embedded.path).toBe("/etc/ft/registry.duckdb");
+    const pgUrl = "postgres://ft@127.0.0.1:5432/flowtally";
+    const scaled = parseConfigText(
+      `registry: { source: database, postgres: { url: "${pgUrl}" } }\nqueue: { redis: { url: "redis://127.0.0.1:6379" } }`,
+    );
+    expect(scaled.registry.postgres?.url).toBe(pgUrl);
+    const refused: Array<[string, RegExp]> = [
+      ["registry: { source: yaml }", /registry\.source: .*"config".*"database"/],
+      [
+        'registry: { postgres: { url: "mysql://h/db" } }',
+        /registry\.postgres\.url: is not a "postgres:\/\/host:port\/database" URL/,
+      ],
+      ["registry: { embeded: { path: x } }", /registry: unknown key "embeded"/],
+      [
+        "registry: { source: database }\ncustomers: [{ id: a, name: A, sites: [{ id: s, links: [{ id: l, prefixes: [10.0.0.0/24] }] }] }]",
+        /customers: 1 customers are given while registry\.source is "database".*flowtally customers import/,
+      ],
+      [
+        'registry: { source: database }\nqueue: { redis: { url: "redis://127.0.0.1:6379" } }',
+        /registry\.postgres\.url: is needed when registry\.source is "database" and a queue is configured/,
+      ],
+      [
+        "registry: { embedded: { path: same.db } }\nstore: { embedded: { path: same.db } }",
+        /registry\.embedded\.path: "\/etc\/ft\/same\.db" is also store\.embedded\.path/,
+      ],
+    ];
+    for (const [text, message] of refused) {
+      expect(() => parseConfigText(text, "r.yaml", "/etc/ft"), text).toThrow(message);
+    }
+  });
+
   describe("durations: every one has the limits the code that uses it needs", () => {
     const influx = (extra: string) =>
       `store: { influx: { api: v1, url: "http://127.0.0.1:8086", database: d, ${extra} } }`;

@@ -19,7 +19,7 @@ import { resolveDataPaths } from "./data-paths.js";
 import { formatPath, issueReason } from "./path.js";
 import { printable } from "./printable.js";
 import { validateModel } from "./validate-model.js";
-import { validateResources } from "./validate-resources.js";
+import { validateRegistry, validateResources } from "./validate-resources.js";
 import { plainYaml, type ReadMore } from "./yaml-fast-path.js";
 
 export function loadConfigFile(path: string): Readonly<Config> {
@@ -234,7 +234,7 @@ function validate(
     raw === undefined ? res.data! : { ...res.data!, customers },
     resolve(configDir),
   );
-  const problems = [...validateModel(cfg), ...validateResources(cfg)];
+  const problems = [...validateModel(cfg), ...validateResources(cfg), ...validateRegistry(cfg)];
   if (problems.length > 0) throw invalid(source, problems);
   return deepFreeze(cfg);
 }

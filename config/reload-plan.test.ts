@@ -61,6 +61,7 @@ describe("reload plan", () => {
       "decoder.statePath",
       "inputs.netflow",
       "queue",
+      "registry.embedded",
       "store.embedded",
       "wal.path",
     ]);

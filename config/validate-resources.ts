@@ -104,6 +104,9 @@ export function validateResources(cfg: Config): string[] {
   ];
   if (cfg.store.influx === undefined)
     files.unshift(["store.embedded.path", cfg.store.embedded.path]);
+  if (cfg.registry.postgres === undefined) {
+    files.push(["registry.embedded.path", cfg.registry.embedded.path]);
+  }
   const owner = new Map<string, string>();
   for (const [path, file] of files) {
     // "" disables the state file and the spool; ":memory:" is a store without a file.
@@ -113,6 +116,27 @@ export function validateResources(cfg: Config): string[] {
     if (first !== undefined) {
       problems.push(`${path}: "${file}" is also ${first}: each needs a file of its own`);
     } else owner.set(full, path);
+  }
+  return problems;
+}
+
+/**
+ * The registry's settings that only make sense together: with `registry.source: database` the
+ * customers come from the database, so `customers:` in the file would be silently ignored; and a
+ * scaled-out setup (a `queue`) has several processes, which cannot share the embedded file.
+ */
+export function validateRegistry(cfg: Config): string[] {
+  if (cfg.registry.source !== "database") return [];
+  const problems: string[] = [];
+  if (cfg.customers.length > 0) {
+    problems.push(
+      `customers: ${cfg.customers.length} customers are given while registry.source is "database", where they would be ignored: move them into the registry with \`flowtally customers import\` and remove them from the file, or set registry.source: config`,
+    );
+  }
+  if (cfg.queue !== undefined && cfg.registry.postgres === undefined) {
+    problems.push(
+      'registry.postgres.url: is needed when registry.source is "database" and a queue is configured (scaled out): the processes share the registry, and the embedded file can be opened by one process only',
+    );
   }
   return problems;
 }

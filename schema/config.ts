@@ -581,6 +581,33 @@ export const configSchema = z.strictObject({
       level: z.enum(logLevels).optional(),
     })
     .prefault({}),
+  /**
+   * Where customers → sites → access links come from (docs/registry.md): `config` reads
+   * `customers:` from this file (changed by editing it and SIGHUP); `database` keeps them in the
+   * registry database, changed through the API and `flowtally customers import`.
+   */
+  registry: z
+    .strictObject({
+      source: z.enum(["config", "database"]).default("config"),
+      /** The embedded registry (one box): a DuckDB file; relative: in `dataDir`. */
+      embedded: z.strictObject({ path: z.string().min(1).default("registry.duckdb") }).prefault({}),
+      /**
+       * PostgreSQL, shared by every process (scaled out; on one box instead of the file when
+       * given): postgres://user[:password]@host:port/database; its password is a secret.
+       */
+      postgres: z
+        .strictObject({
+          url: z
+            .string()
+            .refine(
+              (s) => /^postgres(ql)?:\/\/[^/\s]+\/[^/\s?]+/.test(s),
+              'is not a "postgres://host:port/database" URL',
+            )
+            .register(secrets, { shown: "url" }),
+        })
+        .optional(),
+    })
+    .prefault({}),
   customers: z.array(customerSchema).default([]),
   /** Traffic classes, first match wins; traffic matching none is in `defaultClass`. */
   classes: z.array(classSchema).default([]),

@@ -18,6 +18,7 @@ describe("secret keys", () => {
       "store.influx.token set",
       "queue.redis.url url",
       "api.operatorTokens count",
+      "registry.postgres.url url",
     ]);
   });
 

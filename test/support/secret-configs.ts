@@ -11,11 +11,14 @@ export const SECRET_VALUES = [
   "pw-M3n4O5p6-redisquery",
   "op-Q7r8S9t0-operator-one",
   "op-U1v2W3x4-operator-two",
+  "pw-Y5z6A7b8-postgres",
 ] as const;
-const [influxPassword, influxToken, redisPassword, redisQueryPassword, op1, op2] = SECRET_VALUES;
+const [influxPassword, influxToken, redisPassword, redisQueryPassword, op1, op2, pgPassword] =
+  SECRET_VALUES;
 const common = [
   `queue: { redis: { url: "redis://ft:${redisPassword}@127.0.0.1:6379/2?password=${redisQueryPassword}" } }`,
   `api: { listen: "127.0.0.1:0", operatorTokens: ["${op1}", "${op2}"] }`,
+  `registry: { source: database, postgres: { url: "postgres://ft:${pgPassword}@127.0.0.1:5432/flowtally" } }`,
 ];
 export const EVERY_SECRET_CONFIGS = [
   [
