@@ -3,17 +3,9 @@
  * (atomically: a temp file renamed over the old one) and read back on start, so a restart does
  * not lose data until exporters resend their templates.
  */
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeFileSync,
-} from "node:fs";
-import { dirname } from "node:path";
+import { readFileSync } from "node:fs";
 import { FlowtallyError } from "../schema/errors.js";
+import { writeFileDurably } from "../wal/durable-file.js";
 import type { FlowDecoder } from "./decoders/flow-decoder.js";
 
 export interface RestoredState {
@@ -49,28 +41,10 @@ export function saveDecoderState(path: string, decoder: FlowDecoder): void {
   saveDecoderStateText(path, `${JSON.stringify(decoder.snapshot())}\n`);
 }
 
-/**
- * Writes a state's text durably: a temp file synced to disk, renamed over the old one, and the
- * directory synced, so that after a crash the path holds the old state or the new one, whole.
- */
+/** Writes a state's text durably (wal/durable-file.ts): the old state or the new one, whole. */
 export function saveDecoderStateText(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
   try {
-    mkdirSync(dirname(path), { recursive: true });
-    const fd = openSync(tmp, "w");
-    try {
-      writeFileSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-    const dir = openSync(dirname(path), "r");
-    try {
-      fsyncSync(dir);
-    } finally {
-      closeSync(dir);
-    }
+    writeFileDurably(path, text);
   } catch (e) {
     throw new FlowtallyError("FT_STATE_WRITE", `${path}: ${(e as Error).message}`, { cause: e });
   }

@@ -9,11 +9,11 @@
  * is written to `spoolPath` and delivered by the next start, so a stop during an outage loses
  * nothing either.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { readFileSync, rmSync } from "node:fs";
 import type { Queue } from "bullmq";
 import type { Logger } from "pino";
 import { checkPartialsMessage, type PartialsMessage } from "../schema/partials-message.js";
+import { writeFileDurably } from "../wal/durable-file.js";
 import { messageRows } from "./partials-batch.js";
 
 /** Job options of every partials job. */
@@ -246,10 +246,7 @@ export function createPartialsShipper(o: ShipperOptions): PartialsShipper {
       );
       return;
     }
-    const tmp = `${o.spoolPath}.${process.pid}.tmp`;
-    mkdirSync(dirname(o.spoolPath), { recursive: true });
-    writeFileSync(tmp, JSON.stringify(buffer));
-    renameSync(tmp, o.spoolPath);
+    writeFileDurably(o.spoolPath, JSON.stringify(buffer));
     o.log.warn(
       { path: o.spoolPath, messages: buffer.length, rows: stats.bufferedRows },
       "Redis unreachable at stop: partials spooled for the next start",

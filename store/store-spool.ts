@@ -15,17 +15,7 @@
  * name. A `.writing` file found at start means a process stopped in between: its rows may or may
  * not be in the store, so it is reported and left for a person to decide.
  */
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { FlowtallyError } from "../schema/errors.js";
 import {
@@ -33,6 +23,7 @@ import {
   responseTimeCounters,
   type SeriesRowDelta,
 } from "../schema/series-store.js";
+import { writeFileDurably } from "../wal/durable-file.js";
 import { validateResponseRows, validateSeriesRows } from "./row-validation.js";
 
 export const STORE_SPOOL_VERSION = 1;
@@ -235,23 +226,6 @@ export function createStoreSpool(o: {
     }
   }
 
-  function writeFile(path: string, text: string): void {
-    const tmp = `${path}.${pid}.tmp`;
-    try {
-      const fd = openSync(tmp, "w");
-      try {
-        writeSync(fd, text);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, path);
-    } catch (e) {
-      rmSync(tmp, { force: true });
-      throw e;
-    }
-  }
-
   function release(spool: ClaimedSpool, left: SpoolRows): void {
     try {
       if (
@@ -260,7 +234,7 @@ export function createStoreSpool(o: {
       ) {
         renameSync(writing(spool.path), spool.path);
       } else {
-        writeFile(spool.path, encodeSpool(o.store, left, Date.now()));
+        writeFileDurably(spool.path, encodeSpool(o.store, left, Date.now()));
         rmSync(writing(spool.path), { force: true });
       }
     } catch (e) {
@@ -279,7 +253,7 @@ export function createStoreSpool(o: {
       const path = join(place.dir, `${place.prefix}${stamp}-${pid}.json`);
       try {
         mkdirSync(place.dir, { recursive: true });
-        writeFile(path, text);
+        writeFileDurably(path, text);
         return path;
       } catch (e) {
         failures.push(`${path}: ${(e as Error).message}`);
