@@ -92,7 +92,7 @@ describe("encodeAccessRequest", () => {
     };
     expect(reason({})).toBe("ok");
     expect(reason({ password: "é".repeat(64) })).toBe("ok"); // 128 bytes
-    expect(reason({ password: "é".repeat(64) + "x" })).toMatch(/password is longer than 128/);
+    expect(reason({ password: `${"é".repeat(64)}x` })).toMatch(/password is longer than 128/);
     expect(reason({ password: "" })).toMatch(/password is empty/);
     expect(reason({ user: "" })).toMatch(/user name is empty/);
     expect(reason({ user: "u".repeat(254) })).toMatch(/longer than 253/);
