@@ -55,6 +55,21 @@ describe("config warnings", () => {
     }
   });
 
+  it("warns of a RADIUS shared secret shorter than RFC 2865's 16 bytes, not of one read from the environment", () => {
+    const cfg = parseConfigText(`radius:
+  servers:
+    - { host: 127.0.0.1, secret: "fifteen-bytes.." }
+    - { host: 127.0.0.1, secret: "sixteen-bytes..." }
+    - { host: ::1, secretEnv: RADIUS_SECRET }
+`);
+    expect(configWarnings(cfg).map((w) => w.path)).toEqual(["radius.servers[0].secret"]);
+    expect(formatWarning(configWarnings(cfg)[0]!)).toMatch(
+      /^radius\.servers\[0\]\.secret: is shorter than 16 bytes: RFC 2865/,
+    );
+    // Never the secret itself.
+    expect(JSON.stringify(configWarnings(cfg))).not.toContain("fifteen");
+  });
+
   it("a config without customers has none", () => {
     expect(configWarnings(parseConfigText(""))).toEqual([]);
   });

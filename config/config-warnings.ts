@@ -45,8 +45,20 @@ export function configWarnings(cfg: Config): ConfigWarning[] {
       }
     }
   }
+  for (const [k, server] of (cfg.radius?.servers ?? []).entries()) {
+    const secret = server.secret;
+    if (secret !== undefined && Buffer.byteLength(secret) < RADIUS_SECRET_MIN_BYTES) {
+      out.push({
+        path: formatPath(["radius", "servers", k, "secret"]),
+        reason: `is shorter than ${RADIUS_SECRET_MIN_BYTES} bytes: RFC 2865 asks for at least 16, since the secret hides passwords and signs replies (a short one can be guessed from one captured request)`,
+      });
+    }
+  }
   return out;
 }
+
+/** RFC 2865 §3: the shared secret SHOULD be at least 16 octets. */
+export const RADIUS_SECRET_MIN_BYTES = 16;
 
 /** Logs each warning (at start of `run`, `collect`, `replay` ...). */
 export function logConfigWarnings(cfg: Config, log: { warn(o: object, msg: string): void }): void {

@@ -398,6 +398,42 @@ const captureInput = z.strictObject({
   promiscuous: z.boolean().default(true),
 });
 
+/** An environment variable's name, as a shell writes it. */
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "is not an environment variable name such as RADIUS_SECRET");
+
+/** One RADIUS server (accounts/radius-client.ts); exactly one of `secret` and `secretEnv`. */
+const radiusServer = z
+  .strictObject({
+    /** An IP address: RADIUS servers know their clients by address, and a name would add DNS to every login. */
+    host: ipAddress,
+    port: z.number().int().min(1).max(65535).default(1812),
+    /** The shared secret (write-only: `check-config` shows "(set)"). */
+    secret: secret.optional(),
+    /** The environment variable holding the shared secret instead (read when flowtally starts). */
+    secretEnv: envName.optional(),
+  })
+  .superRefine((v, ctx) => {
+    if ((v.secret === undefined) === (v.secretEnv === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [v.secret === undefined ? "secret" : "secretEnv"],
+        message: "give either secret or secretEnv (exactly one)",
+      });
+    }
+  });
+
+/** RADIUS password checks for users with `auth: radius` (docs/accounts-radius.md). */
+export const radiusConfigSchema = z.strictObject({
+  /** Asked in order; one that does not answer is held down and the next one asked. */
+  servers: z.array(radiusServer).min(1, "is empty: leave radius out, or name a server"),
+  /** How long to wait for a reply before sending the request again (a timer: above 0). */
+  timeout: duration({ min: 100, max: 60 * SECOND_MS }).default(3000),
+  /** Times a request is sent again to one server before the next server is asked. */
+  retries: z.number().int().min(0).max(10).default(2),
+});
+
 export const configSchema = z.strictObject({
   /**
    * The directory of every file flowtally writes whose path in the config is relative (store,
@@ -608,6 +644,8 @@ export const configSchema = z.strictObject({
         .optional(),
     })
     .prefault({}),
+  /** RADIUS servers for users with `auth: radius`; left out: no RADIUS. */
+  radius: radiusConfigSchema.optional(),
   customers: z.array(customerSchema).default([]),
   /** Traffic classes, first match wins; traffic matching none is in `defaultClass`. */
   classes: z.array(classSchema).default([]),
@@ -656,4 +694,5 @@ export type CustomerConfig = z.infer<typeof customerSchema>;
 export type ClassConfig = z.infer<typeof classSchema>;
 export type CaptureInputConfig = z.infer<typeof captureInput>;
 export type Config = z.infer<typeof configSchema>;
+export type RadiusConfig = z.infer<typeof radiusConfigSchema>;
 export type InfluxConfig = NonNullable<Config["store"]["influx"]>;

@@ -9,6 +9,8 @@ const SECRET_LIKE = /pass|secret|token|credential|auth|apikey|api_key|cookie|url
 const NOT_SECRET: Record<string, string> = {
   "store.influx.url": "refuses credentials and a query (schema/config.ts influxUrl)",
   "api.authFailures": "how many failed authentications are tolerated, no credential",
+  "radius.servers[].secretEnv":
+    "the name of the environment variable holding the secret, not its value",
 };
 
 describe("secret keys", () => {
@@ -19,6 +21,7 @@ describe("secret keys", () => {
       "queue.redis.url url",
       "api.operatorTokens count",
       "registry.postgres.url url",
+      "radius.servers[].secret set",
     ]);
   });
 
