@@ -6,6 +6,7 @@
  * postgresql).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createSocket } from "node:dgram";
 import { existsSync } from "node:fs";
 import { chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { connect, createServer } from "node:net";
@@ -23,6 +24,31 @@ export async function freePort(): Promise<number> {
         if (address === null || typeof address === "string") reject(new Error("no port"));
         else resolve(address.port);
       });
+    });
+  });
+}
+
+/** A UDP port nobody has bound on 127.0.0.1 or ::1 right now (the kernel's pick, released). */
+async function freeUdpPortOnBothLoopbacks(): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await boundUdpPort("udp4", "127.0.0.1", 0);
+    // The same number free on ::1 too, for a server that listens on both loopbacks.
+    if ((await boundUdpPort("udp6", "::1", port).catch(() => 0)) === port || attempt >= 20) {
+      return port;
+    }
+  }
+}
+
+function boundUdpPort(type: "udp4" | "udp6", host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket(type);
+    socket.once("error", (e) => {
+      socket.close();
+      reject(e);
+    });
+    socket.bind(port, host, () => {
+      const bound = socket.address().port;
+      socket.close(() => resolve(bound));
     });
   });
 }
@@ -58,8 +84,13 @@ export interface ServerSpec {
   args(port: number, dir: string): string[];
   /** Runs before each start, e.g. to write a config file into `dir`. */
   prepare?(port: number, dir: string): Promise<void>;
-  /** Resolves when the server answers (default: its port accepts connections). */
-  ready?(port: number): Promise<void>;
+  /**
+   * Resolves when the server answers (default: its port accepts TCP connections); `exited` says
+   * why the process is gone, once it is, so that a wait can end early.
+   */
+  ready?(port: number, exited: () => string | undefined): Promise<void>;
+  /** Its port is a UDP one: picked free for UDP, and only `ready` says when it answers. */
+  udp?: boolean;
   /** How long a start may take. */
   startMs?: number;
   /** Runs the server as this user (a server that refuses root, like postgres, when we are root). */
@@ -114,7 +145,7 @@ export async function startServer(spec: ServerSpec): Promise<TestServer> {
   }
   const dir = await mkdtemp(join(tmpdir(), `flowtally-${spec.name}-`));
   if (spec.user !== undefined) await chown(dir, spec.user.uid, spec.user.gid);
-  const port = await freePort();
+  const port = spec.udp === true ? await freeUdpPortOnBothLoopbacks() : await freePort();
   let child: ChildProcess | undefined;
   let exit: Promise<void> = Promise.resolve();
   let printed = "";
@@ -142,8 +173,8 @@ export async function startServer(spec: ServerSpec): Promise<TestServer> {
     c.stdout?.on("data", keep);
     c.stderr?.on("data", keep);
     try {
-      await waitForPort(port, spec.startMs ?? 20_000, () => exitedWith);
-      if (spec.ready !== undefined) await spec.ready(port);
+      if (spec.udp !== true) await waitForPort(port, spec.startMs ?? 20_000, () => exitedWith);
+      if (spec.ready !== undefined) await spec.ready(port, () => exitedWith);
     } catch (e) {
       c.kill("SIGKILL");
       await exit;
