@@ -2,8 +2,8 @@
 # Brings a fresh clone to a runnable state: installs npm dependencies (when package-lock.json is
 # newer than the installed tree) and builds dist/. With --test it also installs the programs the
 # test suite runs against (real exporters, a packet recorder and player, Redis, InfluxDB 1.x and
-# VictoriaMetrics, PostgreSQL 15 for the customer registry, which the tests start themselves on
-# free loopback ports, and libfaketime for the
+# VictoriaMetrics, PostgreSQL 15 for the customer registry, FreeRADIUS for RADIUS logins, which
+# the tests start themselves on free loopback ports, and libfaketime for the
 # calendar check) from Debian's packages
 # when they are missing and we are root with apt; otherwise it stops with a message naming the
 # package. Live capture's headers (libpcap-dev) are installed before `npm ci` with --test; without
@@ -47,9 +47,23 @@ need() {
 # pcap and live capture fails with FT_CAPTURE_OPEN; everything else works. The tests need it.
 pcap_header=/usr/include/pcap/pcap.h
 if [ "${1:-}" = "--test" ]; then
+  had_freeradius=yes
+  have freeradius || had_freeradius=no
   need softflowd softflowd pmacctd pmacct nfacctd pmacct tcpdump tcpdump tcpreplay tcpreplay \
     "$pcap_header" libpcap-dev redis-server redis-server redis-cli redis-tools influxd influxdb \
-    victoria-metrics victoria-metrics faketime faketime /usr/lib/postgresql/15/bin/initdb postgresql
+    victoria-metrics victoria-metrics faketime faketime /usr/lib/postgresql/15/bin/initdb postgresql \
+    freeradius freeradius
+  # Debian's freeradius starts its own server (on 1812, with /etc/freeradius) when installed; the
+  # tests start theirs (bench/freeradius.ts). Stopped and disabled only when installed just now:
+  # a FreeRADIUS that was here before is the machine's own business.
+  if [ "$had_freeradius" = no ]; then
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+      systemctl disable --now freeradius >/dev/null 2>&1 || true
+    elif [ -x /etc/init.d/freeradius ]; then
+      /etc/init.d/freeradius stop >/dev/null 2>&1 || true
+      update-rc.d freeradius disable >/dev/null 2>&1 || true
+    fi
+  fi
 elif ! have "$pcap_header" && [ ! -f node_modules/.package-lock.json ]; then
   # The quick start does not capture: it does not wait for apt. Said once, at the first setup.
   echo "setup: live capture (inputs.capture) needs libpcap-dev: apt-get install libpcap-dev, then rerun this script" >&2
@@ -96,7 +110,7 @@ if [ ! -f "$addon" ] || [ -n "$(find native -maxdepth 1 \( -name '*.c' -o -name 
 fi
 
 # `npm ci` runs `prepare` (the build); rebuild when a source file is newer than the last build.
-if [ ! -f dist/cli/flowtally.js ] || [ -n "$(find cli collector config schema store bench aggregator query registry -name '*.ts' -newer dist/cli/flowtally.js 2>/dev/null | head -n 1)" ]; then
+if [ ! -f dist/cli/flowtally.js ] || [ -n "$(find cli collector config schema store bench aggregator query registry accounts -name '*.ts' -newer dist/cli/flowtally.js 2>/dev/null | head -n 1)" ]; then
   echo "setup: build" >&2
   npx tsc -p tsconfig.build.json
 fi
