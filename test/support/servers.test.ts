@@ -1,7 +1,17 @@
+import { existsSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
+import { join } from "node:path";
 import pg from "pg";
+import { pino } from "pino";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { startInfluxd, startPostgres, startRedis, startVictoriaMetrics } from "./servers.js";
+import { createRadiusClient } from "../../accounts/radius-client.js";
+import {
+  startFreeradius,
+  startInfluxd,
+  startPostgres,
+  startRedis,
+  startVictoriaMetrics,
+} from "./servers.js";
 
 /** Sends one inline Redis command and returns the first reply line. */
 async function redisCommand(port: number, command: string): Promise<string> {
@@ -82,5 +92,30 @@ describe("startPostgres", () => {
     await expect(query("SELECT 1")).rejects.toThrow();
     await postgres.start();
     expect(await query("SELECT n FROM t")).toEqual([{ n: 42 }]);
+  });
+});
+
+describe("startFreeradius", () => {
+  it("starts FreeRADIUS on a free loopback UDP port with its config in the temporary directory, across a stop and a start", async () => {
+    const secret = "servers-test-shared-secret";
+    const radius = await startFreeradius({ users: [{ name: "u", password: "pw" }], secret });
+    onTestFinished(() => radius.close());
+    expect(radius.port).not.toBe(1812);
+    expect(radius.version).toMatch(/^3\.\d+\.\d+$/);
+    const conf = readFileSync(join(radius.dir, "radiusd.conf"), "utf8");
+    expect(conf).toMatch(/require_message_authenticator = yes/);
+    expect(conf).not.toMatch(/\/etc\/freeradius/);
+    const client = createRadiusClient(
+      { servers: [{ host: "127.0.0.1", port: radius.port, secret }], timeout: 300, retries: 0 },
+      { log: pino({ level: "silent" }) },
+    );
+    onTestFinished(() => client.stop());
+    expect(await client.authenticate("u", "pw")).toBe("accept");
+    await radius.stop();
+    expect(await client.authenticate("u", "pw")).toBe("unavailable");
+    await radius.start();
+    expect(await client.authenticate("u", "pw")).toBe("accept");
+    await radius.close();
+    expect(existsSync(radius.dir)).toBe(false);
   });
 });
