@@ -178,6 +178,8 @@ describe("check-config and run refuse absurd configs the same way", () => {
       for (const secret of SECRET_VALUES) expect(r.stdout + r.stderr).not.toContain(secret);
       expect(r.stdout).toContain('"operatorTokens": "(2 set)"');
       expect(r.stdout).toContain('"url": "redis://ft:***@127.0.0.1:6379/2?password=***"');
+      expect(r.stdout).toContain('"secret": "(set)"');
+      expect(r.stdout).toContain('"secretEnv": "RADIUS_SECRET"');
     }
   });
 });

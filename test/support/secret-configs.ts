@@ -12,13 +12,23 @@ export const SECRET_VALUES = [
   "op-Q7r8S9t0-operator-one",
   "op-U1v2W3x4-operator-two",
   "pw-Y5z6A7b8-postgres",
+  "rad-C9d0E1f2-radius-secret",
 ] as const;
-const [influxPassword, influxToken, redisPassword, redisQueryPassword, op1, op2, pgPassword] =
-  SECRET_VALUES;
+const [
+  influxPassword,
+  influxToken,
+  redisPassword,
+  redisQueryPassword,
+  op1,
+  op2,
+  pgPassword,
+  radiusSecret,
+] = SECRET_VALUES;
 const common = [
   `queue: { redis: { url: "redis://ft:${redisPassword}@127.0.0.1:6379/2?password=${redisQueryPassword}" } }`,
   `api: { listen: "127.0.0.1:0", operatorTokens: ["${op1}", "${op2}"] }`,
   `registry: { source: database, postgres: { url: "postgres://ft:${pgPassword}@127.0.0.1:5432/flowtally" } }`,
+  `radius: { servers: [{ host: 127.0.0.1, secret: "${radiusSecret}" }, { host: "::1", secretEnv: RADIUS_SECRET }] }`,
 ];
 export const EVERY_SECRET_CONFIGS = [
   [
