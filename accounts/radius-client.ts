@@ -82,7 +82,8 @@ interface ServerState {
   /** "127.0.0.1:1812", "[::1]:1812": for logs. */
   readonly label: string;
   socket: Promise<Socket> | undefined;
-  readonly pending: Map<number, Pending>;
+  /** Identifiers in flight; null: taken, its request not sent yet. */
+  readonly pending: Map<number, Pending | null>;
   /** Where the search for a free Identifier starts: round robin, so ids are not reused at once. */
   nextId: number;
   readonly waiting: Array<(id: number | undefined) => void>;
@@ -155,14 +156,14 @@ export function createRadiusClient(
   function onReply(server: ServerState, datagram: Buffer): void {
     const id = replyIdentifier(datagram);
     const pending = id === undefined ? undefined : server.pending.get(id);
-    if (pending === undefined) {
+    if (pending === undefined || pending === null) {
       // Most often a second answer to a request sent again, which was answered already.
       log.debug({ server: server.label, id }, "radius reply to no request in flight dropped");
       return;
     }
     const reply = decodeReply(
       datagram,
-      { id: id!, authenticator: pending.authenticator },
+      { id: datagram[1]!, authenticator: pending.authenticator },
       server.config.secret,
     );
     if (!reply.ok) {
@@ -219,7 +220,7 @@ export function createRadiusClient(
    * an await, and another request must not take it meanwhile).
    */
   function reserve(server: ServerState, id: number): void {
-    server.pending.set(id, { authenticator: new Uint8Array(0), answer: () => {} });
+    server.pending.set(id, null);
   }
 
   /** Sends the request to one server, `attempts` times at most, each waiting `timeout`. */

@@ -224,6 +224,16 @@ describe("against FreeRADIUS", () => {
     expect(radius.output()).not.toMatch(/conflicting packet/);
   });
 
+  it("past 256 in flight and maxWaiting waiting for an Identifier, a login is unavailable at once", async () => {
+    const c = client([real()], { timeout: 3000, retries: 0, maxWaiting: 10 });
+    const answers = await Promise.all(
+      Array.from({ length: 300 }, () => c.authenticate("p16", "0123456789abcdef")),
+    );
+    expect(answers.filter((a) => a === "accept")).toHaveLength(256 + 10);
+    expect(answers.filter((a) => a === "unavailable")).toHaveLength(300 - 266);
+    expect(await c.authenticate("p16", "0123456789abcdef")).toBe("accept");
+  });
+
   it("stop() answers the requests in flight unavailable at once, and every later one", async () => {
     const dead = await silentServer();
     const c = createRadiusClient(
