@@ -68,8 +68,12 @@ export interface RadiusClient {
   authenticate(user: string, password: string): Promise<RadiusVerdict>;
 }
 
-/** What one server said to one request: a verified reply, or nothing in time. */
-type ServerAnswer = ReplyCode | "no-answer" | "stopped";
+/**
+ * What one server said to one request: a verified reply, nothing in time, or not asked (`busy`:
+ * too many requests waiting for one of its Identifiers; that is not the server's fault, so it
+ * is not held down for it).
+ */
+type ServerAnswer = ReplyCode | "no-answer" | "busy" | "stopped";
 
 interface Pending {
   authenticator: Uint8Array;
@@ -247,7 +251,7 @@ export function createRadiusClient(
     }
     if (id === undefined) {
       log.warn({ server: server.label }, "radius: too many requests waiting for this server");
-      return "no-answer";
+      return "busy";
     }
     try {
       const authenticator = newAuthenticator();
@@ -339,6 +343,7 @@ export function createRadiusClient(
       for (const { server, attempts } of order(now())) {
         const answer = await ask(server, user, password, attempts);
         if (answer === "stopped") return "unavailable";
+        if (answer === "busy") continue;
         if (answer === "no-answer") {
           if (server.heldDownUntil <= now()) {
             log.warn(

@@ -224,14 +224,29 @@ describe("against FreeRADIUS", () => {
     expect(radius.output()).not.toMatch(/conflicting packet/);
   });
 
-  it("past 256 in flight and maxWaiting waiting for an Identifier, a login is unavailable at once", async () => {
-    const c = client([real()], { timeout: 3000, retries: 0, maxWaiting: 10 });
+  it("past 256 in flight and maxWaiting waiting for an Identifier, a login goes to the next server, and the busy one is not held down", async () => {
+    const next = await silentServer();
+    const lines: string[] = [];
+    const c = createRadiusClient(
+      {
+        servers: [real(), real({ port: next.port })],
+        timeout: 1000,
+        retries: 0,
+        maxWaiting: 10,
+      },
+      { log: pino({ level: "info" }, { write: (l: string) => void lines.push(l) }) },
+    );
+    onTestFinished(() => c.stop());
     const answers = await Promise.all(
       Array.from({ length: 300 }, () => c.authenticate("p16", "0123456789abcdef")),
     );
     expect(answers.filter((a) => a === "accept")).toHaveLength(256 + 10);
+    // The 34 others went to the next server, which did not answer.
     expect(answers.filter((a) => a === "unavailable")).toHaveLength(300 - 266);
-    expect(await c.authenticate("p16", "0123456789abcdef")).toBe("accept");
+    expect(next.received).toHaveLength(34);
+    const heldDown = lines.filter((l) => l.includes("held down")).map((l) => JSON.parse(l).server);
+    expect(heldDown).toEqual([`127.0.0.1:${next.port}`]);
+    expect(lines.join("")).toMatch(/too many requests waiting/);
   });
 
   it("stop() answers the requests in flight unavailable at once, and every later one", async () => {
