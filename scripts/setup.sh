@@ -110,7 +110,7 @@ if [ ! -f "$addon" ] || [ -n "$(find native -maxdepth 1 \( -name '*.c' -o -name 
 fi
 
 # `npm ci` runs `prepare` (the build); rebuild when a source file is newer than the last build.
-if [ ! -f dist/cli/flowtally.js ] || [ -n "$(find cli collector config schema store bench aggregator query registry accounts -name '*.ts' -newer dist/cli/flowtally.js 2>/dev/null | head -n 1)" ]; then
+if [ ! -f dist/cli/flowtally.js ] || [ -n "$(find cli collector config schema store bench aggregator query registry accounts sla wal -name '*.ts' -newer dist/cli/flowtally.js 2>/dev/null | head -n 1)" ]; then
   echo "setup: build" >&2
   npx tsc -p tsconfig.build.json
 fi
