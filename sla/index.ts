@@ -29,3 +29,4 @@ export {
   levelPeriods,
   withLevel,
 } from "./profiles.js";
+export { type ClassMinuteCounts, type ClassReport, classReport } from "./report.js";

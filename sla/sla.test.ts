@@ -18,6 +18,7 @@ import {
   type SlaMinute,
 } from "./compliance.js";
 import { type ClassLevel, levelAt, levelPeriods, withLevel } from "./profiles.js";
+import { classReport } from "./report.js";
 
 const T0 = Date.UTC(2026, 10, 1);
 const MIN = 60_000;
@@ -206,5 +207,69 @@ describe("commit-rate compliance of a bill", () => {
       toMs: at("2027-01-01T00:00:00Z"),
     });
     expect(() => billingPeriod(0, 31)).toThrow(/billing day 31 is not 1–28/);
+  });
+});
+
+describe("a class's report", () => {
+  const v1: ClassLevel = { fromMs: T0, thresholdMs: 200, targetPercent: 90 };
+  const v2: ClassLevel = { fromMs: T0 + 3 * MIN, thresholdMs: 100, targetPercent: 99 };
+  const history = withLevel(withLevel([], v1), v2);
+  const row = (k: number, transactions: number, good: number) => ({
+    startMs: T0 + k * MIN,
+    transactions,
+    good,
+  });
+
+  it("sums the links per minute, judges each minute by the level then, and counts the rest as no data", () => {
+    const rows = [
+      // Minute 0: two links, 9 of 10 together: 90 % meets v1's 90 %.
+      row(0, 4, 4),
+      row(0, 6, 5),
+      // Minute 1: 8 of 10 misses 90 %.
+      row(1, 10, 8),
+      // Minute 2: no row. Minute 3: 98 of 100 meets 90 % but v2 (99 %) is in force: a breach.
+      row(3, 100, 98),
+      // Minute 4: 100 of 100.
+      row(4, 100, 100),
+      // Outside [T0, T0 + 6 min): ignored.
+      row(6, 1000, 0),
+      row(-1, 1000, 0),
+    ];
+    const r = classReport(rows, history, T0, T0 + 6 * MIN);
+    expect(r).toMatchObject({
+      threshold: 100,
+      targetPercent: 99,
+      transactions: 220,
+      good: 215,
+      goodShare: 215 / 220,
+      minutes: 6,
+      compliantMinutes: 2,
+      breachMinutes: 2,
+      noDataMinutes: 2,
+      compliantShare: 0.5,
+      estimated: false,
+    });
+    expect(r.levels).toEqual([
+      { fromMs: T0, toMs: T0 + 3 * MIN, level: v1 },
+      { fromMs: T0 + 3 * MIN, toMs: T0 + 6 * MIN, level: v2 },
+    ]);
+    // Minutes 1 and 3 are not consecutive (minute 2 had no data): two incidents.
+    expect(r.incidents.map((i) => [i.startMs, i.minutes, i.worstShare])).toEqual([
+      [T0 + MIN, 1, 0.8],
+      [T0 + 3 * MIN, 1, 0.98],
+    ]);
+  });
+
+  it("a range of partial minutes covers only its whole minutes; an empty one has no data", () => {
+    const r = classReport([row(0, 10, 10)], history, T0 + 1, T0 + 2 * MIN + 5);
+    expect([r.minutes, r.transactions, r.noDataMinutes]).toEqual([1, 0, 1]);
+    expect(r.goodShare).toBeNull();
+    const empty = classReport([], [], T0, T0 + 60 * MIN);
+    expect(empty).toMatchObject({
+      threshold: undefined,
+      minutes: 60,
+      noDataMinutes: 60,
+      compliantShare: null,
+    });
   });
 });
