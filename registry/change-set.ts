@@ -6,7 +6,7 @@
  * (duckdb-registry.ts, postgres-registry.ts) only load, lock and write.
  */
 import { formatPath, issueReason } from "../config/path.js";
-import { type RecordPath, validateCustomers } from "../config/validate-model.js";
+import type { RecordPath } from "../config/validate-model.js";
 import { FlowtallyError } from "../schema/errors.js";
 import {
   type AuditEntry,
@@ -26,6 +26,7 @@ import {
   type SiteRecord,
   siteRecordSchema,
 } from "./model.js";
+import { checkTouched, checkTree, type TreeCheck, type TreeIndex } from "./tree-index.js";
 
 /**
  * A record to write (`record` set) or to delete with everything under it (`record` undefined);
@@ -63,7 +64,12 @@ const schemas = {
 export function applyChangeSet(
   snapshot: RegistrySnapshot,
   input: unknown,
-  context: { actor: string; atMs: number },
+  context: {
+    actor: string;
+    atMs: number;
+    /** Check only: the snapshot keeps its index (a dry run, nothing written after). */
+    dryRun?: boolean;
+  },
 ): AppliedChangeSet {
   const parsed = changeSetSchema.safeParse(input);
   if (!parsed.success) {
@@ -73,25 +79,42 @@ export function applyChangeSet(
   }
   if (context.actor === "") throw invalid(["actor: a change needs someone who made it"]);
   const version = snapshot.version + 1;
-  const customers = new Map<string, RegistryCustomer | MutableCustomer>();
-  for (const c of snapshot.customers) customers.set(c.id, c);
-  const copied = new Set<string>();
-  let added = false;
+  const base = snapshot.customers;
+  /**
+   * The customers this change set touches, by id: their new version (copied from the snapshot
+   * before the first change, so the snapshot is never modified), or null once deleted. The rest
+   * of the tree is shared with the snapshot, not copied.
+   */
+  const changed = new Map<string, MutableCustomer | null>();
   const writes: RegistryWrite[] = [];
   const audit: AuditEntry[] = [];
   const problems: string[] = [];
 
+  const customers = {
+    get(id: string): RegistryCustomer | MutableCustomer | undefined {
+      const c = changed.get(id);
+      if (c !== undefined) return c ?? undefined;
+      return base[positionOf(base, id)];
+    },
+    set(id: string, c: MutableCustomer) {
+      changed.set(id, c);
+    },
+    delete(id: string) {
+      changed.set(id, null);
+    },
+  };
+
   /** The customer as a copy this change set may modify (once per customer). */
   const editable = (id: string): MutableCustomer | undefined => {
-    const c = customers.get(id);
+    const have = changed.get(id);
+    if (have !== undefined) return have ?? undefined;
+    const c = base[positionOf(base, id)];
     if (c === undefined) return undefined;
-    if (copied.has(id)) return c as MutableCustomer;
     const copy: MutableCustomer = {
       ...c,
       sites: c.sites.map((s) => ({ ...s, links: s.links.slice() })),
     };
-    customers.set(id, copy);
-    copied.add(id);
+    changed.set(id, copy);
     return copy;
   };
 
@@ -179,8 +202,6 @@ export function applyChangeSet(
   function insert(kind: RecordKind, c: Change, record: CustomerRecord | SiteRecord | LinkRecord) {
     if (kind === "customer") {
       customers.set(c.customer, { ...(record as CustomerRecord), revision: version, sites: [] });
-      copied.add(c.customer);
-      added = true;
     } else if (kind === "site") {
       const sites = (customers.get(c.customer) as MutableCustomer).sites;
       sites.push({ ...(record as SiteRecord), revision: version, links: [] });
@@ -246,16 +267,104 @@ export function applyChangeSet(
   }
 
   if (problems.length > 0) throw invalid(problems);
-  const tree = [...customers.values()];
-  if (added) tree.sort(byId);
+  const tree = mergeTree(base, changed);
   // The tree's rules are about links (prefixes, interfaces, being matchable): a change set that
-  // adds or updates none cannot break them in a tree that kept them (deletes only take away), so
-  // the whole tree (a second at 100 000 customers) is checked only when a link changes.
-  if (parsed.data.some((c) => c.op !== "delete" && c.link !== undefined)) {
-    problems.push(...validateCustomers(tree, idRecordPath(tree)));
+  // adds or updates none cannot break them in a tree that kept them (deletes only take away).
+  // With the index of the snapshot's tree only the touched customers are checked; without one
+  // (the first change after a load, or a tree read elsewhere) the whole tree is, once.
+  const linksChanged = parsed.data.some((c) => c.op !== "delete" && c.link !== undefined);
+  const index = treeIndexes.get(base);
+  let check: TreeCheck | undefined;
+  if (index !== undefined) {
+    const before: RegistryCustomer[] = [];
+    const after: MutableCustomer[] = [];
+    for (const [id, c] of changed) {
+      const old = base[positionOf(base, id)];
+      if (old !== undefined) before.push(old);
+      if (c !== null) after.push(c);
+    }
+    check = linksChanged
+      ? checkTouched(index, before, after)
+      : { problems: [], commit: () => checkTouched(index, before, after).commit() };
+  } else if (linksChanged) {
+    check = checkTree(tree);
   }
-  if (problems.length > 0) throw invalid(problems);
-  return { snapshot: { version, customers: tree }, writes, audit };
+  if (check !== undefined && check.problems.length > 0) throw invalid(check.problems);
+  const snapshotOut: RegistrySnapshot = { version, customers: tree };
+  if (check !== undefined && context.dryRun !== true) {
+    // The index moves to the new tree (updated in place): the old snapshot, should it be used
+    // again, gets a fresh one built from its own tree.
+    treeIndexes.delete(base);
+    treeIndexes.set(tree, check.commit());
+  }
+  return { snapshot: snapshotOut, writes, audit };
+}
+
+/**
+ * The index of each tree that has one (valid trees only), by the snapshot's customers array. At
+ * most one tree holds a given index: it moves to the tree a change set makes.
+ */
+const treeIndexes = new WeakMap<readonly RegistryCustomer[], TreeIndex>();
+
+/**
+ * Builds the index of a tree the store has just loaded, so that the first change set after a
+ * start is as quick as the next ones (a full check, about as long as validateCustomers).
+ * Nothing is kept for a tree that breaks the rules: change sets on it get full checks.
+ */
+export function prepareIndex(snapshot: RegistrySnapshot): void {
+  if (treeIndexes.has(snapshot.customers)) return;
+  const check = checkTree(snapshot.customers);
+  if (check.problems.length === 0) treeIndexes.set(snapshot.customers, check.commit());
+}
+
+/** Position of customer `id` in a tree sorted by id, or -1. */
+function positionOf(tree: readonly { id: string }[], id: string): number {
+  let lo = 0;
+  let hi = tree.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const m = tree[mid]!.id;
+    if (m === id) return mid;
+    if (m < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/**
+ * The snapshot's tree with the changed customers in place: a copy of the array of customers (a
+ * pointer each), never of the customers not touched.
+ */
+function mergeTree(
+  base: readonly RegistryCustomer[],
+  changed: ReadonlyMap<string, MutableCustomer | null>,
+): RegistryCustomer[] {
+  const added: MutableCustomer[] = [];
+  let removed = false;
+  const positions = new Map<number, MutableCustomer>();
+  for (const [id, c] of changed) {
+    const at = positionOf(base, id);
+    if (at < 0) {
+      if (c !== null) added.push(c);
+    } else if (c === null) removed = true;
+    else positions.set(at, c);
+  }
+  if (added.length === 0 && !removed) {
+    const tree = base.slice();
+    for (const [at, c] of positions) tree[at] = c;
+    return tree;
+  }
+  added.sort(byId);
+  const tree: RegistryCustomer[] = [];
+  let k = 0;
+  for (const c of base) {
+    while (k < added.length && added[k]!.id < c.id) tree.push(added[k++]!);
+    const next = changed.get(c.id);
+    if (next === undefined) tree.push(c);
+    else if (next !== null) tree.push(next);
+  }
+  while (k < added.length) tree.push(added[k++]!);
+  return tree;
 }
 
 /** Names records by id (`customers/acme/sites/hq/links/l1`) in the tree rule's problems. */
