@@ -9,17 +9,14 @@
  * same transaction: all of the change set or none of it.
  */
 import { FlowtallyError, isFlowtallyError } from "../schema/errors.js";
-import { applyChangeSet, byId } from "./change-set.js";
+import { applyChangeSet, byId, prepareIndex } from "./change-set.js";
 import {
   type AuditEntry,
-  type CustomerRecord,
   EMPTY_SNAPSHOT,
-  type LinkRecord,
   type RegistryCustomer,
   type RegistryLink,
   type RegistrySite,
   type RegistrySnapshot,
-  type SiteRecord,
 } from "./model.js";
 
 export interface RegistryStore {
@@ -163,6 +160,32 @@ function createInserts(s: SqlSession) {
   };
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * A table's rows as [...keys, revision, data] with `data` parsed: the database joins them into
+ * one JSON text (ids are letters, digits, '_', '.' and '-': nothing to escape) that one
+ * JSON.parse reads, instead of a value at a time through the driver (10 µs a row in DuckDB:
+ * seconds for the 300 000 rows of 100 000 customers).
+ */
+async function readTable(
+  s: SqlSession,
+  table: string,
+  keys: readonly string[],
+): Promise<unknown[][]> {
+  const parts = [
+    ...keys.map((k) => `'"' || ${k} || '",'`),
+    "CAST(revision AS VARCHAR) || ','",
+    "data",
+  ];
+  const rows = await s.rows(
+    `SELECT string_agg('[' || ${parts.join(" || ")} || ']', ',') FROM ${table}`,
+  );
+  const text = rows[0]?.[0];
+  if (text === null || text === undefined) return [];
+  return JSON.parse(`[${String(text)}]`) as unknown[][];
+}
+
 export function createSqlRegistry(
   driver: SqlDriver,
   deps: { now?: () => number } = {},
@@ -207,34 +230,34 @@ export function createSqlRegistry(
     const version = await readVersion(s);
     if (cachedValid && cached.version === version) return cached;
     const customers = new Map<string, RegistryCustomer & { sites: RegistrySite[] }>();
-    for (const [id, revision, data] of await s.rows(
-      "SELECT id, revision, data FROM registry_customers",
-    )) {
-      customers.set(String(id), {
-        ...(JSON.parse(String(data)) as CustomerRecord),
-        revision: Number(revision),
-        sites: [],
-      });
+    for (const [id, revision, data] of await readTable(s, "registry_customers", ["id"])) {
+      const c = data as Mutable<RegistryCustomer>;
+      c.revision = revision as number;
+      c.sites = [];
+      customers.set(id as string, c as RegistryCustomer & { sites: RegistrySite[] });
     }
     const sites = new Map<string, RegistrySite & { links: RegistryLink[] }>();
-    for (const [customer, id, revision, data] of await s.rows(
-      "SELECT customer, id, revision, data FROM registry_sites",
-    )) {
-      const site = {
-        ...(JSON.parse(String(data)) as SiteRecord),
-        revision: Number(revision),
-        links: [],
-      };
-      customers.get(String(customer))?.sites.push(site);
-      sites.set(`${String(customer)}/${String(id)}`, site);
+    for (const [customer, id, revision, data] of await readTable(s, "registry_sites", [
+      "customer",
+      "id",
+    ])) {
+      const site = data as Mutable<RegistrySite>;
+      site.revision = revision as number;
+      site.links = [];
+      customers.get(customer as string)?.sites.push(site as RegistrySite);
+      sites.set(
+        `${customer as string}/${id as string}`,
+        site as RegistrySite & { links: RegistryLink[] },
+      );
     }
-    for (const [customer, site, revision, data] of await s.rows(
-      "SELECT customer, site, revision, data FROM registry_links",
-    )) {
-      sites.get(`${String(customer)}/${String(site)}`)?.links.push({
-        ...(JSON.parse(String(data)) as LinkRecord),
-        revision: Number(revision),
-      });
+    for (const [customer, site, , revision, data] of await readTable(s, "registry_links", [
+      "customer",
+      "site",
+      "id",
+    ])) {
+      const link = data as Mutable<RegistryLink>;
+      link.revision = revision as number;
+      sites.get(`${customer as string}/${site as string}`)?.links.push(link as RegistryLink);
     }
     for (const site of sites.values()) site.links.sort(byId);
     const tree = [...customers.values()].sort(byId);
@@ -252,6 +275,9 @@ export function createSqlRegistry(
         await driver.open();
         started = true;
         await tx("write", createRegistryTables);
+        // The tree and its validation index now, so that the first change set is as quick as
+        // the next ones.
+        prepareIndex(await tx("read", load));
       } catch (e) {
         started = false;
         await driver.close().catch(() => undefined);

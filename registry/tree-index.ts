@@ -15,7 +15,7 @@
  * only then), so any new problem involves a link of a touched customer; the owner an untouched
  * link holds comes from the index.
  */
-import { formatPrefix, parsePrefix } from "../collector/classify/prefix-table.js";
+import { formatPrefix, type Prefix, parsePrefix } from "../collector/classify/prefix-table.js";
 import { recordPath } from "./model.js";
 
 /** What the rules read of a customer (a registry customer, or a config's). */
@@ -32,24 +32,29 @@ export interface IndexedCustomer {
   }>;
 }
 
+/** A link where the index and the check find it: its ids and what the rules read of it. */
 interface Owner {
   readonly c: string;
   readonly s: string;
   readonly l: string;
+  readonly prefixes: readonly string[];
+  readonly router?: string | undefined;
+  readonly ifIndex?: number | undefined;
 }
-interface InterfaceOwner extends Owner {
-  readonly router: string;
-  readonly ifIndex: number;
-}
-interface PrefixOwner extends Owner {
+/** One occurrence of a key when it has several (a problem to report). */
+interface Occurrence {
+  readonly o: Owner;
   readonly pos: number;
-  readonly text: string;
 }
 
-/** The owners of a valid tree's prefixes and interfaces (exactly one each). */
+/**
+ * The owners of a valid tree's prefixes (by canonical text) and interfaces (`router|ifIndex`),
+ * exactly one each. One small object per link, shared by its keys: 100 000 customers make
+ * 300 000 keys.
+ */
 export interface TreeIndex {
-  readonly prefixes: Map<string, PrefixOwner>;
-  readonly interfaces: Map<string, InterfaceOwner>;
+  readonly prefixes: Map<PrefixKey, Owner>;
+  readonly interfaces: Map<string, Owner>;
 }
 
 export interface TreeCheck {
@@ -71,6 +76,29 @@ const path = (o: Owner): string => recordPath({ customer: o.c, site: o.s, link: 
 const interfaceKey = (router: string, ifIndex: number): string => `${router}|${ifIndex}`;
 
 /**
+ * A prefix's key: equal for equal prefixes however written. An IPv4 prefix is a number (its
+ * address and length: no text to build and hash for most of 300 000 prefixes), an IPv6 prefix
+ * its canonical text.
+ */
+function keyOf(p: Prefix): PrefixKey {
+  if (p.version === 6) return formatPrefix(p);
+  const b = p.bytes;
+  return (((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0) * 64 + p.length;
+}
+type PrefixKey = string | number;
+
+/** The key of a prefix's text, or undefined when it does not parse. */
+function prefixKey(text: string): PrefixKey | undefined {
+  const p = parsePrefix(text);
+  return "error" in p ? undefined : keyOf(p);
+}
+
+/** Where a link first gives the prefix `key` (the owner's position: the first one). */
+function firstPosition(o: Owner, key: PrefixKey): number {
+  return o.prefixes.findIndex((t) => prefixKey(t) === key);
+}
+
+/**
  * Checks the tree that results from replacing the customers `before` (their versions in the
  * indexed tree; absent: new) with `after` (absent: deleted). With no `index`, `after` is the
  * whole tree and `before` empty: a full check that builds the index.
@@ -81,28 +109,41 @@ export function checkTouched(
   after: readonly IndexedCustomer[],
 ): TreeCheck {
   const touched = new Set<string>();
-  for (const c of before) touched.add(c.id);
-  for (const c of after) touched.add(c.id);
+  if (index !== undefined) {
+    for (const c of before) touched.add(c.id);
+    for (const c of after) touched.add(c.id);
+  }
   const linkProblems: Array<{ o: Owner; reason: string }> = [];
   const prefixProblems: Array<{ o: Owner; pos: number; reason: string }> = [];
-  // One occurrence per key, an array only when a key repeats (rare): a full check has 300 000.
-  const interfaces = new Map<string, InterfaceOwner | InterfaceOwner[]>();
-  const prefixes = new Map<string, PrefixOwner | PrefixOwner[]>();
+  // The first owner of each key; the other occurrences of a repeated key (rare) beside it.
+  const interfaces = new Map<string, Owner>();
+  const prefixes = new Map<PrefixKey, Owner>();
+  const repeatedInterfaces = new Map<string, Owner[]>();
+  const repeatedPrefixes = new Map<PrefixKey, Occurrence[]>();
   const sorted = after.slice().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
   for (const c of sorted) {
     for (const s of c.sites) {
       for (const l of s.links) {
-        const o: Owner = { c: c.id, s: s.id, l: l.id };
+        const o: Owner = {
+          c: c.id,
+          s: s.id,
+          l: l.id,
+          prefixes: l.prefixes,
+          router: l.router,
+          ifIndex: l.ifIndex,
+        };
         if ((l.router === undefined) !== (l.ifIndex === undefined)) {
           linkProblems.push({ o, reason: "router and ifIndex go together: give both or neither" });
         } else if (l.router !== undefined) {
           const key = interfaceKey(l.router, l.ifIndex!);
-          const occurrence = { ...o, router: l.router, ifIndex: l.ifIndex! };
           const have = interfaces.get(key);
-          if (have === undefined) interfaces.set(key, occurrence);
-          else if (Array.isArray(have)) have.push(occurrence);
-          else interfaces.set(key, [have, occurrence]);
+          if (have === undefined) interfaces.set(key, o);
+          else {
+            const more = repeatedInterfaces.get(key);
+            if (more === undefined) repeatedInterfaces.set(key, [have, o]);
+            else more.push(o);
+          }
         } else if (l.prefixes.length === 0) {
           linkProblems.push({
             o,
@@ -117,32 +158,38 @@ export function checkTouched(
             prefixProblems.push({ o, pos, reason: `"${text}" is not a prefix: ${p.error}` });
             continue;
           }
-          const key = formatPrefix(p);
-          const occurrence: PrefixOwner = { ...o, pos, text };
+          const key = keyOf(p);
           const have = prefixes.get(key);
-          if (have === undefined) prefixes.set(key, occurrence);
-          else if (Array.isArray(have)) have.push(occurrence);
-          else prefixes.set(key, [have, occurrence]);
+          if (have === undefined) prefixes.set(key, o);
+          else {
+            const more = repeatedPrefixes.get(key);
+            if (more === undefined) {
+              repeatedPrefixes.set(key, [
+                { o: have, pos: firstPosition(have, key) },
+                { o, pos },
+              ]);
+            } else more.push({ o, pos });
+          }
         }
       }
     }
   }
 
-  /** The key's occurrences with the untouched owner from the index, in tree order. */
-  const group = <T extends Owner>(
-    have: T | T[],
-    owner: T | undefined,
-    order: (a: T, b: T) => number,
-  ): T[] | undefined => {
-    const all = Array.isArray(have) ? have.slice() : [have];
-    if (owner !== undefined && !touched.has(owner.c)) all.push(owner);
-    if (all.length < 2) return undefined;
-    return all.sort(order);
-  };
-  for (const [key, have] of interfaces) {
-    if (!Array.isArray(have) && index === undefined) continue;
-    const all = group(have, index?.interfaces.get(key), compareOwners);
-    if (all === undefined) continue;
+  /** The untouched owner the index holds for a key, if any. */
+  const untouched = (owner: Owner | undefined): Owner | undefined =>
+    owner !== undefined && !touched.has(owner.c) ? owner : undefined;
+  const groups: Array<[string, Owner[]]> = [...repeatedInterfaces];
+  if (index !== undefined) {
+    for (const [key, o] of interfaces) {
+      const owner = untouched(index.interfaces.get(key));
+      if (owner === undefined) continue;
+      const more = repeatedInterfaces.get(key);
+      if (more === undefined) groups.push([key, [o, owner]]);
+      else more.push(owner);
+    }
+  }
+  for (const [, all] of groups) {
+    all.sort(compareOwners);
     const first = all[0]!;
     for (const o of all.slice(1)) {
       linkProblems.push({
@@ -151,17 +198,25 @@ export function checkTouched(
       });
     }
   }
-  const byPosition = (a: PrefixOwner, b: PrefixOwner) => compareOwners(a, b) || a.pos - b.pos;
-  for (const [key, have] of prefixes) {
-    if (!Array.isArray(have) && index === undefined) continue;
-    const all = group(have, index?.prefixes.get(key), byPosition);
-    if (all === undefined) continue;
+  const prefixGroups: Occurrence[][] = [...repeatedPrefixes.values()];
+  if (index !== undefined) {
+    for (const [key, o] of prefixes) {
+      const owner = untouched(index.prefixes.get(key));
+      if (owner === undefined) continue;
+      const ownerAt = { o: owner, pos: firstPosition(owner, key) };
+      const more = repeatedPrefixes.get(key);
+      if (more === undefined) prefixGroups.push([{ o, pos: firstPosition(o, key) }, ownerAt]);
+      else more.push(ownerAt);
+    }
+  }
+  for (const all of prefixGroups) {
+    all.sort((a, b) => compareOwners(a.o, b.o) || a.pos - b.pos);
     const first = all[0]!;
-    for (const o of all.slice(1)) {
+    for (const { o, pos } of all.slice(1)) {
       prefixProblems.push({
         o,
-        pos: o.pos,
-        reason: `"${o.text}" is also given to ${path(first)}.prefixes[${first.pos}]`,
+        pos,
+        reason: `"${o.prefixes[pos]}" is also given to ${path(first.o)}.prefixes[${first.pos}]`,
       });
     }
   }
@@ -178,40 +233,29 @@ export function checkTouched(
     problems,
     commit() {
       if (problems.length > 0) throw new Error("an invalid tree has no index");
-      const out: TreeIndex = index ?? { prefixes: new Map(), interfaces: new Map() };
-      if (index !== undefined) {
-        for (const c of before) {
-          for (const s of c.sites) {
-            for (const l of s.links) {
-              if (l.router !== undefined && l.ifIndex !== undefined) {
-                const key = interfaceKey(l.router, l.ifIndex);
-                const owner = out.interfaces.get(key);
-                if (owner?.c === c.id && owner.s === s.id && owner.l === l.id) {
-                  out.interfaces.delete(key);
-                }
+      // The resulting tree is valid: every key has the one owner gathered above.
+      if (index === undefined) return { prefixes, interfaces };
+      const mine = (o: Owner | undefined, c: string, s: string, l: string) =>
+        o !== undefined && o.c === c && o.s === s && o.l === l;
+      for (const c of before) {
+        for (const s of c.sites) {
+          for (const l of s.links) {
+            if (l.router !== undefined && l.ifIndex !== undefined) {
+              const key = interfaceKey(l.router, l.ifIndex);
+              if (mine(index.interfaces.get(key), c.id, s.id, l.id)) index.interfaces.delete(key);
+            }
+            for (const text of l.prefixes) {
+              const key = prefixKey(text);
+              if (key !== undefined && mine(index.prefixes.get(key), c.id, s.id, l.id)) {
+                index.prefixes.delete(key);
               }
-              l.prefixes.forEach((text, pos) => {
-                const p = parsePrefix(text);
-                if ("error" in p) return;
-                const key = formatPrefix(p);
-                const owner = out.prefixes.get(key);
-                if (
-                  owner?.c === c.id &&
-                  owner.s === s.id &&
-                  owner.l === l.id &&
-                  owner.pos === pos
-                ) {
-                  out.prefixes.delete(key);
-                }
-              });
             }
           }
         }
       }
-      // The resulting tree is valid: every key has the one occurrence gathered above.
-      for (const [key, o] of interfaces) out.interfaces.set(key, o as InterfaceOwner);
-      for (const [key, o] of prefixes) out.prefixes.set(key, o as PrefixOwner);
-      return out;
+      for (const [key, o] of interfaces) index.interfaces.set(key, o);
+      for (const [key, o] of prefixes) index.prefixes.set(key, o);
+      return index;
     },
   };
 }
