@@ -344,6 +344,45 @@ for (const [name, description] of [
     });
 }
 
+const customers = program
+  .command("customers")
+  .description(
+    "Move the whole customer registry (registry.source: database) in and out of a file: YAML (the config's customers: format) or CSV (one row per access link), by extension or --format",
+  );
+
+customers
+  .command("import")
+  .description(
+    "Replace the registry's customers, sites and links with the file's, as one atomic change (adds, updates, deletes); --dry-run prints the changes and writes nothing",
+  )
+  .argument("<file>", "a .yaml/.yml or .csv file (a whole flowtally config file works too)")
+  .requiredOption(
+    "-c, --config <file>",
+    "config file: its registry (not while run holds the embedded file)",
+  )
+  .addOption(new Option("-f, --format <format>", "file format").choices(["yaml", "csv"]))
+  .option("-n, --dry-run", "print what would be added, changed and deleted; write nothing")
+  .action(async (file: string, opts) => {
+    const { runCustomersImport } = await import("./customers-command.js");
+    process.stdout.write(await runCustomersImport(file, opts));
+  });
+
+customers
+  .command("export")
+  .description(
+    "Write the registry's customers, sites and links (with registry.source: config, the config's customers) to a file",
+  )
+  .argument("<file>", "a .yaml/.yml or .csv file, written whole (replaced if it exists)")
+  .requiredOption(
+    "-c, --config <file>",
+    "config file: its registry (not while run holds the embedded file)",
+  )
+  .addOption(new Option("-f, --format <format>", "file format").choices(["yaml", "csv"]))
+  .action(async (file: string, opts) => {
+    const { runCustomersExport } = await import("./customers-command.js");
+    process.stdout.write(await runCustomersExport(file, opts));
+  });
+
 program
   .command("check-config")
   .description("Validate a config file and print the effective configuration (defaults filled in)")

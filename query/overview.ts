@@ -100,10 +100,10 @@ function row(
  * 1.2.10): starting with TAB, CR, LF or NUL, or with = + - @ once leading whitespace and quotes,
  * which some spreadsheets strip or skip, are set aside.
  */
-const FORMULA_LEADING = /^(?:[\t\r\n\0]|[\s"']*[=+\-@])/;
+export const FORMULA_LEADING = /^(?:[\t\r\n\0]|[\s"']*[=+\-@])/;
 
 /** A text cell made inert for spreadsheets: a leading `'` where it could start a formula. */
-function defusedCell(s: string): string {
+export function defusedCell(s: string): string {
   return FORMULA_LEADING.test(s) ? `'${s}` : s;
 }
 

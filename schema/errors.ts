@@ -45,6 +45,10 @@ export const errorCodes = {
     "A registry change updates, deletes or adds under a customer, site or link that does not exist (HTTP 404).",
   FT_REGISTRY_OPEN:
     "The customer registry's database (embedded file or PostgreSQL) could not be opened, reached or written, or a call came while it was stopped.",
+  FT_REGISTRY_SOURCE:
+    "`flowtally customers import` was run with registry.source: config: customers come from the config file then.",
+  FT_CUSTOMERS_FILE:
+    "`flowtally customers import|export`: the file could not be read or written, or its format is not known from its extension.",
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
