@@ -16,7 +16,13 @@
  *   npm run build && node dist/bench/registry-scale.js                        # both backends
  *   node dist/bench/registry-scale.js --backend duckdb --customers 20000
  *   node dist/bench/registry-scale.js --json
+ *   node dist/bench/registry-scale.js --no-csv             # without the CLI's CSV import
+ *
+ * Then (unless --no-csv) `flowtally customers import FILE.csv` of the same tree (200 000 rows)
+ * into an empty embedded registry, as a child process, and a dry run of the same file again.
  */
+import { spawnSync } from "node:child_process";
+import { statSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,9 +35,11 @@ import {
   createPostgresRegistry,
   diffTree,
   EMPTY_SNAPSHOT,
+  type RegistrySnapshot,
   type RegistryStore,
   registryCustomerSchema,
 } from "../registry/index.js";
+import { exportCsv } from "../registry/tree-csv.js";
 import { startPostgres } from "./servers.js";
 
 const MIB = 1024 * 1024;
@@ -41,6 +49,8 @@ interface Options {
   changes: number;
   backends: Array<"duckdb" | "postgres">;
   json: boolean;
+  /** Also time `flowtally customers import` of the tree as CSV (the built CLI). */
+  csv: boolean;
 }
 
 function parseOptions(): Options {
@@ -50,6 +60,8 @@ function parseOptions(): Options {
       changes: { type: "string", default: "400" },
       backend: { type: "string", default: "both" },
       json: { type: "boolean", default: false },
+      csv: { type: "boolean", default: true },
+      "no-csv": { type: "boolean", default: false },
     },
   });
   const customers = Number(values.customers);
@@ -69,6 +81,7 @@ function parseOptions(): Options {
     changes,
     backends: b === "both" ? ["duckdb", "postgres"] : [b],
     json: values.json,
+    csv: values.csv && !values["no-csv"],
   };
 }
 
@@ -214,6 +227,51 @@ async function measure(
   return result;
 }
 
+/**
+ * `flowtally customers import FILE.csv` of the whole tree (one row per link) into an empty
+ * embedded registry, as a child process of the built CLI: wall seconds and the file's size.
+ */
+async function measureCliCsv(tree: CustomerTreeEntry[]) {
+  const dir = await mkdtemp(join(tmpdir(), "flowtally-registry-csv-"));
+  try {
+    const file = join(dir, "customers.csv");
+    writeFileSync(file, exportCsv({ customers: tree as unknown as RegistrySnapshot["customers"] }));
+    const config = join(dir, "ft.yaml");
+    writeFileSync(config, `dataDir: ${JSON.stringify(dir)}\nregistry: { source: database }\n`);
+    const cli = new URL("../cli/flowtally.js", import.meta.url).pathname;
+    const t = performance.now();
+    const r = spawnSync(process.execPath, [cli, "customers", "import", file, "-c", config], {
+      encoding: "utf8",
+    });
+    const seconds = (performance.now() - t) / 1000;
+    if (r.status !== 0) throw new Error(`customers import failed: ${r.stderr}`);
+    const t2 = performance.now();
+    const again = spawnSync(
+      process.execPath,
+      [cli, "customers", "import", file, "-c", config, "--dry-run"],
+      {
+        encoding: "utf8",
+      },
+    );
+    const dryRunSeconds = (performance.now() - t2) / 1000;
+    if (again.status !== 0 || !again.stdout.startsWith("0 to add, 0 to change, 0 to delete")) {
+      throw new Error(
+        `customers import --dry-run of the same file: ${again.stdout}${again.stderr}`,
+      );
+    }
+    return {
+      backend: "duckdb",
+      case: "flowtally customers import FILE.csv",
+      rows: tree.length * 2,
+      fileMiB: round(statSync(file).size / MIB, 1),
+      importSeconds: round(seconds, 2),
+      sameFileDryRunSeconds: round(dryRunSeconds, 2),
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 async function main() {
@@ -253,6 +311,11 @@ async function main() {
       }
     }
     if (!options.json) console.log(results[results.length - 1]);
+  }
+  if (options.csv) {
+    const csv = await measureCliCsv(tree);
+    if (!options.json) console.log(csv);
+    results.push(csv as never);
   }
   if (options.json) console.log(JSON.stringify(results, null, 2));
 }

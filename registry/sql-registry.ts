@@ -302,8 +302,11 @@ export function createSqlRegistry(
         const before = await load(s);
         const applied = applyChangeSet(before, changes, { actor: options.actor, atMs: now() });
         const inserts = createInserts(s);
+        // An add's or update's audit entry holds the record written: its JSON is made once.
+        const jsonOf = new Map<unknown, string>();
         for (const w of applied.writes) {
           const json = w.record === undefined ? undefined : JSON.stringify(w.record);
+          if (json !== undefined) jsonOf.set(w.record, json);
           if (!w.created) {
             // What this deletes may be among the rows still waiting to be inserted.
             await inserts.flush();
@@ -346,7 +349,7 @@ export function createSqlRegistry(
             a.op,
             a.path,
             a.before === null ? null : JSON.stringify(a.before),
-            a.after === null ? null : JSON.stringify(a.after),
+            a.after === null ? null : (jsonOf.get(a.after) ?? JSON.stringify(a.after)),
           ]);
         }
         await inserts.flush();
