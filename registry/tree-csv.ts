@@ -212,6 +212,7 @@ export function parseCsvTree(text: string, source = "import"): CustomerTreeEntry
     line: number;
     cells: string;
     links: Array<{ record: LinkRecord; line: number }>;
+    linkLines: Map<string, number>;
   };
   type Customer = { record: CustomerRecord; line: number; cells: string; sites: Map<string, Site> };
   const customers = new Map<string, Customer>();
@@ -299,7 +300,7 @@ export function parseCsvTree(text: string, source = "import"): CustomerTreeEntry
     if (s === undefined) {
       const r = record(siteRecordSchema, "site", SITE_FIELDS);
       if (r === undefined) continue;
-      s = { record: r, line: row.line, cells: siteCells, links: [] };
+      s = { record: r, line: row.line, cells: siteCells, links: [], linkLines: new Map() };
       c.sites.set(siteId, s);
     } else if (s.cells !== siteCells) {
       const differs = SITE_FIELDS.find(
@@ -317,13 +318,14 @@ export function parseCsvTree(text: string, source = "import"): CustomerTreeEntry
       if (stray.length > 0) problems.push(`${where(stray[0]!)}: given on a row without a link id`);
       continue;
     }
-    const duplicate = s.links.find((l) => l.record.id === linkId);
+    const duplicate = s.linkLines.get(linkId);
     if (duplicate !== undefined) {
       problems.push(
-        `${where("link")}: link ${JSON.stringify(linkId)} is also on line ${duplicate.line}`,
+        `${where("link")}: link ${JSON.stringify(linkId)} is also on line ${duplicate}`,
       );
       continue;
     }
+    s.linkLines.set(linkId, row.line);
     const l = record(linkRecordSchema, "link", LINK_FIELDS);
     if (l !== undefined) s.links.push({ record: l, line: row.line });
   }
