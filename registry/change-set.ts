@@ -67,8 +67,12 @@ export function applyChangeSet(
   context: {
     actor: string;
     atMs: number;
-    /** Check only: the snapshot keeps its index (a dry run, nothing written after). */
-    dryRun?: boolean;
+    /**
+     * The caller writes the result (the store does): the snapshot's validation index moves to
+     * the new tree. Without it (a preview, a dry run) the snapshot keeps its index, and the next
+     * change set on it is as quick.
+     */
+    commit?: boolean;
   },
 ): AppliedChangeSet {
   const parsed = changeSetSchema.safeParse(input);
@@ -291,7 +295,7 @@ export function applyChangeSet(
   }
   if (check !== undefined && check.problems.length > 0) throw invalid(check.problems);
   const snapshotOut: RegistrySnapshot = { version, customers: tree };
-  if (check !== undefined && context.dryRun !== true) {
+  if (check !== undefined && context.commit === true) {
     // The index moves to the new tree (updated in place): the old snapshot, should it be used
     // again, gets a fresh one built from its own tree.
     treeIndexes.delete(base);
@@ -315,6 +319,11 @@ export function prepareIndex(snapshot: RegistrySnapshot): void {
   if (treeIndexes.has(snapshot.customers)) return;
   const check = checkTree(snapshot.customers);
   if (check.problems.length === 0) treeIndexes.set(snapshot.customers, check.commit());
+}
+
+/** Whether change sets on this snapshot are checked incrementally (it has its index). */
+export function hasIndex(snapshot: RegistrySnapshot): boolean {
+  return treeIndexes.has(snapshot.customers);
 }
 
 /** Position of customer `id` in a tree sorted by id, or -1. */

@@ -300,7 +300,11 @@ export function createSqlRegistry(
     async apply(changes, options) {
       const result = await tx("write", async (s) => {
         const before = await load(s);
-        const applied = applyChangeSet(before, changes, { actor: options.actor, atMs: now() });
+        const applied = applyChangeSet(before, changes, {
+          actor: options.actor,
+          atMs: now(),
+          commit: true,
+        });
         const inserts = createInserts(s);
         // An add's or update's audit entry holds the record written: its JSON is made once.
         const jsonOf = new Map<unknown, string>();

@@ -9,7 +9,7 @@
 import { describe, expect, it } from "vitest";
 import { validateCustomers } from "../config/validate-model.js";
 import { isFlowtallyError } from "../schema/errors.js";
-import { applyChangeSet, idRecordPath, prepareIndex } from "./change-set.js";
+import { applyChangeSet, hasIndex, idRecordPath, prepareIndex } from "./change-set.js";
 import { type ChangeInput, EMPTY_SNAPSHOT, type RegistrySnapshot } from "./model.js";
 import { checkTree } from "./tree-index.js";
 
@@ -168,7 +168,8 @@ function shape(snapshot: RegistrySnapshot): RefCustomer[] {
 function outcome(snapshot: RegistrySnapshot, changes: ChangeInput[], dryRun = false) {
   try {
     return {
-      snapshot: applyChangeSet(snapshot, changes, { actor: "t", atMs: 0, dryRun }).snapshot,
+      snapshot: applyChangeSet(snapshot, changes, { actor: "t", atMs: 0, commit: !dryRun })
+        .snapshot,
     };
   } catch (e) {
     if (isFlowtallyError(e) && e.code === "FT_REGISTRY_INVALID") {
@@ -251,8 +252,14 @@ describe("incremental tree check", () => {
     expect(outcome(loaded, take).problems).toEqual([
       'customers/zz/sites/s/links/l.prefixes[0]: "192.0.2.0/24" is also given to customers/aa/sites/s/links/l.prefixes[0]',
     ]);
+    expect(hasIndex(loaded)).toBe(true);
+    // A preview (the API's dry run) leaves the index with the snapshot it was made on.
+    const preview = outcome(loaded, [{ op: "delete", customer: "zz" }, ...take], true);
+    expect(preview.problems).toBeUndefined();
+    expect([hasIndex(loaded), hasIndex(preview.snapshot!)]).toEqual([true, false]);
     const moved = outcome(loaded, [{ op: "delete", customer: "zz" }, ...take]);
     expect(moved.problems).toBeUndefined();
+    expect([hasIndex(loaded), hasIndex(moved.snapshot!)]).toEqual([false, true]);
     // The old snapshot, whose index moved on, is checked on its own tree still.
     expect(outcome(loaded, take).problems).toHaveLength(1);
     expect(outcome(moved.snapshot!, [{ op: "delete", customer: "aa" }]).problems).toBeUndefined();
