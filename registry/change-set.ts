@@ -321,6 +321,31 @@ export function prepareIndex(snapshot: RegistrySnapshot): void {
   if (check.problems.length === 0) treeIndexes.set(snapshot.customers, check.commit());
 }
 
+/**
+ * The tree another process wrote (`to`: `from` with the customers in `changed` replaced, added
+ * or deleted), read back by a store: `from`'s index moves to it, updated for those customers, so
+ * that the next change set is checked incrementally too. Nothing moves if `from` has no index.
+ */
+export function carryIndex(
+  from: RegistrySnapshot,
+  to: RegistrySnapshot,
+  changed: ReadonlyMap<string, RegistryCustomer | null>,
+): void {
+  const index = treeIndexes.get(from.customers);
+  if (index === undefined) return;
+  const before: RegistryCustomer[] = [];
+  const after: RegistryCustomer[] = [];
+  for (const [id, c] of changed) {
+    const old = from.customers[positionOf(from.customers, id)];
+    if (old !== undefined) before.push(old);
+    if (c !== null) after.push(c);
+  }
+  const check = checkTouched(index, before, after);
+  treeIndexes.delete(from.customers);
+  // A tree that breaks the rules (written by hand?) gets full checks, as without an index.
+  if (check.problems.length === 0) treeIndexes.set(to.customers, check.commit());
+}
+
 /** Whether change sets on this snapshot are checked incrementally (it has its index). */
 export function hasIndex(snapshot: RegistrySnapshot): boolean {
   return treeIndexes.has(snapshot.customers);
@@ -344,13 +369,13 @@ function positionOf(tree: readonly { id: string }[], id: string): number {
  * The snapshot's tree with the changed customers in place: a copy of the array of customers (a
  * pointer each), never of the customers not touched.
  */
-function mergeTree(
+export function mergeTree(
   base: readonly RegistryCustomer[],
-  changed: ReadonlyMap<string, MutableCustomer | null>,
+  changed: ReadonlyMap<string, RegistryCustomer | null>,
 ): RegistryCustomer[] {
-  const added: MutableCustomer[] = [];
+  const added: RegistryCustomer[] = [];
   let removed = false;
-  const positions = new Map<number, MutableCustomer>();
+  const positions = new Map<number, RegistryCustomer>();
   for (const [id, c] of changed) {
     const at = positionOf(base, id);
     if (at < 0) {

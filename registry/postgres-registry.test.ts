@@ -81,6 +81,76 @@ describe("PostgreSQL registry", () => {
     }
   });
 
+  it("a process re-reads only what another one changed, and checks its next change set against it", async () => {
+    const url = await freshDatabase();
+    const [a, b] = [createPostgresRegistry({ url }), createPostgresRegistry({ url })];
+    await Promise.all([a.start(), b.start()]);
+    onTestFinished(async () => {
+      await Promise.all([a.stop(), b.stop()]);
+    });
+    const customer = (id: string, prefix: string) => [
+      { op: "add", customer: id, record: { name: id.toUpperCase() } },
+      { op: "add", customer: id, site: "s", record: {} },
+      { op: "add", customer: id, site: "s", link: "l", record: { prefixes: [prefix] } },
+    ];
+    await a.apply([...customer("c1", "192.0.2.0/28"), ...customer("c2", "192.0.2.16/28")], {
+      actor: "a",
+    });
+    expect((await b.snapshot()).version).toBe(1);
+    // A writes three versions: a prefix freed, a customer deleted, a site added.
+    await a.apply(
+      [
+        {
+          op: "update",
+          customer: "c1",
+          site: "s",
+          link: "l",
+          set: { prefixes: ["198.51.100.0/24"] },
+        },
+      ],
+      { actor: "a" },
+    );
+    await a.apply([{ op: "delete", customer: "c2" }], { actor: "a" });
+    await a.apply(
+      [
+        { op: "add", customer: "c1", site: "t", record: { name: "T" } },
+        {
+          op: "add",
+          customer: "c1",
+          site: "t",
+          link: "m",
+          record: { prefixes: ["203.0.113.0/24"] },
+        },
+      ],
+      { actor: "a" },
+    );
+    // B takes the prefix A freed, and the one c2 had (its tree re-read: c2 deleted, c1 moved).
+    expect(
+      await b.apply([...customer("c3", "192.0.2.0/28"), ...customer("c0", "192.0.2.16/28")], {
+        actor: "b",
+      }),
+    ).toEqual({ version: 5 });
+    // The one A gave to c1/t is refused, and the refusal leaves B's tree as it was.
+    const taken = await b
+      .apply(customer("c4", "203.0.113.0/24"), { actor: "b" })
+      .catch((e: { message: string }) => e.message);
+    expect(taken).toContain(
+      'customers/c4/sites/s/links/l.prefixes[0]: "203.0.113.0/24" is also given to customers/c1/sites/t/links/m.prefixes[0]',
+    );
+    await a.apply([{ op: "delete", customer: "c1", site: "t" }], { actor: "a" });
+    expect(await b.apply(customer("c4", "203.0.113.0/24"), { actor: "b" })).toEqual({
+      version: 7,
+    });
+    const [sa, sb] = [await a.snapshot(), await b.snapshot()];
+    expect(sb).toEqual(sa);
+    expect(sa.customers.map((c) => [c.id, c.sites.map((s) => s.id)])).toEqual([
+      ["c0", ["s"]],
+      ["c1", ["s"]],
+      ["c3", ["s"]],
+      ["c4", ["s"]],
+    ]);
+  });
+
   it("answers FT_REGISTRY_OPEN when the server cannot be reached", async () => {
     const url = new URL(server.url);
     url.port = "1";

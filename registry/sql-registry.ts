@@ -9,7 +9,7 @@
  * same transaction: all of the change set or none of it.
  */
 import { FlowtallyError, isFlowtallyError } from "../schema/errors.js";
-import { applyChangeSet, byId, prepareIndex } from "./change-set.js";
+import { applyChangeSet, byId, carryIndex, mergeTree, prepareIndex } from "./change-set.js";
 import {
   type AuditEntry,
   EMPTY_SNAPSHOT,
@@ -172,19 +172,72 @@ async function readTable(
   s: SqlSession,
   table: string,
   keys: readonly string[],
+  customers?: readonly string[],
 ): Promise<unknown[][]> {
   const parts = [
     ...keys.map((k) => `'"' || ${k} || '",'`),
     "CAST(revision AS VARCHAR) || ','",
     "data",
   ];
+  const where =
+    customers === undefined
+      ? ""
+      : ` WHERE ${keys[0]} IN (${customers.map((_, k) => `$${k + 1}`).join(", ")})`;
   const rows = await s.rows(
-    `SELECT string_agg('[' || ${parts.join(" || ")} || ']', ',') FROM ${table}`,
+    `SELECT string_agg('[' || ${parts.join(" || ")} || ']', ',') FROM ${table}${where}`,
+    customers ?? [],
   );
   const text = rows[0]?.[0];
   if (text === null || text === undefined) return [];
   return JSON.parse(`[${String(text)}]`) as unknown[][];
 }
+
+/** The customers (all, or those named) with their sites and links, each sorted by id. */
+async function readCustomers(
+  s: SqlSession,
+  only?: readonly string[],
+): Promise<Array<RegistryCustomer & { sites: RegistrySite[] }>> {
+  const customers = new Map<string, RegistryCustomer & { sites: RegistrySite[] }>();
+  for (const [id, revision, data] of await readTable(s, "registry_customers", ["id"], only)) {
+    const c = data as Mutable<RegistryCustomer>;
+    c.revision = revision as number;
+    c.sites = [];
+    customers.set(id as string, c as RegistryCustomer & { sites: RegistrySite[] });
+  }
+  const sites = new Map<string, RegistrySite & { links: RegistryLink[] }>();
+  for (const [customer, id, revision, data] of await readTable(
+    s,
+    "registry_sites",
+    ["customer", "id"],
+    only,
+  )) {
+    const site = data as Mutable<RegistrySite>;
+    site.revision = revision as number;
+    site.links = [];
+    customers.get(customer as string)?.sites.push(site as RegistrySite);
+    sites.set(
+      `${customer as string}/${id as string}`,
+      site as RegistrySite & { links: RegistryLink[] },
+    );
+  }
+  for (const [customer, site, , revision, data] of await readTable(
+    s,
+    "registry_links",
+    ["customer", "site", "id"],
+    only,
+  )) {
+    const link = data as Mutable<RegistryLink>;
+    link.revision = revision as number;
+    sites.get(`${customer as string}/${site as string}`)?.links.push(link as RegistryLink);
+  }
+  for (const site of sites.values()) site.links.sort(byId);
+  const tree = [...customers.values()].sort(byId);
+  for (const c of tree) c.sites.sort(byId);
+  return tree;
+}
+
+/** Customers named in the audit of versions after `since`: re-read, not the whole tree. */
+const MAX_REFRESHED_CUSTOMERS = 2000;
 
 export function createSqlRegistry(
   driver: SqlDriver,
@@ -229,42 +282,44 @@ export function createSqlRegistry(
   async function load(s: SqlSession): Promise<RegistrySnapshot> {
     const version = await readVersion(s);
     if (cachedValid && cached.version === version) return cached;
-    const customers = new Map<string, RegistryCustomer & { sites: RegistrySite[] }>();
-    for (const [id, revision, data] of await readTable(s, "registry_customers", ["id"])) {
-      const c = data as Mutable<RegistryCustomer>;
-      c.revision = revision as number;
-      c.sites = [];
-      customers.set(id as string, c as RegistryCustomer & { sites: RegistrySite[] });
-    }
-    const sites = new Map<string, RegistrySite & { links: RegistryLink[] }>();
-    for (const [customer, id, revision, data] of await readTable(s, "registry_sites", [
-      "customer",
-      "id",
-    ])) {
-      const site = data as Mutable<RegistrySite>;
-      site.revision = revision as number;
-      site.links = [];
-      customers.get(customer as string)?.sites.push(site as RegistrySite);
-      sites.set(
-        `${customer as string}/${id as string}`,
-        site as RegistrySite & { links: RegistryLink[] },
-      );
-    }
-    for (const [customer, site, , revision, data] of await readTable(s, "registry_links", [
-      "customer",
-      "site",
-      "id",
-    ])) {
-      const link = data as Mutable<RegistryLink>;
-      link.revision = revision as number;
-      sites.get(`${customer as string}/${site as string}`)?.links.push(link as RegistryLink);
-    }
-    for (const site of sites.values()) site.links.sort(byId);
-    const tree = [...customers.values()].sort(byId);
-    for (const c of tree) c.sites.sort(byId);
-    const snapshot = { version, customers: tree };
+    const snapshot = (cachedValid && cached.version < version
+      ? await refresh(s, cached, version)
+      : undefined) ?? { version, customers: await readCustomers(s) };
     cached = snapshot;
     cachedValid = true;
+    return snapshot;
+  }
+
+  /**
+   * The tree at `version` from the one at `from.version`, re-reading only the customers the
+   * change sets in between touched (their audit entries name them, written in the same
+   * transactions): what a process sharing PostgreSQL does after another one wrote. Undefined
+   * (read everything) when the audit does not cover every version, or names many customers.
+   */
+  async function refresh(
+    s: SqlSession,
+    from: RegistrySnapshot,
+    version: number,
+  ): Promise<RegistrySnapshot | undefined> {
+    if (version - from.version > MAX_REFRESHED_CUSTOMERS) return undefined;
+    const rows = await s.rows(
+      `SELECT DISTINCT version, path FROM registry_audit WHERE version > $1 AND version <= $2 LIMIT ${MAX_REFRESHED_CUSTOMERS + 1}`,
+      [from.version, version],
+    );
+    const versions = new Set<number>();
+    const ids = new Set<string>();
+    for (const [v, path] of rows) {
+      versions.add(Number(v));
+      ids.add(String(path).split("/")[1]!);
+    }
+    if (rows.length > MAX_REFRESHED_CUSTOMERS || versions.size !== version - from.version) {
+      return undefined;
+    }
+    const fresh = new Map((await readCustomers(s, [...ids])).map((c) => [c.id, c]));
+    const changed = new Map<string, RegistryCustomer | null>();
+    for (const id of ids) changed.set(id, fresh.get(id) ?? null);
+    const snapshot = { version, customers: mergeTree(from.customers, changed) };
+    carryIndex(from, snapshot, changed);
     return snapshot;
   }
 
@@ -362,8 +417,9 @@ export function createSqlRegistry(
         ]);
         return applied.snapshot;
       }).catch((e: unknown) => {
-        // A rolled-back write may have left the cache ahead of the database.
-        cachedValid = false;
+        // A write the database refused or lost may have left the cache ahead of it. A change set
+        // the core refused changed nothing (the snapshot is never modified): the cache stays.
+        if (!isFlowtallyError(e) || e.code === "FT_REGISTRY_OPEN") cachedValid = false;
         throw e;
       });
       cached = result;
