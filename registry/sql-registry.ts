@@ -153,8 +153,10 @@ function createInserts(s: SqlSession) {
         const rows = pending[table];
         if (rows.length === 0) continue;
         pending[table] = [];
-        if (s.insertMany !== undefined) await s.insertMany(BULK_TABLES[table], rows);
-        else await insertWithValues(s, BULK_TABLES[table], rows);
+        // A bulk path (DuckDB's appender) costs more to set up than a few rows take.
+        if (s.insertMany !== undefined && rows.length > 32) {
+          await s.insertMany(BULK_TABLES[table], rows);
+        } else await insertWithValues(s, BULK_TABLES[table], rows);
       }
     },
   };
