@@ -162,8 +162,6 @@ function createInserts(s: SqlSession) {
   };
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
 /**
  * A table's rows as [...keys, revision, data] with `data` parsed: the database joins them into
  * one JSON text (ids are letters, digits, '_', '.' and '-': nothing to escape) that one
@@ -174,13 +172,14 @@ async function readTable(
   s: SqlSession,
   table: string,
   keys: readonly string[],
+  child: "sites" | "links" | undefined,
   customers?: readonly string[],
 ): Promise<unknown[][]> {
-  const parts = [
-    ...keys.map((k) => `'"' || ${k} || '",'`),
-    "CAST(revision AS VARCHAR) || ','",
-    "data",
-  ];
+  // The record as the snapshot holds it, made in the text: its revision and an empty list of
+  // what is under it after its own fields (`data` is one object of strings, numbers and lists:
+  // only its closing brace ends in "}").
+  const record = `rtrim(data, '}') || ',"revision":' || CAST(revision AS VARCHAR) || '${child === undefined ? "" : `,"${child}":[]`}}'`;
+  const parts = [...keys.map((k) => `'"' || ${k} || '",'`), record];
   const where =
     customers === undefined
       ? ""
@@ -199,37 +198,30 @@ async function readCustomers(
   s: SqlSession,
   only?: readonly string[],
 ): Promise<Array<RegistryCustomer & { sites: RegistrySite[] }>> {
-  const customers = new Map<string, RegistryCustomer & { sites: RegistrySite[] }>();
-  for (const [id, revision, data] of await readTable(s, "registry_customers", ["id"], only)) {
-    const c = data as Mutable<RegistryCustomer>;
-    c.revision = revision as number;
-    c.sites = [];
-    customers.set(id as string, c as RegistryCustomer & { sites: RegistrySite[] });
+  type Customer = RegistryCustomer & { sites: RegistrySite[] };
+  type Site = RegistrySite & { links: RegistryLink[] };
+  const customers = new Map<string, Customer>();
+  for (const [id, c] of await readTable(s, "registry_customers", ["id"], "sites", only)) {
+    customers.set(id as string, c as Customer);
   }
-  const sites = new Map<string, RegistrySite & { links: RegistryLink[] }>();
-  for (const [customer, id, revision, data] of await readTable(
+  const sites = new Map<string, Site>();
+  for (const [customer, id, site] of await readTable(
     s,
     "registry_sites",
     ["customer", "id"],
+    "links",
     only,
   )) {
-    const site = data as Mutable<RegistrySite>;
-    site.revision = revision as number;
-    site.links = [];
-    customers.get(customer as string)?.sites.push(site as RegistrySite);
-    sites.set(
-      `${customer as string}/${id as string}`,
-      site as RegistrySite & { links: RegistryLink[] },
-    );
+    customers.get(customer as string)?.sites.push(site as Site);
+    sites.set(`${customer as string}/${id as string}`, site as Site);
   }
-  for (const [customer, site, , revision, data] of await readTable(
+  for (const [customer, site, link] of await readTable(
     s,
     "registry_links",
-    ["customer", "site", "id"],
+    ["customer", "site"],
+    undefined,
     only,
   )) {
-    const link = data as Mutable<RegistryLink>;
-    link.revision = revision as number;
     sites.get(`${customer as string}/${site as string}`)?.links.push(link as RegistryLink);
   }
   for (const site of sites.values()) site.links.sort(byId);
