@@ -285,6 +285,13 @@ const list = (item: z.ZodType, id: string) =>
     })
     .meta({ id });
 
+const CustomerList = list(CustomerItem, "CustomerList");
+const SiteList = list(SiteItem, "SiteList");
+const LinkList = list(LinkItem, "LinkList");
+const SeriesPurge = z
+  .strictObject({ customer: z.string(), removed: z.record(z.string(), z.number()) })
+  .meta({ id: "SeriesPurge" });
+
 /** Body schemas for the document (the handlers check with the registry's own). */
 const nullable = (schema: z.ZodObject) =>
   z.strictObject(
@@ -395,12 +402,15 @@ function entityTags(header: string): "*" | number[] {
   return out;
 }
 
+/** Zod's issues as problems; an unknown key is named in the path (`changes[0].colour`). */
 function problemsOf(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []) {
-  return issues.map(
-    (i): BodyProblem => ({
-      path: formatPath([...prefix, ...i.path]),
-      reason: issueReason(i),
-    }),
+  return issues.flatMap((i): BodyProblem[] =>
+    i.code === "unrecognized_keys"
+      ? i.keys.map((key) => ({
+          path: formatPath([...prefix, ...i.path, key]),
+          reason: "is not a field of this record",
+        }))
+      : [{ path: formatPath([...prefix, ...i.path]), reason: issueReason(i) }],
   );
 }
 
@@ -678,6 +688,7 @@ export function registryRoutes(
       create: CustomerCreate,
       patch: CustomerPatch,
       item: CustomerItem,
+      list: CustomerList,
       fields: CUSTOMER_FIELDS as readonly string[],
       sorts: CUSTOMER_FIELDS as readonly string[],
       listQuery: CustomerListQuery,
@@ -693,6 +704,7 @@ export function registryRoutes(
       create: SiteCreate,
       patch: SitePatch,
       item: SiteItem,
+      list: SiteList,
       fields: SITE_FIELDS as readonly string[],
       sorts: SITE_FIELDS as readonly string[],
       listQuery: SiteListQuery,
@@ -708,6 +720,7 @@ export function registryRoutes(
       create: LinkCreate,
       patch: LinkPatch,
       item: LinkItem,
+      list: LinkList,
       fields: LINK_FIELDS as readonly string[],
       sorts: LINK_SORTS as readonly string[],
       listQuery: LinkListQuery,
@@ -732,7 +745,7 @@ export function registryRoutes(
         ...(k.listParams === undefined ? {} : { params: k.listParams }),
         query: k.listQuery,
         responses: {
-          200: { description: `The ${k.name}s`, content: json(list(k.item, `${k.kind}List`)) },
+          200: { description: `The ${k.name}s`, content: json(k.list) },
         },
         handler: async ({ params, search }) => {
           const p = readParameters(search, Object.keys(k.listQuery.shape));
@@ -779,7 +792,7 @@ export function registryRoutes(
             throw badBody(`the ${k.name} is not valid`, problemsOf(parsed.error.issues));
           }
           const { id, ...record } = given as { id: string };
-          const t: Target = { ...targetOf(params, parentKind) };
+          const t: Target = k.kind === "customer" ? { customer: id } : targetOf(params, parentKind);
           if (k.kind === "customer") t.customer = id;
           else if (k.kind === "site") t.site = id;
           else t.link = id;
@@ -960,11 +973,11 @@ export function registryRoutes(
         // The dry run, and the answer's before/after of a real apply (the store checks again
         // against the tree it holds under its write lock).
         const preview = await registryCall(async () =>
-          applyChangeSet(s, parsed.data, { actor, atMs: now() }),
+          applyChangeSet(s, parsed.data.changes, { actor, atMs: now() }),
         );
         let version = s.version;
         if (!dryRun) {
-          version = (await registryCall(() => registry.apply(parsed.data, { actor }))).version;
+          version = (await registryCall(() => registry.apply(parsed.data.changes, { actor }))).version;
         }
         const summary = { add: 0, update: 0, delete: 0 };
         for (const a of preview.audit) summary[a.op] += 1;
@@ -1058,11 +1071,7 @@ export function registryRoutes(
       responses: {
         200: {
           description: "What was removed",
-          content: json(
-            z
-              .strictObject({ customer: z.string(), removed: z.record(z.string(), z.number()) })
-              .meta({ id: "SeriesPurge" }),
-          ),
+          content: json(SeriesPurge),
         },
       },
       handler: async ({ params, search }) => {
