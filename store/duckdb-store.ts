@@ -848,7 +848,7 @@ ORDER BY customer, site, link, traffic_class, start_ms, metric`;
           const r = await w.run(`DELETE FROM ${RESPONSE_TABLES[level]} WHERE customer = $1`, [
             customer,
           ]);
-          removed[`response_times_${level}`] = Number(r.rowsChanged);
+          removed[`response_${level}`] = Number(r.rowsChanged);
         }
         await w.run("COMMIT");
       } catch (e) {
