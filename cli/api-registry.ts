@@ -32,7 +32,8 @@ export function createApiRegistry(
   const store = (deps.open ?? openRegistry)(cfg);
   const where = cfg.registry.postgres === undefined ? "embedded" : "postgres";
   return {
-    access: databaseRegistry(store),
+    // The embedded file is held by this process alone: its snapshot can stay in memory.
+    access: databaseRegistry(store, { exclusive: cfg.registry.postgres === undefined }),
     store,
     async start() {
       await store.start();

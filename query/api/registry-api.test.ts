@@ -134,6 +134,7 @@ let embedded = 0;
 /** A started API on a fresh registry store. */
 async function serve(
   store: RegistryStore,
+  exclusive: boolean,
   cfg = emptyConfig,
 ): Promise<{ api: ApiServer; call: ReturnType<typeof clientOf>; store: RegistryStore }> {
   await store.start();
@@ -143,7 +144,7 @@ async function serve(
     store: series,
     log: captureLog().log,
     now: () => T0 + 12 * 3_600_000,
-    registry: databaseRegistry(store),
+    registry: databaseRegistry(store, { exclusive }),
   });
   const { port } = await api.listen();
   cleanups.push(async () => {
@@ -154,7 +155,7 @@ async function serve(
 }
 
 const freshEmbedded = () =>
-  serve(createDuckDbRegistry({ path: join(dir, `registry-${++embedded}.duckdb`) }));
+  serve(createDuckDbRegistry({ path: join(dir, `registry-${++embedded}.duckdb`) }), true);
 
 const ACME = { id: "acme", name: "ACME Corp", serviceType: "business", contact: "Ada" };
 const HQ = { id: "hq", name: "Head office", address: "Main St 1" };
@@ -694,7 +695,7 @@ describe("registry API on PostgreSQL", () => {
     await admin.end();
     const url = new URL(server.url);
     url.pathname = "/registry_api";
-    const { call } = await serve(createPostgresRegistry({ url: url.toString() }));
+    const { call } = await serve(createPostgresRegistry({ url: url.toString() }), false);
     await coreFlow(call);
     await call("POST", "/api/v1/customers", { body: ACME });
     const [a, b] = await Promise.all(

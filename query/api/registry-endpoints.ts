@@ -96,12 +96,57 @@ export function configRegistry(customers: Config["customers"]): RegistryAccess {
   };
 }
 
-/** The registry database (`registry.source: database`), started by the caller. */
-export function databaseRegistry(store: RegistryStore): RegistryAccess {
+/**
+ * The registry database (`registry.source: database`), started by the caller. Concurrent reads
+ * share one snapshot call (a write in between starts a new one, so a read after a write always
+ * sees it). `exclusive`: this process is the registry's only writer (the embedded DuckDB file,
+ * which one process holds): the snapshot is kept in memory between writes instead of asking the
+ * database each time. PostgreSQL is shared by processes: every read asks (a version check).
+ */
+export function databaseRegistry(
+  store: RegistryStore,
+  options: { exclusive?: boolean } = {},
+): RegistryAccess {
+  let generation = 0;
+  let inFlight: { generation: number; snapshot: Promise<RegistrySnapshot> } | undefined;
+  let held: { generation: number; snapshot: RegistrySnapshot } | undefined;
+  const read = (): Promise<RegistrySnapshot> => {
+    if (options.exclusive === true && held?.generation === generation) {
+      return Promise.resolve(held.snapshot);
+    }
+    if (inFlight?.generation === generation) return inFlight.snapshot;
+    const at = generation;
+    const snapshot = store.snapshot();
+    inFlight = { generation: at, snapshot };
+    snapshot.then(
+      (s) => {
+        if (inFlight?.snapshot === snapshot) inFlight = undefined;
+        if (at === generation) held = { generation: at, snapshot: s };
+      },
+      () => {
+        if (inFlight?.snapshot === snapshot) inFlight = undefined;
+      },
+    );
+    return snapshot;
+  };
   return {
     source: "database",
-    snapshot: () => store.snapshot(),
-    apply: (changes, options) => store.apply(changes, options),
+    snapshot: read,
+    async apply(changes, o) {
+      try {
+        const applied = await store.apply(changes, o);
+        // Writes commit one after the other: the tree of the last one is the current one.
+        const tree = applied.snapshot;
+        if (tree !== undefined && (held === undefined || tree.version > held.snapshot.version)) {
+          held = { generation: generation + 1, snapshot: tree };
+        } else held = undefined;
+        return { version: applied.version };
+      } finally {
+        // Reads during the write answered the version before it; from here on they ask again
+        // (exclusive: they answer the tree the write made).
+        generation += 1;
+      }
+    },
     audit: (query) => store.audit(query),
   };
 }
@@ -977,7 +1022,8 @@ export function registryRoutes(
         );
         let version = s.version;
         if (!dryRun) {
-          version = (await registryCall(() => registry.apply(parsed.data.changes, { actor }))).version;
+          version = (await registryCall(() => registry.apply(parsed.data.changes, { actor })))
+            .version;
         }
         const summary = { add: 0, update: 0, delete: 0 };
         for (const a of preview.audit) summary[a.op] += 1;
