@@ -533,14 +533,33 @@ export function registryRoutes(
   let rows: ListRow[] = [];
   /** Rows of unchanged customers are kept across versions (the snapshot shares their objects). */
   let rowOf = new WeakMap<RegistryCustomer, ListRow>();
+  /**
+   * The customers' list rows of a snapshot: a row is made again only for a customer the version
+   * changed (the snapshot shares the others' objects), and the list index is told which rows
+   * went and came, to patch its sorted orders.
+   */
   const customerRows = (snapshot: RegistrySnapshot): readonly ListRow[] => {
     if (snapshot.version !== rowsVersion || (snapshot.version === 0 && rows.length === 0)) {
       const next = new WeakMap<RegistryCustomer, ListRow>();
-      rows = snapshot.customers.map((c) => {
-        const row = rowOf.get(c) ?? customerRow(c);
+      const added: ListRow[] = [];
+      let reused = 0;
+      const kept = new Set<ListRow>();
+      const fresh = snapshot.customers.map((c) => {
+        let row = rowOf.get(c);
+        if (row === undefined) {
+          row = customerRow(c);
+          added.push(row);
+        } else {
+          reused += 1;
+          kept.add(row);
+        }
         next.set(c, row);
         return row;
       });
+      const removed = new Set<ListRow>();
+      if (reused !== rows.length) for (const row of rows) if (!kept.has(row)) removed.add(row);
+      customerIndex.advance(rowsVersion, snapshot.version, removed, added);
+      rows = fresh;
       rowOf = next;
       rowsVersion = snapshot.version;
     }
@@ -797,7 +816,8 @@ export function registryRoutes(
           const r = listRequest(p, k.sorts, k.fields);
           const s = await snapshot();
           if (k.kind === "customer") {
-            const sorted = customerIndex.sorted(s.version, () => customerRows(s), r);
+            const all = customerRows(s);
+            const sorted = customerIndex.sorted(s.version, () => all, r);
             return listAnswer(listPage(sorted, r), s.version);
           }
           const parent = find(s, targetOf(params, parentKind));
