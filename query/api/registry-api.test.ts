@@ -240,6 +240,9 @@ async function coreFlow(call: Client) {
   expect([r.status, r.headers.get("registry-version")]).toEqual([204, "7"]);
   r = await call("GET", "/api/v1/customers/acme/sites/hq/links/l1");
   expect([r.status, r.json.error.code]).toEqual([404, "FT_NOT_FOUND"]);
+  // The list's counts follow a change under the customer (its rows are kept between versions).
+  r = await call("GET", "/api/v1/customers?fields=linkCount,siteCount&sort=linkCount");
+  expect(r.json.items).toEqual([{ id: "acme", siteCount: 1, linkCount: 0 }]);
   r = await call("DELETE", "/api/v1/customers/acme/sites/hq");
   expect([r.status, r.headers.get("registry-version")]).toEqual([204, "8"]);
   r = await call("DELETE", "/api/v1/customers/acme", { headers: { "if-match": '"4"' } });

@@ -531,36 +531,40 @@ export function registryRoutes(
   const customerIndex = createListIndex();
   let rowsVersion = -1;
   let rows: ListRow[] = [];
-  /** Rows of unchanged customers are kept across versions (the snapshot shares their objects). */
-  let rowOf = new WeakMap<RegistryCustomer, ListRow>();
+  /** The customer object each row of `rows` was made from (same index). */
+  let rowSources: readonly RegistryCustomer[] = [];
   /**
-   * The customers' list rows of a snapshot: a row is made again only for a customer the version
-   * changed (the snapshot shares the others' objects), and the list index is told which rows
-   * went and came, to patch its sorted orders.
+   * The customers' list rows of a snapshot: a row is made again only for a customer object the
+   * version replaced (the snapshot shares the others' objects, and replaces a customer's when
+   * anything under it changes), found by walking the old and new lists, both in id order; the
+   * list index is told which rows went and came, to patch its sorted orders.
    */
   const customerRows = (snapshot: RegistrySnapshot): readonly ListRow[] => {
     if (snapshot.version !== rowsVersion || (snapshot.version === 0 && rows.length === 0)) {
-      const next = new WeakMap<RegistryCustomer, ListRow>();
+      const customers = snapshot.customers;
+      const fresh: ListRow[] = new Array(customers.length);
       const added: ListRow[] = [];
-      let reused = 0;
-      const kept = new Set<ListRow>();
-      const fresh = snapshot.customers.map((c) => {
-        let row = rowOf.get(c);
-        if (row === undefined) {
-          row = customerRow(c);
-          added.push(row);
-        } else {
-          reused += 1;
-          kept.add(row);
-        }
-        next.set(c, row);
-        return row;
-      });
       const removed = new Set<ListRow>();
-      if (reused !== rows.length) for (const row of rows) if (!kept.has(row)) removed.add(row);
+      let i = 0;
+      for (let j = 0; j < customers.length; j++) {
+        const c = customers[j]!;
+        while (i < rows.length && rows[i]!.id < c.id) removed.add(rows[i++]!);
+        if (i < rows.length && rows[i]!.id === c.id) {
+          if (rowSources[i] === c) {
+            fresh[j] = rows[i]!;
+            i++;
+            continue;
+          }
+          removed.add(rows[i++]!);
+        }
+        const row = customerRow(c);
+        fresh[j] = row;
+        added.push(row);
+      }
+      while (i < rows.length) removed.add(rows[i++]!);
       customerIndex.advance(rowsVersion, snapshot.version, removed, added);
       rows = fresh;
-      rowOf = next;
+      rowSources = customers;
       rowsVersion = snapshot.version;
     }
     return rows;
