@@ -6,6 +6,7 @@
  * customers read-only with `registry.source: config`) and render; the registry's coded errors
  * become 4xx bodies naming the field.
  */
+import type { Logger } from "pino";
 import { z } from "zod";
 import { formatPath, issueReason } from "../../config/path.js";
 import {
@@ -512,6 +513,7 @@ interface Target {
 }
 
 export interface RegistryEndpointOptions {
+  log?: Logger;
   /** Largest body of `POST /api/v1/changes` (api.maxChangeSetBytes). */
   maxChangeSetBytes: number;
   now?: () => number;
@@ -596,7 +598,13 @@ export function registryRoutes(
         case "FT_REGISTRY_CONFLICT":
           throw new ApiError(412, "FT_REGISTRY_CONFLICT", message);
         case "FT_REGISTRY_OPEN":
-          throw new ApiError(503, "FT_REGISTRY_UNAVAILABLE", message);
+          // The cause (the database's host, its error) goes to the log, not to the client.
+          options.log?.error({ err: e }, "API: the customer registry is unavailable");
+          throw new ApiError(
+            503,
+            "FT_REGISTRY_UNAVAILABLE",
+            "the customer registry cannot be reached; see the server log",
+          );
         default:
           throw e;
       }

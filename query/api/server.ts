@@ -137,6 +137,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
           registry: registryRoutes(deps.registry, {
             maxChangeSetBytes: limits.maxChangeSetBytes,
             now,
+            log,
             ...(deps.store?.purgeCustomer === undefined
               ? {}
               : { purgeSeries: (id: string) => deps.store!.purgeCustomer(id) }),
