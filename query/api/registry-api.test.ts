@@ -589,6 +589,19 @@ describe("registry API on the embedded registry (DuckDB)", () => {
     expect([r.status, r.headers.get("allow")]).toEqual([405, "GET, PATCH, DELETE, HEAD"]);
   });
 
+  it("answers 503 without the cause when the registry cannot be reached", async () => {
+    const { call, store } = await freshEmbedded();
+    await store.stop();
+    const r = await call("GET", "/api/v1/customers");
+    expect([r.status, r.json.error]).toEqual([
+      503,
+      {
+        code: "FT_REGISTRY_UNAVAILABLE",
+        message: "the customer registry cannot be reached; see the server log",
+      },
+    ]);
+  });
+
   it("keeps a deleted customer's series readable until an explicit purge removes them", async () => {
     const { call } = await freshEmbedded();
     await call("POST", "/api/v1/customers", { body: { id: "gone", name: "Gone" } });
