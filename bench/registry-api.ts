@@ -15,7 +15,8 @@
  * after a random cursor position, sorted by id or by name), PATCH its own customer with If-Match
  * (10 %: a description; a new registry version each), POST then DELETE a new customer (10 %).
  * `--writes 0` for reads only (`--writes 0.2`, the default, is the mix above).
- * Prints each operation's count and p50 / p99 / max in ms, and the RSS.
+ * Prints each operation's count and p50 / p99 / max in ms, and the RSS; before the load, 40
+ * PATCHes of one client alone (what a write costs without waiting for others).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { Agent, request } from "node:http";
@@ -222,6 +223,25 @@ if (!isMainThread) {
       headers: { authorization: `Bearer ${TOKEN}` },
     });
     const firstListMs = performance.now() - t;
+    // One client alone: what a write costs without a queue (PATCH with If-Match, 40 times).
+    const alone: number[] = [];
+    const tag = "*";
+    for (let k = 0; k < 40; k++) {
+      const t1 = performance.now();
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/customers/${customerId(k)}`, {
+        method: "PATCH",
+        headers: {
+          authorization: `Bearer ${TOKEN}`,
+          "content-type": "application/json",
+          "if-match": tag,
+        },
+        body: JSON.stringify({ description: `alone ${k}` }),
+      });
+      await res.text();
+      if (res.status !== 200) throw new Error(`PATCH alone: ${res.status}`);
+      alone.push(performance.now() - t1);
+    }
+    alone.sort((a, b) => a - b);
     const l: Load = {
       port,
       customers,
@@ -239,6 +259,9 @@ if (!isMainThread) {
     await api.close();
     console.log(
       `registry ${pg === undefined ? "embedded (DuckDB)" : "PostgreSQL"}: ${customers} customers, ${2 * customers} links; import ${importS.toFixed(1)} s; first sorted list ${firstListMs.toFixed(0)} ms; ${l.clients} clients, ${l.seconds} s`,
+    );
+    console.log(
+      `${"patch alone".padEnd(14)} ${String(alone.length).padStart(7)} requests  p50 ${percentile(alone, 50).toFixed(1)} ms  p99 ${percentile(alone, 99).toFixed(1)} ms  (one client, before the load)`,
     );
     const all: number[] = [];
     for (const op of OPS) {
