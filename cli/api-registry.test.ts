@@ -1,7 +1,8 @@
 /**
- * `flowtally serve` with `registry.source: database`: the registry is opened at start and given
- * to the API (a write survives a restart), and a registry that cannot be opened stops the start
- * with FT_REGISTRY_OPEN, leaving nothing open behind.
+ * `flowtally serve` and `flowtally run` with `registry.source: database`: the registry is opened
+ * at start and given to the API (a write survives a restart; run lets go of the file at stop),
+ * and a registry that cannot be opened stops the start with FT_REGISTRY_OPEN, leaving nothing
+ * open behind.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -9,6 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validateConfig } from "../config/load-config.js";
 import { isFlowtallyError } from "../schema/errors.js";
+import { freeUdpPort, startRun } from "../test/support/cli-process.js";
 import { captureLog } from "../test/support/log-capture.js";
 import { startServe } from "./aggregate-command.js";
 
@@ -75,4 +77,37 @@ describe("flowtally serve with registry.source: database", () => {
     expect([r.status, r.json.error.code]).toEqual([409, "FT_REGISTRY_READONLY"]);
     await serve.stop();
   });
+});
+
+describe("flowtally run with registry.source: database (the built CLI)", () => {
+  it("serves the registry API, logs the registry opened, and closes it at stop", async () => {
+    const port = await freeUdpPort();
+    const file = join(dir, "run.yaml");
+    const registry = join(dir, "run-registry.duckdb");
+    await writeFile(
+      file,
+      [
+        `inputs: { netflow: [{ listen: "127.0.0.1:${port}" }] }`,
+        `store: { embedded: { path: ${JSON.stringify(join(dir, "run-series.duckdb"))} } }`,
+        `decoder: { statePath: ${JSON.stringify(join(dir, "run-state.json"))} }`,
+        `api: { listen: "127.0.0.1:0", operatorTokens: ["${TOKEN}"] }`,
+        `registry: { source: database, embedded: { path: ${JSON.stringify(registry)} } }`,
+        "",
+      ].join("\n"),
+    );
+    const run = await startRun(file);
+    const apiPort = Number(new URL(run.apiUrl).port);
+    const r = await call(apiPort, "POST", "/api/v1/customers", { id: "acme", name: "ACME" });
+    expect([r.status, r.json.revision]).toEqual([201, 1]);
+    const audit = await call(apiPort, "GET", "/api/v1/registry/audit");
+    expect(audit.json.entries[0].actor).toMatch(/^operator-token:[0-9a-f]{4}$/);
+    expect(run.stderr()).toContain("customer registry opened (registry.source: database)");
+    const stopped = await run.stop();
+    expect(stopped.status).toBe(0);
+    // run let go of the file: another process opens it and finds the customer.
+    const again = await startServe(config(registry), captureLog().log);
+    const got = await call(again.api.port, "GET", "/api/v1/customers/acme");
+    expect(got.json.name).toBe("ACME");
+    await again.stop();
+  }, 60_000);
 });
