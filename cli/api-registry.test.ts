@@ -40,7 +40,9 @@ async function call(port: number, method: string, path: string, body?: unknown) 
     },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  return { status: res.status, json: (await res.json()) as Record<string, any> };
+  // biome-ignore lint/suspicious/noExplicitAny: test JSON
+  const json = (await res.json()) as Record<string, any>;
+  return { status: res.status, json };
 }
 
 describe("flowtally serve with registry.source: database", () => {

@@ -52,6 +52,7 @@ afterAll(async () => {
 interface Answer {
   status: number;
   headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: test JSON
   json: any;
 }
 
