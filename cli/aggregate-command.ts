@@ -11,11 +11,12 @@ import {
   startAggregateWorker,
 } from "../aggregator/aggregate-worker.js";
 import { buildCustomerModel } from "../collector/classify/customer-model.js";
-import { createApiServer, type DownDependency } from "../query/api/index.js";
+import { createApiServer, type DownDependency, type RegistryAccess } from "../query/api/index.js";
 import { createMetrics, type MetricsSnapshot } from "../query/metrics.js";
 import type { Config } from "../schema/config.js";
 import type { SeriesStore } from "../schema/series-store.js";
 import { createStore } from "../store/create-store.js";
+import { createApiRegistry } from "./api-registry.js";
 import { collectorId, requireQueue } from "./collect-command.js";
 import { scaledOutCompleteUntil } from "./freshness.js";
 import {
@@ -170,6 +171,13 @@ export async function startAggregate(
 export async function startServe(cfg: Config, log: Logger): Promise<RunningService> {
   const store = createStore(cfg.store, { log });
   await store.start();
+  const registry = createApiRegistry(cfg, { log });
+  try {
+    await registry.start();
+  } catch (e) {
+    await store.stop();
+    throw e;
+  }
   try {
     const api = await serveApi(
       cfg,
@@ -178,15 +186,18 @@ export async function startServe(cfg: Config, log: Logger): Promise<RunningServi
       () => ({ role: "serve" }),
       () => downWith(store, []),
       () => ({ ...EMPTY_INPUTS, seriesRowsWritten: 0, storeErrors: 0 }),
+      registry.access,
     );
     return {
       api: api.address,
       async stop() {
         await api.close();
+        await registry.stop();
         await store.stop();
       },
     };
   } catch (e) {
+    await registry.stop();
     await store.stop();
     throw e;
   }
@@ -214,8 +225,10 @@ async function serveApi(
   status: () => unknown,
   health: () => DownDependency[],
   metrics: () => MetricsSnapshot | Promise<MetricsSnapshot>,
+  registry?: RegistryAccess,
 ) {
   const api = createApiServer({
+    ...(registry === undefined ? {} : { registry }),
     config: cfg,
     model: buildCustomerModel(cfg),
     ...(store === undefined ? {} : { store }),

@@ -38,6 +38,7 @@ import { FlowtallyError } from "../schema/errors.js";
 import type { SeriesStore } from "../schema/series-store.js";
 import { describeStore, storeRetention } from "../store/configured-store.js";
 import { pruneBefore } from "../store/retention.js";
+import { createApiRegistry } from "./api-registry.js";
 import { lockDataFiles } from "./data-lock.js";
 import { type Collectors, createPipeline, type StoreCloseReport } from "./pipeline.js";
 import { perSecond, STATS_EVERY_MS, type StatsLine, startStatsLog } from "./stats-log.js";
@@ -331,6 +332,8 @@ export async function startRun(
   const allowlists: ExporterAllowlist[] = [];
   const captures: CaptureInput[] = [];
   let api: ReturnType<typeof createApiServer> | undefined;
+  const registry = createApiRegistry(cfg, { log });
+  let registryStarted = false;
   try {
     const listeners = [
       ...cfg.inputs.netflow.map((input, k) => ({
@@ -458,9 +461,12 @@ export async function startRun(
       };
     };
 
+    await registry.start();
+    registryStarted = true;
     api = createApiServer({
       config: cfg,
       model: pipeline.model,
+      registry: registry.access,
       ...(sink.store === undefined ? {} : { store: sink.store }),
       log,
       completeUntil: () => sink.completeUntil(Date.now()),
@@ -580,6 +586,7 @@ export async function startRun(
       }
       reporter.report(now, decoder.problems, true);
       await api?.close();
+      await registry.stop();
       const closed = await sink.close();
       saveState();
       stateLock.release();
@@ -611,6 +618,7 @@ export async function startRun(
     await Promise.all(captures.map((c) => c.close()));
     await Promise.all(inputs.map((i) => i.close()));
     await api?.close().catch(() => {});
+    if (registryStarted) await registry.stop().catch(() => {});
     const closed = await sink.close();
     stateLock.release();
     for (const f of closed.errors) log.error({ code: f.code, err: f }, `${f.message} [${f.code}]`);

@@ -29,7 +29,13 @@ export interface RegistryStore {
    * Validates the change set against the tree it produces and writes it in one transaction, or
    * throws (FT_REGISTRY_INVALID, _CONFLICT, _EXISTS, _NOT_FOUND) and writes nothing.
    */
-  apply(changes: unknown, options: { actor: string }): Promise<{ version: number }>;
+  apply(
+    changes: unknown,
+    options: { actor: string },
+  ): Promise<{
+    version: number /** The tree it wrote (shared: do not modify). */;
+    snapshot?: RegistrySnapshot;
+  }>;
   /** Audit entries of the changes after version `since` (default: all), oldest first. */
   audit(query?: { since?: number; limit?: number }): Promise<AuditEntry[]>;
   version(): Promise<number>;
@@ -418,7 +424,7 @@ export function createSqlRegistry(
       });
       cached = result;
       cachedValid = true;
-      return { version: result.version };
+      return { version: result.version, snapshot: result };
     },
     audit: (query = {}) =>
       tx("read", async (s) => {

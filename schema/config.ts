@@ -577,6 +577,16 @@ export const configSchema = z.strictObject({
       requestTimeout: apiTimeout.default(30_000),
       /** How long an idle keep-alive connection stays open between requests. */
       keepAliveTimeout: apiTimeout.default(5_000),
+      /**
+       * Largest body of `POST /api/v1/changes` (an atomic change set, e.g. an import); item
+       * writes take at most 1 MiB.
+       */
+      maxChangeSetBytes: z
+        .number()
+        .int()
+        .min(1024 * 1024)
+        .max(1024 * 1024 * 1024)
+        .default(16 * 1024 * 1024),
       /** Bytes of request line and headers accepted; more is answered 431. */
       maxHeaderSize: z
         .number()

@@ -171,6 +171,12 @@ export interface SeriesStore {
   prune(
     before: Partial<Readonly<Record<SeriesLevel, number>>>,
   ): Promise<Record<SeriesLevel, number>>;
+  /**
+   * Deletes everything stored for one customer id (traffic and response times, every level): the
+   * explicit purge of a deleted customer's series. Answers what it removed, by table (DuckDB:
+   * rows, in one transaction; InfluxDB: series).
+   */
+  purgeCustomer(customer: string): Promise<Record<string, number>>;
   /** Adds response-time sums (and sketch bins) to the stored rows, atomically for the call. */
   addResponseTimes(rows: readonly ResponseTimeRowDelta[], mark?: StoreMark): Promise<void>;
   /**

@@ -831,6 +831,34 @@ ORDER BY customer, site, link, traffic_class, start_ms, metric`;
     return deleted;
   }
 
+  /** Deletes every row of one customer, traffic and response times, in one transaction. */
+  async function purgeCustomer(customer: string): Promise<Record<string, number>> {
+    const removed: Record<string, number> = {};
+    const w = opened().writer;
+    await write(async () => {
+      const refused = writeRefusal();
+      if (refused !== undefined) throw refused;
+      await w.run("BEGIN TRANSACTION").catch((e: unknown) => {
+        throw writeError("purge", e);
+      });
+      try {
+        for (const level of LEVEL_NAMES) {
+          const t = await w.run(`DELETE FROM ${TABLES[level]} WHERE customer = $1`, [customer]);
+          removed[`traffic_${level}`] = Number(t.rowsChanged);
+          const r = await w.run(`DELETE FROM ${RESPONSE_TABLES[level]} WHERE customer = $1`, [
+            customer,
+          ]);
+          removed[`response_${level}`] = Number(r.rowsChanged);
+        }
+        await w.run("COMMIT");
+      } catch (e) {
+        await w.run("ROLLBACK").catch(() => undefined);
+        throw writeError("purge", e);
+      }
+    });
+    return removed;
+  }
+
   async function overview(q: OverviewQuery): Promise<CustomerTotals[]> {
     // Rows whose 1-minute period starts in [fromMs, toMs), like `traffic`.
     const [fromMs, toMs] = overviewRange(q);
@@ -924,6 +952,7 @@ WHERE ${where.join(" AND ")} GROUP BY start_ms ORDER BY start_ms`;
     putResponseTimes,
     readResponseTimes,
     prune,
+    purgeCustomer,
     overview,
     traffic,
     samples,

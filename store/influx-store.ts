@@ -756,6 +756,53 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     return deleted;
   }
 
+  /**
+   * One customer's series, every level, traffic and response times: counted first (DROP SERIES
+   * and the v2 delete say nothing of what they removed), then v1 `DROP SERIES … WHERE customer`,
+   * v2 the delete API with a `customer="…"` predicate over all time. Answers the points counted
+   * per measurement.
+   */
+  async function purgeCustomer(customer: string): Promise<Record<string, number>> {
+    ensureStarted();
+    const removed: Record<string, number> = {};
+    await writes(async () => {
+      const who = tagEquals("customer", customer);
+      const counted = await query(
+        LEVEL_NAMES.flatMap((level) => [
+          `SELECT count(bytes) FROM ${from(TRAFFIC, level)} WHERE ${who}`,
+          `SELECT count(transactions) FROM ${from(RESPONSE, level)} WHERE ${who}`,
+        ]),
+      );
+      LEVEL_NAMES.forEach((level, k) => {
+        removed[TRAFFIC[level]] = num(counted[2 * k]?.series?.[0]?.values[0]?.[1]);
+        removed[RESPONSE[level]] = num(counted[2 * k + 1]?.series?.[0]?.values[0]?.[1]);
+      });
+      if (config.api === "v1") {
+        const names = LEVEL_NAMES.flatMap((l) => [TRAFFIC[l], RESPONSE[l]]).map(quoteIdentifier);
+        await query([`DROP SERIES FROM ${names.join(", ")} WHERE ${who}`]);
+        return;
+      }
+      // The delete predicate's string literal: double quotes, with " and \ escaped.
+      const literal = `"${customer.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+      for (const level of LEVEL_NAMES) {
+        for (const measurement of [TRAFFIC[level], RESPONSE[level]]) {
+          await request(
+            "write",
+            "/api/v2/delete",
+            { org: config.org, bucket: config.bucket },
+            JSON.stringify({
+              start: "1677-09-21T00:12:44Z",
+              stop: "2262-04-11T23:47:16Z",
+              predicate: `_measurement="${measurement}" AND customer=${literal}`,
+            }),
+            "application/json",
+          );
+        }
+      }
+    });
+    return removed;
+  }
+
   async function overview(q: OverviewQuery): Promise<CustomerTotals[]> {
     ensureStarted();
     const [fromMs, toMs] = overviewRange(q);
@@ -868,6 +915,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     putResponseTimes,
     readResponseTimes,
     prune,
+    purgeCustomer,
     overview,
     traffic,
     samples,

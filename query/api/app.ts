@@ -26,7 +26,6 @@ export const MAX_URL_LENGTH = 2048;
  * anything else is looked at, so that no client can make the API read it.
  */
 export const MAX_BODY_BYTES = 1024 * 1024;
-const ALLOW = "GET, HEAD";
 
 /** What the app is called with: the Node request over HTTP, the request target in process. */
 export interface ApiBindings {
@@ -35,6 +34,8 @@ export interface ApiBindings {
 }
 export interface ApiEnv {
   Bindings: ApiBindings;
+  /** Set by the access check: who is calling (`operator-token:1a2b`), for the audit log. */
+  Variables: { actor?: string };
 }
 
 /** The request target (path and query) as the client sent it. */
@@ -56,6 +57,43 @@ function split(target: string): { path: string; search: string } {
 /** `/api/v1/customers/{id}/traffic` → `/api/v1/customers/:id/traffic`. */
 export function honoPath(openApiPath: string): string {
   return openApiPath.replace(/\{([^}]+)\}/g, ":$1");
+}
+
+/**
+ * The request body as JSON: refused 415 unless its type is JSON, 400 (naming where) unless it
+ * parses. An empty body is `undefined` (the handler says what it misses).
+ */
+async function readJsonBody(c: Context<ApiEnv>): Promise<{ value: unknown }> {
+  const type = c.req.header("content-type");
+  const media = (type ?? "").split(";", 1)[0]!.trim().toLowerCase();
+  if (
+    media !== "application/json" &&
+    !(media.startsWith("application/") && media.endsWith("+json"))
+  ) {
+    throw new ApiError(
+      415,
+      "FT_UNSUPPORTED_MEDIA_TYPE",
+      `the request body must be JSON (Content-Type: application/json), not ${type === undefined ? "untyped" : shown(type)}`,
+      undefined,
+      { "accept-patch": "application/json" },
+    );
+  }
+  const text = await c.req.text();
+  if (text.trim() === "") return { value: undefined };
+  try {
+    return { value: JSON.parse(text) as unknown };
+  } catch (e) {
+    throw new ApiError(
+      400,
+      "FT_BAD_BODY",
+      "the request body is not valid JSON",
+      undefined,
+      {},
+      {
+        problems: [{ path: "", reason: e instanceof Error ? e.message.slice(0, 200) : "not JSON" }],
+      },
+    );
+  }
 }
 
 export interface ApiAppOptions {
@@ -90,40 +128,64 @@ export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions
     }
     await next();
   });
-  const limitBody = bodyLimit({
+  const tooLarge = (max: number) => () => {
+    throw new ApiError(413, "FT_BODY_TOO_LARGE", `the request body is larger than ${max} bytes`);
+  };
+  const limitBody: MiddlewareHandler<ApiEnv> = bodyLimit({
     maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      throw new ApiError(
-        413,
-        "FT_BODY_TOO_LARGE",
-        `the request body is larger than ${MAX_BODY_BYTES} bytes`,
-      );
-    },
+    onError: tooLarge(MAX_BODY_BYTES),
   });
+  /** Paths (without parameters) whose routes take larger bodies: POST /api/v1/changes. */
+  const larger = new Map<string, MiddlewareHandler<ApiEnv>>();
+  for (const route of routes) {
+    const max = route.maxBodyBytes;
+    if (max !== undefined && max > MAX_BODY_BYTES && !route.path.includes("{")) {
+      const limit: MiddlewareHandler<ApiEnv> = bodyLimit({ maxSize: max, onError: tooLarge(max) });
+      larger.set(route.path, limit);
+    }
+  }
   // GET and HEAD bodies are never read (Node discards them); asking for one would cost a
-  // whole Request object per request in @hono/node-server.
+  // whole Request object per request in @hono/node-server. A larger body is refused before
+  // anything else is looked at (authentication included).
   app.use((c, next) =>
-    c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next),
+    c.req.method === "GET" || c.req.method === "HEAD"
+      ? next()
+      : (larger.get(c.req.path) ?? limitBody)(c, next),
   );
+  /** The routes by path, in the table's order: each path's methods, then its 405. */
+  const byPath = new Map<string, ApiRoute[]>();
   for (const route of routes) {
     if (inProcess && !route.inProcess) continue;
-    const path = honoPath(route.path);
-    // Hono answers HEAD with the GET handler, without the body.
-    app.get(path, guard(route), async (c) =>
-      toResponse(
-        await route.handler({
-          params: c.req.param(),
-          search: split(requestTarget(c.req.raw, c.env)).search,
-        }),
-      ),
-    );
-    app.all(path, guard(route), (c) => {
+    const same = byPath.get(route.path) ?? [];
+    same.push(route);
+    byPath.set(route.path, same);
+  }
+  for (const [openApiPath, same] of byPath) {
+    const path = honoPath(openApiPath);
+    const methods = same.map((r) => (r.method ?? "get").toUpperCase());
+    const allow = [...methods, ...(methods.includes("GET") ? ["HEAD"] : [])].join(", ");
+    for (const route of same) {
+      // Hono answers HEAD with the GET handler, without the body.
+      app.on((route.method ?? "get").toUpperCase(), path, guard(route), async (c) => {
+        const body = route.body === undefined ? undefined : await readJsonBody(c);
+        return toResponse(
+          await route.handler({
+            params: c.req.param() as Record<string, string>,
+            search: split(requestTarget(c.req.raw, c.env)).search,
+            header: (name) => c.req.header(name),
+            ...(body === undefined ? {} : { body: body.value }),
+            actor: c.get("actor") ?? "local",
+          }),
+        );
+      });
+    }
+    app.all(path, guard(same[0]!), (c) => {
       throw new ApiError(
         405,
         "FT_METHOD_NOT_ALLOWED",
-        `${shownName(c.req.method)} is not allowed here; use GET`,
+        `${shownName(c.req.method)} is not allowed here; use ${methods.join(" or ")}`,
         undefined,
-        { allow: ALLOW },
+        { allow },
       );
     });
   }

@@ -51,7 +51,15 @@ export interface DataEndpointDeps {
   now: () => number;
   /** The first minute that may still change (ms): every period ending by it is complete. */
   completeUntil: () => number;
+  /**
+   * Where customer ids come from when not from the config (`registry.source: database`): a
+   * customer's sites and their links, "any" for a customer deleted from the registry whose
+   * series are still stored (site and link filters unchecked), undefined for no such customer.
+   */
+  customerScope?: (customer: string) => Promise<CustomerScope | undefined>;
 }
+
+export type CustomerScope = ReadonlyMap<string, ReadonlySet<string>> | "any";
 
 export interface DataEndpoints {
   overview(search: string): Promise<ApiReply>;
@@ -181,7 +189,7 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
    * The parameters the per-customer series endpoints share: the range and step, then the
    * customer and the site / link / class filters, checked in that order.
    */
-  function seriesRequest(customer: string, search: string) {
+  async function seriesRequest(customer: string, search: string) {
     const p = readParameters(search, SERIES_PARAMETERS);
     const step = choice<TrafficStep>(p, "step", trafficSteps, DEFAULT_STEP);
     const fromMs = timeParameter(p, "from");
@@ -192,16 +200,18 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
     const problem = trafficRangeProblem(fromMs, toMs, step);
     if (problem !== undefined) throw badParameter(problem.parameter, problem.message);
 
-    if (customer !== UNATTRIBUTED_CUSTOMER && !customerIds().has(customer)) {
-      throw notFound(`no customer ${shown(customer)}`);
-    }
-    const customerSites = sitesOf(customer) ?? new Map<string, Set<string>>();
+    let scope: CustomerScope | undefined;
+    if (customer === UNATTRIBUTED_CUSTOMER) scope = sitesOf(customer) ?? new Map();
+    else if (deps.customerScope !== undefined) scope = await deps.customerScope(customer);
+    else if (customerIds().has(customer)) scope = sitesOf(customer) ?? new Map();
+    if (scope === undefined) throw notFound(`no customer ${shown(customer)}`);
+    const customerSites = scope === "any" ? new Map<string, ReadonlySet<string>>() : scope;
     const site = p.get("site");
-    if (site !== undefined && !customerSites.has(site)) {
+    if (site !== undefined && scope !== "any" && !customerSites.has(site)) {
       throw badParameter("site", `site ${shown(site)} is not a site of customer ${customer}`);
     }
     const link = p.get("link");
-    if (link !== undefined) {
+    if (link !== undefined && scope !== "any") {
       const candidates =
         site === undefined ? [...customerSites.values()] : [customerSites.get(site)!];
       if (!candidates.some((links) => links.has(link))) {
@@ -248,7 +258,7 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
   }
 
   async function responseTimes(customer: string, search: string): Promise<ApiReply> {
-    const { step, fromMs, toMs, q } = seriesRequest(customer, search);
+    const { step, fromMs, toMs, q } = await seriesRequest(customer, search);
     const rows = await seriesStore().responseTimes({ ...q, level: step });
     const series = responseTimeSeries({ fromMs, toMs, step, rows });
     const frame = seriesFrame(customer, step, fromMs, toMs);
@@ -260,7 +270,7 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
   }
 
   async function traffic(customer: string, search: string): Promise<ApiReply> {
-    const { step, fromMs, toMs, q } = seriesRequest(customer, search);
+    const { step, fromMs, toMs, q } = await seriesRequest(customer, search);
     const [points, minutes, fiveMinutes] = await Promise.all([
       seriesStore().traffic({ ...q, level: step }),
       step === "1m" ? Promise.resolve([]) : seriesStore().samples({ ...q, level: "1m" }),

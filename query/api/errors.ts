@@ -14,12 +14,37 @@ export const apiErrorCodes = {
     "Too many failed authentications from this address: blocked until the window ends (Retry-After).",
   FT_NO_OPERATOR_TOKENS: "api.operatorTokens is empty: the API refuses every request.",
   FT_NOT_FOUND: "No such endpoint or customer.",
-  FT_METHOD_NOT_ALLOWED: "The endpoint answers GET (and HEAD) only.",
+  FT_METHOD_NOT_ALLOWED: "The endpoint does not answer this method (Allow lists the ones it does).",
   FT_BODY_TOO_LARGE: "The request body is larger than the API accepts.",
+  FT_UNSUPPORTED_MEDIA_TYPE: "The request body is not JSON (Content-Type: application/json).",
+  FT_BAD_BODY:
+    "The request body is not JSON, or a field is unknown, missing or not valid (problems names each).",
+  FT_REGISTRY_INVALID:
+    "The change breaks a rule of the registry (a prefix owned twice, host bits, …; problems names each).",
+  FT_REGISTRY_CONFLICT:
+    "If-Match (or ifRevision) names a revision the record no longer has: read it again and retry.",
+  FT_REGISTRY_EXISTS: "A record with this id exists already.",
+  FT_REGISTRY_READONLY:
+    "registry.source is config: customers are changed in the config file, not through the API.",
+  FT_REGISTRY_UNAVAILABLE: "The registry database cannot be reached; the server log has the cause.",
   FT_URI_TOO_LONG: "The request target is longer than the API accepts.",
   FT_INTERNAL: "The store failed; the server log has the cause.",
 } as const;
 export type ApiErrorCode = keyof typeof apiErrorCodes;
+
+/** One problem of a request body: the field (`name`, `prefixes[0]`, `changes[2].set.name`) and why. */
+export interface BodyProblem {
+  path: string;
+  reason: string;
+}
+
+/** What an error body may carry besides its code and message. */
+export interface ApiErrorDetails {
+  /** The body's fields at fault. */
+  problems?: readonly BodyProblem[];
+  /** The record's current revision (412: what If-Match should have named). */
+  revision?: number;
+}
 
 export class ApiError extends Error {
   constructor(
@@ -28,6 +53,7 @@ export class ApiError extends Error {
     message: string,
     readonly parameter?: string,
     readonly headers: OutgoingHttpHeaders = {},
+    readonly details: ApiErrorDetails = {},
   ) {
     super(message);
     this.name = "ApiError";

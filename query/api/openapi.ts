@@ -42,12 +42,19 @@ function responses(route: ApiRoute) {
     out[429] = error("Too many failed authentications from this address (Retry-After)");
     out[503] ??= error("No operator tokens are configured (FT_NO_OPERATOR_TOKENS)");
   }
-  if (route.params !== undefined) out[404] = error("No such customer (FT_NOT_FOUND)");
+  if (route.params !== undefined) out[404] ??= error("No such customer (FT_NOT_FOUND)");
+  if (route.body !== undefined) {
+    out[400] ??= error(
+      "The body or a parameter is not valid; problems names each field (FT_BAD_BODY)",
+    );
+    out[413] = error("The body is larger than the route accepts (FT_BODY_TOO_LARGE)");
+    out[415] = error("The body is not JSON (FT_UNSUPPORTED_MEDIA_TYPE)");
+  }
   out.default = error("Any other error: docs/api.md#errors lists the codes");
   return out;
 }
 
-/** The document of `routes`: each as GET (HEAD answers the same without the body). */
+/** The document of `routes`, each under its method (GET: HEAD answers the same without the body). */
 export function openApiDocument(routes: readonly ApiRoute[]): Document {
   const registry = new OpenAPIRegistry();
   registry.registerComponent("securitySchemes", BEARER, {
@@ -57,7 +64,7 @@ export function openApiDocument(routes: readonly ApiRoute[]): Document {
   });
   for (const route of routes) {
     registry.registerPath({
-      method: "get",
+      method: route.method ?? "get",
       path: route.path,
       summary: route.summary,
       ...(route.description === undefined ? {} : { description: route.description }),
@@ -65,6 +72,14 @@ export function openApiDocument(routes: readonly ApiRoute[]): Document {
       request: {
         ...(route.params === undefined ? {} : { params: route.params }),
         ...(route.query === undefined ? {} : { query: route.query }),
+        ...(route.body === undefined
+          ? {}
+          : {
+              body: {
+                required: true,
+                content: { "application/json": { schema: route.body } },
+              },
+            }),
       },
       responses: responses(route),
     });

@@ -31,6 +31,8 @@ export function errorReply(e: ApiError): ApiReply {
     code: e.code,
     ...(e.parameter === undefined ? {} : { parameter: e.parameter }),
     message: e.message,
+    ...(e.details.problems === undefined ? {} : { problems: e.details.problems }),
+    ...(e.details.revision === undefined ? {} : { revision: e.details.revision }),
   };
   return jsonReply(e.status, { error }, e.headers);
 }
@@ -44,10 +46,13 @@ export function toResponse(r: ApiReply): Response {
   for (const [name, value] of Object.entries(r.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : `${value}`;
   }
-  headers["content-type"] = r.contentType;
-  headers["content-length"] = `${Buffer.byteLength(r.body)}`;
   headers["cache-control"] = "no-store";
   headers["x-content-type-options"] = "nosniff";
+  // 204 and 304 have no body (the Response refuses one), nor its type and length.
+  if (r.status === 204 || r.status === 304)
+    return new Response(null, { status: r.status, headers });
+  headers["content-type"] = r.contentType;
+  headers["content-length"] = `${Buffer.byteLength(r.body)}`;
   return new Response(r.body, { status: r.status, headers });
 }
 

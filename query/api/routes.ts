@@ -35,10 +35,21 @@ import {
 /** Who may call a route: anyone, or a holder of an operator token. */
 export type Access = "public" | "operator";
 
-/** What a handler gets: the path's parameters (decoded) and the raw query string. */
+/** The methods a route may answer (GET also answers HEAD). */
+export type RouteMethod = "get" | "post" | "patch" | "delete";
+
+/**
+ * What a handler gets: the path's parameters (decoded), the raw query string, the request
+ * headers, the body parsed as JSON (routes with `body` only; the app refuses a body that is too
+ * large, not JSON or not valid JSON before the handler runs) and who is calling.
+ */
 export interface RouteInput {
   params: Readonly<Record<string, string>>;
   search: string;
+  header(name: string): string | undefined;
+  body?: unknown;
+  /** The caller, for the audit log: `operator-token:1a2b` (auth.ts); "local" in process. */
+  actor: string;
 }
 
 export interface RouteResponse {
@@ -48,6 +59,8 @@ export interface RouteResponse {
 }
 
 export interface ApiRoute {
+  /** Default: get. */
+  method?: RouteMethod;
   /** The path, with parameters in OpenAPI's form: `/api/v1/customers/{id}/traffic`. */
   path: string;
   access: Access;
@@ -59,6 +72,13 @@ export interface ApiRoute {
   params?: z.ZodObject;
   /** Query parameters: exactly the names the handler accepts. Absent: the query is ignored. */
   query?: z.ZodObject;
+  /**
+   * The request body (JSON): its schema, for the document (the handler checks it, naming each
+   * field at fault). Absent: the route reads no body.
+   */
+  body?: z.ZodType;
+  /** Largest body accepted (default MAX_BODY_BYTES, app.ts). */
+  maxBodyBytes?: number;
   /** Successful answers (the errors are added to the document from the access and parameters). */
   responses: Readonly<Record<number, RouteResponse>>;
   handler(input: RouteInput): ApiReply | Promise<ApiReply>;
@@ -76,6 +96,8 @@ export interface RouteDeps {
   status?: () => unknown;
   /** sFlow interface utilisation for `GET /api/v1/interfaces` (no route without). */
   interfaces?: (exporter?: string) => unknown[];
+  /** The customer registry's routes (registry-endpoints.ts; none without). */
+  registry?: readonly ApiRoute[];
 }
 
 const json = (schema: z.ZodType) => ({ "application/json": schema });
@@ -158,6 +180,7 @@ export function apiRoutes(deps: RouteDeps): ApiRoute[] {
       handler: ({ search }) => interfacesReply(interfaces, search),
     });
   }
+  if (deps.registry !== undefined) routes.push(...deps.registry);
   if (status !== undefined) {
     routes.push({
       path: "/api/v1/status",

@@ -83,6 +83,17 @@ export const ErrorBody = z
       code: z.enum(Object.keys(apiErrorCodes) as [keyof typeof apiErrorCodes]),
       parameter: z.string().optional().meta({ description: "The query parameter at fault" }),
       message: z.string(),
+      problems: z
+        .array(z.strictObject({ path: z.string(), reason: z.string() }))
+        .optional()
+        .meta({
+          description:
+            "The request body's fields at fault (`name`, `prefixes[0]`, `changes[2].set.name`) and why",
+        }),
+      revision: z
+        .number()
+        .optional()
+        .meta({ description: "412: the record's current revision (its ETag)" }),
     }),
   })
   .meta({ id: "Error" });

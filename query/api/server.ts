@@ -23,6 +23,11 @@ import { ApiError, shown } from "./errors.js";
 import { openApiRoute } from "./openapi.js";
 import type { DownDependency } from "./process-endpoints.js";
 import { rateLimitedWarn } from "./rate-limited-warn.js";
+import {
+  type RegistryAccess,
+  registryCustomerScope,
+  registryRoutes,
+} from "./registry-endpoints.js";
 import { type ApiReply, errorReply, fromResponse, toResponse } from "./reply.js";
 import { type ApiRoute, apiRoutes } from "./routes.js";
 
@@ -51,6 +56,11 @@ export interface ApiServerDeps {
   metrics?: Metrics;
   /** sFlow interface utilisation for `GET /api/v1/interfaces` (404 without). */
   interfaces?: (exporter?: string) => unknown[];
+  /**
+   * The customer registry the registry routes read and write (registry-endpoints.ts): the
+   * registry database, or the config's customers read-only. Without: no registry routes.
+   */
+  registry?: RegistryAccess;
 }
 
 export interface ApiServer {
@@ -112,12 +122,27 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
       ...(deps.store === undefined ? {} : { store: deps.store }),
       now,
       completeUntil,
+      ...(deps.registry?.source === "database"
+        ? { customerScope: registryCustomerScope(deps.registry, deps.store, now) }
+        : {}),
     }),
     stats,
     ...(deps.health === undefined ? {} : { health: deps.health }),
     ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }),
     ...(deps.status === undefined ? {} : { status: deps.status }),
     ...(deps.interfaces === undefined ? {} : { interfaces: deps.interfaces }),
+    ...(deps.registry === undefined
+      ? {}
+      : {
+          registry: registryRoutes(deps.registry, {
+            maxChangeSetBytes: limits.maxChangeSetBytes,
+            now,
+            log,
+            ...(deps.store?.purgeCustomer === undefined
+              ? {}
+              : { purgeSeries: (id: string) => deps.store!.purgeCustomer(id) }),
+          }),
+        }),
   });
   const routes = [...table, openApiRoute(table)];
   const app = createApiApp(routes, { log, operator: auth.middleware });

@@ -285,6 +285,51 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
       );
     });
 
+    it("purges one customer's series at every level, traffic and response times, and only its", async () => {
+      const store = await open();
+      await store.addDeltas([
+        ...atAllLevels(key("gone", "in"), T0 + HOUR, 100, 1, 1),
+        ...atAllLevels(key("gone", "out"), T0 + 2 * DAY, 50, 1, 1),
+        ...atAllLevels(key("stays", "in"), T0 + HOUR, 7, 1, 1),
+      ]);
+      const rt = {
+        customer: "gone",
+        site: "s1",
+        link: "l1",
+        trafficClass: "default",
+        level: "1m" as const,
+        startMs: T0,
+        transactions: 2,
+        good: 1,
+        retransmissions: 0,
+        networkDelaySumUs: 0,
+        networkDelayCount: 0,
+        serverDelaySumUs: 0,
+        serverDelayCount: 0,
+        totalDelaySumUs: 0,
+        bins: [[500, 2]] as Array<[number, number]>,
+      };
+      await store.addResponseTimes([rt, { ...rt, customer: "stays" }]);
+      const removed = await store.purgeCustomer("gone");
+      // Two rows at each level: in on day 0 and out on day 2 (two different days, hours, ...).
+      expect(removed).toMatchObject({ traffic_1m: 2, traffic_5m: 2, traffic_1h: 2, traffic_1d: 2 });
+      expect(removed.response_1m).toBeGreaterThan(0);
+      const range = { fromMs: T0, toMs: T0 + 3 * DAY };
+      for (const level of ["1m", "5m", "1h", "1d"] as const) {
+        expect(await store.traffic({ customer: "gone", ...range, level }), level).toEqual([]);
+        expect(await store.traffic({ customer: "stays", ...range, level }), level).toHaveLength(1);
+      }
+      expect(await store.responseTimes({ customer: "gone", ...range, level: "1m" })).toEqual([]);
+      expect(await store.responseTimes({ customer: "stays", ...range, level: "1m" })).toHaveLength(
+        1,
+      );
+      expect(await store.overview(range)).toEqual([
+        { customer: "stays", bytesIn: 7, bytesOut: 0, packetsIn: 1, packetsOut: 0, flows: 1 },
+      ]);
+      // Nothing left: a second purge removes nothing.
+      expect(await store.purgeCustomer("gone")).toMatchObject({ traffic_1m: 0, response_1m: 0 });
+    });
+
     it("prunes each level's rows older than its cutoff, and only those", async () => {
       const store = await open();
       const k = key("acme", "in");

@@ -1,0 +1,47 @@
+/**
+ * The customer registry the API serves (docs/api.md#the-customer-registry), as `run` and `serve`
+ * open it: `registry.source: config` reads the config's customers (nothing to open; writes
+ * answer 409), `database` opens the registry database with openRegistry (the embedded DuckDB file
+ * or PostgreSQL) and closes it at stop. A registry that cannot be opened stops the start with
+ * FT_REGISTRY_OPEN naming it.
+ */
+import type { Logger } from "pino";
+import { configRegistry, databaseRegistry, type RegistryAccess } from "../query/api/index.js";
+import { openRegistry, type RegistryStore } from "../registry/index.js";
+import type { Config } from "../schema/config.js";
+
+export interface ApiRegistry {
+  readonly access: RegistryAccess;
+  /** The opened database (source: database), for what else the process does with it. */
+  readonly store?: RegistryStore;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createApiRegistry(
+  cfg: Pick<Config, "registry" | "customers">,
+  deps: { log: Logger; open?: typeof openRegistry },
+): ApiRegistry {
+  if (cfg.registry.source === "config") {
+    return {
+      access: configRegistry(cfg.customers),
+      start: () => Promise.resolve(),
+      stop: () => Promise.resolve(),
+    };
+  }
+  const store = (deps.open ?? openRegistry)(cfg);
+  const where = cfg.registry.postgres === undefined ? "embedded" : "postgres";
+  return {
+    // The embedded file is held by this process alone: its snapshot can stay in memory.
+    access: databaseRegistry(store, { exclusive: cfg.registry.postgres === undefined }),
+    store,
+    async start() {
+      await store.start();
+      deps.log.info(
+        { registry: where, version: await store.version() },
+        "customer registry opened (registry.source: database)",
+      );
+    },
+    stop: () => store.stop(),
+  };
+}
