@@ -126,10 +126,12 @@ describe("PostgreSQL registry", () => {
     );
     // B takes the prefix A freed, and the one c2 had (its tree re-read: c2 deleted, c1 moved).
     expect(
-      await b.apply([...customer("c3", "192.0.2.0/28"), ...customer("c0", "192.0.2.16/28")], {
-        actor: "b",
-      }),
-    ).toEqual({ version: 5 });
+      (
+        await b.apply([...customer("c3", "192.0.2.0/28"), ...customer("c0", "192.0.2.16/28")], {
+          actor: "b",
+        })
+      ).version,
+    ).toBe(5);
     // The one A gave to c1/t is refused, and the refusal leaves B's tree as it was.
     const taken = await b
       .apply(customer("c4", "203.0.113.0/24"), { actor: "b" })
