@@ -140,9 +140,7 @@ describe("PostgreSQL registry", () => {
       'customers/c4/sites/s/links/l.prefixes[0]: "203.0.113.0/24" is also given to customers/c1/sites/t/links/m.prefixes[0]',
     );
     await a.apply([{ op: "delete", customer: "c1", site: "t" }], { actor: "a" });
-    expect(await b.apply(customer("c4", "203.0.113.0/24"), { actor: "b" })).toEqual({
-      version: 7,
-    });
+    expect((await b.apply(customer("c4", "203.0.113.0/24"), { actor: "b" })).version).toBe(7);
     const [sa, sb] = [await a.snapshot(), await b.snapshot()];
     expect(sb).toEqual(sa);
     expect(sa.customers.map((c) => [c.id, c.sites.map((s) => s.id)])).toEqual([
