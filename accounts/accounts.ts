@@ -13,6 +13,7 @@ import { ID_PATTERN } from "../schema/config.js";
 import type { AccountStore, AuditInput } from "./account-store.js";
 import { createLoginLimiter, DEFAULT_LOGIN_LIMITS, type LoginLimits } from "./login-limits.js";
 import {
+  type AccountAuditEntry,
   isCustomerRole,
   type NewUser,
   type Principal,
@@ -131,7 +132,7 @@ export interface Accounts {
   /** The caller's tokens; an admin's call with `all` lists everyone's. */
   listTokens(principal: Principal, all: boolean): Promise<TokenInfo[]>;
   revokeToken(principal: Principal, id: string, client: string): Promise<void>;
-  readAudit(query: { since?: number; limit?: number }): Promise<unknown[]>;
+  readAudit(query: { since?: number; limit?: number }): Promise<AccountAuditEntry[]>;
 }
 
 /** A user without its hash: what every answer shows. */

@@ -15,6 +15,11 @@ import type { IncomingMessage } from "node:http";
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "pino";
+import type { z } from "zod";
+import type { Principal } from "../../accounts/model.js";
+import { sameSecret } from "../../accounts/sessions.js";
+import { clientKey } from "../auth-failures.js";
+import { checkAccess } from "./access.js";
 import { ApiError, isApiError, notFound, shown, shownName } from "./errors.js";
 import { errorReply, toResponse } from "./reply.js";
 import type { ApiRoute } from "./routes.js";
@@ -22,11 +27,10 @@ import type { ApiRoute } from "./routes.js";
 /** Longest request target (path and query) accepted. */
 export const MAX_URL_LENGTH = 2048;
 /**
- * Largest request body accepted. No route reads a body yet: a larger one is refused before
- * anything else is looked at, so that no client can make the API read it.
+ * Largest request body accepted: a larger one is refused before anything else is looked at, so
+ * that no client can make the API read it.
  */
 export const MAX_BODY_BYTES = 1024 * 1024;
-const ALLOW = "GET, HEAD";
 
 /** What the app is called with: the Node request over HTTP, the request target in process. */
 export interface ApiBindings {
@@ -35,6 +39,7 @@ export interface ApiBindings {
 }
 export interface ApiEnv {
   Bindings: ApiBindings;
+  Variables: { principal?: Principal };
 }
 
 /** The request target (path and query) as the client sent it. */
@@ -61,11 +66,81 @@ export function honoPath(openApiPath: string): string {
 export interface ApiAppOptions {
   log: Logger;
   /**
-   * The operator access check (auth.ts): before every operator route and every unknown path
-   * under /api/. Absent: the in-process app, which has no access check and throws what is not
+   * The authentication (auth.ts): before every route but the public ones and every unknown path
+   * under /api/; it sets the context's principal, which the route's access is checked against
+   * (access.ts). Absent: the in-process app, which has no access check and throws what is not
    * an ApiError.
    */
   operator?: MiddlewareHandler<ApiEnv>;
+  /** The API is served over TLS: answers carry Strict-Transport-Security. */
+  tls?: boolean;
+}
+
+const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/**
+ * Whether the Origin header names this server (its scheme aside: behind a TLS-terminating proxy
+ * the API sees http). Absent Origin: nothing to check (non-browser clients, old browsers; the
+ * CSRF token still is).
+ */
+function originMatches(origin: string, host: string | undefined): boolean {
+  if (host === undefined) return false;
+  try {
+    const u = new URL(origin);
+    return (u.protocol === "https:" || u.protocol === "http:") && u.host === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * CSRF protection of a state-changing request that is not authenticated by a bearer token (the
+ * cookie's, and the login itself): a present Origin must be this server's, and a cookie session
+ * must send its CSRF token in X-CSRF-Token (compared in constant time).
+ */
+function checkCsrf(c: Context<ApiEnv>, principal: Principal | undefined): void {
+  if (!STATE_CHANGING.has(c.req.method) || c.req.header("authorization") !== undefined) return;
+  const origin = c.req.header("origin");
+  if (origin !== undefined && !originMatches(origin, c.req.header("host"))) {
+    throw new ApiError(403, "FT_CSRF", "the Origin header is not this server's");
+  }
+  if (principal?.via !== "session") return;
+  const given = c.req.header("x-csrf-token");
+  if (given === undefined || principal.csrf === undefined || !sameSecret(given, principal.csrf)) {
+    throw new ApiError(
+      403,
+      "FT_CSRF",
+      "a request with the session cookie that changes something needs the session's X-CSRF-Token header",
+    );
+  }
+}
+
+function bodyError(issue: z.core.$ZodIssue): ApiError {
+  const field = issue.path.map(String).join(".");
+  const keys = issue.code === "unrecognized_keys" ? issue.keys : undefined;
+  const name = keys !== undefined ? keys.map(shownName).join(", ") : shownName(field);
+  const message =
+    keys !== undefined
+      ? `unknown field${keys.length > 1 ? "s" : ""} ${keys.map((k) => shown(k)).join(", ")}`
+      : `${field === "" ? "the body" : field}: ${issue.message}`;
+  return new ApiError(400, "FT_BAD_BODY", message, name === "" ? undefined : name);
+}
+
+/** The request body as the route's schema reads it, or a 415 or 400 naming the field. */
+async function readBody(c: Context<ApiEnv>, schema: z.ZodType): Promise<unknown> {
+  const type = c.req.header("content-type") ?? "";
+  if (!/^application\/json\s*(;|$)/i.test(type)) {
+    throw new ApiError(415, "FT_UNSUPPORTED_MEDIA_TYPE", "the body must be application/json");
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await c.req.text());
+  } catch {
+    throw new ApiError(400, "FT_BAD_BODY", "the body is not valid JSON");
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw bodyError(parsed.error.issues[0]!);
+  return parsed.data;
 }
 
 export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions): Hono<ApiEnv> {
@@ -75,11 +150,18 @@ export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions
     getPath: (request, o) => split(requestTarget(request, o?.env)).path,
   });
   const open: MiddlewareHandler<ApiEnv> = (_c, next) => next();
-  const guard = (route: ApiRoute) =>
-    route.access === "public" || operator === undefined ? open : operator;
+  const authenticate = operator ?? open;
   const answerNotFound = (c: Context<ApiEnv>) =>
     toResponse(errorReply(notFound(`no endpoint ${shown(c.req.path)}`)));
+  const clientOf = (c: Context<ApiEnv>) =>
+    inProcess ? "in-process" : clientKey(c.env?.incoming?.socket.remoteAddress);
 
+  if (options.tls === true) {
+    app.use(async (c, next) => {
+      await next();
+      c.res.headers.set("strict-transport-security", "max-age=31536000; includeSubDomains");
+    });
+  }
   app.use(async (c, next) => {
     if (requestTarget(c.req.raw, c.env).length > MAX_URL_LENGTH) {
       throw new ApiError(
@@ -105,30 +187,66 @@ export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions
   app.use((c, next) =>
     c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next),
   );
+
+  const byPath = new Map<string, ApiRoute[]>();
   for (const route of routes) {
     if (inProcess && !route.inProcess) continue;
-    const path = honoPath(route.path);
-    // Hono answers HEAD with the GET handler, without the body.
-    app.get(path, guard(route), async (c) =>
-      toResponse(
-        await route.handler({
-          params: c.req.param(),
-          search: split(requestTarget(c.req.raw, c.env)).search,
-        }),
-      ),
-    );
-    app.all(path, guard(route), (c) => {
+    const list = byPath.get(route.path) ?? [];
+    list.push(route);
+    byPath.set(route.path, list);
+  }
+  for (const [openApiPath, list] of byPath) {
+    const path = honoPath(openApiPath);
+    for (const route of list) {
+      const method = route.method ?? "GET";
+      const guard: MiddlewareHandler<ApiEnv> =
+        route.access === "public"
+          ? async (c, next) => {
+              if (!inProcess) checkCsrf(c, undefined);
+              await next();
+            }
+          : async (c, next) =>
+              authenticate(c, async () => {
+                if (!inProcess) {
+                  const principal = c.get("principal");
+                  checkAccess(route.access, principal, c.req.param());
+                  checkCsrf(c, principal);
+                }
+                await next();
+              });
+      const handle = async (c: Context<ApiEnv>) => {
+        const principal = c.get("principal");
+        return toResponse(
+          await route.handler({
+            params: c.req.param(),
+            search: split(requestTarget(c.req.raw, c.env)).search,
+            client: clientOf(c),
+            ...(principal === undefined ? {} : { principal }),
+            ...(route.body === undefined ? {} : { body: await readBody(c, route.body) }),
+          }),
+        );
+      };
+      // Hono answers HEAD with the GET handler, without the body.
+      if (method === "GET") app.get(path, guard, handle);
+      else app.on(method, path, guard, handle);
+    }
+    const methods = list.map((r) => r.method ?? "GET");
+    const allow = methods.flatMap((m) => (m === "GET" ? ["GET", "HEAD"] : [m])).join(", ");
+    // Another method: authentication first (unless the path has a public route), so that a
+    // client without credentials learns nothing about which paths exist.
+    const anyPublic = list.some((r) => r.access === "public");
+    app.all(path, anyPublic ? open : authenticate, (c) => {
       throw new ApiError(
         405,
         "FT_METHOD_NOT_ALLOWED",
-        `${shownName(c.req.method)} is not allowed here; use GET`,
+        `${shownName(c.req.method)} is not allowed here; use ${methods.join(" or ")}`,
         undefined,
-        { allow: ALLOW },
+        { allow },
       );
     });
   }
   if (operator !== undefined) {
-    // Authentication first under /api/: no endpoint or customer shows to a client without a token.
+    // Authentication first under /api/: no endpoint or customer shows to a client without credentials.
     app.all("/api", operator, answerNotFound);
     app.all("/api/*", operator, answerNotFound);
   }

@@ -27,7 +27,7 @@ import {
   trafficSeries,
   trafficSteps,
 } from "../traffic.js";
-import { badParameter, notFound, shown } from "./errors.js";
+import { badParameter, notFound, shown, unknownCustomer } from "./errors.js";
 import { choice, isoTime, readParameters, timeParameter } from "./parameters.js";
 import { type ApiReply, jsonReply, reply } from "./reply.js";
 import {
@@ -193,7 +193,7 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
     if (problem !== undefined) throw badParameter(problem.parameter, problem.message);
 
     if (customer !== UNATTRIBUTED_CUSTOMER && !customerIds().has(customer)) {
-      throw notFound(`no customer ${shown(customer)}`);
+      throw unknownCustomer(customer);
     }
     const customerSites = sitesOf(customer) ?? new Map<string, Set<string>>();
     const site = p.get("site");

@@ -9,12 +9,24 @@ import type { OutgoingHttpHeaders } from "node:http";
 export const apiErrorCodes = {
   FT_BAD_PARAMETER: "A query parameter is missing, unknown, repeated or invalid.",
   FT_BAD_REQUEST: "The request target or Host header is not one a URL can be made of.",
-  FT_UNAUTHORIZED: "No bearer token, or not one of api.operatorTokens.",
+  FT_UNAUTHORIZED:
+    "No credentials, a bearer token that is neither an operator token nor a live personal token, or a session that has ended: log in again.",
+  FT_FORBIDDEN:
+    "The credentials are right but their role may not use this route (a customer user on an operator route, a non-admin on users).",
+  FT_CSRF:
+    "A state-changing request authenticated by the session cookie came without the session's X-CSRF-Token, or with an Origin other than the API's own.",
+  FT_LOGIN_FAILED: "The user name or the password is not right (the same answer for both).",
+  FT_TOO_MANY_LOGINS:
+    "Too many failed logins from this address or for this user name (api.login): try again after Retry-After seconds.",
+  FT_BAD_BODY:
+    "The JSON request body is not valid: a field is missing, unknown or wrong (`parameter` names it).",
+  FT_UNSUPPORTED_MEDIA_TYPE: "The request body is not `application/json`.",
+  FT_CONFLICT: "The record exists already (a user id that is taken).",
   FT_TOO_MANY_AUTH_FAILURES:
     "Too many failed authentications from this address: blocked until the window ends (Retry-After).",
   FT_NO_OPERATOR_TOKENS: "api.operatorTokens is empty: the API refuses every request.",
   FT_NOT_FOUND: "No such endpoint or customer.",
-  FT_METHOD_NOT_ALLOWED: "The endpoint answers GET (and HEAD) only.",
+  FT_METHOD_NOT_ALLOWED: "The endpoint does not answer this method (`Allow` lists those it does).",
   FT_BODY_TOO_LARGE: "The request body is larger than the API accepts.",
   FT_URI_TOO_LONG: "The request target is longer than the API accepts.",
   FT_INTERNAL: "The store failed; the server log has the cause.",
@@ -44,6 +56,14 @@ export function badParameter(parameter: string, message: string): ApiError {
 
 export function notFound(message: string): ApiError {
   return new ApiError(404, "FT_NOT_FOUND", message);
+}
+
+/**
+ * The answer for a customer id that is not known: also what a customer credential gets for any
+ * customer but its own (query/api/access.ts), so that the two cannot be told apart.
+ */
+export function unknownCustomer(id: string): ApiError {
+  return notFound(`no customer ${shown(id)}`);
 }
 
 /** A caller's string fit for a message: quoted, control characters escaped, at most 64 chars. */

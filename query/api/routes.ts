@@ -1,11 +1,12 @@
 /**
- * The route table: every route of the API declared once, with its path, its access (public or
- * operator), its parameters and answers (zod schemas, from which the OpenAPI document is made)
+ * The route table: every route of the API declared once, with its method, path, access (Access
+ * below), its parameters and answers (zod schemas, from which the OpenAPI document is made)
  * and its handler. app.ts mounts the table on Hono and puts the access check before each
  * operator route; openapi.ts documents it. A route whose dependency a process lacks (metrics,
  * counters, interfaces) is not in that process's table: it answers 404 and is not documented.
  */
 import type { z } from "zod";
+import type { Principal } from "../../accounts/model.js";
 import type { ApiStats, Metrics } from "../metrics.js";
 import type { DataEndpoints } from "./data-endpoints.js";
 import {
@@ -32,13 +33,32 @@ import {
   Traffic,
 } from "./schemas.js";
 
-/** Who may call a route: anyone, or a holder of an operator token. */
-export type Access = "public" | "operator";
+/**
+ * Who may call a route (access.ts checks it before the handler runs):
+ * - `public`: anyone, without credentials;
+ * - `user`: any signed-in user or token (their own session, tokens, password, `me`);
+ * - `customer`: customer-scoped: operators and admins for every customer; a customer or
+ *   customer-admin user only where the `{id}` path parameter is its own customer (any other id
+ *   answers 404 exactly as an unknown id does);
+ * - `customer-admin`: as `customer`, but of the customer roles only customer-admin (a customer
+ *   user is answered 403 on its own customer, 404 on others);
+ * - `operator`: admins and operators (customer credentials: 403);
+ * - `admin`: admins only (operator tokens act as admins).
+ */
+export type Access = "public" | "user" | "customer" | "customer-admin" | "operator" | "admin";
+
+export type RouteMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 /** What a handler gets: the path's parameters (decoded) and the raw query string. */
 export interface RouteInput {
   params: Readonly<Record<string, string>>;
   search: string;
+  /** The request body, parsed by the route's `body` schema (routes with one). */
+  body?: unknown;
+  /** Who calls (every route but the public ones over HTTP; absent in process). */
+  principal?: Principal;
+  /** The client as rate limits and the audit log name it (an address, IPv6 by /64). */
+  client: string;
 }
 
 export interface RouteResponse {
@@ -48,9 +68,13 @@ export interface RouteResponse {
 }
 
 export interface ApiRoute {
+  /** Default GET (which also answers HEAD). */
+  method?: RouteMethod;
   /** The path, with parameters in OpenAPI's form: `/api/v1/customers/{id}/traffic`. */
   path: string;
   access: Access;
+  /** The JSON request body (POST, PUT, PATCH): unknown fields refused. */
+  body?: z.ZodType;
   /** Also answered in process, without a token (`answer`, for `flowtally query` on a store). */
   inProcess: boolean;
   summary: string;
@@ -128,7 +152,7 @@ export function apiRoutes(deps: RouteDeps): ApiRoute[] {
     },
     {
       path: "/api/v1/customers/{id}/traffic",
-      access: "operator",
+      access: "customer",
       inProcess: true,
       summary: "One customer's traffic for [from, to): a point per step, peaks and p95",
       params: CustomerPath,
@@ -138,7 +162,7 @@ export function apiRoutes(deps: RouteDeps): ApiRoute[] {
     },
     {
       path: "/api/v1/customers/{id}/response-times",
-      access: "operator",
+      access: "customer",
       inProcess: true,
       summary: "One customer's TCP response times for [from, to): a point per step",
       params: CustomerPath,
