@@ -77,6 +77,34 @@ export interface AccountsConfig {
   maxConcurrentHashes?: number;
 }
 
+/** The accounts' part of the config (api.sessions, api.login). */
+export function accountsConfigOf(api: {
+  sessions: { idleTimeout: number; absoluteTimeout: number };
+  login: {
+    window: number;
+    perAddress: number;
+    perUserAddress: number;
+    perUser: number;
+    trustedFor: number;
+    maxEntries: number;
+  };
+}): AccountsConfig {
+  return {
+    sessions: {
+      idleTimeoutMs: api.sessions.idleTimeout,
+      absoluteTimeoutMs: api.sessions.absoluteTimeout,
+    },
+    login: {
+      windowMs: api.login.window,
+      perAddress: api.login.perAddress,
+      perUserAddress: api.login.perUserAddress,
+      perUser: api.login.perUser,
+      trustedForMs: api.login.trustedFor,
+      maxEntries: api.login.maxEntries,
+    },
+  };
+}
+
 export interface AccountsDeps {
   store: AccountStore;
   now: () => number;
