@@ -44,6 +44,8 @@ import {
   touchDue,
 } from "./sessions.js";
 
+const SWEEP_EVERY_MS = 10 * 60_000;
+
 export type RadiusVerdict = "accept" | "reject" | "unavailable";
 /** Verifies a RADIUS user's password (accounts/radius*.ts, built separately). */
 export type RadiusCheck = (user: string, password: string) => Promise<RadiusVerdict>;
@@ -268,11 +270,29 @@ export function createAccounts(config: Partial<AccountsConfig>, deps: AccountsDe
 
   const actorName = (p: Principal) => p.user;
 
+  /** Sessions past their ends are deleted this often (they are refused anyway). */
+  let sweeper: NodeJS.Timeout | undefined;
+  const sweep = async () => {
+    const t = now();
+    const n = await store
+      .deleteSessionsBefore(t - sessions.idleTimeoutMs, t - sessions.absoluteTimeoutMs)
+      .catch((e: unknown) => {
+        log?.warn({ err: e }, "accounts: ended sessions could not be deleted");
+        return 0;
+      });
+    if (n > 0) log?.debug({ sessions: n }, "accounts: ended sessions deleted");
+  };
+
   return {
     async start() {
       await store.start();
+      await sweep();
+      sweeper = setInterval(() => void sweep(), SWEEP_EVERY_MS);
+      sweeper.unref();
     },
     async stop() {
+      clearInterval(sweeper);
+      sweeper = undefined;
       await store.stop();
     },
 

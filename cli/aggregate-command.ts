@@ -5,6 +5,7 @@
  * store. Both serve /healthz and /metrics on api.listen; `serve` the whole API.
  */
 import type { Logger } from "pino";
+import { type Accounts, accountsFor } from "../accounts/index.js";
 import {
   type AggregateStats,
   type AggregateWorker,
@@ -170,7 +171,11 @@ export async function startAggregate(
 export async function startServe(cfg: Config, log: Logger): Promise<RunningService> {
   const store = createStore(cfg.store, { log });
   await store.start();
+  let accounts: Accounts | undefined;
   try {
+    // Users, sessions and tokens, in the registry's database (docs/accounts.md).
+    accounts = accountsFor(cfg, { log });
+    await accounts.start();
     const api = await serveApi(
       cfg,
       log,
@@ -178,15 +183,18 @@ export async function startServe(cfg: Config, log: Logger): Promise<RunningServi
       () => ({ role: "serve" }),
       () => downWith(store, []),
       () => ({ ...EMPTY_INPUTS, seriesRowsWritten: 0, storeErrors: 0 }),
+      accounts,
     );
     return {
       api: api.address,
       async stop() {
         await api.close();
+        await accounts?.stop();
         await store.stop();
       },
     };
   } catch (e) {
+    await accounts?.stop().catch(() => {});
     await store.stop();
     throw e;
   }
@@ -214,9 +222,11 @@ async function serveApi(
   status: () => unknown,
   health: () => DownDependency[],
   metrics: () => MetricsSnapshot | Promise<MetricsSnapshot>,
+  accounts?: Accounts,
 ) {
   const api = createApiServer({
     config: cfg,
+    ...(accounts === undefined ? {} : { accounts }),
     model: buildCustomerModel(cfg),
     ...(store === undefined ? {} : { store }),
     log,

@@ -9,6 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Logger } from "pino";
+import { type Accounts, accountsFor } from "../accounts/index.js";
 import {
   type CaptureInput,
   type CaptureTimings,
@@ -331,6 +332,7 @@ export async function startRun(
   const allowlists: ExporterAllowlist[] = [];
   const captures: CaptureInput[] = [];
   let api: ReturnType<typeof createApiServer> | undefined;
+  let accounts: Accounts | undefined;
   try {
     const listeners = [
       ...cfg.inputs.netflow.map((input, k) => ({
@@ -458,8 +460,12 @@ export async function startRun(
       };
     };
 
+    // Users, sessions and tokens, in the registry's database (docs/accounts.md).
+    accounts = accountsFor(cfg, { log });
+    await accounts.start();
     api = createApiServer({
       config: cfg,
+      accounts,
       model: pipeline.model,
       ...(sink.store === undefined ? {} : { store: sink.store }),
       log,
@@ -580,6 +586,7 @@ export async function startRun(
       }
       reporter.report(now, decoder.problems, true);
       await api?.close();
+      await accounts?.stop();
       const closed = await sink.close();
       saveState();
       stateLock.release();
@@ -611,6 +618,7 @@ export async function startRun(
     await Promise.all(captures.map((c) => c.close()));
     await Promise.all(inputs.map((i) => i.close()));
     await api?.close().catch(() => {});
+    await accounts?.stop().catch(() => {});
     const closed = await sink.close();
     stateLock.release();
     for (const f of closed.errors) log.error({ code: f.code, err: f }, `${f.message} [${f.code}]`);
