@@ -250,6 +250,14 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     if (hp === null) throw new Error(`api.listen ${shown(config.api.listen)} is not host:port`);
     if (!auth.enabled) {
       log.warn("api.operatorTokens is empty: the API answers every /api request with 503");
+    } else if (
+      limits.operatorTokens.length === 0 &&
+      deps.accounts !== undefined &&
+      (await deps.accounts.listUsers()).length === 0
+    ) {
+      log.warn(
+        "api.operatorTokens is empty and there are no users: nobody can use the API; add a user (flowtally users add ID --role admin) or an operator token",
+      );
     }
     await new Promise<void>((resolve, reject) => {
       const onError = (e: Error) => {
