@@ -209,6 +209,7 @@ ${link("{ id: l2, prefixes: [2001:db8::/32], commitRate: 1.5G }").trim()}
       maxHeaderSize: 16_384,
       authFailures: { limit: 10, window: 60_000, maxAddresses: 10_000 },
       tls: {},
+      trustedProxies: [],
       sessions: { idleTimeout: 30 * 60_000, absoluteTimeout: 12 * 3_600_000 },
       login: {
         window: 15 * 60_000,
@@ -247,6 +248,10 @@ ${link("{ id: l2, prefixes: [2001:db8::/32], commitRate: 1.5G }").trim()}
       ],
       ["api: { login: { perUser: 0 } }", /api\.login\.perUser: .*>=\s?1/],
       ["api: { login: { perUsr: 3 } }", /api\.login: unknown key "perUsr"/],
+      [
+        "api: { trustedProxies: [proxy.example] }",
+        /api\.trustedProxies\[0\]: is not an IP address/,
+      ],
       ["api: { tls: { key: k.pem } }", /api\.tls\.cert: is required with api\.tls\.key/],
       ["api: { tls: { cert: c.pem, ca: x } }", /api\.tls: unknown key "ca"/],
       ["motd: 5", /motd: /],

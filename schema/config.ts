@@ -597,6 +597,11 @@ export const configSchema = z.strictObject({
         })
         .prefault({}),
       /**
+       * Addresses of reverse proxies in front of the API: a request from one of them is counted
+       * (login limits, failed tokens, audit) as the address it puts in X-Forwarded-For.
+       */
+      trustedProxies: z.array(ipAddress).max(64).default([]),
+      /**
        * The API serves HTTPS itself with this certificate and key (PEM files; relative: to the
        * config file's directory). Both or neither; without, plain HTTP (behind a TLS proxy).
        */

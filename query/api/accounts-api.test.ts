@@ -375,6 +375,48 @@ describe("login limits", () => {
     }
   });
 
+  it("count a trusted proxy's clients by X-Forwarded-For, and nobody else's", async () => {
+    const s = await start({ cfg: config({ api: { trustedProxies: ["127.0.0.1"] } }) });
+    try {
+      await addUsers(s);
+      const attempt = (xff: string, password: string, localAddress = "127.0.0.1") =>
+        s.http("POST", "/api/v1/session", {
+          body: { user: "ops", password },
+          headers: { "x-forwarded-for": xff },
+          localAddress,
+        });
+      // The client writes its own X-Forwarded-For first; the proxy appends the real address.
+      for (let k = 0; k < 3; k++) {
+        expect((await attempt(`203.0.113.${k}, 198.51.100.7`, "guess")).status).toBe(401);
+      }
+      expect((await attempt("198.51.100.7", PASSWORD)).status).toBe(429);
+      // Another client behind the same proxy is not blocked.
+      expect((await attempt("198.51.100.8", PASSWORD)).status).toBe(200);
+      // From an address that is not a trusted proxy the header is ignored: the peer counts.
+      for (let k = 0; k < 3; k++) {
+        expect((await attempt("198.51.100.9", "guess", "127.0.0.2")).status).toBe(401);
+      }
+      expect((await attempt("198.51.100.10", PASSWORD, "127.0.0.2")).status).toBe(429);
+      const audit = await s.http("GET", "/api/v1/accounts/audit", { headers: bearer(TOKEN) });
+      const clients = (audit.json.entries as Array<{ action: string; client: string }>)
+        .filter((e) => e.action.startsWith("login"))
+        .map((e) => e.client);
+      expect(clients).toEqual([
+        "198.51.100.7",
+        "198.51.100.7",
+        "198.51.100.7",
+        "198.51.100.7",
+        "198.51.100.8",
+        "127.0.0.2",
+        "127.0.0.2",
+        "127.0.0.2",
+        "127.0.0.2",
+      ]);
+    } finally {
+      await s.close();
+    }
+  });
+
   it("make an unknown user cost as much as a wrong password (a dummy hash at the same parameters)", async () => {
     const s = await start({ params: { ln: 15, r: 8, p: 1 } });
     try {

@@ -18,8 +18,8 @@ import type { Logger } from "pino";
 import type { z } from "zod";
 import type { Principal } from "../../accounts/model.js";
 import { sameSecret } from "../../accounts/sessions.js";
-import { clientKey } from "../auth-failures.js";
 import { checkAccess } from "./access.js";
+import { type ClientOf, createClientOf } from "./client-address.js";
 import { ApiError, isApiError, notFound, shown, shownName } from "./errors.js";
 import { errorReply, toResponse } from "./reply.js";
 import type { ApiRoute } from "./routes.js";
@@ -74,6 +74,8 @@ export interface ApiAppOptions {
   operator?: MiddlewareHandler<ApiEnv>;
   /** The API is served over TLS: answers carry Strict-Transport-Security. */
   tls?: boolean;
+  /** The client of a request (client-address.ts); default: its socket's peer. */
+  clientOf?: ClientOf;
 }
 
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -153,8 +155,9 @@ export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions
   const authenticate = operator ?? open;
   const answerNotFound = (c: Context<ApiEnv>) =>
     toResponse(errorReply(notFound(`no endpoint ${shown(c.req.path)}`)));
+  const clientOfIncoming = options.clientOf ?? createClientOf([]);
   const clientOf = (c: Context<ApiEnv>) =>
-    inProcess ? "in-process" : clientKey(c.env?.incoming?.socket.remoteAddress);
+    inProcess ? "in-process" : clientOfIncoming(c.env?.incoming);
 
   if (options.tls === true) {
     app.use(async (c, next) => {

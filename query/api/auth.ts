@@ -23,8 +23,9 @@ import {
   TOKEN_PREFIX,
 } from "../../accounts/sessions.js";
 import type { Config } from "../../schema/config.js";
-import { clientKey, createAuthFailureTable } from "../auth-failures.js";
+import { createAuthFailureTable } from "../auth-failures.js";
 import type { ApiEnv } from "./app.js";
+import { type ClientOf, createClientOf } from "./client-address.js";
 import { ApiError, isApiError } from "./errors.js";
 import { rateLimitedWarn } from "./rate-limited-warn.js";
 
@@ -66,9 +67,10 @@ export const OPERATOR_TOKEN_PRINCIPAL: Principal = {
 
 export function createOperatorAuth(
   api: Readonly<Config["api"]>,
-  deps: { log: Logger; now: () => number; accounts?: Accounts },
+  deps: { log: Logger; now: () => number; accounts?: Accounts; clientOf?: ClientOf },
 ): OperatorAuth {
   const { log, now, accounts } = deps;
+  const clientOf = deps.clientOf ?? createClientOf(api.trustedProxies);
   const tokenDigests = api.operatorTokens.map(digest);
   const authFailures = createAuthFailureTable({
     limit: api.authFailures.limit,
@@ -172,7 +174,7 @@ export function createOperatorAuth(
         "the API is disabled: no api.operatorTokens are configured; add a token of at least 16 characters to the config and restart",
       );
     }
-    const client = clientKey(c.env.incoming?.socket.remoteAddress);
+    const client = clientOf(c.env.incoming);
     const blockedMs = authFailures.blockedFor(client, now());
     if (blockedMs > 0) {
       blockedRequests += 1;

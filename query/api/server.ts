@@ -23,6 +23,7 @@ import type { ApiClientError, ApiStats, Metrics } from "../metrics.js";
 import { accountRoutes } from "./account-routes.js";
 import { createApiApp } from "./app.js";
 import { createOperatorAuth } from "./auth.js";
+import { createClientOf } from "./client-address.js";
 import { createDataEndpoints } from "./data-endpoints.js";
 import { ApiError, shown } from "./errors.js";
 import { openApiRoute } from "./openapi.js";
@@ -116,9 +117,11 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
   const now = deps.now ?? Date.now;
   const completeUntil =
     deps.completeUntil ?? (() => completeBefore(now(), config.aggregation.lateness));
+  const clientOf = createClientOf(limits.trustedProxies);
   const auth = createOperatorAuth(limits, {
     log,
     now,
+    clientOf,
     ...(deps.accounts === undefined ? {} : { accounts: deps.accounts }),
   });
   const tls = limits.tls.cert !== undefined && limits.tls.key !== undefined;
@@ -166,7 +169,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     );
   }
   const routes = [...table, openApiRoute(table)];
-  const app = createApiApp(routes, { log, operator: auth.middleware, tls });
+  const app = createApiApp(routes, { log, operator: auth.middleware, tls, clientOf });
   const local = createApiApp(routes, { log });
 
   const listener = getRequestListener(app.fetch, {
