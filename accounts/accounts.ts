@@ -137,7 +137,16 @@ export interface NewToken {
 export interface Accounts {
   start(): Promise<void>;
   stop(): Promise<void>;
-  login(user: string, password: string, client: string): Promise<LoginResult>;
+  /**
+   * Checks the credentials and makes a new session; `previousSecret` (the session cookie the
+   * client still sent) is ended when the login succeeds, so that a login never keeps an old id.
+   */
+  login(
+    user: string,
+    password: string,
+    client: string,
+    previousSecret?: string,
+  ): Promise<LoginResult>;
   logout(principal: Principal, client: string): Promise<void>;
   /** The principal of a session secret (the cookie), or undefined when it is not a live session. */
   fromSession(secret: string): Promise<Principal | undefined>;
@@ -296,7 +305,7 @@ export function createAccounts(config: Partial<AccountsConfig>, deps: AccountsDe
       await store.stop();
     },
 
-    async login(name, password, client) {
+    async login(name, password, client, previousSecret) {
       const t = now();
       const limited = limiter.check(name, client, t);
       if (!limited.ok) {
@@ -322,6 +331,7 @@ export function createAccounts(config: Partial<AccountsConfig>, deps: AccountsDe
       }
       const { user } = result;
       limiter.succeeded(name, client, t);
+      if (previousSecret !== undefined) await store.deleteSession(digestSecret(previousSecret));
       const secret = newSecret();
       const row = { user: user.id, createdAt: now(), lastSeenAt: now() };
       await store.addSession(digestSecret(secret), row);

@@ -207,9 +207,9 @@ export function accountRoutes(deps: AccountRouteDeps): ApiRoute[] {
         401: { description: "The user name or the password is not right (FT_LOGIN_FAILED)" },
         429: { description: "Too many failed logins (FT_TOO_MANY_LOGINS)" },
       },
-      async handler({ body, client }): Promise<ApiReply> {
+      async handler({ body, client, sessionSecret }): Promise<ApiReply> {
         const { user, password } = body as z.infer<typeof loginSchema>;
-        const r = await accounts.login(user, password, client);
+        const r = await accounts.login(user, password, client, sessionSecret);
         if (!r.ok) {
           if (r.reason === "limited") {
             const seconds = Math.max(1, Math.ceil(r.retryAfterMs / 1000));

@@ -198,6 +198,11 @@ describe("login and sessions", () => {
     expect(gone.status).toBe(401);
     expect(gone.json.error.code).toBe("FT_UNAUTHORIZED");
     expect((await s.http("GET", "/api/v1/me", { headers: { cookie: b.cookie } })).status).toBe(200);
+    // Logging in again with the old cookie still sent ends that session: never two ids for one login.
+    const c = await login(s, "ops", { headers: { cookie: b.cookie } });
+    expect(c.cookie).not.toBe(b.cookie);
+    expect((await s.http("GET", "/api/v1/me", { headers: { cookie: b.cookie } })).status).toBe(401);
+    expect((await s.http("GET", "/api/v1/me", { headers: { cookie: c.cookie } })).status).toBe(200);
   });
 
   it("ends a session 30 minutes after its last use, and 12 hours after the login however used", async () => {

@@ -17,7 +17,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "pino";
 import type { z } from "zod";
 import type { Principal } from "../../accounts/model.js";
-import { sameSecret } from "../../accounts/sessions.js";
+import { sameSecret, sessionFromCookieHeader } from "../../accounts/sessions.js";
 import { checkAccess } from "./access.js";
 import { type ClientOf, createClientOf } from "./client-address.js";
 import { ApiError, isApiError, notFound, shown, shownName } from "./errors.js";
@@ -219,12 +219,16 @@ export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions
               });
       const handle = async (c: Context<ApiEnv>) => {
         const principal = c.get("principal");
+        const sessionSecret = inProcess
+          ? undefined
+          : sessionFromCookieHeader(c.req.header("cookie"));
         return toResponse(
           await route.handler({
             params: c.req.param(),
             search: split(requestTarget(c.req.raw, c.env)).search,
             client: clientOf(c),
             ...(principal === undefined ? {} : { principal }),
+            ...(sessionSecret === undefined ? {} : { sessionSecret }),
             ...(route.body === undefined ? {} : { body: await readBody(c, route.body) }),
           }),
         );

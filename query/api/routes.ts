@@ -59,6 +59,8 @@ export interface RouteInput {
   principal?: Principal;
   /** The client as rate limits and the audit log name it (an address, IPv6 by /64). */
   client: string;
+  /** The session cookie's secret the request carries, if any (the login ends that session). */
+  sessionSecret?: string;
 }
 
 export interface RouteResponse {
