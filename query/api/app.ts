@@ -1,13 +1,14 @@
 /**
  * The route table (routes.ts) mounted on Hono: the request-target and body limits first, then
- * each route with its access check before the handler, 405 with `Allow` for the other methods of
- * a known path, 404 for the rest, and every error as `{ "error": { "code", "message",
- * "parameter"? } }` (errors.ts). Handlers get the raw path and query string as the client sent
+ * each route (by method) with its authentication (auth.ts), access check (access.ts) and CSRF
+ * check before the handler, its JSON body read by its schema, 405 with `Allow` for the other
+ * methods of a known path, 404 for the rest, and every error as `{ "error": { "code",
+ * "message", "parameter"? } }` (errors.ts). Handlers get the raw path and query string as the client sent
  * them (routing is on the exact path: no decoding, no dot segments resolved, no trailing `/`
  * ignored), as the hand-written router did.
  *
- * Two forms: the HTTP app, where operator routes need a token (auth.ts) and a failure other than
- * an ApiError is logged and answered 500; and the in-process app for `answer`, with the routes
+ * Two forms: the HTTP app, where every route but the public ones needs credentials (auth.ts) and
+ * a failure other than an ApiError is logged and answered 500; and the in-process app for `answer`, with the routes
  * marked `inProcess` only, no access check (holding the store file is more than any token
  * grants), and a failure thrown to the caller.
  */
