@@ -189,7 +189,9 @@ export async function startServe(cfg: Config, log: Logger): Promise<RunningServi
       api: api.address,
       async stop() {
         await api.close();
-        await accounts?.stop();
+        await accounts?.stop().catch((e: unknown) => {
+          log.warn({ err: e }, "the accounts database did not close cleanly");
+        });
         await store.stop();
       },
     };

@@ -586,7 +586,10 @@ export async function startRun(
       }
       reporter.report(now, decoder.problems, true);
       await api?.close();
-      await accounts?.stop();
+      // The accounts' database failing to close loses nothing of the traffic: said, not fatal.
+      await accounts?.stop().catch((e: unknown) => {
+        log.warn({ err: e }, "the accounts database did not close cleanly");
+      });
       const closed = await sink.close();
       saveState();
       stateLock.release();
