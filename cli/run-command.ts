@@ -460,12 +460,15 @@ export async function startRun(
       };
     };
 
-    // Users, sessions and tokens, in the registry's database (docs/accounts.md).
-    accounts = accountsFor(cfg, { log });
-    await accounts.start();
+    // Users, sessions and tokens, in the registry's database (docs/accounts.md): for `run`,
+    // whose API serves the series; `collect` (its own sink) serves only its counters.
+    if (makeSink === storeSink) {
+      accounts = accountsFor(cfg, { log });
+      await accounts.start();
+    }
     api = createApiServer({
       config: cfg,
-      accounts,
+      ...(accounts === undefined ? {} : { accounts }),
       model: pipeline.model,
       ...(sink.store === undefined ? {} : { store: sink.store }),
       log,
