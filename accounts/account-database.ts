@@ -1,7 +1,7 @@
 /**
  * Where a process's accounts live: the registry's database, PostgreSQL at registry.postgres.url
  * when given (shared by every process), else the embedded DuckDB file registry.embedded.path
- * (one process at a time: the one that serves the API).
+ * (one process at a time: the one that serves the API); and the RADIUS client of `radius`.
  */
 import type { Logger } from "pino";
 import { createDuckDbDriver } from "../registry/duckdb-registry.js";
@@ -10,6 +10,8 @@ import type { SqlDriver } from "../registry/sql-registry.js";
 import type { Config } from "../schema/config.js";
 import { type AccountStore, createAccountStore } from "./account-store.js";
 import { type Accounts, accountsConfigOf, createAccounts, type RadiusCheck } from "./accounts.js";
+import { createRadiusClient } from "./radius-client.js";
+import { radiusClientConfig } from "./radius-config.js";
 
 /** The registry database's connection of a config (not opened). */
 export function registryDriver(cfg: Readonly<Config>): SqlDriver {
@@ -23,15 +25,46 @@ export function accountStoreFor(cfg: Readonly<Config>, driver?: SqlDriver): Acco
   return createAccountStore(driver ?? registryDriver(cfg));
 }
 
-/** The accounts of a process that serves the API (started by the caller). */
+/**
+ * The accounts of a process that serves the API (started and stopped by the caller), with the
+ * RADIUS client of the config's `radius` section for users with `auth: radius` (its secrets read
+ * from `env` where `secretEnv` says so), started and stopped with them.
+ */
 export function accountsFor(
   cfg: Readonly<Config>,
-  deps: { log: Logger; now?: () => number; radius?: RadiusCheck; driver?: SqlDriver },
+  deps: {
+    log: Logger;
+    now?: () => number;
+    radius?: RadiusCheck;
+    driver?: SqlDriver;
+    env?: Readonly<Record<string, string | undefined>>;
+  },
 ): Accounts {
-  return createAccounts(accountsConfigOf(cfg.api), {
+  const client =
+    deps.radius === undefined && cfg.radius !== undefined
+      ? createRadiusClient(radiusClientConfig(cfg.radius, deps.env ?? process.env), {
+          log: deps.log,
+          ...(deps.now === undefined ? {} : { now: deps.now }),
+        })
+      : undefined;
+  const radius: RadiusCheck | undefined =
+    deps.radius ?? (client === undefined ? undefined : (u, p) => client.authenticate(u, p));
+  const accounts = createAccounts(accountsConfigOf(cfg.api), {
     store: accountStoreFor(cfg, deps.driver),
     now: deps.now ?? Date.now,
     log: deps.log,
-    ...(deps.radius === undefined ? {} : { radius: deps.radius }),
+    ...(radius === undefined ? {} : { radius }),
   });
+  if (client === undefined) return accounts;
+  return {
+    ...accounts,
+    async start() {
+      await client.start();
+      await accounts.start();
+    },
+    async stop() {
+      await client.stop();
+      await accounts.stop();
+    },
+  };
 }

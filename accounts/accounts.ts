@@ -31,6 +31,7 @@ import {
   type ScryptParams,
   verifyPassword,
 } from "./password.js";
+import type { RadiusVerdict } from "./radius-client.js";
 import {
   cookieMaxAge,
   csrfToken,
@@ -46,8 +47,8 @@ import {
 
 const SWEEP_EVERY_MS = 10 * 60_000;
 
-export type RadiusVerdict = "accept" | "reject" | "unavailable";
-/** Verifies a RADIUS user's password (accounts/radius*.ts, built separately). */
+export type { RadiusVerdict };
+/** Verifies a RADIUS user's password (the RADIUS client, radius-client.ts). */
 export type RadiusCheck = (user: string, password: string) => Promise<RadiusVerdict>;
 
 export type AccountErrorCode =
@@ -255,10 +256,14 @@ export function createAccounts(config: Partial<AccountsConfig>, deps: AccountsDe
       return { failure: "unknown-user" };
     }
     if (user.auth === "radius") {
-      const verdict: RadiusVerdict =
+      // The dummy hash beside the RADIUS request: a RADIUS user's failed login takes at least as
+      // long as a local user's, so the time does not tell which a name is.
+      const [verdict] = await Promise.all([
         deps.radius === undefined
-          ? "unavailable"
-          : await deps.radius(user.id, password).catch(() => "unavailable" as const);
+          ? ("unavailable" as RadiusVerdict)
+          : deps.radius(user.id, password).catch(() => "unavailable" as const),
+        dummy().then((h) => verify(password, h)),
+      ]);
       if (verdict !== "accept") return { failure: `radius-${verdict}` };
     } else {
       const ok = await verifyOrDummy(password, user.passwordHash);
