@@ -11,7 +11,12 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { ID_PATTERN } from "../schema/config.js";
 import type { AccountStore, AuditInput } from "./account-store.js";
-import { createLoginLimiter, DEFAULT_LOGIN_LIMITS, type LoginLimits } from "./login-limits.js";
+import {
+  createLoginLimiter,
+  DEFAULT_LOGIN_LIMITS,
+  type LoginLimits,
+  limitName,
+} from "./login-limits.js";
 import {
   type AccountAuditEntry,
   isCustomerRole,
@@ -46,6 +51,7 @@ import {
 } from "./sessions.js";
 
 const SWEEP_EVERY_MS = 10 * 60_000;
+const MAX_REFUSALS_TRACKED = 10_000;
 
 export type { RadiusVerdict };
 /** Verifies a RADIUS user's password (the RADIUS client, radius-client.ts). */
@@ -208,6 +214,8 @@ export function createAccounts(config: Partial<AccountsConfig>, deps: AccountsDe
   const params = deps.passwordParams ?? OWASP_SCRYPT;
   const limiter = createLoginLimiter(config.login ?? DEFAULT_LOGIN_LIMITS);
   const gate = createGate(config.maxConcurrentHashes ?? 4);
+  /** (name, address, budget) → end of the refusal already audited. */
+  const refusalsAudited = new Map<string, number>();
   let dummyHash: Promise<string> | undefined;
   const dummy = () => {
     dummyHash ??= hashPassword(randomBytes(24).toString("base64"), params);
@@ -314,11 +322,23 @@ export function createAccounts(config: Partial<AccountsConfig>, deps: AccountsDe
       const t = now();
       const limited = limiter.check(name, client, t);
       if (!limited.ok) {
-        await store.audit(
-          audit(auditName(name), "login-refused", auditName(name), client, {
-            limit: limited.limit,
-          }),
-        );
+        // Refused logins cost the guesser nothing: one audit entry per (name, address) and
+        // refusal, not one per request, so that a flood of them does not become a flood of writes.
+        const key = `${limitName(name)}\u0000${client}\u0000${limited.limit}`;
+        const until = refusalsAudited.get(key);
+        if (until === undefined || t >= until) {
+          refusalsAudited.delete(key);
+          if (refusalsAudited.size >= MAX_REFUSALS_TRACKED) {
+            refusalsAudited.delete(refusalsAudited.keys().next().value as string);
+          }
+          refusalsAudited.set(key, t + limited.retryAfterMs);
+          await store.audit(
+            audit(auditName(name), "login-refused", auditName(name), client, {
+              limit: limited.limit,
+              retryAfterSeconds: Math.ceil(limited.retryAfterMs / 1000),
+            }),
+          );
+        }
         return { ok: false, reason: "limited", retryAfterMs: limited.retryAfterMs };
       }
       const result = await authenticate(name, password);

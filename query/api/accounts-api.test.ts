@@ -350,6 +350,15 @@ describe("login limits", () => {
       expect(blocked.status).toBe(429);
       expect(blocked.json.error.code).toBe("FT_TOO_MANY_LOGINS");
       expect(Number(blocked.headers["retry-after"])).toBe(15 * 60);
+      // Refused again and again: one audit entry for the refusal, not one per request.
+      for (let k = 0; k < 5; k++) expect((await attempt("127.0.0.2", "guess")).status).toBe(429);
+      const audited = await s.http("GET", "/api/v1/accounts/audit", { headers: bearer(TOKEN) });
+      const refusals = (audited.json.entries as Array<Record<string, unknown>>).filter(
+        (e) => e.action === "login-refused",
+      );
+      expect(refusals.map((e) => [e.target, e.client, e.detail])).toEqual([
+        ["ops", "127.0.0.2", { limit: "perUserAddress", retryAfterSeconds: 15 * 60 }],
+      ]);
       // The user from its own address is not locked out.
       expect((await attempt("127.0.0.1", PASSWORD)).status).toBe(200);
       // Attackers on more addresses spend the per-user budget (6)...
