@@ -5,6 +5,7 @@
  * store. Both serve /healthz and /metrics on api.listen; `serve` the whole API.
  */
 import type { Logger } from "pino";
+import { type Accounts, accountsFor } from "../accounts/index.js";
 import {
   type AggregateStats,
   type AggregateWorker,
@@ -13,6 +14,8 @@ import {
 import { buildCustomerModel } from "../collector/classify/customer-model.js";
 import { createApiServer, type DownDependency, type RegistryAccess } from "../query/api/index.js";
 import { createMetrics, type MetricsSnapshot } from "../query/metrics.js";
+import { registryDriver } from "../registry/open-registry.js";
+import { shareDriver } from "../registry/shared-driver.js";
 import type { Config } from "../schema/config.js";
 import type { SeriesStore } from "../schema/series-store.js";
 import { createStore } from "../store/create-store.js";
@@ -171,14 +174,21 @@ export async function startAggregate(
 export async function startServe(cfg: Config, log: Logger): Promise<RunningService> {
   const store = createStore(cfg.store, { log });
   await store.start();
-  const registry = createApiRegistry(cfg, { log });
+  // The registry's database: customers (registry.source: database) and the accounts (always),
+  // one connection for both (docs/accounts.md).
+  const driver = shareDriver(registryDriver(cfg));
+  const registry = createApiRegistry(cfg, { log, driver });
   try {
     await registry.start();
   } catch (e) {
     await store.stop();
     throw e;
   }
+  let accounts: Accounts | undefined;
   try {
+    // Users, sessions and tokens, in the registry's database (docs/accounts.md).
+    accounts = accountsFor(cfg, { log, driver });
+    await accounts.start();
     const api = await serveApi(
       cfg,
       log,
@@ -187,16 +197,21 @@ export async function startServe(cfg: Config, log: Logger): Promise<RunningServi
       () => downWith(store, []),
       () => ({ ...EMPTY_INPUTS, seriesRowsWritten: 0, storeErrors: 0 }),
       registry.access,
+      accounts,
     );
     return {
       api: api.address,
       async stop() {
         await api.close();
+        await accounts?.stop().catch((e: unknown) => {
+          log.warn({ err: e }, "the accounts database did not close cleanly");
+        });
         await registry.stop();
         await store.stop();
       },
     };
   } catch (e) {
+    await accounts?.stop().catch(() => {});
     await registry.stop();
     await store.stop();
     throw e;
@@ -226,10 +241,12 @@ async function serveApi(
   health: () => DownDependency[],
   metrics: () => MetricsSnapshot | Promise<MetricsSnapshot>,
   registry?: RegistryAccess,
+  accounts?: Accounts,
 ) {
   const api = createApiServer({
     ...(registry === undefined ? {} : { registry }),
     config: cfg,
+    ...(accounts === undefined ? {} : { accounts }),
     model: buildCustomerModel(cfg),
     ...(store === undefined ? {} : { store }),
     log,

@@ -8,6 +8,7 @@
 import type { Logger } from "pino";
 import { configRegistry, databaseRegistry, type RegistryAccess } from "../query/api/index.js";
 import { openRegistry, type RegistryStore } from "../registry/index.js";
+import type { SqlDriver } from "../registry/sql-registry.js";
 import type { Config } from "../schema/config.js";
 
 export interface ApiRegistry {
@@ -20,7 +21,7 @@ export interface ApiRegistry {
 
 export function createApiRegistry(
   cfg: Pick<Config, "registry" | "customers">,
-  deps: { log: Logger; open?: typeof openRegistry },
+  deps: { log: Logger; open?: typeof openRegistry; driver?: SqlDriver },
 ): ApiRegistry {
   if (cfg.registry.source === "config") {
     return {
@@ -29,7 +30,10 @@ export function createApiRegistry(
       stop: () => Promise.resolve(),
     };
   }
-  const store = (deps.open ?? openRegistry)(cfg);
+  const store = (deps.open ?? openRegistry)(
+    cfg,
+    deps.driver === undefined ? {} : { driver: deps.driver },
+  );
   const where = cfg.registry.postgres === undefined ? "embedded" : "postgres";
   return {
     // The embedded file is held by this process alone: its snapshot can stay in memory.

@@ -412,6 +412,31 @@ program
     process.stdout.write("\n");
   });
 
+const users = program
+  .command("users")
+  .description("API users in the registry database (docs/accounts.md)");
+users
+  .command("add <id>")
+  .description(
+    "Add a user (the first admin, say); the password is prompted for, or read from stdin's first line",
+  )
+  .requiredOption("-c, --config <file>", "config file (its registry database)")
+  .addOption(
+    new Option("--role <role>", "the user's role")
+      .choices(["admin", "operator", "customer", "customer-admin"])
+      .makeOptionMandatory(),
+  )
+  .option("--customer <id>", "the customer of a customer or customer-admin user")
+  .option("--radius", "authenticate the user by RADIUS (no local password)")
+  .option("--password-stdin", "read the password from stdin's first line, without a prompt")
+  .action(async (id: string, opts) => {
+    const { loadConfigFile } = await import("../config/load-config.js");
+    const { createLogger } = await import("./logger.js");
+    const { usersAdd } = await import("./users-command.js");
+    const cfg = loadConfigFile(opts.config);
+    process.stdout.write(`${await usersAdd(cfg, createLogger("warn"), id, opts)}\n`);
+  });
+
 /** The stop summary's lines for datagrams and records dropped on purpose (none: ""). */
 function droppedSummary(s: {
   refusedDatagrams: number;

@@ -9,6 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Logger } from "pino";
+import { type Accounts, accountsFor } from "../accounts/index.js";
 import {
   type CaptureInput,
   type CaptureTimings,
@@ -33,12 +34,14 @@ import { readRcvbufErrors, type UdpInput } from "../collector/udp-input.js";
 import type { DownDependency } from "../query/api/index.js";
 import { createApiServer } from "../query/api/index.js";
 import { createMetrics } from "../query/metrics.js";
+import { registryDriver } from "../registry/open-registry.js";
+import { shareDriver } from "../registry/shared-driver.js";
 import type { Config } from "../schema/config.js";
 import { FlowtallyError } from "../schema/errors.js";
 import type { SeriesStore } from "../schema/series-store.js";
 import { describeStore, storeRetention } from "../store/configured-store.js";
 import { pruneBefore } from "../store/retention.js";
-import { createApiRegistry } from "./api-registry.js";
+import { type ApiRegistry, createApiRegistry } from "./api-registry.js";
 import { lockDataFiles } from "./data-lock.js";
 import { type Collectors, createPipeline, type StoreCloseReport } from "./pipeline.js";
 import { perSecond, STATS_EVERY_MS, type StatsLine, startStatsLog } from "./stats-log.js";
@@ -332,7 +335,8 @@ export async function startRun(
   const allowlists: ExporterAllowlist[] = [];
   const captures: CaptureInput[] = [];
   let api: ReturnType<typeof createApiServer> | undefined;
-  const registry = createApiRegistry(cfg, { log });
+  let accounts: Accounts | undefined;
+  let registry: ApiRegistry | undefined;
   let registryStarted = false;
   try {
     const listeners = [
@@ -461,12 +465,22 @@ export async function startRun(
       };
     };
 
-    await registry.start();
-    registryStarted = true;
+    // The registry's database (customers with registry.source: database; users, sessions and
+    // tokens always: docs/accounts.md), opened once for both: for `run`, whose API serves the
+    // series; `collect` (its own sink) serves only its counters.
+    if (makeSink === storeSink) {
+      const driver = shareDriver(registryDriver(cfg));
+      registry = createApiRegistry(cfg, { log, driver });
+      await registry.start();
+      registryStarted = true;
+      accounts = accountsFor(cfg, { log, driver });
+      await accounts.start();
+    }
     api = createApiServer({
       config: cfg,
+      ...(accounts === undefined ? {} : { accounts }),
       model: pipeline.model,
-      registry: registry.access,
+      ...(registry === undefined ? {} : { registry: registry.access }),
       ...(sink.store === undefined ? {} : { store: sink.store }),
       log,
       completeUntil: () => sink.completeUntil(Date.now()),
@@ -586,7 +600,13 @@ export async function startRun(
       }
       reporter.report(now, decoder.problems, true);
       await api?.close();
-      await registry.stop();
+      // The accounts' database failing to close loses nothing of the traffic: said, not fatal.
+      await accounts?.stop().catch((e: unknown) => {
+        log.warn({ err: e }, "the accounts database did not close cleanly");
+      });
+      await registry?.stop().catch((e: unknown) => {
+        log.warn({ err: e }, "the registry database did not close cleanly");
+      });
       const closed = await sink.close();
       saveState();
       stateLock.release();
@@ -618,7 +638,8 @@ export async function startRun(
     await Promise.all(captures.map((c) => c.close()));
     await Promise.all(inputs.map((i) => i.close()));
     await api?.close().catch(() => {});
-    if (registryStarted) await registry.stop().catch(() => {});
+    await accounts?.stop().catch(() => {});
+    if (registryStarted) await registry?.stop().catch(() => {});
     const closed = await sink.close();
     stateLock.release();
     for (const f of closed.errors) log.error({ code: f.code, err: f }, `${f.message} [${f.code}]`);

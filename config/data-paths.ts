@@ -15,6 +15,11 @@ export function resolveDataPaths(cfg: Config, configDir: string): Config {
   const dataDir = resolve(configDir, cfg.dataDir);
   const inData = (p: string) => (p === "" ? p : resolve(dataDir, p));
   const store = cfg.store.embedded.path;
+  // The certificate and key are the operator's files, not data: relative to the config file.
+  const inConfig = (tls: Config["api"]["tls"]) => ({
+    ...(tls.cert === undefined ? {} : { cert: resolve(configDir, tls.cert) }),
+    ...(tls.key === undefined ? {} : { key: resolve(configDir, tls.key) }),
+  });
   return {
     ...cfg,
     dataDir,
@@ -25,6 +30,7 @@ export function resolveDataPaths(cfg: Config, configDir: string): Config {
     },
     collector: { ...cfg.collector, spoolPath: inData(cfg.collector.spoolPath) },
     wal: { ...cfg.wal, path: inData(cfg.wal.path) },
+    api: { ...cfg.api, tls: inConfig(cfg.api.tls) },
     registry: {
       ...cfg.registry,
       embedded: {

@@ -208,6 +208,17 @@ ${link("{ id: l2, prefixes: [2001:db8::/32], commitRate: 1.5G }").trim()}
       keepAliveTimeout: 5_000,
       maxHeaderSize: 16_384,
       authFailures: { limit: 10, window: 60_000, maxAddresses: 10_000 },
+      tls: {},
+      trustedProxies: [],
+      sessions: { idleTimeout: 30 * 60_000, absoluteTimeout: 12 * 3_600_000 },
+      login: {
+        window: 15 * 60_000,
+        perAddress: 50,
+        perUserAddress: 5,
+        perUser: 100,
+        trustedFor: 30 * 86_400_000,
+        maxEntries: 100_000,
+      },
     });
     const set = parseConfigText(
       "api: { maxConnections: 8, headersTimeout: 2s, keepAliveTimeout: 500ms, authFailures: { limit: 3, window: 5m } }",
@@ -226,6 +237,29 @@ ${link("{ id: l2, prefixes: [2001:db8::/32], commitRate: 1.5G }").trim()}
       ["api: { authFailures: { window: 0 } }", /api\.authFailures\.window: must be at least 1ms/],
       ["api: { authFailures: { maxAddresses: 0 } }", /api\.authFailures\.maxAddresses: /],
       ["api: { authFailures: { limt: 3 } }", /api\.authFailures: unknown key "limt"/],
+      ["api: { sessions: { idleTimeout: 0 } }", /api\.sessions\.idleTimeout: must be at least 1ms/],
+      [
+        "api: { sessions: { idleTimeout: 13h } }",
+        /api\.sessions\.idleTimeout: must not be longer than api\.sessions\.absoluteTimeout/,
+      ],
+      [
+        "api: { sessions: { absoluteTimeout: 31d } }",
+        /api\.sessions\.absoluteTimeout: must be at most/,
+      ],
+      ["api: { login: { perUser: 0 } }", /api\.login\.perUser: .*>=\s?1/],
+      ["api: { login: { perUsr: 3 } }", /api\.login: unknown key "perUsr"/],
+      [
+        "api: { trustedProxies: [proxy.example] }",
+        /api\.trustedProxies\[0\]: is not an IP address/,
+      ],
+      ["api: { tls: { key: k.pem } }", /api\.tls\.cert: is required with api\.tls\.key/],
+      ["api: { tls: { cert: c.pem, ca: x } }", /api\.tls: unknown key "ca"/],
+      ["motd: 5", /motd: /],
+      [
+        "registry: { postgres: { url: http://x } }",
+        /registry\.postgres\.url: is not a "postgres:\/\/host:port\/database" URL/,
+      ],
+      ["registry: { embedded: { file: x } }", /registry\.embedded: unknown key "file"/],
       [
         "api: { headersTimeout: 1m, requestTimeout: 30s }",
         /api\.headersTimeout: must not be longer than api\.requestTimeout/,

@@ -3,6 +3,8 @@
  * port, or two components writing one file. At run time the second listener fails with "in use
  * by another program" and the second file is clobbered; here both config paths are named.
  */
+import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { isIPv4, isIPv6 } from "node:net";
 import { resolve } from "node:path";
 import { parseAddress } from "../collector/classify/prefix-table.js";
@@ -117,6 +119,7 @@ export function validateResources(cfg: Config): string[] {
       problems.push(`${path}: "${file}" is also ${first}: each needs a file of its own`);
     } else owner.set(full, path);
   }
+  problems.push(...tlsProblems(cfg));
   return problems;
 }
 
@@ -139,4 +142,40 @@ export function validateRegistry(cfg: Config): string[] {
     );
   }
   return problems;
+}
+
+/**
+ * api.tls: both files readable, the certificate an X.509 certificate and the key a private key
+ * (PEM), and the key the certificate's, so that a mistake shows at config load, not at listen.
+ */
+export function tlsProblems(cfg: Config): string[] {
+  const { cert, key } = cfg.api.tls;
+  if (cert === undefined || key === undefined) return [];
+  const read = (path: string, file: string): Buffer | string => {
+    try {
+      return readFileSync(file);
+    } catch (e) {
+      return `${path}: "${file}" cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+    }
+  };
+  const certPem = read("api.tls.cert", cert);
+  const keyPem = read("api.tls.key", key);
+  const problems = [certPem, keyPem].filter((p): p is string => typeof p === "string");
+  if (problems.length > 0) return problems;
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(certPem);
+  } catch {
+    return [`api.tls.cert: "${cert}" is not a PEM X.509 certificate`];
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(keyPem);
+  } catch {
+    return [`api.tls.key: "${key}" is not a PEM private key (or it is encrypted)`];
+  }
+  if (!x509.checkPrivateKey(privateKey)) {
+    return [`api.tls.key: "${key}" is not the key of the certificate api.tls.cert "${cert}"`];
+  }
+  return [];
 }

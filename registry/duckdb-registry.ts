@@ -8,7 +8,12 @@ import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { createSerialQueue } from "../store/serial-queue.js";
-import { createSqlRegistry, type RegistryStore, type SqlSession } from "./sql-registry.js";
+import {
+  createSqlRegistry,
+  type RegistryStore,
+  type SqlDriver,
+  type SqlSession,
+} from "./sql-registry.js";
 
 export interface DuckDbRegistryOptions {
   /** The registry file, or ":memory:" (tests). */
@@ -19,6 +24,11 @@ export function createDuckDbRegistry(
   options: DuckDbRegistryOptions,
   deps: { now?: () => number } = {},
 ): RegistryStore {
+  return createSqlRegistry(createDuckDbDriver(options), deps);
+}
+
+/** The connection to the DuckDB file (also what the account store uses, accounts/). */
+export function createDuckDbDriver(options: DuckDbRegistryOptions): SqlDriver {
   const { path } = options;
   let instance: DuckDBInstance | undefined;
   let connection: DuckDBConnection | undefined;
@@ -52,37 +62,34 @@ export function createDuckDbRegistry(
     },
   });
 
-  return createSqlRegistry(
-    {
-      name: `embedded registry ${path}`,
-      async open() {
-        if (path !== ":memory:") await mkdir(dirname(path), { recursive: true });
-        instance = await DuckDBInstance.create(path);
-        connection = await instance.connect();
-      },
-      async close() {
-        await serial(async () => {
-          connection?.closeSync();
-          instance?.closeSync();
-          connection = undefined;
-          instance = undefined;
-        });
-      },
-      transaction: (_kind, fn) =>
-        serial(async () => {
-          const c = connection;
-          if (c === undefined) throw new Error("the registry file is closed");
-          await c.run("BEGIN TRANSACTION");
-          try {
-            const result = await fn(session(c));
-            await c.run("COMMIT");
-            return result;
-          } catch (e) {
-            await c.run("ROLLBACK").catch(() => undefined);
-            throw e;
-          }
-        }),
+  return {
+    name: `embedded registry ${path}`,
+    async open() {
+      if (path !== ":memory:") await mkdir(dirname(path), { recursive: true });
+      instance = await DuckDBInstance.create(path);
+      connection = await instance.connect();
     },
-    deps,
-  );
+    async close() {
+      await serial(async () => {
+        connection?.closeSync();
+        instance?.closeSync();
+        connection = undefined;
+        instance = undefined;
+      });
+    },
+    transaction: (_kind, fn) =>
+      serial(async () => {
+        const c = connection;
+        if (c === undefined) throw new Error("the registry file is closed");
+        await c.run("BEGIN TRANSACTION");
+        try {
+          const result = await fn(session(c));
+          await c.run("COMMIT");
+          return result;
+        } catch (e) {
+          await c.run("ROLLBACK").catch(() => undefined);
+          throw e;
+        }
+      }),
+  };
 }

@@ -21,7 +21,7 @@ export {
   type SiteRecord,
   siteRecordSchema,
 } from "./model.js";
-export { openRegistry } from "./open-registry.js";
+export { openRegistry, registryDriver } from "./open-registry.js";
 export { createPostgresRegistry, type PostgresRegistryOptions } from "./postgres-registry.js";
 export type { RegistryStore } from "./sql-registry.js";
 export { describeDiff, diffTree, exportTree, parseTree, type TreeDiff } from "./tree-file.js";

@@ -5,7 +5,7 @@
  * one consistent version.
  */
 import pg from "pg";
-import { createSqlRegistry, type RegistryStore } from "./sql-registry.js";
+import { createSqlRegistry, type RegistryStore, type SqlDriver } from "./sql-registry.js";
 
 export interface PostgresRegistryOptions {
   /** `postgres://user@host:5432/db`. */
@@ -18,6 +18,11 @@ export function createPostgresRegistry(
   options: PostgresRegistryOptions,
   deps: { now?: () => number } = {},
 ): RegistryStore {
+  return createSqlRegistry(createPostgresDriver(options), deps);
+}
+
+/** The connection pool to PostgreSQL (also what the account store uses, accounts/). */
+export function createPostgresDriver(options: PostgresRegistryOptions): SqlDriver {
   let pool: pg.Pool | undefined;
   const where = (() => {
     try {
@@ -28,62 +33,57 @@ export function createPostgresRegistry(
     }
   })();
 
-  return createSqlRegistry(
-    {
-      name: `PostgreSQL registry ${where}`,
-      async open() {
-        const p = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 4 });
-        // An idle connection the server drops must not crash the process.
-        p.on("error", () => undefined);
-        const c = await p.connect().catch(async (e: unknown) => {
-          await p.end().catch(() => undefined);
-          throw e;
-        });
-        c.release();
-        pool = p;
-      },
-      async close() {
-        const p = pool;
-        pool = undefined;
-        await p?.end();
-      },
-      async transaction(kind, fn) {
-        if (pool === undefined) throw new Error("the registry is closed");
-        const client = await pool.connect();
-        try {
-          await client.query(
-            kind === "read" ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN",
-          );
-          if (kind === "write") {
-            // The tables may not exist yet (the first start): the lock then comes with creating them.
-            const exists = await client.query(
-              "SELECT to_regclass('registry_meta') IS NOT NULL AS e",
-            );
-            if (exists.rows[0]?.e === true) {
-              await client.query("SELECT version FROM registry_meta WHERE id = 1 FOR UPDATE");
-            } else {
-              await client.query("SELECT pg_advisory_xact_lock(7283001)");
-            }
-          }
-          const result = await fn({
-            async run(sql, params = []) {
-              await client.query(sql, params.slice());
-            },
-            async rows(sql, params = []) {
-              return (await client.query({ text: sql, values: params.slice(), rowMode: "array" }))
-                .rows as unknown[][];
-            },
-          });
-          await client.query("COMMIT");
-          return result;
-        } catch (e) {
-          await client.query("ROLLBACK").catch(() => undefined);
-          throw e;
-        } finally {
-          client.release();
-        }
-      },
+  return {
+    name: `PostgreSQL registry ${where}`,
+    async open() {
+      const p = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 4 });
+      // An idle connection the server drops must not crash the process.
+      p.on("error", () => undefined);
+      const c = await p.connect().catch(async (e: unknown) => {
+        await p.end().catch(() => undefined);
+        throw e;
+      });
+      c.release();
+      pool = p;
     },
-    deps,
-  );
+    async close() {
+      const p = pool;
+      pool = undefined;
+      await p?.end();
+    },
+    async transaction(kind, fn) {
+      if (pool === undefined) throw new Error("the registry is closed");
+      const client = await pool.connect();
+      try {
+        await client.query(
+          kind === "read" ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN",
+        );
+        if (kind === "write") {
+          // The tables may not exist yet (the first start): the lock then comes with creating them.
+          const exists = await client.query("SELECT to_regclass('registry_meta') IS NOT NULL AS e");
+          if (exists.rows[0]?.e === true) {
+            await client.query("SELECT version FROM registry_meta WHERE id = 1 FOR UPDATE");
+          } else {
+            await client.query("SELECT pg_advisory_xact_lock(7283001)");
+          }
+        }
+        const result = await fn({
+          async run(sql, params = []) {
+            await client.query(sql, params.slice());
+          },
+          async rows(sql, params = []) {
+            return (await client.query({ text: sql, values: params.slice(), rowMode: "array" }))
+              .rows as unknown[][];
+          },
+        });
+        await client.query("COMMIT");
+        return result;
+      } catch (e) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw e;
+      } finally {
+        client.release();
+      }
+    },
+  };
 }

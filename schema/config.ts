@@ -606,6 +606,63 @@ export const configSchema = z.strictObject({
           maxAddresses: positiveInt.max(10_000_000).default(10_000),
         })
         .prefault({}),
+      /**
+       * Addresses of reverse proxies in front of the API: a request from one of them is counted
+       * (login limits, failed tokens, audit) as the address it puts in X-Forwarded-For.
+       */
+      trustedProxies: z.array(ipAddress).max(64).default([]),
+      /**
+       * The API serves HTTPS itself with this certificate and key (PEM files; relative: to the
+       * config file's directory). Both or neither; without, plain HTTP (behind a TLS proxy).
+       */
+      tls: z
+        .strictObject({
+          cert: z.string().min(1).optional(),
+          key: z.string().min(1).optional(),
+        })
+        .superRefine((v, ctx) => {
+          if ((v.cert === undefined) !== (v.key === undefined)) {
+            ctx.addIssue({
+              code: "custom",
+              path: [v.cert === undefined ? "cert" : "key"],
+              message: `is required with api.tls.${v.cert === undefined ? "key" : "cert"}`,
+            });
+          }
+        })
+        .prefault({}),
+      /** Login sessions (docs/accounts.md): idle and absolute timeouts. */
+      sessions: z
+        .strictObject({
+          /** A session unused this long ends. */
+          idleTimeout: positiveDuration(DAY_MS).default(30 * MINUTE_MS),
+          /** A session ends this long after its login, used or not. */
+          absoluteTimeout: positiveDuration(30 * DAY_MS).default(12 * 3_600_000),
+        })
+        .superRefine((v, ctx) => {
+          if (v.idleTimeout > v.absoluteTimeout) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["idleTimeout"],
+              message: "must not be longer than api.sessions.absoluteTimeout",
+            });
+          }
+        })
+        .prefault({}),
+      /**
+       * Failed-login limits (docs/accounts.md#rate-limits): per address, per (user, address), and
+       * per user name at addresses that have not logged that user in within `trustedFor`.
+       */
+      login: z
+        .strictObject({
+          window: positiveDuration(DAY_MS).default(15 * MINUTE_MS),
+          perAddress: positiveInt.max(1_000_000).default(50),
+          perUserAddress: positiveInt.max(1_000_000).default(5),
+          perUser: positiveInt.max(1_000_000).default(100),
+          trustedFor: positiveDuration(365 * DAY_MS).default(30 * DAY_MS),
+          /** Keys tracked per budget at once (the memory bound); when full, the oldest is dropped. */
+          maxEntries: positiveInt.max(10_000_000).default(100_000),
+        })
+        .prefault({}),
     })
     .superRefine((v, ctx) => {
       // Node refuses a server whose headers may take longer than the whole request.
@@ -627,6 +684,8 @@ export const configSchema = z.strictObject({
       level: z.enum(logLevels).optional(),
     })
     .prefault({}),
+  /** The message of the day every user sees (`GET /api/v1/me`); a customer's own is the registry's. */
+  motd: z.string().max(4096).optional(),
   /**
    * Where customers → sites → access links come from (docs/registry.md): `config` reads
    * `customers:` from this file (changed by editing it and SIGHUP); `database` keeps them in the
@@ -635,7 +694,10 @@ export const configSchema = z.strictObject({
   registry: z
     .strictObject({
       source: z.enum(["config", "database"]).default("config"),
-      /** The embedded registry (one box): a DuckDB file; relative: in `dataDir`. */
+      /**
+       * The embedded registry (one box): a DuckDB file; relative: in `dataDir`. It also holds the
+       * accounts (users, sessions, tokens) of `run` and `serve`, whatever the source.
+       */
       embedded: z.strictObject({ path: z.string().min(1).default("registry.duckdb") }).prefault({}),
       /**
        * PostgreSQL, shared by every process (scaled out; on one box instead of the file when

@@ -49,6 +49,8 @@ export const errorCodes = {
     "`flowtally customers import` was run with registry.source: config: customers come from the config file then.",
   FT_CUSTOMERS_FILE:
     "`flowtally customers import|export`: the file could not be read or written, or its format is not known from its extension.",
+  FT_ACCOUNT:
+    "`flowtally users add` was refused: the id is taken or not valid, the password breaks the policy (12 characters to 1024 bytes), or a customer role lacks --customer.",
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

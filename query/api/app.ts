@@ -1,13 +1,14 @@
 /**
  * The route table (routes.ts) mounted on Hono: the request-target and body limits first, then
- * each route with its access check before the handler, 405 with `Allow` for the other methods of
- * a known path, 404 for the rest, and every error as `{ "error": { "code", "message",
- * "parameter"? } }` (errors.ts). Handlers get the raw path and query string as the client sent
+ * each route (by method) with its authentication (auth.ts), access check (access.ts) and CSRF
+ * check before the handler, its JSON body read by its schema, 405 with `Allow` for the other
+ * methods of a known path, 404 for the rest, and every error as `{ "error": { "code",
+ * "message", "parameter"? } }` (errors.ts). Handlers get the raw path and query string as the client sent
  * them (routing is on the exact path: no decoding, no dot segments resolved, no trailing `/`
  * ignored), as the hand-written router did.
  *
- * Two forms: the HTTP app, where operator routes need a token (auth.ts) and a failure other than
- * an ApiError is logged and answered 500; and the in-process app for `answer`, with the routes
+ * Two forms: the HTTP app, where every route but the public ones needs credentials (auth.ts) and
+ * a failure other than an ApiError is logged and answered 500; and the in-process app for `answer`, with the routes
  * marked `inProcess` only, no access check (holding the store file is more than any token
  * grants), and a failure thrown to the caller.
  */
@@ -15,6 +16,11 @@ import type { IncomingMessage } from "node:http";
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "pino";
+import type { z } from "zod";
+import type { Principal } from "../../accounts/model.js";
+import { sameSecret, sessionFromCookieHeader } from "../../accounts/sessions.js";
+import { checkAccess } from "./access.js";
+import { type ClientOf, createClientOf } from "./client-address.js";
 import { ApiError, isApiError, notFound, shown, shownName } from "./errors.js";
 import { errorReply, toResponse } from "./reply.js";
 import type { ApiRoute } from "./routes.js";
@@ -22,8 +28,8 @@ import type { ApiRoute } from "./routes.js";
 /** Longest request target (path and query) accepted. */
 export const MAX_URL_LENGTH = 2048;
 /**
- * Largest request body accepted. No route reads a body yet: a larger one is refused before
- * anything else is looked at, so that no client can make the API read it.
+ * Largest request body accepted: a larger one is refused before anything else is looked at, so
+ * that no client can make the API read it.
  */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -34,8 +40,7 @@ export interface ApiBindings {
 }
 export interface ApiEnv {
   Bindings: ApiBindings;
-  /** Set by the access check: who is calling (`operator-token:1a2b`), for the audit log. */
-  Variables: { actor?: string };
+  Variables: { principal?: Principal };
 }
 
 /** The request target (path and query) as the client sent it. */
@@ -59,11 +64,76 @@ export function honoPath(openApiPath: string): string {
   return openApiPath.replace(/\{([^}]+)\}/g, ":$1");
 }
 
+export interface ApiAppOptions {
+  log: Logger;
+  /**
+   * The authentication (auth.ts): before every route but the public ones and every unknown path
+   * under /api/; it sets the context's principal, which the route's access is checked against
+   * (access.ts). Absent: the in-process app, which has no access check and throws what is not
+   * an ApiError.
+   */
+  operator?: MiddlewareHandler<ApiEnv>;
+  /** The API is served over TLS: answers carry Strict-Transport-Security. */
+  tls?: boolean;
+  /** The client of a request (client-address.ts); default: its socket's peer. */
+  clientOf?: ClientOf;
+}
+
+const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/**
+ * Whether the Origin header names this server (its scheme aside: behind a TLS-terminating proxy
+ * the API sees http). Absent Origin: nothing to check (non-browser clients, old browsers; the
+ * CSRF token still is).
+ */
+function originMatches(origin: string, host: string | undefined): boolean {
+  if (host === undefined) return false;
+  try {
+    const u = new URL(origin);
+    return (u.protocol === "https:" || u.protocol === "http:") && u.host === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * CSRF protection of a state-changing request that is not authenticated by a bearer token (the
+ * cookie's, and the login itself): a present Origin must be this server's, and a cookie session
+ * must send its CSRF token in X-CSRF-Token (compared in constant time).
+ */
+function checkCsrf(c: Context<ApiEnv>, principal: Principal | undefined): void {
+  if (!STATE_CHANGING.has(c.req.method) || c.req.header("authorization") !== undefined) return;
+  const origin = c.req.header("origin");
+  if (origin !== undefined && !originMatches(origin, c.req.header("host"))) {
+    throw new ApiError(403, "FT_CSRF", "the Origin header is not this server's");
+  }
+  if (principal?.via !== "session") return;
+  const given = c.req.header("x-csrf-token");
+  if (given === undefined || principal.csrf === undefined || !sameSecret(given, principal.csrf)) {
+    throw new ApiError(
+      403,
+      "FT_CSRF",
+      "a request with the session cookie that changes something needs the session's X-CSRF-Token header",
+    );
+  }
+}
+
+function bodyError(issue: z.core.$ZodIssue): ApiError {
+  const field = issue.path.map(String).join(".");
+  const keys = issue.code === "unrecognized_keys" ? issue.keys : undefined;
+  const name = keys !== undefined ? keys.map(shownName).join(", ") : shownName(field);
+  const message =
+    keys !== undefined
+      ? `unknown field${keys.length > 1 ? "s" : ""} ${keys.map((k) => shown(k)).join(", ")}`
+      : `${field === "" ? "the body" : field}: ${issue.message}`;
+  return new ApiError(400, "FT_BAD_BODY", message, name === "" ? undefined : name);
+}
+
 /**
  * The request body as JSON: refused 415 unless its type is JSON, 400 (naming where) unless it
- * parses. An empty body is `undefined` (the handler says what it misses).
+ * parses. An empty body is `undefined` (the schema or the handler says what it misses).
  */
-async function readJsonBody(c: Context<ApiEnv>): Promise<{ value: unknown }> {
+async function readJson(c: Context<ApiEnv>): Promise<unknown> {
   const type = c.req.header("content-type");
   const media = (type ?? "").split(";", 1)[0]!.trim().toLowerCase();
   if (
@@ -79,9 +149,9 @@ async function readJsonBody(c: Context<ApiEnv>): Promise<{ value: unknown }> {
     );
   }
   const text = await c.req.text();
-  if (text.trim() === "") return { value: undefined };
+  if (text.trim() === "") return undefined;
   try {
-    return { value: JSON.parse(text) as unknown };
+    return JSON.parse(text) as unknown;
   } catch (e) {
     throw new ApiError(
       400,
@@ -96,14 +166,13 @@ async function readJsonBody(c: Context<ApiEnv>): Promise<{ value: unknown }> {
   }
 }
 
-export interface ApiAppOptions {
-  log: Logger;
-  /**
-   * The operator access check (auth.ts): before every operator route and every unknown path
-   * under /api/. Absent: the in-process app, which has no access check and throws what is not
-   * an ApiError.
-   */
-  operator?: MiddlewareHandler<ApiEnv>;
+/** The body as the route reads it: its schema's result, or the JSON for the handler to check. */
+async function readBody(c: Context<ApiEnv>, route: ApiRoute): Promise<unknown> {
+  const raw = await readJson(c);
+  if (route.bodyCheckedBy === "handler" || route.body === undefined) return raw;
+  const parsed = route.body.safeParse(raw);
+  if (!parsed.success) throw bodyError(parsed.error.issues[0]!);
+  return parsed.data;
 }
 
 export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions): Hono<ApiEnv> {
@@ -113,11 +182,19 @@ export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions
     getPath: (request, o) => split(requestTarget(request, o?.env)).path,
   });
   const open: MiddlewareHandler<ApiEnv> = (_c, next) => next();
-  const guard = (route: ApiRoute) =>
-    route.access === "public" || operator === undefined ? open : operator;
+  const authenticate = operator ?? open;
   const answerNotFound = (c: Context<ApiEnv>) =>
     toResponse(errorReply(notFound(`no endpoint ${shown(c.req.path)}`)));
+  const clientOfIncoming = options.clientOf ?? createClientOf([]);
+  const clientOf = (c: Context<ApiEnv>) =>
+    inProcess ? "in-process" : clientOfIncoming(c.env?.incoming);
 
+  if (options.tls === true) {
+    app.use(async (c, next) => {
+      await next();
+      c.res.headers.set("strict-transport-security", "max-age=31536000; includeSubDomains");
+    });
+  }
   app.use(async (c, next) => {
     if (requestTarget(c.req.raw, c.env).length > MAX_URL_LENGTH) {
       throw new ApiError(
@@ -140,8 +217,7 @@ export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions
   for (const route of routes) {
     const max = route.maxBodyBytes;
     if (max !== undefined && max > MAX_BODY_BYTES && !route.path.includes("{")) {
-      const limit: MiddlewareHandler<ApiEnv> = bodyLimit({ maxSize: max, onError: tooLarge(max) });
-      larger.set(route.path, limit);
+      larger.set(route.path, bodyLimit({ maxSize: max, onError: tooLarge(max) }));
     }
   }
   // GET and HEAD bodies are never read (Node discards them); asking for one would cost a
@@ -152,34 +228,61 @@ export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions
       ? next()
       : (larger.get(c.req.path) ?? limitBody)(c, next),
   );
-  /** The routes by path, in the table's order: each path's methods, then its 405. */
+
   const byPath = new Map<string, ApiRoute[]>();
   for (const route of routes) {
     if (inProcess && !route.inProcess) continue;
-    const same = byPath.get(route.path) ?? [];
-    same.push(route);
-    byPath.set(route.path, same);
+    const list = byPath.get(route.path) ?? [];
+    list.push(route);
+    byPath.set(route.path, list);
   }
-  for (const [openApiPath, same] of byPath) {
+  for (const [openApiPath, list] of byPath) {
     const path = honoPath(openApiPath);
-    const methods = same.map((r) => (r.method ?? "get").toUpperCase());
-    const allow = [...methods, ...(methods.includes("GET") ? ["HEAD"] : [])].join(", ");
-    for (const route of same) {
-      // Hono answers HEAD with the GET handler, without the body.
-      app.on((route.method ?? "get").toUpperCase(), path, guard(route), async (c) => {
-        const body = route.body === undefined ? undefined : await readJsonBody(c);
+    for (const route of list) {
+      const method = route.method ?? "GET";
+      const guard: MiddlewareHandler<ApiEnv> =
+        route.access === "public"
+          ? async (c, next) => {
+              if (!inProcess) checkCsrf(c, undefined);
+              await next();
+            }
+          : async (c, next) =>
+              authenticate(c, async () => {
+                if (!inProcess) {
+                  const principal = c.get("principal");
+                  checkAccess(route.access, principal, c.req.param());
+                  checkCsrf(c, principal);
+                }
+                await next();
+              });
+      const handle = async (c: Context<ApiEnv>) => {
+        const principal = c.get("principal");
+        const sessionSecret = inProcess
+          ? undefined
+          : sessionFromCookieHeader(c.req.header("cookie"));
         return toResponse(
           await route.handler({
-            params: c.req.param() as Record<string, string>,
+            params: c.req.param(),
             search: split(requestTarget(c.req.raw, c.env)).search,
             header: (name) => c.req.header(name),
-            ...(body === undefined ? {} : { body: body.value }),
-            actor: c.get("actor") ?? "local",
+            client: clientOf(c),
+            actor: principal === undefined ? "local" : (principal.actor ?? principal.user),
+            ...(principal === undefined ? {} : { principal }),
+            ...(sessionSecret === undefined ? {} : { sessionSecret }),
+            ...(route.body === undefined ? {} : { body: await readBody(c, route) }),
           }),
         );
-      });
+      };
+      // Hono answers HEAD with the GET handler, without the body.
+      if (method === "GET") app.get(path, guard, handle);
+      else app.on(method, path, guard, handle);
     }
-    app.all(path, guard(same[0]!), (c) => {
+    const methods = list.map((r) => r.method ?? "GET");
+    const allow = methods.flatMap((m) => (m === "GET" ? ["GET", "HEAD"] : [m])).join(", ");
+    // Another method: authentication first (unless the path has a public route), so that a
+    // client without credentials learns nothing about which paths exist.
+    const anyPublic = list.some((r) => r.access === "public");
+    app.all(path, anyPublic ? open : authenticate, (c) => {
       throw new ApiError(
         405,
         "FT_METHOD_NOT_ALLOWED",
@@ -190,7 +293,7 @@ export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions
     });
   }
   if (operator !== undefined) {
-    // Authentication first under /api/: no endpoint or customer shows to a client without a token.
+    // Authentication first under /api/: no endpoint or customer shows to a client without credentials.
     app.all("/api", operator, answerNotFound);
     app.all("/api/*", operator, answerNotFound);
   }

@@ -27,7 +27,7 @@ import {
   trafficSeries,
   trafficSteps,
 } from "../traffic.js";
-import { badParameter, notFound, shown } from "./errors.js";
+import { badParameter, notFound, shown, unknownCustomer } from "./errors.js";
 import { choice, isoTime, readParameters, timeParameter } from "./parameters.js";
 import { type ApiReply, jsonReply, reply } from "./reply.js";
 import {
@@ -204,7 +204,7 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
     if (customer === UNATTRIBUTED_CUSTOMER) scope = sitesOf(customer) ?? new Map();
     else if (deps.customerScope !== undefined) scope = await deps.customerScope(customer);
     else if (customerIds().has(customer)) scope = sitesOf(customer) ?? new Map();
-    if (scope === undefined) throw notFound(`no customer ${shown(customer)}`);
+    if (scope === undefined) throw unknownCustomer(customer);
     const customerSites = scope === "any" ? new Map<string, ReadonlySet<string>>() : scope;
     const site = p.get("site");
     if (site !== undefined && scope !== "any" && !customerSites.has(site)) {

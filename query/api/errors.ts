@@ -9,7 +9,16 @@ import type { OutgoingHttpHeaders } from "node:http";
 export const apiErrorCodes = {
   FT_BAD_PARAMETER: "A query parameter is missing, unknown, repeated or invalid.",
   FT_BAD_REQUEST: "The request target or Host header is not one a URL can be made of.",
-  FT_UNAUTHORIZED: "No bearer token, or not one of api.operatorTokens.",
+  FT_UNAUTHORIZED:
+    "No credentials, a bearer token that is neither an operator token nor a live personal token, or a session that has ended: log in again.",
+  FT_FORBIDDEN:
+    "The credentials are right but their role may not use this route (a customer user on an operator route, a non-admin on users).",
+  FT_CSRF:
+    "A state-changing request authenticated by the session cookie came without the session's X-CSRF-Token, or with an Origin other than the API's own.",
+  FT_LOGIN_FAILED: "The user name or the password is not right (the same answer for both).",
+  FT_TOO_MANY_LOGINS:
+    "Too many failed logins from this address or for this user name (api.login): try again after Retry-After seconds.",
+  FT_CONFLICT: "The record exists already (a user id that is taken).",
   FT_TOO_MANY_AUTH_FAILURES:
     "Too many failed authentications from this address: blocked until the window ends (Retry-After).",
   FT_NO_OPERATOR_TOKENS: "api.operatorTokens is empty: the API refuses every request.",
@@ -91,4 +100,12 @@ export function hasControl(s: string): boolean {
 export function shownName(s: string): string {
   const t = Array.from(s, (c) => (isControl(c) ? "?" : c)).join("");
   return t.length > 64 ? `${t.slice(0, 64)}…` : t;
+}
+
+/**
+ * The answer for a customer id that is not known: also what a customer credential gets for any
+ * customer but its own (query/api/access.ts), so that the two cannot be told apart.
+ */
+export function unknownCustomer(id: string): ApiError {
+  return notFound(`no customer ${shown(id)}`);
 }

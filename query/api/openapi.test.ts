@@ -166,9 +166,14 @@ describe("GET /api/v1/openapi.json", () => {
     expect(r.status).toBe(200);
     expect(r.contentType).toBe("application/json; charset=utf-8");
     expect(document.openapi).toBe("3.1.0");
-    expect(document.components.securitySchemes.operatorToken).toMatchObject({
+    expect(document.components.securitySchemes.bearerToken).toMatchObject({
       type: "http",
       scheme: "bearer",
+    });
+    expect(document.components.securitySchemes.sessionCookie).toMatchObject({
+      type: "apiKey",
+      in: "cookie",
+      name: "__Host-flowtally_session",
     });
     const anonymous = await get(OPENAPI_PATH, null);
     expect(anonymous.status).toBe(401);
@@ -217,7 +222,10 @@ describe("GET /api/v1/openapi.json", () => {
       "/healthz",
     ]);
     expect(document.paths["/healthz"]!.get!.security).toEqual([]);
-    expect(document.paths["/api/v1/overview"]!.get!.security).toEqual([{ operatorToken: [] }]);
+    expect(document.paths["/api/v1/overview"]!.get!.security).toEqual([
+      { bearerToken: [] },
+      { sessionCookie: [] },
+    ]);
   });
 
   it("lists exactly the query parameters each route accepts", async () => {

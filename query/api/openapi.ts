@@ -13,7 +13,8 @@ import { ErrorBody, NoQuery, OpenApiDocument } from "./schemas.js";
 
 export const OPENAPI_PATH = "/api/v1/openapi.json";
 
-const BEARER = "operatorToken";
+const BEARER = "bearerToken";
+const COOKIE = "sessionCookie";
 
 type Document = ReturnType<OpenApiGeneratorV31["generateDocument"]>;
 
@@ -37,49 +38,69 @@ function responses(route: ApiRoute) {
   if (route.query !== undefined && Object.keys(route.query.shape).length > 0) {
     out[400] = error("A parameter is missing, unknown, repeated or not valid (FT_BAD_PARAMETER)");
   }
-  if (route.access === "operator") {
-    out[401] = error("No bearer token, or not an operator token (FT_UNAUTHORIZED)");
-    out[429] = error("Too many failed authentications from this address (Retry-After)");
-    out[503] ??= error("No operator tokens are configured (FT_NO_OPERATOR_TOKENS)");
-  }
-  if (route.params !== undefined) out[404] ??= error("No such customer (FT_NOT_FOUND)");
   if (route.body !== undefined) {
     out[400] ??= error(
-      "The body or a parameter is not valid; problems names each field (FT_BAD_BODY)",
+      "The body is not valid JSON, or a field is missing, unknown or wrong; `parameter` or `problems` names it (FT_BAD_BODY)",
     );
     out[413] = error("The body is larger than the route accepts (FT_BODY_TOO_LARGE)");
-    out[415] = error("The body is not JSON (FT_UNSUPPORTED_MEDIA_TYPE)");
+    out[415] = error("The body is not application/json (FT_UNSUPPORTED_MEDIA_TYPE)");
+  }
+  if (route.access !== "public") {
+    out[401] ??= error(
+      "No credentials, or not an operator token, a live personal token or session (FT_UNAUTHORIZED)",
+    );
+    out[429] ??= error("Too many failed authentications from this address (Retry-After)");
+    out[503] ??= error("No operator tokens and no accounts are configured (FT_NO_OPERATOR_TOKENS)");
+  }
+  if (route.access !== "public" && route.access !== "user" && route.access !== "customer") {
+    out[403] = error("The credentials' role may not use this route (FT_FORBIDDEN)");
+  }
+  if ((route.method ?? "GET") !== "GET" && route.access !== "public") {
+    out[403] ??= error(
+      "Cookie request without its X-CSRF-Token or with a foreign Origin (FT_CSRF)",
+    );
+  }
+  if (route.params !== undefined) {
+    out[404] ??= error(
+      route.access === "customer" || route.access === "customer-admin"
+        ? "No such customer, or another customer's (FT_NOT_FOUND)"
+        : "Not found (FT_NOT_FOUND)",
+    );
   }
   out.default = error("Any other error: docs/api.md#errors lists the codes");
   return out;
 }
 
-/** The document of `routes`, each under its method (GET: HEAD answers the same without the body). */
+/** The document of `routes`, each with its method (a GET's HEAD answers the same without the body). */
 export function openApiDocument(routes: readonly ApiRoute[]): Document {
   const registry = new OpenAPIRegistry();
   registry.registerComponent("securitySchemes", BEARER, {
     type: "http",
     scheme: "bearer",
-    description: "One of api.operatorTokens",
+    description:
+      "One of api.operatorTokens (acts as admin), or a personal token (POST /api/v1/tokens)",
+  });
+  registry.registerComponent("securitySchemes", COOKIE, {
+    type: "apiKey",
+    in: "cookie",
+    name: "__Host-flowtally_session",
+    description:
+      "The session of POST /api/v1/session; POST, PUT, PATCH and DELETE also need the X-CSRF-Token header",
   });
   for (const route of routes) {
     registry.registerPath({
-      method: route.method ?? "get",
+      method: (route.method ?? "GET").toLowerCase() as "get",
       path: route.path,
       summary: route.summary,
       ...(route.description === undefined ? {} : { description: route.description }),
-      security: route.access === "operator" ? [{ [BEARER]: [] }] : [],
+      security: route.access === "public" ? [] : [{ [BEARER]: [] }, { [COOKIE]: [] }],
+      "x-access": route.access,
       request: {
         ...(route.params === undefined ? {} : { params: route.params }),
         ...(route.query === undefined ? {} : { query: route.query }),
         ...(route.body === undefined
           ? {}
-          : {
-              body: {
-                required: true,
-                content: { "application/json": { schema: route.body } },
-              },
-            }),
+          : { body: { required: true, content: { "application/json": { schema: route.body } } } }),
       },
       responses: responses(route),
     });

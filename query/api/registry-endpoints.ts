@@ -27,7 +27,15 @@ import type { Config } from "../../schema/config.js";
 import { isFlowtallyError } from "../../schema/errors.js";
 import type { SeriesStore } from "../../schema/series-store.js";
 import type { CustomerScope } from "./data-endpoints.js";
-import { ApiError, type BodyProblem, badParameter, notFound, shown } from "./errors.js";
+import {
+  ApiError,
+  type BodyProblem,
+  badParameter,
+  notFound,
+  shown,
+  shownName,
+  unknownCustomer,
+} from "./errors.js";
 import { choice, readParameters } from "./parameters.js";
 import {
   createListIndex,
@@ -475,6 +483,20 @@ function bodyObject(body: unknown): Record<string, unknown> {
 }
 
 /** Unknown fields of a body, all named in one answer. */
+/** What a customer-admin may change (the seed's cCPE customer administrators): names and words. */
+const CUSTOMER_ADMIN_FIELDS: ReadonlySet<string> = new Set(["name", "description"]);
+
+function refuseBeyondNames(body: Record<string, unknown>): void {
+  const refused = Object.keys(body).filter((k) => !CUSTOMER_ADMIN_FIELDS.has(k));
+  if (refused.length === 0) return;
+  throw new ApiError(
+    403,
+    "FT_FORBIDDEN",
+    `a customer-admin may change only the name and description, not ${refused.map((k) => shown(k)).join(", ")}`,
+    shownName(refused[0]!),
+  );
+}
+
 function refuseUnknown(body: Record<string, unknown>, known: readonly string[]): void {
   const unknown = Object.keys(body).filter((k) => !known.includes(k));
   if (unknown.length > 0) {
@@ -616,7 +638,7 @@ export function registryRoutes(
   /** The record a target names in `s`, or 404 naming the first id missing. */
   function find(s: RegistrySnapshot, t: Target): RegistryCustomer | RegistrySite | RegistryLink {
     const c = findById(s.customers, t.customer);
-    if (c === undefined) throw notFound(`no customer ${shown(t.customer)}`);
+    if (c === undefined) throw unknownCustomer(t.customer);
     if (t.site === undefined) return c;
     const site = findById(c.sites, t.site);
     if (site === undefined) {
@@ -804,7 +826,7 @@ export function registryRoutes(
   ];
 
   const writeNote =
-    "Operators (access: operator; the accounts work will add admin). Answers `Registry-Version: N`, the registry version the write created.";
+    "Operators and admins may call it. Answers `Registry-Version: N`, the registry version the write created.";
   const routes: ApiRoute[] = [];
   for (const k of kinds) {
     const recordFieldNames = Object.keys(k.record.shape);
@@ -812,12 +834,13 @@ export function registryRoutes(
 
     routes.push(
       {
-        method: "get",
+        method: "GET",
         path: k.listPath,
-        access: "operator",
+        // Customers' own sites and links are theirs to read; the list of customers is not.
+        access: k.kind === "customer" ? "operator" : "customer",
         inProcess: false,
         summary: `List ${k.name}s: sorted, filtered, paginated`,
-        description: `Operators may call it. \`limit\` rows per page after \`cursor\` (the previous page's \`next\`: a keyset position, stable while others write), sorted by \`sort\` then id, \`fields\` to choose the columns, \`q\` to search id, name and description.`,
+        description: `${k.kind === "customer" ? "Operators" : "Operators, and the customer's own users"} may call it. \`limit\` rows per page after \`cursor\` (the previous page's \`next\`: a keyset position, stable while others write), sorted by \`sort\` then id, \`fields\` to choose the columns, \`q\` to search id, name and description.`,
         ...(k.listParams === undefined ? {} : { params: k.listParams }),
         query: k.listQuery,
         responses: {
@@ -841,7 +864,7 @@ export function registryRoutes(
         },
       },
       {
-        method: "post",
+        method: "POST",
         path: k.listPath,
         access: "operator",
         inProcess: false,
@@ -850,6 +873,7 @@ export function registryRoutes(
         ...(k.listParams === undefined ? {} : { params: k.listParams }),
         query: NoQuery,
         body: k.create,
+        bodyCheckedBy: "handler",
         maxBodyBytes: MAX_ITEM_BODY_BYTES,
         responses: {
           201: { description: `The ${k.name} added`, content: json(k.item) },
@@ -892,12 +916,12 @@ export function registryRoutes(
         },
       },
       {
-        method: "get",
+        method: "GET",
         path: k.itemPath,
-        access: "operator",
+        access: "customer",
         inProcess: false,
         summary: `One ${k.name}`,
-        description: `Operators may call it. ${ETAG_HEADERS}; \`If-None-Match\` with it answers 304.`,
+        description: `Operators, and the customer's own users, may call it. ${ETAG_HEADERS}; \`If-None-Match\` with it answers 304.`,
         params: k.params,
         query: NoQuery,
         responses: {
@@ -922,15 +946,16 @@ export function registryRoutes(
         },
       },
       {
-        method: "patch",
+        method: "PATCH",
         path: k.itemPath,
-        access: "operator",
+        access: "customer-admin",
         inProcess: false,
         summary: `Change fields of a ${k.name}`,
-        description: `${writeNote} The body holds the fields to change; null removes an optional one; an id does not change. Send \`If-Match\` with the ETag read (a missing one is allowed, but then a concurrent edit is overwritten): a stale one answers 412 with the current revision.`,
+        description: `${writeNote} A customer-admin user may change the name and description of its own customer, sites and links, nothing else (403 naming the field). The body holds the fields to change; null removes an optional one; an id does not change. Send \`If-Match\` with the ETag read (a missing one is allowed, but then a concurrent edit is overwritten): a stale one answers 412 with the current revision.`,
         params: k.params,
         query: NoQuery,
         body: k.patch,
+        bodyCheckedBy: "handler",
         maxBodyBytes: MAX_ITEM_BODY_BYTES,
         responses: {
           200: { description: `The ${k.name} as changed`, content: json(k.item) },
@@ -940,9 +965,10 @@ export function registryRoutes(
             "The registry's rules refuse it (FT_REGISTRY_INVALID); problems names each field",
           ),
         },
-        handler: async ({ params, search, header, body, actor }) => {
+        handler: async ({ params, search, header, body, actor, principal }) => {
           readParameters(search, []);
           const given = bodyObject(body);
+          if (principal?.role === "customer-admin") refuseBeyondNames(given);
           if ("id" in given) {
             throw badBody("an id does not change: delete the record and add it anew", [
               { path: "id", reason: "an id does not change" },
@@ -979,7 +1005,7 @@ export function registryRoutes(
         },
       },
       {
-        method: "delete",
+        method: "DELETE",
         path: k.itemPath,
         access: "operator",
         inProcess: false,
@@ -1016,7 +1042,7 @@ export function registryRoutes(
   const changesBody = z.strictObject({ changes: changeSetSchema });
   routes.push(
     {
-      method: "post",
+      method: "POST",
       path: "/api/v1/changes",
       access: "operator",
       inProcess: false,
@@ -1025,6 +1051,7 @@ export function registryRoutes(
       description: `${writeNote} \`?dryRun=true\` validates and answers what would change (before and after of each record) without writing. Body: \`{"changes": [...]}\`, at most api.maxChangeSetBytes.`,
       query: ChangesQuery,
       body: ChangesBody,
+      bodyCheckedBy: "handler",
       maxBodyBytes: options.maxChangeSetBytes,
       responses: {
         200: { description: "Applied (or, dry run, what would be)", content: json(ChangesAnswer) },
@@ -1077,7 +1104,7 @@ export function registryRoutes(
       },
     },
     {
-      method: "get",
+      method: "GET",
       path: "/api/v1/registry/audit",
       access: "operator",
       inProcess: false,
@@ -1137,7 +1164,7 @@ export function registryRoutes(
   const purge = options.purgeSeries;
   if (purge !== undefined) {
     routes.push({
-      method: "delete",
+      method: "DELETE",
       path: "/api/v1/customers/{id}/series",
       access: "operator",
       inProcess: false,
@@ -1155,8 +1182,7 @@ export function registryRoutes(
       handler: async ({ params, search }) => {
         readParameters(search, []);
         const id = params.id ?? "";
-        if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(id))
-          throw notFound(`no customer ${shown(id)}`);
+        if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(id)) throw unknownCustomer(id);
         return jsonReply(200, { customer: id, removed: await purge(id) });
       },
     });

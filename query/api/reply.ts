@@ -26,6 +26,11 @@ export function jsonReply(status: number, body: unknown, headers?: OutgoingHttpH
   return reply(status, `${JSON.stringify(body)}\n`, "application/json; charset=utf-8", headers);
 }
 
+/** 204 No Content, with extra headers (a cleared cookie). */
+export function noContent(headers?: OutgoingHttpHeaders): ApiReply {
+  return reply(204, "", "", headers);
+}
+
 export function errorReply(e: ApiError): ApiReply {
   const error = {
     code: e.code,
@@ -38,19 +43,31 @@ export function errorReply(e: ApiError): ApiReply {
 }
 
 /**
- * The Response for a reply. Every answer is `Cache-Control: no-store` (traffic figures change as
- * late data arrives) and `X-Content-Type-Options: nosniff`, and says its length.
+ * Headers on every answer: no caching (traffic figures change as late data arrives, and answers
+ * may be a user's own), and a browser that shows an answer runs no script, frame or plugin from
+ * anywhere but this server, sends no Referer and sniffs no type. (Strict-Transport-Security is
+ * added by app.ts when the API serves TLS.)
  */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
+  "content-security-policy":
+    "default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+};
+
+/** The Response for a reply: its headers, SECURITY_HEADERS, and its length. */
 export function toResponse(r: ApiReply): Response {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(r.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : `${value}`;
   }
-  headers["cache-control"] = "no-store";
-  headers["x-content-type-options"] = "nosniff";
+  Object.assign(headers, SECURITY_HEADERS);
   // 204 and 304 have no body (the Response refuses one), nor its type and length.
-  if (r.status === 204 || r.status === 304)
+  if (r.status === 204 || r.status === 304) {
     return new Response(null, { status: r.status, headers });
+  }
   headers["content-type"] = r.contentType;
   headers["content-length"] = `${Buffer.byteLength(r.body)}`;
   return new Response(r.body, { status: r.status, headers });

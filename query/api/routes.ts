@@ -1,11 +1,12 @@
 /**
- * The route table: every route of the API declared once, with its path, its access (public or
- * operator), its parameters and answers (zod schemas, from which the OpenAPI document is made)
+ * The route table: every route of the API declared once, with its method, path, access (Access
+ * below), its parameters and answers (zod schemas, from which the OpenAPI document is made)
  * and its handler. app.ts mounts the table on Hono and puts the access check before each
  * operator route; openapi.ts documents it. A route whose dependency a process lacks (metrics,
  * counters, interfaces) is not in that process's table: it answers 404 and is not documented.
  */
 import type { z } from "zod";
+import type { Principal } from "../../accounts/model.js";
 import type { ApiStats, Metrics } from "../metrics.js";
 import type { DataEndpoints } from "./data-endpoints.js";
 import {
@@ -32,24 +33,44 @@ import {
   Traffic,
 } from "./schemas.js";
 
-/** Who may call a route: anyone, or a holder of an operator token. */
-export type Access = "public" | "operator";
-
-/** The methods a route may answer (GET also answers HEAD). */
-export type RouteMethod = "get" | "post" | "patch" | "delete";
-
 /**
- * What a handler gets: the path's parameters (decoded), the raw query string, the request
- * headers, the body parsed as JSON (routes with `body` only; the app refuses a body that is too
- * large, not JSON or not valid JSON before the handler runs) and who is calling.
+ * Who may call a route (access.ts checks it before the handler runs):
+ * - `public`: anyone, without credentials;
+ * - `user`: any signed-in user or token (their own session, tokens, password, `me`);
+ * - `customer`: customer-scoped: operators and admins for every customer; a customer or
+ *   customer-admin user only where the `{id}` path parameter is its own customer (any other id
+ *   answers 404 exactly as an unknown id does);
+ * - `customer-admin`: as `customer`, but of the customer roles only customer-admin (a customer
+ *   user is answered 403 on its own customer, 404 on others);
+ * - `operator`: admins and operators (customer credentials: 403);
+ * - `admin`: admins only (operator tokens act as admins).
  */
+export type Access = "public" | "user" | "customer" | "customer-admin" | "operator" | "admin";
+
+export type RouteMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** What a handler gets: the path's parameters (decoded) and the raw query string. */
 export interface RouteInput {
   params: Readonly<Record<string, string>>;
   search: string;
+  /** A request header (lower case name). */
   header(name: string): string | undefined;
+  /**
+   * The request body: parsed by the route's `body` schema, or (routes with `bodyCheckedBy:
+   * "handler"`) the JSON as sent, which the handler checks itself.
+   */
   body?: unknown;
-  /** The caller, for the audit log: `operator-token:1a2b` (auth.ts); "local" in process. */
+  /**
+   * The caller as the audit log names it: the user's id, `operator-token:1a2b` (the first hex of
+   * the token's SHA-256), or "local" in process.
+   */
   actor: string;
+  /** Who calls (every route but the public ones over HTTP; absent in process). */
+  principal?: Principal;
+  /** The client as rate limits and the audit log name it (an address, IPv6 by /64). */
+  client: string;
+  /** The session cookie's secret the request carries, if any (the login ends that session). */
+  sessionSecret?: string;
 }
 
 export interface RouteResponse {
@@ -59,11 +80,21 @@ export interface RouteResponse {
 }
 
 export interface ApiRoute {
-  /** Default: get. */
+  /** Default GET (which also answers HEAD). */
   method?: RouteMethod;
   /** The path, with parameters in OpenAPI's form: `/api/v1/customers/{id}/traffic`. */
   path: string;
   access: Access;
+  /** The JSON request body (POST, PUT, PATCH): unknown fields refused. */
+  body?: z.ZodType;
+  /**
+   * "app" (default): the app parses the body with `body` and answers 400 naming the field;
+   * "handler": the app only reads the JSON and the handler checks it (PATCH bodies, where a
+   * schema's defaults must not be filled in, and bodies whose every problem is listed).
+   */
+  bodyCheckedBy?: "app" | "handler";
+  /** Largest body accepted (default MAX_BODY_BYTES, app.ts). */
+  maxBodyBytes?: number;
   /** Also answered in process, without a token (`answer`, for `flowtally query` on a store). */
   inProcess: boolean;
   summary: string;
@@ -72,13 +103,6 @@ export interface ApiRoute {
   params?: z.ZodObject;
   /** Query parameters: exactly the names the handler accepts. Absent: the query is ignored. */
   query?: z.ZodObject;
-  /**
-   * The request body (JSON): its schema, for the document (the handler checks it, naming each
-   * field at fault). Absent: the route reads no body.
-   */
-  body?: z.ZodType;
-  /** Largest body accepted (default MAX_BODY_BYTES, app.ts). */
-  maxBodyBytes?: number;
   /** Successful answers (the errors are added to the document from the access and parameters). */
   responses: Readonly<Record<number, RouteResponse>>;
   handler(input: RouteInput): ApiReply | Promise<ApiReply>;
@@ -150,7 +174,7 @@ export function apiRoutes(deps: RouteDeps): ApiRoute[] {
     },
     {
       path: "/api/v1/customers/{id}/traffic",
-      access: "operator",
+      access: "customer",
       inProcess: true,
       summary: "One customer's traffic for [from, to): a point per step, peaks and p95",
       params: CustomerPath,
@@ -160,7 +184,7 @@ export function apiRoutes(deps: RouteDeps): ApiRoute[] {
     },
     {
       path: "/api/v1/customers/{id}/response-times",
-      access: "operator",
+      access: "customer",
       inProcess: true,
       summary: "One customer's TCP response times for [from, to): a point per step",
       params: CustomerPath,

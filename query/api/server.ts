@@ -6,18 +6,24 @@
  * 408, 431 and 400 itself; counted here), the request-target and body limits and the
  * failed-authentication lockout (app.ts, auth.ts).
  */
-import { createServer, type Server } from "node:http";
+import { readFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { getRequestListener, RequestError } from "@hono/node-server";
 import type { Logger } from "pino";
+import type { Accounts } from "../../accounts/accounts.js";
 import type { CustomerModel } from "../../collector/classify/customer-model.js";
 import type { Config } from "../../schema/config.js";
+import { FlowtallyError } from "../../schema/errors.js";
 import type { SeriesStore } from "../../schema/series-store.js";
 import { parseHostPort } from "../../schema/units.js";
 import { completeBefore } from "../../store/levels.js";
 import type { ApiClientError, ApiStats, Metrics } from "../metrics.js";
+import { accountRoutes } from "./account-routes.js";
 import { createApiApp } from "./app.js";
 import { createOperatorAuth } from "./auth.js";
+import { createClientOf } from "./client-address.js";
 import { createDataEndpoints } from "./data-endpoints.js";
 import { ApiError, shown } from "./errors.js";
 import { openApiRoute } from "./openapi.js";
@@ -61,6 +67,15 @@ export interface ApiServerDeps {
    * registry database, or the config's customers read-only. Without: no registry routes.
    */
   registry?: RegistryAccess;
+  /**
+   * Users, sessions and personal tokens (accounts/): with them, logins, cookies and personal
+   * tokens work and the account routes are served; started and stopped by the caller.
+   */
+  accounts?: Accounts;
+  /** A customer's own message of the day, for `GET /api/v1/me` (default: none). */
+  customerMotd?: (customer: string) => string | undefined | Promise<string | undefined>;
+  /** Whether a customer exists (users of customer roles must name one); default: the model's. */
+  customerExists?: (customer: string) => boolean | Promise<boolean>;
 }
 
 export interface ApiServer {
@@ -84,6 +99,22 @@ export interface ApiServer {
   readonly server: Server;
 }
 
+/** The certificate and key of api.tls (checked at config load; read again here). */
+function readTls(t: Config["api"]["tls"]): { cert: Buffer; key: Buffer } {
+  const read = (name: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      throw new FlowtallyError(
+        "FT_LISTEN",
+        `api.tls.${name}: "${path}" cannot be read: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+  };
+  return { cert: read("cert", t.cert ?? ""), key: read("key", t.key ?? "") };
+}
+
 function clientErrorReason(code: string | undefined): ApiClientError | undefined {
   if (code === "ERR_HTTP_REQUEST_TIMEOUT") return "timeout";
   if (code === "HPE_HEADER_OVERFLOW") return "headers-too-large";
@@ -96,7 +127,14 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
   const now = deps.now ?? Date.now;
   const completeUntil =
     deps.completeUntil ?? (() => completeBefore(now(), config.aggregation.lateness));
-  const auth = createOperatorAuth(limits, { log, now });
+  const clientOf = createClientOf(limits.trustedProxies);
+  const auth = createOperatorAuth(limits, {
+    log,
+    now,
+    clientOf,
+    ...(deps.accounts === undefined ? {} : { accounts: deps.accounts }),
+  });
+  const tls = limits.tls.cert !== undefined && limits.tls.key !== undefined;
   let connections = 0;
   let connectionsRefused = 0;
   const clientErrors: Record<ApiClientError, number> = {
@@ -144,8 +182,19 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
           }),
         }),
   });
+  if (deps.accounts !== undefined) {
+    const ids = new Set(deps.model.customers.map((c) => c.id));
+    table.push(
+      ...accountRoutes({
+        accounts: deps.accounts,
+        ...(config.motd === undefined ? {} : { motd: config.motd }),
+        ...(deps.customerMotd === undefined ? {} : { customerMotd: deps.customerMotd }),
+        customerExists: deps.customerExists ?? ((id) => ids.has(id)),
+      }),
+    );
+  }
   const routes = [...table, openApiRoute(table)];
-  const app = createApiApp(routes, { log, operator: auth.middleware });
+  const app = createApiApp(routes, { log, operator: auth.middleware, tls, clientOf });
   const local = createApiApp(routes, { log });
 
   const listener = getRequestListener(app.fetch, {
@@ -165,37 +214,38 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
       );
     },
   });
-  const server = createServer(
-    {
-      headersTimeout: limits.headersTimeout,
-      requestTimeout: limits.requestTimeout,
-      keepAliveTimeout: limits.keepAliveTimeout,
-      maxHeaderSize: limits.maxHeaderSize,
-      // Node checks the two timeouts this often (its default, 30 s, would let a slow client
-      // hold a connection for up to 30 s past them).
-      connectionsCheckingInterval: Math.min(
-        1000,
-        Math.max(10, Math.floor(limits.headersTimeout / 10)),
-      ),
-    },
-    (req, res) => {
-      if (log.isLevelEnabled("debug")) {
-        const started = performance.now();
-        res.once("finish", () => {
-          log.debug(
-            {
-              method: req.method,
-              path: (req.url ?? "").split("?", 1)[0]!.slice(0, 200),
-              status: res.statusCode,
-              ms: Math.round(performance.now() - started),
-            },
-            "API request",
-          );
-        });
-      }
-      void listener(req, res);
-    },
-  );
+  const serverOptions = {
+    headersTimeout: limits.headersTimeout,
+    requestTimeout: limits.requestTimeout,
+    keepAliveTimeout: limits.keepAliveTimeout,
+    maxHeaderSize: limits.maxHeaderSize,
+    // Node checks the two timeouts this often (its default, 30 s, would let a slow client
+    // hold a connection for up to 30 s past them).
+    connectionsCheckingInterval: Math.min(
+      1000,
+      Math.max(10, Math.floor(limits.headersTimeout / 10)),
+    ),
+  };
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    if (log.isLevelEnabled("debug")) {
+      const started = performance.now();
+      res.once("finish", () => {
+        log.debug(
+          {
+            method: req.method,
+            path: (req.url ?? "").split("?", 1)[0]!.slice(0, 200),
+            status: res.statusCode,
+            ms: Math.round(performance.now() - started),
+          },
+          "API request",
+        );
+      });
+    }
+    void listener(req, res);
+  };
+  const server: Server = tls
+    ? createTlsServer({ ...serverOptions, ...readTls(limits.tls) }, handler)
+    : createServer(serverOptions, handler);
   // Node closes a connection beyond this as soon as it is accepted, and emits "drop".
   server.maxConnections = limits.maxConnections;
   server.on("drop", (d) => {
@@ -228,6 +278,14 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     if (hp === null) throw new Error(`api.listen ${shown(config.api.listen)} is not host:port`);
     if (!auth.enabled) {
       log.warn("api.operatorTokens is empty: the API answers every /api request with 503");
+    } else if (
+      limits.operatorTokens.length === 0 &&
+      deps.accounts !== undefined &&
+      (await deps.accounts.listUsers()).length === 0
+    ) {
+      log.warn(
+        "api.operatorTokens is empty and there are no users: nobody can use the API; add a user (flowtally users add ID --role admin) or an operator token",
+      );
     }
     await new Promise<void>((resolve, reject) => {
       const onError = (e: Error) => {
