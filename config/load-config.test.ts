@@ -207,6 +207,7 @@ ${link("{ id: l2, prefixes: [2001:db8::/32], commitRate: 1.5G }").trim()}
       requestTimeout: 30_000,
       keepAliveTimeout: 5_000,
       maxHeaderSize: 16_384,
+      maxChangeSetBytes: 16 * 1024 * 1024,
       authFailures: { limit: 10, window: 60_000, maxAddresses: 10_000 },
       tls: {},
       trustedProxies: [],

@@ -155,7 +155,8 @@ const openApiPath = (honoPath: string) => honoPath.replace(/:([^/]+)/g, "{$1}");
 /** A path with its parameters filled in (the one customer, its site and link). */
 const filled = (path: string) =>
   path.replace("{id}", "acme").replace("{site}", "hq").replace("{link}", "fiber");
-const methodOf = (route: ApiRoute) => route.method ?? "get";
+const methodOf = (route: ApiRoute) =>
+  (route.method ?? "GET").toLowerCase() as "get" | "post" | "patch" | "delete";
 const names = (ps: OpenApiParameter[] | undefined, where: "path" | "query") =>
   (ps ?? []).filter((p) => p.in === where).map((p) => p.name);
 
