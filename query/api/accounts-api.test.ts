@@ -16,7 +16,8 @@ import { type Accounts, accountsConfigOf, createAccounts } from "../../accounts/
 import type { Principal } from "../../accounts/model.js";
 import { buildCustomerModel } from "../../collector/classify/customer-model.js";
 import { validateConfig } from "../../config/load-config.js";
-import { createDuckDbDriver } from "../../registry/duckdb-registry.js";
+import { createDuckDbDriver, createDuckDbRegistry } from "../../registry/duckdb-registry.js";
+import type { RegistryStore } from "../../registry/sql-registry.js";
 import type { Config } from "../../schema/config.js";
 import type { SeriesStore } from "../../schema/series-store.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
@@ -28,7 +29,7 @@ import {
 } from "../../test/support/http-client.js";
 import { captureLog } from "../../test/support/log-capture.js";
 import { atAllLevels } from "../../test/support/store-conformance.js";
-import { type ApiServer, createApiServer } from "./index.js";
+import { type ApiServer, createApiServer, databaseRegistry, type RegistryAccess } from "./index.js";
 
 const TOKEN = "operator-token-0123456789";
 const MIN = 60_000;
@@ -89,7 +90,12 @@ interface Started {
 }
 
 async function start(
-  options: { cfg?: Readonly<Config>; tls?: { ca: string }; params?: typeof CHEAP } = {},
+  options: {
+    cfg?: Readonly<Config>;
+    tls?: { ca: string };
+    params?: typeof CHEAP;
+    registry?: RegistryAccess;
+  } = {},
 ): Promise<Started> {
   const cfg = options.cfg ?? config();
   const clock = { now: T0 + 12 * HOUR };
@@ -111,6 +117,7 @@ async function start(
     now,
     accounts,
     customerMotd: (c) => MARK[c as keyof typeof MARK],
+    ...(options.registry === undefined ? {} : { registry: options.registry }),
   });
   const { port } = await api.listen();
   return {
@@ -728,12 +735,122 @@ describe("isolation: every route × role", () => {
     ["GET", "/api/v1/tokens", "/api/v1/tokens", undefined, signedIn(200)],
     ["DELETE", "/api/v1/tokens/{id}", "/api/v1/tokens/nope", undefined, signedIn(404)],
     ["GET", "/api/v1/accounts/audit", "/api/v1/accounts/audit", undefined, admins(200)],
+    // The customer registry (registry.source: database): acme and beta as in the config, beta's
+    // records carrying its marker. Writes go to beta, or to ids that do not exist.
+    ["GET", "/api/v1/customers", "/api/v1/customers", undefined, operators(200)],
+    ["POST", "/api/v1/customers", "/api/v1/customers", {}, operators(400)],
+    ["GET", "/api/v1/customers/{id}", "/api/v1/customers/beta", undefined, otherCustomer(200)],
+    [
+      "PATCH",
+      "/api/v1/customers/{id}",
+      "/api/v1/customers/beta",
+      { description: "patched" },
+      otherCustomer(200),
+    ],
+    ["DELETE", "/api/v1/customers/{id}", "/api/v1/customers/nobody", undefined, operators(404)],
+    [
+      "GET",
+      "/api/v1/customers/{id}/sites",
+      "/api/v1/customers/beta/sites",
+      undefined,
+      otherCustomer(200),
+    ],
+    ["POST", "/api/v1/customers/{id}/sites", "/api/v1/customers/beta/sites", {}, operators(400)],
+    [
+      "GET",
+      "/api/v1/customers/{id}/sites/{site}",
+      "/api/v1/customers/beta/sites/hq",
+      undefined,
+      otherCustomer(200),
+    ],
+    [
+      "PATCH",
+      "/api/v1/customers/{id}/sites/{site}",
+      "/api/v1/customers/beta/sites/hq",
+      { description: "patched" },
+      otherCustomer(200),
+    ],
+    [
+      "DELETE",
+      "/api/v1/customers/{id}/sites/{site}",
+      "/api/v1/customers/beta/sites/nosite",
+      undefined,
+      operators(404),
+    ],
+    [
+      "GET",
+      "/api/v1/customers/{id}/sites/{site}/links",
+      "/api/v1/customers/beta/sites/hq/links",
+      undefined,
+      otherCustomer(200),
+    ],
+    [
+      "POST",
+      "/api/v1/customers/{id}/sites/{site}/links",
+      "/api/v1/customers/beta/sites/hq/links",
+      {},
+      operators(400),
+    ],
+    [
+      "GET",
+      "/api/v1/customers/{id}/sites/{site}/links/{link}",
+      "/api/v1/customers/beta/sites/hq/links/fiber",
+      undefined,
+      otherCustomer(200),
+    ],
+    [
+      "PATCH",
+      "/api/v1/customers/{id}/sites/{site}/links/{link}",
+      "/api/v1/customers/beta/sites/hq/links/fiber",
+      { description: "patched" },
+      otherCustomer(200),
+    ],
+    [
+      "DELETE",
+      "/api/v1/customers/{id}/sites/{site}/links/{link}",
+      "/api/v1/customers/beta/sites/hq/links/nolink",
+      undefined,
+      operators(404),
+    ],
+    ["POST", "/api/v1/changes", "/api/v1/changes", {}, operators(400)],
+    ["GET", "/api/v1/registry/audit", "/api/v1/registry/audit", undefined, operators(200)],
+    [
+      "DELETE",
+      "/api/v1/customers/{id}/series",
+      "/api/v1/customers/nobody/series",
+      undefined,
+      operators(200),
+    ],
   ];
 
   let s: Started;
+  let registryStore: RegistryStore;
   const credentials = {} as Record<Role, Record<string, string>>;
   beforeAll(async () => {
-    s = await start();
+    registryStore = createDuckDbRegistry({ path: join(dir, "matrix-registry.duckdb") });
+    await registryStore.start();
+    const site = (prefix: string, words: string) => [
+      { op: "add", site: "hq", record: { name: "HQ", description: words } },
+      {
+        op: "add",
+        site: "hq",
+        link: "fiber",
+        record: { name: "Fiber", description: words, prefixes: [prefix] },
+      },
+    ];
+    await registryStore.apply(
+      (
+        [
+          ["acme", "198.51.100.0/28", MARK.acme],
+          ["beta", "198.51.100.16/28", MARK.beta],
+        ] as const
+      ).flatMap(([customer, prefix, mark]) => [
+        { op: "add", customer, record: { name: "Acme", serviceType: "business", motd: mark } },
+        ...site(prefix, mark).map((c) => ({ ...c, customer })),
+      ]),
+      { actor: "test" },
+    );
+    s = await start({ registry: databaseRegistry(registryStore, { exclusive: true }) });
     await addUsers(s);
     credentials.anonymous = {};
     const users: Array<[Role, string]> = [
@@ -757,7 +874,10 @@ describe("isolation: every route × role", () => {
       credentials[role] = bearer(t.token);
     }
   });
-  afterAll(() => s.close());
+  afterAll(async () => {
+    await s.close();
+    await registryStore.stop();
+  });
 
   it("has a row for every route of the table, and every answer is the row's", async () => {
     const declared = s.api.routes.map((r) => `${r.method ?? "GET"} ${r.path}`).sort();
@@ -818,6 +938,40 @@ describe("isolation: every route × role", () => {
     });
     expect(overview.status).toBe(403);
     expect(overview.json.error.code).toBe("FT_FORBIDDEN");
+  });
+
+  it("registry records: a customer's users read their own; a customer-admin changes only names and descriptions", async () => {
+    for (const role of ["customer", "customerAdmin"] as const) {
+      const own = await s.http("GET", "/api/v1/customers/acme/sites/hq/links", {
+        headers: credentials[role],
+      });
+      expect(own.status, own.text).toBe(200);
+      expect(own.text).toContain(MARK.acme);
+      expect(own.text).not.toContain(MARK.beta);
+      const other = await s.http("GET", "/api/v1/customers/beta", { headers: credentials[role] });
+      const unknown = await s.http("GET", "/api/v1/customers/zeta", {
+        headers: credentials.operator,
+      });
+      expect(other.status).toBe(404);
+      expect(other.text.replace("beta", "zeta")).toBe(unknown.text);
+    }
+    const link = "/api/v1/customers/acme/sites/hq/links/fiber";
+    const patch = (role: Role, body: object) =>
+      s.http("PATCH", link, { headers: credentials[role], body });
+    expect((await patch("customer", { name: "Mine" })).status).toBe(403);
+    const renamed = await patch("customerAdmin", { name: "Main fiber", description: "ours" });
+    expect(renamed.status, renamed.text).toBe(200);
+    expect(renamed.json).toMatchObject({ name: "Main fiber", description: "ours" });
+    const prefixes = await patch("customerAdmin", { prefixes: ["198.51.100.16/28"] });
+    expect(prefixes.status).toBe(403);
+    expect(prefixes.json.error).toMatchObject({ code: "FT_FORBIDDEN", parameter: "prefixes" });
+    const rate = await s.http("PATCH", "/api/v1/customers/acme", {
+      headers: credentials.customerAdmin,
+      body: { serviceType: "premium" },
+    });
+    expect([rate.status, rate.json.error.parameter]).toEqual([403, "serviceType"]);
+    const after = await s.http("GET", link, { headers: credentials.operator });
+    expect(after.json.prefixes).toEqual(["198.51.100.0/28"]);
   });
 
   it("puts the security headers on every answer, errors included", async () => {

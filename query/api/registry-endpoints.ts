@@ -1170,7 +1170,7 @@ export function registryRoutes(
       inProcess: false,
       summary: "Purge a customer's stored series (traffic and response times, every level)",
       description:
-        "Operators may call it (the accounts work: admin and operator). Removes what the series store holds for this customer id, whether or not the registry still has it (a customer still in the registry goes on collecting); answers the rows removed per level.",
+        "Operators and admins may call it. Removes what the series store holds for this customer id, whether or not the registry still has it (a customer still in the registry goes on collecting); answers the rows removed per level.",
       params: CustomerItemPath,
       query: NoQuery,
       responses: {
