@@ -298,6 +298,8 @@ export const customerSchema = z.strictObject({
   id: unreservedId("customer"),
   name: z.string().min(1),
   serviceType: z.string().min(1).default("default"),
+  /** The customer's message of the day, shown to its users (`GET /api/v1/me`). */
+  motd: z.string().max(4096).optional(),
   sites: z.array(siteSchema).min(1),
 });
 

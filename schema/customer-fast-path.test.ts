@@ -30,6 +30,7 @@ function validCustomer(rng: Rng, k: number): Record<string, unknown> {
     id: `c-${k}.x_${k}`,
   };
   if (rng.below(2) === 0) c.serviceType = "business";
+  if (rng.below(3) === 0) c.motd = `Maintenance ${k}`;
   return c;
 }
 
@@ -53,6 +54,7 @@ function mutate(rng: Rng, c: Record<string, unknown>): void {
     "ifIndex",
     "commitRate",
     "serviceType",
+    "motd",
   ];
   const key = keys[rng.below(keys.length)]!;
   const values: unknown[] = [
@@ -134,8 +136,14 @@ describe("customer fast path", () => {
       let c = validCustomer(rng, k);
       if (rng.below(2) === 0) {
         // In the schema's order, as a config is usually written.
-        const { id, name, serviceType, sites } = c;
-        c = { id, name, serviceType: serviceType ?? "default", sites };
+        const { id, name, serviceType, motd, sites } = c;
+        c = {
+          id,
+          name,
+          serviceType: serviceType ?? "default",
+          ...(motd === undefined ? {} : { motd }),
+          sites,
+        };
       }
       if (rng.below(2) === 0) mutate(rng, c);
       const before = structuredClone(c);

@@ -14,7 +14,7 @@ import { parseBitRate } from "./units.js";
 
 /** The keys the fast path knows, by object: the test compares them with the schema's. */
 export const FAST_PATH_KEYS = {
-  customer: ["id", "name", "serviceType", "sites"],
+  customer: ["id", "name", "serviceType", "motd", "sites"],
   site: ["id", "name", "links"],
   link: ["id", "name", "prefixes", "router", "ifIndex", "commitRate"],
 } as const;
@@ -52,9 +52,10 @@ export function plainCustomer(v: unknown, owned = false): CustomerConfig | undef
 function customer(v: unknown, reuse: Reuse | undefined): CustomerConfig | undefined {
   const keys = plainKeys(v, FAST_PATH_KEYS.customer);
   if (keys === NOT_PLAIN) return undefined;
-  const { id, name, serviceType, sites } = v as Record<string, unknown>;
+  const { id, name, serviceType, motd, sites } = v as Record<string, unknown>;
   if (!isId(id) || reservedIdProblem("customer", id) !== undefined) return undefined;
   if (typeof name !== "string" || name.length === 0) return undefined;
+  if (motd !== undefined && (typeof motd !== "string" || motd.length > 4096)) return undefined;
   if (serviceType !== undefined && (typeof serviceType !== "string" || serviceType === "")) {
     return undefined;
   }
@@ -64,7 +65,9 @@ function customer(v: unknown, reuse: Reuse | undefined): CustomerConfig | undefi
   if (keys === IN_ORDER && serviceType !== undefined && outSites === sites) {
     return v as CustomerConfig;
   }
-  return { id, name, serviceType: serviceType ?? "default", sites: outSites };
+  return motd === undefined
+    ? { id, name, serviceType: serviceType ?? "default", sites: outSites }
+    : { id, name, serviceType: serviceType ?? "default", motd, sites: outSites };
 }
 
 function plainSite(v: unknown, reuse: Reuse | undefined): Site | undefined {

@@ -29,7 +29,13 @@ import {
 } from "../../test/support/http-client.js";
 import { captureLog } from "../../test/support/log-capture.js";
 import { atAllLevels } from "../../test/support/store-conformance.js";
-import { type ApiServer, createApiServer, databaseRegistry, type RegistryAccess } from "./index.js";
+import {
+  type ApiServer,
+  configRegistry,
+  createApiServer,
+  databaseRegistry,
+  type RegistryAccess,
+} from "./index.js";
 
 const TOKEN = "operator-token-0123456789";
 const MIN = 60_000;
@@ -116,8 +122,10 @@ async function start(
     log,
     now,
     accounts,
-    customerMotd: (c) => MARK[c as keyof typeof MARK],
-    ...(options.registry === undefined ? {} : { registry: options.registry }),
+    // With a registry, the customers' messages of the day are the registry's own.
+    ...(options.registry === undefined
+      ? { customerMotd: (c: string) => MARK[c as keyof typeof MARK] }
+      : { registry: options.registry }),
   });
   const { port } = await api.listen();
   return {
@@ -685,6 +693,34 @@ describe("users API", () => {
       headers: bearer(TOKEN),
     });
     expect(since.json.entries).toHaveLength(1);
+  });
+});
+
+describe("message of the day", () => {
+  it("a customer's users get the global one and their customer's own from the config", async () => {
+    const base = config();
+    const cfg = validateConfig({
+      api: { listen: "127.0.0.1:0", operatorTokens: [TOKEN] },
+      motd: "Maintenance on Sunday",
+      customers: base.customers.map((c) => ({ ...c, motd: MARK[c.id as keyof typeof MARK] })),
+    });
+    const s = await start({ cfg, registry: configRegistry(cfg.customers) });
+    try {
+      await addUsers(s);
+      for (const [user, customer] of [
+        ["acme-user", "acme"],
+        ["beta-user", "beta"],
+      ] as const) {
+        const { cookie } = await login(s, user);
+        const me = await s.http("GET", "/api/v1/me", { headers: { cookie } });
+        expect(me.json.motd).toEqual({ global: "Maintenance on Sunday", customer: MARK[customer] });
+      }
+      const { cookie } = await login(s, "ops");
+      const ops = await s.http("GET", "/api/v1/me", { headers: { cookie } });
+      expect(ops.json.motd).toEqual({ global: "Maintenance on Sunday", customer: null });
+    } finally {
+      await s.close();
+    }
   });
 });
 

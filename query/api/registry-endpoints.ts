@@ -75,6 +75,26 @@ function readOnly(): never {
  * The config's customers as a registry at version 0, every record at revision 0; writes
  * answer 409 FT_REGISTRY_READONLY.
  */
+/**
+ * A customer by id from the registry's current snapshot (for `GET /api/v1/me`'s message of the
+ * day, and the users API's check that a customer user names a customer), indexed once per
+ * snapshot.
+ */
+export function registryCustomers(registry: RegistryAccess): {
+  get(id: string): Promise<RegistryCustomer | undefined>;
+} {
+  let indexed: { snapshot: RegistrySnapshot; byId: Map<string, RegistryCustomer> } | undefined;
+  return {
+    async get(id) {
+      const snapshot = await registry.snapshot();
+      if (indexed?.snapshot !== snapshot) {
+        indexed = { snapshot, byId: new Map(snapshot.customers.map((c) => [c.id, c])) };
+      }
+      return indexed.byId.get(id);
+    },
+  };
+}
+
 export function configRegistry(customers: Config["customers"]): RegistryAccess {
   const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   const snapshot: RegistrySnapshot = {

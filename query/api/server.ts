@@ -32,6 +32,7 @@ import { rateLimitedWarn } from "./rate-limited-warn.js";
 import {
   type RegistryAccess,
   registryCustomerScope,
+  registryCustomers,
   registryRoutes,
 } from "./registry-endpoints.js";
 import { type ApiReply, errorReply, fromResponse, toResponse } from "./reply.js";
@@ -184,12 +185,22 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
   });
   if (deps.accounts !== undefined) {
     const ids = new Set(deps.model.customers.map((c) => c.id));
+    // The registry's customers (database or config) carry the message of the day.
+    const customers = deps.registry === undefined ? undefined : registryCustomers(deps.registry);
     table.push(
       ...accountRoutes({
         accounts: deps.accounts,
         ...(config.motd === undefined ? {} : { motd: config.motd }),
-        ...(deps.customerMotd === undefined ? {} : { customerMotd: deps.customerMotd }),
-        customerExists: deps.customerExists ?? ((id) => ids.has(id)),
+        ...(deps.customerMotd !== undefined
+          ? { customerMotd: deps.customerMotd }
+          : customers !== undefined
+            ? { customerMotd: async (id: string) => (await customers.get(id))?.motd }
+            : {}),
+        customerExists:
+          deps.customerExists ??
+          (customers !== undefined
+            ? async (id: string) => (await customers.get(id)) !== undefined
+            : (id: string) => ids.has(id)),
       }),
     );
   }
