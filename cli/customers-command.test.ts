@@ -159,7 +159,7 @@ describe("flowtally customers (embedded registry)", () => {
       "- customers/beta",
       "- customers/acme/sites/lab",
       "- customers/acme/sites/hq/links/l2",
-      "~ customers/acme: name, serviceType, contact, email, phone, address, description, motd",
+      "~ customers/acme: name, serviceType, motd, contact, email, phone, address, description",
       "~ customers/acme/sites/hq: name, address",
       // The fields set first, then those removed, in the record's field order.
       "~ customers/acme/sites/hq/links/l1: prefixes, name, commitRate, description",

@@ -9,7 +9,15 @@
  * same transaction: all of the change set or none of it.
  */
 import { FlowtallyError, isFlowtallyError } from "../schema/errors.js";
-import { applyChangeSet, byId, carryIndex, mergeTree, prepareIndex } from "./change-set.js";
+import {
+  type AppliedChangeSet,
+  applyChangeSet,
+  byId,
+  carryIndex,
+  mergeTree,
+  prepareIndex,
+  type RegistryWrite,
+} from "./change-set.js";
 import {
   type AuditEntry,
   EMPTY_SNAPSHOT,
@@ -125,6 +133,8 @@ export type BulkTable = (typeof BULK_TABLES)[keyof typeof BULK_TABLES];
 
 /** Parameters per statement at most (PostgreSQL takes 65 535). */
 const MAX_PARAMS = 4000;
+/** Change sets written in one transaction at most (group commit). */
+const MAX_GROUP = 256;
 
 /** Inserts rows many to a statement (what a session without its own bulk insert gets). */
 export async function insertWithValues(s: SqlSession, t: BulkTable, rows: readonly Row[]) {
@@ -143,6 +153,32 @@ export async function insertWithValues(s: SqlSession, t: BulkTable, rows: readon
  * Rows gathered per table and inserted in bulk: an import of 100 000 customers is 400 000 rows
  * with their audit entries, far too slow one statement each.
  */
+/** Deletes the rows whose `columns` equal one of `keys`, in statements of bounded size. */
+async function deleteWhere(
+  s: SqlSession,
+  table: string,
+  columns: readonly string[],
+  keys: readonly string[][],
+): Promise<void> {
+  // One column: `IN (…)`; more: an OR of ANDs, in chunks a planner takes quickly.
+  const per = columns.length === 1 ? MAX_PARAMS : 256;
+  for (let k = 0; k < keys.length; k += per) {
+    const chunk = keys.slice(k, k + per);
+    const params: string[] = [];
+    const param = (v: string) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    const where =
+      columns.length === 1
+        ? `${columns[0]} IN (${chunk.map((key) => param(key[0]!)).join(", ")})`
+        : chunk
+            .map((key) => `(${columns.map((c, j) => `${c} = ${param(key[j]!)}`).join(" AND ")})`)
+            .join(" OR ");
+    await s.run(`DELETE FROM ${table} WHERE ${where}`, params);
+  }
+}
+
 function createInserts(s: SqlSession) {
   const pending: Record<keyof typeof BULK_TABLES, Row[]> = {
     customers: [],
@@ -323,6 +359,150 @@ export function createSqlRegistry(
     return snapshot;
   }
 
+  /**
+   * Writes a group of applied change sets (in order) in the session's transaction, in a few
+   * statements whatever their number: first every row they replace or delete goes (with what is
+   * under a deleted customer or site), then each record's last state is inserted, then the audit
+   * entries. A record written by one change set and deleted with its parent by a later one is not
+   * inserted; one deleted and added anew is.
+   */
+  async function writeGroup(s: SqlSession, group: readonly AppliedChangeSet[]): Promise<void> {
+    const SEP = "\u0000";
+    const replaced = {
+      customer: new Set<string>(),
+      site: new Set<string>(),
+      link: new Set<string>(),
+    };
+    const emptied = { customer: new Set<string>(), site: new Set<string>() };
+    const last = new Map<string, RegistryWrite>();
+    const keyOf = (w: RegistryWrite) =>
+      w.kind === "customer"
+        ? w.customer
+        : w.kind === "site"
+          ? `${w.customer}${SEP}${w.site!}`
+          : `${w.customer}${SEP}${w.site!}${SEP}${w.link!}`;
+    for (const applied of group) {
+      for (const w of applied.writes) {
+        const key = keyOf(w);
+        if (!w.created) replaced[w.kind].add(key);
+        if (w.record !== undefined) {
+          last.set(key, w);
+          continue;
+        }
+        last.delete(key);
+        if (w.kind === "link") continue;
+        emptied[w.kind].add(key);
+        for (const k of last.keys()) if (k.startsWith(key + SEP)) last.delete(k);
+      }
+    }
+    const split = (key: string) => key.split(SEP);
+    await deleteWhere(s, "registry_links", ["customer"], [...emptied.customer].map(split));
+    await deleteWhere(s, "registry_sites", ["customer"], [...emptied.customer].map(split));
+    await deleteWhere(s, "registry_links", ["customer", "site"], [...emptied.site].map(split));
+    await deleteWhere(s, "registry_customers", ["id"], [...replaced.customer].map(split));
+    await deleteWhere(s, "registry_sites", ["customer", "id"], [...replaced.site].map(split));
+    await deleteWhere(
+      s,
+      "registry_links",
+      ["customer", "site", "id"],
+      [...replaced.link].map(split),
+    );
+    const inserts = createInserts(s);
+    // An add's or update's audit entry holds the record written: its JSON is made once.
+    const jsonOf = new Map<unknown, string>();
+    const json = (record: unknown) => {
+      let text = jsonOf.get(record);
+      if (text === undefined) {
+        text = JSON.stringify(record);
+        jsonOf.set(record, text);
+      }
+      return text;
+    };
+    for (const w of last.values()) {
+      const data = json(w.record);
+      if (w.kind === "customer") inserts.add("customers", [w.customer, w.revision, data]);
+      else if (w.kind === "site") inserts.add("sites", [w.customer, w.site!, w.revision, data]);
+      else inserts.add("links", [w.customer, w.site!, w.link!, w.revision, data]);
+    }
+    for (const applied of group) {
+      for (const a of applied.audit) {
+        inserts.add("audit", [
+          a.version,
+          a.index,
+          a.atMs,
+          a.actor,
+          a.op,
+          a.path,
+          a.before === null ? null : JSON.stringify(a.before),
+          a.after === null ? null : json(a.after),
+        ]);
+      }
+    }
+    await inserts.flush();
+  }
+
+  /**
+   * Change sets waiting for the write transaction. Those that arrive while one is being written
+   * are written together in the next one (group commit): each is checked against the tree the
+   * ones before it made and gets its own version, or is refused alone; the database's commit,
+   * the costly part, is shared. A failure of the database refuses the whole group.
+   */
+  const waiting: Array<{
+    changes: unknown;
+    actor: string;
+    resolve: (r: { version: number; snapshot: RegistrySnapshot }) => void;
+    reject: (e: unknown) => void;
+  }> = [];
+  let writing = false;
+
+  async function pump(): Promise<void> {
+    if (writing || waiting.length === 0) return;
+    writing = true;
+    const group = waiting.splice(0, MAX_GROUP);
+    try {
+      const { outcomes, current } = await tx("write", async (s) => {
+        const before = await load(s);
+        let current = before;
+        const out: Array<{ snapshot: RegistrySnapshot } | { error: unknown }> = [];
+        const applieds: AppliedChangeSet[] = [];
+        for (const p of group) {
+          try {
+            const applied = applyChangeSet(current, p.changes, {
+              actor: p.actor,
+              atMs: now(),
+              commit: true,
+            });
+            applieds.push(applied);
+            current = applied.snapshot;
+            out.push({ snapshot: current });
+          } catch (e) {
+            // Refused by the rules: the tree is never modified, the others go on.
+            out.push({ error: e });
+          }
+        }
+        await writeGroup(s, applieds);
+        if (current !== before) {
+          await s.run("UPDATE registry_meta SET version = $1 WHERE id = 1", [current.version]);
+        }
+        return { outcomes: out, current };
+      });
+      cached = current;
+      cachedValid = true;
+      outcomes.forEach((o, k) => {
+        const p = group[k]!;
+        if ("error" in o) p.reject(o.error);
+        else p.resolve({ version: o.snapshot.version, snapshot: o.snapshot });
+      });
+    } catch (e) {
+      // The database refused or lost the write: the cache may be ahead of it.
+      cachedValid = false;
+      for (const p of group) p.reject(e);
+    } finally {
+      writing = false;
+      void pump();
+    }
+  }
+
   return {
     async start() {
       if (started) return;
@@ -352,79 +532,11 @@ export function createSqlRegistry(
     },
     snapshot: () => tx("read", load),
     version: () => tx("read", readVersion),
-    async apply(changes, options) {
-      const result = await tx("write", async (s) => {
-        const before = await load(s);
-        const applied = applyChangeSet(before, changes, {
-          actor: options.actor,
-          atMs: now(),
-          commit: true,
-        });
-        const inserts = createInserts(s);
-        // An add's or update's audit entry holds the record written: its JSON is made once.
-        const jsonOf = new Map<unknown, string>();
-        for (const w of applied.writes) {
-          const json = w.record === undefined ? undefined : JSON.stringify(w.record);
-          if (json !== undefined) jsonOf.set(w.record, json);
-          if (!w.created) {
-            // What this deletes may be among the rows still waiting to be inserted.
-            await inserts.flush();
-            if (w.kind === "customer") {
-              if (json === undefined) {
-                await s.run("DELETE FROM registry_links WHERE customer = $1", [w.customer]);
-                await s.run("DELETE FROM registry_sites WHERE customer = $1", [w.customer]);
-              }
-              await s.run("DELETE FROM registry_customers WHERE id = $1", [w.customer]);
-            } else if (w.kind === "site") {
-              if (json === undefined) {
-                await s.run("DELETE FROM registry_links WHERE customer = $1 AND site = $2", [
-                  w.customer,
-                  w.site!,
-                ]);
-              }
-              await s.run("DELETE FROM registry_sites WHERE customer = $1 AND id = $2", [
-                w.customer,
-                w.site!,
-              ]);
-            } else {
-              await s.run(
-                "DELETE FROM registry_links WHERE customer = $1 AND site = $2 AND id = $3",
-                [w.customer, w.site!, w.link!],
-              );
-            }
-          }
-          if (json === undefined) continue;
-          if (w.kind === "customer") inserts.add("customers", [w.customer, w.revision, json]);
-          else if (w.kind === "site") {
-            inserts.add("sites", [w.customer, w.site!, w.revision, json]);
-          } else inserts.add("links", [w.customer, w.site!, w.link!, w.revision, json]);
-        }
-        for (const a of applied.audit) {
-          inserts.add("audit", [
-            a.version,
-            a.index,
-            a.atMs,
-            a.actor,
-            a.op,
-            a.path,
-            a.before === null ? null : JSON.stringify(a.before),
-            a.after === null ? null : (jsonOf.get(a.after) ?? JSON.stringify(a.after)),
-          ]);
-        }
-        await inserts.flush();
-        await s.run("UPDATE registry_meta SET version = $1 WHERE id = 1", [
-          applied.snapshot.version,
-        ]);
-        return applied.snapshot;
-      }).catch((e: unknown) => {
-        // A write the database refused or lost may have left the cache ahead of it. A change set
-        // the core refused changed nothing (the snapshot is never modified): the cache stays.
-        if (!isFlowtallyError(e) || e.code === "FT_REGISTRY_OPEN") cachedValid = false;
-        throw e;
+    apply(changes, options) {
+      return new Promise((resolve, reject) => {
+        waiting.push({ changes, actor: options.actor, resolve, reject });
+        void pump();
       });
-      cached = result;
-      cachedValid = true;
-      return { version: result.version, snapshot: result };
     },
     audit: (query = {}) =>
       tx("read", async (s) => {

@@ -416,6 +416,49 @@ export function registryConformance(backend: RegistryBackend): void {
     expect(diffTree(after, parseTree(edited)).changes).toEqual([]);
   });
 
+  it("change sets that arrive together are each applied once, in order, or refused alone", async () => {
+    const { store, again } = await open();
+    const add = (k: number, prefix: string) => [
+      { op: "add", customer: `g${k}`, record: { name: `G${k}` } },
+      { op: "add", customer: `g${k}`, site: "s", record: {} },
+      { op: "add", customer: `g${k}`, site: "s", link: "l", record: { prefixes: [prefix] } },
+    ];
+    // 40 at once; the 13th claims the 3rd's prefix, the 29th repeats the 7th's id.
+    const calls = Array.from({ length: 40 }, (_, k) =>
+      store
+        .apply(
+          k === 13
+            ? add(k, "10.9.3.0/28")
+            : k === 29
+              ? add(7, "10.9.99.0/28")
+              : add(k, `10.9.${k}.0/28`),
+          { actor: `c${k}` },
+        )
+        .then(
+          (r) => ({ k, version: r.version }),
+          (e: unknown) => ({ k, code: (e as { code?: string }).code }),
+        ),
+    );
+    const results = await Promise.all(calls);
+    const refused = results.filter((r) => "code" in r);
+    expect(refused).toEqual([
+      { k: 13, code: "FT_REGISTRY_INVALID" },
+      { k: 29, code: "FT_REGISTRY_EXISTS" },
+    ]);
+    // Every accepted one has its own version, 1..38, in the order the calls were made.
+    const versions = results
+      .filter((r) => "version" in r)
+      .map((r) => (r as { version: number }).version);
+    expect(versions).toEqual(Array.from({ length: 38 }, (_, k) => k + 1));
+    const tree = await store.snapshot();
+    expect(tree.version).toBe(38);
+    expect(tree.customers).toHaveLength(38);
+    // A store opened afresh reads the same tree and one audit entry per operation.
+    const second = await again();
+    expect(await second.snapshot()).toEqual(tree);
+    expect((await second.audit({ limit: 1000 })).length).toBe(38 * 3);
+  });
+
   it("refuses calls while stopped with FT_REGISTRY_OPEN", async () => {
     const { store } = await open();
     await store.stop();
