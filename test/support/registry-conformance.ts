@@ -459,6 +459,69 @@ export function registryConformance(backend: RegistryBackend): void {
     expect((await second.audit({ limit: 1000 })).length).toBe(38 * 3);
   });
 
+  it("a group written together leaves the database as the same change sets one by one (random, with deletes under re-adds)", async () => {
+    const grouped = await open();
+    const oneByOne = await open();
+    let seed = 42;
+    const below = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    // A small id space, so that one group adds, changes, deletes and adds again the same records.
+    const change = (): ChangeInput => {
+      const c = below(4);
+      const customer = `c${c}`;
+      const depth = below(3);
+      const op = (["add", "update", "delete"] as const)[below(3)]!;
+      const words = { description: `d${below(1000)}` };
+      if (depth === 0) {
+        return op === "add"
+          ? { op, customer, record: { name: `C${c}` } }
+          : op === "update"
+            ? { op, customer, set: words }
+            : { op, customer };
+      }
+      const s = below(2);
+      const site = `s${s}`;
+      if (depth === 1) {
+        return op === "add"
+          ? { op, customer, site, record: {} }
+          : op === "update"
+            ? { op, customer, site, set: words }
+            : { op, customer, site };
+      }
+      const l = below(2);
+      const link = `l${l}`;
+      return op === "add"
+        ? { op, customer, site, link, record: { prefixes: [`10.${c}.${s * 2 + l}.0/28`] } }
+        : op === "update"
+          ? { op, customer, site, link, set: words }
+          : { op, customer, site, link };
+    };
+    const outcome = (p: Promise<{ version: number }>) =>
+      p.then(
+        (r) => `v${r.version}`,
+        (e: unknown) => (e as { code?: string }).code ?? "?",
+      );
+    for (let round = 0; round < 60; round++) {
+      const sets = Array.from({ length: 1 + below(20) }, () =>
+        Array.from({ length: 1 + below(3) }, change),
+      );
+      const together = await Promise.all(
+        sets.map((set) => outcome(grouped.store.apply(set, { actor: "g" }))),
+      );
+      const apart: string[] = [];
+      for (const set of sets) apart.push(await outcome(oneByOne.store.apply(set, { actor: "o" })));
+      expect(together, `round ${round}`).toEqual(apart);
+    }
+    // What the database holds, read afresh, not the stores' caches.
+    const [a, b] = [await grouped.again(), await oneByOne.again()];
+    const tree = await a.snapshot();
+    expect(tree.customers.length).toBeGreaterThan(0);
+    expect(tree).toEqual(await b.snapshot());
+    expect(tree).toEqual(await grouped.store.snapshot());
+  });
+
   it("refuses calls while stopped with FT_REGISTRY_OPEN", async () => {
     const { store } = await open();
     await store.stop();
