@@ -101,12 +101,16 @@ export function tokenFrom(sources: TokenSources, env: NodeJS.ProcessEnv): string
   return token;
 }
 
-/** GET `target` (a path under the API, with its query) from the API at `base`. */
+/**
+ * GET `target` (a path under the API, with its query) from the API at `base`; with `send`, that
+ * method with a JSON body instead.
+ */
 export async function fetchAnswer(
   base: URL,
   target: string,
   token: string,
   timeoutMs = API_TIMEOUT_MS,
+  send?: { method: "POST" | "PATCH" | "DELETE"; json: unknown },
 ): Promise<FetchedAnswer> {
   const url = new URL(target.replace(/^\//, ""), base);
   const where = `--api ${base.origin}${base.pathname.replace(/\/$/, "")}`;
@@ -114,7 +118,12 @@ export async function fetchAnswer(
   let body: string;
   try {
     res = await fetch(url, {
-      headers: { authorization: `Bearer ${token}`, accept: "application/json" },
+      ...(send === undefined ? {} : { method: send.method, body: JSON.stringify(send.json) }),
+      headers: {
+        authorization: `Bearer ${token}`,
+        accept: "application/json",
+        ...(send === undefined ? {} : { "content-type": "application/json" }),
+      },
       // A redirect would carry the token elsewhere: say where instead of following it.
       redirect: "manual",
       signal: AbortSignal.timeout(timeoutMs),

@@ -10,7 +10,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { createDuckDbRegistry } from "../registry/duckdb-registry.js";
 import { createPostgresRegistry } from "../registry/postgres-registry.js";
-import { runCli, runCliAsync } from "../test/support/cli-process.js";
+import { runCli, runCliAsync, startRun } from "../test/support/cli-process.js";
 import { type PostgresServer, startPostgres } from "../test/support/servers.js";
 
 function tempDir(): string {
@@ -271,6 +271,99 @@ describe("flowtally customers (embedded registry)", () => {
       "z,Zed,default,,,,,,,s,,,,l,,,203.0.113.0/24,,,",
       "",
     ]);
+  });
+});
+
+describe("flowtally customers --api (a running flowtally holds the registry)", () => {
+  const TOKEN = "customers-api-token-0123456789";
+  it("exports, dry-runs and imports through the API while run holds the embedded file", async () => {
+    const dir = tempDir();
+    const cfg = databaseConfig(
+      dir,
+      `api: { listen: "127.0.0.1:0", operatorTokens: [${TOKEN}] }\ninputs: { netflow: [{ listen: "127.0.0.1:0", allowedExporters: [127.0.0.0/8] }] }\n`,
+    );
+    const running = await startRun(cfg);
+    const env = { FLOWTALLY_TOKEN: TOKEN };
+    const dump = join(dir, "dump.csv");
+    writeFileSync(dump, DUMP);
+    // Directly, the file is held: the message says to use the API.
+    const direct = await runCliAsync(["customers", "import", dump, "-c", cfg]);
+    expect(direct.status).toBe(1);
+    expect(direct.stderr).toContain("[FT_DATA_LOCKED]");
+
+    const dry = await runCliAsync(
+      ["customers", "import", dump, "--api", running.apiUrl, "--dry-run"],
+      env,
+    );
+    expect(dry.stderr).toBe("");
+    expect(dry.stdout.split("\n").slice(-3)).toEqual([
+      "6 to add, 0 to change, 0 to delete",
+      "dry run: nothing written (registry version 0)",
+      "",
+    ]);
+    const imported = await runCliAsync(["customers", "import", dump, "--api", running.apiUrl], env);
+    expect(imported.stderr).toBe("");
+    expect(imported.stdout).toBe(
+      `6 to add, 0 to change, 0 to delete\nimported ${dump}: registry version 1\n`,
+    );
+    const listed = await fetch(`${running.apiUrl}/api/v1/customers?fields=id,name`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(((await listed.json()) as { items: unknown[] }).items).toEqual([
+      { id: "acme", name: "ACME, Inc." },
+      { id: "beta", name: "Beta 株式会社" },
+    ]);
+    // The audit log names the token, not the CLI's user: the API made the change.
+    const audit = await fetch(`${running.apiUrl}/api/v1/registry/audit`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(
+      ((await audit.json()) as { entries: Array<{ actor: string }> }).entries[0]!.actor,
+    ).toMatch(/^operator-token:[0-9a-f]{4}$/);
+
+    const out = join(dir, "back.yaml");
+    const exported = await runCliAsync(["customers", "export", out, "--api", running.apiUrl], env);
+    expect(exported.stdout).toBe(`exported 2 customers (registry version 1) to ${out}\n`);
+    const again = await runCliAsync(["customers", "import", out, "--api", running.apiUrl], env);
+    expect(again.stdout).toContain("the registry already holds this tree (version 1)");
+
+    // An edited file, and an edit through the API meanwhile: the import's diff is made from the
+    // tree read when it runs, so the file wins, as a whole; the changes it sends carry the
+    // revisions it read, so an edit between its read and its write would refuse it (412).
+    writeFileSync(out, readFileSync(out, "utf8").replace("Beta 株式会社", "Beta GmbH"));
+    const stale = await runCliAsync(
+      ["customers", "import", out, "--api", running.apiUrl, "-n"],
+      env,
+    );
+    expect(stale.stdout).toContain("~ customers/beta: name");
+    const patched = await fetch(`${running.apiUrl}/api/v1/customers/beta`, {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ description: "edited meanwhile" }),
+    });
+    expect(patched.status).toBe(200);
+    const raced = await runCliAsync(["customers", "import", out, "--api", running.apiUrl], env);
+    expect(raced.status, raced.stderr).toBe(0);
+    const beta = (await (
+      await fetch(`${running.apiUrl}/api/v1/customers/beta`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      })
+    ).json()) as { name: string; description?: string };
+    expect(beta).toMatchObject({ name: "Beta GmbH" });
+    expect(beta.description).toBeUndefined();
+
+    const noToken = await runCliAsync(["customers", "export", out, "--api", running.apiUrl], {
+      FLOWTALLY_TOKEN: "",
+    });
+    expect(noToken.status).toBe(1);
+    expect(noToken.stderr).toContain("[FT_API_TOKEN]");
+    const both = await runCliAsync(
+      ["customers", "export", out, "--api", running.apiUrl, "-c", cfg],
+      env,
+    );
+    expect(both.stderr).toContain("one of the two");
+    const stopped = await running.stop();
+    expect(stopped.status).toBe(0);
   });
 });
 

@@ -6,7 +6,9 @@
  * (the diff: adds, updates, deletes), or with `--dry-run` prints that diff and writes nothing.
  *
  * Both open the configured registry directly: PostgreSQL at any time, the embedded DuckDB file
- * only while no running flowtally holds it (DuckDB locks the file).
+ * only while no running flowtally holds it (DuckDB locks the file); or, with `--api URL`, go
+ * through a running flowtally's API (`GET /api/v1/registry/tree`, `POST /api/v1/changes`), with
+ * the operator token from FLOWTALLY_TOKEN or `--token-file`.
  */
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { extname } from "node:path";
@@ -25,18 +27,124 @@ import {
 import { exportCsv, parseCsvTree } from "../registry/tree-csv.js";
 import type { Config } from "../schema/config.js";
 import { FlowtallyError, isFlowtallyError } from "../schema/errors.js";
+import {
+  API_TIMEOUT_MS,
+  apiBaseUrl,
+  type FetchedAnswer,
+  fetchAnswer,
+  type TokenSources,
+  tokenFrom,
+} from "./api-client.js";
 
 export type CustomersFormat = "yaml" | "csv";
 
-export interface CustomersImportOptions {
-  config: string;
+/** Where the registry is: the config's (`config`), or a running flowtally's API (`api`). */
+export interface RegistrySourceOptions extends TokenSources {
+  config?: string;
+  api?: string;
+}
+
+export interface CustomersImportOptions extends RegistrySourceOptions {
   format?: CustomersFormat;
   dryRun?: boolean;
 }
 
-export interface CustomersExportOptions {
-  config: string;
+export interface CustomersExportOptions extends RegistrySourceOptions {
   format?: CustomersFormat;
+}
+
+/** The registry behind `--config` or `--api`: its tree, and a change set applied to it. */
+interface TreeSource {
+  /** For messages. */
+  readonly name: string;
+  tree(): Promise<Pick<RegistrySnapshot, "customers"> & { version?: number }>;
+  apply(changes: readonly unknown[]): Promise<number>;
+}
+
+function sourceOf(options: RegistrySourceOptions, forImport: boolean): TreeSource {
+  if ((options.api === undefined) === (options.config === undefined)) {
+    throw new FlowtallyError(
+      "FT_CUSTOMERS_FILE",
+      "give the registry with -c/--config FILE (opened directly) or --api URL (a running flowtally), one of the two",
+    );
+  }
+  if (options.api !== undefined) return apiSource(options.api, options);
+  const config = options.config!;
+  const cfg = loadConfigFile(config);
+  if (cfg.registry.source !== "database") {
+    if (forImport) {
+      throw new FlowtallyError(
+        "FT_REGISTRY_SOURCE",
+        `${printable(config)}: registry.source is "${cfg.registry.source}": customers come from the config file's customers: and are changed by editing it; set registry.source: database to import into the registry`,
+      );
+    }
+    return {
+      name: `the config's customers (registry.source: config)`,
+      tree: async () => ({ customers: configTree(cfg) }),
+      apply: () => Promise.reject(new Error("unreachable")),
+    };
+  }
+  return {
+    name: "registry",
+    tree: () => withRegistry(cfg, (store) => store.snapshot()),
+    apply: (changes) =>
+      withRegistry(
+        cfg,
+        async (store) => (await store.apply(changes, { actor: importActor() })).version,
+      ),
+  };
+}
+
+/** A running flowtally's registry, through its API. */
+function apiSource(api: string, tokens: TokenSources): TreeSource {
+  const base = apiBaseUrl(api);
+  const token = tokenFrom(tokens, process.env);
+  const where = `--api ${base.origin}${base.pathname.replace(/\/$/, "")}`;
+  const answered = (a: FetchedAnswer, ok: number): unknown => {
+    let body: unknown;
+    try {
+      body = JSON.parse(a.body);
+    } catch {
+      body = undefined;
+    }
+    if (a.status === ok && body !== undefined) return body;
+    const error = (
+      body as {
+        error?: {
+          code?: string;
+          message?: string;
+          problems?: Array<{ path: string; reason: string }>;
+        };
+      }
+    )?.error;
+    if (error?.message === undefined) {
+      throw new FlowtallyError(
+        "FT_API_ERROR",
+        `${where}: not an answer of the flowtally API (HTTP ${a.status}, ${a.contentType || "no content type"})`,
+      );
+    }
+    const problems = (error.problems ?? []).map((p) => `\n  ${p.path}: ${p.reason}`).join("");
+    throw new FlowtallyError(
+      a.status === 401 || a.status === 429 ? "FT_API_UNAUTHORIZED" : "FT_API_ERROR",
+      `${where}: ${error.message} (HTTP ${a.status} ${error.code ?? ""})${problems}`,
+    );
+  };
+  return {
+    name: where,
+    async tree() {
+      return answered(
+        await fetchAnswer(base, "api/v1/registry/tree", token),
+        200,
+      ) as RegistrySnapshot;
+    },
+    async apply(changes) {
+      const a = await fetchAnswer(base, "api/v1/changes", token, API_TIMEOUT_MS * 4, {
+        method: "POST",
+        json: { changes },
+      });
+      return (answered(a, 200) as { registryVersion: number }).registryVersion;
+    },
+  };
 }
 
 /** The format `--format` gives, else the file's extension (.yaml, .yml, .csv). */
@@ -70,32 +178,29 @@ export async function readTreeFile(
   return format === "csv" ? parseCsvTree(text, source) : parseTree(text, source);
 }
 
-/** Imports FILE into the configured registry: the output lines (the diff, or a summary). */
+/** Imports FILE into the registry: the output lines (the diff, or a summary). */
 export async function runCustomersImport(
   file: string,
   options: CustomersImportOptions,
 ): Promise<string> {
-  const cfg = loadConfigFile(options.config);
-  if (cfg.registry.source !== "database") {
-    throw new FlowtallyError(
-      "FT_REGISTRY_SOURCE",
-      `${printable(options.config)}: registry.source is "${cfg.registry.source}": customers come from the config file's customers: and are changed by editing it; set registry.source: database to import into the registry`,
-    );
-  }
+  const source = sourceOf(options, true);
   const wanted = await readTreeFile(file, fileFormat(file, options.format));
-  return withRegistry(cfg, async (store) => {
-    const snapshot = await store.snapshot();
-    const diff = diffTree(snapshot, wanted);
-    const lines = describeDiff(diff);
-    if (options.dryRun === true) {
-      return `${lines.join("\n")}\ndry run: nothing written (registry version ${snapshot.version})\n`;
-    }
-    if (diff.changes.length === 0) {
-      return `${lines.at(-1)}: the registry already holds this tree (version ${snapshot.version})\n`;
-    }
-    const { version } = await store.apply(diff.changes, { actor: importActor() });
-    return `${lines.at(-1)}\nimported ${printable(file)}: registry version ${version}\n`;
-  });
+  const current = await source.tree();
+  const snapshot: RegistrySnapshot = {
+    version: current.version ?? 0,
+    customers: current.customers,
+  };
+  const diff = diffTree(snapshot, wanted);
+  const lines = describeDiff(diff);
+  if (options.dryRun === true) {
+    return `${lines.join("\n")}\ndry run: nothing written (registry version ${snapshot.version})\n`;
+  }
+  if (diff.changes.length === 0) {
+    return `${lines.at(-1)}: the registry already holds this tree (version ${snapshot.version})\n`;
+  }
+  // The changes carry the revisions read: a record edited meanwhile refuses the whole import.
+  const version = await source.apply(diff.changes);
+  return `${lines.at(-1)}\nimported ${printable(file)}: registry version ${version}\n`;
 }
 
 /** Exports the registry (or, with registry.source: config, the config's customers) to FILE. */
@@ -104,11 +209,7 @@ export async function runCustomersExport(
   options: CustomersExportOptions,
 ): Promise<string> {
   const format = fileFormat(file, options.format);
-  const cfg = loadConfigFile(options.config);
-  const snapshot: Pick<RegistrySnapshot, "customers"> & { version?: number } =
-    cfg.registry.source === "database"
-      ? await withRegistry(cfg, (store) => store.snapshot())
-      : { customers: configTree(cfg) };
+  const snapshot = await sourceOf(options, false).tree();
   const text =
     format === "csv"
       ? exportCsv(snapshot)

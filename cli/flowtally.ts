@@ -356,10 +356,16 @@ customers
     "Replace the registry's customers, sites and links with the file's, as one atomic change (adds, updates, deletes); --dry-run prints the changes and writes nothing",
   )
   .argument("<file>", "a .yaml/.yml or .csv file (a whole flowtally config file works too)")
-  .requiredOption(
+  .option(
     "-c, --config <file>",
     "config file: its registry (not while run holds the embedded file)",
   )
+  .option(
+    "--api <url>",
+    "through a running flowtally's API instead (http://127.0.0.1:8080); the token comes from FLOWTALLY_TOKEN or --token-file",
+  )
+  .option("--token-file <file>", "with --api: read the operator token from the file's first line")
+  .addOption(new Option("--token <token>").hideHelp())
   .addOption(new Option("-f, --format <format>", "file format").choices(["yaml", "csv"]))
   .option("-n, --dry-run", "print what would be added, changed and deleted; write nothing")
   .action(async (file: string, opts) => {
@@ -373,10 +379,16 @@ customers
     "Write the registry's customers, sites and links (with registry.source: config, the config's customers) to a file",
   )
   .argument("<file>", "a .yaml/.yml or .csv file, written whole (replaced if it exists)")
-  .requiredOption(
+  .option(
     "-c, --config <file>",
     "config file: its registry (not while run holds the embedded file)",
   )
+  .option(
+    "--api <url>",
+    "through a running flowtally's API instead; the token comes from FLOWTALLY_TOKEN or --token-file",
+  )
+  .option("--token-file <file>", "with --api: read the operator token from the file's first line")
+  .addOption(new Option("--token <token>").hideHelp())
   .addOption(new Option("-f, --format <format>", "file format").choices(["yaml", "csv"]))
   .action(async (file: string, opts) => {
     const { runCustomersExport } = await import("./customers-command.js");

@@ -850,6 +850,7 @@ describe("isolation: every route × role", () => {
     ],
     ["POST", "/api/v1/changes", "/api/v1/changes", {}, operators(400)],
     ["GET", "/api/v1/registry/audit", "/api/v1/registry/audit", undefined, operators(200)],
+    ["GET", "/api/v1/registry/tree", "/api/v1/registry/tree", undefined, operators(200)],
     [
       "DELETE",
       "/api/v1/customers/{id}/series",

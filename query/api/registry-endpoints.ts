@@ -346,6 +346,17 @@ const LinkItem = z
   })
   .partial()
   .meta({ id: "Link" });
+/** The whole tree with its revisions: what `flowtally customers import|export --api` reads. */
+const RegistryTree = z
+  .strictObject({
+    version: z.number().meta({ description: "The registry version of this tree" }),
+    customers: z.array(
+      CustomerItem.omit({ siteCount: true, linkCount: true }).extend({
+        sites: z.array(SiteItem.omit({ linkCount: true }).extend({ links: z.array(LinkItem) })),
+      }),
+    ),
+  })
+  .meta({ id: "RegistryTree" });
 const list = (item: z.ZodType, id: string) =>
   z
     .strictObject({
@@ -1125,12 +1136,27 @@ export function registryRoutes(
     },
     {
       method: "GET",
+      path: "/api/v1/registry/tree",
+      access: "operator",
+      inProcess: false,
+      summary: "The whole registry: every customer with its sites and links, and their revisions",
+      description:
+        "Operators and admins may call it. What `flowtally customers export --api` writes and `flowtally customers import --api` compares a file with (its changes carry these revisions, so an edit made meanwhile refuses the import instead of being overwritten). With registry.source: config, the config's customers at version 0.",
+      query: NoQuery,
+      responses: { 200: { description: "The tree", content: json(RegistryTree) } },
+      handler: async ({ search }) => {
+        readParameters(search, []);
+        return jsonReply(200, await snapshot());
+      },
+    },
+    {
+      method: "GET",
       path: "/api/v1/registry/audit",
       access: "operator",
       inProcess: false,
       summary: "The registry's audit log: who changed what, when, before and after",
       description:
-        "Operators may call it (the accounts work: admin and operator). Oldest first; `since` a registry version, `next` the cursor of the next page.",
+        "Operators and admins may call it. Oldest first; `since` a registry version, `next` the cursor of the next page.",
       query: AuditQuery,
       responses: { 200: { description: "Audit entries", content: json(AuditAnswer) } },
       handler: async ({ search }) => {
