@@ -12,7 +12,14 @@ export interface PostgresRegistryOptions {
   url: string;
   /** Connections kept open (default 4). */
   poolSize?: number;
+  /** The LISTEN connection's first and longest wait before reconnecting (default 250 ms, 10 s). */
+  reconnectMs?: { min: number; max: number };
 }
+
+/** The channel every committed change set is announced on, with its version as the payload. */
+export const REGISTRY_CHANNEL = "flowtally_registry";
+/** The LISTEN connection's application_name (pg_stat_activity shows it). */
+export const LISTEN_APPLICATION_NAME = "flowtally-registry-listen";
 
 export function createPostgresRegistry(
   options: PostgresRegistryOptions,
@@ -51,6 +58,11 @@ export function createPostgresDriver(options: PostgresRegistryOptions): SqlDrive
       pool = undefined;
       await p?.end();
     },
+    async announce(s, version) {
+      // Delivered to every listener when the transaction commits, never if it rolls back.
+      await s.run(`SELECT pg_notify('${REGISTRY_CHANNEL}', $1)`, [String(version)]);
+    },
+    follow: (onVersion) => followVersions(options, onVersion),
     async transaction(kind, fn) {
       if (pool === undefined) throw new Error("the registry is closed");
       const client = await pool.connect();
@@ -85,5 +97,83 @@ export function createPostgresDriver(options: PostgresRegistryOptions): SqlDrive
         client.release();
       }
     },
+  };
+}
+
+/**
+ * A dedicated connection that LISTENs on the registry channel and passes each version on; after
+ * a drop it reconnects, waiting longer each failed try (doubling up to reconnectMs.max), and on
+ * every connect reads the current version, so that what was committed meanwhile is not missed.
+ */
+function followVersions(
+  options: PostgresRegistryOptions,
+  onVersion: (version: number) => void,
+): () => void {
+  const min = options.reconnectMs?.min ?? 250;
+  const max = options.reconnectMs?.max ?? 10_000;
+  let stopped = false;
+  let wait = min;
+  let timer: NodeJS.Timeout | undefined;
+  let client: pg.Client | undefined;
+
+  const again = () => {
+    if (stopped || timer !== undefined) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void connect();
+    }, wait);
+    timer.unref();
+    wait = Math.min(max, wait * 2);
+  };
+
+  async function connect(): Promise<void> {
+    if (stopped) return;
+    const c = new pg.Client({
+      connectionString: options.url,
+      application_name: LISTEN_APPLICATION_NAME,
+    });
+    client = c;
+    let dropped = false;
+    const drop = () => {
+      if (dropped) return;
+      dropped = true;
+      c.removeAllListeners("notification");
+      c.end().catch(() => undefined);
+      if (client === c) client = undefined;
+      again();
+    };
+    c.on("error", drop);
+    c.on("end", drop);
+    c.on("notification", (n) => {
+      if (n.channel !== REGISTRY_CHANNEL) return;
+      const version = Number(n.payload);
+      if (Number.isSafeInteger(version)) onVersion(version);
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${REGISTRY_CHANNEL}`);
+      // Listening from here: what was committed before is read now.
+      const r = await c.query("SELECT version FROM registry_meta WHERE id = 1");
+      if (stopped) {
+        drop();
+        return;
+      }
+      wait = min;
+      const version = Number(r.rows[0]?.version ?? 0);
+      onVersion(version);
+    } catch {
+      drop();
+    }
+  }
+
+  void connect();
+  return () => {
+    stopped = true;
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    const c = client;
+    client = undefined;
+    c?.removeAllListeners("notification");
+    c?.end().catch(() => undefined);
   };
 }

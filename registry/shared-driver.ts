@@ -26,5 +26,11 @@ export function shareDriver(driver: SqlDriver): SqlDriver {
       if (users === 0) await driver.close();
     },
     transaction: (kind, fn) => driver.transaction(kind, fn),
+    ...(driver.announce === undefined
+      ? {}
+      : { announce: driver.announce.bind(driver) as NonNullable<SqlDriver["announce"]> }),
+    ...(driver.follow === undefined
+      ? {}
+      : { follow: driver.follow.bind(driver) as NonNullable<SqlDriver["follow"]> }),
   };
 }

@@ -47,6 +47,15 @@ export interface RegistryStore {
   /** Audit entries of the changes after version `since` (default: all), oldest first. */
   audit(query?: { since?: number; limit?: number }): Promise<AuditEntry[]>;
   version(): Promise<number>;
+  /**
+   * Calls `listener` with the registry version after every change set committed: at once for
+   * one this store applied (in this process), and, where the database tells (PostgreSQL's
+   * LISTEN/NOTIFY), for those of other processes, and with the current version each time that
+   * channel is (re)connected, so that a change made while it was down is not missed. A version
+   * may come more than once and out of order: listeners read the registry, not the number.
+   * Returns the function that stops the listening.
+   */
+  watch(listener: (version: number) => void): () => void;
 }
 
 /** One connection inside one transaction. */
@@ -69,6 +78,16 @@ export interface SqlDriver {
    * across processes.
    */
   transaction<T>(kind: "read" | "write", fn: (s: SqlSession) => Promise<T>): Promise<T>;
+  /**
+   * Tells other processes, in the write transaction of a change set, that `version` is committed
+   * (PostgreSQL: pg_notify, delivered at commit). Absent where one process holds the registry.
+   */
+  announce?(s: SqlSession, version: number): Promise<void>;
+  /**
+   * Follows the versions other processes commit (PostgreSQL: a dedicated LISTEN connection,
+   * reconnected after a drop; the current version on each connect). Returns its stop.
+   */
+  follow?(onVersion: (version: number) => void): () => void;
 }
 
 export const REGISTRY_TABLES_SQL = [
@@ -483,11 +502,14 @@ export function createSqlRegistry(
         await writeGroup(s, applieds);
         if (current !== before) {
           await s.run("UPDATE registry_meta SET version = $1 WHERE id = 1", [current.version]);
+          await driver.announce?.(s, current.version);
         }
         return { outcomes: out, current };
       });
+      const moved = current.version !== cached.version || !cachedValid;
       cached = current;
       cachedValid = true;
+      if (moved) tell(current.version);
       outcomes.forEach((o, k) => {
         const p = group[k]!;
         if ("error" in o) p.reject(o.error);
@@ -503,7 +525,30 @@ export function createSqlRegistry(
     }
   }
 
+  const listeners = new Set<(version: number) => void>();
+  let unfollow: (() => void) | undefined;
+  const tell = (version: number) => {
+    for (const l of [...listeners]) {
+      try {
+        l(version);
+      } catch {
+        // A listener's failure is its own; the others are still told.
+      }
+    }
+  };
+
   return {
+    watch(listener) {
+      listeners.add(listener);
+      if (unfollow === undefined && driver.follow !== undefined) unfollow = driver.follow(tell);
+      return () => {
+        listeners.delete(listener);
+        if (listeners.size === 0) {
+          unfollow?.();
+          unfollow = undefined;
+        }
+      };
+    },
     async start() {
       if (started) return;
       try {
@@ -525,6 +570,8 @@ export function createSqlRegistry(
       }
     },
     async stop() {
+      unfollow?.();
+      unfollow = undefined;
       if (!started) return;
       started = false;
       cachedValid = false;

@@ -1,0 +1,234 @@
+import pg from "pg";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { parseConfigText } from "../config/load-config.js";
+import type { Config } from "../schema/config.js";
+import { type PostgresServer, startPostgres } from "../test/support/servers.js";
+import { createDuckDbRegistry } from "./duckdb-registry.js";
+import type { ChangeInput } from "./model.js";
+import {
+  createPostgresRegistry,
+  LISTEN_APPLICATION_NAME,
+  REGISTRY_CHANNEL,
+} from "./postgres-registry.js";
+import { type AppliedRegistry, createRegistryRuntime } from "./registry-runtime.js";
+import type { RegistryStore } from "./sql-registry.js";
+
+const silent = pino({ level: "silent" });
+
+function databaseConfig(): Config {
+  return parseConfigText(
+    "registry: { source: database }\nclasses: [{ id: web, match: { ports: [80] } }]",
+    "t.yaml",
+    "/tmp",
+  );
+}
+
+/** Customers a and b, one link each: a holds 192.0.2.0/28, b holds 198.51.100.0/28. */
+const TWO: ChangeInput[] = [
+  { op: "add", customer: "a", record: { name: "A" } },
+  { op: "add", customer: "a", site: "s", record: {} },
+  { op: "add", customer: "a", site: "s", link: "l", record: { prefixes: ["192.0.2.0/28"] } },
+  { op: "add", customer: "b", record: { name: "B" } },
+  { op: "add", customer: "b", site: "s", record: {} },
+  { op: "add", customer: "b", site: "s", link: "l", record: { prefixes: ["198.51.100.0/28"] } },
+];
+
+/** The prefix 192.0.2.0/28 moved from a to b, in one change set. */
+const MOVE: ChangeInput[] = [
+  { op: "update", customer: "a", site: "s", link: "l", set: { prefixes: ["203.0.113.0/28"] } },
+  {
+    op: "update",
+    customer: "b",
+    site: "s",
+    link: "l",
+    set: { prefixes: ["198.51.100.0/28", "192.0.2.0/28"] },
+  },
+];
+
+/** The customer an address is attributed to by `model`, or "unattributed". */
+function owner(applied: AppliedRegistry, address: string): string {
+  const link = applied.model.prefixes.lookup(address);
+  return link < 0 ? "unattributed" : applied.model.links[link]!.customer;
+}
+
+function waitFor(what: string, ok: () => boolean, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (ok()) resolve();
+      else if (Date.now() > until) reject(new Error(`timed out waiting for ${what}`));
+      else setTimeout(check, 10);
+    };
+    check();
+  });
+}
+
+describe("registry runtime, one process (embedded)", () => {
+  it("reads the registry at start, and swaps in each committed version at once, built whole", async () => {
+    const store = createDuckDbRegistry({ path: ":memory:" });
+    await store.start();
+    await store.apply(TWO, { actor: "t" });
+    const runtime = createRegistryRuntime(databaseConfig(), {
+      log: silent,
+      store,
+      pollMs: 3_600_000,
+    });
+    await runtime.start();
+    onTestFinished(() => runtime.stop());
+    expect(runtime.appliedVersion()).toBe(1);
+    expect(runtime.status()).toMatchObject({ source: "database", appliedVersion: 1 });
+    expect(owner(runtime.current(), "192.0.2.5")).toBe("a");
+    expect(owner(runtime.current(), "198.51.100.1")).toBe("b");
+    const seen: AppliedRegistry[] = [];
+    runtime.onApplied((a) => {
+      seen.push(a);
+    });
+    await store.apply(MOVE, { actor: "t" });
+    // Seen at once: the store tells the runtime of its own commits.
+    await waitFor("version 2", () => runtime.appliedVersion() === 2, 500);
+    expect(owner(runtime.current(), "192.0.2.5")).toBe("b");
+    expect(owner(runtime.current(), "203.0.113.1")).toBe("a");
+    await store.apply([{ op: "delete", customer: "b" }], { actor: "t" });
+    await waitFor("version 3", () => runtime.appliedVersion() === 3);
+    expect(owner(runtime.current(), "192.0.2.5")).toBe("unattributed");
+    expect(runtime.current().model.customers.map((c) => c.id)).toEqual(["a"]);
+    expect(seen.map((a) => a.version)).toEqual([2, 3]);
+    // The classes are the config's, as with customers in the file.
+    expect(runtime.current().model.classIds).toEqual(["web", "default"]);
+    const status = runtime.status();
+    expect(status.appliedVersion).toBe(3);
+    expect(Date.parse(status.appliedAt!)).toBe(runtime.current().appliedAtMs);
+    expect(runtime.health()).toEqual([]);
+  });
+
+  it("keeps the config's customers with registry.source: config (version 0, no store)", async () => {
+    const cfg = parseConfigText(
+      "customers: [{ id: c, name: C, sites: [{ id: s, links: [{ id: l, prefixes: [10.0.0.0/24] }] }] }]",
+      "t.yaml",
+      "/tmp",
+    );
+    const runtime = createRegistryRuntime(cfg, { log: silent });
+    await runtime.start();
+    expect(runtime.store).toBeUndefined();
+    expect(runtime.status()).toEqual({ source: "config", appliedVersion: 0, appliedAt: null });
+    expect(owner(runtime.current(), "10.0.0.9")).toBe("c");
+    await runtime.stop();
+  });
+});
+
+describe("registry runtime, scaled out (PostgreSQL)", () => {
+  let server: PostgresServer;
+  let databases = 0;
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 60_000);
+  afterAll(() => server?.close());
+
+  async function freshDatabase(): Promise<string> {
+    const name = `live_${++databases}`;
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE DATABASE ${name}`);
+    } finally {
+      await admin.end();
+    }
+    const url = new URL(server.url);
+    url.pathname = `/${name}`;
+    return url.toString();
+  }
+
+  async function started(url: string): Promise<RegistryStore> {
+    const store = createPostgresRegistry({ url, reconnectMs: { min: 50, max: 200 } });
+    await store.start();
+    onTestFinished(() => store.stop());
+    return store;
+  }
+
+  it("follows another process's commits through NOTIFY, also after its listening connection drops", async () => {
+    const url = await freshDatabase();
+    const writer = await started(url);
+    await writer.apply(TWO, { actor: "t" });
+    const reader = await started(url);
+    // No poll during the test: only notifications (and the reconnect's read) can bring a version.
+    const runtime = createRegistryRuntime(databaseConfig(), {
+      log: silent,
+      store: reader,
+      pollMs: 3_600_000,
+    });
+    await runtime.start();
+    onTestFinished(() => runtime.stop());
+    expect(owner(runtime.current(), "192.0.2.5")).toBe("a");
+    const t0 = Date.now();
+    const { version } = await writer.apply(MOVE, { actor: "t" });
+    await waitFor("the moved prefix", () => runtime.appliedVersion() === version);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(owner(runtime.current(), "192.0.2.5")).toBe("b");
+    // The reader read only what changed: its tree equals a fresh full read.
+    const fresh = await started(url);
+    expect(await reader.snapshot()).toEqual(await fresh.snapshot());
+
+    // The listening connection is killed, and a change committed while it is down.
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    onTestFinished(() => admin.end());
+    const killed = await admin.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+      [LISTEN_APPLICATION_NAME],
+    );
+    expect(killed.rowCount).toBeGreaterThan(0);
+    const deleted = await writer.apply([{ op: "delete", customer: "b" }], { actor: "t" });
+    await waitFor("the deletion", () => runtime.appliedVersion() === deleted.version);
+    expect(owner(runtime.current(), "192.0.2.5")).toBe("unattributed");
+    expect(await reader.snapshot()).toEqual(await fresh.snapshot());
+    // A notification with no change behind it (sent by hand) leaves the version as it is.
+    await admin.query(`SELECT pg_notify('${REGISTRY_CHANNEL}', '999')`);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(runtime.appliedVersion()).toBe(deleted.version);
+    const more = await writer.apply([{ op: "add", customer: "c", record: { name: "C" } }], {
+      actor: "t",
+    });
+    await waitFor("a later version", () => runtime.appliedVersion() === more.version);
+  });
+
+  it("keeps classifying with the last version while the database is away, says so in health, and catches up", async () => {
+    const own = await startPostgres();
+    onTestFinished(() => own.close(), 30_000);
+    const writer = createPostgresRegistry({ url: own.url });
+    await writer.start();
+    await writer.apply(TWO, { actor: "t" });
+    await writer.stop();
+    const reader = createPostgresRegistry({ url: own.url, reconnectMs: { min: 50, max: 200 } });
+    const runtime = createRegistryRuntime(databaseConfig(), {
+      log: silent,
+      store: reader,
+      pollMs: 100,
+    });
+    await runtime.start();
+    onTestFinished(() => runtime.stop());
+    // Every connection of the reader is cut, and new ones refused, as when the database is away.
+    const adminUrl = new URL(own.url);
+    adminUrl.pathname = "/postgres";
+    const admin = new pg.Client({ connectionString: adminUrl.toString() });
+    admin.on("error", () => undefined);
+    await admin.connect();
+    await admin.query("ALTER DATABASE flowtally ALLOW_CONNECTIONS false");
+    await admin.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'flowtally'",
+    );
+    await waitFor("health names the registry", () => runtime.health().length > 0);
+    expect(runtime.health()).toEqual([{ name: "registry", code: "FT_REGISTRY_OPEN" }]);
+    expect(runtime.appliedVersion()).toBe(1);
+    expect(owner(runtime.current(), "192.0.2.5")).toBe("a");
+    await admin.query("ALTER DATABASE flowtally ALLOW_CONNECTIONS true");
+    await admin.end();
+    const back = createPostgresRegistry({ url: own.url });
+    await back.start();
+    onTestFinished(() => back.stop());
+    const moved = await back.apply(MOVE, { actor: "t" });
+    await waitFor("caught up", () => runtime.appliedVersion() === moved.version);
+    expect(runtime.health()).toEqual([]);
+    expect(owner(runtime.current(), "192.0.2.5")).toBe("b");
+  }, 60_000);
+});

@@ -1,0 +1,328 @@
+/**
+ * The registry as a running process sees it (docs/registry.md, "Live changes"): with
+ * `registry.source: database` it opens the registry (the one RegistryStore of the process: the API
+ * uses the same instance), reads its tree at start and follows every committed change set; each
+ * version becomes the same customer model a config's `customers:` gives (the config with the
+ * registry's customers in it, through buildCustomerModel: classification is the same code), built
+ * whole, prefix table included, before the listeners swap it in between two datagrams. With
+ * `registry.source: config` it holds no registry: version 0, the config's own customers.
+ *
+ * Changes are seen at once when this process applied them (RegistryStore.watch), through
+ * PostgreSQL's LISTEN/NOTIFY when another process did, and by a slow poll of the version as a
+ * safety net (a lost notification, the listening connection down). While the registry cannot be
+ * read, the last applied version keeps classifying; /healthz names the registry with
+ * FT_REGISTRY_OPEN until it is back.
+ */
+import type { Logger } from "pino";
+import { buildCustomerModel, type CustomerModel } from "../collector/classify/customer-model.js";
+import type { Config } from "../schema/config.js";
+import { type ErrorCode, isFlowtallyError } from "../schema/errors.js";
+import type { RegistrySnapshot } from "./model.js";
+import { openRegistry } from "./open-registry.js";
+import type { RegistryStore } from "./sql-registry.js";
+
+/** One registry version as classification uses it. */
+export interface AppliedRegistry {
+  /** The registry version (0 with `registry.source: config`). */
+  readonly version: number;
+  /** When it was swapped in (ms since 1970). */
+  readonly appliedAtMs: number;
+  /** The running config with this version's customers in `customers`. */
+  readonly config: Readonly<Config>;
+  /**
+   * Its customer model: built whole (prefix table included) before a change is announced; for
+   * the version read at start built when first asked, as the config path does.
+   */
+  readonly model: CustomerModel;
+}
+
+/** What `GET /api/v1/status` says under `registry`. */
+export interface RegistryStatus {
+  source: "config" | "database";
+  /** The version classification uses now (0: the config's customers, or an empty registry). */
+  appliedVersion: number;
+  /** When it was applied (ISO 8601), null with `registry.source: config`. */
+  appliedAt: string | null;
+}
+
+export interface RegistryRuntime {
+  /** Opens the registry and reads its tree (database); nothing to do for `config`. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** The process's one registry store (database), for the API's writes; undefined for `config`. */
+  readonly store: RegistryStore | undefined;
+  readonly source: "config" | "database";
+  current(): AppliedRegistry;
+  appliedVersion(): number;
+  /**
+   * Calls `listener` with each new version, synchronously, once its model is built: the listener
+   * swaps it in. Returns the function that removes it.
+   */
+  onApplied(listener: (applied: AppliedRegistry) => void): () => void;
+  /**
+   * SIGHUP: the rest of the config (classes) from `cfg`, the customers still the registry's
+   * (database); `cfg` itself for `config`. Becomes current() and is returned; not announced.
+   */
+  rebase(cfg: Readonly<Config>): AppliedRegistry;
+  status(): RegistryStatus;
+  /** The registry when it cannot be read now, with its code, for /healthz; else nothing. */
+  health(): Array<{ name: string; code?: ErrorCode }>;
+  /** Reads the registry now and applies a newer version (what the poll and notifications do). */
+  refresh(): Promise<void>;
+}
+
+export interface RegistryRuntimeDeps {
+  log: Logger;
+  /** The store to use instead of openRegistry(cfg) (tests). */
+  store?: RegistryStore;
+  now?: () => number;
+  /** The safety-net poll of the version (default 5 s). */
+  pollMs?: number;
+  /** Applied-version log lines at most this often (default 1 s); the others are counted. */
+  logEveryMs?: number;
+}
+
+const DEFAULT_POLL_MS = 5000;
+const DEFAULT_LOG_EVERY_MS = 1000;
+/** While the registry stays unreachable, the error is logged again this often. */
+const ERROR_LOG_EVERY_MS = 60_000;
+
+export function createRegistryRuntime(
+  cfg: Readonly<Config>,
+  deps: RegistryRuntimeDeps,
+): RegistryRuntime {
+  const { log } = deps;
+  const now = deps.now ?? Date.now;
+  const source = cfg.registry.source;
+  let base = cfg;
+
+  if (source === "config") {
+    let current = lazyApplied(0, now(), cfg, undefined);
+    return {
+      source,
+      store: undefined,
+      async start() {},
+      async stop() {},
+      current: () => current,
+      appliedVersion: () => 0,
+      onApplied: () => () => {},
+      rebase(next) {
+        current = lazyApplied(0, now(), next, undefined);
+        return current;
+      },
+      status: () => ({ source, appliedVersion: 0, appliedAt: null }),
+      health: () => [],
+      async refresh() {},
+    };
+  }
+
+  const store = deps.store ?? openRegistry(cfg, { now });
+  const listeners = new Set<(a: AppliedRegistry) => void>();
+  let current: AppliedRegistry | undefined;
+  let snapshot: RegistrySnapshot | undefined;
+  let stopped = false;
+  let unwatch: (() => void) | undefined;
+  let poll: NodeJS.Timeout | undefined;
+  /** Why the registry cannot be read now, or undefined. */
+  let down: { code: ErrorCode; message: string } | undefined;
+  let downLoggedAt = Number.NEGATIVE_INFINITY;
+  let lastLogAt = Number.NEGATIVE_INFINITY;
+  let heldLines = 0;
+  /** One refresh at a time; a request during one runs one more after it. */
+  let refreshing: Promise<void> | undefined;
+  let again = false;
+
+  const fail = (e: unknown) => {
+    const code: ErrorCode = isFlowtallyError(e) ? e.code : "FT_REGISTRY_OPEN";
+    const message = e instanceof Error ? e.message : String(e);
+    const t = now();
+    if (down === undefined || t - downLoggedAt >= ERROR_LOG_EVERY_MS) {
+      log.error(
+        { code, appliedVersion: current?.version ?? 0 },
+        `registry unreadable, classifying with the last applied version: ${message} [${code}]`,
+      );
+      downLoggedAt = t;
+    }
+    down = { code, message };
+  };
+
+  const logApplied = (version: number, tookMs: number, customers: number) => {
+    const t = now();
+    if (t >= lastLogAt && t - lastLogAt < (deps.logEveryMs ?? DEFAULT_LOG_EVERY_MS)) {
+      heldLines += 1;
+      return;
+    }
+    log.info(
+      {
+        registryVersion: version,
+        tookMs: Math.round(tookMs * 10) / 10,
+        customers,
+        ...(heldLines > 0 ? { alsoApplied: heldLines } : {}),
+      },
+      `registry version ${version} applied to classification`,
+    );
+    lastLogAt = t;
+    heldLines = 0;
+  };
+
+  /** Reads the tree; builds and announces its model when the version moved. */
+  async function readAndApply(): Promise<void> {
+    const started = performance.now();
+    let next: RegistrySnapshot;
+    try {
+      next = await store.snapshot();
+    } catch (e) {
+      fail(e);
+      return;
+    }
+    if (down !== undefined) {
+      log.info({ registryVersion: next.version }, "registry readable again");
+      down = undefined;
+    }
+    if (stopped || current === undefined || next.version === current.version) return;
+    const config = withCustomers(base, next);
+    const model = buildCustomerModel(config);
+    // The prefix table is made here, not at the first lookup after the swap.
+    void model.prefixes;
+    snapshot = next;
+    current = { version: next.version, appliedAtMs: now(), config, model };
+    for (const l of [...listeners]) {
+      try {
+        l(current);
+      } catch (e) {
+        log.error({ err: e, registryVersion: next.version }, "registry version not swapped in");
+      }
+    }
+    logApplied(next.version, performance.now() - started, next.customers.length);
+  }
+
+  function refresh(): Promise<void> {
+    if (refreshing !== undefined) {
+      again = true;
+      return refreshing;
+    }
+    refreshing = (async () => {
+      try {
+        do {
+          again = false;
+          await readAndApply();
+        } while (again && !stopped);
+      } finally {
+        refreshing = undefined;
+      }
+    })();
+    return refreshing;
+  }
+
+  return {
+    source,
+    store,
+    async start() {
+      const started = performance.now();
+      await store.start();
+      try {
+        snapshot = await store.snapshot();
+      } catch (e) {
+        await store.stop().catch(() => undefined);
+        throw e;
+      }
+      current = lazyApplied(snapshot.version, now(), base, snapshot);
+      log.info(
+        {
+          registryVersion: snapshot.version,
+          customers: snapshot.customers.length,
+          tookMs: Math.round(performance.now() - started),
+        },
+        `registry version ${snapshot.version} read`,
+      );
+      unwatch = store.watch((version) => {
+        if (current !== undefined && version === current.version) return;
+        void refresh();
+      });
+      poll = setInterval(() => void refresh(), deps.pollMs ?? DEFAULT_POLL_MS);
+      poll.unref();
+    },
+    async stop() {
+      stopped = true;
+      if (poll !== undefined) clearInterval(poll);
+      unwatch?.();
+      await refreshing?.catch(() => undefined);
+      await store.stop();
+    },
+    current() {
+      if (current === undefined) throw new Error("the registry runtime is not started");
+      return current;
+    },
+    appliedVersion: () => current?.version ?? 0,
+    onApplied(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    rebase(next) {
+      base = next;
+      if (current === undefined) throw new Error("the registry runtime is not started");
+      const s = snapshot;
+      current = lazyApplied(current.version, current.appliedAtMs, next, s);
+      return current;
+    },
+    status: () => ({
+      source,
+      appliedVersion: current?.version ?? 0,
+      appliedAt: current === undefined ? null : new Date(current.appliedAtMs).toISOString(),
+    }),
+    health: () => (down === undefined ? [] : [{ name: "registry", code: down.code }]),
+    refresh,
+  };
+}
+
+/** `cfg` with the registry's customers (their extra fields are not read by the model). */
+function withCustomers(cfg: Readonly<Config>, snapshot: RegistrySnapshot): Config {
+  return { ...cfg, customers: snapshot.customers as unknown as Config["customers"] };
+}
+
+/** An applied version whose model is built when first asked for. */
+function lazyApplied(
+  version: number,
+  appliedAtMs: number,
+  base: Readonly<Config>,
+  snapshot: RegistrySnapshot | undefined,
+): AppliedRegistry {
+  const config = snapshot === undefined ? base : withCustomers(base, snapshot);
+  let model: CustomerModel | undefined;
+  return {
+    version,
+    appliedAtMs,
+    config,
+    get model() {
+      model ??= buildCustomerModel(config);
+      return model;
+    },
+  };
+}
+
+/**
+ * A customer model that reads whichever model `get` gives now: for the API of a process whose
+ * model is replaced (SIGHUP, a registry version), made once.
+ */
+export function liveModel(get: () => CustomerModel): CustomerModel {
+  return {
+    get customers() {
+      return get().customers;
+    },
+    get links() {
+      return get().links;
+    },
+    get prefixes() {
+      return get().prefixes;
+    },
+    get interfaces() {
+      return get().interfaces;
+    },
+    get classIds() {
+      return get().classIds;
+    },
+    get rules() {
+      return get().rules;
+    },
+  };
+}
