@@ -11,10 +11,15 @@ import {
   type AggregateWorker,
   startAggregateWorker,
 } from "../aggregator/aggregate-worker.js";
-import { buildCustomerModel } from "../collector/classify/customer-model.js";
+import { buildCustomerModel, type CustomerModel } from "../collector/classify/customer-model.js";
 import { createApiServer, type DownDependency, type RegistryAccess } from "../query/api/index.js";
 import { createMetrics, type MetricsSnapshot } from "../query/metrics.js";
 import { registryDriver } from "../registry/open-registry.js";
+import {
+  createRegistryRuntime,
+  liveModel,
+  type RegistryRuntime,
+} from "../registry/registry-runtime.js";
 import { shareDriver } from "../registry/shared-driver.js";
 import type { Config } from "../schema/config.js";
 import type { SeriesStore } from "../schema/series-store.js";
@@ -36,6 +41,8 @@ export interface RunningService {
   readonly api: { address: string; port: number };
   /** The aggregator worker (aggregate only). */
   readonly worker?: AggregateWorker;
+  /** The customer registry the API lists (serve only; the aggregator classifies nothing). */
+  readonly registry?: RegistryRuntime;
   stop(): Promise<void>;
 }
 
@@ -171,16 +178,33 @@ export async function startAggregate(
   };
 }
 
-export async function startServe(cfg: Config, log: Logger): Promise<RunningService> {
+export async function startServe(
+  cfg: Config,
+  log: Logger,
+  options: { registryPollMs?: number } = {},
+): Promise<RunningService> {
   const store = createStore(cfg.store, { log });
   await store.start();
   // The registry's database: customers (registry.source: database) and the accounts (always),
   // one connection for both (docs/accounts.md).
   const driver = shareDriver(registryDriver(cfg));
-  const registry = createApiRegistry(cfg, { log, driver });
+  // The customers the API lists: the config's, or the registry's, followed as they change. The
+  // runtime owns the process's registry store; the API's writes go through it.
+  const runtime = createRegistryRuntime(cfg, {
+    log,
+    driver,
+    ...(options.registryPollMs === undefined ? {} : { pollMs: options.registryPollMs }),
+  });
+  const registry = createApiRegistry(cfg, {
+    log,
+    driver,
+    ...(runtime.store === undefined ? {} : { store: runtime.store }),
+  });
   try {
+    await runtime.start();
     await registry.start();
   } catch (e) {
+    await runtime.stop().catch(() => undefined);
     await store.stop();
     throw e;
   }
@@ -193,26 +217,30 @@ export async function startServe(cfg: Config, log: Logger): Promise<RunningServi
       cfg,
       log,
       store,
-      () => ({ role: "serve" }),
-      () => downWith(store, []),
+      () => ({ role: "serve", registry: runtime.status() }),
+      () => [...downWith(store, []), ...runtime.health()],
       () => ({ ...EMPTY_INPUTS, seriesRowsWritten: 0, storeErrors: 0 }),
       registry.access,
       accounts,
+      liveModel(() => runtime.current().model),
     );
     return {
       api: api.address,
+      registry: runtime,
       async stop() {
         await api.close();
         await accounts?.stop().catch((e: unknown) => {
           log.warn({ err: e }, "the accounts database did not close cleanly");
         });
         await registry.stop();
+        await runtime.stop();
         await store.stop();
       },
     };
   } catch (e) {
     await accounts?.stop().catch(() => {});
     await registry.stop();
+    await runtime.stop().catch(() => undefined);
     await store.stop();
     throw e;
   }
@@ -242,12 +270,13 @@ async function serveApi(
   metrics: () => MetricsSnapshot | Promise<MetricsSnapshot>,
   registry?: RegistryAccess,
   accounts?: Accounts,
+  model: CustomerModel = buildCustomerModel(cfg),
 ) {
   const api = createApiServer({
     ...(registry === undefined ? {} : { registry }),
     config: cfg,
     ...(accounts === undefined ? {} : { accounts }),
-    model: buildCustomerModel(cfg),
+    model,
     ...(store === undefined ? {} : { store }),
     log,
     completeUntil: () => scaledOutCompleteUntil(cfg, Date.now()),

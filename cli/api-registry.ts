@@ -21,7 +21,16 @@ export interface ApiRegistry {
 
 export function createApiRegistry(
   cfg: Pick<Config, "registry" | "customers">,
-  deps: { log: Logger; open?: typeof openRegistry; driver?: SqlDriver },
+  deps: {
+    log: Logger;
+    open?: typeof openRegistry;
+    driver?: SqlDriver;
+    /**
+     * The process's registry store, opened and closed by its owner (the registry runtime, which
+     * classification follows): the API's writes go through it, so they are seen at once.
+     */
+    store?: RegistryStore;
+  },
 ): ApiRegistry {
   if (cfg.registry.source === "config") {
     return {
@@ -30,22 +39,22 @@ export function createApiRegistry(
       stop: () => Promise.resolve(),
     };
   }
-  const store = (deps.open ?? openRegistry)(
-    cfg,
-    deps.driver === undefined ? {} : { driver: deps.driver },
-  );
+  const owned = deps.store === undefined;
+  const store =
+    deps.store ??
+    (deps.open ?? openRegistry)(cfg, deps.driver === undefined ? {} : { driver: deps.driver });
   const where = cfg.registry.postgres === undefined ? "embedded" : "postgres";
   return {
     // The embedded file is held by this process alone: its snapshot can stay in memory.
     access: databaseRegistry(store, { exclusive: cfg.registry.postgres === undefined }),
     store,
     async start() {
-      await store.start();
+      if (owned) await store.start();
       deps.log.info(
         { registry: where, version: await store.version() },
         "customer registry opened (registry.source: database)",
       );
     },
-    stop: () => store.stop(),
+    stop: () => (owned ? store.stop() : Promise.resolve()),
   };
 }

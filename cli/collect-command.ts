@@ -56,7 +56,8 @@ export function startCollect(
   timings: Partial<RunTimings> = {},
 ): Promise<RunningFlowtally> {
   const queueCfg = requireQueue(cfg, "collect");
-  return startRun(cfg, log, timings, async () => {
+  // `withCustomers`: cfg with the registry's customers (registry.source: database).
+  return startRun(cfg, log, timings, async (withCustomers) => {
     const id = collectorId(cfg);
     // Released by close, after the shipper wrote what it could not deliver.
     const spoolLock = lockDataFiles(
@@ -69,7 +70,7 @@ export function startCollect(
     let parts: ReturnType<typeof createCollectors>;
     let wal: Awaited<ReturnType<typeof openCollectorWal>>;
     try {
-      parts = createCollectors(cfg, log);
+      parts = createCollectors(withCustomers, log);
       wal = await openCollectorWal(cfg, queueCfg.shards, log);
     } catch (e) {
       spoolLock.release();
@@ -190,9 +191,9 @@ export function startCollect(
         spoolLock.release();
         return { errors: [], spooled: null };
       },
-      reloadModel(next) {
+      reloadModel(next, model) {
         // Named with the model they were made with, queued before any sum of the new model.
-        const drained = parts.reload(next);
+        const drained = parts.reload(next, model);
         take(drained.previous, drained);
       },
     };

@@ -37,9 +37,10 @@ export interface Collectors {
   /**
    * SIGHUP: classifies every record from now on with the model of `cfg` (customers, classes,
    * totalDelayThreshold of each) in every collector, in one synchronous step between two
-   * datagrams; returns what was open, to be handed over under the previous model.
+   * datagrams; returns what was open, to be handed over under the previous model. `model`: the
+   * model of `cfg` already built (a registry version), else built here.
    */
-  reload(cfg: Config): ModelSwap;
+  reload(cfg: Config, model?: CustomerModel): ModelSwap;
   readonly decoder: FlowDecoder;
   readonly collector: FlowCollector<FlowDecoder>;
   /** sFlow v5 datagrams (inputs.sflow): its own decoder, the same classification and sums. */
@@ -145,9 +146,9 @@ export function createCollectors(
     get model() {
       return model;
     },
-    reload(next) {
+    reload(next, built) {
       const previous = model;
-      model = buildCustomerModel(next);
+      model = built ?? buildCustomerModel(next);
       modelCfg = next;
       const traffic = [...collector.swapModel(model), ...sflow.swapModel(model)];
       let responses: ResponsePartial[] = [];

@@ -17,6 +17,7 @@ import type { Logger } from "pino";
 import { ResponseRollup } from "../aggregator/response-rollup.js";
 import { Rollup } from "../aggregator/rollup.js";
 import { nameDeltas, nameResponseDeltas } from "../aggregator/series-names.js";
+import type { CustomerModel } from "../collector/classify/customer-model.js";
 import type { Config } from "../schema/config.js";
 import { type ErrorCode, FlowtallyError } from "../schema/errors.js";
 import type { ResponseTimeRowDelta, SeriesRowDelta, SeriesStore } from "../schema/series-store.js";
@@ -100,7 +101,7 @@ export interface Pipeline extends Omit<Collectors, "reload"> {
    * classified with; the next hand-over writes them. The store adds deltas, so a minute split
    * by a reload is summed back whole.
    */
-  reloadModel(cfg: Config): void;
+  reloadModel(cfg: Config, model?: CustomerModel): void;
 }
 
 export interface StoreCloseReport {
@@ -428,8 +429,8 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
     return down === undefined ? undefined : { code: down.code, message: down.message };
   }
 
-  function reloadModel(next: Config): void {
-    take(lastNowMs, parts.reload(next));
+  function reloadModel(next: Config, model?: CustomerModel): void {
+    take(lastNowMs, parts.reload(next, model));
   }
 
   return {

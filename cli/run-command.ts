@@ -15,6 +15,7 @@ import {
   type CaptureTimings,
   openCaptureInput,
 } from "../collector/capture-input.js";
+import type { CustomerModel } from "../collector/classify/customer-model.js";
 import {
   createExporterAllowlist,
   type ExporterAllowlist,
@@ -35,6 +36,12 @@ import type { DownDependency } from "../query/api/index.js";
 import { createApiServer } from "../query/api/index.js";
 import { createMetrics } from "../query/metrics.js";
 import { registryDriver } from "../registry/open-registry.js";
+import {
+  createRegistryRuntime,
+  liveModel,
+  type RegistryRuntime,
+  type RegistryStatus,
+} from "../registry/registry-runtime.js";
 import { shareDriver } from "../registry/shared-driver.js";
 import type { Config } from "../schema/config.js";
 import { FlowtallyError } from "../schema/errors.js";
@@ -98,6 +105,8 @@ export interface RunStats {
   spooled: { path: string; rows: number } | null;
   /** Set by stop: rows the store did not take, left in the write-ahead log for the next start. */
   inWal: { path: string; rows: number } | null;
+  /** The customer registry version classification uses (docs/registry.md, "Live changes"). */
+  registry: RegistryStatus;
 }
 
 export interface CaptureRunStats {
@@ -143,9 +152,15 @@ export interface RunningFlowtally {
   stop(): Promise<RunStats>;
   /**
    * SIGHUP: classifies with the customers and classes of `cfg` from the next datagram on (see
-   * docs/configuration.md, "Reloading"); the rest of `cfg` is not looked at.
+   * docs/configuration.md, "Reloading"); the rest of `cfg` is not looked at. With
+   * `registry.source: database` the customers stay the registry's.
    */
   reload(cfg: Config): void;
+  /**
+   * The customer registry as this process follows it: its store (the one of the process, for
+   * the API's writes) and the version applied.
+   */
+  readonly registry: RegistryRuntime;
 }
 
 export interface RunTimings {
@@ -164,6 +179,8 @@ export interface RunTimings {
   udpBackend: UdpBackend | "auto";
   /** Live capture read and statistics periods (collector/capture-input.ts). */
   capture?: Partial<CaptureTimings>;
+  /** The registry's safety-net poll of its version (default 5 s). */
+  registryPollMs?: number;
 }
 
 const defaultTimings: RunTimings = {
@@ -200,8 +217,11 @@ export interface RunSink {
   persistEveryMs?: number;
   /** Closes what the sink holds; for a store, says what failed and what was spooled. */
   close(): Promise<StoreCloseReport>;
-  /** SIGHUP: swaps the customer model, handing what is open over under the previous one. */
-  reloadModel(cfg: Config): void;
+  /**
+   * SIGHUP or a registry version: swaps the customer model (`model` when built already), handing
+   * what is open over under the previous one.
+   */
+  reloadModel(cfg: Config, model?: CustomerModel): void;
 }
 
 export interface SinkStats {
@@ -303,7 +323,7 @@ async function storeSink(
       coalesces: true,
       persist: (nowMs) => pipeline.persist(nowMs),
       persistEveryMs: cfg.wal.syncInterval,
-      reloadModel: (next) => pipeline.reloadModel(next),
+      reloadModel: (next, model) => pipeline.reloadModel(next, model),
     },
   };
 }
@@ -321,14 +341,40 @@ export async function startRun(
   const startedAt = Date.now();
   // Before anything is read: a second process on the same state refuses here (FT_DATA_LOCKED).
   const stateLock = lockDataFiles([["decoder.statePath", cfg.decoder.statePath]], log);
+  // The registry's database (customers with registry.source: database; users, sessions and
+  // tokens always: docs/accounts.md), opened once for all: for `run`, whose API serves the series
+  // and the accounts; `collect` (its own sink) serves only its counters and opens the registry
+  // alone (with registry.source: database).
+  const driver = makeSink === storeSink ? shareDriver(registryDriver(cfg)) : undefined;
+  // The customers: the config's, or the registry's at its current version (database). The
+  // runtime owns the process's one registry store; the API writes through it.
+  const registry = createRegistryRuntime(cfg, {
+    log,
+    ...(driver === undefined ? {} : { driver }),
+    ...(t.registryPollMs === undefined ? {} : { pollMs: t.registryPollMs }),
+  });
   let made: Awaited<ReturnType<typeof makeSink>>;
   try {
-    made = await makeSink(cfg, log);
+    await registry.start();
+    made = await makeSink(registry.current().config, log);
   } catch (e) {
+    await registry.stop().catch(() => undefined);
     stateLock.release();
     throw e;
   }
   const { parts: pipeline, sink } = made;
+  /** The registry version the collectors classify with. */
+  let inUse = registry.current();
+  let swapping = true;
+  const swapIn = (applied: ReturnType<RegistryRuntime["current"]>) => {
+    if (!swapping || applied === inUse) return;
+    inUse = applied;
+    // One synchronous step between two datagrams: what is open goes out under the previous model.
+    sink.reloadModel(applied.config, applied.model);
+  };
+  const unApplied = registry.onApplied(swapIn);
+  // A version applied while the sink was made.
+  swapIn(registry.current());
   const { collector, sflow, decoder } = pipeline;
   const inputs: UdpInput[] = [];
   /** Per UDP input, in the order of `inputs`. */
@@ -336,8 +382,8 @@ export async function startRun(
   const captures: CaptureInput[] = [];
   let api: ReturnType<typeof createApiServer> | undefined;
   let accounts: Accounts | undefined;
-  let registry: ApiRegistry | undefined;
-  let registryStarted = false;
+  let apiRegistry: ApiRegistry | undefined;
+  let apiRegistryStarted = false;
   try {
     const listeners = [
       ...cfg.inputs.netflow.map((input, k) => ({
@@ -462,31 +508,35 @@ export async function startRun(
         storeFailures: [],
         spooled: null,
         inWal: null,
+        registry: registry.status(),
       };
     };
 
-    // The registry's database (customers with registry.source: database; users, sessions and
-    // tokens always: docs/accounts.md), opened once for both: for `run`, whose API serves the
-    // series; `collect` (its own sink) serves only its counters.
-    if (makeSink === storeSink) {
-      const driver = shareDriver(registryDriver(cfg));
-      registry = createApiRegistry(cfg, { log, driver });
-      await registry.start();
-      registryStarted = true;
+    // The API's registry and the accounts, on the runtime's store and the shared connection
+    // (`run` only): the API's writes are seen by classification at once.
+    if (driver !== undefined) {
+      apiRegistry = createApiRegistry(cfg, {
+        log,
+        driver,
+        ...(registry.store === undefined ? {} : { store: registry.store }),
+      });
+      await apiRegistry.start();
+      apiRegistryStarted = true;
       accounts = accountsFor(cfg, { log, driver });
       await accounts.start();
     }
     api = createApiServer({
       config: cfg,
       ...(accounts === undefined ? {} : { accounts }),
-      model: pipeline.model,
-      ...(registry === undefined ? {} : { registry: registry.access }),
+      // The model classifying now: a SIGHUP or a registry version replaces it.
+      model: liveModel(() => pipeline.model),
+      ...(apiRegistry === undefined ? {} : { registry: apiRegistry.access }),
       ...(sink.store === undefined ? {} : { store: sink.store }),
       log,
       completeUntil: () => sink.completeUntil(Date.now()),
       status: stats,
       interfaces: (exporter) => pipeline.interfaces.list(exporter),
-      health: () => sink.health(),
+      health: () => [...sink.health(), ...registry.health()],
       metrics: createMetrics(() => {
         const s = stats();
         return {
@@ -566,6 +616,9 @@ export async function startRun(
 
     let stopping: Promise<RunStats> | undefined;
     const stop = async (): Promise<RunStats> => {
+      // No model swap after this: the final hand-over is under the model in use.
+      swapping = false;
+      unApplied();
       for (const timer of timers) clearInterval(timer);
       statsLog.stop();
       // Captures first (each counts what the kernel still holds), then the UDP listeners, each
@@ -604,10 +657,13 @@ export async function startRun(
       await accounts?.stop().catch((e: unknown) => {
         log.warn({ err: e }, "the accounts database did not close cleanly");
       });
-      await registry?.stop().catch((e: unknown) => {
+      await apiRegistry?.stop().catch((e: unknown) => {
         log.warn({ err: e }, "the registry database did not close cleanly");
       });
       const closed = await sink.close();
+      await registry.stop().catch((e: unknown) => {
+        log.warn({ err: e }, "the registry database did not close cleanly");
+      });
       saveState();
       stateLock.release();
       if (failure !== undefined) throw failure;
@@ -626,8 +682,12 @@ export async function startRun(
       captures,
       api: apiAddress,
       stats,
+      registry,
       reload: (next) => {
-        if (stopping === undefined) sink.reloadModel(next);
+        if (stopping !== undefined) return;
+        const applied = registry.rebase(next);
+        inUse = applied;
+        sink.reloadModel(applied.config);
       },
       stop: () => {
         stopping ??= stop();
@@ -639,8 +699,11 @@ export async function startRun(
     await Promise.all(inputs.map((i) => i.close()));
     await api?.close().catch(() => {});
     await accounts?.stop().catch(() => {});
-    if (registryStarted) await registry?.stop().catch(() => {});
+    if (apiRegistryStarted) await apiRegistry?.stop().catch(() => {});
+    swapping = false;
+    unApplied();
     const closed = await sink.close();
+    await registry.stop().catch(() => undefined);
     stateLock.release();
     for (const f of closed.errors) log.error({ code: f.code, err: f }, `${f.message} [${f.code}]`);
     throw e;

@@ -19,7 +19,7 @@ import type { Config } from "../schema/config.js";
 import { type ErrorCode, isFlowtallyError } from "../schema/errors.js";
 import type { RegistrySnapshot } from "./model.js";
 import { openRegistry } from "./open-registry.js";
-import type { RegistryStore } from "./sql-registry.js";
+import type { RegistryStore, SqlDriver } from "./sql-registry.js";
 
 /** One registry version as classification uses it. */
 export interface AppliedRegistry {
@@ -75,6 +75,8 @@ export interface RegistryRuntimeDeps {
   log: Logger;
   /** The store to use instead of openRegistry(cfg) (tests). */
   store?: RegistryStore;
+  /** The database connection to open the registry on, shared with the account store. */
+  driver?: SqlDriver;
   now?: () => number;
   /** The safety-net poll of the version (default 5 s). */
   pollMs?: number;
@@ -116,7 +118,9 @@ export function createRegistryRuntime(
     };
   }
 
-  const store = deps.store ?? openRegistry(cfg, { now });
+  const store =
+    deps.store ??
+    openRegistry(cfg, { now, ...(deps.driver === undefined ? {} : { driver: deps.driver }) });
   const listeners = new Set<(a: AppliedRegistry) => void>();
   let current: AppliedRegistry | undefined;
   let snapshot: RegistrySnapshot | undefined;
