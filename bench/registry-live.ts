@@ -1,0 +1,315 @@
+/**
+ * Live registry changes at scale: how long a committed change set takes to reach classification
+ * (commit → the new customer model built and swapped in), on one box and scaled out, and how long
+ * `flowtally run` takes to start with its customers in the registry.
+ *
+ *   npm run build && node dist/bench/registry-live.js                      # 100 000 customers, 50 changes
+ *   node dist/bench/registry-live.js --customers 10000 --changes 20
+ *   node dist/bench/registry-live.js --skip scaled-out,startup
+ *
+ * The registry: N customers, each with one site and two access links (2N links), an IPv4 /28
+ * each (from 10.0.0.0/8), every other customer's first link an IPv6 /56 too; imported as one change
+ * set. Each change moves one spare prefix (192.0.2.0/28) to the next customer's first link (two
+ * link updates in one change set), as an operator's edit would.
+ *
+ * - one box: the embedded registry (a DuckDB file); the change applied through the store that
+ *   the runtime follows (as the API does in `run`); commit = apply() resolved, applied = the
+ *   runtime's onApplied (model and prefix table built, swapped in).
+ * - scaled out: PostgreSQL (its own server on a free port); a writer store (the API's process)
+ *   and `--followers` runtimes on their own stores (the collect processes), in this one process;
+ *   applied = the last follower's onApplied. The followers share this process's one thread, so a
+ *   change's figure includes them building one after the other: pessimistic against separate
+ *   processes on separate cores.
+ * - startup: `flowtally run` (the built CLI) on the one-box registry file, from spawn until
+ *   /healthz answers 200 (bench/config-scale.ts times the same with the customers in the config).
+ */
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { pino } from "pino";
+import { parseConfigText } from "../config/load-config.js";
+import { createDuckDbRegistry } from "../registry/duckdb-registry.js";
+import type { ChangeInput } from "../registry/model.js";
+import { createPostgresRegistry } from "../registry/postgres-registry.js";
+import { type AppliedRegistry, createRegistryRuntime } from "../registry/registry-runtime.js";
+import type { RegistryStore } from "../registry/sql-registry.js";
+import { startPostgres } from "./servers.js";
+
+const cli = new URL("../cli/flowtally.js", import.meta.url).pathname;
+const silent = pino({ level: "silent" });
+const SPARE = "192.0.2.0/28";
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      customers: { type: "string", default: "100000" },
+      changes: { type: "string", default: "50" },
+      followers: { type: "string", default: "2" },
+      runs: { type: "string", default: "3" },
+      skip: { type: "string", default: "" },
+    },
+  });
+  return {
+    customers: Number(values.customers),
+    changes: Number(values.changes),
+    followers: Number(values.followers),
+    runs: Number(values.runs),
+    skip: new Set(values.skip.split(",").filter((s) => s !== "")),
+  };
+}
+
+function ipv4(n: number): string {
+  const a = ((10 << 24) + n * 16) >>> 0;
+  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}/28`;
+}
+
+function firstPrefixes(i: number): string[] {
+  return i % 2 === 0
+    ? [ipv4(2 * i), `2001:db8:${(i >>> 8).toString(16)}:${((i & 255) << 8).toString(16)}::/56`]
+    : [ipv4(2 * i)];
+}
+
+/** The whole registry as one change set: customer, site, two links each. */
+function importChanges(customers: number): ChangeInput[] {
+  const out: ChangeInput[] = [];
+  const types = ["business", "residential", "wholesale"];
+  for (let i = 0; i < customers; i++) {
+    const customer = `c${i}`;
+    out.push(
+      {
+        op: "add",
+        customer,
+        record: { name: `Customer ${i}`, serviceType: types[i % 3]! },
+      },
+      { op: "add", customer, site: "s", record: { name: `Site ${i}` } },
+      {
+        op: "add",
+        customer,
+        site: "s",
+        link: "a",
+        record: { prefixes: firstPrefixes(i), commitRate: "100M" },
+      },
+      {
+        op: "add",
+        customer,
+        site: "s",
+        link: "b",
+        record: { prefixes: [ipv4(2 * i + 1)], commitRate: "10M" },
+      },
+    );
+  }
+  return out;
+}
+
+/** Change k: the spare prefix leaves customer k-1's first link (if there) for customer k's. */
+function moveChange(k: number, customers: number): ChangeInput[] {
+  const to = k % customers;
+  const out: ChangeInput[] = [];
+  if (k > 0) {
+    const from = (k - 1) % customers;
+    out.push({
+      op: "update",
+      customer: `c${from}`,
+      site: "s",
+      link: "a",
+      set: { prefixes: firstPrefixes(from) },
+    });
+  }
+  out.push({
+    op: "update",
+    customer: `c${to}`,
+    site: "s",
+    link: "a",
+    set: { prefixes: [...firstPrefixes(to), SPARE] },
+  });
+  return out;
+}
+
+function config(source: Record<string, unknown>) {
+  return parseConfigText(
+    JSON.stringify({
+      registry: { source: "database", ...source },
+      classes: [
+        { id: "voip", match: { protocol: ["udp"], ports: [5060, "10000-20000"] } },
+        { id: "web", match: { protocol: ["tcp"], ports: [80, 443] } },
+      ],
+    }),
+    "bench.yaml",
+    tmpdir(),
+  );
+}
+
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function summary(name: string, ms: readonly number[], applyMs: readonly number[]) {
+  const r = (v: number) => Math.round(v);
+  console.log(
+    `${name}: commit → applied p50 ${r(percentile(ms, 50))} ms, p99 ${r(percentile(ms, 99))} ms, max ${r(Math.max(...ms))} ms over ${ms.length} changes (the apply itself: p50 ${r(percentile(applyMs, 50))} ms, p99 ${r(percentile(applyMs, 99))} ms)`,
+  );
+}
+
+/** Applies the changes one after another; per change: commit → every follower applied it. */
+async function measureChanges(
+  writer: RegistryStore,
+  followers: ReadonlyArray<{ onApplied(l: (a: AppliedRegistry) => void): () => void }>,
+  changes: number,
+  customers: number,
+): Promise<{ live: number[]; apply: number[] }> {
+  const appliedAt = followers.map(() => new Map<number, number>());
+  for (const [k, f] of followers.entries()) {
+    f.onApplied((a) => {
+      appliedAt[k]!.set(a.version, performance.now());
+    });
+  }
+  const live: number[] = [];
+  const apply: number[] = [];
+  for (let k = 0; k < changes; k++) {
+    const t0 = performance.now();
+    const { version } = await writer.apply(moveChange(k, customers), { actor: "bench" });
+    const committed = performance.now();
+    apply.push(committed - t0);
+    while (!appliedAt.every((m) => m.has(version))) await sleep(1);
+    live.push(Math.max(...appliedAt.map((m) => m.get(version)!)) - committed);
+  }
+  return { live, apply };
+}
+
+async function oneBox(dir: string, o: ReturnType<typeof options>): Promise<string> {
+  const path = join(dir, "registry.duckdb");
+  const store = createDuckDbRegistry({ path });
+  await store.start();
+  let t = performance.now();
+  await store.apply(importChanges(o.customers), { actor: "bench" });
+  console.log(
+    `one box: imported ${o.customers} customers, ${2 * o.customers} links in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
+  await store.stop();
+  const runtime = createRegistryRuntime(config({ embedded: { path } }), {
+    log: silent,
+    store,
+    pollMs: 3_600_000,
+  });
+  t = performance.now();
+  await runtime.start();
+  void runtime.current().model.prefixes;
+  console.log(
+    `one box: runtime start (open, read, model and prefix table) ${Math.round(performance.now() - t)} ms`,
+  );
+  const r = await measureChanges(store, [runtime], o.changes, o.customers);
+  summary("one box", r.live, r.apply);
+  await runtime.stop();
+  return path;
+}
+
+async function scaledOut(o: ReturnType<typeof options>): Promise<void> {
+  const server = await startPostgres();
+  try {
+    const writer = createPostgresRegistry({ url: server.url });
+    await writer.start();
+    const t = performance.now();
+    await writer.apply(importChanges(o.customers), { actor: "bench" });
+    console.log(
+      `scaled out: imported ${o.customers} customers in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
+    const runtimes = Array.from({ length: o.followers }, () =>
+      createRegistryRuntime(config({ postgres: { url: server.url } }), {
+        log: silent,
+        store: createPostgresRegistry({ url: server.url }),
+        pollMs: 3_600_000,
+      }),
+    );
+    const t1 = performance.now();
+    for (const r of runtimes) await r.start();
+    console.log(
+      `scaled out: ${o.followers} followers started (each reads the whole registry) in ${Math.round(performance.now() - t1)} ms`,
+    );
+    const r = await measureChanges(writer, runtimes, o.changes, o.customers);
+    summary(`scaled out (${o.followers} followers, NOTIFY)`, r.live, r.apply);
+    for (const x of runtimes) await x.stop();
+    await writer.stop();
+  } finally {
+    await server.close();
+  }
+}
+
+async function startup(dir: string, registryPath: string, runs: number): Promise<void> {
+  const configPath = join(dir, "run.yaml");
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      inputs: { netflow: [{ listen: "127.0.0.1:0" }] },
+      api: { listen: "127.0.0.1:0", operatorTokens: ["bench-registry-live-token"] },
+      store: { embedded: { path: join(dir, "ft.duckdb") } },
+      decoder: { statePath: join(dir, "state.json") },
+      registry: { source: "database", embedded: { path: registryPath } },
+    }),
+  );
+  const seconds: number[] = [];
+  for (let k = 0; k < runs; k++) {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [cli, "run", "-c", configPath, "--log-level", "info"], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    let port: number | undefined;
+    let failed = false;
+    void exited.then(() => {
+      failed = true;
+    });
+    while (port === undefined) {
+      if (failed) throw new Error(`run exited: ${stderr}`);
+      const line = stderr.split("\n").find((l) => l.includes('"query API listening"'));
+      if (line !== undefined) port = (JSON.parse(line) as { port: number }).port;
+      else await sleep(5);
+    }
+    while ((await healthz(port)) !== 200) {
+      if (failed) throw new Error(`run exited: ${stderr}`);
+      await sleep(5);
+    }
+    seconds.push((performance.now() - t0) / 1000);
+    await sleep(1000);
+    child.kill("SIGTERM");
+    await exited;
+  }
+  console.log(
+    `run start-up with the customers in the registry: ${seconds.map((s) => s.toFixed(2)).join(", ")} s (spawn → /healthz 200)`,
+  );
+}
+
+function healthz(port: number): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request({ host: "127.0.0.1", port, path: "/healthz" }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", () => resolve(0));
+    req.end();
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function main(): Promise<void> {
+  const o = options();
+  const dir = await mkdtemp(join(tmpdir(), "ft-registry-live-"));
+  try {
+    const path = await oneBox(dir, o);
+    if (!o.skip.has("startup")) await startup(dir, path, o.runs);
+    if (!o.skip.has("scaled-out")) await scaledOut(o);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
