@@ -43,7 +43,13 @@ export function createPostgresDriver(options: PostgresRegistryOptions): SqlDrive
   return {
     name: `PostgreSQL registry ${where}`,
     async open() {
-      const p = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 4 });
+      const p = new pg.Pool({
+        connectionString: options.url,
+        max: options.poolSize ?? 4,
+        // A server that does not answer fails the call instead of holding it for ever.
+        connectionTimeoutMillis: 10_000,
+        keepAlive: true,
+      });
       // An idle connection the server drops must not crash the process.
       p.on("error", () => undefined);
       const c = await p.connect().catch(async (e: unknown) => {
@@ -131,6 +137,10 @@ function followVersions(
     const c = new pg.Client({
       connectionString: options.url,
       application_name: LISTEN_APPLICATION_NAME,
+      connectionTimeoutMillis: 10_000,
+      // A connection that died without a word (a partition) is noticed and replaced.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
     });
     client = c;
     let dropped = false;

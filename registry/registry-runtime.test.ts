@@ -100,6 +100,18 @@ describe("registry runtime, one process (embedded)", () => {
     expect(status.appliedVersion).toBe(3);
     expect(Date.parse(status.appliedAt!)).toBe(runtime.current().appliedAtMs);
     expect(runtime.health()).toEqual([]);
+    // SIGHUP: the file's classes change, the customers stay the registry's.
+    const rebased = runtime.rebase(
+      parseConfigText(
+        "registry: { source: database }\nclasses: [{ id: voip, match: { ports: [5060] } }]",
+        "t.yaml",
+        "/tmp",
+      ),
+    );
+    expect(rebased.version).toBe(3);
+    expect(rebased.model.classIds).toEqual(["voip", "default"]);
+    expect(owner(rebased, "203.0.113.1")).toBe("a");
+    expect(runtime.current()).toBe(rebased);
   });
 
   it("keeps the config's customers with registry.source: config (version 0, no store)", async () => {

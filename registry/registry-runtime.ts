@@ -16,7 +16,7 @@
 import type { Logger } from "pino";
 import { buildCustomerModel, type CustomerModel } from "../collector/classify/customer-model.js";
 import type { Config } from "../schema/config.js";
-import { type ErrorCode, isFlowtallyError } from "../schema/errors.js";
+import { type ErrorCode, FlowtallyError, isFlowtallyError } from "../schema/errors.js";
 import type { RegistrySnapshot } from "./model.js";
 import { openRegistry } from "./open-registry.js";
 import type { RegistryStore, SqlDriver } from "./sql-registry.js";
@@ -82,10 +82,13 @@ export interface RegistryRuntimeDeps {
   pollMs?: number;
   /** Applied-version log lines at most this often (default 1 s); the others are counted. */
   logEveryMs?: number;
+  /** A read of the registry that takes longer fails (default 10 s): the registry is away. */
+  readTimeoutMs?: number;
 }
 
 const DEFAULT_POLL_MS = 5000;
 const DEFAULT_LOG_EVERY_MS = 1000;
+const DEFAULT_READ_TIMEOUT_MS = 10_000;
 /** While the registry stays unreachable, the error is logged again this often. */
 const ERROR_LOG_EVERY_MS = 60_000;
 
@@ -173,11 +176,30 @@ export function createRegistryRuntime(
   async function readAndApply(): Promise<void> {
     const started = performance.now();
     let next: RegistrySnapshot;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      next = await store.snapshot();
+      // A database that does not answer (a network partition) counts as away, not as waiting.
+      const timeoutMs = deps.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
+      next = await Promise.race([
+        store.snapshot(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new FlowtallyError(
+                  "FT_REGISTRY_OPEN",
+                  `the registry did not answer within ${timeoutMs} ms`,
+                ),
+              ),
+            timeoutMs,
+          );
+        }),
+      ]);
     } catch (e) {
       fail(e);
       return;
+    } finally {
+      clearTimeout(timer);
     }
     if (down !== undefined) {
       log.info({ registryVersion: next.version }, "registry readable again");
