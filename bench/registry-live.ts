@@ -27,7 +27,7 @@ import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { request } from "node:http";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
@@ -148,10 +148,11 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-function summary(name: string, ms: readonly number[], applyMs: readonly number[]) {
+function summary(name: string, m: { live: number[]; apply: number[]; cpu: number[] }) {
   const r = (v: number) => Math.round(v);
+  const { live: ms, apply: applyMs, cpu } = m;
   console.log(
-    `${name}: commit → applied p50 ${r(percentile(ms, 50))} ms, p99 ${r(percentile(ms, 99))} ms, max ${r(Math.max(...ms))} ms over ${ms.length} changes (the apply itself: p50 ${r(percentile(applyMs, 50))} ms, p99 ${r(percentile(applyMs, 99))} ms)`,
+    `${name}: commit → applied p50 ${r(percentile(ms, 50))} ms, p99 ${r(percentile(ms, 99))} ms, max ${r(Math.max(...ms))} ms over ${ms.length} changes; this process's CPU in that time p50 ${r(percentile(cpu, 50))} ms, p99 ${r(percentile(cpu, 99))} ms (the apply itself: p50 ${r(percentile(applyMs, 50))} ms, p99 ${r(percentile(applyMs, 99))} ms); load average ${loadavg()[0]!.toFixed(1)}`,
   );
 }
 
@@ -161,24 +162,32 @@ async function measureChanges(
   followers: ReadonlyArray<{ onApplied(l: (a: AppliedRegistry) => void): () => void }>,
   changes: number,
   customers: number,
-): Promise<{ live: number[]; apply: number[] }> {
-  const appliedAt = followers.map(() => new Map<number, number>());
+): Promise<{ live: number[]; apply: number[]; cpu: number[] }> {
+  const appliedAt = followers.map(() => new Map<number, { at: number; cpu: number }>());
+  const cpuMs = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
   for (const [k, f] of followers.entries()) {
     f.onApplied((a) => {
-      appliedAt[k]!.set(a.version, performance.now());
+      appliedAt[k]!.set(a.version, { at: performance.now(), cpu: cpuMs() });
     });
   }
   const live: number[] = [];
   const apply: number[] = [];
+  const cpu: number[] = [];
   for (let k = 0; k < changes; k++) {
     const t0 = performance.now();
     const { version } = await writer.apply(moveChange(k, customers), { actor: "bench" });
     const committed = performance.now();
+    const cpuAtCommit = cpuMs();
     apply.push(committed - t0);
     while (!appliedAt.every((m) => m.has(version))) await sleep(1);
-    live.push(Math.max(...appliedAt.map((m) => m.get(version)!)) - committed);
+    const last = appliedAt.map((m) => m.get(version)!);
+    live.push(Math.max(...last.map((x) => x.at)) - committed);
+    cpu.push(Math.max(...last.map((x) => x.cpu)) - cpuAtCommit);
   }
-  return { live, apply };
+  return { live, apply, cpu };
 }
 
 async function oneBox(dir: string, o: ReturnType<typeof options>): Promise<string> {
@@ -203,7 +212,7 @@ async function oneBox(dir: string, o: ReturnType<typeof options>): Promise<strin
     `one box: runtime start (open, read, model and prefix table) ${Math.round(performance.now() - t)} ms`,
   );
   const r = await measureChanges(store, [runtime], o.changes, o.customers);
-  summary("one box", r.live, r.apply);
+  summary("one box", r);
   await runtime.stop();
   return path;
 }
@@ -231,7 +240,7 @@ async function scaledOut(o: ReturnType<typeof options>): Promise<void> {
       `scaled out: ${o.followers} followers started (each reads the whole registry) in ${Math.round(performance.now() - t1)} ms`,
     );
     const r = await measureChanges(writer, runtimes, o.changes, o.customers);
-    summary(`scaled out (${o.followers} followers, NOTIFY)`, r.live, r.apply);
+    summary(`scaled out (${o.followers} followers, NOTIFY)`, r);
     for (const x of runtimes) await x.stop();
     await writer.stop();
   } finally {

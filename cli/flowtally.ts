@@ -650,7 +650,13 @@ async function reloadOnHangup(
       // Not `level`: pino's own key.
       logLevel: level,
       ...(applies === "model"
-        ? { customers: current.customers.length, classes: current.classes.length }
+        ? {
+            // With registry.source: database the customers are the registry's, not reloaded.
+            ...(current.registry.source === "config"
+              ? { customers: current.customers.length }
+              : {}),
+            classes: current.classes.length,
+          }
         : {}),
     };
     const what =
