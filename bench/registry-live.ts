@@ -5,7 +5,7 @@
  *
  *   npm run build && node dist/bench/registry-live.js                      # 100 000 customers, 50 changes
  *   node dist/bench/registry-live.js --customers 10000 --changes 20
- *   node dist/bench/registry-live.js --skip scaled-out,startup
+ *   node dist/bench/registry-live.js --skip scaled-out,startup        # or one-box (and its startup)
  *
  * The registry: N customers, each with one site and two access links (2N links), an IPv4 /28
  * each (from 10.0.0.0/8), every other customer's first link an IPv6 /56 too; imported as one change
@@ -313,8 +313,10 @@ async function main(): Promise<void> {
   const o = options();
   const dir = await mkdtemp(join(tmpdir(), "ft-registry-live-"));
   try {
-    const path = await oneBox(dir, o);
-    if (!o.skip.has("startup")) await startup(dir, path, o.runs);
+    if (!o.skip.has("one-box")) {
+      const path = await oneBox(dir, o);
+      if (!o.skip.has("startup")) await startup(dir, path, o.runs);
+    }
     if (!o.skip.has("scaled-out")) await scaledOut(o);
   } finally {
     await rm(dir, { recursive: true, force: true });

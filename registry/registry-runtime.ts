@@ -17,7 +17,7 @@ import type { Logger } from "pino";
 import { buildCustomerModel, type CustomerModel } from "../collector/classify/customer-model.js";
 import type { Config } from "../schema/config.js";
 import { type ErrorCode, FlowtallyError, isFlowtallyError } from "../schema/errors.js";
-import type { RegistrySnapshot } from "./model.js";
+import type { RegistryCustomer, RegistrySnapshot } from "./model.js";
 import { openRegistry } from "./open-registry.js";
 import type { RegistryStore, SqlDriver } from "./sql-registry.js";
 
@@ -301,9 +301,47 @@ export function createRegistryRuntime(
   };
 }
 
-/** `cfg` with the registry's customers (their extra fields are not read by the model). */
+type ConfigCustomer = Config["customers"][number];
+
+/**
+ * Each registry customer as the config holds one, kept per customer record: a version shares the
+ * records it did not change with the version before, so only changed customers are made again.
+ */
+const asConfig = new WeakMap<RegistryCustomer, ConfigCustomer>();
+
+/**
+ * `cfg` with the registry's customers, in the config's shape: objects of one layout (the
+ * registry's records, spread from parsed JSON, come in many), which the model's build reads
+ * several times faster.
+ */
 function withCustomers(cfg: Readonly<Config>, snapshot: RegistrySnapshot): Config {
-  return { ...cfg, customers: snapshot.customers as unknown as Config["customers"] };
+  const customers = new Array<ConfigCustomer>(snapshot.customers.length);
+  for (let k = 0; k < customers.length; k++) {
+    const c = snapshot.customers[k]!;
+    let made = asConfig.get(c);
+    if (made === undefined) {
+      made = {
+        id: c.id,
+        name: c.name,
+        serviceType: c.serviceType,
+        sites: c.sites.map((s) => ({
+          id: s.id,
+          name: s.name,
+          links: s.links.map((l) => ({
+            id: l.id,
+            name: l.name,
+            prefixes: l.prefixes,
+            router: l.router,
+            ifIndex: l.ifIndex,
+            commitRate: l.commitRate,
+          })),
+        })),
+      } as ConfigCustomer;
+      asConfig.set(c, made);
+    }
+    customers[k] = made;
+  }
+  return { ...cfg, customers };
 }
 
 /** An applied version whose model is built when first asked for. */
