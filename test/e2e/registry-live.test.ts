@@ -221,6 +221,66 @@ describe("live registry changes", () => {
     expect(await storedBytes(join(dir, "series.duckdb"))).toEqual(EXPECTED);
   }, 60_000);
 
+  it("one box: records sent while versions are swapped in are each counted once", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ft-live-busy-"));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const registryPath = join(dir, "registry.duckdb");
+    const seed = createDuckDbRegistry({ path: registryPath });
+    await seed.start();
+    await seed.apply(REGISTRY, { actor: "test" });
+    await seed.stop();
+    const running = await startRun(
+      baseConfig(dir, { registry: { source: "database", embedded: { path: registryPath } } }),
+      silent,
+      { tickMs: 50 },
+    );
+    let stopped = false;
+    onTestFinished(async () => {
+      if (!stopped) await running.stop();
+    });
+    const port = running.inputs[0]!.address.port;
+    const rounds = 20;
+    const perRound = batchRecords(0) + batchRecords(1);
+    // The prefix goes back and forth between A and B while both batches are sent again and again.
+    const there: ChangeInput[] = CHANGE.slice(0, 2);
+    const back: ChangeInput[] = [
+      { op: "delete", customer: "b", site: "s", link: "moved" },
+      {
+        op: "add",
+        customer: "a",
+        site: "s",
+        link: "moving",
+        record: { prefixes: ["192.0.2.0/28"] },
+      },
+    ];
+    const sending = (async () => {
+      for (let k = 0; k < rounds; k++) {
+        await send(batchDatagrams(0, 2 * k * 1000), port);
+        await send(batchDatagrams(1, (2 * k + 1) * 1000), port);
+      }
+    })();
+    let changes = 0;
+    while (changes < 10) {
+      await running.registry.store!.apply(changes % 2 === 0 ? there : back, { actor: "test" });
+      changes += 1;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await sending;
+    await eventually("everything received", () => running.stats().records === rounds * perRound);
+    await eventually("the last change applied", () => running.registry.appliedVersion() === 11);
+    await running.stop();
+    stopped = true;
+    const stored = await storedBytes(join(dir, "series.duckdb"));
+    const sent =
+      rounds * Object.keys(BATCHES[0]!).reduce((n, addr) => n + total(0, addr) + total(1, addr), 0);
+    expect(Object.values(stored).reduce((n, b) => n + b, 0)).toBe(sent);
+    // Only the moving prefix changed hands: C's is exactly C's, A and B have at least their own.
+    expect(stored.c).toBe(rounds * (total(0, C) + total(1, C)));
+    expect(stored.a).toBeGreaterThanOrEqual(rounds * (total(0, KEPT) + total(1, KEPT)));
+    expect(stored.b).toBeGreaterThanOrEqual(rounds * (total(0, B) + total(1, B)));
+    expect(stored.unattributed).toBeUndefined();
+  }, 60_000);
+
   describe("scaled out", () => {
     let postgres: PostgresServer;
     let redis: TestServer;
