@@ -15,15 +15,14 @@
  * - one box: the embedded registry (a DuckDB file); the change applied through the store that
  *   the runtime follows (as the API does in `run`); commit = apply() resolved, applied = the
  *   runtime's onApplied (model and prefix table built, swapped in).
- * - scaled out: PostgreSQL (its own server on a free port); a writer store (the API's process)
- *   and `--followers` runtimes on their own stores (the collect processes), in this one process;
- *   applied = the last follower's onApplied. The followers share this process's one thread, so a
- *   change's figure includes them building one after the other: pessimistic against separate
- *   processes on separate cores.
+ * - scaled out: PostgreSQL (its own server on a free port); a writer store in this process (the
+ *   API's) and `--followers` child processes (the collect processes), each a registry runtime
+ *   on its own store, following through LISTEN/NOTIFY; applied = the last follower's onApplied,
+ *   on the wall clock (one host). The CPU figure is the busiest follower's for that version.
  * - startup: `flowtally run` (the built CLI) on the one-box registry file, from spawn until
  *   /healthz answers 200 (bench/config-scale.ts times the same with the customers in the config).
  */
-import { spawn } from "node:child_process";
+import { fork, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { request } from "node:http";
@@ -51,6 +50,7 @@ function options() {
       followers: { type: "string", default: "2" },
       runs: { type: "string", default: "3" },
       skip: { type: "string", default: "" },
+      follower: { type: "string" },
     },
   });
   return {
@@ -59,6 +59,7 @@ function options() {
     followers: Number(values.followers),
     runs: Number(values.runs),
     skip: new Set(values.skip.split(",").filter((s) => s !== "")),
+    follower: values.follower,
   };
 }
 
@@ -148,11 +149,15 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-function summary(name: string, m: { live: number[]; apply: number[]; cpu: number[] }) {
+function summary(
+  name: string,
+  m: { live: number[]; apply: number[]; cpu: number[] },
+  cpuWhat = "this process's CPU in that time",
+) {
   const r = (v: number) => Math.round(v);
   const { live: ms, apply: applyMs, cpu } = m;
   console.log(
-    `${name}: commit → applied p50 ${r(percentile(ms, 50))} ms, p99 ${r(percentile(ms, 99))} ms, max ${r(Math.max(...ms))} ms over ${ms.length} changes; this process's CPU in that time p50 ${r(percentile(cpu, 50))} ms, p99 ${r(percentile(cpu, 99))} ms (the apply itself: p50 ${r(percentile(applyMs, 50))} ms, p99 ${r(percentile(applyMs, 99))} ms); load average ${loadavg()[0]!.toFixed(1)}`,
+    `${name}: commit → applied p50 ${r(percentile(ms, 50))} ms, p99 ${r(percentile(ms, 99))} ms, max ${r(Math.max(...ms))} ms over ${ms.length} changes; ${cpuWhat} p50 ${r(percentile(cpu, 50))} ms, p99 ${r(percentile(cpu, 99))} ms (the apply itself: p50 ${r(percentile(applyMs, 50))} ms, p99 ${r(percentile(applyMs, 99))} ms); load average ${loadavg()[0]!.toFixed(1)}`,
   );
 }
 
@@ -227,21 +232,59 @@ async function scaledOut(o: ReturnType<typeof options>): Promise<void> {
     console.log(
       `scaled out: imported ${o.customers} customers in ${((performance.now() - t) / 1000).toFixed(1)} s`,
     );
-    const runtimes = Array.from({ length: o.followers }, () =>
-      createRegistryRuntime(config({ postgres: { url: server.url } }), {
-        log: silent,
-        store: createPostgresRegistry({ url: server.url }),
-        pollMs: 3_600_000,
-      }),
-    );
+    // The followers: one process each, as collect processes are.
     const t1 = performance.now();
-    for (const r of runtimes) await r.start();
-    console.log(
-      `scaled out: ${o.followers} followers started (each reads the whole registry) in ${Math.round(performance.now() - t1)} ms`,
+    const children = Array.from({ length: o.followers }, () =>
+      fork(new URL(import.meta.url).pathname, ["--follower", server.url], { stdio: "inherit" }),
     );
-    const r = await measureChanges(writer, runtimes, o.changes, o.customers);
-    summary(`scaled out (${o.followers} followers, NOTIFY)`, r);
-    for (const x of runtimes) await x.stop();
+    const applied = children.map(() => new Map<number, { at: number; cpuMs: number }>());
+    const cpuAt = children.map(() => 0);
+    await Promise.all(
+      children.map(
+        (c, k) =>
+          new Promise<void>((resolve, reject) => {
+            c.on(
+              "message",
+              (m: { started?: true; version?: number; at?: number; cpuMs?: number }) => {
+                if (m.started === true) resolve();
+                else applied[k]!.set(m.version!, { at: m.at!, cpuMs: m.cpuMs! });
+              },
+            );
+            c.once("exit", (code) => reject(new Error(`a follower exited (${code})`)));
+          }),
+      ),
+    );
+    console.log(
+      `scaled out: ${o.followers} follower processes started (each reads the whole registry) in ${Math.round(performance.now() - t1)} ms`,
+    );
+    const live: number[] = [];
+    const apply: number[] = [];
+    const cpu: number[] = [];
+    for (let k = 0; k < o.changes; k++) {
+      const t0 = performance.now();
+      const { version } = await writer.apply(moveChange(k, o.customers), { actor: "bench" });
+      const committed = Date.now();
+      apply.push(performance.now() - t0);
+      while (!applied.every((m) => m.has(version))) await sleep(1);
+      const last = applied.map((m) => m.get(version)!);
+      live.push(Math.max(...last.map((x) => x.at)) - committed);
+      // Each follower's CPU since the version before (its work for this one), the largest.
+      cpu.push(Math.max(...last.map((x, j) => x.cpuMs - cpuAt[j]!)));
+      last.forEach((x, j) => {
+        cpuAt[j] = x.cpuMs;
+      });
+    }
+    // The first change's CPU counts the start-up: dropped from the CPU figures.
+    summary(
+      `scaled out (${o.followers} follower processes, NOTIFY)`,
+      {
+        live,
+        apply,
+        cpu: cpu.slice(1),
+      },
+      "the busiest follower's CPU for the version",
+    );
+    for (const c of children) c.disconnect();
     await writer.stop();
   } finally {
     await server.close();
@@ -309,6 +352,26 @@ function healthz(port: number): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * `--follower URL`: one collect process's registry runtime on its own PostgreSQL store; tells
+ * the parent (IPC) when it started and each version it applied, with the wall clock.
+ */
+async function follower(url: string): Promise<void> {
+  const runtime = createRegistryRuntime(config({ postgres: { url } }), {
+    log: silent,
+    pollMs: 3_600_000,
+  });
+  await runtime.start();
+  runtime.onApplied((a) => {
+    const u = process.cpuUsage();
+    process.send?.({ version: a.version, at: Date.now(), cpuMs: (u.user + u.system) / 1000 });
+  });
+  process.send?.({ started: true });
+  process.on("disconnect", () => {
+    void runtime.stop().then(() => process.exit(0));
+  });
+}
+
 async function main(): Promise<void> {
   const o = options();
   const dir = await mkdtemp(join(tmpdir(), "ft-registry-live-"));
@@ -323,4 +386,6 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+const asFollower = options().follower;
+if (asFollower !== undefined) await follower(asFollower);
+else await main();
