@@ -4,7 +4,7 @@
  * second batch sent only once every classifying process's /api/v1/status reports the change set's
  * version; each customer's stored totals then equal exactly its share: batch 1 under the old
  * registry, batch 2 under the new one, nothing lost or counted twice. On one box (`run`, the
- * embedded registry, the change applied through the process's own registry store) and scaled out
+ * embedded registry, the change posted to its API: POST /api/v1/changes) and scaled out
  * (PostgreSQL, Redis, two `collect`, `aggregate` and `serve`, the change applied by another
  * process: LISTEN/NOTIFY brings it).
  */
@@ -202,9 +202,14 @@ describe("live registry changes", () => {
 
     await send(batchDatagrams(0, 0), port);
     await eventually("batch 1 received", () => running.stats().records === batchRecords(0));
-    // Through the process's own registry store: the one the API writes with.
-    const { version } = await running.registry.store!.apply(CHANGE, { actor: "test" });
-    expect(version).toBe(2);
+    // Through the API, as an operator would: POST /api/v1/changes.
+    const answer = await fetch(`http://127.0.0.1:${running.api.port}/api/v1/changes`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ changes: CHANGE }),
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get("registry-version")).toBe("2");
     await eventually(
       "the change applied",
       async () => (await appliedVersion(running.api.port)) === 2,
