@@ -46,6 +46,27 @@ async function call(port: number, method: string, path: string, body?: unknown) 
 }
 
 describe("flowtally serve with registry.source: database", () => {
+  it("writes through the registry store the process follows: the status has the version at once", async () => {
+    const cfg = config(join(dir, "registry-shared.duckdb"));
+    // No poll: only the store's own notice of the API's commit can move the applied version.
+    const serve = await startServe(cfg, captureLog().log, { registryPollMs: 3_600_000 });
+    try {
+      let r = await call(serve.api.port, "GET", "/api/v1/status");
+      expect(r.json.registry).toMatchObject({ source: "database", appliedVersion: 0 });
+      r = await call(serve.api.port, "POST", "/api/v1/customers", { id: "acme", name: "ACME" });
+      expect(r.status).toBe(201);
+      const until = Date.now() + 2000;
+      while (serve.registry!.appliedVersion() !== 1 && Date.now() < until) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      r = await call(serve.api.port, "GET", "/api/v1/status");
+      expect(r.json.registry).toMatchObject({ source: "database", appliedVersion: 1 });
+      expect(serve.registry!.current().model.customers.map((c) => c.id)).toEqual(["acme"]);
+    } finally {
+      await serve.stop();
+    }
+  });
+
   it("opens the registry for the API, and a change survives a restart", async () => {
     const cfg = config(join(dir, "registry.duckdb"));
     let serve = await startServe(cfg, captureLog().log);
