@@ -133,24 +133,3 @@ export function overviewTable(rows: readonly OverviewRow[]): string {
     r.map((v, k) => (numeric(k) ? v.padStart(widths[k]!) : v.padEnd(widths[k]!))).join("  ");
   return `${[fmt(header), ...cells.map(fmt)].join("\n")}\n`;
 }
-
-/** exporter address → customers with a link matched on that exporter's interfaces. */
-export function customersByRouter(cfg: {
-  customers: ReadonlyArray<{
-    id: string;
-    sites: ReadonlyArray<{ links: ReadonlyArray<{ router?: string | undefined }> }>;
-  }>;
-}): Map<string, Set<string>> {
-  const m = new Map<string, Set<string>>();
-  for (const c of cfg.customers) {
-    for (const s of c.sites) {
-      for (const l of s.links) {
-        if (l.router === undefined) continue;
-        const set = m.get(l.router) ?? new Set<string>();
-        set.add(c.id);
-        m.set(l.router, set);
-      }
-    }
-  }
-  return m;
-}

@@ -13,7 +13,6 @@ import { storeRetention } from "../../store/configured-store.js";
 import { keptFrom } from "../../store/retention.js";
 import {
   buildOverview,
-  customersByRouter,
   type OverviewColumn,
   overviewColumns,
   overviewCsv,
@@ -77,27 +76,49 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
     );
   };
   // The indexes of the customers are made at the first request that needs them, not before the
-  // API answers: 100 000 customers take 50 ms.
-  let routersMade: ReturnType<typeof customersByRouter> | undefined;
+  // API answers (100 000 customers take 50 ms), and again after the model is replaced (a SIGHUP,
+  // a registry version): they belong to the customer list they were made from.
+  type Indexes = {
+    customers: CustomerModel["customers"];
+    routers?: Map<string, Set<string>>;
+    serviceTypes?: Set<string>;
+    ids?: Set<string>;
+    /** customer → site → links. */
+    sites?: Map<string, Map<string, Set<string>>>;
+  };
+  let indexed: Indexes | undefined;
+  const indexes = (): Indexes => {
+    const customers = model.customers;
+    if (indexed?.customers !== customers) indexed = { customers };
+    return indexed;
+  };
+  /** exporter address → the customers with a link on its interfaces. */
   const routers = () => {
-    routersMade ??= customersByRouter(config);
-    return routersMade;
+    const x = indexes();
+    if (x.routers === undefined) {
+      x.routers = new Map();
+      for (const [router, byIf] of model.interfaces) {
+        const ids = new Set<string>();
+        for (const link of byIf.values()) ids.add(model.links[link]!.customer);
+        x.routers.set(router, ids);
+      }
+    }
+    return x.routers;
   };
-  let serviceTypesMade: Set<string> | undefined;
   const serviceTypes = () => {
-    serviceTypesMade ??= new Set(model.customers.map((c) => c.serviceType));
-    return serviceTypesMade;
+    const x = indexes();
+    x.serviceTypes ??= new Set(x.customers.map((c) => c.serviceType));
+    return x.serviceTypes;
   };
-  let customerIdsMade: Set<string> | undefined;
   const customerIds = () => {
-    customerIdsMade ??= new Set(model.customers.map((c) => c.id));
-    return customerIdsMade;
+    const x = indexes();
+    x.ids ??= new Set(x.customers.map((c) => c.id));
+    return x.ids;
   };
-  /** customer → site → links; made at the first request that needs it (a map per customer). */
-  let sites: Map<string, Map<string, Set<string>>> | undefined;
   const sitesOf = (customer: string): Map<string, Set<string>> | undefined => {
-    if (sites === undefined) {
-      sites = new Map();
+    const x = indexes();
+    if (x.sites === undefined) {
+      const sites = new Map<string, Map<string, Set<string>>>();
       for (const l of model.links) {
         const bySite = sites.get(l.customer) ?? new Map<string, Set<string>>();
         const links = bySite.get(l.site) ?? new Set<string>();
@@ -105,8 +126,9 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
         bySite.set(l.site, links);
         sites.set(l.customer, bySite);
       }
+      x.sites = sites;
     }
-    return sites.get(customer);
+    return x.sites.get(customer);
   };
 
   async function overview(search: string): Promise<ApiReply> {

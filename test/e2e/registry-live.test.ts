@@ -202,6 +202,22 @@ describe("live registry changes", () => {
 
     await send(batchDatagrams(0, 0), port);
     await eventually("batch 1 received", () => running.stats().records === batchRecords(0));
+    // The API's own view of the customers follows too: B's new link is unknown before the
+    // change, known after it.
+    const from = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000).toISOString();
+    const movedLink = () =>
+      fetch(
+        `http://127.0.0.1:${running.api.port}/api/v1/customers/b/traffic?from=${from}&site=s&link=moved`,
+        { headers: { authorization: `Bearer ${TOKEN}` } },
+      );
+    expect((await movedLink()).status).toBe(400);
+    const premium = () =>
+      fetch(
+        `http://127.0.0.1:${running.api.port}/api/v1/overview?from=${from}&serviceType=premium`,
+        { headers: { authorization: `Bearer ${TOKEN}` } },
+      );
+    // No customer has that service type yet: refused (and the overview's indexes made).
+    expect((await premium()).status).toBe(400);
     // Through the API, as an operator would: POST /api/v1/changes.
     const answer = await fetch(`http://127.0.0.1:${running.api.port}/api/v1/changes`, {
       method: "POST",
@@ -214,14 +230,27 @@ describe("live registry changes", () => {
       "the change applied",
       async () => (await appliedVersion(running.api.port)) === 2,
     );
+    expect((await movedLink()).status).toBe(200);
     await send(batchDatagrams(1, 10_000), port);
     await eventually(
       "batch 2 received",
       () => running.stats().records === batchRecords(0) + batchRecords(1),
     );
+    // A customer of a new service type: the overview's filter knows it once applied.
+    const added = await fetch(`http://127.0.0.1:${running.api.port}/api/v1/customers`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ id: "d", name: "D", serviceType: "premium" }),
+    });
+    expect(added.status).toBe(201);
+    await eventually(
+      "the new customer applied",
+      async () => (await appliedVersion(running.api.port)) === 3,
+    );
+    expect((await premium()).status).toBe(200);
     const s = await running.stop();
     stopped = true;
-    expect(s.registry).toMatchObject({ source: "database", appliedVersion: 2 });
+    expect(s.registry).toMatchObject({ source: "database", appliedVersion: 3 });
     expect(s.unattributedRecords).toBe(BATCHES[1]![C]!.records);
     expect(await storedBytes(join(dir, "series.duckdb"))).toEqual(EXPECTED);
   }, 60_000);
