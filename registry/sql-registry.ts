@@ -481,6 +481,7 @@ export function createSqlRegistry(
     try {
       const { outcomes, current } = await tx("write", async (s) => {
         const before = await load(s);
+        prepareIndex(before);
         let current = before;
         const out: Array<{ snapshot: RegistrySnapshot } | { error: unknown }> = [];
         const applieds: AppliedChangeSet[] = [];
@@ -555,9 +556,9 @@ export function createSqlRegistry(
         await driver.open();
         started = true;
         await tx("write", createRegistryTables);
-        // The tree and its validation index now, so that the first change set is as quick as
-        // the next ones.
-        prepareIndex(await tx("read", load));
+        // The tree now; its validation index at the first write (0.2 s of CPU at 100 000
+        // customers that a process which only reads, or has just started, does not spend).
+        await tx("read", load);
       } catch (e) {
         started = false;
         await driver.close().catch(() => undefined);
