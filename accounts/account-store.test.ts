@@ -6,7 +6,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { createDuckDbDriver, createDuckDbRegistry } from "../registry/duckdb-registry.js";
 import { createPostgresDriver } from "../registry/postgres-registry.js";
@@ -280,17 +279,7 @@ describe("account store on PostgreSQL", () => {
   afterAll(() => server?.close());
 
   async function freshDatabase(): Promise<string> {
-    const name = `accounts_${++n}`;
-    const admin = new pg.Client({ connectionString: server.url });
-    await admin.connect();
-    try {
-      await admin.query(`CREATE DATABASE ${name}`);
-    } finally {
-      await admin.end();
-    }
-    const url = new URL(server.url);
-    url.pathname = `/${name}`;
-    return url.toString();
+    return server.database(`accounts_${++n}`);
   }
 
   conformance(async () => {

@@ -430,6 +430,8 @@ function postgresUser(): { uid: number; gid: number } | undefined {
 export interface PostgresServer extends TestServer {
   /** `postgres://flowtally@127.0.0.1:PORT/flowtally`: trust authentication, loopback only. */
   readonly url: string;
+  /** Creates an empty database `name` (letters, digits, '_') and answers its URL. */
+  database(name: string): Promise<string>;
 }
 
 /**
@@ -475,7 +477,24 @@ export async function startPostgres(): Promise<PostgresServer> {
     ],
     ready: (port) => waitForPostgres(port, 20_000),
   });
-  return Object.assign(server, { url: `postgres://flowtally@127.0.0.1:${server.port}/flowtally` });
+  const url = `postgres://flowtally@127.0.0.1:${server.port}/flowtally`;
+  return Object.assign(server, {
+    url,
+    async database(name: string) {
+      if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`${name}: not a database name`);
+      const { default: pg } = await import("pg");
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      try {
+        await admin.query(`CREATE DATABASE ${name}`);
+      } finally {
+        await admin.end();
+      }
+      const u = new URL(url);
+      u.pathname = `/${name}`;
+      return u.toString();
+    },
+  });
 }
 
 /** Resolves once PostgreSQL on the port answers a query as `flowtally` (and the database exists). */

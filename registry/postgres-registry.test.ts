@@ -1,4 +1,3 @@
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { registryConformance } from "../test/support/registry-conformance.js";
 import { type PostgresServer, startPostgres } from "../test/support/servers.js";
@@ -14,17 +13,7 @@ afterAll(() => server?.close());
 
 /** A fresh database on the test server for each test. */
 async function freshDatabase(): Promise<string> {
-  const name = `registry_${++databases}`;
-  const admin = new pg.Client({ connectionString: server.url });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(server.url);
-  url.pathname = `/${name}`;
-  return url.toString();
+  return server.database(`registry_${++databases}`);
 }
 
 describe("PostgreSQL registry", () => {

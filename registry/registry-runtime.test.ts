@@ -138,17 +138,7 @@ describe("registry runtime, scaled out (PostgreSQL)", () => {
   afterAll(() => server?.close());
 
   async function freshDatabase(): Promise<string> {
-    const name = `live_${++databases}`;
-    const admin = new pg.Client({ connectionString: server.url });
-    await admin.connect();
-    try {
-      await admin.query(`CREATE DATABASE ${name}`);
-    } finally {
-      await admin.end();
-    }
-    const url = new URL(server.url);
-    url.pathname = `/${name}`;
-    return url.toString();
+    return server.database(`live_${++databases}`);
   }
 
   async function started(url: string): Promise<RegistryStore> {
