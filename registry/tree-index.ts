@@ -16,21 +16,11 @@
  * link holds comes from the index.
  */
 import { formatPrefix, type Prefix, parsePrefix } from "../collector/classify/prefix-table.js";
+import type { CustomerTree } from "../config/validate-model.js";
 import { recordPath } from "./model.js";
 
 /** What the rules read of a customer (a registry customer, or a config's). */
-export interface IndexedCustomer {
-  readonly id: string;
-  readonly sites: ReadonlyArray<{
-    readonly id: string;
-    readonly links: ReadonlyArray<{
-      readonly id: string;
-      readonly prefixes: readonly string[];
-      readonly router?: string | undefined;
-      readonly ifIndex?: number | undefined;
-    }>;
-  }>;
-}
+export type IndexedCustomer = CustomerTree[number];
 
 /** A link where the index and the check find it: its ids and what the rules read of it. */
 interface Owner {
