@@ -354,17 +354,32 @@ export async function startRun(
     ...(t.registryPollMs === undefined ? {} : { pollMs: t.registryPollMs }),
   });
   let made: Awaited<ReturnType<typeof makeSink>>;
+  // With registry.source: database the store opens while the registry is read (the file's config
+  // has no customers: the registry's are swapped in below, before any input listens).
+  const fromDatabase = cfg.registry.source === "database";
   try {
-    await registry.start();
-    made = await makeSink(registry.current().config, log);
+    if (fromDatabase) {
+      const [read, sunk] = await Promise.allSettled([registry.start(), makeSink(cfg, log)]);
+      if (sunk.status === "fulfilled" && read.status === "rejected") {
+        await sunk.value.sink.close().catch(() => undefined);
+      }
+      if (read.status === "rejected") throw read.reason;
+      if (sunk.status === "rejected") throw sunk.reason;
+      made = sunk.value;
+    } else {
+      await registry.start();
+      made = await makeSink(registry.current().config, log);
+    }
   } catch (e) {
     await registry.stop().catch(() => undefined);
     stateLock.release();
     throw e;
   }
   const { parts: pipeline, sink } = made;
-  /** The registry version the collectors classify with. */
-  let inUse = registry.current();
+  /** The registry version the collectors classify with (none yet when read beside the sink). */
+  let inUse: ReturnType<RegistryRuntime["current"]> | undefined = fromDatabase
+    ? undefined
+    : registry.current();
   let swapping = true;
   const swapIn = (applied: ReturnType<RegistryRuntime["current"]>) => {
     if (!swapping || applied === inUse) return;
@@ -373,7 +388,7 @@ export async function startRun(
     sink.reloadModel(applied.config, applied.model);
   };
   const unApplied = registry.onApplied(swapIn);
-  // A version applied while the sink was made.
+  // The registry's customers (database), or a version applied while the sink was made.
   swapIn(registry.current());
   const { collector, sflow, decoder } = pipeline;
   const inputs: UdpInput[] = [];
