@@ -73,6 +73,12 @@ export function applyChangeSet(
      * change set on it is as quick.
      */
     commit?: boolean;
+    /**
+     * The snapshot's customer array belongs to the caller alone (a tree an earlier change set of
+     * the same write group made, which nobody reads yet): with an index, the new tree is that
+     * array changed in place once the change set is valid, instead of a copy of 100 000 entries.
+     */
+    ownsTree?: boolean;
   },
 ): AppliedChangeSet {
   const parsed = changeSetSchema.safeParse(input);
@@ -271,7 +277,8 @@ export function applyChangeSet(
   }
 
   if (problems.length > 0) throw invalid(problems);
-  const tree = mergeTree(base, changed);
+  const inPlace = context.ownsTree === true && treeIndexes.has(base);
+  const tree = inPlace ? (base as RegistryCustomer[]) : mergeTree(base, changed);
   // The tree's rules are about links (prefixes, interfaces, being matchable): a change set that
   // adds or updates none cannot break them in a tree that kept them (deletes only take away).
   // With the index of the snapshot's tree only the touched customers are checked; without one
@@ -294,8 +301,10 @@ export function applyChangeSet(
     check = checkTree(tree);
   }
   if (check !== undefined && check.problems.length > 0) throw invalid(check.problems);
+  // Valid: only now may a tree the caller owns be changed.
+  if (inPlace) mergeInPlace(tree, changed);
   const snapshotOut: RegistrySnapshot = { version, customers: tree };
-  if (check !== undefined && context.commit === true) {
+  if (check !== undefined && (context.commit === true || inPlace)) {
     // The index moves to the new tree (updated in place): the old snapshot, should it be used
     // again, gets a fresh one built from its own tree.
     treeIndexes.delete(base);
@@ -399,6 +408,29 @@ export function mergeTree(
   }
   while (k < added.length) tree.push(added[k++]!);
   return tree;
+}
+
+/** `mergeTree` done to `tree` itself: replaced in place, added and removed by splicing. */
+function mergeInPlace(
+  tree: RegistryCustomer[],
+  changed: ReadonlyMap<string, RegistryCustomer | null>,
+): void {
+  for (const [id, c] of changed) {
+    const at = positionOf(tree, id);
+    if (at >= 0) {
+      if (c === null) tree.splice(at, 1);
+      else tree[at] = c;
+    } else if (c !== null) {
+      let lo = 0;
+      let hi = tree.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (tree[mid]!.id < id) lo = mid + 1;
+        else hi = mid;
+      }
+      tree.splice(lo, 0, c);
+    }
+  }
 }
 
 /** Names records by id (`customers/acme/sites/hq/links/l1`) in the tree rule's problems. */

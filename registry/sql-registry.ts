@@ -491,6 +491,9 @@ export function createSqlRegistry(
               actor: p.actor,
               atMs: now(),
               commit: true,
+              // The group's first change set copies the tree readers hold; the next ones change
+              // that copy, which nobody reads before the group is written.
+              ownsTree: current !== before,
             });
             applieds.push(applied);
             current = applied.snapshot;
