@@ -454,6 +454,47 @@ describe("registry API on the embedded registry (DuckDB)", () => {
     expect([...seen].sort()).toEqual(seen);
   });
 
+  it("a list after this process's writes shows exactly them (rows patched, not rebuilt)", async () => {
+    const { call } = await freshEmbedded();
+    const r = await call("POST", "/api/v1/changes", {
+      body: {
+        changes: ["b", "d", "f", "h"].map((id) => ({
+          op: "add",
+          customer: id,
+          record: { name: `N-${id}` },
+        })),
+      },
+    });
+    expect(r.status).toBe(200);
+    const list = async (sort: string) =>
+      (await call("GET", `/api/v1/customers?fields=id,name&sort=${sort}`)).json.items;
+    // The rows and both sorted orders made at this version.
+    expect((await list("id")).map((i: { id: string }) => i.id)).toEqual(["b", "d", "f", "h"]);
+    expect((await list("name")).length).toBe(4);
+    // Three writes: one added before the first, one renamed, one deleted.
+    expect(
+      (await call("POST", "/api/v1/customers", { body: { id: "a", name: "N-z" } })).status,
+    ).toBe(201);
+    expect((await call("PATCH", "/api/v1/customers/f", { body: { name: "N-a" } })).status).toBe(
+      200,
+    );
+    expect((await call("DELETE", "/api/v1/customers/d")).status).toBe(204);
+    expect(await list("id")).toEqual([
+      { id: "a", name: "N-z" },
+      { id: "b", name: "N-b" },
+      { id: "f", name: "N-a" },
+      { id: "h", name: "N-h" },
+    ]);
+    expect((await list("name")).map((i: { id: string }) => i.id)).toEqual(["f", "b", "h", "a"]);
+    // An order first asked for now is made from the patched rows.
+    expect((await list("serviceType")).map((i: { id: string }) => i.id).sort()).toEqual([
+      "a",
+      "b",
+      "f",
+      "h",
+    ]);
+  });
+
   it("sorts by any column, selects fields, filters, and refuses unknown fields and sorts", async () => {
     const { call } = await freshEmbedded();
     await call("POST", "/api/v1/changes", {

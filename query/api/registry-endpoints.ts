@@ -60,6 +60,11 @@ export interface RegistryAccess {
   /** Throws FT_REGISTRY_READONLY (as an ApiError) with `registry.source: config`. */
   apply(changes: unknown, options: { actor: string }): Promise<{ version: number }>;
   audit(query: { since?: number; limit?: number }): Promise<AuditEntry[]>;
+  /**
+   * The ids of the customers the versions after `from` up to `to` changed (a site or link
+   * counts for its customer), when this process made every one of them; undefined otherwise.
+   */
+  changedSince?(from: number, to: number): ReadonlySet<string> | undefined;
 }
 
 function readOnly(): never {
@@ -132,6 +137,9 @@ export function configRegistry(customers: Config["customers"]): RegistryAccess {
  * which one process holds): the snapshot is kept in memory between writes instead of asking the
  * database each time. PostgreSQL is shared by processes: every read asks (a version check).
  */
+/** Versions whose touched customers databaseRegistry remembers (for the list rows' patches). */
+const MAX_TOUCHED_VERSIONS = 4096;
+
 export function databaseRegistry(
   store: RegistryStore,
   options: { exclusive?: boolean } = {},
@@ -158,12 +166,36 @@ export function databaseRegistry(
     );
     return snapshot;
   };
+  /** Version → the customers its change set named (this process's writes only), the last ones. */
+  const touched = new Map<number, ReadonlySet<string>>();
+  const remember = (version: number, changes: unknown) => {
+    if (!Array.isArray(changes)) return;
+    const ids = new Set<string>();
+    for (const c of changes) {
+      const id = (c as { customer?: unknown } | null)?.customer;
+      if (typeof id !== "string") return;
+      ids.add(id);
+    }
+    touched.set(version, ids);
+    if (touched.size > MAX_TOUCHED_VERSIONS) touched.delete(touched.keys().next().value!);
+  };
   return {
     source: "database",
     snapshot: read,
+    changedSince(from, to) {
+      if (from < 0 || to < from) return undefined;
+      const ids = new Set<string>();
+      for (let v = from + 1; v <= to; v++) {
+        const t = touched.get(v);
+        if (t === undefined) return undefined;
+        for (const id of t) ids.add(id);
+      }
+      return ids;
+    },
     async apply(changes, o) {
       try {
         const applied = await store.apply(changes, o);
+        remember(applied.version, changes);
         // Writes commit one after the other: the tree of the last one is the current one.
         const tree = applied.snapshot;
         if (tree !== undefined && (held === undefined || tree.version > held.snapshot.version)) {
@@ -595,6 +627,52 @@ export function registryRoutes(
    * list index is told which rows went and came, to patch its sorted orders.
    */
   const customerRows = (snapshot: RegistrySnapshot): readonly ListRow[] => {
+    const touched =
+      snapshot.version !== rowsVersion && rowsVersion > 0
+        ? registry.changedSince?.(rowsVersion, snapshot.version)
+        : undefined;
+    if (touched !== undefined) {
+      // The versions in between were this process's writes: only the customers they named
+      // change row (found by binary search), instead of a walk of every customer.
+      const fresh = rows.slice();
+      const sources = rowSources.slice();
+      const added: ListRow[] = [];
+      const removed = new Set<ListRow>();
+      for (const id of touched) {
+        const c = findById(snapshot.customers, id);
+        let lo = 0;
+        let hi = fresh.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (fresh[mid]!.id < id) lo = mid + 1;
+          else hi = mid;
+        }
+        const present = lo < fresh.length && fresh[lo]!.id === id;
+        if (present && sources[lo] === c) continue;
+        if (present) removed.add(fresh[lo]!);
+        if (c === undefined) {
+          if (present) {
+            fresh.splice(lo, 1);
+            sources.splice(lo, 1);
+          }
+          continue;
+        }
+        const row = customerRow(c);
+        added.push(row);
+        if (present) {
+          fresh[lo] = row;
+          sources[lo] = c;
+        } else {
+          fresh.splice(lo, 0, row);
+          sources.splice(lo, 0, c);
+        }
+      }
+      customerIndex.advance(rowsVersion, snapshot.version, removed, added);
+      rows = fresh;
+      rowSources = sources;
+      rowsVersion = snapshot.version;
+      return rows;
+    }
     if (snapshot.version !== rowsVersion || (snapshot.version === 0 && rows.length === 0)) {
       const customers = snapshot.customers;
       const fresh: ListRow[] = new Array(customers.length);
