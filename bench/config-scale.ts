@@ -23,11 +23,11 @@
 import { spawn } from "node:child_process";
 import { createWriteStream, readFileSync, statSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { customersConfig } from "./customers-config.js";
+import { healthz } from "./servers.js";
 
 const cli = new URL("../cli/flowtally.js", import.meta.url).pathname;
 const MIB = 1024 * 1024;
@@ -181,17 +181,6 @@ function procUsage(pid: number | undefined): NodeJS.ResourceUsage | null {
   } catch {
     return null;
   }
-}
-
-function healthz(port: number): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request({ host: "127.0.0.1", port, path: "/healthz" }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on("error", () => resolve(0));
-    req.end();
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

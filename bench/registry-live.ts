@@ -25,7 +25,6 @@
 import { fork, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { request } from "node:http";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -36,7 +35,7 @@ import type { ChangeInput } from "../registry/model.js";
 import { createPostgresRegistry } from "../registry/postgres-registry.js";
 import { type AppliedRegistry, createRegistryRuntime } from "../registry/registry-runtime.js";
 import type { RegistryStore } from "../registry/sql-registry.js";
-import { startPostgres } from "./servers.js";
+import { healthz, startPostgres } from "./servers.js";
 
 const cli = new URL("../cli/flowtally.js", import.meta.url).pathname;
 const silent = pino({ level: "silent" });
@@ -337,17 +336,6 @@ async function startup(dir: string, registryPath: string, runs: number): Promise
   console.log(
     `run start-up with the customers in the registry: ${seconds.map((s) => s.toFixed(2)).join(", ")} s (spawn → /healthz 200)`,
   );
-}
-
-function healthz(port: number): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request({ host: "127.0.0.1", port, path: "/healthz" }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on("error", () => resolve(0));
-    req.end();
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -13,7 +13,7 @@ import {
 } from "../aggregator/aggregate-worker.js";
 import { buildCustomerModel, type CustomerModel } from "../collector/classify/customer-model.js";
 import { createApiServer, type DownDependency, type RegistryAccess } from "../query/api/index.js";
-import { createMetrics, type MetricsSnapshot } from "../query/metrics.js";
+import { createMetrics, emptyMetricsSnapshot, type MetricsSnapshot } from "../query/metrics.js";
 import { registryDriver } from "../registry/open-registry.js";
 import {
   createRegistryRuntime,
@@ -45,17 +45,6 @@ export interface RunningService {
   readonly registry?: RegistryRuntime;
   stop(): Promise<void>;
 }
-
-const EMPTY_INPUTS: Omit<MetricsSnapshot, "seriesRowsWritten" | "storeErrors"> = {
-  exporters: [],
-  problems: {},
-  inputs: [],
-  rcvbufErrors: null,
-  records: 0,
-  unattributedRecords: 0,
-  pendingRows: 0,
-  heldSets: 0,
-};
 
 /** What the aggregator's stats line reads: its counters and the queue's state. */
 interface AggregateSample extends AggregateStats {
@@ -156,7 +145,7 @@ export async function startAggregate(
         .queueState()
         .catch(() => ({ waiting: 0, active: 0, lagSeconds: 0 }));
       return {
-        ...EMPTY_INPUTS,
+        ...emptyMetricsSnapshot(),
         seriesRowsWritten: s.seriesRowsWritten,
         storeErrors: s.writeErrors,
         aggregator: { ...s, ...queue },
@@ -219,7 +208,7 @@ export async function startServe(
       store,
       () => ({ role: "serve", registry: runtime.status() }),
       () => [...downWith(store, []), ...runtime.health()],
-      () => ({ ...EMPTY_INPUTS, seriesRowsWritten: 0, storeErrors: 0 }),
+      emptyMetricsSnapshot,
       registry.access,
       accounts,
       liveModel(() => runtime.current().model),

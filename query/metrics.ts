@@ -52,6 +52,22 @@ export interface MetricsSnapshot {
   api?: ApiStats;
 }
 
+/** A process's counters before anything happened (aggregate and serve have no inputs of their own). */
+export function emptyMetricsSnapshot(): MetricsSnapshot {
+  return {
+    exporters: [],
+    problems: {},
+    inputs: [],
+    rcvbufErrors: null,
+    records: 0,
+    unattributedRecords: 0,
+    seriesRowsWritten: 0,
+    storeErrors: 0,
+    pendingRows: 0,
+    heldSets: 0,
+  };
+}
+
 /** Requests Node's HTTP parser refused, by reason (query/api/server.ts). */
 export type ApiClientError = "timeout" | "headers-too-large" | "malformed";
 

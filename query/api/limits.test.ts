@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { buildCustomerModel } from "../../collector/classify/customer-model.js";
 import { validateConfig } from "../../config/load-config.js";
 import { captureLog } from "../../test/support/log-capture.js";
-import { createMetrics } from "../metrics.js";
+import { createMetrics, emptyMetricsSnapshot } from "../metrics.js";
 import { type ApiServer, createApiServer } from "./index.js";
 
 const TOKEN = "operator-token-0123456789";
@@ -47,18 +47,7 @@ async function start(api: Record<string, unknown> = {}): Promise<Started> {
     log,
     now: () => clock.now,
     status: () => ({ role: "test" }),
-    metrics: createMetrics(() => ({
-      exporters: [],
-      problems: {},
-      inputs: [],
-      rcvbufErrors: null,
-      records: 0,
-      unattributedRecords: 0,
-      seriesRowsWritten: 0,
-      storeErrors: 0,
-      pendingRows: 0,
-      heldSets: 0,
-    })),
+    metrics: createMetrics(emptyMetricsSnapshot),
   });
   servers.push(server);
   const { port } = await server.listen();

@@ -16,7 +16,7 @@ import type { SeriesStore } from "../../schema/series-store.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
 import { captureLog } from "../../test/support/log-capture.js";
 import { atAllLevels } from "../../test/support/store-conformance.js";
-import { createMetrics } from "../metrics.js";
+import { createMetrics, emptyMetricsSnapshot } from "../metrics.js";
 import {
   type ApiRoute,
   type ApiServer,
@@ -74,18 +74,7 @@ function start(store: SeriesStore, withDependencies: boolean): ApiServer {
           registry: configRegistry(cfg.customers),
           health: () => [],
           interfaces: () => [INTERFACE],
-          metrics: createMetrics(() => ({
-            exporters: [],
-            problems: {},
-            inputs: [],
-            rcvbufErrors: null,
-            records: 0,
-            unattributedRecords: 0,
-            seriesRowsWritten: 0,
-            storeErrors: 0,
-            pendingRows: 0,
-            heldSets: 0,
-          })),
+          metrics: createMetrics(emptyMetricsSnapshot),
         }
       : {}),
   });

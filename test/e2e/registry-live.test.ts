@@ -25,7 +25,7 @@ import { createPostgresRegistry } from "../../registry/postgres-registry.js";
 import type { Config } from "../../schema/config.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
 import { v5Packet } from "../support/export-builder.js";
-import { eventually } from "../support/scale-out.js";
+import { collectorConfig, eventually } from "../support/scale-out.js";
 import {
   type PostgresServer,
   startPostgres,
@@ -347,15 +347,10 @@ describe("live registry changes", () => {
       // The slow poll stays out of the way: only NOTIFY can bring the change within the wait.
       const collectors = await Promise.all(
         ["c1", "c2"].map((id) =>
-          startCollect(
-            {
-              ...cfg,
-              collector: { ...cfg.collector, id, spoolPath: join(dir, `${id}-spool.json`) },
-              wal: { ...cfg.wal, path: join(dir, `${id}-wal`) },
-            },
-            silent,
-            { tickMs: 100, registryPollMs: 3_600_000 },
-          ),
+          startCollect(collectorConfig(cfg, dir, id), silent, {
+            tickMs: 100,
+            registryPollMs: 3_600_000,
+          }),
         ),
       );
       const stopCollectors = async () => {

@@ -25,7 +25,7 @@ import { parseConfigText } from "../../config/load-config.js";
 import type { Config } from "../../schema/config.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
 import { captureLog } from "../support/log-capture.js";
-import { eventually, expectStoredTotals, sendPack } from "../support/scale-out.js";
+import { collectorConfig, eventually, expectStoredTotals, sendPack } from "../support/scale-out.js";
 import { freePort, startRedis, startRedisCluster, type TestServer } from "../support/servers.js";
 
 const CUSTOMERS = 300;
@@ -77,16 +77,7 @@ describe("collect → Redis → aggregate", () => {
     const packs = gens.map((g) => generateDatagrams(g, 20_000));
     const collectors = await Promise.all(
       ["c1", "c2"].map((id) =>
-        startCollect(
-          // Each collector its own spool: two on one file refuse (FT_DATA_LOCKED).
-          {
-            ...cfg,
-            collector: { ...cfg.collector, id, spoolPath: join(dir, `${id}-spool.json`) },
-            wal: { ...cfg.wal, path: join(dir, `${id}-wal`) },
-          },
-          silent,
-          { tickMs: 100 },
-        ),
+        startCollect(collectorConfig(cfg, dir, id), silent, { tickMs: 100 }),
       ),
     );
     const aggregator = await startAggregate(cfg, silent, { writeIntervalMs: 200 });
@@ -159,16 +150,7 @@ describe("collect → Redis → aggregate", () => {
       // A UDP load balancer that happens to send every template to c1 and all data to c2.
       const collectors = await Promise.all(
         ["c1", "c2"].map((id) =>
-          startCollect(
-            // Each collector its own spool: two on one file refuse (FT_DATA_LOCKED).
-            {
-              ...cfg,
-              collector: { ...cfg.collector, id, spoolPath: join(dir, `${id}-spool.json`) },
-              wal: { ...cfg.wal, path: join(dir, `${id}-wal`) },
-            },
-            silent,
-            { tickMs: 100 },
-          ),
+          startCollect(collectorConfig(cfg, dir, id), silent, { tickMs: 100 }),
         ),
       );
       const aggregator = await startAggregate(cfg, silent, { writeIntervalMs: 200 });

@@ -7,8 +7,21 @@ import { createSocket } from "node:dgram";
 import { join } from "node:path";
 import { expect } from "vitest";
 import type { DatagramPack, GroundTruth } from "../../bench/flow-generator.js";
+import type { Config } from "../../schema/config.js";
 import type { SeriesStore } from "../../schema/series-store.js";
 import { combineTruths } from "./customer-totals.js";
+
+/**
+ * The config of collector `id` of several in one test: its own spool and write-ahead log in
+ * `dir` (two collectors on one file refuse, FT_DATA_LOCKED).
+ */
+export function collectorConfig(cfg: Config, dir: string, id: string): Config {
+  return {
+    ...cfg,
+    collector: { ...cfg.collector, id, spoolPath: join(dir, `${id}-spool.json`) },
+    wal: { ...cfg.wal, path: join(dir, `${id}-wal`) },
+  };
+}
 
 /** Sends datagrams [from, to) of a pack to 127.0.0.1:port, pausing every 64 datagrams. */
 export async function sendPack(
