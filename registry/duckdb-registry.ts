@@ -77,6 +77,19 @@ export function createDuckDbDriver(options: DuckDbRegistryOptions): SqlDriver {
         instance = undefined;
       });
     },
+    // One call: BEGIN, the statements and COMMIT in one script (duckdb_query runs them in
+    // order and stops at the first error, which leaves the transaction to roll back).
+    writeScript: (statements) =>
+      serial(async () => {
+        const c = connection;
+        if (c === undefined) throw new Error("the registry file is closed");
+        try {
+          await c.run(`BEGIN TRANSACTION;\n${statements.join(";\n")};\nCOMMIT`);
+        } catch (e) {
+          await c.run("ROLLBACK").catch(() => undefined);
+          throw e;
+        }
+      }),
     transaction: (_kind, fn) =>
       serial(async () => {
         const c = connection;

@@ -29,6 +29,11 @@ export function shareDriver(driver: SqlDriver): SqlDriver {
     ...(driver.announce === undefined
       ? {}
       : { announce: driver.announce.bind(driver) as NonNullable<SqlDriver["announce"]> }),
+    ...(driver.writeScript === undefined
+      ? {}
+      : {
+          writeScript: driver.writeScript.bind(driver) as NonNullable<SqlDriver["writeScript"]>,
+        }),
     ...(driver.follow === undefined
       ? {}
       : { follow: driver.follow.bind(driver) as NonNullable<SqlDriver["follow"]> }),

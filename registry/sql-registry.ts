@@ -26,6 +26,7 @@ import {
   type RegistrySite,
   type RegistrySnapshot,
 } from "./model.js";
+import { inlineParameters } from "./sql-literal.js";
 
 export interface RegistryStore {
   /** Opens the database and creates the tables that are missing. */
@@ -83,6 +84,12 @@ export interface SqlDriver {
    * (PostgreSQL: pg_notify, delivered at commit). Absent where one process holds the registry.
    */
   announce?(s: SqlSession, version: number): Promise<void>;
+  /**
+   * Where this process alone writes the database (the embedded file, which DuckDB locks to it):
+   * runs `statements` (parameters written in as literals) as one transaction in one call to the
+   * database, instead of a round trip per statement. Absent where others may write meanwhile.
+   */
+  writeScript?(statements: readonly string[]): Promise<void>;
   /**
    * Follows the versions other processes commit (PostgreSQL: a dedicated LISTEN connection,
    * reconnected after a drop; the current version on each connect). Returns its stop.
@@ -313,11 +320,11 @@ export function createSqlRegistry(
     }
   };
 
-  /** Runs a transaction; the database's own errors become FT_REGISTRY_OPEN, ours pass. */
-  async function tx<T>(kind: "read" | "write", fn: (s: SqlSession) => Promise<T>): Promise<T> {
+  /** Runs a call to the database; its own errors become FT_REGISTRY_OPEN, ours pass. */
+  async function guarded<T>(call: () => Promise<T>): Promise<T> {
     ensureStarted();
     try {
-      return await driver.transaction(kind, fn);
+      return await call();
     } catch (e) {
       if (isFlowtallyError(e)) throw e;
       throw new FlowtallyError(
@@ -327,6 +334,10 @@ export function createSqlRegistry(
       );
     }
   }
+
+  /** Runs a transaction (see `guarded`). */
+  const tx = <T>(kind: "read" | "write", fn: (s: SqlSession) => Promise<T>): Promise<T> =>
+    guarded(() => driver.transaction(kind, fn));
 
   async function readVersion(s: SqlSession): Promise<number> {
     const rows = await s.rows("SELECT version FROM registry_meta WHERE id = 1");
@@ -400,16 +411,20 @@ export function createSqlRegistry(
         : w.kind === "site"
           ? `${w.customer}${SEP}${w.site!}`
           : `${w.customer}${SEP}${w.site!}${SEP}${w.link!}`;
+    // Records the group added: no row of theirs is in the database to delete (unless one was
+    // deleted before, which put its key in `replaced` already).
+    const added = new Set<string>();
     for (const applied of group) {
       for (const w of applied.writes) {
         const key = keyOf(w);
-        if (!w.created) replaced[w.kind].add(key);
+        if (w.created) added.add(key);
+        else if (!added.has(key)) replaced[w.kind].add(key);
         if (w.record !== undefined) {
           last.set(key, w);
           continue;
         }
         last.delete(key);
-        if (w.kind === "link") continue;
+        if (w.kind === "link" || w.emptied !== true) continue;
         emptied[w.kind].add(key);
         for (const k of last.keys()) if (k.startsWith(key + SEP)) last.delete(k);
       }
@@ -466,50 +481,109 @@ export function createSqlRegistry(
    * ones before it made and gets its own version, or is refused alone; the database's commit,
    * the costly part, is shared. A failure of the database refuses the whole group.
    */
-  const waiting: Array<{
+  interface Waiting {
     changes: unknown;
     actor: string;
     resolve: (r: { version: number; snapshot: RegistrySnapshot }) => void;
     reject: (e: unknown) => void;
-  }> = [];
+  }
+  const waiting: Waiting[] = [];
   let writing = false;
+
+  /**
+   * The group's change sets applied in order to `before`: each checked against the tree the
+   * ones before it made (the first copies the tree readers hold, the next ones change that copy,
+   * which nobody reads before the group is written), or refused alone.
+   */
+  function applyGroup(before: RegistrySnapshot, group: readonly Waiting[]) {
+    prepareIndex(before);
+    let current = before;
+    const outcomes: Array<{ snapshot: RegistrySnapshot } | { error: unknown }> = [];
+    const applieds: AppliedChangeSet[] = [];
+    for (const p of group) {
+      try {
+        const applied = applyChangeSet(current, p.changes, {
+          actor: p.actor,
+          atMs: now(),
+          commit: true,
+          ownsTree: current !== before,
+        });
+        applieds.push(applied);
+        current = applied.snapshot;
+        outcomes.push({ snapshot: current });
+      } catch (e) {
+        // Refused by the rules: the tree is never modified, the others go on.
+        outcomes.push({ error: e });
+      }
+    }
+    return { outcomes, applieds, current };
+  }
+
+  /** The group's rows and version in the session's transaction (after `applyGroup`). */
+  async function persist(
+    s: SqlSession,
+    applieds: readonly AppliedChangeSet[],
+    version: number,
+  ): Promise<void> {
+    await writeGroup(s, applieds);
+    await s.run("UPDATE registry_meta SET version = $1 WHERE id = 1", [version]);
+  }
+
+  /** Rows a group may write as one script (larger ones, an import, go through bulk inserts). */
+  const MAX_SCRIPT_ROWS = 2048;
+
+  /**
+   * A group where this process alone writes (the embedded file): checked against the tree in
+   * memory, which is the database's, and written as one script in one call to the database: a
+   * write waits for one trip through the event loop, not three per statement (under 50 clients
+   * each trip waits for the requests queued before it). Large groups (an import) go through the
+   * bulk inserts of a transaction instead.
+   */
+  async function writeAlone(
+    group: readonly Waiting[],
+    writeScript: (statements: readonly string[]) => Promise<void>,
+  ) {
+    const before = cached;
+    const applied = applyGroup(before, group);
+    if (applied.current === before) return applied;
+    const version = applied.current.version;
+    let rows = 0;
+    for (const a of applied.applieds) rows += a.writes.length + a.audit.length;
+    if (rows > MAX_SCRIPT_ROWS) {
+      await tx("write", (s) => persist(s, applied.applieds, version));
+      return applied;
+    }
+    const statements: string[] = [];
+    const collect: SqlSession = {
+      async run(sql, params) {
+        statements.push(inlineParameters(sql, params));
+      },
+      rows() {
+        throw new Error("a script does not read");
+      },
+    };
+    await persist(collect, applied.applieds, version);
+    await guarded(() => writeScript(statements));
+    return applied;
+  }
 
   async function pump(): Promise<void> {
     if (writing || waiting.length === 0) return;
     writing = true;
     const group = waiting.splice(0, MAX_GROUP);
     try {
-      const { outcomes, current } = await tx("write", async (s) => {
-        const before = await load(s);
-        prepareIndex(before);
-        let current = before;
-        const out: Array<{ snapshot: RegistrySnapshot } | { error: unknown }> = [];
-        const applieds: AppliedChangeSet[] = [];
-        for (const p of group) {
-          try {
-            const applied = applyChangeSet(current, p.changes, {
-              actor: p.actor,
-              atMs: now(),
-              commit: true,
-              // The group's first change set copies the tree readers hold; the next ones change
-              // that copy, which nobody reads before the group is written.
-              ownsTree: current !== before,
+      const { outcomes, current } =
+        driver.writeScript !== undefined && cachedValid
+          ? await writeAlone(group, driver.writeScript)
+          : await tx("write", async (s) => {
+              const before = await load(s);
+              const applied = applyGroup(before, group);
+              if (applied.current !== before) {
+                await persist(s, applied.applieds, applied.current.version);
+                await driver.announce?.(s, applied.current.version);
+              }
+              return applied;
             });
-            applieds.push(applied);
-            current = applied.snapshot;
-            out.push({ snapshot: current });
-          } catch (e) {
-            // Refused by the rules: the tree is never modified, the others go on.
-            out.push({ error: e });
-          }
-        }
-        await writeGroup(s, applieds);
-        if (current !== before) {
-          await s.run("UPDATE registry_meta SET version = $1 WHERE id = 1", [current.version]);
-          await driver.announce?.(s, current.version);
-        }
-        return { outcomes: out, current };
-      });
       const moved = current.version !== cached.version || !cachedValid;
       cached = current;
       cachedValid = true;

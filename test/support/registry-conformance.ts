@@ -384,6 +384,26 @@ export function registryConformance(backend: RegistryBackend): void {
     expect(await store.audit({ since: 3 })).toEqual([]);
   });
 
+  it("stores text exactly as given (quotes, SQL, backslashes, placeholders, unicode), across a restart", async () => {
+    const { store, again } = await open();
+    const hostile = {
+      name: "O'Brien's ''; DROP TABLE registry_customers; --",
+      description: "back\\slash \\' $1 $2 E'x' \t tab, ünïcødé 🚀 \u2028 \"quoted\"",
+      contact: "$10",
+    };
+    await store.apply([{ op: "add", customer: "odd", record: hostile }], { actor: "op'x" });
+    await store.apply(
+      [{ op: "update", customer: "odd", set: { address: "1 Rue de l'Église" } }],
+      { actor: "op" },
+    );
+    await store.stop();
+    const reopened = await again();
+    const odd = (await reopened.snapshot()).customers.find((c) => c.id === "odd");
+    expect(odd).toMatchObject({ ...hostile, address: "1 Rue de l'Église" });
+    const audit = await reopened.audit();
+    expect(audit[0]).toMatchObject({ actor: "op'x", after: { name: hostile.name } });
+  });
+
   it("keeps everything across a restart, and a second store sees the first one's changes", async () => {
     const { store, again } = await open();
     await store.apply(acme, { actor: "op" });
