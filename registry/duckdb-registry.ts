@@ -66,7 +66,11 @@ export function createDuckDbDriver(options: DuckDbRegistryOptions): SqlDriver {
     name: `embedded registry ${path}`,
     async open() {
       if (path !== ":memory:") await mkdir(dirname(path), { recursive: true });
-      instance = await DuckDBInstance.create(path);
+      // One thread: the registry's work is small transactions, whose statements a second
+      // thread only slows (under 50 API clients at 100 000 customers: 2 055 requests/s and a
+      // write's p99 91 ms, against 1 704/s and 119 ms with DuckDB's default of one per core);
+      // reading the whole tree at a start is no slower.
+      instance = await DuckDBInstance.create(path, { threads: "1" });
       connection = await instance.connect();
     },
     async close() {
