@@ -45,6 +45,8 @@ export interface Collectors {
   readonly collector: FlowCollector<FlowDecoder>;
   /** sFlow v5 datagrams (inputs.sflow): its own decoder, the same classification and sums. */
   readonly sflow: FlowCollector<Pick<SflowDecoder, "decode" | "problems">>;
+  /** The sFlow decoder itself (its agents' counters). */
+  readonly sflowDecoder: SflowDecoder;
   /** Interface utilisation from sFlow counter samples. */
   readonly interfaces: InterfaceTracker;
   /**
@@ -162,6 +164,7 @@ export function createCollectors(
     decoder,
     collector,
     sflow,
+    sflowDecoder,
     interfaces,
     packets: openPackets,
     get packetsIfUsed() {

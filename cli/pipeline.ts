@@ -441,6 +441,7 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
     decoder: parts.decoder,
     collector,
     sflow: parts.sflow,
+    sflowDecoder: parts.sflowDecoder,
     interfaces: parts.interfaces,
     packets: parts.packets,
     get packetsIfUsed() {

@@ -551,6 +551,11 @@ export async function startRun(
       completeUntil: () => sink.completeUntil(Date.now()),
       status: stats,
       interfaces: (exporter) => pipeline.interfaces.list(exporter),
+      exporters: () => ({
+        flow: decoder.exporterStats(),
+        domains: decoder.exporterDomains(),
+        sflow: pipeline.sflowDecoder.agentStats(),
+      }),
       health: () => [...sink.health(), ...registry.health()],
       metrics: createMetrics(() => {
         const s = stats();

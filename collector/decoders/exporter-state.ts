@@ -33,6 +33,9 @@ export interface ExporterStats {
   templatesLearnt: number;
   templateRedefinitions: number;
   templatesWithdrawn: number;
+  /** When the first and the latest datagram of this exporter were received (ms); NaN before. */
+  firstSeenMs: number;
+  lastSeenMs: number;
 }
 
 export interface ExporterState {
@@ -61,6 +64,8 @@ export function createExporterState(address: string, id: number): ExporterState 
       templatesLearnt: 0,
       templateRedefinitions: 0,
       templatesWithdrawn: 0,
+      firstSeenMs: Number.NaN,
+      lastSeenMs: Number.NaN,
     },
   };
 }

@@ -10,7 +10,7 @@ import type { FlowBatch } from "../../schema/flow-record.js";
 import { ByteReader } from "./byte-reader.js";
 import type { ProblemCounts } from "./decode-problems.js";
 import { DecoderCore } from "./decoder-core.js";
-import type { ExporterStats } from "./exporter-state.js";
+import type { DomainState, ExporterStats } from "./exporter-state.js";
 import { defaultHeldSetLimits, type HeldSetLimits } from "./held-sets.js";
 import { decodeIpfix } from "./ipfix.js";
 import { decodeNetflowV5 } from "./netflow-v5.js";
@@ -46,6 +46,8 @@ export interface FlowDecoder {
   /** Index → exporter address, for `FlowBatch.exporterId`. */
   readonly exporterNames: readonly string[];
   exporterStats(): Array<{ exporter: string; templates: number } & ExporterStats>;
+  /** Per exporter, its observation domains: templates known and sampling rates learnt. */
+  exporterDomains(): Array<{ exporter: string; domains: ExporterDomainView[] }>;
   /** Held data sets waiting for a template or a sampling rate. */
   heldSets(): { count: number; bytes: number };
   snapshot(): DecoderSnapshot;
@@ -99,6 +101,13 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
       // costs one datagram, counted, never the collector.
       core.problem("internal-error");
     }
+    // When it was seen (a lookup per datagram, nothing per record); an exporter refused as one
+    // too many has no state.
+    const e = core.exporters.get(exporter);
+    if (e !== undefined) {
+      if (!(e.stats.firstSeenMs <= receivedMs)) e.stats.firstSeenMs = receivedMs;
+      if (!(e.stats.lastSeenMs >= receivedMs)) e.stats.lastSeenMs = receivedMs;
+    }
     return out.length - before;
   }
 
@@ -119,6 +128,12 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
         ...e.stats,
       }));
     },
+    exporterDomains() {
+      return [...core.exporters.values()].map((e) => ({
+        exporter: e.address,
+        domains: [...e.domains.values()].map(domainView),
+      }));
+    },
     heldSets() {
       return { count: core.held.count, bytes: core.held.bytes };
     },
@@ -136,4 +151,26 @@ function toMap(
   if (m === undefined) return new Map();
   if (m instanceof Map) return m;
   return new Map(Object.entries(m as Record<string, number>));
+}
+
+/** What an operator sees of an observation domain (GET /api/v1/exporters). */
+export interface ExporterDomainView {
+  version: number;
+  domain: number;
+  templates: Array<{ id: number; options: boolean; fields: number }>;
+  /** Sampling rates from options data, by sampler / selector id (0: the domain's own rate). */
+  samplingRates: Array<{ sampler: number; rate: number }>;
+}
+
+function domainView(d: DomainState): ExporterDomainView {
+  const samplingRates = [...d.samplers].map(([sampler, rate]) => ({ sampler, rate }));
+  if (!Number.isNaN(d.defaultRate)) samplingRates.unshift({ sampler: 0, rate: d.defaultRate });
+  return {
+    version: d.version,
+    domain: d.id,
+    templates: [...d.templates.values()]
+      .map((t) => ({ id: t.id, options: t.options, fields: t.fields.length }))
+      .sort((a, b) => a.id - b.id),
+    samplingRates: samplingRates.sort((a, b) => a.sampler - b.sampler),
+  };
 }

@@ -67,6 +67,9 @@ export interface SflowAgentStats {
   agentDrops: number;
   /** Sequence numbers that went backwards (agent restart, reordering): no loss counted. */
   sequenceResets: number;
+  /** When the first and the latest datagram of this agent were received (ms); NaN before. */
+  firstSeenMs: number;
+  lastSeenMs: number;
 }
 
 export function emptySflowAgentStats(): SflowAgentStats {
@@ -81,6 +84,8 @@ export function emptySflowAgentStats(): SflowAgentStats {
     lostFlowSamples: 0,
     agentDrops: 0,
     sequenceResets: 0,
+    firstSeenMs: Number.NaN,
+    lastSeenMs: Number.NaN,
   };
 }
 

@@ -309,6 +309,8 @@ export function createSflowDecoder(options: SflowDecoderOptions = {}): SflowDeco
 
     const stats = agent.stats;
     stats.datagrams++;
+    if (!(stats.firstSeenMs <= receivedMs)) stats.firstSeenMs = receivedMs;
+    if (!(stats.lastSeenMs >= receivedMs)) stats.lastSeenMs = receivedMs;
     subAgent = subAgentFor(agent, subAgentId);
     if (subAgent !== null) stats.lostDatagrams += gap(subAgent.datagrams, sequence, stats);
 

@@ -29,6 +29,7 @@ import {
 } from "../../test/support/http-client.js";
 import { captureLog } from "../../test/support/log-capture.js";
 import { atAllLevels } from "../../test/support/store-conformance.js";
+import { createMetrics, emptyMetricsSnapshot } from "../metrics.js";
 import {
   type ApiServer,
   configRegistry,
@@ -101,6 +102,8 @@ async function start(
     tls?: { ca: string };
     params?: typeof CHEAP;
     registry?: RegistryAccess;
+    /** The running process's endpoints too (status, metrics, interfaces, exporters). */
+    process?: boolean;
   } = {},
 ): Promise<Started> {
   const cfg = options.cfg ?? config();
@@ -126,6 +129,14 @@ async function start(
     ...(options.registry === undefined
       ? { customerMotd: (c: string) => MARK[c as keyof typeof MARK] }
       : { registry: options.registry }),
+    ...(options.process === true
+      ? {
+          status: () => ({ uptimeSeconds: 1 }),
+          metrics: createMetrics(emptyMetricsSnapshot),
+          interfaces: () => [],
+          exporters: () => ({ flow: [], domains: [], sflow: [] }),
+        }
+      : {}),
   });
   const { port } = await api.listen();
   return {
@@ -742,6 +753,10 @@ describe("isolation: every route × role", () => {
   const otherCustomer = (n: number) => ({ ...all(404), anonymous: 401, admin: n, operator: n });
   const rows: Row[] = [
     ["GET", "/healthz", "/healthz", undefined, all(200)],
+    ["GET", "/metrics", "/metrics", undefined, operators(200)],
+    ["GET", "/api/v1/status", "/api/v1/status", undefined, operators(200)],
+    ["GET", "/api/v1/interfaces", "/api/v1/interfaces", undefined, operators(200)],
+    ["GET", "/api/v1/exporters", "/api/v1/exporters", undefined, operators(200)],
     ["GET", "/api/v1/overview", `/api/v1/overview?${RANGE}`, undefined, operators(200)],
     [
       "GET",
@@ -887,7 +902,10 @@ describe("isolation: every route × role", () => {
       ]),
       { actor: "test" },
     );
-    s = await start({ registry: databaseRegistry(registryStore, { exclusive: true }) });
+    s = await start({
+      registry: databaseRegistry(registryStore, { exclusive: true }),
+      process: true,
+    });
     await addUsers(s);
     credentials.anonymous = {};
     const users: Array<[Role, string]> = [

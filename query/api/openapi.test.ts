@@ -5,15 +5,19 @@
  * naming exactly the parameters the document lists, and real answers parse with the schemas the
  * document was generated from.
  */
+
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ZodType } from "zod";
 import { buildCustomerModel } from "../../collector/classify/customer-model.js";
+import { createSflowDecoder } from "../../collector/decoders/sflow.js";
 import { validateConfig } from "../../config/load-config.js";
+import { FlowBatch } from "../../schema/flow-record.js";
 import type { SeriesStore } from "../../schema/series-store.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
+import { captureDatagrams, decodeCapture } from "../../test/support/decode-capture.js";
 import { captureLog } from "../../test/support/log-capture.js";
 import { atAllLevels } from "../../test/support/store-conformance.js";
 import { createMetrics, emptyMetricsSnapshot } from "../metrics.js";
@@ -60,6 +64,24 @@ const INTERFACE = {
   outDiscards: 0,
 };
 
+/** An exporter of each kind, from real captures through the real decoders. */
+const EXPORTERS = (() => {
+  const fixtures = new URL("../../test/fixtures/flows/", import.meta.url).pathname;
+  const { decoder } = decodeCapture(
+    join(fixtures, "netflow-v9/akvorado__multiplesamplingrates__combined.pcap"),
+  );
+  const sflow = createSflowDecoder();
+  const batch = new FlowBatch(64);
+  for (const d of captureDatagrams(join(fixtures, "sflow/akvorado__data-1140.pcap"))) {
+    sflow.decode(d.payload, d.exporter, d.timeMs, batch);
+  }
+  return {
+    flow: decoder.exporterStats(),
+    domains: decoder.exporterDomains(),
+    sflow: sflow.agentStats(),
+  };
+})();
+
 function start(store: SeriesStore, withDependencies: boolean): ApiServer {
   const { log } = captureLog();
   return createApiServer({
@@ -74,6 +96,7 @@ function start(store: SeriesStore, withDependencies: boolean): ApiServer {
           registry: configRegistry(cfg.customers),
           health: () => [],
           interfaces: () => [INTERFACE],
+          exporters: () => EXPORTERS,
           metrics: createMetrics(emptyMetricsSnapshot),
         }
       : {}),

@@ -4,11 +4,12 @@
  * reads (routes.ts); a query string in, an ApiReply out.
  */
 import { isIP } from "node:net";
+import { type ExportersSource, exportersView } from "../exporters.js";
 import type { ApiStats, Metrics } from "../metrics.js";
 import { badParameter, shown } from "./errors.js";
 import { readParameters } from "./parameters.js";
 import { type ApiReply, jsonReply, reply } from "./reply.js";
-import { InterfacesQuery, parameterNames } from "./schemas.js";
+import { ExportersQuery, InterfacesQuery, parameterNames } from "./schemas.js";
 
 /** A dependency that is down ("store", "redis") and the code of its error, when known. */
 export interface DownDependency {
@@ -58,4 +59,20 @@ export function interfacesReply(
     throw badParameter("router", `router ${shown(router)} is not an IP address`);
   }
   return jsonReply(200, { interfaces: interfaces(router) });
+}
+
+const EXPORTERS_PARAMETERS = parameterNames(ExportersQuery);
+
+/** `GET /api/v1/exporters`: every exporter and sFlow agent heard, or one. */
+export function exportersReply(
+  exporters: () => ExportersSource,
+  search: string,
+  nowMs: number = Date.now(),
+): ApiReply {
+  const p = readParameters(search, EXPORTERS_PARAMETERS);
+  const only = p.get("exporter");
+  if (only !== undefined && isIP(only) === 0) {
+    throw badParameter("exporter", `exporter ${shown(only)} is not an IP address`);
+  }
+  return jsonReply(200, { exporters: exportersView(exporters(), nowMs, only) });
 }

@@ -7,10 +7,12 @@
  */
 import type { z } from "zod";
 import type { Principal } from "../../accounts/model.js";
+import type { ExportersSource } from "../exporters.js";
 import type { ApiStats, Metrics } from "../metrics.js";
 import type { DataEndpoints } from "./data-endpoints.js";
 import {
   type DownDependency,
+  exportersReply,
   healthReply,
   interfacesReply,
   metricsReply,
@@ -19,6 +21,8 @@ import {
 import type { ApiReply } from "./reply.js";
 import {
   CustomerPath,
+  Exporters,
+  ExportersQuery,
   Health,
   Interfaces,
   InterfacesQuery,
@@ -120,6 +124,8 @@ export interface RouteDeps {
   status?: () => unknown;
   /** sFlow interface utilisation for `GET /api/v1/interfaces` (no route without). */
   interfaces?: (exporter?: string) => unknown[];
+  /** The decoders' view of exporters for `GET /api/v1/exporters` (no route without). */
+  exporters?: () => ExportersSource;
   /** The customer registry's routes (registry-endpoints.ts; none without). */
   registry?: readonly ApiRoute[];
 }
@@ -127,7 +133,7 @@ export interface RouteDeps {
 const json = (schema: z.ZodType) => ({ "application/json": schema });
 
 export function apiRoutes(deps: RouteDeps): ApiRoute[] {
-  const { data, metrics, status, interfaces } = deps;
+  const { data, metrics, status, interfaces, exporters } = deps;
   const routes: ApiRoute[] = [
     {
       path: "/healthz",
@@ -202,6 +208,18 @@ export function apiRoutes(deps: RouteDeps): ApiRoute[] {
       query: InterfacesQuery,
       responses: { 200: { description: "The interfaces", content: json(Interfaces) } },
       handler: ({ search }) => interfacesReply(interfaces, search),
+    });
+  }
+  if (exporters !== undefined) {
+    routes.push({
+      path: "/api/v1/exporters",
+      access: "operator",
+      inProcess: false,
+      summary:
+        "Exporters and sFlow agents heard: when, how much, loss by sequence numbers, templates and sampling rates",
+      query: ExportersQuery,
+      responses: { 200: { description: "The exporters", content: json(Exporters) } },
+      handler: ({ search }) => exportersReply(exporters, search),
     });
   }
   if (deps.registry !== undefined) routes.push(...deps.registry);

@@ -227,6 +227,57 @@ export const Interfaces = z.strictObject({ interfaces: z.array(Interface) }).met
   id: "Interfaces",
 });
 
+export const ExportersQuery = z.strictObject({
+  exporter: text("Only this exporter or sFlow agent (an IP address)").optional(),
+});
+
+const ExporterDomain = z.object({
+  version: z.number().describe("5, 9 or 10 (IPFIX)"),
+  domain: z.number().describe("Observation domain (v9: source id; v5: engine)"),
+  templates: z.array(z.object({ id: z.number(), options: z.boolean(), fields: z.number() })),
+  samplingRates: z
+    .array(z.object({ sampler: z.number(), rate: z.number() }))
+    .describe("Learnt from options data; sampler 0: the domain's own rate"),
+});
+
+export const Exporter = z
+  .object({
+    exporter: z.string(),
+    protocol: z.enum(["netflow", "sflow"]).describe("netflow: NetFlow v5/v9 and IPFIX"),
+    firstSeen: z.string().nullable(),
+    lastSeen: z.string().nullable(),
+    silentSeconds: z.number().nullable().describe("Seconds since the latest datagram"),
+    datagrams: z.number(),
+    records: z.number(),
+    lostRecords: z.number().describe("Missing by sequence numbers (sFlow: flow samples)"),
+    lostPackets: z.number().describe("v9 export packets / sFlow datagrams missing"),
+    lossShare: z.number().nullable().describe("lostRecords / (records + lostRecords)"),
+    sequenceResets: z.number(),
+    templates: z
+      .object({
+        known: z.number(),
+        learnt: z.number(),
+        redefined: z.number(),
+        withdrawn: z.number(),
+      })
+      .optional(),
+    domains: z.array(ExporterDomain).optional(),
+    samples: z
+      .object({
+        flow: z.number(),
+        counter: z.number(),
+        discard: z.number(),
+        other: z.number(),
+        agentDrops: z.number(),
+      })
+      .optional(),
+  })
+  .meta({ id: "Exporter" });
+
+export const Exporters = z.strictObject({ exporters: z.array(Exporter) }).meta({
+  id: "Exporters",
+});
+
 export const PrometheusText = z.string().meta({ description: "Prometheus text format 0.0.4" });
 
 export const OpenApiDocument = z

@@ -6,6 +6,7 @@
  * 408, 431 and 400 itself; counted here), the request-target and body limits and the
  * failed-authentication lockout (app.ts, auth.ts).
  */
+
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
@@ -19,6 +20,7 @@ import { FlowtallyError } from "../../schema/errors.js";
 import type { SeriesStore } from "../../schema/series-store.js";
 import { parseHostPort } from "../../schema/units.js";
 import { completeBefore } from "../../store/levels.js";
+import type { ExportersSource } from "../exporters.js";
 import type { ApiClientError, ApiStats, Metrics } from "../metrics.js";
 import { accountRoutes } from "./account-routes.js";
 import { createApiApp } from "./app.js";
@@ -63,6 +65,8 @@ export interface ApiServerDeps {
   metrics?: Metrics;
   /** sFlow interface utilisation for `GET /api/v1/interfaces` (404 without). */
   interfaces?: (exporter?: string) => unknown[];
+  /** The decoders' exporters for `GET /api/v1/exporters` (404 without). */
+  exporters?: () => ExportersSource;
   /**
    * The customer registry the registry routes read and write (registry-endpoints.ts): the
    * registry database, or the config's customers read-only. Without: no registry routes.
@@ -170,6 +174,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }),
     ...(deps.status === undefined ? {} : { status: deps.status }),
     ...(deps.interfaces === undefined ? {} : { interfaces: deps.interfaces }),
+    ...(deps.exporters === undefined ? {} : { exporters: deps.exporters }),
     ...(deps.registry === undefined
       ? {}
       : {
