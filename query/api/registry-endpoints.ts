@@ -633,9 +633,11 @@ export function registryRoutes(
         : undefined;
     if (touched !== undefined) {
       // The versions in between were this process's writes: only the customers they named
-      // change row (found by binary search), instead of a walk of every customer.
-      const fresh = rows.slice();
-      const sources = rowSources.slice();
+      // change row (found by binary search), instead of a walk of every customer. Patched in
+      // place: the rows are read synchronously (a page is cut before any await), and are this
+      // function's own arrays (never the snapshot's).
+      const fresh = rows as ListRow[];
+      const sources = rowSources as RegistryCustomer[];
       const added: ListRow[] = [];
       const removed = new Set<ListRow>();
       for (const id of touched) {
@@ -697,7 +699,8 @@ export function registryRoutes(
       while (i < rows.length) removed.add(rows[i++]!);
       customerIndex.advance(rowsVersion, snapshot.version, removed, added);
       rows = fresh;
-      rowSources = customers;
+      // A copy: the rows' sources are patched in place later, the snapshot's tree never.
+      rowSources = customers.slice();
       rowsVersion = snapshot.version;
     }
     return rows;
