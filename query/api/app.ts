@@ -12,6 +12,7 @@
  * marked `inProcess` only, no access check (holding the store file is more than any token
  * grants), and a failure thrown to the caller.
  */
+
 import type { IncomingMessage } from "node:http";
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -19,6 +20,7 @@ import type { Logger } from "pino";
 import type { z } from "zod";
 import type { Principal } from "../../accounts/model.js";
 import { sameSecret, sessionFromCookieHeader } from "../../accounts/sessions.js";
+import { isFlowtallyError } from "../../schema/errors.js";
 import { checkAccess } from "./access.js";
 import { type ClientOf, createClientOf } from "./client-address.js";
 import { ApiError, isApiError, notFound, shown, shownName } from "./errors.js";
@@ -301,6 +303,25 @@ export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions
   app.onError((e, c) => {
     if (isApiError(e)) return toResponse(errorReply(e));
     if (inProcess) throw e;
+    const unavailable = storeUnavailable(e);
+    if (unavailable !== undefined) {
+      log.error(
+        { err: e, code: unavailable, method: c.req.method, path: c.req.path.slice(0, 200) },
+        "API request failed: the store is unavailable",
+      );
+      // The store's own message names its URL or path: for the log, not for any caller.
+      return toResponse(
+        errorReply(
+          new ApiError(
+            503,
+            "FT_STORE_UNAVAILABLE",
+            `the series store is unavailable (${unavailable}); try again later`,
+            undefined,
+            { "retry-after": "10" },
+          ),
+        ),
+      );
+    }
     log.error(
       { err: e, method: c.req.method, path: c.req.path.slice(0, 200) },
       "API request failed",
@@ -310,4 +331,15 @@ export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions
     );
   });
   return app;
+}
+
+/** The code of a store failure that a retry may get past (the store down or gone), else undefined. */
+function storeUnavailable(e: unknown): string | undefined {
+  if (!isFlowtallyError(e)) return undefined;
+  return e.code === "FT_STORE_UNREACHABLE" ||
+    e.code === "FT_STORE_FILE" ||
+    e.code === "FT_STORE_OPEN" ||
+    e.code === "FT_STORE_CLOSED"
+    ? e.code
+    : undefined;
 }

@@ -59,6 +59,8 @@ describe("GET /api/v1/exporters", () => {
       model: buildCustomerModel(cfg),
       log: pino({ level: "silent" }),
       exporters: () => source,
+      // A fixed clock: silentSeconds is measured from it.
+      now: () => Date.UTC(2026, 10, 1),
     });
     servers.push(server);
     const { port } = await server.listen();

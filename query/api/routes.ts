@@ -124,6 +124,8 @@ export interface RouteDeps {
   status?: () => unknown;
   /** sFlow interface utilisation for `GET /api/v1/interfaces` (no route without). */
   interfaces?: (exporter?: string) => unknown[];
+  /** The API's clock (ms). */
+  now?: () => number;
   /** The decoders' view of exporters for `GET /api/v1/exporters` (no route without). */
   exporters?: () => ExportersSource;
   /** The customer registry's routes (registry-endpoints.ts; none without). */
@@ -219,7 +221,7 @@ export function apiRoutes(deps: RouteDeps): ApiRoute[] {
         "Exporters and sFlow agents heard: when, how much, loss by sequence numbers, templates and sampling rates",
       query: ExportersQuery,
       responses: { 200: { description: "The exporters", content: json(Exporters) } },
-      handler: ({ search }) => exportersReply(exporters, search),
+      handler: ({ search }) => exportersReply(exporters, search, (deps.now ?? Date.now)()),
     });
   }
   if (deps.registry !== undefined) routes.push(...deps.registry);

@@ -175,6 +175,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     ...(deps.status === undefined ? {} : { status: deps.status }),
     ...(deps.interfaces === undefined ? {} : { interfaces: deps.interfaces }),
     ...(deps.exporters === undefined ? {} : { exporters: deps.exporters }),
+    now,
     ...(deps.registry === undefined
       ? {}
       : {

@@ -7,7 +7,7 @@
  * `chattr +i`; see test/support/fault-fs.ts): a machine that cannot make them fails these tests.
  */
 
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +19,7 @@ import { influxql, startInfluxd } from "../support/servers.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const cli = join(root, "dist/cli/flowtally.js");
+const TOKEN = "store-faults-operator-token-0123";
 const capture = join(
   root,
   "test/fixtures/flows/exported-from-packets/pmacctd-nfprobe-v9__tcpreplay__test.pcap",
@@ -63,7 +64,7 @@ async function setup(store: string, storeLine?: string, wal = false): Promise<Se
       wal ? `wal: { path: ${JSON.stringify(join(dir, "wal"))} }` : "wal: { enabled: false }",
       // The capture is years old: records of any age count (flowtally send replays it).
       "aggregation: { maxPast: forever }",
-      'api: { listen: "127.0.0.1:0" }',
+      `api: { listen: "127.0.0.1:0", operatorTokens: [${TOKEN}] }`,
       "customers:",
       "  - { id: office, name: Office, sites: [{ id: a, links: [{ id: l, prefixes: [172.16.11.0/24] }] }] }",
       "",
@@ -294,6 +295,24 @@ describe("flowtally run when the embedded store fails", () => {
       status: 503,
       body: { status: "degraded", down: ["store"], codes: { store: "FT_STORE_WRITE" } },
     });
+    // Rows wait for the store: answers say nothing is complete from their first minute on (the
+    // capture's flows, before its last frame), not the clock's `now - lateness`.
+    const lastFrameMs = Math.max(
+      ...execFileSync("tshark", ["-r", capture, "-T", "fields", "-e", "frame.time_epoch"], {
+        encoding: "utf8",
+      })
+        .trim()
+        .split("\n")
+        .map((t) => Number(t) * 1000),
+    );
+    const overview = await fetch(
+      `http://127.0.0.1:${running.apiPort}/api/v1/overview?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z`,
+      { headers: { authorization: `Bearer ${TOKEN}`, connection: "close" } },
+    );
+    expect(overview.status).toBe(200);
+    const answer = (await overview.json()) as { completeUntil: string; complete: boolean };
+    expect(answer.complete).toBe(false);
+    expect(Date.parse(answer.completeUntil)).toBeLessThanOrEqual(lastFrameMs);
     const stopped = await running.stop();
     const spool = expectFailedStop(
       s,
@@ -369,6 +388,18 @@ describe("flowtally run when the embedded store fails", () => {
     expect(await running.healthz()).toEqual({
       status: 503,
       body: { status: "degraded", down: ["store"], codes: { store: "FT_STORE_UNREACHABLE" } },
+    });
+    // Queries answer a clear 503 (no address in it), not an internal error.
+    const down = await fetch(
+      `http://127.0.0.1:${running.apiPort}/api/v1/overview?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z`,
+      { headers: { authorization: `Bearer ${TOKEN}`, connection: "close" } },
+    );
+    expect([down.status, down.headers.get("retry-after")]).toEqual([503, "10"]);
+    expect(await down.json()).toEqual({
+      error: {
+        code: "FT_STORE_UNAVAILABLE",
+        message: "the series store is unavailable (FT_STORE_UNREACHABLE); try again later",
+      },
     });
     const stopped = await running.stop();
     const spool = expectFailedStop(s, stopped, ["FT_STORE_UNREACHABLE"], join(s.dir, "state"));

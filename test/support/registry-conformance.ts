@@ -392,10 +392,9 @@ export function registryConformance(backend: RegistryBackend): void {
       contact: "$10",
     };
     await store.apply([{ op: "add", customer: "odd", record: hostile }], { actor: "op'x" });
-    await store.apply(
-      [{ op: "update", customer: "odd", set: { address: "1 Rue de l'Église" } }],
-      { actor: "op" },
-    );
+    await store.apply([{ op: "update", customer: "odd", set: { address: "1 Rue de l'Église" } }], {
+      actor: "op",
+    });
     await store.stop();
     const reopened = await again();
     const odd = (await reopened.snapshot()).customers.find((c) => c.id === "odd");
