@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { registryConformance } from "../test/support/registry-conformance.js";
 import { type PostgresServer, startPostgres } from "../test/support/servers.js";
-import { createPostgresRegistry } from "./postgres-registry.js";
+import { createPostgresDriver, createPostgresRegistry } from "./postgres-registry.js";
+import { createSqlRegistry, type SqlDriver } from "./sql-registry.js";
 
 let server: PostgresServer;
 let databases = 0;
@@ -31,6 +32,61 @@ describe("PostgreSQL registry", () => {
         },
       };
     },
+  });
+
+  it("a read that began before this process's commit answers the newer tree, without reading the whole tree again", async () => {
+    const url = await freshDatabase();
+    const driver = createPostgresDriver({ url });
+    // The driver as the store sees it: a read transaction can be held right after it read the
+    // version; every read of a whole table (the tree's) is counted.
+    let hold: Promise<void> | undefined;
+    let heldRead: (() => void) | undefined;
+    let wholeTableReads = 0;
+    const watched: SqlDriver = {
+      ...driver,
+      open: () => driver.open(),
+      close: () => driver.close(),
+      transaction: (kind, fn) =>
+        driver.transaction(kind, (s) =>
+          fn({
+            ...s,
+            run: (sql, params) => s.run(sql, params),
+            async rows(sql, params) {
+              if (sql.includes("string_agg")) wholeTableReads++;
+              const rows = await s.rows(sql, params);
+              if (kind === "read" && sql.startsWith("SELECT version") && hold !== undefined) {
+                const wait = hold;
+                hold = undefined;
+                heldRead?.();
+                await wait;
+              }
+              return rows;
+            },
+          }),
+        ),
+    };
+    const store = createSqlRegistry(watched);
+    await store.start();
+    onTestFinished(() => store.stop());
+    await store.apply([{ op: "add", customer: "a", record: { name: "A" } }], { actor: "t" });
+    const readsAtStart = wholeTableReads;
+
+    let release!: () => void;
+    hold = new Promise((r) => {
+      release = r;
+    });
+    const held = new Promise<void>((r) => {
+      heldRead = r;
+    });
+    const read = store.snapshot();
+    await held; // the read saw version 1 and waits
+    await store.apply([{ op: "add", customer: "b", record: { name: "B" } }], { actor: "t" });
+    release();
+    const answer = await read;
+    expect(answer.version).toBe(2);
+    expect(answer.customers.map((c) => c.id)).toEqual(["a", "b"]);
+    expect((await store.snapshot()).version).toBe(2);
+    expect(wholeTableReads - readsAtStart).toBe(0);
   });
 
   it("serialises change sets from several processes: none lost, none applied on a stale tree", async () => {

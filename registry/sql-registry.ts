@@ -345,14 +345,22 @@ export function createSqlRegistry(
   }
 
   /** The tree at the session's version: the cached one when it is still current. */
-  async function load(s: SqlSession): Promise<RegistrySnapshot> {
+  async function load(s: SqlSession, forWrite = false): Promise<RegistrySnapshot> {
     const version = await readVersion(s);
     if (cachedValid && cached.version === version) return cached;
+    // A read whose transaction began before this process's latest commit sees an older version:
+    // the tree held is newer and committed, as good an answer a moment later. Re-reading the old
+    // one (the whole tree) would only move the cache backwards. A write holds the lock and sees
+    // the latest version: a cache ahead of it (the database restored?) is read again.
+    if (!forWrite && cachedValid && cached.version > version) return cached;
     const snapshot = (cachedValid && cached.version < version
       ? await refresh(s, cached, version)
       : undefined) ?? { version, customers: await readCustomers(s) };
-    cached = snapshot;
-    cachedValid = true;
+    // Loads run concurrently: the newest tree stays (a slow read never replaces a newer one).
+    if (!cachedValid || forWrite || snapshot.version > cached.version) {
+      cached = snapshot;
+      cachedValid = true;
+    }
     return snapshot;
   }
 
@@ -576,7 +584,7 @@ export function createSqlRegistry(
         driver.writeScript !== undefined && cachedValid
           ? await writeAlone(group, driver.writeScript)
           : await tx("write", async (s) => {
-              const before = await load(s);
+              const before = await load(s, true);
               const applied = applyGroup(before, group);
               if (applied.current !== before) {
                 await persist(s, applied.applieds, applied.current.version);
@@ -635,7 +643,7 @@ export function createSqlRegistry(
         await tx("write", createRegistryTables);
         // The tree now; its validation index at the first write (0.2 s of CPU at 100 000
         // customers that a process which only reads, or has just started, does not spend).
-        await tx("read", load);
+        await tx("read", (s) => load(s));
       } catch (e) {
         started = false;
         await driver.close().catch(() => undefined);
@@ -655,7 +663,7 @@ export function createSqlRegistry(
       cachedValid = false;
       await driver.close();
     },
-    snapshot: () => tx("read", load),
+    snapshot: () => tx("read", (s) => load(s)),
     version: () => tx("read", readVersion),
     apply(changes, options) {
       return new Promise((resolve, reject) => {
