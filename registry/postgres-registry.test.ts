@@ -1,3 +1,4 @@
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { registryConformance } from "../test/support/registry-conformance.js";
 import { type PostgresServer, startPostgres } from "../test/support/servers.js";
@@ -32,6 +33,28 @@ describe("PostgreSQL registry", () => {
         },
       };
     },
+  });
+
+  it("writes text exactly on a server whose strings are not standard (standard_conforming_strings off)", async () => {
+    const url = await freshDatabase();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    const name = new URL(url).pathname.slice(1);
+    await admin.query(`ALTER DATABASE "${name}" SET standard_conforming_strings = off`);
+    await admin.end();
+    const store = createPostgresRegistry({ url });
+    await store.start();
+    onTestFinished(() => store.stop());
+    const name1 = "back\\slash \\' x'); DROP TABLE registry_customers; --";
+    await store.apply([{ op: "add", customer: "odd", record: { name: name1 } }], { actor: "t" });
+    await store.apply([{ op: "update", customer: "odd", set: { description: "\\'" } }], {
+      actor: "t",
+    });
+    const again = createPostgresRegistry({ url });
+    await again.start();
+    onTestFinished(() => again.stop());
+    const odd = (await again.snapshot()).customers[0]!;
+    expect([odd.name, odd.description]).toEqual([name1, "\\'"]);
   });
 
   it("a read that began before this process's commit answers the newer tree, without reading the whole tree again", async () => {

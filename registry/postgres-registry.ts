@@ -49,6 +49,10 @@ export function createPostgresDriver(options: PostgresRegistryOptions): SqlDrive
         // A server that does not answer fails the call instead of holding it for ever.
         connectionTimeoutMillis: 10_000,
         keepAlive: true,
+        // Scripts write values as standard SQL literals (quotes doubled, backslashes plain),
+        // whatever the server's or the database's default: set when each connection starts
+        // (a SET inside a script would come too late: PostgreSQL reads the whole script first).
+        options: "-c standard_conforming_strings=on",
       });
       // An idle connection the server drops must not crash the process.
       p.on("error", () => undefined);
@@ -92,6 +96,11 @@ export function createPostgresDriver(options: PostgresRegistryOptions): SqlDrive
           async rows(sql, params = []) {
             return (await client.query({ text: sql, values: params.slice(), rowMode: "array" }))
               .rows as unknown[][];
+          },
+          // The simple query protocol takes several statements (without parameters) at once;
+          // its literals are standard strings on every connection of the pool (see open).
+          async script(statements) {
+            await client.query(statements.join(";\n"));
           },
         });
         await client.query("COMMIT");
