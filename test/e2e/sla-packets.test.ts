@@ -16,6 +16,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runReplay } from "../../cli/replay-command.js";
+import { readCaptureFile } from "../../collector/capture/capture-reader.js";
+import { readFlowRecord } from "../../collector/decoders/flow-record-view.js";
+import { createFlowTable } from "../../collector/packet/flow-table.js";
+import { PacketInfo } from "../../collector/packet/packet-info.js";
+import { parsePacket } from "../../collector/packet/packet-parser.js";
+import { FlowBatch } from "../../schema/flow-record.js";
 import { judgeMinute } from "../../sla/compliance.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
 import type { DelayManifest } from "../support/delay-capture.js";
@@ -23,6 +29,7 @@ import {
   countPerMinute,
   type MinuteCount,
   referenceVerdict,
+  tsharkHttp,
   tsharkTransactions,
 } from "../support/tshark-transactions.js";
 
@@ -159,5 +166,165 @@ describe("SLA from packets: a capture with known server delays", () => {
         ]),
       ),
     );
+  }, 60_000);
+});
+
+describe("SLA from packets: real captures with HTTP", () => {
+  const captures = [
+    "tcpreplay__test.pcap",
+    "ndpi__1kxun.pcap",
+    "ndpi__netflix.pcap",
+    "ndpi__http.pcapng",
+    "ndpi__sites.pcapng",
+    "debian-gopacket__test_ethernet.pcap",
+    "debian-gopacket__test_loopback.pcap",
+  ];
+  const THRESHOLD_MS = 100;
+  const TARGET = 80;
+
+  /** flowtally's transactions on port 80, by client address and port, from the flow table. */
+  async function flowTableTransactions(capture: string) {
+    const out = new Map<string, Array<{ endUs: number; totalDelayUs: number }>>();
+    const table = createFlowTable(
+      { maxFlows: 65_536, idleTimeoutMs: 3_600_000, activeTimeoutMs: 3_600_000 },
+      {
+        onTransaction: (t) => {
+          const r = readFlowRecord(t.flow, 0);
+          if (r.dstPort !== 80) return;
+          const key = `${r.srcAddress}|${r.srcPort}`;
+          const list = out.get(key) ?? [];
+          list.push({ endUs: t.responseEndUs, totalDelayUs: t.totalDelayUs });
+          out.set(key, list);
+        },
+      },
+    );
+    const batch = new FlowBatch(1024);
+    const info = new PacketInfo();
+    await readCaptureFile(capture, (p) => {
+      const result = parsePacket(p.data, p.linkType, info);
+      if (result === "ok" || result === "truncated") table.add(info, p.tsSec, p.tsNsec, batch);
+      batch.clear();
+    });
+    table.flushAll(batch);
+    return out;
+  }
+
+  /**
+   * Streams where flowtally's transactions and HTTP messages are not the same thing, found by
+   * the test below and explained (docs/response-times.md, "What is timed and what is not"):
+   * - "interim": a POST with `Expect: 100-continue`: the client sends the headers, the server
+   *   answers 100 Continue, the client sends the body, the server the final response. tshark
+   *   makes one HTTP transaction of it; flowtally, which does not parse HTTP, two (each
+   *   direction change is one).
+   * - "unfinished": tshark never completed a response, so it gives no http.time: in
+   *   ndpi__1kxun.pcap the capture ends in the middle of a 9 MB download; ndpi__netflix.pcap
+   *   lost packets ("TCP Previous segment not captured" in most of its port-80 streams), so
+   *   tshark cannot reassemble the bodies. flowtally times what it saw, up to the last response
+   *   packet (the flow leaves the table at the end of the file).
+   * Streams per capture and reason.
+   */
+  const EXPLAINED: Record<string, number> = {
+    "ndpi__1kxun.pcap interim": 1,
+    "ndpi__1kxun.pcap unfinished": 1,
+    "ndpi__netflix.pcap unfinished": 26,
+  };
+  /** Clients with a stream above: their per-minute sums cannot be compared with tshark's. */
+  const UNCOMPARABLE = ["192.168.115.8", "192.168.1.7"];
+
+  it("per stream: flowtally's transactions = tshark's HTTP transactions, where they are the same thing", async () => {
+    const found: Record<string, number> = {};
+    const note = (c: string, why: string) => {
+      found[`${c} ${why}`] = (found[`${c} ${why}`] ?? 0) + 1;
+    };
+    let compared = 0;
+    for (const c of captures) {
+      const ref = tsharkHttp(join(fixtures, c));
+      const ours = await flowTableTransactions(join(fixtures, c));
+      for (const [stream, s] of ref.streams) {
+        if (!s.timed || s.serverPort !== 80 || s.requests === 0) continue;
+        const key = `${s.client}|${s.clientPort}`;
+        if (s.interim > 0) note(c, "interim");
+        else if (s.responses !== s.requests) note(c, "unfinished");
+        else {
+          const theirs = ref.transactions
+            .filter((t) => t.stream === stream)
+            .map((t) => ({
+              minute: Number(t.endNs / 60_000_000_000n),
+              totalDelayUs: Number((t.totalDelayNs + 500n) / 1000n),
+            }));
+          const mine = (ours.get(key) ?? []).map((t) => ({
+            minute: Math.floor(t.endUs / 60_000_000),
+            totalDelayUs: t.totalDelayUs,
+          }));
+          expect(mine.length, `${c} ${key}`).toBe(theirs.length);
+          mine.forEach((m, i) => {
+            expect(m.minute, `${c} ${key} #${i + 1}`).toBe(theirs[i]!.minute);
+            expect(
+              Math.abs(m.totalDelayUs - theirs[i]!.totalDelayUs),
+              `${c} ${key} #${i + 1}`,
+            ).toBeLessThanOrEqual(1);
+          });
+          compared += theirs.length;
+        }
+        ours.delete(key);
+      }
+      // Every port-80 transaction flowtally timed is on a stream tshark saw HTTP on.
+      expect([...ours.keys()], c).toEqual([]);
+    }
+    expect(found).toEqual(EXPLAINED);
+    expect(compared).toBe(34);
+  }, 60_000);
+
+  it("per client and minute through replay: transactions, good and verdict = tshark's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ft-sla-real-"));
+    const db = join(dir, "ft.duckdb");
+    const config = join(dir, "ft.yaml");
+    const ref = captures.flatMap((c) =>
+      tsharkTransactions(join(fixtures, c)).filter((t) => t.serverPort === 80),
+    );
+    const clients = [...new Set(ref.map((t) => t.client))].filter(
+      (ip) => !UNCOMPARABLE.includes(ip),
+    );
+    expect(clients).toHaveLength(6);
+    const id = (ip: string) => `c-${ip.replace(/[.:]/g, "-")}`;
+    writeFileSync(
+      config,
+      [
+        `store: { embedded: { path: ${JSON.stringify(db)} } }`,
+        'decoder: { statePath: "" }',
+        "classes:",
+        `  - { id: http, match: { protocol: [tcp], ports: [80] }, totalDelayThreshold: ${THRESHOLD_MS}ms }`,
+        "customers:",
+        ...clients.map(
+          (ip) =>
+            `  - { id: ${id(ip)}, name: x, sites: [{ id: s, links: [{ id: l, prefixes: ["${ip}/${ip.includes(":") ? 128 : 32}"] }] }] }`,
+        ),
+        "",
+      ].join("\n"),
+    );
+    await runReplay(
+      captures.map((c) => join(fixtures, c)),
+      { config, logLevel: "silent", progress: false },
+    );
+    let transactions = 0;
+    let good = 0;
+    for (const ip of clients) {
+      const ours = await storedMinutes(db, id(ip), "http");
+      const theirs = countPerMinute(
+        ref.filter((t) => t.client === ip),
+        THRESHOLD_MS,
+      );
+      expect(sorted(ours), ip).toEqual(sorted(theirs));
+      for (const [m, c] of theirs) {
+        const o = ours.get(m);
+        expect(judgeMinute(o?.transactions ?? 0, o?.good ?? 0, TARGET)).toBe(
+          referenceVerdict(c, TARGET),
+        );
+        transactions += c.transactions;
+        good += c.good;
+      }
+    }
+    // 20 HTTP transactions of six clients in five captures, 15 of them under 100 ms.
+    expect({ transactions, good }).toEqual({ transactions: 20, good: 15 });
   }, 60_000);
 });

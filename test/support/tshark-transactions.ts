@@ -41,7 +41,9 @@ const FIELDS = [
   "tcp.flags.syn",
   "tcp.flags.ack",
   "tcp.flags.reset",
+  "http.request",
   "http.response",
+  "http.response.code",
   "http.time",
   "http.request_in",
   "tcp.segment",
@@ -53,8 +55,30 @@ export function parseNs(text: string): bigint {
   return BigInt(s!) * 1_000_000_000n + BigInt(`${f}000000000`.slice(0, 9));
 }
 
+/** What tshark saw of HTTP on one TCP stream. */
+export interface TsharkStream {
+  client: string;
+  clientPort: number;
+  serverPort: number;
+  /** The handshake was seen (SYN, SYN-ACK, the client's ACK). */
+  timed: boolean;
+  requests: number;
+  /** Final responses (not 1xx) tshark timed (`http.time`). */
+  responses: number;
+  /** Interim 1xx responses (100 Continue). */
+  interim: number;
+}
+
 /** tshark's HTTP transactions of `capture` on handshake-timed TCP streams. */
 export function tsharkTransactions(capture: string): TsharkTransaction[] {
+  return tsharkHttp(capture).transactions;
+}
+
+/** tshark's HTTP transactions of `capture`, and per stream what it saw of HTTP. */
+export function tsharkHttp(capture: string): {
+  transactions: TsharkTransaction[];
+  streams: Map<number, TsharkStream>;
+} {
   const text = execFileSync(
     "tshark",
     [
@@ -95,6 +119,7 @@ export function tsharkTransactions(capture: string): TsharkTransaction[] {
     client?: string;
     synAck?: bigint;
     cndNs?: bigint;
+    http: TsharkStream;
   }
   const streams = new Map<number, Hs>();
   const out: TsharkTransaction[] = [];
@@ -107,7 +132,17 @@ export function tsharkTransactions(capture: string): TsharkTransaction[] {
     const rst = r["tcp.flags.reset"] === "1" || r["tcp.flags.reset"] === "True";
     let s = streams.get(stream);
     if (s === undefined) {
-      s = {};
+      s = {
+        http: {
+          client: "",
+          clientPort: 0,
+          serverPort: 0,
+          timed: false,
+          requests: 0,
+          responses: 0,
+          interim: 0,
+        },
+      };
       streams.set(stream, s);
     }
     if (syn && !ack) {
@@ -116,8 +151,18 @@ export function tsharkTransactions(capture: string): TsharkTransaction[] {
       if (s.client !== undefined && s.synAck === undefined && src !== s.client) s.synAck = t;
     } else if (s.synAck !== undefined && s.cndNs === undefined && src === s.client && !rst) {
       s.cndNs = t - s.synAck;
+      s.http.timed = true;
     }
+    if (r["http.request"] !== "") {
+      s.http.requests++;
+      s.http.client = r["ip.src"] || r["ipv6.src"];
+      s.http.clientPort = Number(r["tcp.srcport"]);
+      s.http.serverPort = Number(r["tcp.dstport"]);
+    }
+    if (r["http.response"] !== "" && r["http.response.code"].startsWith("1")) s.http.interim++;
+    else if (r["http.response"] !== "" && r["http.time"] !== "") s.http.responses++;
     if (r["http.response"] === "" || r["http.time"] === "") continue;
+    if (r["http.response.code"].startsWith("1")) continue;
     if (s.cndNs === undefined) continue;
     // The request's frame is where it was reassembled; its first segment is the first frame
     // of `tcp.segment` (tshark lists them on the reassembled frame), else the frame itself.
@@ -144,7 +189,10 @@ export function tsharkTransactions(capture: string): TsharkTransaction[] {
       totalDelayNs: httpTimeNs + (requestEnd - requestStart) + s.cndNs,
     });
   }
-  return out;
+  return {
+    transactions: out,
+    streams: new Map([...streams.entries()].map(([k, v]) => [k, v.http])),
+  };
 }
 
 export interface MinuteCount {
