@@ -24,7 +24,11 @@ import { parsePacket } from "../../collector/packet/packet-parser.js";
 import { FlowBatch } from "../../schema/flow-record.js";
 import { judgeMinute } from "../../sla/compliance.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
-import type { DelayManifest } from "../support/delay-capture.js";
+import {
+  type DelayManifest,
+  type DelayPlan,
+  recordDelayCapture,
+} from "../support/delay-capture.js";
 import {
   countPerMinute,
   type MinuteCount,
@@ -166,6 +170,77 @@ describe("SLA from packets: a capture with known server delays", () => {
         ]),
       ),
     );
+  }, 60_000);
+});
+
+describe("SLA from packets: a fresh recording (tcpdump on lo, as root)", () => {
+  // The committed capture's generator, run again: the servers answer now, on this machine, and
+  // tcpdump records them. Its delays carry this machine's timer jitter, so only tshark (not the
+  // plan) is the reference here.
+  const plan: DelayPlan = {
+    start: "2026-11-01T10:00:00Z",
+    groups: [
+      {
+        minute: 0,
+        atSecond: 30,
+        connections: [
+          { service: "web", delaysMs: [5, 150, 20] },
+          { service: "api", delaysMs: [400, 5] },
+        ],
+      },
+      { minute: 0, atSecond: 59.9, connections: [{ service: "web", delaysMs: [300] }] },
+      { minute: 2, atSecond: 1, connections: [{ service: "api", delaysMs: [20, 80] }] },
+    ],
+  };
+
+  it("per class and minute, flowtally's transactions, good and verdict = tshark's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ft-sla-live-"));
+    const pcap = join(dir, "delays.pcap");
+    const manifest = await recordDelayCapture(plan, {
+      rawPcap: join(dir, "raw.pcap"),
+      outPcap: pcap,
+    });
+    expect(manifest.tcpdump).toMatch(/ 0 packets dropped by kernel/);
+    const db = join(dir, "ft.duckdb");
+    const config = join(dir, "ft.yaml");
+    writeFileSync(
+      config,
+      [
+        `store: { embedded: { path: ${JSON.stringify(db)} } }`,
+        'decoder: { statePath: "" }',
+        "classes:",
+        `  - { id: web, match: { protocol: [tcp], ports: [${manifest.ports.web}] }, totalDelayThreshold: 100ms }`,
+        `  - { id: api, match: { protocol: [tcp], ports: [${manifest.ports.api}] }, totalDelayThreshold: 50ms }`,
+        "customers:",
+        `  - { id: client, name: client, sites: [{ id: s, links: [{ id: l, prefixes: ["${manifest.client}/32"] }] }] }`,
+        "",
+      ].join("\n"),
+    );
+    await runReplay([pcap], { config, logLevel: "silent", progress: false });
+    const reference = tsharkTransactions(pcap);
+    expect(reference).toHaveLength(8);
+    for (const [id, thresholdMs] of [
+      ["web", 100],
+      ["api", 50],
+    ] as const) {
+      const ours = await storedMinutes(db, "client", id);
+      const theirs = countPerMinute(
+        reference.filter((t) => t.serverPort === manifest.ports[id]),
+        thresholdMs,
+      );
+      expect(sorted(ours), id).toEqual(sorted(theirs));
+      for (const [m, c] of theirs) {
+        const o = ours.get(m);
+        expect(judgeMinute(o?.transactions ?? 0, o?.good ?? 0, 60)).toBe(referenceVerdict(c, 60));
+      }
+    }
+    // The 300 ms request planned across 10:01:00 ended in 10:01 (the others keep their minute).
+    const web = await storedMinutes(db, "client", "web");
+    expect([...web.keys()].sort()).toEqual([
+      Date.parse("2026-11-01T10:00:00Z"),
+      Date.parse("2026-11-01T10:01:00Z"),
+    ]);
+    expect(web.get(Date.parse("2026-11-01T10:01:00Z"))?.transactions).toBe(1);
   }, 60_000);
 });
 
