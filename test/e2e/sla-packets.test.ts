@@ -22,7 +22,7 @@ import { createFlowTable } from "../../collector/packet/flow-table.js";
 import { PacketInfo } from "../../collector/packet/packet-info.js";
 import { parsePacket } from "../../collector/packet/packet-parser.js";
 import { FlowBatch } from "../../schema/flow-record.js";
-import { judgeMinute } from "../../sla/compliance.js";
+import { incidents, judgeMinute, type SlaMinute } from "../../sla/compliance.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
 import {
   type DelayManifest,
@@ -170,6 +170,30 @@ describe("SLA from packets: a capture with known server delays", () => {
         ]),
       ),
     );
+    // Incidents (consecutive breach minutes; a compliant minute, a minute without data or a
+    // missing row ends one) of sla/compliance.ts on flowtally's minutes, against the plan's
+    // shares at web 75 % / api 50 %: web breaches at 10:00 (3/5), 10:03 (3/5) and 10:05 (1/4),
+    // api at 10:03 (1/3) and 10:05 (0/1), with 10:04 (no api transaction) between them.
+    const minutesOf = (m: Map<number, MinuteCount>, target: number): SlaMinute[] =>
+      [...m.entries()]
+        .sort((a, b) => a[0] - b[0])
+        .map(([startMs, c]) => ({ startMs, ...c, targetPercent: target }));
+    const incident = (start: string, worstShare: number) => ({
+      startMs: at(start),
+      endMs: at(start) + MINUTE,
+      minutes: 1,
+      worstMinuteMs: at(start),
+      worstShare,
+    });
+    expect(incidents(minutesOf(web, classes.web.targetPercent))).toEqual([
+      incident("10:00", 3 / 5),
+      incident("10:03", 3 / 5),
+      incident("10:05", 1 / 4),
+    ]);
+    expect(incidents(minutesOf(api, classes.api.targetPercent))).toEqual([
+      incident("10:03", 1 / 3),
+      incident("10:05", 0),
+    ]);
   }, 60_000);
 });
 
