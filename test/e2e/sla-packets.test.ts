@@ -14,13 +14,17 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { runReplay } from "../../cli/replay-command.js";
 import { readCaptureFile } from "../../collector/capture/capture-reader.js";
+import { buildCustomerModel } from "../../collector/classify/customer-model.js";
 import { readFlowRecord } from "../../collector/decoders/flow-record-view.js";
 import { createFlowTable } from "../../collector/packet/flow-table.js";
 import { PacketInfo } from "../../collector/packet/packet-info.js";
 import { parsePacket } from "../../collector/packet/packet-parser.js";
+import { loadConfigFile } from "../../config/load-config.js";
+import { createApiServer } from "../../query/api/index.js";
 import { FlowBatch } from "../../schema/flow-record.js";
 import { incidents, judgeMinute, type SlaMinute } from "../../sla/compliance.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
@@ -38,6 +42,7 @@ import {
 } from "../support/tshark-transactions.js";
 
 const fixtures = new URL("../fixtures/packets/", import.meta.url).pathname;
+const TOKEN = "sla-proof-operator-token-0123";
 const MINUTE = 60_000;
 
 /** flowtally's response_1m rows of one customer and class: transactions and good per minute. */
@@ -107,6 +112,7 @@ describe("SLA from packets: a capture with known server delays", () => {
       [
         `store: { embedded: { path: ${JSON.stringify(db)} } }`,
         'decoder: { statePath: "" }',
+        `api: { listen: "127.0.0.1:0", operatorTokens: [${TOKEN}] }`,
         "classes:",
         `  - { id: web, match: { protocol: [tcp], ports: [${manifest.ports.web}] }, totalDelayThreshold: ${classes.web.thresholdMs}ms }`,
         `  - { id: api, match: { protocol: [tcp], ports: [${manifest.ports.api}] }, totalDelayThreshold: ${classes.api.thresholdMs}ms }`,
@@ -194,6 +200,53 @@ describe("SLA from packets: a capture with known server delays", () => {
       incident("10:03", 1 / 3),
       incident("10:05", 0),
     ]);
+
+    // What a customer reads: GET /api/v1/customers/client/response-times?step=1m, every minute
+    // (0 where nothing ended), equals tshark's count.
+    const cfg = loadConfigFile(config);
+    const store = createDuckDbStore({ path: db });
+    await store.start();
+    const server = createApiServer({
+      config: cfg,
+      model: buildCustomerModel(cfg),
+      store,
+      log: pino({ level: "silent" }),
+      now: () => at("12:00"),
+    });
+    try {
+      const { port } = await server.listen();
+      for (const id of ["web", "api"] as const) {
+        const r = await fetch(
+          `http://127.0.0.1:${port}/api/v1/customers/client/response-times?from=2026-11-01T10:00:00Z&to=2026-11-01T10:07:00Z&step=1m&class=${id}`,
+          { headers: { authorization: `Bearer ${TOKEN}` } },
+        );
+        expect(r.status).toBe(200);
+        const body = (await r.json()) as {
+          points: Array<{ time: string; transactions: number; goodTransactions: number }>;
+        };
+        const theirs = countPerMinute(
+          reference.filter((t) => t.serverPort === manifest.ports[id]),
+          classes[id].thresholdMs,
+        );
+        expect(
+          body.points.map((p) => [p.time, p.transactions, p.goodTransactions]),
+          id,
+        ).toEqual(
+          Array.from({ length: 7 }, (_, k) => {
+            const m = at("10:00") + k * MINUTE;
+            const c = theirs.get(m);
+            return [
+              new Date(m).toISOString().replace(".000Z", "Z"),
+              c?.transactions ?? 0,
+              c?.good ?? 0,
+            ];
+          }),
+        );
+      }
+    } finally {
+      await server.close();
+      await store.stop();
+    }
   }, 60_000);
 });
 
