@@ -13,7 +13,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runReplay } from "../../cli/replay-command.js";
-import { billSamples, commitCompliance, type PercentileOf } from "../../sla/commit-rate.js";
+import {
+  billingPeriod,
+  billSamples,
+  commitCompliance,
+  type PercentileOf,
+  projectPeriod,
+} from "../../sla/commit-rate.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
 import {
   commitRatePlan,
@@ -26,6 +32,8 @@ const START = Date.UTC(2026, 10, 1);
 const WINDOWS = 72; // six hours
 const COMMIT_BPS = 45_000_000;
 const PORT = 2055;
+/** November 2026 with billing day 1: 30 days of 288 windows; the six hours are its start. */
+const MONTH_WINDOWS = 30 * 288;
 
 interface Expected {
   p95Bps: number;
@@ -33,6 +41,9 @@ interface Expected {
   compliant: boolean;
   windowsAbove: number;
   sumOfLinkP95s: number;
+  projectedP95Bps: number;
+  floorP95Bps: number;
+  burstWindowsLeft: number;
 }
 
 describe("commit rate: two links of one bill through the pipeline", () => {
@@ -90,7 +101,12 @@ describe("commit rate: two links of one bill through the pipeline", () => {
 
     const expected = JSON.parse(
       execFileSync("python3", [reference], {
-        input: JSON.stringify({ windows: WINDOWS, commitRateBps: COMMIT_BPS, links: plan.links }),
+        input: JSON.stringify({
+          windows: WINDOWS,
+          periodWindows: MONTH_WINDOWS,
+          commitRateBps: COMMIT_BPS,
+          links: plan.links,
+        }),
         encoding: "utf8",
       }),
     ) as Record<PercentileOf, Expected>;
@@ -109,10 +125,24 @@ describe("commit rate: two links of one bill through the pipeline", () => {
         compliant: e.compliant,
         above: e.windowsAbove,
       });
+      // The month-end projection, six hours into November (billing day 1).
+      const period = billingPeriod(START + WINDOWS * WINDOW_MS, 1);
+      expect(period).toEqual({ fromMs: START, toMs: Date.UTC(2026, 11, 1) });
+      expect((period.toMs - period.fromMs) / WINDOW_MS).toBe(MONTH_WINDOWS);
+      const p = projectPeriod(billSamples(stored, of), WINDOWS, MONTH_WINDOWS, COMMIT_BPS);
+      expect(p, of).toEqual({
+        projectedP95Bps: e.projectedP95Bps,
+        floorP95Bps: e.floorP95Bps,
+        burstWindowsLeft: e.burstWindowsLeft,
+      });
       // The sum-per-window rule matters on this data: adding the links' own percentiles is
       // another, larger figure.
       expect(e.sumOfLinkP95s, of).toBeGreaterThan(e.p95Bps);
     }
+    // The figures (Python's): p95 in 49 196 196 b/s (excess 4 196 196), max(in, out) the same,
+    // out 39 520 678 (compliant), in + out 64 991 528 (excess 19 991 528); windows above 45 Mbit/s:
+    // 6, 8, 2, 13. Each link's own p95 added would bill 53.6, 78.0, 46.3 and 94.0 Mbit/s.
+    expect(expected.sum).toMatchObject({ p95Bps: 64_991_528, excessBps: 19_991_528 });
     // Both verdicts occur: max(in, out), in and in + out are over 45 Mbit/s, out is within.
     expect(Object.values(expected).map((e) => e.compliant)).toEqual([false, false, true, false]);
   }, 60_000);

@@ -11,7 +11,10 @@ and prints, per percentileOf (max, in, out, sum), as docs/sla.md defines it:
     are 0): the value at rank ceil(0.95 * N) of the ascending list;
   - the excess over the commit rate (0 when at or below) and compliant (p95 <= rate);
   - windowsAbove: the windows whose sample is above the rate;
-  - sumOfLinkP95s: each link's own percentile, added (what the sum-per-window rule is not).
+  - sumOfLinkP95s: each link's own percentile, added (what the sum-per-window rule is not);
+  - with "periodWindows": T (the whole billing period, of which the N windows are the part gone),
+    the projection: projectedP95Bps (the percentile of the N windows alone), floorP95Bps (over
+    all T, the rest without traffic) and burstWindowsLeft (T - ceil(0.95 T) - windowsAbove).
 """
 import json
 import math
@@ -57,6 +60,12 @@ def main():
             "windowsAbove": sum(1 for v in samples if v > rate),
             "sumOfLinkP95s": sum(link_p95s),
         }
+        total = plan.get("periodWindows")
+        if total is not None:
+            out[of]["projectedP95Bps"] = value
+            out[of]["floorP95Bps"] = p95(samples, total)
+            out[of]["burstWindowsLeft"] = (total - math.ceil(Fraction(95, 100) * total)
+                                           - out[of]["windowsAbove"])
     json.dump(out, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
 
