@@ -8,8 +8,14 @@
  * 1. test/fixtures/packets/generated/delays.pcap: a real loopback capture of two HTTP servers
  *    answering after chosen delays (5, 20, 80, 150, 400 ms), re-timed to 2026-11-01 10:00–10:06
  *    (test/support/delay-capture.ts, recorded by bench/delay-capture.ts). Its manifest is a third
- *    witness: the generator's own counts from the planned delays.
- * 2. The real captures of test/fixtures/packets/ with HTTP transactions on port 80.
+ *    witness: the generator's own counts from the planned delays. Also checked: the incidents of
+ *    sla/compliance.ts and what GET /api/v1/customers/{id}/response-times answers per minute.
+ * 2. The same generator run live in the test (tcpdump on lo, as root), against tshark only.
+ * 3. The real captures of test/fixtures/packets/ with HTTP transactions on port 80: per stream
+ *    (every transaction's minute and total delay) and per client and minute through replay.
+ *
+ * The service-level targets are the test's own numbers, passed to judgeMinute: the config key
+ * (`classes[].serviceLevelTarget`) and the SLA series are being built beside this proof.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
