@@ -49,7 +49,7 @@ pcap_header=/usr/include/pcap/pcap.h
 if [ "${1:-}" = "--test" ]; then
   had_freeradius=yes
   have freeradius || had_freeradius=no
-  need softflowd softflowd pmacctd pmacct nfacctd pmacct tcpdump tcpdump tcpreplay tcpreplay \
+  need softflowd softflowd pmacctd pmacct nfacctd pmacct tcpdump tcpdump tcpreplay tcpreplay tshark tshark \
     "$pcap_header" libpcap-dev redis-server redis-server redis-cli redis-tools influxd influxdb \
     victoria-metrics victoria-metrics faketime faketime /usr/lib/postgresql/15/bin/initdb postgresql \
     freeradius freeradius

@@ -55,7 +55,7 @@ function harness(isn = { c: 1000, s: 5000 }) {
     us: number,
     flags: number,
     payload = 0,
-    opts: { seq?: number; cport?: number } = {},
+    opts: { seq?: number; cport?: number; ack?: number } = {},
   ): void {
     info.reset();
     info.ipVersion = 4;
@@ -73,6 +73,7 @@ function harness(isn = { c: 1000, s: 5000 }) {
     info.ipLength = 40 + payload;
     const own = opts.seq ?? seq[from];
     info.tcpSeq = own >>> 0;
+    info.tcpAck = (opts.ack ?? 0) >>> 0;
     if (opts.seq === undefined) {
       seq[from] = (own + payload + ((flags & (SYN | FIN)) !== 0 ? 1 : 0)) >>> 0;
     }
@@ -253,6 +254,41 @@ describe("TCP timing", () => {
       serverDelayUs: 230_000 - 211_000 - 10_000,
     });
     expect(h.table.tcpStats?.retransmissions).toBe(3);
+  });
+
+  it("does not extend a response by a spurious retransmission (data the client had ACKed)", () => {
+    // ndpi__1kxun.pcap stream 7: the server sent the response's last segment again 253 ms after
+    // the client had acknowledged it (tshark: "TCP Spurious Retransmission"); the user was not
+    // waiting for it, and tshark's http.time ends at the first copy.
+    const h = harness({ c: 1000, s: 0xffff_ff00 }); // the server's sequence numbers wrap
+    h.handshake(0, 10_000, 10_100);
+    h.send("c", 11_000, PSH | ACK, 500);
+    const respSeq = h.seq.s;
+    h.send("s", 60_000, ACK, 1400);
+    h.send("s", 61_000, PSH | ACK, 400);
+    const acked = (respSeq + 1800) >>> 0;
+    h.send("c", 61_500, ACK, 0, { ack: acked });
+    h.send("s", 314_000, PSH | ACK, 400, { seq: (respSeq + 1400) >>> 0 }); // spurious
+    // A retransmission the client had not acknowledged still extends the response.
+    h.send("c", 400_000, PSH | ACK, 500);
+    const resp2 = h.seq.s;
+    h.send("s", 420_000, PSH | ACK, 300);
+    h.send("c", 420_500, ACK, 0, { ack: acked }); // a stale ACK: nothing of response 2
+    h.send("s", 650_000, PSH | ACK, 300, { seq: resp2 }); // lost after the monitor, sent again
+    h.send("s", 651_000, FIN | ACK);
+    expect(h.got).toHaveLength(2);
+    expect(h.got[0]).toMatchObject({
+      responseEndUs: T0 + 61_000,
+      totalDelayUs: 61_000 - 11_000 + 100,
+      responsePackets: 3,
+      responseBytes: 2200,
+      responseRetransmissions: 1,
+    });
+    expect(h.got[1]).toMatchObject({
+      responseEndUs: T0 + 650_000,
+      totalDelayUs: 650_000 - 400_000 + 100,
+      responseRetransmissions: 1,
+    });
   });
 
   it("tells out-of-order segments from retransmissions", () => {

@@ -51,7 +51,8 @@ const TX_RESPONSE = 2;
  * expected sequence number per direction (side 0 = sent by the flow's side A), 3–4 and 5–6
  * the gap (start, end) per direction, 7–11 request/response packets and retransmissions and
  * the transaction count; 64-bit floats 6–7 the request's and the response's last packet.
- * Line 2: bytes of request and response, then the handshake and first-packet times (µs).
+ * Line 2: bytes of request and response, then the handshake and first-packet times (µs), and
+ * in 32-bit word 30 the highest acknowledgement number the client sent.
  */
 const CONNECTION_BYTES = 128;
 const CB = CONNECTION_BYTES;
@@ -77,6 +78,8 @@ const SYN_ACK_US = 11;
 const ACK_US = 12;
 const REQ_FIRST = 13;
 const RESP_FIRST = 14;
+/** 32-bit word: the client's highest ACK number (valid with CLIENT_ACK_KNOWN). */
+const CLIENT_ACK = 30;
 
 /** `bits` flags. */
 const SEQ_KNOWN_A = 0x01;
@@ -84,6 +87,7 @@ const SEQ_KNOWN_B = 0x02;
 const HOLE_A = 0x04;
 const HOLE_B = 0x08;
 const CLIENT_IS_A = 0x10;
+const CLIENT_ACK_KNOWN = 0x20;
 
 /**
  * One completed request/response transaction. The object is reused: read it inside the
@@ -475,6 +479,17 @@ export function createTcpTimer(capacity: number, deps: TcpTimerDeps): TcpTimer {
         emitHandshake(s);
       }
 
+      // The client's highest ACK: response data at or below it had reached the client already.
+      if (fromClient && (f & ACK) !== 0 && h === HS_TIMED) {
+        const b = u8[CB * s + BITS]!;
+        if ((b & CLIENT_ACK_KNOWN) === 0) {
+          u8[CB * s + BITS] = b | CLIENT_ACK_KNOWN;
+          u32[CW * s + CLIENT_ACK] = info.tcpAck;
+        } else if (((info.tcpAck - u32[CW * s + CLIENT_ACK]!) | 0) > 0) {
+          u32[CW * s + CLIENT_ACK] = info.tcpAck;
+        }
+      }
+
       // ---- data ----
       if (payload > 0) {
         const kind = classifySegment(s, side, info);
@@ -501,7 +516,14 @@ export function createTcpTimer(capacity: number, deps: TcpTimerDeps): TcpTimer {
                 startRequest(s, payload);
               }
             } else if (phase === TX_RESPONSE) {
-              f64[CF * s + RESP_LAST] = tsUs;
+              // A spurious retransmission (its whole range already acknowledged by the client,
+              // tshark's "Spurious Retransmission") is counted but does not extend the response:
+              // the client had that data, the user was not waiting for it.
+              const spurious =
+                kind === 1 &&
+                (u8[CB * s + BITS]! & CLIENT_ACK_KNOWN) !== 0 &&
+                ((seq + payload - u32[CW * s + CLIENT_ACK]!) | 0) <= 0;
+              if (!spurious) f64[CF * s + RESP_LAST] = tsUs;
               f64[CF * s + RESP_BYTES] = f64[CF * s + RESP_BYTES]! + payload;
               u32[CW * s + RESP_PACKETS] = u32[CW * s + RESP_PACKETS]! + 1;
               if (kind === 1) u32[CW * s + RESP_RETRANS] = u32[CW * s + RESP_RETRANS]! + 1;
