@@ -14,6 +14,7 @@ import {
   type SeriesStore,
   zeroResponseTimeCounters,
 } from "../schema/series-store.js";
+import type { LevelLookup } from "../sla/config-levels.js";
 import { captureLog } from "../test/support/log-capture.js";
 import {
   freePort,
@@ -22,6 +23,7 @@ import {
   startVictoriaMetrics,
   type TestServer,
 } from "../test/support/servers.js";
+import { describeSlaConformance } from "../test/support/sla-conformance.js";
 import {
   atAllLevels,
   CALENDAR_T0S,
@@ -68,12 +70,15 @@ afterEach(async () => {
 });
 
 /** A started v1 store on a new database of the test server. */
-async function openV1(extra: Record<string, unknown> = {}): Promise<SeriesStore> {
+async function openV1(
+  extra: Record<string, unknown> = {},
+  slaLevel?: LevelLookup,
+): Promise<SeriesStore> {
   const database = `flowtally_${++databases}`;
   await influxql(influxd, `CREATE DATABASE ${database}`);
   const store = createInfluxStore(
     influxConfig({ api: "v1", url: `http://127.0.0.1:${influxd.port}`, database, ...extra }),
-    { log },
+    { log, ...(slaLevel === undefined ? {} : { slaLevel }) },
   );
   await store.start();
   started.push(store);
@@ -91,6 +96,13 @@ for (const t0 of Object.values(CALENDAR_T0S)) {
     open: () => openV1(),
     t0,
     randomDeltas: 1000,
+  });
+}
+
+for (const t0 of [DEFAULT_T0, CALENDAR_T0S.past, CALENDAR_T0S.y2100]) {
+  describeSlaConformance("InfluxDB v1 store (influxd 1.6.7)", {
+    open: (slaLevel) => openV1({}, slaLevel),
+    t0,
   });
 }
 
