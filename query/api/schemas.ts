@@ -318,11 +318,9 @@ export const SlaLink = z
     link: z.string(),
     commitRate: z.number().nullable().meta({ description: "bits/s; null: the link has none" }),
     percentileOf: z.enum(["max", "in", "out", "sum"]),
-    p95Bps: z
-      .number()
-      .meta({
-        description: "95th percentile (nearest rank) of the range's 5-minute samples, bits/s",
-      }),
+    p95Bps: z.number().meta({
+      description: "95th percentile (nearest rank) of the range's 5-minute samples, bits/s",
+    }),
     excessBps: z.number().nullable(),
     compliant: z.boolean().nullable(),
     windows: z.number().int(),
