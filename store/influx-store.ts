@@ -292,6 +292,16 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     const name = quoteIdentifier(names[level]);
     return policy === undefined ? name : `${quoteIdentifier(policy)}.${name}`;
   };
+  /**
+   * SLA minutes are kept as long as the 5-minute level (a month's report judges each minute):
+   * `sla_1m` goes to the 5m retention policy when there is one per level.
+   */
+  const slaPolicy = (level: SeriesLevel): SeriesLevel => (level === "1m" ? "5m" : level);
+  const fromSla = (level: SeriesLevel): string => {
+    const policy = policyOf(slaPolicy(level));
+    const name = quoteIdentifier(SLA[level]);
+    return policy === undefined ? name : `${quoteIdentifier(policy)}.${name}`;
+  };
   /** Credentials travel in this header only: never in a URL, a message or a log line. */
   const authorization =
     config.token !== undefined
@@ -758,7 +768,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
   function readSla(keys: readonly ResponseTimeRowKey[]): Promise<SlaRow[]> {
     return readKeys(
       keys,
-      (level) => `SELECT * FROM ${from(SLA, level)}`,
+      (level) => `SELECT * FROM ${fromSla(level)}`,
       (level, s, v): SlaRow => slaRowOf(level, s, v),
       (k) => rowKey({ ...k, direction: "" }),
     );
@@ -801,7 +811,10 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     for (const r of coarse.length === 0 ? [] : await readSla(coarse)) {
       stored.set(rowKey({ ...r, direction: "" }), r);
     }
-    const lines: Array<[SeriesLevel, string]> = minuteRows.map((r) => [r.level, slaLine(r)]);
+    const lines: Array<[SeriesLevel, string]> = minuteRows.map((r) => [
+      slaPolicy(r.level),
+      slaLine(r),
+    ]);
     for (const d of coarse) {
       const have = stored.get(rowKey({ ...d, direction: "" }));
       const row: SlaRow = { ...d };
@@ -824,7 +837,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     if (q.trafficClass !== undefined) where.push(tagEquals("class", q.trafficClass));
     if (q.breachesOnly === true) where.push(`"breachMinutes" > 0`);
     const [result] = await query([
-      `SELECT * FROM ${from(SLA, q.level)} WHERE ${where.join(" AND ")} GROUP BY "customer", "site", "link", "class"`,
+      `SELECT * FROM ${fromSla(q.level)} WHERE ${where.join(" AND ")} GROUP BY "customer", "site", "link", "class"`,
     ]);
     const out: SlaRow[] = [];
     for (const s of result?.series ?? []) {
@@ -913,7 +926,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
       });
       const sla = await query(
         LEVEL_NAMES.map(
-          (level) => `SELECT count(transactions) FROM ${from(SLA, level)} WHERE ${who}`,
+          (level) => `SELECT count(transactions) FROM ${fromSla(level)} WHERE ${who}`,
         ),
       );
       LEVEL_NAMES.forEach((level, k) => {
