@@ -244,7 +244,10 @@ const SLA_TOUCHED_SQL = `WITH t AS (
     coalesce(sum(x.value) FILTER (WHERE x.metric = 'transactions'), 0) AS transactions,
     coalesce(sum(x.value) FILTER (WHERE x.metric = 'good'), 0) AS good,
     coalesce(sum(x.value) FILTER (WHERE x.metric = 'estimated'), 0) AS estimated
-  FROM t LEFT JOIN response_1m AS x
+  FROM t LEFT JOIN (
+    SELECT * FROM response_1m WHERE start_ms >= $1 AND start_ms <= $2
+      AND metric IN ('transactions', 'good', 'estimated')
+  ) AS x
     ON x.customer = t.customer AND x.site = t.site AND x.link = t.link
     AND x.traffic_class = t.traffic_class AND x.start_ms = t.start_ms
   GROUP BY t.customer, t.site, t.link, t.traffic_class, t.start_ms
@@ -252,7 +255,7 @@ const SLA_TOUCHED_SQL = `WITH t AS (
 SELECT r.customer, r.site, r.link, r.traffic_class, r.start_ms, r.transactions, r.good,
   r.estimated, s.start_ms IS NOT NULL,
   ${SLA_COUNTER_COLUMNS.map((c) => `s.${c}`).join(", ")}, s.threshold_ms, s.target_percent
-FROM r LEFT JOIN sla_1m AS s
+FROM r LEFT JOIN (SELECT * FROM sla_1m WHERE start_ms >= $1 AND start_ms <= $2) AS s
   ON s.customer = r.customer AND s.site = r.site AND s.link = r.link
   AND s.traffic_class = r.traffic_class AND s.start_ms = r.start_ms`;
 
@@ -794,7 +797,7 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
         mode === "add" ? [responseUpsertSql(l)] : [responseDeleteSql(l), responseUpsertSql(l)],
       ),
       mark,
-      levels.has("1m") ? deriveSla : undefined,
+      levels.has("1m") ? (w) => deriveSla(w, rows) : undefined,
     );
   }
 
@@ -802,8 +805,22 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
    * In the transaction of a response-time write, after its upserts: judges each minute written
    * (sla/series.ts) and writes its SLA row and the change of the coarse ones.
    */
-  async function deriveSla(w: DuckDBConnection): Promise<void> {
-    const found = (await w.runAndReadAll(SLA_TOUCHED_SQL)).getRowsJS();
+  async function deriveSla(
+    w: DuckDBConnection,
+    rows: readonly ResponseTimeRowDelta[],
+  ): Promise<void> {
+    // The minutes' range: only those row groups of the tables are read (zone maps on start_ms).
+    let first = Number.POSITIVE_INFINITY;
+    let last = Number.NEGATIVE_INFINITY;
+    for (const r of rows) {
+      if (r.level !== "1m") continue;
+      if (r.startMs < first) first = r.startMs;
+      if (r.startMs > last) last = r.startMs;
+    }
+    if (first > last) return;
+    const found = (
+      await w.runAndReadAll(SLA_TOUCHED_SQL, [BigInt(first), BigInt(last)], [BIGINT, BIGINT])
+    ).getRowsJS();
     const minutes = found.map((r) => {
       const exists = r[8] === true;
       let prev: SlaMinuteState | undefined;
@@ -832,13 +849,13 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
       };
     });
     const { minuteRows, coarse } = slaWrites(minutes, slaLevel);
-    const rows = [...minuteRows, ...coarse];
-    if (rows.length === 0) return;
+    const sla = [...minuteRows, ...coarse];
+    if (sla.length === 0) return;
     const appender = await w.createAppender("sla_staging", null, "temp");
     try {
       const chunk = DuckDBDataChunk.create(SLA_STAGING_COLUMNS);
-      for (let first = 0; first < rows.length; first += CHUNK_ROWS) {
-        const part = rows.slice(first, first + CHUNK_ROWS);
+      for (let at = 0; at < sla.length; at += CHUNK_ROWS) {
+        const part = sla.slice(at, at + CHUNK_ROWS);
         chunk.reset();
         chunk.rowCount = part.length;
         chunk.setColumns([
@@ -857,7 +874,7 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
     } finally {
       appender.closeSync();
     }
-    const levels = new Set(rows.map((r) => r.level));
+    const levels = new Set(sla.map((r) => r.level));
     for (const l of LEVEL_NAMES) if (levels.has(l)) await w.run(slaUpsertSql(l));
     await w.run("DELETE FROM temp.sla_staging");
   }
