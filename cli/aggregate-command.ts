@@ -23,6 +23,7 @@ import {
 import { shareDriver } from "../registry/shared-driver.js";
 import type { Config } from "../schema/config.js";
 import type { SeriesStore } from "../schema/series-store.js";
+import { configLevels } from "../sla/config-levels.js";
 import { createStore } from "../store/create-store.js";
 import { createApiRegistry } from "./api-registry.js";
 import { collectorId, requireQueue } from "./collect-command.js";
@@ -83,7 +84,7 @@ export async function startAggregate(
 ): Promise<RunningService> {
   const q = requireQueue(cfg, "aggregate");
   const id = collectorId(cfg);
-  const store = createStore(cfg.store, { log });
+  const store = createStore(cfg.store, { log, slaLevel: configLevels(cfg) });
   await store.start();
   const workerConnection = connectRedis(q, "worker", `flowtally-aggregate-${id}`);
   const commands = connectRedis(q, "commands", `flowtally-aggregate-${id}-totals`);

@@ -21,6 +21,7 @@ import type { CustomerModel } from "../collector/classify/customer-model.js";
 import type { Config } from "../schema/config.js";
 import { type ErrorCode, FlowtallyError } from "../schema/errors.js";
 import type { ResponseTimeRowDelta, SeriesRowDelta, SeriesStore } from "../schema/series-store.js";
+import { configLevels } from "../sla/config-levels.js";
 import { createStore, spoolStoreName, storeSpoolPlaces } from "../store/create-store.js";
 import { completeBefore } from "../store/levels.js";
 import { createStoreSpool, type SpoolRows, spoolRowCount } from "../store/store-spool.js";
@@ -130,7 +131,10 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
   // opened. Then the store opens on its own threads (DuckDB: 0.06-0.1 s) while the customer model
   // and the collectors are made here (as long again for 100 000 customers).
   const decoder = restoredFlowDecoder(cfg, log);
-  const store: SeriesStore = createStore(cfg.store, { log });
+  // The SLA level of each class now: read by the store when it first judges a minute, swapped
+  // by a reload (a change applies from that moment on: sla/series.ts).
+  let slaLevels = configLevels(cfg);
+  const store: SeriesStore = createStore(cfg.store, { log, slaLevel: (c) => slaLevels(c) });
   const started = store.start();
   let parts: Collectors;
   try {
@@ -431,6 +435,7 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
 
   function reloadModel(next: Config, model?: CustomerModel): void {
     take(lastNowMs, parts.reload(next, model));
+    slaLevels = configLevels(next);
   }
 
   return {

@@ -22,7 +22,7 @@ export const siteRecordSchema = siteSchema.omit({ links: true }).extend({
 });
 
 /** A customer without its sites: the config's customer with contact fields and a message of the day. */
-export const customerRecordSchema = customerSchema.omit({ sites: true }).extend({
+export const customerRecordSchema = customerSchema.omit({ sites: true, billing: true }).extend({
   /** The contact person. */
   contact: note.optional(),
   email: note.optional(),

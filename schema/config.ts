@@ -137,6 +137,36 @@ const anyDuration = duration({ min: 0, max: LONGEST_MS });
 /** A transaction under it is good: 0 would make none good. */
 const totalDelayThreshold = duration({ min: 1, max: LONGEST_MS });
 
+/**
+ * A service-level target: the percentage of good transactions a minute must reach, 0 to 100 with
+ * at most three decimals (99.995), so that sla/compliance.ts judges it in integers.
+ */
+const serviceLevelTarget = z.number().superRefine((v, ctx) => {
+  const problem = !Number.isFinite(v)
+    ? "is not a number"
+    : v < 0 || v > 100
+      ? `must be a percentage from 0 to 100 (got ${v})`
+      : Math.abs(v * 1000 - Math.round(v * 1000)) > 1e-6
+        ? `must have at most three decimals, such as 99.995 (got ${v})`
+        : undefined;
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem, input: v });
+});
+
+/** How a customer's commit rate is judged (sla/commit-rate.ts, docs/sla.md). */
+const billingSchema = z.strictObject({
+  /** The 5-minute sample the 95th percentile is taken of: max(in, out), in, out or in + out. */
+  percentileOf: z
+    .enum(["max", "in", "out", "sum"], { error: 'must be "max", "in", "out" or "sum"' })
+    .default("max"),
+  /** The billing period starts on this day of each month (00:00 UTC); 1 to 28. */
+  day: z
+    .number()
+    .int("must be a whole day of the month from 1 to 28")
+    .min(1, "must be a day of the month from 1 to 28")
+    .max(28, "must be a day of the month from 1 to 28 (every month has one)")
+    .default(1),
+});
+
 /** collector/packet/flow-table.ts sweeps once a second and takes (0, 1d]. */
 const flowTimeout = duration({ min: SECOND_MS, max: DAY_MS });
 
@@ -301,6 +331,8 @@ export const customerSchema = z.strictObject({
   /** The customer's message of the day, shown to its users (`GET /api/v1/me`). */
   motd: z.string().max(4096).optional(),
   sites: z.array(siteSchema).min(1),
+  /** How the commit rate is billed (docs/sla.md); left out: max(in, out) from day 1. */
+  billing: billingSchema.optional(),
 });
 
 const portRange = z
@@ -335,6 +367,11 @@ const classSchema = z.strictObject({
   name: z.string().optional(),
   /** Response times: a transaction whose total delay is under this is good (default: defaultTotalDelayThreshold). */
   totalDelayThreshold: totalDelayThreshold.optional(),
+  /**
+   * The percentage of good transactions a minute must reach (docs/sla.md); default:
+   * defaultServiceLevelTarget, and without either the class has no SLA.
+   */
+  serviceLevelTarget: serviceLevelTarget.optional(),
   /** Every condition given must hold; a list matches when any of its entries does. */
   match: z
     .strictObject({
@@ -741,6 +778,11 @@ export const configSchema = z.strictObject({
   /** The total-delay threshold of classes that set none, and of the default class. */
   defaultTotalDelayThreshold: totalDelayThreshold.default(1000),
   /**
+   * The service-level target of classes that set none, and of the default class (docs/sla.md);
+   * left out: those classes have no SLA (their minutes are no data).
+   */
+  defaultServiceLevelTarget: serviceLevelTarget.optional(),
+  /**
    * The write-ahead log of `flowtally run` (docs/durability.md): what was received is on disk
    * within `syncInterval`, so a crash (SIGKILL, OOM, power loss) loses at most that much.
    */
@@ -766,6 +808,7 @@ export const SECRET_KEYS: readonly SecretKey[] = secretKeys(configSchema);
 export type DecoderConfig = z.infer<typeof decoderConfigSchema>;
 export type CustomerConfig = z.infer<typeof customerSchema>;
 export type ClassConfig = z.infer<typeof classSchema>;
+export type BillingConfig = z.output<typeof billingSchema>;
 export type CaptureInputConfig = z.infer<typeof captureInput>;
 export type Config = z.infer<typeof configSchema>;
 export type RadiusConfig = z.infer<typeof radiusConfigSchema>;

@@ -94,6 +94,7 @@ describe("customer fast path", () => {
     });
     const known = new Set([
       ...FAST_PATH_KEYS.customer,
+      ...FAST_PATH_KEYS.zodOnly,
       ...FAST_PATH_KEYS.site.map((k) => `sites[].${k}`),
       ...FAST_PATH_KEYS.link.map((k) => `sites[].links[].${k}`),
     ]);

@@ -17,6 +17,8 @@ export const FAST_PATH_KEYS = {
   customer: ["id", "name", "serviceType", "motd", "sites"],
   site: ["id", "name", "links"],
   link: ["id", "name", "prefixes", "router", "ifIndex", "commitRate"],
+  /** Keys of customerSchema the fast path leaves to zod: a customer with one is parsed by zod. */
+  zodOnly: ["billing", "billing.percentileOf", "billing.day"],
 } as const;
 
 type Site = CustomerConfig["sites"][number];

@@ -141,6 +141,57 @@ export interface ResponseTimeQuery {
 export type ResponseTimePoint = ResponseTimeSums & { timeMs: number };
 
 /**
+ * The counters of an SLA row (sla/series.ts, docs/series-schema.md#sla-series), all additive: a
+ * 1-minute row is one minute's (exactly one of the three minute counts is 1), a 5m / 1h / 1d row
+ * the sum of its minutes'.
+ */
+export const slaCounters = [
+  /** Transactions that ended in the period, and those that were good. */
+  "transactions",
+  "good",
+  /** Of the transactions, those whose good/bad was estimated (an exporter's histogram). */
+  "estimated",
+  /** Minutes with transactions that reached the target in force. */
+  "compliantMinutes",
+  /** Minutes with transactions that did not. */
+  "breachMinutes",
+  /** Minutes with a row but no verdict: no transactions, or no target in force then. */
+  "noDataMinutes",
+] as const;
+export type SlaCounter = (typeof slaCounters)[number];
+
+/**
+ * One stored SLA row of one (customer, site, link, class) and period. Derived by the store from
+ * the 1-minute response-time row it holds after each write (sla/series.ts): never written by
+ * the aggregator itself.
+ */
+export type SlaRow = Record<SlaCounter, number> & {
+  level: SeriesLevel;
+  startMs: number;
+  customer: string;
+  site: string;
+  link: string;
+  trafficClass: string;
+  /**
+   * 1m rows only: the class's threshold (ms) and target (percent) in force when the minute was
+   * first measured; absent: the class had no SLA then.
+   */
+  thresholdMs?: number;
+  targetPercent?: number;
+};
+
+export interface SlaQuery {
+  fromMs: number;
+  toMs: number;
+  level: SeriesLevel;
+  /** One customer; undefined: every customer (the operators' breach list). */
+  customer?: string;
+  trafficClass?: string;
+  /** Only rows with a breach minute (`breachMinutes` > 0). */
+  breachesOnly?: boolean;
+}
+
+/**
  * A position in the writer's write-ahead log (wal/), written with the rows it covers: on the
  * embedded store in their transaction, so that replaying the log at start adds exactly what the
  * store does not have; on InfluxDB right after them (docs/durability.md says what that leaves).
@@ -194,6 +245,11 @@ export interface SeriesStore {
   readResponseTimes(keys: readonly ResponseTimeRowKey[]): Promise<ResponseTimeRowDelta[]>;
   /** One point per period of `level` with data, sites/links/classes summed as filtered. */
   responseTimes(q: ResponseTimeQuery): Promise<ResponseTimePoint[]>;
+  /**
+   * The stored SLA rows of [fromMs, toMs) at `level`, one per (customer, site, link, class) and
+   * period, sorted by time, then customer, site, link and class.
+   */
+  slaRows(q: SlaQuery): Promise<SlaRow[]>;
   /** Sums per customer over [fromMs, toMs), read from the coarsest level that fits exactly. */
   overview(q: OverviewQuery): Promise<CustomerTotals[]>;
   /** Points of one customer (optionally one site / link / class) at one level. */

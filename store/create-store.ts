@@ -7,6 +7,7 @@ import { basename, dirname, resolve } from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "../schema/config.js";
 import type { SeriesStore } from "../schema/series-store.js";
+import type { LevelLookup } from "../sla/config-levels.js";
 import { describeStore } from "./configured-store.js";
 import { createDuckDbStore } from "./duckdb-store.js";
 import { createInfluxStore } from "./influx-store.js";
@@ -20,10 +21,14 @@ type StoreConfig = Config["store"];
  */
 export function createStore(
   store: StoreConfig,
-  deps: { log: Logger; readOnly?: boolean },
+  deps: { log: Logger; readOnly?: boolean; slaLevel?: LevelLookup },
 ): SeriesStore {
   return store.influx === undefined
-    ? createDuckDbStore({ path: store.embedded.path, readOnly: deps.readOnly === true })
+    ? createDuckDbStore({
+        path: store.embedded.path,
+        readOnly: deps.readOnly === true,
+        ...(deps.slaLevel === undefined ? {} : { slaLevel: deps.slaLevel }),
+      })
     : createInfluxStore(store.influx, deps);
 }
 

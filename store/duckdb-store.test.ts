@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type ErrorCode, isFlowtallyError } from "../schema/errors.js";
 import type { SeriesRowDelta, SeriesStore } from "../schema/series-store.js";
+import type { LevelLookup } from "../sla/config-levels.js";
 import { mountTmpfs, setImmutable } from "../test/support/fault-fs.js";
+import { describeSlaConformance } from "../test/support/sla-conformance.js";
 import {
   atAllLevels,
   CALENDAR_T0S,
@@ -22,8 +24,11 @@ const DAY = 86_400_000;
 let dir: string;
 const started: SeriesStore[] = [];
 
-async function open(name = "series.duckdb"): Promise<SeriesStore> {
-  const store = createDuckDbStore({ path: join(dir, name) });
+async function open(name = "series.duckdb", slaLevel?: LevelLookup): Promise<SeriesStore> {
+  const store = createDuckDbStore({
+    path: join(dir, name),
+    ...(slaLevel === undefined ? {} : { slaLevel }),
+  });
   await store.start();
   started.push(store);
   return store;
@@ -48,6 +53,13 @@ for (const t0 of Object.values(CALENDAR_T0S)) {
     open: () => open(),
     t0,
     randomDeltas: 5000,
+  });
+}
+
+for (const t0 of [T0, CALENDAR_T0S.past, CALENDAR_T0S.y2100]) {
+  describeSlaConformance("embedded store (DuckDB)", {
+    open: (slaLevel) => open("series.duckdb", slaLevel),
+    t0,
   });
 }
 

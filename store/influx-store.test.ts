@@ -14,6 +14,7 @@ import {
   type SeriesStore,
   zeroResponseTimeCounters,
 } from "../schema/series-store.js";
+import type { LevelLookup } from "../sla/config-levels.js";
 import { captureLog } from "../test/support/log-capture.js";
 import {
   freePort,
@@ -22,6 +23,7 @@ import {
   startVictoriaMetrics,
   type TestServer,
 } from "../test/support/servers.js";
+import { describeSlaConformance } from "../test/support/sla-conformance.js";
 import {
   atAllLevels,
   CALENDAR_T0S,
@@ -68,12 +70,15 @@ afterEach(async () => {
 });
 
 /** A started v1 store on a new database of the test server. */
-async function openV1(extra: Record<string, unknown> = {}): Promise<SeriesStore> {
+async function openV1(
+  extra: Record<string, unknown> = {},
+  slaLevel?: LevelLookup,
+): Promise<SeriesStore> {
   const database = `flowtally_${++databases}`;
   await influxql(influxd, `CREATE DATABASE ${database}`);
   const store = createInfluxStore(
     influxConfig({ api: "v1", url: `http://127.0.0.1:${influxd.port}`, database, ...extra }),
-    { log },
+    { log, ...(slaLevel === undefined ? {} : { slaLevel }) },
   );
   await store.start();
   started.push(store);
@@ -91,6 +96,13 @@ for (const t0 of Object.values(CALENDAR_T0S)) {
     open: () => openV1(),
     t0,
     randomDeltas: 1000,
+  });
+}
+
+for (const t0 of [DEFAULT_T0, CALENDAR_T0S.past, CALENDAR_T0S.y2100]) {
+  describeSlaConformance("InfluxDB v1 store (influxd 1.6.7)", {
+    open: (slaLevel) => openV1({}, slaLevel),
+    t0,
   });
 }
 
@@ -485,3 +497,58 @@ for (const T0 of [DEFAULT_T0, CALENDAR_T0S.past]) {
     }
   });
 }
+
+describe("SLA series and per-level retention policies (v1)", () => {
+  it("sla_1m goes to the 5m level's policy: minutes are kept as long as the 5-minute rows", async () => {
+    const database = `flowtally_${++databases}`;
+    await influxql(influxd, `CREATE DATABASE ${database}`);
+    await influxql(
+      influxd,
+      `CREATE RETENTION POLICY "short" ON ${database} DURATION INF REPLICATION 1`,
+    );
+    await influxql(
+      influxd,
+      `CREATE RETENTION POLICY "long" ON ${database} DURATION INF REPLICATION 1`,
+    );
+    const store = createInfluxStore(
+      influxConfig({
+        api: "v1",
+        url: `http://127.0.0.1:${influxd.port}`,
+        database,
+        retentionPolicy: { "1m": "short", "5m": "long" },
+      }),
+      { log, slaLevel: () => ({ thresholdMs: 100, targetPercent: 90 }) },
+    );
+    await store.start();
+    started.push(store);
+    const row = {
+      level: "1m" as const,
+      startMs: T0,
+      customer: "acme",
+      site: "s1",
+      link: "l1",
+      trafficClass: "web",
+      transactions: 10,
+      good: 9,
+      retransmissions: 0,
+      networkDelaySumUs: 0,
+      networkDelayCount: 0,
+      serverDelaySumUs: 0,
+      serverDelayCount: 0,
+      totalDelaySumUs: 0,
+      bins: [] as Array<[number, number]>,
+    };
+    await store.addResponseTimes([row]);
+    await store.addResponseTimes([{ ...row, transactions: 10, good: 0 }]); // 9 of 20: a breach
+    const sum = async (from: string) =>
+      (await influxql(influxd, `SELECT sum("breachMinutes") FROM ${from}`)).results?.[0]
+        ?.series?.[0]?.values[0]?.[1];
+    expect(await sum(`"${database}"."long"."sla_1m"`)).toBe(1);
+    expect(await sum(`"${database}"."short"."sla_1m"`)).toBeUndefined();
+    expect(await sum(`"${database}"."long"."sla_5m"`)).toBe(1);
+    const read = await store.slaRows({ fromMs: T0, toMs: T0 + DAY, level: "1m" });
+    expect(read.map((r) => [r.transactions, r.good, r.breachMinutes, r.targetPercent])).toEqual([
+      [20, 9, 1, 90],
+    ]);
+  });
+});

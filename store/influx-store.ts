@@ -50,11 +50,16 @@ import {
   type SeriesRowDelta,
   type SeriesRowKey,
   type SeriesStore,
+  type SlaQuery,
+  type SlaRow,
   type StoreMark,
+  slaCounters,
   type TrafficPoint,
   type TrafficQuery,
   zeroResponseTimeCounters,
 } from "../schema/series-store.js";
+import type { LevelLookup } from "../sla/config-levels.js";
+import { type MinuteTotals, type SlaMinuteState, slaWrites } from "../sla/series.js";
 import { LineProtocolError, pointLine, quoteIdentifier, quoteString } from "./influx-text.js";
 import { LEVEL_MS, LEVEL_NAMES, overviewRange, TILING, tileRange, timeBound } from "./levels.js";
 import { rowKey, validateResponseRows, validateSeriesRows } from "./row-validation.js";
@@ -62,6 +67,8 @@ import { createSerialQueue } from "./serial-queue.js";
 
 export interface InfluxStoreDeps {
   log: Logger;
+  /** The SLA level of each class now (duckdb-store.ts's option of the same name). */
+  slaLevel?: LevelLookup;
 }
 
 /** Measurement names come from these maps only, never from a caller's string. */
@@ -78,6 +85,13 @@ const RESPONSE: Readonly<Record<SeriesLevel, string>> = {
   "5m": "response_5m",
   "1h": "response_1h",
   "1d": "response_1d",
+};
+/** SLA series (sla/series.ts), derived from the 1-minute response rows at every write. */
+const SLA: Readonly<Record<SeriesLevel, string>> = {
+  "1m": "sla_1m",
+  "5m": "sla_5m",
+  "1h": "sla_1h",
+  "1d": "sla_1d",
 };
 const BIN_FIELD = /^(?:sum_)?bin_(-?\d+)$/;
 const binField = (key: number) => `bin_${key}`;
@@ -211,6 +225,30 @@ function responseLine(r: ResponseTimeRowDelta, cleared: readonly number[] = []):
   });
 }
 
+/** An SLA row's point: its counters, and on 1m rows the level in force when it was measured. */
+function slaLine(r: SlaRow): string {
+  const fields: Array<[string, number]> = slaCounters.map((c) => [c, r[c]]);
+  if (r.thresholdMs !== undefined) fields.push(["thresholdMs", r.thresholdMs]);
+  if (r.targetPercent !== undefined) fields.push(["targetPercent", r.targetPercent]);
+  return pointLine({
+    measurement: SLA[r.level],
+    tags: [
+      ["customer", r.customer],
+      ["site", r.site],
+      ["link", r.link],
+      ["class", r.trafficClass],
+    ],
+    fields,
+    timeMs: r.startMs,
+  });
+}
+
+/** The `estimated` count of a response row, 0 when it has none (flow-latency may add it). */
+function estimatedOf(row: object): number {
+  const v = (row as { estimated?: unknown }).estimated;
+  return typeof v === "number" ? v : 0;
+}
+
 /** Builds every row's line once, so a row line protocol cannot carry fails the call before any I/O. */
 function checkLines<R>(call: string, rows: readonly R[], line: (r: R) => string): void {
   rows.forEach((r, i) => {
@@ -241,6 +279,7 @@ function countersOf(row: Record<string, unknown>, prefix: string) {
 
 export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): SeriesStore {
   const { log } = deps;
+  const slaLevel: LevelLookup = deps.slaLevel ?? (() => undefined);
   const base = config.url.replace(/\/+$/, "");
   const database = config.api === "v1" ? config.database : (config.database ?? config.bucket);
   const policies = config.retentionPolicy;
@@ -251,6 +290,16 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
   const from = (names: Readonly<Record<SeriesLevel, string>>, level: SeriesLevel): string => {
     const policy = policyOf(level);
     const name = quoteIdentifier(names[level]);
+    return policy === undefined ? name : `${quoteIdentifier(policy)}.${name}`;
+  };
+  /**
+   * SLA minutes are kept as long as the 5-minute level (a month's report judges each minute):
+   * `sla_1m` goes to the 5m retention policy when there is one per level.
+   */
+  const slaPolicy = (level: SeriesLevel): SeriesLevel => (level === "1m" ? "5m" : level);
+  const fromSla = (level: SeriesLevel): string => {
+    const policy = policyOf(slaPolicy(level));
+    const name = quoteIdentifier(SLA[level]);
     return policy === undefined ? name : `${quoteIdentifier(policy)}.${name}`;
   };
   /** Credentials travel in this header only: never in a URL, a message or a log line. */
@@ -669,6 +718,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
       for (const r of rows) add(r, false);
       for (const r of await readResponses(rows)) add(r, true);
       const lines: Array<[SeriesLevel, string]> = [];
+      const minutes: ResponseTimeRowDelta[] = [];
       for (const s of sums.values()) {
         const row: ResponseTimeRowDelta = { ...s.key, bins: [...s.bins] };
         for (const c of responseTimeCounters) row[c] = s[c];
@@ -677,8 +727,10 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
           responseTimeCounters.every((c) => row[c] === 0) && row.bins.every(([, n]) => n === 0);
         if (!s.stored && empty) continue;
         lines.push([row.level, responseLine(row)]);
+        if (row.level === "1m") minutes.push(row);
       }
       await write(lines);
+      await deriveSla(minutes);
       if (mark !== undefined) await write([markLine(mark)]);
     });
   }
@@ -708,6 +760,96 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
         ] as const;
       });
       await write(lines);
+      await deriveSla(rows.filter((r) => r.level === "1m"));
+    });
+  }
+
+  /** The stored SLA rows of these keys (one level each call's keys are of). */
+  function readSla(keys: readonly ResponseTimeRowKey[]): Promise<SlaRow[]> {
+    return readKeys(
+      keys,
+      (level) => `SELECT * FROM ${fromSla(level)}`,
+      (level, s, v): SlaRow => slaRowOf(level, s, v),
+      (k) => rowKey({ ...k, direction: "" }),
+    );
+  }
+
+  function slaRowOf(level: SeriesLevel, s: Series, v: Record<string, unknown>): SlaRow {
+    const row = { ...rowPlace(level, s, v) } as SlaRow;
+    for (const c of slaCounters) row[c] = num(v[c]);
+    if (typeof v.thresholdMs === "number") row.thresholdMs = v.thresholdMs;
+    if (typeof v.targetPercent === "number") row.targetPercent = v.targetPercent;
+    return row;
+  }
+
+  /**
+   * After the 1-minute response rows `minutes` were written (their totals now): judges each
+   * minute (sla/series.ts), writes its SLA row and adds the change to the coarse ones (read,
+   * added, written back, as the response rows are). In the caller's turn of the write queue.
+   */
+  async function deriveSla(minutes: readonly ResponseTimeRowDelta[]): Promise<void> {
+    if (minutes.length === 0) return;
+    const prev = new Map<string, SlaMinuteState>();
+    for (const r of await readSla(minutes)) prev.set(rowKey({ ...r, direction: "" }), r);
+    const { minuteRows, coarse } = slaWrites(
+      minutes.map((m) => {
+        const now: MinuteTotals = {
+          transactions: m.transactions,
+          good: m.good,
+          estimated: estimatedOf(m),
+        };
+        return {
+          key: m,
+          startMs: m.startMs,
+          prev: prev.get(rowKey({ ...m, direction: "" })),
+          now,
+        };
+      }),
+      slaLevel,
+    );
+    const stored = new Map<string, SlaRow>();
+    for (const r of coarse.length === 0 ? [] : await readSla(coarse)) {
+      stored.set(rowKey({ ...r, direction: "" }), r);
+    }
+    const lines: Array<[SeriesLevel, string]> = minuteRows.map((r) => [
+      slaPolicy(r.level),
+      slaLine(r),
+    ]);
+    for (const d of coarse) {
+      const have = stored.get(rowKey({ ...d, direction: "" }));
+      const row: SlaRow = { ...d };
+      if (have !== undefined) for (const c of slaCounters) row[c] += have[c];
+      lines.push([row.level, slaLine(row)]);
+    }
+    await write(lines);
+  }
+
+  async function slaRows(q: SlaQuery): Promise<SlaRow[]> {
+    ensureStarted();
+    if (!(q.level in SLA)) {
+      throw new RangeError(`slaRows: level ${String(q.level)}: expected 1m, 5m, 1h, 1d`);
+    }
+    const where = [
+      `time >= ${msLiteral(timeBound("slaRows: fromMs", q.fromMs))}`,
+      `time < ${msLiteral(timeBound("slaRows: toMs", q.toMs))}`,
+    ];
+    if (q.customer !== undefined) where.push(tagEquals("customer", q.customer));
+    if (q.trafficClass !== undefined) where.push(tagEquals("class", q.trafficClass));
+    if (q.breachesOnly === true) where.push(`"breachMinutes" > 0`);
+    const [result] = await query([
+      `SELECT * FROM ${fromSla(q.level)} WHERE ${where.join(" AND ")} GROUP BY "customer", "site", "link", "class"`,
+    ]);
+    const out: SlaRow[] = [];
+    for (const s of result?.series ?? []) {
+      for (const v of seriesRows(s)) out.push(slaRowOf(q.level, s, v));
+    }
+    const text = (r: SlaRow) => [r.customer, r.site, r.link, r.trafficClass];
+    return out.sort((a, b) => {
+      if (a.startMs !== b.startMs) return a.startMs - b.startMs;
+      const x = text(a);
+      const y = text(b);
+      for (let k = 0; k < 4; k++) if (x[k] !== y[k]) return x[k]! < y[k]! ? -1 : 1;
+      return 0;
     });
   }
 
@@ -747,9 +889,14 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
           `SELECT count(bytes) FROM ${from(TRAFFIC, level)} WHERE ${time}`,
         ]);
         deleted[level] = num(counted?.series?.[0]?.values[0]?.[1]);
+        // SLA minutes are kept as long as the 5-minute rows (a month's report needs them).
+        const sla = level === "5m" ? ["1m", "5m"] : level === "1m" ? [] : [level];
         await query([
           `DELETE FROM ${quoteIdentifier(TRAFFIC[level])} WHERE ${time}`,
           `DELETE FROM ${quoteIdentifier(RESPONSE[level])} WHERE ${time}`,
+          ...(sla as SeriesLevel[]).map(
+            (l) => `DELETE FROM ${quoteIdentifier(SLA[l])} WHERE ${time}`,
+          ),
         ]);
       }
     });
@@ -777,15 +924,25 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
         removed[TRAFFIC[level]] = num(counted[2 * k]?.series?.[0]?.values[0]?.[1]);
         removed[RESPONSE[level]] = num(counted[2 * k + 1]?.series?.[0]?.values[0]?.[1]);
       });
+      const sla = await query(
+        LEVEL_NAMES.map(
+          (level) => `SELECT count(transactions) FROM ${fromSla(level)} WHERE ${who}`,
+        ),
+      );
+      LEVEL_NAMES.forEach((level, k) => {
+        removed[SLA[level]] = num(sla[k]?.series?.[0]?.values[0]?.[1]);
+      });
       if (config.api === "v1") {
-        const names = LEVEL_NAMES.flatMap((l) => [TRAFFIC[l], RESPONSE[l]]).map(quoteIdentifier);
+        const names = LEVEL_NAMES.flatMap((l) => [TRAFFIC[l], RESPONSE[l], SLA[l]]).map(
+          quoteIdentifier,
+        );
         await query([`DROP SERIES FROM ${names.join(", ")} WHERE ${who}`]);
         return;
       }
       // The delete predicate's string literal: double quotes, with " and \ escaped.
       const literal = `"${customer.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
       for (const level of LEVEL_NAMES) {
-        for (const measurement of [TRAFFIC[level], RESPONSE[level]]) {
+        for (const measurement of [TRAFFIC[level], RESPONSE[level], SLA[level]]) {
           await request(
             "write",
             "/api/v2/delete",
@@ -920,5 +1077,6 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     traffic,
     samples,
     responseTimes,
+    slaRows,
   };
 }

@@ -36,6 +36,7 @@ import {
   parameterNames,
   SeriesQuery,
 } from "./schemas.js";
+import { createSlaEndpoints, type SlaEndpoints } from "./sla-endpoints.js";
 
 const MINUTE_MS = 60_000;
 const OVERVIEW_PARAMETERS = parameterNames(OverviewQuery);
@@ -60,7 +61,7 @@ export interface DataEndpointDeps {
 
 export type CustomerScope = ReadonlyMap<string, ReadonlySet<string>> | "any";
 
-export interface DataEndpoints {
+export interface DataEndpoints extends SlaEndpoints {
   overview(search: string): Promise<ApiReply>;
   traffic(customer: string, search: string): Promise<ApiReply>;
   responseTimes(customer: string, search: string): Promise<ApiReply>;
@@ -130,6 +131,14 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
     }
     return x.sites.get(customer);
   };
+
+  /** The customer's sites and links (see customerScope); undefined: no such customer. */
+  async function scopeOf(customer: string): Promise<CustomerScope | undefined> {
+    if (customer === UNATTRIBUTED_CUSTOMER) return sitesOf(customer) ?? new Map();
+    if (deps.customerScope !== undefined) return deps.customerScope(customer);
+    if (customerIds().has(customer)) return sitesOf(customer) ?? new Map();
+    return undefined;
+  }
 
   async function overview(search: string): Promise<ApiReply> {
     const p = readParameters(search, OVERVIEW_PARAMETERS);
@@ -222,10 +231,7 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
     const problem = trafficRangeProblem(fromMs, toMs, step);
     if (problem !== undefined) throw badParameter(problem.parameter, problem.message);
 
-    let scope: CustomerScope | undefined;
-    if (customer === UNATTRIBUTED_CUSTOMER) scope = sitesOf(customer) ?? new Map();
-    else if (deps.customerScope !== undefined) scope = await deps.customerScope(customer);
-    else if (customerIds().has(customer)) scope = sitesOf(customer) ?? new Map();
+    const scope = await scopeOf(customer);
     if (scope === undefined) throw unknownCustomer(customer);
     const customerSites = scope === "any" ? new Map<string, ReadonlySet<string>>() : scope;
     const site = p.get("site");
@@ -330,5 +336,6 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
     });
   }
 
-  return { overview, traffic, responseTimes };
+  const slaEndpoints = createSlaEndpoints({ config, model, now, seriesStore, scopeOf });
+  return { overview, traffic, responseTimes, ...slaEndpoints };
 }

@@ -229,9 +229,11 @@ describe("GET /api/v1/openapi.json", () => {
     const { document } = await listening(false);
     expect(Object.keys(document.paths).sort()).toEqual([
       "/api/v1/customers/{id}/response-times",
+      "/api/v1/customers/{id}/sla",
       "/api/v1/customers/{id}/traffic",
       "/api/v1/openapi.json",
       "/api/v1/overview",
+      "/api/v1/sla/breaches",
       "/healthz",
     ]);
     expect(document.paths["/healthz"]!.get!.security).toEqual([]);
@@ -277,6 +279,8 @@ describe("GET /api/v1/openapi.json", () => {
       "/api/v1/overview": RANGE,
       "/api/v1/customers/{id}/traffic": `${RANGE}&step=5m`,
       "/api/v1/customers/{id}/response-times": RANGE,
+      "/api/v1/customers/{id}/sla": RANGE,
+      "/api/v1/sla/breaches": RANGE,
     };
     for (const route of api.routes) {
       // Writes answer 409 here (registry.source: config); registry-api.test.ts checks them.
@@ -299,6 +303,10 @@ describe("GET /api/v1/openapi.json", () => {
     expect(bySchema(overview, 200, "text/csv; charset=utf-8").safeParse(csv.text).success).toBe(
       true,
     );
+    const sla = api.routes.find((r) => r.path === "/api/v1/customers/{id}/sla")!;
+    const slaCsv = await get(`/api/v1/customers/acme/sla?${RANGE}&format=csv`);
+    expect(slaCsv.contentType).toBe("text/csv; charset=utf-8");
+    expect(bySchema(sla, 200, "text/csv; charset=utf-8").safeParse(slaCsv.text).success).toBe(true);
     const traffic = JSON.parse((await get(`/api/v1/customers/acme/traffic?${RANGE}`)).text) as {
       points: Array<{ bytesIn: number }>;
     };

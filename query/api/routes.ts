@@ -33,6 +33,11 @@ import {
   PrometheusText,
   ResponseTimes,
   SeriesQuery,
+  Sla,
+  SlaBreaches,
+  SlaBreachesQuery,
+  SlaCsv,
+  SlaQuery,
   Status,
   Traffic,
 } from "./schemas.js";
@@ -199,6 +204,31 @@ export function apiRoutes(deps: RouteDeps): ApiRoute[] {
       query: SeriesQuery,
       responses: { 200: { description: "The series", content: json(ResponseTimes) } },
       handler: ({ params, search }) => data.responseTimes(params.id ?? "", search),
+    },
+    {
+      path: "/api/v1/customers/{id}/sla",
+      access: "customer",
+      inProcess: true,
+      summary:
+        "One customer's service levels for a range or a billing month: per class good share, compliant minutes and incidents; per link the 95th percentile against the commit rate",
+      params: CustomerPath,
+      query: SlaQuery,
+      responses: {
+        200: {
+          description: "The report (`format=csv`: one RFC 4180 table, a `kind` column per row)",
+          content: { ...json(Sla), "text/csv; charset=utf-8": SlaCsv },
+        },
+      },
+      handler: ({ params, search }) => data.sla(params.id ?? "", search),
+    },
+    {
+      path: "/api/v1/sla/breaches",
+      access: "operator",
+      inProcess: true,
+      summary: "Every customer's SLA incidents (consecutive breach minutes) in a range",
+      query: SlaBreachesQuery,
+      responses: { 200: { description: "The incidents, by start", content: json(SlaBreaches) } },
+      handler: ({ search }) => data.slaBreaches(search),
     },
   );
   if (interfaces !== undefined) {

@@ -283,3 +283,141 @@ export const PrometheusText = z.string().meta({ description: "Prometheus text fo
 export const OpenApiDocument = z
   .record(z.string(), z.unknown())
   .meta({ description: "This document (OpenAPI 3.1)" });
+
+const slaRange = {
+  from: time("Start, on a whole minute (or give `period`)").optional(),
+  to: time("End (excluded), on a whole minute; default: now, rounded up to the minute").optional(),
+  period: z
+    .string()
+    .max(MAX_VALUE_LENGTH)
+    .optional()
+    .meta({
+      description:
+        "Instead of from/to: `this-month`, `last-month` or a month `YYYY-MM`, each from the customer's billing day (`customers[].billing.day`, default 1) at 00:00 UTC to the same day of the next month",
+      examples: ["this-month", "2026-11"],
+    }),
+};
+
+export const SlaQuery = z.strictObject({
+  ...slaRange,
+  class: text("Only this traffic class").optional(),
+  format: z.enum(["json", "csv"]).default("json"),
+});
+
+export const SlaBreachesQuery = z.strictObject(slaRange);
+
+const share = (description: string) =>
+  z
+    .number()
+    .min(0)
+    .max(1)
+    .nullable()
+    .meta({ description: `${description} (0 to 1; null: none)` });
+
+const SlaIncident = z.strictObject({
+  start: isoOut("Start of the first breach minute"),
+  end: isoOut("End of the last breach minute (excluded)"),
+  minutes: z.number().int(),
+  worstMinute: isoOut(
+    "The minute with the lowest share of good transactions (the first of equals)",
+  ),
+  worstShare: z.number().min(0).max(1),
+});
+
+export const SlaClass = z
+  .strictObject({
+    class: z.string(),
+    threshold: z
+      .number()
+      .nullable()
+      .meta({ description: "Total-delay threshold in force at the end of the range (ms)" }),
+    target: z
+      .number()
+      .nullable()
+      .meta({ description: "Service-level target in force at the end of the range (percent)" }),
+    transactions: z.number(),
+    good: z.number(),
+    goodShare: share("good / transactions over the range, weighted by transactions"),
+    minutes: z.number().int().meta({ description: "Whole minutes in the range" }),
+    compliantMinutes: z.number().int(),
+    breachMinutes: z.number().int(),
+    noDataMinutes: z
+      .number()
+      .int()
+      .meta({ description: "Minutes without transactions or without a target in force" }),
+    compliantShare: share("compliant minutes / minutes with data"),
+    estimated: z
+      .boolean()
+      .meta({ description: "Some good counts were estimated (an exporter's histogram)" }),
+    levels: z
+      .array(
+        z.strictObject({
+          from: isoOut("Start"),
+          to: isoOut("End (excluded)"),
+          threshold: z.number().nullable(),
+          target: z.number().nullable(),
+        }),
+      )
+      .meta({ description: "The parts of the range with the level in force in each" }),
+    incidents: z.array(SlaIncident),
+  })
+  .meta({ id: "SlaClass" });
+
+export const SlaLink = z
+  .strictObject({
+    site: z.string(),
+    link: z.string(),
+    commitRate: z.number().nullable().meta({ description: "bits/s; null: the link has none" }),
+    percentileOf: z.enum(["max", "in", "out", "sum"]),
+    p95Bps: z.number().meta({
+      description: "95th percentile (nearest rank) of the range's 5-minute samples, bits/s",
+    }),
+    excessBps: z.number().nullable(),
+    compliant: z.boolean().nullable(),
+    windows: z.number().int(),
+    windowsAbove: z.number().int().nullable(),
+    projection: z
+      .strictObject({
+        projectedP95Bps: z.number(),
+        floorP95Bps: z.number(),
+        burstWindowsLeft: z.number().int().nullable(),
+      })
+      .optional()
+      .meta({ description: "Only while the range is in progress: where the period is heading" }),
+  })
+  .meta({ id: "SlaLink" });
+
+export const Sla = z
+  .strictObject({
+    customer: z.string(),
+    from: isoOut("Start"),
+    to: isoOut("End (excluded)"),
+    inProgress: z.boolean().meta({ description: "Now is inside the range" }),
+    billing: z.strictObject({
+      percentileOf: z.enum(["max", "in", "out", "sum"]),
+      day: z.number().int(),
+    }),
+    classes: z.array(SlaClass),
+    links: z.array(SlaLink),
+  })
+  .meta({ id: "Sla" });
+
+export const SlaCsv = z.string().meta({
+  description:
+    "kind,class,site,link,threshold,target,transactions,good,goodShare,minutes,compliantMinutes,breachMinutes,noDataMinutes,compliantShare,estimated,start,end,worstMinute,worstShare,commitRate,p95Bps,excessBps,compliant: a `class` row per class, an `incident` row per incident, a `link` row per link; RFC 4180, CRLF line ends, a header line",
+});
+
+export const SlaBreaches = z
+  .strictObject({
+    from: isoOut("Start"),
+    to: isoOut("End (excluded)"),
+    incidents: z.array(
+      SlaIncident.extend({
+        customer: z.string(),
+        class: z.string(),
+        threshold: z.number().nullable(),
+        target: z.number().nullable(),
+      }),
+    ),
+  })
+  .meta({ id: "SlaBreaches" });

@@ -1,0 +1,220 @@
+/**
+ * The SLA endpoints (docs/api.md#sla): one customer's report, `GET /api/v1/customers/{id}/sla`,
+ * and every customer's incidents for operators, `GET /api/v1/sla/breaches`. Each reads its query
+ * string strictly, asks the store for the 1-minute SLA rows (and the 5-minute traffic samples of
+ * each link) and renders what query/sla-report.ts makes of them. No HTTP here.
+ */
+import type { CustomerModel } from "../../collector/classify/customer-model.js";
+import type { Config } from "../../schema/config.js";
+import type { SeriesStore, SlaRow } from "../../schema/series-store.js";
+import { configLevels } from "../../sla/config-levels.js";
+import { billingPeriod, type PercentileOf } from "../../sla/index.js";
+import { classSla, linkSla, rowsByClass, slaCsv } from "../sla-report.js";
+import { badParameter, shown, unknownCustomer } from "./errors.js";
+import { choice, isoTime, readParameters, timeParameter } from "./parameters.js";
+import { type ApiReply, jsonReply, reply } from "./reply.js";
+import { parameterNames, SlaBreachesQuery, SlaQuery } from "./schemas.js";
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+/** The longest range one request reads (1-minute rows): a year and a day. */
+export const MAX_SLA_RANGE_DAYS = 366;
+const SLA_PARAMETERS = parameterNames(SlaQuery);
+const BREACH_PARAMETERS = parameterNames(SlaBreachesQuery);
+const PERIOD = /^(\d{4})-(\d{2})$/;
+
+export interface SlaEndpointDeps {
+  config: Readonly<Config>;
+  model: CustomerModel;
+  now: () => number;
+  seriesStore: () => SeriesStore;
+  /** The customer's sites and links, "any" for a deleted customer with stored series, or undefined. */
+  scopeOf: (
+    customer: string,
+  ) => Promise<ReadonlyMap<string, ReadonlySet<string>> | "any" | undefined>;
+}
+
+export interface SlaEndpoints {
+  sla(customer: string, search: string): Promise<ApiReply>;
+  slaBreaches(search: string): Promise<ApiReply>;
+}
+
+/** [from, to) of `period` (this-month, last-month, YYYY-MM) for a billing day. */
+export function periodRange(
+  period: string,
+  nowMs: number,
+  billingDay: number,
+): { fromMs: number; toMs: number } {
+  if (period === "this-month") return billingPeriod(nowMs, billingDay);
+  if (period === "last-month")
+    return billingPeriod(billingPeriod(nowMs, billingDay).fromMs - 1, billingDay);
+  const m = PERIOD.exec(period);
+  const year = Number(m?.[1]);
+  const month = Number(m?.[2]);
+  if (m === null || month < 1 || month > 12 || year < 1970) {
+    throw badParameter(
+      "period",
+      `period ${shown(period)}: expected this-month, last-month or a month such as 2026-11`,
+    );
+  }
+  return { fromMs: Date.UTC(year, month - 1, billingDay), toMs: Date.UTC(year, month, billingDay) };
+}
+
+/** The range of a request: `period`, or `from` and `to` (default: now), on whole minutes. */
+function readRange(p: Map<string, string>, nowMs: number, billingDay: number) {
+  const period = p.get("period");
+  let fromMs: number | undefined;
+  let toMs: number | undefined;
+  if (period !== undefined) {
+    if (p.has("from") || p.has("to")) {
+      throw badParameter("period", "give either period or from (and to), not both");
+    }
+    ({ fromMs, toMs } = periodRange(period, nowMs, billingDay));
+  } else {
+    fromMs = timeParameter(p, "from");
+    if (fromMs === undefined) throw badParameter("from", "from (or period) is required");
+    toMs = timeParameter(p, "to") ?? Math.ceil((nowMs + 1) / MINUTE_MS) * MINUTE_MS;
+    for (const [name, t] of [
+      ["from", fromMs],
+      ["to", toMs],
+    ] as const) {
+      if (t % MINUTE_MS !== 0) {
+        throw badParameter(name, `${name} ${isoTime(t)} is not on a whole minute`);
+      }
+    }
+    if (toMs <= fromMs) {
+      throw badParameter("to", `to ${isoTime(toMs)} must be after from ${isoTime(fromMs)}`);
+    }
+  }
+  if (toMs - fromMs > MAX_SLA_RANGE_DAYS * DAY_MS) {
+    throw badParameter(
+      period === undefined ? "to" : "period",
+      `the range ${isoTime(fromMs)} to ${isoTime(toMs)} is longer than ${MAX_SLA_RANGE_DAYS} days`,
+    );
+  }
+  return { fromMs, toMs };
+}
+
+export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
+  const { config, model, now } = deps;
+  const levelNow = configLevels(config);
+  let billing: Map<string, { percentileOf: PercentileOf; day: number }> | undefined;
+  const billingOf = (customer: string) => {
+    billing ??= new Map(
+      config.customers.flatMap((c) => (c.billing === undefined ? [] : [[c.id, c.billing]])),
+    );
+    return billing.get(customer) ?? { percentileOf: "max" as const, day: 1 };
+  };
+  let linksIndexed:
+    | { of: CustomerModel["links"]; by: Map<string, CustomerModel["links"][number][]> }
+    | undefined;
+  const linksOf = (customer: string) => {
+    if (linksIndexed?.of !== model.links) {
+      const by = new Map<string, CustomerModel["links"][number][]>();
+      for (const l of model.links) {
+        const list = by.get(l.customer);
+        if (list === undefined) by.set(l.customer, [l]);
+        else list.push(l);
+      }
+      linksIndexed = { of: model.links, by };
+    }
+    return linksIndexed.by.get(customer) ?? [];
+  };
+
+  /** Classes in the model's order, then any other class the rows name. */
+  function classOrder(byClass: ReadonlyMap<string, SlaRow[]>): string[] {
+    const out = model.classIds.filter((c) => byClass.has(c) || levelNow(c) !== undefined);
+    for (const c of [...byClass.keys()].sort()) if (!out.includes(c)) out.push(c);
+    return out;
+  }
+
+  async function sla(customer: string, search: string): Promise<ApiReply> {
+    const p = readParameters(search, SLA_PARAMETERS);
+    const bill = billingOf(customer);
+    const nowMs = now();
+    const { fromMs, toMs } = readRange(p, nowMs, bill.day);
+    const trafficClass = p.get("class");
+    if (trafficClass !== undefined && !model.classIds.includes(trafficClass)) {
+      throw badParameter(
+        "class",
+        `class ${shown(trafficClass)} is not a traffic class; expected one of ${model.classIds.join(", ")}`,
+      );
+    }
+    const format = choice(p, "format", ["json", "csv"] as const, "json");
+    const scope = await deps.scopeOf(customer);
+    if (scope === undefined) throw unknownCustomer(customer);
+    const store = deps.seriesStore();
+    const rows = await store.slaRows({
+      customer,
+      fromMs,
+      toMs,
+      level: "1m",
+      ...(trafficClass === undefined ? {} : { trafficClass }),
+    });
+    const byClass = rowsByClass(rows);
+    const classes = (trafficClass === undefined ? classOrder(byClass) : [trafficClass]).map((c) =>
+      classSla(c, byClass.get(c) ?? [], fromMs, toMs, levelNow(c)),
+    );
+    const myLinks = scope === "any" ? [] : linksOf(customer);
+    const links = await Promise.all(
+      myLinks.map(async (l) =>
+        linkSla(
+          l,
+          await store.samples({ customer, site: l.site, link: l.link, fromMs, toMs, level: "5m" }),
+          bill.percentileOf,
+          fromMs,
+          toMs,
+          nowMs,
+        ),
+      ),
+    );
+    if (format === "csv") {
+      const compact = (ms: number) => isoTime(ms).replace(/[-:]/g, "");
+      return reply(200, slaCsv(classes, links), "text/csv; charset=utf-8", {
+        "content-disposition": `attachment; filename="flowtally-sla-${compact(fromMs)}-${compact(toMs)}.csv"`,
+      });
+    }
+    return jsonReply(200, {
+      customer,
+      from: isoTime(fromMs),
+      to: isoTime(toMs),
+      inProgress: nowMs >= fromMs && nowMs < toMs,
+      billing: bill,
+      classes,
+      links,
+    });
+  }
+
+  async function slaBreaches(search: string): Promise<ApiReply> {
+    const p = readParameters(search, BREACH_PARAMETERS);
+    const { fromMs, toMs } = readRange(p, now(), 1);
+    const store = deps.seriesStore();
+    // A minute of the links summed is a breach only if one of its links' is (a share of sums is
+    // at least the least share): the customers and classes with one, read whole.
+    const candidates = new Set<string>();
+    for (const r of await store.slaRows({ fromMs, toMs, level: "1m", breachesOnly: true })) {
+      candidates.add(`${r.customer}\0${r.trafficClass}`);
+    }
+    const incidents: Array<Record<string, unknown>> = [];
+    for (const id of [...candidates].sort()) {
+      const [customer, trafficClass] = id.split("\0") as [string, string];
+      const rows = await store.slaRows({ fromMs, toMs, level: "1m", customer, trafficClass });
+      const c = classSla(trafficClass, rows, fromMs, toMs, levelNow(trafficClass));
+      for (const i of c.incidents) {
+        incidents.push({
+          customer,
+          class: trafficClass,
+          threshold: c.threshold,
+          target: c.target,
+          ...i,
+        });
+      }
+    }
+    incidents.sort((a, b) =>
+      a.start === b.start ? 0 : (a.start as string) < (b.start as string) ? -1 : 1,
+    );
+    return jsonReply(200, { from: isoTime(fromMs), to: isoTime(toMs), incidents });
+  }
+
+  return { sla, slaBreaches };
+}
