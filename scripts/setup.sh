@@ -1,7 +1,8 @@
 #!/bin/sh
 # Brings a fresh clone to a runnable state: installs npm dependencies (when package-lock.json is
 # newer than the installed tree) and builds dist/. With --test it also installs the programs the
-# test suite runs against (real exporters, a packet recorder and player, Redis, InfluxDB 1.x and
+# test suite runs against (real exporters, a packet recorder and player, tshark as a reference
+# decoder, Redis, InfluxDB 1.x and
 # VictoriaMetrics, PostgreSQL 15 for the customer registry, FreeRADIUS for RADIUS logins, which
 # the tests start themselves on free loopback ports, and libfaketime for the
 # calendar check) from Debian's packages
@@ -49,7 +50,7 @@ pcap_header=/usr/include/pcap/pcap.h
 if [ "${1:-}" = "--test" ]; then
   had_freeradius=yes
   have freeradius || had_freeradius=no
-  need softflowd softflowd pmacctd pmacct nfacctd pmacct tcpdump tcpdump tcpreplay tcpreplay \
+  need softflowd softflowd pmacctd pmacct nfacctd pmacct tcpdump tcpdump tcpreplay tcpreplay tshark tshark \
     "$pcap_header" libpcap-dev redis-server redis-server redis-cli redis-tools influxd influxdb \
     victoria-metrics victoria-metrics faketime faketime /usr/lib/postgresql/15/bin/initdb postgresql \
     freeradius freeradius
