@@ -1,5 +1,6 @@
 /**
- * Latency from flow exports, through the real pipeline: a generator draws TCP transactions with
+ * Latency from flow exports, through the real pipeline (one box, and scaled out through Redis into
+ * InfluxDB): a generator draws TCP transactions with
  * known delays and exports them as Cisco AVC ART records (with and without the response-time
  * histogram) and nProbe records over IPFIX on loopback UDP to the built CLI's `flowtally run`;
  * after it stops, `flowtally query response-times` reads the stored series. Per minute and class:
@@ -16,7 +17,11 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { expect, test } from "vitest";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { startAggregate, startServe } from "../../cli/aggregate-command.js";
+import { startCollect } from "../../cli/collect-command.js";
+import { parseConfigText } from "../../config/load-config.js";
 import { freeUdpPort, runCli, startRun } from "../support/cli-process.js";
 import {
   bucketOf,
@@ -26,6 +31,7 @@ import {
   prng,
   type Transaction,
 } from "../support/latency-exports.js";
+import { influxql, startInfluxd, startRedis, type TestServer } from "../support/servers.js";
 
 const MINUTE = 60_000;
 /** decoder.artHistogramBounds in the config: upper edges of buckets 1 to 6, ms. */
@@ -36,16 +42,18 @@ const CLASSES = {
 } as const;
 type ClassId = keyof typeof CLASSES;
 
-function config(dir: string, port: number): string {
+const TOKEN = "flow-latency-test-token-0123";
+
+/** The config; `store` (with `queue` when scaled out) as YAML lines. */
+function config(port: number, store: string): string {
   return `inputs:
   netflow:
     - listen: 127.0.0.1:${port}
       allowedExporters: [127.0.0.1/32]
 api:
   listen: 127.0.0.1:0
-store:
-  embedded:
-    path: ${join(dir, "store.duckdb")}
+  operatorTokens: [${TOKEN}]
+${store}
 decoder:
   artHistogramBounds: [${EDGES_MS.map((ms) => `${ms}ms`).join(", ")}]
 classes:
@@ -201,20 +209,57 @@ interface Point {
   meanTotalDelayMs: number | null;
 }
 
+/** Three whole minutes that ended before now (within aggregation.maxPast), and their exports. */
+function scenario() {
+  const rand = prng(20261206);
+  const firstMinute = Math.floor(Date.now() / MINUTE) * MINUTE - 4 * MINUTE;
+  const minutes = [0, 1, 2].map((m) => firstMinute + m * MINUTE);
+  const plan = minutes.map((start) => minuteGroups(rand, start));
+  const datagrams = latencyExports(
+    plan.flatMap((p) => [...p.web, ...p.api]),
+    EDGES_MS,
+    Math.floor(Date.now() / 1000),
+  );
+  return { firstMinute, minutes, plan, datagrams };
+}
+
+type Scenario = ReturnType<typeof scenario>;
+
+function checkPoints(s: Scenario, cls: ClassId, points: Point[]): void {
+  expect(points.map((p) => Date.parse(p.time))).toEqual(s.minutes);
+  s.plan.forEach((p, m) => {
+    const e = expectedOf(p[cls], CLASSES[cls].thresholdMs);
+    const got = points[m]!;
+    const where = `${cls} minute ${m}`;
+    expect(got.transactions, where).toBe(e.transactions);
+    expect(got.goodTransactions, where).toBeCloseTo(e.good, 9);
+    expect(got.estimated, where).toBe(e.estimated);
+    expect(got.retransmissions, where).toBe(e.retransmissions);
+    expect(got.meanNetworkDelayMs, where).toBeCloseTo(e.networkSum / e.networkCount, 9);
+    expect(got.meanServerDelayMs, where).toBeCloseTo(e.serverSum / e.serverCount, 9);
+    expect(got.meanTotalDelayMs, where).toBeCloseTo(e.totalSum / e.transactions, 9);
+    // The estimate is never further from the truth than the verdicts it estimated.
+    expect(Math.abs(got.goodTransactions - e.trueGood), where).toBeLessThanOrEqual(e.estimated);
+    if (cls === "web") {
+      expect(e.estimated, where).toBe(0);
+      expect(got.goodTransactions, where).toBe(e.trueGood);
+    } else {
+      expect(e.estimated, where).toBeGreaterThan(0);
+    }
+  });
+}
+
+const range = (s: Scenario) =>
+  `from=${new Date(s.firstMinute).toISOString()}&to=${new Date(s.firstMinute + 3 * MINUTE).toISOString()}`;
+
 test("Cisco ART and nProbe latency reach the response-time series: exact on a bucket edge, estimated and counted inside a bucket", async () => {
   const dir = mkdtempSync(join(tmpdir(), "flowtally-flow-latency-"));
   const port = await freeUdpPort();
   const file = join(dir, "flowtally.yaml");
-  writeFileSync(file, config(dir, port));
-  const rand = prng(20261206);
-  // Three whole minutes that ended before now (within aggregation.maxPast).
-  const firstMinute = Math.floor(Date.now() / MINUTE) * MINUTE - 4 * MINUTE;
-  const minutes = [0, 1, 2].map((m) => firstMinute + m * MINUTE);
-  const plan = minutes.map((start) => minuteGroups(rand, start));
-
+  writeFileSync(file, config(port, `store:\n  embedded:\n    path: ${join(dir, "store.duckdb")}`));
+  const s = scenario();
   const run = await startRun(file);
-  const groups = plan.flatMap((p) => [...p.web, ...p.api]);
-  await send(port, latencyExports(groups, EDGES_MS, Math.floor(Date.now() / 1000)));
+  await send(port, s.datagrams);
   await sleep(500);
   const stopped = await run.stop();
   expect(stopped.status, stopped.stderr).toBe(0);
@@ -227,9 +272,9 @@ test("Cisco ART and nProbe latency reach the response-time series: exact on a bu
       "--config",
       file,
       "--from",
-      new Date(firstMinute).toISOString(),
+      new Date(s.firstMinute).toISOString(),
       "--to",
-      new Date(firstMinute + 3 * MINUTE).toISOString(),
+      new Date(s.firstMinute + 3 * MINUTE).toISOString(),
       "--step",
       "1m",
       "--class",
@@ -238,27 +283,62 @@ test("Cisco ART and nProbe latency reach the response-time series: exact on a bu
       "json",
     ]);
     expect(r.status, r.stderr).toBe(0);
-    const points = (JSON.parse(r.stdout) as { points: Point[] }).points;
-    expect(points.map((p) => Date.parse(p.time))).toEqual(minutes);
-    plan.forEach((p, m) => {
-      const e = expectedOf(p[cls], CLASSES[cls].thresholdMs);
-      const got = points[m]!;
-      const where = `${cls} minute ${m}`;
-      expect(got.transactions, where).toBe(e.transactions);
-      expect(got.goodTransactions, where).toBeCloseTo(e.good, 9);
-      expect(got.estimated, where).toBe(e.estimated);
-      expect(got.retransmissions, where).toBe(e.retransmissions);
-      expect(got.meanNetworkDelayMs, where).toBeCloseTo(e.networkSum / e.networkCount, 9);
-      expect(got.meanServerDelayMs, where).toBeCloseTo(e.serverSum / e.serverCount, 9);
-      expect(got.meanTotalDelayMs, where).toBeCloseTo(e.totalSum / e.transactions, 9);
-      // The estimate is never further from the truth than the verdicts it estimated.
-      expect(Math.abs(got.goodTransactions - e.trueGood), where).toBeLessThanOrEqual(e.estimated);
-      if (cls === "web") {
-        expect(e.estimated, where).toBe(0);
-        expect(got.goodTransactions, where).toBe(e.trueGood);
-      } else {
-        expect(e.estimated, where).toBeGreaterThan(0);
-      }
-    });
+    checkPoints(s, cls, (JSON.parse(r.stdout) as { points: Point[] }).points);
   }
+});
+
+describe("scaled out", () => {
+  let redis: TestServer;
+  let influx: TestServer;
+  beforeAll(async () => {
+    [redis, influx] = await Promise.all([startRedis(), startInfluxd()]);
+    await influxql(influx, "CREATE DATABASE latency");
+  });
+  afterAll(async () => {
+    await Promise.all([redis.close(), influx.close()]);
+  });
+
+  test("the same figures through collect → Redis → aggregate → InfluxDB ← serve", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "flowtally-flow-latency-scaled-"));
+    const cfg = parseConfigText(
+      `dataDir: ${dir}
+${config(0, "")}
+store:
+  influx: { api: v1, url: "http://127.0.0.1:${influx.port}", database: latency }
+queue:
+  redis: { url: "redis://127.0.0.1:${redis.port}" }
+  prefix: latency${Date.now().toString(36)}
+`,
+    );
+    const silent = pino({ level: "silent" });
+    const s = scenario();
+    const collector = await startCollect(
+      { ...cfg, collector: { ...cfg.collector, id: "c1" } },
+      silent,
+    );
+    const aggregator = await startAggregate(cfg, silent);
+    const serve = await startServe(cfg, silent);
+    try {
+      await send(collector.inputs[0]!.address.port, s.datagrams);
+      const apiUrl = `http://127.0.0.1:${serve.api.port}`;
+      for (const cls of Object.keys(CLASSES) as ClassId[]) {
+        const url = `${apiUrl}/api/v1/customers/acme/response-times?${range(s)}&step=1m&class=${cls}`;
+        const want = s.plan.map((p) => expectedOf(p[cls], CLASSES[cls].thresholdMs).transactions);
+        let points: Point[] = [];
+        const until = Date.now() + 20_000;
+        while (Date.now() < until) {
+          const r = await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` } });
+          expect(r.status, await r.clone().text()).toBe(200);
+          points = ((await r.json()) as { points: Point[] }).points;
+          if (points.map((p) => p.transactions).join() === want.join()) break;
+          await sleep(200);
+        }
+        checkPoints(s, cls, points);
+      }
+    } finally {
+      await collector.stop();
+      await aggregator.stop();
+      await serve.stop();
+    }
+  }, 60_000);
 });
