@@ -87,7 +87,8 @@ export function bucketOf(totalMs: number, upperEdgesMs: readonly number[]): numb
   return k < 0 ? 6 : k;
 }
 
-function recordsOf(g: ExportGroup, upperEdgesMs: readonly number[]): Uint8Array[] {
+/** The data records of one group (one ART record, or one nProbe record per transaction). */
+export function recordsOf(g: ExportGroup, upperEdgesMs: readonly number[]): Uint8Array[] {
   const key = (b: Bytes) =>
     b
       .ipv4(g.client)
