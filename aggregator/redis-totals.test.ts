@@ -195,7 +195,7 @@ describe("Redis totals", () => {
   it("keeps response-time counters and sketch bins exact", async () => {
     const m: PartialsMessage = {
       ...message("acme", T0, 10),
-      responses: [["acme", "s1", "l1", "web", [3, 2, 1, 3000, 3, 600, 2, 9000], [5, 1, 9, 2]]],
+      responses: [["acme", "s1", "l1", "web", [3, 2, 1, 3000, 3, 600, 2, 9000, 1], [5, 1, 9, 2]]],
     };
     await applyMessage(redis, PREFIX, m, 3600);
     await applyMessage(redis, PREFIX, { ...m, id: "other" }, 3600);
@@ -219,6 +219,7 @@ describe("Redis totals", () => {
         serverDelaySumUs: 1200,
         serverDelayCount: 4,
         totalDelaySumUs: 18000,
+        estimated: 2,
         bins: [
           [5, 2],
           [9, 4],

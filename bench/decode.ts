@@ -26,6 +26,8 @@ import {
 import { FlowBatch } from "../schema/flow-record.js";
 import { carriesTemplates, createRng, netflowVersion, type Rng } from "../test/fuzz/mutate.js";
 import { captureDatagrams, FLOW_CAPTURE_DIRS } from "../test/support/decode-capture.js";
+import { ipfixMessage } from "../test/support/export-builder.js";
+import { drawTransaction, prng, recordsOf, TEMPLATES } from "../test/support/latency-exports.js";
 
 /** The issue's target for v9/IPFIX with a 10-15 field template, per core. */
 const TARGET_RECORDS_PER_SECOND = 5_000_000;
@@ -377,6 +379,62 @@ function checkSynthetic(
     throw new Error(`synthetic export has problems: ${JSON.stringify(problems)}`);
 }
 
+/**
+ * Cisco AVC ART records with the response-time histogram (24 fields: the flow key, 8 ART sums and
+ * counts, 7 buckets), 12 per datagram, from test/support/latency-exports.ts.
+ */
+function prepareArt(options: FlowDecoderOptions): Prepared {
+  const rand = prng(0xa27);
+  const exporter = "192.0.2.10";
+  const timeMs = EXPORT_SECONDS * 1000;
+  const edges = [5, 10, 50, 100, 200, 500];
+  const tpl = TEMPLATES.art;
+  const decoder = createFlowDecoder(options);
+  decoder.decode(
+    ipfixMessage({ exportSeconds: EXPORT_SECONDS, sequence: 0, domain: 1 }, [
+      { kind: "template", id: tpl.id, fields: [...tpl.fields] },
+    ]),
+    exporter,
+    timeMs,
+    new FlowBatch(64),
+  );
+  const datagrams: Datagram[] = [];
+  for (let seq = 0; seq < SYNTHETIC_DATAGRAMS; seq++) {
+    const records = Array.from({ length: 12 }, () => {
+      const transactions = Array.from({ length: 1 + Math.floor(rand() * 20) }, () =>
+        drawTransaction(rand, 300),
+      );
+      return recordsOf(
+        {
+          kind: "art",
+          client: "10.1.0.9",
+          server: "192.0.2.80",
+          serverPort: 443,
+          endMs: timeMs - 1000,
+          transactions,
+          connections: 1,
+          lateResponses: 0,
+          retransmissions: 1,
+        },
+        edges,
+      )[0]!;
+    });
+    const payload = ipfixMessage({ exportSeconds: EXPORT_SECONDS, sequence: seq * 12, domain: 1 }, [
+      { kind: "data", id: tpl.id, records },
+    ]);
+    datagrams.push({ exporter, timeMs, payload });
+  }
+  const batch = new FlowBatch(64);
+  for (const d of datagrams) {
+    batch.clear();
+    if (decoder.decode(d.payload, d.exporter, d.timeMs, batch) !== 12) {
+      throw new Error("ART datagram did not decode 12 records");
+    }
+  }
+  const note = `${datagrams.length} datagrams of ${datagrams[0]!.payload.byteLength} bytes, 12 ART records of ${tpl.fields.length} fields each`;
+  return { decoder, datagrams, note };
+}
+
 const cases: BenchCase[] = [
   {
     name: "v5-corpus",
@@ -413,6 +471,12 @@ const cases: BenchCase[] = [
     description: "IPFIX, 12-field template (8-byte counters, flowStart/EndMilliseconds)",
     target: true,
     prepare: (_, options) => prepareSynthetic(10, false, options),
+  },
+  {
+    name: "ipfix-art",
+    description: "IPFIX Cisco AVC ART with the response-time histogram (24 fields)",
+    target: false,
+    prepare: (_, options) => prepareArt(options),
   },
   {
     name: "ipfix-synthetic-15f",

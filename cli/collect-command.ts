@@ -132,8 +132,10 @@ export function startCollect(
           ? [parts.collector, parts.sflow]
           : [parts.collector, parts.sflow, packets];
       const traffic = drained?.traffic ?? sources.flatMap((c) => c.drainAll());
-      const responses =
-        drained?.responses ?? (packets === undefined ? [] : packets.drainAllResponses());
+      const responses = drained?.responses ?? [
+        ...parts.collector.drainAllResponses(),
+        ...(packets === undefined ? [] : packets.drainAllResponses()),
+      ];
       const messages = toMessages(model, queueCfg.shards, ids, traffic, responses);
       wal.log(messages);
       shipper.push(messages);

@@ -105,6 +105,9 @@ export function createCollectors(
     intervalMs: cfg.aggregation.interval,
     maxFutureMs: cfg.aggregation.maxFuture,
     maxPastMs: cfg.aggregation.maxPast,
+    // Flow exports' latency fields (Cisco AVC ART, nProbe) feed the response-time series.
+    totalDelayThresholdsMs: thresholdsOf(cfg, model),
+    artHistogramBoundsMs: cfg.decoder.artHistogramBounds,
   });
   const sflowDecoder = createSflowDecoder({
     samplingOverrides: new Map(cfg.decoder.samplingOverrides.map((o) => [o.exporter, o.rate])),
@@ -152,12 +155,15 @@ export function createCollectors(
       const previous = model;
       model = built ?? buildCustomerModel(next);
       modelCfg = next;
-      const traffic = [...collector.swapModel(model), ...sflow.swapModel(model)];
-      let responses: ResponsePartial[] = [];
+      const responses: ResponsePartial[] = collector.drainAllResponses();
+      const traffic = [
+        ...collector.swapModel(model, thresholdsOf(next, model)),
+        ...sflow.swapModel(model),
+      ];
       if (packets !== undefined) {
         const p = packets.swapModel(model, thresholdsOf(next, model));
         traffic.push(...p.traffic);
-        responses = p.responses;
+        responses.push(...p.responses);
       }
       return { previous, traffic, responses };
     },

@@ -285,6 +285,7 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
       const packets = parts.packetsIfUsed;
       const sources = packets === undefined ? [collector, sflow] : [collector, sflow, packets];
       for (const c of sources) rollup.add(c.drainAll(), nowMs);
+      responseRollup.add(collector.drainAllResponses(), nowMs);
       if (packets !== undefined) responseRollup.add(packets.drainAllResponses(), nowMs);
     } else {
       rollup.add(drained.traffic, nowMs);

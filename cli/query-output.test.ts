@@ -59,6 +59,7 @@ describe("responseTimesOutput", () => {
     transactions: 0,
     goodTransactions: 0,
     goodRatio: null,
+    estimated: 0,
     retransmissions: 0,
     meanNetworkDelayMs: null,
     meanServerDelayMs: null,
@@ -71,6 +72,7 @@ describe("responseTimesOutput", () => {
     transactions: 4,
     goodTransactions: 3,
     goodRatio: 0.75,
+    estimated: 1,
     retransmissions: 2,
     meanNetworkDelayMs: 2,
     meanServerDelayMs: 10.25,
@@ -106,9 +108,9 @@ describe("responseTimesOutput", () => {
   it("csv: the API's field names, an empty cell for null", () => {
     const lines = responseTimesOutput(answer, "csv").split("\r\n");
     expect(lines[0]).toBe(
-      "time,transactions,goodTransactions,goodRatio,retransmissions,meanNetworkDelayMs,meanServerDelayMs,meanTotalDelayMs,totalDelayP50Ms,totalDelayP95Ms,totalDelayP99Ms,complete",
+      "time,transactions,goodTransactions,goodRatio,estimated,retransmissions,meanNetworkDelayMs,meanServerDelayMs,meanTotalDelayMs,totalDelayP50Ms,totalDelayP95Ms,totalDelayP99Ms,complete",
     );
-    expect(lines[1]).toBe("2026-11-22T10:00:00Z,4,3,0.75,2,2,10.25,25,20.1,1500,1500,true");
-    expect(lines[2]).toBe("2026-11-22T11:00:00Z,0,0,,0,,,,,,,true");
+    expect(lines[1]).toBe("2026-11-22T10:00:00Z,4,3,0.75,1,2,2,10.25,25,20.1,1500,1500,true");
+    expect(lines[2]).toBe("2026-11-22T11:00:00Z,0,0,,0,0,,,,,,,true");
   });
 });

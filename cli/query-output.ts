@@ -128,6 +128,7 @@ const RESPONSE_TIME_FIGURES = [
   "transactions",
   "goodTransactions",
   "goodRatio",
+  "estimated",
   "retransmissions",
   "meanNetworkDelayMs",
   "meanServerDelayMs",

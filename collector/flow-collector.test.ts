@@ -168,3 +168,65 @@ describe("flow collector", () => {
     expect(forever.drainAll().reduce((t, s) => t + s.bytes, 0)).toBe(700);
   });
 });
+
+describe("flow collector: latency fields", () => {
+  // The flow key above, then nProbe's CLIENT_NW_LATENCY_MS, SERVER_NW_LATENCY_MS, APPL_LATENCY_MS.
+  const nprobe = [
+    ...fields,
+    { id: 123, length: 4, pen: 35632 },
+    { id: 124, length: 4, pen: 35632 },
+    { id: 125, length: 4, pen: 35632 },
+  ];
+  const latencyMessage = (sequence: number, cnd: number, snd: number, app: number) =>
+    ipfixMessage({ exportSeconds: arrival / 1000, sequence, domain: 1 }, [
+      { kind: "template", id: 257, fields: nprobe },
+      {
+        kind: "data",
+        id: 257,
+        records: [
+          record((b) =>
+            b
+              .bytes([203, 0, 113, 9])
+              .bytes([198, 51, 100, 7])
+              .u64(100)
+              .u64(1)
+              .u64(arrival - 2000)
+              .u64(arrival - 1000)
+              .u32(cnd)
+              .u32(snd)
+              .u32(app),
+          ),
+        ],
+      },
+    ]);
+
+  it("one transaction per nProbe record, judged by the threshold in force (a reload changes it)", () => {
+    const c = createFlowCollector({
+      model,
+      decoder: createFlowDecoder(),
+      intervalMs: 60_000,
+      totalDelayThresholdsMs: [100],
+    });
+    // Network 2 × (5 + 15) = 40 ms, total 40 + 50 = 90 ms: good under 100 ms.
+    c.ingest(latencyMessage(0, 5, 15, 50), "192.0.2.1", arrival);
+    expect(c.drainAllResponses()).toMatchObject([
+      {
+        transactions: 1,
+        good: 1,
+        estimated: 0,
+        networkDelaySumUs: 40_000,
+        networkDelayCount: 1,
+        serverDelaySumUs: 50_000,
+        serverDelayCount: 1,
+        totalDelaySumUs: 90_000,
+      },
+    ]);
+    expect(c.swapModel(model, [80]).map((s) => s.flows)).toEqual([1]);
+    c.ingest(latencyMessage(1, 5, 15, 50), "192.0.2.1", arrival);
+    expect(c.drainAllResponses()).toMatchObject([{ transactions: 1, good: 0 }]);
+    // No application latency (0: not measured): no transaction.
+    c.ingest(latencyMessage(2, 5, 15, 0), "192.0.2.1", arrival);
+    expect(c.drainAllResponses()).toEqual([]);
+    expect(c.drainAll().map((s) => s.flows)).toEqual([2]);
+  });
+});

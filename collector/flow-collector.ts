@@ -4,8 +4,10 @@
  * open intervals. The I/O shell (UDP listener, capture replay) feeds datagrams and drains the
  * partial sums; the clock is always passed in.
  */
-import { FlowBatch } from "../schema/flow-record.js";
+import { FlowBatch, RESPONSE_WIDTH, ResponseSlot } from "../schema/flow-record.js";
+import { emptyContribution, flowResponse } from "./aggregate/flow-response.js";
 import { type PartialSum, PartialSums } from "./aggregate/partial-sums.js";
+import { type ResponsePartial, ResponseSums } from "./aggregate/response-sums.js";
 import { createAttribution, createClassifier } from "./classify/classifier.js";
 import type { CustomerModel } from "./classify/customer-model.js";
 /** What the collector needs of a decoder: the NetFlow/IPFIX one and the sFlow one both fit. */
@@ -86,8 +88,11 @@ export interface FlowCollector<D extends DatagramDecoder = DatagramDecoder> {
   /** Partial sums of the intervals that start before `beforeMs`. */
   drain(beforeMs: number): PartialSum[];
   drainAll(): PartialSum[];
+  /** Response-time partials from flow records' latency fields (see RecordSink). */
+  drainResponses(beforeMs: number): ResponsePartial[];
+  drainAllResponses(): ResponsePartial[];
   /** See {@link RecordSink.swapModel}. */
-  swapModel(model: CustomerModel): PartialSum[];
+  swapModel(model: CustomerModel, totalDelayThresholdsMs?: readonly number[]): PartialSum[];
   readonly stats: FlowCollectorStats;
   readonly decoder: D;
 }
@@ -102,12 +107,20 @@ export interface RecordSink {
   drain(beforeMs: number): PartialSum[];
   drainAll(): PartialSum[];
   /**
+   * Response-time partials of records that carry latency (Cisco AVC ART, nProbe: the batch's
+   * `responseTimes`), judged by their class's threshold (aggregate/flow-response.ts).
+   */
+  drainResponses(beforeMs: number): ResponsePartial[];
+  drainAllResponses(): ResponsePartial[];
+  /**
    * Classifies the next records with `model` (a config reload): returns every open partial sum,
    * keyed by the previous model's link and class indexes, and starts empty sums keyed by the new
    * one's. Synchronous, so no record falls between the two models; the caller names the returned
-   * sums with the previous model.
+   * sums with the previous model. Response-time partials are not returned: drain them with
+   * `drainAllResponses` just before (same synchronous step). `totalDelayThresholdsMs`: the new
+   * model's thresholds per class index (unchanged when not given).
    */
-  swapModel(model: CustomerModel): PartialSum[];
+  swapModel(model: CustomerModel, totalDelayThresholdsMs?: readonly number[]): PartialSum[];
   readonly stats: Omit<FlowCollectorStats, "datagrams">;
 }
 
@@ -118,7 +131,23 @@ export interface RecordSinkOptions {
   maxFutureMs?: number;
   /** See RecordDrops `too-old`; default 2 hours, Infinity keeps records of any age. */
   maxPastMs?: number;
+  /**
+   * Per class index: the total delay (ms) under which a transaction is good, for records with
+   * latency fields; default 1 s for every class.
+   */
+  totalDelayThresholdsMs?: readonly number[];
+  /**
+   * Upper edges (ms) of the Cisco ART response-time histogram's buckets 1 to 6 (bucket 7 is
+   * above the last); default DEFAULT_ART_HISTOGRAM_BOUNDS_MS.
+   */
+  artHistogramBoundsMs?: readonly number[];
 }
+
+/** decoder.artHistogramBounds' default (docs/response-times.md, "From flow exports"). */
+export const DEFAULT_ART_HISTOGRAM_BOUNDS_MS: readonly number[] = [5, 10, 50, 100, 200, 500];
+
+/** A class without a threshold (none given): the config's own default, 1 s. */
+const DEFAULT_THRESHOLD_US = 1_000_000;
 
 /** aggregation.maxPast's default: see docs/configuration.md for why. */
 export const DEFAULT_MAX_PAST_MS = 2 * 3_600_000;
@@ -128,6 +157,15 @@ export function createRecordSink(deps: RecordSinkOptions): RecordSink {
     new PartialSums({ intervalMs: deps.intervalMs, classes: model.classIds.length });
   let classifier = createClassifier(deps.model);
   let sums = openSums(deps.model);
+  const responses = new ResponseSums({ intervalMs: deps.intervalMs });
+  const thresholdsOf = (ms: readonly number[] | undefined) =>
+    Float64Array.from(ms ?? [], (v) => v * 1000);
+  let thresholdsUs = thresholdsOf(deps.totalDelayThresholdsMs);
+  const edgesUs = Float64Array.from(
+    deps.artHistogramBoundsMs ?? DEFAULT_ART_HISTOGRAM_BOUNDS_MS,
+    (v) => v * 1000,
+  );
+  const contribution = emptyContribution();
   const attribution = createAttribution();
   const maxFutureMs = deps.maxFutureMs ?? 300_000;
   const maxPastMs = deps.maxPastMs ?? DEFAULT_MAX_PAST_MS;
@@ -181,6 +219,19 @@ export function createRecordSink(deps: RecordSinkOptions): RecordSink {
           packets,
         );
       }
+      if (
+        batch.responseTimes[i * RESPONSE_WIDTH + ResponseSlot.transactions]! > 0 ||
+        batch.responseTimes[i * RESPONSE_WIDTH + ResponseSlot.networkDelayCount]! > 0
+      ) {
+        // Both ends may be customers: the transactions count for each (like the bytes).
+        for (let k = 0; k < attribution.count; k++) {
+          const classIndex = attribution.classIndex[k]!;
+          const threshold = thresholdsUs[classIndex] ?? DEFAULT_THRESHOLD_US;
+          if (flowResponse(batch, i, threshold, edgesUs, contribution)) {
+            responses.addFlow(attribution.link[k]!, classIndex, end, contribution);
+          }
+        }
+      }
     }
     stats.records += batch.length;
     batch.clear();
@@ -190,10 +241,13 @@ export function createRecordSink(deps: RecordSinkOptions): RecordSink {
     consume,
     drain: (beforeMs) => sums.drain(beforeMs),
     drainAll: () => sums.drainAll(),
-    swapModel(model) {
+    drainResponses: (beforeMs) => responses.drain(beforeMs),
+    drainAllResponses: () => responses.drainAll(),
+    swapModel(model, totalDelayThresholdsMs) {
       const open = sums.drainAll();
       classifier = createClassifier(model);
       sums = openSums(model);
+      if (totalDelayThresholdsMs !== undefined) thresholdsUs = thresholdsOf(totalDelayThresholdsMs);
       return open;
     },
     stats,
@@ -243,6 +297,8 @@ export function createFlowCollector<D extends DatagramDecoder>(
     },
     drain: sink.drain,
     drainAll: sink.drainAll,
+    drainResponses: sink.drainResponses,
+    drainAllResponses: sink.drainAllResponses,
     swapModel: sink.swapModel,
     stats,
     decoder,

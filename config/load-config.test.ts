@@ -359,6 +359,18 @@ ${link("{ id: l2, prefixes: [2001:db8::/32], commitRate: 1.5G }").trim()}
         /classes\[0\]\.totalDelayThreshold: must be at least 1ms \(got 0s\)/,
       ],
       ["store: { embedded: { retention: { 1m: 100000d } } }", /store\.embedded\.retention\.1m: /],
+      [
+        "decoder: { artHistogramBounds: [5ms, 10ms, 50ms] }",
+        /decoder\.artHistogramBounds: must list six durations/,
+      ],
+      [
+        "decoder: { artHistogramBounds: [5ms, 10ms, 50ms, 40ms, 200ms, 500ms] }",
+        /decoder\.artHistogramBounds: must be in ascending order/,
+      ],
+      [
+        "decoder: { artHistogramBounds: [0s, 10ms, 50ms, 100ms, 200ms, 500ms] }",
+        /decoder\.artHistogramBounds\[0\]: must be at least 1ms \(got 0s\)/,
+      ],
     ];
     for (const [text, message] of refused) {
       it(`refuses ${text}`, () => {

@@ -24,6 +24,7 @@ function period(timeMs: number, totals: number[], good: number, net: number[], s
     serverDelaySumUs: srv.reduce((a, b) => a + b, 0),
     serverDelayCount: srv.length,
     totalDelaySumUs: totals.reduce((a, b) => a + b, 0),
+    estimated: 0,
     bins: sketchBins(sketch),
   } satisfies ResponseTimePoint;
 }

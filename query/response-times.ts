@@ -1,6 +1,7 @@
 /**
  * One customer's TCP response times as a chart series: a point per period of the step with the
- * transactions, the good ones (total delay under the class's threshold), mean network and server
+ * transactions, the good ones (total delay under the class's threshold), how many of those
+ * verdicts were estimated (flow exports), mean network and server
  * delays, and the 50th/95th/99th percentiles of total delay from the summed sketch bins; plus the
  * same over the whole range (the bins of every period summed, so the range's p95 is the p95 of
  * all its transactions, within the sketch's accuracy). Pure: the store's sums in, points out.
@@ -22,6 +23,11 @@ export interface ResponseTimeFigures {
   goodTransactions: number;
   /** goodTransactions / transactions; null without transactions. */
   goodRatio: number | null;
+  /**
+   * Of `transactions`, those whose good/bad status was estimated (flow exports with only sums or
+   * histogram buckets: docs/response-times.md, "From flow exports"); 0 when all were exact.
+   */
+  estimated: number;
   retransmissions: number;
   meanNetworkDelayMs: number | null;
   meanServerDelayMs: number | null;
@@ -48,6 +54,7 @@ export function figures(s: ResponseTimeSums): ResponseTimeFigures {
     transactions: s.transactions,
     goodTransactions: s.good,
     goodRatio: s.transactions > 0 ? s.good / s.transactions : null,
+    estimated: s.estimated ?? 0,
     retransmissions: s.retransmissions,
     meanNetworkDelayMs: ms(s.networkDelaySumUs, s.networkDelayCount),
     meanServerDelayMs: ms(s.serverDelaySumUs, s.serverDelayCount),
@@ -69,7 +76,8 @@ const COUNTERS = responseTimeCounters;
 
 /** Adds `from` into `into` (bins merged by key). */
 function addSums(into: ReturnType<typeof emptySums>, from: ResponseTimeSums): void {
-  for (const c of COUNTERS) into[c] += from[c];
+  // `?? 0`: rows stored before a counter existed (estimated) lack it.
+  for (const c of COUNTERS) into[c] += from[c] ?? 0;
   const byKey = new Map(into.bins);
   for (const [k, n] of from.bins) byKey.set(k, (byKey.get(k) ?? 0) + n);
   into.bins = [...byKey].sort((a, b) => a[0] - b[0]);

@@ -51,6 +51,15 @@ export const decoderConfigSchema = z.strictObject({
    * disables it.
    */
   statePath: z.string().default("decoder-state.json"),
+  /**
+   * Upper edges of the Cisco AVC ART response-time histogram's buckets 1 to 6 (bucket 7 is
+   * everything above the last), as the exporting device is configured: six ascending durations.
+   */
+  artHistogramBounds: z
+    .array(duration({ min: 1, max: 3_600_000 }))
+    .length(6, "must list six durations: the upper edges of buckets 1 to 6")
+    .refine((a) => a.every((v, k) => k === 0 || v > a[k - 1]!), "must be in ascending order")
+    .default([5, 10, 50, 100, 200, 500]),
 });
 
 /** What an id may be: exported for schema/customer-fast-path.ts. */

@@ -75,7 +75,46 @@ export interface FlowRecord {
   clientNetworkDelayUs?: number;
   serverNetworkDelayUs?: number;
   applicationDelayUs?: number;
+  /**
+   * The record's response-time contribution (Cisco AVC ART sums and histogram, or one nProbe
+   * transaction), when it has one: see {@link ResponseSlot}.
+   */
+  responseTimes?: Record<keyof typeof ResponseSlot, number>;
 }
+
+/**
+ * Slots of the `responseTimes` column (RESPONSE_WIDTH numbers per row, 0 when absent): what one
+ * flow record adds to the response-time series of its class (docs/response-times.md, "From flow
+ * exports"). Sums are microseconds; counts are whole. The decoder fills them from Cisco AVC ART
+ * elements (sums over the export interval) or from nProbe's per-flow latencies (one
+ * transaction); the collector judges good / estimated against the class's threshold.
+ */
+export const ResponseSlot = {
+  /** Transactions (ART responses; 1 for an nProbe flow with application latency). */
+  transactions: 0,
+  networkDelaySumUs: 1,
+  networkDelayCount: 2,
+  serverDelaySumUs: 3,
+  serverDelayCount: 4,
+  /** Sum of total delays over `transactions`. */
+  totalDelaySumUs: 5,
+  /** ART late responses (art count late responses). */
+  lateResponses: 6,
+  retransmissions: 7,
+  /** ART response-time histogram buckets 1 to 7 (counts of responses). */
+  bucket1: 8,
+  bucket2: 9,
+  bucket3: 10,
+  bucket4: 11,
+  bucket5: 12,
+  bucket6: 13,
+  bucket7: 14,
+} as const;
+/** Numbers per row of the `responseTimes` column. */
+export const RESPONSE_WIDTH = 15;
+/** Slot of the first histogram bucket; the 7 buckets follow it. */
+export const RESPONSE_BUCKETS = ResponseSlot.bucket1;
+export const RESPONSE_BUCKET_COUNT = 7;
 
 const MIN_CAPACITY = 64;
 
@@ -110,6 +149,7 @@ const columnSpecs = [
   ["clientNetworkDelayUs", Float64Array, 1, Number.NaN],
   ["serverNetworkDelayUs", Float64Array, 1, Number.NaN],
   ["applicationDelayUs", Float64Array, 1, Number.NaN],
+  ["responseTimes", Float64Array, 15, 0],
 ] as const;
 
 export type FlowColumn = (typeof columnSpecs)[number][0];
@@ -184,6 +224,8 @@ export class FlowBatch {
   clientNetworkDelayUs = new Float64Array(0);
   serverNetworkDelayUs = new Float64Array(0);
   applicationDelayUs = new Float64Array(0);
+  /** RESPONSE_WIDTH numbers per row, slots {@link ResponseSlot}; all 0 without response times. */
+  responseTimes = new Float64Array(0);
 
   /** The arrays above, in `columnSpecs` order (rebuilt when they grow). */
   private columns: Column[] = [];

@@ -5,6 +5,7 @@ import {
   checkPartialsMessage,
   PARTIALS_MESSAGE_VERSION,
   type PartialsMessage,
+  responseCounters,
   shardOf,
 } from "./partials-message.js";
 
@@ -43,6 +44,15 @@ describe("checkPartialsMessage", () => {
   it("accepts a valid message as it is", () => {
     const m = valid();
     expect(checkPartialsMessage(m, SHARDS)).toBe(m);
+  });
+
+  it("accepts response counters with estimated, and without it (a collector from before): 0", () => {
+    const now: PartialsMessage = {
+      ...valid(),
+      responses: [["acme", "hq", "fiber", "web", [1, 1, 0, 900, 1, 100, 1, 2000, 1], [12, 1]]],
+    };
+    expect(responseCounters(checkPartialsMessage(now, SHARDS).responses[0]!).estimated).toBe(1);
+    expect(responseCounters(checkPartialsMessage(valid(), SHARDS).responses[0]!).estimated).toBe(0);
   });
 
   it.each([

@@ -97,6 +97,12 @@ export const responseTimeCounters = [
   "serverDelaySumUs",
   "serverDelayCount",
   "totalDelaySumUs",
+  /**
+   * Of `transactions`, those whose good/bad status was estimated (flow exports that give only
+   * sums or histogram buckets that the threshold falls inside); 0 when every one was exact.
+   * Last: rows written before it existed lack it, and read as 0.
+   */
+  "estimated",
 ] as const;
 export type ResponseTimeCounter = (typeof responseTimeCounters)[number];
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Brings a fresh clone to a runnable state: installs npm dependencies (when package-lock.json is
 # newer than the installed tree) and builds dist/. With --test it also installs the programs the
-# test suite runs against (real exporters, a packet recorder and player, Redis, InfluxDB 1.x and
+# test suite runs against (real exporters, a packet recorder and player, tshark as a reference
+# decoder, Redis, InfluxDB 1.x and
 # VictoriaMetrics, PostgreSQL 15 for the customer registry, FreeRADIUS for RADIUS logins, which
 # the tests start themselves on free loopback ports, and libfaketime for the
 # calendar check) from Debian's packages

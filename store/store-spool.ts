@@ -91,6 +91,8 @@ export function decodeSpool(text: string): { store: string; rows: SpoolRows } {
   });
   data.responses.forEach((r, i) => {
     const row = keyed(r, i, "responses");
+    // A spool written before `estimated` existed: its rows read it as 0.
+    if (row.estimated === undefined) row.estimated = 0;
     if (!responseTimeCounters.every((c) => typeof row[c] === "number")) {
       throw new Error(`responses[${i}]: a counter is missing`);
     }

@@ -5,6 +5,8 @@
  * at replay (atEveryLevel), as the rollup made them. JSON of compact arrays: a few tens of bytes
  * a row. Pure.
  */
+
+import { countersLengthOk } from "../schema/partials-message.js";
 import {
   type ResponseTimeRowDelta,
   responseTimeCounters,
@@ -107,7 +109,7 @@ export function decodeBatch(payload: Uint8Array): WalBatch {
       !Number.isSafeInteger(a[0]) ||
       !a.slice(1, 5).every(isText) ||
       !Array.isArray(a[5]) ||
-      a[5].length !== responseTimeCounters.length ||
+      !countersLengthOk(a[5].length) ||
       !a[5].every(isCount) ||
       !Array.isArray(a[6]) ||
       a[6].length % 2 !== 0 ||
@@ -128,7 +130,7 @@ export function decodeBatch(payload: Uint8Array): WalBatch {
       bins,
     } as unknown as ResponseTimeRowDelta;
     responseTimeCounters.forEach((name, k) => {
-      row[name] = counters[k]!;
+      row[name] = counters[k] ?? 0;
     });
     return row;
   });

@@ -1,8 +1,9 @@
 /**
- * The collector's pre-aggregation of TCP transactions (collector/packet/tcp-timing.ts) into
+ * The collector's pre-aggregation of TCP transactions (collector/packet/tcp-timing.ts), and of
+ * flow records' response-time contributions (flow-response.ts: Cisco AVC ART, nProbe), into
  * per-interval response-time partials keyed by (link, class): counts, delay sums and the bins of a
- * total-delay sketch (latency-sketch.ts). A transaction counts in the interval where it ended.
- * Pure: times come from the caller.
+ * total-delay sketch (latency-sketch.ts). A transaction counts in the interval where it ended (a
+ * flow record: where the record ends). Pure: times come from the caller.
  */
 import type { DDSketch } from "@datadog/sketches-js";
 import type { ResponseTimeCounter, ResponseTimeSums } from "../../schema/series-store.js";
@@ -18,6 +19,22 @@ export interface TransactionTiming {
   retransmissions: number;
   /** Total delay under the class's threshold. */
   good: boolean;
+}
+
+/**
+ * What one flow record adds (flow-response.ts): sums over several transactions, some of whose
+ * good/bad status may be estimated. Fractional `good` is possible (an estimate).
+ */
+export interface FlowResponseContribution {
+  transactions: number;
+  good: number;
+  estimated: number;
+  retransmissions: number;
+  networkDelaySumUs: number;
+  networkDelayCount: number;
+  serverDelaySumUs: number;
+  serverDelayCount: number;
+  totalDelaySumUs: number;
 }
 
 export type ResponsePartial = ResponseTimeSums & {
@@ -41,6 +58,7 @@ class Open implements Record<ResponseTimeCounter, number> {
   serverDelaySumUs = 0;
   serverDelayCount = 0;
   totalDelaySumUs = 0;
+  estimated = 0;
   readonly sketch: DDSketch = createLatencySketch();
   constructor(
     readonly link: number,
@@ -60,6 +78,7 @@ class Open implements Record<ResponseTimeCounter, number> {
       serverDelaySumUs: this.serverDelaySumUs,
       serverDelayCount: this.serverDelayCount,
       totalDelaySumUs: this.totalDelaySumUs,
+      estimated: this.estimated,
       bins: sketchBins(this.sketch),
     };
   }
@@ -76,22 +95,7 @@ export class ResponseSums {
   }
 
   add(link: number, classIndex: number, t: TransactionTiming): void {
-    const interval = Math.floor(t.endMs / this.intervalMs);
-    let byLink = this.open.get(interval);
-    if (byLink === undefined) {
-      byLink = new Map();
-      this.open.set(interval, byLink);
-    }
-    let byClass = byLink.get(link);
-    if (byClass === undefined) {
-      byClass = [];
-      byLink.set(link, byClass);
-    }
-    let s = byClass[classIndex];
-    if (s === undefined) {
-      s = new Open(link, classIndex);
-      byClass[classIndex] = s;
-    }
+    const s = this.sums(Math.floor(t.endMs / this.intervalMs), link, classIndex);
     s.transactions++;
     if (t.good) s.good++;
     s.retransmissions += t.retransmissions;
@@ -107,6 +111,45 @@ export class ResponseSums {
       s.totalDelaySumUs += t.totalDelayUs;
       addLatency(s.sketch, t.totalDelayUs);
     }
+  }
+
+  /**
+   * Adds a flow record's contribution, in the interval where the record ends. The sketch gets the
+   * record's mean total delay once per transaction (a flow export gives no single delays).
+   */
+  addFlow(link: number, classIndex: number, endMs: number, c: FlowResponseContribution): void {
+    const s = this.sums(Math.floor(endMs / this.intervalMs), link, classIndex);
+    s.transactions += c.transactions;
+    s.good += c.good;
+    s.estimated += c.estimated;
+    s.retransmissions += c.retransmissions;
+    s.networkDelaySumUs += c.networkDelaySumUs;
+    s.networkDelayCount += c.networkDelayCount;
+    s.serverDelaySumUs += c.serverDelaySumUs;
+    s.serverDelayCount += c.serverDelayCount;
+    s.totalDelaySumUs += c.totalDelaySumUs;
+    if (c.transactions > 0 && c.totalDelaySumUs > 0) {
+      addLatency(s.sketch, c.totalDelaySumUs / c.transactions, c.transactions);
+    }
+  }
+
+  private sums(interval: number, link: number, classIndex: number): Open {
+    let byLink = this.open.get(interval);
+    if (byLink === undefined) {
+      byLink = new Map();
+      this.open.set(interval, byLink);
+    }
+    let byClass = byLink.get(link);
+    if (byClass === undefined) {
+      byClass = [];
+      byLink.set(link, byClass);
+    }
+    let s = byClass[classIndex];
+    if (s === undefined) {
+      s = new Open(link, classIndex);
+      byClass[classIndex] = s;
+    }
+    return s;
   }
 
   /** Removes and returns the partials of every interval that starts before `beforeMs`. */

@@ -4,7 +4,15 @@
  * scratch array for values that need the whole record (uptime-relative times, sampling fields,
  * reverse counters, latency sums).
  */
-import { type FlowBatch, FlowDirection, SamplingSource } from "../../schema/flow-record.js";
+import {
+  type FlowBatch,
+  FlowDirection,
+  RESPONSE_BUCKET_COUNT,
+  RESPONSE_BUCKETS,
+  RESPONSE_WIDTH,
+  ResponseSlot,
+  SamplingSource,
+} from "../../schema/flow-record.js";
 import { uintAt } from "./byte-reader.js";
 import type { DecodeProblem } from "./decode-problems.js";
 import type { DomainState, ExporterState } from "./exporter-state.js";
@@ -57,6 +65,10 @@ const S_ART_SERVER = Slot.ArtServer;
 const S_ART_RESPONSE = Slot.ArtResponse;
 const S_ART_CONNECTIONS = Slot.ArtConnections;
 const S_ART_RESPONSES = Slot.ArtResponses;
+const S_ART_TOTAL = Slot.ArtTotal;
+const S_ART_LATE = Slot.ArtLate;
+const S_ART_RETRANSMISSIONS = Slot.ArtRetransmissions;
+const S_ART_BUCKET1 = Slot.ArtBucket1;
 const S_OBSERVATION = Slot.Observation;
 const S_IN_PHYS = Slot.InPhysical;
 const S_OUT_PHYS = Slot.OutPhysical;
@@ -331,6 +343,24 @@ function setValue(ctx: RecordContext, op: number, v: number, i: number, out: Flo
     case Op.ArtResponses:
       scratch[S_ART_RESPONSES] = v;
       return;
+    case Op.ArtTotalResponseSum:
+      scratch[S_ART_TOTAL] = v;
+      return;
+    case Op.ArtLateResponses:
+      scratch[S_ART_LATE] = v;
+      return;
+    case Op.ArtRetransmissions:
+      scratch[S_ART_RETRANSMISSIONS] = v;
+      return;
+    case Op.ArtBucket1:
+    case Op.ArtBucket2:
+    case Op.ArtBucket3:
+    case Op.ArtBucket4:
+    case Op.ArtBucket5:
+    case Op.ArtBucket6:
+    case Op.ArtBucket7:
+      scratch[S_ART_BUCKET1 + op - Op.ArtBucket1] = v;
+      return;
     case Op.InPhysIf:
       scratch[S_IN_PHYS] = v;
       return;
@@ -390,6 +420,7 @@ function finishRecord(ctx: RecordContext, tpl: Template, out: FlowBatch): number
     if (out.outIf[i] === 0 && scratch[S_OUT_PHYS]! >= 0) out.outIf[i] = scratch[S_OUT_PHYS]!;
   }
   if (tpl.hasArt) resolveArt(i, out);
+  else if (tpl.hasNtopLatency) resolveNtopLatency(i, out);
 
   const rate = recordRateChoice(ctx, tpl);
   out.samplingRate[i] = rate.rate;
@@ -404,6 +435,8 @@ function finishRecord(ctx: RecordContext, tpl: Template, out: FlowBatch): number
   if (!(revBytes > 0) && !(revPackets > 0)) return 1;
   const r = out.copyRow(out, i);
   swapDirection(out, r);
+  // The transactions belong to the connection once, not to each direction's row.
+  out.responseTimes.fill(0, r * RESPONSE_WIDTH, (r + 1) * RESPONSE_WIDTH);
   out.bytes[r] = (revBytes > 0 ? revBytes : 0) * rate.rate;
   out.packets[r] = (revPackets > 0 ? revPackets : 0) * rate.rate;
   return 2;
@@ -463,15 +496,83 @@ export function uptimeDelta(sysUptime: number, stamp: number): number {
   return d >= 0x80000000 ? d - TWO_POW_32 : d;
 }
 
+/**
+ * Cisco AVC ART: the per-record means (client/server network delay per new connection, server
+ * response time per response) and the record's response-time contribution: sums over the export
+ * interval in microseconds, counts, late responses and the response-time histogram.
+ */
 function resolveArt(i: number, out: FlowBatch): void {
-  const conns = scratch[S_ART_CONNECTIONS]! > 0 ? scratch[S_ART_CONNECTIONS]! : 1;
-  const responses = scratch[S_ART_RESPONSES]! > 0 ? scratch[S_ART_RESPONSES]! : 1;
-  if (scratch[S_ART_CLIENT]! >= 0)
-    out.clientNetworkDelayUs[i] = (scratch[S_ART_CLIENT]! / conns) * 1000;
-  if (scratch[S_ART_SERVER]! >= 0)
-    out.serverNetworkDelayUs[i] = (scratch[S_ART_SERVER]! / conns) * 1000;
-  if (scratch[S_ART_RESPONSE]! >= 0)
-    out.applicationDelayUs[i] = (scratch[S_ART_RESPONSE]! / responses) * 1000;
+  const connsField = scratch[S_ART_CONNECTIONS]!;
+  const responsesField = scratch[S_ART_RESPONSES]!;
+  const conns = connsField > 0 ? connsField : 1;
+  const responses = responsesField > 0 ? responsesField : 1;
+  const client = scratch[S_ART_CLIENT]!;
+  const server = scratch[S_ART_SERVER]!;
+  const response = scratch[S_ART_RESPONSE]!;
+  if (client >= 0) out.clientNetworkDelayUs[i] = (client / conns) * 1000;
+  if (server >= 0) out.serverNetworkDelayUs[i] = (server / conns) * 1000;
+  if (response >= 0) out.applicationDelayUs[i] = (response / responses) * 1000;
+
+  const rt = out.responseTimes;
+  const at = i * RESPONSE_WIDTH;
+  rt.fill(0, at, at + RESPONSE_WIDTH);
+  let bucketed = 0;
+  for (let k = 0; k < RESPONSE_BUCKET_COUNT; k++) {
+    const n = scratch[S_ART_BUCKET1 + k]!;
+    if (n > 0) {
+      rt[at + RESPONSE_BUCKETS + k] = n;
+      bucketed += n;
+    }
+  }
+  // Transactions: the responses counted, else what the histogram holds.
+  const transactions = responsesField > 0 ? responsesField : bucketed;
+  if (scratch[S_ART_RETRANSMISSIONS]! > 0) {
+    rt[at + ResponseSlot.retransmissions] = scratch[S_ART_RETRANSMISSIONS]!;
+  }
+  if (connsField > 0 && client >= 0 && server >= 0) {
+    rt[at + ResponseSlot.networkDelaySumUs] = (client + server) * 1000;
+    rt[at + ResponseSlot.networkDelayCount] = connsField;
+  }
+  if (transactions <= 0) return;
+  rt[at + ResponseSlot.transactions] = transactions;
+  if (response >= 0) {
+    rt[at + ResponseSlot.serverDelaySumUs] = response * 1000;
+    rt[at + ResponseSlot.serverDelayCount] = transactions;
+  }
+  const total = scratch[S_ART_TOTAL]!;
+  if (total >= 0) {
+    rt[at + ResponseSlot.totalDelaySumUs] = total * 1000;
+  } else if (response >= 0 && client >= 0 && server >= 0) {
+    // No total response time: server response time plus a network round trip per response.
+    rt[at + ResponseSlot.totalDelaySumUs] =
+      (response + (transactions * (client + server)) / conns) * 1000;
+  }
+  if (scratch[S_ART_LATE]! > 0) rt[at + ResponseSlot.lateResponses] = scratch[S_ART_LATE]!;
+}
+
+/**
+ * nProbe: one transaction per record with an application latency (APPL_LATENCY_MS, the server's
+ * response time; 0 means not measured). CLIENT_NW_LATENCY_MS and SERVER_NW_LATENCY_MS are half
+ * round trips (nProbe's "RTT/2"): the network delay is twice their sum, and the total delay the
+ * client waited for the first response byte is network delay + application latency.
+ */
+function resolveNtopLatency(i: number, out: FlowBatch): void {
+  const at = i * RESPONSE_WIDTH;
+  const rt = out.responseTimes;
+  rt.fill(0, at, at + RESPONSE_WIDTH);
+  const app = out.applicationDelayUs[i]!;
+  if (!(app > 0)) return;
+  const cnd = out.clientNetworkDelayUs[i]!;
+  const snd = out.serverNetworkDelayUs[i]!;
+  const network = (cnd >= 0 ? cnd : 0) * 2 + (snd >= 0 ? snd : 0) * 2;
+  rt[at + ResponseSlot.transactions] = 1;
+  rt[at + ResponseSlot.serverDelaySumUs] = app;
+  rt[at + ResponseSlot.serverDelayCount] = 1;
+  if (network > 0) {
+    rt[at + ResponseSlot.networkDelaySumUs] = network;
+    rt[at + ResponseSlot.networkDelayCount] = 1;
+  }
+  rt[at + ResponseSlot.totalDelaySumUs] = network + app;
 }
 
 function swapDirection(out: FlowBatch, r: number): void {

@@ -6,6 +6,8 @@ import {
   type FlowBatch,
   FlowDirection,
   type FlowRecord,
+  RESPONSE_WIDTH,
+  ResponseSlot,
   type SamplingSource,
   samplingSourceNames,
 } from "../../schema/flow-record.js";
@@ -43,6 +45,14 @@ export function readFlowRecord(batch: FlowBatch, i: number): FlowRecord {
   setIfPresent(rec, "clientNetworkDelayUs", batch.clientNetworkDelayUs[i]!);
   setIfPresent(rec, "serverNetworkDelayUs", batch.serverNetworkDelayUs[i]!);
   setIfPresent(rec, "applicationDelayUs", batch.applicationDelayUs[i]!);
+  const rt = batch.responseTimes.subarray(i * RESPONSE_WIDTH, (i + 1) * RESPONSE_WIDTH);
+  if (rt.some((v) => v !== 0)) {
+    const out = {} as Record<keyof typeof ResponseSlot, number>;
+    for (const [name, slot] of Object.entries(ResponseSlot)) {
+      out[name as keyof typeof ResponseSlot] = rt[slot]!;
+    }
+    rec.responseTimes = out;
+  }
   return rec;
 }
 

@@ -53,22 +53,33 @@ export const Op = {
   ObservationMs: 39,
   InPhysIf: 40,
   OutPhysIf: 41,
+  /** More Cisco AVC ART elements: total response time sum (ms), counts, histogram buckets. */
+  ArtTotalResponseSum: 42,
+  ArtLateResponses: 43,
+  ArtRetransmissions: 44,
+  ArtBucket1: 45,
+  ArtBucket2: 46,
+  ArtBucket3: 47,
+  ArtBucket4: 48,
+  ArtBucket5: 49,
+  ArtBucket6: 50,
+  ArtBucket7: 51,
   // Raw ops (>= FIRST_RAW_OP): the field's bytes are interpreted by the op itself.
-  Src6: 50,
-  Dst6: 51,
+  Src6: 60,
+  Dst6: 61,
   /** NTP timestamp format (RFC 7011 §6.1.9/10), microsecond or nanosecond precision. */
-  StartNtp: 52,
-  EndNtp: 53,
-  SamplingProbability: 54,
+  StartNtp: 62,
+  EndNtp: 63,
+  SamplingProbability: 64,
   /** Latency in milliseconds (nProbe *_LATENCY_MS; 8-byte form: seconds + microseconds). */
-  ClientNwMs: 55,
-  ServerNwMs: 56,
-  AppLatencyMs: 57,
+  ClientNwMs: 65,
+  ServerNwMs: 66,
+  AppLatencyMs: 67,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
 /** Ops from here on read the field's bytes themselves instead of an unsigned value. */
-export const FIRST_RAW_OP = 50;
+export const FIRST_RAW_OP = 60;
 
 /** Private enterprise numbers with elements we read. */
 export const PEN = {
@@ -143,10 +154,15 @@ const NTOP_CLIENT_NW_LATENCY_MS = 57595;
 const NTOP_SERVER_NW_LATENCY_MS = 57596;
 const NTOP_APPL_LATENCY_MS = 57597;
 
-/** Cisco AVC Application Response Time elements (PEN 9). */
+/** Cisco AVC Application Response Time elements (PEN 9); times are milliseconds. */
+const CISCO_ART_RETRANSMISSIONS = 9268;
 const CISCO_ART_NEW_CONNECTIONS = 9282;
 const CISCO_ART_RESPONSES = 9292;
+/** art count responses histogram bucket1 .. bucket7: 9293 .. 9299. */
+const CISCO_ART_HISTOGRAM_BUCKET1 = 9293;
+const CISCO_ART_LATE_RESPONSES = 9300;
 const CISCO_ART_SERVER_RESPONSE_TIME_SUM = 9306;
+const CISCO_ART_TOTAL_RESPONSE_TIME_SUM = 9309;
 const CISCO_ART_CLIENT_NETWORK_TIME_SUM = 9316;
 const CISCO_ART_SERVER_NETWORK_TIME_SUM = 9319;
 
@@ -193,6 +209,26 @@ function ciscoOp(id: number): Op {
       return Op.ArtNewConnections;
     case CISCO_ART_RESPONSES:
       return Op.ArtResponses;
+    case CISCO_ART_TOTAL_RESPONSE_TIME_SUM:
+      return Op.ArtTotalResponseSum;
+    case CISCO_ART_LATE_RESPONSES:
+      return Op.ArtLateResponses;
+    case CISCO_ART_RETRANSMISSIONS:
+      return Op.ArtRetransmissions;
+    case CISCO_ART_HISTOGRAM_BUCKET1:
+      return Op.ArtBucket1;
+    case CISCO_ART_HISTOGRAM_BUCKET1 + 1:
+      return Op.ArtBucket2;
+    case CISCO_ART_HISTOGRAM_BUCKET1 + 2:
+      return Op.ArtBucket3;
+    case CISCO_ART_HISTOGRAM_BUCKET1 + 3:
+      return Op.ArtBucket4;
+    case CISCO_ART_HISTOGRAM_BUCKET1 + 4:
+      return Op.ArtBucket5;
+    case CISCO_ART_HISTOGRAM_BUCKET1 + 5:
+      return Op.ArtBucket6;
+    case CISCO_ART_HISTOGRAM_BUCKET1 + 6:
+      return Op.ArtBucket7;
     default:
       return Op.Skip;
   }

@@ -40,8 +40,13 @@ export const Slot = {
   Observation: 17,
   InPhysical: 18,
   OutPhysical: 19,
+  ArtTotal: 20,
+  ArtLate: 21,
+  ArtRetransmissions: 22,
+  /** ART histogram buckets 1 .. 7 in slots 23 .. 29. */
+  ArtBucket1: 23,
 } as const;
-export const SCRATCH_SIZE = 20;
+export const SCRATCH_SIZE = 30;
 
 /** `$` stands for the value read from the field. */
 const valueStatements: Partial<Record<number, string>> = {
@@ -84,6 +89,16 @@ const valueStatements: Partial<Record<number, string>> = {
   [Op.ArtServerResponseSum]: `s[${Slot.ArtResponse}] = $;`,
   [Op.ArtNewConnections]: `s[${Slot.ArtConnections}] = $;`,
   [Op.ArtResponses]: `s[${Slot.ArtResponses}] = $;`,
+  [Op.ArtTotalResponseSum]: `s[${Slot.ArtTotal}] = $;`,
+  [Op.ArtLateResponses]: `s[${Slot.ArtLate}] = $;`,
+  [Op.ArtRetransmissions]: `s[${Slot.ArtRetransmissions}] = $;`,
+  [Op.ArtBucket1]: `s[${Slot.ArtBucket1}] = $;`,
+  [Op.ArtBucket2]: `s[${Slot.ArtBucket1 + 1}] = $;`,
+  [Op.ArtBucket3]: `s[${Slot.ArtBucket1 + 2}] = $;`,
+  [Op.ArtBucket4]: `s[${Slot.ArtBucket1 + 3}] = $;`,
+  [Op.ArtBucket5]: `s[${Slot.ArtBucket1 + 4}] = $;`,
+  [Op.ArtBucket6]: `s[${Slot.ArtBucket1 + 5}] = $;`,
+  [Op.ArtBucket7]: `s[${Slot.ArtBucket1 + 6}] = $;`,
   [Op.InPhysIf]: `s[${Slot.InPhysical}] = $;`,
   [Op.OutPhysIf]: `s[${Slot.OutPhysical}] = $;`,
 };

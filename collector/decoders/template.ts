@@ -75,6 +75,8 @@ export interface Template {
   hasSamplerId: boolean;
   hasReverse: boolean;
   hasArt: boolean;
+  /** nProbe's application latency (APPL_LATENCY_MS): one transaction per record. */
+  hasNtopLatency: boolean;
   hasObservation: boolean;
   hasPhysicalInterface: boolean;
   /** Any field goes through the per-record scratch values (which then need a reset). */
@@ -127,6 +129,7 @@ export function compileTemplate(
   let hasSamplerId = false;
   let hasReverse = false;
   let hasArt = false;
+  let hasNtopLatency = false;
   let hasObservation = false;
   let hasPhysicalInterface = false;
   let columns = RECORD_COLUMNS;
@@ -187,7 +190,20 @@ export function compileTemplate(
       case Op.ArtServerResponseSum:
       case Op.ArtNewConnections:
       case Op.ArtResponses:
+      case Op.ArtTotalResponseSum:
+      case Op.ArtLateResponses:
+      case Op.ArtRetransmissions:
+      case Op.ArtBucket1:
+      case Op.ArtBucket2:
+      case Op.ArtBucket3:
+      case Op.ArtBucket4:
+      case Op.ArtBucket5:
+      case Op.ArtBucket6:
+      case Op.ArtBucket7:
         hasArt = true;
+        break;
+      case Op.AppLatencyMs:
+        hasNtopLatency = true;
         break;
       case Op.ObservationMs:
         hasObservation = true;
@@ -214,6 +230,7 @@ export function compileTemplate(
     hasSamplerId,
     hasReverse,
     hasArt,
+    hasNtopLatency,
     hasObservation,
     hasPhysicalInterface,
     usesScratch:
@@ -324,11 +341,29 @@ function columnsOf(op: Op): number {
     case Op.ServerNwMs:
       return col.serverNetworkDelayUs;
     case Op.AppLatencyMs:
-      return col.applicationDelayUs;
+      return col.applicationDelayUs | col.responseTimes;
     case Op.ArtClientNwSum:
     case Op.ArtServerNwSum:
     case Op.ArtServerResponseSum:
-      return col.clientNetworkDelayUs | col.serverNetworkDelayUs | col.applicationDelayUs;
+      return (
+        col.clientNetworkDelayUs |
+        col.serverNetworkDelayUs |
+        col.applicationDelayUs |
+        col.responseTimes
+      );
+    case Op.ArtNewConnections:
+    case Op.ArtResponses:
+    case Op.ArtTotalResponseSum:
+    case Op.ArtLateResponses:
+    case Op.ArtRetransmissions:
+    case Op.ArtBucket1:
+    case Op.ArtBucket2:
+    case Op.ArtBucket3:
+    case Op.ArtBucket4:
+    case Op.ArtBucket5:
+    case Op.ArtBucket6:
+    case Op.ArtBucket7:
+      return col.responseTimes;
     case Op.ReverseBytes:
     case Op.ReversePackets:
       return ALL_COLUMNS;

@@ -138,6 +138,7 @@ interface ResponseTruth {
   serverDelaySumUs: number;
   serverDelayCount: number;
   totalDelaySumUs: number;
+  estimated: number;
 }
 
 const LINKS = [
@@ -189,6 +190,7 @@ function groundTruth(): { traffic: TrafficTruth[]; responses: ResponseTruth[] } 
       serverDelaySumUs: serverDelayCount * int(2000, 400_000),
       serverDelayCount,
       totalDelaySumUs: transactions * int(5000, 900_000),
+      estimated: 0,
     });
   };
   const [hq, branch, globex, initech] = LINKS as [

@@ -965,6 +965,7 @@ describe.each(STORES)("on the $name store", (under) => {
             serverDelaySumUs: 40_000,
             serverDelayCount: 4,
             totalDelaySumUs: 100_000,
+            estimated: 0,
             bins: [],
           },
         ]);
@@ -992,6 +993,7 @@ describe.each(STORES)("on the $name store", (under) => {
             serverDelaySumUs: 6_000,
             serverDelayCount: 2,
             totalDelaySumUs: 0,
+            estimated: 0,
             bins: [],
           },
         ]);

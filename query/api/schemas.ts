@@ -167,6 +167,10 @@ const responseTimeFigures = {
   transactions: z.number(),
   goodTransactions: z.number(),
   goodRatio: z.number().nullable(),
+  estimated: z.number().meta({
+    description:
+      "Of transactions, those whose good/bad verdict was estimated (flow exports with only sums or histogram buckets); 0 when all were exact",
+  }),
   retransmissions: z.number(),
   meanNetworkDelayMs: z.number().nullable(),
   meanServerDelayMs: z.number().nullable(),

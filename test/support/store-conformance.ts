@@ -307,6 +307,7 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
         serverDelaySumUs: 0,
         serverDelayCount: 0,
         totalDelaySumUs: 0,
+        estimated: 0,
         bins: [[500, 2]] as Array<[number, number]>,
       };
       await store.addResponseTimes([rt, { ...rt, customer: "stays" }]);
@@ -369,6 +370,7 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
         serverDelaySumUs: 90_000,
         serverDelayCount: 3,
         totalDelaySumUs: 150_000,
+        estimated: 1,
       };
       await store.addResponseTimes([
         {
@@ -404,6 +406,7 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
           serverDelaySumUs: 270_000,
           serverDelayCount: 9,
           totalDelaySumUs: 450_000,
+          estimated: 3,
           bins: [
             [500, 3],
             [520, 4],
@@ -419,6 +422,7 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
           serverDelaySumUs: 90_000,
           serverDelayCount: 3,
           totalDelaySumUs: 150_000,
+          estimated: 1,
           bins: [[600, 1]],
         },
       ]);
@@ -493,6 +497,7 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
         serverDelaySumUs: 600,
         serverDelayCount: 2,
         totalDelaySumUs: 9000,
+        estimated: 2,
       };
       await store.addResponseTimes([{ ...k, ...counters, bins: [[5, 1]] }]);
       const row = {
