@@ -536,6 +536,7 @@ describe("SLA series and per-level retention policies (v1)", () => {
       serverDelaySumUs: 0,
       serverDelayCount: 0,
       totalDelaySumUs: 0,
+      estimated: 0,
       bins: [] as Array<[number, number]>,
     };
     await store.addResponseTimes([row]);
