@@ -89,7 +89,18 @@ export function expectedTotals(c: (typeof FIXTURE)[number]) {
   return { bytesIn: 60 * c.base + 1770 * c.step, bytesOut: 60 * c.outBase + 1770 };
 }
 
-export function webConfig(): Readonly<Config> {
+/** `extra` more customers without traffic (`c00001`, …), for the paging of 10 000. */
+export function webConfig(extra = 0): Readonly<Config> {
+  const more = Array.from({ length: extra }, (_, i) => {
+    const n = String(i + 1).padStart(5, "0");
+    const a = 16 + Math.floor(i / 256);
+    return {
+      id: `c${n}`,
+      name: `Customer ${n}`,
+      serviceType: "residential",
+      sites: [{ id: "s", links: [{ id: "l", prefixes: [`10.${a}.${i % 256}.0/24`] }] }],
+    };
+  });
   return validateConfig({
     api: {
       listen: "127.0.0.1:0",
@@ -105,28 +116,31 @@ export function webConfig(): Readonly<Config> {
         loginText: "Customers of Example Networks: log in with the account we sent you.",
       },
     },
-    customers: FIXTURE.map((c, i) => ({
-      id: c.id,
-      name: c.name,
-      serviceType: c.serviceType,
-      ...(c.id === "acme" || c.id === "beta" ? { motd: MARK[c.id] } : {}),
-      sites: [
-        {
-          id: "hq",
-          name: "Head office",
-          links: [
-            {
-              id: "fiber",
-              name: "Fiber",
-              prefixes: [`198.51.100.${i * 16}/28`],
-              router: c.router,
-              ifIndex: 10 + i,
-              ...(c.commit === undefined ? {} : { commitRate: c.commit }),
-            },
-          ],
-        },
-      ],
-    })),
+    customers: [
+      ...FIXTURE.map((c, i) => ({
+        id: c.id,
+        name: c.name,
+        serviceType: c.serviceType,
+        ...(c.id === "acme" || c.id === "beta" ? { motd: MARK[c.id] } : {}),
+        sites: [
+          {
+            id: "hq",
+            name: "Head office",
+            links: [
+              {
+                id: "fiber",
+                name: "Fiber",
+                prefixes: [`198.51.100.${i * 16}/28`],
+                router: c.router,
+                ifIndex: 10 + i,
+                ...(c.commit === undefined ? {} : { commitRate: c.commit }),
+              },
+            ],
+          },
+        ],
+      })),
+      ...more,
+    ],
   });
 }
 
@@ -140,7 +154,7 @@ export interface WebServer {
 }
 
 /** Writes the fixture, starts the API with accounts and users of every role. */
-export async function startWebServer(): Promise<WebServer> {
+export async function startWebServer(o: { extraCustomers?: number } = {}): Promise<WebServer> {
   const dir = await mkdtemp(join(tmpdir(), "flowtally-web-"));
   const store: SeriesStore = createDuckDbStore({ path: join(dir, "series.duckdb") });
   await store.start();
@@ -155,7 +169,7 @@ export async function startWebServer(): Promise<WebServer> {
     }
     if (rows.length > 0) await store.addDeltas(rows);
   }
-  const cfg = webConfig();
+  const cfg = webConfig(o.extraCustomers ?? 0);
   const now = () => NOW;
   const accounts = createAccounts(accountsConfigOf(cfg.api), {
     store: createAccountStore(createDuckDbDriver({ path: join(dir, "registry.duckdb") })),
