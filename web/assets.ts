@@ -24,6 +24,7 @@ export interface Assets {
   readonly script: Asset;
   readonly stylesheet: Asset;
   readonly brand: Asset;
+  readonly icon: Asset;
   byFile: ReadonlyMap<string, Asset>;
 }
 
@@ -38,11 +39,21 @@ function staticDir(): string {
   throw new Error("web/static/ is missing beside the program (a broken install)");
 }
 
-function asset(name: string, ext: "js" | "css", body: string): Asset {
+const TYPES = {
+  js: "text/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+  svg: "image/svg+xml",
+} as const;
+
+/** The pages' icon (two bars, in and out): without one a browser asks for /favicon.ico. */
+const ICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect x="2" y="4" width="5" height="10" fill="#1f77b4"/><rect x="9" y="8" width="5" height="6" fill="#2ca02c"/></svg>\n';
+
+function asset(name: string, ext: keyof typeof TYPES, body: string): Asset {
   const hash = createHash("sha256").update(body).digest("hex").slice(0, 12);
   return {
     path: `/assets/${name}-${hash}.${ext}`,
-    contentType: ext === "js" ? "text/javascript; charset=utf-8" : "text/css; charset=utf-8",
+    contentType: TYPES[ext],
     body,
   };
 }
@@ -70,13 +81,15 @@ export function loadAssets(colors: BrandColors): Assets {
     `${read(`${dir}flowtally.css`)}\n/* uPlot 1.6.32 (MIT) */\n${read(require.resolve("uplot/dist/uPlot.min.css"))}`,
   );
   const brand = asset("brand", "css", brandCss(colors));
-  const all = [htmx, uplot, script, stylesheet, brand];
+  const icon = asset("icon", "svg", ICON);
+  const all = [htmx, uplot, script, stylesheet, brand, icon];
   return {
     htmx,
     uplot,
     script,
     stylesheet,
     brand,
+    icon,
     byFile: new Map(all.map((a) => [a.path.slice("/assets/".length), a])),
   };
 }

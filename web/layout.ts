@@ -76,6 +76,7 @@ export function renderPage(view: PageView, assets: Assets, brand: Branding): str
 <meta name="viewport" content="width=device-width, initial-scale=1">
 ${HTMX_CONFIG}
 <title>${view.title} · ${title}</title>
+<link rel="icon" href="${assets.icon.path}" type="image/svg+xml">
 <link rel="stylesheet" href="${assets.stylesheet.path}">
 ${portal ? html`<link rel="stylesheet" href="${assets.brand.path}">` : html``}
 <script src="${assets.htmx.path}" defer></script>

@@ -112,6 +112,22 @@ describe("login and logout", () => {
       raw: `area=console&csrf=${csrf}`,
     });
     expect(crossSite.status).toBe(403);
+    const fetchSite = await s.http("POST", "/logout", {
+      headers: { ...FORM, cookie, "sec-fetch-site": "cross-site" },
+      raw: `area=console&csrf=${csrf}`,
+    });
+    expect(fetchSite.status).toBe(403);
+    // What Chromium sends for a page's own login form under Referrer-Policy: no-referrer.
+    const ownForm = await s.http("POST", "/console/login", {
+      headers: { ...FORM, origin: "null", "sec-fetch-site": "same-origin" },
+      raw: new URLSearchParams({ user: "ops", password: PASSWORD }).toString(),
+    });
+    expect(ownForm.status).toBe(303);
+    const nullOrigin = await s.http("POST", "/console/login", {
+      headers: { ...FORM, origin: "null" },
+      raw: new URLSearchParams({ user: "ops", password: PASSWORD }).toString(),
+    });
+    expect(nullOrigin.status).toBe(403);
     const out = await s.http("POST", "/logout", {
       headers: { ...FORM, cookie },
       raw: `area=console&csrf=${encodeURIComponent(csrf)}`,

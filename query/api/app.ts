@@ -105,15 +105,27 @@ function originMatches(origin: string, host: string | undefined): boolean {
 
 /**
  * CSRF protection of a state-changing request that is not authenticated by a bearer token (the
- * cookie's, and the login itself): a present Origin must be this server's, and a cookie session
+ * cookie's, and the login itself): Sec-Fetch-Site, when the browser sends it, must be
+ * same-origin (or none: typed by the user); without it a present Origin must be this server's;
+ * and a cookie session
  * must send its CSRF token in X-CSRF-Token, or a page's form in its `csrf` field (compared in
  * constant time).
  */
 function checkCsrf(c: Context<ApiEnv>, principal: Principal | undefined, formToken?: string): void {
   if (!STATE_CHANGING.has(c.req.method) || c.req.header("authorization") !== undefined) return;
-  const origin = c.req.header("origin");
-  if (origin !== undefined && !originMatches(origin, c.req.header("host"))) {
-    throw new ApiError(403, "FT_CSRF", "the Origin header is not this server's");
+  // A browser's own word on where the request comes from decides when it gives one (a page
+  // served with Referrer-Policy: no-referrer makes its form posts send `Origin: null`); else a
+  // present Origin must be this server's.
+  const site = c.req.header("sec-fetch-site");
+  if (site !== undefined) {
+    if (site !== "same-origin" && site !== "none") {
+      throw new ApiError(403, "FT_CSRF", "the request comes from another site (Sec-Fetch-Site)");
+    }
+  } else {
+    const origin = c.req.header("origin");
+    if (origin !== undefined && !originMatches(origin, c.req.header("host"))) {
+      throw new ApiError(403, "FT_CSRF", "the Origin header is not this server's");
+    }
   }
   if (principal?.via !== "session") return;
   const given = c.req.header("x-csrf-token") ?? formToken;
