@@ -333,3 +333,50 @@ describe("the pages' safety", () => {
     expect((await s.http("GET", "/assets/htmx-000000000000.js")).status).toBe(404);
   });
 });
+
+describe("10 000 customers", () => {
+  let big: WebServer;
+  beforeAll(async () => {
+    big = await startWebServer({ extraCustomers: 10_000 });
+  }, 120_000);
+  afterAll(() => big.close());
+
+  it("pages and sorts on the server: a page holds the page's rows only, in the asked order", async () => {
+    const r0 = await big.http("POST", "/console/login", {
+      headers: FORM,
+      raw: new URLSearchParams({ user: "ops", password: PASSWORD }).toString(),
+    });
+    const cookie = cookieOf(r0);
+    const started = performance.now();
+    const r = await big.http("GET", `/console?${MONTH}&sort=customer&order=desc&size=50&page=3`, {
+      headers: { cookie },
+    });
+    const ms = performance.now() - started;
+    expect(r.status).toBe(200);
+    // 10 004 ids sorted descending (letters after digits): gamma, delta, c10000 … c00001, beta,
+    // acme; page 3 of 50 rows is rows 100-149.
+    const all = [
+      "gamma",
+      "delta",
+      ...Array.from({ length: 10_000 }, (_, i) => `c${String(10_000 - i).padStart(5, "0")}`),
+      "beta",
+      "acme",
+    ];
+    expect(tableIds(r.text)).toEqual(all.slice(100, 150));
+    expect(r.text).toContain("<span>Page 3 of 201</span>");
+    expect(r.text).toContain("<span data-total>10004</span>");
+    // The page stays small whatever the customer count (50 rows, not 10 004).
+    expect(Buffer.byteLength(r.text)).toBeLessThan(60_000);
+    console.log(
+      `overview of 10 004 customers, page of 50: ${Math.round(ms)} ms, ${Buffer.byteLength(r.text)} bytes`,
+    );
+    const last = await big.http(
+      "GET",
+      `/console?${MONTH}&sort=customer&order=desc&size=50&page=999`,
+      {
+        headers: { cookie },
+      },
+    );
+    expect(tableIds(last.text)).toEqual(all.slice(10_000));
+  }, 60_000);
+});
