@@ -52,14 +52,10 @@ export interface OverviewRequest {
   size: number;
 }
 
-/** A parameter of the page that is not right: the page says which (400). */
-export class OverviewParameterError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-  }
+/** A parameter of the page that is not right: shown beside its control (400). */
+export interface ParameterProblem {
+  field: string;
+  message: string;
 }
 
 function oneOf<T extends string>(value: string | null, allowed: readonly T[], fallback: T): T {
@@ -69,8 +65,15 @@ function oneOf<T extends string>(value: string | null, allowed: readonly T[], fa
 
 const nonEmpty = (v: string | null) => (v === null || v.trim() === "" ? undefined : v.trim());
 
-/** The overview's parameters from its query string; unknown values fall back to the defaults. */
-export function readOverviewRequest(search: string, nowMs: number): OverviewRequest {
+/**
+ * The overview's parameters from its query string; unknown values fall back to the defaults. A
+ * period that is not right (a year of two digits, an end before the start) is the problem, and
+ * the request keeps the chosen preset with the last 24 hours' range.
+ */
+export function readOverviewRequest(
+  search: string,
+  nowMs: number,
+): { request: OverviewRequest; problem?: ParameterProblem } {
   const p = new URLSearchParams(search);
   const period = oneOf(p.get("period"), consolePresets, "last24h");
   const choice = {
@@ -81,11 +84,13 @@ export function readOverviewRequest(search: string, nowMs: number): OverviewRequ
     to: nonEmpty(p.get("to")),
   };
   let range: Range;
+  let problem: ParameterProblem | undefined;
   try {
     range = consoleRange(choice, nowMs);
   } catch (e) {
-    if (e instanceof PeriodError) throw new OverviewParameterError(e.field, e.message);
-    throw e;
+    if (!(e instanceof PeriodError)) throw e;
+    problem = { field: e.field, message: e.message };
+    range = consoleRange({ period: "last24h" }, nowMs);
   }
   const chosen = p
     .getAll("col")
@@ -96,7 +101,7 @@ export function readOverviewRequest(search: string, nowMs: number): OverviewRequ
   const page = /^[1-9][0-9]{0,6}$/.test(pageText) ? Number(pageText) : 1;
   const sizeText = Number(p.get("size") ?? DEFAULT_PAGE_SIZE);
   const size = (PAGE_SIZES as readonly number[]).includes(sizeText) ? sizeText : DEFAULT_PAGE_SIZE;
-  return {
+  const request: OverviewRequest = {
     ...choice,
     range,
     router: nonEmpty(p.get("router")),
@@ -108,6 +113,7 @@ export function readOverviewRequest(search: string, nowMs: number): OverviewRequ
     page,
     size,
   };
+  return problem === undefined ? { request } : { request, problem };
 }
 
 /** The query string of `GET /api/v1/overview` for the request (its rows: every page). */
@@ -155,7 +161,7 @@ export interface OverviewView {
   serviceTypes: readonly string[];
   complete: boolean;
   /** A parameter at fault, shown beside its control. */
-  problem?: { field: string; message: string } | undefined;
+  problem?: ParameterProblem | undefined;
 }
 
 const NUMERIC = new Set<OverviewColumn>([

@@ -184,6 +184,18 @@ describe("the console's overview", () => {
     const bad = await get(`/console?${MONTH}&router=203.0.113.9`, cookie);
     expect(bad.status).toBe(400);
     expect(bad.text).toContain('id="problem-router"');
+    const year = await get("/console?period=year&year=26", cookie);
+    expect(year.status).toBe(400);
+    expect(year.text).toContain(
+      '<span class="problem" id="problem-year" role="alert">a year is four digits (2026)</span>',
+    );
+    expect(year.text).toContain('<option value="year" selected>');
+    const custom = await get(
+      "/console?period=custom&from=2026-11-02T00:00&to=2026-11-01T00:00",
+      cookie,
+    );
+    expect(custom.status).toBe(400);
+    expect(custom.text).toContain('id="problem-to"');
   });
 
   it("shows only the chosen columns", async () => {

@@ -26,13 +26,7 @@ import {
 import type { Html } from "./html.js";
 import { type Area, type Branding, renderPage, type Viewer } from "./layout.js";
 import { renderError, renderLogin, safeNext } from "./login-page.js";
-import {
-  apiQuery,
-  OverviewParameterError,
-  type OverviewRequest,
-  readOverviewRequest,
-  renderOverview,
-} from "./overview-page.js";
+import { apiQuery, readOverviewRequest, renderOverview } from "./overview-page.js";
 import { type PortalPeriod, portalPeriods, portalRange } from "./period.js";
 
 export interface WebDeps {
@@ -201,21 +195,9 @@ export function webPages(deps: WebDeps): WebPages {
   async function overview(input: RouteInput): Promise<ApiReply> {
     const viewer = viewerOf(input.principal);
     const nowMs = deps.now();
-    let request: OverviewRequest;
-    let problem: { field: string; message: string } | undefined;
-    try {
-      request = readOverviewRequest(input.search, nowMs);
-    } catch (e) {
-      if (!(e instanceof OverviewParameterError)) throw e;
-      problem = { field: e.field, message: e.message };
-      request = readOverviewRequest(
-        new URLSearchParams(
-          [...new URLSearchParams(input.search)].filter(([k]) => k !== "period"),
-        ).toString(),
-        nowMs,
-      );
-      request = { ...request, period: new URLSearchParams(input.search).get("period") as never };
-    }
+    const read = readOverviewRequest(input.search, nowMs);
+    const request = read.request;
+    let problem = read.problem;
     let rows: Awaited<ReturnType<DataEndpoints["overviewRows"]>>["rows"] = [];
     let complete = true;
     if (problem === undefined) {
@@ -266,13 +248,7 @@ export function webPages(deps: WebDeps): WebPages {
     const at = new Date(atMs).toISOString().slice(0, 10);
     // The overview's period, kept for the totals and the way back.
     const back = new URLSearchParams([...q].filter(([k]) => k !== "view" && k !== "at")).toString();
-    let request: OverviewRequest;
-    try {
-      request = readOverviewRequest(back, nowMs);
-    } catch (e) {
-      if (!(e instanceof OverviewParameterError)) throw e;
-      request = readOverviewRequest("", nowMs);
-    }
+    const { request } = readOverviewRequest(back, nowMs);
     const answer = await deps.data.overviewRows(
       new URLSearchParams({
         from: new Date(request.range.fromMs).toISOString(),
