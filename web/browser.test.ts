@@ -23,9 +23,9 @@ import {
   type WebServer,
 } from "../test/support/web-fixture.js";
 
-export const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM = "/usr/bin/chromium";
 /** Chromium without these keeps trying to reach the internet. */
-export const CHROMIUM_ARGS = [
+const CHROMIUM_ARGS = [
   "--no-sandbox",
   "--disable-gpu",
   "--disable-quic",
@@ -162,6 +162,22 @@ describe("in Chromium", () => {
     // By hand: 10:00-10:04 of acme is Σk=0..4 (3 000 000 + 1000k) bytes over 300 s.
     const first = api.points.find((p: { time: string }) => p.time === "2026-11-01T10:00:00Z");
     expect(first.bpsIn).toBeCloseTo(((5 * 3_000_000 + 1000 * 10) * 8) / 300, 6);
+    // The response-time graph: the API's points (the fixture has no transactions: empty lines).
+    await page.waitForSelector('figure.chart[data-response-times][data-drawn="yes"]');
+    const rt = await page.$eval("figure.chart[data-response-times]", (f) => {
+      const d = (f as unknown as { flowtally: { data: (number | null)[][] } }).flowtally.data;
+      return { x: d[0], total: d[3], threshold: d[5] };
+    });
+    const rtApi = (
+      await apiJson(
+        "/api/v1/customers/acme/response-times?from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z&step=5m",
+      )
+    ).json;
+    expect(rt.x).toEqual(rtApi.points.map((p: { time: string }) => Date.parse(p.time) / 1000));
+    expect(rt.total).toEqual(
+      rtApi.points.map((p: { meanTotalDelayMs: number | null }) => p.meanTotalDelayMs),
+    );
+    expect(new Set(rt.threshold)).toEqual(new Set([1000]));
     await shots(page, "console-customer");
     await context.close();
   }, 60_000);
@@ -179,10 +195,9 @@ describe("in Chromium", () => {
     await page.goto(`${s.base}/portal/customers/acme?period=YESTERDAY`);
     await expect.poll(() => page.locator(".motd").textContent()).toContain(MARK.acme);
     await page.waitForSelector('figure.chart[data-drawn="yes"]');
-    const drawn = await page.$$eval("figure.chart", (fs) =>
-      fs.map((f) => f.getAttribute("data-drawn")),
-    );
-    expect(drawn).toEqual(["yes", "yes"]);
+    await expect
+      .poll(() => page.$$eval("figure.chart", (fs) => fs.map((f) => f.getAttribute("data-drawn"))))
+      .toEqual(["yes", "yes", "yes"]);
     expect(await page.content()).not.toContain(MARK.beta);
     await shots(page, "portal-customer");
 

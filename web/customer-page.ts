@@ -64,6 +64,20 @@ export interface Scope {
 
 /** The traffic API's URL of a graph. */
 export function trafficUrl(customer: string, r: ChartRange, scope: Scope): string {
+  return seriesUrl("traffic", customer, r, scope);
+}
+
+/** The response-times API's URL of a graph. */
+export function responseTimesUrl(customer: string, r: ChartRange, scope: Scope): string {
+  return seriesUrl("response-times", customer, r, scope);
+}
+
+function seriesUrl(
+  what: "traffic" | "response-times",
+  customer: string,
+  r: ChartRange,
+  scope: Scope,
+): string {
   const q = new URLSearchParams({
     from: new Date(r.fromMs).toISOString(),
     to: new Date(r.toMs).toISOString(),
@@ -71,7 +85,7 @@ export function trafficUrl(customer: string, r: ChartRange, scope: Scope): strin
   });
   if (scope.site !== undefined) q.set("site", scope.site);
   if (scope.link !== undefined) q.set("link", scope.link);
-  return `/api/v1/customers/${encodeURIComponent(customer)}/traffic?${q}`;
+  return `/api/v1/customers/${encodeURIComponent(customer)}/${what}?${q}`;
 }
 
 /** The committed rate of the scope: its link's, or the sum of its links' (undefined: none set). */
@@ -100,6 +114,18 @@ export function chart(title: string, url: string, commitRate: number | undefined
 </figure>`;
 }
 
+/**
+ * A response-time graph: mean network, server and total delay and the 95th percentile of the
+ * total delay per point, against the total-delay threshold.
+ */
+export function responseChart(title: string, url: string, thresholdMs: number): Html {
+  return html`<figure class="chart" data-response-times="${url}" data-threshold="${thresholdMs}">
+  <figcaption>${title} · threshold ${thresholdMs} ms</figcaption>
+  <div class="plot" role="img" aria-label="${title}: response times"></div>
+  <p class="chart-summary" aria-live="polite">Loading the graph…</p>
+</figure>`;
+}
+
 function motd(global: string | undefined, own: string | undefined): Html {
   const lines = [global, own].filter((m): m is string => m !== undefined && m !== "");
   return lines.length === 0
@@ -124,6 +150,8 @@ export interface ConsoleCustomerView {
   totals: Totals;
   /** The overview's query string, kept for the links back. */
   back: string;
+  /** The total-delay threshold drawn on the response-time graph (ms). */
+  thresholdMs: number;
 }
 
 function scopePath(id: string, scope: Scope): string {
@@ -192,6 +220,7 @@ export function renderConsoleCustomer(v: ConsoleCustomerView): Html {
   <button type="submit">Show</button>
 </form>
 ${chart(`Traffic of ${what}, ${VIEW_LABELS[v.view].toLowerCase()} ending ${v.at}`, trafficUrl(c.id, range, v.scope), commitRateOf(c, v.scope))}
+${responseChart(`Response times of ${what}, ${VIEW_LABELS[v.view].toLowerCase()} ending ${v.at}`, responseTimesUrl(c.id, range, v.scope), v.thresholdMs)}
 <section aria-label="Sites and links"><h2>Sites and links</h2><ul class="tree">${sites}</ul></section>`;
 }
 
@@ -201,6 +230,8 @@ export interface PortalView {
   period: PortalPeriod;
   /** The totals of every portal period, in portalPeriods' order. */
   totals: ReadonlyArray<{ period: PortalPeriod; range: Range; totals: Totals }>;
+  /** The total-delay threshold drawn on the response-time graph (ms). */
+  thresholdMs: number;
 }
 
 export function renderPortal(v: PortalView): Html {
@@ -236,5 +267,7 @@ ${motd(v.motd.global, v.motd.own)}
 <form class="views" method="get"><label>Graphs of the period<select name="period">${options}</select></label><button type="submit">Show</button></form>
 <section aria-label="Throughput"><h2>Throughput of your links</h2>
 ${chart(`All links, ${v.period}`, trafficUrl(c.id, range, {}), commitRateOf(c, {}))}
-${graphs}</section>`;
+${graphs}</section>
+<section aria-label="Response times"><h2>Response times</h2>
+${responseChart(`All links, ${v.period}`, responseTimesUrl(c.id, range, {}), v.thresholdMs)}</section>`;
 }

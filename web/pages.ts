@@ -266,6 +266,7 @@ export function webPages(deps: WebDeps): WebPages {
       period: request.range,
       totals: { bytesIn: row?.bytesIn ?? 0, bytesOut: row?.bytesOut ?? 0 },
       back,
+      thresholdMs: config.defaultTotalDelayThreshold,
     });
     return page(200, customer.name, "console", body, {
       viewer: viewerOf(input.principal),
@@ -304,6 +305,7 @@ export function webPages(deps: WebDeps): WebPages {
       motd: { global: config.motd, own: own ?? customer.motd },
       period,
       totals,
+      thresholdMs: config.defaultTotalDelayThreshold,
     });
     return page(200, customer.name, "portal", body, {
       viewer: viewerOf(input.principal),

@@ -105,6 +105,44 @@
     return `${parts.join(" · ")}. Drag across the graph to zoom; double-click to go back.`;
   }
 
+  function ms(v) {
+    if (v === null || v === undefined) return "–";
+    return v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(v < 10 ? 2 : 0)} ms`;
+  }
+
+  function responseSeriesOf(json, threshold) {
+    const x = json.points.map((p) => Date.parse(p.time) / 1000);
+    const pick = (name) => json.points.map((p) => p[name]);
+    const data = [
+      x,
+      pick("meanNetworkDelayMs"),
+      pick("meanServerDelayMs"),
+      pick("meanTotalDelayMs"),
+      pick("totalDelayP95Ms"),
+      x.map(() => threshold),
+    ];
+    const line = (label, stroke, dash) => ({
+      label,
+      stroke,
+      width: dash === undefined ? 2 : 1,
+      ...(dash === undefined ? {} : { dash }),
+      value: (_u, v) => ms(v),
+    });
+    const series = [
+      {},
+      line("Network delay", "#1f77b4"),
+      line("Server delay", "#ff7f0e"),
+      line("Total delay", "#2ca02c"),
+      line("Total 95th pct", "#9467bd", [4, 3]),
+      line("Threshold", COLORS.p95, [2, 2]),
+    ];
+    return { data, series, axis: ms };
+  }
+
+  function responseSummary(json, threshold) {
+    return `${json.points.length} points of ${json.step} · ${json.transactions} transactions, mean total delay ${ms(json.meanTotalDelayMs)}, 95th percentile ${ms(json.totalDelayP95Ms)} · threshold ${ms(threshold)}.`;
+  }
+
   function width(el) {
     return Math.max(280, Math.floor(el.getBoundingClientRect().width));
   }
@@ -115,7 +153,9 @@
     const note = figure.querySelector(".chart-summary");
     const target = figure.querySelector(".plot");
     try {
-      const res = await fetch(figure.dataset.traffic, {
+      const traffic = figure.dataset.traffic !== undefined;
+      const url = traffic ? figure.dataset.traffic : figure.dataset.responseTimes;
+      const res = await fetch(url, {
         credentials: "same-origin",
         headers: { accept: "application/json" },
       });
@@ -123,13 +163,16 @@
       if (!res.ok) throw new Error(json?.error?.message ?? `HTTP ${res.status}`);
       const commit =
         figure.dataset.commit === undefined ? undefined : Number(figure.dataset.commit);
-      const { data, series } = seriesOf(json, commit);
+      const threshold = Number(figure.dataset.threshold);
+      const { data, series, axis } = traffic
+        ? { ...seriesOf(json, commit), axis: rate }
+        : responseSeriesOf(json, threshold);
       const plot = new window.uPlot(
         {
           width: width(target),
           height: 260,
           series,
-          axes: [{}, { values: (_u, vals) => vals.map(rate), size: 90 }],
+          axes: [{}, { values: (_u, vals) => vals.map(axis), size: 90 }],
           scales: { x: { time: true } },
           cursor: { drag: { x: true, y: false } },
         },
@@ -139,7 +182,7 @@
       figure.flowtally = { json, data, plot };
       figure.dataset.drawn = "yes";
       figure.dataset.points = String(json.points.length);
-      note.textContent = summary(json, commit);
+      note.textContent = traffic ? summary(json, commit) : responseSummary(json, threshold);
       new ResizeObserver(() => plot.setSize({ width: width(target), height: 260 })).observe(figure);
     } catch (e) {
       figure.dataset.drawn = "failed";
@@ -149,7 +192,11 @@
 
   function charts(root) {
     if (window.uPlot === undefined) return;
-    for (const f of root.querySelectorAll("figure.chart[data-traffic]")) void draw(f);
+    for (const f of root.querySelectorAll(
+      "figure.chart[data-traffic], figure.chart[data-response-times]",
+    )) {
+      void draw(f);
+    }
   }
 
   function enhance(root) {
