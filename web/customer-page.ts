@@ -232,6 +232,8 @@ export interface PortalView {
   totals: ReadonlyArray<{ period: PortalPeriod; range: Range; totals: Totals }>;
   /** The total-delay threshold drawn on the response-time graph (ms). */
   thresholdMs: number;
+  /** Each link's totals of the chosen period. */
+  links: ReadonlyArray<{ site: string; link: string; totals: Totals }>;
 }
 
 export function renderPortal(v: PortalView): Html {
@@ -245,6 +247,15 @@ export function renderPortal(v: PortalView): Html {
       <td>${shownTime(t.range.fromMs)} – ${shownTime(t.range.toMs)}</td>
       <td class="num">${bytesCell(t.totals.bytesIn)}</td><td class="num">${bytesCell(t.totals.bytesOut)}</td>
       <td class="num">${rateCell((t.totals.bytesIn * 8) / seconds)}</td><td class="num">${rateCell((t.totals.bytesOut * 8) / seconds)}</td></tr>`;
+  });
+  const seconds = (chosen.range.toMs - chosen.range.fromMs) / 1000;
+  const linkRows = v.links.map((x) => {
+    const site = c.sites.find((s) => s.id === x.site);
+    const link = site?.links.find((l) => l.id === x.link);
+    return html`<tr><th scope="row">${site?.name ?? x.site} › ${link?.name ?? x.link}</th>
+      <td class="num">${bytesCell(x.totals.bytesIn)}</td><td class="num">${bytesCell(x.totals.bytesOut)}</td>
+      <td class="num">${rateCell((x.totals.bytesIn * 8) / seconds)}</td><td class="num">${rateCell((x.totals.bytesOut * 8) / seconds)}</td>
+      <td class="num">${link?.commitRate === undefined ? "–" : rateCell(link.commitRate)}</td></tr>`;
   });
   const options = portalPeriods.map(
     (p) => html`<option value="${p}"${p === v.period ? html` selected` : html``}>${p}</option>`,
@@ -265,6 +276,10 @@ ${motd(v.motd.global, v.motd.own)}
 <thead><tr><th scope="col">Period</th><th scope="col">From – to</th><th scope="col" class="num">Down</th><th scope="col" class="num">Up</th><th scope="col" class="num">Average down</th><th scope="col" class="num">Average up</th></tr></thead>
 <tbody>${rows}</tbody></table></div></section>
 <form class="views" method="get"><label>Graphs of the period<select name="period">${options}</select></label><button type="submit">Show</button></form>
+<section aria-label="Your links"><h2>Your links, ${v.period} (${shownTime(chosen.range.fromMs)} – ${shownTime(chosen.range.toMs)})</h2>
+<div class="table-wrap"><table class="data" data-links>
+<thead><tr><th scope="col">Site › link</th><th scope="col" class="num">Down</th><th scope="col" class="num">Up</th><th scope="col" class="num">Average down</th><th scope="col" class="num">Average up</th><th scope="col" class="num">Commit rate</th></tr></thead>
+<tbody>${linkRows}</tbody></table></div></section>
 <section aria-label="Throughput"><h2>Throughput of your links</h2>
 ${chart(`All links, ${v.period}`, trafficUrl(c.id, range, {}), commitRateOf(c, {}))}
 ${graphs}</section>

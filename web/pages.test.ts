@@ -13,6 +13,7 @@ import {
   expectedTotals,
   FIXTURE,
   MARK,
+  NOW,
   PASSWORD,
   startWebServer,
   TOKEN,
@@ -292,6 +293,25 @@ describe("the portal", () => {
     expect(loginPage.text).toMatch(
       /<link rel="stylesheet" href="\/assets\/brand-[0-9a-f]{12}\.css">/,
     );
+  });
+
+  it("sums each link's bytes of the chosen period exactly, partial hours included", async () => {
+    const { cookie } = await login("acme-user", "portal");
+    s.clock.now = Date.parse("2026-11-02T10:30:30Z");
+    try {
+      // LAST-24-HOURS is 2026-11-01 10:30 to 2026-11-02 10:30: acme's minutes 30-59 of 10:00.
+      // By hand: Σk=30..59 (3 000 000 + 1000k) = 90 000 000 + 1000 × 1335; out: 12 000 000 + 1335.
+      const r = await get("/portal/customers/acme?period=LAST-24-HOURS", cookie);
+      expect(r.status).toBe(200);
+      const links = r.text.split('<table class="data" data-links>')[1]!.split("</table>")[0]!;
+      expect(links).toContain("Head office › Fiber");
+      expect(links).toContain('title="91,335,000 bytes"');
+      expect(links).toContain('title="12,001,335 bytes"');
+      const total = r.text.split('<a href="?period=LAST-24-HOURS">')[1]!.split("</tr>")[0]!;
+      expect(total).toContain('title="91,335,000 bytes"');
+    } finally {
+      s.clock.now = NOW;
+    }
   });
 
   it("answers another customer's pages exactly as an unknown id's", async () => {

@@ -27,7 +27,7 @@ import type { Html } from "./html.js";
 import { type Area, type Branding, renderPage, type Viewer } from "./layout.js";
 import { renderError, renderLogin, safeNext } from "./login-page.js";
 import { apiQuery, readOverviewRequest, renderOverview } from "./overview-page.js";
-import { type PortalPeriod, portalPeriods, portalRange } from "./period.js";
+import { exactParts, type PortalPeriod, portalPeriods, portalRange } from "./period.js";
 
 export interface WebDeps {
   config: Readonly<Config>;
@@ -299,6 +299,33 @@ export function webPages(deps: WebDeps): WebPages {
         };
       }),
     );
+    // Each link's exact totals of the chosen period, from the traffic API's sums.
+    const chosen = portalRange(period, nowMs);
+    const links = await Promise.all(
+      customer.sites.flatMap((site) =>
+        site.links.map(async (link) => {
+          const totals = { bytesIn: 0, bytesOut: 0 };
+          for (const part of exactParts(chosen)) {
+            const q = new URLSearchParams({
+              from: new Date(part.fromMs).toISOString(),
+              to: new Date(part.toMs).toISOString(),
+              step: part.step,
+              site: site.id,
+              link: link.id,
+            });
+            const answer = await deps.data.traffic(customer.id, q.toString());
+            const json = JSON.parse(answer.body) as {
+              points: Array<{ bytesIn: number; bytesOut: number }>;
+            };
+            for (const p of json.points) {
+              totals.bytesIn += p.bytesIn;
+              totals.bytesOut += p.bytesOut;
+            }
+          }
+          return { site: site.id, link: link.id, totals };
+        }),
+      ),
+    );
     const own = await deps.customerMotd?.(customer.id);
     const body = renderPortal({
       customer,
@@ -306,6 +333,7 @@ export function webPages(deps: WebDeps): WebPages {
       period,
       totals,
       thresholdMs: config.defaultTotalDelayThreshold,
+      links,
     });
     return page(200, customer.name, "portal", body, {
       viewer: viewerOf(input.principal),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { consoleRange, PeriodError, portalPeriods, portalRange } from "./period.js";
+import { consoleRange, exactParts, PeriodError, portalPeriods, portalRange } from "./period.js";
 
 const at = (s: string) => Date.parse(s);
 const iso = (r: { fromMs: number; toMs: number }) => [
@@ -87,5 +87,33 @@ describe("periods", () => {
       "THIS-MONTH": ["2026-11-01T00:00:00.000Z", "2026-11-02T12:34:00.000Z"],
       "LAST-MONTH": ["2026-10-01T00:00:00.000Z", "2026-11-01T00:00:00.000Z"],
     });
+  });
+});
+
+describe("exact parts", () => {
+  const t = (s: string) => Date.parse(s);
+  const shown = (parts: ReturnType<typeof exactParts>) =>
+    parts.map(
+      (p) =>
+        `${new Date(p.fromMs).toISOString().slice(5, 16)}/${new Date(p.toMs).toISOString().slice(5, 16)}@${p.step}`,
+    );
+  it("splits a range into minutes, whole hours and minutes, covering it exactly once", () => {
+    expect(
+      shown(exactParts({ fromMs: t("2026-11-01T10:15:00Z"), toMs: t("2026-11-03T08:20:00Z") })),
+    ).toEqual([
+      "11-01T10:15/11-01T11:00@1m",
+      "11-01T11:00/11-03T08:00@1h",
+      "11-03T08:00/11-03T08:20@1m",
+    ]);
+    expect(
+      shown(exactParts({ fromMs: t("2026-11-01T00:00:00Z"), toMs: t("2026-12-01T00:00:00Z") })),
+    ).toEqual(["11-01T00:00/12-01T00:00@1h"]);
+    expect(
+      shown(exactParts({ fromMs: t("2026-11-01T10:15:00Z"), toMs: t("2026-11-01T10:45:00Z") })),
+    ).toEqual(["11-01T10:15/11-01T10:45@1m"]);
+    // No whole hour inside: one part of minutes (50 points).
+    expect(
+      shown(exactParts({ fromMs: t("2026-11-01T10:15:00Z"), toMs: t("2026-11-01T11:05:00Z") })),
+    ).toEqual(["11-01T10:15/11-01T11:05@1m"]);
   });
 });

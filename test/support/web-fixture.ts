@@ -150,6 +150,8 @@ export interface WebServer {
   port: number;
   base: string;
   http: ReturnType<typeof httpClient>;
+  /** The pages' and the accounts' clock (NOW unless a test moves it). */
+  clock: { now: number };
   close(): Promise<void>;
 }
 
@@ -170,7 +172,8 @@ export async function startWebServer(o: { extraCustomers?: number } = {}): Promi
     if (rows.length > 0) await store.addDeltas(rows);
   }
   const cfg = webConfig(o.extraCustomers ?? 0);
-  const now = () => NOW;
+  const clock = { now: NOW };
+  const now = () => clock.now;
   const accounts = createAccounts(accountsConfigOf(cfg.api), {
     store: createAccountStore(createDuckDbDriver({ path: join(dir, "registry.duckdb") })),
     now,
@@ -203,6 +206,7 @@ export async function startWebServer(o: { extraCustomers?: number } = {}): Promi
     port,
     base: `http://127.0.0.1:${port}`,
     http: httpClient({ port }),
+    clock,
     async close() {
       await api.close();
       await accounts.stop();
