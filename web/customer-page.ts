@@ -243,8 +243,8 @@ export function renderPortal(v: PortalView): Html {
   const rows = v.totals.map((t) => {
     const seconds = (t.range.toMs - t.range.fromMs) / 1000;
     return html`<tr${t.period === v.period ? html` class="chosen"` : html``}>
-      <th scope="row"><a href="?period=${t.period}">${t.period}</a></th>
-      <td>${shownTime(t.range.fromMs)} – ${shownTime(t.range.toMs)}</td>
+      <th scope="row"><a href="?period=${t.period}" title="${shownTime(t.range.fromMs)} – ${shownTime(t.range.toMs)} UTC">${t.period}</a></th>
+      <td class="wide-only">${shownTime(t.range.fromMs)} – ${shownTime(t.range.toMs)}</td>
       <td class="num">${bytesCell(t.totals.bytesIn)}</td><td class="num">${bytesCell(t.totals.bytesOut)}</td>
       <td class="num">${rateCell((t.totals.bytesIn * 8) / seconds)}</td><td class="num">${rateCell((t.totals.bytesOut * 8) / seconds)}</td></tr>`;
   });
@@ -273,7 +273,7 @@ export function renderPortal(v: PortalView): Html {
 ${motd(v.motd.global, v.motd.own)}
 <section aria-label="Totals"><h2>Totals (UTC)</h2>
 <div class="table-wrap"><table class="data">
-<thead><tr><th scope="col">Period</th><th scope="col">From – to</th><th scope="col" class="num">Down</th><th scope="col" class="num">Up</th><th scope="col" class="num">Average down</th><th scope="col" class="num">Average up</th></tr></thead>
+<thead><tr><th scope="col">Period</th><th scope="col" class="wide-only">From – to</th><th scope="col" class="num">Down</th><th scope="col" class="num">Up</th><th scope="col" class="num">Average down</th><th scope="col" class="num">Average up</th></tr></thead>
 <tbody>${rows}</tbody></table></div></section>
 <form class="views" method="get"><label>Graphs of the period<select name="period">${options}</select></label><button type="submit">Show</button></form>
 <section aria-label="Your links"><h2>Your links, ${v.period} (${shownTime(chosen.range.fromMs)} – ${shownTime(chosen.range.toMs)})</h2>

@@ -278,7 +278,7 @@ describe("the portal", () => {
     expect(r.text).toContain("Maintenance on Sunday 02:00 UTC");
     expect(r.text).toContain("Example Networks · support +1 555 0100");
     expect(r.text).not.toContain(MARK.beta);
-    const yesterday = r.text.split('<a href="?period=YESTERDAY">')[1]!.split("</tr>")[0]!;
+    const yesterday = r.text.split('<a href="?period=YESTERDAY"')[1]!.split("</tr>")[0]!;
     const t = expectedTotals(FIXTURE[0]);
     expect(yesterday).toContain(`title="${t.bytesIn.toLocaleString("en-US")} bytes"`);
     expect(yesterday).toContain(`title="${t.bytesOut.toLocaleString("en-US")} bytes"`);
@@ -307,7 +307,7 @@ describe("the portal", () => {
       expect(links).toContain("Head office › Fiber");
       expect(links).toContain('title="91,335,000 bytes"');
       expect(links).toContain('title="12,001,335 bytes"');
-      const total = r.text.split('<a href="?period=LAST-24-HOURS">')[1]!.split("</tr>")[0]!;
+      const total = r.text.split('<a href="?period=LAST-24-HOURS"')[1]!.split("</tr>")[0]!;
       expect(total).toContain('title="91,335,000 bytes"');
     } finally {
       s.clock.now = NOW;
