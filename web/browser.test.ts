@@ -89,6 +89,16 @@ describe("in Chromium", () => {
     expect(await tableIds(page)).toEqual(byIn.map((c) => c.id));
     await shots(page, "console-overview");
 
+    // Keyboard: the first Tab reaches the skip link, Enter on a column header sorts by it.
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate("document.activeElement.textContent")).toBe("Skip to the content");
+    await page.getByRole("link", { name: "Name" }).focus();
+    await page.keyboard.press("Enter");
+    await page.waitForURL(/sort=name/);
+    await expect
+      .poll(() => tableIds(page))
+      .toEqual([...FIXTURE].sort((a, b) => a.name.localeCompare(b.name)).map((c) => c.id));
+
     // Sort by bytes up (a click on the column's header; htmx swaps the table in).
     await page.getByRole("link", { name: "Bytes up" }).click();
     await page.waitForURL(/sort=bytesOut/);
