@@ -31,6 +31,16 @@ export function resolveDataPaths(cfg: Config, configDir: string): Config {
     collector: { ...cfg.collector, spoolPath: inData(cfg.collector.spoolPath) },
     wal: { ...cfg.wal, path: inData(cfg.wal.path) },
     api: { ...cfg.api, tls: inConfig(cfg.api.tls) },
+    portal:
+      cfg.portal.branding.logo === undefined
+        ? cfg.portal
+        : {
+            ...cfg.portal,
+            branding: {
+              ...cfg.portal.branding,
+              logo: resolve(configDir, cfg.portal.branding.logo),
+            },
+          },
     registry: {
       ...cfg.registry,
       embedded: {

@@ -87,6 +87,10 @@ function unreservedId(kind: IdKind) {
   });
 }
 
+/** A CSS colour as #rgb or #rrggbb (put into the portal's stylesheet as is). */
+const hexColor = z
+  .string()
+  .regex(/^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/, 'is not a colour "#rgb" or "#rrggbb"');
 const ipAddress = z.string().refine((s) => isIP(s) !== 0, "is not an IP address");
 
 const hostPort = z
@@ -734,6 +738,44 @@ export const configSchema = z.strictObject({
     .prefault({}),
   /** The message of the day every user sees (`GET /api/v1/me`); a customer's own is the registry's. */
   motd: z.string().max(4096).optional(),
+  /**
+   * The customer portal (docs/portal.md): the provider's branding of its login page and pages.
+   * Every text is shown as text (escaped), never as markup.
+   */
+  portal: z
+    .strictObject({
+      branding: z
+        .strictObject({
+          /** The title in the header and the browser tab. */
+          title: z.string().min(1).max(200).default("flowtally"),
+          /**
+           * A PNG, JPEG, SVG or WebP file shown in the header (relative: to the config file's
+           * directory), served by flowtally itself; left out: no logo.
+           */
+          logo: z
+            .string()
+            .min(1)
+            .refine(
+              (s) => /\.(png|jpe?g|svg|webp)$/i.test(s),
+              "is not a .png, .jpg, .svg or .webp file",
+            )
+            .optional(),
+          colors: z
+            .strictObject({
+              /** The header and buttons. */
+              primary: hexColor.default("#1f5f99"),
+              background: hexColor.default("#f6f7f9"),
+              text: hexColor.default("#1b1f24"),
+            })
+            .prefault({}),
+          /** A line at the foot of every portal page. */
+          footer: z.string().max(1000).default(""),
+          /** Words above the portal's login form. */
+          loginText: z.string().max(2000).default(""),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   /**
    * Where customers → sites → access links come from (docs/registry.md): `config` reads
    * `customers:` from this file (changed by editing it and SIGHUP); `database` keeps them in the

@@ -4,8 +4,8 @@
 # test suite runs against (real exporters, a packet recorder and player, tshark as a reference
 # decoder, Redis, InfluxDB 1.x and
 # VictoriaMetrics, PostgreSQL 15 for the customer registry, FreeRADIUS for RADIUS logins, which
-# the tests start themselves on free loopback ports, and libfaketime for the
-# calendar check) from Debian's packages
+# the tests start themselves on free loopback ports, Chromium for the browser tests of web/, and
+# libfaketime for the calendar check) from Debian's packages
 # when they are missing and we are root with apt; otherwise it stops with a message naming the
 # package. Live capture's headers (libpcap-dev) are installed before `npm ci` with --test; without
 # it (the quick start) setup only says how to get them.
@@ -53,7 +53,7 @@ if [ "${1:-}" = "--test" ]; then
   need softflowd softflowd pmacctd pmacct nfacctd pmacct tcpdump tcpdump tcpreplay tcpreplay tshark tshark \
     "$pcap_header" libpcap-dev redis-server redis-server redis-cli redis-tools influxd influxdb \
     victoria-metrics victoria-metrics faketime faketime /usr/lib/postgresql/15/bin/initdb postgresql \
-    freeradius freeradius
+    freeradius freeradius /usr/bin/chromium chromium
   # Debian's freeradius starts its own server (on 1812, with /etc/freeradius) when installed; the
   # tests start theirs (bench/freeradius.ts). Stopped and disabled only when installed just now:
   # a FreeRADIUS that was here before is the machine's own business.
@@ -111,7 +111,7 @@ if [ ! -f "$addon" ] || [ -n "$(find native -maxdepth 1 \( -name '*.c' -o -name 
 fi
 
 # `npm ci` runs `prepare` (the build); rebuild when a source file is newer than the last build.
-if [ ! -f dist/cli/flowtally.js ] || [ -n "$(find cli collector config schema store bench aggregator query registry accounts sla wal -name '*.ts' -newer dist/cli/flowtally.js 2>/dev/null | head -n 1)" ]; then
+if [ ! -f dist/cli/flowtally.js ] || [ -n "$(find cli collector config schema store bench aggregator query registry accounts sla wal web -name '*.ts' -newer dist/cli/flowtally.js 2>/dev/null | head -n 1)" ]; then
   echo "setup: build" >&2
   npx tsc -p tsconfig.build.json
 fi

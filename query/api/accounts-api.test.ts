@@ -29,6 +29,7 @@ import {
 } from "../../test/support/http-client.js";
 import { captureLog } from "../../test/support/log-capture.js";
 import { atAllLevels } from "../../test/support/store-conformance.js";
+import { loadAssets } from "../../web/assets.js";
 import { createMetrics, emptyMetricsSnapshot } from "../metrics.js";
 import {
   type ApiServer,
@@ -739,7 +740,17 @@ describe("isolation: every route × role", () => {
   type Role = "anonymous" | "admin" | "operator" | "customer" | "customerAdmin";
   const ROLES: Role[] = ["anonymous", "admin", "operator", "customer", "customerAdmin"];
   /** [method, path as the table declares it, the request path, body, status per role]. */
-  type Row = [string, string, string, object | undefined, Record<Role, number>];
+  type Row = [string, string, string, object | string | undefined, Record<Role, number>];
+  /** A JSON body, or a form's (a string). */
+  const sent = (body: object | string | undefined, headers: Record<string, string>) =>
+    body === undefined
+      ? { headers }
+      : typeof body === "string"
+        ? {
+            headers: { ...headers, "content-type": "application/x-www-form-urlencoded" },
+            raw: body,
+          }
+        : { headers, body };
   const all = (n: number): Record<Role, number> => ({
     anonymous: n,
     admin: n,
@@ -751,6 +762,9 @@ describe("isolation: every route × role", () => {
   const admins = (n: number) => ({ ...all(403), anonymous: 401, admin: n });
   const operators = (n: number) => ({ ...all(403), anonymous: 401, admin: n, operator: n });
   const otherCustomer = (n: number) => ({ ...all(404), anonymous: 401, admin: n, operator: n });
+  /** A page: without credentials, the login page (303) instead of 401. */
+  const pages = (r: Record<Role, number>) => ({ ...r, anonymous: 303 });
+  const ASSET = loadAssets(config().portal.branding.colors).htmx.path;
   const rows: Row[] = [
     ["GET", "/healthz", "/healthz", undefined, all(200)],
     ["GET", "/metrics", "/metrics", undefined, operators(200)],
@@ -881,6 +895,44 @@ describe("isolation: every route × role", () => {
       undefined,
       operators(200),
     ],
+    // The pages of web/ (a string body is sent as a form). Without credentials a page answers
+    // 303 to its login page; another customer's id gets the 404 page of an unknown one.
+    ["GET", "/assets/{file}", ASSET, undefined, all(200)],
+    ["GET", "/console/login", "/console/login", undefined, all(200)],
+    ["POST", "/console/login", "/console/login", "user=&password=", all(400)],
+    ["GET", "/portal/login", "/portal/login", undefined, all(200)],
+    ["POST", "/portal/login", "/portal/login", "user=&password=", all(400)],
+    ["POST", "/logout", "/logout", "area=console", all(303)],
+    [
+      "GET",
+      "/console",
+      `/console?period=custom&from=2026-11-22T10:00&to=2026-11-22T12:00`,
+      undefined,
+      pages(operators(200)),
+    ],
+    ["GET", "/console/customers/{id}", "/console/customers/beta", undefined, pages(operators(200))],
+    [
+      "GET",
+      "/console/customers/{id}/sites/{site}",
+      "/console/customers/beta/sites/hq",
+      undefined,
+      pages(operators(200)),
+    ],
+    [
+      "GET",
+      "/console/customers/{id}/sites/{site}/links/{link}",
+      "/console/customers/beta/sites/hq/links/fiber",
+      undefined,
+      pages(operators(200)),
+    ],
+    ["GET", "/portal", "/portal", undefined, all(303)],
+    [
+      "GET",
+      "/portal/customers/{id}",
+      "/portal/customers/beta",
+      undefined,
+      pages(otherCustomer(200)),
+    ],
   ];
 
   let s: Started;
@@ -943,7 +995,9 @@ describe("isolation: every route × role", () => {
   });
 
   it("has a row for every route of the table, and every answer is the row's", async () => {
-    const declared = s.api.routes.map((r) => `${r.method ?? "GET"} ${r.path}`).sort();
+    const declared = [...s.api.routes, ...s.api.pages]
+      .map((r) => `${r.method ?? "GET"} ${r.path}`)
+      .sort();
     expect(rows.map(([m, p]) => `${m} ${p}`).sort()).toEqual(declared);
     const texts: Record<Role, string[]> = {
       anonymous: [],
@@ -954,10 +1008,7 @@ describe("isolation: every route × role", () => {
     };
     for (const [method, , path, body, expected] of rows) {
       for (const role of ROLES) {
-        const r = await s.http(method, path, {
-          headers: credentials[role],
-          ...(body === undefined ? {} : { body }),
-        });
+        const r = await s.http(method, path, sent(body, credentials[role]));
         expect(r.status, `${role} ${method} ${path}: ${r.text}`).toBe(expected[role]);
         texts[role].push(r.text);
       }
@@ -1041,12 +1092,7 @@ describe("isolation: every route × role", () => {
     const answers: HttpAnswer[] = [];
     for (const [method, , path, body] of rows) {
       for (const role of ["anonymous", "admin", "customer"] as const) {
-        answers.push(
-          await s.http(method, path, {
-            headers: credentials[role],
-            ...(body === undefined ? {} : { body }),
-          }),
-        );
+        answers.push(await s.http(method, path, sent(body, credentials[role])));
       }
     }
     answers.push(await s.http("GET", "/nowhere"));
@@ -1059,7 +1105,12 @@ describe("isolation: every route × role", () => {
       expect(a.headers["x-content-type-options"]).toBe("nosniff");
       expect(a.headers["referrer-policy"]).toBe("no-referrer");
       expect(a.headers["x-frame-options"]).toBe("DENY");
-      expect(a.headers["cache-control"]).toBe("no-store");
+      // The assets of web/ are named by their content: cached for a year; nothing else is.
+      expect(a.headers["cache-control"]).toBe(
+        a.headers["content-type"]?.startsWith("text/javascript")
+          ? "public, max-age=31536000, immutable"
+          : "no-store",
+      );
       // Plain HTTP: no HSTS (a browser ignores it there anyway).
       expect(a.headers["strict-transport-security"]).toBeUndefined();
     }

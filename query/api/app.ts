@@ -24,7 +24,7 @@ import { isFlowtallyError } from "../../schema/errors.js";
 import { checkAccess } from "./access.js";
 import { type ClientOf, createClientOf } from "./client-address.js";
 import { ApiError, isApiError, notFound, shown, shownName } from "./errors.js";
-import { errorReply, toResponse } from "./reply.js";
+import { type ApiReply, errorReply, toResponse } from "./reply.js";
 import type { ApiRoute } from "./routes.js";
 
 /** Longest request target (path and query) accepted. */
@@ -42,7 +42,7 @@ export interface ApiBindings {
 }
 export interface ApiEnv {
   Bindings: ApiBindings;
-  Variables: { principal?: Principal };
+  Variables: { principal?: Principal; page?: boolean; form?: URLSearchParams };
 }
 
 /** The request target (path and query) as the client sent it. */
@@ -79,6 +79,13 @@ export interface ApiAppOptions {
   tls?: boolean;
   /** The client of a request (client-address.ts); default: its socket's peer. */
   clientOf?: ClientOf;
+  /**
+   * How a page route (and an unknown path under `pagePrefixes`) answers a refusal or a failure:
+   * web/ renders it as a page (a redirect to the login page for 401). Absent: as the API does.
+   */
+  pageError?: (e: ApiError, target: string) => ApiReply;
+  /** Path prefixes (`/console`) whose unknown paths are answered by `pageError` after authentication. */
+  pagePrefixes?: readonly string[];
 }
 
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -100,17 +107,30 @@ function originMatches(origin: string, host: string | undefined): boolean {
 
 /**
  * CSRF protection of a state-changing request that is not authenticated by a bearer token (the
- * cookie's, and the login itself): a present Origin must be this server's, and a cookie session
- * must send its CSRF token in X-CSRF-Token (compared in constant time).
+ * cookie's, and the login itself): Sec-Fetch-Site, when the browser sends it, must be
+ * same-origin (or none: typed by the user); without it a present Origin must be this server's;
+ * and a cookie session
+ * must send its CSRF token in X-CSRF-Token, or a page's form in its `csrf` field (compared in
+ * constant time).
  */
-function checkCsrf(c: Context<ApiEnv>, principal: Principal | undefined): void {
+function checkCsrf(c: Context<ApiEnv>, principal: Principal | undefined, formToken?: string): void {
   if (!STATE_CHANGING.has(c.req.method) || c.req.header("authorization") !== undefined) return;
-  const origin = c.req.header("origin");
-  if (origin !== undefined && !originMatches(origin, c.req.header("host"))) {
-    throw new ApiError(403, "FT_CSRF", "the Origin header is not this server's");
+  // A browser's own word on where the request comes from decides when it gives one (a page
+  // served with Referrer-Policy: no-referrer makes its form posts send `Origin: null`); else a
+  // present Origin must be this server's.
+  const site = c.req.header("sec-fetch-site");
+  if (site !== undefined) {
+    if (site !== "same-origin" && site !== "none") {
+      throw new ApiError(403, "FT_CSRF", "the request comes from another site (Sec-Fetch-Site)");
+    }
+  } else {
+    const origin = c.req.header("origin");
+    if (origin !== undefined && !originMatches(origin, c.req.header("host"))) {
+      throw new ApiError(403, "FT_CSRF", "the Origin header is not this server's");
+    }
   }
   if (principal?.via !== "session") return;
-  const given = c.req.header("x-csrf-token");
+  const given = c.req.header("x-csrf-token") ?? formToken;
   if (given === undefined || principal.csrf === undefined || !sameSecret(given, principal.csrf)) {
     throw new ApiError(
       403,
@@ -166,6 +186,20 @@ async function readJson(c: Context<ApiEnv>): Promise<unknown> {
       },
     );
   }
+}
+
+/** An HTML form's body: refused 415 unless it is application/x-www-form-urlencoded. */
+async function readForm(c: Context<ApiEnv>): Promise<URLSearchParams> {
+  const type = c.req.header("content-type");
+  const media = (type ?? "").split(";", 1)[0]!.trim().toLowerCase();
+  if (media !== "application/x-www-form-urlencoded") {
+    throw new ApiError(
+      415,
+      "FT_UNSUPPORTED_MEDIA_TYPE",
+      `a form must be application/x-www-form-urlencoded, not ${type === undefined ? "untyped" : shown(type)}`,
+    );
+  }
+  return new URLSearchParams(await c.req.text());
 }
 
 /** The body as the route reads it: its schema's result, or the JSON for the handler to check. */
@@ -242,10 +276,21 @@ export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions
     const path = honoPath(openApiPath);
     for (const route of list) {
       const method = route.method ?? "GET";
-      const guard: MiddlewareHandler<ApiEnv> =
+      // A form's CSRF token is its `csrf` field: the form is read before the check.
+      const formToken = async (c: Context<ApiEnv>) => {
+        if (route.form !== true || inProcess) return undefined;
+        const form = await readForm(c);
+        c.set("form", form);
+        return form.get("csrf") ?? undefined;
+      };
+      const markPage: MiddlewareHandler<ApiEnv> = async (c, next) => {
+        if (route.page === true) c.set("page", true);
+        await next();
+      };
+      const check: MiddlewareHandler<ApiEnv> =
         route.access === "public"
           ? async (c, next) => {
-              if (!inProcess) checkCsrf(c, undefined);
+              if (!inProcess) checkCsrf(c, undefined, await formToken(c));
               await next();
             }
           : async (c, next) =>
@@ -253,10 +298,14 @@ export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions
                 if (!inProcess) {
                   const principal = c.get("principal");
                   checkAccess(route.access, principal, c.req.param());
-                  checkCsrf(c, principal);
+                  checkCsrf(c, principal, await formToken(c));
                 }
                 await next();
               });
+      const guard: MiddlewareHandler<ApiEnv> = (c, next) =>
+        markPage(c, async () => {
+          await check(c, next);
+        });
       const handle = async (c: Context<ApiEnv>) => {
         const principal = c.get("principal");
         const sessionSecret = inProcess
@@ -271,7 +320,11 @@ export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions
             actor: principal === undefined ? "local" : (principal.actor ?? principal.user),
             ...(principal === undefined ? {} : { principal }),
             ...(sessionSecret === undefined ? {} : { sessionSecret }),
-            ...(route.body === undefined ? {} : { body: await readBody(c, route) }),
+            ...(route.form === true
+              ? { body: c.get("form") ?? (await readForm(c)) }
+              : route.body === undefined
+                ? {}
+                : { body: await readBody(c, route) }),
           }),
         );
       };
@@ -294,6 +347,21 @@ export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions
       );
     });
   }
+  const pageError = options.pageError;
+  if (operator !== undefined && pageError !== undefined) {
+    // An unknown page: authentication first (no credentials: the login page), then the 404 page.
+    const unknownPage: MiddlewareHandler<ApiEnv> = async (c, next) => {
+      c.set("page", true);
+      return operator(c, next);
+    };
+    for (const prefix of options.pagePrefixes ?? []) {
+      for (const p of [prefix, `${prefix}/*`]) {
+        app.all(p, unknownPage, (c) => {
+          throw notFound(`no page ${shown(c.req.path)}`);
+        });
+      }
+    }
+  }
   if (operator !== undefined) {
     // Authentication first under /api/: no endpoint or customer shows to a client without credentials.
     app.all("/api", operator, answerNotFound);
@@ -301,6 +369,18 @@ export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions
   }
   app.notFound(answerNotFound);
   app.onError((e, c) => {
+    if (pageError !== undefined && c.get("page") === true && !inProcess) {
+      if (!isApiError(e)) {
+        log.error(
+          { err: e, method: c.req.method, path: c.req.path.slice(0, 200) },
+          "page request failed",
+        );
+      }
+      const shownError = isApiError(e)
+        ? e
+        : new ApiError(500, "FT_INTERNAL", "internal error; see the server log");
+      return toResponse(pageError(shownError, requestTarget(c.req.raw, c.env)));
+    }
     if (isApiError(e)) return toResponse(errorReply(e));
     if (inProcess) throw e;
     const unavailable = storeUnavailable(e);

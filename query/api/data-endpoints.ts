@@ -14,6 +14,7 @@ import { keptFrom } from "../../store/retention.js";
 import {
   buildOverview,
   type OverviewColumn,
+  type OverviewRow,
   overviewColumns,
   overviewCsv,
   overviewCustomers,
@@ -61,10 +62,33 @@ export interface DataEndpointDeps {
 
 export type CustomerScope = ReadonlyMap<string, ReadonlySet<string>> | "any";
 
+/** The overview's rows as `GET /api/v1/overview` has them, before they are rendered. */
+export interface OverviewAnswer {
+  fromMs: number;
+  toMs: number;
+  /** completeUntil (ms) when the rows were read. */
+  untilMs: number;
+  format: "json" | "csv";
+  rows: OverviewRow[];
+}
+
 export interface DataEndpoints extends SlaEndpoints {
   overview(search: string): Promise<ApiReply>;
+  /**
+   * The overview's rows for a query string of `overview` (the pages render them); `only`: of this
+   * one customer alone (a customer's page).
+   */
+  overviewRows(search: string, only?: string): Promise<OverviewAnswer>;
   traffic(customer: string, search: string): Promise<ApiReply>;
   responseTimes(customer: string, search: string): Promise<ApiReply>;
+}
+
+/** The rows whose customer id or name contains `text` (lower case; "" keeps every row). */
+function matching(rows: OverviewRow[], text: string): OverviewRow[] {
+  if (text === "") return rows;
+  return rows.filter(
+    (r) => r.customer.toLowerCase().includes(text) || r.name.toLowerCase().includes(text),
+  );
 }
 
 export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
@@ -140,7 +164,7 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
     return undefined;
   }
 
-  async function overview(search: string): Promise<ApiReply> {
+  async function overviewRows(search: string, only?: string): Promise<OverviewAnswer> {
     const p = readParameters(search, OVERVIEW_PARAMETERS);
     const fromMs = timeParameter(p, "from");
     if (fromMs === undefined) throw badParameter("from", "from is required (ISO 8601)");
@@ -187,11 +211,15 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
       }
     }
     const format = choice(p, "format", ["json", "csv"] as const, "json");
+    const text = p.get("search")?.trim().toLowerCase() ?? "";
 
-    const customers = overviewCustomers(model, routers(), {
-      ...(router === undefined ? {} : { router }),
-      ...(serviceType === undefined ? {} : { serviceType }),
-    });
+    const customers =
+      only !== undefined
+        ? [only]
+        : overviewCustomers(model, routers(), {
+            ...(router === undefined ? {} : { router }),
+            ...(serviceType === undefined ? {} : { serviceType }),
+          });
     const until = completeUntil();
     const totals = await seriesStore().overview({
       fromMs,
@@ -199,8 +227,13 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
       coarseUntilMs: until,
       ...(customers === undefined ? {} : { customers }),
     });
-    const sorted = buildOverview(model, totals, { customers, sort, order });
+    const sorted = matching(buildOverview(model, totals, { customers, sort, order }), text);
     const rows = limit === undefined ? sorted : sorted.slice(0, limit);
+    return { fromMs, toMs, untilMs: until, format, rows };
+  }
+
+  async function overview(search: string): Promise<ApiReply> {
+    const { fromMs, toMs, untilMs: until, format, rows } = await overviewRows(search);
     if (format === "csv") {
       const compact = (ms: number) => isoTime(ms).replace(/[-:]/g, "");
       return reply(200, overviewCsv(rows), "text/csv; charset=utf-8", {
@@ -337,5 +370,5 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
   }
 
   const slaEndpoints = createSlaEndpoints({ config, model, now, seriesStore, scopeOf });
-  return { overview, traffic, responseTimes, ...slaEndpoints };
+  return { overview, overviewRows, traffic, responseTimes, ...slaEndpoints };
 }

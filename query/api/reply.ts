@@ -11,6 +11,8 @@ export interface ApiReply {
   contentType: string;
   body: string;
   headers: OutgoingHttpHeaders;
+  /** A binary body, sent instead of `body` (an image of web/). */
+  bytes?: Uint8Array;
 }
 
 export function reply(
@@ -63,14 +65,18 @@ export function toResponse(r: ApiReply): Response {
   for (const [name, value] of Object.entries(r.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : `${value}`;
   }
+  // A reply may cache longer than no-store (the content-named assets of web/); nothing else.
+  const cache = headers["cache-control"];
   Object.assign(headers, SECURITY_HEADERS);
+  if (cache !== undefined) headers["cache-control"] = cache;
   // 204 and 304 have no body (the Response refuses one), nor its type and length.
   if (r.status === 204 || r.status === 304) {
     return new Response(null, { status: r.status, headers });
   }
   headers["content-type"] = r.contentType;
-  headers["content-length"] = `${Buffer.byteLength(r.body)}`;
-  return new Response(r.body, { status: r.status, headers });
+  const body = r.bytes ?? r.body;
+  headers["content-length"] = `${Buffer.byteLength(body)}`;
+  return new Response(body, { status: r.status, headers });
 }
 
 /** A Response back as a reply (the in-process `answer`): its headers but the content type. */

@@ -102,6 +102,17 @@ export interface ApiRoute {
    * schema's defaults must not be filled in, and bodies whose every problem is listed).
    */
   bodyCheckedBy?: "app" | "handler";
+  /**
+   * A page of the console or the portal (web/), not an API endpoint: refusals are answered as
+   * pages (app.ts `pageError`: a redirect to the login page without credentials, the HTML 404 page
+   * for another customer's id), and it is not in the OpenAPI document.
+   */
+  page?: boolean;
+  /**
+   * The body is an HTML form (application/x-www-form-urlencoded), given to the handler as
+   * URLSearchParams; a signed-in caller's CSRF token may come as its `csrf` field.
+   */
+  form?: boolean;
   /** Largest body accepted (default MAX_BODY_BYTES, app.ts). */
   maxBodyBytes?: number;
   /** Also answered in process, without a token (`answer`, for `flowtally query` on a store). */

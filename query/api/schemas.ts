@@ -42,6 +42,9 @@ export const OverviewQuery = z.strictObject({
     "Only customers with a link on this exporter's interfaces (an IP address that some configured link names)",
   ).optional(),
   serviceType: text("Only customers of this service type").optional(),
+  search: text(
+    "Only customers whose id or name contains this text (case-insensitive; the console's search box)",
+  ).optional(),
   sort: z.enum(overviewColumns).default("bytesIn").meta({ description: "Column to sort by" }),
   order: z.enum(["asc", "desc"]).default("desc"),
   limit: z

@@ -6,7 +6,7 @@
  * 408, 431 and 400 itself; counted here), the request-target and body limits and the
  * failed-authentication lockout (app.ts, auth.ts).
  */
-
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
@@ -20,6 +20,8 @@ import { FlowtallyError } from "../../schema/errors.js";
 import type { SeriesStore } from "../../schema/series-store.js";
 import { parseHostPort } from "../../schema/units.js";
 import { completeBefore } from "../../store/levels.js";
+import { loadAssets } from "../../web/assets.js";
+import { PAGE_PREFIXES, webPages } from "../../web/pages.js";
 import type { ExportersSource } from "../exporters.js";
 import type { ApiClientError, ApiStats, Metrics } from "../metrics.js";
 import { accountRoutes } from "./account-routes.js";
@@ -32,6 +34,7 @@ import { openApiRoute } from "./openapi.js";
 import type { DownDependency } from "./process-endpoints.js";
 import { rateLimitedWarn } from "./rate-limited-warn.js";
 import {
+  configRegistry,
   type RegistryAccess,
   registryCustomerScope,
   registryCustomers,
@@ -99,6 +102,8 @@ export interface ApiServer {
   answer(target: string): Promise<ApiReply>;
   /** The routes served (the OpenAPI document's among them), as the table declares them. */
   readonly routes: readonly ApiRoute[];
+  /** The pages of the console and the portal (web/), in the same table; none without accounts. */
+  readonly pages: readonly ApiRoute[];
   /** The Hono app behind `server`. */
   readonly app: ReturnType<typeof createApiApp>;
   readonly server: Server;
@@ -118,6 +123,36 @@ function readTls(t: Config["api"]["tls"]): { cert: Buffer; key: Buffer } {
     }
   };
   return { cert: read("cert", t.cert ?? ""), key: read("key", t.key ?? "") };
+}
+
+const LOGO_TYPES: Readonly<Record<string, string>> = {
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  svg: "image/svg+xml",
+  webp: "image/webp",
+};
+
+/** The portal's logo (portal.branding.logo), named by its content like the other assets. */
+function readLogo(path: string | undefined) {
+  if (path === undefined) return undefined;
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new FlowtallyError(
+      "FT_CONFIG_INVALID",
+      `portal.branding.logo: "${path}" cannot be read: ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+  const ext = (/\.([a-z]+)$/i.exec(path)?.[1] ?? "").toLowerCase();
+  const hash = createHash("sha256").update(bytes).digest("hex").slice(0, 12);
+  return {
+    file: `logo-${hash}.${ext}`,
+    contentType: LOGO_TYPES[ext] ?? "application/octet-stream",
+    bytes,
+  };
 }
 
 function clientErrorReason(code: string | undefined): ApiClientError | undefined {
@@ -158,17 +193,24 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     };
   }
 
+  const dataEndpoints = createDataEndpoints({
+    config,
+    model: deps.model,
+    ...(deps.store === undefined ? {} : { store: deps.store }),
+    now,
+    completeUntil,
+    ...(deps.registry?.source === "database"
+      ? { customerScope: registryCustomerScope(deps.registry, deps.store, now) }
+      : {}),
+  });
+  // The pages' customer records: the registry's, or the config's (indexed at the first page).
+  let customerRecords: ReturnType<typeof registryCustomers> | undefined;
+  const customerRecord = (id: string) => {
+    customerRecords ??= registryCustomers(deps.registry ?? configRegistry(config.customers));
+    return customerRecords.get(id);
+  };
   const table = apiRoutes({
-    data: createDataEndpoints({
-      config,
-      model: deps.model,
-      ...(deps.store === undefined ? {} : { store: deps.store }),
-      now,
-      completeUntil,
-      ...(deps.registry?.source === "database"
-        ? { customerScope: registryCustomerScope(deps.registry, deps.store, now) }
-        : {}),
-    }),
+    data: dataEndpoints,
     stats,
     ...(deps.health === undefined ? {} : { health: deps.health }),
     ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }),
@@ -211,7 +253,30 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     );
   }
   const routes = [...table, openApiRoute(table)];
-  const app = createApiApp(routes, { log, operator: auth.middleware, tls, clientOf });
+  // The console and the portal (web/): pages need logins, so they come with accounts.
+  const web =
+    deps.accounts === undefined
+      ? undefined
+      : webPages({
+          config,
+          data: dataEndpoints,
+          accounts: deps.accounts,
+          customer: customerRecord,
+          ...(deps.customerMotd === undefined ? {} : { customerMotd: deps.customerMotd }),
+          routers: () => [...deps.model.interfaces.keys()].sort(),
+          serviceTypes: () => [...new Set(deps.model.customers.map((c) => c.serviceType))].sort(),
+          now,
+          assets: loadAssets(config.portal.branding.colors),
+          logo: readLogo(config.portal.branding.logo),
+        });
+  const pages = web?.routes ?? [];
+  const app = createApiApp([...routes, ...pages], {
+    log,
+    operator: auth.middleware,
+    tls,
+    clientOf,
+    ...(web === undefined ? {} : { pageError: web.pageError, pagePrefixes: PAGE_PREFIXES }),
+  });
   const local = createApiApp(routes, { log });
 
   const listener = getRequestListener(app.fetch, {
@@ -327,5 +392,5 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     });
   }
 
-  return { listen, close, stats, answer, routes, app, server };
+  return { listen, close, stats, answer, routes, pages, app, server };
 }

@@ -1,0 +1,452 @@
+/**
+ * The pages of the console and the portal as routes of the one route table (query/api/routes.ts):
+ * each declared with its method, path and access, so that the same authentication and access
+ * check as the API's run before every page (app.ts), and the isolation matrix test covers them.
+ * Handlers parse, ask the query layer (the API's own data endpoints), build a view and render it.
+ * `pageError` answers refusals as pages: a redirect to the login page without credentials, and
+ * one 404 page for an unknown id and another customer's alike.
+ */
+import type { Accounts } from "../accounts/accounts.js";
+import { isCustomerRole, type Principal } from "../accounts/model.js";
+import { clearedSessionCookie, sessionCookie } from "../accounts/sessions.js";
+import type { DataEndpoints } from "../query/api/data-endpoints.js";
+import { type ApiError, isApiError, notFound } from "../query/api/errors.js";
+import { type ApiReply, reply } from "../query/api/reply.js";
+import type { ApiRoute, RouteInput } from "../query/api/routes.js";
+import type { RegistryCustomer } from "../registry/model.js";
+import type { Config } from "../schema/config.js";
+import type { Assets } from "./assets.js";
+import {
+  type ChartView,
+  chartViews,
+  renderConsoleCustomer,
+  renderPortal,
+  type Scope,
+} from "./customer-page.js";
+import type { Html } from "./html.js";
+import { type Area, type Branding, renderPage, type Viewer } from "./layout.js";
+import { renderError, renderLogin, safeNext } from "./login-page.js";
+import { apiQuery, readOverviewRequest, renderOverview } from "./overview-page.js";
+import { exactParts, type PortalPeriod, portalPeriods, portalRange } from "./period.js";
+
+export interface WebDeps {
+  config: Readonly<Config>;
+  data: DataEndpoints;
+  accounts: Accounts;
+  /** A customer's record with its sites and links (the registry's, or the config's). */
+  customer(id: string): Promise<RegistryCustomer | undefined>;
+  /** A customer's own message of the day. */
+  customerMotd?: (id: string) => string | undefined | Promise<string | undefined>;
+  /** The routers (exporter addresses) and service types the overview's filters offer. */
+  routers(): string[];
+  serviceTypes(): string[];
+  now: () => number;
+  assets: Assets;
+  /** The portal's logo (portal.branding.logo), served under /assets/. */
+  logo?: { file: string; contentType: string; bytes: Uint8Array } | undefined;
+}
+
+export interface WebPages {
+  routes: ApiRoute[];
+  pageError(e: ApiError, target: string): ApiReply;
+}
+
+/** The path prefixes of pages: an unknown path under them gets the 404 page (after login). */
+export const PAGE_PREFIXES = ["/console", "/portal"] as const;
+
+const HTML = "text/html; charset=utf-8";
+const DAY = 86_400_000;
+const PAGE = { 200: { description: "An HTML page" } } as const;
+
+const isOperator = (p: Principal) => p.role === "admin" || p.role === "operator";
+
+function viewerOf(p: Principal | undefined): Viewer | undefined {
+  if (p === undefined) return undefined;
+  return { user: p.user, role: p.role, customer: p.customer, csrf: p.csrf };
+}
+
+function redirect(location: string, headers: Record<string, string> = {}): ApiReply {
+  return reply(303, "", HTML, { location, ...headers });
+}
+
+function who(input: RouteInput): Principal {
+  if (input.principal === undefined) throw new Error("a signed-in page ran without a principal");
+  return input.principal;
+}
+
+export function webPages(deps: WebDeps): WebPages {
+  const { assets, config } = deps;
+  const b = config.portal.branding;
+  const brand: Branding = {
+    title: b.title,
+    footer: b.footer,
+    logoPath: deps.logo === undefined ? undefined : `/assets/${deps.logo.file}`,
+  };
+  const page = (
+    status: number,
+    title: string,
+    area: Area,
+    body: Html,
+    o: { viewer?: Viewer | undefined; charts?: boolean; headers?: Record<string, string> } = {},
+  ): ApiReply =>
+    reply(
+      status,
+      renderPage({ title, area, body, viewer: o.viewer, charts: o.charts === true }, assets, brand),
+      HTML,
+      o.headers ?? {},
+    );
+
+  const home = (p: Principal) =>
+    isCustomerRole(p.role) && p.customer !== undefined
+      ? `/portal/customers/${encodeURIComponent(p.customer)}`
+      : "/console";
+
+  function loginPage(
+    area: Area,
+    status: number,
+    o: { next?: string | undefined; user?: string; problem?: string } = {},
+  ) {
+    return page(
+      status,
+      "Log in",
+      area,
+      renderLogin({
+        area,
+        next: o.next,
+        user: o.user,
+        problem: o.problem,
+        ...(area === "portal" ? { loginText: b.loginText } : {}),
+      }),
+    );
+  }
+
+  async function login(area: Area, input: RouteInput): Promise<ApiReply> {
+    const form = input.body as URLSearchParams;
+    const user = form.get("user") ?? "";
+    const password = form.get("password") ?? "";
+    const next = safeNext(form.get("next"));
+    if (user === "" || password === "") {
+      return loginPage(area, 400, { next, user, problem: "Enter a user name and a password." });
+    }
+    const r = await deps.accounts.login(user, password, input.client, input.sessionSecret);
+    if (!r.ok) {
+      if (r.reason === "limited") {
+        const seconds = Math.max(1, Math.ceil(r.retryAfterMs / 1000));
+        return loginPage(area, 429, {
+          next,
+          user,
+          problem: `Too many failed logins; try again in ${seconds} s.`,
+        });
+      }
+      return loginPage(area, 401, {
+        next,
+        user,
+        problem: "The user name or the password is not right.",
+      });
+    }
+    const principal: Principal = {
+      user: r.user.id,
+      role: r.user.role,
+      ...(r.user.customer === undefined ? {} : { customer: r.user.customer }),
+      via: "session",
+    };
+    // A customer's users go to their own portal, whatever `next` says of the console.
+    const target =
+      next !== undefined && (isOperator(principal) || next.startsWith("/portal"))
+        ? next
+        : home(principal);
+    return redirect(target, {
+      "set-cookie": sessionCookie(r.secret, { maxAgeSeconds: r.maxAgeSeconds }),
+    });
+  }
+
+  function loginRoutes(area: Area): ApiRoute[] {
+    return [
+      {
+        path: `/${area}/login`,
+        access: "public",
+        page: true,
+        inProcess: false,
+        summary: `The ${area}'s login page`,
+        responses: PAGE,
+        handler: ({ search }) =>
+          loginPage(area, 200, { next: safeNext(new URLSearchParams(search).get("next")) }),
+      },
+      {
+        method: "POST",
+        path: `/${area}/login`,
+        access: "public",
+        page: true,
+        form: true,
+        inProcess: false,
+        summary: `Log in from the ${area}'s login form: sets the session cookie, then on to the page`,
+        responses: { 303: { description: "Logged in: on to the page asked for" } },
+        handler: (input) => login(area, input),
+      },
+    ];
+  }
+
+  async function customerOr404(id: string): Promise<RegistryCustomer> {
+    const c = await deps.customer(id);
+    if (c === undefined) throw notFound("no such customer");
+    return c;
+  }
+
+  async function overview(input: RouteInput): Promise<ApiReply> {
+    const viewer = viewerOf(input.principal);
+    const nowMs = deps.now();
+    const read = readOverviewRequest(input.search, nowMs);
+    const request = read.request;
+    let problem = read.problem;
+    let rows: Awaited<ReturnType<DataEndpoints["overviewRows"]>>["rows"] = [];
+    let complete = true;
+    if (problem === undefined) {
+      try {
+        const answer = await deps.data.overviewRows(apiQuery(request));
+        rows = answer.rows;
+        complete = answer.toMs <= answer.untilMs;
+      } catch (e) {
+        if (!isApiError(e) || e.status !== 400) throw e;
+        problem = { field: e.parameter ?? "period", message: e.message };
+      }
+    }
+    const body = renderOverview({
+      request,
+      rows,
+      routers: deps.routers(),
+      serviceTypes: deps.serviceTypes(),
+      complete,
+      problem,
+    });
+    return page(problem === undefined ? 200 : 400, "Overview", "console", body, { viewer });
+  }
+
+  async function consoleCustomer(input: RouteInput): Promise<ApiReply> {
+    const { id = "", site, link } = input.params;
+    const customer = await customerOr404(id);
+    const scope: Scope = {};
+    if (site !== undefined) {
+      const s = customer.sites.find((x) => x.id === site);
+      if (s === undefined) throw notFound("no such site");
+      scope.site = site;
+      if (link !== undefined) {
+        if (!s.links.some((l) => l.id === link)) throw notFound("no such link");
+        scope.link = link;
+      }
+    }
+    const q = new URLSearchParams(input.search);
+    const nowMs = deps.now();
+    const viewText = q.get("view") ?? "day";
+    const view: ChartView = (chartViews as readonly string[]).includes(viewText)
+      ? (viewText as ChartView)
+      : "day";
+    const atText = q.get("at") ?? "";
+    const atMs =
+      /^\d{4}-\d{2}-\d{2}$/.test(atText) && !Number.isNaN(Date.parse(atText))
+        ? Date.parse(atText)
+        : Math.floor(nowMs / DAY) * DAY;
+    const at = new Date(atMs).toISOString().slice(0, 10);
+    // The overview's period, kept for the totals and the way back.
+    const back = new URLSearchParams([...q].filter(([k]) => k !== "view" && k !== "at")).toString();
+    const { request } = readOverviewRequest(back, nowMs);
+    const answer = await deps.data.overviewRows(
+      new URLSearchParams({
+        from: new Date(request.range.fromMs).toISOString(),
+        to: new Date(request.range.toMs).toISOString(),
+      }).toString(),
+      customer.id,
+    );
+    const row = answer.rows[0];
+    const body = renderConsoleCustomer({
+      customer,
+      scope,
+      view,
+      at,
+      atMs,
+      period: request.range,
+      totals: { bytesIn: row?.bytesIn ?? 0, bytesOut: row?.bytesOut ?? 0 },
+      back,
+      thresholdMs: config.defaultTotalDelayThreshold,
+    });
+    return page(200, customer.name, "console", body, {
+      viewer: viewerOf(input.principal),
+      charts: true,
+    });
+  }
+
+  async function portalCustomer(input: RouteInput): Promise<ApiReply> {
+    const customer = await customerOr404(input.params.id ?? "");
+    const nowMs = deps.now();
+    const asked = new URLSearchParams(input.search).get("period") ?? "";
+    const period: PortalPeriod = (portalPeriods as readonly string[]).includes(asked)
+      ? (asked as PortalPeriod)
+      : "LAST-24-HOURS";
+    const totals = await Promise.all(
+      portalPeriods.map(async (p) => {
+        const range = portalRange(p, nowMs);
+        const answer = await deps.data.overviewRows(
+          new URLSearchParams({
+            from: new Date(range.fromMs).toISOString(),
+            to: new Date(range.toMs).toISOString(),
+          }).toString(),
+          customer.id,
+        );
+        const row = answer.rows[0];
+        return {
+          period: p,
+          range,
+          totals: { bytesIn: row?.bytesIn ?? 0, bytesOut: row?.bytesOut ?? 0 },
+        };
+      }),
+    );
+    // Each link's exact totals of the chosen period, from the traffic API's sums.
+    const chosen = portalRange(period, nowMs);
+    const links = await Promise.all(
+      customer.sites.flatMap((site) =>
+        site.links.map(async (link) => {
+          const totals = { bytesIn: 0, bytesOut: 0 };
+          for (const part of exactParts(chosen)) {
+            const q = new URLSearchParams({
+              from: new Date(part.fromMs).toISOString(),
+              to: new Date(part.toMs).toISOString(),
+              step: part.step,
+              site: site.id,
+              link: link.id,
+            });
+            const answer = await deps.data.traffic(customer.id, q.toString());
+            const json = JSON.parse(answer.body) as {
+              points: Array<{ bytesIn: number; bytesOut: number }>;
+            };
+            for (const p of json.points) {
+              totals.bytesIn += p.bytesIn;
+              totals.bytesOut += p.bytesOut;
+            }
+          }
+          return { site: site.id, link: link.id, totals };
+        }),
+      ),
+    );
+    const own = await deps.customerMotd?.(customer.id);
+    const body = renderPortal({
+      customer,
+      motd: { global: config.motd, own: own ?? customer.motd },
+      period,
+      totals,
+      thresholdMs: config.defaultTotalDelayThreshold,
+      links,
+    });
+    return page(200, customer.name, "portal", body, {
+      viewer: viewerOf(input.principal),
+      charts: true,
+    });
+  }
+
+  const assetRoute: ApiRoute = {
+    path: "/assets/{file}",
+    access: "public",
+    inProcess: false,
+    summary:
+      "The pages' scripts, stylesheet and images, named by their content (cached for a year)",
+    responses: { 200: { description: "The asset" } },
+    handler({ params }) {
+      const file = params.file ?? "";
+      const immutable = { "cache-control": "public, max-age=31536000, immutable" };
+      if (deps.logo !== undefined && file === deps.logo.file) {
+        return { ...reply(200, "", deps.logo.contentType, immutable), bytes: deps.logo.bytes };
+      }
+      const a = assets.byFile.get(file);
+      if (a === undefined) throw notFound("no such asset");
+      return reply(200, a.body, a.contentType, immutable);
+    },
+  };
+
+  const routes: ApiRoute[] = [
+    assetRoute,
+    ...loginRoutes("console"),
+    ...loginRoutes("portal"),
+    {
+      method: "POST",
+      path: "/logout",
+      access: "user",
+      page: true,
+      form: true,
+      inProcess: false,
+      summary:
+        "Log out from a page's logout form (its CSRF token in the form): on to the login page",
+      responses: { 303: { description: "Logged out" } },
+      async handler(input) {
+        const p = who(input);
+        await deps.accounts.logout(p, input.client);
+        const area =
+          (input.body as URLSearchParams).get("area") === "portal" || isCustomerRole(p.role)
+            ? "portal"
+            : "console";
+        return redirect(`/${area}/login`, { "set-cookie": clearedSessionCookie() });
+      },
+    },
+    {
+      path: "/console",
+      access: "operator",
+      page: true,
+      inProcess: false,
+      summary: "The console's overview: every customer's traffic for a period",
+      responses: PAGE,
+      handler: overview,
+    },
+    ...[
+      "/console/customers/{id}",
+      "/console/customers/{id}/sites/{site}",
+      "/console/customers/{id}/sites/{site}/links/{link}",
+    ].map(
+      (path): ApiRoute => ({
+        path,
+        access: "operator",
+        page: true,
+        inProcess: false,
+        summary: "A customer (a site, a link) in the console: traffic graphs, sites and links",
+        responses: PAGE,
+        handler: consoleCustomer,
+      }),
+    ),
+    {
+      path: "/portal",
+      access: "user",
+      page: true,
+      inProcess: false,
+      summary: "The portal: on to the customer's own page (operators: the console)",
+      responses: { 303: { description: "On to the viewer's page" } },
+      handler: (input) => redirect(home(who(input))),
+    },
+    {
+      path: "/portal/customers/{id}",
+      access: "customer",
+      page: true,
+      inProcess: false,
+      summary:
+        "A customer's portal page: message of the day, totals of the portal's periods, graphs",
+      responses: PAGE,
+      handler: portalCustomer,
+    },
+  ];
+
+  function pageError(e: ApiError, target: string): ApiReply {
+    const area: Area = target.startsWith("/portal") ? "portal" : "console";
+    if (e.status === 401) {
+      const cookie = e.headers["set-cookie"];
+      const next = safeNext(target);
+      return redirect(
+        `/${area}/login${next === undefined ? "" : `?next=${encodeURIComponent(next)}`}`,
+        cookie === undefined ? {} : { "set-cookie": String(cookie) },
+      );
+    }
+    const { title, body } = renderError(e.status, e.message);
+    const headers: Record<string, string> = {};
+    for (const name of ["allow", "retry-after"]) {
+      const v = e.headers[name];
+      if (v !== undefined) headers[name] = String(v);
+    }
+    return page(e.status, title, area, body, { headers });
+  }
+
+  return { routes, pageError };
+}
