@@ -21,8 +21,9 @@ import type { CustomerModel } from "../collector/classify/customer-model.js";
 import type { Config } from "../schema/config.js";
 import { type ErrorCode, FlowtallyError } from "../schema/errors.js";
 import type { ResponseTimeRowDelta, SeriesRowDelta, SeriesStore } from "../schema/series-store.js";
+import { createSlaAlerts, type SlaAlerts } from "../sla/alerts/sla-alerts.js";
 import { createStore, spoolStoreName, storeSpoolPlaces } from "../store/create-store.js";
-import { completeBefore } from "../store/levels.js";
+import { completeBefore, floorTo } from "../store/levels.js";
 import { createStoreSpool, type SpoolRows, spoolRowCount } from "../store/store-spool.js";
 import {
   openPipelineWal,
@@ -69,6 +70,8 @@ export interface Pipeline extends Omit<Collectors, "reload"> {
   };
   /** The write-ahead log's figures (wal/pipeline-wal.ts). */
   walStats(): PipelineWalStats;
+  /** SLA alerts (sla/alerts/), when `sla.webhooks` has any. */
+  readonly slaAlerts: SlaAlerts | undefined;
   /**
    * Takes everything received so far into a batch, logs it and syncs the log (every
    * `wal.syncInterval`), without writing the store; saves the decoder state if it changed.
@@ -112,6 +115,9 @@ export interface StoreCloseReport {
   /** Rows left in the write-ahead log (its directory) for the next start. */
   inWal?: { path: string; rows: number } | null;
 }
+
+/** How long a stop waits for SLA webhook deliveries before keeping them for the next start. */
+export const SLA_ALERTS_STOP_GRACE_MS = 5000;
 
 /** How often a store that keeps failing the same way is logged again. */
 const STORE_ERROR_LOG_MS = 60_000;
@@ -172,9 +178,31 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
   /** The last clock a hand-over was given (reloads between hand-overs count late against it). */
   let lastNowMs = Number.NEGATIVE_INFINITY;
 
+  // SLA alerts: fed the 1-minute response rows of each hand-over, judged once minutes are
+  // complete (docs/sla.md "Alerts").
+  let serviceTypes: { model: CustomerModel; byId: Map<string, string> } | undefined;
+  const slaAlerts =
+    cfg.sla.webhooks.length === 0
+      ? undefined
+      : createSlaAlerts(cfg, {
+          log,
+          serviceTypeOf(customer) {
+            const model = parts.model;
+            if (serviceTypes?.model !== model) {
+              serviceTypes = {
+                model,
+                byId: new Map(model.customers.map((c) => [c.id, c.serviceType])),
+              };
+            }
+            return serviceTypes.byId.get(customer);
+          },
+        });
+  slaAlerts?.start();
+
   const wal = await openPipelineWal(cfg, store, log);
   for (const b of wal.replay) {
     batches.push({ ...b, firstMinuteMs: firstMinute(b.responses, firstMinute(b.series)) });
+    slaAlerts?.addDeltas(b.responses);
   }
   countPending();
 
@@ -289,6 +317,7 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
     const series = nameDeltas(model, rollup.flush());
     const responses = nameResponseDeltas(model, responseRollup.flush());
     if (series.length + responses.length === 0) return;
+    slaAlerts?.addDeltas(responses);
     const seq = wal.log({ series, responses });
     const firstMinuteMs = firstMinute(responses, firstMinute(series));
     batches.push({ seq, series, responses, firstMinuteMs });
@@ -370,6 +399,7 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
 
   async function close(nowMs: number): Promise<StoreCloseReport> {
     await busy.catch(() => undefined);
+    await slaAlerts?.stop(SLA_ALERTS_STOP_GRACE_MS);
     await wal.close();
     const errors: FlowtallyError[] = [];
     // Rows the log holds wait there for the next start; the others (no log, full, or a log that
@@ -431,6 +461,7 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
 
   function reloadModel(next: Config, model?: CustomerModel): void {
     take(lastNowMs, parts.reload(next, model));
+    slaAlerts?.reload(next, lastNowMs);
   }
 
   return {
@@ -454,8 +485,14 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
     saveStateIfChanged: parts.saveStateIfChanged,
     walStats: () => wal.stats(),
     persist,
-    async handOver(nowMs) {
+    slaAlerts,
+    async handOver(nowMs, final) {
       const logged = persist(nowMs);
+      // The minutes complete now (at the end, all that ended by the clock: nothing more comes
+      // to this process) are judged; the webhooks are sent in the background.
+      slaAlerts?.judge(
+        final === true ? floorTo(nowMs, 60_000) : completeBefore(nowMs, cfg.aggregation.lateness),
+      );
       await Promise.all([logged, requestWrite(nowMs)]);
     },
     storeDown,
