@@ -13,6 +13,7 @@ import type { ZodType } from "zod";
 import { buildCustomerModel } from "../../collector/classify/customer-model.js";
 import { validateConfig } from "../../config/load-config.js";
 import type { SeriesStore } from "../../schema/series-store.js";
+import { emptySlaAlertsState, type SlaAlertsState } from "../../sla/alerts/sla-alerts.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
 import { captureLog } from "../../test/support/log-capture.js";
 import { atAllLevels } from "../../test/support/store-conformance.js";
@@ -60,6 +61,59 @@ const INTERFACE = {
   outDiscards: 0,
 };
 
+const delivery = {
+  id: "0123456789abcdef0123456789abcdef",
+  event: "incident.started",
+  customer: "acme",
+  class: "web",
+  incident: "acme/web/2031-03-04T10:01:00.000Z",
+  state: "delivered",
+  attempts: 3,
+  createdAt: "2031-03-04T10:03:00.100Z",
+  lastAttemptAt: "2031-03-04T10:03:03.100Z",
+  nextAttemptAt: null,
+  lastStatus: 200,
+  lastError: null,
+} as const;
+const SLA_WEBHOOKS: SlaAlertsState = {
+  ...emptySlaAlertsState(),
+  webhooks: [
+    {
+      name: "ops",
+      url: "https://alerts:***@127.0.0.1:9/hook",
+      pending: 1,
+      delivered: 1,
+      failed: 0,
+      dropped: 0,
+      attempts: 4,
+      failedAttempts: 3,
+      pendingDeliveries: [
+        {
+          ...delivery,
+          event: "incident.ended",
+          state: "pending",
+          attempts: 1,
+          nextAttemptAt: "2031-03-04T10:06:01.000Z",
+          lastStatus: null,
+          lastError: "timeout",
+        },
+      ],
+      lastDeliveries: [delivery],
+    },
+  ],
+  openIncidents: [
+    {
+      id: "acme/web/2031-03-04T10:01:00.000Z",
+      customer: "acme",
+      class: "web",
+      start: "2031-03-04T10:01:00.000Z",
+      end: "2031-03-04T10:05:00.000Z",
+      minutes: 4,
+    },
+  ],
+  judgedUntil: "2031-03-04T10:05:00.000Z",
+};
+
 function start(store: SeriesStore, withDependencies: boolean): ApiServer {
   const { log } = captureLog();
   return createApiServer({
@@ -74,6 +128,7 @@ function start(store: SeriesStore, withDependencies: boolean): ApiServer {
           registry: configRegistry(cfg.customers),
           health: () => [],
           interfaces: () => [INTERFACE],
+          slaWebhooks: () => SLA_WEBHOOKS,
           metrics: createMetrics(emptyMetricsSnapshot),
         }
       : {}),

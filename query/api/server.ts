@@ -63,6 +63,8 @@ export interface ApiServerDeps {
   metrics?: Metrics;
   /** sFlow interface utilisation for `GET /api/v1/interfaces` (404 without). */
   interfaces?: (exporter?: string) => unknown[];
+  /** SLA alert webhooks' state for `GET /api/v1/sla/webhooks` (404 without). */
+  slaWebhooks?: () => unknown;
   /**
    * The customer registry the registry routes read and write (registry-endpoints.ts): the
    * registry database, or the config's customers read-only. Without: no registry routes.
@@ -170,6 +172,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }),
     ...(deps.status === undefined ? {} : { status: deps.status }),
     ...(deps.interfaces === undefined ? {} : { interfaces: deps.interfaces }),
+    ...(deps.slaWebhooks === undefined ? {} : { slaWebhooks: deps.slaWebhooks }),
     ...(deps.registry === undefined
       ? {}
       : {

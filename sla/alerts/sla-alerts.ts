@@ -53,6 +53,26 @@ export interface SlaAlertsState {
   minutes: TrackerStats & { lateRows: number; droppedRows: number };
 }
 
+/** The state of a process without webhooks. */
+export function emptySlaAlertsState(): SlaAlertsState {
+  return {
+    webhooks: [],
+    openIncidents: [],
+    judgedUntil: null,
+    minutes: {
+      minutes: 0,
+      lateMinutes: 0,
+      earlyMinutes: 0,
+      duplicateMinutes: 0,
+      untracked: 0,
+      started: 0,
+      ended: 0,
+      lateRows: 0,
+      droppedRows: 0,
+    },
+  };
+}
+
 export interface SlaAlerts {
   /** 1-minute response-time deltas (other levels ignored): one box. */
   addDeltas(rows: readonly ResponseMinuteRow[]): void;

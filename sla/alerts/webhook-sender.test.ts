@@ -186,12 +186,10 @@ describe("webhook sender", () => {
       attempts: 4,
       failedAttempts: 2,
     });
-    expect(state!.lastDeliveries.map((d) => [d.event, d.state, d.attempts, d.lastStatus])).toEqual(
-      [
-        ["incident.ended", "delivered", 1, 200],
-        ["incident.started", "delivered", 3, 200],
-      ],
-    );
+    expect(state!.lastDeliveries.map((d) => [d.event, d.state, d.attempts, d.lastStatus])).toEqual([
+      ["incident.ended", "delivered", 1, 200],
+      ["incident.started", "delivered", 3, 200],
+    ]);
   });
 
   it("gives up after maxAttempts and goes on with the next delivery", async () => {
@@ -208,9 +206,7 @@ describe("webhook sender", () => {
       attempts: 2,
       lastStatus: 503,
     });
-    expect(lines.some((l) => l.includes("delivery failed after its last attempt"))).toBe(
-      true,
-    );
+    expect(lines.some((l) => l.includes("delivery failed after its last attempt"))).toBe(true);
   });
 
   it("an attempt that gets no answer within timeoutMs fails as a timeout", async () => {
