@@ -12,8 +12,9 @@ import { randomBytes } from "node:crypto";
 import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
 import type { Cluster, Redis } from "ioredis";
 import type { Logger } from "pino";
-import { BadPartialsMessage, checkPartialsMessage } from "../schema/partials-message.js";
+import { BadPartialsMessage, checkPartialsMessage, shardOf } from "../schema/partials-message.js";
 import type { SeriesStore } from "../schema/series-store.js";
+import type { SlaAlerts } from "../sla/alerts/sla-alerts.js";
 import {
   applyMessage,
   defineTotalsCommands,
@@ -41,6 +42,13 @@ export interface AggregateWorkerOptions {
   keepTotalsMs: number;
   writeIntervalMs: number;
   rollupWriteIntervalMs: number;
+  /**
+   * SLA alerts (sla/alerts/): fed the 1-minute response rows this worker writes (its shards'
+   * customers), judged after each write cycle that wrote every owned shard, up to `slaUntil`.
+   */
+  slaAlerts?: SlaAlerts;
+  /** The first minute that may still change at `nowMs` (scaled out: lateness and write delays). */
+  slaUntil?: (nowMs: number) => number;
 }
 
 export interface AggregateStats {
@@ -186,12 +194,14 @@ export function startAggregateWorker(o: AggregateWorkerOptions): AggregateWorker
     for (const shard of [...owned]) {
       if ((await locks.ftRenew(shardKeys(o.prefix, shard).writer, token, lockMs)) !== 1) {
         owned.delete(shard);
+        lost(shard);
       }
     }
     for (const shard of [...owned].slice(fair)) {
       await writeShard(shard);
       await locks.ftRelease(shardKeys(o.prefix, shard).writer, token);
       owned.delete(shard);
+      lost(shard);
     }
     // Start at a different shard per worker, so that workers don't race for the same ones.
     const first = Number.parseInt(token.slice(-6), 16) % o.shards;
@@ -204,11 +214,17 @@ export function startAggregateWorker(o: AggregateWorkerOptions): AggregateWorker
     stats.shardsOwned = [...owned].sort((a, b) => a - b);
   }
 
+  /** A shard passed to another worker: its customers' incidents are tracked there now. */
+  function lost(shard: number): void {
+    o.slaAlerts?.forget((customer) => shardOf(customer, o.shards) === shard);
+  }
+
   async function writeShard(shard: number): Promise<void> {
     for (;;) {
       // Still ours? A worker that stalled past its lock must not write older totals.
       if ((await locks.ftRenew(shardKeys(o.prefix, shard).writer, token, lockMs)) !== 1) {
         owned.delete(shard);
+        lost(shard);
         return;
       }
       const r = await writeDirty(redis, o.prefix, shard, o.store, {
@@ -216,6 +232,9 @@ export function startAggregateWorker(o: AggregateWorkerOptions): AggregateWorker
         // Stopping writes everything.
         rollupEveryMs: closing ? 0 : o.rollupWriteIntervalMs,
         nowMs: Date.now(),
+        ...(o.slaAlerts === undefined
+          ? {}
+          : { onResponseRows: (rows) => o.slaAlerts?.putTotals(rows) }),
       });
       stats.writes++;
       stats.seriesRowsWritten += r.seriesRows;
@@ -246,6 +265,10 @@ export function startAggregateWorker(o: AggregateWorkerOptions): AggregateWorker
         logDown(redisDown ? "redis" : "store", e);
         return;
       }
+    }
+    // Every owned shard written: the minutes complete by now are all in the store and here.
+    if (o.slaAlerts !== undefined && o.slaUntil !== undefined) {
+      o.slaAlerts.judge(o.slaUntil(Date.now()));
     }
   }
   const timer = setInterval(() => {

@@ -303,6 +303,8 @@ export interface WriteOptions {
   rollupEveryMs: number;
   nowMs: number;
   maxPeriods?: number;
+  /** Called with the response-time rows once the store took them (SLA alerts). */
+  onResponseRows?: (rows: readonly ResponseTimeRowDelta[]) => void;
 }
 
 /**
@@ -403,7 +405,10 @@ export async function writeDirty(
     return { period, pairs };
   });
   if (seriesRows.length > 0) await store.putSeries(seriesRows);
-  if (responseRows.length > 0) await store.putResponseTimes(responseRows);
+  if (responseRows.length > 0) {
+    await store.putResponseTimes(responseRows);
+    o.onResponseRows?.(responseRows);
+  }
   result.seriesRows = seriesRows.length;
   result.responseRows = responseRows.length;
 

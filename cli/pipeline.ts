@@ -21,7 +21,11 @@ import type { CustomerModel } from "../collector/classify/customer-model.js";
 import type { Config } from "../schema/config.js";
 import { type ErrorCode, FlowtallyError } from "../schema/errors.js";
 import type { ResponseTimeRowDelta, SeriesRowDelta, SeriesStore } from "../schema/series-store.js";
-import { createSlaAlerts, type SlaAlerts } from "../sla/alerts/sla-alerts.js";
+import {
+  createSlaAlerts,
+  SLA_ALERTS_STOP_GRACE_MS,
+  type SlaAlerts,
+} from "../sla/alerts/sla-alerts.js";
 import { createStore, spoolStoreName, storeSpoolPlaces } from "../store/create-store.js";
 import { completeBefore, floorTo } from "../store/levels.js";
 import { createStoreSpool, type SpoolRows, spoolRowCount } from "../store/store-spool.js";
@@ -115,9 +119,6 @@ export interface StoreCloseReport {
   /** Rows left in the write-ahead log (its directory) for the next start. */
   inWal?: { path: string; rows: number } | null;
 }
-
-/** How long a stop waits for SLA webhook deliveries before keeping them for the next start. */
-export const SLA_ALERTS_STOP_GRACE_MS = 5000;
 
 /** How often a store that keeps failing the same way is logged again. */
 const STORE_ERROR_LOG_MS = 60_000;

@@ -100,6 +100,11 @@ export class ClassMinuteSums {
     }
   }
 
+  /** Drops what is held for the customers `which` names. */
+  forget(which: (customer: string) => boolean): void {
+    for (const [key, e] of this.entries) if (which(e.customer)) this.entries.delete(key);
+  }
+
   /**
    * Removes and returns the minutes complete at `untilMs` (ending by it), links summed; later
    * rows for them are late. `untilMs` never goes back.

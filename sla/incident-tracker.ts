@@ -221,6 +221,20 @@ export class IncidentTracker {
     events.push({ event: "incident.ended", incident: { ...i }, reason });
   }
 
+  /**
+   * Drops the open incidents of the customers `which` names, without an event (scaled out: their
+   * shard is another worker's now, which tracks them from then on).
+   */
+  forget(which: (customer: string) => boolean): number {
+    let n = 0;
+    for (const [key, i] of this.open) {
+      if (!which(i.customer)) continue;
+      this.open.delete(key);
+      n++;
+    }
+    return n;
+  }
+
   /** The state to keep across a restart (JSON-safe). */
   save(): TrackerState {
     return { untilMs: this.untilMs, open: this.openIncidents() };

@@ -35,6 +35,9 @@ import {
 } from "./webhook-sender.js";
 
 const MINUTE_MS = 60_000;
+
+/** How long a stop waits for webhook deliveries before keeping them for the next start. */
+export const SLA_ALERTS_STOP_GRACE_MS = 5000;
 const STATE_VERSION = 1;
 
 /** What `GET /api/v1/sla/webhooks` shows. */
@@ -83,6 +86,11 @@ export interface SlaAlerts {
    * the events; returns them (tests, logs).
    */
   judge(untilMs: number): IncidentEvent[];
+  /**
+   * Forgets the customers `which` names (their open incidents and minutes), without events:
+   * scaled out, when their shard passes to another worker.
+   */
+  forget(which: (customer: string) => boolean): void;
   /** A new config's levels, in force from `atMs` (webhooks change at the next start). */
   reload(cfg: Config, atMs: number): void;
   state(): SlaAlertsState;
@@ -191,6 +199,10 @@ export function createSlaAlerts(cfg: Config, deps: SlaAlertsDeps): SlaAlerts {
       }
       if (events.length > 0) save();
       return events;
+    },
+    forget(which) {
+      sums.forget(which);
+      if (tracker.forget(which) > 0) save();
     },
     reload(next, atMs) {
       levels.update(next, atMs);
