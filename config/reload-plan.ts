@@ -13,6 +13,7 @@ export const MODEL_KEYS = [
   "classes",
   "defaultClass",
   "defaultTotalDelayThreshold",
+  "defaultServiceLevelTarget",
 ] as const;
 
 /** The top-level keys a reload of `run` or `collect` applies. */
