@@ -171,10 +171,11 @@ describe("webhook sender", () => {
     // Backoff with jitter 0.5: 100 × 2^(n-1) × (0.5 + 0.5/2) = 75 ms, then 150 ms.
     const gap1 = r.got[1]!.atMs - r.got[0]!.atMs;
     const gap2 = r.got[2]!.atMs - r.got[1]!.atMs;
+    // (Lower bounds only: a loaded machine may add to any wait, never take from it.)
     expect(gap1).toBeGreaterThanOrEqual(74);
-    expect(gap1).toBeLessThan(140);
     expect(gap2).toBeGreaterThanOrEqual(149);
-    expect(gap2).toBeLessThan(240);
+    expect(gap1).toBeLessThan(1000);
+    expect(gap2).toBeLessThan(1000);
 
     const [state] = sender.state();
     expect(state).toMatchObject({
