@@ -100,6 +100,11 @@ export class ClassMinuteSums {
     }
   }
 
+  /** Rows of minutes before `ms` are late from now on (judged before a restart). */
+  lateBefore(ms: number): void {
+    this.takenUntil = Math.max(this.takenUntil, ms);
+  }
+
   /** Drops what is held for the customers `which` names. */
   forget(which: (customer: string) => boolean): void {
     for (const [key, e] of this.entries) if (which(e.customer)) this.entries.delete(key);

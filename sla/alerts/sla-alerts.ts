@@ -237,7 +237,10 @@ export function createSlaAlerts(cfg: Config, deps: SlaAlertsDeps): SlaAlerts {
           untilMs: state.tracker.untilMs ?? Number.NEGATIVE_INFINITY,
           open: state.tracker.open,
         });
-        if (Number.isFinite(tracker.judgedUntilMs)) lastUntil = tracker.judgedUntilMs;
+        if (Number.isFinite(tracker.judgedUntilMs)) {
+          lastUntil = tracker.judgedUntilMs;
+          sums.lateBefore(lastUntil);
+        }
         sender.restore(state.deliveries);
         log.info(
           {
