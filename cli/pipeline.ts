@@ -36,6 +36,7 @@ import {
   SERIES_MARK,
 } from "../wal/pipeline-wal.js";
 import { type Collectors, createCollectors, restoredFlowDecoder } from "./collectors.js";
+import { lockDataFiles } from "./data-lock.js";
 
 /** One hand-over's rows waiting for the store, and its write-ahead log entry if it was logged. */
 interface PendingBatch {
@@ -137,6 +138,11 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
   // opened. Then the store opens on its own threads (DuckDB: 0.06-0.1 s) while the customer model
   // and the collectors are made here (as long again for 100 000 customers).
   const decoder = restoredFlowDecoder(cfg, log);
+  // Two processes on one SLA state file would overwrite each other's incidents (FT_DATA_LOCKED).
+  const slaLock =
+    cfg.sla.webhooks.length === 0 || cfg.sla.statePath === ""
+      ? undefined
+      : lockDataFiles([["sla.statePath", cfg.sla.statePath]], log);
   const store: SeriesStore = createStore(cfg.store, { log });
   const started = store.start();
   let parts: Collectors;
@@ -147,12 +153,16 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
       () => store.stop(),
       () => {},
     );
+    slaLock?.release();
     throw e;
   }
   const { collector, sflow } = parts;
   const rollup = new Rollup({ latenessMs: cfg.aggregation.lateness });
   const responseRollup = new ResponseRollup({ latenessMs: cfg.aggregation.lateness });
-  await started;
+  await started.catch((e: unknown) => {
+    slaLock?.release();
+    throw e;
+  });
   const spool = createStoreSpool({
     places: storeSpoolPlaces(cfg),
     store: spoolStoreName(cfg.store),
@@ -200,7 +210,13 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
         });
   slaAlerts?.start();
 
-  const wal = await openPipelineWal(cfg, store, log);
+  let wal: Awaited<ReturnType<typeof openPipelineWal>>;
+  try {
+    wal = await openPipelineWal(cfg, store, log);
+  } catch (e) {
+    slaLock?.release();
+    throw e;
+  }
   for (const b of wal.replay) {
     batches.push({ ...b, firstMinuteMs: firstMinute(b.responses, firstMinute(b.series)) });
     slaAlerts?.addDeltas(b.responses);
@@ -401,6 +417,7 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
   async function close(nowMs: number): Promise<StoreCloseReport> {
     await busy.catch(() => undefined);
     await slaAlerts?.stop(SLA_ALERTS_STOP_GRACE_MS);
+    slaLock?.release();
     await wal.close();
     const errors: FlowtallyError[] = [];
     // Rows the log holds wait there for the next start; the others (no log, full, or a log that
