@@ -15,6 +15,7 @@ import type { Logger } from "pino";
 import { BadPartialsMessage, checkPartialsMessage, shardOf } from "../schema/partials-message.js";
 import type { SeriesStore } from "../schema/series-store.js";
 import type { SlaAlerts } from "../sla/alerts/sla-alerts.js";
+import type { LiveIncident } from "../sla/incident-tracker.js";
 import {
   applyMessage,
   defineTotalsCommands,
@@ -209,9 +210,46 @@ export function startAggregateWorker(o: AggregateWorkerOptions): AggregateWorker
       const shard = (first + k) % o.shards;
       if (owned.has(shard)) continue;
       const got = await redis.set(shardKeys(o.prefix, shard).writer, token, "PX", lockMs, "NX");
-      if (got === "OK") owned.add(shard);
+      if (got === "OK") {
+        owned.add(shard);
+        await adoptIncidents(shard);
+      }
     }
     stats.shardsOwned = [...owned].sort((a, b) => a - b);
+  }
+
+  /** The SLA incidents its previous writer left open for a shard this worker now writes. */
+  async function adoptIncidents(shard: number): Promise<void> {
+    if (o.slaAlerts === undefined) return;
+    const kept = await redis.hvals(shardKeys(o.prefix, shard).slaIncidents);
+    const incidents: LiveIncident[] = [];
+    for (const text of kept) {
+      try {
+        incidents.push(JSON.parse(text) as LiveIncident);
+      } catch {
+        // A value not written by us: ignored (rewritten at the next cycle).
+      }
+    }
+    o.slaAlerts.adopt(incidents);
+  }
+
+  /** Keeps the open SLA incidents of each owned shard in Redis, for whoever writes it next. */
+  async function keepIncidents(): Promise<void> {
+    if (o.slaAlerts === undefined) return;
+    const open = o.slaAlerts.openIncidents(() => true);
+    for (const shard of owned) {
+      // One transaction per shard: its keys share a slot (Redis Cluster).
+      const key = shardKeys(o.prefix, shard).slaIncidents;
+      const mine = open.filter((i) => shardOf(i.customer, o.shards) === shard);
+      const tx = redis.multi().del(key);
+      if (mine.length > 0) {
+        tx.hset(
+          key,
+          ...mine.flatMap((i) => [`${i.customer}\x1f${i.trafficClass}`, JSON.stringify(i)]),
+        );
+      }
+      await tx.exec();
+    }
   }
 
   /** A shard passed to another worker: its customers' incidents are tracked there now. */
@@ -269,6 +307,11 @@ export function startAggregateWorker(o: AggregateWorkerOptions): AggregateWorker
     // Every owned shard written: the minutes complete by now are all in the store and here.
     if (o.slaAlerts !== undefined && o.slaUntil !== undefined) {
       o.slaAlerts.judge(o.slaUntil(Date.now()));
+      try {
+        await keepIncidents();
+      } catch (e) {
+        logDown("redis", e);
+      }
     }
   }
   const timer = setInterval(() => {

@@ -124,6 +124,8 @@ export function shardKeys(prefix: string, shard: number) {
     /** Hash: series id → version of its dirty mark. */
     marks: (period: string) => `${tag}:marks:${period}`,
     writer: `${tag}:writer`,
+    /** Hash: "<customer>\x1f<class>" → an open SLA incident (JSON), kept by the shard's writer. */
+    slaIncidents: `${tag}:sla-incidents`,
   };
 }
 

@@ -84,8 +84,104 @@ function message(minute: number, rows: Array<[string, number, number]>): Partial
   };
 }
 
+/** A worker with its own alerts, judging up to `until()`. */
+function worker(id: string, until: () => number) {
+  const { port } = receiver.address() as AddressInfo;
+  const cfg = validateConfig({
+    classes: [{ id: "web", match: { ports: [80] }, serviceLevelTarget: 80 }],
+    sla: {
+      webhooks: [{ name: "ops", url: `http://127.0.0.1:${port}/`, secret: "k", retryDelayMs: 20 }],
+      statePath: "",
+    },
+  });
+  const { log } = captureLog();
+  const alerts = createSlaAlerts(cfg, { log, serviceTypeOf: () => undefined });
+  alerts.start();
+  const commands = new Redis({ port: redis.port, maxRetriesPerRequest: null });
+  const workerConnection = new Redis({ port: redis.port, maxRetriesPerRequest: null });
+  const w = startAggregateWorker({
+    id,
+    workerConnection,
+    commands,
+    queueName: PARTIALS_QUEUE,
+    bullPrefix: bullPrefix(PREFIX),
+    prefix: PREFIX,
+    shards: SHARDS,
+    store,
+    log,
+    concurrency: 1,
+    stalledAfterMs: 5000,
+    dedupForMs: 60_000,
+    keepTotalsMs: 60_000,
+    writeIntervalMs: 60_000,
+    rollupWriteIntervalMs: 0,
+    slaAlerts: alerts,
+    slaUntil: until,
+  });
+  return {
+    w,
+    alerts,
+    async close() {
+      await w.close();
+      await alerts.stop(5000);
+      commands.disconnect();
+      workerConnection.disconnect();
+    },
+  };
+}
+
+async function applied(w: { stats: { applied: number } }, n: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (w.stats.applied < n) {
+    if (Date.now() > deadline) throw new Error("messages not applied");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe("SLA alerts in the aggregator worker", () => {
+  it("a shard passing to another worker keeps its open incident: one start, one end", async () => {
+    got.length = 0;
+    const connection = new Redis({ port: redis.port, maxRetriesPerRequest: null });
+    const queue = new Queue(PARTIALS_QUEUE, { connection, prefix: bullPrefix(PREFIX) });
+    try {
+      const first = worker("w-first", () => T0 + 12 * M);
+      await queue.addBulk(
+        [message(10, [["a", 10, 10]]), message(11, [["a", 10, 1]])].map((m) => ({
+          name: "partials",
+          data: m,
+        })),
+      );
+      await applied(first.w, 2);
+      await first.w.writeNow();
+      expect(first.alerts.state().openIncidents.map((i) => i.start)).toEqual([
+        "2031-03-04T10:11:00.000Z",
+      ]);
+      // Stopping writes and hands its shards over (the incident stays open).
+      await first.close();
+      const second = worker("w-second", () => T0 + 13 * M);
+      await queue.add("partials", message(12, [["a", 10, 10]]));
+      await applied(second.w, 1);
+      await second.w.writeNow();
+      await second.close();
+      expect(got.map((g) => g.event)).toEqual(["incident.started", "incident.ended"]);
+      expect(got[1]!.body).toMatchObject({
+        incident: {
+          id: "acme/web/2031-03-04T10:11:00.000Z",
+          start: "2031-03-04T10:11:00.000Z",
+          end: "2031-03-04T10:12:00.000Z",
+          minutes: 1,
+          good: 1,
+          endReason: "compliant",
+        },
+      });
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+  }, 30_000);
+
   it("judges minutes on the customer's links summed and alerts once per start and end", async () => {
+    got.length = 0;
     const { port } = receiver.address() as AddressInfo;
     const cfg = validateConfig({
       classes: [{ id: "web", match: { ports: [80] }, serviceLevelTarget: 80 }],

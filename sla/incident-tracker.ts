@@ -235,6 +235,21 @@ export class IncidentTracker {
     return n;
   }
 
+  /**
+   * Takes over open incidents tracked elsewhere until now (scaled out: a shard's, from the worker
+   * that wrote it before); an incident of a (customer, class) already open here is left alone.
+   */
+  adopt(incidents: readonly LiveIncident[]): number {
+    let n = 0;
+    for (const i of incidents) {
+      const key = keyOf(i.customer, i.trafficClass);
+      if (this.open.has(key) || this.open.size >= this.maxOpen) continue;
+      this.open.set(key, { ...i });
+      n++;
+    }
+    return n;
+  }
+
   /** The state to keep across a restart (JSON-safe). */
   save(): TrackerState {
     return { untilMs: this.untilMs, open: this.openIncidents() };

@@ -91,6 +91,10 @@ export interface SlaAlerts {
    * scaled out, when their shard passes to another worker.
    */
   forget(which: (customer: string) => boolean): void;
+  /** Open incidents of the customers `which` names (copies). */
+  openIncidents(which: (customer: string) => boolean): LiveIncident[];
+  /** Takes over open incidents tracked by another worker until now (scaled out). */
+  adopt(incidents: readonly LiveIncident[]): void;
   /** A new config's levels, in force from `atMs` (webhooks change at the next start). */
   reload(cfg: Config, atMs: number): void;
   state(): SlaAlertsState;
@@ -199,6 +203,12 @@ export function createSlaAlerts(cfg: Config, deps: SlaAlertsDeps): SlaAlerts {
       }
       if (events.length > 0) save();
       return events;
+    },
+    openIncidents(which) {
+      return tracker.openIncidents().filter((i) => which(i.customer));
+    },
+    adopt(incidents) {
+      if (tracker.adopt(incidents) > 0) save();
     },
     forget(which) {
       sums.forget(which);
