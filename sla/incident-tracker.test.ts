@@ -176,6 +176,23 @@ describe("IncidentTracker", () => {
     ]);
   });
 
+  it("adopted incidents go on; minutes before their end are late for them", () => {
+    const t = new IncidentTracker();
+    const before = new IncidentTracker();
+    before.judge(at(3), [minute(1, 10, 1), minute(2, 10, 1)]);
+    expect(t.adopt(before.openIncidents())).toBe(1);
+    // A fresh tracker (untilMs unknown) gets minutes 1-3 again: 1 and 2 were judged where the
+    // incident was; minute 3 ends it.
+    const events = t.judge(at(4), [minute(1, 10, 10), minute(2, 10, 1), minute(3, 10, 10)]);
+    expect(brief(events)).toEqual([["incident.ended", "acme", "web", 1, 3, "compliant"]]);
+    expect(t.stats.lateMinutes).toBe(2);
+    expect(events[0]!.incident.minutes).toBe(2);
+    // An incident already open here is kept.
+    const u = new IncidentTracker();
+    u.judge(at(1), [minute(0, 10, 1)]);
+    expect(u.adopt(before.openIncidents())).toBe(0);
+  });
+
   it("holds at most maxOpen incidents; more are counted, not tracked", () => {
     const t = new IncidentTracker({ maxOpen: 2 });
     const events = t.judge(

@@ -167,6 +167,12 @@ export class IncidentTracker {
       }
       const key = keyOf(m.customer, m.trafficClass);
       const open = this.open.get(key);
+      if (open !== undefined && m.startMs < open.endMs) {
+        // Judged already where the incident was tracked before (adopted): late here.
+        this.stats.lateMinutes++;
+        this.stats.minutes--;
+        continue;
+      }
       const verdict = judgeMinute(m.transactions, m.good, m.targetPercent);
       if (verdict !== "breach") {
         if (open !== undefined)
