@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runReplay } from "../../cli/replay-command.js";
 
-/** 2031-03-04 10:00 UTC: a fixture date the real clock never meets (and not run under faketime). */
+/** 2031-03-04 10:00 UTC: the capture's own clock; nothing here compares it with the real one. */
 const T0 = Date.UTC(2031, 2, 4, 10, 0);
 const M = 60_000;
 const SECRET = "e2e-secret";
