@@ -34,8 +34,11 @@ interface Entry {
   customer: string;
   trafficClass: string;
   startMs: number;
-  /** site \x1f link → [transactions, good]. */
-  links: Map<string, [number, number]>;
+  /** What was added (deltas, one box). */
+  transactions: number;
+  good: number;
+  /** Per link, what was put (absolute totals, scaled out): site \x1f link → [transactions, good]. */
+  links: Map<string, [number, number]> | undefined;
 }
 
 export interface ClassMinuteSumsStats {
@@ -87,17 +90,19 @@ export class ClassMinuteSums {
         customer: r.customer,
         trafficClass: r.trafficClass,
         startMs: r.startMs,
-        links: new Map(),
+        transactions: 0,
+        good: 0,
+        links: undefined,
       };
       this.entries.set(key, e);
     }
-    const link = `${r.site}\x1f${r.link}`;
-    const v = e.links.get(link);
-    if (v === undefined || replace) e.links.set(link, [r.transactions, r.good]);
-    else {
-      v[0] += r.transactions;
-      v[1] += r.good;
+    if (!replace) {
+      e.transactions += r.transactions;
+      e.good += r.good;
+      return;
     }
+    e.links ??= new Map();
+    e.links.set(`${r.site}\x1f${r.link}`, [r.transactions, r.good]);
   }
 
   /** Rows of minutes before `ms` are late from now on (judged before a restart). */
@@ -119,11 +124,13 @@ export class ClassMinuteSums {
     for (const [key, e] of this.entries) {
       if (e.startMs + MINUTE_MS > untilMs) continue;
       this.entries.delete(key);
-      let transactions = 0;
-      let good = 0;
-      for (const [t, g] of e.links.values()) {
-        transactions += t;
-        good += g;
+      let transactions = e.transactions;
+      let good = e.good;
+      if (e.links !== undefined) {
+        for (const [t, g] of e.links.values()) {
+          transactions += t;
+          good += g;
+        }
       }
       out.push({
         customer: e.customer,

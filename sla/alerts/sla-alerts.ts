@@ -159,13 +159,16 @@ export function createSlaAlerts(cfg: Config, deps: SlaAlertsDeps): SlaAlerts {
     });
   }
 
+  /** The minute with the level in force then, in place (no copy of hundreds of thousands). */
   function minuteOf(c: ClassMinuteCount): ClassMinute {
     const level = levels.at(c.trafficClass, c.startMs);
-    return {
-      ...c,
-      targetPercent: level?.targetPercent,
-      thresholdMs: level?.thresholdMs,
+    const m = c as ClassMinuteCount & {
+      targetPercent: number | undefined;
+      thresholdMs: number | undefined;
     };
+    m.targetPercent = level?.targetPercent;
+    m.thresholdMs = level?.thresholdMs;
+    return m as ClassMinute;
   }
 
   const incidentView = (i: LiveIncident) => ({
