@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { SlaWebhookConfig } from "../../schema/config.js";
 import { captureLog } from "../../test/support/log-capture.js";
 import type { IncidentEvent, LiveIncident } from "../incident-tracker.js";
+import { verifySignature } from "./alert-body.js";
 import { createWebhookSender, inScope, retryDelay, type WebhookSender } from "./webhook-sender.js";
 
 const T0 = Date.UTC(2031, 2, 4, 10, 0);
@@ -272,6 +273,16 @@ describe("webhook sender", () => {
     expect(inScope({ serviceTypes: ["business"] }, started, "home")).toBe(false);
     expect(inScope({ serviceTypes: ["business"] }, started, undefined)).toBe(false);
     expect(inScope({ classes: ["web"], customers: ["acme"] }, started, "x")).toBe(true);
+  });
+
+  it("verifySignature takes the HMAC computed independently and refuses a changed body or time", () => {
+    const body = '{"event":"incident.started"}';
+    const hex = createHmac("sha256", SECRET).update(`1900000000.${body}`).digest("hex");
+    expect(verifySignature(SECRET, 1900000000, body, `sha256=${hex}`)).toBe(true);
+    expect(verifySignature(SECRET, 1900000001, body, `sha256=${hex}`)).toBe(false);
+    expect(verifySignature(SECRET, 1900000000, `${body} `, `sha256=${hex}`)).toBe(false);
+    expect(verifySignature("other", 1900000000, body, `sha256=${hex}`)).toBe(false);
+    expect(verifySignature(SECRET, 1900000000, body, hex)).toBe(false);
   });
 
   it("backs off exponentially with jitter, at most 10 minutes", () => {
