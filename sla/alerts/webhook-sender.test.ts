@@ -213,16 +213,22 @@ describe("webhook sender", () => {
 
   it("an attempt that gets no answer within timeoutMs fails as a timeout", async () => {
     const r = await receiver((n) => (n === 1 ? "hang" : 200));
-    const { sender } = start([webhook(r.url, { timeoutMs: 200, retryDelayMs: 10 })]);
+    // The retry waits 500 × 0.75 ms: time to see the failed attempt before it.
+    const { sender } = start([webhook(r.url, { timeoutMs: 200, retryDelayMs: 500 })]);
     sender.send(started, undefined);
-    await until(() => r.got.length === 1);
-    await until(() => sender.state()[0]!.failedAttempts === 1);
-    expect(sender.state()[0]!.pendingDeliveries[0]).toMatchObject({
+    let seen: ReturnType<WebhookSender["state"]>[number] | undefined;
+    await until(() => {
+      const s = sender.state()[0]!;
+      if (s.failedAttempts === 1) seen = s;
+      return seen !== undefined;
+    });
+    expect(seen!.pendingDeliveries[0]).toMatchObject({
       attempts: 1,
       lastError: "timeout",
       lastStatus: null,
     });
     await until(() => sender.state()[0]!.delivered === 1);
+    expect(sender.state()[0]).toMatchObject({ attempts: 2, failedAttempts: 1 });
   });
 
   it("never blocks: a full queue drops new deliveries, counted and logged once", async () => {
