@@ -12,8 +12,10 @@ import { randomBytes } from "node:crypto";
 import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
 import type { Cluster, Redis } from "ioredis";
 import type { Logger } from "pino";
-import { BadPartialsMessage, checkPartialsMessage } from "../schema/partials-message.js";
+import { BadPartialsMessage, checkPartialsMessage, shardOf } from "../schema/partials-message.js";
 import type { SeriesStore } from "../schema/series-store.js";
+import type { SlaAlerts } from "../sla/alerts/sla-alerts.js";
+import type { LiveIncident } from "../sla/incident-tracker.js";
 import {
   applyMessage,
   defineTotalsCommands,
@@ -41,6 +43,13 @@ export interface AggregateWorkerOptions {
   keepTotalsMs: number;
   writeIntervalMs: number;
   rollupWriteIntervalMs: number;
+  /**
+   * SLA alerts (sla/alerts/): fed the 1-minute response rows this worker writes (its shards'
+   * customers), judged after each write cycle that wrote every owned shard, up to `slaUntil`.
+   */
+  slaAlerts?: SlaAlerts;
+  /** The first minute that may still change at `nowMs` (scaled out: lateness and write delays). */
+  slaUntil?: (nowMs: number) => number;
 }
 
 export interface AggregateStats {
@@ -186,12 +195,14 @@ export function startAggregateWorker(o: AggregateWorkerOptions): AggregateWorker
     for (const shard of [...owned]) {
       if ((await locks.ftRenew(shardKeys(o.prefix, shard).writer, token, lockMs)) !== 1) {
         owned.delete(shard);
+        lost(shard);
       }
     }
     for (const shard of [...owned].slice(fair)) {
       await writeShard(shard);
       await locks.ftRelease(shardKeys(o.prefix, shard).writer, token);
       owned.delete(shard);
+      lost(shard);
     }
     // Start at a different shard per worker, so that workers don't race for the same ones.
     const first = Number.parseInt(token.slice(-6), 16) % o.shards;
@@ -199,9 +210,51 @@ export function startAggregateWorker(o: AggregateWorkerOptions): AggregateWorker
       const shard = (first + k) % o.shards;
       if (owned.has(shard)) continue;
       const got = await redis.set(shardKeys(o.prefix, shard).writer, token, "PX", lockMs, "NX");
-      if (got === "OK") owned.add(shard);
+      if (got === "OK") {
+        owned.add(shard);
+        await adoptIncidents(shard);
+      }
     }
     stats.shardsOwned = [...owned].sort((a, b) => a - b);
+  }
+
+  /** The SLA incidents its previous writer left open for a shard this worker now writes. */
+  async function adoptIncidents(shard: number): Promise<void> {
+    if (o.slaAlerts === undefined) return;
+    const kept = await redis.hvals(shardKeys(o.prefix, shard).slaIncidents);
+    const incidents: LiveIncident[] = [];
+    for (const text of kept) {
+      try {
+        incidents.push(JSON.parse(text) as LiveIncident);
+      } catch {
+        // A value not written by us: ignored (rewritten at the next cycle).
+      }
+    }
+    o.slaAlerts.adopt(incidents);
+  }
+
+  /** Keeps the open SLA incidents of each owned shard in Redis, for whoever writes it next. */
+  async function keepIncidents(): Promise<void> {
+    if (o.slaAlerts === undefined) return;
+    const open = o.slaAlerts.openIncidents(() => true);
+    for (const shard of owned) {
+      // One transaction per shard: its keys share a slot (Redis Cluster).
+      const key = shardKeys(o.prefix, shard).slaIncidents;
+      const mine = open.filter((i) => shardOf(i.customer, o.shards) === shard);
+      const tx = redis.multi().del(key);
+      if (mine.length > 0) {
+        tx.hset(
+          key,
+          ...mine.flatMap((i) => [`${i.customer}\x1f${i.trafficClass}`, JSON.stringify(i)]),
+        );
+      }
+      await tx.exec();
+    }
+  }
+
+  /** A shard passed to another worker: its customers' incidents are tracked there now. */
+  function lost(shard: number): void {
+    o.slaAlerts?.forget((customer) => shardOf(customer, o.shards) === shard);
   }
 
   async function writeShard(shard: number): Promise<void> {
@@ -209,6 +262,7 @@ export function startAggregateWorker(o: AggregateWorkerOptions): AggregateWorker
       // Still ours? A worker that stalled past its lock must not write older totals.
       if ((await locks.ftRenew(shardKeys(o.prefix, shard).writer, token, lockMs)) !== 1) {
         owned.delete(shard);
+        lost(shard);
         return;
       }
       const r = await writeDirty(redis, o.prefix, shard, o.store, {
@@ -216,6 +270,9 @@ export function startAggregateWorker(o: AggregateWorkerOptions): AggregateWorker
         // Stopping writes everything.
         rollupEveryMs: closing ? 0 : o.rollupWriteIntervalMs,
         nowMs: Date.now(),
+        ...(o.slaAlerts === undefined
+          ? {}
+          : { onResponseRows: (rows) => o.slaAlerts?.putTotals(rows) }),
       });
       stats.writes++;
       stats.seriesRowsWritten += r.seriesRows;
@@ -245,6 +302,15 @@ export function startAggregateWorker(o: AggregateWorkerOptions): AggregateWorker
         const redisDown = o.commands.status !== "ready";
         logDown(redisDown ? "redis" : "store", e);
         return;
+      }
+    }
+    // Every owned shard written: the minutes complete by now are all in the store and here.
+    if (o.slaAlerts !== undefined && o.slaUntil !== undefined) {
+      o.slaAlerts.judge(o.slaUntil(Date.now()));
+      try {
+        await keepIncidents();
+      } catch (e) {
+        logDown("redis", e);
       }
     }
   }

@@ -124,6 +124,8 @@ export function shardKeys(prefix: string, shard: number) {
     /** Hash: series id → version of its dirty mark. */
     marks: (period: string) => `${tag}:marks:${period}`,
     writer: `${tag}:writer`,
+    /** Hash: "<customer>\x1f<class>" → an open SLA incident (JSON), kept by the shard's writer. */
+    slaIncidents: `${tag}:sla-incidents`,
   };
 }
 
@@ -303,6 +305,8 @@ export interface WriteOptions {
   rollupEveryMs: number;
   nowMs: number;
   maxPeriods?: number;
+  /** Called with the response-time rows once the store took them (SLA alerts). */
+  onResponseRows?: (rows: readonly ResponseTimeRowDelta[]) => void;
 }
 
 /**
@@ -403,7 +407,10 @@ export async function writeDirty(
     return { period, pairs };
   });
   if (seriesRows.length > 0) await store.putSeries(seriesRows);
-  if (responseRows.length > 0) await store.putResponseTimes(responseRows);
+  if (responseRows.length > 0) {
+    await store.putResponseTimes(responseRows);
+    o.onResponseRows?.(responseRows);
+  }
   result.seriesRows = seriesRows.length;
   result.responseRows = responseRows.length;
 

@@ -24,6 +24,11 @@ import { shareDriver } from "../registry/shared-driver.js";
 import type { Config } from "../schema/config.js";
 import type { SeriesStore } from "../schema/series-store.js";
 import { configLevels } from "../sla/config-levels.js";
+import {
+  createSlaAlerts,
+  emptySlaAlertsState,
+  SLA_ALERTS_STOP_GRACE_MS,
+} from "../sla/alerts/sla-alerts.js";
 import { createStore } from "../store/create-store.js";
 import { createApiRegistry } from "./api-registry.js";
 import { collectorId, requireQueue } from "./collect-command.js";
@@ -92,6 +97,17 @@ export async function startAggregate(
   if (!(await whenReady(commands, 5000))) {
     log.error({ redis: redactUrl(q.redis.url) }, "Redis unreachable: waiting for it");
   }
+  // SLA alerts of the customers of the shards this worker writes; nothing kept in a file (the
+  // shards move between workers): docs/sla.md "Alerts".
+  const serviceTypes = new Map(cfg.customers.map((c) => [c.id, c.serviceType]));
+  const slaAlerts =
+    cfg.sla.webhooks.length === 0
+      ? undefined
+      : createSlaAlerts(
+          { ...cfg, sla: { ...cfg.sla, statePath: "" } },
+          { log, serviceTypeOf: (c) => serviceTypes.get(c) },
+        );
+  slaAlerts?.start();
   const worker = startAggregateWorker({
     id: `${id}.${process.pid}`,
     workerConnection,
@@ -108,6 +124,9 @@ export async function startAggregate(
     keepTotalsMs: q.keepTotals,
     writeIntervalMs: overrides.writeIntervalMs ?? q.writeInterval,
     rollupWriteIntervalMs: q.rollupWriteInterval,
+    ...(slaAlerts === undefined
+      ? {}
+      : { slaAlerts, slaUntil: (nowMs: number) => scaledOutCompleteUntil(cfg, nowMs) }),
   });
   log.info(
     { redis: redactUrl(q.redis.url), shards: q.shards, concurrency: q.concurrency },
@@ -150,8 +169,13 @@ export async function startAggregate(
         seriesRowsWritten: s.seriesRowsWritten,
         storeErrors: s.writeErrors,
         aggregator: { ...s, ...queue },
+        ...(slaAlerts === undefined ? {} : { slaWebhooks: slaAlerts.state().webhooks }),
       };
     },
+    undefined,
+    undefined,
+    undefined,
+    () => slaAlerts?.state() ?? emptySlaAlertsState(),
   );
   return {
     api: api.address,
@@ -159,6 +183,7 @@ export async function startAggregate(
     async stop() {
       statsLog.stop();
       await worker.close();
+      await slaAlerts?.stop(SLA_ALERTS_STOP_GRACE_MS);
       await api.close();
       await store.stop();
       commands.disconnect();
@@ -261,6 +286,7 @@ async function serveApi(
   registry?: RegistryAccess,
   accounts?: Accounts,
   model: CustomerModel = buildCustomerModel(cfg),
+  slaWebhooks?: () => unknown,
 ) {
   const api = createApiServer({
     ...(registry === undefined ? {} : { registry }),
@@ -273,6 +299,7 @@ async function serveApi(
     status,
     health,
     metrics: createMetrics(metrics),
+    ...(slaWebhooks === undefined ? {} : { slaWebhooks }),
   });
   const address = await api.listen().catch((e: unknown) => {
     throw listenError(`api.listen ${cfg.api.listen}`, e);

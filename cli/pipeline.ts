@@ -22,8 +22,13 @@ import type { Config } from "../schema/config.js";
 import { type ErrorCode, FlowtallyError } from "../schema/errors.js";
 import type { ResponseTimeRowDelta, SeriesRowDelta, SeriesStore } from "../schema/series-store.js";
 import { configLevels } from "../sla/config-levels.js";
+import {
+  createSlaAlerts,
+  SLA_ALERTS_STOP_GRACE_MS,
+  type SlaAlerts,
+} from "../sla/alerts/sla-alerts.js";
 import { createStore, spoolStoreName, storeSpoolPlaces } from "../store/create-store.js";
-import { completeBefore } from "../store/levels.js";
+import { completeBefore, floorTo } from "../store/levels.js";
 import { createStoreSpool, type SpoolRows, spoolRowCount } from "../store/store-spool.js";
 import {
   openPipelineWal,
@@ -32,6 +37,7 @@ import {
   SERIES_MARK,
 } from "../wal/pipeline-wal.js";
 import { type Collectors, createCollectors, restoredFlowDecoder } from "./collectors.js";
+import { lockDataFiles } from "./data-lock.js";
 
 /** One hand-over's rows waiting for the store, and its write-ahead log entry if it was logged. */
 interface PendingBatch {
@@ -70,6 +76,8 @@ export interface Pipeline extends Omit<Collectors, "reload"> {
   };
   /** The write-ahead log's figures (wal/pipeline-wal.ts). */
   walStats(): PipelineWalStats;
+  /** SLA alerts (sla/alerts/), when `sla.webhooks` has any. */
+  readonly slaAlerts: SlaAlerts | undefined;
   /**
    * Takes everything received so far into a batch, logs it and syncs the log (every
    * `wal.syncInterval`), without writing the store; saves the decoder state if it changed.
@@ -131,6 +139,11 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
   // opened. Then the store opens on its own threads (DuckDB: 0.06-0.1 s) while the customer model
   // and the collectors are made here (as long again for 100 000 customers).
   const decoder = restoredFlowDecoder(cfg, log);
+  // Two processes on one SLA state file would overwrite each other's incidents (FT_DATA_LOCKED).
+  const slaLock =
+    cfg.sla.webhooks.length === 0 || cfg.sla.statePath === ""
+      ? undefined
+      : lockDataFiles([["sla.statePath", cfg.sla.statePath]], log);
   // The SLA level of each class now: read by the store when it first judges a minute, swapped
   // by a reload (a change applies from that moment on: sla/series.ts).
   let slaLevels = configLevels(cfg);
@@ -144,12 +157,16 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
       () => store.stop(),
       () => {},
     );
+    slaLock?.release();
     throw e;
   }
   const { collector, sflow } = parts;
   const rollup = new Rollup({ latenessMs: cfg.aggregation.lateness });
   const responseRollup = new ResponseRollup({ latenessMs: cfg.aggregation.lateness });
-  await started;
+  await started.catch((e: unknown) => {
+    slaLock?.release();
+    throw e;
+  });
   const spool = createStoreSpool({
     places: storeSpoolPlaces(cfg),
     store: spoolStoreName(cfg.store),
@@ -176,9 +193,37 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
   /** The last clock a hand-over was given (reloads between hand-overs count late against it). */
   let lastNowMs = Number.NEGATIVE_INFINITY;
 
-  const wal = await openPipelineWal(cfg, store, log);
+  // SLA alerts: fed the 1-minute response rows of each hand-over, judged once minutes are
+  // complete (docs/sla.md "Alerts").
+  let serviceTypes: { model: CustomerModel; byId: Map<string, string> } | undefined;
+  const slaAlerts =
+    cfg.sla.webhooks.length === 0
+      ? undefined
+      : createSlaAlerts(cfg, {
+          log,
+          serviceTypeOf(customer) {
+            const model = parts.model;
+            if (serviceTypes?.model !== model) {
+              serviceTypes = {
+                model,
+                byId: new Map(model.customers.map((c) => [c.id, c.serviceType])),
+              };
+            }
+            return serviceTypes.byId.get(customer);
+          },
+        });
+  slaAlerts?.start();
+
+  let wal: Awaited<ReturnType<typeof openPipelineWal>>;
+  try {
+    wal = await openPipelineWal(cfg, store, log);
+  } catch (e) {
+    slaLock?.release();
+    throw e;
+  }
   for (const b of wal.replay) {
     batches.push({ ...b, firstMinuteMs: firstMinute(b.responses, firstMinute(b.series)) });
+    slaAlerts?.addDeltas(b.responses);
   }
   countPending();
 
@@ -294,6 +339,7 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
     const series = nameDeltas(model, rollup.flush());
     const responses = nameResponseDeltas(model, responseRollup.flush());
     if (series.length + responses.length === 0) return;
+    slaAlerts?.addDeltas(responses);
     const seq = wal.log({ series, responses });
     const firstMinuteMs = firstMinute(responses, firstMinute(series));
     batches.push({ seq, series, responses, firstMinuteMs });
@@ -375,6 +421,8 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
 
   async function close(nowMs: number): Promise<StoreCloseReport> {
     await busy.catch(() => undefined);
+    await slaAlerts?.stop(SLA_ALERTS_STOP_GRACE_MS);
+    slaLock?.release();
     await wal.close();
     const errors: FlowtallyError[] = [];
     // Rows the log holds wait there for the next start; the others (no log, full, or a log that
@@ -437,6 +485,7 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
   function reloadModel(next: Config, model?: CustomerModel): void {
     take(lastNowMs, parts.reload(next, model));
     slaLevels = configLevels(next);
+    slaAlerts?.reload(next, lastNowMs);
   }
 
   return {
@@ -461,8 +510,14 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
     saveStateIfChanged: parts.saveStateIfChanged,
     walStats: () => wal.stats(),
     persist,
-    async handOver(nowMs) {
+    slaAlerts,
+    async handOver(nowMs, final) {
       const logged = persist(nowMs);
+      // The minutes complete now (at the end, all that ended by the clock: nothing more comes
+      // to this process) are judged; the webhooks are sent in the background.
+      slaAlerts?.judge(
+        final === true ? floorTo(nowMs, 60_000) : completeBefore(nowMs, cfg.aggregation.lateness),
+      );
       await Promise.all([logged, requestWrite(nowMs)]);
     },
     storeDown,

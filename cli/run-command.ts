@@ -46,6 +46,7 @@ import { shareDriver } from "../registry/shared-driver.js";
 import type { Config } from "../schema/config.js";
 import { FlowtallyError } from "../schema/errors.js";
 import type { SeriesStore } from "../schema/series-store.js";
+import { emptySlaAlertsState, type SlaAlertsState } from "../sla/alerts/sla-alerts.js";
 import { describeStore, storeRetention } from "../store/configured-store.js";
 import { pruneBefore } from "../store/retention.js";
 import { type ApiRegistry, createApiRegistry } from "./api-registry.js";
@@ -217,6 +218,8 @@ export interface RunSink {
   persistEveryMs?: number;
   /** Closes what the sink holds; for a store, says what failed and what was spooled. */
   close(): Promise<StoreCloseReport>;
+  /** SLA alerts' state (`GET /api/v1/sla/webhooks`, the metrics); none in a collector. */
+  slaAlerts?(): SlaAlertsState;
   /**
    * SIGHUP or a registry version: swaps the customer model (`model` when built already), handing
    * what is open over under the previous one.
@@ -324,6 +327,7 @@ async function storeSink(
       persist: (nowMs) => pipeline.persist(nowMs),
       persistEveryMs: cfg.wal.syncInterval,
       reloadModel: (next, model) => pipeline.reloadModel(next, model),
+      slaAlerts: () => pipeline.slaAlerts?.state() ?? emptySlaAlertsState(),
     },
   };
 }
@@ -556,6 +560,7 @@ export async function startRun(
         domains: decoder.exporterDomains(),
         sflow: pipeline.sflowDecoder.agentStats(),
       }),
+      ...(sink.slaAlerts === undefined ? {} : { slaWebhooks: () => sink.slaAlerts?.() }),
       health: () => [...sink.health(), ...registry.health()],
       metrics: createMetrics(() => {
         const s = stats();
@@ -572,6 +577,7 @@ export async function startRun(
           pendingRows: s.pendingRows,
           heldSets: s.held.count,
           queue: s.queue,
+          ...(sink.slaAlerts === undefined ? {} : { slaWebhooks: sink.slaAlerts().webhooks }),
         };
       }),
     });

@@ -30,6 +30,7 @@ export function resolveDataPaths(cfg: Config, configDir: string): Config {
     },
     collector: { ...cfg.collector, spoolPath: inData(cfg.collector.spoolPath) },
     wal: { ...cfg.wal, path: inData(cfg.wal.path) },
+    sla: { ...cfg.sla, statePath: inData(cfg.sla.statePath) },
     api: { ...cfg.api, tls: inConfig(cfg.api.tls) },
     portal:
       cfg.portal.branding.logo === undefined

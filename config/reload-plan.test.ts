@@ -62,6 +62,7 @@ describe("reload plan", () => {
       "inputs.netflow",
       "queue",
       "registry.embedded",
+      "sla.statePath",
       "store.embedded",
       "wal.path",
     ]);

@@ -48,6 +48,16 @@ export interface MetricsSnapshot {
     active: number;
     lagSeconds: number;
   };
+  /** SLA alert webhooks (sla/alerts/webhook-sender.ts): counters per webhook. */
+  slaWebhooks?: ReadonlyArray<{
+    name: string;
+    pending: number;
+    delivered: number;
+    failed: number;
+    dropped: number;
+    attempts: number;
+    failedAttempts: number;
+  }>;
   /** The query API's side (added by the API itself at each scrape). */
   api?: ApiStats;
 }
@@ -214,6 +224,24 @@ export function createMetrics(snapshot: () => MetricsSnapshot | Promise<MetricsS
   gauge("flowtally_held_data_sets", "Data sets waiting for their template", [], (s) => [
     [{}, s.heldSets],
   ]);
+
+  const hooks = (s: MetricsSnapshot) => s.slaWebhooks ?? [];
+  for (const [name, help, read] of [
+    ["delivered", "SLA webhook deliveries that got a 2xx", (w) => w.delivered],
+    ["failed", "SLA webhook deliveries given up after maxAttempts", (w) => w.failed],
+    ["dropped", "SLA webhook deliveries dropped because maxPending were waiting", (w) => w.dropped],
+    ["attempts", "SLA webhook attempts (first ones and retries)", (w) => w.attempts],
+    ["failed_attempts", "SLA webhook attempts without a 2xx answer", (w) => w.failedAttempts],
+  ] as Array<
+    [string, string, (w: NonNullable<MetricsSnapshot["slaWebhooks"]>[number]) => number]
+  >) {
+    totals(`flowtally_sla_webhook_${name}_total`, help, ["webhook"], (s) =>
+      hooks(s).map((w) => [{ webhook: w.name }, read(w)]),
+    );
+  }
+  gauge("flowtally_sla_webhook_pending", "SLA webhook deliveries waiting", ["webhook"], (s) =>
+    hooks(s).map((w) => [{ webhook: w.name }, w.pending]),
+  );
 
   const queue = (s: MetricsSnapshot) =>
     s.queue === null || s.queue === undefined ? [] : [s.queue];

@@ -375,6 +375,40 @@ const protocol = z
   ])
   .transform((v) => (typeof v === "number" ? v : protocolNames[v]));
 
+/** An http(s) URL (a webhook's). */
+const httpUrl = z.string().refine((s) => {
+  try {
+    const u = new URL(s);
+    return u.protocol === "http:" || u.protocol === "https:";
+  } catch {
+    return false;
+  }
+}, "is not an http:// or https:// URL");
+
+/**
+ * One SLA alert webhook (sla/alerts/, docs/sla.md "Alerts"): POSTed when an incident starts and
+ * ends. `classes`, `customers` and `serviceTypes` scope it (each given must match; none: every
+ * incident).
+ */
+const slaWebhook = z.strictObject({
+  name: id,
+  /** Its user:password, if any, is a secret (shown "***"). */
+  url: httpUrl.register(secrets, { shown: "url" }),
+  /** The HMAC-SHA256 key of the X-Flowtally-Signature header (write-only: shown "(set)"). */
+  secret,
+  classes: z.array(id).min(1).optional(),
+  customers: z.array(id).min(1).optional(),
+  serviceTypes: z.array(z.string().min(1)).min(1).optional(),
+  /** One attempt's time limit (ms). */
+  timeoutMs: positiveInt.max(600_000).default(10_000),
+  /** Attempts of one delivery, the first included; then it is failed. */
+  maxAttempts: positiveInt.max(100).default(8),
+  /** The wait before the first retry (ms); doubled at each retry (at most 10 min), with jitter. */
+  retryDelayMs: positiveInt.max(600_000).default(1000),
+  /** Deliveries waiting at most; beyond, new ones are dropped (counted and logged). */
+  maxPending: positiveInt.max(1_000_000).default(10_000),
+});
+
 const classSchema = z.strictObject({
   id: unreservedId("class"),
   name: z.string().optional(),
@@ -828,6 +862,23 @@ export const configSchema = z.strictObject({
     .prefault({}),
   /** The total-delay threshold of classes that set none, and of the default class. */
   defaultTotalDelayThreshold: totalDelayThreshold.default(1000),
+  /** Service levels: the alerts of incidents (docs/sla.md "Alerts"). */
+  sla: z
+    .strictObject({
+      webhooks: z
+        .array(slaWebhook)
+        .default([])
+        .refine(
+          (list) => new Set(list.map((w) => w.name)).size === list.length,
+          "names a webhook twice",
+        ),
+      /**
+       * Open incidents and deliveries not done, kept across a restart (written at stop, read at
+       * start); relative: in `dataDir`; "" keeps nothing.
+       */
+      statePath: z.string().default("sla-alerts.json"),
+    })
+    .prefault({}),
   /**
    * The service-level target of classes that set none, and of the default class (docs/sla.md);
    * left out: those classes have no SLA (their minutes are no data).
@@ -862,5 +913,6 @@ export type ClassConfig = z.infer<typeof classSchema>;
 export type BillingConfig = z.output<typeof billingSchema>;
 export type CaptureInputConfig = z.infer<typeof captureInput>;
 export type Config = z.infer<typeof configSchema>;
+export type SlaWebhookConfig = z.infer<typeof slaWebhook>;
 export type RadiusConfig = z.infer<typeof radiusConfigSchema>;
 export type InfluxConfig = NonNullable<Config["store"]["influx"]>;

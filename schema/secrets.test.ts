@@ -22,6 +22,8 @@ describe("secret keys", () => {
       "api.operatorTokens count",
       "registry.postgres.url url",
       "radius.servers[].secret set",
+      "sla.webhooks[].url url",
+      "sla.webhooks[].secret set",
     ]);
   });
 

@@ -1,4 +1,10 @@
 export {
+  type ClassMinuteCount,
+  ClassMinuteSums,
+  type ClassMinuteSumsStats,
+  type ResponseMinuteRow,
+} from "./class-minute-sums.js";
+export {
   billingPeriod,
   billSamples,
   type CommitCompliance,
@@ -22,6 +28,18 @@ export {
   type SlaMinute,
   type SlaSums,
 } from "./compliance.js";
+export { ClassLevels, configLevelMap } from "./class-levels.js";
+export { type CurrentLevel, configLevels, type LevelLookup } from "./config-levels.js";
+export {
+  type ClassMinute,
+  type EndReason,
+  type IncidentEvent,
+  IncidentTracker,
+  incidentId,
+  type LiveIncident,
+  type TrackerState,
+  type TrackerStats,
+} from "./incident-tracker.js";
 export {
   type ClassLevel,
   type LevelHistory,

@@ -20,6 +20,7 @@ import { createDuckDbDriver, createDuckDbRegistry } from "../../registry/duckdb-
 import type { RegistryStore } from "../../registry/sql-registry.js";
 import type { Config } from "../../schema/config.js";
 import type { SeriesStore } from "../../schema/series-store.js";
+import { emptySlaAlertsState } from "../../sla/alerts/sla-alerts.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
 import {
   cookieOf,
@@ -126,6 +127,20 @@ async function start(
     log,
     now,
     accounts,
+    // The SLA webhooks' route, operator-only (what it lists names customers).
+    slaWebhooks: () => ({
+      ...emptySlaAlertsState(),
+      openIncidents: [
+        {
+          id: `beta/web/2031-03-04T10:01:00.000Z`,
+          customer: "beta",
+          class: "web",
+          start: "2031-03-04T10:01:00.000Z",
+          end: "2031-03-04T10:02:00.000Z",
+          minutes: 1,
+        },
+      ],
+    }),
     // With a registry, the customers' messages of the day are the registry's own.
     ...(options.registry === undefined
       ? { customerMotd: (c: string) => MARK[c as keyof typeof MARK] }
@@ -887,6 +902,7 @@ describe("isolation: every route × role", () => {
     ],
     ["POST", "/api/v1/changes", "/api/v1/changes", {}, operators(400)],
     ["GET", "/api/v1/registry/audit", "/api/v1/registry/audit", undefined, operators(200)],
+    ["GET", "/api/v1/sla/webhooks", "/api/v1/sla/webhooks", undefined, operators(200)],
     ["GET", "/api/v1/registry/tree", "/api/v1/registry/tree", undefined, operators(200)],
     [
       "DELETE",

@@ -16,6 +16,7 @@ import { createSflowDecoder } from "../../collector/decoders/sflow.js";
 import { validateConfig } from "../../config/load-config.js";
 import { FlowBatch } from "../../schema/flow-record.js";
 import type { SeriesStore } from "../../schema/series-store.js";
+import { emptySlaAlertsState, type SlaAlertsState } from "../../sla/alerts/sla-alerts.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
 import { captureDatagrams, decodeCapture } from "../../test/support/decode-capture.js";
 import { captureLog } from "../../test/support/log-capture.js";
@@ -81,6 +82,58 @@ const EXPORTERS = (() => {
     sflow: sflow.agentStats(),
   };
 })();
+const delivery = {
+  id: "0123456789abcdef0123456789abcdef",
+  event: "incident.started",
+  customer: "acme",
+  class: "web",
+  incident: "acme/web/2031-03-04T10:01:00.000Z",
+  state: "delivered",
+  attempts: 3,
+  createdAt: "2031-03-04T10:03:00.100Z",
+  lastAttemptAt: "2031-03-04T10:03:03.100Z",
+  nextAttemptAt: null,
+  lastStatus: 200,
+  lastError: null,
+} as const;
+const SLA_WEBHOOKS: SlaAlertsState = {
+  ...emptySlaAlertsState(),
+  webhooks: [
+    {
+      name: "ops",
+      url: "https://alerts:***@127.0.0.1:9/hook",
+      pending: 1,
+      delivered: 1,
+      failed: 0,
+      dropped: 0,
+      attempts: 4,
+      failedAttempts: 3,
+      pendingDeliveries: [
+        {
+          ...delivery,
+          event: "incident.ended",
+          state: "pending",
+          attempts: 1,
+          nextAttemptAt: "2031-03-04T10:06:01.000Z",
+          lastStatus: null,
+          lastError: "timeout",
+        },
+      ],
+      lastDeliveries: [delivery],
+    },
+  ],
+  openIncidents: [
+    {
+      id: "acme/web/2031-03-04T10:01:00.000Z",
+      customer: "acme",
+      class: "web",
+      start: "2031-03-04T10:01:00.000Z",
+      end: "2031-03-04T10:05:00.000Z",
+      minutes: 4,
+    },
+  ],
+  judgedUntil: "2031-03-04T10:05:00.000Z",
+};
 
 function start(store: SeriesStore, withDependencies: boolean): ApiServer {
   const { log } = captureLog();
@@ -97,6 +150,7 @@ function start(store: SeriesStore, withDependencies: boolean): ApiServer {
           health: () => [],
           interfaces: () => [INTERFACE],
           exporters: () => EXPORTERS,
+          slaWebhooks: () => SLA_WEBHOOKS,
           metrics: createMetrics(emptyMetricsSnapshot),
         }
       : {}),

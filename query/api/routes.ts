@@ -38,6 +38,7 @@ import {
   SlaBreachesQuery,
   SlaCsv,
   SlaQuery,
+  SlaWebhooks,
   Status,
   Traffic,
 } from "./schemas.js";
@@ -146,6 +147,8 @@ export interface RouteDeps {
   exporters?: () => ExportersSource;
   /** The customer registry's routes (registry-endpoints.ts; none without). */
   registry?: readonly ApiRoute[];
+  /** SLA alert webhooks' state for `GET /api/v1/sla/webhooks` (no route without). */
+  slaWebhooks?: () => unknown;
 }
 
 const json = (schema: z.ZodType) => ({ "application/json": schema });
@@ -266,6 +269,19 @@ export function apiRoutes(deps: RouteDeps): ApiRoute[] {
     });
   }
   if (deps.registry !== undefined) routes.push(...deps.registry);
+  const { slaWebhooks } = deps;
+  if (slaWebhooks !== undefined) {
+    routes.push({
+      path: "/api/v1/sla/webhooks",
+      access: "operator",
+      inProcess: false,
+      summary:
+        "SLA alert webhooks: each one's deliveries (pending, last, failed) and open incidents",
+      query: NoQuery,
+      responses: { 200: { description: "The webhooks' state", content: json(SlaWebhooks) } },
+      handler: ({ search }) => statusReply(slaWebhooks, search),
+    });
+  }
   if (status !== undefined) {
     routes.push({
       path: "/api/v1/status",

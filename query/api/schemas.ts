@@ -285,6 +285,69 @@ export const Exporters = z.strictObject({ exporters: z.array(Exporter) }).meta({
   id: "Exporters",
 });
 
+const SlaDelivery = z
+  .strictObject({
+    id: z
+      .string()
+      .meta({ description: "The delivery id (X-Flowtally-Delivery), the same on every attempt" }),
+    event: z.enum(["incident.started", "incident.ended"]),
+    customer: z.string(),
+    class: z.string(),
+    incident: z.string().meta({ description: "The incident's id: customer/class/start" }),
+    state: z.enum(["pending", "delivered", "failed"]),
+    attempts: z.number().int(),
+    createdAt: z.string(),
+    lastAttemptAt: z.string().nullable(),
+    nextAttemptAt: z.string().nullable(),
+    lastStatus: z.number().int().nullable().meta({ description: "The last attempt's HTTP status" }),
+    lastError: z
+      .string()
+      .nullable()
+      .meta({ description: "The last attempt's error (timeout, refused)" }),
+  })
+  .meta({ id: "SlaDelivery" });
+
+export const SlaWebhooks = z
+  .strictObject({
+    webhooks: z.array(
+      z.strictObject({
+        name: z.string(),
+        url: z.string().meta({ description: "Its password, if any, as ***" }),
+        pending: z.number().int(),
+        delivered: z.number().int(),
+        failed: z.number().int().meta({ description: "Deliveries given up after maxAttempts" }),
+        dropped: z
+          .number()
+          .int()
+          .meta({ description: "Deliveries dropped: maxPending were waiting" }),
+        attempts: z.number().int(),
+        failedAttempts: z.number().int(),
+        pendingDeliveries: z.array(SlaDelivery).meta({ description: "Oldest first, at most 20" }),
+        lastDeliveries: z
+          .array(SlaDelivery)
+          .meta({ description: "Finished ones, newest first, at most 20" }),
+      }),
+    ),
+    openIncidents: z.array(
+      z.strictObject({
+        id: z.string(),
+        customer: z.string(),
+        class: z.string(),
+        start: z.string(),
+        end: z.string(),
+        minutes: z.number().int(),
+      }),
+    ),
+    judgedUntil: z.string().nullable().meta({ description: "The first minute not judged yet" }),
+    minutes: z
+      .record(z.string(), z.number())
+      .meta({ description: "Minutes judged, late, early, duplicate; incidents started, ended" }),
+  })
+  .meta({
+    id: "SlaWebhooks",
+    description: "SLA alert webhooks and their deliveries (docs/sla.md)",
+  });
+
 export const PrometheusText = z.string().meta({ description: "Prometheus text format 0.0.4" });
 
 export const OpenApiDocument = z

@@ -70,6 +70,8 @@ export interface ApiServerDeps {
   interfaces?: (exporter?: string) => unknown[];
   /** The decoders' exporters for `GET /api/v1/exporters` (404 without). */
   exporters?: () => ExportersSource;
+  /** SLA alert webhooks' state for `GET /api/v1/sla/webhooks` (404 without). */
+  slaWebhooks?: () => unknown;
   /**
    * The customer registry the registry routes read and write (registry-endpoints.ts): the
    * registry database, or the config's customers read-only. Without: no registry routes.
@@ -218,6 +220,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     ...(deps.interfaces === undefined ? {} : { interfaces: deps.interfaces }),
     ...(deps.exporters === undefined ? {} : { exporters: deps.exporters }),
     now,
+    ...(deps.slaWebhooks === undefined ? {} : { slaWebhooks: deps.slaWebhooks }),
     ...(deps.registry === undefined
       ? {}
       : {

@@ -13,6 +13,8 @@ export const SECRET_VALUES = [
   "op-U1v2W3x4-operator-two",
   "pw-Y5z6A7b8-postgres",
   "rad-C9d0E1f2-radius-secret",
+  "wh-G3h4I5j6-webhook-url",
+  "wh-K7l8M9n0-webhook-secret",
 ] as const;
 const [
   influxPassword,
@@ -23,12 +25,15 @@ const [
   op2,
   pgPassword,
   radiusSecret,
+  webhookPassword,
+  webhookSecret,
 ] = SECRET_VALUES;
 const common = [
   `queue: { redis: { url: "redis://ft:${redisPassword}@127.0.0.1:6379/2?password=${redisQueryPassword}" } }`,
   `api: { listen: "127.0.0.1:0", operatorTokens: ["${op1}", "${op2}"] }`,
   `registry: { source: database, postgres: { url: "postgres://ft:${pgPassword}@127.0.0.1:5432/flowtally" } }`,
   `radius: { servers: [{ host: 127.0.0.1, secret: "${radiusSecret}" }, { host: "::1", secretEnv: RADIUS_SECRET }] }`,
+  `sla: { webhooks: [{ name: ops, url: "https://alerts:${webhookPassword}@127.0.0.1:8443/hook", secret: "${webhookSecret}" }] }`,
 ];
 export const EVERY_SECRET_CONFIGS = [
   [
