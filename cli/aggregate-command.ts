@@ -23,12 +23,12 @@ import {
 import { shareDriver } from "../registry/shared-driver.js";
 import type { Config } from "../schema/config.js";
 import type { SeriesStore } from "../schema/series-store.js";
-import { configLevels } from "../sla/config-levels.js";
 import {
   createSlaAlerts,
   emptySlaAlertsState,
   SLA_ALERTS_STOP_GRACE_MS,
 } from "../sla/alerts/sla-alerts.js";
+import { configLevels } from "../sla/config-levels.js";
 import { createStore } from "../store/create-store.js";
 import { createApiRegistry } from "./api-registry.js";
 import { collectorId, requireQueue } from "./collect-command.js";

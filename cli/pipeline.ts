@@ -21,12 +21,12 @@ import type { CustomerModel } from "../collector/classify/customer-model.js";
 import type { Config } from "../schema/config.js";
 import { type ErrorCode, FlowtallyError } from "../schema/errors.js";
 import type { ResponseTimeRowDelta, SeriesRowDelta, SeriesStore } from "../schema/series-store.js";
-import { configLevels } from "../sla/config-levels.js";
 import {
   createSlaAlerts,
   SLA_ALERTS_STOP_GRACE_MS,
   type SlaAlerts,
 } from "../sla/alerts/sla-alerts.js";
+import { configLevels } from "../sla/config-levels.js";
 import { createStore, spoolStoreName, storeSpoolPlaces } from "../store/create-store.js";
 import { completeBefore, floorTo } from "../store/levels.js";
 import { createStoreSpool, type SpoolRows, spoolRowCount } from "../store/store-spool.js";

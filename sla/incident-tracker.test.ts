@@ -5,8 +5,8 @@
  * the deterministic handling of late, early and duplicate minutes, restarts and bounds.
  */
 import { describe, expect, it } from "vitest";
-import { ClassMinuteSums } from "./class-minute-sums.js";
 import { ClassLevels, type configLevelMap } from "./class-levels.js";
+import { ClassMinuteSums } from "./class-minute-sums.js";
 import { type ClassMinute, type IncidentEvent, IncidentTracker } from "./incident-tracker.js";
 
 const T0 = Date.UTC(2031, 2, 4, 10, 0); // a Tuesday in 2031: never the real clock's minute

@@ -1,3 +1,4 @@
+export { ClassLevels, configLevelMap } from "./class-levels.js";
 export {
   type ClassMinuteCount,
   ClassMinuteSums,
@@ -28,7 +29,6 @@ export {
   type SlaMinute,
   type SlaSums,
 } from "./compliance.js";
-export { ClassLevels, configLevelMap } from "./class-levels.js";
 export { type CurrentLevel, configLevels, type LevelLookup } from "./config-levels.js";
 export {
   type ClassMinute,

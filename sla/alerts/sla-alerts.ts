@@ -13,12 +13,12 @@ import { readFileSync } from "node:fs";
 import { rename, writeFile } from "node:fs/promises";
 import type { Logger } from "pino";
 import type { Config } from "../../schema/config.js";
+import { ClassLevels } from "../class-levels.js";
 import {
   type ClassMinuteCount,
   ClassMinuteSums,
   type ResponseMinuteRow,
 } from "../class-minute-sums.js";
-import { ClassLevels } from "../class-levels.js";
 import {
   type ClassMinute,
   type IncidentEvent,
