@@ -40,7 +40,7 @@ describe("sla config", () => {
     [{ defaultServiceLevelTarget: 100.5 }, /defaultServiceLevelTarget/],
     [
       { defaultServiceLevelTarget: 99.9995 },
-      /defaultServiceLevelTarget: has more than three decimals/,
+      /defaultServiceLevelTarget: must have at most three decimals/,
     ],
     [{ classes: [{ id: "web", serviceLevelTarget: -1 }] }, /classes\[0\]\.serviceLevelTarget/],
   ])("refuses %j", (input, message) => {
