@@ -248,17 +248,33 @@ program
     "--retime",
     "move every time in the NetFlow/IPFIX exports by the same amount, so that the latest record ends now (old captures show up in today's graphs)",
   )
+  .option(
+    "--retime-to <time>",
+    "like --retime, the latest record ending at this time instead: ISO 8601 or now-2m, now-1h, today (UTC)",
+  )
   .action(
     async (
       captures: string[],
-      opts: { to: string; port: number[]; rate: number; retime?: boolean },
+      opts: { to: string; port: number[]; rate: number; retime?: boolean; retimeTo?: string },
     ) => {
       const { runSend, retimeSummaryLine } = await import("./send-command.js");
+      let retimeTo = opts.retime === true ? Date.now() : undefined;
+      if (opts.retimeTo !== undefined) {
+        const { parseQueryTime, RELATIVE_TIME_FORMS } = await import("./query-times.js");
+        retimeTo = parseQueryTime(opts.retimeTo, Date.now(), 1);
+        if (Number.isNaN(retimeTo)) {
+          process.stderr.write(
+            `flowtally send: --retime-to "${printable(opts.retimeTo)}" is not ISO 8601 (2026-11-22T10:00:00Z) or ${RELATIVE_TIME_FORMS}\n`,
+          );
+          process.exitCode = 1;
+          return;
+        }
+      }
       const s = await runSend(captures, {
         to: opts.to,
         ports: opts.port,
         rate: opts.rate,
-        ...(opts.retime === true ? { retimeTo: Date.now() } : {}),
+        ...(retimeTo === undefined ? {} : { retimeTo }),
       });
       process.stdout.write(
         `sent ${s.datagrams} datagrams (${s.bytes} bytes) to ${opts.to} in ${s.seconds.toFixed(2)} s\n` +

@@ -117,3 +117,19 @@ it("send --retime moves an old capture to now: run counts it, query finds it fro
   );
   await serve.stop();
 });
+
+it("send --retime-to now-2m ends the latest record two minutes ago; a time it cannot read is refused", async () => {
+  const port = await freeUdpPort();
+  const before = Date.now();
+  const sent = runCli(["send", "--retime-to", "now-2m", "--to", `127.0.0.1:${port}`, capture]);
+  const after = Date.now();
+  expect(sent.status, sent.stderr).toBe(0);
+  const latest = Date.parse(/the latest record ends at (\S+)\n/.exec(sent.stdout)![1]!);
+  // Whole seconds are moved: within a second of the time asked.
+  expect(latest).toBeGreaterThan(before - 120_000 - 1000);
+  expect(latest).toBeLessThanOrEqual(after - 120_000 + 1000);
+
+  const bad = runCli(["send", "--retime-to", "yesterday-ish", "--to", `127.0.0.1:${port}`, capture]);
+  expect(bad.status).toBe(1);
+  expect(bad.stderr).toMatch(/^flowtally send: --retime-to "yesterday-ish" is not ISO 8601/);
+});
