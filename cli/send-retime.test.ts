@@ -129,7 +129,14 @@ it("send --retime-to now-2m ends the latest record two minutes ago; a time it ca
   expect(latest).toBeGreaterThan(before - 120_000 - 1000);
   expect(latest).toBeLessThanOrEqual(after - 120_000 + 1000);
 
-  const bad = runCli(["send", "--retime-to", "yesterday-ish", "--to", `127.0.0.1:${port}`, capture]);
+  const bad = runCli([
+    "send",
+    "--retime-to",
+    "yesterday-ish",
+    "--to",
+    `127.0.0.1:${port}`,
+    capture,
+  ]);
   expect(bad.status).toBe(1);
   expect(bad.stderr).toMatch(/^flowtally send: --retime-to "yesterday-ish" is not ISO 8601/);
 });
