@@ -5,6 +5,7 @@
  * fails the first attempt) gets its start and its end once each, signed, with the figures of the
  * generator's ground truth computed by hand here. Also the kept state after the stop.
  */
+
 import { createHmac } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders } from "node:http";
@@ -13,76 +14,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runReplay } from "../../cli/replay-command.js";
+import { pcapFile, TCP, tcpFrame } from "../support/pcap-writer.js";
 
 /** 2031-03-04 10:00 UTC: the capture's own clock; nothing here compares it with the real one. */
 const T0 = Date.UTC(2031, 2, 4, 10, 0);
 const M = 60_000;
 const SECRET = "e2e-secret";
 
-// --- a pcap of Ethernet / IPv4 / TCP frames --------------------------------------------------
-
-const ip4 = (s: string) => s.split(".").map(Number);
-const be16 = (n: number) => [(n >> 8) & 0xff, n & 0xff];
-const be32 = (n: number) => [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
-
-function frame(
-  src: string,
-  dst: string,
-  sport: number,
-  dport: number,
-  seq: number,
-  ack: number,
-  flags: number,
-  payloadBytes: number,
-): Uint8Array {
-  const tcp = [
-    ...be16(sport),
-    ...be16(dport),
-    ...be32(seq),
-    ...be32(ack),
-    5 << 4,
-    flags,
-    ...be16(65535),
-    0,
-    0,
-    0,
-    0,
-    ...new Array(payloadBytes).fill(0x61),
-  ];
-  const ip = [0x45, 0, ...be16(20 + tcp.length), 0, 1, 0, 0, 64, 6, 0, 0, ...ip4(src), ...ip4(dst)];
-  let sum = 0;
-  for (let i = 0; i < 20; i += 2) sum += (ip[i]! << 8) | ip[i + 1]!;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  ip[10] = (~sum >> 8) & 0xff;
-  ip[11] = ~sum & 0xff;
-  const eth = [2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00];
-  return Uint8Array.from([...eth, ...ip, ...tcp]);
-}
-
-function pcap(packets: Array<{ us: number; data: Uint8Array }>): Buffer {
-  const parts: Buffer[] = [];
-  const head = Buffer.alloc(24);
-  head.writeUInt32LE(0xa1b2c3d4, 0);
-  head.writeUInt16LE(2, 4);
-  head.writeUInt16LE(4, 6);
-  head.writeUInt32LE(65535, 16);
-  head.writeUInt32LE(1, 20);
-  parts.push(head);
-  for (const p of [...packets].sort((a, b) => a.us - b.us)) {
-    const rec = Buffer.alloc(16);
-    rec.writeUInt32LE(Math.floor(p.us / 1e6), 0);
-    rec.writeUInt32LE(p.us % 1e6, 4);
-    rec.writeUInt32LE(p.data.length, 8);
-    rec.writeUInt32LE(p.data.length, 12);
-    parts.push(rec, Buffer.from(p.data));
-  }
-  return Buffer.concat(parts);
-}
-
-const SYN = 0x02;
-const ACK = 0x10;
-const PSH = 0x08;
-const FIN = 0x01;
+const { SYN, ACK, PSH, FIN } = TCP;
+const frame = tcpFrame;
+const pcap = pcapFile;
 
 /**
  * One HTTP connection from the customer's client: handshake, a 100-byte request, a 500-byte

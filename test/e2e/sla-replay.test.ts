@@ -9,6 +9,7 @@
  * response `delay` ms after the request, then FIN. Total delay = delay + 0.1 ms; the class's
  * threshold is 50 ms, its target 80 %.
  */
+
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +20,7 @@ import { loadConfigFile } from "../../config/load-config.js";
 import { createApiServer } from "../../query/api/index.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
 import { captureLog } from "../support/log-capture.js";
+import { type PcapRecord, pcapFile, TCP, tcpFrame } from "../support/pcap-writer.js";
 
 const MIN = 60_000;
 /** 2026-11-22T10:00:00Z: the capture's first minute (the API's clock is injected). */
@@ -36,60 +38,11 @@ const MINUTES: number[][] = [
   [60, 70, 80, 90], // 0 of 4: a breach, the worst
 ];
 
-const be16 = (v: number) => [(v >> 8) & 0xff, v & 0xff];
-const be32 = (v: number) => [(v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff];
-const ip = (s: string) => s.split(".").map(Number);
-
-function frame(
-  src: string,
-  dst: string,
-  sport: number,
-  dport: number,
-  seq: number,
-  ack: number,
-  flags: number,
-  payload: number,
-): number[] {
-  const tcp = [
-    ...be16(sport),
-    ...be16(dport),
-    ...be32(seq),
-    ...be32(ack),
-    0x50,
-    flags,
-    ...be16(65535),
-    0,
-    0,
-    0,
-    0,
-    ...new Array<number>(payload).fill(0x41),
-  ];
-  const ipv4 = [
-    0x45,
-    0,
-    ...be16(20 + tcp.length),
-    0,
-    1,
-    0x40,
-    0,
-    64,
-    6,
-    0,
-    0,
-    ...ip(src),
-    ...ip(dst),
-  ];
-  const mac = [2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2];
-  return [...mac, 0x08, 0x00, ...ipv4, ...tcp];
-}
-
 /** A classic pcap (microseconds, Ethernet) of every connection, in time order. */
 function capture(): Buffer {
-  const records: Array<{ us: number; data: number[] }> = [];
-  const SYN = 0x02;
-  const ACK = 0x10;
-  const PSH = 0x08;
-  const FIN = 0x01;
+  const records: PcapRecord[] = [];
+  const { SYN, ACK, PSH, FIN } = TCP;
+  const frame = tcpFrame;
   let port = 40000;
   MINUTES.forEach((delays, m) => {
     delays.forEach((delay, k) => {
@@ -115,24 +68,7 @@ function capture(): Buffer {
       down(answer + 400, s + 202, c + 102, ACK, 0);
     });
   });
-  records.sort((a, b) => a.us - b.us);
-  const parts: Buffer[] = [];
-  const header = Buffer.alloc(24);
-  header.writeUInt32LE(0xa1b2c3d4, 0);
-  header.writeUInt16LE(2, 4);
-  header.writeUInt16LE(4, 6);
-  header.writeUInt32LE(65535, 16);
-  header.writeUInt32LE(1, 20);
-  parts.push(header);
-  for (const r of records) {
-    const h = Buffer.alloc(16);
-    h.writeUInt32LE(Math.floor(r.us / 1e6), 0);
-    h.writeUInt32LE(r.us % 1e6, 4);
-    h.writeUInt32LE(r.data.length, 8);
-    h.writeUInt32LE(r.data.length, 12);
-    parts.push(h, Buffer.from(r.data));
-  }
-  return Buffer.concat(parts);
+  return pcapFile(records);
 }
 
 /** The ground truth: per minute, transactions and good ones, judged against the target. */

@@ -10,8 +10,10 @@
  * is then larger than the percentile of their per-window sum, and the proof tells the two apart.
  * Pure apart from writing the file.
  */
+
 import { writeFileSync } from "node:fs";
 import { Bytes, type V5Record, v5Packet } from "./export-builder.js";
+import { type PcapRecord, pcapFile } from "./pcap-writer.js";
 
 export const WINDOW_MS = 5 * 60_000;
 
@@ -107,13 +109,7 @@ function udpFrame(payload: Uint8Array, srcPort: number, dstPort: number): Uint8A
  * 127.0.0.1:`port`, one datagram per window with a record per link and direction with traffic.
  */
 export function writeCommitRateCapture(plan: CommitRatePlan, path: string, port: number): number {
-  const head = Buffer.alloc(24);
-  head.writeUInt32LE(0xa1b2c3d4, 0);
-  head.writeUInt16LE(2, 4);
-  head.writeUInt16LE(4, 6);
-  head.writeUInt32LE(65535, 16);
-  head.writeUInt32LE(1, 20);
-  const chunks: Buffer[] = [head];
+  const frames: PcapRecord[] = [];
   const bootMs = plan.startMs - 3_600_000;
   let sequence = 0;
   let records = 0;
@@ -157,14 +153,8 @@ export function writeCommitRateCapture(plan: CommitRatePlan, path: string, port:
     );
     sequence += list.length;
     records += list.length;
-    const frame = udpFrame(payload, 50000, port);
-    const rec = Buffer.alloc(16);
-    rec.writeUInt32LE(Math.floor(exportMs / 1000), 0);
-    rec.writeUInt32LE((exportMs % 1000) * 1000, 4);
-    rec.writeUInt32LE(frame.length, 8);
-    rec.writeUInt32LE(frame.length, 12);
-    chunks.push(rec, Buffer.from(frame));
+    frames.push({ us: exportMs * 1000, data: udpFrame(payload, 50000, port) });
   }
-  writeFileSync(path, Buffer.concat(chunks));
+  writeFileSync(path, pcapFile(frames));
   return records;
 }
