@@ -28,7 +28,7 @@ import {
   trafficSteps,
 } from "../traffic.js";
 import { badParameter, notFound, shown, unknownCustomer } from "./errors.js";
-import { choice, isoTime, readParameters, timeParameter } from "./parameters.js";
+import { choice, isoTime, minuteRange, readParameters, timeParameter } from "./parameters.js";
 import { type ApiReply, jsonReply, reply } from "./reply.js";
 import {
   DEFAULT_STEP,
@@ -39,7 +39,6 @@ import {
 } from "./schemas.js";
 import { createSlaEndpoints, type SlaEndpoints } from "./sla-endpoints.js";
 
-const MINUTE_MS = 60_000;
 const OVERVIEW_PARAMETERS = parameterNames(OverviewQuery);
 const SERIES_PARAMETERS = parameterNames(SeriesQuery);
 
@@ -166,21 +165,7 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
 
   async function overviewRows(search: string, only?: string): Promise<OverviewAnswer> {
     const p = readParameters(search, OVERVIEW_PARAMETERS);
-    const fromMs = timeParameter(p, "from");
-    if (fromMs === undefined) throw badParameter("from", "from is required (ISO 8601)");
-    // The current minute included: it reads what has arrived so far, marked not complete.
-    const toMs = timeParameter(p, "to") ?? Math.ceil((now() + 1) / MINUTE_MS) * MINUTE_MS;
-    for (const [name, t] of [
-      ["from", fromMs],
-      ["to", toMs],
-    ] as const) {
-      if (t % MINUTE_MS !== 0) {
-        throw badParameter(name, `${name} ${isoTime(t)} is not on a whole minute`);
-      }
-    }
-    if (toMs <= fromMs) {
-      throw badParameter("to", `to ${isoTime(toMs)} must be after from ${isoTime(fromMs)}`);
-    }
+    const { fromMs, toMs } = minuteRange(p, now());
     const router = p.get("router");
     if (router !== undefined) {
       if (isIP(router) === 0) {

@@ -83,6 +83,32 @@ export function timeParameter(p: Map<string, string>, name: "from" | "to"): numb
   return t;
 }
 
+/**
+ * `from` (required, `fromMessage` when missing) and `to` (default: the end of the current minute,
+ * so that what has arrived so far is read, marked not complete) as a range of whole minutes.
+ */
+export function minuteRange(
+  p: Map<string, string>,
+  nowMs: number,
+  fromMessage = "from is required (ISO 8601)",
+): { fromMs: number; toMs: number } {
+  const MINUTE = 60_000;
+  const fromMs = timeParameter(p, "from");
+  if (fromMs === undefined) throw badParameter("from", fromMessage);
+  const toMs = timeParameter(p, "to") ?? Math.ceil((nowMs + 1) / MINUTE) * MINUTE;
+  for (const [name, t] of [
+    ["from", fromMs],
+    ["to", toMs],
+  ] as const) {
+    if (t % MINUTE !== 0)
+      throw badParameter(name, `${name} ${isoTime(t)} is not on a whole minute`);
+  }
+  if (toMs <= fromMs) {
+    throw badParameter("to", `to ${isoTime(toMs)} must be after from ${isoTime(fromMs)}`);
+  }
+  return { fromMs, toMs };
+}
+
 export function choice<T extends string>(
   p: Map<string, string>,
   name: string,

@@ -11,11 +11,10 @@ import { configLevels } from "../../sla/config-levels.js";
 import { billingPeriod, type PercentileOf } from "../../sla/index.js";
 import { classSla, linkSla, rowsByClass, slaCsv } from "../sla-report.js";
 import { badParameter, shown, unknownCustomer } from "./errors.js";
-import { choice, isoTime, readParameters, timeParameter } from "./parameters.js";
+import { choice, isoTime, minuteRange, readParameters } from "./parameters.js";
 import { type ApiReply, jsonReply, reply } from "./reply.js";
 import { parameterNames, SlaBreachesQuery, SlaQuery } from "./schemas.js";
 
-const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
 /** The longest range one request reads (1-minute rows): a year and a day. */
 export const MAX_SLA_RANGE_DAYS = 366;
@@ -71,20 +70,7 @@ function readRange(p: Map<string, string>, nowMs: number, billingDay: number) {
     }
     ({ fromMs, toMs } = periodRange(period, nowMs, billingDay));
   } else {
-    fromMs = timeParameter(p, "from");
-    if (fromMs === undefined) throw badParameter("from", "from (or period) is required");
-    toMs = timeParameter(p, "to") ?? Math.ceil((nowMs + 1) / MINUTE_MS) * MINUTE_MS;
-    for (const [name, t] of [
-      ["from", fromMs],
-      ["to", toMs],
-    ] as const) {
-      if (t % MINUTE_MS !== 0) {
-        throw badParameter(name, `${name} ${isoTime(t)} is not on a whole minute`);
-      }
-    }
-    if (toMs <= fromMs) {
-      throw badParameter("to", `to ${isoTime(toMs)} must be after from ${isoTime(fromMs)}`);
-    }
+    ({ fromMs, toMs } = minuteRange(p, nowMs, "from (or period) is required"));
   }
   if (toMs - fromMs > MAX_SLA_RANGE_DAYS * DAY_MS) {
     throw badParameter(
