@@ -51,21 +51,23 @@ function exporterRow(e: ExporterView): Html {
   const lossAlert = e.lostRecords > 0 || e.lostPackets > 0;
   const silent =
     e.silentSeconds === null
-      ? html`<td class="num" data-field="silentSeconds">–</td>`
-      : html`<td class="num${silentAlert ? " alert" : ""}" data-field="silentSeconds" data-value="${e.silentSeconds}" title="${exact(e.silentSeconds)} seconds">${shownSeconds(e.silentSeconds)}${silentAlert ? alertMark("silent for more than 5 minutes") : html``}</td>`;
+      ? html`<td class="num" data-field="silentSeconds" data-label="Silent">–</td>`
+      : html`<td class="num${silentAlert ? " alert" : ""}" data-field="silentSeconds" data-label="Silent" data-value="${e.silentSeconds}" title="${exact(e.silentSeconds)} seconds">${shownSeconds(e.silentSeconds)}${silentAlert ? alertMark("silent for more than 5 minutes") : html``}</td>`;
   const lost = e.protocol === "sflow" ? "flow samples" : "records";
+  const flag = (n: number) => (n > 0 ? " alert" : "");
+  const mark = (n: number) => (n > 0 ? alertMark("loss from sequence gaps") : html``);
   return html`<tr data-exporter="${e.exporter}" data-protocol="${e.protocol}"${silentAlert || lossAlert ? html` class="flagged"` : html``}>
 <th scope="row">${e.exporter}</th>
-<td>${e.protocol === "sflow" ? "sFlow" : "NetFlow / IPFIX"}</td>
-<td data-field="firstSeen">${time(e.firstSeen)}</td>
-<td data-field="lastSeen">${time(e.lastSeen)}</td>
+<td data-field="protocol" data-label="Protocol">${e.protocol === "sflow" ? "sFlow" : "NetFlow / IPFIX"}</td>
 ${silent}
-<td class="num" data-field="datagrams">${exact(e.datagrams)}</td>
-<td class="num" data-field="records">${exact(e.records)}</td>
-<td class="num${lossAlert ? " alert" : ""}" data-field="lostRecords" title="${exact(e.lostRecords)} ${lost} missing by the sequence numbers">${exact(e.lostRecords)}${lossAlert ? alertMark("loss from sequence gaps") : html``}</td>
-<td class="num${lossAlert ? " alert" : ""}" data-field="lostPackets">${exact(e.lostPackets)}</td>
-<td class="num${lossAlert ? " alert" : ""}" data-field="lossShare"${e.lossShare === null ? html`` : html` data-value="${e.lossShare}"`}>${e.lossShare === null ? "–" : shownShare(e.lossShare)}</td>
-<td class="num" data-field="sequenceResets">${exact(e.sequenceResets)}</td>
+<td class="num" data-field="datagrams" data-label="Datagrams">${exact(e.datagrams)}</td>
+<td class="num" data-field="records" data-label="Records">${exact(e.records)}</td>
+<td class="num${flag(e.lostRecords)}" data-field="lostRecords" data-label="Lost" title="${exact(e.lostRecords)} ${lost} missing by the sequence numbers">${exact(e.lostRecords)}${mark(e.lostRecords)}</td>
+<td class="num${flag(e.lostPackets)}" data-field="lostPackets" data-label="Lost packets">${exact(e.lostPackets)}${mark(e.lostPackets)}</td>
+<td class="num${flag(e.lostRecords)}" data-field="lossShare" data-label="Loss"${e.lossShare === null ? html`` : html` data-value="${e.lossShare}"`}>${e.lossShare === null ? "–" : shownShare(e.lossShare)}</td>
+<td class="num" data-field="sequenceResets" data-label="Sequence resets">${exact(e.sequenceResets)}</td>
+<td data-field="firstSeen" data-label="First seen (UTC)">${time(e.firstSeen)}</td>
+<td data-field="lastSeen" data-label="Last seen (UTC)">${time(e.lastSeen)}</td>
 </tr>`;
 }
 
@@ -128,16 +130,16 @@ function exportersSection(exporters: readonly ExporterView[] | undefined): Html 
     flagged > 0
       ? html` · <strong class="alert-text" data-flagged="${flagged}">${flagged} need${flagged === 1 ? "s" : ""} a look</strong> (loss from sequence gaps, or silent for more than 5 minutes)`
       : html` · none lost anything or went silent`
-  }. Lost: records (NetFlow v5, IPFIX), export packets (NetFlow v9) or flow samples (sFlow) missing by the exporter's sequence numbers; the share is lost ÷ (received + lost).</p>
+  }. <em>Lost</em>: records (NetFlow v5, IPFIX) or flow samples (sFlow) missing by the exporter's sequence numbers, and their share of records received + lost; <em>lost packets</em>: NetFlow v9 export packets or sFlow datagrams missing.</p>
 <div class="table-wrap"><table class="data" id="exporters">
 <caption class="visually-hidden">Exporters heard, by address</caption>
-<thead><tr><th scope="col">Exporter</th><th scope="col">Protocol</th><th scope="col">First seen (UTC)</th><th scope="col">Last seen (UTC)</th><th scope="col" class="num">Silent</th><th scope="col" class="num">Datagrams</th><th scope="col" class="num">Records</th><th scope="col" class="num">Lost</th><th scope="col" class="num" title="NetFlow: export packets; sFlow: datagrams">Lost packets</th><th scope="col" class="num">Loss</th><th scope="col" class="num">Sequence resets</th></tr></thead>
+<thead><tr><th scope="col">Exporter</th><th scope="col">Protocol</th><th scope="col" class="num">Silent</th><th scope="col" class="num">Datagrams</th><th scope="col" class="num">Records</th><th scope="col" class="num" title="NetFlow v5, IPFIX: records; sFlow: flow samples">Lost</th><th scope="col" class="num" title="NetFlow v9: export packets; sFlow: datagrams">Lost packets</th><th scope="col" class="num">Loss</th><th scope="col" class="num">Sequence resets</th><th scope="col">First seen (UTC)</th><th scope="col">Last seen (UTC)</th></tr></thead>
 <tbody>${exporters.map(exporterRow)}</tbody>
 </table></div>
 ${
   flow.length === 0
     ? html``
-    : html`<h3>Templates and sampling rates (NetFlow v9 / IPFIX)</h3>
+    : html`<h3>Templates and sampling rates (NetFlow / IPFIX)</h3>
 <div class="table-wrap"><table class="data" id="templates">
 <caption class="visually-hidden">Templates known per exporter</caption>
 <thead><tr><th scope="col">Exporter</th><th scope="col" class="num">Known</th><th scope="col" class="num">Learnt</th><th scope="col" class="num">Redefined</th><th scope="col" class="num">Withdrawn</th></tr></thead>
@@ -163,6 +165,33 @@ ${
 </section>`;
 }
 
+/** Figures that are trouble when not zero. */
+const ALERT_KEYS = new Set([
+  "kernelDrops",
+  "storeErrors",
+  "refusedDatagrams",
+  "undrainedDatagrams",
+]);
+
+/** What the status object's keys mean, for people (a key not here is shown as it is). */
+const LABELS: Readonly<Record<string, string>> = {
+  uptimeSeconds: "Uptime (s)",
+  datagrams: "Datagrams",
+  records: "Records",
+  unattributedRecords: "Records of no customer",
+  futureRecords: "Records from the future",
+  refusedDatagrams: "Refused datagrams",
+  kernelDrops: "Kernel drops",
+  rcvbufErrors: "Host UDP RcvbufErrors",
+  undrainedDatagrams: "Undrained datagrams",
+  seriesRowsWritten: "Series rows written",
+  storeErrors: "Store errors",
+  pendingRows: "Rows waiting for the store",
+  latePartials: "Late partials",
+  count: "Sets",
+  bytes: "Bytes",
+};
+
 /** A definition list of an object's scalar entries (nested objects are left out). */
 function figures(id: string, o: Record<string, unknown>, alertNonZero = false): Html {
   const entries = Object.entries(o).filter(
@@ -171,8 +200,8 @@ function figures(id: string, o: Record<string, unknown>, alertNonZero = false): 
   );
   if (entries.length === 0) return html`<p class="muted" id="${id}">None.</p>`;
   return html`<dl class="figures" id="${id}">${entries.map(([k, v]) => {
-    const bad = alertNonZero && typeof v === "number" && v > 0;
-    return html`<div${bad ? html` class="alert"` : html``}><dt>${k}</dt><dd data-key="${k}">${v === null ? "unknown" : typeof v === "number" ? exact(v) : String(v)}</dd></div>`;
+    const bad = (alertNonZero || ALERT_KEYS.has(k)) && typeof v === "number" && v > 0;
+    return html`<div${bad ? html` class="alert"` : html``}><dt title="${k}">${LABELS[k] ?? k}</dt><dd data-key="${k}">${v === null ? "unknown" : typeof v === "number" ? exact(v) : String(v)}</dd></div>`;
   })}</dl>`;
 }
 
@@ -272,10 +301,10 @@ export function renderStatus(view: StatusPageView): Html {
   return html`<div id="status" class="status">
 <h1>Status</h1>
 <p class="period">As of ${shownTime(view.nowMs)} UTC · the figures count from the process's start. The same data: <code>GET /api/v1/exporters</code>, <code>/api/v1/status</code>, <code>/healthz</code>.</p>
+${exportersSection(view.exporters)}
 <div class="status-grid">
 ${healthSection(view.down, view.status)}
 ${processSection(view.status)}
 </div>
-${exportersSection(view.exporters)}
 </div>`;
 }
