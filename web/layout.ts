@@ -41,7 +41,9 @@ function nav(area: Area, viewer: Viewer | undefined): Html {
   if (viewer === undefined) return html``;
   const operator = viewer.role === "admin" || viewer.role === "operator";
   const links: Html[] = [];
-  if (operator) links.push(html`<a href="/console">Overview</a>`);
+  if (operator) {
+    links.push(html`<a href="/console">Overview</a>`, html`<a href="/console/status">Status</a>`);
+  }
   if (viewer.customer !== undefined) {
     links.push(
       html`<a href="/portal/customers/${encodeURIComponent(viewer.customer)}">My traffic</a>`,

@@ -11,8 +11,10 @@ import { isCustomerRole, type Principal } from "../accounts/model.js";
 import { clearedSessionCookie, sessionCookie } from "../accounts/sessions.js";
 import type { DataEndpoints } from "../query/api/data-endpoints.js";
 import { type ApiError, isApiError, notFound } from "../query/api/errors.js";
+import type { DownDependency } from "../query/api/process-endpoints.js";
 import { type ApiReply, reply } from "../query/api/reply.js";
 import type { ApiRoute, RouteInput } from "../query/api/routes.js";
+import { type ExportersSource, exportersView } from "../query/exporters.js";
 import type { RegistryCustomer } from "../registry/model.js";
 import type { Config } from "../schema/config.js";
 import type { Assets } from "./assets.js";
@@ -28,6 +30,7 @@ import { type Area, type Branding, renderPage, type Viewer } from "./layout.js";
 import { renderError, renderLogin, safeNext } from "./login-page.js";
 import { apiQuery, readOverviewRequest, renderOverview } from "./overview-page.js";
 import { exactParts, type PortalPeriod, portalPeriods, portalRange } from "./period.js";
+import { renderStatus } from "./status-page.js";
 
 export interface WebDeps {
   config: Readonly<Config>;
@@ -42,6 +45,13 @@ export interface WebDeps {
   serviceTypes(): string[];
   now: () => number;
   assets: Assets;
+  /**
+   * The status page's data: the API's own `exporters`, `status` and `health` dependencies
+   * (`GET /api/v1/exporters`, `/api/v1/status`, `/healthz`); a process without one says so.
+   */
+  exporters?: (() => ExportersSource) | undefined;
+  status?: (() => unknown) | undefined;
+  health?: (() => readonly DownDependency[]) | undefined;
   /** The portal's logo (portal.branding.logo), served under /assets/. */
   logo?: { file: string; contentType: string; bytes: Uint8Array } | undefined;
 }
@@ -341,6 +351,17 @@ export function webPages(deps: WebDeps): WebPages {
     });
   }
 
+  function statusPage(input: RouteInput): ApiReply {
+    const nowMs = deps.now();
+    const body = renderStatus({
+      nowMs,
+      exporters: deps.exporters === undefined ? undefined : exportersView(deps.exporters(), nowMs),
+      status: deps.status?.(),
+      down: deps.health?.(),
+    });
+    return page(200, "Status", "console", body, { viewer: viewerOf(input.principal) });
+  }
+
   const assetRoute: ApiRoute = {
     path: "/assets/{file}",
     access: "public",
@@ -392,6 +413,16 @@ export function webPages(deps: WebDeps): WebPages {
       summary: "The console's overview: every customer's traffic for a period",
       responses: PAGE,
       handler: overview,
+    },
+    {
+      path: "/console/status",
+      access: "operator",
+      page: true,
+      inProcess: false,
+      summary:
+        "The console's status: exporters, loss, templates, sampling rates, decode problems, health",
+      responses: PAGE,
+      handler: statusPage,
     },
     ...[
       "/console/customers/{id}",

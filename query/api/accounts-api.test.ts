@@ -926,6 +926,7 @@ describe("isolation: every route × role", () => {
       undefined,
       pages(operators(200)),
     ],
+    ["GET", "/console/status", "/console/status", undefined, pages(operators(200))],
     ["GET", "/console/customers/{id}", "/console/customers/beta", undefined, pages(operators(200))],
     [
       "GET",

@@ -269,6 +269,9 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
           routers: () => [...deps.model.interfaces.keys()].sort(),
           serviceTypes: () => [...new Set(deps.model.customers.map((c) => c.serviceType))].sort(),
           now,
+          exporters: deps.exporters,
+          status: deps.status,
+          health: deps.health,
           assets: loadAssets(config.portal.branding.colors),
           logo: readLogo(config.portal.branding.logo),
         });

@@ -11,7 +11,7 @@ import { createAccountStore } from "../../accounts/account-store.js";
 import { type Accounts, accountsConfigOf, createAccounts } from "../../accounts/accounts.js";
 import { buildCustomerModel } from "../../collector/classify/customer-model.js";
 import { validateConfig } from "../../config/load-config.js";
-import { type ApiServer, createApiServer } from "../../query/api/index.js";
+import { type ApiServer, type ApiServerDeps, createApiServer } from "../../query/api/index.js";
 import { createDuckDbDriver } from "../../registry/duckdb-registry.js";
 import type { Config } from "../../schema/config.js";
 import type { SeriesStore } from "../../schema/series-store.js";
@@ -156,7 +156,13 @@ export interface WebServer {
 }
 
 /** Writes the fixture, starts the API with accounts and users of every role. */
-export async function startWebServer(o: { extraCustomers?: number } = {}): Promise<WebServer> {
+export async function startWebServer(
+  o: {
+    extraCustomers?: number;
+    /** The process's dependencies of the status page (`exporters`, `status`, `health`). */
+    process?: Pick<ApiServerDeps, "exporters" | "status" | "health">;
+  } = {},
+): Promise<WebServer> {
   const dir = await mkdtemp(join(tmpdir(), "flowtally-web-"));
   const store: SeriesStore = createDuckDbStore({ path: join(dir, "series.duckdb") });
   await store.start();
@@ -198,6 +204,7 @@ export async function startWebServer(o: { extraCustomers?: number } = {}): Promi
     // Every minute of the fixture is complete.
     completeUntil: () => Date.UTC(2026, 10, 2, 12, 0),
     accounts,
+    ...o.process,
   });
   const { port } = await api.listen();
   return {
