@@ -2,19 +2,23 @@
  * The static assets of the pages: htmx and uPlot from their npm packages (versions pinned in
  * package.json), the one stylesheet (ours, then uPlot's) and the pages' own script from
  * web/static/, and the portal's branding colours made from the config. Each is read once at
- * start, named by its content (`/assets/htmx-3f9c1a2b.js`) and answered with a year's immutable
- * cache: a new version is a new name. Nothing is fetched from the internet.
+ * start, named by its content (`/assets/htmx-3f9c1a2b.js`), compressed then (brotli and gzip
+ * copies, web/compression.ts) and answered with a year's immutable cache: a new version is a new
+ * name. Nothing is fetched from the internet.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
+import { type Coding, precompress } from "./compression.js";
 
 export interface Asset {
   /** The path it is served at: `/assets/<name>-<hash>.<ext>`. */
   path: string;
   contentType: string;
   body: string;
+  /** The body compressed, for a client that accepts it. */
+  encoded: Record<Coding, Uint8Array>;
 }
 
 /** The assets by role, and by the file name under /assets/. */
@@ -55,6 +59,7 @@ function asset(name: string, ext: keyof typeof TYPES, body: string): Asset {
     path: `/assets/${name}-${hash}.${ext}`,
     contentType: TYPES[ext],
     body,
+    encoded: precompress(body),
   };
 }
 
