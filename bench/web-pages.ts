@@ -414,6 +414,29 @@ async function main(): Promise<void> {
         );
       }
 
+      // Where the year graph's time goes: the store's three reads of its traffic call (the day
+      // sums, and the 1m and 5m samples the peaks are taken from), in process.
+      const breakdown: string[] = [];
+      const yearQ = { customer: "c0", site: "site-0", link: "link-0", fromMs: YEAR0, toMs: T0 };
+      const storeReads: Array<[string, () => Promise<unknown[]>]> = [
+        ["store.traffic, level 1d", () => store.traffic({ ...yearQ, level: "1d" })],
+        ["store.samples, level 5m", () => store.samples({ ...yearQ, level: "5m" })],
+        ["store.samples, level 1m", () => store.samples({ ...yearQ, level: "1m" })],
+      ];
+      for (const [name, read] of storeReads) {
+        const times: number[] = [];
+        let n = 0;
+        for (let k = 0; k < runs; k++) {
+          const t = performance.now();
+          n = (await read()).length;
+          times.push(performance.now() - t);
+        }
+        times.sort((a, b) => a - b);
+        breakdown.push(
+          `| ${name} (a year of c0's link) | ${n} | ${times[Math.floor(times.length / 2)]!.toFixed(1)} | ${times[times.length - 1]!.toFixed(0)} |`,
+        );
+      }
+
       // Page weight.
       const weights: string[] = [];
       const pages: Array<[string, string, string]> = [
@@ -472,6 +495,9 @@ async function main(): Promise<void> {
       );
       process.stdout.write(
         `| request (session cookie, loopback) | first ms | median ms | max ms | answer KiB |\n|---|---:|---:|---:|---:|\n${out.join("\n")}\n\n`,
+      );
+      process.stdout.write(
+        `| the year graph's store reads | rows | median ms | max ms |\n|---|---:|---:|---:|\n${breakdown.join("\n")}\n\n`,
       );
       process.stdout.write(
         `| page | HTML KiB raw / gzip / br | assets | assets KiB raw / gzip / br | on the wire KiB (Accept-Encoding: gzip, br) |\n|---|---|---:|---|---:|\n${weights.join("\n")}\n\n`,
