@@ -21,64 +21,11 @@ import pino from "pino";
 import { buildCustomerModel } from "../collector/classify/customer-model.js";
 import { parseConfigText } from "../config/load-config.js";
 import { createApiServer } from "../query/api/index.js";
-import type { SeriesLevel, SeriesRowDelta } from "../schema/series-store.js";
 import { createDuckDbStore } from "../store/duckdb-store.js";
 import { customersConfig } from "./customers-config.js";
+import { DAY, DAYS, expectedIn, HOUR, rows, T0 } from "./overview-rows.js";
 
 const TOKEN = "bench-config-scale-token";
-const HOUR = 3_600_000;
-const DAY = 86_400_000;
-/** A UTC midnight, the month's first day. */
-const T0 = Date.UTC(2026, 9, 1);
-const DAYS = 30;
-
-const bytesOf = (c: number, slot: number, direction: "in" | "out") =>
-  1_000 + ((c * 7_919 + slot * 104_729 + (direction === "in" ? 0 : 3)) % 1_000_000);
-
-function* rows(customers: number): Generator<SeriesRowDelta[]> {
-  const put = (
-    batch: SeriesRowDelta[],
-    c: number,
-    level: SeriesLevel,
-    startMs: number,
-    slot: number,
-  ) => {
-    for (const direction of ["in", "out"] as const) {
-      const bytes = bytesOf(c, slot, direction);
-      batch.push({
-        customer: `c${c}`,
-        site: `site-${c}`,
-        link: `link-${c}`,
-        trafficClass: "web",
-        direction,
-        level,
-        startMs,
-        bytes,
-        packets: Math.ceil(bytes / 1200),
-        flows: 1,
-      });
-    }
-  };
-  for (let day = 0; day < DAYS - 1; day++) {
-    const batch: SeriesRowDelta[] = [];
-    for (let c = 0; c < customers; c++) put(batch, c, "1d", T0 + day * DAY, day);
-    yield batch;
-  }
-  for (let h = 0; h < 12; h++) {
-    const batch: SeriesRowDelta[] = [];
-    for (let c = 0; c < customers; c++)
-      put(batch, c, "1h", T0 + (DAYS - 1) * DAY + h * HOUR, 100 + h);
-    yield batch;
-  }
-}
-
-/** What the month holds for customer c, in: the sum of what rows() wrote. */
-function expectedIn(c: number): number {
-  let sum = 0;
-  for (let day = 0; day < DAYS - 1; day++) sum += bytesOf(c, day, "in");
-  for (let h = 0; h < 12; h++) sum += bytesOf(c, 100 + h, "in");
-  return sum;
-}
 
 async function timed(
   url: string,

@@ -2,19 +2,23 @@
  * The static assets of the pages: htmx and uPlot from their npm packages (versions pinned in
  * package.json), the one stylesheet (ours, then uPlot's) and the pages' own script from
  * web/static/, and the portal's branding colours made from the config. Each is read once at
- * start, named by its content (`/assets/htmx-3f9c1a2b.js`) and answered with a year's immutable
- * cache: a new version is a new name. Nothing is fetched from the internet.
+ * start, named by its content (`/assets/htmx-3f9c1a2b.js`), compressed then (brotli and gzip
+ * copies, web/compression.ts) and answered with a year's immutable cache: a new version is a new
+ * name. Nothing is fetched from the internet.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
+import { type Coding, precompress } from "./compression.js";
 
 export interface Asset {
   /** The path it is served at: `/assets/<name>-<hash>.<ext>`. */
   path: string;
   contentType: string;
   body: string;
+  /** The body compressed, for a client that accepts it. */
+  encoded: Record<Coding, Uint8Array>;
 }
 
 /** The assets by role, and by the file name under /assets/. */
@@ -49,12 +53,25 @@ const TYPES = {
 const ICON =
   '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect x="2" y="4" width="5" height="10" fill="#1f77b4"/><rect x="9" y="8" width="5" height="6" fill="#2ca02c"/></svg>\n';
 
+/**
+ * The compressed copies by the body's hash: made once per process (brotli at its best quality
+ * takes ~130 ms for the lot), however many servers start (tests start many).
+ */
+const compressed = new Map<string, Record<Coding, Uint8Array>>();
+
 function asset(name: string, ext: keyof typeof TYPES, body: string): Asset {
-  const hash = createHash("sha256").update(body).digest("hex").slice(0, 12);
+  const full = createHash("sha256").update(body).digest("hex");
+  const hash = full.slice(0, 12);
+  let encoded = compressed.get(full);
+  if (encoded === undefined) {
+    encoded = precompress(body);
+    compressed.set(full, encoded);
+  }
   return {
     path: `/assets/${name}-${hash}.${ext}`,
     contentType: TYPES[ext],
     body,
+    encoded,
   };
 }
 

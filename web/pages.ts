@@ -18,6 +18,7 @@ import { type ExportersSource, exportersView } from "../query/exporters.js";
 import type { RegistryCustomer } from "../registry/model.js";
 import type { Config } from "../schema/config.js";
 import type { Assets } from "./assets.js";
+import { encodedPage, encodedStatic } from "./compression.js";
 import {
   type ChartView,
   chartViews,
@@ -369,7 +370,7 @@ export function webPages(deps: WebDeps): WebPages {
     summary:
       "The pages' scripts, stylesheet and images, named by their content (cached for a year)",
     responses: { 200: { description: "The asset" } },
-    handler({ params }) {
+    handler({ params, header }) {
       const file = params.file ?? "";
       const immutable = { "cache-control": "public, max-age=31536000, immutable" };
       if (deps.logo !== undefined && file === deps.logo.file) {
@@ -377,7 +378,11 @@ export function webPages(deps: WebDeps): WebPages {
       }
       const a = assets.byFile.get(file);
       if (a === undefined) throw notFound("no such asset");
-      return reply(200, a.body, a.contentType, immutable);
+      return encodedStatic(
+        reply(200, a.body, a.contentType, immutable),
+        a.encoded,
+        header("accept-encoding"),
+      );
     },
   };
 
@@ -479,5 +484,16 @@ export function webPages(deps: WebDeps): WebPages {
     return page(e.status, title, area, body, { headers });
   }
 
-  return { routes, pageError };
+  // Pages go out compressed to a client that accepts it (the assets have their own copies).
+  const compressed = routes.map(
+    (r): ApiRoute =>
+      r.page === true
+        ? {
+            ...r,
+            handler: async (input) =>
+              encodedPage(await r.handler(input), input.header("accept-encoding")),
+          }
+        : r,
+  );
+  return { routes: compressed, pageError };
 }

@@ -1,0 +1,62 @@
+/**
+ * The rows of a month of every customer's traffic, as the aggregator writes what a month's
+ * overview reads (bench/overview-scale.ts, bench/web-pages.ts): a 1-day row per customer,
+ * direction and day for the month's first 29 days, and 1-hour rows for the last day's first 12
+ * hours, so that a range ending mid-day tiles days and hours. Customer c's site and link are
+ * bench/customers-config.ts's (`site-c`, `link-c`), class `web`.
+ */
+import type { SeriesLevel, SeriesRowDelta } from "../schema/series-store.js";
+
+export const HOUR = 3_600_000;
+export const DAY = 86_400_000;
+/** A UTC midnight, the month's first day (2026-10-01). */
+export const T0 = Date.UTC(2026, 9, 1);
+export const DAYS = 30;
+
+export const bytesOf = (c: number, slot: number, direction: "in" | "out") =>
+  1_000 + ((c * 7_919 + slot * 104_729 + (direction === "in" ? 0 : 3)) % 1_000_000);
+
+export function* rows(customers: number): Generator<SeriesRowDelta[]> {
+  const put = (
+    batch: SeriesRowDelta[],
+    c: number,
+    level: SeriesLevel,
+    startMs: number,
+    slot: number,
+  ) => {
+    for (const direction of ["in", "out"] as const) {
+      const bytes = bytesOf(c, slot, direction);
+      batch.push({
+        customer: `c${c}`,
+        site: `site-${c}`,
+        link: `link-${c}`,
+        trafficClass: "web",
+        direction,
+        level,
+        startMs,
+        bytes,
+        packets: Math.ceil(bytes / 1200),
+        flows: 1,
+      });
+    }
+  };
+  for (let day = 0; day < DAYS - 1; day++) {
+    const batch: SeriesRowDelta[] = [];
+    for (let c = 0; c < customers; c++) put(batch, c, "1d", T0 + day * DAY, day);
+    yield batch;
+  }
+  for (let h = 0; h < 12; h++) {
+    const batch: SeriesRowDelta[] = [];
+    for (let c = 0; c < customers; c++)
+      put(batch, c, "1h", T0 + (DAYS - 1) * DAY + h * HOUR, 100 + h);
+    yield batch;
+  }
+}
+
+/** What the month holds for customer c, in: the sum of what rows() wrote. */
+export function expectedIn(c: number): number {
+  let sum = 0;
+  for (let day = 0; day < DAYS - 1; day++) sum += bytesOf(c, day, "in");
+  for (let h = 0; h < 12; h++) sum += bytesOf(c, 100 + h, "in");
+  return sum;
+}
