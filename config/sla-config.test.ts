@@ -56,6 +56,24 @@ describe("SLA config keys", () => {
     [customer(", billing: { day: 0 }"), /customers\[0\]\.billing\.day: must be a day of the month/],
     [customer(", billing: { day: 1.5 }"), /customers\[0\]\.billing\.day: must be a whole day/],
     [customer(", billing: { credits: 5 }"), /customers\[0\]\.billing: .*credits/],
+    [
+      customer(", billing: { bills: [{ id: b, links: [hq/l9], commitRate: 10M }] }"),
+      /customers\[0\]\.billing\.bills\[0\]\.links\[0\]: "hq\/l9" is no link of customer acme/,
+    ],
+    [
+      customer(
+        ", billing: { bills: [{ id: a, links: [hq/l1], commitRate: 10M }, { id: b, links: [hq/l1], commitRate: 1M }] }",
+      ),
+      /customers\[0\]\.billing\.bills\[1\]\.links\[0\]: "hq\/l1" is also billed in bills\[0\]/,
+    ],
+    [
+      customer(", billing: { bills: [{ id: b, links: [l1], commitRate: 10M }] }"),
+      /customers\[0\]\.billing\.bills\[0\]\.links\[0\]: must name a link as "site\/link"/,
+    ],
+    [
+      customer(", billing: { bills: [{ id: b, links: [hq/l1] }] }"),
+      /customers\[0\]\.billing\.bills\[0\]\.commitRate/,
+    ],
   ];
   for (const [text, message] of refused) {
     it(`refuses ${JSON.stringify(text)} naming the path and the reason`, () => {
@@ -67,8 +85,8 @@ describe("SLA config keys", () => {
     const none = parseConfigText(customer(""));
     expect(none.customers[0]!.billing).toBeUndefined();
     const some = parseConfigText(customer(", billing: { day: 15 }"));
-    expect(some.customers[0]!.billing).toEqual({ percentileOf: "max", day: 15 });
+    expect(some.customers[0]!.billing).toEqual({ percentileOf: "max", day: 15, bills: [] });
     const sum = parseConfigText(customer(", billing: { percentileOf: sum, day: 28 }"));
-    expect(sum.customers[0]!.billing).toEqual({ percentileOf: "sum", day: 28 });
+    expect(sum.customers[0]!.billing).toEqual({ percentileOf: "sum", day: 28, bills: [] });
   });
 });

@@ -63,6 +63,27 @@ export function validateModel(cfg: Config): string[] {
     });
   }
 
+  // Bills: unique ids, links of the customer's own, a link in one bill at most.
+  cfg.customers.forEach((c, ci) => {
+    const bills = c.billing?.bills ?? [];
+    for (const [first, k] of duplicates(bills, (b) => b.id)) {
+      at(
+        ["customers", ci, "billing", "bills", k, "id"],
+        `"${bills[k]!.id}" is also the id of bills[${first}]`,
+      );
+    }
+    const links = new Set(c.sites.flatMap((s) => s.links.map((l) => `${s.id}/${l.id}`)));
+    const billOf = new Map<string, number>();
+    bills.forEach((b, bi) => {
+      b.links.forEach((ref, li) => {
+        const path = ["customers", ci, "billing", "bills", bi, "links", li];
+        if (!links.has(ref)) at(path, `"${ref}" is no link of customer ${c.id} (site/link)`);
+        else if (billOf.has(ref)) at(path, `"${ref}" is also billed in bills[${billOf.get(ref)}]`);
+        else billOf.set(ref, bi);
+      });
+    });
+  });
+
   for (const [first, k] of duplicates(cfg.classes, (c) => c.id)) {
     at(["classes", k, "id"], `"${cfg.classes[k]!.id}" is also the id of classes[${first}]`);
   }

@@ -120,9 +120,19 @@ export function rowsByClass(rows: readonly SlaRow[]): Map<string, SlaRow[]> {
   return out;
 }
 
-export interface LinkSla {
+export interface LinkSla extends CommitSla {
   site: string;
   link: string;
+}
+
+/** Links billed together (`customers[].billing.bills`): their samples summed per window. */
+export interface BillSla extends CommitSla {
+  bill: string;
+  /** "site/link" of each link of the bill. */
+  links: string[];
+}
+
+interface CommitSla {
   /** bits/s; null: the link has no commit rate (then compliant and excessBps are null). */
   commitRate: number | null;
   percentileOf: PercentileOf;
@@ -148,16 +158,46 @@ export function linkSla(
   toMs: number,
   nowMs: number,
 ): LinkSla {
-  const windows = Math.max(0, Math.floor((toMs - fromMs) / WINDOW_MS));
-  const bill = billSamples(
-    [samples.map((s) => ({ startMs: s.timeMs, bytesIn: s.bytesIn, bytesOut: s.bytesOut }))],
-    percentileOf,
-  );
-  const rate = link.commitRate;
-  const c = commitCompliance(bill, windows, rate ?? Number.POSITIVE_INFINITY);
-  const out: LinkSla = {
+  return {
     site: link.site,
     link: link.link,
+    ...commitSla([samples], link.commitRate, percentileOf, fromMs, toMs, nowMs),
+  };
+}
+
+/** A bill's figures: its links' 5-minute samples summed per window, then the percentile. */
+export function billSla(
+  bill: { id: string; links: readonly string[]; commitRate: number },
+  samples: ReadonlyArray<ReadonlyArray<{ timeMs: number; bytesIn: number; bytesOut: number }>>,
+  percentileOf: PercentileOf,
+  fromMs: number,
+  toMs: number,
+  nowMs: number,
+): BillSla {
+  return {
+    bill: bill.id,
+    links: [...bill.links],
+    ...commitSla(samples, bill.commitRate, percentileOf, fromMs, toMs, nowMs),
+  };
+}
+
+function commitSla(
+  samples: ReadonlyArray<ReadonlyArray<{ timeMs: number; bytesIn: number; bytesOut: number }>>,
+  rate: number | undefined,
+  percentileOf: PercentileOf,
+  fromMs: number,
+  toMs: number,
+  nowMs: number,
+): CommitSla {
+  const windows = Math.max(0, Math.floor((toMs - fromMs) / WINDOW_MS));
+  const bill = billSamples(
+    samples.map((list) =>
+      list.map((s) => ({ startMs: s.timeMs, bytesIn: s.bytesIn, bytesOut: s.bytesOut })),
+    ),
+    percentileOf,
+  );
+  const c = commitCompliance(bill, windows, rate ?? Number.POSITIVE_INFINITY);
+  const out: CommitSla = {
     commitRate: rate ?? null,
     percentileOf,
     p95Bps: c.p95Bps,
@@ -202,16 +242,21 @@ export const SLA_CSV_COLUMNS = [
   "p95Bps",
   "excessBps",
   "compliant",
+  "bill",
 ] as const;
 
 type CsvRow = Partial<Record<(typeof SLA_CSV_COLUMNS)[number], string | number | boolean | null>>;
 
 /**
  * The report as one CSV table (RFC 4180, header line): a `class` row per class, an `incident`
- * row per incident (under its class) and a `link` row per link; cells a kind does not have are
- * empty.
+ * row per incident (under its class), a `link` row per link and a `bill` row per bill (its links
+ * in `link`, space-separated); cells a kind does not have are empty.
  */
-export function slaCsv(classes: readonly ClassSla[], links: readonly LinkSla[]): string {
+export function slaCsv(
+  classes: readonly ClassSla[],
+  links: readonly LinkSla[],
+  bills: readonly BillSla[] = [],
+): string {
   const rows: CsvRow[] = [];
   for (const c of classes) {
     rows.push({ kind: "class", ...c, class: c.class });
@@ -228,6 +273,7 @@ export function slaCsv(classes: readonly ClassSla[], links: readonly LinkSla[]):
     }
   }
   for (const l of links) rows.push({ kind: "link", ...l });
+  for (const b of bills) rows.push({ kind: "bill", ...b, link: b.links.join(" ") });
   const cell = (v: unknown): string => {
     if (v === undefined || v === null) return "";
     const s = typeof v === "string" ? defusedCell(v) : String(v);

@@ -165,21 +165,6 @@ const serviceLevelTarget = z.number().superRefine((v, ctx) => {
   if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem, input: v });
 });
 
-/** How a customer's commit rate is judged (sla/commit-rate.ts, docs/sla.md). */
-const billingSchema = z.strictObject({
-  /** The 5-minute sample the 95th percentile is taken of: max(in, out), in, out or in + out. */
-  percentileOf: z
-    .enum(["max", "in", "out", "sum"], { error: 'must be "max", "in", "out" or "sum"' })
-    .default("max"),
-  /** The billing period starts on this day of each month (00:00 UTC); 1 to 28. */
-  day: z
-    .number()
-    .int("must be a whole day of the month from 1 to 28")
-    .min(1, "must be a day of the month from 1 to 28")
-    .max(28, "must be a day of the month from 1 to 28 (every month has one)")
-    .default(1),
-});
-
 /** collector/packet/flow-table.ts sweeps once a second and takes (0, 1d]. */
 const flowTimeout = duration({ min: SECOND_MS, max: DAY_MS });
 
@@ -327,6 +312,36 @@ export const linkSchema = z.strictObject({
   ifIndex: z.number().int().min(0).max(0xffffffff).optional(),
   /** Committed rate in bits/s ("100M"). */
   commitRate: bitRate.optional(),
+});
+
+/** How a customer's commit rate is judged (sla/commit-rate.ts, docs/sla.md). */
+const billingSchema = z.strictObject({
+  /** The 5-minute sample the 95th percentile is taken of: max(in, out), in, out or in + out. */
+  percentileOf: z
+    .enum(["max", "in", "out", "sum"], { error: 'must be "max", "in", "out" or "sum"' })
+    .default("max"),
+  /** The billing period starts on this day of each month (00:00 UTC); 1 to 28. */
+  day: z
+    .number()
+    .int("must be a whole day of the month from 1 to 28")
+    .min(1, "must be a day of the month from 1 to 28")
+    .max(28, "must be a day of the month from 1 to 28 (every month has one)")
+    .default(1),
+  /**
+   * Links billed together: their 5-minute samples are summed per window before the percentile,
+   * against the bill's own commit rate (links not in a bill are billed alone, at their own).
+   */
+  bills: z
+    .array(
+      z.strictObject({
+        id: idSchema,
+        links: z
+          .array(z.string().regex(/^[^/\s]+\/[^/\s]+$/, 'must name a link as "site/link"'))
+          .min(1, "must name at least one link"),
+        commitRate: bitRate,
+      }),
+    )
+    .default([]),
 });
 
 /** One site; exported for the customer registry (registry/model.ts), which extends it. */

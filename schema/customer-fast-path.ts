@@ -18,7 +18,15 @@ export const FAST_PATH_KEYS = {
   site: ["id", "name", "links"],
   link: ["id", "name", "prefixes", "router", "ifIndex", "commitRate"],
   /** Keys of customerSchema the fast path leaves to zod: a customer with one is parsed by zod. */
-  zodOnly: ["billing", "billing.percentileOf", "billing.day"],
+  zodOnly: [
+    "billing",
+    "billing.percentileOf",
+    "billing.day",
+    "billing.bills",
+    "billing.bills[].id",
+    "billing.bills[].links",
+    "billing.bills[].commitRate",
+  ],
 } as const;
 
 type Site = CustomerConfig["sites"][number];

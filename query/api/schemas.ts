@@ -457,6 +457,17 @@ export const SlaLink = z
   })
   .meta({ id: "SlaLink" });
 
+export const SlaBill = SlaLink.omit({ site: true, link: true })
+  .extend({
+    bill: z.string(),
+    links: z.array(z.string()).meta({ description: '"site/link" of each link of the bill' }),
+  })
+  .meta({
+    id: "SlaBill",
+    description:
+      "Links billed together (customers[].billing.bills): their 5-minute samples summed per window before the percentile",
+  });
+
 export const Sla = z
   .strictObject({
     customer: z.string(),
@@ -466,15 +477,19 @@ export const Sla = z
     billing: z.strictObject({
       percentileOf: z.enum(["max", "in", "out", "sum"]),
       day: z.number().int(),
+      bills: z.array(
+        z.strictObject({ id: z.string(), links: z.array(z.string()), commitRate: z.number() }),
+      ),
     }),
     classes: z.array(SlaClass),
     links: z.array(SlaLink),
+    bills: z.array(SlaBill),
   })
   .meta({ id: "Sla" });
 
 export const SlaCsv = z.string().meta({
   description:
-    "kind,class,site,link,threshold,target,transactions,good,goodShare,minutes,compliantMinutes,breachMinutes,noDataMinutes,compliantShare,estimated,start,end,worstMinute,worstShare,commitRate,p95Bps,excessBps,compliant: a `class` row per class, an `incident` row per incident, a `link` row per link; RFC 4180, CRLF line ends, a header line",
+    "kind,class,site,link,threshold,target,transactions,good,goodShare,minutes,compliantMinutes,breachMinutes,noDataMinutes,compliantShare,estimated,start,end,worstMinute,worstShare,commitRate,p95Bps,excessBps,compliant,bill: a `class` row per class, an `incident` row per incident, a `link` row per link, a `bill` row per bill (its links space-separated in `link`); RFC 4180, CRLF line ends, a header line",
 });
 
 export const SlaBreaches = z

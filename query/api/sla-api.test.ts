@@ -53,7 +53,11 @@ const cfg: Readonly<Config> = validateConfig({
     {
       id: "acme",
       name: "Acme",
-      billing: { percentileOf: "in", day: 1 },
+      billing: {
+        percentileOf: "in",
+        day: 1,
+        bills: [{ id: "hq-all", links: ["hq/fiber", "hq/backup"], commitRate: "2M" }],
+      },
       sites: [
         {
           id: "hq",
@@ -226,6 +230,19 @@ for (const backend of STORES) {
           packets: 1,
           flows: 1,
         },
+        // The backup link: 45 MB in the first window only (1.2 Mbit/s).
+        {
+          level: "5m",
+          startMs: at(10, 0),
+          customer: "acme",
+          site: "hq",
+          link: "backup",
+          trafficClass: "web",
+          direction: "in",
+          bytes: 45_000_000,
+          packets: 1,
+          flows: 1,
+        },
         // Out is larger but acme bills `in`.
         {
           level: "5m",
@@ -357,11 +374,27 @@ for (const backend of STORES) {
           link: "backup",
           commitRate: null,
           percentileOf: "in",
-          p95Bps: 0,
+          p95Bps: 1_200_000,
           excessBps: null,
           compliant: null,
           windows: 2,
           windowsAbove: null,
+        },
+      ]);
+      // Billed together, the windows are summed first: 10:00 37.5 + 45 MB = 2.2 Mbit/s, 10:05
+      // 75 MB = 2 Mbit/s; the 95th percentile of the two is 2.2 Mbit/s (adding each link's own,
+      // 2 + 1.2 = 3.2 Mbit/s, would bill a peak that never happened), 0.2 above the bill's 2M.
+      expect(r.json.bills).toEqual([
+        {
+          bill: "hq-all",
+          links: ["hq/fiber", "hq/backup"],
+          commitRate: 2_000_000,
+          percentileOf: "in",
+          p95Bps: 2_200_000,
+          excessBps: 200_000,
+          compliant: false,
+          windows: 2,
+          windowsAbove: 1,
         },
       ]);
     });
@@ -403,22 +436,25 @@ for (const backend of STORES) {
       expect(last.json.links[0].projection).toBeUndefined();
     });
 
-    it("format=csv: one table, a row per class, incident and link", async () => {
+    it("format=csv: one table, a row per class, incident, link and bill", async () => {
       const r = await get(`/api/v1/customers/acme/sla?${RANGE}&format=csv`);
       expect(r.status).toBe(200);
       expect(r.headers.get("content-type")).toBe("text/csv; charset=utf-8");
       const lines = r.text.split("\r\n");
       expect(lines[0]).toBe(
-        "kind,class,site,link,threshold,target,transactions,good,goodShare,minutes,compliantMinutes,breachMinutes,noDataMinutes,compliantShare,estimated,start,end,worstMinute,worstShare,commitRate,p95Bps,excessBps,compliant",
+        "kind,class,site,link,threshold,target,transactions,good,goodShare,minutes,compliantMinutes,breachMinutes,noDataMinutes,compliantShare,estimated,start,end,worstMinute,worstShare,commitRate,p95Bps,excessBps,compliant,bill",
       );
       expect(lines[1]).toBe(
-        `class,web,,,200,95,290,256,${256 / 290},10,2,5,3,${2 / 7},false,,,,,,,,`,
+        `class,web,,,200,95,290,256,${256 / 290},10,2,5,3,${2 / 7},false,,,,,,,,,`,
       );
       expect(lines[2]).toBe(
-        "incident,web,,,,,,,,2,,,,,,2026-11-22T10:00:00Z,2026-11-22T10:02:00Z,2026-11-22T10:00:00Z,0.5,,,,",
+        "incident,web,,,,,,,,2,,,,,,2026-11-22T10:00:00Z,2026-11-22T10:02:00Z,2026-11-22T10:00:00Z,0.5,,,,,",
       );
-      expect(lines).toContain("link,,hq,fiber,,,,,,,,,,,,,,,,1000000,2000000,1000000,false");
-      expect(lines).toContain("link,,hq,backup,,,,,,,,,,,,,,,,,0,,");
+      expect(lines).toContain("link,,hq,fiber,,,,,,,,,,,,,,,,1000000,2000000,1000000,false,");
+      expect(lines).toContain("link,,hq,backup,,,,,,,,,,,,,,,,,1200000,,,");
+      expect(lines).toContain(
+        "bill,,,hq/fiber hq/backup,,,,,,,,,,,,,,,,2000000,2200000,200000,false,hq-all",
+      );
       expect(lines.at(-1)).toBe("");
     });
 

@@ -9,7 +9,7 @@ import type { Config } from "../../schema/config.js";
 import type { SeriesStore, SlaRow } from "../../schema/series-store.js";
 import { configLevels } from "../../sla/config-levels.js";
 import { billingPeriod, type PercentileOf } from "../../sla/index.js";
-import { classSla, linkSla, rowsByClass, slaCsv } from "../sla-report.js";
+import { billSla, classSla, linkSla, rowsByClass, slaCsv } from "../sla-report.js";
 import { badParameter, shown, unknownCustomer } from "./errors.js";
 import { choice, isoTime, minuteRange, readParameters } from "./parameters.js";
 import { type ApiReply, jsonReply, reply } from "./reply.js";
@@ -84,12 +84,17 @@ function readRange(p: Map<string, string>, nowMs: number, billingDay: number) {
 export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
   const { config, model, now } = deps;
   const levelNow = configLevels(config);
-  let billing: Map<string, { percentileOf: PercentileOf; day: number }> | undefined;
-  const billingOf = (customer: string) => {
+  type Billing = {
+    percentileOf: PercentileOf;
+    day: number;
+    bills: ReadonlyArray<{ id: string; links: readonly string[]; commitRate: number }>;
+  };
+  let billing: Map<string, Billing> | undefined;
+  const billingOf = (customer: string): Billing => {
     billing ??= new Map(
       config.customers.flatMap((c) => (c.billing === undefined ? [] : [[c.id, c.billing]])),
     );
-    return billing.get(customer) ?? { percentileOf: "max" as const, day: 1 };
+    return billing.get(customer) ?? { percentileOf: "max" as const, day: 1, bills: [] };
   };
   let linksIndexed:
     | { of: CustomerModel["links"]; by: Map<string, CustomerModel["links"][number][]> }
@@ -154,9 +159,30 @@ export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
         ),
       ),
     );
+    // Bills of several links: their 5-minute samples summed per window before the percentile.
+    const bills =
+      scope === "any"
+        ? []
+        : await Promise.all(
+            bill.bills.map(async (b) =>
+              billSla(
+                b,
+                await Promise.all(
+                  b.links.map((ref) => {
+                    const [site, link] = ref.split("/") as [string, string];
+                    return store.samples({ customer, site, link, fromMs, toMs, level: "5m" });
+                  }),
+                ),
+                bill.percentileOf,
+                fromMs,
+                toMs,
+                nowMs,
+              ),
+            ),
+          );
     if (format === "csv") {
       const compact = (ms: number) => isoTime(ms).replace(/[-:]/g, "");
-      return reply(200, slaCsv(classes, links), "text/csv; charset=utf-8", {
+      return reply(200, slaCsv(classes, links, bills), "text/csv; charset=utf-8", {
         "content-disposition": `attachment; filename="flowtally-sla-${compact(fromMs)}-${compact(toMs)}.csv"`,
       });
     }
@@ -168,6 +194,7 @@ export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
       billing: bill,
       classes,
       links,
+      bills,
     });
   }
 
