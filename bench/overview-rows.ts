@@ -60,3 +60,29 @@ export function expectedIn(c: number): number {
   for (let h = 0; h < 12; h++) sum += bytesOf(c, 100 + h, "in");
   return sum;
 }
+
+/** GET `url` once (cold), then `runs` times: first, median and max ms, and the first body. */
+export async function timedGet(
+  url: string,
+  headers: Record<string, string>,
+  runs: number,
+): Promise<{ first: number; median: number; max: number; body: string; bytes: number }> {
+  const once = async () => {
+    const t = performance.now();
+    const r = await fetch(url, { headers, redirect: "manual" });
+    const body = await r.text();
+    if (r.status !== 200) throw new Error(`${url}: ${r.status} ${body.slice(0, 300)}`);
+    return { ms: performance.now() - t, body };
+  };
+  const first = await once();
+  const times: number[] = [];
+  for (let k = 0; k < runs; k++) times.push((await once()).ms);
+  times.sort((a, b) => a - b);
+  return {
+    first: first.ms,
+    median: times[Math.floor(times.length / 2)]!,
+    max: times[times.length - 1]!,
+    body: first.body,
+    bytes: Buffer.byteLength(first.body),
+  };
+}

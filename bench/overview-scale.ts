@@ -23,33 +23,13 @@ import { parseConfigText } from "../config/load-config.js";
 import { createApiServer } from "../query/api/index.js";
 import { createDuckDbStore } from "../store/duckdb-store.js";
 import { customersConfig } from "./customers-config.js";
-import { DAY, DAYS, expectedIn, HOUR, rows, T0 } from "./overview-rows.js";
+import { DAY, DAYS, expectedIn, HOUR, rows, T0, timedGet } from "./overview-rows.js";
 
 const TOKEN = "bench-config-scale-token";
 
-async function timed(
-  url: string,
-  runs: number,
-): Promise<{ first: number; median: number; max: number; body: string; bytes: number }> {
-  const once = async () => {
-    const t = performance.now();
-    const r = await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` } });
-    const body = await r.text();
-    if (r.status !== 200) throw new Error(`${url}: ${r.status} ${body.slice(0, 300)}`);
-    return { ms: performance.now() - t, body };
-  };
-  const first = await once();
-  const times: number[] = [];
-  for (let k = 0; k < runs; k++) times.push((await once()).ms);
-  times.sort((a, b) => a - b);
-  return {
-    first: first.ms,
-    median: times[Math.floor(times.length / 2)]!,
-    max: times[times.length - 1]!,
-    body: first.body,
-    bytes: Buffer.byteLength(first.body),
-  };
-}
+/** A timed GET with the operator token (overview-rows.ts timedGet). */
+const timed = (url: string, runs: number) =>
+  timedGet(url, { authorization: `Bearer ${TOKEN}` }, runs);
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -43,7 +43,7 @@ import { createDuckDbDriver } from "../registry/duckdb-registry.js";
 import type { SeriesLevel, SeriesRowDelta } from "../schema/series-store.js";
 import { createDuckDbStore } from "../store/duckdb-store.js";
 import { customersConfig } from "./customers-config.js";
-import { bytesOf, DAY, DAYS, expectedIn, rows, T0 } from "./overview-rows.js";
+import { bytesOf, DAY, DAYS, expectedIn, rows, T0, timedGet } from "./overview-rows.js";
 
 const PASSWORD = "a long enough password";
 const FIVE = 300_000;
@@ -124,32 +124,8 @@ function get(base: string, path: string, headers: Record<string, string>): Promi
   });
 }
 
-interface Timing {
-  first: number;
-  median: number;
-  max: number;
-  body: string;
-}
-
-async function timed(url: string, cookie: string, runs: number): Promise<Timing> {
-  const once = async () => {
-    const t = performance.now();
-    const r = await fetch(url, { headers: { cookie }, redirect: "manual" });
-    const body = await r.text();
-    if (r.status !== 200) throw new Error(`${url}: ${r.status} ${body.slice(0, 300)}`);
-    return { ms: performance.now() - t, body };
-  };
-  const first = await once();
-  const times: number[] = [];
-  for (let k = 0; k < runs; k++) times.push((await once()).ms);
-  times.sort((a, b) => a - b);
-  return {
-    first: first.ms,
-    median: times[Math.floor(times.length / 2)]!,
-    max: times[times.length - 1]!,
-    body: first.body,
-  };
-}
+/** A timed GET with the session cookie (bench/overview-rows.ts timedGet). */
+const timed = (url: string, cookie: string, runs: number) => timedGet(url, { cookie }, runs);
 
 const decodeHtml = (s: string) =>
   s

@@ -207,6 +207,21 @@ function trafficLine(r: SeriesRowDelta): string {
   });
 }
 
+/** The tags of a response-time or SLA point: its customer, site, link and class. */
+function seriesTags(r: {
+  customer: string;
+  site: string;
+  link: string;
+  trafficClass: string;
+}): Array<[string, string]> {
+  return [
+    ["customer", r.customer],
+    ["site", r.site],
+    ["link", r.link],
+    ["class", r.trafficClass],
+  ];
+}
+
 /** A response-time row's point: every counter, its bins, and `cleared` bins written as 0. */
 function responseLine(r: ResponseTimeRowDelta, cleared: readonly number[] = []): string {
   const fields: Array<[string, number]> = responseTimeCounters.map((c) => [c, r[c]]);
@@ -214,12 +229,7 @@ function responseLine(r: ResponseTimeRowDelta, cleared: readonly number[] = []):
   for (const key of cleared) fields.push([binField(key), 0]);
   return pointLine({
     measurement: RESPONSE[r.level],
-    tags: [
-      ["customer", r.customer],
-      ["site", r.site],
-      ["link", r.link],
-      ["class", r.trafficClass],
-    ],
+    tags: seriesTags(r),
     fields,
     timeMs: r.startMs,
   });
@@ -232,21 +242,10 @@ function slaLine(r: SlaRow): string {
   if (r.targetPercent !== undefined) fields.push(["targetPercent", r.targetPercent]);
   return pointLine({
     measurement: SLA[r.level],
-    tags: [
-      ["customer", r.customer],
-      ["site", r.site],
-      ["link", r.link],
-      ["class", r.trafficClass],
-    ],
+    tags: seriesTags(r),
     fields,
     timeMs: r.startMs,
   });
-}
-
-/** The `estimated` count of a response row, 0 when it has none (flow-latency may add it). */
-function estimatedOf(row: object): number {
-  const v = (row as { estimated?: unknown }).estimated;
-  return typeof v === "number" ? v : 0;
 }
 
 /** Builds every row's line once, so a row line protocol cannot carry fails the call before any I/O. */
@@ -796,7 +795,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
         const now: MinuteTotals = {
           transactions: m.transactions,
           good: m.good,
-          estimated: estimatedOf(m),
+          estimated: m.estimated,
         };
         return {
           key: m,
