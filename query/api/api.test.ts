@@ -20,19 +20,15 @@
  *
  * gamma has no traffic.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCustomerModel } from "../../collector/classify/customer-model.js";
 import { validateConfig } from "../../config/load-config.js";
 import type { Config } from "../../schema/config.js";
 import type { SeriesKey, SeriesRowDelta, SeriesStore } from "../../schema/series-store.js";
-import { createDuckDbStore } from "../../store/duckdb-store.js";
-import { createInfluxStore } from "../../store/influx-store.js";
+import { apiStores } from "../../test/support/api-stores.js";
 import { captureLog } from "../../test/support/log-capture.js";
-import { influxql, startInfluxd } from "../../test/support/servers.js";
 import { atAllLevels } from "../../test/support/store-conformance.js";
 import { type ApiServer, createApiServer, type DownDependency } from "./index.js";
 
@@ -139,47 +135,7 @@ async function startApi(store: SeriesStore, tokens = [TOKEN, TOKEN2]): Promise<s
 }
 
 /** The stores the API is checked on: every case below runs on each, with the same answers. */
-const STORES: Array<{
-  name: string;
-  open(): Promise<{ store: SeriesStore; close(): Promise<void> }>;
-}> = [
-  {
-    name: "embedded",
-    async open() {
-      const dir = await mkdtemp(join(tmpdir(), "flowtally-api-"));
-      const store = createDuckDbStore({ path: join(dir, "series.duckdb") });
-      await store.start();
-      return {
-        store,
-        async close() {
-          await store.stop();
-          await rm(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
-  {
-    name: "InfluxDB v1",
-    async open() {
-      const influxd = await startInfluxd();
-      await influxql(influxd, "CREATE DATABASE flowtally");
-      const url = `http://127.0.0.1:${influxd.port}`;
-      const store = createInfluxStore(
-        validateConfig({ store: { influx: { api: "v1", url, database: "flowtally" } } }).store
-          .influx!,
-        { log },
-      );
-      await store.start();
-      return {
-        store,
-        async close() {
-          await store.stop();
-          await influxd.close();
-        },
-      };
-    },
-  },
-];
+const STORES = apiStores({ log });
 
 interface Reply {
   status: number;

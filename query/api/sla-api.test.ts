@@ -20,9 +20,7 @@
  * Class other (no target): acme fiber 10:00, 5 of 5: no data. beta web 10:03: 0 of 1, a breach.
  * Traffic, 5-minute rows of hq/fiber in: 37.5 MB at 10:00 (1 Mbit/s), 75 MB at 10:05 (2 Mbit/s).
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCustomerModel } from "../../collector/classify/customer-model.js";
 import { validateConfig } from "../../config/load-config.js";
@@ -33,10 +31,8 @@ import {
   zeroResponseTimeCounters,
 } from "../../schema/series-store.js";
 import { configLevels } from "../../sla/config-levels.js";
-import { createDuckDbStore } from "../../store/duckdb-store.js";
-import { createInfluxStore } from "../../store/influx-store.js";
+import { apiStores } from "../../test/support/api-stores.js";
 import { captureLog } from "../../test/support/log-capture.js";
-import { influxql, startInfluxd } from "../../test/support/servers.js";
 import { type ApiServer, createApiServer } from "./index.js";
 import { periodRange } from "./sla-endpoints.js";
 
@@ -126,47 +122,7 @@ const RESPONSES: ResponseTimeRowDelta[] = [
 
 const { log } = captureLog();
 
-const STORES: Array<{
-  name: string;
-  open(): Promise<{ store: SeriesStore; close(): Promise<void> }>;
-}> = [
-  {
-    name: "embedded",
-    async open() {
-      const dir = await mkdtemp(join(tmpdir(), "flowtally-sla-api-"));
-      const store = createDuckDbStore({ path: join(dir, "s.duckdb"), slaLevel: configLevels(cfg) });
-      await store.start();
-      return {
-        store,
-        async close() {
-          await store.stop();
-          await rm(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
-  {
-    name: "InfluxDB v1",
-    async open() {
-      const influxd = await startInfluxd();
-      await influxql(influxd, "CREATE DATABASE flowtally");
-      const url = `http://127.0.0.1:${influxd.port}`;
-      const store = createInfluxStore(
-        validateConfig({ store: { influx: { api: "v1", url, database: "flowtally" } } }).store
-          .influx!,
-        { log, slaLevel: configLevels(cfg) },
-      );
-      await store.start();
-      return {
-        store,
-        async close() {
-          await store.stop();
-          await influxd.close();
-        },
-      };
-    },
-  },
-];
+const STORES = apiStores({ log, slaLevel: configLevels(cfg) });
 
 describe("periods", () => {
   const now = Date.UTC(2026, 10, 22, 12);
