@@ -8,11 +8,10 @@
  * 1920 px go to $FLOWTALLY_ARTIFACTS (default: a flowtally-web-artifacts directory in the temp
  * directory). Without Chromium the test fails, it does not skip.
  */
-import { mkdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { readFileSync } from "node:fs";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium, logIn, shots } from "../test/support/browser.js";
 import {
   expectedTotals,
   FIXTURE,
@@ -23,40 +22,19 @@ import {
   type WebServer,
 } from "../test/support/web-fixture.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-/** Chromium without these keeps trying to reach the internet. */
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const ARTIFACTS = process.env.FLOWTALLY_ARTIFACTS ?? join(tmpdir(), "flowtally-web-artifacts");
 const MONTH = "period=month&month=2026-11";
 
 let s: WebServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
   s = await startWebServer();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
   await s?.close();
 });
-
-async function shots(page: Page, name: string) {
-  for (const width of [390, 1920]) {
-    await page.setViewportSize({ width, height: width === 390 ? 844 : 1080 });
-    await page.waitForTimeout(150);
-    await page.screenshot({ path: join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
-  }
-}
 
 async function apiJson(path: string) {
   const r = await s.http("GET", path, { headers: { authorization: `Bearer ${TOKEN}` } });
@@ -81,10 +59,7 @@ describe("in Chromium", () => {
     await page.goto(`${s.base}/console?${MONTH}`);
     expect(new URL(page.url()).pathname).toBe("/console/login");
     await shots(page, "console-login");
-    await page.getByLabel("User name").fill("ops");
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Log in" }).click();
-    await page.waitForURL(`**/console?${MONTH}`);
+    await logIn(page, "ops", PASSWORD, `**/console?${MONTH}`);
     const byIn = [...FIXTURE].sort((a, b) => expectedTotals(b).bytesIn - expectedTotals(a).bytesIn);
     expect(await tableIds(page)).toEqual(byIn.map((c) => c.id));
     await shots(page, "console-overview");
@@ -149,10 +124,7 @@ describe("in Chromium", () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${s.base}/console/login`);
-    await page.getByLabel("User name").fill("ops");
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Log in" }).click();
-    await page.waitForURL("**/console");
+    await logIn(page, "ops", PASSWORD, "**/console");
     await page.goto(`${s.base}/console/customers/acme?${MONTH}&view=day&at=2026-11-01`);
     await page.waitForSelector('figure.chart[data-drawn="yes"]');
     const plotted = await page.$eval("figure.chart", (f) => {
@@ -198,10 +170,7 @@ describe("in Chromium", () => {
     await page.goto(`${s.base}/portal`);
     expect(new URL(page.url()).pathname).toBe("/portal/login");
     await shots(page, "portal-login");
-    await page.getByLabel("User name").fill("acme-user");
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Log in" }).click();
-    await page.waitForURL("**/portal/customers/acme");
+    await logIn(page, "acme-user", PASSWORD, "**/portal/customers/acme");
     await page.goto(`${s.base}/portal/customers/acme?period=YESTERDAY`);
     await expect.poll(() => page.locator(".motd").textContent()).toContain(MARK.acme);
     await page.waitForSelector('figure.chart[data-drawn="yes"]');
