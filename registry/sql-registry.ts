@@ -27,6 +27,7 @@ import {
   type RegistrySnapshot,
 } from "./model.js";
 import { inlineParameters } from "./sql-literal.js";
+import type { TreeFile } from "./tree-snapshot.js";
 
 export interface RegistryStore {
   /** Opens the database and creates the tables that are missing. */
@@ -308,7 +309,14 @@ const MAX_REFRESHED_CUSTOMERS = 2000;
 
 export function createSqlRegistry(
   driver: SqlDriver,
-  deps: { now?: () => number } = {},
+  deps: {
+    now?: () => number;
+    /**
+     * Where this process alone writes the database (the embedded file): the tree saved at stop,
+     * read at start instead of the tables when the database is still at its version.
+     */
+    treeFile?: TreeFile;
+  } = {},
 ): RegistryStore {
   const now = deps.now ?? Date.now;
   let started = false;
@@ -347,6 +355,45 @@ export function createSqlRegistry(
   async function readVersion(s: SqlSession): Promise<number> {
     const rows = await s.rows("SELECT version FROM registry_meta WHERE id = 1");
     return Number(rows[0]?.[0] ?? 0);
+  }
+
+  /**
+   * What the database says of `version`: its first audit entry (when, who, what), which a
+   * database with another history (a restored copy, another file) at the same version does not
+   * share. Empty for version 0.
+   */
+  async function markOf(s: SqlSession, version: number): Promise<string> {
+    if (version === 0) return "";
+    const rows = await s.rows(
+      "SELECT at_ms, actor, op, path FROM registry_audit WHERE version = $1 AND idx = 0",
+      [version],
+    );
+    return rows.length === 0 ? "?" : JSON.stringify(rows[0]!.map(String));
+  }
+
+  /**
+   * The saved tree as the cache where the database is at its version, or at a later one of the
+   * same history (`load` then re-reads the customers the audit names since); else nothing.
+   */
+  async function adoptSaved(s: SqlSession): Promise<void> {
+    const saved = await deps.treeFile?.read();
+    if (saved === undefined) return;
+    const version = await readVersion(s);
+    if (saved.version > version || (await markOf(s, saved.version)) !== saved.mark) return;
+    cached = { version: saved.version, customers: saved.customers };
+    cachedValid = true;
+  }
+
+  /** Saves the tree for the next start (a cache: a failure only makes that start slower). */
+  async function saveTree(file: TreeFile): Promise<void> {
+    const tree = cached;
+    if (!cachedValid || writing) return;
+    try {
+      const mark = await tx("read", (s) => markOf(s, tree.version));
+      await file.write({ version: tree.version, mark, customers: tree.customers });
+    } catch {
+      await file.remove().catch(() => undefined);
+    }
   }
 
   /** The tree at the session's version: the cached one when it is still current. */
@@ -710,7 +757,10 @@ export function createSqlRegistry(
         await tx("write", createRegistryTables);
         // The tree now; its validation index at the first write (0.2 s of CPU at 100 000
         // customers that a process which only reads, or has just started, does not spend).
-        await tx("read", (s) => load(s));
+        await tx("read", async (s) => {
+          await adoptSaved(s);
+          await load(s);
+        });
       } catch (e) {
         started = false;
         await driver.close().catch(() => undefined);
@@ -726,6 +776,7 @@ export function createSqlRegistry(
       unfollow?.();
       unfollow = undefined;
       if (!started) return;
+      if (deps.treeFile !== undefined) await saveTree(deps.treeFile);
       started = false;
       cachedValid = false;
       await driver.close();
