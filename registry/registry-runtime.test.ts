@@ -114,6 +114,36 @@ describe("registry runtime, one process (embedded)", () => {
     expect(runtime.current()).toBe(rebased);
   });
 
+  it("without a listener (serve), makes a version's model only when asked for, and it is that version's", async () => {
+    const store = createDuckDbRegistry({ path: ":memory:" });
+    await store.start();
+    await store.apply(TWO, { actor: "t" });
+    const runtime = createRegistryRuntime(databaseConfig(), {
+      log: silent,
+      store,
+      pollMs: 3_600_000,
+    });
+    await runtime.start();
+    onTestFinished(() => runtime.stop());
+    await store.apply(MOVE, { actor: "t" });
+    await waitFor("version 2", () => runtime.appliedVersion() === 2, 500);
+    // Not made on the way in (a getter, not a value), made right when read.
+    const applied = runtime.current();
+    expect(typeof Object.getOwnPropertyDescriptor(applied, "model")?.get).toBe("function");
+    expect(owner(applied, "192.0.2.5")).toBe("b");
+    expect(owner(applied, "203.0.113.1")).toBe("a");
+    expect(applied.config.customers.map((c) => c.id)).toEqual(["a", "b"]);
+    // With a listener (run swaps each version in), it is made before the listener is called.
+    const seen: AppliedRegistry[] = [];
+    runtime.onApplied((a) => {
+      seen.push(a);
+    });
+    await store.apply([{ op: "delete", customer: "b" }], { actor: "t" });
+    await waitFor("version 3", () => runtime.appliedVersion() === 3, 500);
+    expect(Object.getOwnPropertyDescriptor(seen[0]!, "model")?.get).toBeUndefined();
+    expect(owner(seen[0]!, "192.0.2.5")).toBe("unattributed");
+  });
+
   it("keeps the config's customers with registry.source: config (version 0, no store)", async () => {
     const cfg = parseConfigText(
       "customers: [{ id: c, name: C, sites: [{ id: s, links: [{ id: l, prefixes: [10.0.0.0/24] }] }] }]",
