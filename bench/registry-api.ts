@@ -6,7 +6,7 @@
  *   node dist/bench/registry-api.js --customers 20000 --clients 50 --seconds 10
  *   node dist/bench/registry-api.js --postgres   # on a PostgreSQL started here (initdb, free port)
  *   node dist/bench/registry-api.js --profile api.cpuprofile   # the API thread's CPU profile of the load
- *   node dist/bench/registry-api.js --runtime    # with the registry runtime, as in `serve` and `run`
+ *   node dist/bench/registry-api.js --runtime serve   # with the registry runtime as `serve` has it (or `run`)
  *
  * The registry (embedded DuckDB in a temporary directory, or PostgreSQL with --postgres) is
  * filled with one change set of `--customers` customers, each with one site and two access links
@@ -182,7 +182,7 @@ if (!isMainThread) {
       warmup: { type: "string", default: "2" },
       postgres: { type: "boolean", default: false },
       writes: { type: "string", default: "0.2" },
-      runtime: { type: "boolean", default: false },
+      runtime: { type: "string" },
       /** A CPU profile of the API's thread during the load (warm-up included), to this file. */
       profile: { type: "string" },
     },
@@ -229,12 +229,18 @@ if (!isMainThread) {
       api: { listen: "127.0.0.1:0", operatorTokens: [TOKEN], maxConnections: 1000 },
       registry: { source: "database" },
     });
-    // --runtime: as `serve` and `run` are, the registry runtime follows the store: each
-    // version's customer model is built (in this process, on the API's event loop).
-    const runtime = values.runtime
-      ? createRegistryRuntime(cfg, { log: pino({ level: "warn" }), store, pollMs: 3_600_000 })
-      : undefined;
+    // --runtime serve|run: the registry runtime follows the store, as in those commands, on the
+    // API's event loop; `run` classifies, so each version's customer model is built as it comes
+    // (a listener swaps it in), `serve` builds one only when a traffic query asks.
+    if (values.runtime !== undefined && !["serve", "run"].includes(values.runtime)) {
+      throw new Error(`--runtime ${values.runtime}: expected serve or run`);
+    }
+    const runtime =
+      values.runtime === undefined
+        ? undefined
+        : createRegistryRuntime(cfg, { log: pino({ level: "warn" }), store, pollMs: 3_600_000 });
     await runtime?.start();
+    if (values.runtime === "run") runtime?.onApplied(() => undefined);
     const api = createApiServer({
       config: cfg,
       model:

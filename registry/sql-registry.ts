@@ -781,8 +781,17 @@ export function createSqlRegistry(
       cachedValid = false;
       await driver.close();
     },
-    snapshot: () => tx("read", (s) => load(s)),
-    version: () => tx("read", readVersion),
+    // Where this process alone writes (the embedded file, locked to it), the tree it holds is
+    // the database's: answered without a transaction, which would wait in the one connection's
+    // queue behind the writes (the registry runtime reads after every version).
+    snapshot: () =>
+      started && cachedValid && driver.writeScript !== undefined
+        ? Promise.resolve(cached)
+        : tx("read", (s) => load(s)),
+    version: () =>
+      started && cachedValid && driver.writeScript !== undefined
+        ? Promise.resolve(cached.version)
+        : tx("read", readVersion),
     apply(changes, options) {
       return new Promise((resolve, reject) => {
         waiting.push({ changes, actor: options.actor, resolve, reject });
