@@ -473,8 +473,8 @@ function mergeFew(
   return tree;
 }
 
-/** Where customer `id` would go in a tree sorted by id (the first position after smaller ids). */
-function insertionPoint(tree: readonly { id: string }[], id: string): number {
+/** Where `id` goes in a list sorted by id: the first position whose id is not smaller. */
+export function insertionPoint(tree: readonly { id: string }[], id: string): number {
   let lo = 0;
   let hi = tree.length;
   while (lo < hi) {

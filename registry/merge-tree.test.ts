@@ -5,20 +5,9 @@
  * at the same place, few (the binary-search path) and many (the walk).
  */
 import { describe, expect, it } from "vitest";
+import { prng as random } from "../test/support/latency-exports.js";
 import { mergeTree } from "./change-set.js";
 import type { RegistryCustomer } from "./model.js";
-
-/** mulberry32: a small seeded generator, so a failure replays. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const customer = (id: string, revision: number): RegistryCustomer =>
   ({ id, name: id, revision, sites: [] }) as unknown as RegistryCustomer;

@@ -64,18 +64,24 @@ function waitFor(what: string, ok: () => boolean, ms = 5000): Promise<void> {
   });
 }
 
+/** An in-memory registry holding TWO at version 1, and a runtime started on it. */
+async function runtimeOnTwo() {
+  const store = createDuckDbRegistry({ path: ":memory:" });
+  await store.start();
+  await store.apply(TWO, { actor: "t" });
+  const runtime = createRegistryRuntime(databaseConfig(), {
+    log: silent,
+    store,
+    pollMs: 3_600_000,
+  });
+  await runtime.start();
+  onTestFinished(() => runtime.stop());
+  return { store, runtime };
+}
+
 describe("registry runtime, one process (embedded)", () => {
   it("reads the registry at start, and swaps in each committed version at once, built whole", async () => {
-    const store = createDuckDbRegistry({ path: ":memory:" });
-    await store.start();
-    await store.apply(TWO, { actor: "t" });
-    const runtime = createRegistryRuntime(databaseConfig(), {
-      log: silent,
-      store,
-      pollMs: 3_600_000,
-    });
-    await runtime.start();
-    onTestFinished(() => runtime.stop());
+    const { store, runtime } = await runtimeOnTwo();
     expect(runtime.appliedVersion()).toBe(1);
     expect(runtime.status()).toMatchObject({ source: "database", appliedVersion: 1 });
     expect(owner(runtime.current(), "192.0.2.5")).toBe("a");
@@ -115,16 +121,7 @@ describe("registry runtime, one process (embedded)", () => {
   });
 
   it("without a listener (serve), makes a version's model only when asked for, and it is that version's", async () => {
-    const store = createDuckDbRegistry({ path: ":memory:" });
-    await store.start();
-    await store.apply(TWO, { actor: "t" });
-    const runtime = createRegistryRuntime(databaseConfig(), {
-      log: silent,
-      store,
-      pollMs: 3_600_000,
-    });
-    await runtime.start();
-    onTestFinished(() => runtime.stop());
+    const { store, runtime } = await runtimeOnTwo();
     await store.apply(MOVE, { actor: "t" });
     await waitFor("version 2", () => runtime.appliedVersion() === 2, 500);
     // Not made on the way in (a getter, not a value), made right when read.
