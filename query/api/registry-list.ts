@@ -29,7 +29,7 @@ export interface ListRequest {
 }
 
 export interface ListPage {
-  items: Array<Record<string, unknown>>;
+  items: Array<Readonly<Record<string, unknown>>>;
   total: number;
   next: string | null;
 }
@@ -169,8 +169,12 @@ export function listPage(sorted: readonly ListRow[], r: ListRequest): ListPage {
   };
 }
 
-function select(row: ListRow, fields: readonly string[] | undefined): Record<string, unknown> {
-  if (fields === undefined) return { ...row };
+/** The row's chosen fields; every field: the row itself (read-only, shared with the order). */
+function select(
+  row: ListRow,
+  fields: readonly string[] | undefined,
+): Readonly<Record<string, unknown>> {
+  if (fields === undefined) return row;
   const out: Record<string, unknown> = { id: row.id };
   for (const f of fields) if (row[f] !== undefined) out[f] = row[f];
   return out;
