@@ -14,6 +14,7 @@ import {
   applyChangeSet,
   changeSetSchema,
   customerRecordSchema,
+  insertionPoint,
   linkRecordSchema,
   type RegistryCustomer,
   type RegistryLink,
@@ -642,13 +643,7 @@ export function registryRoutes(
       const removed = new Set<ListRow>();
       for (const id of touched) {
         const c = findById(snapshot.customers, id);
-        let lo = 0;
-        let hi = fresh.length;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (fresh[mid]!.id < id) lo = mid + 1;
-          else hi = mid;
-        }
+        const lo = insertionPoint(fresh, id);
         const present = lo < fresh.length && fresh[lo]!.id === id;
         if (present && sources[lo] === c) continue;
         if (present) removed.add(fresh[lo]!);
