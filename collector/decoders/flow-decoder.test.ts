@@ -472,7 +472,9 @@ describe("Cisco AVC ART over NetFlow v9", () => {
   // Flexible NetFlow's `export-protocol netflow-v9` sends the ART fields under the numbers IPFIX
   // gives them with enterprise 9, without an enterprise number: the same record over both must
   // fill the same response-time contribution.
-  const art = [9282, 9292, 9316, 9319, 9306, 9309, 9268, 9300, 9293, 9294, 9295, 9296, 9297, 9298, 9299];
+  const art = [
+    9282, 9292, 9316, 9319, 9306, 9309, 9268, 9300, 9293, 9294, 9295, 9296, 9297, 9298, 9299,
+  ];
   // 3 connections, 12 responses; sums in ms: client 6, server 30, server response 240, total
   // 900; 2 retransmissions, 1 late response; histogram 1, 2, 3, 0, 4, 1, 1.
   const values = [3, 12, 6, 30, 240, 900, 2, 1, 1, 2, 3, 0, 4, 1, 1];
