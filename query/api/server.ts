@@ -281,6 +281,15 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
           health: deps.health,
           assets: loadAssets(config.portal.branding.colors),
           logo: readLogo(config.portal.branding.logo),
+          manage: {
+            source: deps.registry?.source ?? "config",
+            api:
+              deps.registry === undefined
+                ? registryRoutes(configRegistry(config.customers), {
+                    maxChangeSetBytes: limits.maxChangeSetBytes,
+                  })
+                : table,
+          },
         });
   const pages = web?.routes ?? [];
   const app = createApiApp([...routes, ...pages], {
