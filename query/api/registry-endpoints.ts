@@ -520,7 +520,10 @@ function entityTags(header: string): "*" | number[] {
 }
 
 /** Zod's issues as problems; an unknown key is named in the path (`changes[0].colour`). */
-function problemsOf(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []) {
+export function problemsOf(
+  issues: readonly z.core.$ZodIssue[],
+  prefix: readonly PropertyKey[] = [],
+) {
   return issues.flatMap((i): BodyProblem[] =>
     i.code === "unrecognized_keys"
       ? i.keys.map((key) => ({

@@ -16,7 +16,13 @@ import {
 } from "../../registry/index.js";
 import { exportCsv, parseCsvTree } from "../../registry/tree-csv.js";
 import { choice, readParameters } from "./parameters.js";
-import { callRegistry, type RegistryAccess, readOnly } from "./registry-endpoints.js";
+import {
+  badBody,
+  callRegistry,
+  problemsOf,
+  type RegistryAccess,
+  readOnly,
+} from "./registry-endpoints.js";
 import { jsonReply, reply } from "./reply.js";
 import type { ApiRoute } from "./routes.js";
 import { ErrorBody } from "./schemas.js";
@@ -88,7 +94,10 @@ export function registryFileRoutes(
       responses: {
         200: {
           description: "The tree as a file",
-          content: { "application/yaml": z.string(), "text/csv": z.string() },
+          content: {
+            "application/yaml; charset=utf-8": z.string(),
+            "text/csv; charset=utf-8": z.string(),
+          },
         },
       },
       handler: async ({ search }) => {
@@ -119,6 +128,7 @@ export function registryFileRoutes(
         "Operators and admins may call it. Body `{format, text}`. The diff (deletes, updates of the changed fields with the revision read, adds) as `flowtally customers import` makes it; `dryRun=true` answers it and writes nothing. Without, it is applied as one change set (one version), or nothing is: an edit made meanwhile answers 412.",
       query: ImportQuery,
       body: ImportBody,
+      bodyCheckedBy: "handler",
       maxBodyBytes: options.maxBodyBytes,
       responses: {
         200: {
@@ -132,8 +142,12 @@ export function registryFileRoutes(
       handler: async ({ search, body, actor }) => {
         const p = readParameters(search, Object.keys(ImportQuery.shape));
         const dryRun = choice(p, "dryRun", ["true", "false"] as const, "false") === "true";
+        const parsed = ImportBody.safeParse(body);
+        if (!parsed.success) {
+          throw badBody("the import is not valid", problemsOf(parsed.error.issues));
+        }
         if (registry.source === "config") readOnly();
-        const { format, text } = body as z.output<typeof ImportBody>;
+        const { format, text } = parsed.data;
         const wanted = await call(async () =>
           format === "csv" ? parseCsvTree(text, "import") : parseTree(text, "import"),
         );

@@ -119,6 +119,7 @@ const KIND_NAMES: Record<Kind, string> = {
   site: "site",
   link: "access link",
 };
+const ARTICLES: Record<Kind, string> = { customer: "a", site: "a", link: "an" };
 
 /** The page's URL for a request with some parameters changed (defaults left out). */
 export function manageUrl(r: ManageRequest, change: Partial<ManageRequest> = {}): string {
@@ -193,7 +194,7 @@ function table(o: {
   const head = o.columns.map((c) => sortHeader(o.request, c, o.sorts, o.current, o.key));
   const rows = o.items.map((item) => {
     const path = o.parent === "" ? `customers/${item.id}` : `${o.parent}/${o.kind}s/${item.id}`;
-    const { revision, siteCount: _s, linkCount: _l, ...record } = item;
+    const { revision, ...record } = item;
     const selected = o.selected === item.id;
     const cells = o.columns.map((c) => {
       const text = cellText(item[c]);
@@ -227,7 +228,7 @@ function editor(kind: Kind, parent: string): Html {
     return html`<div class="field" data-field="${f.name}"><label for="${id}">${f.label}</label>${control}${hint}<span class="field-error" id="${err}" role="alert"></span></div>`;
   });
   return html`<form class="editor" data-kind="${kind}" data-parent="${parent}" hidden>
-<h3 class="editor-title">Add a ${KIND_NAMES[kind]}</h3>
+<h3 class="editor-title">Add ${ARTICLES[kind]} ${KIND_NAMES[kind]}</h3>
 ${inputs}
 <p class="field-error form-error" id="err-${kind}-form" role="alert"></p>
 <div class="editor-buttons"><button type="submit">Keep as unsaved change</button> <button type="button" data-action="cancel">Cancel</button></div>

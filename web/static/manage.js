@@ -428,7 +428,7 @@
     form.dataset.path = path || "";
     form.querySelector(".editor-title").textContent = path
       ? `Edit ${path}`
-      : `Add a ${NAMES[kind]} ${form.dataset.parent === "" ? "" : `to ${form.dataset.parent}`}`;
+      : `Add ${kind === "link" ? "an" : "a"} ${NAMES[kind]}${form.dataset.parent === "" ? "" : ` to ${form.dataset.parent}`}`;
     const record = path ? currentRecord(path) : {};
     for (const input of form.elements) {
       if (!input.name) continue;
