@@ -9,10 +9,10 @@
  * directory). Without Chromium the test fails, it does not skip.
  */
 import { mkdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ARTIFACTS, launchChromium } from "../test/support/chromium.js";
 import {
   expectedTotals,
   FIXTURE,
@@ -23,18 +23,6 @@ import {
   type WebServer,
 } from "../test/support/web-fixture.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-/** Chromium without these keeps trying to reach the internet. */
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const ARTIFACTS = process.env.FLOWTALLY_ARTIFACTS ?? join(tmpdir(), "flowtally-web-artifacts");
 const MONTH = "period=month&month=2026-11";
 
 let s: WebServer;
@@ -43,7 +31,7 @@ let browser: Browser;
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   s = await startWebServer();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, 60_000);
 afterAll(async () => {
   await browser?.close();

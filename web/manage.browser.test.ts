@@ -16,27 +16,17 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { type RunningFlowtally, startRun } from "../cli/run-command.js";
 import { parseConfigText } from "../config/load-config.js";
 import { createDuckDbRegistry } from "../registry/duckdb-registry.js";
 import { createDuckDbStore } from "../store/duckdb-store.js";
+import { ARTIFACTS, launchChromium } from "../test/support/chromium.js";
 import { v5Packet } from "../test/support/export-builder.js";
 import { eventually } from "../test/support/scale-out.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const ARTIFACTS = process.env.FLOWTALLY_ARTIFACTS ?? join(tmpdir(), "flowtally-web-artifacts");
 const TOKEN = "manage-browser-token-0123456789";
 const PASSWORD = "a long enough password";
 const silent = pino({ level: "silent" });
@@ -112,7 +102,7 @@ beforeAll(async () => {
     });
     expect(r.status).toBe(201);
   }
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, 90_000);
 
 afterAll(async () => {
@@ -126,6 +116,17 @@ async function shots(page: Page, name: string) {
     await page.setViewportSize({ width, height: width === 390 ? 844 : 1080 });
     await page.waitForTimeout(150);
     await page.screenshot({ path: join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
+    // No sideways scrolling of the page (wide tables scroll in their own box).
+    const wider = await page.evaluate((w) => {
+      const out: string[] = [];
+      for (const e of document.querySelectorAll("body *")) {
+        const r = e.getBoundingClientRect();
+        if (r.right > w + 0.5 && !e.closest(".table-scroll"))
+          out.push(`${e.tagName}.${e.className}#${e.id} ${r.right}`);
+      }
+      return out;
+    }, width);
+    expect(wider, `${name} at ${width} px`).toEqual([]);
   }
   await page.setViewportSize({ width: 1920, height: 1080 });
 }

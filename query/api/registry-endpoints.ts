@@ -240,7 +240,8 @@ export function registryCustomerScope(
 
 // --- The rows the API shows -------------------------------------------------------------------
 
-const CUSTOMER_FIELDS = [
+/** The fields of a customer's list row (its columns: sortable and choosable). */
+export const CUSTOMER_FIELDS = [
   "id",
   "name",
   "serviceType",

@@ -6,6 +6,7 @@
  * field), an editor form per pane, the unsaved-changes panel and the import/export section. Pure:
  * a view in, Html out; every value escaped.
  */
+import { CUSTOMER_FIELDS } from "../../query/api/registry-endpoints.js";
 import { type Html, html } from "../html.js";
 
 export type Kind = "customer" | "site" | "link";
@@ -78,19 +79,7 @@ export const FIELDS: Record<Kind, ReadonlyArray<{ name: string; label: string; h
 };
 
 /** The customer columns one may choose, in order; `id` is always shown. */
-export const CUSTOMER_COLUMNS = [
-  "name",
-  "serviceType",
-  "contact",
-  "email",
-  "phone",
-  "address",
-  "description",
-  "motd",
-  "siteCount",
-  "linkCount",
-  "revision",
-] as const;
+export const CUSTOMER_COLUMNS = CUSTOMER_FIELDS.filter((f) => f !== "id");
 export const DEFAULT_COLUMNS = ["name", "serviceType", "siteCount", "linkCount"];
 export const SITE_COLUMNS = ["id", "name", "address", "description", "linkCount"] as const;
 export const LINK_COLUMNS = ["id", "name", "prefixes", "router", "ifIndex", "commitRate"] as const;
