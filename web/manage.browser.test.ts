@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { type RunningFlowtally, startRun } from "../cli/run-command.js";
 import { parseConfigText } from "../config/load-config.js";
 import { createDuckDbRegistry } from "../registry/duckdb-registry.js";
@@ -117,15 +117,9 @@ async function shots(page: Page, name: string) {
     await page.waitForTimeout(150);
     await page.screenshot({ path: join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
     // No sideways scrolling of the page (wide tables scroll in their own box).
-    const wider = await page.evaluate((w) => {
-      const out: string[] = [];
-      for (const e of document.querySelectorAll("body *")) {
-        const r = e.getBoundingClientRect();
-        if (r.right > w + 0.5 && !e.closest(".table-scroll"))
-          out.push(`${e.tagName}.${e.className}#${e.id} ${r.right}`);
-      }
-      return out;
-    }, width);
+    const wider = (await page.evaluate(`[...document.querySelectorAll("body *")]
+      .filter((e) => e.getBoundingClientRect().right > ${width} + 0.5 && !e.closest(".table-scroll"))
+      .map((e) => e.tagName + "." + e.className + "#" + e.id)`)) as string[];
     expect(wider, `${name} at ${width} px`).toEqual([]);
   }
   await page.setViewportSize({ width: 1920, height: 1080 });
@@ -242,6 +236,36 @@ describe("customer management in Chromium", () => {
     expect((page as Page & { errors?: string[] }).errors).toEqual([]);
     await page.context().close();
     await other.context().close();
+  }, 60_000);
+
+  it("imports a file: the registry's diff shown first, then applied as one change", async () => {
+    const page = await loggedIn("ops", "/console/manage");
+    const exported = await fetch(`${base}/api/v1/registry/export?format=yaml`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    const tree = parse(await exported.text()) as { customers: object[] };
+    tree.customers.push({ id: "gamma", name: "Gamma Imported", sites: [] });
+    await page.locator("#import-file").setInputFiles({
+      name: "customers.yaml",
+      mimeType: "application/yaml",
+      buffer: Buffer.from(stringify(tree)),
+    });
+    await page.getByRole("button", { name: "Show the changes" }).click();
+    await expect
+      .poll(() => page.locator("#import-diff").textContent())
+      .toBe("+ customers/gamma\n1 to add, 0 to change, 0 to delete");
+    // Shown, not written.
+    expect((await api("GET", "/api/v1/customers/gamma")).status).toBe(404);
+    await shots(page, "manage-import");
+    const before = (await api("GET", "/api/v1/registry/tree")).json.version as number;
+    await page.getByRole("button", { name: "Apply the import" }).click();
+    await expect
+      .poll(() => page.locator("#manage-status").textContent())
+      .toBe(`Imported: registry version ${before + 1}.`);
+    expect((await api("GET", "/api/v1/customers/gamma")).json.name).toBe("Gamma Imported");
+    await expect.poll(() => page.locator('tr[data-path="customers/gamma"]').count()).toBe(1);
+    expect((page as Page & { errors?: string[] }).errors).toEqual([]);
+    await page.context().close();
   }, 60_000);
 
   it("adds a site and a link (validated beside the field), undoes another change, saves; classification follows", async () => {
