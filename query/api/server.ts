@@ -40,6 +40,7 @@ import {
   registryCustomers,
   registryRoutes,
 } from "./registry-endpoints.js";
+import { registryFileRoutes } from "./registry-file-endpoints.js";
 import { type ApiReply, errorReply, fromResponse, toResponse } from "./reply.js";
 import { type ApiRoute, apiRoutes } from "./routes.js";
 
@@ -224,14 +225,20 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     ...(deps.registry === undefined
       ? {}
       : {
-          registry: registryRoutes(deps.registry, {
-            maxChangeSetBytes: limits.maxChangeSetBytes,
-            now,
-            log,
-            ...(deps.store?.purgeCustomer === undefined
-              ? {}
-              : { purgeSeries: (id: string) => deps.store!.purgeCustomer(id) }),
-          }),
+          registry: [
+            ...registryRoutes(deps.registry, {
+              maxChangeSetBytes: limits.maxChangeSetBytes,
+              now,
+              log,
+              ...(deps.store?.purgeCustomer === undefined
+                ? {}
+                : { purgeSeries: (id: string) => deps.store!.purgeCustomer(id) }),
+            }),
+            ...registryFileRoutes(deps.registry, {
+              maxBodyBytes: limits.maxChangeSetBytes,
+              log,
+            }),
+          ],
         }),
   });
   if (deps.accounts !== undefined) {
@@ -274,6 +281,15 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
           health: deps.health,
           assets: loadAssets(config.portal.branding.colors),
           logo: readLogo(config.portal.branding.logo),
+          manage: {
+            source: deps.registry?.source ?? "config",
+            api:
+              deps.registry === undefined
+                ? registryRoutes(configRegistry(config.customers), {
+                    maxChangeSetBytes: limits.maxChangeSetBytes,
+                  })
+                : table,
+          },
         });
   const pages = web?.routes ?? [];
   const app = createApiApp([...routes, ...pages], {

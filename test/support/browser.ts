@@ -8,6 +8,7 @@ import { mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { expect } from "vitest";
 
 export const CHROMIUM = "/usr/bin/chromium";
 /** Chromium without these keeps trying to reach the internet. */
@@ -29,12 +30,27 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
 
-/** Full-page screenshots at 390 px and 1920 px: `${name}-390.png`, `${name}-1920.png`. */
-export async function shots(page: Page, name: string): Promise<void> {
+/**
+ * Full-page screenshots at 390 px and 1920 px: `${name}-390.png`, `${name}-1920.png`. With
+ * `noSideways`, also fails when an element reaches past the window's width outside a box that
+ * scrolls on its own (`.table-wrap`, `.table-scroll`): the page itself must not scroll sideways.
+ */
+export async function shots(
+  page: Page,
+  name: string,
+  o: { noSideways?: boolean } = {},
+): Promise<void> {
   for (const width of [390, 1920]) {
     await page.setViewportSize({ width, height: width === 390 ? 844 : 1080 });
     await page.waitForTimeout(150);
     await page.screenshot({ path: join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
+    if (o.noSideways === true) {
+      const wider = (await page.evaluate(`[...document.querySelectorAll("body *")]
+        .filter((e) => e.getBoundingClientRect().right > ${width} + 0.5
+          && !e.closest(".table-wrap, .table-scroll"))
+        .map((e) => e.tagName + "." + e.className + "#" + e.id)`)) as string[];
+      expect(wider, `${name} at ${width} px`).toEqual([]);
+    }
   }
 }
 
@@ -43,7 +59,7 @@ export async function logIn(
   page: Page,
   user: string,
   password: string,
-  then: string | RegExp,
+  then: string | RegExp | ((url: URL) => boolean),
 ): Promise<void> {
   await page.getByLabel("User name").fill(user);
   await page.getByLabel("Password").fill(password);
