@@ -156,7 +156,7 @@ program
     const signalled = stopSignal(log, "closing the API");
     const hangup = await reloadOnHangup(opts.config, service, "log");
     const running = await startServe(cfg, log);
-    hangup.started({ reload() {} });
+    hangup.started({ reload: (next) => running.reloadPortalTemplates?.(next) });
     await signalled;
     hangup.stop();
     await running.stop();
@@ -658,7 +658,8 @@ async function reloadOnHangup(
       );
     }
     current = applyReload(current, next, keys);
-    if (applies === "model") running.reload(current);
+    // aggregate reloads nothing; serve its portal templates.
+    running.reload(current);
     const level = effectiveLogLevel(current, logLevel.commandLine, logLevel.fallback);
     const line = {
       signal: "SIGHUP",
