@@ -124,7 +124,9 @@ function urlScheme(value: string): string {
     .replace(/&#([0-9]+);?/g, (_, d: string) => String.fromCodePoint(Number(d)))
     .replace(/&colon;/gi, ":")
     .replace(/&tab;|&newline;/gi, "")
-    .replace(/[\s\0-\x1f]/g, "")
+    .split("")
+    .filter((c) => c.charCodeAt(0) > 0x20)
+    .join("")
     .toLowerCase();
 }
 
@@ -226,7 +228,7 @@ export function parseTemplate(text: string, file: string): PortalTemplate {
         i += 1;
         continue;
       }
-      const attr = /^\s+([^\s"'<>/=]+)(\s*=\s*)?/.exec(text.slice(i, i + 200));
+      const attr = /^[\s/]+([^\s"'<>/={}]+)(\s*=\s*)?/.exec(text.slice(i, i + 200));
       if (attr !== null) {
         attribute = attr[1]!.toLowerCase();
         attributeStart = i;
