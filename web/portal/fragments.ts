@@ -170,7 +170,7 @@ function lineSentence(name: Html, l: SlaLine): Html {
   const projection =
     l.projection === undefined
       ? html``
-      : html` At the period's end: at least ${formatBitRate(l.projection.floorP95Bps)} (${formatBitRate(l.projection.projectedP95Bps)} if it goes on as so far)${l.projection.burstWindowsLeft === null ? "" : `; ${l.projection.burstWindowsLeft} more 5-minute windows may go above the rate before the percentile does`}.`;
+      : html` By the end of the billing period: at least ${formatBitRate(l.projection.floorP95Bps)}, ${formatBitRate(l.projection.projectedP95Bps)} if traffic goes on as so far${l.projection.burstWindowsLeft === null ? "" : `; ${l.projection.burstWindowsLeft} more 5-minute windows may go above the commit rate before the percentile does`}.`;
   return html`${name}: 95th percentile ${p95}, ${verdict}.${projection}`;
 }
 
@@ -179,7 +179,17 @@ function lineSentence(name: Html, l: SlaLine): Html {
  * per link and bill of the billing period its 95th percentile against the commit rate, with the
  * projection while the billing period runs.
  */
-export function slaFragment(period: SlaReport, billing: SlaReport, label: string): Html {
+export function slaFragment(
+  customer: RegistryCustomer,
+  period: SlaReport,
+  billing: SlaReport,
+  label: string,
+): Html {
+  const linkName = (siteId: string | undefined, linkId: string | undefined) => {
+    const site = customer.sites.find((s) => s.id === siteId);
+    const link = site?.links.find((l) => l.id === linkId);
+    return html`${site?.name ?? siteId} › ${link?.name ?? linkId}`;
+  };
   const classes = period.classes.map((c) => {
     const good =
       c.goodShare === null
@@ -194,11 +204,11 @@ export function slaFragment(period: SlaReport, billing: SlaReport, label: string
   const lines = [
     ...billing.links.map(
       (l) =>
-        html`<li data-sla-link="${l.site}/${l.link}">${lineSentence(html`<strong>${l.site} › ${l.link}</strong>`, l)}</li>`,
+        html`<li data-sla-link="${l.site}/${l.link}">${lineSentence(html`<strong>${linkName(l.site, l.link)}</strong>`, l)}</li>`,
     ),
     ...billing.bills.map(
       (b) =>
-        html`<li data-sla-bill="${b.bill}">${lineSentence(html`<strong>Bill ${b.bill}</strong> (${b.links.join(", ")})`, b)}</li>`,
+        html`<li data-sla-bill="${b.bill}">${lineSentence(html`<strong>Bill ${b.bill}</strong> (${b.links.map((x, k) => html`${k === 0 ? "" : ", "}${linkName(...(x.split("/") as [string, string]))}`)})`, b)}</li>`,
     ),
   ];
   const shownDate = (iso: string) => shownTime(Date.parse(iso));

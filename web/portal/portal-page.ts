@@ -122,7 +122,7 @@ export function portalPageRoutes(deps: PortalPageDeps): ApiRoute[] {
       totals: totalsTable(totals, period),
       links: linksTable(customer, links.rows),
       classes: classesFragment(classes.rows),
-      sla: slaFragment(sla, billing, `${period} (${label})`),
+      sla: slaFragment(customer, sla, billing, `${period} (${label})`),
       "graph.throughput": throughputGraph(graphs),
       "graph.links": linkGraphs(graphs),
       "graph.response": responseGraph(graphs),
