@@ -128,13 +128,17 @@ export function classesFragment(rows: readonly TotalsRow[]): Html {
       <td class="num">${r.share === null ? "–" : percent(r.share)}</td></tr>`,
   );
   const BAR = 22;
+  // The longest bar takes 75 % of the width: the label (class and share) follows each bar.
+  const scale = 75 / Math.max(...shown.map((r) => (r.bytesIn + r.bytesOut) / total));
   const bars = shown.map((r, k) => {
-    const down = (r.bytesIn / total) * 100;
-    const up = (r.bytesOut / total) * 100;
+    const down = (r.bytesIn / total) * scale;
+    const up = (r.bytesOut / total) * scale;
     const y = k * (BAR + 8);
-    return html`<g><title>${r.class}: ${percent((r.bytesIn + r.bytesOut) / total)} (down ${percent(r.bytesIn / total)}, up ${percent(r.bytesOut / total)})</title>
+    const share = percent((r.bytesIn + r.bytesOut) / total);
+    return html`<g data-share="${((r.bytesIn + r.bytesOut) / total).toFixed(6)}"><title>${r.class}: ${share} (down ${percent(r.bytesIn / total)}, up ${percent(r.bytesOut / total)})</title>
       <rect class="bar-down" x="0" y="${y}" width="${down.toFixed(3)}%" height="${BAR}"></rect>
-      <rect class="bar-up" x="${down.toFixed(3)}%" y="${y}" width="${up.toFixed(3)}%" height="${BAR}"></rect></g>`;
+      <rect class="bar-up" x="${down.toFixed(3)}%" y="${y}" width="${up.toFixed(3)}%" height="${BAR}"></rect>
+      <text x="${(down + up + 1).toFixed(3)}%" y="${y + BAR / 2}" dominant-baseline="central">${r.class} ${share}</text></g>`;
   });
   const height = shown.length * (BAR + 8);
   return html`<div class="classes">
@@ -142,7 +146,7 @@ export function classesFragment(rows: readonly TotalsRow[]): Html {
 <thead><tr><th scope="col">Class</th><th scope="col" class="num">Down</th><th scope="col" class="num">Up</th><th scope="col" class="num">Share</th></tr></thead>
 <tbody>${body}</tbody></table></div>
 <figure class="class-bars"><svg role="img" aria-label="Share of each class, down and up" width="100%" height="${height}" preserveAspectRatio="none">${bars}</svg>
-<figcaption>${shown.map((r) => html`<span>${r.class}</span>`)} · <span class="key key-down">down</span> <span class="key key-up">up</span></figcaption></figure>
+<figcaption><span class="key key-down">down</span> <span class="key key-up">up</span></figcaption></figure>
 </div>`;
 }
 
@@ -195,11 +199,12 @@ export function slaFragment(
       c.goodShare === null
         ? html`no transactions`
         : html`${percent(c.goodShare)} of ${countCell(c.transactions, "transactions")} transactions good${c.threshold === null ? "" : ` (under ${c.threshold} ms)`}${c.estimated ? ", some estimated" : ""}`;
-    return html`<tr data-sla-class="${c.class}"><th scope="row">${c.class}</th>
-      <td>${classSentence(c)}</td>
-      <td class="num">${good}</td>
-      <td class="num">${c.compliantMinutes} of ${c.minutes - c.noDataMinutes}${c.noDataMinutes > 0 ? html` <span class="muted">(${c.noDataMinutes} without data)</span>` : html``}</td>
-      <td class="num">${c.incidents.length}</td></tr>`;
+    const minutes =
+      c.target === null
+        ? html``
+        : html` · <span data-minutes>${c.compliantMinutes} of ${c.minutes - c.noDataMinutes} minutes with data compliant</span>${c.noDataMinutes > 0 ? ` (${c.noDataMinutes} without data)` : ""}`;
+    return html`<li data-sla-class="${c.class}"><p class="sla-sentence">${classSentence(c)}</p>
+      <p class="muted">${good}${minutes}</p></li>`;
   });
   const lines = [
     ...billing.links.map(
@@ -215,11 +220,8 @@ export function slaFragment(
   return html`<div class="sla">
 ${
   classes.length === 0
-    ? html`<p class="muted">No class has a service-level target.</p>`
-    : html`<div class="table-wrap"><table class="data" data-sla>
-<caption>Service levels, ${label}</caption>
-<thead><tr><th scope="col">Class</th><th scope="col">Status</th><th scope="col" class="num">Transactions</th><th scope="col" class="num">Compliant minutes</th><th scope="col" class="num">Incidents</th></tr></thead>
-<tbody>${classes}</tbody></table></div>`
+    ? html`<p class="muted">No class has traffic or a service-level target.</p>`
+    : html`<h3>Service levels, ${label}</h3><ul class="sla-classes" data-sla>${classes}</ul>`
 }
 <h3>Commit rates, billing period ${shownDate(billing.from)} – ${shownDate(billing.to)} UTC${billing.inProgress ? " (running)" : ""}</h3>
 ${lines.length === 0 ? html`<p class="muted">No links.</p>` : html`<ul class="sla-links">${lines}</ul>`}
