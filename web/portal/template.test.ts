@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -90,6 +90,15 @@ describe("portal templates", () => {
       "ok.html",
     );
     expect(t.parts.length).toBe(3);
+  });
+
+  it("the worked example of docs/portal.md is a valid template", () => {
+    const doc = readFileSync(new URL("../../docs/portal.md", import.meta.url), "utf8");
+    const example = /```html\n([\s\S]*?)```/.exec(doc.split("### A worked example")[1]!)![1]!;
+    const t = parseTemplate(example, "portal.html");
+    const out = renderTemplate(t, values({ "customer.name": "<b>Acme</b>" })).text;
+    expect(out).toContain("<h1>Hello, &lt;b&gt;Acme&lt;/b&gt;</h1>");
+    expect(out).toContain('<a href="[csv.links]" download>');
   });
 
   it("the built-in page is a template of every fragment", () => {
