@@ -421,7 +421,10 @@ program
     const { dataFiles } = await import("../config/data-paths.js");
     const { configWarnings, formatWarning } = await import("../config/config-warnings.js");
     const { configViewParts } = await import("../config/config-view.js");
+    const { loadPortalTemplates } = await import("../web/portal/templates.js");
     const cfg = loadConfigFile(opts.config);
+    // The provider's portal templates: an unknown placeholder or refused markup, by file and line.
+    loadPortalTemplates(cfg);
     const warnings = configWarnings(cfg);
     for (const w of warnings) process.stderr.write(`flowtally: warning: ${formatWarning(w)}\n`);
     const files = Object.entries(dataFiles(cfg))
