@@ -4,8 +4,7 @@
  * or by access link (`by=link`), as JSON or CSV. Reads the strict query string, checks the
  * customer, sums the store's rows part by part (query/totals.ts) and renders. No HTTP here.
  */
-import type { CustomerModel } from "../../collector/classify/customer-model.js";
-import type { SeriesStore, TrafficQuery } from "../../schema/series-store.js";
+import type { TrafficQuery } from "../../schema/series-store.js";
 import {
   exactParts,
   type Sums,
@@ -19,19 +18,15 @@ import { badParameter, unknownCustomer } from "./errors.js";
 import { choice, isoTime, minuteRange, readParameters } from "./parameters.js";
 import { type ApiReply, jsonReply, reply } from "./reply.js";
 import { parameterNames, TotalsQuery } from "./schemas.js";
+import type { SlaEndpointDeps } from "./sla-endpoints.js";
 
 const TOTALS_PARAMETERS = parameterNames(TotalsQuery);
 
-export interface TotalsEndpointDeps {
-  model: CustomerModel;
-  now: () => number;
+/** What the SLA endpoints need, and when the coarse rows are complete. */
+export interface TotalsEndpointDeps
+  extends Pick<SlaEndpointDeps, "model" | "now" | "seriesStore" | "scopeOf"> {
   /** The first minute that may still change: hours ending by it are read from the hourly rows. */
   completeUntil: () => number;
-  seriesStore: () => SeriesStore;
-  /** The customer's sites and links, "any" for a deleted customer with stored series, or undefined. */
-  scopeOf: (
-    customer: string,
-  ) => Promise<ReadonlyMap<string, ReadonlySet<string>> | "any" | undefined>;
 }
 
 export interface TotalsEndpoints {
