@@ -613,7 +613,8 @@ async function loadService(opts: ServiceOptions, cmd: Command): Promise<Service>
 /**
  * SIGHUP: reads the config file again and applies what the process can change while it runs
  * (docs/configuration.md, "Reloading"): for run and collect ("model") the customers and classes,
- * from the next datagram on, and the log level; for aggregate and serve ("log") the log level. A
+ * from the next datagram on, and the log level; for aggregate and serve ("log") the log level
+ * (and `running.reload`, which for serve reads the portal templates again). A
  * file that does not load is refused in one coded log line and the running config kept; settings
  * read at start only are named as needing a restart. A SIGHUP while starting is applied once
  * started.
