@@ -420,7 +420,9 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
       );
       return false;
     }
-    log.info({ signal: "SIGHUP", files: templates.files }, "portal templates read again");
+    if (templates.files.length > 0) {
+      log.info({ signal: "SIGHUP", files: templates.files }, "portal templates read again");
+    }
     return true;
   }
 
