@@ -49,6 +49,8 @@ export interface RunningService {
   readonly worker?: AggregateWorker;
   /** The customer registry the API lists (serve only; the aggregator classifies nothing). */
   readonly registry?: RegistryRuntime;
+  /** SIGHUP (serve): reads the provider's portal templates again (docs/portal.md). */
+  reloadPortalTemplates?(cfg: Config): void;
   stop(): Promise<void>;
 }
 
@@ -242,6 +244,7 @@ export async function startServe(
     return {
       api: api.address,
       registry: runtime,
+      reloadPortalTemplates: api.reloadPortalTemplates,
       async stop() {
         await api.close();
         await accounts?.stop().catch((e: unknown) => {
@@ -305,5 +308,9 @@ async function serveApi(
     throw listenError(`api.listen ${cfg.api.listen}`, e);
   });
   log.info({ listen: cfg.api.listen, ...address }, "HTTP API listening");
-  return { address, close: () => api.close() };
+  return {
+    address,
+    close: () => api.close(),
+    reloadPortalTemplates: (c: Config) => api.reloadPortalTemplates(c),
+  };
 }

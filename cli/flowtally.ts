@@ -156,7 +156,7 @@ program
     const signalled = stopSignal(log, "closing the API");
     const hangup = await reloadOnHangup(opts.config, service, "log");
     const running = await startServe(cfg, log);
-    hangup.started({ reload() {} });
+    hangup.started({ reload: (next) => running.reloadPortalTemplates?.(next) });
     await signalled;
     hangup.stop();
     await running.stop();
@@ -421,7 +421,10 @@ program
     const { dataFiles } = await import("../config/data-paths.js");
     const { configWarnings, formatWarning } = await import("../config/config-warnings.js");
     const { configViewParts } = await import("../config/config-view.js");
+    const { loadPortalTemplates } = await import("../web/portal/templates.js");
     const cfg = loadConfigFile(opts.config);
+    // The provider's portal templates: an unknown placeholder or refused markup, by file and line.
+    loadPortalTemplates(cfg);
     const warnings = configWarnings(cfg);
     for (const w of warnings) process.stderr.write(`flowtally: warning: ${formatWarning(w)}\n`);
     const files = Object.entries(dataFiles(cfg))
@@ -610,7 +613,8 @@ async function loadService(opts: ServiceOptions, cmd: Command): Promise<Service>
 /**
  * SIGHUP: reads the config file again and applies what the process can change while it runs
  * (docs/configuration.md, "Reloading"): for run and collect ("model") the customers and classes,
- * from the next datagram on, and the log level; for aggregate and serve ("log") the log level. A
+ * from the next datagram on, and the log level; for aggregate and serve ("log") the log level
+ * (and `running.reload`, which for serve reads the portal templates again). A
  * file that does not load is refused in one coded log line and the running config kept; settings
  * read at start only are named as needing a restart. A SIGHUP while starting is applied once
  * started.
@@ -658,7 +662,8 @@ async function reloadOnHangup(
       );
     }
     current = applyReload(current, next, keys);
-    if (applies === "model") running.reload(current);
+    // aggregate reloads nothing; serve its portal templates.
+    running.reload(current);
     const level = effectiveLogLevel(current, logLevel.commandLine, logLevel.fallback);
     const line = {
       signal: "SIGHUP",

@@ -714,6 +714,7 @@ export async function startRun(
         const applied = registry.rebase(next);
         inUse = applied;
         sink.reloadModel(applied.config);
+        api?.reloadPortalTemplates(applied.config);
       },
       stop: () => {
         stopping ??= stop();

@@ -32,16 +32,27 @@ export function resolveDataPaths(cfg: Config, configDir: string): Config {
     wal: { ...cfg.wal, path: inData(cfg.wal.path) },
     sla: { ...cfg.sla, statePath: inData(cfg.sla.statePath) },
     api: { ...cfg.api, tls: inConfig(cfg.api.tls) },
-    portal:
-      cfg.portal.branding.logo === undefined
-        ? cfg.portal
-        : {
-            ...cfg.portal,
-            branding: {
-              ...cfg.portal.branding,
-              logo: resolve(configDir, cfg.portal.branding.logo),
-            },
-          },
+    portal: {
+      ...cfg.portal,
+      branding:
+        cfg.portal.branding.logo === undefined
+          ? cfg.portal.branding
+          : { ...cfg.portal.branding, logo: resolve(configDir, cfg.portal.branding.logo) },
+      // The provider's templates are the operator's files, like the logo: relative to the config.
+      ...(cfg.portal.template === undefined
+        ? {}
+        : { template: resolve(configDir, cfg.portal.template) }),
+      serviceTypeTemplates: Object.fromEntries(
+        Object.entries(cfg.portal.serviceTypeTemplates).map(([t, f]) => [t, resolve(configDir, f)]),
+      ),
+    },
+    customers: cfg.customers.some((c) => c.portalTemplate !== undefined)
+      ? cfg.customers.map((c) =>
+          c.portalTemplate === undefined
+            ? c
+            : { ...c, portalTemplate: resolve(configDir, c.portalTemplate) },
+        )
+      : cfg.customers,
     registry: {
       ...cfg.registry,
       embedded: {

@@ -22,16 +22,22 @@ export const siteRecordSchema = siteSchema.omit({ links: true }).extend({
 });
 
 /** A customer without its sites: the config's customer with contact fields and a message of the day. */
-export const customerRecordSchema = customerSchema.omit({ sites: true, billing: true }).extend({
-  /** The contact person. */
-  contact: note.optional(),
-  email: note.optional(),
-  phone: note.optional(),
-  address: note.optional(),
-  description: note.optional(),
-  /** Message of the day, shown to this customer's users. */
-  motd: note.optional(),
-});
+export const customerRecordSchema = customerSchema
+  .omit({
+    sites: true,
+    billing: true,
+    portalTemplate: true,
+  })
+  .extend({
+    /** The contact person. */
+    contact: note.optional(),
+    email: note.optional(),
+    phone: note.optional(),
+    address: note.optional(),
+    description: note.optional(),
+    /** Message of the day, shown to this customer's users. */
+    motd: note.optional(),
+  });
 
 /** One customer with its sites and links, as an import file (the config's `customers:`) holds it. */
 export const registryCustomerSchema = customerRecordSchema.extend({

@@ -361,6 +361,11 @@ export const customerSchema = z.strictObject({
   sites: z.array(siteSchema).min(1),
   /** How the commit rate is billed (docs/sla.md); left out: max(in, out) from day 1. */
   billing: billingSchema.optional(),
+  /**
+   * This customer's own portal template (docs/portal.md#provider-templates; relative: to the
+   * config file's directory), instead of the service type's or `portal.template`.
+   */
+  portalTemplate: z.string().min(1).optional(),
 });
 
 const portRange = z
@@ -823,6 +828,14 @@ export const configSchema = z.strictObject({
           loginText: z.string().max(2000).default(""),
         })
         .prefault({}),
+      /**
+       * The provider's HTML template of every customer's portal page (docs/portal.md#provider-templates;
+       * relative: to the config file's directory), read at start and at SIGHUP; left out: the
+       * built-in page.
+       */
+      template: z.string().min(1).optional(),
+      /** Templates by service type, before `template` (and after `customers[].portalTemplate`). */
+      serviceTypeTemplates: z.record(z.string().min(1), z.string().min(1)).default({}),
     })
     .prefault({}),
   /**

@@ -26,6 +26,7 @@ export const FAST_PATH_KEYS = {
     "billing.bills[].id",
     "billing.bills[].links",
     "billing.bills[].commitRate",
+    "portalTemplate",
   ],
 } as const;
 

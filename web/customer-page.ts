@@ -1,15 +1,14 @@
 /**
  * A customer's pages: the console's drill-down (`/console/customers/{id}`, its sites and links)
- * and the portal's page of the customer (`/portal/customers/{id}`). The graphs are figures whose
+ * and the graphs of the portal (web/portal/). The graphs are figures whose
  * data the pages' script (web/static/console.js) fetches from `GET /api/v1/customers/{id}/traffic`
  * with the viewer's own session, so the API's access rule decides what a graph may show. Pure.
  */
 import type { RegistryCustomer } from "../registry/model.js";
 import { formatBitRate } from "../schema/units.js";
 import { type Html, html } from "./html.js";
-import { type PortalPeriod, portalPeriods, type Range, shownTime } from "./period.js";
-import { tableWrap } from "./table-wrap.js";
-import { bytesCell, rateCell } from "./units.js";
+import { type Range, shownTime } from "./period.js";
+import { bytesCell } from "./units.js";
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
@@ -127,13 +126,6 @@ export function responseChart(title: string, url: string, thresholdMs: number): 
 </figure>`;
 }
 
-function motd(global: string | undefined, own: string | undefined): Html {
-  const lines = [global, own].filter((m): m is string => m !== undefined && m !== "");
-  return lines.length === 0
-    ? html``
-    : html`<section class="motd" aria-label="Message of the day">${lines.map((m) => html`<p>${m}</p>`)}</section>`;
-}
-
 export interface Totals {
   bytesIn: number;
   bytesOut: number;
@@ -223,73 +215,4 @@ export function renderConsoleCustomer(v: ConsoleCustomerView): Html {
 ${chart(`Traffic of ${what}, ${VIEW_LABELS[v.view].toLowerCase()} ending ${v.at}`, trafficUrl(c.id, range, v.scope), commitRateOf(c, v.scope))}
 ${responseChart(`Response times of ${what}, ${VIEW_LABELS[v.view].toLowerCase()} ending ${v.at}`, responseTimesUrl(c.id, range, v.scope), v.thresholdMs)}
 <section aria-label="Sites and links"><h2>Sites and links</h2><ul class="tree">${sites}</ul></section>`;
-}
-
-export interface PortalView {
-  customer: RegistryCustomer;
-  motd: { global?: string | undefined; own?: string | undefined };
-  period: PortalPeriod;
-  /** The totals of every portal period, in portalPeriods' order. */
-  totals: ReadonlyArray<{ period: PortalPeriod; range: Range; totals: Totals }>;
-  /** The total-delay threshold drawn on the response-time graph (ms). */
-  thresholdMs: number;
-  /** Each link's totals of the chosen period. */
-  links: ReadonlyArray<{ site: string; link: string; totals: Totals }>;
-}
-
-export function renderPortal(v: PortalView): Html {
-  const c = v.customer;
-  const chosen = v.totals.find((t) => t.period === v.period)!;
-  const range = chartRange(chosen.range);
-  const rows = v.totals.map((t) => {
-    const seconds = (t.range.toMs - t.range.fromMs) / 1000;
-    return html`<tr${t.period === v.period ? html` class="chosen"` : html``}>
-      <th scope="row"><a href="?period=${t.period}" title="${shownTime(t.range.fromMs)} – ${shownTime(t.range.toMs)} UTC">${t.period}</a></th>
-      <td class="wide-only">${shownTime(t.range.fromMs)} – ${shownTime(t.range.toMs)}</td>
-      <td class="num">${bytesCell(t.totals.bytesIn)}</td><td class="num">${bytesCell(t.totals.bytesOut)}</td>
-      <td class="num">${rateCell((t.totals.bytesIn * 8) / seconds)}</td><td class="num">${rateCell((t.totals.bytesOut * 8) / seconds)}</td></tr>`;
-  });
-  const seconds = (chosen.range.toMs - chosen.range.fromMs) / 1000;
-  const linkRows = v.links.map((x) => {
-    const site = c.sites.find((s) => s.id === x.site);
-    const link = site?.links.find((l) => l.id === x.link);
-    return html`<tr><th scope="row">${site?.name ?? x.site} › ${link?.name ?? x.link}</th>
-      <td class="num">${bytesCell(x.totals.bytesIn)}</td><td class="num">${bytesCell(x.totals.bytesOut)}</td>
-      <td class="num">${rateCell((x.totals.bytesIn * 8) / seconds)}</td><td class="num">${rateCell((x.totals.bytesOut * 8) / seconds)}</td>
-      <td class="num">${link?.commitRate === undefined ? "–" : rateCell(link.commitRate)}</td></tr>`;
-  });
-  const options = portalPeriods.map(
-    (p) => html`<option value="${p}"${p === v.period ? html` selected` : html``}>${p}</option>`,
-  );
-  const graphs = c.sites.flatMap((s) =>
-    s.links.map((l) =>
-      chart(
-        `${s.name ?? s.id} › ${l.name ?? l.id}, ${v.period}`,
-        trafficUrl(c.id, range, { site: s.id, link: l.id }),
-        l.commitRate,
-      ),
-    ),
-  );
-  return html`<h1>${c.name}</h1>
-${motd(v.motd.global, v.motd.own)}
-<section aria-label="Totals"><h2>Totals (UTC)</h2>
-${tableWrap(
-  "Totals",
-  html`<table class="data">
-<thead><tr><th scope="col">Period</th><th scope="col" class="wide-only">From – to</th><th scope="col" class="num">Down</th><th scope="col" class="num">Up</th><th scope="col" class="num">Average down</th><th scope="col" class="num">Average up</th></tr></thead>
-<tbody>${rows}</tbody></table>`,
-)}</section>
-<form class="views" method="get"><label>Graphs of the period<select name="period">${options}</select></label><button type="submit">Show</button></form>
-<section aria-label="Your links"><h2>Your links, ${v.period} (${shownTime(chosen.range.fromMs)} – ${shownTime(chosen.range.toMs)})</h2>
-${tableWrap(
-  "Your links",
-  html`<table class="data" data-links>
-<thead><tr><th scope="col">Site › link</th><th scope="col" class="num">Down</th><th scope="col" class="num">Up</th><th scope="col" class="num">Average down</th><th scope="col" class="num">Average up</th><th scope="col" class="num">Commit rate</th></tr></thead>
-<tbody>${linkRows}</tbody></table>`,
-)}</section>
-<section aria-label="Throughput"><h2>Throughput of your links</h2>
-${chart(`All links, ${v.period}`, trafficUrl(c.id, range, {}), commitRateOf(c, {}))}
-${graphs}</section>
-<section aria-label="Response times"><h2>Response times</h2>
-${responseChart(`All links, ${v.period}`, responseTimesUrl(c.id, range, {}), v.thresholdMs)}</section>`;
 }

@@ -19,19 +19,14 @@ import type { RegistryCustomer } from "../registry/model.js";
 import type { Config } from "../schema/config.js";
 import type { Assets } from "./assets.js";
 import { encodedPage, encodedStatic } from "./compression.js";
-import {
-  type ChartView,
-  chartViews,
-  renderConsoleCustomer,
-  renderPortal,
-  type Scope,
-} from "./customer-page.js";
+import { type ChartView, chartViews, renderConsoleCustomer, type Scope } from "./customer-page.js";
 import type { Html } from "./html.js";
 import { type Area, type Branding, renderPage, type Viewer } from "./layout.js";
 import { renderError, renderLogin, safeNext } from "./login-page.js";
 import { type ManageDeps, manageRoutes } from "./manage/manage-routes.js";
 import { apiQuery, readOverviewRequest, renderOverview } from "./overview-page.js";
-import { exactParts, type PortalPeriod, portalPeriods, portalRange } from "./period.js";
+import { portalPageRoutes } from "./portal/portal-page.js";
+import { BUILT_IN, type PortalTemplates } from "./portal/templates.js";
 import { renderStatus } from "./status-page.js";
 
 export interface WebDeps {
@@ -58,6 +53,8 @@ export interface WebDeps {
   manage?: Pick<ManageDeps, "source" | "api"> | undefined;
   /** The portal's logo (portal.branding.logo), served under /assets/. */
   logo?: { file: string; contentType: string; bytes: Uint8Array } | undefined;
+  /** The provider's portal templates in force (portal/templates.ts); none: the built-in page. */
+  templates?: (() => PortalTemplates) | undefined;
 }
 
 export interface WebPages {
@@ -288,73 +285,6 @@ export function webPages(deps: WebDeps): WebPages {
     });
   }
 
-  async function portalCustomer(input: RouteInput): Promise<ApiReply> {
-    const customer = await customerOr404(input.params.id ?? "");
-    const nowMs = deps.now();
-    const asked = new URLSearchParams(input.search).get("period") ?? "";
-    const period: PortalPeriod = (portalPeriods as readonly string[]).includes(asked)
-      ? (asked as PortalPeriod)
-      : "LAST-24-HOURS";
-    const totals = await Promise.all(
-      portalPeriods.map(async (p) => {
-        const range = portalRange(p, nowMs);
-        const answer = await deps.data.overviewRows(
-          new URLSearchParams({
-            from: new Date(range.fromMs).toISOString(),
-            to: new Date(range.toMs).toISOString(),
-          }).toString(),
-          customer.id,
-        );
-        const row = answer.rows[0];
-        return {
-          period: p,
-          range,
-          totals: { bytesIn: row?.bytesIn ?? 0, bytesOut: row?.bytesOut ?? 0 },
-        };
-      }),
-    );
-    // Each link's exact totals of the chosen period, from the traffic API's sums.
-    const chosen = portalRange(period, nowMs);
-    const links = await Promise.all(
-      customer.sites.flatMap((site) =>
-        site.links.map(async (link) => {
-          const totals = { bytesIn: 0, bytesOut: 0 };
-          for (const part of exactParts(chosen)) {
-            const q = new URLSearchParams({
-              from: new Date(part.fromMs).toISOString(),
-              to: new Date(part.toMs).toISOString(),
-              step: part.step,
-              site: site.id,
-              link: link.id,
-            });
-            const answer = await deps.data.traffic(customer.id, q.toString());
-            const json = JSON.parse(answer.body) as {
-              points: Array<{ bytesIn: number; bytesOut: number }>;
-            };
-            for (const p of json.points) {
-              totals.bytesIn += p.bytesIn;
-              totals.bytesOut += p.bytesOut;
-            }
-          }
-          return { site: site.id, link: link.id, totals };
-        }),
-      ),
-    );
-    const own = await deps.customerMotd?.(customer.id);
-    const body = renderPortal({
-      customer,
-      motd: { global: config.motd, own: own ?? customer.motd },
-      period,
-      totals,
-      thresholdMs: config.defaultTotalDelayThreshold,
-      links,
-    });
-    return page(200, customer.name, "portal", body, {
-      viewer: viewerOf(input.principal),
-      charts: true,
-    });
-  }
-
   function statusPage(input: RouteInput): ApiReply {
     const nowMs = deps.now();
     const body = renderStatus({
@@ -468,16 +398,17 @@ export function webPages(deps: WebDeps): WebPages {
       responses: { 303: { description: "On to the viewer's page" } },
       handler: (input) => redirect(home(who(input))),
     },
-    {
-      path: "/portal/customers/{id}",
-      access: "customer",
-      page: true,
-      inProcess: false,
-      summary:
-        "A customer's portal page: message of the day, totals of the portal's periods, graphs",
-      responses: PAGE,
-      handler: portalCustomer,
-    },
+    ...portalPageRoutes({
+      config,
+      data: deps.data,
+      customer: deps.customer,
+      customerMotd: deps.customerMotd,
+      now: deps.now,
+      brand,
+      templates: deps.templates ?? (() => ({ of: () => BUILT_IN, files: [] })),
+      page: (input, title, body) =>
+        page(200, title, "portal", body, { viewer: viewerOf(input.principal), charts: true }),
+    }),
   ];
 
   function pageError(e: ApiError, target: string): ApiReply {

@@ -208,16 +208,7 @@ export function inputTime(ms: number): string {
 
 /**
  * [from, to) (whole minutes) as at most three ranges the traffic API takes whose sums are exactly
- * the range's: the minutes up to the first whole hour (step 1m), the whole hours (step 1h), and
- * the minutes after the last whole hour (step 1m). Empty parts are left out.
+ * the range's (the minutes up to the first whole hour, the whole hours, the minutes after the
+ * last): the totals endpoint's own split (query/totals.ts).
  */
-export function exactParts(r: Range): Array<Range & { step: "1m" | "1h" }> {
-  const firstHour = Math.ceil(r.fromMs / HOUR) * HOUR;
-  const lastHour = Math.floor(r.toMs / HOUR) * HOUR;
-  if (firstHour >= lastHour) return [{ ...r, step: "1m" }];
-  const parts: Array<Range & { step: "1m" | "1h" }> = [];
-  if (r.fromMs < firstHour) parts.push({ fromMs: r.fromMs, toMs: firstHour, step: "1m" });
-  parts.push({ fromMs: firstHour, toMs: lastHour, step: "1h" });
-  if (lastHour < r.toMs) parts.push({ fromMs: lastHour, toMs: r.toMs, step: "1m" });
-  return parts;
-}
+export { exactParts } from "../query/totals.js";

@@ -808,6 +808,13 @@ describe("isolation: every route × role", () => {
       undefined,
       otherCustomer(200),
     ],
+    [
+      "GET",
+      "/api/v1/customers/{id}/totals",
+      `/api/v1/customers/beta/totals?${RANGE}&by=link&format=csv`,
+      undefined,
+      otherCustomer(200),
+    ],
     ["GET", "/api/v1/sla/breaches", `/api/v1/sla/breaches?${RANGE}`, undefined, operators(200)],
     ["GET", "/api/v1/openapi.json", "/api/v1/openapi.json", undefined, operators(200)],
     ["POST", "/api/v1/session", "/api/v1/session", {}, all(400)],
@@ -1051,7 +1058,7 @@ describe("isolation: every route × role", () => {
 
   it("answers another customer's id exactly as an unknown id, and the own customer's data", async () => {
     for (const role of ["customer", "customerAdmin"] as const) {
-      for (const route of ["traffic", "response-times"]) {
+      for (const route of ["traffic", "response-times", "totals"]) {
         const other = await s.http("GET", `/api/v1/customers/beta/${route}?${RANGE}`, {
           headers: credentials[role],
         });

@@ -20,6 +20,7 @@ import {
   overviewCustomers,
 } from "../overview.js";
 import { responseTimeSeries } from "../response-times.js";
+import { csvTable } from "../totals.js";
 import {
   STEP_MS,
   type TrafficStep,
@@ -38,6 +39,7 @@ import {
   SeriesQuery,
 } from "./schemas.js";
 import { createSlaEndpoints, type SlaEndpoints } from "./sla-endpoints.js";
+import { createTotalsEndpoints, type TotalsEndpoints } from "./totals-endpoints.js";
 
 const OVERVIEW_PARAMETERS = parameterNames(OverviewQuery);
 const SERIES_PARAMETERS = parameterNames(SeriesQuery);
@@ -71,7 +73,7 @@ export interface OverviewAnswer {
   rows: OverviewRow[];
 }
 
-export interface DataEndpoints extends SlaEndpoints {
+export interface DataEndpoints extends SlaEndpoints, TotalsEndpoints {
   overview(search: string): Promise<ApiReply>;
   /**
    * The overview's rows for a query string of `overview` (the pages render them); `only`: of this
@@ -273,6 +275,7 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
         `class ${shown(trafficClass)} is not a traffic class; expected one of ${model.classIds.join(", ")}`,
       );
     }
+    const format = choice(p, "format", ["json", "csv"] as const, "json");
     const q = {
       customer,
       fromMs,
@@ -281,7 +284,27 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
       ...(link === undefined ? {} : { link }),
       ...(trafficClass === undefined ? {} : { trafficClass }),
     };
-    return { step, fromMs, toMs, q };
+    return { step, fromMs, toMs, q, format };
+  }
+
+  /**
+   * A series answer: JSON, or (format=csv) its points as a table, the answer's own fields as
+   * columns, named by what and range for the download.
+   */
+  function seriesReply(
+    what: "traffic" | "response-times",
+    format: "json" | "csv",
+    body: { from: string; to: string; points: ReadonlyArray<Record<string, unknown>> } & Record<
+      string,
+      unknown
+    >,
+  ): ApiReply {
+    if (format === "json") return jsonReply(200, body);
+    const columns = Object.keys(body.points[0] ?? { time: "", complete: "" });
+    const compact = (s: string) => s.replace(/[-:]/g, "");
+    return reply(200, csvTable(columns, body.points), "text/csv; charset=utf-8", {
+      "content-disposition": `attachment; filename="flowtally-${what}-${compact(body.from)}-${compact(body.to)}.csv"`,
+    });
   }
 
   /**
@@ -304,11 +327,11 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
   }
 
   async function responseTimes(customer: string, search: string): Promise<ApiReply> {
-    const { step, fromMs, toMs, q } = await seriesRequest(customer, search);
+    const { step, fromMs, toMs, q, format } = await seriesRequest(customer, search);
     const rows = await seriesStore().responseTimes({ ...q, level: step });
     const series = responseTimeSeries({ fromMs, toMs, step, rows });
     const frame = seriesFrame(customer, step, fromMs, toMs);
-    return jsonReply(200, {
+    return seriesReply("response-times", format, {
       ...frame.head,
       points: series.points.map(({ timeMs, ...f }) => ({ ...frame.point(timeMs), ...f })),
       ...series.summary,
@@ -316,7 +339,7 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
   }
 
   async function traffic(customer: string, search: string): Promise<ApiReply> {
-    const { step, fromMs, toMs, q } = await seriesRequest(customer, search);
+    const { step, fromMs, toMs, q, format } = await seriesRequest(customer, search);
     const [points, minutes, fiveMinutes] = await Promise.all([
       seriesStore().traffic({ ...q, level: step }),
       step === "1m" ? Promise.resolve([]) : seriesStore().samples({ ...q, level: "1m" }),
@@ -335,7 +358,7 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
       fiveMinutesFrom: keptFrom(retention, "5m", t),
     });
     const frame = seriesFrame(customer, step, fromMs, toMs);
-    return jsonReply(200, {
+    return seriesReply("traffic", format, {
       ...frame.head,
       points: series.points.map((pt) => ({
         ...frame.point(pt.timeMs),
@@ -355,5 +378,12 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
   }
 
   const slaEndpoints = createSlaEndpoints({ config, model, now, seriesStore, scopeOf });
-  return { overview, overviewRows, traffic, responseTimes, ...slaEndpoints };
+  const totalsEndpoints = createTotalsEndpoints({
+    model,
+    now,
+    completeUntil,
+    seriesStore,
+    scopeOf,
+  });
+  return { overview, overviewRows, traffic, responseTimes, ...slaEndpoints, ...totalsEndpoints };
 }

@@ -284,6 +284,7 @@ describe("GET /api/v1/openapi.json", () => {
     expect(Object.keys(document.paths).sort()).toEqual([
       "/api/v1/customers/{id}/response-times",
       "/api/v1/customers/{id}/sla",
+      "/api/v1/customers/{id}/totals",
       "/api/v1/customers/{id}/traffic",
       "/api/v1/openapi.json",
       "/api/v1/overview",
@@ -334,6 +335,7 @@ describe("GET /api/v1/openapi.json", () => {
       "/api/v1/customers/{id}/traffic": `${RANGE}&step=5m`,
       "/api/v1/customers/{id}/response-times": RANGE,
       "/api/v1/customers/{id}/sla": RANGE,
+      "/api/v1/customers/{id}/totals": RANGE,
       "/api/v1/sla/breaches": RANGE,
     };
     for (const route of api.routes) {
@@ -361,6 +363,20 @@ describe("GET /api/v1/openapi.json", () => {
     const slaCsv = await get(`/api/v1/customers/acme/sla?${RANGE}&format=csv`);
     expect(slaCsv.contentType).toBe("text/csv; charset=utf-8");
     expect(bySchema(sla, 200, "text/csv; charset=utf-8").safeParse(slaCsv.text).success).toBe(true);
+    for (const [path, q] of [
+      ["/api/v1/customers/{id}/totals", `${RANGE}&by=link&format=csv`],
+      ["/api/v1/customers/{id}/traffic", `${RANGE}&format=csv`],
+      ["/api/v1/customers/{id}/response-times", `${RANGE}&format=csv`],
+    ] as const) {
+      const route = api.routes.find((r) => r.path === path)!;
+      const r = await get(`${filled(path)}?${q}`);
+      expect(r.contentType, path).toBe("text/csv; charset=utf-8");
+      expect(bySchema(route, 200, "text/csv; charset=utf-8").safeParse(r.text).success).toBe(true);
+    }
+    const totals = JSON.parse((await get(`/api/v1/customers/acme/totals?${RANGE}`)).text) as {
+      rows: Array<{ class: string; bytesIn: number }>;
+    };
+    expect(totals.rows.reduce((a, r) => a + r.bytesIn, 0)).toBe(4_500);
     const traffic = JSON.parse((await get(`/api/v1/customers/acme/traffic?${RANGE}`)).text) as {
       points: Array<{ bytesIn: number }>;
     };

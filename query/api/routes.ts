@@ -32,6 +32,7 @@ import {
   OverviewQuery,
   PrometheusText,
   ResponseTimes,
+  SeriesCsv,
   SeriesQuery,
   Sla,
   SlaBreaches,
@@ -40,6 +41,9 @@ import {
   SlaQuery,
   SlaWebhooks,
   Status,
+  Totals,
+  TotalsCsv,
+  TotalsQuery,
   Traffic,
 } from "./schemas.js";
 
@@ -206,8 +210,29 @@ export function apiRoutes(deps: RouteDeps): ApiRoute[] {
       summary: "One customer's traffic for [from, to): a point per step, peaks and p95",
       params: CustomerPath,
       query: SeriesQuery,
-      responses: { 200: { description: "The series", content: json(Traffic) } },
+      responses: {
+        200: {
+          description: "The series (`format=csv`: its points as an RFC 4180 table)",
+          content: { ...json(Traffic), "text/csv; charset=utf-8": SeriesCsv },
+        },
+      },
       handler: ({ params, search }) => data.traffic(params.id ?? "", search),
+    },
+    {
+      path: "/api/v1/customers/{id}/totals",
+      access: "customer",
+      inProcess: true,
+      summary:
+        "One customer's exact bytes and packets for [from, to), by traffic class (the portal's top classes) or by access link",
+      params: CustomerPath,
+      query: TotalsQuery,
+      responses: {
+        200: {
+          description: "The rows (`format=csv`: RFC 4180 CSV with a header line)",
+          content: { ...json(Totals), "text/csv; charset=utf-8": TotalsCsv },
+        },
+      },
+      handler: ({ params, search }) => data.totals(params.id ?? "", search),
     },
     {
       path: "/api/v1/customers/{id}/response-times",
@@ -216,7 +241,12 @@ export function apiRoutes(deps: RouteDeps): ApiRoute[] {
       summary: "One customer's TCP response times for [from, to): a point per step",
       params: CustomerPath,
       query: SeriesQuery,
-      responses: { 200: { description: "The series", content: json(ResponseTimes) } },
+      responses: {
+        200: {
+          description: "The series (`format=csv`: its points as an RFC 4180 table)",
+          content: { ...json(ResponseTimes), "text/csv; charset=utf-8": SeriesCsv },
+        },
+      },
       handler: ({ params, search }) => data.responseTimes(params.id ?? "", search),
     },
     {

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { overviewColumns } from "../overview.js";
+import { totalsDimensions } from "../totals.js";
 import { trafficSteps } from "../traffic.js";
 import { apiErrorCodes } from "./errors.js";
 import { MAX_VALUE_LENGTH } from "./parameters.js";
@@ -71,6 +72,56 @@ export const SeriesQuery = z.strictObject({
   site: text("Only this site of the customer").optional(),
   link: text("Only links with this id (of `site` when given)").optional(),
   class: text("Only this traffic class").optional(),
+  format: z.enum(["json", "csv"]).default("json").meta({
+    description:
+      "`csv`: the points as an RFC 4180 table (a header line, CRLF), one row per point, the fields of a point as columns",
+  }),
+});
+
+export const TotalsQuery = z.strictObject({
+  from: time("Start, on a whole minute"),
+  to: time("End (excluded), on a whole minute; default: now, rounded up to the minute").optional(),
+  by: z.enum(totalsDimensions).default("class").meta({
+    description: "`class`: a row per traffic class, largest first; `link`: a row per access link",
+  }),
+  format: z.enum(["json", "csv"]).default("json"),
+});
+
+export const TotalsRow = z
+  .strictObject({
+    class: z.string().optional().meta({ description: "by=class: the class" }),
+    site: z.string().optional().meta({ description: "by=link: the site" }),
+    link: z.string().optional().meta({ description: "by=link: the link" }),
+    bytesIn: z.number().meta({ description: "Bytes to the customer (down)" }),
+    bytesOut: z.number().meta({ description: "Bytes from the customer (up)" }),
+    packetsIn: z.number(),
+    packetsOut: z.number(),
+    share: z.number().min(0).max(1).nullable().meta({
+      description: "(bytesIn + bytesOut) / the customer's bytes over the range; null: none at all",
+    }),
+    bpsIn: z.number().meta({ description: "Average rate down over the range, bits/s" }),
+    bpsOut: z.number(),
+  })
+  .meta({ id: "TotalsRow" });
+
+export const Totals = z
+  .strictObject({
+    customer: z.string(),
+    from: isoOut("Start"),
+    to: isoOut("End (excluded)"),
+    by: z.enum(totalsDimensions),
+    rows: z.array(TotalsRow),
+  })
+  .meta({ id: "Totals" });
+
+export const TotalsCsv = z.string().meta({
+  description:
+    "from,to,class (by=link: site,link),bytesIn,bytesOut,packetsIn,packetsOut,share,bpsIn,bpsOut: RFC 4180, CRLF line ends, a header line",
+});
+
+export const SeriesCsv = z.string().meta({
+  description:
+    "time,complete and the point's fields as columns, a row per point: RFC 4180, CRLF line ends, a header line",
 });
 
 export const InterfacesQuery = z.strictObject({

@@ -16,12 +16,13 @@ import type { Logger } from "pino";
 import type { Accounts } from "../../accounts/accounts.js";
 import type { CustomerModel } from "../../collector/classify/customer-model.js";
 import type { Config } from "../../schema/config.js";
-import { FlowtallyError } from "../../schema/errors.js";
+import { FlowtallyError, isFlowtallyError } from "../../schema/errors.js";
 import type { SeriesStore } from "../../schema/series-store.js";
 import { parseHostPort } from "../../schema/units.js";
 import { completeBefore } from "../../store/levels.js";
 import { loadAssets } from "../../web/assets.js";
 import { PAGE_PREFIXES, webPages } from "../../web/pages.js";
+import { loadPortalTemplates } from "../../web/portal/templates.js";
 import type { ExportersSource } from "../exporters.js";
 import type { ApiClientError, ApiStats, Metrics } from "../metrics.js";
 import { accountRoutes } from "./account-routes.js";
@@ -107,6 +108,12 @@ export interface ApiServer {
   readonly routes: readonly ApiRoute[];
   /** The pages of the console and the portal (web/), in the same table; none without accounts. */
   readonly pages: readonly ApiRoute[];
+  /**
+   * SIGHUP: reads the provider's portal templates the config names again (docs/portal.md); a
+   * template that does not load is logged (FT_CONFIG_INVALID, naming file and line) and the
+   * running ones kept. False then.
+   */
+  reloadPortalTemplates(cfg: Readonly<Config>): boolean;
   /** The Hono app behind `server`. */
   readonly app: ReturnType<typeof createApiApp>;
   readonly server: Server;
@@ -263,6 +270,8 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     );
   }
   const routes = [...table, openApiRoute(table)];
+  // The provider's portal templates: read now (a bad one stops the start), again at SIGHUP.
+  let templates = deps.accounts === undefined ? undefined : loadPortalTemplates(config);
   // The console and the portal (web/): pages need logins, so they come with accounts.
   const web =
     deps.accounts === undefined
@@ -290,6 +299,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
                   })
                 : table,
           },
+          templates: () => templates!,
         });
   const pages = web?.routes ?? [];
   const app = createApiApp([...routes, ...pages], {
@@ -414,5 +424,23 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     });
   }
 
-  return { listen, close, stats, answer, routes, pages, app, server };
+  function reloadPortalTemplates(next: Readonly<Config>): boolean {
+    if (templates === undefined) return true;
+    try {
+      templates = loadPortalTemplates(next);
+    } catch (e) {
+      const code = isFlowtallyError(e) ? e.code : "FT_CONFIG_INVALID";
+      log.error(
+        { signal: "SIGHUP", code },
+        `portal templates not reloaded, the running ones are kept: ${(e as Error).message} [${code}]`,
+      );
+      return false;
+    }
+    if (templates.files.length > 0) {
+      log.info({ signal: "SIGHUP", files: templates.files }, "portal templates read again");
+    }
+    return true;
+  }
+
+  return { listen, close, stats, answer, reloadPortalTemplates, routes, pages, app, server };
 }
