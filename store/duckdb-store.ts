@@ -44,6 +44,8 @@ import type { DuckDBAppender, DuckDBConnection, DuckDBType, DuckDBValue } from "
 import { FlowtallyError } from "../schema/errors.js";
 import {
   type CustomerTotals,
+  type LinkStatusQuery,
+  type LinkStatusRow,
   type OverviewQuery,
   type ResponseTimePoint,
   type ResponseTimeQuery,
@@ -65,6 +67,14 @@ import {
 } from "../schema/series-store.js";
 import type { LevelLookup } from "../sla/config-levels.js";
 import { type SlaMinuteState, slaWrites } from "../sla/series.js";
+import {
+  CREATE_LINK_STATUS_SQL,
+  LINK_STATUS_TABLES,
+  linkStatusInserts,
+  linkStatusRowOf,
+  linkStatusSelect,
+  type ParamKind,
+} from "./duckdb-link-status.js";
 import { LEVEL_NAMES, overviewRange, TILING, tileRange, timeBound } from "./levels.js";
 import { rowKey, validateResponseRows, validateSeriesRows } from "./row-validation.js";
 import { createSerialQueue } from "./serial-queue.js";
@@ -306,6 +316,7 @@ const SCHEMA_SQL = [
   CREATE_RESPONSE_STAGING_SQL,
   ...LEVEL_NAMES.map(createSlaTableSql),
   CREATE_SLA_STAGING_SQL,
+  ...CREATE_LINK_STATUS_SQL,
   CREATE_VIEW_SQL,
   CREATE_STAGING_SQL,
   CREATE_MARKS_SQL,
@@ -925,6 +936,43 @@ WHERE ${where.join(" AND ")} ORDER BY start_ms, customer, site, link, traffic_cl
     });
   }
 
+  const typeOf = (kinds: readonly ParamKind[]): DuckDBType[] =>
+    kinds.map((k) => (k === "bigint" ? BIGINT : k === "varchar" ? VARCHAR : DOUBLE));
+
+  /** Adds link-status minutes, in one transaction. */
+  async function addLinkStatus(rows: readonly LinkStatusRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const statements = linkStatusInserts(rows);
+    const w = opened().writer;
+    await write(async () => {
+      const refused = writeRefusal();
+      if (refused !== undefined) throw refused;
+      await w.run("BEGIN TRANSACTION").catch((e: unknown) => {
+        throw writeError("write", e);
+      });
+      try {
+        for (const st of statements) await w.run(st.sql, st.values, typeOf(st.kinds));
+        await w.run("COMMIT");
+      } catch (e) {
+        await w.run("ROLLBACK").catch(() => undefined);
+        throw writeError("write link status", e);
+      }
+    });
+  }
+
+  async function linkStatus(q: LinkStatusQuery): Promise<LinkStatusRow[]> {
+    const st = linkStatusSelect(q);
+    // A file written before the link-status tables existed, opened read-only, has none.
+    const have = await query(
+      "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = $1",
+      [LINK_STATUS_TABLES[q.level]],
+      [VARCHAR],
+    );
+    if (Number(have[0]![0]) === 0) return [];
+    const rows = await query(st.sql, st.values, typeOf(st.kinds));
+    return rows.map((r) => linkStatusRowOf(q.level, r));
+  }
+
   async function responseTimes(q: ResponseTimeQuery): Promise<ResponseTimePoint[]> {
     if (!(q.level in RESPONSE_TABLES)) {
       throw new RangeError(`responseTimes: level ${String(q.level)}: expected 1m, 5m, 1h, 1d`);
@@ -1061,9 +1109,9 @@ ORDER BY customer, site, link, traffic_class, start_ms, metric`;
           // SLA minutes are kept as long as the 5-minute rows (a month's report needs them).
           const slaLevels = level === "5m" ? ["1m", "5m"] : level === "1m" ? [] : [level];
           for (const l of slaLevels as SeriesLevel[]) {
-            await w.run(`DELETE FROM ${SLA_TABLES[l]} WHERE start_ms < $1`, [
-              BigInt(Math.floor(ms)),
-            ]);
+            for (const table of [SLA_TABLES[l], LINK_STATUS_TABLES[l]]) {
+              await w.run(`DELETE FROM ${table} WHERE start_ms < $1`, [BigInt(Math.floor(ms))]);
+            }
           }
           deleted[level] = Number(r.rowsChanged);
         } catch (e) {
@@ -1094,6 +1142,10 @@ ORDER BY customer, site, link, traffic_class, start_ms, metric`;
           removed[`response_${level}`] = Number(r.rowsChanged);
           const s = await w.run(`DELETE FROM ${SLA_TABLES[level]} WHERE customer = $1`, [customer]);
           removed[`sla_${level}`] = Number(s.rowsChanged);
+          const l = await w.run(`DELETE FROM ${LINK_STATUS_TABLES[level]} WHERE customer = $1`, [
+            customer,
+          ]);
+          removed[`link_status_${level}`] = Number(l.rowsChanged);
         }
         await w.run("COMMIT");
       } catch (e) {
@@ -1203,5 +1255,7 @@ WHERE ${where.join(" AND ")} GROUP BY start_ms ORDER BY start_ms`;
     samples,
     responseTimes,
     slaRows,
+    addLinkStatus,
+    linkStatus,
   };
 }
