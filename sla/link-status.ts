@@ -10,6 +10,9 @@ import type { LinkStatusRow } from "../schema/series-store.js";
 import { MINUTE_MS, measuredMinutes, type StatusSample } from "./availability.js";
 import { COARSE } from "./series.js";
 
+/** Samples kept per link between two closes (a sample every second for a minute, and more). */
+const MAX_SAMPLES = 128;
+
 export interface LinkRef {
   readonly customer: string;
   readonly site: string;
@@ -58,6 +61,8 @@ export class LinkStatusMinutes {
     let at = list.length;
     while (at > 0 && list[at - 1]!.timeMs > timeMs) at--;
     list.splice(at, 0, { timeMs, operUp });
+    // Bounded where nothing closes minutes (`flowtally collect`): the oldest go first.
+    if (list.length > MAX_SAMPLES) list.shift();
   }
 
   /** Closes every minute that ends by `untilMs`: their rows, every level. */

@@ -37,7 +37,7 @@ import {
   parameterNames,
   SeriesQuery,
 } from "./schemas.js";
-import { createSlaEndpoints, type SlaEndpoints } from "./sla-endpoints.js";
+import { createSlaEndpoints, type SlaEndpointDeps, type SlaEndpoints } from "./sla-endpoints.js";
 
 const OVERVIEW_PARAMETERS = parameterNames(OverviewQuery);
 const SERIES_PARAMETERS = parameterNames(SeriesQuery);
@@ -57,6 +57,8 @@ export interface DataEndpointDeps {
    * series are still stored (site and link filters unchecked), undefined for no such customer.
    */
   customerScope?: (customer: string) => Promise<CustomerScope | undefined>;
+  /** The customer's declared outages in a range, for the SLA report (none without accounts). */
+  outages?: SlaEndpointDeps["outages"];
 }
 
 export type CustomerScope = ReadonlyMap<string, ReadonlySet<string>> | "any";
@@ -72,6 +74,8 @@ export interface OverviewAnswer {
 }
 
 export interface DataEndpoints extends SlaEndpoints {
+  /** The customer's links as "site/link"; undefined for no such customer (or a deleted one). */
+  customerLinks(customer: string): Promise<ReadonlySet<string> | undefined>;
   overview(search: string): Promise<ApiReply>;
   /**
    * The overview's rows for a query string of `overview` (the pages render them); `only`: of this
@@ -354,6 +358,18 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
     });
   }
 
-  const slaEndpoints = createSlaEndpoints({ config, model, now, seriesStore, scopeOf });
-  return { overview, overviewRows, traffic, responseTimes, ...slaEndpoints };
+  const slaEndpoints = createSlaEndpoints({
+    config,
+    model,
+    now,
+    seriesStore,
+    scopeOf,
+    ...(deps.outages === undefined ? {} : { outages: deps.outages }),
+  });
+  async function customerLinks(customer: string): Promise<ReadonlySet<string> | undefined> {
+    const scope = customer === UNATTRIBUTED_CUSTOMER ? undefined : await scopeOf(customer);
+    if (scope === undefined || scope === "any") return undefined;
+    return new Set([...scope].flatMap(([site, links]) => [...links].map((l) => `${site}/${l}`)));
+  }
+  return { overview, overviewRows, traffic, responseTimes, customerLinks, ...slaEndpoints };
 }

@@ -25,6 +25,7 @@ import { PAGE_PREFIXES, webPages } from "../../web/pages.js";
 import type { ExportersSource } from "../exporters.js";
 import type { ApiClientError, ApiStats, Metrics } from "../metrics.js";
 import { accountRoutes } from "./account-routes.js";
+import { declaredOutages, outageRoutes } from "./outage-routes.js";
 import { createApiApp } from "./app.js";
 import { createOperatorAuth } from "./auth.js";
 import { createClientOf } from "./client-address.js";
@@ -204,6 +205,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     ...(deps.registry?.source === "database"
       ? { customerScope: registryCustomerScope(deps.registry, deps.store, now) }
       : {}),
+    ...(deps.accounts === undefined ? {} : { outages: declaredOutages(deps.accounts.outages) }),
   });
   // The pages' customer records: the registry's, or the config's (indexed at the first page).
   let customerRecords: ReturnType<typeof registryCustomers> | undefined;
@@ -235,6 +237,12 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
         }),
   });
   if (deps.accounts !== undefined) {
+    table.push(
+      ...outageRoutes({
+        outages: deps.accounts.outages,
+        linksOf: (id) => dataEndpoints.customerLinks(id),
+      }),
+    );
     const ids = new Set(deps.model.customers.map((c) => c.id));
     // The registry's customers (database or config) carry the message of the day.
     const customers = deps.registry === undefined ? undefined : registryCustomers(deps.registry);
