@@ -100,10 +100,11 @@ export function createOutageBook(store: AccountStore, now: () => number): Outage
         return o;
       });
     },
-    update: (customer, id, patch, actor, client) =>
-      store.transaction("write", async (s) => {
+    // Refusals are thrown outside the transaction: the store reports what throws inside as its own.
+    update: async (customer, id, patch, actor, client) => {
+      const done = await store.transaction("write", async (s) => {
         const was = await getOutage(s, customer, id);
-        if (was === undefined) throw notFound(id);
+        if (was === undefined) return undefined;
         const o: Outage = {
           ...was,
           kind: patch.kind ?? was.kind,
@@ -112,17 +113,24 @@ export function createOutageBook(store: AccountStore, now: () => number): Outage
           note: patch.note === undefined ? was.note : patch.note,
           updatedMs: now(),
         };
-        checkSpan(o);
+        if (o.endMs !== null && o.endMs <= o.startMs) return "backwards" as const;
         await updateOutage(s, o);
         await writeAudit(s, audit(actor, "outage.update", o, client));
         return o;
-      }),
-    remove: (customer, id, actor, client) =>
-      store.transaction("write", async (s) => {
+      });
+      if (done === undefined) throw notFound(id);
+      if (done === "backwards") checkSpan({ startMs: 1, endMs: 0 });
+      return done as Outage;
+    },
+    remove: async (customer, id, actor, client) => {
+      const found = await store.transaction("write", async (s) => {
         const was = await getOutage(s, customer, id);
-        if (was === undefined) throw notFound(id);
+        if (was === undefined) return false;
         await deleteOutage(s, id);
         await writeAudit(s, audit(actor, "outage.delete", was, client));
-      }),
+        return true;
+      });
+      if (!found) throw notFound(id);
+    },
   };
 }
