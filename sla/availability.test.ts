@@ -33,6 +33,21 @@ describe("measured minutes (interface status)", () => {
     });
   });
 
+  it("a down status anywhere in a minute makes it down, after an up one too", () => {
+    const samples = [
+      { timeMs: at(0, 10), operUp: true },
+      { timeMs: at(0, 50), operUp: false },
+      { timeMs: at(1, 5), operUp: true },
+    ];
+    // down at 0:50 covers [0:50, 1:05): minutes 0 and 1 down; up from 1:05 to 3:05: 2, 3 up.
+    expect(table(measuredMinutes(samples, at(0), at(5), STALE))).toEqual({
+      0: "down",
+      1: "down",
+      2: "up",
+      3: "up",
+    });
+  });
+
   it("a sample before the range carries into it; the range cuts the minutes", () => {
     // down at -0:30 covers [-0:30, 1:30): minutes 0 and 1 of the range.
     const samples = [{ timeMs: at(-1, 30), operUp: false }];
