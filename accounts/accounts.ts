@@ -28,6 +28,7 @@ import {
   type User,
   type UserPatch,
 } from "./model.js";
+import { createOutageBook, type OutageBook } from "./outages.js";
 import {
   hashPassword,
   needsRehash,
@@ -36,7 +37,6 @@ import {
   type ScryptParams,
   verifyPassword,
 } from "./password.js";
-import { createOutageBook, type OutageBook } from "./outages.js";
 import type { RadiusVerdict } from "./radius-client.js";
 import {
   cookieMaxAge,

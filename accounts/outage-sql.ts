@@ -60,19 +60,22 @@ function outageFrom(r: unknown[]): Outage {
 }
 
 export async function insertOutage(s: SqlSession, o: Outage): Promise<void> {
-  await s.run(`INSERT INTO sla_outages (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, [
-    o.id,
-    o.customer,
-    o.site,
-    o.link,
-    o.kind,
-    o.startMs,
-    o.endMs,
-    o.note,
-    o.createdBy,
-    o.createdMs,
-    o.updatedMs,
-  ]);
+  await s.run(
+    `INSERT INTO sla_outages (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+    [
+      o.id,
+      o.customer,
+      o.site,
+      o.link,
+      o.kind,
+      o.startMs,
+      o.endMs,
+      o.note,
+      o.createdBy,
+      o.createdMs,
+      o.updatedMs,
+    ],
+  );
 }
 
 export async function updateOutage(s: SqlSession, o: Outage): Promise<void> {

@@ -5,8 +5,8 @@
  * account database.
  */
 import { randomBytes } from "node:crypto";
-import { AccountError } from "./accounts.js";
 import { type AccountStore, writeAudit } from "./account-store.js";
+import { AccountError } from "./accounts.js";
 import {
   deleteOutage,
   getOutage,

@@ -20,9 +20,9 @@ import {
 } from "../collector/interface-utilisation.js";
 import { withLiveProperties } from "../collector/live-properties.js";
 import { createPacketCollector, type PacketCollector } from "../collector/packet-collector.js";
-import { LinkStatusMinutes } from "../sla/link-status.js";
 import type { Config } from "../schema/config.js";
 import type { FlowBatch } from "../schema/flow-record.js";
+import { LinkStatusMinutes } from "../sla/link-status.js";
 
 /** What a reload hands back: the sums open at the swap, keyed by the model they were made with. */
 export interface ModelSwap {

@@ -93,10 +93,7 @@ describe("SLA config keys", () => {
       "serviceTypes: [{ id: business, billing: { bills: [] } }]",
       /serviceTypes\[0\]\.billing: .*bills/,
     ],
-    [
-      "sla: { availability: { staleAfter: 0s } }",
-      /sla\.availability\.staleAfter/,
-    ],
+    ["sla: { availability: { staleAfter: 0s } }", /sla\.availability\.staleAfter/],
     [
       customer(", billing: { bills: [{ id: b, links: [hq/l9], commitRate: 10M }] }"),
       /customers\[0\]\.billing\.bills\[0\]\.links\[0\]: "hq\/l9" is no link of customer acme/,

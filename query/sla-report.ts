@@ -6,7 +6,9 @@
  * link, sla/commit-rate.ts's 95th percentile against the commit rate. Pure.
  */
 import type { SlaRow } from "../schema/series-store.js";
+import type { AvailabilityFigures } from "../sla/availability.js";
 import type { CurrentLevel } from "../sla/config-levels.js";
+import type { Credits } from "../sla/credits.js";
 import {
   billSamples,
   type ClassLevel,
@@ -19,8 +21,6 @@ import {
   WINDOW_MS,
   withLevel,
 } from "../sla/index.js";
-import type { AvailabilityFigures } from "../sla/availability.js";
-import type { Credits } from "../sla/credits.js";
 import { isoTime } from "./api/parameters.js";
 import { defusedCell } from "./overview.js";
 

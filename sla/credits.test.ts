@@ -57,7 +57,11 @@ describe("credits", () => {
     expect(bare.amount).toBeUndefined();
     // Tenths add exactly: 0.1 + 0.2.
     const tenths = credits(
-      { availability: [{ below: 99.9, percent: 0.1 }], serviceLevel: [{ below: 99, percent: 0.2 }], maxPercent: 100 },
+      {
+        availability: [{ below: 99.9, percent: 0.1 }],
+        serviceLevel: [{ below: 99, percent: 0.2 }],
+        maxPercent: 100,
+      },
       [links[1]!],
       [classes[0]!],
     );

@@ -56,7 +56,10 @@ export function linkStatusInserts(rows: readonly LinkStatusRow[]): Statement[] {
       if (!Number.isFinite(v)) throw new RangeError(`addLinkStatus: ${v} is not a count`);
     }
     let keyed = byLevel.get(r.level);
-    if (keyed === undefined) byLevel.set(r.level, (keyed = new Map()));
+    if (keyed === undefined) {
+      keyed = new Map();
+      byLevel.set(r.level, keyed);
+    }
     const key = `${r.customer}\0${r.site}\0${r.link}\0${r.startMs}`;
     const was = keyed.get(key);
     if (was === undefined) keyed.set(key, { ...r });

@@ -15,6 +15,7 @@ import {
   zeroResponseTimeCounters,
 } from "../schema/series-store.js";
 import type { LevelLookup } from "../sla/config-levels.js";
+import { describeLinkStatusConformance } from "../test/support/link-status-conformance.js";
 import { captureLog } from "../test/support/log-capture.js";
 import {
   freePort,
@@ -23,7 +24,6 @@ import {
   startVictoriaMetrics,
   type TestServer,
 } from "../test/support/servers.js";
-import { describeLinkStatusConformance } from "../test/support/link-status-conformance.js";
 import { describeSlaConformance } from "../test/support/sla-conformance.js";
 import {
   atAllLevels,

@@ -23,7 +23,10 @@ const json = (schema: z.ZodType) => ({ "application/json": schema });
 const isoIn = (description: string) =>
   z
     .string()
-    .refine((s) => !Number.isNaN(parseIsoTime(s)), "must be an ISO 8601 time such as 2031-03-04T10:00:00Z")
+    .refine(
+      (s) => !Number.isNaN(parseIsoTime(s)),
+      "must be an ISO 8601 time such as 2031-03-04T10:00:00Z",
+    )
     .meta({ description });
 const kind = z.enum(["outage", "maintenance"], {
   error: 'must be "outage" or "maintenance"',
@@ -95,9 +98,16 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
   } catch (e) {
     if (isAccountError(e)) {
       if (e.code === "FT_ACCOUNT_NOT_FOUND") throw new ApiError(404, "FT_NOT_FOUND", e.message);
-      throw new ApiError(400, "FT_BAD_BODY", e.message, e.field, {}, {
-        problems: [{ path: e.field ?? "", reason: e.message }],
-      });
+      throw new ApiError(
+        400,
+        "FT_BAD_BODY",
+        e.message,
+        e.field,
+        {},
+        {
+          problems: [{ path: e.field ?? "", reason: e.message }],
+        },
+      );
     }
     throw e;
   }

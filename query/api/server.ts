@@ -25,13 +25,13 @@ import { PAGE_PREFIXES, webPages } from "../../web/pages.js";
 import type { ExportersSource } from "../exporters.js";
 import type { ApiClientError, ApiStats, Metrics } from "../metrics.js";
 import { accountRoutes } from "./account-routes.js";
-import { declaredOutages, outageRoutes } from "./outage-routes.js";
 import { createApiApp } from "./app.js";
 import { createOperatorAuth } from "./auth.js";
 import { createClientOf } from "./client-address.js";
 import { createDataEndpoints } from "./data-endpoints.js";
 import { ApiError, shown } from "./errors.js";
 import { openApiRoute } from "./openapi.js";
+import { declaredOutages, outageRoutes } from "./outage-routes.js";
 import type { DownDependency } from "./process-endpoints.js";
 import { rateLimitedWarn } from "./rate-limited-warn.js";
 import {

@@ -108,7 +108,12 @@ const post = (body: object, customer = "acme") =>
 
 describe("declared outages", () => {
   it("refuses a link of another customer, an end before the start, a bad kind, naming the field", async () => {
-    const other = await post({ site: "hq", link: "copper", start: "2031-03-02T00:00:00Z", kind: "outage" });
+    const other = await post({
+      site: "hq",
+      link: "copper",
+      start: "2031-03-02T00:00:00Z",
+      kind: "outage",
+    });
     expect(other.status).toBe(400);
     expect(other.json.error).toMatchObject({ code: "FT_BAD_BODY", parameter: "link" });
     const backwards = await post({
@@ -120,13 +125,26 @@ describe("declared outages", () => {
     });
     expect(backwards.status).toBe(400);
     expect(backwards.json.error.message).toMatch(/end must be after start/);
-    const kind = await post({ site: "hq", link: "fiber", start: "2031-03-02T00:00:00Z", kind: "down" });
+    const kind = await post({
+      site: "hq",
+      link: "fiber",
+      start: "2031-03-02T00:00:00Z",
+      kind: "down",
+    });
     expect(kind.status).toBe(400);
     expect(kind.text).toMatch(/kind/);
-    const time = await post({ site: "hq", link: "fiber", start: "2031-02-30T00:00:00Z", kind: "outage" });
+    const time = await post({
+      site: "hq",
+      link: "fiber",
+      start: "2031-02-30T00:00:00Z",
+      kind: "outage",
+    });
     expect(time.status).toBe(400);
     expect(time.text).toMatch(/start.*ISO 8601/);
-    const unknown = await post({ site: "hq", link: "fiber", start: "2031-03-02T00:00:00Z", kind: "outage" }, "zeta");
+    const unknown = await post(
+      { site: "hq", link: "fiber", start: "2031-03-02T00:00:00Z", kind: "outage" },
+      "zeta",
+    );
     expect(unknown.status).toBe(404);
   });
 
@@ -202,10 +220,21 @@ describe("availability and credits in the SLA report", () => {
       amount: 100,
       currency: "EUR",
       items: [
-        { reason: "availability", site: "hq", link: "fiber", share: 990 / 1025, below: 99.5, percent: 10 },
+        {
+          reason: "availability",
+          site: "hq",
+          link: "fiber",
+          share: 990 / 1025,
+          below: 99.5,
+          percent: 10,
+        },
       ],
     });
-    expect(r.json.billing).toMatchObject({ availabilityTarget: 99.9, monthlyFee: 1000, currency: "EUR" });
+    expect(r.json.billing).toMatchObject({
+      availabilityTarget: 99.9,
+      monthlyFee: 1000,
+      currency: "EUR",
+    });
   });
 
   it("gives no credits for a range that is not a billing period, and says why", async () => {
@@ -217,7 +246,11 @@ describe("availability and credits in the SLA report", () => {
     expect(r.status, r.text).toBe(200);
     expect(r.json.credits).toBeNull();
     expect(r.json.creditsNote).toMatch(/credits are per billing period/);
-    expect(r.json.links[0].availability).toMatchObject({ minutes: 1440, upMinutes: 990, downMinutes: 5 });
+    expect(r.json.links[0].availability).toMatchObject({
+      minutes: 1440,
+      upMinutes: 990,
+      downMinutes: 5,
+    });
   });
 
   it("the customer's own billing key wins over its service type's; no evidence, no share", async () => {
@@ -245,7 +278,16 @@ describe("availability and credits in the SLA report", () => {
       unknownMinutes: "43610",
       maintenanceMinutes: "5",
     });
-    expect(rowOf("credits")).toMatchObject({ creditPercent: "10", creditAmount: "100", currency: "EUR" });
-    expect(rowOf("credit")).toMatchObject({ site: "hq", link: "fiber", creditBelow: "99.5", creditPercent: "10" });
+    expect(rowOf("credits")).toMatchObject({
+      creditPercent: "10",
+      creditAmount: "100",
+      currency: "EUR",
+    });
+    expect(rowOf("credit")).toMatchObject({
+      site: "hq",
+      link: "fiber",
+      creditBelow: "99.5",
+      creditPercent: "10",
+    });
   });
 });

@@ -165,7 +165,14 @@ export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
         ),
         availability: linkAvailability(
           l,
-          await store.linkStatus({ customer, site: l.site, link: l.link, fromMs, toMs, level: "1m" }),
+          await store.linkStatus({
+            customer,
+            site: l.site,
+            link: l.link,
+            fromMs,
+            toMs,
+            level: "1m",
+          }),
           declared,
           range,
           bill.availabilityTarget,

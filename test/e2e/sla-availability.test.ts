@@ -132,7 +132,12 @@ describe("availability from sFlow interface status", () => {
       const want = truth();
       // Hand-checked too: minutes 0–3 up, 4 and 5 down (samples at 4:10, 4:40, 5:10), 6–11 up
       // (the last sample, 9:40, carries to 11:40), none after.
-      expect([...want.values()]).toEqual([...Array(4).fill("up"), "down", "down", ...Array(6).fill("up")]);
+      expect([...want.values()]).toEqual([
+        ...Array(4).fill("up"),
+        "down",
+        "down",
+        ...Array(6).fill("up"),
+      ]);
       expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
       for (const r of minutes) expect(r.upMinutes + r.downMinutes).toBe(1);
       const fives = await store.linkStatus({ ...range, level: "5m" });

@@ -47,19 +47,26 @@ export function describeLinkStatusConformance(
         short(await store.linkStatus({ ...range, level: "1d", site: "s1", link: "l2" })),
       ).toEqual([["l2", 0, 1, 0]]);
       expect(
-        await store.linkStatus({ ...range, fromMs: t0 + MINUTE, toMs: t0 + 2 * MINUTE, level: "1m" }),
+        await store.linkStatus({
+          ...range,
+          fromMs: t0 + MINUTE,
+          toMs: t0 + 2 * MINUTE,
+          level: "1m",
+        }),
       ).toEqual([{ level: "1m", startMs: t0 + MINUTE, ...l1, upMinutes: 0, downMinutes: 1 }]);
       await store.purgeCustomer("acme");
       expect(await store.linkStatus({ ...range, level: "1m" })).toEqual([]);
-      expect(
-        short(await store.linkStatus({ ...range, customer: "beta", level: "1h" })),
-      ).toEqual([["l1", 0, 0, 1]]);
+      expect(short(await store.linkStatus({ ...range, customer: "beta", level: "1h" }))).toEqual([
+        ["l1", 0, 0, 1],
+      ]);
     });
 
     it("refuses a level it does not have, naming it", async () => {
       const store = await options.open();
       await expect(
-        store.addLinkStatus([{ ...l1, level: "2m" as "1m", startMs: t0, upMinutes: 1, downMinutes: 0 }]),
+        store.addLinkStatus([
+          { ...l1, level: "2m" as "1m", startMs: t0, upMinutes: 1, downMinutes: 0 },
+        ]),
       ).rejects.toThrow(/level 2m/);
     });
   });
