@@ -213,14 +213,8 @@ export interface LinkStatusRow {
   downMinutes: number;
 }
 
-export interface LinkStatusQuery {
-  customer: string;
-  fromMs: number;
-  toMs: number;
-  level: SeriesLevel;
-  site?: string;
-  link?: string;
-}
+/** One customer's link-status rows, optionally of one site or link, at one level. */
+export type LinkStatusQuery = Omit<TrafficQuery, "trafficClass">;
 
 /**
  * A position in the writer's write-ahead log (wal/), written with the rows it covers: on the

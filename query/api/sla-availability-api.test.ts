@@ -108,43 +108,20 @@ const post = (body: object, customer = "acme") =>
 
 describe("declared outages", () => {
   it("refuses a link of another customer, an end before the start, a bad kind, naming the field", async () => {
-    const other = await post({
-      site: "hq",
-      link: "copper",
-      start: "2031-03-02T00:00:00Z",
-      kind: "outage",
-    });
+    const fiber = { site: "hq", link: "fiber", start: "2031-03-02T00:00:00Z", kind: "outage" };
+    const other = await post({ ...fiber, link: "copper" });
     expect(other.status).toBe(400);
     expect(other.json.error).toMatchObject({ code: "FT_BAD_BODY", parameter: "link" });
-    const backwards = await post({
-      site: "hq",
-      link: "fiber",
-      start: "2031-03-02T00:00:00Z",
-      end: "2031-03-01T00:00:00Z",
-      kind: "outage",
-    });
+    const backwards = await post({ ...fiber, end: "2031-03-01T00:00:00Z" });
     expect(backwards.status).toBe(400);
     expect(backwards.json.error.message).toMatch(/end must be after start/);
-    const kind = await post({
-      site: "hq",
-      link: "fiber",
-      start: "2031-03-02T00:00:00Z",
-      kind: "down",
-    });
+    const kind = await post({ ...fiber, kind: "down" });
     expect(kind.status).toBe(400);
     expect(kind.text).toMatch(/kind/);
-    const time = await post({
-      site: "hq",
-      link: "fiber",
-      start: "2031-02-30T00:00:00Z",
-      kind: "outage",
-    });
+    const time = await post({ ...fiber, start: "2031-02-30T00:00:00Z" });
     expect(time.status).toBe(400);
     expect(time.text).toMatch(/start.*ISO 8601/);
-    const unknown = await post(
-      { site: "hq", link: "fiber", start: "2031-03-02T00:00:00Z", kind: "outage" },
-      "zeta",
-    );
+    const unknown = await post(fiber, "zeta");
     expect(unknown.status).toBe(404);
   });
 
