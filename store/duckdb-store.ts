@@ -939,24 +939,34 @@ WHERE ${where.join(" AND ")} ORDER BY start_ms, customer, site, link, traffic_cl
   const typeOf = (kinds: readonly ParamKind[]): DuckDBType[] =>
     kinds.map((k) => (k === "bigint" ? BIGINT : k === "varchar" ? VARCHAR : DOUBLE));
 
-  /** Adds link-status minutes, in one transaction. */
-  async function addLinkStatus(rows: readonly LinkStatusRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    const statements = linkStatusInserts(rows);
+  /** Runs `fn` on the writer in one transaction, in turn with the other writes. */
+  async function inTransaction(
+    what: string,
+    fn: (w: DuckDBConnection) => Promise<void>,
+  ): Promise<void> {
     const w = opened().writer;
     await write(async () => {
       const refused = writeRefusal();
       if (refused !== undefined) throw refused;
       await w.run("BEGIN TRANSACTION").catch((e: unknown) => {
-        throw writeError("write", e);
+        throw writeError(what, e);
       });
       try {
-        for (const st of statements) await w.run(st.sql, st.values, typeOf(st.kinds));
+        await fn(w);
         await w.run("COMMIT");
       } catch (e) {
         await w.run("ROLLBACK").catch(() => undefined);
-        throw writeError("write link status", e);
+        throw writeError(what, e);
       }
+    });
+  }
+
+  /** Adds link-status minutes, in one transaction. */
+  async function addLinkStatus(rows: readonly LinkStatusRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const statements = linkStatusInserts(rows);
+    await inTransaction("write link status", async (w) => {
+      for (const st of statements) await w.run(st.sql, st.values, typeOf(st.kinds));
     });
   }
 
@@ -1125,32 +1135,20 @@ ORDER BY customer, site, link, traffic_class, start_ms, metric`;
   /** Deletes every row of one customer, traffic and response times, in one transaction. */
   async function purgeCustomer(customer: string): Promise<Record<string, number>> {
     const removed: Record<string, number> = {};
-    const w = opened().writer;
-    await write(async () => {
-      const refused = writeRefusal();
-      if (refused !== undefined) throw refused;
-      await w.run("BEGIN TRANSACTION").catch((e: unknown) => {
-        throw writeError("purge", e);
-      });
-      try {
-        for (const level of LEVEL_NAMES) {
-          const t = await w.run(`DELETE FROM ${TABLES[level]} WHERE customer = $1`, [customer]);
-          removed[`traffic_${level}`] = Number(t.rowsChanged);
-          const r = await w.run(`DELETE FROM ${RESPONSE_TABLES[level]} WHERE customer = $1`, [
-            customer,
-          ]);
-          removed[`response_${level}`] = Number(r.rowsChanged);
-          const s = await w.run(`DELETE FROM ${SLA_TABLES[level]} WHERE customer = $1`, [customer]);
-          removed[`sla_${level}`] = Number(s.rowsChanged);
-          const l = await w.run(`DELETE FROM ${LINK_STATUS_TABLES[level]} WHERE customer = $1`, [
-            customer,
-          ]);
-          removed[`link_status_${level}`] = Number(l.rowsChanged);
-        }
-        await w.run("COMMIT");
-      } catch (e) {
-        await w.run("ROLLBACK").catch(() => undefined);
-        throw writeError("purge", e);
+    await inTransaction("purge", async (w) => {
+      for (const level of LEVEL_NAMES) {
+        const t = await w.run(`DELETE FROM ${TABLES[level]} WHERE customer = $1`, [customer]);
+        removed[`traffic_${level}`] = Number(t.rowsChanged);
+        const r = await w.run(`DELETE FROM ${RESPONSE_TABLES[level]} WHERE customer = $1`, [
+          customer,
+        ]);
+        removed[`response_${level}`] = Number(r.rowsChanged);
+        const s = await w.run(`DELETE FROM ${SLA_TABLES[level]} WHERE customer = $1`, [customer]);
+        removed[`sla_${level}`] = Number(s.rowsChanged);
+        const l = await w.run(`DELETE FROM ${LINK_STATUS_TABLES[level]} WHERE customer = $1`, [
+          customer,
+        ]);
+        removed[`link_status_${level}`] = Number(l.rowsChanged);
       }
     });
     return removed;
