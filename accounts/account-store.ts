@@ -8,6 +8,7 @@
 import type { SqlDriver, SqlSession } from "../registry/sql-registry.js";
 import { FlowtallyError, isFlowtallyError } from "../schema/errors.js";
 import type { AccountAuditEntry, AuthMethod, Role, StoredUser, TokenInfo } from "./model.js";
+import { OUTAGE_TABLES_SQL } from "./outage-sql.js";
 
 export const ACCOUNT_TABLES_SQL = [
   `CREATE TABLE IF NOT EXISTS accounts_users (
@@ -44,6 +45,7 @@ export const ACCOUNT_TABLES_SQL = [
     client TEXT NOT NULL,
     detail TEXT NOT NULL
   )`,
+  ...OUTAGE_TABLES_SQL,
 ];
 
 export interface SessionRow {
@@ -96,6 +98,11 @@ export interface AccountStore {
   audit(entry: AuditInput): Promise<void>;
   /** Audit entries after `since` (seq), oldest first, at most `limit`. */
   readAudit(query: { since?: number; limit?: number }): Promise<AccountAuditEntry[]>;
+  /**
+   * One transaction of the account database, for the records kept beside the accounts (declared
+   * outages: outage-sql.ts); `writeAudit` adds an audit entry in it.
+   */
+  transaction<T>(kind: "read" | "write", fn: (s: SqlSession) => Promise<T>): Promise<T>;
 }
 
 const num = (v: unknown) => Number(v);
@@ -130,7 +137,7 @@ function tokenFrom(r: unknown[]): TokenRow {
 const USER_COLUMNS = "id, role, customer, auth, password_hash, disabled, created_ms, updated_ms";
 const TOKEN_COLUMNS = "id, user_id, name, created_ms, expires_ms, last_used_ms";
 
-async function writeAudit(s: SqlSession, e: AuditInput): Promise<void> {
+export async function writeAudit(s: SqlSession, e: AuditInput): Promise<void> {
   const [[max]] = (await s.rows("SELECT COALESCE(MAX(seq), 0) FROM accounts_audit")) as [[unknown]];
   await s.run(
     "INSERT INTO accounts_audit (seq, at_ms, actor, action, target, client, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -322,6 +329,7 @@ export function createAccountStore(driver: SqlDriver): AccountStore {
         return true;
       }),
     audit: (entry) => tx("write", (s) => writeAudit(s, entry)),
+    transaction: tx,
     readAudit: ({ since = 0, limit = 1000 }) =>
       tx("read", async (s) =>
         (

@@ -28,6 +28,7 @@ import {
   type User,
   type UserPatch,
 } from "./model.js";
+import { createOutageBook, type OutageBook } from "./outages.js";
 import {
   hashPassword,
   needsRehash,
@@ -179,6 +180,8 @@ export interface Accounts {
   listTokens(principal: Principal, all: boolean): Promise<TokenInfo[]>;
   revokeToken(principal: Principal, id: string, client: string): Promise<void>;
   readAudit(query: { since?: number; limit?: number }): Promise<AccountAuditEntry[]>;
+  /** Declared outages and maintenance windows of links (outages.ts), beside the accounts. */
+  outages: OutageBook;
 }
 
 /** A user without its hash: what every answer shows. */
@@ -621,5 +624,6 @@ export function createAccounts(config: Partial<AccountsConfig>, deps: AccountsDe
     },
 
     readAudit: (query) => store.readAudit(query),
+    outages: createOutageBook(store, now),
   };
 }

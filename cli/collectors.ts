@@ -22,6 +22,7 @@ import { withLiveProperties } from "../collector/live-properties.js";
 import { createPacketCollector, type PacketCollector } from "../collector/packet-collector.js";
 import type { Config } from "../schema/config.js";
 import type { FlowBatch } from "../schema/flow-record.js";
+import { LinkStatusMinutes } from "../sla/link-status.js";
 
 /** What a reload hands back: the sums open at the swap, keyed by the model they were made with. */
 export interface ModelSwap {
@@ -49,6 +50,8 @@ export interface Collectors {
   readonly sflowDecoder: SflowDecoder;
   /** Interface utilisation from sFlow counter samples. */
   readonly interfaces: InterfaceTracker;
+  /** Access links' interface status minutes, from the same samples (sla/link-status.ts). */
+  readonly linkStatus: LinkStatusMinutes;
   /**
    * The packet path (capture files, live capture): made on first use, since its flow table
    * preallocates `flowTable.maxFlows` entries (about 270 bytes each).
@@ -114,6 +117,17 @@ export function createCollectors(
   });
   const counterRows = new InterfaceCounterBatch();
   const interfaces = createInterfaceTracker();
+  const linkStatus = new LinkStatusMinutes(cfg.sla.availability.staleAfter);
+  /** Each counter sample of an access link's interface (router + ifIndex): its oper status. */
+  const addLinkStatus = (batch: InterfaceCounterBatch) => {
+    for (let i = 0; i < batch.length; i++) {
+      const c = batch.rows[i]!;
+      const byIndex = model.interfaces.get(batch.exporterNames[c.exporterId] ?? "");
+      const index = byIndex?.get(c.ifIndex);
+      const link = index === undefined ? undefined : model.links[index];
+      if (link !== undefined) linkStatus.add(link, c.receivedMs, (c.ifStatus & 2) !== 0);
+    }
+  };
   const sflow = createFlowCollector({
     model,
     // `problems` added afterwards: `decode` is looked up per datagram (live-properties.ts).
@@ -123,6 +137,7 @@ export function createCollectors(
           counterRows.clear();
           const rows = sflowDecoder.decode(payload, exporter, receivedMs, batch, counterRows);
           interfaces.add(counterRows);
+          addLinkStatus(counterRows);
           return rows;
         },
       },
@@ -172,6 +187,7 @@ export function createCollectors(
     sflow,
     sflowDecoder,
     interfaces,
+    linkStatus,
     packets: openPackets,
     get packetsIfUsed() {
       return packets;

@@ -20,7 +20,12 @@ import { nameDeltas, nameResponseDeltas } from "../aggregator/series-names.js";
 import type { CustomerModel } from "../collector/classify/customer-model.js";
 import type { Config } from "../schema/config.js";
 import { type ErrorCode, FlowtallyError } from "../schema/errors.js";
-import type { ResponseTimeRowDelta, SeriesRowDelta, SeriesStore } from "../schema/series-store.js";
+import type {
+  LinkStatusRow,
+  ResponseTimeRowDelta,
+  SeriesRowDelta,
+  SeriesStore,
+} from "../schema/series-store.js";
 import {
   createSlaAlerts,
   SLA_ALERTS_STOP_GRACE_MS,
@@ -121,6 +126,9 @@ export interface StoreCloseReport {
   /** Rows left in the write-ahead log (its directory) for the next start. */
   inWal?: { path: string; rows: number } | null;
 }
+
+/** Link-status rows kept for a store that does not take them: a day of 100 links' 4 levels. */
+const MAX_PENDING_STATUS = 576_000;
 
 /** How often a store that keeps failing the same way is logged again. */
 const STORE_ERROR_LOG_MS = 60_000;
@@ -375,6 +383,37 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
     return queued;
   }
 
+  /**
+   * Link-status rows waiting for the store (sla/link-status.ts): not in the write-ahead log, so
+   * a crash loses those not yet written (at most the last hand-over's minutes); kept across a
+   * failed write up to MAX_PENDING_STATUS rows, the oldest dropped beyond (logged).
+   */
+  let pendingStatus: LinkStatusRow[] = [];
+  function takeLinkStatus(untilMs: number): void {
+    const rows = parts.linkStatus.close(untilMs);
+    if (rows.length === 0) return;
+    // concat, not push(...rows): 100 000 links give 400 000 rows, more arguments than a call takes.
+    pendingStatus = pendingStatus.concat(rows);
+    if (pendingStatus.length > MAX_PENDING_STATUS) {
+      const dropped = pendingStatus.length - MAX_PENDING_STATUS;
+      pendingStatus = pendingStatus.slice(dropped);
+      log.warn({ dropped }, "link-status rows dropped: the store has not taken them for too long");
+    }
+  }
+
+  async function writeLinkStatus(): Promise<void> {
+    if (pendingStatus.length === 0) return;
+    const rows = pendingStatus;
+    pendingStatus = [];
+    try {
+      await store.addLinkStatus(rows);
+    } catch (e) {
+      // Rows the store refuses as such (RangeError) would be refused again: dropped.
+      if (!(e instanceof RangeError)) pendingStatus = rows.concat(pendingStatus);
+      throw e;
+    }
+  }
+
   /** Writes the batches waiting now: traffic, then response times, each with its log mark. */
   async function write(nowMs: number): Promise<void> {
     // A file deleted or replaced, DuckDB's FATAL: no write can succeed; rows wait for the spool.
@@ -382,6 +421,12 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
     if (down !== undefined) {
       if (stats.pendingRows > 0 || lastFailure !== down) failed(down, nowMs, "the store is down");
       return;
+    }
+    try {
+      await writeLinkStatus();
+    } catch (e) {
+      // Logged; the traffic and response rows go on (their own write says if the store is down).
+      log.warn({ err: e }, "link-status rows not written; retried at the next hand-over");
     }
     const taken = batches.slice();
     if (taken.length === 0) return;
@@ -498,6 +543,7 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
     sflow: parts.sflow,
     sflowDecoder: parts.sflowDecoder,
     interfaces: parts.interfaces,
+    linkStatus: parts.linkStatus,
     packets: parts.packets,
     get packetsIfUsed() {
       return parts.packetsIfUsed;
@@ -515,9 +561,11 @@ export async function createPipeline(cfg: Config, log: Logger): Promise<Pipeline
       const logged = persist(nowMs);
       // The minutes complete now (at the end, all that ended by the clock: nothing more comes
       // to this process) are judged; the webhooks are sent in the background.
-      slaAlerts?.judge(
-        final === true ? floorTo(nowMs, 60_000) : completeBefore(nowMs, cfg.aggregation.lateness),
-      );
+      const complete =
+        final === true ? floorTo(nowMs, 60_000) : completeBefore(nowMs, cfg.aggregation.lateness);
+      slaAlerts?.judge(complete);
+      // Links' interface status minutes, once complete (the same lateness as the series).
+      takeLinkStatus(complete);
       await Promise.all([logged, requestWrite(nowMs)]);
     },
     storeDown,

@@ -54,7 +54,28 @@ export function configWarnings(cfg: Config): ConfigWarning[] {
       });
     }
   }
+  out.push(...unusedServiceTypes(cfg));
   return out;
+}
+
+/**
+ * A `serviceTypes[]` entry no configured customer has: a typo of `customers[].serviceType`, or a
+ * type set up ahead of its customers. Accepted (its billing applies to whoever gets the type), and
+ * not looked at with `registry.source: database`, whose customers are not in the config.
+ */
+function unusedServiceTypes(cfg: Config): ConfigWarning[] {
+  if (cfg.serviceTypes.length === 0 || cfg.registry.source === "database") return [];
+  const used = new Set(cfg.customers.map((c) => c.serviceType));
+  return cfg.serviceTypes.flatMap((t, k) =>
+    used.has(t.id)
+      ? []
+      : [
+          {
+            path: formatPath(["serviceTypes", k, "id"]),
+            reason: `"${t.id}" is the serviceType of no customer: its billing applies to none (a typo?)`,
+          },
+        ],
+  );
 }
 
 /** RFC 2865 §3: the shared secret SHOULD be at least 16 octets. */

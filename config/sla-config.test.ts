@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { billingResolver } from "../sla/billing.js";
 import { configLevels } from "../sla/config-levels.js";
+import { configWarnings, formatWarning } from "./config-warnings.js";
 import { parseConfigText } from "./load-config.js";
 
 const customer = (billing: string) =>
@@ -55,7 +57,43 @@ describe("SLA config keys", () => {
     ],
     [customer(", billing: { day: 0 }"), /customers\[0\]\.billing\.day: must be a day of the month/],
     [customer(", billing: { day: 1.5 }"), /customers\[0\]\.billing\.day: must be a whole day/],
-    [customer(", billing: { credits: 5 }"), /customers\[0\]\.billing: .*credits/],
+    [
+      customer(", billing: { credits: 5 }"),
+      /customers\[0\]\.billing\.credits: credits must be \{ availability: \[\{ below, percent \}\]/,
+    ],
+    [
+      customer(", billing: { credits: { availability: [{ below: 99.9 }] } }"),
+      /customers\[0\]\.billing\.credits\.availability: must be a tier \{ below, percent \} or a list of them/,
+    ],
+    [
+      customer(", billing: { credits: { serviceLevel: { below: 99, percent: 2, over: 1 } } }"),
+      /customers\[0\]\.billing\.credits\.serviceLevel: must be a tier/,
+    ],
+    [
+      customer(", billing: { availabilityTarget: 100.5 }"),
+      /customers\[0\]\.billing\.availabilityTarget: must be a percentage from 0 to 100 \(got 100\.5\)/,
+    ],
+    [
+      customer(", billing: { availabilityTarget: 99.9995 }"),
+      /customers\[0\]\.billing\.availabilityTarget: must have at most three decimals/,
+    ],
+    [
+      customer(", billing: { monthlyFee: -1 }"),
+      /customers\[0\]\.billing\.monthlyFee: must be 0 or more/,
+    ],
+    [
+      customer(", billing: { currency: eur }"),
+      /customers\[0\]\.billing\.currency: must be an ISO 4217 currency code such as "EUR"/,
+    ],
+    [
+      "serviceTypes: [{ id: business, billing: { day: 3 } }, { id: business }]",
+      /serviceTypes\[1\]\.id: "business" is also the id of serviceTypes\[0\]/,
+    ],
+    [
+      "serviceTypes: [{ id: business, billing: { bills: [] } }]",
+      /serviceTypes\[0\]\.billing: .*bills/,
+    ],
+    ["sla: { availability: { staleAfter: 0s } }", /sla\.availability\.staleAfter/],
     [
       customer(", billing: { bills: [{ id: b, links: [hq/l9], commitRate: 10M }] }"),
       /customers\[0\]\.billing\.bills\[0\]\.links\[0\]: "hq\/l9" is no link of customer acme/,
@@ -84,9 +122,82 @@ describe("SLA config keys", () => {
   it("customers[].billing: optional, max(in, out) from day 1 by default", () => {
     const none = parseConfigText(customer(""));
     expect(none.customers[0]!.billing).toBeUndefined();
+    expect(billingResolver(none)("acme", "default")).toEqual({
+      percentileOf: "max",
+      day: 1,
+      bills: [],
+    });
     const some = parseConfigText(customer(", billing: { day: 15 }"));
-    expect(some.customers[0]!.billing).toEqual({ percentileOf: "max", day: 15, bills: [] });
+    expect(billingResolver(some)("acme", "default")).toEqual({
+      percentileOf: "max",
+      day: 15,
+      bills: [],
+    });
     const sum = parseConfigText(customer(", billing: { percentileOf: sum, day: 28 }"));
-    expect(sum.customers[0]!.billing).toEqual({ percentileOf: "sum", day: 28, bills: [] });
+    expect(billingResolver(sum)("acme", "default")).toEqual({
+      percentileOf: "sum",
+      day: 28,
+      bills: [],
+    });
+  });
+
+  it("serviceTypes[].billing is the default of its customers', overridden key by key", () => {
+    const cfg = parseConfigText(
+      [
+        "serviceTypes:",
+        "  - id: business",
+        "    billing:",
+        "      percentileOf: in",
+        "      day: 5",
+        "      availabilityTarget: 99.9",
+        "      credits: { availability: [{ below: 99.9, percent: 5 }, { below: 99.5, percent: 10 }], serviceLevel: { below: 99, percent: 2 } }",
+        "      monthlyFee: 1200",
+        "      currency: EUR",
+        "customers:",
+        "  - { id: acme, name: Acme, serviceType: business, billing: { day: 15, availabilityTarget: 99.5 }, sites: [{ id: hq, links: [{ id: l1, prefixes: [192.0.2.0/28] }] }] }",
+        "  - { id: beta, name: Beta, serviceType: business, sites: [{ id: hq, links: [{ id: l1, prefixes: [192.0.2.16/28] }] }] }",
+        "  - { id: home, name: Home, sites: [{ id: hq, links: [{ id: l1, prefixes: [192.0.2.32/28] }] }] }",
+      ].join("\n"),
+    );
+    const billing = billingResolver(cfg);
+    const credits = {
+      availability: [
+        { below: 99.9, percent: 5 },
+        { below: 99.5, percent: 10 },
+      ],
+      serviceLevel: [{ below: 99, percent: 2 }],
+      maxPercent: 100,
+    };
+    expect(billing("acme", "business")).toEqual({
+      percentileOf: "in",
+      day: 15,
+      bills: [],
+      availabilityTarget: 99.5,
+      credits,
+      monthlyFee: 1200,
+      currency: "EUR",
+    });
+    expect(billing("beta", "business")).toEqual({
+      percentileOf: "in",
+      day: 5,
+      bills: [],
+      availabilityTarget: 99.9,
+      credits,
+      monthlyFee: 1200,
+      currency: "EUR",
+    });
+    // A customer of the database registry: not in the config, its service type's billing.
+    expect(billing("from-db", "business").day).toBe(5);
+    expect(billing("home", "default")).toEqual({ percentileOf: "max", day: 1, bills: [] });
+    expect(configWarnings(cfg)).toEqual([]);
+  });
+
+  it("warns of a service type no configured customer has (not with the database registry)", () => {
+    const text = `serviceTypes: [{ id: busines, billing: { day: 3 } }]\n${customer("")}`;
+    expect(configWarnings(parseConfigText(text)).map(formatWarning)).toEqual([
+      'serviceTypes[0].id: "busines" is the serviceType of no customer: its billing applies to none (a typo?)',
+    ]);
+    const database = "serviceTypes: [{ id: business }]\nregistry: { source: database }\n";
+    expect(configWarnings(parseConfigText(database))).toEqual([]);
   });
 });

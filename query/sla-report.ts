@@ -6,7 +6,9 @@
  * link, sla/commit-rate.ts's 95th percentile against the commit rate. Pure.
  */
 import type { SlaRow } from "../schema/series-store.js";
+import type { AvailabilityFigures } from "../sla/availability.js";
 import type { CurrentLevel } from "../sla/config-levels.js";
+import type { Credits } from "../sla/credits.js";
 import {
   billSamples,
   type ClassLevel,
@@ -243,19 +245,35 @@ export const SLA_CSV_COLUMNS = [
   "excessBps",
   "compliant",
   "bill",
+  "availabilityTarget",
+  "availability",
+  "availabilityMet",
+  "upMinutes",
+  "downMinutes",
+  "unknownMinutes",
+  "maintenanceMinutes",
+  "creditBelow",
+  "creditPercent",
+  "creditAmount",
+  "currency",
 ] as const;
 
-type CsvRow = Partial<Record<(typeof SLA_CSV_COLUMNS)[number], string | number | boolean | null>>;
+type CsvRow = Partial<
+  Record<(typeof SLA_CSV_COLUMNS)[number], string | number | boolean | null | undefined>
+>;
 
 /**
  * The report as one CSV table (RFC 4180, header line): a `class` row per class, an `incident`
- * row per incident (under its class), a `link` row per link and a `bill` row per bill (its links
- * in `link`, space-separated); cells a kind does not have are empty.
+ * row per incident (under its class), a `link` row per link (with its availability), a `bill` row
+ * per bill (its links in `link`, space-separated), and with credits a `credits` row (the
+ * period in start/end, the total) and a `credit` row per item; cells a kind does not have are
+ * empty.
  */
 export function slaCsv(
   classes: readonly ClassSla[],
-  links: readonly LinkSla[],
+  links: ReadonlyArray<LinkSla & { availability?: AvailabilityFigures }>,
   bills: readonly BillSla[] = [],
+  owed: (Credits & { from: string; to: string }) | null = null,
 ): string {
   const rows: CsvRow[] = [];
   for (const c of classes) {
@@ -272,8 +290,47 @@ export function slaCsv(
       });
     }
   }
-  for (const l of links) rows.push({ kind: "link", ...l });
+  for (const l of links) {
+    const { availability: a, ...commit } = l;
+    rows.push({
+      kind: "link",
+      ...commit,
+      ...(a === undefined
+        ? {}
+        : {
+            minutes: a.minutes,
+            availabilityTarget: a.target,
+            availability: a.share,
+            availabilityMet: a.met,
+            upMinutes: a.upMinutes,
+            downMinutes: a.downMinutes,
+            unknownMinutes: a.unknownMinutes,
+            maintenanceMinutes: a.maintenanceMinutes,
+          }),
+    });
+  }
   for (const b of bills) rows.push({ kind: "bill", ...b, link: b.links.join(" ") });
+  if (owed !== null) {
+    rows.push({
+      kind: "credits",
+      start: owed.from,
+      end: owed.to,
+      creditPercent: owed.percent,
+      creditAmount: owed.amount,
+      currency: owed.currency,
+    });
+    for (const i of owed.items) {
+      rows.push({
+        kind: "credit",
+        class: i.class,
+        site: i.site,
+        link: i.link,
+        ...(i.reason === "availability" ? { availability: i.share } : { compliantShare: i.share }),
+        creditBelow: i.below,
+        creditPercent: i.percent,
+      });
+    }
+  }
   const cell = (v: unknown): string => {
     if (v === undefined || v === null) return "";
     const s = typeof v === "string" ? defusedCell(v) : String(v);

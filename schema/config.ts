@@ -314,19 +314,73 @@ export const linkSchema = z.strictObject({
   commitRate: bitRate.optional(),
 });
 
-/** How a customer's commit rate is judged (sla/commit-rate.ts, docs/sla.md). */
-const billingSchema = z.strictObject({
+/** A credit tier: when the figure is below `below` percent, `percent` of the monthly fee. */
+const creditTier = z.strictObject({
+  below: serviceLevelTarget,
+  percent: serviceLevelTarget,
+});
+/** One tier or a list of them; read as a list. */
+const creditTiers = z
+  .union([creditTier, z.array(creditTier).min(1, "must give at least one tier")], {
+    error: "must be a tier { below, percent } or a list of them",
+  })
+  .transform((v) => (Array.isArray(v) ? v : [v]));
+
+/**
+ * Credits owed for missed targets (sla/credits.ts, docs/sla.md): per link whose availability is
+ * below a tier's `below` (the lowest tier reached applies), per class whose share of compliant
+ * minutes is; at most `maxPercent` of the monthly fee in all.
+ */
+const creditsSchema = z.strictObject(
+  {
+    availability: creditTiers.optional(),
+    serviceLevel: creditTiers.optional(),
+    maxPercent: serviceLevelTarget.default(100),
+  },
+  {
+    error: (issue) =>
+      issue.code === "invalid_type"
+        ? "credits must be { availability: [{ below, percent }], serviceLevel: { below, percent }, maxPercent }"
+        : undefined,
+  },
+);
+
+/**
+ * The billing keys a service type gives its customers and a customer may override key by key
+ * (sla/billing.ts, docs/sla.md); none has a default here, so that an override can be told from
+ * a default: sla/billing.ts fills those in (max(in, out) from day 1).
+ */
+const billingShared = {
   /** The 5-minute sample the 95th percentile is taken of: max(in, out), in, out or in + out. */
   percentileOf: z
     .enum(["max", "in", "out", "sum"], { error: 'must be "max", "in", "out" or "sum"' })
-    .default("max"),
+    .optional(),
   /** The billing period starts on this day of each month (00:00 UTC); 1 to 28. */
   day: z
     .number()
     .int("must be a whole day of the month from 1 to 28")
     .min(1, "must be a day of the month from 1 to 28")
     .max(28, "must be a day of the month from 1 to 28 (every month has one)")
-    .default(1),
+    .optional(),
+  /** Each access link's availability target, percent (0–100, three decimals). */
+  availabilityTarget: serviceLevelTarget.optional(),
+  /** Credits owed for missed targets. */
+  credits: creditsSchema.optional(),
+  /** The monthly fee credits are a percentage of (then the report gives an amount). */
+  monthlyFee: z.number().min(0, "must be 0 or more").optional(),
+  /** ISO 4217 code of the fee ("EUR"). */
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 currency code such as "EUR"')
+    .optional(),
+};
+
+/** A service type's billing: the defaults of its customers'. */
+const serviceTypeBillingSchema = z.strictObject(billingShared);
+
+/** How a customer's commit rate is judged (sla/commit-rate.ts, docs/sla.md). */
+const billingSchema = z.strictObject({
+  ...billingShared,
   /**
    * Links billed together: their 5-minute samples are summed per window before the percentile,
    * against the bill's own commit rate (links not in a bill are billed alone, at their own).
@@ -344,6 +398,13 @@ const billingSchema = z.strictObject({
     .default([]),
 });
 
+/** A service type (customers[].serviceType) and the billing its customers get by default. */
+const serviceTypeSchema = z.strictObject({
+  id: z.string().min(1),
+  name: z.string().optional(),
+  billing: serviceTypeBillingSchema.prefault({}),
+});
+
 /** One site; exported for the customer registry (registry/model.ts), which extends it. */
 export const siteSchema = z.strictObject({
   id: unreservedId("site"),
@@ -359,7 +420,10 @@ export const customerSchema = z.strictObject({
   /** The customer's message of the day, shown to its users (`GET /api/v1/me`). */
   motd: z.string().max(4096).optional(),
   sites: z.array(siteSchema).min(1),
-  /** How the commit rate is billed (docs/sla.md); left out: max(in, out) from day 1. */
+  /**
+   * How the commit rate is billed and availability judged (docs/sla.md): key by key over the
+   * service type's `serviceTypes[].billing`; left out there too: max(in, out) from day 1.
+   */
   billing: billingSchema.optional(),
   /**
    * This customer's own portal template (docs/portal.md#provider-templates; relative: to the
@@ -871,6 +935,26 @@ export const configSchema = z.strictObject({
   /** RADIUS servers for users with `auth: radius`; left out: no RADIUS. */
   radius: radiusConfigSchema.optional(),
   customers: z.array(customerSchema).default([]),
+  /**
+   * Service types (customers[].serviceType): the billing their customers get unless they give
+   * their own, key by key (docs/sla.md), those of the database registry too.
+   */
+  serviceTypes: z
+    .array(serviceTypeSchema)
+    .default([])
+    .superRefine((list, ctx) => {
+      const seen = new Map<string, number>();
+      list.forEach((t, k) => {
+        const first = seen.get(t.id);
+        if (first === undefined) seen.set(t.id, k);
+        else
+          ctx.addIssue({
+            code: "custom",
+            path: [k, "id"],
+            message: `"${t.id}" is also the id of serviceTypes[${first}]`,
+          });
+      });
+    }),
   /** Traffic classes, first match wins; traffic matching none is in `defaultClass`. */
   classes: z.array(classSchema).default([]),
   defaultClass: id.default("default"),
@@ -905,6 +989,16 @@ export const configSchema = z.strictObject({
        * start); relative: in `dataDir`; "" keeps nothing.
        */
       statePath: z.string().default("sla-alerts.json"),
+      /** Availability measured from sFlow interface status (docs/sla.md "Availability"). */
+      availability: z
+        .strictObject({
+          /**
+           * A link's last interface status holds until its next sample, for at most this long;
+           * then its minutes are unknown (set it to 3 or more of the exporters' counter interval).
+           */
+          staleAfter: duration({ min: SECOND_MS, max: DAY_MS }).default(120_000),
+        })
+        .prefault({}),
     })
     .prefault({}),
   /**
@@ -939,6 +1033,8 @@ export type DecoderConfig = z.infer<typeof decoderConfigSchema>;
 export type CustomerConfig = z.infer<typeof customerSchema>;
 export type ClassConfig = z.infer<typeof classSchema>;
 export type BillingConfig = z.output<typeof billingSchema>;
+export type ServiceTypeBillingConfig = z.output<typeof serviceTypeBillingSchema>;
+export type CreditsConfig = z.output<typeof creditsSchema>;
 export type CaptureInputConfig = z.infer<typeof captureInput>;
 export type Config = z.infer<typeof configSchema>;
 export type SlaWebhookConfig = z.infer<typeof slaWebhook>;

@@ -198,6 +198,25 @@ export interface SlaQuery {
 }
 
 /**
+ * Interface-status minutes of one access link and period (sla/link-status.ts,
+ * docs/series-schema.md#link-status-series), additive: a 1-minute row has one of the two at 1
+ * (down when a "down" status covered any of the minute), a 5m / 1h / 1d row sums its minutes'.
+ * A minute without a row had no valid status: unknown.
+ */
+export interface LinkStatusRow {
+  level: SeriesLevel;
+  startMs: number;
+  customer: string;
+  site: string;
+  link: string;
+  upMinutes: number;
+  downMinutes: number;
+}
+
+/** One customer's link-status rows, optionally of one site or link, at one level. */
+export type LinkStatusQuery = Omit<TrafficQuery, "trafficClass">;
+
+/**
  * A position in the writer's write-ahead log (wal/), written with the rows it covers: on the
  * embedded store in their transaction, so that replaying the log at start adds exactly what the
  * store does not have; on InfluxDB right after them (docs/durability.md says what that leaves).
@@ -256,6 +275,10 @@ export interface SeriesStore {
    * period, sorted by time, then customer, site, link and class.
    */
   slaRows(q: SlaQuery): Promise<SlaRow[]>;
+  /** Adds link-status minutes (deltas) to the stored rows, atomically for the call on DuckDB. */
+  addLinkStatus(rows: readonly LinkStatusRow[]): Promise<void>;
+  /** The stored link-status rows of [fromMs, toMs) at `level`, by time, then site and link. */
+  linkStatus(q: LinkStatusQuery): Promise<LinkStatusRow[]>;
   /** Sums per customer over [fromMs, toMs), read from the coarsest level that fits exactly. */
   overview(q: OverviewQuery): Promise<CustomerTotals[]>;
   /** Points of one customer (optionally one site / link / class) at one level. */

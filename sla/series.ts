@@ -17,7 +17,7 @@ import { slaCounters } from "../schema/series-store.js";
 import { judgeMinute } from "./compliance.js";
 import type { CurrentLevel } from "./config-levels.js";
 
-const COARSE: ReadonlyArray<readonly [SeriesLevel, number]> = [
+export const COARSE: ReadonlyArray<readonly [SeriesLevel, number]> = [
   ["5m", 300_000],
   ["1h", 3_600_000],
   ["1d", 86_400_000],

@@ -7,6 +7,7 @@ import { type ErrorCode, isFlowtallyError } from "../schema/errors.js";
 import type { SeriesRowDelta, SeriesStore } from "../schema/series-store.js";
 import type { LevelLookup } from "../sla/config-levels.js";
 import { mountTmpfs, setImmutable } from "../test/support/fault-fs.js";
+import { describeLinkStatusConformance } from "../test/support/link-status-conformance.js";
 import { describeSlaConformance } from "../test/support/sla-conformance.js";
 import {
   atAllLevels,
@@ -62,6 +63,11 @@ for (const t0 of [T0, CALENDAR_T0S.past, CALENDAR_T0S.y2100]) {
     t0,
   });
 }
+
+describeLinkStatusConformance("embedded store (DuckDB)", {
+  open: () => open("series.duckdb"),
+  t0: T0,
+});
 
 describe("createDuckDbStore", () => {
   it("keeps the data across stop and a new store on the same path", async () => {

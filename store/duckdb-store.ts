@@ -44,6 +44,8 @@ import type { DuckDBAppender, DuckDBConnection, DuckDBType, DuckDBValue } from "
 import { FlowtallyError } from "../schema/errors.js";
 import {
   type CustomerTotals,
+  type LinkStatusQuery,
+  type LinkStatusRow,
   type OverviewQuery,
   type ResponseTimePoint,
   type ResponseTimeQuery,
@@ -63,6 +65,14 @@ import {
   zeroResponseTimeCounters,
 } from "../schema/series-store.js";
 import type { LevelLookup } from "../sla/config-levels.js";
+import {
+  CREATE_LINK_STATUS_SQL,
+  LINK_STATUS_TABLES,
+  linkStatusInserts,
+  linkStatusRowOf,
+  linkStatusSelect,
+  type ParamKind,
+} from "./duckdb-link-status.js";
 import {
   CREATE_SLA_WORK_SQL,
   createSlaTableSql,
@@ -215,6 +225,7 @@ const SCHEMA_SQL = [
   CREATE_RESPONSE_STAGING_SQL,
   ...LEVEL_NAMES.map(createSlaTableSql),
   CREATE_SLA_WORK_SQL,
+  ...CREATE_LINK_STATUS_SQL,
   CREATE_VIEW_SQL,
   CREATE_STAGING_SQL,
   CREATE_MARKS_SQL,
@@ -774,6 +785,53 @@ WHERE ${where.join(" AND ")} ORDER BY start_ms, customer, site, link, traffic_cl
     });
   }
 
+  const typeOf = (kinds: readonly ParamKind[]): DuckDBType[] =>
+    kinds.map((k) => (k === "bigint" ? BIGINT : k === "varchar" ? VARCHAR : DOUBLE));
+
+  /** Runs `fn` on the writer in one transaction, in turn with the other writes. */
+  async function inTransaction(
+    what: string,
+    fn: (w: DuckDBConnection) => Promise<void>,
+  ): Promise<void> {
+    const w = opened().writer;
+    await write(async () => {
+      const refused = writeRefusal();
+      if (refused !== undefined) throw refused;
+      await w.run("BEGIN TRANSACTION").catch((e: unknown) => {
+        throw writeError(what, e);
+      });
+      try {
+        await fn(w);
+        await w.run("COMMIT");
+      } catch (e) {
+        await w.run("ROLLBACK").catch(() => undefined);
+        throw writeError(what, e);
+      }
+    });
+  }
+
+  /** Adds link-status minutes, in one transaction. */
+  async function addLinkStatus(rows: readonly LinkStatusRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const statements = linkStatusInserts(rows);
+    await inTransaction("write link status", async (w) => {
+      for (const st of statements) await w.run(st.sql, st.values, typeOf(st.kinds));
+    });
+  }
+
+  async function linkStatus(q: LinkStatusQuery): Promise<LinkStatusRow[]> {
+    const st = linkStatusSelect(q);
+    // A file written before the link-status tables existed, opened read-only, has none.
+    const have = await query(
+      "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = $1",
+      [LINK_STATUS_TABLES[q.level]],
+      [VARCHAR],
+    );
+    if (Number(have[0]![0]) === 0) return [];
+    const rows = await query(st.sql, st.values, typeOf(st.kinds));
+    return rows.map((r) => linkStatusRowOf(q.level, r));
+  }
+
   async function responseTimes(q: ResponseTimeQuery): Promise<ResponseTimePoint[]> {
     if (!(q.level in RESPONSE_TABLES)) {
       throw new RangeError(`responseTimes: level ${String(q.level)}: expected 1m, 5m, 1h, 1d`);
@@ -910,9 +968,9 @@ ORDER BY customer, site, link, traffic_class, start_ms, metric`;
           // SLA minutes are kept as long as the 5-minute rows (a month's report needs them).
           const slaLevels = level === "5m" ? ["1m", "5m"] : level === "1m" ? [] : [level];
           for (const l of slaLevels as SeriesLevel[]) {
-            await w.run(`DELETE FROM ${SLA_TABLES[l]} WHERE start_ms < $1`, [
-              BigInt(Math.floor(ms)),
-            ]);
+            for (const table of [SLA_TABLES[l], LINK_STATUS_TABLES[l]]) {
+              await w.run(`DELETE FROM ${table} WHERE start_ms < $1`, [BigInt(Math.floor(ms))]);
+            }
           }
           deleted[level] = Number(r.rowsChanged);
         } catch (e) {
@@ -926,28 +984,20 @@ ORDER BY customer, site, link, traffic_class, start_ms, metric`;
   /** Deletes every row of one customer, traffic and response times, in one transaction. */
   async function purgeCustomer(customer: string): Promise<Record<string, number>> {
     const removed: Record<string, number> = {};
-    const w = opened().writer;
-    await write(async () => {
-      const refused = writeRefusal();
-      if (refused !== undefined) throw refused;
-      await w.run("BEGIN TRANSACTION").catch((e: unknown) => {
-        throw writeError("purge", e);
-      });
-      try {
-        for (const level of LEVEL_NAMES) {
-          const t = await w.run(`DELETE FROM ${TABLES[level]} WHERE customer = $1`, [customer]);
-          removed[`traffic_${level}`] = Number(t.rowsChanged);
-          const r = await w.run(`DELETE FROM ${RESPONSE_TABLES[level]} WHERE customer = $1`, [
-            customer,
-          ]);
-          removed[`response_${level}`] = Number(r.rowsChanged);
-          const s = await w.run(`DELETE FROM ${SLA_TABLES[level]} WHERE customer = $1`, [customer]);
-          removed[`sla_${level}`] = Number(s.rowsChanged);
-        }
-        await w.run("COMMIT");
-      } catch (e) {
-        await w.run("ROLLBACK").catch(() => undefined);
-        throw writeError("purge", e);
+    await inTransaction("purge", async (w) => {
+      for (const level of LEVEL_NAMES) {
+        const t = await w.run(`DELETE FROM ${TABLES[level]} WHERE customer = $1`, [customer]);
+        removed[`traffic_${level}`] = Number(t.rowsChanged);
+        const r = await w.run(`DELETE FROM ${RESPONSE_TABLES[level]} WHERE customer = $1`, [
+          customer,
+        ]);
+        removed[`response_${level}`] = Number(r.rowsChanged);
+        const s = await w.run(`DELETE FROM ${SLA_TABLES[level]} WHERE customer = $1`, [customer]);
+        removed[`sla_${level}`] = Number(s.rowsChanged);
+        const l = await w.run(`DELETE FROM ${LINK_STATUS_TABLES[level]} WHERE customer = $1`, [
+          customer,
+        ]);
+        removed[`link_status_${level}`] = Number(l.rowsChanged);
       }
     });
     return removed;
@@ -1052,5 +1102,7 @@ WHERE ${where.join(" AND ")} GROUP BY start_ms ORDER BY start_ms`;
     samples,
     responseTimes,
     slaRows,
+    addLinkStatus,
+    linkStatus,
   };
 }

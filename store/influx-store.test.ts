@@ -15,6 +15,7 @@ import {
   zeroResponseTimeCounters,
 } from "../schema/series-store.js";
 import type { LevelLookup } from "../sla/config-levels.js";
+import { describeLinkStatusConformance } from "../test/support/link-status-conformance.js";
 import { captureLog } from "../test/support/log-capture.js";
 import {
   freePort,
@@ -105,6 +106,11 @@ for (const t0 of [DEFAULT_T0, CALENDAR_T0S.past, CALENDAR_T0S.y2100]) {
     t0,
   });
 }
+
+describeLinkStatusConformance("InfluxDB v1 store (influxd 1.6.7)", {
+  open: () => openV1({}),
+  t0: DEFAULT_T0,
+});
 
 describe("createInfluxStore (v1)", () => {
   it("refuses what line protocol cannot carry, naming the row, and writes nothing", async () => {

@@ -39,6 +39,8 @@ import type { InfluxConfig } from "../schema/config.js";
 import { FlowtallyError } from "../schema/errors.js";
 import {
   type CustomerTotals,
+  type LinkStatusQuery,
+  type LinkStatusRow,
   type OverviewQuery,
   type ResponseTimeCounter,
   type ResponseTimePoint,
@@ -92,6 +94,13 @@ const SLA: Readonly<Record<SeriesLevel, string>> = {
   "5m": "sla_5m",
   "1h": "sla_1h",
   "1d": "sla_1d",
+};
+/** Link-status series (docs/series-schema.md#link-status-series): up and down minutes per link. */
+const LINK_STATUS: Readonly<Record<SeriesLevel, string>> = {
+  "1m": "link_status_1m",
+  "5m": "link_status_5m",
+  "1h": "link_status_1h",
+  "1d": "link_status_1d",
 };
 const BIN_FIELD = /^(?:sum_)?bin_(-?\d+)$/;
 const binField = (key: number) => `bin_${key}`;
@@ -296,9 +305,9 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
    * `sla_1m` goes to the 5m retention policy when there is one per level.
    */
   const slaPolicy = (level: SeriesLevel): SeriesLevel => (level === "1m" ? "5m" : level);
-  const fromSla = (level: SeriesLevel): string => {
+  const fromSla = (level: SeriesLevel, names = SLA): string => {
     const policy = policyOf(slaPolicy(level));
-    const name = quoteIdentifier(SLA[level]);
+    const name = quoteIdentifier(names[level]);
     return policy === undefined ? name : `${quoteIdentifier(policy)}.${name}`;
   };
   /** Credentials travel in this header only: never in a URL, a message or a log line. */
@@ -852,6 +861,102 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     });
   }
 
+  const linkStatusKey = (r: Omit<LinkStatusRow, "upMinutes" | "downMinutes">) =>
+    `${r.level}\0${r.customer}\0${r.site}\0${r.link}\0${r.startMs}`;
+  const linkStatusOf = (level: SeriesLevel, s: Series, v: Record<string, unknown>) => ({
+    level,
+    startMs: num(v.time),
+    customer: tag(s, "customer"),
+    site: tag(s, "site"),
+    link: tag(s, "link"),
+    upMinutes: num(v.upMinutes),
+    downMinutes: num(v.downMinutes),
+  });
+  const linkStatusLine = (r: LinkStatusRow): [SeriesLevel, string] => [
+    slaPolicy(r.level),
+    pointLine({
+      measurement: LINK_STATUS[r.level],
+      tags: [
+        ["customer", r.customer],
+        ["site", r.site],
+        ["link", r.link],
+      ],
+      fields: [
+        ["upMinutes", r.upMinutes],
+        ["downMinutes", r.downMinutes],
+      ],
+      timeMs: r.startMs,
+    }),
+  ];
+
+  /** Adds link-status minutes: the stored rows of their keys read, added to, written back. */
+  async function addLinkStatus(rows: readonly LinkStatusRow[]): Promise<void> {
+    ensureStarted();
+    if (rows.length === 0) return;
+    const sums = new Map<string, LinkStatusRow>();
+    for (const r of rows) {
+      if (!(r.level in LINK_STATUS)) {
+        throw new RangeError(`addLinkStatus: level ${String(r.level)}: expected 1m, 5m, 1h, 1d`);
+      }
+      const k = linkStatusKey(r);
+      const was = sums.get(k);
+      if (was === undefined) sums.set(k, { ...r });
+      else {
+        was.upMinutes += r.upMinutes;
+        was.downMinutes += r.downMinutes;
+      }
+    }
+    checkLines("addLinkStatus", [...sums.values()], (r) => linkStatusLine(r)[1]);
+    await writes(async () => {
+      const stored = await readKeys(
+        [...sums.values()],
+        (level) => `SELECT upMinutes, downMinutes FROM ${fromSla(level, LINK_STATUS)}`,
+        linkStatusOf,
+        linkStatusKey,
+      );
+      for (const have of stored) {
+        const row = sums.get(linkStatusKey(have))!;
+        row.upMinutes += have.upMinutes;
+        row.downMinutes += have.downMinutes;
+      }
+      await write([...sums.values()].map(linkStatusLine));
+    });
+  }
+
+  async function linkStatus(q: LinkStatusQuery): Promise<LinkStatusRow[]> {
+    ensureStarted();
+    if (!(q.level in LINK_STATUS)) {
+      throw new RangeError(`linkStatus: level ${String(q.level)}: expected 1m, 5m, 1h, 1d`);
+    }
+    const where = [
+      tagEquals("customer", q.customer),
+      `time >= ${msLiteral(timeBound("linkStatus: fromMs", q.fromMs))}`,
+      `time < ${msLiteral(timeBound("linkStatus: toMs", q.toMs))}`,
+    ];
+    if (q.site !== undefined) where.push(tagEquals("site", q.site));
+    if (q.link !== undefined) where.push(tagEquals("link", q.link));
+    const [result] = await query([
+      `SELECT upMinutes, downMinutes FROM ${fromSla(q.level, LINK_STATUS)} WHERE ${where.join(" AND ")} GROUP BY "customer", "site", "link"`,
+    ]);
+    const out: LinkStatusRow[] = [];
+    for (const s of result?.series ?? []) {
+      for (const v of seriesRows(s)) out.push(linkStatusOf(q.level, s, v));
+    }
+    return out.sort((a, b) =>
+      a.startMs !== b.startMs
+        ? a.startMs - b.startMs
+        : a.site !== b.site
+          ? a.site < b.site
+            ? -1
+            : 1
+          : a.link < b.link
+            ? -1
+            : a.link > b.link
+              ? 1
+              : 0,
+    );
+  }
+
   async function readResponseTimes(
     keys: readonly ResponseTimeRowKey[],
   ): Promise<ResponseTimeRowDelta[]> {
@@ -893,9 +998,10 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
         await query([
           `DELETE FROM ${quoteIdentifier(TRAFFIC[level])} WHERE ${time}`,
           `DELETE FROM ${quoteIdentifier(RESPONSE[level])} WHERE ${time}`,
-          ...(sla as SeriesLevel[]).map(
-            (l) => `DELETE FROM ${quoteIdentifier(SLA[l])} WHERE ${time}`,
-          ),
+          ...(sla as SeriesLevel[]).flatMap((l) => [
+            `DELETE FROM ${quoteIdentifier(SLA[l])} WHERE ${time}`,
+            `DELETE FROM ${quoteIdentifier(LINK_STATUS[l])} WHERE ${time}`,
+          ]),
         ]);
       }
     });
@@ -931,17 +1037,33 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
       LEVEL_NAMES.forEach((level, k) => {
         removed[SLA[level]] = num(sla[k]?.series?.[0]?.values[0]?.[1]);
       });
+      const status = await query(
+        LEVEL_NAMES.map(
+          (level) => `SELECT count(upMinutes) FROM ${fromSla(level, LINK_STATUS)} WHERE ${who}`,
+        ),
+      );
+      LEVEL_NAMES.forEach((level, k) => {
+        removed[LINK_STATUS[level]] = num(status[k]?.series?.[0]?.values[0]?.[1]);
+      });
       if (config.api === "v1") {
-        const names = LEVEL_NAMES.flatMap((l) => [TRAFFIC[l], RESPONSE[l], SLA[l]]).map(
-          quoteIdentifier,
-        );
+        const names = LEVEL_NAMES.flatMap((l) => [
+          TRAFFIC[l],
+          RESPONSE[l],
+          SLA[l],
+          LINK_STATUS[l],
+        ]).map(quoteIdentifier);
         await query([`DROP SERIES FROM ${names.join(", ")} WHERE ${who}`]);
         return;
       }
       // The delete predicate's string literal: double quotes, with " and \ escaped.
       const literal = `"${customer.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
       for (const level of LEVEL_NAMES) {
-        for (const measurement of [TRAFFIC[level], RESPONSE[level], SLA[level]]) {
+        for (const measurement of [
+          TRAFFIC[level],
+          RESPONSE[level],
+          SLA[level],
+          LINK_STATUS[level],
+        ]) {
           await request(
             "write",
             "/api/v2/delete",
@@ -1077,5 +1199,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     samples,
     responseTimes,
     slaRows,
+    addLinkStatus,
+    linkStatus,
   };
 }

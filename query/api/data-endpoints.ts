@@ -38,7 +38,7 @@ import {
   parameterNames,
   SeriesQuery,
 } from "./schemas.js";
-import { createSlaEndpoints, type SlaEndpoints } from "./sla-endpoints.js";
+import { createSlaEndpoints, type SlaEndpointDeps, type SlaEndpoints } from "./sla-endpoints.js";
 import { createTotalsEndpoints, type TotalsEndpoints } from "./totals-endpoints.js";
 
 const OVERVIEW_PARAMETERS = parameterNames(OverviewQuery);
@@ -59,6 +59,8 @@ export interface DataEndpointDeps {
    * series are still stored (site and link filters unchecked), undefined for no such customer.
    */
   customerScope?: (customer: string) => Promise<CustomerScope | undefined>;
+  /** The customer's declared outages in a range, for the SLA report (none without accounts). */
+  outages?: SlaEndpointDeps["outages"];
 }
 
 export type CustomerScope = ReadonlyMap<string, ReadonlySet<string>> | "any";
@@ -74,6 +76,8 @@ export interface OverviewAnswer {
 }
 
 export interface DataEndpoints extends SlaEndpoints, TotalsEndpoints {
+  /** The customer's links as "site/link"; undefined for no such customer (or a deleted one). */
+  customerLinks(customer: string): Promise<ReadonlySet<string> | undefined>;
   overview(search: string): Promise<ApiReply>;
   /**
    * The overview's rows for a query string of `overview` (the pages render them); `only`: of this
@@ -377,7 +381,14 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
     });
   }
 
-  const slaEndpoints = createSlaEndpoints({ config, model, now, seriesStore, scopeOf });
+  const slaEndpoints = createSlaEndpoints({
+    config,
+    model,
+    now,
+    seriesStore,
+    scopeOf,
+    ...(deps.outages === undefined ? {} : { outages: deps.outages }),
+  });
   const totalsEndpoints = createTotalsEndpoints({
     model,
     now,
@@ -385,5 +396,18 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
     seriesStore,
     scopeOf,
   });
-  return { overview, overviewRows, traffic, responseTimes, ...slaEndpoints, ...totalsEndpoints };
+  async function customerLinks(customer: string): Promise<ReadonlySet<string> | undefined> {
+    const scope = customer === UNATTRIBUTED_CUSTOMER ? undefined : await scopeOf(customer);
+    if (scope === undefined || scope === "any") return undefined;
+    return new Set([...scope].flatMap(([site, links]) => [...links].map((l) => `${site}/${l}`)));
+  }
+  return {
+    overview,
+    overviewRows,
+    traffic,
+    responseTimes,
+    customerLinks,
+    ...slaEndpoints,
+    ...totalsEndpoints,
+  };
 }

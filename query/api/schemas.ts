@@ -508,6 +508,50 @@ export const SlaLink = z
   })
   .meta({ id: "SlaLink" });
 
+const creditTier = z.strictObject({ below: z.number(), percent: z.number() });
+
+export const SlaAvailability = z
+  .strictObject({
+    target: z.number().nullable().meta({ description: "billing.availabilityTarget (percent)" }),
+    minutes: z.number().int().meta({ description: "Whole minutes in the range" }),
+    upMinutes: z.number().int(),
+    downMinutes: z
+      .number()
+      .int()
+      .meta({ description: "Measured down, and declared outages (outside maintenance)" }),
+    unknownMinutes: z.number().int().meta({ description: "No valid status, no declaration" }),
+    maintenanceMinutes: z.number().int().meta({ description: "Left out of the share" }),
+    share: share("up / (up + down); null when no minute has evidence"),
+    met: z.boolean().nullable().meta({ description: "share ≥ target; null without either" }),
+    sources: z.strictObject({
+      measuredMinutes: z.number().int(),
+      declaredOutageMinutes: z.number().int(),
+    }),
+  })
+  .meta({ id: "SlaAvailability" });
+
+export const SlaCredits = z
+  .strictObject({
+    from: isoOut("The billing period's start"),
+    to: isoOut("Its end (excluded)"),
+    final: z.boolean().meta({ description: "The period is over" }),
+    percent: z.number().meta({ description: "Of the monthly fee, capped at maxPercent" }),
+    amount: z.number().optional().meta({ description: "With billing.monthlyFee" }),
+    currency: z.string().optional(),
+    items: z.array(
+      z.strictObject({
+        reason: z.enum(["availability", "serviceLevel"]),
+        site: z.string().optional(),
+        link: z.string().optional(),
+        class: z.string().optional(),
+        share: z.number(),
+        below: z.number(),
+        percent: z.number(),
+      }),
+    ),
+  })
+  .meta({ id: "SlaCredits" });
+
 export const SlaBill = SlaLink.omit({ site: true, link: true })
   .extend({
     bill: z.string(),
@@ -525,22 +569,41 @@ export const Sla = z
     from: isoOut("Start"),
     to: isoOut("End (excluded)"),
     inProgress: z.boolean().meta({ description: "Now is inside the range" }),
-    billing: z.strictObject({
-      percentileOf: z.enum(["max", "in", "out", "sum"]),
-      day: z.number().int(),
-      bills: z.array(
-        z.strictObject({ id: z.string(), links: z.array(z.string()), commitRate: z.number() }),
-      ),
-    }),
+    billing: z
+      .strictObject({
+        percentileOf: z.enum(["max", "in", "out", "sum"]),
+        day: z.number().int(),
+        bills: z.array(
+          z.strictObject({ id: z.string(), links: z.array(z.string()), commitRate: z.number() }),
+        ),
+        availabilityTarget: z.number().optional(),
+        credits: z
+          .strictObject({
+            availability: z.array(creditTier).optional(),
+            serviceLevel: z.array(creditTier).optional(),
+            maxPercent: z.number(),
+          })
+          .optional(),
+        monthlyFee: z.number().optional(),
+        currency: z.string().optional(),
+      })
+      .meta({ description: "In force: the customer's own over its service type's (docs/sla.md)" }),
     classes: z.array(SlaClass),
-    links: z.array(SlaLink),
+    links: z.array(SlaLink.extend({ availability: SlaAvailability })),
     bills: z.array(SlaBill),
+    credits: SlaCredits.nullable().meta({
+      description: "With billing.credits and a range of one billing period; else null",
+    }),
+    creditsNote: z
+      .string()
+      .optional()
+      .meta({ description: "Why there are no credits though billing.credits is set" }),
   })
   .meta({ id: "Sla" });
 
 export const SlaCsv = z.string().meta({
   description:
-    "kind,class,site,link,threshold,target,transactions,good,goodShare,minutes,compliantMinutes,breachMinutes,noDataMinutes,compliantShare,estimated,start,end,worstMinute,worstShare,commitRate,p95Bps,excessBps,compliant,bill: a `class` row per class, an `incident` row per incident, a `link` row per link, a `bill` row per bill (its links space-separated in `link`); RFC 4180, CRLF line ends, a header line",
+    "kind,class,site,link,threshold,target,transactions,good,goodShare,minutes,compliantMinutes,breachMinutes,noDataMinutes,compliantShare,estimated,start,end,worstMinute,worstShare,commitRate,p95Bps,excessBps,compliant,bill,availabilityTarget,availability,availabilityMet,upMinutes,downMinutes,unknownMinutes,maintenanceMinutes,creditBelow,creditPercent,creditAmount,currency: a `class` row per class, an `incident` row per incident, a `link` row per link (with its availability), a `bill` row per bill (its links space-separated in `link`), with credits a `credits` row (the period in start and end) and a `credit` row per item; RFC 4180, CRLF line ends, a header line",
 });
 
 export const SlaBreaches = z

@@ -32,6 +32,7 @@ import { createClientOf } from "./client-address.js";
 import { createDataEndpoints } from "./data-endpoints.js";
 import { ApiError, shown } from "./errors.js";
 import { openApiRoute } from "./openapi.js";
+import { declaredOutages, outageRoutes } from "./outage-routes.js";
 import type { DownDependency } from "./process-endpoints.js";
 import { rateLimitedWarn } from "./rate-limited-warn.js";
 import {
@@ -212,6 +213,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     ...(deps.registry?.source === "database"
       ? { customerScope: registryCustomerScope(deps.registry, deps.store, now) }
       : {}),
+    ...(deps.accounts === undefined ? {} : { outages: declaredOutages(deps.accounts.outages) }),
   });
   // The pages' customer records: the registry's, or the config's (indexed at the first page).
   let customerRecords: ReturnType<typeof registryCustomers> | undefined;
@@ -249,6 +251,12 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
         }),
   });
   if (deps.accounts !== undefined) {
+    table.push(
+      ...outageRoutes({
+        outages: deps.accounts.outages,
+        linksOf: (id) => dataEndpoints.customerLinks(id),
+      }),
+    );
     const ids = new Set(deps.model.customers.map((c) => c.id));
     // The registry's customers (database or config) carry the message of the day.
     const customers = deps.registry === undefined ? undefined : registryCustomers(deps.registry);

@@ -311,6 +311,18 @@ for (const backend of STORES) {
     });
 
     it("per link: the 95th percentile of the billed direction against the commit rate", async () => {
+      // No interface status and no declared outage in these ten minutes: no share.
+      const NO_EVIDENCE = {
+        target: null,
+        minutes: 10,
+        upMinutes: 0,
+        downMinutes: 0,
+        unknownMinutes: 10,
+        maintenanceMinutes: 0,
+        share: null,
+        met: null,
+        sources: { measuredMinutes: 0, declaredOutageMinutes: 0 },
+      };
       const r = await get(`/api/v1/customers/acme/sla?${RANGE}`);
       // Two windows: nearest rank ⌈0.95 × 2⌉ = 2, the larger: 75 MB × 8 / 300 s = 2 Mbit/s.
       expect(r.json.links).toEqual([
@@ -324,6 +336,7 @@ for (const backend of STORES) {
           compliant: false,
           windows: 2,
           windowsAbove: 1,
+          availability: NO_EVIDENCE,
         },
         {
           site: "hq",
@@ -335,6 +348,7 @@ for (const backend of STORES) {
           compliant: null,
           windows: 2,
           windowsAbove: null,
+          availability: NO_EVIDENCE,
         },
       ]);
       // Billed together, the windows are summed first: 10:00 37.5 + 45 MB = 2.2 Mbit/s, 10:05
@@ -398,18 +412,22 @@ for (const backend of STORES) {
       expect(r.headers.get("content-type")).toBe("text/csv; charset=utf-8");
       const lines = r.text.split("\r\n");
       expect(lines[0]).toBe(
-        "kind,class,site,link,threshold,target,transactions,good,goodShare,minutes,compliantMinutes,breachMinutes,noDataMinutes,compliantShare,estimated,start,end,worstMinute,worstShare,commitRate,p95Bps,excessBps,compliant,bill",
+        "kind,class,site,link,threshold,target,transactions,good,goodShare,minutes,compliantMinutes,breachMinutes,noDataMinutes,compliantShare,estimated,start,end,worstMinute,worstShare,commitRate,p95Bps,excessBps,compliant,bill,availabilityTarget,availability,availabilityMet,upMinutes,downMinutes,unknownMinutes,maintenanceMinutes,creditBelow,creditPercent,creditAmount,currency",
       );
       expect(lines[1]).toBe(
-        `class,web,,,200,95,290,256,${256 / 290},10,2,5,3,${2 / 7},false,,,,,,,,,`,
+        `class,web,,,200,95,290,256,${256 / 290},10,2,5,3,${2 / 7},false,,,,,,,,,${",".repeat(11)}`,
       );
       expect(lines[2]).toBe(
-        "incident,web,,,,,,,,2,,,,,,2026-11-22T10:00:00Z,2026-11-22T10:02:00Z,2026-11-22T10:00:00Z,0.5,,,,,",
+        `incident,web,,,,,,,,2,,,,,,2026-11-22T10:00:00Z,2026-11-22T10:02:00Z,2026-11-22T10:00:00Z,0.5,,,,,${",".repeat(11)}`,
       );
-      expect(lines).toContain("link,,hq,fiber,,,,,,,,,,,,,,,,1000000,2000000,1000000,false,");
-      expect(lines).toContain("link,,hq,backup,,,,,,,,,,,,,,,,,1200000,,,");
+      // Links: their ten minutes all unknown (no status, no outage), no target, no share.
+      const availability = ",,,,0,0,10,0,,,,";
       expect(lines).toContain(
-        "bill,,,hq/fiber hq/backup,,,,,,,,,,,,,,,,2000000,2200000,200000,false,hq-all",
+        `link,,hq,fiber,,,,,,10,,,,,,,,,,1000000,2000000,1000000,false,${availability}`,
+      );
+      expect(lines).toContain(`link,,hq,backup,,,,,,10,,,,,,,,,,,1200000,,,${availability}`);
+      expect(lines).toContain(
+        `bill,,,hq/fiber hq/backup,,,,,,,,,,,,,,,,2000000,2200000,200000,false,hq-all${",".repeat(11)}`,
       );
       expect(lines.at(-1)).toBe("");
     });

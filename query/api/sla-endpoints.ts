@@ -7,8 +7,10 @@
 import type { CustomerModel } from "../../collector/classify/customer-model.js";
 import type { Config } from "../../schema/config.js";
 import type { SeriesStore, SlaRow } from "../../schema/series-store.js";
+import { type Billing, billingResolver } from "../../sla/billing.js";
 import { configLevels } from "../../sla/config-levels.js";
-import { billingPeriod, type PercentileOf } from "../../sla/index.js";
+import { billingPeriod } from "../../sla/index.js";
+import { type DeclaredOutage, linkAvailability, reportCredits } from "../sla-availability.js";
 import { billSla, classSla, linkSla, rowsByClass, slaCsv } from "../sla-report.js";
 import { badParameter, shown, unknownCustomer } from "./errors.js";
 import { choice, isoTime, minuteRange, readParameters } from "./parameters.js";
@@ -31,6 +33,8 @@ export interface SlaEndpointDeps {
   scopeOf: (
     customer: string,
   ) => Promise<ReadonlyMap<string, ReadonlySet<string>> | "any" | undefined>;
+  /** The customer's declared outages overlapping [fromMs, toMs) (none without accounts). */
+  outages?: (customer: string, fromMs: number, toMs: number) => Promise<DeclaredOutage[]>;
 }
 
 export interface SlaEndpoints {
@@ -84,17 +88,17 @@ function readRange(p: Map<string, string>, nowMs: number, billingDay: number) {
 export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
   const { config, model, now } = deps;
   const levelNow = configLevels(config);
-  type Billing = {
-    percentileOf: PercentileOf;
-    day: number;
-    bills: ReadonlyArray<{ id: string; links: readonly string[]; commitRate: number }>;
-  };
-  let billing: Map<string, Billing> | undefined;
+  const resolve = billingResolver(config);
+  let typesIndexed: { of: CustomerModel["customers"]; by: Map<string, string> } | undefined;
+  /** The customer's billing: its own over its service type's (the model's: config or registry). */
   const billingOf = (customer: string): Billing => {
-    billing ??= new Map(
-      config.customers.flatMap((c) => (c.billing === undefined ? [] : [[c.id, c.billing]])),
-    );
-    return billing.get(customer) ?? { percentileOf: "max" as const, day: 1, bills: [] };
+    if (typesIndexed?.of !== model.customers) {
+      typesIndexed = {
+        of: model.customers,
+        by: new Map(model.customers.map((c) => [c.id, c.serviceType])),
+      };
+    }
+    return resolve(customer, typesIndexed.by.get(customer));
   };
   let linksIndexed:
     | { of: CustomerModel["links"]; by: Map<string, CustomerModel["links"][number][]> }
@@ -147,9 +151,11 @@ export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
       classSla(c, byClass.get(c) ?? [], fromMs, toMs, levelNow(c)),
     );
     const myLinks = scope === "any" ? [] : linksOf(customer);
+    const declared = (await deps.outages?.(customer, fromMs, toMs)) ?? [];
+    const range = { fromMs, toMs, nowMs };
     const links = await Promise.all(
-      myLinks.map(async (l) =>
-        linkSla(
+      myLinks.map(async (l) => ({
+        ...linkSla(
           l,
           await store.samples({ customer, site: l.site, link: l.link, fromMs, toMs, level: "5m" }),
           bill.percentileOf,
@@ -157,7 +163,21 @@ export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
           toMs,
           nowMs,
         ),
-      ),
+        availability: linkAvailability(
+          l,
+          await store.linkStatus({
+            customer,
+            site: l.site,
+            link: l.link,
+            fromMs,
+            toMs,
+            level: "1m",
+          }),
+          declared,
+          range,
+          bill.availabilityTarget,
+        ),
+      })),
     );
     // Bills of several links: their 5-minute samples summed per window before the percentile.
     const bills =
@@ -180,9 +200,10 @@ export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
               ),
             ),
           );
+    const owed = reportCredits(bill, range, links, classes);
     if (format === "csv") {
       const compact = (ms: number) => isoTime(ms).replace(/[-:]/g, "");
-      return reply(200, slaCsv(classes, links, bills), "text/csv; charset=utf-8", {
+      return reply(200, slaCsv(classes, links, bills, owed.credits), "text/csv; charset=utf-8", {
         "content-disposition": `attachment; filename="flowtally-sla-${compact(fromMs)}-${compact(toMs)}.csv"`,
       });
     }
@@ -195,6 +216,7 @@ export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
       classes,
       links,
       bills,
+      ...owed,
     });
   }
 

@@ -21,6 +21,7 @@ describe("sla config", () => {
     expect(validateConfig({}).sla).toEqual({
       webhooks: [],
       statePath: `${process.cwd()}/sla-alerts.json`,
+      availability: { staleAfter: 120_000 },
     });
     expect(validateConfig({}).defaultServiceLevelTarget).toBeUndefined();
   });

@@ -81,7 +81,7 @@ const REMOTE = "198.51.100.7";
 const EXPORTER = "127.0.0.1";
 
 /** An Ethernet/IPv4/UDP frame around `payload`. */
-function udpFrame(payload: Uint8Array, srcPort: number, dstPort: number): Uint8Array {
+export function udpFrame(payload: Uint8Array, srcPort: number, dstPort: number): Uint8Array {
   return new Bytes()
     .bytes([2, 0, 0, 0, 0, 2])
     .bytes([2, 0, 0, 0, 0, 1])

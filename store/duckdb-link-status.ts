@@ -1,0 +1,135 @@
+/**
+ * The link-status series on the embedded store (docs/series-schema.md#link-status-series): one
+ * table per level (`link_status_1m` ...), its rows keyed by (customer, site, link, start_ms),
+ * with up and down minutes that writes add to. The SQL and the rows' shapes; duckdb-store.ts
+ * runs them on its connections. Parameters are numbered and typed by kind, never spliced.
+ */
+import type { LinkStatusQuery, LinkStatusRow, SeriesLevel } from "../schema/series-store.js";
+import { LEVEL_NAMES, timeBound } from "./levels.js";
+
+export const LINK_STATUS_TABLES: Readonly<Record<SeriesLevel, string>> = {
+  "1m": "link_status_1m",
+  "5m": "link_status_5m",
+  "1h": "link_status_1h",
+  "1d": "link_status_1d",
+};
+
+const KEY = "customer, site, link, start_ms";
+
+export const CREATE_LINK_STATUS_SQL = LEVEL_NAMES.map(
+  (level) => `CREATE TABLE IF NOT EXISTS ${LINK_STATUS_TABLES[level]} (
+  start_ms BIGINT NOT NULL,
+  customer VARCHAR NOT NULL,
+  site VARCHAR NOT NULL,
+  link VARCHAR NOT NULL,
+  up_minutes DOUBLE NOT NULL,
+  down_minutes DOUBLE NOT NULL,
+  PRIMARY KEY (${KEY})
+)`,
+);
+
+export type ParamKind = "bigint" | "varchar" | "double";
+
+export interface Statement {
+  sql: string;
+  values: Array<bigint | string | number>;
+  kinds: ParamKind[];
+}
+
+/** Rows per INSERT: 6 parameters each. */
+const CHUNK = 1000;
+
+/**
+ * The INSERTs that add `rows` to the stored ones: rows of one key summed first (one statement
+ * may not touch a row twice), then in chunks per level.
+ */
+export function linkStatusInserts(rows: readonly LinkStatusRow[]): Statement[] {
+  const byLevel = new Map<SeriesLevel, Map<string, LinkStatusRow>>();
+  for (const r of rows) {
+    if (!(r.level in LINK_STATUS_TABLES)) {
+      throw new RangeError(`addLinkStatus: level ${String(r.level)}: expected 1m, 5m, 1h, 1d`);
+    }
+    if (!Number.isInteger(r.startMs)) {
+      throw new RangeError(`addLinkStatus: startMs ${r.startMs}: expected whole ms`);
+    }
+    for (const v of [r.upMinutes, r.downMinutes]) {
+      if (!Number.isFinite(v)) throw new RangeError(`addLinkStatus: ${v} is not a count`);
+    }
+    let keyed = byLevel.get(r.level);
+    if (keyed === undefined) {
+      keyed = new Map();
+      byLevel.set(r.level, keyed);
+    }
+    const key = `${r.customer}\0${r.site}\0${r.link}\0${r.startMs}`;
+    const was = keyed.get(key);
+    if (was === undefined) keyed.set(key, { ...r });
+    else {
+      was.upMinutes += r.upMinutes;
+      was.downMinutes += r.downMinutes;
+    }
+  }
+  const out: Statement[] = [];
+  for (const [level, keyed] of byLevel) {
+    const list = [...keyed.values()];
+    for (let at = 0; at < list.length; at += CHUNK) {
+      const part = list.slice(at, at + CHUNK);
+      const values: Statement["values"] = [];
+      const kinds: ParamKind[] = [];
+      const tuples = part.map((r) => {
+        const n = values.length;
+        values.push(BigInt(r.startMs), r.customer, r.site, r.link, r.upMinutes, r.downMinutes);
+        kinds.push("bigint", "varchar", "varchar", "varchar", "double", "double");
+        return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6})`;
+      });
+      out.push({
+        sql: `INSERT INTO ${LINK_STATUS_TABLES[level]} (start_ms, ${KEY.replace(", start_ms", "")}, up_minutes, down_minutes)
+VALUES ${tuples.join(", ")}
+ON CONFLICT (${KEY}) DO UPDATE SET up_minutes = up_minutes + excluded.up_minutes, down_minutes = down_minutes + excluded.down_minutes`,
+        values,
+        kinds,
+      });
+    }
+  }
+  return out;
+}
+
+/** The SELECT of `linkStatus`. */
+export function linkStatusSelect(q: LinkStatusQuery): Statement {
+  if (!(q.level in LINK_STATUS_TABLES)) {
+    throw new RangeError(`linkStatus: level ${String(q.level)}: expected 1m, 5m, 1h, 1d`);
+  }
+  const values: Statement["values"] = [
+    q.customer,
+    BigInt(timeBound("linkStatus: fromMs", q.fromMs)),
+    BigInt(timeBound("linkStatus: toMs", q.toMs)),
+  ];
+  const kinds: ParamKind[] = ["varchar", "bigint", "bigint"];
+  const where = ["customer = $1", "start_ms >= $2", "start_ms < $3"];
+  for (const [column, value] of [
+    ["site", q.site],
+    ["link", q.link],
+  ] as const) {
+    if (value === undefined) continue;
+    values.push(value);
+    kinds.push("varchar");
+    where.push(`${column} = $${values.length}`);
+  }
+  return {
+    sql: `SELECT start_ms, customer, site, link, up_minutes, down_minutes FROM ${LINK_STATUS_TABLES[q.level]}
+WHERE ${where.join(" AND ")} ORDER BY start_ms, site, link`,
+    values,
+    kinds,
+  };
+}
+
+export function linkStatusRowOf(level: SeriesLevel, r: readonly unknown[]): LinkStatusRow {
+  return {
+    level,
+    startMs: Number(r[0]),
+    customer: String(r[1]),
+    site: String(r[2]),
+    link: String(r[3]),
+    upMinutes: Number(r[4]),
+    downMinutes: Number(r[5]),
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * The link-status series' conformance suite (sla/link-status.ts,
+ * docs/series-schema.md#link-status-series): additive rows at every level, read back by customer,
+ * site and link, purged with the customer. Run by store/duckdb-store.test.ts and
+ * store/influx-store.test.ts against real stores.
+ */
+import { describe, expect, it } from "vitest";
+import type { LinkStatusRow, SeriesStore } from "../../schema/series-store.js";
+import { linkStatusRows } from "../../sla/link-status.js";
+
+const MINUTE = 60_000;
+
+export function describeLinkStatusConformance(
+  name: string,
+  options: { open(): Promise<SeriesStore>; t0: number },
+): void {
+  const { t0 } = options;
+  const l1 = { customer: "acme", site: "s1", link: "l1" };
+  const l2 = { customer: "acme", site: "s1", link: "l2" };
+  const other = { customer: "beta", site: "s1", link: "l1" };
+  const short = (rows: readonly LinkStatusRow[]) =>
+    rows.map((r) => [r.link, (r.startMs - t0) / MINUTE, r.upMinutes, r.downMinutes]);
+
+  describe(`${name}: link-status series`, () => {
+    it("adds minutes at every level, reads them by customer, link and time", async () => {
+      const store = await options.open();
+      await store.addLinkStatus([
+        ...linkStatusRows(l1, t0, false),
+        ...linkStatusRows(l1, t0 + MINUTE, true),
+        ...linkStatusRows(l1, t0 + 2 * MINUTE, false),
+        ...linkStatusRows(l2, t0, false),
+        ...linkStatusRows(other, t0, true),
+      ]);
+      // A second write adds to the rows (a late minute's down, to the same 5-minute row).
+      await store.addLinkStatus(linkStatusRows(l1, t0 + 2 * MINUTE, true));
+      const range = { customer: "acme", fromMs: t0, toMs: t0 + 10 * MINUTE };
+      expect(short(await store.linkStatus({ ...range, level: "1m" }))).toEqual([
+        ["l1", 0, 1, 0],
+        ["l2", 0, 1, 0],
+        ["l1", 1, 0, 1],
+        ["l1", 2, 1, 1],
+      ]);
+      expect(short(await store.linkStatus({ ...range, level: "5m", link: "l1" }))).toEqual([
+        ["l1", 0, 2, 2],
+      ]);
+      expect(
+        short(await store.linkStatus({ ...range, level: "1d", site: "s1", link: "l2" })),
+      ).toEqual([["l2", 0, 1, 0]]);
+      expect(
+        await store.linkStatus({
+          ...range,
+          fromMs: t0 + MINUTE,
+          toMs: t0 + 2 * MINUTE,
+          level: "1m",
+        }),
+      ).toEqual([{ level: "1m", startMs: t0 + MINUTE, ...l1, upMinutes: 0, downMinutes: 1 }]);
+      await store.purgeCustomer("acme");
+      expect(await store.linkStatus({ ...range, level: "1m" })).toEqual([]);
+      expect(short(await store.linkStatus({ ...range, customer: "beta", level: "1h" }))).toEqual([
+        ["l1", 0, 0, 1],
+      ]);
+    });
+
+    it("refuses a level it does not have, naming it", async () => {
+      const store = await options.open();
+      await expect(
+        store.addLinkStatus([
+          { ...l1, level: "2m" as "1m", startMs: t0, upMinutes: 1, downMinutes: 0 },
+        ]),
+      ).rejects.toThrow(/level 2m/);
+    });
+  });
+}
