@@ -26,6 +26,8 @@ export interface Assets {
   readonly htmx: Asset;
   readonly uplot: Asset;
   readonly script: Asset;
+  /** The traffic-by-class graph (web/static/class-graph.js), on pages with graphs. */
+  readonly classGraph: Asset;
   readonly stylesheet: Asset;
   readonly brand: Asset;
   readonly icon: Asset;
@@ -92,6 +94,7 @@ export function loadAssets(colors: BrandColors): Assets {
   const htmx = asset("htmx", "js", read(require.resolve("htmx.org/dist/htmx.min.js")));
   const uplot = asset("uplot", "js", read(require.resolve("uplot/dist/uPlot.iife.min.js")));
   const script = asset("console", "js", read(`${dir}console.js`));
+  const classGraph = asset("class-graph", "js", read(`${dir}class-graph.js`));
   const stylesheet = asset(
     "flowtally",
     "css",
@@ -99,11 +102,12 @@ export function loadAssets(colors: BrandColors): Assets {
   );
   const brand = asset("brand", "css", brandCss(colors));
   const icon = asset("icon", "svg", ICON);
-  const all = [htmx, uplot, script, stylesheet, brand, icon];
+  const all = [htmx, uplot, script, classGraph, stylesheet, brand, icon];
   return {
     htmx,
     uplot,
     script,
+    classGraph,
     stylesheet,
     brand,
     icon,

@@ -4,8 +4,11 @@
  * data the pages' script (web/static/console.js) fetches from `GET /api/v1/customers/{id}/traffic`
  * with the viewer's own session, so the API's access rule decides what a graph may show. Pure.
  */
+
+import type { TrafficByClass } from "../query/traffic-by-class.js";
 import type { RegistryCustomer } from "../registry/model.js";
 import { formatBitRate } from "../schema/units.js";
+import { renderClassTraffic } from "./class-traffic.js";
 import { type Html, html } from "./html.js";
 import { type PortalPeriod, portalPeriods, type Range, shownTime } from "./period.js";
 import { bytesCell, rateCell } from "./units.js";
@@ -105,9 +108,17 @@ export function commitRateOf(c: RegistryCustomer, scope: Scope): number | undefi
   return any ? sum : undefined;
 }
 
-/** A graph: the script draws it from the API's series; the caption says what it shows. */
-export function chart(title: string, url: string, commitRate: number | undefined): Html {
-  return html`<figure class="chart" data-traffic="${url}"${commitRate === undefined ? html`` : html` data-commit="${commitRate}"`}>
+/**
+ * A graph: the script draws it from the API's series; the caption says what it shows. `preset`
+ * names the whole graph for its "Back to …" button after a zoom ("the whole day").
+ */
+export function chart(
+  title: string,
+  url: string,
+  commitRate: number | undefined,
+  preset: string,
+): Html {
+  return html`<figure class="chart" data-traffic="${url}" data-preset="${preset}"${commitRate === undefined ? html`` : html` data-commit="${commitRate}"`}>
   <figcaption>${title}${commitRate === undefined ? html`` : html` · commit rate ${formatBitRate(commitRate)}`}</figcaption>
   <div class="plot" role="img" aria-label="${title}: traffic in and out"></div>
   <p class="chart-summary" aria-live="polite">Loading the graph…</p>
@@ -118,8 +129,13 @@ export function chart(title: string, url: string, commitRate: number | undefined
  * A response-time graph: mean network, server and total delay and the 95th percentile of the
  * total delay per point, against the total-delay threshold.
  */
-export function responseChart(title: string, url: string, thresholdMs: number): Html {
-  return html`<figure class="chart" data-response-times="${url}" data-threshold="${thresholdMs}">
+export function responseChart(
+  title: string,
+  url: string,
+  thresholdMs: number,
+  preset: string,
+): Html {
+  return html`<figure class="chart" data-response-times="${url}" data-threshold="${thresholdMs}" data-preset="${preset}">
   <figcaption>${title} · threshold ${thresholdMs} ms</figcaption>
   <div class="plot" role="img" aria-label="${title}: response times"></div>
   <p class="chart-summary" aria-live="polite">Loading the graph…</p>
@@ -152,6 +168,8 @@ export interface ConsoleCustomerView {
   back: string;
   /** The total-delay threshold drawn on the response-time graph (ms). */
   thresholdMs: number;
+  /** The traffic of each class over the graphs' range (chartRange of the view). */
+  byClass: TrafficByClass;
 }
 
 function scopePath(id: string, scope: Scope): string {
@@ -186,6 +204,8 @@ export function renderConsoleCustomer(v: ConsoleCustomerView): Html {
       : html`<a href="?${keep({ view })}">${VIEW_LABELS[view]}</a>`,
   );
   const range = chartRange(viewRange(v.view, v.atMs));
+  const viewName = VIEW_LABELS[v.view].toLowerCase();
+  const preset = `the whole ${viewName}`;
   const sites = c.sites
     .filter((s) => v.scope.site === undefined || s.id === v.scope.site)
     .map(
@@ -219,8 +239,9 @@ export function renderConsoleCustomer(v: ConsoleCustomerView): Html {
   ${[...new URLSearchParams(v.back)].map(([k, val]) => html`<input type="hidden" name="${k}" value="${val}">`)}
   <button type="submit">Show</button>
 </form>
-${chart(`Traffic of ${what}, ${VIEW_LABELS[v.view].toLowerCase()} ending ${v.at}`, trafficUrl(c.id, range, v.scope), commitRateOf(c, v.scope))}
-${responseChart(`Response times of ${what}, ${VIEW_LABELS[v.view].toLowerCase()} ending ${v.at}`, responseTimesUrl(c.id, range, v.scope), v.thresholdMs)}
+${chart(`Traffic of ${what}, ${viewName} ending ${v.at}`, trafficUrl(c.id, range, v.scope), commitRateOf(c, v.scope), preset)}
+${responseChart(`Response times of ${what}, ${viewName} ending ${v.at}`, responseTimesUrl(c.id, range, v.scope), v.thresholdMs, preset)}
+${renderClassTraffic({ byClass: v.byClass, range, url: trafficUrl(c.id, range, v.scope), title: `${what}, ${viewName} ending ${v.at}`, preset })}
 <section aria-label="Sites and links"><h2>Sites and links</h2><ul class="tree">${sites}</ul></section>`;
 }
 
@@ -266,6 +287,7 @@ export function renderPortal(v: PortalView): Html {
         `${s.name ?? s.id} › ${l.name ?? l.id}, ${v.period}`,
         trafficUrl(c.id, range, { site: s.id, link: l.id }),
         l.commitRate,
+        `the whole ${v.period}`,
       ),
     ),
   );
@@ -281,8 +303,8 @@ ${motd(v.motd.global, v.motd.own)}
 <thead><tr><th scope="col">Site › link</th><th scope="col" class="num">Down</th><th scope="col" class="num">Up</th><th scope="col" class="num">Average down</th><th scope="col" class="num">Average up</th><th scope="col" class="num">Commit rate</th></tr></thead>
 <tbody>${linkRows}</tbody></table></div></section>
 <section aria-label="Throughput"><h2>Throughput of your links</h2>
-${chart(`All links, ${v.period}`, trafficUrl(c.id, range, {}), commitRateOf(c, {}))}
+${chart(`All links, ${v.period}`, trafficUrl(c.id, range, {}), commitRateOf(c, {}), `the whole ${v.period}`)}
 ${graphs}</section>
 <section aria-label="Response times"><h2>Response times</h2>
-${responseChart(`All links, ${v.period}`, responseTimesUrl(c.id, range, {}), v.thresholdMs)}</section>`;
+${responseChart(`All links, ${v.period}`, responseTimesUrl(c.id, range, {}), v.thresholdMs, `the whole ${v.period}`)}</section>`;
 }

@@ -15,16 +15,20 @@ import type { DownDependency } from "../query/api/process-endpoints.js";
 import { type ApiReply, reply } from "../query/api/reply.js";
 import type { ApiRoute, RouteInput } from "../query/api/routes.js";
 import { type ExportersSource, exportersView } from "../query/exporters.js";
+import type { TrafficByClass } from "../query/traffic-by-class.js";
 import type { RegistryCustomer } from "../registry/model.js";
 import type { Config } from "../schema/config.js";
+import type { TrafficQuery } from "../schema/series-store.js";
 import type { Assets } from "./assets.js";
 import { encodedPage, encodedStatic } from "./compression.js";
 import {
   type ChartView,
+  chartRange,
   chartViews,
   renderConsoleCustomer,
   renderPortal,
   type Scope,
+  viewRange,
 } from "./customer-page.js";
 import type { Html } from "./html.js";
 import { type Area, type Branding, renderPage, type Viewer } from "./layout.js";
@@ -53,6 +57,8 @@ export interface WebDeps {
   exporters?: (() => ExportersSource) | undefined;
   status?: (() => unknown) | undefined;
   health?: (() => readonly DownDependency[]) | undefined;
+  /** A customer's traffic per class (query/traffic-by-class.ts over the API's store). */
+  trafficByClass: (q: Omit<TrafficQuery, "trafficClass">) => Promise<TrafficByClass>;
   /** The portal's logo (portal.branding.logo), served under /assets/. */
   logo?: { file: string; contentType: string; bytes: Uint8Array } | undefined;
 }
@@ -268,6 +274,15 @@ export function webPages(deps: WebDeps): WebPages {
       customer.id,
     );
     const row = answer.rows[0];
+    const range = chartRange(viewRange(view, atMs));
+    const byClass = await deps.trafficByClass({
+      customer: customer.id,
+      fromMs: range.fromMs,
+      toMs: range.toMs,
+      level: range.step,
+      ...(scope.site === undefined ? {} : { site: scope.site }),
+      ...(scope.link === undefined ? {} : { link: scope.link }),
+    });
     const body = renderConsoleCustomer({
       customer,
       scope,
@@ -278,6 +293,7 @@ export function webPages(deps: WebDeps): WebPages {
       totals: { bytesIn: row?.bytesIn ?? 0, bytesOut: row?.bytesOut ?? 0 },
       back,
       thresholdMs: config.defaultTotalDelayThreshold,
+      byClass,
     });
     return page(200, customer.name, "console", body, {
       viewer: viewerOf(input.principal),
