@@ -70,9 +70,17 @@ export function trafficUrl(customer: string, r: ChartRange, scope: Scope): strin
   return seriesUrl("traffic", customer, r, scope);
 }
 
-/** The response-times API's URL of a graph. */
-export function responseTimesUrl(customer: string, r: ChartRange, scope: Scope): string {
-  return seriesUrl("response-times", customer, r, scope);
+/** The response-times API's URL of a graph (of one class's transactions, if given). */
+export function responseTimesUrl(
+  customer: string,
+  r: ChartRange,
+  scope: Scope,
+  trafficClass?: string,
+): string {
+  const url = seriesUrl("response-times", customer, r, scope);
+  return trafficClass === undefined
+    ? url
+    : `${url}&${new URLSearchParams({ class: trafficClass })}`;
 }
 
 function seriesUrl(
@@ -166,8 +174,12 @@ export interface ConsoleCustomerView {
   totals: Totals;
   /** The overview's query string, kept for the links back. */
   back: string;
-  /** The total-delay threshold drawn on the response-time graph (ms). */
+  /** The total-delay threshold drawn on the response-time graph (ms): the default one's. */
   thresholdMs: number;
+  /** Every traffic class with its total-delay threshold (ms), for the response-time graph. */
+  classes: ReadonlyArray<{ id: string; thresholdMs: number }>;
+  /** The class whose response times the graph shows; undefined: every class. */
+  responseClass: string | undefined;
   /** The traffic of each class over the graphs' range (chartRange of the view). */
   byClass: TrafficByClass;
 }
@@ -185,9 +197,18 @@ export function renderConsoleCustomer(v: ConsoleCustomerView): Html {
     const q = new URLSearchParams(v.back);
     q.set("view", v.view);
     q.set("at", v.at);
+    if (v.responseClass !== undefined) q.set("class", v.responseClass);
     for (const [k, val] of Object.entries(extra)) q.set(k, val);
     return q.toString();
   };
+  const rtClass = v.classes.find((x) => x.id === v.responseClass);
+  const classOptions = [
+    html`<option value=""${rtClass === undefined ? html` selected` : html``}>every class (threshold ${v.thresholdMs} ms)</option>`,
+    ...v.classes.map(
+      (x) =>
+        html`<option value="${x.id}"${x.id === rtClass?.id ? html` selected` : html``}>${x.id} (threshold ${x.thresholdMs} ms)</option>`,
+    ),
+  ];
   const crumbs: Html[] = [
     html`<a href="/console?${v.back}">Overview</a>`,
     html`<a href="${scopePath(c.id, {})}?${keep({})}">${c.name}</a>`,
@@ -235,12 +256,18 @@ export function renderConsoleCustomer(v: ConsoleCustomerView): Html {
 <form class="views" method="get">
   <nav aria-label="Graph view">${views}</nav>
   <label>Ending with the day<input type="date" name="at" value="${v.at}"></label>
+  <label>Class of the response-time graph<select name="class">${classOptions}</select></label>
   <input type="hidden" name="view" value="${v.view}">
   ${[...new URLSearchParams(v.back)].map(([k, val]) => html`<input type="hidden" name="${k}" value="${val}">`)}
   <button type="submit">Show</button>
 </form>
 ${chart(`Traffic of ${what}, ${viewName} ending ${v.at}`, trafficUrl(c.id, range, v.scope), commitRateOf(c, v.scope), preset)}
-${responseChart(`Response times of ${what}, ${viewName} ending ${v.at}`, responseTimesUrl(c.id, range, v.scope), v.thresholdMs, preset)}
+${responseChart(
+  `Response times of ${what}${rtClass === undefined ? "" : `, class ${rtClass.id}`}, ${viewName} ending ${v.at}`,
+  responseTimesUrl(c.id, range, v.scope, rtClass?.id),
+  rtClass?.thresholdMs ?? v.thresholdMs,
+  preset,
+)}
 ${renderClassTraffic({ byClass: v.byClass, range, url: trafficUrl(c.id, range, v.scope), title: `${what}, ${viewName} ending ${v.at}`, preset })}
 <section aria-label="Sites and links"><h2>Sites and links</h2><ul class="tree">${sites}</ul></section>`;
 }

@@ -2,7 +2,8 @@
  * The console's graphs in Chromium (as web/browser.test.ts drives it): traffic by class (the
  * table's exact figures and the stacked graph's per-class series, against sums of the rows this
  * file writes), zoom by dragging and the "Back to …" button, and times in the browser's time zone
- * (a context in America/New_York). Screenshots at 390 px and 1920 px go to $FLOWTALLY_ARTIFACTS.
+ * (a context in America/New_York), and the response-time graph of one class against that class's
+ * threshold. Screenshots at 390 px and 1920 px go to $FLOWTALLY_ARTIFACTS.
  */
 import { mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -29,7 +30,7 @@ const MIN = 60_000;
 const DAY1 = Date.UTC(2026, 9, 15);
 const CLASSES = [
   { id: "web", match: { protocol: ["tcp"], ports: [80, 443] } },
-  { id: "voip", match: { protocol: ["udp"], ports: [5060] } },
+  { id: "voip", match: { protocol: ["udp"], ports: [5060] }, totalDelayThreshold: "150ms" },
 ];
 
 /**
@@ -200,6 +201,40 @@ describe("the console's graphs in Chromium", () => {
       await expect.poll(() => f.getAttribute("data-drawn")).toBe("yes");
       expect(await f.locator("button.zoom-back").textContent()).toBe("Back to the whole day");
     }
+    await context.close();
+  }, 90_000);
+
+  it("the response-time graph of one class is drawn against that class's threshold", async () => {
+    const context = await browser.newContext();
+    const page = await loggedIn(context);
+    await page.goto(`${s.base}${LINK_DAY}`);
+    const rt = page.locator("figure.chart[data-response-times]");
+    expect(await rt.getAttribute("data-threshold")).toBe("1000");
+    await page.getByLabel("Class of the response-time graph").selectOption("voip");
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.waitForURL(/class=voip/);
+    await expect.poll(() => rt.getAttribute("data-drawn")).toBe("yes");
+    expect(await rt.getAttribute("data-threshold")).toBe("150");
+    expect(await rt.getAttribute("data-response-times")).toContain("&class=voip");
+    expect(await rt.locator("figcaption").textContent()).toContain("class voip");
+    const threshold = await rt.evaluate(
+      (f) => (f as unknown as { flowtally: { data: number[][] } }).flowtally.data[5],
+    );
+    expect(new Set(threshold)).toEqual(new Set([150]));
+    // The view links keep the class; the overview link does not get it.
+    expect(await page.getByRole("link", { name: "Week" }).getAttribute("href")).toContain(
+      "class=voip",
+    );
+    const crumbs = page.getByRole("navigation", { name: "Breadcrumb" });
+    expect(await crumbs.getByRole("link", { name: "Overview" }).getAttribute("href")).not.toContain(
+      "class=",
+    );
+    // A class that is not configured: 400, naming the field.
+    const bad = await page.goto(`${s.base}${LINK_DAY}&class=nope`);
+    expect(bad?.status()).toBe(400);
+    expect(await page.locator("main").innerText()).toContain(
+      'class "nope" is not a traffic class; expected one of web, voip, default',
+    );
     await context.close();
   }, 90_000);
 

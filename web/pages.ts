@@ -10,7 +10,7 @@ import type { Accounts } from "../accounts/accounts.js";
 import { isCustomerRole, type Principal } from "../accounts/model.js";
 import { clearedSessionCookie, sessionCookie } from "../accounts/sessions.js";
 import type { DataEndpoints } from "../query/api/data-endpoints.js";
-import { type ApiError, isApiError, notFound } from "../query/api/errors.js";
+import { type ApiError, badParameter, isApiError, notFound, shown } from "../query/api/errors.js";
 import type { DownDependency } from "../query/api/process-endpoints.js";
 import { type ApiReply, reply } from "../query/api/reply.js";
 import type { ApiRoute, RouteInput } from "../query/api/routes.js";
@@ -263,8 +263,25 @@ export function webPages(deps: WebDeps): WebPages {
         ? Date.parse(atText)
         : Math.floor(nowMs / DAY) * DAY;
     const at = new Date(atMs).toISOString().slice(0, 10);
+    // The class of the response-time graph, with its threshold.
+    const classes = [
+      ...config.classes.map((x) => ({
+        id: x.id,
+        thresholdMs: x.totalDelayThreshold ?? config.defaultTotalDelayThreshold,
+      })),
+      { id: config.defaultClass, thresholdMs: config.defaultTotalDelayThreshold },
+    ];
+    const responseClass = q.get("class") || undefined;
+    if (responseClass !== undefined && !classes.some((x) => x.id === responseClass)) {
+      throw badParameter(
+        "class",
+        `class ${shown(responseClass)} is not a traffic class; expected one of ${classes.map((x) => x.id).join(", ")}`,
+      );
+    }
     // The overview's period, kept for the totals and the way back.
-    const back = new URLSearchParams([...q].filter(([k]) => k !== "view" && k !== "at")).toString();
+    const back = new URLSearchParams(
+      [...q].filter(([k]) => k !== "view" && k !== "at" && k !== "class"),
+    ).toString();
     const { request } = readOverviewRequest(back, nowMs);
     const answer = await deps.data.overviewRows(
       new URLSearchParams({
@@ -293,6 +310,8 @@ export function webPages(deps: WebDeps): WebPages {
       totals: { bytesIn: row?.bytesIn ?? 0, bytesOut: row?.bytesOut ?? 0 },
       back,
       thresholdMs: config.defaultTotalDelayThreshold,
+      classes,
+      responseClass,
       byClass,
     });
     return page(200, customer.name, "console", body, {
