@@ -1222,10 +1222,13 @@ SELECT floor(start_ms / ${step}) * ${step} AS p, max(bi), max(bo) FROM s GROUP B
     }
     const params = new Params();
     const cte = samplesCte("sampleRank", q, params);
-    const offset = params.add(BigInt(q.rank - 1), BIGINT);
+    const rank = params.add(BigInt(q.rank), BIGINT);
+    // row_number(), not ORDER BY … LIMIT 1 OFFSET $n: with the offset a parameter, DuckDB 1.x
+    // answered the next row below on a year of samples (105 120 rows; small sets were right).
+    const nth = (c: string) =>
+      `(SELECT ${c} FROM (SELECT ${c}, row_number() OVER (ORDER BY ${c} DESC) AS r FROM s) WHERE r = ${rank})`;
     const sql = `${cte}
-SELECT (SELECT bi FROM s ORDER BY bi DESC LIMIT 1 OFFSET ${offset}),
-  (SELECT bo FROM s ORDER BY bo DESC LIMIT 1 OFFSET ${offset})`;
+SELECT ${nth("bi")}, ${nth("bo")}`;
     const [row] = await query(sql, params.values, params.types);
     return { bytesIn: toNumber(row?.[0] ?? 0), bytesOut: toNumber(row?.[1] ?? 0) };
   }

@@ -146,6 +146,31 @@ const num = (v: unknown): number => (typeof v === "number" ? v : 0);
 const tag = (s: Series, name: string): string => s.tags?.[name] ?? "";
 
 /**
+ * The rows of series grouped by "direction" as one point per time, in time order: `make` starts a
+ * point, `add` puts a row of one direction into it.
+ */
+function byTimeOf<P extends { timeMs: number }>(
+  series: readonly Series[],
+  make: (timeMs: number) => P,
+  add: (p: P, row: Record<string, unknown>, out: boolean) => void,
+): P[] {
+  const byTime = new Map<number, P>();
+  for (const s of series) {
+    const out = tag(s, "direction") === "out";
+    for (const v of seriesRows(s)) {
+      const timeMs = num(v.time);
+      let p = byTime.get(timeMs);
+      if (p === undefined) {
+        p = make(timeMs);
+        byTime.set(timeMs, p);
+      }
+      add(p, v, out);
+    }
+  }
+  return [...byTime.values()].sort((a, b) => a.timeMs - b.timeMs);
+}
+
+/**
  * The WHERE conditions of one customer's series over [fromMs, toMs), optionally one site, link or
  * class (the same selection as the embedded store's).
  */
@@ -1013,16 +1038,10 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     const [result] = await query([
       `SELECT sum(bytes) AS bytes, sum(packets) AS packets FROM ${from(TRAFFIC, level)} WHERE ${seriesFilter(name, q)} GROUP BY time(${level}), "direction" fill(none)`,
     ]);
-    const byTime = new Map<number, TrafficPoint>();
-    for (const s of result?.series ?? []) {
-      const out = tag(s, "direction") === "out";
-      for (const v of seriesRows(s)) {
-        const timeMs = num(v.time);
-        let p = byTime.get(timeMs);
-        if (p === undefined) {
-          p = { timeMs, bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
-          byTime.set(timeMs, p);
-        }
+    return byTimeOf(
+      result?.series ?? [],
+      (timeMs): TrafficPoint => ({ timeMs, bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 }),
+      (p, v, out) => {
         if (out) {
           p.bytesOut += num(v.bytes);
           p.packetsOut += num(v.packets);
@@ -1030,9 +1049,8 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
           p.bytesIn += num(v.bytes);
           p.packetsIn += num(v.packets);
         }
-      }
-    }
-    return [...byTime.values()].sort((a, b) => a.timeMs - b.timeMs);
+      },
+    );
   }
 
   async function traffic(q: TrafficQuery): Promise<TrafficPoint[]> {
@@ -1064,21 +1082,14 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     const [result] = await query([
       `SELECT max(bytes) AS bytes FROM (${inner}) WHERE time >= ${msLiteral(q.fromMs)} AND time < ${msLiteral(q.toMs)} GROUP BY time(${q.stepMs}ms), "direction" fill(none)`,
     ]);
-    const byTime = new Map<number, SampleSums>();
-    for (const s of result?.series ?? []) {
-      const out = tag(s, "direction") === "out";
-      for (const v of seriesRows(s)) {
-        const timeMs = num(v.time);
-        let p = byTime.get(timeMs);
-        if (p === undefined) {
-          p = { timeMs, bytesIn: 0, bytesOut: 0 };
-          byTime.set(timeMs, p);
-        }
+    return byTimeOf(
+      result?.series ?? [],
+      (timeMs): SampleSums => ({ timeMs, bytesIn: 0, bytesOut: 0 }),
+      (p, v, out) => {
         if (out) p.bytesOut = num(v.bytes);
         else p.bytesIn = num(v.bytes);
-      }
-    }
-    return [...byTime.values()].sort((a, b) => a.timeMs - b.timeMs);
+      },
+    );
   }
 
   async function sampleRank(

@@ -8,11 +8,10 @@
  * 1920 px go to $FLOWTALLY_ARTIFACTS (default: a flowtally-web-artifacts directory in the temp
  * directory). Without Chromium the test fails, it does not skip.
  */
-import { mkdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { readFileSync } from "node:fs";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium, shots } from "../test/support/chromium.js";
 import {
   expectedTotals,
   FIXTURE,
@@ -23,40 +22,19 @@ import {
   type WebServer,
 } from "../test/support/web-fixture.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-/** Chromium without these keeps trying to reach the internet. */
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const ARTIFACTS = process.env.FLOWTALLY_ARTIFACTS ?? join(tmpdir(), "flowtally-web-artifacts");
 const MONTH = "period=month&month=2026-11";
 
 let s: WebServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
   s = await startWebServer();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
   await s?.close();
 });
-
-async function shots(page: Page, name: string) {
-  for (const width of [390, 1920]) {
-    await page.setViewportSize({ width, height: width === 390 ? 844 : 1080 });
-    await page.waitForTimeout(150);
-    await page.screenshot({ path: join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
-  }
-}
 
 async function apiJson(path: string) {
   const r = await s.http("GET", path, { headers: { authorization: `Bearer ${TOKEN}` } });

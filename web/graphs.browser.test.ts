@@ -5,26 +5,14 @@
  * (a context in America/New_York), and the response-time graph of one class against that class's
  * threshold. Screenshots at 390 px and 1920 px go to $FLOWTALLY_ARTIFACTS.
  */
-import { mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SeriesRowDelta } from "../schema/series-store.js";
+import { ARTIFACTS, launchChromium, shots } from "../test/support/chromium.js";
 import { atAllLevels } from "../test/support/store-conformance.js";
 import { PASSWORD, startWebServer, TOKEN, type WebServer } from "../test/support/web-fixture.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const ARTIFACTS = process.env.FLOWTALLY_ARTIFACTS ?? join(tmpdir(), "flowtally-web-artifacts");
 const MIN = 60_000;
 /** The day of this file's rows: 2026-10-15, apart from the shared fixture's 2026-11-01. */
 const DAY1 = Date.UTC(2026, 9, 15);
@@ -64,23 +52,14 @@ let s: WebServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
   s = await startWebServer({ classes: CLASSES });
   await s.store.addDeltas(classRows());
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
   await s?.close();
 });
-
-async function shots(page: Page, name: string) {
-  for (const width of [390, 1920]) {
-    await page.setViewportSize({ width, height: width === 390 ? 844 : 1080 });
-    await page.waitForTimeout(200);
-    await page.screenshot({ path: join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
-  }
-}
 
 async function loggedIn(context: BrowserContext): Promise<Page> {
   const page = await context.newPage();
