@@ -9,7 +9,8 @@
  * bench/overview-rows.ts, as bench/overview-scale.ts, plus the last day's 1d row that sums its
  * 1h rows, as the aggregator writes it) and, for customer c0's one link, the year
  * before it (2025-10-01 – 2026-10-01) at the levels the graphs read, as the aggregator writes
- * them: 5-minute rows, and the 1-hour and 1-day rows that are their sums. The customers are
+ * them: 5-minute rows (kept 500 days, so none of the year counts as pruned), and the 1-hour and
+ * 1-day rows that are their sums. The customers are
  * bench/customers-config.ts's. The server has accounts (a DuckDB account file in a temp dir, an
  * operator and a customer user, logged in through the login forms) and a fixed clock
  * (2026-11-10), so no date meets the real calendar.
