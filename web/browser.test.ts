@@ -11,7 +11,7 @@
 import { readFileSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, shots } from "../test/support/chromium.js";
+import { launchChromium, logInToConsole, shots } from "../test/support/chromium.js";
 import {
   expectedTotals,
   FIXTURE,
@@ -126,11 +126,7 @@ describe("in Chromium", () => {
   it("an operator opens a customer: the graph plots the API's series", async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
-    await page.goto(`${s.base}/console/login`);
-    await page.getByLabel("User name").fill("ops");
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Log in" }).click();
-    await page.waitForURL("**/console");
+    await logInToConsole(page, s.base);
     await page.goto(`${s.base}/console/customers/acme?${MONTH}&view=day&at=2026-11-01`);
     await page.waitForSelector('figure.chart[data-drawn="yes"]');
     const plotted = await page.$eval("figure.chart", (f) => {

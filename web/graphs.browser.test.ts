@@ -9,9 +9,9 @@ import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SeriesRowDelta } from "../schema/series-store.js";
-import { ARTIFACTS, launchChromium, shots } from "../test/support/chromium.js";
+import { ARTIFACTS, launchChromium, logInToConsole, shots } from "../test/support/chromium.js";
 import { atAllLevels } from "../test/support/store-conformance.js";
-import { PASSWORD, startWebServer, TOKEN, type WebServer } from "../test/support/web-fixture.js";
+import { startWebServer, TOKEN, type WebServer } from "../test/support/web-fixture.js";
 
 const MIN = 60_000;
 /** The day of this file's rows: 2026-10-15, apart from the shared fixture's 2026-11-01. */
@@ -63,11 +63,7 @@ afterAll(async () => {
 
 async function loggedIn(context: BrowserContext): Promise<Page> {
   const page = await context.newPage();
-  await page.goto(`${s.base}/console/login`);
-  await page.getByLabel("User name").fill("ops");
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await page.waitForURL("**/console");
+  await logInToConsole(page, s.base);
   return page;
 }
 
@@ -110,7 +106,7 @@ describe("the console's graphs in Chromium", () => {
 
     // The stacked graph: each class's own rates are the API's series of that class.
     const figure = page.locator("figure.chart[data-class-traffic]");
-    await expect.poll(() => figure.getAttribute("data-drawn")).toBe("yes");
+    await expect.poll(() => figure.getAttribute("data-drawn"), { timeout: 20_000 }).toBe("yes");
     const plotted = await figure.evaluate((f) => {
       const ft = (
         f as unknown as {
@@ -148,9 +144,9 @@ describe("the console's graphs in Chromium", () => {
     const page = await loggedIn(context);
     await page.goto(`${s.base}${LINK_DAY}`);
     const figure = page.locator("figure.chart[data-traffic]");
-    await expect.poll(() => figure.getAttribute("data-drawn")).toBe("yes");
+    await expect.poll(() => figure.getAttribute("data-drawn"), { timeout: 20_000 }).toBe("yes");
     const back = figure.getByRole("button", { name: "Back to the whole day" });
-    await expect.poll(() => back.isHidden()).toBe(true);
+    await expect.poll(() => back.isHidden(), { timeout: 20_000 }).toBe(true);
     const scale = () =>
       figure.evaluate((f) => {
         const { plot } = (
@@ -165,19 +161,19 @@ describe("the console's graphs in Chromium", () => {
     await page.mouse.down();
     await page.mouse.move(box.x + box.width * 0.5, y, { steps: 5 });
     await page.mouse.up();
-    await expect.poll(() => back.isVisible()).toBe(true);
+    await expect.poll(() => back.isVisible(), { timeout: 20_000 }).toBe(true);
     const zoomed = await scale();
     expect(zoomed[0]).toBeGreaterThan(whole[0]!);
     expect(zoomed[1]).toBeLessThan(whole[1]!);
     expect(await figure.getAttribute("data-zoomed")).toBe("yes");
     await page.screenshot({ path: join(ARTIFACTS, "console-graph-zoomed-1280.png") });
     await back.click();
-    await expect.poll(() => back.isHidden()).toBe(true);
+    await expect.poll(() => back.isHidden(), { timeout: 20_000 }).toBe(true);
     expect(await scale()).toEqual(whole);
     // The response-time and by-class graphs zoom the same way.
     for (const sel of ["figure.chart[data-response-times]", "figure.chart[data-class-traffic]"]) {
       const f = page.locator(sel);
-      await expect.poll(() => f.getAttribute("data-drawn")).toBe("yes");
+      await expect.poll(() => f.getAttribute("data-drawn"), { timeout: 20_000 }).toBe("yes");
       expect(await f.locator("button.zoom-back").textContent()).toBe("Back to the whole day");
     }
     await context.close();
@@ -192,7 +188,7 @@ describe("the console's graphs in Chromium", () => {
     await page.getByLabel("Class of the response-time graph").selectOption("voip");
     await page.getByRole("button", { name: "Show" }).click();
     await page.waitForURL(/class=voip/);
-    await expect.poll(() => rt.getAttribute("data-drawn")).toBe("yes");
+    await expect.poll(() => rt.getAttribute("data-drawn"), { timeout: 20_000 }).toBe("yes");
     expect(await rt.getAttribute("data-threshold")).toBe("150");
     expect(await rt.getAttribute("data-response-times")).toContain("&class=voip");
     expect(await rt.locator("figcaption").textContent()).toContain("class voip");
@@ -226,7 +222,7 @@ describe("the console's graphs in Chromium", () => {
     const page = await loggedIn(context);
     await page.goto(`${s.base}${LINK_DAY}`);
     const figure = page.locator("figure.chart[data-traffic]");
-    await expect.poll(() => figure.getAttribute("data-drawn")).toBe("yes");
+    await expect.poll(() => figure.getAttribute("data-drawn"), { timeout: 20_000 }).toBe("yes");
     expect(await figure.locator(".chart-zone").textContent()).toBe(
       "Times in America/New_York (this browser's time zone).",
     );

@@ -10,12 +10,12 @@
 import { mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFlowDecoder } from "../collector/decoders/flow-decoder.js";
 import { createSflowDecoder } from "../collector/decoders/sflow.js";
 import type { ExportersSource } from "../query/exporters.js";
 import { FlowBatch } from "../schema/flow-record.js";
+import { launchChromium } from "../test/support/chromium.js";
 import { captureDatagrams, decodeCapture } from "../test/support/decode-capture.js";
 import { cookieOf } from "../test/support/http-client.js";
 import { PASSWORD, startWebServer, TOKEN, type WebServer } from "../test/support/web-fixture.js";
@@ -335,18 +335,7 @@ describe("/console/status", () => {
 
   it("reads at 390 px and 1920 px in Chromium (screenshots), with no sideways scrolling", async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    const browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const errors: string[] = [];

@@ -7,6 +7,7 @@ import { mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { PASSWORD } from "./web-fixture.js";
 
 export const ARTIFACTS =
   process.env.FLOWTALLY_ARTIFACTS ?? join(tmpdir(), "flowtally-web-artifacts");
@@ -35,4 +36,13 @@ export async function shots(page: Page, name: string): Promise<void> {
     await page.waitForTimeout(150);
     await page.screenshot({ path: join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
   }
+}
+
+/** Logs the fixture's operator (`ops`) in through the console's login form. */
+export async function logInToConsole(page: Page, base: string): Promise<void> {
+  await page.goto(`${base}/console/login`);
+  await page.getByLabel("User name").fill("ops");
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL("**/console");
 }
