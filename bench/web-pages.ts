@@ -9,7 +9,8 @@
  * bench/overview-rows.ts, as bench/overview-scale.ts, plus the last day's 1d row that sums its
  * 1h rows, as the aggregator writes it) and, for customer c0's one link, the year
  * before it (2025-10-01 – 2026-10-01) at the levels the graphs read, as the aggregator writes
- * them: 5-minute rows, and the 1-hour and 1-day rows that are their sums. The customers are
+ * them: 5-minute rows (kept 500 days, so none of the year counts as pruned), and the 1-hour and
+ * 1-day rows that are their sums. The customers are
  * bench/customers-config.ts's. The server has accounts (a DuckDB account file in a temp dir, an
  * operator and a customer user, logged in through the login forms) and a fixed clock
  * (2026-11-10), so no date meets the real calendar.
@@ -161,7 +162,17 @@ async function main(): Promise<void> {
   if (!(customers >= 200 && runs > 0)) throw new Error("--customers ≥ 200 and --runs > 0");
   const load0 = loadavg();
   const dir = await mkdtemp(join(tmpdir(), "flowtally-bench-web-"));
-  const cfg = parseConfigText(customersConfig(dir, customers), "bench.yaml", dir);
+  const parsed = parseConfigText(customersConfig(dir, customers), "bench.yaml", dir);
+  // 5-minute rows kept 500 days (default 400): the year before the month is 405 days before the
+  // clock, and its graph should take its peaks and 95th percentile from them all.
+  const embedded = parsed.store.embedded;
+  const cfg = {
+    ...parsed,
+    store: {
+      ...parsed.store,
+      embedded: { ...embedded, retention: { ...embedded.retention, "5m": 500 * DAY } },
+    },
+  };
   const store = createDuckDbStore({ path: join(dir, "series.duckdb") });
   await store.start();
   const accounts = createAccounts(accountsConfigOf(cfg.api), {
@@ -359,6 +370,26 @@ async function main(): Promise<void> {
         const got = json.points.reduce((s, p) => s + p.bytesIn, 0);
         check(got === want, `${name}: bytes in ${got}, wrote ${want}`);
       }
+      {
+        // The year's 95th percentile and daily peaks, from the bytes written (every slot has some).
+        const json = JSON.parse((await timed(`${base}${yearTraffic}`, ops, 0)).body) as {
+          points: Array<{ peakBpsIn: number }>;
+          p95BpsIn: number;
+        };
+        const slots = (T0 - YEAR0) / FIVE;
+        const all = Array.from({ length: slots }, (_, s) => slotBytes(s, "in")).sort(
+          (a, b) => a - b,
+        );
+        const p95 = (all[Math.ceil(0.95 * slots) - 1]! * 8) / 300;
+        check(json.p95BpsIn === p95, `year graph: p95 in ${json.p95BpsIn}, wrote ${p95}`);
+        for (const day of [0, 200, 364]) {
+          let max = 0;
+          for (let s = day * 288; s < (day + 1) * 288; s++) max = Math.max(max, slotBytes(s, "in"));
+          const peak = (max * 8) / 300;
+          const got = json.points[day]?.peakBpsIn;
+          check(got === peak, `year graph: day ${day}'s peak in ${got}, wrote ${peak}`);
+        }
+      }
       const portalPath = "/portal/customers/c0?period=LAST-7-DAYS";
       const portal = (await timed(`${base}${portalPath}`, c0, 0)).body;
       check(portal.includes("Customer 0"), "the portal page is c0's");
@@ -390,14 +421,27 @@ async function main(): Promise<void> {
         );
       }
 
-      // Where the year graph's time goes: the store's three reads of its traffic call (the day
-      // sums, and the 1m and 5m samples the peaks are taken from), in process.
+      // Where the year graph's time goes: the store's four reads of its traffic call (the day
+      // sums, the days' highest 1m and 5m samples, and the 95th percentile's 5m sample), in
+      // process; and the 5-minute samples themselves, which the call read before the store took
+      // the peaks and the percentile.
       const breakdown: string[] = [];
       const yearQ = { customer: "c0", site: "site-0", link: "link-0", fromMs: YEAR0, toMs: T0 };
       const storeReads: Array<[string, () => Promise<unknown[]>]> = [
         ["store.traffic, level 1d", () => store.traffic({ ...yearQ, level: "1d" })],
-        ["store.samples, level 5m", () => store.samples({ ...yearQ, level: "5m" })],
-        ["store.samples, level 1m", () => store.samples({ ...yearQ, level: "1m" })],
+        [
+          "store.samplePeaks, level 5m, per day",
+          () => store.samplePeaks({ ...yearQ, level: "5m", stepMs: DAY }),
+        ],
+        [
+          "store.samplePeaks, level 1m, per day",
+          () => store.samplePeaks({ ...yearQ, level: "1m", stepMs: DAY }),
+        ],
+        [
+          "store.sampleRank, level 5m, rank 5 257 of 105 120",
+          async () => [await store.sampleRank({ ...yearQ, level: "5m", rank: 5_257 })],
+        ],
+        ["(before: store.samples, level 5m)", () => store.samples({ ...yearQ, level: "5m" })],
       ];
       for (const [name, read] of storeReads) {
         const times: number[] = [];

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { percentile95 } from "../aggregator/rollup.js";
+import { createRng } from "../test/fuzz/mutate.js";
 import {
+  type ByteSample,
   MAX_POINTS,
+  p95Count,
+  p95Rank,
   sampleCount,
   type TrafficSeriesPoint,
   trafficRangeProblem,
@@ -29,9 +34,40 @@ function zero(timeMs: number): TrafficSeriesPoint {
   };
 }
 
+/** The rank-th highest of the samples' bytes, 0 when fewer (what SeriesStore.sampleRank answers). */
+function rankth(samples: readonly ByteSample[], rank: number) {
+  const pick = (f: (s: ByteSample) => number) =>
+    samples.map(f).sort((a, b) => b - a)[rank - 1] ?? 0;
+  return { bytesIn: pick((s) => s.bytesIn), bytesOut: pick((s) => s.bytesOut) };
+}
+
+/** trafficSeries with the p95 the store would answer for the 5-minute samples given. */
+function series(input: Omit<Parameters<typeof trafficSeries>[0], "p95">) {
+  const five = input.fiveMinutes.filter((s) => s.timeMs >= input.fromMs && s.timeMs < input.toMs);
+  const count = p95Count(input.fromMs, input.toMs, input.fiveMinutesFrom);
+  return trafficSeries({ ...input, p95: count === 0 ? null : rankth(five, p95Rank(count)) });
+}
+
+describe("p95Rank", () => {
+  it("picks the value percentile95 (aggregator/rollup.ts) gives, zeros padded", () => {
+    const next = createRng(17);
+    for (let i = 0; i < 500; i++) {
+      const count = 1 + next.below(400);
+      const stored = next.below(count + 1);
+      const values = Array.from({ length: stored }, () => next.below(1000));
+      const rank = p95Rank(count);
+      const got = values.sort((a, b) => b - a)[rank - 1] ?? 0;
+      expect(got).toBe(percentile95(values, count));
+    }
+    expect(p95Rank(105_120)).toBe(5_257);
+    expect(p95Rank(1)).toBe(1);
+    expect(p95Rank(20)).toBe(2);
+  });
+});
+
 describe("trafficSeries", () => {
   it("step 1h: averages, peaks from the minutes, zero points for empty hours", () => {
-    const s = trafficSeries({
+    const s = series({
       fromMs: at(10),
       toMs: at(13),
       step: "1h",
@@ -91,13 +127,13 @@ describe("trafficSeries", () => {
       { timeMs: at(10, 5), bytesIn: 45_000, bytesOut: 0 }, // 1200 bit/s
       { timeMs: at(11, 30), bytesIn: 90_000, bytesOut: 0 }, // 2400 bit/s
     ];
-    const series = (toMs: number) =>
-      trafficSeries({ fromMs: at(10), toMs, step: "1h", points: [], minutes: [], fiveMinutes });
+    const upTo = (toMs: number) =>
+      series({ fromMs: at(10), toMs, step: "1h", points: [], minutes: [], fiveMinutes });
     // 2 hours: 24 periods, rank 23; 21 zeros, so the 2nd of 360, 1200, 2400. Without the zeros
     // the rank would be ceil(0.95 × 3) = 3: 2400.
-    expect(series(at(12)).p95BpsIn).toBe(1_200);
+    expect(upTo(at(12)).p95BpsIn).toBe(1_200);
     // A day from 10:00: 168 periods, rank 160, all zeros below rank 165.
-    expect(series(at(24)).p95BpsIn).toBe(0);
+    expect(upTo(at(24)).p95BpsIn).toBe(0);
   });
 
   it("takes the nearest rank when every period has traffic", () => {
@@ -107,7 +143,7 @@ describe("trafficSeries", () => {
       bytesIn: (k + 1) * 3_750,
       bytesOut: 3_750,
     }));
-    const s = trafficSeries({
+    const s = series({
       fromMs: at(10),
       toMs: at(10, 100),
       step: "1m",
@@ -121,7 +157,7 @@ describe("trafficSeries", () => {
   });
 
   it("step 1m: the peak is the point's own rate; minutes are not needed", () => {
-    const s = trafficSeries({
+    const s = series({
       fromMs: at(10, 1),
       toMs: at(10, 4),
       step: "1m",
@@ -151,7 +187,7 @@ describe("trafficSeries", () => {
   });
 
   it("step 5m: a point per 95th-percentile sample, its peak the busiest of its minutes", () => {
-    const s = trafficSeries({
+    const s = series({
       fromMs: at(10),
       toMs: at(10, 15),
       step: "5m",
@@ -201,7 +237,7 @@ describe("trafficSeries", () => {
   });
 
   it("step 5m: older than the minutes' retention, the peak is the point's own rate", () => {
-    const s = trafficSeries({
+    const s = series({
       fromMs: at(10),
       toMs: at(10, 10),
       step: "5m",
@@ -223,7 +259,7 @@ describe("trafficSeries", () => {
   });
 
   it("step 1d: UTC days, the peak minute of each day", () => {
-    const s = trafficSeries({
+    const s = series({
       fromMs: T0,
       toMs: T0 + 2 * DAY,
       step: "1d",
@@ -254,7 +290,7 @@ describe("trafficSeries", () => {
   });
 
   it("ignores rows outside the range", () => {
-    const s = trafficSeries({
+    const s = series({
       fromMs: at(10),
       toMs: at(11),
       step: "1h",
@@ -319,7 +355,7 @@ describe("trafficSeries after retention pruned the fine rows", () => {
       bytesIn,
       bytesOut: 0,
     });
-    const s = trafficSeries({
+    const s = series({
       fromMs: at(10),
       toMs: at(13),
       step: "1h",

@@ -18,7 +18,6 @@
  *   convention, `percentile95` of aggregator/rollup.ts); null when the range holds no 5-minute
  *   period start (a step-1m range shorter than 5 minutes that crosses no 5-minute boundary).
  */
-import { percentile95 } from "../aggregator/rollup.js";
 import type { TrafficPoint } from "../schema/series-store.js";
 
 export const trafficSteps = ["1m", "5m", "1h", "1d"] as const;
@@ -128,10 +127,30 @@ export function trafficRangeProblem(
 }
 
 /**
+ * The rank, from the highest, of the nearest-rank 95th percentile of `count` samples (the
+ * billing convention of `percentile95`, aggregator/rollup.ts): the rank-th highest sample, or 0
+ * when fewer samples than that were stored (the periods without one count as 0).
+ */
+export function p95Rank(count: number): number {
+  return count - Math.ceil(0.95 * count) + 1;
+}
+
+/**
+ * The 5-minute periods the range's 95th percentile is taken over: sampleCount, or 0 when some of
+ * them were pruned (the percentile needs every one) and then the series has none.
+ */
+export function p95Count(fromMs: number, toMs: number, fiveMinutesFrom?: number): number {
+  return fromMs < (fiveMinutesFrom ?? Number.NEGATIVE_INFINITY) ? 0 : sampleCount(fromMs, toMs);
+}
+
+/**
  * The series of [fromMs, toMs) (a range trafficRangeProblem accepts). `points` are the store's
- * points at the step's level, `minutes` its 1-minute byte sums (unused at step 1m), `fiveMinutes`
- * its 5-minute byte sums, all of the same range and filters. `minutesFrom` / `fiveMinutesFrom`:
- * the earliest 1-minute / 5-minute period the store still holds (retention; default: all).
+ * points at the step's level; `minutes` and `fiveMinutes` 1-minute and 5-minute byte sums of the
+ * same range and filters, or only the highest of them per point (`SeriesStore.samplePeaks`: the
+ * peak is their maximum either way; `minutes` unused at step 1m); `p95` the p95Rank-th highest
+ * 5-minute byte sums of the range (`SeriesStore.sampleRank`), null when p95Count is 0.
+ * `minutesFrom` / `fiveMinutesFrom`: the earliest 1-minute / 5-minute period the store still
+ * holds (retention; default: all).
  */
 export function trafficSeries(input: {
   fromMs: number;
@@ -140,6 +159,7 @@ export function trafficSeries(input: {
   points: readonly TrafficPoint[];
   minutes: readonly ByteSample[];
   fiveMinutes: readonly ByteSample[];
+  p95: { bytesIn: number; bytesOut: number } | null;
   minutesFrom?: number;
   fiveMinutesFrom?: number;
 }): TrafficSeries {
@@ -205,25 +225,10 @@ export function trafficSeries(input: {
     peaks(input.minutes, "1m", MINUTE_MS);
     peaks(input.fiveMinutes, "5m", SAMPLE_MS);
   }
-
-  // The 95th percentile needs every 5-minute sample of the range: none when some were pruned.
-  const count = fromMs < fiveMinutesFrom ? 0 : sampleCount(fromMs, toMs);
-  const five = input.fiveMinutes.filter((s) => inRange(s.timeMs));
+  const p95 = p95Count(fromMs, toMs, input.fiveMinutesFrom) === 0 ? null : input.p95;
   return {
     points,
-    p95BpsIn:
-      count === 0
-        ? null
-        : percentile95(
-            five.map((s) => bitRate(s.bytesIn, SAMPLE_MS)),
-            count,
-          ),
-    p95BpsOut:
-      count === 0
-        ? null
-        : percentile95(
-            five.map((s) => bitRate(s.bytesOut, SAMPLE_MS)),
-            count,
-          ),
+    p95BpsIn: p95 === null ? null : bitRate(p95.bytesIn, SAMPLE_MS),
+    p95BpsOut: p95 === null ? null : bitRate(p95.bytesOut, SAMPLE_MS),
   };
 }

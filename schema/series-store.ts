@@ -290,4 +290,27 @@ export interface SeriesStore {
   samples(
     q: Omit<TrafficQuery, "level"> & { level: "1m" | "5m" },
   ): Promise<Array<{ timeMs: number; bytesIn: number; bytesOut: number }>>;
+  /**
+   * What `samples` would answer, reduced in the store to the highest sample in and out (each
+   * direction on its own) per period of `stepMs` (periods counted from the epoch, UTC; a period
+   * without samples is left out), so that a year's graph does not carry its 105 120 5-minute
+   * samples out of the store to take 365 maxima.
+   */
+  samplePeaks(q: SampleQuery & { stepMs: number }): Promise<SampleSums[]>;
+  /**
+   * The `rank`-th highest of the samples `samples` would answer, in and out on their own (rank 1:
+   * the highest); 0 for a direction with fewer samples. A nearest-rank percentile over the
+   * range's periods, counting those without a sample as 0, is this (traffic.ts `p95Rank`).
+   */
+  sampleRank(q: SampleQuery & { rank: number }): Promise<{ bytesIn: number; bytesOut: number }>;
+}
+
+/** The samples of one customer's series at level 1m or 5m (`SeriesStore.samples`). */
+export type SampleQuery = Omit<TrafficQuery, "level"> & { level: "1m" | "5m" };
+
+/** Byte sums of one period, in and out. */
+export interface SampleSums {
+  timeMs: number;
+  bytesIn: number;
+  bytesOut: number;
 }

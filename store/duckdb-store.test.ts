@@ -70,6 +70,40 @@ describeLinkStatusConformance("embedded store (DuckDB)", {
 });
 
 describe("createDuckDbStore", () => {
+  it("sampleRank over a year of 5-minute samples (105 120) is the rank-th highest", async () => {
+    // ORDER BY … LIMIT 1 OFFSET $n answered the row below at this size, not on small sets.
+    const store = await open();
+    const t0 = Date.UTC(2025, 9, 1);
+    const n = 105_120;
+    const bytes = (s: number) => 10_000 + ((s * 7_919) % 500_000);
+    for (let from = 0; from < n; from += 20_000) {
+      const rows = [];
+      for (let s = from; s < Math.min(n, from + 20_000); s++) {
+        rows.push({
+          customer: "c0",
+          site: "s",
+          link: "l",
+          trafficClass: "web",
+          direction: "in" as const,
+          level: "5m" as const,
+          startMs: t0 + s * 300_000,
+          bytes: bytes(s),
+          packets: 1,
+          flows: 1,
+        });
+      }
+      await store.addDeltas(rows);
+    }
+    const desc = Array.from({ length: n }, (_, s) => bytes(s)).sort((a, b) => b - a);
+    const q = { customer: "c0", fromMs: t0, toMs: t0 + n * 300_000, level: "5m" as const };
+    for (const rank of [1, 2, 5_257]) {
+      expect(await store.sampleRank({ ...q, rank })).toEqual({
+        bytesIn: desc[rank - 1],
+        bytesOut: 0,
+      });
+    }
+  }, 120_000);
+
   it("keeps the data across stop and a new store on the same path", async () => {
     const path = join(dir, "nested", "deeper", "series.duckdb");
     const first = createDuckDbStore({ path });

@@ -48,6 +48,8 @@ import {
   type ResponseTimeRowDelta,
   type ResponseTimeRowKey,
   responseTimeCounters,
+  type SampleQuery,
+  type SampleSums,
   type SeriesLevel,
   type SeriesRowDelta,
   type SeriesRowKey,
@@ -151,6 +153,31 @@ function seriesRows(s: Series): Array<Record<string, unknown>> {
 
 const num = (v: unknown): number => (typeof v === "number" ? v : 0);
 const tag = (s: Series, name: string): string => s.tags?.[name] ?? "";
+
+/**
+ * The rows of series grouped by "direction" as one point per time, in time order: `make` starts a
+ * point, `add` puts a row of one direction into it.
+ */
+function byTimeOf<P extends { timeMs: number }>(
+  series: readonly Series[],
+  make: (timeMs: number) => P,
+  add: (p: P, row: Record<string, unknown>, out: boolean) => void,
+): P[] {
+  const byTime = new Map<number, P>();
+  for (const s of series) {
+    const out = tag(s, "direction") === "out";
+    for (const v of seriesRows(s)) {
+      const timeMs = num(v.time);
+      let p = byTime.get(timeMs);
+      if (p === undefined) {
+        p = make(timeMs);
+        byTime.set(timeMs, p);
+      }
+      add(p, v, out);
+    }
+  }
+  return [...byTime.values()].sort((a, b) => a.timeMs - b.timeMs);
+}
 
 /**
  * The WHERE conditions of one customer's series over [fromMs, toMs), optionally one site, link or
@@ -1133,16 +1160,10 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     const [result] = await query([
       `SELECT sum(bytes) AS bytes, sum(packets) AS packets FROM ${from(TRAFFIC, level)} WHERE ${seriesFilter(name, q)} GROUP BY time(${level}), "direction" fill(none)`,
     ]);
-    const byTime = new Map<number, TrafficPoint>();
-    for (const s of result?.series ?? []) {
-      const out = tag(s, "direction") === "out";
-      for (const v of seriesRows(s)) {
-        const timeMs = num(v.time);
-        let p = byTime.get(timeMs);
-        if (p === undefined) {
-          p = { timeMs, bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
-          byTime.set(timeMs, p);
-        }
+    return byTimeOf(
+      result?.series ?? [],
+      (timeMs): TrafficPoint => ({ timeMs, bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 }),
+      (p, v, out) => {
         if (out) {
           p.bytesOut += num(v.bytes);
           p.packetsOut += num(v.packets);
@@ -1150,9 +1171,8 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
           p.bytesIn += num(v.bytes);
           p.packetsIn += num(v.packets);
         }
-      }
-    }
-    return [...byTime.values()].sort((a, b) => a.timeMs - b.timeMs);
+      },
+    );
   }
 
   async function traffic(q: TrafficQuery): Promise<TrafficPoint[]> {
@@ -1164,6 +1184,55 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
   ): Promise<Array<{ timeMs: number; bytesIn: number; bytesOut: number }>> {
     const rows = await points("samples", q, q.level, ["1m", "5m"]);
     return rows.map(({ timeMs, bytesIn, bytesOut }) => ({ timeMs, bytesIn, bytesOut }));
+  }
+
+  /** The samples of a SampleQuery as a subquery: `bytes` per period of the level and direction. */
+  function samplesSubquery(name: string, q: SampleQuery): string {
+    if (q.level !== "1m" && q.level !== "5m") {
+      throw new RangeError(`${name}: level ${String(q.level)}: expected 1m, 5m`);
+    }
+    ensureStarted();
+    return `SELECT sum(bytes) AS bytes FROM ${from(TRAFFIC, q.level)} WHERE ${seriesFilter(name, q)} GROUP BY time(${q.level}), "direction" fill(none)`;
+  }
+
+  async function samplePeaks(q: SampleQuery & { stepMs: number }): Promise<SampleSums[]> {
+    if (!Number.isSafeInteger(q.stepMs) || q.stepMs <= 0) {
+      throw new RangeError(`samplePeaks: stepMs ${q.stepMs}: expected a whole number of ms > 0`);
+    }
+    const inner = samplesSubquery("samplePeaks", q);
+    // The outer GROUP BY time() needs the range again (without it InfluxDB ends it at now()).
+    const [result] = await query([
+      `SELECT max(bytes) AS bytes FROM (${inner}) WHERE time >= ${msLiteral(q.fromMs)} AND time < ${msLiteral(q.toMs)} GROUP BY time(${q.stepMs}ms), "direction" fill(none)`,
+    ]);
+    return byTimeOf(
+      result?.series ?? [],
+      (timeMs): SampleSums => ({ timeMs, bytesIn: 0, bytesOut: 0 }),
+      (p, v, out) => {
+        if (out) p.bytesOut = num(v.bytes);
+        else p.bytesIn = num(v.bytes);
+      },
+    );
+  }
+
+  async function sampleRank(
+    q: SampleQuery & { rank: number },
+  ): Promise<{ bytesIn: number; bytesOut: number }> {
+    if (!Number.isSafeInteger(q.rank) || q.rank < 1) {
+      throw new RangeError(`sampleRank: rank ${q.rank}: expected a whole number ≥ 1`);
+    }
+    const inner = samplesSubquery("sampleRank", q);
+    // The lowest of the `rank` highest, and how many there were (fewer: the rank-th is a 0).
+    const [result] = await query([
+      `SELECT min(b) AS b, count(b) AS n FROM (SELECT top(bytes, ${q.rank}) AS b FROM (${inner}) GROUP BY "direction") GROUP BY "direction"`,
+    ]);
+    const out = { bytesIn: 0, bytesOut: 0 };
+    for (const s of result?.series ?? []) {
+      const [v] = seriesRows(s);
+      if (v === undefined || num(v.n) < q.rank) continue;
+      if (tag(s, "direction") === "out") out.bytesOut = num(v.b);
+      else out.bytesIn = num(v.b);
+    }
+    return out;
   }
 
   async function responseTimes(q: ResponseTimeQuery): Promise<ResponseTimePoint[]> {
@@ -1197,6 +1266,8 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     overview,
     traffic,
     samples,
+    samplePeaks,
+    sampleRank,
     responseTimes,
     slaRows,
     addLinkStatus,

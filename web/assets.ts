@@ -28,6 +28,8 @@ export interface Assets {
   readonly script: Asset;
   /** The customer management page's script (web/manage/). */
   readonly manage: Asset;
+  /** The traffic-by-class graph (web/static/class-graph.js), on pages with graphs. */
+  readonly classGraph: Asset;
   readonly stylesheet: Asset;
   readonly brand: Asset;
   readonly icon: Asset;
@@ -95,6 +97,7 @@ export function loadAssets(colors: BrandColors): Assets {
   const uplot = asset("uplot", "js", read(require.resolve("uplot/dist/uPlot.iife.min.js")));
   const script = asset("console", "js", read(`${dir}console.js`));
   const manage = asset("manage", "js", read(`${dir}manage.js`));
+  const classGraph = asset("class-graph", "js", read(`${dir}class-graph.js`));
   const stylesheet = asset(
     "flowtally",
     "css",
@@ -102,12 +105,13 @@ export function loadAssets(colors: BrandColors): Assets {
   );
   const brand = asset("brand", "css", brandCss(colors));
   const icon = asset("icon", "svg", ICON);
-  const all = [htmx, uplot, script, manage, stylesheet, brand, icon];
+  const all = [htmx, uplot, script, manage, classGraph, stylesheet, brand, icon];
   return {
     htmx,
     uplot,
     script,
     manage,
+    classGraph,
     stylesheet,
     brand,
     icon,

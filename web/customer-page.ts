@@ -4,8 +4,11 @@
  * data the pages' script (web/static/console.js) fetches from `GET /api/v1/customers/{id}/traffic`
  * with the viewer's own session, so the API's access rule decides what a graph may show. Pure.
  */
+
+import type { TrafficByClass } from "../query/traffic-by-class.js";
 import type { RegistryCustomer } from "../registry/model.js";
 import { formatBitRate } from "../schema/units.js";
+import { renderClassTraffic } from "./class-traffic.js";
 import { type Html, html } from "./html.js";
 import { type Range, shownTime } from "./period.js";
 import { bytesCell } from "./units.js";
@@ -67,9 +70,17 @@ export function trafficUrl(customer: string, r: ChartRange, scope: Scope): strin
   return seriesUrl("traffic", customer, r, scope);
 }
 
-/** The response-times API's URL of a graph. */
-export function responseTimesUrl(customer: string, r: ChartRange, scope: Scope): string {
-  return seriesUrl("response-times", customer, r, scope);
+/** The response-times API's URL of a graph (of one class's transactions, if given). */
+export function responseTimesUrl(
+  customer: string,
+  r: ChartRange,
+  scope: Scope,
+  trafficClass?: string,
+): string {
+  const url = seriesUrl("response-times", customer, r, scope);
+  return trafficClass === undefined
+    ? url
+    : `${url}&${new URLSearchParams({ class: trafficClass })}`;
 }
 
 function seriesUrl(
@@ -105,9 +116,17 @@ export function commitRateOf(c: RegistryCustomer, scope: Scope): number | undefi
   return any ? sum : undefined;
 }
 
-/** A graph: the script draws it from the API's series; the caption says what it shows. */
-export function chart(title: string, url: string, commitRate: number | undefined): Html {
-  return html`<figure class="chart" data-traffic="${url}"${commitRate === undefined ? html`` : html` data-commit="${commitRate}"`}>
+/**
+ * A graph: the script draws it from the API's series; the caption says what it shows. `preset`
+ * names the whole graph for its "Back to …" button after a zoom ("the whole day").
+ */
+export function chart(
+  title: string,
+  url: string,
+  commitRate: number | undefined,
+  preset: string,
+): Html {
+  return html`<figure class="chart" data-traffic="${url}" data-preset="${preset}"${commitRate === undefined ? html`` : html` data-commit="${commitRate}"`}>
   <figcaption>${title}${commitRate === undefined ? html`` : html` · commit rate ${formatBitRate(commitRate)}`}</figcaption>
   <div class="plot" role="img" aria-label="${title}: traffic in and out"></div>
   <p class="chart-summary" aria-live="polite">Loading the graph…</p>
@@ -118,8 +137,13 @@ export function chart(title: string, url: string, commitRate: number | undefined
  * A response-time graph: mean network, server and total delay and the 95th percentile of the
  * total delay per point, against the total-delay threshold.
  */
-export function responseChart(title: string, url: string, thresholdMs: number): Html {
-  return html`<figure class="chart" data-response-times="${url}" data-threshold="${thresholdMs}">
+export function responseChart(
+  title: string,
+  url: string,
+  thresholdMs: number,
+  preset: string,
+): Html {
+  return html`<figure class="chart" data-response-times="${url}" data-threshold="${thresholdMs}" data-preset="${preset}">
   <figcaption>${title} · threshold ${thresholdMs} ms</figcaption>
   <div class="plot" role="img" aria-label="${title}: response times"></div>
   <p class="chart-summary" aria-live="polite">Loading the graph…</p>
@@ -143,8 +167,14 @@ export interface ConsoleCustomerView {
   totals: Totals;
   /** The overview's query string, kept for the links back. */
   back: string;
-  /** The total-delay threshold drawn on the response-time graph (ms). */
+  /** The total-delay threshold drawn on the response-time graph (ms): the default one's. */
   thresholdMs: number;
+  /** Every traffic class with its total-delay threshold (ms), for the response-time graph. */
+  classes: ReadonlyArray<{ id: string; thresholdMs: number }>;
+  /** The class whose response times the graph shows; undefined: every class. */
+  responseClass: string | undefined;
+  /** The traffic of each class over the graphs' range (chartRange of the view). */
+  byClass: TrafficByClass;
 }
 
 function scopePath(id: string, scope: Scope): string {
@@ -160,9 +190,18 @@ export function renderConsoleCustomer(v: ConsoleCustomerView): Html {
     const q = new URLSearchParams(v.back);
     q.set("view", v.view);
     q.set("at", v.at);
+    if (v.responseClass !== undefined) q.set("class", v.responseClass);
     for (const [k, val] of Object.entries(extra)) q.set(k, val);
     return q.toString();
   };
+  const rtClass = v.classes.find((x) => x.id === v.responseClass);
+  const classOptions = [
+    html`<option value=""${rtClass === undefined ? html` selected` : html``}>every class (threshold ${v.thresholdMs} ms)</option>`,
+    ...v.classes.map(
+      (x) =>
+        html`<option value="${x.id}"${x.id === rtClass?.id ? html` selected` : html``}>${x.id} (threshold ${x.thresholdMs} ms)</option>`,
+    ),
+  ];
   const crumbs: Html[] = [
     html`<a href="/console?${v.back}">Overview</a>`,
     html`<a href="${scopePath(c.id, {})}?${keep({})}">${c.name}</a>`,
@@ -179,6 +218,8 @@ export function renderConsoleCustomer(v: ConsoleCustomerView): Html {
       : html`<a href="?${keep({ view })}">${VIEW_LABELS[view]}</a>`,
   );
   const range = chartRange(viewRange(v.view, v.atMs));
+  const viewName = VIEW_LABELS[v.view].toLowerCase();
+  const preset = `the whole ${viewName}`;
   const sites = c.sites
     .filter((s) => v.scope.site === undefined || s.id === v.scope.site)
     .map(
@@ -208,11 +249,18 @@ export function renderConsoleCustomer(v: ConsoleCustomerView): Html {
 <form class="views" method="get">
   <nav aria-label="Graph view">${views}</nav>
   <label>Ending with the day<input type="date" name="at" value="${v.at}"></label>
+  <label>Class of the response-time graph<select name="class">${classOptions}</select></label>
   <input type="hidden" name="view" value="${v.view}">
   ${[...new URLSearchParams(v.back)].map(([k, val]) => html`<input type="hidden" name="${k}" value="${val}">`)}
   <button type="submit">Show</button>
 </form>
-${chart(`Traffic of ${what}, ${VIEW_LABELS[v.view].toLowerCase()} ending ${v.at}`, trafficUrl(c.id, range, v.scope), commitRateOf(c, v.scope))}
-${responseChart(`Response times of ${what}, ${VIEW_LABELS[v.view].toLowerCase()} ending ${v.at}`, responseTimesUrl(c.id, range, v.scope), v.thresholdMs)}
+${chart(`Traffic of ${what}, ${viewName} ending ${v.at}`, trafficUrl(c.id, range, v.scope), commitRateOf(c, v.scope), preset)}
+${responseChart(
+  `Response times of ${what}${rtClass === undefined ? "" : `, class ${rtClass.id}`}, ${viewName} ending ${v.at}`,
+  responseTimesUrl(c.id, range, v.scope, rtClass?.id),
+  rtClass?.thresholdMs ?? v.thresholdMs,
+  preset,
+)}
+${renderClassTraffic({ byClass: v.byClass, range, url: trafficUrl(c.id, range, v.scope), title: `${what}, ${viewName} ending ${v.at}`, preset })}
 <section aria-label="Sites and links"><h2>Sites and links</h2><ul class="tree">${sites}</ul></section>`;
 }

@@ -75,6 +75,9 @@ export function renderPage(view: PageView, assets: Assets, brand: Branding): str
   const footer = portal && brand.footer !== "" ? html`<footer>${brand.footer}</footer>` : html``;
   const charts =
     view.charts === true ? html`<script src="${assets.uplot.path}" defer></script>` : html``;
+  // After console.js, whose helpers it uses.
+  const chartsAfter =
+    view.charts === true ? html`<script src="${assets.classGraph.path}" defer></script>` : html``;
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -88,6 +91,7 @@ ${portal ? html`<link rel="stylesheet" href="${assets.brand.path}">` : html``}
 <script src="${assets.htmx.path}" defer></script>
 ${charts}
 <script src="${assets.script.path}" defer></script>
+${chartsAfter}
 </head>
 <body class="area-${view.area}">
 <a class="skip" href="#main">Skip to the content</a>

@@ -10,16 +10,25 @@ import type { Accounts } from "../accounts/accounts.js";
 import { isCustomerRole, type Principal } from "../accounts/model.js";
 import { clearedSessionCookie, sessionCookie } from "../accounts/sessions.js";
 import type { DataEndpoints } from "../query/api/data-endpoints.js";
-import { type ApiError, isApiError, notFound } from "../query/api/errors.js";
+import { type ApiError, badParameter, isApiError, notFound, shown } from "../query/api/errors.js";
 import type { DownDependency } from "../query/api/process-endpoints.js";
 import { type ApiReply, reply } from "../query/api/reply.js";
 import type { ApiRoute, RouteInput } from "../query/api/routes.js";
 import { type ExportersSource, exportersView } from "../query/exporters.js";
+import type { TrafficByClass } from "../query/traffic-by-class.js";
 import type { RegistryCustomer } from "../registry/model.js";
 import type { Config } from "../schema/config.js";
+import type { TrafficQuery } from "../schema/series-store.js";
 import type { Assets } from "./assets.js";
 import { encodedPage, encodedStatic } from "./compression.js";
-import { type ChartView, chartViews, renderConsoleCustomer, type Scope } from "./customer-page.js";
+import {
+  type ChartView,
+  chartRange,
+  chartViews,
+  renderConsoleCustomer,
+  type Scope,
+  viewRange,
+} from "./customer-page.js";
 import type { Html } from "./html.js";
 import { type Area, type Branding, renderPage, type Viewer } from "./layout.js";
 import { renderError, renderLogin, safeNext } from "./login-page.js";
@@ -51,6 +60,8 @@ export interface WebDeps {
   health?: (() => readonly DownDependency[]) | undefined;
   /** The customer management page's registry: its source and the API routes it lists with. */
   manage?: Pick<ManageDeps, "source" | "api"> | undefined;
+  /** A customer's traffic per class (query/traffic-by-class.ts over the API's store). */
+  trafficByClass: (q: Omit<TrafficQuery, "trafficClass">) => Promise<TrafficByClass>;
   /** The portal's logo (portal.branding.logo), served under /assets/. */
   logo?: { file: string; contentType: string; bytes: Uint8Array } | undefined;
   /** The provider's portal templates in force (portal/templates.ts); none: the built-in page. */
@@ -257,8 +268,25 @@ export function webPages(deps: WebDeps): WebPages {
         ? Date.parse(atText)
         : Math.floor(nowMs / DAY) * DAY;
     const at = new Date(atMs).toISOString().slice(0, 10);
+    // The class of the response-time graph, with its threshold.
+    const classes = [
+      ...config.classes.map((x) => ({
+        id: x.id,
+        thresholdMs: x.totalDelayThreshold ?? config.defaultTotalDelayThreshold,
+      })),
+      { id: config.defaultClass, thresholdMs: config.defaultTotalDelayThreshold },
+    ];
+    const responseClass = q.get("class") || undefined;
+    if (responseClass !== undefined && !classes.some((x) => x.id === responseClass)) {
+      throw badParameter(
+        "class",
+        `class ${shown(responseClass)} is not a traffic class; expected one of ${classes.map((x) => x.id).join(", ")}`,
+      );
+    }
     // The overview's period, kept for the totals and the way back.
-    const back = new URLSearchParams([...q].filter(([k]) => k !== "view" && k !== "at")).toString();
+    const back = new URLSearchParams(
+      [...q].filter(([k]) => k !== "view" && k !== "at" && k !== "class"),
+    ).toString();
     const { request } = readOverviewRequest(back, nowMs);
     const answer = await deps.data.overviewRows(
       new URLSearchParams({
@@ -268,6 +296,15 @@ export function webPages(deps: WebDeps): WebPages {
       customer.id,
     );
     const row = answer.rows[0];
+    const range = chartRange(viewRange(view, atMs));
+    const byClass = await deps.trafficByClass({
+      customer: customer.id,
+      fromMs: range.fromMs,
+      toMs: range.toMs,
+      level: range.step,
+      ...(scope.site === undefined ? {} : { site: scope.site }),
+      ...(scope.link === undefined ? {} : { link: scope.link }),
+    });
     const body = renderConsoleCustomer({
       customer,
       scope,
@@ -278,6 +315,9 @@ export function webPages(deps: WebDeps): WebPages {
       totals: { bytesIn: row?.bytesIn ?? 0, bytesOut: row?.bytesOut ?? 0 },
       back,
       thresholdMs: config.defaultTotalDelayThreshold,
+      classes,
+      responseClass,
+      byClass,
     });
     return page(200, customer.name, "console", body, {
       viewer: viewerOf(input.principal),

@@ -22,6 +22,8 @@ import {
 import { responseTimeSeries } from "../response-times.js";
 import { csvTable } from "../totals.js";
 import {
+  p95Count,
+  p95Rank,
   STEP_MS,
   type TrafficStep,
   trafficRangeProblem,
@@ -344,13 +346,23 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
 
   async function traffic(customer: string, search: string): Promise<ApiReply> {
     const { step, fromMs, toMs, q, format } = await seriesRequest(customer, search);
-    const [points, minutes, fiveMinutes] = await Promise.all([
-      seriesStore().traffic({ ...q, level: step }),
-      step === "1m" ? Promise.resolve([]) : seriesStore().samples({ ...q, level: "1m" }),
-      seriesStore().samples({ ...q, level: "5m" }),
-    ]);
     const { retention } = storeRetention(config.store);
     const t = now();
+    const minutesFrom = keptFrom(retention, "1m", t);
+    const fiveMinutesFrom = keptFrom(retention, "5m", t);
+    const count = p95Count(fromMs, toMs, fiveMinutesFrom);
+    const store = seriesStore();
+    // The peaks and the percentile are taken in the store: a year's graph reads 365 maxima and
+    // two values, not its 105 120 5-minute samples.
+    const stepMs = STEP_MS[step];
+    const [points, minutes, fiveMinutes, p95] = await Promise.all([
+      store.traffic({ ...q, level: step }),
+      step === "1m" ? Promise.resolve([]) : store.samplePeaks({ ...q, level: "1m", stepMs }),
+      step === "1m" ? Promise.resolve([]) : store.samplePeaks({ ...q, level: "5m", stepMs }),
+      count === 0
+        ? Promise.resolve(null)
+        : store.sampleRank({ ...q, level: "5m", rank: p95Rank(count) }),
+    ]);
     const series = trafficSeries({
       fromMs,
       toMs,
@@ -358,8 +370,9 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
       points,
       minutes,
       fiveMinutes,
-      minutesFrom: keptFrom(retention, "1m", t),
-      fiveMinutesFrom: keptFrom(retention, "5m", t),
+      p95,
+      minutesFrom,
+      fiveMinutesFrom,
     });
     const frame = seriesFrame(customer, step, fromMs, toMs);
     return seriesReply("traffic", format, {

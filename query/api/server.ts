@@ -25,12 +25,13 @@ import { PAGE_PREFIXES, webPages } from "../../web/pages.js";
 import { loadPortalTemplates } from "../../web/portal/templates.js";
 import type { ExportersSource } from "../exporters.js";
 import type { ApiClientError, ApiStats, Metrics } from "../metrics.js";
+import { trafficByClass } from "../traffic-by-class.js";
 import { accountRoutes } from "./account-routes.js";
 import { createApiApp } from "./app.js";
 import { createOperatorAuth } from "./auth.js";
 import { createClientOf } from "./client-address.js";
 import { createDataEndpoints } from "./data-endpoints.js";
-import { ApiError, shown } from "./errors.js";
+import { ApiError, notFound, shown } from "./errors.js";
 import { openApiRoute } from "./openapi.js";
 import { declaredOutages, outageRoutes } from "./outage-routes.js";
 import type { DownDependency } from "./process-endpoints.js";
@@ -296,6 +297,12 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
           exporters: deps.exporters,
           status: deps.status,
           health: deps.health,
+          trafficByClass: async (q) => {
+            if (deps.store === undefined) {
+              throw notFound("this process keeps no series (flowtally collect or aggregate)");
+            }
+            return trafficByClass(deps.store, q, deps.model.classIds);
+          },
           assets: loadAssets(config.portal.branding.colors),
           logo: readLogo(config.portal.branding.logo),
           manage: {

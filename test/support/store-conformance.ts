@@ -285,6 +285,104 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
       );
     });
 
+    it("takes the peaks per period and the rank-th highest sample in the store, as the samples give them", async () => {
+      const store = await open();
+      const next = createRng(7).float;
+      const days = 3;
+      /** Written bytes: [site, link, class, direction, minute, bytes]. */
+      const written: Array<[string, string, string, 0 | 1, number, number]> = [];
+      const rows: SeriesRowDelta[] = [];
+      for (let i = 0; i < 1500; i++) {
+        const site = next() < 0.5 ? "hq" : "branch";
+        const link = next() < 0.5 ? "fiber" : "dsl";
+        const cls = next() < 0.5 ? "web" : "voip";
+        const d = next() < 0.5 ? 0 : 1;
+        // Bursty: a few minutes take most of the bytes.
+        const minute = Math.floor(next() ** 2 * days * 1440);
+        const bytes = 1 + Math.floor(next() ** 4 * 2 ** 40);
+        written.push([site, link, cls, d, minute, bytes]);
+        const k = key("acme", d === 0 ? "in" : "out", { site, link, trafficClass: cls });
+        rows.push(...atAllLevels(k, T0 + minute * MINUTE, bytes, 1, 1));
+      }
+      // Another customer's bigger traffic never counts.
+      rows.push(...atAllLevels(key("other", "in", { site: "hq" }), T0, 2 ** 45, 1, 1));
+      await store.addDeltas(rows);
+
+      const filters: Array<{ site?: string; link?: string; trafficClass?: string }> = [
+        {},
+        { site: "hq" },
+        { site: "branch", link: "dsl" },
+        { trafficClass: "voip" },
+      ];
+      for (const f of filters) {
+        /** The samples of one level, by period start, summed from what was written. */
+        const samplesOf = (sampleMs: number, fromMs: number, toMs: number) => {
+          const m = new Map<number, [number, number]>();
+          for (const [site, link, cls, d, minute, bytes] of written) {
+            if (f.site !== undefined && site !== f.site) continue;
+            if (f.link !== undefined && link !== f.link) continue;
+            if (f.trafficClass !== undefined && cls !== f.trafficClass) continue;
+            const t = Math.floor((T0 + minute * MINUTE) / sampleMs) * sampleMs;
+            if (t < fromMs || t >= toMs) continue;
+            const v = m.get(t) ?? [0, 0];
+            v[d] += bytes;
+            m.set(t, v);
+          }
+          return m;
+        };
+        const ranges: Array<[number, number]> = [
+          [T0, T0 + days * DAY],
+          [T0 + 5 * HOUR, T0 + DAY + 7 * HOUR],
+        ];
+        for (const [fromMs, toMs] of ranges) {
+          const q = { customer: "acme", fromMs, toMs, ...f };
+          for (const [level, sampleMs] of [
+            ["1m", MINUTE],
+            ["5m", 5 * MINUTE],
+          ] as const) {
+            const samples = samplesOf(sampleMs, fromMs, toMs);
+            for (const stepMs of [5 * MINUTE, HOUR, DAY]) {
+              if (stepMs <= sampleMs) continue;
+              const want = new Map<number, { timeMs: number; bytesIn: number; bytesOut: number }>();
+              for (const [t, [bi, bo]] of samples) {
+                const p = Math.floor(t / stepMs) * stepMs;
+                const w = want.get(p) ?? { timeMs: p, bytesIn: 0, bytesOut: 0 };
+                w.bytesIn = Math.max(w.bytesIn, bi);
+                w.bytesOut = Math.max(w.bytesOut, bo);
+                want.set(p, w);
+              }
+              expect(await store.samplePeaks({ ...q, level, stepMs })).toEqual(
+                [...want.values()].sort((a, b) => a.timeMs - b.timeMs),
+              );
+            }
+            const desc = (d: 0 | 1) => [...samples.values()].map((v) => v[d]).sort((a, b) => b - a);
+            const [ins, outs] = [desc(0), desc(1)];
+            // Samples of one direction only: the other direction's are zeros, or absent.
+            const nonZero = (v: number[]) => v.filter((x) => x > 0);
+            for (const rank of [1, 2, 17, Math.max(nonZero(ins).length, 1), ins.length + 1]) {
+              const r = await store.sampleRank({ ...q, level, rank });
+              expect(r).toEqual({
+                bytesIn: nonZero(ins)[rank - 1] ?? 0,
+                bytesOut: nonZero(outs)[rank - 1] ?? 0,
+              });
+            }
+          }
+        }
+      }
+      await expect(
+        store.samplePeaks({
+          customer: "acme",
+          fromMs: T0,
+          toMs: T0 + DAY,
+          level: "1h" as "1m",
+          stepMs: DAY,
+        }),
+      ).rejects.toThrow(/level 1h: expected 1m, 5m/);
+      await expect(
+        store.sampleRank({ customer: "acme", fromMs: T0, toMs: T0 + DAY, level: "5m", rank: 0 }),
+      ).rejects.toThrow(/rank 0/);
+    }, 120_000);
+
     it("purges one customer's series at every level, traffic and response times, and only its", async () => {
       const store = await open();
       await store.addDeltas([

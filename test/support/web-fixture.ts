@@ -89,8 +89,11 @@ export function expectedTotals(c: (typeof FIXTURE)[number]) {
   return { bytesIn: 60 * c.base + 1770 * c.step, bytesOut: 60 * c.outBase + 1770 };
 }
 
-/** `extra` more customers without traffic (`c00001`, …), for the paging of 10 000. */
-export function webConfig(extra = 0): Readonly<Config> {
+/**
+ * `extra` more customers without traffic (`c00001`, …), for the paging of 10 000; `classes`: the
+ * config's traffic classes (none by default: everything is in `default`).
+ */
+export function webConfig(extra = 0, classes: readonly unknown[] = []): Readonly<Config> {
   const more = Array.from({ length: extra }, (_, i) => {
     const n = String(i + 1).padStart(5, "0");
     const a = 16 + Math.floor(i / 256);
@@ -108,6 +111,7 @@ export function webConfig(extra = 0): Readonly<Config> {
       login: { window: "15m", perAddress: 1000, perUserAddress: 100, perUser: 1000 },
     },
     motd: "Maintenance on Sunday 02:00 UTC",
+    classes,
     portal: {
       branding: {
         title: "Example Networks portal",
@@ -152,6 +156,8 @@ export interface WebServer {
   http: ReturnType<typeof httpClient>;
   /** The pages' and the accounts' clock (NOW unless a test moves it). */
   clock: { now: number };
+  /** The store the fixture was written to (a test may add its own rows). */
+  store: SeriesStore;
   close(): Promise<void>;
 }
 
@@ -161,6 +167,8 @@ export async function startWebServer(
     extraCustomers?: number;
     /** The process's dependencies of the status page (`exporters`, `status`, `health`). */
     process?: Pick<ApiServerDeps, "exporters" | "status" | "health">;
+    /** The config's traffic classes (webConfig). */
+    classes?: readonly unknown[];
   } = {},
 ): Promise<WebServer> {
   const dir = await mkdtemp(join(tmpdir(), "flowtally-web-"));
@@ -177,7 +185,7 @@ export async function startWebServer(
     }
     if (rows.length > 0) await store.addDeltas(rows);
   }
-  const cfg = webConfig(o.extraCustomers ?? 0);
+  const cfg = webConfig(o.extraCustomers ?? 0, o.classes);
   const clock = { now: NOW };
   const now = () => clock.now;
   const accounts = createAccounts(accountsConfigOf(cfg.api), {
@@ -214,6 +222,7 @@ export async function startWebServer(
     base: `http://127.0.0.1:${port}`,
     http: httpClient({ port }),
     clock,
+    store,
     async close() {
       await api.close();
       await accounts.stop();

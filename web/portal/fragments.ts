@@ -250,6 +250,7 @@ export function throughputGraph(v: GraphsView): Html {
     `All links, ${v.period}`,
     trafficUrl(v.customer.id, v.range, {}),
     commitRateOf(v.customer, {}),
+    `the whole ${v.period}`,
   );
 }
 
@@ -260,6 +261,7 @@ export function linkGraphs(v: GraphsView): Html {
         `${s.name ?? s.id} › ${l.name ?? l.id}, ${v.period}`,
         trafficUrl(v.customer.id, v.range, { site: s.id, link: l.id }),
         l.commitRate,
+        `the whole ${v.period}`,
       ),
     ),
   )}`;
@@ -270,6 +272,7 @@ export function responseGraph(v: GraphsView): Html {
     `All links, ${v.period}`,
     responseTimesUrl(v.customer.id, v.range, {}),
     v.thresholdMs,
+    `the whole ${v.period}`,
   );
 }
 

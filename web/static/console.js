@@ -1,7 +1,10 @@
 // flowtally's pages: progressive enhancement only (every page works without this file).
 // - The period controls of the overview show the fields of the chosen period.
 // - Figures with data-traffic draw the traffic API's series with uPlot: average and peak rates in
-//   and out, the 95th percentile lines and the commit rate. Drag to zoom, double-click to reset.
+//   and out, the 95th percentile lines and the commit rate. Drag to zoom; the "Back to …" button
+//   (or a double-click) goes back to the whole view.
+// - Times on the graphs (axes, hover) are in the browser's time zone, which each graph names.
+// window.flowtally shares the helpers with class-graph.js.
 // No inline script or style: the Content-Security-Policy allows neither.
 (() => {
   const SI = ["", "k", "M", "G", "T", "P"];
@@ -102,7 +105,7 @@
       `peak in ${rate(peakIn)}, out ${rate(peakOut)}`,
     ];
     if (commit !== undefined) parts.push(`commit rate ${rate(commit)}`);
-    return `${parts.join(" · ")}. Drag across the graph to zoom; double-click to go back.`;
+    return `${parts.join(" · ")}. Drag across the graph to zoom in.`;
   }
 
   function ms(v) {
@@ -143,6 +146,86 @@
     return `${json.points.length} points of ${json.step} · ${json.transactions} transactions, mean total delay ${ms(json.meanTotalDelayMs)}, 95th percentile ${ms(json.totalDelayP95Ms)} · threshold ${ms(threshold)}.`;
   }
 
+  /** The browser's time zone (IANA name), and times shown in it. */
+  const TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  const TIME_FORMAT = new Intl.DateTimeFormat(undefined, {
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    timeZone: TIME_ZONE,
+    timeZoneName: "short",
+  });
+  function localTime(seconds) {
+    return seconds === null || seconds === undefined ? "–" : TIME_FORMAT.format(seconds * 1000);
+  }
+
+  /** The figure's note of the time zone, once. */
+  function zoneNote(figure) {
+    if (figure.querySelector(".chart-zone")) return;
+    const p = document.createElement("p");
+    p.className = "chart-zone muted";
+    p.textContent = `Times in ${TIME_ZONE} (this browser's time zone).`;
+    figure.querySelector("figcaption").after(p);
+  }
+
+  /**
+   * The "Back to …" button of a graph: shown while the graph is zoomed in (dragged across), it
+   * sets the x scale back to the whole range of the data.
+   */
+  function zoomControl(figure) {
+    let button = figure.querySelector("button.zoom-back");
+    if (!button) {
+      button = document.createElement("button");
+      button.type = "button";
+      button.className = "zoom-back";
+      button.hidden = true;
+      button.textContent = `Back to ${figure.dataset.preset || "the whole graph"}`;
+      figure.querySelector(".plot").before(button);
+    }
+    const hooks = {
+      setScale: [
+        (u, key) => {
+          if (key !== "x") return;
+          const xs = u.data[0];
+          if (xs.length === 0) return;
+          const zoomed = u.scales.x.min > xs[0] || u.scales.x.max < xs[xs.length - 1];
+          button.hidden = !zoomed;
+          figure.dataset.zoomed = zoomed ? "yes" : "no";
+        },
+      ],
+    };
+    const attach = (plot) => {
+      button.onclick = () => {
+        const xs = plot.data[0];
+        plot.setScale("x", { min: xs[0], max: xs[xs.length - 1] });
+      };
+    };
+    return { hooks, attach };
+  }
+
+  /** uPlot options every time-series graph shares: time zone, zoom, the y axis's units. */
+  function plotOptions(figure, target, series, axis) {
+    const zoom = zoomControl(figure);
+    zoneNote(figure);
+    series[0] = { label: "Time", value: (_u, v) => localTime(v) };
+    return {
+      options: {
+        width: width(target),
+        height: 260,
+        series,
+        axes: [{}, { values: (_u, vals) => vals.map(axis), size: 90 }],
+        scales: { x: { time: true } },
+        cursor: { drag: { x: true, y: false } },
+        hooks: zoom.hooks,
+      },
+      attach: zoom.attach,
+    };
+  }
+
+  window.flowtally = { rate, localTime, plotOptions, width: (el) => width(el) };
+
   function width(el) {
     return Math.max(280, Math.floor(el.getBoundingClientRect().width));
   }
@@ -167,18 +250,9 @@
       const { data, series, axis } = traffic
         ? { ...seriesOf(json, commit), axis: rate }
         : responseSeriesOf(json, threshold);
-      const plot = new window.uPlot(
-        {
-          width: width(target),
-          height: 260,
-          series,
-          axes: [{}, { values: (_u, vals) => vals.map(axis), size: 90 }],
-          scales: { x: { time: true } },
-          cursor: { drag: { x: true, y: false } },
-        },
-        data,
-        target,
-      );
+      const { options, attach } = plotOptions(figure, target, series, axis);
+      const plot = new window.uPlot(options, data, target);
+      attach(plot);
       figure.flowtally = { json, data, plot };
       figure.dataset.drawn = "yes";
       figure.dataset.points = String(json.points.length);
