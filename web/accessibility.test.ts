@@ -89,6 +89,8 @@ describe("accessibility (axe-core, WCAG 2.1 AA)", () => {
       drawn,
     );
     await check(page, "/console/status");
+    await check(page, "/console/manage");
+    await check(page, "/console/manage?customer=acme&site=hq");
     await check(page, "/console/customers/zeta");
     await context.close();
   }, 90_000);

@@ -7,6 +7,7 @@
 import type { ClassTotals, TrafficByClass } from "../query/traffic-by-class.js";
 import { type Html, html } from "./html.js";
 import type { Range } from "./period.js";
+import { tableWrap } from "./table-wrap.js";
 import { bytesCell, rateCell } from "./units.js";
 
 export interface ClassTrafficView {
@@ -60,10 +61,13 @@ export function renderClassTraffic(v: ClassTrafficView): Html {
 ${
   rows.length === 0
     ? html`<p class="muted">No traffic in this range.</p>`
-    : html`<div class="table-wrap"><table class="data" data-by-class>
+    : tableWrap(
+        "Traffic by class",
+        html`<table class="data" data-by-class>
 <thead><tr><th scope="col">Class</th><th scope="col" class="num">Down</th><th scope="col" class="num">Up</th><th scope="col" class="num">Average down</th><th scope="col" class="num">Average up</th><th scope="col" class="num">Share</th></tr></thead>
 <tbody>${rows}</tbody>
-<tfoot>${row(html`Total`, total, seconds, total)}</tfoot></table></div>`
+<tfoot>${row(html`Total`, total, seconds, total)}</tfoot></table>`,
+      )
 }
 ${graph}</section>`;
 }

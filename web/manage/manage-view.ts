@@ -196,7 +196,7 @@ function table(o: {
     });
     return html`<tr data-path="${path}" data-revision="${String(revision)}" data-record="${JSON.stringify(record)}"${selected ? html` class="selected"` : html``}>${cells}${rowActions(o.editable)}</tr>`;
   });
-  return html`<div class="table-scroll"><table class="manage-table" data-kind="${o.kind}" data-parent="${o.parent}">
+  return html`<div class="table-scroll" tabindex="0" role="region" aria-label="${o.caption}"><table class="manage-table" data-kind="${o.kind}" data-parent="${o.parent}">
 <caption class="visually-hidden">${o.caption}</caption>
 <thead><tr>${head}${o.editable ? html`<th scope="col"><span class="visually-hidden">Actions</span></th>` : html``}</tr></thead>
 <tbody>${rows}</tbody>
