@@ -26,6 +26,8 @@ export interface Assets {
   readonly htmx: Asset;
   readonly uplot: Asset;
   readonly script: Asset;
+  /** The admin pages' script (web/static/admin.js: the copy button of a new token). */
+  readonly admin: Asset;
   readonly stylesheet: Asset;
   readonly brand: Asset;
   readonly icon: Asset;
@@ -59,7 +61,8 @@ const ICON =
  */
 const compressed = new Map<string, Record<Coding, Uint8Array>>();
 
-function asset(name: string, ext: keyof typeof TYPES, body: string): Asset {
+/** An asset named by its content's hash. */
+export function asset(name: string, ext: keyof typeof TYPES, body: string): Asset {
   const full = createHash("sha256").update(body).digest("hex");
   const hash = full.slice(0, 12);
   let encoded = compressed.get(full);
@@ -92,6 +95,7 @@ export function loadAssets(colors: BrandColors): Assets {
   const htmx = asset("htmx", "js", read(require.resolve("htmx.org/dist/htmx.min.js")));
   const uplot = asset("uplot", "js", read(require.resolve("uplot/dist/uPlot.iife.min.js")));
   const script = asset("console", "js", read(`${dir}console.js`));
+  const admin = asset("admin", "js", read(`${dir}admin.js`));
   const stylesheet = asset(
     "flowtally",
     "css",
@@ -99,11 +103,12 @@ export function loadAssets(colors: BrandColors): Assets {
   );
   const brand = asset("brand", "css", brandCss(colors));
   const icon = asset("icon", "svg", ICON);
-  const all = [htmx, uplot, script, stylesheet, brand, icon];
+  const all = [htmx, uplot, script, admin, stylesheet, brand, icon];
   return {
     htmx,
     uplot,
     script,
+    admin,
     stylesheet,
     brand,
     icon,

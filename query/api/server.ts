@@ -20,6 +20,7 @@ import { FlowtallyError } from "../../schema/errors.js";
 import type { SeriesStore } from "../../schema/series-store.js";
 import { parseHostPort } from "../../schema/units.js";
 import { completeBefore } from "../../store/levels.js";
+import { createSettingsCache } from "../../web/admin/settings-cache.js";
 import { loadAssets } from "../../web/assets.js";
 import { PAGE_PREFIXES, webPages } from "../../web/pages.js";
 import type { ExportersSource } from "../exporters.js";
@@ -234,24 +235,38 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
           }),
         }),
   });
+  // The portal's branding and global message of the day: the config's, with what the admin pages
+  // saved in the accounts database over them (read again every few seconds: web/admin/).
+  const logo = readLogo(config.portal.branding.logo);
+  const settings = createSettingsCache(
+    {
+      branding: config.portal.branding,
+      motd: config.motd,
+      logo: logo === undefined ? undefined : { ...logo, bytes: logo.bytes.length },
+      logoBytes: logo?.bytes,
+    },
+    deps.accounts,
+    { log },
+  );
+  let customerExists = deps.customerExists;
   if (deps.accounts !== undefined) {
     const ids = new Set(deps.model.customers.map((c) => c.id));
     // The registry's customers (database or config) carry the message of the day.
     const customers = deps.registry === undefined ? undefined : registryCustomers(deps.registry);
+    customerExists ??=
+      customers !== undefined
+        ? async (id: string) => (await customers.get(id)) !== undefined
+        : (id: string) => ids.has(id);
     table.push(
       ...accountRoutes({
         accounts: deps.accounts,
-        ...(config.motd === undefined ? {} : { motd: config.motd }),
+        motd: async () => (await settings.fresh()).motd,
         ...(deps.customerMotd !== undefined
           ? { customerMotd: deps.customerMotd }
           : customers !== undefined
             ? { customerMotd: async (id: string) => (await customers.get(id))?.motd }
             : {}),
-        customerExists:
-          deps.customerExists ??
-          (customers !== undefined
-            ? async (id: string) => (await customers.get(id)) !== undefined
-            : (id: string) => ids.has(id)),
+        customerExists,
       }),
     );
   }
@@ -273,7 +288,10 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
           status: deps.status,
           health: deps.health,
           assets: loadAssets(config.portal.branding.colors),
-          logo: readLogo(config.portal.branding.logo),
+          logo,
+          settings,
+          ...(deps.registry === undefined ? {} : { registry: deps.registry }),
+          ...(customerExists === undefined ? {} : { customerExists }),
         });
   const pages = web?.routes ?? [];
   const app = createApiApp([...routes, ...pages], {
