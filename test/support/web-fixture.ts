@@ -161,6 +161,8 @@ export async function startWebServer(
     extraCustomers?: number;
     /** The process's dependencies of the status page (`exporters`, `status`, `health`). */
     process?: Pick<ApiServerDeps, "exporters" | "status" | "health">;
+    /** The customer registry the API and the pages use (default: the config's customers). */
+    registry?: ApiServerDeps["registry"];
   } = {},
 ): Promise<WebServer> {
   const dir = await mkdtemp(join(tmpdir(), "flowtally-web-"));
@@ -205,6 +207,7 @@ export async function startWebServer(
     completeUntil: () => Date.UTC(2026, 10, 2, 12, 0),
     accounts,
     ...o.process,
+    ...(o.registry === undefined ? {} : { registry: o.registry }),
   });
   const { port } = await api.listen();
   return {
