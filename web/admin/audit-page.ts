@@ -128,7 +128,7 @@ export function diffLines(detail: Record<string, unknown>): DiffLine[] {
       const a = isRecord(after) ? after : {};
       for (const key of [...new Set([...Object.keys(b), ...Object.keys(a)])].sort()) {
         if (JSON.stringify(b[key]) === JSON.stringify(a[key])) continue;
-        lines.push({ key, before: shownValue(b[key]), after: shownValue(a[key]) });
+        lines.push({ key, before: shownValue(b[key] ?? null), after: shownValue(a[key] ?? null) });
       }
     } else {
       lines.push({ key: "value", before: shownValue(before), after: shownValue(after) });
