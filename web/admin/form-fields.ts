@@ -76,7 +76,7 @@ const ADMIN_PAGES = [
 export function adminNav(current: string): Html {
   return html`<nav class="admin-nav" aria-label="Administration">${ADMIN_PAGES.map(
     ([href, text]) =>
-      html`<a href="${href}"${href === current ? html` aria-current="page"` : html``}>${text}</a>`,
+      html`<a class="tab" href="${href}"${href === current ? html` aria-current="page"` : html``}>${text}</a>`,
   )}</nav>`;
 }
 

@@ -37,7 +37,7 @@ export function renderTokens(v: {
       : html`<section class="new-token" aria-labelledby="new-token-title">
 <h2 id="new-token-title">Your new token “${v.made.name}”</h2>
 <p><strong>Copy it now: it is shown this once.</strong> Send it as <code>Authorization: Bearer …</code>.</p>
-<div class="copy-row"><label for="new-token" class="visually-hidden">The new token</label><input id="new-token" readonly value="${v.made.token}" spellcheck="false" autocomplete="off"><button type="button" data-copy="new-token">Copy</button><span class="muted" data-copied-for="new-token" role="status"></span></div>
+<div class="copy-row"><label for="new-token" class="visually-hidden">The new token</label><input id="new-token" class="token-value" readonly value="${v.made.token}" spellcheck="false" autocomplete="off"><button type="button" data-copy="new-token">Copy</button><span class="muted" data-copied-for="new-token" role="status"></span></div>
 </section>`;
   const rows = v.tokens.map(
     (t) => html`<tr>
