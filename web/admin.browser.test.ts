@@ -17,19 +17,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseRegistry } from "../query/api/index.js";
 import { createDuckDbRegistry } from "../registry/duckdb-registry.js";
 import type { RegistryStore } from "../registry/sql-registry.js";
+import { ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, screenshots } from "../test/support/chromium.js";
 import { PASSWORD, startWebServer, type WebServer } from "../test/support/web-fixture.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const ARTIFACTS = process.env.FLOWTALLY_ARTIFACTS ?? join(tmpdir(), "flowtally-web-artifacts");
 const GLOBAL_MOTD = "Upgrade tonight <b>22:00</b> UTC";
 const ACME_MOTD = "ACME-ADMIN-MOTD-41d2: your new link is live";
 const EVIL_SVG =
@@ -79,14 +69,6 @@ afterAll(async () => {
   rmSync(registryDir, { recursive: true, force: true });
 });
 
-async function shots(page: Page, name: string) {
-  for (const width of [390, 1920]) {
-    await page.setViewportSize({ width, height: width === 390 ? 844 : 1080 });
-    await page.waitForTimeout(150);
-    await page.screenshot({ path: join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
-  }
-}
-
 async function logIn(page: Page, area: "console" | "portal", user: string, password = PASSWORD) {
   await page.goto(`${s.base}/${area}/login`);
   await page.getByLabel("User name").fill(user);
@@ -124,7 +106,7 @@ describe("the admin pages in Chromium", () => {
       "new-customer-problem",
     );
     expect(await admin.inputValue("#new-id")).toBe("acme-new");
-    await shots(admin, "admin-users-problem");
+    await screenshots(admin, "admin-users-problem");
     await admin.getByLabel("Customer", { exact: true }).fill("acme");
     await admin.getByLabel("Password").fill(PASSWORD);
     await admin.getByRole("button", { name: "Add the user" }).click();
@@ -156,7 +138,7 @@ describe("the admin pages in Chromium", () => {
     await admin.locator("form:has(#motd-customer) button[value=save-customer]").click();
     await admin.waitForURL(/done=motd-customer/);
     expect(await admin.inputValue("#motd-customer")).toBe(ACME_MOTD);
-    await shots(admin, "admin-motd");
+    await screenshots(admin, "admin-motd");
 
     // The new user logs in to the portal and sees both.
     const userContext = await browser.newContext();
@@ -170,7 +152,7 @@ describe("the admin pages in Chromium", () => {
 
     // Disabled: the open session ends at its next request.
     await admin.goto(`${s.base}/console/admin/users/acme-new`);
-    await shots(admin, "admin-user");
+    await screenshots(admin, "admin-user");
     await admin.getByRole("button", { name: "Disable acme-new" }).click();
     await admin.waitForURL(/done=disabled/);
     expect(await admin.locator("p.notice").textContent()).toContain("sessions and tokens ended");
@@ -192,7 +174,7 @@ describe("the admin pages in Chromium", () => {
       .poll(() => admin.locator('[data-copied-for="new-token"]').textContent())
       .toBe("Copied.");
     expect(await admin.evaluate("navigator.clipboard.readText()")).toBe(token);
-    await shots(admin, "admin-tokens-new");
+    await screenshots(admin, "admin-tokens-new");
     const me = await s.http("GET", "/api/v1/me", { headers: { authorization: `Bearer ${token}` } });
     expect(me.status, me.text).toBe(200);
     expect(me.json.id).toBe("root");
@@ -253,7 +235,7 @@ describe("the admin pages in Chromium", () => {
     });
     await admin.getByRole("button", { name: "Upload" }).click();
     await admin.waitForURL(/done=logo/);
-    await shots(admin, "admin-branding");
+    await screenshots(admin, "admin-branding");
 
     // A file that is no image: refused beside the field.
     await admin.setInputFiles("#brand-logo-file", {
@@ -282,7 +264,7 @@ describe("the admin pages in Chromium", () => {
         "getComputedStyle(document.querySelector('header.top')).backgroundColor",
       ),
     ).toBe("rgb(10, 125, 50)");
-    await shots(portal, "portal-login-branded");
+    await screenshots(portal, "portal-login-branded");
   });
 
   it("lists the changes in the audit log, filters them, and gives them as CSV", async () => {
@@ -300,7 +282,7 @@ describe("the admin pages in Chromium", () => {
     ]) {
       expect(kinds).toContain(k);
     }
-    await shots(admin, "admin-audit");
+    await screenshots(admin, "admin-audit");
     await admin.getByLabel("Kind").selectOption("portal-branding");
     await admin.getByRole("button", { name: "Show" }).click();
     await admin.waitForURL(/kind=portal-branding/);
@@ -333,10 +315,10 @@ describe("the admin pages in Chromium", () => {
         const answer = await page.goto(`${s.base}/console/admin/${path}`);
         expect(answer?.status(), `${user} ${path}`).toBe(403);
       }
-      if (user === "ops") await shots(page, "admin-forbidden");
+      if (user === "ops") await screenshots(page, "admin-forbidden");
       // Their own tokens page they may use.
       expect((await page.goto(`${s.base}/console/tokens`))?.status()).toBe(200);
-      if (user === "acme-user") await shots(page, "portal-tokens");
+      if (user === "acme-user") await screenshots(page, "portal-tokens");
     }
   });
 });

@@ -134,7 +134,11 @@ export function diffLines(detail: Record<string, unknown>): DiffLine[] {
       lines.push({ key: "value", before: shownValue(before), after: shownValue(after) });
     }
   }
-  for (const [key, v] of Object.entries(rest)) lines.push({ key, after: shownValue(v) });
+  for (const [key, v] of Object.entries(rest)) {
+    // Times (`expiresAt`) as UTC, not milliseconds.
+    const time = key.endsWith("At") && typeof v === "number";
+    lines.push({ key, after: time ? new Date(v).toISOString() : shownValue(v) });
+  }
   return lines;
 }
 
