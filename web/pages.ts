@@ -21,7 +21,7 @@ import type { Config } from "../schema/config.js";
 import { adminRoutes } from "./admin/admin-routes.js";
 import { createBrandStylesheets } from "./admin/brand-stylesheets.js";
 import { LOGO_POLICY } from "./admin/portal-settings.js";
-import { createSettingsCache, type SettingsCache } from "./admin/settings-cache.js";
+import { configPortal, createSettingsCache, type SettingsCache } from "./admin/settings-cache.js";
 import type { Assets } from "./assets.js";
 import { encodedPage, encodedStatic } from "./compression.js";
 import {
@@ -101,17 +101,8 @@ function who(input: RouteInput): Principal {
 
 export function webPages(deps: WebDeps): WebPages {
   const { assets, config } = deps;
-  const settings =
-    deps.settings ??
-    createSettingsCache(
-      {
-        branding: config.portal.branding,
-        motd: config.motd,
-        logo: deps.logo === undefined ? undefined : { ...deps.logo, bytes: deps.logo.bytes.length },
-        logoBytes: deps.logo?.bytes,
-      },
-      undefined,
-    );
+  const portal = configPortal(config, deps.logo);
+  const settings = deps.settings ?? createSettingsCache(portal, undefined);
   const stylesheets = createBrandStylesheets();
   /** The branding in force (the pages ask `settings.fresh()` before they render). */
   const brand = (): Branding => {
@@ -439,7 +430,7 @@ export function webPages(deps: WebDeps): WebPages {
     ...adminRoutes({
       accounts: deps.accounts,
       settings,
-      portal: { branding: config.portal.branding, motd: config.motd },
+      portal,
       registry: deps.registry ?? configRegistry(config.customers),
       customerExists:
         deps.customerExists ?? (async (id) => (await deps.customer(id)) !== undefined),

@@ -20,7 +20,7 @@ import { FlowtallyError } from "../../schema/errors.js";
 import type { SeriesStore } from "../../schema/series-store.js";
 import { parseHostPort } from "../../schema/units.js";
 import { completeBefore } from "../../store/levels.js";
-import { createSettingsCache } from "../../web/admin/settings-cache.js";
+import { configPortal, createSettingsCache } from "../../web/admin/settings-cache.js";
 import { loadAssets } from "../../web/assets.js";
 import { PAGE_PREFIXES, webPages } from "../../web/pages.js";
 import type { ExportersSource } from "../exporters.js";
@@ -238,16 +238,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
   // The portal's branding and global message of the day: the config's, with what the admin pages
   // saved in the accounts database over them (read again every few seconds: web/admin/).
   const logo = readLogo(config.portal.branding.logo);
-  const settings = createSettingsCache(
-    {
-      branding: config.portal.branding,
-      motd: config.motd,
-      logo: logo === undefined ? undefined : { ...logo, bytes: logo.bytes.length },
-      logoBytes: logo?.bytes,
-    },
-    deps.accounts,
-    { log },
-  );
+  const settings = createSettingsCache(configPortal(config, logo), deps.accounts, { log });
   let customerExists = deps.customerExists;
   if (deps.accounts !== undefined) {
     const ids = new Set(deps.model.customers.map((c) => c.id));

@@ -19,6 +19,19 @@ import {
 /** How long settings read are used before they are read again (what another process waits). */
 export const SETTINGS_TTL_MS = 2000;
 
+/** The config's portal settings (portal.branding, motd) and its logo file as served, if any. */
+export function configPortal(
+  config: { portal: { branding: ConfigPortal["branding"] }; motd?: string | undefined },
+  logo: { file: string; contentType: string; bytes: Uint8Array } | undefined,
+): ConfigPortal & { logoBytes?: Uint8Array | undefined } {
+  return {
+    branding: config.portal.branding,
+    motd: config.motd,
+    logo: logo === undefined ? undefined : { ...logo, bytes: logo.bytes.length },
+    logoBytes: logo?.bytes,
+  };
+}
+
 export type SettingsStore = Pick<Accounts, "readSettings" | "readSetting" | "writeSettings">;
 
 export interface SettingsCache {
