@@ -178,6 +178,8 @@ describe("the admin pages in Chromium", () => {
     const me = await s.http("GET", "/api/v1/me", { headers: { authorization: `Bearer ${token}` } });
     expect(me.status, me.text).toBe(200);
     expect(me.json.id).toBe("root");
+    // The global message of the day saved on the page is the API's too.
+    expect(me.json.motd.global).toBe(GLOBAL_MOTD);
     // Never again: not on the page after a reload, only its name.
     await admin.goto(`${s.base}/console/tokens`);
     expect(await admin.content()).not.toContain(token);
@@ -302,6 +304,26 @@ describe("the admin pages in Chromium", () => {
     expect(csv.filter((l) => l.includes(",root,customer-motd,acme,"))).toHaveLength(1);
     expect(csv.filter((l) => l.includes(",root,user-add,acme-new,"))).toHaveLength(1);
     expect(errors).toEqual([]);
+  });
+
+  it("refuses a form posted with the admin's session cookie but without its CSRF token", async () => {
+    const forged = await admin.request.post(`${s.base}/console/admin/users`, {
+      form: { id: "forged", role: "admin", auth: "local", password: PASSWORD },
+      maxRedirects: 0,
+    });
+    expect(forged.status()).toBe(403);
+    expect((await s.accounts.listUsers()).map((u) => u.id)).not.toContain("forged");
+    const withToken = await admin.request.post(`${s.base}/console/admin/users`, {
+      form: {
+        id: "csrf-ok",
+        role: "operator",
+        auth: "local",
+        password: PASSWORD,
+        csrf: (await admin.inputValue("form.logout input[name=csrf]")) ?? "",
+      },
+      maxRedirects: 0,
+    });
+    expect(withToken.status()).toBe(303);
   });
 
   it("answers an operator and a customer 403 on the admin pages", async () => {
