@@ -19,6 +19,7 @@ import { createDuckDbRegistry } from "../registry/duckdb-registry.js";
 import type { RegistryStore } from "../registry/sql-registry.js";
 import { ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, screenshots } from "../test/support/chromium.js";
 import { PASSWORD, startWebServer, type WebServer } from "../test/support/web-fixture.js";
+import { SETTINGS_TTL_MS } from "./admin/settings-cache.js";
 
 const GLOBAL_MOTD = "Upgrade tonight <b>22:00</b> UTC";
 const ACME_MOTD = "ACME-ADMIN-MOTD-41d2: your new link is live";
@@ -267,6 +268,24 @@ describe("the admin pages in Chromium", () => {
       ),
     ).toBe("rgb(10, 125, 50)");
     await screenshots(portal, "portal-login-branded");
+
+    // Another process's save (straight into the database, not through this process's settings):
+    // in force here once the settings are older than the TTL, still without a restart.
+    await s.accounts.writeSettings(
+      new Map([["branding.title", "Saved Elsewhere"]]),
+      { user: "root", role: "admin", via: "session" },
+      "192.0.2.50",
+      { action: "settings-elsewhere", target: "branding", detail: {} },
+    );
+    await expect
+      .poll(
+        async () => {
+          await portal.reload();
+          return portal.locator("header .brand").textContent();
+        },
+        { timeout: SETTINGS_TTL_MS + 5000, interval: 500 },
+      )
+      .toBe("Saved Elsewhere");
   });
 
   it("lists the changes in the audit log, filters them, and gives them as CSV", async () => {
