@@ -9,10 +9,9 @@
  * directory). Without Chromium the test fails, it does not skip.
  */
 import { mkdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, screenshots } from "../test/support/chromium.js";
 import {
   expectedTotals,
   FIXTURE,
@@ -23,18 +22,6 @@ import {
   type WebServer,
 } from "../test/support/web-fixture.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-/** Chromium without these keeps trying to reach the internet. */
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const ARTIFACTS = process.env.FLOWTALLY_ARTIFACTS ?? join(tmpdir(), "flowtally-web-artifacts");
 const MONTH = "period=month&month=2026-11";
 
 let s: WebServer;
@@ -49,14 +36,6 @@ afterAll(async () => {
   await browser?.close();
   await s?.close();
 });
-
-async function shots(page: Page, name: string) {
-  for (const width of [390, 1920]) {
-    await page.setViewportSize({ width, height: width === 390 ? 844 : 1080 });
-    await page.waitForTimeout(150);
-    await page.screenshot({ path: join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
-  }
-}
 
 async function apiJson(path: string) {
   const r = await s.http("GET", path, { headers: { authorization: `Bearer ${TOKEN}` } });
@@ -80,14 +59,14 @@ describe("in Chromium", () => {
     });
     await page.goto(`${s.base}/console?${MONTH}`);
     expect(new URL(page.url()).pathname).toBe("/console/login");
-    await shots(page, "console-login");
+    await screenshots(page, "console-login");
     await page.getByLabel("User name").fill("ops");
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Log in" }).click();
     await page.waitForURL(`**/console?${MONTH}`);
     const byIn = [...FIXTURE].sort((a, b) => expectedTotals(b).bytesIn - expectedTotals(a).bytesIn);
     expect(await tableIds(page)).toEqual(byIn.map((c) => c.id));
-    await shots(page, "console-overview");
+    await screenshots(page, "console-overview");
 
     // Keyboard: the first Tab reaches the skip link, Enter on a column header sorts by it.
     await page.keyboard.press("Tab");
@@ -188,7 +167,7 @@ describe("in Chromium", () => {
       rtApi.points.map((p: { meanTotalDelayMs: number | null }) => p.meanTotalDelayMs),
     );
     expect(new Set(rt.threshold)).toEqual(new Set([1000]));
-    await shots(page, "console-customer");
+    await screenshots(page, "console-customer");
     await context.close();
   }, 60_000);
 
@@ -197,7 +176,7 @@ describe("in Chromium", () => {
     const page = await context.newPage();
     await page.goto(`${s.base}/portal`);
     expect(new URL(page.url()).pathname).toBe("/portal/login");
-    await shots(page, "portal-login");
+    await screenshots(page, "portal-login");
     await page.getByLabel("User name").fill("acme-user");
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Log in" }).click();
@@ -209,12 +188,12 @@ describe("in Chromium", () => {
       .poll(() => page.$$eval("figure.chart", (fs) => fs.map((f) => f.getAttribute("data-drawn"))))
       .toEqual(["yes", "yes", "yes"]);
     expect(await page.content()).not.toContain(MARK.beta);
-    await shots(page, "portal-customer");
+    await screenshots(page, "portal-customer");
 
     const other = await page.goto(`${s.base}/portal/customers/beta`);
     expect(other?.status()).toBe(404);
     const otherText = await page.locator("main").innerText();
-    await shots(page, "portal-other-customer");
+    await screenshots(page, "portal-other-customer");
     const unknown = await page.goto(`${s.base}/portal/customers/zeta`);
     expect(unknown?.status()).toBe(404);
     expect(await page.locator("main").innerText()).toBe(otherText);

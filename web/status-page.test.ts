@@ -8,7 +8,6 @@
  * 390 px and 1920 px (to $FLOWTALLY_ARTIFACTS), no sideways scrolling of the page on the phone.
  */
 import { mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +15,7 @@ import { createFlowDecoder } from "../collector/decoders/flow-decoder.js";
 import { createSflowDecoder } from "../collector/decoders/sflow.js";
 import type { ExportersSource } from "../query/exporters.js";
 import { FlowBatch } from "../schema/flow-record.js";
+import { ARTIFACTS, CHROMIUM, CHROMIUM_ARGS } from "../test/support/chromium.js";
 import { captureDatagrams, decodeCapture } from "../test/support/decode-capture.js";
 import { cookieOf } from "../test/support/http-client.js";
 import { PASSWORD, startWebServer, TOKEN, type WebServer } from "../test/support/web-fixture.js";
@@ -32,7 +32,6 @@ const GAPPY = "192.0.2.9";
 /** The records the left-out datagram's header counts: what its loss is (by hand, from the bytes). */
 let leftOut = 0;
 const FORM = { "content-type": "application/x-www-form-urlencoded" };
-const ARTIFACTS = process.env.FLOWTALLY_ARTIFACTS ?? join(tmpdir(), "flowtally-web-artifacts");
 
 function decoders(): { source: ExportersSource; problems: Record<string, number> } {
   const flow = createFlowDecoder();
@@ -335,18 +334,7 @@ describe("/console/status", () => {
 
   it("reads at 390 px and 1920 px in Chromium (screenshots), with no sideways scrolling", async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    const browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     try {
       const page = await browser.newPage();
       const errors: string[] = [];
