@@ -67,15 +67,14 @@ const DONE: Readonly<Record<string, (id: string) => string>> = {
   disabled: (id) => `User ${id} disabled; its sessions and tokens ended.`,
   enabled: (id) => `User ${id} enabled.`,
   deleted: (id) => `User ${id} deleted.`,
-  revoked: () => "Token revoked.",
 };
 
 /** The notice of `?done=…&user=…` (a known word and an id only: no text from the link). */
-export function doneNotice(search: string): string | undefined {
+function doneNotice(search: string): string | undefined {
   const q = new URLSearchParams(search);
   const make = DONE[q.get("done") ?? ""];
   const id = q.get("user") ?? "";
-  return make === undefined || !userIdSchema.safeParse(id || "x").success ? undefined : make(id);
+  return make === undefined || !userIdSchema.safeParse(id).success ? undefined : make(id);
 }
 
 export function userRoutes(deps: AdminDeps): ApiRoute[] {
