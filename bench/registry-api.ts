@@ -5,6 +5,8 @@
  *   npm run build && node dist/bench/registry-api.js                  # 100 000 customers, 50 clients, 20 s
  *   node dist/bench/registry-api.js --customers 20000 --clients 50 --seconds 10
  *   node dist/bench/registry-api.js --postgres   # on a PostgreSQL started here (initdb, free port)
+ *   node dist/bench/registry-api.js --profile api.cpuprofile   # the API thread's CPU profile of the load
+ *   node dist/bench/registry-api.js --runtime serve   # with the registry runtime as `serve` has it (or `run`)
  *
  * The registry (embedded DuckDB in a temporary directory, or PostgreSQL with --postgres) is
  * filled with one change set of `--customers` customers, each with one site and two access links
@@ -15,13 +17,17 @@
  * after a random cursor position, sorted by id or by name), PATCH its own customer with If-Match
  * (10 %: a description; a new registry version each), POST then DELETE a new customer (10 %).
  * `--writes 0` for reads only (`--writes 0.2`, the default, is the mix above).
- * Prints each operation's count and p50 / p99 / max in ms, and the RSS; before the load, 40
- * PATCHes of one client alone (what a write costs without waiting for others).
+ * Prints each request kind's count and p50 / p99 / max in ms (POST and DELETE each on its own:
+ * the CRUD target is per request; the pair, one after the other, as `create+delete`), and the
+ * RSS; before the load, 40 PATCHes of one client alone (what a write costs without waiting for
+ * others).
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { Agent, request } from "node:http";
+import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import pino from "pino";
@@ -31,10 +37,15 @@ import { createApiServer, databaseRegistry } from "../query/api/index.js";
 import { createDuckDbRegistry } from "../registry/duckdb-registry.js";
 import type { ChangeInput, RegistryStore } from "../registry/index.js";
 import { createPostgresRegistry } from "../registry/postgres-registry.js";
+import { createRegistryRuntime, liveModel } from "../registry/registry-runtime.js";
 import { startPostgres } from "./servers.js";
 
 const TOKEN = "bench-operator-token-0123456789";
-const OPS = ["get", "list", "patch", "create+delete"] as const;
+/** The operations the clients pick; POST + DELETE is one pick, two requests. */
+const PICKS = ["get", "list", "patch", "create+delete"] as const;
+type Pick = (typeof PICKS)[number];
+/** What is timed: each request on its own (the target is per request), and the pair. */
+const OPS = ["get", "list", "patch", "post", "delete", "create+delete"] as const;
 type Op = (typeof OPS)[number];
 
 interface Load {
@@ -104,7 +115,7 @@ async function load(l: Load): Promise<Record<Op, number[]>> {
     while (performance.now() < endAt) {
       const r = Math.random();
       const w = l.writeShare;
-      const op: Op =
+      const op: Pick =
         r < w / 2 ? "patch" : r < w ? "create+delete" : r < w + (1 - w) * 0.75 ? "get" : "list";
       const t = performance.now();
       let ok = true;
@@ -139,10 +150,15 @@ async function load(l: Load): Promise<Record<Op, number[]>> {
       } else {
         const id = `new-${k}-${created++}`;
         const a = await call("POST", "/api/v1/customers", { id, name: id });
+        const between = performance.now();
         const b = await call("DELETE", `/api/v1/customers/${id}`, undefined, {
           "if-match": a.etag ?? "*",
         });
         ok = a.status === 201 && b.status === 204;
+        if (t >= measureFrom) {
+          latencies.post.push(between - t);
+          latencies.delete.push(performance.now() - between);
+        }
       }
       if (!ok) failures += 1;
       if (t >= measureFrom) latencies[op].push(performance.now() - t);
@@ -166,6 +182,9 @@ if (!isMainThread) {
       warmup: { type: "string", default: "2" },
       postgres: { type: "boolean", default: false },
       writes: { type: "string", default: "0.2" },
+      runtime: { type: "string" },
+      /** A CPU profile of the API's thread during the load (warm-up included), to this file. */
+      profile: { type: "string" },
     },
   });
   const customers = Number(values.customers);
@@ -210,9 +229,22 @@ if (!isMainThread) {
       api: { listen: "127.0.0.1:0", operatorTokens: [TOKEN], maxConnections: 1000 },
       registry: { source: "database" },
     });
+    // --runtime serve|run: the registry runtime follows the store, as in those commands, on the
+    // API's event loop; `run` classifies, so each version's customer model is built as it comes
+    // (a listener swaps it in), `serve` builds one only when a traffic query asks.
+    if (values.runtime !== undefined && !["serve", "run"].includes(values.runtime)) {
+      throw new Error(`--runtime ${values.runtime}: expected serve or run`);
+    }
+    const runtime =
+      values.runtime === undefined
+        ? undefined
+        : createRegistryRuntime(cfg, { log: pino({ level: "warn" }), store, pollMs: 3_600_000 });
+    await runtime?.start();
+    if (values.runtime === "run") runtime?.onApplied(() => undefined);
     const api = createApiServer({
       config: cfg,
-      model: buildCustomerModel(cfg),
+      model:
+        runtime === undefined ? buildCustomerModel(cfg) : liveModel(() => runtime.current().model),
       log: pino({ level: "warn" }),
       registry: databaseRegistry(store, { exclusive: pg === undefined }),
     });
@@ -250,13 +282,27 @@ if (!isMainThread) {
       seconds: Number(values.seconds),
       writeShare: Number(values.writes),
     };
+    const profiler = values.profile === undefined ? undefined : new Session();
+    profiler?.connect();
+    await profiler?.post("Profiler.enable");
+    await profiler?.post("Profiler.start");
+    // How long the API's event loop keeps a ready callback waiting: what every request pays.
+    const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+    loopDelay.enable();
     const worker = new Worker(new URL(import.meta.url), { workerData: l });
     const result = await new Promise<Record<Op, number[]>>((resolve, reject) => {
       worker.once("message", resolve);
       worker.once("error", reject);
     });
+    loopDelay.disable();
+    if (profiler !== undefined) {
+      const { profile } = await profiler.post("Profiler.stop");
+      await writeFile(values.profile!, JSON.stringify(profile));
+      profiler.disconnect();
+    }
     await worker.terminate();
     await api.close();
+    await runtime?.stop();
     console.log(
       `registry ${pg === undefined ? "embedded (DuckDB)" : "PostgreSQL"}: ${customers} customers, ${2 * customers} links; import ${importS.toFixed(1)} s; first sorted list ${firstListMs.toFixed(0)} ms; ${l.clients} clients, ${l.seconds} s`,
     );
@@ -266,14 +312,19 @@ if (!isMainThread) {
     const all: number[] = [];
     for (const op of OPS) {
       const xs = result[op].sort((a, b) => a - b);
-      all.push(...xs);
+      // Requests: the pair is its POST and its DELETE, counted once each.
+      if (op !== "create+delete") all.push(...xs);
       console.log(
         `${op.padEnd(14)} ${String(xs.length).padStart(7)} requests  p50 ${percentile(xs, 50).toFixed(1)} ms  p99 ${percentile(xs, 99).toFixed(1)} ms  max ${(xs.at(-1) ?? Number.NaN).toFixed(1)} ms`,
       );
     }
     all.sort((a, b) => a - b);
+    const ms = (ns: number) => (ns / 1e6).toFixed(1);
     console.log(
-      `${"all".padEnd(14)} ${String(all.length).padStart(7)} requests  p50 ${percentile(all, 50).toFixed(1)} ms  p99 ${percentile(all, 99).toFixed(1)} ms  (${(all.length / l.seconds).toFixed(0)} op/s); RSS ${(process.memoryUsage().rss / 2 ** 30).toFixed(2)} GB`,
+      `${"loop delay".padEnd(14)} p50 ${ms(loopDelay.percentile(50))} ms  p99 ${ms(loopDelay.percentile(99))} ms  max ${ms(loopDelay.max)} ms  (the API's event loop, during the load)`,
+    );
+    console.log(
+      `${"all".padEnd(14)} ${String(all.length).padStart(7)} requests  p50 ${percentile(all, 50).toFixed(1)} ms  p99 ${percentile(all, 99).toFixed(1)} ms  (${(all.length / l.seconds).toFixed(0)} requests/s); RSS ${(process.memoryUsage().rss / 2 ** 30).toFixed(2)} GB`,
     );
   } finally {
     await store.stop();

@@ -388,8 +388,14 @@ function positionOf(tree: readonly { id: string }[], id: string): number {
   return -1;
 }
 
-/** Change sets touching at most this many customers are merged by splicing. */
-const SPLICED_CHANGES = 64;
+/** Change sets touching at most this many customers are merged by binary search. */
+const FEW_CHANGES = 64;
+
+/**
+ * Room left in a tree merged from a few changes: the customers a write group adds to it in place
+ * later (`mergeInPlace`) fit without the array growing (a copy of all its pointers again).
+ */
+const SPARE_ROOM = 256;
 
 /**
  * The snapshot's tree with the changed customers in place: a copy of the array of customers (a
@@ -399,13 +405,9 @@ export function mergeTree(
   base: readonly RegistryCustomer[],
   changed: ReadonlyMap<string, RegistryCustomer | null>,
 ): RegistryCustomer[] {
-  // A few customers (an API edit): a copy of the pointers, then each change by binary search
-  // and splice (a memmove), instead of a lookup per customer of the tree.
-  if (changed.size <= SPLICED_CHANGES) {
-    const tree = base.slice();
-    mergeInPlace(tree, changed);
-    return tree;
-  }
+  // A few customers (an API edit): each found by binary search, the pointers copied once
+  // around them, instead of a lookup per customer of the tree.
+  if (changed.size <= FEW_CHANGES) return mergeFew(base, changed);
   const added: RegistryCustomer[] = [];
   let removed = false;
   const positions = new Map<number, RegistryCustomer>();
@@ -434,6 +436,55 @@ export function mergeTree(
   return tree;
 }
 
+/** `mergeTree` of a few changes: one pass copying the pointers between them. */
+function mergeFew(
+  base: readonly RegistryCustomer[],
+  changed: ReadonlyMap<string, RegistryCustomer | null>,
+): RegistryCustomer[] {
+  // Each change at its place in `base`: the customer at `at` replaced or removed (`found`), or a
+  // new one added before it.
+  const edits: Array<{ at: number; found: boolean; id: string; c: RegistryCustomer | null }> = [];
+  let size = base.length;
+  for (const [id, c] of changed) {
+    const at = positionOf(base, id);
+    if (at >= 0) {
+      edits.push({ at, found: true, id, c });
+      if (c === null) size -= 1;
+    } else if (c !== null) {
+      edits.push({ at: insertionPoint(base, id), found: false, id, c });
+      size += 1;
+    }
+  }
+  edits.sort(
+    (a, b) => a.at - b.at || (a.found === b.found ? (a.id < b.id ? -1 : 1) : a.found ? 1 : -1),
+  );
+  // Room to spare, then the length set: the array keeps its capacity (V8 trims only when more
+  // than half of it would be unused).
+  const tree = new Array<RegistryCustomer>(size + SPARE_ROOM);
+  let j = 0;
+  let k = 0;
+  for (const e of edits) {
+    while (k < e.at) tree[j++] = base[k++]!;
+    if (e.found) k += 1;
+    if (e.c !== null) tree[j++] = e.c;
+  }
+  while (k < base.length) tree[j++] = base[k++]!;
+  tree.length = size;
+  return tree;
+}
+
+/** Where `id` goes in a list sorted by id: the first position whose id is not smaller. */
+export function insertionPoint(tree: readonly { id: string }[], id: string): number {
+  let lo = 0;
+  let hi = tree.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (tree[mid]!.id < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** `mergeTree` done to `tree` itself: replaced in place, added and removed by splicing. */
 function mergeInPlace(
   tree: RegistryCustomer[],
@@ -444,16 +495,7 @@ function mergeInPlace(
     if (at >= 0) {
       if (c === null) tree.splice(at, 1);
       else tree[at] = c;
-    } else if (c !== null) {
-      let lo = 0;
-      let hi = tree.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (tree[mid]!.id < id) lo = mid + 1;
-        else hi = mid;
-      }
-      tree.splice(lo, 0, c);
-    }
+    } else if (c !== null) tree.splice(insertionPoint(tree, id), 0, c);
   }
 }
 

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { registryConformance } from "../test/support/registry-conformance.js";
-import { createDuckDbRegistry } from "./duckdb-registry.js";
+import { createDuckDbDriver, createDuckDbRegistry } from "./duckdb-registry.js";
+import { createSqlRegistry, type SqlDriver } from "./sql-registry.js";
 
 async function tempFile(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "flowtally-registry-"));
@@ -26,6 +27,48 @@ describe("embedded registry (DuckDB)", () => {
         },
       };
     },
+  });
+
+  it("applies again, on the database's tree, change sets checked ahead on a group the database then refuses", async () => {
+    const path = await tempFile();
+    const driver = createDuckDbDriver({ path });
+    let failNext = false;
+    // The real file; one write made to fail as a full disk would.
+    const failing: SqlDriver = {
+      ...driver,
+      writeScript(statements) {
+        if (!failNext) return driver.writeScript!(statements);
+        failNext = false;
+        return Promise.reject(new Error("No space left on device"));
+      },
+    };
+    const store = createSqlRegistry(failing);
+    await store.start();
+    onTestFinished(() => store.stop());
+    await store.apply([{ op: "add", customer: "a", record: { name: "A" } }], { actor: "t" });
+    failNext = true;
+    const outcome = (p: Promise<{ version: number }>) =>
+      p.then(
+        (r) => `v${r.version}`,
+        (e: unknown) => (e as { code?: string }).code ?? "?",
+      );
+    // The first is being written when the next two arrive: they are checked on the tree it makes
+    // (b exists there), then again on the database's once its write fails (b does not).
+    const results = await Promise.all([
+      outcome(store.apply([{ op: "add", customer: "b", record: { name: "B" } }], { actor: "t" })),
+      outcome(
+        store.apply([{ op: "update", customer: "b", set: { description: "x" } }], { actor: "t" }),
+      ),
+      outcome(store.apply([{ op: "add", customer: "c", record: { name: "C" } }], { actor: "t" })),
+    ]);
+    expect(results).toEqual(["FT_REGISTRY_OPEN", "FT_REGISTRY_NOT_FOUND", "v2"]);
+    expect((await store.snapshot()).customers.map((c) => c.id)).toEqual(["a", "c"]);
+    await store.stop();
+    const reopened = createDuckDbRegistry({ path });
+    await reopened.start();
+    onTestFinished(() => reopened.stop());
+    const tree = await reopened.snapshot();
+    expect([tree.version, tree.customers.map((c) => c.id)]).toEqual([2, ["a", "c"]]);
   });
 
   it("answers FT_REGISTRY_OPEN when the file cannot be created", async () => {

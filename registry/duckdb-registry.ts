@@ -14,6 +14,7 @@ import {
   type SqlDriver,
   type SqlSession,
 } from "./sql-registry.js";
+import { treeFileBeside } from "./tree-snapshot.js";
 
 export interface DuckDbRegistryOptions {
   /** The registry file, or ":memory:" (tests). */
@@ -24,7 +25,10 @@ export function createDuckDbRegistry(
   options: DuckDbRegistryOptions,
   deps: { now?: () => number } = {},
 ): RegistryStore {
-  return createSqlRegistry(createDuckDbDriver(options), deps);
+  return createSqlRegistry(createDuckDbDriver(options), {
+    ...deps,
+    ...(options.path === ":memory:" ? {} : { treeFile: treeFileBeside(options.path) }),
+  });
 }
 
 /** The connection to the DuckDB file (also what the account store uses, accounts/). */

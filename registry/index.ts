@@ -1,4 +1,9 @@
-export { type AppliedChangeSet, applyChangeSet, type RegistryWrite } from "./change-set.js";
+export {
+  type AppliedChangeSet,
+  applyChangeSet,
+  insertionPoint,
+  type RegistryWrite,
+} from "./change-set.js";
 export { createDuckDbRegistry, type DuckDbRegistryOptions } from "./duckdb-registry.js";
 export {
   type AuditEntry,

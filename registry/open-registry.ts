@@ -8,6 +8,7 @@ import type { Config } from "../schema/config.js";
 import { createDuckDbDriver } from "./duckdb-registry.js";
 import { createPostgresDriver } from "./postgres-registry.js";
 import { createSqlRegistry, type RegistryStore, type SqlDriver } from "./sql-registry.js";
+import { treeFileBeside } from "./tree-snapshot.js";
 
 /** The registry database's connection of a config (not opened). */
 export function registryDriver(cfg: Pick<Config, "registry">): SqlDriver {
@@ -21,8 +22,12 @@ export function openRegistry(
   cfg: Pick<Config, "registry">,
   deps: { now?: () => number; driver?: SqlDriver } = {},
 ): RegistryStore {
-  return createSqlRegistry(
-    deps.driver ?? registryDriver(cfg),
-    deps.now === undefined ? {} : { now: deps.now },
-  );
+  const { postgres, embedded } = cfg.registry;
+  return createSqlRegistry(deps.driver ?? registryDriver(cfg), {
+    ...(deps.now === undefined ? {} : { now: deps.now }),
+    // One process holds the embedded file: its tree is saved beside it for the next start.
+    ...(postgres === undefined && embedded.path !== ":memory:"
+      ? { treeFile: treeFileBeside(embedded.path) }
+      : {}),
+  });
 }

@@ -64,18 +64,24 @@ function waitFor(what: string, ok: () => boolean, ms = 5000): Promise<void> {
   });
 }
 
+/** An in-memory registry holding TWO at version 1, and a runtime started on it. */
+async function runtimeOnTwo() {
+  const store = createDuckDbRegistry({ path: ":memory:" });
+  await store.start();
+  await store.apply(TWO, { actor: "t" });
+  const runtime = createRegistryRuntime(databaseConfig(), {
+    log: silent,
+    store,
+    pollMs: 3_600_000,
+  });
+  await runtime.start();
+  onTestFinished(() => runtime.stop());
+  return { store, runtime };
+}
+
 describe("registry runtime, one process (embedded)", () => {
   it("reads the registry at start, and swaps in each committed version at once, built whole", async () => {
-    const store = createDuckDbRegistry({ path: ":memory:" });
-    await store.start();
-    await store.apply(TWO, { actor: "t" });
-    const runtime = createRegistryRuntime(databaseConfig(), {
-      log: silent,
-      store,
-      pollMs: 3_600_000,
-    });
-    await runtime.start();
-    onTestFinished(() => runtime.stop());
+    const { store, runtime } = await runtimeOnTwo();
     expect(runtime.appliedVersion()).toBe(1);
     expect(runtime.status()).toMatchObject({ source: "database", appliedVersion: 1 });
     expect(owner(runtime.current(), "192.0.2.5")).toBe("a");
@@ -112,6 +118,27 @@ describe("registry runtime, one process (embedded)", () => {
     expect(rebased.model.classIds).toEqual(["voip", "default"]);
     expect(owner(rebased, "203.0.113.1")).toBe("a");
     expect(runtime.current()).toBe(rebased);
+  });
+
+  it("without a listener (serve), makes a version's model only when asked for, and it is that version's", async () => {
+    const { store, runtime } = await runtimeOnTwo();
+    await store.apply(MOVE, { actor: "t" });
+    await waitFor("version 2", () => runtime.appliedVersion() === 2, 500);
+    // Not made on the way in (a getter, not a value), made right when read.
+    const applied = runtime.current();
+    expect(typeof Object.getOwnPropertyDescriptor(applied, "model")?.get).toBe("function");
+    expect(owner(applied, "192.0.2.5")).toBe("b");
+    expect(owner(applied, "203.0.113.1")).toBe("a");
+    expect(applied.config.customers.map((c) => c.id)).toEqual(["a", "b"]);
+    // With a listener (run swaps each version in), it is made before the listener is called.
+    const seen: AppliedRegistry[] = [];
+    runtime.onApplied((a) => {
+      seen.push(a);
+    });
+    await store.apply([{ op: "delete", customer: "b" }], { actor: "t" });
+    await waitFor("version 3", () => runtime.appliedVersion() === 3, 500);
+    expect(Object.getOwnPropertyDescriptor(seen[0]!, "model")?.get).toBeUndefined();
+    expect(owner(seen[0]!, "192.0.2.5")).toBe("unattributed");
   });
 
   it("keeps the config's customers with registry.source: config (version 0, no store)", async () => {

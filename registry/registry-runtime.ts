@@ -206,12 +206,19 @@ export function createRegistryRuntime(
       down = undefined;
     }
     if (stopped || current === undefined || next.version === current.version) return;
-    const config = withCustomers(base, next);
-    const model = buildCustomerModel(config);
-    // The prefix table is made here, not at the first lookup after the swap.
-    void model.prefixes;
     snapshot = next;
-    current = { version: next.version, appliedAtMs: now(), config, model };
+    if (listeners.size === 0) {
+      // Nothing classifies here (`serve`): the model is built when first asked
+      // for (a traffic query), not for every version on the event loop the API's writes share
+      // (0.3 s of CPU at 100 000 customers: under a stream of writes, every request's wait).
+      current = lazyApplied(next.version, now(), base, next);
+    } else {
+      const config = withCustomers(base, next);
+      const model = buildCustomerModel(config);
+      // The prefix table is made here, not at the first lookup after the swap.
+      void model.prefixes;
+      current = { version: next.version, appliedAtMs: now(), config, model };
+    }
     for (const l of [...listeners]) {
       try {
         l(current);
@@ -344,21 +351,24 @@ function withCustomers(cfg: Readonly<Config>, snapshot: RegistrySnapshot): Confi
   return { ...cfg, customers };
 }
 
-/** An applied version whose model is built when first asked for. */
+/** An applied version whose config and model are made when first asked for. */
 function lazyApplied(
   version: number,
   appliedAtMs: number,
   base: Readonly<Config>,
   snapshot: RegistrySnapshot | undefined,
 ): AppliedRegistry {
-  const config = snapshot === undefined ? base : withCustomers(base, snapshot);
+  let config: Config | undefined;
   let model: CustomerModel | undefined;
   return {
     version,
     appliedAtMs,
-    config,
+    get config() {
+      config ??= snapshot === undefined ? base : withCustomers(base, snapshot);
+      return config;
+    },
     get model() {
-      model ??= buildCustomerModel(config);
+      model ??= buildCustomerModel(this.config);
       return model;
     },
   };

@@ -27,6 +27,7 @@ import {
   type RegistrySnapshot,
 } from "./model.js";
 import { inlineParameters } from "./sql-literal.js";
+import type { TreeFile } from "./tree-snapshot.js";
 
 export interface RegistryStore {
   /** Opens the database and creates the tables that are missing. */
@@ -308,7 +309,14 @@ const MAX_REFRESHED_CUSTOMERS = 2000;
 
 export function createSqlRegistry(
   driver: SqlDriver,
-  deps: { now?: () => number } = {},
+  deps: {
+    now?: () => number;
+    /**
+     * Where this process alone writes the database (the embedded file): the tree saved at stop,
+     * read at start instead of the tables when the database is still at its version.
+     */
+    treeFile?: TreeFile;
+  } = {},
 ): RegistryStore {
   const now = deps.now ?? Date.now;
   let started = false;
@@ -347,6 +355,45 @@ export function createSqlRegistry(
   async function readVersion(s: SqlSession): Promise<number> {
     const rows = await s.rows("SELECT version FROM registry_meta WHERE id = 1");
     return Number(rows[0]?.[0] ?? 0);
+  }
+
+  /**
+   * What the database says of `version`: its first audit entry (when, who, what), which a
+   * database with another history (a restored copy, another file) at the same version does not
+   * share. Empty for version 0.
+   */
+  async function markOf(s: SqlSession, version: number): Promise<string> {
+    if (version === 0) return "";
+    const rows = await s.rows(
+      "SELECT at_ms, actor, op, path FROM registry_audit WHERE version = $1 AND idx = 0",
+      [version],
+    );
+    return rows.length === 0 ? "?" : JSON.stringify(rows[0]!.map(String));
+  }
+
+  /**
+   * The saved tree as the cache where the database is at its version, or at a later one of the
+   * same history (`load` then re-reads the customers the audit names since); else nothing.
+   */
+  async function adoptSaved(s: SqlSession): Promise<void> {
+    const saved = await deps.treeFile?.read();
+    if (saved === undefined) return;
+    const version = await readVersion(s);
+    if (saved.version > version || (await markOf(s, saved.version)) !== saved.mark) return;
+    cached = { version: saved.version, customers: saved.customers };
+    cachedValid = true;
+  }
+
+  /** Saves the tree for the next start (a cache: a failure only makes that start slower). */
+  async function saveTree(file: TreeFile): Promise<void> {
+    const tree = cached;
+    if (!cachedValid || writing) return;
+    try {
+      const mark = await tx("read", (s) => markOf(s, tree.version));
+      await file.write({ version: tree.version, mark, customers: tree.customers });
+    } catch {
+      await file.remove().catch(() => undefined);
+    }
   }
 
   /** The tree at the session's version: the cached one when it is still current. */
@@ -504,32 +551,62 @@ export function createSqlRegistry(
   let writing = false;
 
   /**
-   * The group's change sets applied in order to `before`: each checked against the tree the
-   * ones before it made (the first copies the tree readers hold, the next ones change that copy,
+   * A group's change sets applied in order to `before`: each checked against the tree the ones
+   * before it made (the first copies the tree readers hold, the next ones change that copy,
    * which nobody reads before the group is written), or refused alone.
    */
-  function applyGroup(before: RegistrySnapshot, group: readonly Waiting[]) {
+  interface Group {
+    readonly before: RegistrySnapshot;
+    current: RegistrySnapshot;
+    readonly members: Waiting[];
+    readonly outcomes: Array<{ snapshot: RegistrySnapshot } | { error: unknown }>;
+    readonly applieds: AppliedChangeSet[];
+  }
+
+  function openGroup(before: RegistrySnapshot): Group {
     prepareIndex(before);
-    let current = before;
-    const outcomes: Array<{ snapshot: RegistrySnapshot } | { error: unknown }> = [];
-    const applieds: AppliedChangeSet[] = [];
-    for (const p of group) {
-      try {
-        const applied = applyChangeSet(current, p.changes, {
-          actor: p.actor,
-          atMs: now(),
-          commit: true,
-          ownsTree: current !== before,
-        });
-        applieds.push(applied);
-        current = applied.snapshot;
-        outcomes.push({ snapshot: current });
-      } catch (e) {
-        // Refused by the rules: the tree is never modified, the others go on.
-        outcomes.push({ error: e });
-      }
+    return { before, current: before, members: [], outcomes: [], applieds: [] };
+  }
+
+  function addToGroup(g: Group, p: Waiting): void {
+    g.members.push(p);
+    try {
+      const applied = applyChangeSet(g.current, p.changes, {
+        actor: p.actor,
+        atMs: now(),
+        commit: true,
+        ownsTree: g.current !== g.before,
+      });
+      g.applieds.push(applied);
+      g.current = applied.snapshot;
+      g.outcomes.push({ snapshot: g.current });
+    } catch (e) {
+      // Refused by the rules: the tree is never modified, the others go on.
+      g.outcomes.push({ error: e });
     }
-    return { outcomes, applieds, current };
+  }
+
+  function applyGroup(before: RegistrySnapshot, members: readonly Waiting[]): Group {
+    const g = openGroup(before);
+    for (const p of members) addToGroup(g, p);
+    return g;
+  }
+
+  /**
+   * Where this process alone writes (the embedded file): the group after the one being written,
+   * applied to that one's tree as its change sets arrive, so that its script goes to the
+   * database as soon as the one before is committed (not after checking a whole group then, on
+   * the event loop, while reads wait), in the same order and with the same verdicts as if
+   * applied then. Dropped, its change sets applied again from the database's tree, if the write
+   * before it fails.
+   */
+  let ahead: Group | undefined;
+
+  /** Takes the waiting change sets into `ahead`, in order, as many as a group holds. */
+  function fillAhead(): void {
+    while (ahead !== undefined && ahead.members.length < MAX_GROUP && waiting.length > 0) {
+      addToGroup(ahead, waiting.shift()!);
+    }
   }
 
   /** The group's rows and version in the session's transaction (after `applyGroup`). */
@@ -573,57 +650,75 @@ export function createSqlRegistry(
    * A group where this process alone writes (the embedded file): checked against the tree in
    * memory, which is the database's, and written as one script in one call to the database
    * (BEGIN and COMMIT included): a write waits for one trip through the event loop, not three
-   * per statement (under 50 clients each trip waits for the requests queued before it).
+   * per statement (under 50 clients each trip waits for the requests queued before it). While
+   * it is written, the next group is applied ahead on the tree it makes.
    */
   async function writeAlone(
-    group: readonly Waiting[],
+    group: Group,
     writeScript: (statements: readonly string[]) => Promise<void>,
-  ) {
-    const before = cached;
-    const applied = applyGroup(before, group);
-    if (applied.current === before) return applied;
-    const version = applied.current.version;
-    const script = await scriptOf(applied.applieds, version);
+  ): Promise<void> {
+    ahead = openGroup(group.current);
+    fillAhead();
+    if (group.current === group.before) return;
+    const version = group.current.version;
+    const script = await scriptOf(group.applieds, version);
     if (script === undefined) {
-      await tx("write", (s) => persist(s, applied.applieds, version));
+      await tx("write", (s) => persist(s, group.applieds, version));
     } else await guarded(() => writeScript(script));
-    return applied;
   }
 
   async function pump(): Promise<void> {
-    if (writing || waiting.length === 0) return;
+    if (writing) return;
+    const next = ahead;
+    ahead = undefined;
+    // A group applied ahead holds the change sets that came first: they go first.
+    if (next !== undefined && (next.before !== cached || !cachedValid)) {
+      waiting.unshift(...next.members);
+    }
+    const ready = next !== undefined && next.before === cached && cachedValid;
+    if (!(ready && next.members.length > 0) && waiting.length === 0) return;
     writing = true;
-    const group = waiting.splice(0, MAX_GROUP);
+    let members: readonly Waiting[] = [];
     try {
-      const { outcomes, current } =
-        driver.writeScript !== undefined && cachedValid
-          ? await writeAlone(group, driver.writeScript)
-          : await tx("write", async (s) => {
-              const before = await load(s, true);
-              const applied = applyGroup(before, group);
-              if (applied.current !== before) {
-                const version = applied.current.version;
-                const script =
-                  s.script === undefined ? undefined : await scriptOf(applied.applieds, version);
-                if (script === undefined) await persist(s, applied.applieds, version);
-                else await s.script!(script);
-                await driver.announce?.(s, version);
-              }
-              return applied;
-            });
+      let group: Group;
+      if (driver.writeScript !== undefined && cachedValid) {
+        group =
+          ready && next.members.length > 0
+            ? next
+            : applyGroup(cached, waiting.splice(0, MAX_GROUP));
+        members = group.members;
+        await writeAlone(group, driver.writeScript);
+      } else {
+        members = waiting.splice(0, MAX_GROUP);
+        group = await tx("write", async (s) => {
+          const before = await load(s, true);
+          const applied = applyGroup(before, members);
+          if (applied.current !== before) {
+            const version = applied.current.version;
+            const script =
+              s.script === undefined ? undefined : await scriptOf(applied.applieds, version);
+            if (script === undefined) await persist(s, applied.applieds, version);
+            else await s.script!(script);
+            await driver.announce?.(s, version);
+          }
+          return applied;
+        });
+      }
+      const current = group.current;
       const moved = current.version !== cached.version || !cachedValid;
       cached = current;
       cachedValid = true;
       if (moved) tell(current.version);
-      outcomes.forEach((o, k) => {
-        const p = group[k]!;
+      group.outcomes.forEach((o, k) => {
+        const p = members[k]!;
         if ("error" in o) p.reject(o.error);
         else p.resolve({ version: o.snapshot.version, snapshot: o.snapshot });
       });
     } catch (e) {
-      // The database refused or lost the write: the cache may be ahead of it.
+      // The database refused or lost the write: the cache may be ahead of it. The group applied
+      // ahead on it is applied again, from the database's tree.
       cachedValid = false;
-      for (const p of group) p.reject(e);
+      for (const p of members) p.reject(e);
     } finally {
       writing = false;
       void pump();
@@ -662,7 +757,10 @@ export function createSqlRegistry(
         await tx("write", createRegistryTables);
         // The tree now; its validation index at the first write (0.2 s of CPU at 100 000
         // customers that a process which only reads, or has just started, does not spend).
-        await tx("read", (s) => load(s));
+        await tx("read", async (s) => {
+          await adoptSaved(s);
+          await load(s);
+        });
       } catch (e) {
         started = false;
         await driver.close().catch(() => undefined);
@@ -678,15 +776,26 @@ export function createSqlRegistry(
       unfollow?.();
       unfollow = undefined;
       if (!started) return;
+      if (deps.treeFile !== undefined) await saveTree(deps.treeFile);
       started = false;
       cachedValid = false;
       await driver.close();
     },
-    snapshot: () => tx("read", (s) => load(s)),
-    version: () => tx("read", readVersion),
+    // Where this process alone writes (the embedded file, locked to it), the tree it holds is
+    // the database's: answered without a transaction, which would wait in the one connection's
+    // queue behind the writes (the registry runtime reads after every version).
+    snapshot: () =>
+      started && cachedValid && driver.writeScript !== undefined
+        ? Promise.resolve(cached)
+        : tx("read", (s) => load(s)),
+    version: () =>
+      started && cachedValid && driver.writeScript !== undefined
+        ? Promise.resolve(cached.version)
+        : tx("read", readVersion),
     apply(changes, options) {
       return new Promise((resolve, reject) => {
         waiting.push({ changes, actor: options.actor, resolve, reject });
+        fillAhead();
         void pump();
       });
     },

@@ -48,8 +48,15 @@ export interface ClassMinuteSumsStats {
   droppedRows: number;
 }
 
+/**
+ * Entries by minute, then class, then customer: a row finds its entry by three lookups of values
+ * it already holds (no key string built per row), and `take` hands over whole minutes.
+ */
+type MinuteEntries = Map<string, Map<string, Entry>>;
+
 export class ClassMinuteSums {
-  private readonly entries = new Map<string, Entry>();
+  private readonly minutes = new Map<number, MinuteEntries>();
+  private held = 0;
   private takenUntil = Number.NEGATIVE_INFINITY;
   private readonly maxMinutes: number;
   readonly stats: ClassMinuteSumsStats = { lateRows: 0, droppedRows: 0 };
@@ -60,7 +67,7 @@ export class ClassMinuteSums {
 
   /** (customer, class, minute) entries held. */
   get size(): number {
-    return this.entries.size;
+    return this.held;
   }
 
   /** Adds 1-minute deltas (other levels are ignored). */
@@ -79,10 +86,19 @@ export class ClassMinuteSums {
       this.stats.lateRows++;
       return;
     }
-    const key = `${r.customer}\x1f${r.trafficClass}\x1f${r.startMs}`;
-    let e = this.entries.get(key);
+    let minute = this.minutes.get(r.startMs);
+    if (minute === undefined) {
+      minute = new Map();
+      this.minutes.set(r.startMs, minute);
+    }
+    let customers = minute.get(r.trafficClass);
+    if (customers === undefined) {
+      customers = new Map();
+      minute.set(r.trafficClass, customers);
+    }
+    let e = customers.get(r.customer);
     if (e === undefined) {
-      if (this.entries.size >= this.maxMinutes) {
+      if (this.held >= this.maxMinutes) {
         this.stats.droppedRows++;
         return;
       }
@@ -94,7 +110,8 @@ export class ClassMinuteSums {
         good: 0,
         links: undefined,
       };
-      this.entries.set(key, e);
+      customers.set(r.customer, e);
+      this.held++;
     }
     if (!replace) {
       e.transactions += r.transactions;
@@ -112,33 +129,40 @@ export class ClassMinuteSums {
 
   /** Drops what is held for the customers `which` names. */
   forget(which: (customer: string) => boolean): void {
-    for (const [key, e] of this.entries) if (which(e.customer)) this.entries.delete(key);
+    for (const minute of this.minutes.values()) {
+      for (const customers of minute.values()) {
+        for (const customer of customers.keys()) {
+          if (!which(customer)) continue;
+          customers.delete(customer);
+          this.held--;
+        }
+      }
+    }
   }
 
   /**
    * Removes and returns the minutes complete at `untilMs` (ending by it), links summed; later
-   * rows for them are late. `untilMs` never goes back.
+   * rows for them are late. `untilMs` never goes back. The objects returned are the sums' own
+   * (no longer held): the caller may extend them.
    */
   take(untilMs: number): ClassMinuteCount[] {
     const out: ClassMinuteCount[] = [];
-    for (const [key, e] of this.entries) {
-      if (e.startMs + MINUTE_MS > untilMs) continue;
-      this.entries.delete(key);
-      let transactions = e.transactions;
-      let good = e.good;
-      if (e.links !== undefined) {
-        for (const [t, g] of e.links.values()) {
-          transactions += t;
-          good += g;
+    for (const [startMs, minute] of this.minutes) {
+      if (startMs + MINUTE_MS > untilMs) continue;
+      this.minutes.delete(startMs);
+      for (const customers of minute.values()) {
+        for (const e of customers.values()) {
+          if (e.links !== undefined) {
+            for (const [t, g] of e.links.values()) {
+              e.transactions += t;
+              e.good += g;
+            }
+            e.links = undefined;
+          }
+          out.push(e);
         }
+        this.held -= customers.size;
       }
-      out.push({
-        customer: e.customer,
-        trafficClass: e.trafficClass,
-        startMs: e.startMs,
-        transactions,
-        good,
-      });
     }
     this.takenUntil = Math.max(this.takenUntil, Math.floor(untilMs / MINUTE_MS) * MINUTE_MS);
     return out;

@@ -242,6 +242,34 @@ describe("ClassMinuteSums", () => {
     expect(s.stats.droppedRows).toBe(1);
     expect(s.size).toBe(1);
   });
+
+  it("counts what it holds across customers, classes and minutes; forget and take free room", () => {
+    const s = new ClassMinuteSums({ maxMinutes: 4 });
+    const other = (k: number, customer: string, trafficClass: string) => ({
+      ...row(k, "a", 2, 1),
+      customer,
+      trafficClass,
+    });
+    s.add([other(0, "acme", "web"), other(0, "acme", "voip"), other(0, "beta", "web")]);
+    s.add([other(1, "beta", "web"), other(1, "gamma", "web")]);
+    expect([s.size, s.stats.droppedRows]).toEqual([4, 1]);
+    s.forget((c) => c === "beta");
+    expect(s.size).toBe(2);
+    s.add([other(1, "gamma", "web"), other(1, "acme", "web")]);
+    expect(s.size).toBe(4);
+    expect(
+      s
+        .take(at(1))
+        .map((m) => `${m.customer} ${m.trafficClass} ${m.transactions}`)
+        .sort(),
+    ).toEqual(["acme voip 2", "acme web 2"]);
+    expect(s.size).toBe(2);
+    expect(s.take(at(2)).map((m) => `${m.customer} ${m.transactions}`)).toEqual([
+      "gamma 2",
+      "acme 2",
+    ]);
+    expect(s.size).toBe(0);
+  });
 });
 
 describe("ClassLevels", () => {

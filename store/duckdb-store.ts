@@ -57,14 +57,19 @@ import {
   type SlaQuery,
   type SlaRow,
   type StoreMark,
-  slaCounters,
   type TrafficDirection,
   type TrafficPoint,
   type TrafficQuery,
   zeroResponseTimeCounters,
 } from "../schema/series-store.js";
 import type { LevelLookup } from "../sla/config-levels.js";
-import { type SlaMinuteState, slaWrites } from "../sla/series.js";
+import {
+  CREATE_SLA_WORK_SQL,
+  createSlaTableSql,
+  deriveSla,
+  SLA_COUNTER_COLUMNS,
+  SLA_TABLES,
+} from "./duckdb-sla.js";
 import { LEVEL_NAMES, overviewRange, TILING, tileRange, timeBound } from "./levels.js";
 import { rowKey, validateResponseRows, validateSeriesRows } from "./row-validation.js";
 import { createSerialQueue } from "./serial-queue.js";
@@ -163,102 +168,6 @@ GROUP BY ${RESPONSE_KEY}
 ON CONFLICT (${RESPONSE_KEY}) DO UPDATE SET value = value + excluded.value`;
 }
 
-/**
- * SLA series (sla/series.ts): one row per (series, period), one table per level (`sla_1m` ...),
- * derived from `response_1m` in the transaction of every response-time write.
- */
-const SLA_TABLES: Readonly<Record<SeriesLevel, string>> = {
-  "1m": "sla_1m",
-  "5m": "sla_5m",
-  "1h": "sla_1h",
-  "1d": "sla_1d",
-};
-const SLA_KEY = "customer, site, link, traffic_class, start_ms";
-/** slaCounters' columns, in its order. */
-const SLA_COUNTER_COLUMNS = [
-  "transactions",
-  "good",
-  "estimated",
-  "compliant_minutes",
-  "breach_minutes",
-  "no_data_minutes",
-] as const;
-const SLA_STAGING_COLUMNS: readonly DuckDBType[] = [
-  VARCHAR, // level
-  BIGINT, // start_ms
-  VARCHAR, // customer
-  VARCHAR, // site
-  VARCHAR, // link
-  VARCHAR, // traffic_class
-  ...SLA_COUNTER_COLUMNS.map(() => DOUBLE),
-  DOUBLE, // threshold_ms
-  DOUBLE, // target_percent
-];
-
-function createSlaTableSql(level: SeriesLevel): string {
-  return `CREATE TABLE IF NOT EXISTS ${SLA_TABLES[level]} (
-  start_ms BIGINT NOT NULL,
-  customer VARCHAR NOT NULL,
-  site VARCHAR NOT NULL,
-  link VARCHAR NOT NULL,
-  traffic_class VARCHAR NOT NULL,
-${SLA_COUNTER_COLUMNS.map((c) => `  ${c} DOUBLE NOT NULL,`).join("\n")}
-  threshold_ms DOUBLE,
-  target_percent DOUBLE,
-  PRIMARY KEY (${SLA_KEY})
-)`;
-}
-
-const CREATE_SLA_STAGING_SQL = `CREATE TEMP TABLE IF NOT EXISTS sla_staging (
-  level VARCHAR, start_ms BIGINT, customer VARCHAR, site VARCHAR, link VARCHAR,
-  traffic_class VARCHAR, ${SLA_COUNTER_COLUMNS.map((c) => `${c} DOUBLE`).join(", ")},
-  threshold_ms DOUBLE, target_percent DOUBLE
-)`;
-
-/** 1m rows replace (with their level), coarse rows add. */
-function slaUpsertSql(level: SeriesLevel): string {
-  const set =
-    level === "1m"
-      ? [
-          ...SLA_COUNTER_COLUMNS.map((c) => `${c} = excluded.${c}`),
-          "threshold_ms = excluded.threshold_ms",
-          "target_percent = excluded.target_percent",
-        ]
-      : SLA_COUNTER_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`);
-  return `INSERT INTO ${SLA_TABLES[level]} (${SLA_KEY}, ${SLA_COUNTER_COLUMNS.join(", ")}, threshold_ms, target_percent)
-SELECT ${SLA_KEY}, ${SLA_COUNTER_COLUMNS.map((c) => `sum(${c})`).join(", ")}, any_value(threshold_ms), any_value(target_percent)
-FROM temp.sla_staging WHERE level = '${level}'
-GROUP BY ${SLA_KEY}
-ON CONFLICT (${SLA_KEY}) DO UPDATE SET ${set.join(", ")}`;
-}
-
-/**
- * The minutes of this write (the 1m keys staged), with their response totals now and their
- * stored SLA row: what sla/series.ts judges.
- */
-const SLA_TOUCHED_SQL = `WITH t AS (
-  SELECT DISTINCT customer, site, link, traffic_class, start_ms
-  FROM temp.response_staging WHERE level = '1m'
-), r AS (
-  SELECT t.customer, t.site, t.link, t.traffic_class, t.start_ms,
-    coalesce(sum(x.value) FILTER (WHERE x.metric = 'transactions'), 0) AS transactions,
-    coalesce(sum(x.value) FILTER (WHERE x.metric = 'good'), 0) AS good,
-    coalesce(sum(x.value) FILTER (WHERE x.metric = 'estimated'), 0) AS estimated
-  FROM t LEFT JOIN (
-    SELECT * FROM response_1m WHERE start_ms >= $1 AND start_ms <= $2
-      AND metric IN ('transactions', 'good', 'estimated')
-  ) AS x
-    ON x.customer = t.customer AND x.site = t.site AND x.link = t.link
-    AND x.traffic_class = t.traffic_class AND x.start_ms = t.start_ms
-  GROUP BY t.customer, t.site, t.link, t.traffic_class, t.start_ms
-)
-SELECT r.customer, r.site, r.link, r.traffic_class, r.start_ms, r.transactions, r.good,
-  r.estimated, s.start_ms IS NOT NULL,
-  ${SLA_COUNTER_COLUMNS.map((c) => `s.${c}`).join(", ")}, s.threshold_ms, s.target_percent
-FROM r LEFT JOIN (SELECT * FROM sla_1m WHERE start_ms >= $1 AND start_ms <= $2) AS s
-  ON s.customer = r.customer AND s.site = r.site AND s.link = r.link
-  AND s.traffic_class = r.traffic_class AND s.start_ms = r.start_ms`;
-
 /** DuckDB's vector size: the most rows one data chunk holds. */
 const CHUNK_ROWS = 2048;
 
@@ -305,7 +214,7 @@ const SCHEMA_SQL = [
   ...LEVEL_NAMES.map(createResponseTableSql),
   CREATE_RESPONSE_STAGING_SQL,
   ...LEVEL_NAMES.map(createSlaTableSql),
-  CREATE_SLA_STAGING_SQL,
+  CREATE_SLA_WORK_SQL,
   CREATE_VIEW_SQL,
   CREATE_STAGING_SQL,
   CREATE_MARKS_SQL,
@@ -797,19 +706,18 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
         mode === "add" ? [responseUpsertSql(l)] : [responseDeleteSql(l), responseUpsertSql(l)],
       ),
       mark,
-      levels.has("1m") ? (w) => deriveSla(w, rows) : undefined,
+      levels.has("1m") ? (w) => deriveSlaOf(w, rows) : undefined,
     );
   }
 
   /**
-   * In the transaction of a response-time write, after its upserts: judges each minute written
-   * (sla/series.ts) and writes its SLA row and the change of the coarse ones.
+   * In the transaction of a response-time write, after its upserts: the SLA rows of the minutes
+   * written (store/duckdb-sla.ts).
    */
-  async function deriveSla(
+  async function deriveSlaOf(
     w: DuckDBConnection,
     rows: readonly ResponseTimeRowDelta[],
   ): Promise<void> {
-    // The minutes' range: only those row groups of the tables are read (zone maps on start_ms).
     let first = Number.POSITIVE_INFINITY;
     let last = Number.NEGATIVE_INFINITY;
     for (const r of rows) {
@@ -817,66 +725,7 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
       if (r.startMs < first) first = r.startMs;
       if (r.startMs > last) last = r.startMs;
     }
-    if (first > last) return;
-    const found = (
-      await w.runAndReadAll(SLA_TOUCHED_SQL, [BigInt(first), BigInt(last)], [BIGINT, BIGINT])
-    ).getRowsJS();
-    const minutes = found.map((r) => {
-      const exists = r[8] === true;
-      let prev: SlaMinuteState | undefined;
-      if (exists) {
-        prev = {
-          transactions: toNumber(r[9]),
-          good: toNumber(r[10]),
-          estimated: toNumber(r[11]),
-          compliantMinutes: toNumber(r[12]),
-          breachMinutes: toNumber(r[13]),
-          noDataMinutes: toNumber(r[14]),
-        };
-        if (r[15] !== null) prev.thresholdMs = toNumber(r[15]);
-        if (r[16] !== null) prev.targetPercent = toNumber(r[16]);
-      }
-      return {
-        key: {
-          customer: String(r[0]),
-          site: String(r[1]),
-          link: String(r[2]),
-          trafficClass: String(r[3]),
-        },
-        startMs: toNumber(r[4]),
-        prev,
-        now: { transactions: toNumber(r[5]), good: toNumber(r[6]), estimated: toNumber(r[7]) },
-      };
-    });
-    const { minuteRows, coarse } = slaWrites(minutes, slaLevel);
-    const sla = [...minuteRows, ...coarse];
-    if (sla.length === 0) return;
-    const appender = await w.createAppender("sla_staging", null, "temp");
-    try {
-      const chunk = DuckDBDataChunk.create(SLA_STAGING_COLUMNS);
-      for (let at = 0; at < sla.length; at += CHUNK_ROWS) {
-        const part = sla.slice(at, at + CHUNK_ROWS);
-        chunk.reset();
-        chunk.rowCount = part.length;
-        chunk.setColumns([
-          part.map((r) => r.level),
-          part.map((r) => BigInt(r.startMs)),
-          part.map((r) => r.customer),
-          part.map((r) => r.site),
-          part.map((r) => r.link),
-          part.map((r) => r.trafficClass),
-          ...slaCounters.map((c) => part.map((r) => r[c])),
-          part.map((r) => r.thresholdMs ?? null),
-          part.map((r) => r.targetPercent ?? null),
-        ]);
-        appender.appendDataChunk(chunk);
-      }
-    } finally {
-      appender.closeSync();
-    }
-    const levels = new Set(sla.map((r) => r.level));
-    for (const l of LEVEL_NAMES) if (levels.has(l)) await w.run(slaUpsertSql(l));
-    await w.run("DELETE FROM temp.sla_staging");
+    if (first <= last) await deriveSla(w, first, last, slaLevel);
   }
 
   async function slaRows(q: SlaQuery): Promise<SlaRow[]> {

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseRegistry } from "../query/api/index.js";
 import { createDuckDbRegistry } from "../registry/duckdb-registry.js";
 import type { RegistryStore } from "../registry/sql-registry.js";
-import { ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, screenshots } from "../test/support/chromium.js";
+import { ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, shots } from "../test/support/browser.js";
 import { PASSWORD, startWebServer, type WebServer } from "../test/support/web-fixture.js";
 import { SETTINGS_TTL_MS } from "./admin/settings-cache.js";
 
@@ -107,7 +107,7 @@ describe("the admin pages in Chromium", () => {
       "new-customer-problem",
     );
     expect(await admin.inputValue("#new-id")).toBe("acme-new");
-    await screenshots(admin, "admin-users-problem");
+    await shots(admin, "admin-users-problem");
     await admin.getByLabel("Customer", { exact: true }).fill("acme");
     await admin.getByLabel("Password").fill(PASSWORD);
     await admin.getByRole("button", { name: "Add the user" }).click();
@@ -139,7 +139,7 @@ describe("the admin pages in Chromium", () => {
     await admin.locator("form:has(#motd-customer) button[value=save-customer]").click();
     await admin.waitForURL(/done=motd-customer/);
     expect(await admin.inputValue("#motd-customer")).toBe(ACME_MOTD);
-    await screenshots(admin, "admin-motd");
+    await shots(admin, "admin-motd");
 
     // The new user logs in to the portal and sees both.
     const userContext = await browser.newContext();
@@ -153,7 +153,7 @@ describe("the admin pages in Chromium", () => {
 
     // Disabled: the open session ends at its next request.
     await admin.goto(`${s.base}/console/admin/users/acme-new`);
-    await screenshots(admin, "admin-user");
+    await shots(admin, "admin-user");
     await admin.getByRole("button", { name: "Disable acme-new" }).click();
     await admin.waitForURL(/done=disabled/);
     expect(await admin.locator("p.notice").textContent()).toContain("sessions and tokens ended");
@@ -175,7 +175,7 @@ describe("the admin pages in Chromium", () => {
       .poll(() => admin.locator('[data-copied-for="new-token"]').textContent())
       .toBe("Copied.");
     expect(await admin.evaluate("navigator.clipboard.readText()")).toBe(token);
-    await screenshots(admin, "admin-tokens-new");
+    await shots(admin, "admin-tokens-new");
     const me = await s.http("GET", "/api/v1/me", { headers: { authorization: `Bearer ${token}` } });
     expect(me.status, me.text).toBe(200);
     expect(me.json.id).toBe("root");
@@ -238,7 +238,7 @@ describe("the admin pages in Chromium", () => {
     });
     await admin.getByRole("button", { name: "Upload" }).click();
     await admin.waitForURL(/done=logo/);
-    await screenshots(admin, "admin-branding");
+    await shots(admin, "admin-branding");
 
     // A file that is no image: refused beside the field.
     await admin.setInputFiles("#brand-logo-file", {
@@ -267,7 +267,7 @@ describe("the admin pages in Chromium", () => {
         "getComputedStyle(document.querySelector('header.top')).backgroundColor",
       ),
     ).toBe("rgb(10, 125, 50)");
-    await screenshots(portal, "portal-login-branded");
+    await shots(portal, "portal-login-branded");
 
     // Another process's save (straight into the database, not through this process's settings):
     // in force here once the settings are older than the TTL, still without a restart.
@@ -303,7 +303,7 @@ describe("the admin pages in Chromium", () => {
     ]) {
       expect(kinds).toContain(k);
     }
-    await screenshots(admin, "admin-audit");
+    await shots(admin, "admin-audit");
     await admin.getByLabel("Kind").selectOption("portal-branding");
     await admin.getByRole("button", { name: "Show" }).click();
     await admin.waitForURL(/kind=portal-branding/);
@@ -356,10 +356,10 @@ describe("the admin pages in Chromium", () => {
         const answer = await page.goto(`${s.base}/console/admin/${path}`);
         expect(answer?.status(), `${user} ${path}`).toBe(403);
       }
-      if (user === "ops") await screenshots(page, "admin-forbidden");
+      if (user === "ops") await shots(page, "admin-forbidden");
       // Their own tokens page they may use.
       expect((await page.goto(`${s.base}/console/tokens`))?.status()).toBe(200);
-      if (user === "acme-user") await screenshots(page, "portal-tokens");
+      if (user === "acme-user") await shots(page, "portal-tokens");
     }
   });
 });

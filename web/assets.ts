@@ -28,6 +28,8 @@ export interface Assets {
   readonly script: Asset;
   /** The admin pages' script (web/static/admin.js: the copy button of a new token). */
   readonly admin: Asset;
+  /** The customer management page's script (web/manage/). */
+  readonly manage: Asset;
   readonly stylesheet: Asset;
   readonly brand: Asset;
   readonly icon: Asset;
@@ -96,6 +98,7 @@ export function loadAssets(colors: BrandColors): Assets {
   const uplot = asset("uplot", "js", read(require.resolve("uplot/dist/uPlot.iife.min.js")));
   const script = asset("console", "js", read(`${dir}console.js`));
   const admin = asset("admin", "js", read(`${dir}admin.js`));
+  const manage = asset("manage", "js", read(`${dir}manage.js`));
   const stylesheet = asset(
     "flowtally",
     "css",
@@ -103,12 +106,13 @@ export function loadAssets(colors: BrandColors): Assets {
   );
   const brand = asset("brand", "css", brandCss(colors));
   const icon = asset("icon", "svg", ICON);
-  const all = [htmx, uplot, script, admin, stylesheet, brand, icon];
+  const all = [htmx, uplot, script, admin, manage, stylesheet, brand, icon];
   return {
     htmx,
     uplot,
     script,
     admin,
+    manage,
     stylesheet,
     brand,
     icon,

@@ -8,10 +8,10 @@
  * 1920 px go to $FLOWTALLY_ARTIFACTS (default: a flowtally-web-artifacts directory in the temp
  * directory). Without Chromium the test fails, it does not skip.
  */
-import { mkdirSync, readFileSync } from "node:fs";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { readFileSync } from "node:fs";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, screenshots } from "../test/support/chromium.js";
+import { launchChromium, logIn, shots } from "../test/support/browser.js";
 import {
   expectedTotals,
   FIXTURE,
@@ -28,9 +28,8 @@ let s: WebServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
   s = await startWebServer();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
@@ -59,14 +58,11 @@ describe("in Chromium", () => {
     });
     await page.goto(`${s.base}/console?${MONTH}`);
     expect(new URL(page.url()).pathname).toBe("/console/login");
-    await screenshots(page, "console-login");
-    await page.getByLabel("User name").fill("ops");
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Log in" }).click();
-    await page.waitForURL(`**/console?${MONTH}`);
+    await shots(page, "console-login");
+    await logIn(page, "ops", PASSWORD, `**/console?${MONTH}`);
     const byIn = [...FIXTURE].sort((a, b) => expectedTotals(b).bytesIn - expectedTotals(a).bytesIn);
     expect(await tableIds(page)).toEqual(byIn.map((c) => c.id));
-    await screenshots(page, "console-overview");
+    await shots(page, "console-overview");
 
     // Keyboard: the first Tab reaches the skip link, Enter on a column header sorts by it.
     await page.keyboard.press("Tab");
@@ -128,10 +124,7 @@ describe("in Chromium", () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${s.base}/console/login`);
-    await page.getByLabel("User name").fill("ops");
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Log in" }).click();
-    await page.waitForURL("**/console");
+    await logIn(page, "ops", PASSWORD, "**/console");
     await page.goto(`${s.base}/console/customers/acme?${MONTH}&view=day&at=2026-11-01`);
     await page.waitForSelector('figure.chart[data-drawn="yes"]');
     const plotted = await page.$eval("figure.chart", (f) => {
@@ -167,7 +160,7 @@ describe("in Chromium", () => {
       rtApi.points.map((p: { meanTotalDelayMs: number | null }) => p.meanTotalDelayMs),
     );
     expect(new Set(rt.threshold)).toEqual(new Set([1000]));
-    await screenshots(page, "console-customer");
+    await shots(page, "console-customer");
     await context.close();
   }, 60_000);
 
@@ -176,11 +169,8 @@ describe("in Chromium", () => {
     const page = await context.newPage();
     await page.goto(`${s.base}/portal`);
     expect(new URL(page.url()).pathname).toBe("/portal/login");
-    await screenshots(page, "portal-login");
-    await page.getByLabel("User name").fill("acme-user");
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Log in" }).click();
-    await page.waitForURL("**/portal/customers/acme");
+    await shots(page, "portal-login");
+    await logIn(page, "acme-user", PASSWORD, "**/portal/customers/acme");
     await page.goto(`${s.base}/portal/customers/acme?period=YESTERDAY`);
     await expect.poll(() => page.locator(".motd").textContent()).toContain(MARK.acme);
     await page.waitForSelector('figure.chart[data-drawn="yes"]');
@@ -188,12 +178,12 @@ describe("in Chromium", () => {
       .poll(() => page.$$eval("figure.chart", (fs) => fs.map((f) => f.getAttribute("data-drawn"))))
       .toEqual(["yes", "yes", "yes"]);
     expect(await page.content()).not.toContain(MARK.beta);
-    await screenshots(page, "portal-customer");
+    await shots(page, "portal-customer");
 
     const other = await page.goto(`${s.base}/portal/customers/beta`);
     expect(other?.status()).toBe(404);
     const otherText = await page.locator("main").innerText();
-    await screenshots(page, "portal-other-customer");
+    await shots(page, "portal-other-customer");
     const unknown = await page.goto(`${s.base}/portal/customers/zeta`);
     expect(unknown?.status()).toBe(404);
     expect(await page.locator("main").innerText()).toBe(otherText);

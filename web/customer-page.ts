@@ -8,6 +8,7 @@ import type { RegistryCustomer } from "../registry/model.js";
 import { formatBitRate } from "../schema/units.js";
 import { type Html, html } from "./html.js";
 import { type PortalPeriod, portalPeriods, type Range, shownTime } from "./period.js";
+import { tableWrap } from "./table-wrap.js";
 import { bytesCell, rateCell } from "./units.js";
 
 const MINUTE = 60_000;
@@ -272,14 +273,20 @@ export function renderPortal(v: PortalView): Html {
   return html`<h1>${c.name}</h1>
 ${motd(v.motd.global, v.motd.own)}
 <section aria-label="Totals"><h2>Totals (UTC)</h2>
-<div class="table-wrap"><table class="data">
+${tableWrap(
+  "Totals",
+  html`<table class="data">
 <thead><tr><th scope="col">Period</th><th scope="col" class="wide-only">From – to</th><th scope="col" class="num">Down</th><th scope="col" class="num">Up</th><th scope="col" class="num">Average down</th><th scope="col" class="num">Average up</th></tr></thead>
-<tbody>${rows}</tbody></table></div></section>
+<tbody>${rows}</tbody></table>`,
+)}</section>
 <form class="views" method="get"><label>Graphs of the period<select name="period">${options}</select></label><button type="submit">Show</button></form>
 <section aria-label="Your links"><h2>Your links, ${v.period} (${shownTime(chosen.range.fromMs)} – ${shownTime(chosen.range.toMs)})</h2>
-<div class="table-wrap"><table class="data" data-links>
+${tableWrap(
+  "Your links",
+  html`<table class="data" data-links>
 <thead><tr><th scope="col">Site › link</th><th scope="col" class="num">Down</th><th scope="col" class="num">Up</th><th scope="col" class="num">Average down</th><th scope="col" class="num">Average up</th><th scope="col" class="num">Commit rate</th></tr></thead>
-<tbody>${linkRows}</tbody></table></div></section>
+<tbody>${linkRows}</tbody></table>`,
+)}</section>
 <section aria-label="Throughput"><h2>Throughput of your links</h2>
 ${chart(`All links, ${v.period}`, trafficUrl(c.id, range, {}), commitRateOf(c, {}))}
 ${graphs}</section>

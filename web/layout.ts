@@ -46,7 +46,11 @@ function nav(area: Area, viewer: Viewer | undefined): Html {
   const operator = viewer.role === "admin" || viewer.role === "operator";
   const links: Html[] = [];
   if (operator) {
-    links.push(html`<a href="/console">Overview</a>`, html`<a href="/console/status">Status</a>`);
+    links.push(
+      html`<a href="/console">Overview</a>`,
+      html`<a href="/console/manage">Customers</a>`,
+      html`<a href="/console/status">Status</a>`,
+    );
   }
   if (viewer.customer !== undefined) {
     links.push(

@@ -17,6 +17,7 @@ import {
   type Range,
   shownTime,
 } from "./period.js";
+import { tableWrap } from "./table-wrap.js";
 import { bytesCell, countCell } from "./units.js";
 
 export const PAGE_SIZES = [50, 100, 500] as const;
@@ -298,13 +299,15 @@ ${filters(view)}
 <p class="period">${shownTime(r.range.fromMs)} – ${shownTime(r.range.toMs)} UTC${view.complete ? html`` : html` <span class="badge" title="Data of the last minutes may still arrive">not complete yet</span>`} · <span data-total>${total}</span> customers ·
 <a href="${csv}" download hx-boost="false" data-csv>Download CSV</a></p>
 <div class="tops">${topList("Top downloaders", view.rows, "bytesIn", detail)}${topList("Top uploaders", view.rows, "bytesOut", detail)}</div>
-<div class="table-wrap" hx-boost="true" hx-target="#overview" hx-select="#overview" hx-swap="outerHTML">
-<table class="data">
+${tableWrap(
+  "Customers",
+  html`<table class="data">
 <caption class="visually-hidden">Customers, sorted by ${COLUMN_LABELS[r.sort]} (${r.order === "asc" ? "ascending" : "descending"})</caption>
 <thead><tr>${r.columns.map((c) => header(r, c))}</tr></thead>
 <tbody>${body.length === 0 ? html`<tr><td colspan="${r.columns.length}">No customers match.</td></tr>` : body}</tbody>
 </table>
-${pager(r, total)}
-</div>
+${pager(r, total)}`,
+  html` hx-boost="true" hx-target="#overview" hx-select="#overview" hx-swap="outerHTML"`,
+)}
 </div>`;
 }

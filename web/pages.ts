@@ -34,6 +34,7 @@ import {
 import type { Html } from "./html.js";
 import { type Area, type Branding, renderPage, type Viewer } from "./layout.js";
 import { renderError, renderLogin, safeNext } from "./login-page.js";
+import { type ManageDeps, manageRoutes } from "./manage/manage-routes.js";
 import { apiQuery, readOverviewRequest, renderOverview } from "./overview-page.js";
 import { exactParts, type PortalPeriod, portalPeriods, portalRange } from "./period.js";
 import { renderStatus } from "./status-page.js";
@@ -58,6 +59,8 @@ export interface WebDeps {
   exporters?: (() => ExportersSource) | undefined;
   status?: (() => unknown) | undefined;
   health?: (() => readonly DownDependency[]) | undefined;
+  /** The customer management page's registry: its source and the API routes it lists with. */
+  manage?: Pick<ManageDeps, "source" | "api"> | undefined;
   /** The portal's logo (portal.branding.logo), served under /assets/. */
   logo?: { file: string; contentType: string; bytes: Uint8Array } | undefined;
   /**
@@ -497,6 +500,18 @@ export function webPages(deps: WebDeps): WebPages {
         handler: consoleCustomer,
       }),
     ),
+    ...(deps.manage === undefined
+      ? []
+      : manageRoutes({
+          ...deps.manage,
+          script: assets.manage.path,
+          page: (status, title, body, input) =>
+            page(status, title, "console", body, {
+              viewer: viewerOf(input.principal),
+              headers: { vary: "HX-Request" },
+            }),
+          fragment: (status, body) => reply(status, body.text, HTML, { vary: "HX-Request" }),
+        })),
     {
       path: "/portal",
       access: "user",

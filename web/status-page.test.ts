@@ -7,15 +7,13 @@
  * customer gets the 403 page; a process without decoders says so. Then Chromium: screenshots at
  * 390 px and 1920 px (to $FLOWTALLY_ARTIFACTS), no sideways scrolling of the page on the phone.
  */
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFlowDecoder } from "../collector/decoders/flow-decoder.js";
 import { createSflowDecoder } from "../collector/decoders/sflow.js";
 import type { ExportersSource } from "../query/exporters.js";
 import { FlowBatch } from "../schema/flow-record.js";
-import { ARTIFACTS, CHROMIUM, CHROMIUM_ARGS } from "../test/support/chromium.js";
+import { ARTIFACTS, launchChromium, logIn } from "../test/support/browser.js";
 import { captureDatagrams, decodeCapture } from "../test/support/decode-capture.js";
 import { cookieOf } from "../test/support/http-client.js";
 import { PASSWORD, startWebServer, TOKEN, type WebServer } from "../test/support/web-fixture.js";
@@ -333,8 +331,7 @@ describe("/console/status", () => {
   });
 
   it("reads at 390 px and 1920 px in Chromium (screenshots), with no sideways scrolling", async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const errors: string[] = [];
@@ -342,10 +339,7 @@ describe("/console/status", () => {
         if (m.type() === "error") errors.push(m.text());
       });
       await page.goto(`${s.base}/console/login`);
-      await page.getByLabel("User name").fill("ops");
-      await page.getByLabel("Password").fill(PASSWORD);
-      await page.getByRole("button", { name: "Log in" }).click();
-      await page.waitForURL("**/console");
+      await logIn(page, "ops", PASSWORD, "**/console");
       await page.getByRole("link", { name: "Status" }).click();
       await page.waitForURL("**/console/status");
       expect(await page.locator("#exporters tbody tr").count()).toBe(4);

@@ -9,6 +9,7 @@
 import type { ExporterView } from "../query/exporters.js";
 import { type Html, html } from "./html.js";
 import { shownTime } from "./period.js";
+import { tableWrap } from "./table-wrap.js";
 
 /** An exporter silent for longer than this is marked. */
 export const SILENT_ALERT_SECONDS = 300;
@@ -131,36 +132,48 @@ function exportersSection(exporters: readonly ExporterView[] | undefined): Html 
       ? html` · <strong class="alert-text" data-flagged="${flagged}">${flagged} need${flagged === 1 ? "s" : ""} a look</strong> (loss from sequence gaps, or silent for more than 5 minutes)`
       : html` · none lost anything or went silent`
   }. <em>Lost</em>: records (NetFlow v5, IPFIX) or flow samples (sFlow) missing by the exporter's sequence numbers, and their share of records received + lost; <em>lost packets</em>: NetFlow v9 export packets or sFlow datagrams missing.</p>
-<div class="table-wrap"><table class="data" id="exporters">
+${tableWrap(
+  "Exporters",
+  html`<table class="data" id="exporters">
 <caption class="visually-hidden">Exporters heard, by address</caption>
 <thead><tr><th scope="col">Exporter</th><th scope="col">Protocol</th><th scope="col" class="num">Silent</th><th scope="col" class="num">Datagrams</th><th scope="col" class="num">Records</th><th scope="col" class="num" title="NetFlow v5, IPFIX: records; sFlow: flow samples">Lost</th><th scope="col" class="num" title="NetFlow v9: export packets; sFlow: datagrams">Lost packets</th><th scope="col" class="num">Loss</th><th scope="col" class="num">Sequence resets</th><th scope="col">First seen (UTC)</th><th scope="col">Last seen (UTC)</th></tr></thead>
 <tbody>${exporters.map(exporterRow)}</tbody>
-</table></div>
+</table>`,
+)}
 ${
   flow.length === 0
     ? html``
     : html`<h3>Templates and sampling rates (NetFlow / IPFIX)</h3>
-<div class="table-wrap"><table class="data" id="templates">
+${tableWrap(
+  "Templates",
+  html`<table class="data" id="templates">
 <caption class="visually-hidden">Templates known per exporter</caption>
 <thead><tr><th scope="col">Exporter</th><th scope="col" class="num">Known</th><th scope="col" class="num">Learnt</th><th scope="col" class="num">Redefined</th><th scope="col" class="num">Withdrawn</th></tr></thead>
-<tbody>${templateTotals}</tbody></table></div>
+<tbody>${templateTotals}</tbody></table>`,
+)}
 ${
   domainRows.length === 0
     ? html`<p class="muted">No observation domain has sent a template yet (NetFlow v5 has none).</p>`
-    : html`<div class="table-wrap"><table class="data" id="domains">
+    : tableWrap(
+        "Observation domains",
+        html`<table class="data" id="domains">
 <caption class="visually-hidden">Templates and sampling rates per observation domain</caption>
 <thead><tr><th scope="col">Exporter</th><th scope="col" class="num">Version</th><th scope="col" class="num">Domain</th><th scope="col" class="num">Data templates</th><th scope="col" class="num">Options templates</th><th scope="col">Template ids</th><th scope="col">Sampling rates</th></tr></thead>
-<tbody>${domainRows}</tbody></table></div>`
+<tbody>${domainRows}</tbody></table>`,
+      )
 }`
 }
 ${
   sflow.length === 0
     ? html``
     : html`<h3>sFlow samples</h3>
-<div class="table-wrap"><table class="data" id="sflow">
+${tableWrap(
+  "sFlow samples",
+  html`<table class="data" id="sflow">
 <caption class="visually-hidden">sFlow samples per agent</caption>
 <thead><tr><th scope="col">Agent</th><th scope="col" class="num">Flow</th><th scope="col" class="num">Counter</th><th scope="col" class="num">Discard</th><th scope="col" class="num">Other</th><th scope="col" class="num" title="Packets the agent could not sample">Agent drops</th></tr></thead>
-<tbody>${agentRows}</tbody></table></div>`
+<tbody>${agentRows}</tbody></table>`,
+)}`
 }
 </section>`;
 }
@@ -211,10 +224,13 @@ function countsTable(id: string, caption: string, counts: Record<string, unknown
   >;
   if (rows.length === 0) return html`<p id="${id}" data-empty="${id}">None.</p>`;
   rows.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-  return html`<div class="table-wrap"><table class="data" id="${id}">
+  return tableWrap(
+    caption,
+    html`<table class="data" id="${id}">
 <caption class="visually-hidden">${caption}</caption>
 <thead><tr><th scope="col">Reason</th><th scope="col" class="num">Count</th></tr></thead>
-<tbody>${rows.map(([k, n]) => html`<tr data-reason="${k}"><th scope="row">${k}</th><td class="num alert" data-value="${n}">${exact(n)}</td></tr>`)}</tbody></table></div>`;
+<tbody>${rows.map(([k, n]) => html`<tr data-reason="${k}"><th scope="row">${k}</th><td class="num alert" data-value="${n}">${exact(n)}</td></tr>`)}</tbody></table>`,
+  );
 }
 
 function processSection(status: unknown): Html {
@@ -252,14 +268,17 @@ ${held === undefined ? html`` : html`<h3>Held data sets (waiting for their templ
 ${
   inputs.length === 0
     ? html``
-    : html`<h3>Inputs</h3><div class="table-wrap"><table class="data" id="inputs">
+    : html`<h3>Inputs</h3>${tableWrap(
+        "Inputs",
+        html`<table class="data" id="inputs">
 <caption class="visually-hidden">UDP inputs</caption>
 <thead><tr><th scope="col">Listen</th><th scope="col" class="num">Port</th><th scope="col" class="num">Datagrams</th><th scope="col" class="num">Refused</th><th scope="col" class="num">Kernel drops</th><th scope="col" class="num">Undrained</th><th scope="col" class="num">Receive buffer</th></tr></thead>
 <tbody>${inputs.map((i) => {
-        const n = (k: string) => (typeof i[k] === "number" ? exact(i[k] as number) : "unknown");
-        const drops = typeof i.kernelDrops === "number" && i.kernelDrops > 0;
-        return html`<tr><th scope="row">${String(i.listen ?? "")}</th><td class="num">${n("port")}</td><td class="num">${n("datagrams")}</td><td class="num">${n("refusedDatagrams")}</td><td class="num${drops ? " alert" : ""}" data-field="kernelDrops">${n("kernelDrops")}</td><td class="num">${n("undrained")}</td><td class="num">${n("receiveBufferBytes")}</td></tr>`;
-      })}</tbody></table></div>`
+          const n = (k: string) => (typeof i[k] === "number" ? exact(i[k] as number) : "unknown");
+          const drops = typeof i.kernelDrops === "number" && i.kernelDrops > 0;
+          return html`<tr><th scope="row">${String(i.listen ?? "")}</th><td class="num">${n("port")}</td><td class="num">${n("datagrams")}</td><td class="num">${n("refusedDatagrams")}</td><td class="num${drops ? " alert" : ""}" data-field="kernelDrops">${n("kernelDrops")}</td><td class="num">${n("undrained")}</td><td class="num">${n("receiveBufferBytes")}</td></tr>`;
+        })}</tbody></table>`,
+      )}`
 }
 ${capture === undefined ? html`` : html`<h3>Packet capture</h3>${figures("capture", capture)}`}
 </section>`;

@@ -468,6 +468,94 @@ describe("variable-length and enterprise-specific fields", () => {
   });
 });
 
+describe("Cisco AVC ART over NetFlow v9", () => {
+  // Flexible NetFlow's `export-protocol netflow-v9` sends the ART fields under the numbers IPFIX
+  // gives them with enterprise 9, without an enterprise number: the same record over both must
+  // fill the same response-time contribution.
+  const art = [
+    9282, 9292, 9316, 9319, 9306, 9309, 9268, 9300, 9293, 9294, 9295, 9296, 9297, 9298, 9299,
+  ];
+  // 3 connections, 12 responses; sums in ms: client 6, server 30, server response 240, total
+  // 900; 2 retransmissions, 1 late response; histogram 1, 2, 3, 0, 4, 1, 1.
+  const values = [3, 12, 6, 30, 240, 900, 2, 1, 1, 2, 3, 0, 4, 1, 1];
+  const body = () =>
+    record((x) => {
+      x.ipv4("10.0.0.9").u32(60);
+      for (const v of values) x.u32(v);
+    });
+  const key = [
+    { id: 8, length: 4 },
+    { id: 1, length: 4 },
+  ];
+
+  it("reads the ART ids without an enterprise number as IPFIX reads them with PEN 9", () => {
+    const decoder = createFlowDecoder();
+    const b = new FlowBatch();
+    decoder.decode(
+      v9Packet({ exportSeconds: T0 / 1000, sequence: 0, domain: 0, sysUptimeMs: 100_000 }, [
+        { kind: "template", id: 256, fields: [...key, ...art.map((id) => ({ id, length: 4 }))] },
+        { kind: "data", id: 256, records: [body()] },
+      ]),
+      "192.0.2.1",
+      T0,
+      b,
+    );
+    decoder.decode(
+      ipfixMessage(header(0), [
+        {
+          kind: "template",
+          id: 256,
+          fields: [...key, ...art.map((id) => ({ id, length: 4, pen: 9 }))],
+        },
+        { kind: "data", id: 256, records: [body()] },
+      ]),
+      "192.0.2.2",
+      T0,
+      b,
+    );
+    expect(b.length).toBe(2);
+    expect(readFlowRecord(b, 0).responseTimes).toEqual({
+      transactions: 12,
+      networkDelaySumUs: 36_000,
+      networkDelayCount: 3,
+      serverDelaySumUs: 240_000,
+      serverDelayCount: 12,
+      totalDelaySumUs: 900_000,
+      lateResponses: 1,
+      retransmissions: 2,
+      bucket1: 1,
+      bucket2: 2,
+      bucket3: 3,
+      bucket4: 0,
+      bucket5: 4,
+      bucket6: 1,
+      bucket7: 1,
+    });
+    expect(readFlowRecord(b, 0)).toMatchObject({
+      clientNetworkDelayUs: 2_000,
+      serverNetworkDelayUs: 10_000,
+      applicationDelayUs: 20_000,
+    });
+    expect(readFlowRecord(b, 1).responseTimes).toEqual(readFlowRecord(b, 0).responseTimes);
+  });
+
+  it("IPFIX ids 9268 … 9319 without an enterprise number are not ART (IANA's, unassigned)", () => {
+    const decoder = createFlowDecoder();
+    const b = new FlowBatch();
+    decoder.decode(
+      ipfixMessage(header(0), [
+        { kind: "template", id: 256, fields: [...key, ...art.map((id) => ({ id, length: 4 }))] },
+        { kind: "data", id: 256, records: [body()] },
+      ]),
+      "192.0.2.2",
+      T0,
+      b,
+    );
+    expect(b.length).toBe(1);
+    expect(readFlowRecord(b, 0).responseTimes).toBeUndefined();
+  });
+});
+
 describe("sampling", () => {
   // akvorado's multiple-sampling-rates export, split: the data arrives before the options data.
   const parts = [

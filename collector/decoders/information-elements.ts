@@ -165,6 +165,9 @@ const CISCO_ART_SERVER_RESPONSE_TIME_SUM = 9306;
 const CISCO_ART_TOTAL_RESPONSE_TIME_SUM = 9309;
 const CISCO_ART_CLIENT_NETWORK_TIME_SUM = 9316;
 const CISCO_ART_SERVER_NETWORK_TIME_SUM = 9319;
+/** The range of Cisco's ART ids read (NetFlow v9 has them without an enterprise number). */
+const CISCO_ART_FIRST = CISCO_ART_RETRANSMISSIONS;
+const CISCO_ART_LAST = CISCO_ART_SERVER_NETWORK_TIME_SUM;
 
 /**
  * The action for one field, before the counter choice (see `chooseCounters` in template.ts).
@@ -178,9 +181,15 @@ export function baseOp(pen: number, id: number, length: number): Op {
   return Op.Skip;
 }
 
-/** NetFlow v9 has no enterprise numbers: ids >= 32768 are vendor fields (nProbe's among them). */
+/**
+ * NetFlow v9 has no enterprise numbers: ids >= 32768 are vendor fields (nProbe's among them), and
+ * Cisco AVC exports its ART fields under the same numbers as in IPFIX (9268 … 9319), without the
+ * enterprise bit (Flexible NetFlow `export-protocol netflow-v9`). No IANA element is numbered that
+ * high, so the two cannot collide.
+ */
 export function v9Op(id: number, length: number): Op {
   if (id >= 32768) return ntopOp(id);
+  if (id >= CISCO_ART_FIRST && id <= CISCO_ART_LAST) return ciscoOp(id);
   return standardOp(id, length);
 }
 

@@ -904,6 +904,8 @@ describe("isolation: every route × role", () => {
     ["GET", "/api/v1/registry/audit", "/api/v1/registry/audit", undefined, operators(200)],
     ["GET", "/api/v1/sla/webhooks", "/api/v1/sla/webhooks", undefined, operators(200)],
     ["GET", "/api/v1/registry/tree", "/api/v1/registry/tree", undefined, operators(200)],
+    ["GET", "/api/v1/registry/export", "/api/v1/registry/export", undefined, operators(200)],
+    ["POST", "/api/v1/registry/import", "/api/v1/registry/import?dryRun=true", {}, operators(400)],
     [
       "DELETE",
       "/api/v1/customers/{id}/series",
@@ -927,6 +929,13 @@ describe("isolation: every route × role", () => {
       pages(operators(200)),
     ],
     ["GET", "/console/status", "/console/status", undefined, pages(operators(200))],
+    [
+      "GET",
+      "/console/manage",
+      "/console/manage?customer=beta&site=hq",
+      undefined,
+      pages(operators(200)),
+    ],
     ["GET", "/console/customers/{id}", "/console/customers/beta", undefined, pages(operators(200))],
     [
       "GET",

@@ -278,21 +278,32 @@ export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions
     onError: tooLarge(MAX_BODY_BYTES),
   });
   /** Paths (without parameters) whose routes take larger bodies: POST /api/v1/changes. */
-  const larger = new Map<string, MiddlewareHandler<ApiEnv>>();
+  const larger = new Map<string, { max: number; limit: MiddlewareHandler<ApiEnv> }>();
   for (const route of routes) {
     const max = route.maxBodyBytes;
     if (max !== undefined && max > MAX_BODY_BYTES && !route.path.includes("{")) {
-      larger.set(route.path, bodyLimit({ maxSize: max, onError: tooLarge(max) }));
+      larger.set(route.path, { max, limit: bodyLimit({ maxSize: max, onError: tooLarge(max) }) });
     }
   }
   // GET and HEAD bodies are never read (Node discards them); asking for one would cost a
   // whole Request object per request in @hono/node-server. A larger body is refused before
-  // anything else is looked at (authentication included).
-  app.use((c, next) =>
-    c.req.method === "GET" || c.req.method === "HEAD"
-      ? next()
-      : (larger.get(c.req.path) ?? limitBody)(c, next),
-  );
+  // anything else is looked at (authentication included). Over HTTP, a body whose length is
+  // announced (Content-Length), or none, is judged from the header, without asking for the
+  // body: that would make the whole Request object too, where reading it later goes straight
+  // from the socket (8 % of the API's CPU under 50 clients writing 20 %); a chunked body is
+  // counted as it is read, by hono's bodyLimit.
+  app.use((c, next) => {
+    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
+    const special = larger.get(c.req.path);
+    const headers = c.env?.incoming?.headers;
+    if (headers !== undefined && headers["transfer-encoding"] === undefined) {
+      const max = special?.max ?? MAX_BODY_BYTES;
+      const length = headers["content-length"];
+      if (length !== undefined && Number(length) > max) tooLarge(max)();
+      return next();
+    }
+    return (special?.limit ?? limitBody)(c, next);
+  });
 
   const byPath = new Map<string, ApiRoute[]>();
   for (const route of routes) {

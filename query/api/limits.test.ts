@@ -447,5 +447,14 @@ describe("request targets and bodies", () => {
     );
     expect(small).toMatch(/^HTTP\/1\.1 405 /);
     expect(small).toMatch(/\r\nallow: GET, HEAD\r\n/i);
+    // Sent in chunks, with no length announced: counted as it comes, refused all the same.
+    const size = (1024 * 1024 + 1).toString(16);
+    const chunked = await raw(
+      port,
+      `POST /api/v1/status HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${size}\r\n${"a".repeat(1024 * 1024 + 1)}\r\n0\r\n\r\n`,
+    );
+    expect(chunked).toMatch(/^HTTP\/1\.1 413 /);
+    expect(body(chunked).error.code).toBe("FT_BODY_TOO_LARGE");
+    expect(api.stats().authFailures).toBe(0);
   });
 });

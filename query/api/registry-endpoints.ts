@@ -14,6 +14,7 @@ import {
   applyChangeSet,
   changeSetSchema,
   customerRecordSchema,
+  insertionPoint,
   linkRecordSchema,
   type RegistryCustomer,
   type RegistryLink,
@@ -67,7 +68,7 @@ export interface RegistryAccess {
   changedSince?(from: number, to: number): ReadonlySet<string> | undefined;
 }
 
-function readOnly(): never {
+export function readOnly(): never {
   throw new ApiError(
     409,
     "FT_REGISTRY_READONLY",
@@ -240,7 +241,8 @@ export function registryCustomerScope(
 
 // --- The rows the API shows -------------------------------------------------------------------
 
-const CUSTOMER_FIELDS = [
+/** The fields of a customer's list row (its columns: sortable and choosable). */
+export const CUSTOMER_FIELDS = [
   "id",
   "name",
   "serviceType",
@@ -520,7 +522,10 @@ function entityTags(header: string): "*" | number[] {
 }
 
 /** Zod's issues as problems; an unknown key is named in the path (`changes[0].colour`). */
-function problemsOf(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []) {
+export function problemsOf(
+  issues: readonly z.core.$ZodIssue[],
+  prefix: readonly PropertyKey[] = [],
+) {
   return issues.flatMap((i): BodyProblem[] =>
     i.code === "unrecognized_keys"
       ? i.keys.map((key) => ({
@@ -531,7 +536,7 @@ function problemsOf(issues: readonly z.core.$ZodIssue[], prefix: readonly Proper
   );
 }
 
-function badBody(message: string, problems: readonly BodyProblem[]): ApiError {
+export function badBody(message: string, problems: readonly BodyProblem[]): ApiError {
   return new ApiError(400, "FT_BAD_BODY", message, undefined, {}, { problems });
 }
 
@@ -591,6 +596,52 @@ function registryProblems(message: string, base?: string): BodyProblem[] {
     });
 }
 
+/**
+ * Runs a registry call, turning its coded errors into answers (422 with problems, 409, 404, 412,
+ * 503); `base` names the record an item route writes (taken off the problems' paths).
+ */
+export async function callRegistry<T>(
+  fn: () => Promise<T>,
+  base?: string,
+  log?: Logger,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (!isFlowtallyError(e)) throw e;
+    const message = e.message;
+    switch (e.code) {
+      case "FT_REGISTRY_INVALID":
+        throw new ApiError(
+          422,
+          "FT_REGISTRY_INVALID",
+          message.split("\n", 1)[0]!,
+          undefined,
+          {},
+          {
+            problems: registryProblems(message, base),
+          },
+        );
+      case "FT_REGISTRY_EXISTS":
+        throw new ApiError(409, "FT_REGISTRY_EXISTS", message);
+      case "FT_REGISTRY_NOT_FOUND":
+        throw notFound(message);
+      case "FT_REGISTRY_CONFLICT":
+        throw new ApiError(412, "FT_REGISTRY_CONFLICT", message);
+      case "FT_REGISTRY_OPEN":
+        // The cause (the database's host, its error) goes to the log, not to the client.
+        log?.error({ err: e }, "API: the customer registry is unavailable");
+        throw new ApiError(
+          503,
+          "FT_REGISTRY_UNAVAILABLE",
+          "the customer registry cannot be reached; see the server log",
+        );
+      default:
+        throw e;
+    }
+  }
+}
+
 interface Target {
   customer: string;
   site?: string;
@@ -642,13 +693,7 @@ export function registryRoutes(
       const removed = new Set<ListRow>();
       for (const id of touched) {
         const c = findById(snapshot.customers, id);
-        let lo = 0;
-        let hi = fresh.length;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (fresh[mid]!.id < id) lo = mid + 1;
-          else hi = mid;
-        }
+        const lo = insertionPoint(fresh, id);
         const present = lo < fresh.length && fresh[lo]!.id === id;
         if (present && sources[lo] === c) continue;
         if (present) removed.add(fresh[lo]!);
@@ -706,44 +751,8 @@ export function registryRoutes(
     return rows;
   };
 
-  /** Turns the registry's coded errors into answers; `base` names the record an item route writes. */
-  async function registryCall<T>(fn: () => Promise<T>, base?: string): Promise<T> {
-    try {
-      return await fn();
-    } catch (e) {
-      if (!isFlowtallyError(e)) throw e;
-      const message = e.message;
-      switch (e.code) {
-        case "FT_REGISTRY_INVALID":
-          throw new ApiError(
-            422,
-            "FT_REGISTRY_INVALID",
-            message.split("\n", 1)[0]!,
-            undefined,
-            {},
-            {
-              problems: registryProblems(message, base),
-            },
-          );
-        case "FT_REGISTRY_EXISTS":
-          throw new ApiError(409, "FT_REGISTRY_EXISTS", message);
-        case "FT_REGISTRY_NOT_FOUND":
-          throw notFound(message);
-        case "FT_REGISTRY_CONFLICT":
-          throw new ApiError(412, "FT_REGISTRY_CONFLICT", message);
-        case "FT_REGISTRY_OPEN":
-          // The cause (the database's host, its error) goes to the log, not to the client.
-          options.log?.error({ err: e }, "API: the customer registry is unavailable");
-          throw new ApiError(
-            503,
-            "FT_REGISTRY_UNAVAILABLE",
-            "the customer registry cannot be reached; see the server log",
-          );
-        default:
-          throw e;
-      }
-    }
-  }
+  const registryCall = <T>(fn: () => Promise<T>, base?: string) =>
+    callRegistry(fn, base, options.log);
 
   const snapshot = () => registryCall(() => registry.snapshot());
 

@@ -29,7 +29,7 @@ export interface ListRequest {
 }
 
 export interface ListPage {
-  items: Array<Record<string, unknown>>;
+  items: Array<Readonly<Record<string, unknown>>>;
   total: number;
   next: string | null;
 }
@@ -169,8 +169,12 @@ export function listPage(sorted: readonly ListRow[], r: ListRequest): ListPage {
   };
 }
 
-function select(row: ListRow, fields: readonly string[] | undefined): Record<string, unknown> {
-  if (fields === undefined) return { ...row };
+/** The row's chosen fields; every field: the row itself (read-only, shared with the order). */
+function select(
+  row: ListRow,
+  fields: readonly string[] | undefined,
+): Readonly<Record<string, unknown>> {
+  if (fields === undefined) return row;
   const out: Record<string, unknown> = { id: row.id };
   for (const f of fields) if (row[f] !== undefined) out[f] = row[f];
   return out;
@@ -219,6 +223,10 @@ export function createListIndex(maxOrders = 16) {
       if (previous !== version || removed.size + added.length > MAX_PATCHED) {
         orders = new Map();
       } else {
+        // A row replaced by one of the same id (an edit): where the sort value stayed, the new
+        // row takes the old one's place, without moving the rows after it.
+        const removedById = new Map<string, ListRow>();
+        for (const row of removed) removedById.set(row.id, row);
         for (const [k, order] of orders) {
           // Sorted by id without a filter, an order is the rows themselves: free to make again.
           if (order.key.sort === "id" && matcher(order.key) === undefined) {
@@ -231,13 +239,24 @@ export function createListIndex(maxOrders = 16) {
           const keep = matcher(order.key);
           const cmp = comparator(order.key.sort);
           const rows = order.rows as ListRow[];
+          const placed = new Set<ListRow>();
+          for (const row of added) {
+            const old = removedById.get(row.id);
+            // (A row the filter drops, or an old one it dropped, takes the general path.)
+            if (old === undefined || cmp(old, row) !== 0) continue;
+            if (keep !== undefined && !(keep(old) && keep(row))) continue;
+            const at = lowerBound(rows, old, cmp);
+            if (rows[at] !== old) continue;
+            rows[at] = row;
+            placed.add(row);
+          }
           for (const row of removed) {
             if (keep !== undefined && !keep(row)) continue;
             const at = lowerBound(rows, row, cmp);
             if (rows[at] === row) rows.splice(at, 1);
           }
           for (const row of added) {
-            if (keep !== undefined && !keep(row)) continue;
+            if (placed.has(row) || (keep !== undefined && !keep(row))) continue;
             rows.splice(lowerBound(rows, row, cmp), 0, row);
           }
         }

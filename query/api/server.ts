@@ -41,6 +41,7 @@ import {
   registryCustomers,
   registryRoutes,
 } from "./registry-endpoints.js";
+import { registryFileRoutes } from "./registry-file-endpoints.js";
 import { type ApiReply, errorReply, fromResponse, toResponse } from "./reply.js";
 import { type ApiRoute, apiRoutes } from "./routes.js";
 
@@ -225,14 +226,20 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     ...(deps.registry === undefined
       ? {}
       : {
-          registry: registryRoutes(deps.registry, {
-            maxChangeSetBytes: limits.maxChangeSetBytes,
-            now,
-            log,
-            ...(deps.store?.purgeCustomer === undefined
-              ? {}
-              : { purgeSeries: (id: string) => deps.store!.purgeCustomer(id) }),
-          }),
+          registry: [
+            ...registryRoutes(deps.registry, {
+              maxChangeSetBytes: limits.maxChangeSetBytes,
+              now,
+              log,
+              ...(deps.store?.purgeCustomer === undefined
+                ? {}
+                : { purgeSeries: (id: string) => deps.store!.purgeCustomer(id) }),
+            }),
+            ...registryFileRoutes(deps.registry, {
+              maxBodyBytes: limits.maxChangeSetBytes,
+              log,
+            }),
+          ],
         }),
   });
   // The portal's branding and global message of the day: the config's, with what the admin pages
@@ -283,6 +290,15 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
           settings,
           ...(deps.registry === undefined ? {} : { registry: deps.registry }),
           ...(customerExists === undefined ? {} : { customerExists }),
+          manage: {
+            source: deps.registry?.source ?? "config",
+            api:
+              deps.registry === undefined
+                ? registryRoutes(configRegistry(config.customers), {
+                    maxChangeSetBytes: limits.maxChangeSetBytes,
+                  })
+                : table,
+          },
         });
   const pages = web?.routes ?? [];
   const app = createApiApp([...routes, ...pages], {
