@@ -3,7 +3,8 @@
  * database (the embedded DuckDB file or PostgreSQL), over the registry's SqlDriver, with the same
  * tables' DDL on both. Sessions and tokens are stored as SHA-256 digests only (sessions.ts); a
  * user's sessions and tokens are deleted in the same transaction that disables or deletes it or
- * changes its password.
+ * changes its password. The portal's settings saved on the admin pages (branding, the global message
+ * of the day: web/admin/) are rows of accounts_settings, each written with its audit entry.
  */
 import type { SqlDriver, SqlSession } from "../registry/sql-registry.js";
 import { FlowtallyError, isFlowtallyError } from "../schema/errors.js";
@@ -46,6 +47,12 @@ export const ACCOUNT_TABLES_SQL = [
     detail TEXT NOT NULL
   )`,
   ...OUTAGE_TABLES_SQL,
+
+  `CREATE TABLE IF NOT EXISTS accounts_settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_ms BIGINT NOT NULL
+  )`,
 ];
 
 export interface SessionRow {
@@ -66,6 +73,21 @@ export interface UserUpdate {
   passwordHash: string | null;
   disabled: boolean;
   updatedAt: number;
+}
+
+/** Which audit entries to read, newest first (the admin pages' audit log). */
+export interface AuditSearch {
+  /** The actor or the target is this user. */
+  user?: string;
+  /** The entry names this customer (`customer` in its detail). */
+  customer?: string;
+  action?: string;
+  /** [fromMs, toMs) of `at`. */
+  fromMs?: number;
+  toMs?: number;
+  /** Entries before this sequence number (the next page). */
+  beforeSeq?: number;
+  limit: number;
 }
 
 export interface AccountStore {
@@ -103,6 +125,20 @@ export interface AccountStore {
    * outages: outage-sql.ts); `writeAudit` adds an audit entry in it.
    */
   transaction<T>(kind: "read" | "write", fn: (s: SqlSession) => Promise<T>): Promise<T>;
+
+  /** Audit entries matching `query`, newest first. */
+  searchAudit(query: AuditSearch): Promise<AccountAuditEntry[]>;
+  /** Each user's last successful login (ms), from the audit log. */
+  lastLogins(): Promise<Map<string, number>>;
+  /** The saved settings whose key is not in `except` (key → value). */
+  readSettings(except?: readonly string[]): Promise<Map<string, string>>;
+  readSetting(key: string): Promise<string | undefined>;
+  /** Sets (a string) or removes (null) settings, with their audit entry, in one transaction. */
+  writeSettings(
+    changes: ReadonlyMap<string, string | null>,
+    at: number,
+    audit: AuditInput,
+  ): Promise<void>;
 }
 
 const num = (v: unknown) => Number(v);
@@ -132,6 +168,44 @@ function tokenFrom(r: unknown[]): TokenRow {
     expiresAt: numOrNull(expires),
     lastUsedAt: numOrNull(used),
   };
+}
+
+function auditFrom(r: unknown[]): AccountAuditEntry {
+  return {
+    seq: num(r[0]),
+    at: num(r[1]),
+    actor: String(r[2]),
+    action: String(r[3]),
+    target: String(r[4]),
+    client: String(r[5]),
+    detail: JSON.parse(String(r[6])) as Record<string, unknown>,
+  };
+}
+
+const AUDIT_COLUMNS = "seq, at_ms, actor, action, target, client, detail";
+
+/** The WHERE clause and parameters of an audit search (ids have no quotes: a JSON text match). */
+function auditWhere(q: AuditSearch): { where: string; params: Array<string | number> } {
+  const params: Array<string | number> = [];
+  const p = (v: string | number) => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  const terms: string[] = [];
+  if (q.user !== undefined) {
+    const u = p(q.user);
+    terms.push(`(actor = ${u} OR target = ${u})`);
+  }
+  if (q.customer !== undefined) {
+    // `_` is a wildcard of LIKE (and may be in an id): escaped.
+    const like = `%"customer":"${q.customer.replace(/[\\%_]/g, (c) => `\\${c}`)}"%`;
+    terms.push(`detail LIKE ${p(like)} ESCAPE '\\'`);
+  }
+  if (q.action !== undefined) terms.push(`action = ${p(q.action)}`);
+  if (q.fromMs !== undefined) terms.push(`at_ms >= ${p(q.fromMs)}`);
+  if (q.toMs !== undefined) terms.push(`at_ms < ${p(q.toMs)}`);
+  if (q.beforeSeq !== undefined) terms.push(`seq < ${p(q.beforeSeq)}`);
+  return { where: terms.length === 0 ? "" : `WHERE ${terms.join(" AND ")}`, params };
 }
 
 const USER_COLUMNS = "id, role, customer, auth, password_hash, disabled, created_ms, updated_ms";
@@ -334,18 +408,50 @@ export function createAccountStore(driver: SqlDriver): AccountStore {
       tx("read", async (s) =>
         (
           await s.rows(
-            "SELECT seq, at_ms, actor, action, target, client, detail FROM accounts_audit WHERE seq > $1 ORDER BY seq LIMIT $2",
+            `SELECT ${AUDIT_COLUMNS} FROM accounts_audit WHERE seq > $1 ORDER BY seq LIMIT $2`,
             [since, limit],
           )
-        ).map((r) => ({
-          seq: num(r[0]),
-          at: num(r[1]),
-          actor: String(r[2]),
-          action: String(r[3]),
-          target: String(r[4]),
-          client: String(r[5]),
-          detail: JSON.parse(String(r[6])) as Record<string, unknown>,
-        })),
+        ).map(auditFrom),
       ),
+    searchAudit: (q) =>
+      tx("read", async (s) => {
+        const { where, params } = auditWhere(q);
+        const sql = `SELECT ${AUDIT_COLUMNS} FROM accounts_audit ${where} ORDER BY seq DESC LIMIT $${params.length + 1}`;
+        return (await s.rows(sql, [...params, q.limit])).map(auditFrom);
+      }),
+    lastLogins: () =>
+      tx("read", async (s) => {
+        const rows = await s.rows(
+          "SELECT target, MAX(at_ms) FROM accounts_audit WHERE action = 'login' GROUP BY target",
+        );
+        return new Map(rows.map((r) => [String(r[0]), num(r[1])]));
+      }),
+    readSettings: (except = []) =>
+      tx("read", async (s) => {
+        const rows = await s.rows("SELECT key, value FROM accounts_settings ORDER BY key");
+        return new Map(
+          rows
+            .map((r): [string, string] => [String(r[0]), String(r[1])])
+            .filter(([k]) => !except.includes(k)),
+        );
+      }),
+    readSetting: (key) =>
+      tx("read", async (s) => {
+        const rows = await s.rows("SELECT value FROM accounts_settings WHERE key = $1", [key]);
+        return rows[0] === undefined ? undefined : String(rows[0][0]);
+      }),
+    writeSettings: (changes, at, audit) =>
+      tx("write", async (s) => {
+        for (const [key, value] of changes) {
+          await s.run("DELETE FROM accounts_settings WHERE key = $1", [key]);
+          if (value !== null) {
+            await s.run(
+              "INSERT INTO accounts_settings (key, value, updated_ms) VALUES ($1, $2, $3)",
+              [key, value, at],
+            );
+          }
+        }
+        await writeAudit(s, audit);
+      }),
   };
 }

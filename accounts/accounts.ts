@@ -10,7 +10,7 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { ID_PATTERN } from "../schema/config.js";
-import type { AccountStore, AuditInput } from "./account-store.js";
+import type { AccountStore, AuditInput, AuditSearch } from "./account-store.js";
 import {
   createLoginLimiter,
   DEFAULT_LOGIN_LIMITS,
@@ -182,6 +182,29 @@ export interface Accounts {
   readAudit(query: { since?: number; limit?: number }): Promise<AccountAuditEntry[]>;
   /** Declared outages and maintenance windows of links (outages.ts), beside the accounts. */
   outages: OutageBook;
+
+  /** The audit log newest first, filtered (the admin pages' audit page). */
+  searchAudit(query: AuditSearch): Promise<AccountAuditEntry[]>;
+  /** Each user's last successful login (ms). */
+  lastLogins(): Promise<Map<string, number>>;
+  /** Writes an audit entry of a change made elsewhere (a customer's message of the day). */
+  recordChange(
+    actor: Principal,
+    action: string,
+    target: string,
+    client: string,
+    detail: Record<string, unknown>,
+  ): Promise<void>;
+  /** The portal's settings saved on the admin pages (key → value; web/admin/portal-settings.ts). */
+  readSettings(except?: readonly string[]): Promise<Map<string, string>>;
+  readSetting(key: string): Promise<string | undefined>;
+  /** Sets or removes (null) settings with one audit entry (`action`, `detail`). */
+  writeSettings(
+    changes: ReadonlyMap<string, string | null>,
+    actor: Principal,
+    client: string,
+    entry: { action: string; target: string; detail: Record<string, unknown> },
+  ): Promise<void>;
 }
 
 /** A user without its hash: what every answer shows. */
@@ -625,5 +648,18 @@ export function createAccounts(config: Partial<AccountsConfig>, deps: AccountsDe
 
     readAudit: (query) => store.readAudit(query),
     outages: createOutageBook(store, now),
+
+    searchAudit: (query) => store.searchAudit(query),
+    lastLogins: () => store.lastLogins(),
+    recordChange: (actor, action, target, client, detail) =>
+      store.audit(audit(actorName(actor), action, target, client, detail)),
+    readSettings: (except) => store.readSettings(except),
+    readSetting: (key) => store.readSetting(key),
+    writeSettings: (changes, actor, client, entry) =>
+      store.writeSettings(
+        changes,
+        now(),
+        audit(actorName(actor), entry.action, entry.target, client, entry.detail),
+      ),
   };
 }

@@ -2,6 +2,7 @@ export { accountStoreFor, accountsFor } from "./account-database.js";
 export {
   ACCOUNT_TABLES_SQL,
   type AccountStore,
+  type AuditSearch,
   createAccountStore,
 } from "./account-store.js";
 export {

@@ -107,12 +107,15 @@ export function defusedCell(s: string): string {
   return FORMULA_LEADING.test(s) ? `'${s}` : s;
 }
 
+/** An RFC 4180 CSV field: quoted when it needs it, a formula-leading text defused. */
+export function csvCell(v: string | number): string {
+  const s = typeof v === "string" ? defusedCell(v) : String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
 /** RFC 4180 CSV with a header; fields quoted when they need it, formula-leading cells defused. */
 export function overviewCsv(rows: readonly OverviewRow[]): string {
-  const cell = (v: string | number) => {
-    const s = typeof v === "string" ? defusedCell(v) : String(v);
-    return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-  };
+  const cell = csvCell;
   const lines = [overviewColumns.join(",")];
   for (const r of rows) lines.push(overviewColumns.map((c) => cell(r[c])).join(","));
   return `${lines.join("\r\n")}\r\n`;

@@ -88,7 +88,7 @@ function unreservedId(kind: IdKind) {
 }
 
 /** A CSS colour as #rgb or #rrggbb (put into the portal's stylesheet as is). */
-const hexColor = z
+export const hexColor = z
   .string()
   .regex(/^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/, 'is not a colour "#rgb" or "#rrggbb"');
 const ipAddress = z.string().refine((s) => isIP(s) !== 0, "is not an IP address");
@@ -604,6 +604,36 @@ export const radiusConfigSchema = z.strictObject({
   retries: z.number().int().min(0).max(10).default(2),
 });
 
+/**
+ * The portal's branding (config `portal.branding`; the admin pages save overrides of it, key by
+ * key: web/admin/portal-settings.ts). Every text is shown as text (escaped), never as markup.
+ */
+export const brandingSchema = z.strictObject({
+  /** The title in the header and the browser tab. */
+  title: z.string().min(1).max(200).default("flowtally"),
+  /**
+   * A PNG, JPEG, SVG or WebP file shown in the header (relative: to the config file's
+   * directory), served by flowtally itself; left out: no logo.
+   */
+  logo: z
+    .string()
+    .min(1)
+    .refine((s) => /\.(png|jpe?g|svg|webp)$/i.test(s), "is not a .png, .jpg, .svg or .webp file")
+    .optional(),
+  colors: z
+    .strictObject({
+      /** The header and buttons. */
+      primary: hexColor.default("#1f5f99"),
+      background: hexColor.default("#f6f7f9"),
+      text: hexColor.default("#1b1f24"),
+    })
+    .prefault({}),
+  /** A line at the foot of every portal page. */
+  footer: z.string().max(1000).default(""),
+  /** Words above the portal's login form. */
+  loginText: z.string().max(2000).default(""),
+});
+
 export const configSchema = z.strictObject({
   /**
    * The directory of every file flowtally writes whose path in the config is relative (store,
@@ -862,36 +892,7 @@ export const configSchema = z.strictObject({
    */
   portal: z
     .strictObject({
-      branding: z
-        .strictObject({
-          /** The title in the header and the browser tab. */
-          title: z.string().min(1).max(200).default("flowtally"),
-          /**
-           * A PNG, JPEG, SVG or WebP file shown in the header (relative: to the config file's
-           * directory), served by flowtally itself; left out: no logo.
-           */
-          logo: z
-            .string()
-            .min(1)
-            .refine(
-              (s) => /\.(png|jpe?g|svg|webp)$/i.test(s),
-              "is not a .png, .jpg, .svg or .webp file",
-            )
-            .optional(),
-          colors: z
-            .strictObject({
-              /** The header and buttons. */
-              primary: hexColor.default("#1f5f99"),
-              background: hexColor.default("#f6f7f9"),
-              text: hexColor.default("#1b1f24"),
-            })
-            .prefault({}),
-          /** A line at the foot of every portal page. */
-          footer: z.string().max(1000).default(""),
-          /** Words above the portal's login form. */
-          loginText: z.string().max(2000).default(""),
-        })
-        .prefault({}),
+      branding: brandingSchema.prefault({}),
       /**
        * The provider's HTML template of every customer's portal page (docs/portal.md#provider-templates;
        * relative: to the config file's directory), read at start and at SIGHUP; left out: the

@@ -95,6 +95,26 @@ describe("accessibility (axe-core, WCAG 2.1 AA)", () => {
     await context.close();
   }, 90_000);
 
+  it("the admin pages (web/admin/)", async () => {
+    await s.accounts.addUser(
+      { id: "root", role: "admin", auth: "local", password: PASSWORD, disabled: false },
+      { user: "operator-token", role: "admin", via: "operator-token" },
+      "test",
+    );
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${s.base}/console/login`);
+    await logIn(page, "root", PASSWORD, "**/console");
+    await check(page, "/console/admin/users");
+    await check(page, "/console/admin/users/ops");
+    await check(page, "/console/tokens");
+    await check(page, "/console/admin/motd?find=a&customer=acme");
+    await check(page, "/console/admin/branding");
+    await check(page, "/console/admin/audit");
+    await check(page, "/console/admin/audit?kind=nope");
+    await context.close();
+  }, 90_000);
+
   it("the portal's pages", async () => {
     const context = await browser.newContext();
     const page = await context.newPage();

@@ -26,6 +26,8 @@ export interface Assets {
   readonly htmx: Asset;
   readonly uplot: Asset;
   readonly script: Asset;
+  /** The admin pages' script (web/static/admin.js: the copy button of a new token). */
+  readonly admin: Asset;
   /** The customer management page's script (web/manage/). */
   readonly manage: Asset;
   /** The traffic-by-class graph (web/static/class-graph.js), on pages with graphs. */
@@ -63,7 +65,8 @@ const ICON =
  */
 const compressed = new Map<string, Record<Coding, Uint8Array>>();
 
-function asset(name: string, ext: keyof typeof TYPES, body: string): Asset {
+/** An asset named by its content's hash. */
+export function asset(name: string, ext: keyof typeof TYPES, body: string): Asset {
   const full = createHash("sha256").update(body).digest("hex");
   const hash = full.slice(0, 12);
   let encoded = compressed.get(full);
@@ -96,6 +99,7 @@ export function loadAssets(colors: BrandColors): Assets {
   const htmx = asset("htmx", "js", read(require.resolve("htmx.org/dist/htmx.min.js")));
   const uplot = asset("uplot", "js", read(require.resolve("uplot/dist/uPlot.iife.min.js")));
   const script = asset("console", "js", read(`${dir}console.js`));
+  const admin = asset("admin", "js", read(`${dir}admin.js`));
   const manage = asset("manage", "js", read(`${dir}manage.js`));
   const classGraph = asset("class-graph", "js", read(`${dir}class-graph.js`));
   const stylesheet = asset(
@@ -105,11 +109,12 @@ export function loadAssets(colors: BrandColors): Assets {
   );
   const brand = asset("brand", "css", brandCss(colors));
   const icon = asset("icon", "svg", ICON);
-  const all = [htmx, uplot, script, manage, classGraph, stylesheet, brand, icon];
+  const all = [htmx, uplot, script, admin, manage, classGraph, stylesheet, brand, icon];
   return {
     htmx,
     uplot,
     script,
+    admin,
     manage,
     classGraph,
     stylesheet,

@@ -13,6 +13,8 @@ export interface Branding {
   footer: string;
   /** The logo's path under /assets/, if any. */
   logoPath?: string | undefined;
+  /** The colours' stylesheet under /assets/ (default: the config's, assets.brand). */
+  stylesheetPath?: string | undefined;
 }
 
 export interface Viewer {
@@ -30,6 +32,8 @@ export interface PageView {
   body: Html;
   /** Whether the page draws charts (uPlot is loaded only then). */
   charts?: boolean;
+  /** Whether the page loads the admin pages' script (web/static/admin.js). */
+  admin?: boolean;
 }
 
 /** htmx's settings: no eval, no inline indicator styles (the CSP allows neither). */
@@ -53,6 +57,8 @@ function nav(area: Area, viewer: Viewer | undefined): Html {
       html`<a href="/portal/customers/${encodeURIComponent(viewer.customer)}">My traffic</a>`,
     );
   }
+  if (viewer.role === "admin") links.push(html`<a href="/console/admin/users">Admin</a>`);
+  if (viewer.csrf !== undefined) links.push(html`<a href="/console/tokens">API tokens</a>`);
   const logout =
     viewer.csrf === undefined
       ? html``
@@ -87,11 +93,12 @@ ${HTMX_CONFIG}
 <title>${view.title} · ${title}</title>
 <link rel="icon" href="${assets.icon.path}" type="image/svg+xml">
 <link rel="stylesheet" href="${assets.stylesheet.path}">
-${portal ? html`<link rel="stylesheet" href="${assets.brand.path}">` : html``}
+${portal ? html`<link rel="stylesheet" href="${brand.stylesheetPath ?? assets.brand.path}">` : html``}
 <script src="${assets.htmx.path}" defer></script>
 ${charts}
 <script src="${assets.script.path}" defer></script>
 ${chartsAfter}
+${view.admin === true ? html`<script src="${assets.admin.path}" defer></script>` : html``}
 </head>
 <body class="area-${view.area}">
 <a class="skip" href="#main">Skip to the content</a>

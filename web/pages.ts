@@ -12,6 +12,7 @@ import { clearedSessionCookie, sessionCookie } from "../accounts/sessions.js";
 import type { DataEndpoints } from "../query/api/data-endpoints.js";
 import { type ApiError, badParameter, isApiError, notFound, shown } from "../query/api/errors.js";
 import type { DownDependency } from "../query/api/process-endpoints.js";
+import { configRegistry, type RegistryAccess } from "../query/api/registry-endpoints.js";
 import { type ApiReply, reply } from "../query/api/reply.js";
 import type { ApiRoute, RouteInput } from "../query/api/routes.js";
 import { type ExportersSource, exportersView } from "../query/exporters.js";
@@ -19,6 +20,10 @@ import type { TrafficByClass } from "../query/traffic-by-class.js";
 import type { RegistryCustomer } from "../registry/model.js";
 import type { Config } from "../schema/config.js";
 import type { TrafficQuery } from "../schema/series-store.js";
+import { adminRoutes } from "./admin/admin-routes.js";
+import { createBrandStylesheets } from "./admin/brand-stylesheets.js";
+import { LOGO_POLICY } from "./admin/portal-settings.js";
+import { configPortal, createSettingsCache, type SettingsCache } from "./admin/settings-cache.js";
 import type { Assets } from "./assets.js";
 import { encodedPage, encodedStatic } from "./compression.js";
 import {
@@ -66,6 +71,15 @@ export interface WebDeps {
   logo?: { file: string; contentType: string; bytes: Uint8Array } | undefined;
   /** The provider's portal templates in force (portal/templates.ts); none: the built-in page. */
   templates?: (() => PortalTemplates) | undefined;
+  /**
+   * The portal's settings in force: the config's branding and message of the day with what the
+   * admin pages saved over them (web/admin/); default: the config's alone.
+   */
+  settings?: SettingsCache;
+  /** The customer registry, for the admin pages (customers' messages of the day). */
+  registry?: RegistryAccess;
+  /** Whether a customer exists (a customer user must name one). */
+  customerExists?: (id: string) => boolean | Promise<boolean>;
 }
 
 export interface WebPages {
@@ -98,22 +112,38 @@ function who(input: RouteInput): Principal {
 
 export function webPages(deps: WebDeps): WebPages {
   const { assets, config } = deps;
-  const b = config.portal.branding;
-  const brand: Branding = {
-    title: b.title,
-    footer: b.footer,
-    logoPath: deps.logo === undefined ? undefined : `/assets/${deps.logo.file}`,
+  const portal = configPortal(config, deps.logo);
+  const settings = deps.settings ?? createSettingsCache(portal, undefined);
+  const stylesheets = createBrandStylesheets();
+  /** The branding in force (the pages ask `settings.fresh()` before they render). */
+  const brand = (): Branding => {
+    const s = settings.current();
+    return {
+      title: s.title,
+      footer: s.footer,
+      logoPath: s.logo === undefined ? undefined : `/assets/${s.logo.file}`,
+      stylesheetPath: stylesheets.forColors(s.colors).path,
+    };
   };
   const page = (
     status: number,
     title: string,
     area: Area,
     body: Html,
-    o: { viewer?: Viewer | undefined; charts?: boolean; headers?: Record<string, string> } = {},
+    o: {
+      viewer?: Viewer | undefined;
+      charts?: boolean;
+      admin?: boolean;
+      headers?: Record<string, string>;
+    } = {},
   ): ApiReply =>
     reply(
       status,
-      renderPage({ title, area, body, viewer: o.viewer, charts: o.charts === true }, assets, brand),
+      renderPage(
+        { title, area, body, viewer: o.viewer, charts: o.charts === true, admin: o.admin === true },
+        assets,
+        brand(),
+      ),
       HTML,
       o.headers ?? {},
     );
@@ -137,7 +167,7 @@ export function webPages(deps: WebDeps): WebPages {
         next: o.next,
         user: o.user,
         problem: o.problem,
-        ...(area === "portal" ? { loginText: b.loginText } : {}),
+        ...(area === "portal" ? { loginText: settings.current().loginText } : {}),
       }),
     );
   }
@@ -343,13 +373,22 @@ export function webPages(deps: WebDeps): WebPages {
     summary:
       "The pages' scripts, stylesheet and images, named by their content (cached for a year)",
     responses: { 200: { description: "The asset" } },
-    handler({ params, header }) {
+    async handler({ params, header }) {
       const file = params.file ?? "";
       const immutable = { "cache-control": "public, max-age=31536000, immutable" };
-      if (deps.logo !== undefined && file === deps.logo.file) {
-        return { ...reply(200, "", deps.logo.contentType, immutable), bytes: deps.logo.bytes };
+      if (file.startsWith("logo-")) {
+        const logo = await settings.logo(file);
+        if (logo === undefined) throw notFound("no such asset");
+        // An SVG opened on its own runs nothing under this policy (an <img> never runs one).
+        const headers = { ...immutable, "content-security-policy": LOGO_POLICY };
+        return { ...reply(200, "", logo.ref.contentType, headers), bytes: logo.bytes };
       }
-      const a = assets.byFile.get(file);
+      let a = assets.byFile.get(file) ?? stylesheets.byFile(file);
+      if (a === undefined && file.startsWith("brand-")) {
+        // A page of another process (scaled out) may name the colours saved there: those in force.
+        const made = stylesheets.forColors((await settings.fresh()).colors);
+        if (made.path === `/assets/${file}`) a = made;
+      }
       if (a === undefined) throw notFound("no such asset");
       return encodedStatic(
         reply(200, a.body, a.contentType, immutable),
@@ -361,6 +400,20 @@ export function webPages(deps: WebDeps): WebPages {
 
   const routes: ApiRoute[] = [
     assetRoute,
+    ...adminRoutes({
+      accounts: deps.accounts,
+      settings,
+      portal,
+      registry: deps.registry ?? configRegistry(config.customers),
+      customerExists:
+        deps.customerExists ?? (async (id) => (await deps.customer(id)) !== undefined),
+      viewer: (input) => viewerOf(input.principal),
+      render: (input, status, title, body, o = {}) =>
+        page(status, title, o.area ?? "console", body, {
+          viewer: viewerOf(input.principal),
+          admin: o.scripts === true,
+        }),
+    }),
     ...loginRoutes("console"),
     ...loginRoutes("portal"),
     {
@@ -445,6 +498,7 @@ export function webPages(deps: WebDeps): WebPages {
       customerMotd: deps.customerMotd,
       now: deps.now,
       brand,
+      globalMotd: () => settings.current().motd,
       templates: deps.templates ?? (() => ({ of: () => BUILT_IN, files: [] })),
       page: (input, title, body) =>
         page(200, title, "portal", body, { viewer: viewerOf(input.principal), charts: true }),
@@ -476,8 +530,10 @@ export function webPages(deps: WebDeps): WebPages {
       r.page === true
         ? {
             ...r,
-            handler: async (input) =>
-              encodedPage(await r.handler(input), input.header("accept-encoding")),
+            handler: async (input) => {
+              await settings.fresh();
+              return encodedPage(await r.handler(input), input.header("accept-encoding"));
+            },
           }
         : r,
   );

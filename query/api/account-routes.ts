@@ -26,8 +26,8 @@ import { NoQuery } from "./schemas.js";
 
 export interface AccountRouteDeps {
   accounts: Accounts;
-  /** The global message of the day (config `motd`). */
-  motd?: string;
+  /** The global message of the day in force (config `motd`, or the one the admin pages saved). */
+  motd?: () => string | undefined | Promise<string | undefined>;
   /** A customer's own message of the day (the registry's, or none). */
   customerMotd?: (customer: string) => string | undefined | Promise<string | undefined>;
   /** Whether a customer id exists (users of the customer roles must name one); absent: any. */
@@ -283,7 +283,7 @@ export function accountRoutes(deps: AccountRouteDeps): ApiRoute[] {
           ...(p.customer === undefined ? {} : { customer: p.customer }),
           via: p.via,
           ...(p.csrf === undefined ? {} : { csrfToken: p.csrf }),
-          motd: { global: deps.motd ?? null, customer: customerMotd ?? null },
+          motd: { global: (await deps.motd?.()) ?? null, customer: customerMotd ?? null },
         });
       },
     },

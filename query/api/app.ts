@@ -25,7 +25,7 @@ import { checkAccess } from "./access.js";
 import { type ClientOf, createClientOf } from "./client-address.js";
 import { ApiError, isApiError, notFound, shown, shownName } from "./errors.js";
 import { type ApiReply, errorReply, toResponse } from "./reply.js";
-import type { ApiRoute } from "./routes.js";
+import type { ApiRoute, UploadedFile } from "./routes.js";
 
 /** Longest request target (path and query) accepted. */
 export const MAX_URL_LENGTH = 2048;
@@ -42,7 +42,12 @@ export interface ApiBindings {
 }
 export interface ApiEnv {
   Bindings: ApiBindings;
-  Variables: { principal?: Principal; page?: boolean; form?: URLSearchParams };
+  Variables: {
+    principal?: Principal;
+    page?: boolean;
+    form?: URLSearchParams;
+    files?: Map<string, UploadedFile>;
+  };
 }
 
 /** The request target (path and query) as the client sent it. */
@@ -188,10 +193,34 @@ async function readJson(c: Context<ApiEnv>): Promise<unknown> {
   }
 }
 
-/** An HTML form's body: refused 415 unless it is application/x-www-form-urlencoded. */
-async function readForm(c: Context<ApiEnv>): Promise<URLSearchParams> {
+/**
+ * An HTML form's body: refused 415 unless it is application/x-www-form-urlencoded, or (a route
+ * with `upload`) multipart/form-data, whose files are put in the context's `files`.
+ */
+async function readForm(c: Context<ApiEnv>, upload = false): Promise<URLSearchParams> {
   const type = c.req.header("content-type");
   const media = (type ?? "").split(";", 1)[0]!.trim().toLowerCase();
+  if (upload && media === "multipart/form-data") {
+    const form = new URLSearchParams();
+    const files = new Map<string, UploadedFile>();
+    let parts: Record<string, string | File>;
+    try {
+      parts = await c.req.parseBody();
+    } catch (e) {
+      throw new ApiError(400, "FT_BAD_BODY", `the form cannot be read: ${(e as Error).message}`);
+    }
+    for (const [name, v] of Object.entries(parts)) {
+      if (typeof v === "string") form.append(name, v);
+      else
+        files.set(name, {
+          name: v.name,
+          type: v.type,
+          bytes: new Uint8Array(await v.arrayBuffer()),
+        });
+    }
+    c.set("files", files);
+    return form;
+  }
   if (media !== "application/x-www-form-urlencoded") {
     throw new ApiError(
       415,
@@ -290,7 +319,7 @@ export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions
       // A form's CSRF token is its `csrf` field: the form is read before the check.
       const formToken = async (c: Context<ApiEnv>) => {
         if (route.form !== true || inProcess) return undefined;
-        const form = await readForm(c);
+        const form = await readForm(c, route.upload === true);
         c.set("form", form);
         return form.get("csrf") ?? undefined;
       };
@@ -332,7 +361,10 @@ export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions
             ...(principal === undefined ? {} : { principal }),
             ...(sessionSecret === undefined ? {} : { sessionSecret }),
             ...(route.form === true
-              ? { body: c.get("form") ?? (await readForm(c)) }
+              ? {
+                  body: c.get("form") ?? (await readForm(c, route.upload === true)),
+                  ...(c.get("files") === undefined ? {} : { files: c.get("files")! }),
+                }
               : route.body === undefined
                 ? {}
                 : { body: await readBody(c, route) }),

@@ -67,8 +67,11 @@ export function toResponse(r: ApiReply): Response {
   }
   // A reply may cache longer than no-store (the content-named assets of web/); nothing else.
   const cache = headers["cache-control"];
+  // A reply may also narrow the policy (an uploaded logo, which runs nothing: web/admin/).
+  const policy = headers["content-security-policy"];
   Object.assign(headers, SECURITY_HEADERS);
   if (cache !== undefined) headers["cache-control"] = cache;
+  if (policy !== undefined) headers["content-security-policy"] = policy;
   // 204 and 304 have no body (the Response refuses one), nor its type and length.
   if (r.status === 204 || r.status === 304) {
     return new Response(null, { status: r.status, headers });

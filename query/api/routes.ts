@@ -85,6 +85,15 @@ export interface RouteInput {
   client: string;
   /** The session cookie's secret the request carries, if any (the login ends that session). */
   sessionSecret?: string;
+  /** The files of a multipart form (routes with `upload`), by field name. */
+  files?: ReadonlyMap<string, UploadedFile>;
+}
+
+/** A file sent in a multipart form: its bytes, and what the browser said of it. */
+export interface UploadedFile {
+  name: string;
+  type: string;
+  bytes: Uint8Array;
 }
 
 export interface RouteResponse {
@@ -118,6 +127,11 @@ export interface ApiRoute {
    * URLSearchParams; a signed-in caller's CSRF token may come as its `csrf` field.
    */
   form?: boolean;
+  /**
+   * The form may also come as multipart/form-data (a file upload): its text fields are `body`,
+   * its files `files`.
+   */
+  upload?: boolean;
   /** Largest body accepted (default MAX_BODY_BYTES, app.ts). */
   maxBodyBytes?: number;
   /** Also answered in process, without a token (`answer`, for `flowtally query` on a store). */

@@ -20,6 +20,7 @@ import { FlowtallyError, isFlowtallyError } from "../../schema/errors.js";
 import type { SeriesStore } from "../../schema/series-store.js";
 import { parseHostPort } from "../../schema/units.js";
 import { completeBefore } from "../../store/levels.js";
+import { configPortal, createSettingsCache } from "../../web/admin/settings-cache.js";
 import { loadAssets } from "../../web/assets.js";
 import { PAGE_PREFIXES, webPages } from "../../web/pages.js";
 import { loadPortalTemplates } from "../../web/portal/templates.js";
@@ -251,6 +252,11 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
           ],
         }),
   });
+  // The portal's branding and global message of the day: the config's, with what the admin pages
+  // saved in the accounts database over them (read again every few seconds: web/admin/).
+  const logo = readLogo(config.portal.branding.logo);
+  const settings = createSettingsCache(configPortal(config, logo), deps.accounts, { log });
+  let customerExists = deps.customerExists;
   if (deps.accounts !== undefined) {
     table.push(
       ...outageRoutes({
@@ -261,20 +267,20 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     const ids = new Set(deps.model.customers.map((c) => c.id));
     // The registry's customers (database or config) carry the message of the day.
     const customers = deps.registry === undefined ? undefined : registryCustomers(deps.registry);
+    customerExists ??=
+      customers !== undefined
+        ? async (id: string) => (await customers.get(id)) !== undefined
+        : (id: string) => ids.has(id);
     table.push(
       ...accountRoutes({
         accounts: deps.accounts,
-        ...(config.motd === undefined ? {} : { motd: config.motd }),
+        motd: async () => (await settings.fresh()).motd,
         ...(deps.customerMotd !== undefined
           ? { customerMotd: deps.customerMotd }
           : customers !== undefined
             ? { customerMotd: async (id: string) => (await customers.get(id))?.motd }
             : {}),
-        customerExists:
-          deps.customerExists ??
-          (customers !== undefined
-            ? async (id: string) => (await customers.get(id)) !== undefined
-            : (id: string) => ids.has(id)),
+        customerExists,
       }),
     );
   }
@@ -304,7 +310,10 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
             return trafficByClass(deps.store, q, deps.model.classIds);
           },
           assets: loadAssets(config.portal.branding.colors),
-          logo: readLogo(config.portal.branding.logo),
+          logo,
+          settings,
+          ...(deps.registry === undefined ? {} : { registry: deps.registry }),
+          ...(customerExists === undefined ? {} : { customerExists }),
           manage: {
             source: deps.registry?.source ?? "config",
             api:

@@ -169,6 +169,8 @@ export async function startWebServer(
     process?: Pick<ApiServerDeps, "exporters" | "status" | "health">;
     /** The config's traffic classes (webConfig). */
     classes?: readonly unknown[];
+    /** The customer registry the API and the pages use (default: the config's customers). */
+    registry?: ApiServerDeps["registry"];
   } = {},
 ): Promise<WebServer> {
   const dir = await mkdtemp(join(tmpdir(), "flowtally-web-"));
@@ -213,6 +215,7 @@ export async function startWebServer(
     completeUntil: () => Date.UTC(2026, 10, 2, 12, 0),
     accounts,
     ...o.process,
+    ...(o.registry === undefined ? {} : { registry: o.registry }),
   });
   const { port } = await api.listen();
   return {

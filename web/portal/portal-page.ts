@@ -41,7 +41,10 @@ export interface PortalPageDeps {
   customer(id: string): Promise<RegistryCustomer | undefined>;
   customerMotd?: ((id: string) => string | undefined | Promise<string | undefined>) | undefined;
   now: () => number;
-  brand: Branding;
+  /** The branding in force (the config's, with what the admin pages saved over it). */
+  brand: () => Branding;
+  /** The global message of the day in force (the config's `motd`, or the admin pages'). */
+  globalMotd: () => string | undefined;
   /** The templates in force (read at start, replaced at SIGHUP). */
   templates: () => PortalTemplates;
   /** The page frame of the portal around a body. */
@@ -99,8 +102,8 @@ export function portalPageRoutes(deps: PortalPageDeps): ApiRoute[] {
       "customer.id": customer.id,
       "customer.name": customer.name,
       "customer.serviceType": customer.serviceType,
-      "provider.title": deps.brand.title,
-      "provider.footer": deps.brand.footer,
+      "provider.title": deps.brand().title,
+      "provider.footer": deps.brand().footer,
       "period.name": period,
       "period.label": label,
       "period.from": iso(chosen.fromMs),
@@ -117,7 +120,7 @@ export function portalPageRoutes(deps: PortalPageDeps): ApiRoute[] {
       "csv.response": urls.response,
       "csv.sla": urls.sla,
       "csv.billing": urls.billing,
-      motd: motdFragment(config.motd, motd ?? customer.motd),
+      motd: motdFragment(deps.globalMotd(), motd ?? customer.motd),
       periods: periodsForm(period),
       totals: totalsTable(totals, period),
       links: linksTable(customer, links.rows),
