@@ -4,10 +4,10 @@
  * uses the same instance), reads its tree at start and follows every committed change set; each
  * version becomes the same customer model a config's `customers:` gives (the config with the
  * registry's customers in it, through buildCustomerModel: classification is the same code), built
- * whole, prefix table included, before the listeners swap it in between two datagrams. With
- * listeners (`run`) the build runs in slices of a few ms with the event loop turning between them
- * (the API shares the loop), and the versions committed during one build are folded into the next. With
- * `registry.source: config` it holds no registry: version 0, the config's own customers.
+ * whole, prefix table included, before the listeners swap it in between two datagrams: in slices
+ * of a few ms with the event loop turning between them (`run`'s API shares the loop), the
+ * versions committed during one build folded into the next. With `registry.source: config` it
+ * holds no registry: version 0, the config's own customers.
  *
  * Changes are seen at once when this process applied them (RegistryStore.watch), through
  * PostgreSQL's LISTEN/NOTIFY when another process did, and by a slow poll of the version as a
