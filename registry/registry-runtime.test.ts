@@ -25,14 +25,19 @@ function databaseConfig(): Config {
   );
 }
 
+/** Customer `id` (named in upper case) added with site s and its link l holding `prefix`. */
+function customerWithLink(id: string, prefix: string): ChangeInput[] {
+  return [
+    { op: "add", customer: id, record: { name: id.toUpperCase() } },
+    { op: "add", customer: id, site: "s", record: {} },
+    { op: "add", customer: id, site: "s", link: "l", record: { prefixes: [prefix] } },
+  ];
+}
+
 /** Customers a and b, one link each: a holds 192.0.2.0/28, b holds 198.51.100.0/28. */
 const TWO: ChangeInput[] = [
-  { op: "add", customer: "a", record: { name: "A" } },
-  { op: "add", customer: "a", site: "s", record: {} },
-  { op: "add", customer: "a", site: "s", link: "l", record: { prefixes: ["192.0.2.0/28"] } },
-  { op: "add", customer: "b", record: { name: "B" } },
-  { op: "add", customer: "b", site: "s", record: {} },
-  { op: "add", customer: "b", site: "s", link: "l", record: { prefixes: ["198.51.100.0/28"] } },
+  ...customerWithLink("a", "192.0.2.0/28"),
+  ...customerWithLink("b", "198.51.100.0/28"),
 ];
 
 /** The prefix 192.0.2.0/28 moved from a to b, in one change set. */
@@ -183,20 +188,7 @@ describe("registry runtime, one process (embedded)", () => {
         owner: owner(runtime.current(), "192.0.2.5"),
       };
       await store.apply([{ op: "delete", customer: "b" }], { actor: "t" }); // version 3
-      await store.apply(
-        [
-          { op: "add", customer: "c", record: { name: "C" } },
-          { op: "add", customer: "c", site: "s", record: {} },
-          {
-            op: "add",
-            customer: "c",
-            site: "s",
-            link: "l",
-            record: { prefixes: ["192.0.2.0/28"] },
-          },
-        ],
-        { actor: "t" },
-      ); // version 4
+      await store.apply(customerWithLink("c", "192.0.2.0/28"), { actor: "t" }); // version 4
     });
     await store.apply(MOVE, { actor: "t" }); // version 2
     await waitFor("version 4", () => runtime.appliedVersion() === 4);
