@@ -328,7 +328,7 @@ export class PrefixTableBuilder {
 
   /**
    * {@link build} in steps of a few milliseconds at most (one sort pass, or a few top-level
-   * subtrees), for a process that keeps its event loop turning while it builds (lib steps.ts).
+   * subtrees), for a process that keeps its event loop turning while it builds (steps.ts).
    */
   *buildSteps(): Steps<PrefixTable> {
     const trie4 = yield* buildTrie(this.#v4, IPV4_SHAPE);
