@@ -1,6 +1,7 @@
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import type { SliceOptions } from "../collector/classify/steps.js";
 import { parseConfigText } from "../config/load-config.js";
 import type { Config } from "../schema/config.js";
 import { type PostgresServer, startPostgres } from "../test/support/servers.js";
@@ -24,14 +25,19 @@ function databaseConfig(): Config {
   );
 }
 
+/** Customer `id` (named in upper case) added with site s and its link l holding `prefix`. */
+function customerWithLink(id: string, prefix: string): ChangeInput[] {
+  return [
+    { op: "add", customer: id, record: { name: id.toUpperCase() } },
+    { op: "add", customer: id, site: "s", record: {} },
+    { op: "add", customer: id, site: "s", link: "l", record: { prefixes: [prefix] } },
+  ];
+}
+
 /** Customers a and b, one link each: a holds 192.0.2.0/28, b holds 198.51.100.0/28. */
 const TWO: ChangeInput[] = [
-  { op: "add", customer: "a", record: { name: "A" } },
-  { op: "add", customer: "a", site: "s", record: {} },
-  { op: "add", customer: "a", site: "s", link: "l", record: { prefixes: ["192.0.2.0/28"] } },
-  { op: "add", customer: "b", record: { name: "B" } },
-  { op: "add", customer: "b", site: "s", record: {} },
-  { op: "add", customer: "b", site: "s", link: "l", record: { prefixes: ["198.51.100.0/28"] } },
+  ...customerWithLink("a", "192.0.2.0/28"),
+  ...customerWithLink("b", "198.51.100.0/28"),
 ];
 
 /** The prefix 192.0.2.0/28 moved from a to b, in one change set. */
@@ -65,7 +71,7 @@ function waitFor(what: string, ok: () => boolean, ms = 5000): Promise<void> {
 }
 
 /** An in-memory registry holding TWO at version 1, and a runtime started on it. */
-async function runtimeOnTwo() {
+async function runtimeOnTwo(slice?: SliceOptions) {
   const store = createDuckDbRegistry({ path: ":memory:" });
   await store.start();
   await store.apply(TWO, { actor: "t" });
@@ -73,6 +79,7 @@ async function runtimeOnTwo() {
     log: silent,
     store,
     pollMs: 3_600_000,
+    ...(slice === undefined ? {} : { slice }),
   });
   await runtime.start();
   onTestFinished(() => runtime.stop());
@@ -139,6 +146,81 @@ describe("registry runtime, one process (embedded)", () => {
     await waitFor("version 3", () => runtime.appliedVersion() === 3, 500);
     expect(Object.getOwnPropertyDescriptor(seen[0]!, "model")?.get).toBeUndefined();
     expect(owner(seen[0]!, "192.0.2.5")).toBe("unattributed");
+  });
+
+  /**
+   * A runtime whose builds turn the loop after every step; `during()` runs once, at the first
+   * turn of the next build (the API's work between two slices, in `run`).
+   */
+  async function slicedRuntime() {
+    let during: (() => Promise<void>) | undefined;
+    let turns = 0;
+    const { store, runtime } = await runtimeOnTwo({
+      sliceMs: 0,
+      between: async () => {
+        turns++;
+        const hook = during;
+        during = undefined;
+        await hook?.();
+      },
+    });
+    const seen: AppliedRegistry[] = [];
+    runtime.onApplied((a) => {
+      seen.push(a);
+    });
+    return {
+      store,
+      runtime,
+      seen,
+      turns: () => turns,
+      whileBuilding(hook: () => Promise<void>) {
+        during = hook;
+      },
+    };
+  }
+
+  it("run: builds a version in slices, the old one classifying meanwhile; versions committed during a build are folded into the next, the newest winning", async () => {
+    const { store, runtime, seen, turns, whileBuilding } = await slicedRuntime();
+    let midBuild: { version: number; owner: string } | undefined;
+    whileBuilding(async () => {
+      midBuild = {
+        version: runtime.appliedVersion(),
+        owner: owner(runtime.current(), "192.0.2.5"),
+      };
+      await store.apply([{ op: "delete", customer: "b" }], { actor: "t" }); // version 3
+      await store.apply(customerWithLink("c", "192.0.2.0/28"), { actor: "t" }); // version 4
+    });
+    await store.apply(MOVE, { actor: "t" }); // version 2
+    await waitFor("version 4", () => runtime.appliedVersion() === 4);
+    expect(midBuild).toEqual({ version: 1, owner: "a" });
+    expect(turns()).toBeGreaterThan(1);
+    // Version 2, then one build for 3 and 4 together: its tree is 4's.
+    expect(seen.map((a) => a.version)).toEqual([2, 4]);
+    expect(owner(seen[0]!, "192.0.2.5")).toBe("b");
+    expect(owner(runtime.current(), "192.0.2.5")).toBe("c");
+    expect(owner(runtime.current(), "203.0.113.1")).toBe("a");
+    expect(owner(runtime.current(), "198.51.100.1")).toBe("unattributed");
+    expect(runtime.current().model.customers.map((c) => c.id)).toEqual(["a", "c"]);
+    expect(runtime.status().appliedVersion).toBe(4);
+  });
+
+  it("run: a SIGHUP during a version's build gives that version the new classes", async () => {
+    const { store, runtime, seen, whileBuilding } = await slicedRuntime();
+    whileBuilding(async () => {
+      runtime.rebase(
+        parseConfigText(
+          "registry: { source: database }\nclasses: [{ id: voip, match: { ports: [5060] } }]",
+          "t.yaml",
+          "/tmp",
+        ),
+      );
+    });
+    await store.apply(MOVE, { actor: "t" });
+    await waitFor("version 2", () => runtime.appliedVersion() === 2);
+    expect(seen.map((a) => a.version)).toEqual([2]);
+    expect(seen[0]!.model.classIds).toEqual(["voip", "default"]);
+    expect(seen[0]!.config.classes.map((c) => c.id)).toEqual(["voip"]);
+    expect(owner(seen[0]!, "192.0.2.5")).toBe("b");
   });
 
   it("keeps the config's customers with registry.source: config (version 0, no store)", async () => {

@@ -4,8 +4,10 @@
  * uses the same instance), reads its tree at start and follows every committed change set; each
  * version becomes the same customer model a config's `customers:` gives (the config with the
  * registry's customers in it, through buildCustomerModel: classification is the same code), built
- * whole, prefix table included, before the listeners swap it in between two datagrams. With
- * `registry.source: config` it holds no registry: version 0, the config's own customers.
+ * whole, prefix table included, before the listeners swap it in between two datagrams: in slices
+ * of a few ms with the event loop turning between them (`run`'s API shares the loop), the
+ * versions committed during one build folded into the next. With `registry.source: config` it
+ * holds no registry: version 0, the config's own customers.
  *
  * Changes are seen at once when this process applied them (RegistryStore.watch), through
  * PostgreSQL's LISTEN/NOTIFY when another process did, and by a slow poll of the version as a
@@ -14,7 +16,17 @@
  * FT_REGISTRY_OPEN until it is back.
  */
 import type { Logger } from "pino";
-import { buildCustomerModel, type CustomerModel } from "../collector/classify/customer-model.js";
+import {
+  buildCustomerModel,
+  type CustomerModel,
+  customerModelSteps,
+} from "../collector/classify/customer-model.js";
+import {
+  runSteps,
+  runStepsSliced,
+  type SliceOptions,
+  type Steps,
+} from "../collector/classify/steps.js";
 import type { Config } from "../schema/config.js";
 import { type ErrorCode, FlowtallyError, isFlowtallyError } from "../schema/errors.js";
 import type { RegistryCustomer, RegistrySnapshot } from "./model.js";
@@ -84,6 +96,8 @@ export interface RegistryRuntimeDeps {
   logEveryMs?: number;
   /** A read of the registry that takes longer fails (default 10 s): the registry is away. */
   readTimeoutMs?: number;
+  /** How a version's model is built in slices (`run`): their length, what runs between. */
+  slice?: SliceOptions;
 }
 
 const DEFAULT_POLL_MS = 5000;
@@ -206,18 +220,26 @@ export function createRegistryRuntime(
       down = undefined;
     }
     if (stopped || current === undefined || next.version === current.version) return;
-    snapshot = next;
     if (listeners.size === 0) {
       // Nothing classifies here (`serve`): the model is built when first asked
       // for (a traffic query), not for every version on the event loop the API's writes share
       // (0.3 s of CPU at 100 000 customers: under a stream of writes, every request's wait).
+      snapshot = next;
       current = lazyApplied(next.version, now(), base, next);
     } else {
-      const config = withCustomers(base, next);
-      const model = buildCustomerModel(config);
-      // The prefix table is made here, not at the first lookup after the swap.
-      void model.prefixes;
-      current = { version: next.version, appliedAtMs: now(), config, model };
+      // `run`: built in slices of a few ms, prefix table included, the loop turning between
+      // them (the API answers meanwhile); versions committed during the build are folded into
+      // the next one (refresh's `again`: the newest tree then). A SIGHUP during the build
+      // (rebase) makes it again with the new classes.
+      let from: Readonly<Config>;
+      let built: { config: Config; model: CustomerModel };
+      do {
+        from = base;
+        built = await runStepsSliced(versionSteps(from, next), deps.slice);
+      } while (from !== base && !stopped);
+      if (stopped) return;
+      snapshot = next;
+      current = { version: next.version, appliedAtMs: now(), ...built };
     }
     for (const l of [...listeners]) {
       try {
@@ -322,8 +344,16 @@ const asConfig = new WeakMap<RegistryCustomer, ConfigCustomer>();
  * several times faster.
  */
 function withCustomers(cfg: Readonly<Config>, snapshot: RegistrySnapshot): Config {
+  return runSteps(withCustomersSteps(cfg, snapshot));
+}
+
+/** Customers looked up or converted in one step of {@link withCustomersSteps}. */
+const CUSTOMERS_PER_STEP = 5000;
+
+function* withCustomersSteps(cfg: Readonly<Config>, snapshot: RegistrySnapshot): Steps<Config> {
   const customers = new Array<ConfigCustomer>(snapshot.customers.length);
   for (let k = 0; k < customers.length; k++) {
+    if (k % CUSTOMERS_PER_STEP === CUSTOMERS_PER_STEP - 1) yield;
     const c = snapshot.customers[k]!;
     let made = asConfig.get(c);
     if (made === undefined) {
@@ -349,6 +379,16 @@ function withCustomers(cfg: Readonly<Config>, snapshot: RegistrySnapshot): Confi
     customers[k] = made;
   }
   return { ...cfg, customers };
+}
+
+/** A version's config and its model, prefix table included, in steps. */
+function* versionSteps(
+  base: Readonly<Config>,
+  snapshot: RegistrySnapshot,
+): Steps<{ config: Config; model: CustomerModel }> {
+  const config = yield* withCustomersSteps(base, snapshot);
+  const model = yield* customerModelSteps(config);
+  return { config, model };
 }
 
 /** An applied version whose config and model are made when first asked for. */

@@ -39,6 +39,7 @@
  * provider block share their upper chunks either way.
  */
 import { isIPv6 } from "node:net";
+import { runSteps, type Steps } from "./steps.js";
 
 /** What a lookup returns when no prefix holds the address. */
 export const NO_MATCH = -1;
@@ -322,12 +323,17 @@ export class PrefixTableBuilder {
   }
 
   build(): PrefixTable {
-    return new PrefixTable(
-      buildTrie(this.#v4, IPV4_SHAPE),
-      buildTrie(this.#v6, IPV6_SHAPE),
-      this.#v4.count,
-      this.#v6.count,
-    );
+    return runSteps(this.buildSteps());
+  }
+
+  /**
+   * {@link build} in steps of a few milliseconds at most (one sort pass, or a few top-level
+   * subtrees), for a process that keeps its event loop turning while it builds (steps.ts).
+   */
+  *buildSteps(): Steps<PrefixTable> {
+    const trie4 = yield* buildTrie(this.#v4, IPV4_SHAPE);
+    const trie6 = yield* buildTrie(this.#v6, IPV6_SHAPE);
+    return new PrefixTable(trie4, trie6, this.#v4.count, this.#v6.count);
   }
 }
 
@@ -427,7 +433,7 @@ class PrefixList {
    * the prefixes below any trie entry are contiguous, and those that end at the entry's level
    * come before those that go deeper (their address is the first one of the entry's range).
    */
-  sortedOrder(): Uint32Array {
+  *sortedOrder(): Steps<Uint32Array> {
     // A radix sort, one byte at a time from the last (the length first): the prefixes are
     // distinct, so any sort gives this order, and this one compares nothing (150 000 prefixes
     // with a comparator took 30-60 ms). A byte that all prefixes share leaves the order as it is.
@@ -448,6 +454,7 @@ class PrefixList {
         next[starts[keys[i * stride + at]!]!++] = i;
       }
       [order, next] = [next, order];
+      yield;
     }
     return order;
   }
@@ -499,17 +506,35 @@ interface Chain {
   tail: number;
 }
 
-function buildTrie(list: PrefixList, shape: TrieShape): Int32Array {
+/** The subtrees of the root compiled in one step: a /16 of /28s (4096 prefixes) is ~0.1 ms. */
+const SUBTREES_PER_STEP = 16;
+
+/**
+ * The trie of one family, in steps: the sort, one pass per step; then the root as
+ * {@link compile} makes a chunk, a few of its subtrees per step.
+ */
+function* buildTrie(list: PrefixList, shape: TrieShape): Steps<Int32Array> {
   const scratch = shape.strides.map((stride) => new Int32Array(1 << stride));
-  const c: Compiler = { list, shape, order: list.sortedOrder(), pool: new Pool(), scratch };
+  const order = yield* list.sortedOrder();
+  const c: Compiler = { list, shape, order, pool: new Pool(), scratch };
   c.pool.reserve(scratch[0]!.length); // the root sits at offset 0: lookups start there
-  compile(c, 0, list.count, 0, 0, NO_MATCH);
+  // The root level of compile(c, 0, list.count, 0, 0, NO_MATCH): never one-way, never a chain.
+  const entries = scratch[0]!;
+  const children = expandChunk(c, 0, list.count, 0, 0, NO_MATCH);
+  yield;
+  for (let k = 0; k < children.length; k++) {
+    const { index, lo, hi } = children[k]!;
+    entries[index] = emit(c.pool, compile(c, lo, hi, 1, shape.strides[0]!, entries[index]!));
+    if (k % SUBTREES_PER_STEP === SUBTREES_PER_STEP - 1) yield;
+  }
+  c.pool.array.set(entries, 0);
   return c.pool.trimmed();
 }
 
 /**
- * Writes the chunk for order[lo, hi) at trie level `level` (starting at bit `offset`) after
- * the chunks below it, and returns what the parent entry must hold.
+ * Writes the chunk for order[lo, hi) at trie level `level` >= 1 (starting at bit `offset`)
+ * after the chunks below it, and returns what the parent entry must hold ({@link buildTrie}
+ * makes the root).
  *
  * Leaf pushing: the chunk starts as the inherited best match, the prefixes that end in it
  * overwrite their ranges shortest first (a longer one wins inside a shorter one), and each
@@ -531,7 +556,7 @@ function compile(
   const entries = c.scratch[level]!;
   const stride = c.shape.strides[level]!;
   const children = expandChunk(c, lo, hi, level, offset, inherited);
-  const only = level > 0 && c.shape.compressPaths ? oneWayIndex(entries, children, inherited) : -1;
+  const only = c.shape.compressPaths ? oneWayIndex(entries, children, inherited) : -1;
   if (only >= 0) {
     const child = children[0];
     const next = child
@@ -545,9 +570,7 @@ function compile(
     const chain = compile(c, lo, hi, level + 1, offset + stride, entries[index]!);
     entries[index] = emit(c.pool, chain);
   }
-  const at = level === 0 ? 0 : c.pool.appendChunk(entries);
-  if (level === 0) c.pool.array.set(entries, 0);
-  return { keys: [], fallbacks: [], tail: encodeChild(at) };
+  return { keys: [], fallbacks: [], tail: encodeChild(c.pool.appendChunk(entries)) };
 }
 
 /**
