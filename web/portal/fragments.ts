@@ -4,6 +4,8 @@
  * totals, the top classes (a table and bars), the SLA status, the graphs and the CSV downloads.
  * The built-in page and a provider's template (template.ts) place the same pieces. Pure.
  */
+
+import type { BillSla, ClassSla, LinkSla } from "../../query/sla-report.js";
 import type { RegistryCustomer } from "../../registry/model.js";
 import { formatBitRate } from "../../schema/units.js";
 import {
@@ -37,34 +39,12 @@ export interface SlaReport {
   from: string;
   to: string;
   inProgress: boolean;
-  classes: Array<{
-    class: string;
-    threshold: number | null;
-    target: number | null;
-    transactions: number;
-    good: number;
-    goodShare: number | null;
-    minutes: number;
-    compliantMinutes: number;
-    breachMinutes: number;
-    noDataMinutes: number;
-    compliantShare: number | null;
-    estimated: boolean;
-    incidents: Array<{ start: string; end: string; minutes: number }>;
-  }>;
-  links: SlaLine[];
-  bills: Array<SlaLine & { bill: string; links: string[] }>;
+  classes: ClassSla[];
+  links: LinkSla[];
+  bills: BillSla[];
 }
 
-interface SlaLine {
-  site?: string;
-  link?: string;
-  commitRate: number | null;
-  p95Bps: number;
-  excessBps: number | null;
-  compliant: boolean | null;
-  projection?: { projectedP95Bps: number; floorP95Bps: number; burstWindowsLeft: number | null };
-}
+type SlaLine = Pick<LinkSla, "commitRate" | "p95Bps" | "excessBps" | "compliant" | "projection">;
 
 export function motdFragment(global: string | undefined, own: string | undefined): Html {
   const lines = [global, own].filter((m): m is string => m !== undefined && m !== "");
