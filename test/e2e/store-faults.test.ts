@@ -3,7 +3,7 @@
  * deleted, made read-only, its disk full. In each, `run` must say so (/healthz, a coded log line),
  * stop with its summary, the decoder state saved and a coded error line (status 1), and keep
  * every row: in the write-ahead log (the default) or, without one, spooled at stop; written by
- * the next start, once. The faults are real (a 2 MB tmpfs,
+ * the next start, once. The faults are real (an 8 MB tmpfs,
  * `chattr +i`; see test/support/fault-fs.ts): a machine that cannot make them fails these tests.
  */
 
@@ -328,10 +328,12 @@ describe("flowtally run when the embedded store fails", () => {
     await expectNextStartWritesTheSpool(s, spool);
   });
 
-  it("its disk full (a 2 MB tmpfs): writes fail with a code; the checkpoint at stop too, not as a raw FATAL; rows are spooled off the full disk; the next start applies the WAL and the spool, each once", async () => {
+  it("its disk full (an 8 MB tmpfs): writes fail with a code; the checkpoint at stop too, not as a raw FATAL; rows are spooled off the full disk; the next start applies the WAL and the spool, each once", async () => {
     const base = mkdtempSync(join(tmpdir(), "flowtally-store-faults-full-"));
     cleanups.push(() => rmSync(base, { recursive: true, force: true }));
-    const disk = mountTmpfs(join(base, "disk"), 2 * 1024 * 1024);
+    // Room for the store's file with every table (SLA, link status) once the filler is gone: its
+    // next starts write and checkpoint there; the filler takes whatever is left before that.
+    const disk = mountTmpfs(join(base, "disk"), 8 * 1024 * 1024);
     cleanups.push(() => disk.close());
     const s = await setup(join(disk.dir, "ft.duckdb"));
     const running = await startRun(s);
