@@ -24,6 +24,7 @@ import { createDuckDbRegistry } from "../registry/duckdb-registry.js";
 import { createDuckDbStore } from "../store/duckdb-store.js";
 import { launchChromium, logIn, shots as screenshots } from "../test/support/browser.js";
 import { v5Packet } from "../test/support/export-builder.js";
+import { httpClient } from "../test/support/http-client.js";
 import { eventually } from "../test/support/scale-out.js";
 
 const TOKEN = "manage-browser-token-0123456789";
@@ -40,20 +41,15 @@ let dir: string;
 let running: RunningFlowtally;
 let stopped = false;
 let base: string;
+let port: number;
 let browser: Browser;
 
-async function api(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+/** A request with the operator token (bearer). */
+function api(method: string, path: string, body?: unknown) {
+  return httpClient({ port })(method, path, {
+    headers: { authorization: `Bearer ${TOKEN}` },
+    ...(body === undefined ? {} : { body }),
   });
-  const text = await res.text();
-  // biome-ignore lint/suspicious/noExplicitAny: test JSON
-  return { status: res.status, json: (text === "" ? undefined : JSON.parse(text)) as any };
 }
 
 beforeAll(async () => {
@@ -90,7 +86,8 @@ beforeAll(async () => {
     dir,
   );
   running = await startRun(cfg, silent, { tickMs: 100 });
-  base = `http://127.0.0.1:${running.api.port}`;
+  port = running.api.port;
+  base = `http://127.0.0.1:${port}`;
   for (const id of ["ops", "ops2"]) {
     const r = await api("POST", "/api/v1/users", {
       id,

@@ -15,6 +15,7 @@ import { buildCustomerModel } from "../../collector/classify/customer-model.js";
 import { validateConfig } from "../../config/load-config.js";
 import { createDuckDbRegistry } from "../../registry/duckdb-registry.js";
 import type { RegistryStore } from "../../registry/index.js";
+import { httpClient } from "../../test/support/http-client.js";
 import { captureLog } from "../../test/support/log-capture.js";
 import { type ApiServer, configRegistry, createApiServer, databaseRegistry } from "./index.js";
 
@@ -22,7 +23,7 @@ const TOKEN = "operator-token-0123456789";
 let dir: string;
 let store: RegistryStore;
 let api: ApiServer;
-let base: string;
+let basePort: number;
 
 const FILE = `customers:
   - id: acme
@@ -40,23 +41,12 @@ const FILE = `customers:
     sites: []
 `;
 
-async function call(method: string, path: string, body?: unknown, server = base) {
-  const res = await fetch(`${server}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+/** A request with the operator token; `port`: another server than the test's. */
+function call(method: string, path: string, body?: unknown, port = basePort) {
+  return httpClient({ port })(method, path, {
+    headers: { authorization: `Bearer ${TOKEN}` },
+    ...(body === undefined ? {} : { body }),
   });
-  const text = await res.text();
-  return {
-    status: res.status,
-    headers: res.headers,
-    text,
-    // biome-ignore lint/suspicious/noExplicitAny: test JSON
-    json: (res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : undefined) as any,
-  };
 }
 
 beforeAll(async () => {
@@ -73,7 +63,7 @@ beforeAll(async () => {
     log: captureLog().log,
     registry: databaseRegistry(store, { exclusive: true }),
   });
-  base = `http://127.0.0.1:${(await api.listen()).port}`;
+  basePort = (await api.listen()).port;
 });
 afterAll(async () => {
   await api?.close();
@@ -102,7 +92,7 @@ describe("registry import and export over HTTP", () => {
 
     r = await call("POST", "/api/v1/registry/import", { format: "yaml", text: FILE });
     expect(r.status, r.text).toBe(200);
-    expect([r.json.dryRun, r.json.registryVersion, r.headers.get("registry-version")]).toEqual([
+    expect([r.json.dryRun, r.json.registryVersion, r.headers["registry-version"]]).toEqual([
       false,
       1,
       "1",
@@ -111,7 +101,7 @@ describe("registry import and export over HTTP", () => {
 
     r = await call("GET", "/api/v1/registry/export?format=yaml");
     expect(r.status).toBe(200);
-    expect(r.headers.get("content-disposition")).toBe('attachment; filename="customers.yaml"');
+    expect(r.headers["content-disposition"]).toBe('attachment; filename="customers.yaml"');
     expect(parse(r.text)).toEqual({
       customers: [
         {
@@ -130,7 +120,7 @@ describe("registry import and export over HTTP", () => {
       ],
     });
     const csv = await call("GET", "/api/v1/registry/export?format=csv");
-    expect(csv.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+    expect(csv.headers["content-type"]).toBe("text/csv; charset=utf-8");
     expect(csv.text).toContain("192.0.2.0/28");
     // The CSV imports back to the same tree: nothing to change.
     r = await call("POST", "/api/v1/registry/import?dryRun=true", {
@@ -190,15 +180,15 @@ describe("registry import and export over HTTP", () => {
       log: captureLog().log,
       registry: configRegistry(cfg.customers),
     });
-    const roBase = `http://127.0.0.1:${(await ro.listen()).port}`;
+    const roPort = (await ro.listen()).port;
     try {
-      const r = await call("GET", "/api/v1/registry/export", undefined, roBase);
+      const r = await call("GET", "/api/v1/registry/export", undefined, roPort);
       expect(parse(r.text).customers[0].id).toBe("cfg");
       const i = await call(
         "POST",
         "/api/v1/registry/import",
         { format: "yaml", text: FILE },
-        roBase,
+        roPort,
       );
       expect([i.status, i.json.error.code, i.json.error.parameter]).toEqual([
         409,
