@@ -16,6 +16,28 @@ export const DAYS = 30;
 export const bytesOf = (c: number, slot: number, direction: "in" | "out") =>
   1_000 + ((c * 7_919 + slot * 104_729 + (direction === "in" ? 0 : 3)) % 1_000_000);
 
+/** A row of customer c's one link (`site-c`/`link-c`, class web); packets of 1 200 bytes. */
+export function linkRow(
+  c: number,
+  level: SeriesLevel,
+  startMs: number,
+  direction: "in" | "out",
+  bytes: number,
+): SeriesRowDelta {
+  return {
+    customer: `c${c}`,
+    site: `site-${c}`,
+    link: `link-${c}`,
+    trafficClass: "web",
+    direction,
+    level,
+    startMs,
+    bytes,
+    packets: Math.ceil(bytes / 1200),
+    flows: 1,
+  };
+}
+
 export function* rows(customers: number): Generator<SeriesRowDelta[]> {
   const put = (
     batch: SeriesRowDelta[],
@@ -25,19 +47,7 @@ export function* rows(customers: number): Generator<SeriesRowDelta[]> {
     slot: number,
   ) => {
     for (const direction of ["in", "out"] as const) {
-      const bytes = bytesOf(c, slot, direction);
-      batch.push({
-        customer: `c${c}`,
-        site: `site-${c}`,
-        link: `link-${c}`,
-        trafficClass: "web",
-        direction,
-        level,
-        startMs,
-        bytes,
-        packets: Math.ceil(bytes / 1200),
-        flows: 1,
-      });
+      batch.push(linkRow(c, level, startMs, direction, bytesOf(c, slot, direction)));
     }
   };
   for (let day = 0; day < DAYS - 1; day++) {

@@ -44,7 +44,7 @@ import { createDuckDbDriver } from "../registry/duckdb-registry.js";
 import type { SeriesLevel, SeriesRowDelta } from "../schema/series-store.js";
 import { createDuckDbStore } from "../store/duckdb-store.js";
 import { customersConfig } from "./customers-config.js";
-import { bytesOf, DAY, DAYS, expectedIn, rows, T0, timedGet } from "./overview-rows.js";
+import { bytesOf, DAY, DAYS, expectedIn, linkRow, rows, T0, timedGet } from "./overview-rows.js";
 
 const PASSWORD = "a long enough password";
 const FIVE = 300_000;
@@ -60,18 +60,8 @@ const slotBytes = (s: number, direction: "in" | "out") =>
 
 /** The year's rows, a day at a time: 288 5m rows, 24 1h rows and a 1d row per direction. */
 function* yearRows(): Generator<SeriesRowDelta[]> {
-  const row = (level: SeriesLevel, startMs: number, direction: "in" | "out", bytes: number) => ({
-    customer: "c0",
-    site: "site-0",
-    link: "link-0",
-    trafficClass: "web",
-    direction,
-    level,
-    startMs,
-    bytes,
-    packets: Math.ceil(bytes / 1200),
-    flows: 1,
-  });
+  const row = (level: SeriesLevel, startMs: number, direction: "in" | "out", bytes: number) =>
+    linkRow(0, level, startMs, direction, bytes);
   for (let day = 0; day < 365; day++) {
     const batch: SeriesRowDelta[] = [];
     for (const direction of ["in", "out"] as const) {
