@@ -14,10 +14,10 @@
  * - beta: acme's user reaches none of beta's data through any of the new URLs (page, CSV, API).
  * Screenshots at 390 and 1920 px go to $FLOWTALLY_ARTIFACTS.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAccountStore } from "../accounts/account-store.js";
 import { type Accounts, accountsConfigOf, createAccounts } from "../accounts/accounts.js";
@@ -28,20 +28,10 @@ import { type ApiServer, createApiServer } from "../query/api/index.js";
 import { createDuckDbDriver } from "../registry/duckdb-registry.js";
 import type { SeriesStore } from "../schema/series-store.js";
 import { createDuckDbStore } from "../store/duckdb-store.js";
+import { launchChromium, logIn, shots } from "../test/support/browser.js";
 import { captureLog } from "../test/support/log-capture.js";
 import { type PcapRecord, pcapFile, TCP, tcpFrame } from "../test/support/pcap-writer.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const ARTIFACTS = process.env.FLOWTALLY_ARTIFACTS ?? join(tmpdir(), "flowtally-web-artifacts");
 const PASSWORD = "a long enough password";
 const MIN = 60_000;
 /** The capture's first minute; the pages' clock is 30 minutes later. */
@@ -186,7 +176,6 @@ let browser: Browser;
 let truth: ReturnType<typeof capture>["truth"];
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
   dir = mkdtempSync(join(tmpdir(), "ft-portal-browser-"));
   const made = capture();
   truth = made.truth;
@@ -252,7 +241,7 @@ beforeAll(async () => {
   });
   const { port } = await api.listen();
   base = `http://127.0.0.1:${port}`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
@@ -263,22 +252,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function shots(page: Page, name: string) {
-  for (const width of [390, 1920]) {
-    await page.setViewportSize({ width, height: width === 390 ? 844 : 1080 });
-    await page.waitForTimeout(200);
-    await page.screenshot({ path: join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
-  }
-}
-
 async function loggedIn(user: string): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ acceptDownloads: true });
   const page = await context.newPage();
   await page.goto(`${base}/portal/login`);
-  await page.getByLabel("User name").fill(user);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await page.waitForURL("**/portal/customers/*");
+  await logIn(page, user, PASSWORD, "**/portal/customers/*");
   return { context, page };
 }
 

@@ -6,6 +6,7 @@
  */
 
 import type { BillSla, ClassSla, LinkSla } from "../../query/sla-report.js";
+import type { TotalsRow } from "../../query/totals.js";
 import type { RegistryCustomer } from "../../registry/model.js";
 import { formatBitRate } from "../../schema/units.js";
 import {
@@ -21,18 +22,6 @@ import { type Html, html } from "../html.js";
 import { type PortalPeriod, portalPeriods, type Range, shownTime } from "../period.js";
 import { tableWrap } from "../table-wrap.js";
 import { bytesCell, countCell, rateCell } from "../units.js";
-
-/** A row of `GET /api/v1/customers/{id}/totals`. */
-export interface TotalsRow {
-  class?: string;
-  site?: string;
-  link?: string;
-  bytesIn: number;
-  bytesOut: number;
-  share: number | null;
-  bpsIn: number;
-  bpsOut: number;
-}
 
 /** What the portal shows of `GET /api/v1/customers/{id}/sla` (docs/api.md). */
 export interface SlaReport {

@@ -10,6 +10,7 @@ import type { DataEndpoints } from "../../query/api/data-endpoints.js";
 import { notFound } from "../../query/api/errors.js";
 import type { ApiReply } from "../../query/api/reply.js";
 import type { ApiRoute, RouteInput } from "../../query/api/routes.js";
+import type { TotalsRow } from "../../query/totals.js";
 import type { RegistryCustomer } from "../../registry/model.js";
 import type { Config } from "../../schema/config.js";
 import { formatBitRate, formatBytes } from "../../schema/units.js";
@@ -28,7 +29,6 @@ import {
   responseGraph,
   type SlaReport,
   slaFragment,
-  type TotalsRow,
   throughputGraph,
   totalsTable,
 } from "./fragments.js";
