@@ -8,12 +8,8 @@ import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { createSerialQueue } from "../store/serial-queue.js";
-import {
-  createSqlRegistry,
-  type RegistryStore,
-  type SqlDriver,
-  type SqlSession,
-} from "./sql-registry.js";
+import type { RegistryStore, SqlDriver, SqlSession } from "./sql-driver.js";
+import { createSqlRegistry } from "./sql-registry.js";
 import { treeFileBeside } from "./tree-snapshot.js";
 
 export interface DuckDbRegistryOptions {
