@@ -66,6 +66,11 @@ export interface RegistryAccess {
    * counts for its customer), when this process made every one of them; undefined otherwise.
    */
   changedSince?(from: number, to: number): ReadonlySet<string> | undefined;
+  /**
+   * Checks what `apply` checks beyond the registry's own rules (the config's template names:
+   * registry/portal-template-names.ts), for a dry run; throws as `apply` would.
+   */
+  checkChanges?(changes: unknown): void;
 }
 
 export function readOnly(): never {
@@ -107,7 +112,9 @@ export function configRegistry(customers: Config["customers"]): RegistryAccess {
     version: 0,
     customers: customers
       .map(
-        ({ sites, ...c }): RegistryCustomer => ({
+        // A config customer's portalTemplate is a file (web/portal/templates.ts reads it); a
+        // record's is a name of portal.templates, so the file is not a record's field.
+        ({ sites, portalTemplate: _file, ...c }): RegistryCustomer => ({
           ...c,
           revision: 0,
           sites: sites
@@ -252,6 +259,7 @@ export const CUSTOMER_FIELDS = [
   "address",
   "description",
   "motd",
+  "portalTemplate",
   "revision",
   "siteCount",
   "linkCount",
@@ -431,6 +439,10 @@ const CustomerCreate = z
     address: z.string().max(4096).optional(),
     description: z.string().max(4096).optional(),
     motd: z.string().max(4096).optional(),
+    portalTemplate: z.string().optional().meta({
+      description:
+        "The customer's own portal template: a name of the config's portal.templates (422 for another); admins and operators only",
+    }),
   })
   .meta({ id: "CustomerCreate" });
 const SiteCreate = z
@@ -1197,9 +1209,10 @@ export function registryRoutes(
         const s = await snapshot();
         // The dry run, and the answer's before/after of a real apply (the store checks again
         // against the tree it holds under its write lock).
-        const preview = await registryCall(async () =>
-          applyChangeSet(s, parsed.data.changes, { actor, atMs: now() }),
-        );
+        const preview = await registryCall(async () => {
+          registry.checkChanges?.(parsed.data.changes);
+          return applyChangeSet(s, parsed.data.changes, { actor, atMs: now() });
+        });
         let version = s.version;
         if (!dryRun) {
           version = (await registryCall(() => registry.apply(parsed.data.changes, { actor })))
