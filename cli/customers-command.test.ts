@@ -121,14 +121,14 @@ describe("flowtally customers (embedded registry)", () => {
     const csv = readFileSync(join(dir, "out.csv"), "utf8");
     const lines = csv.split("\r\n");
     expect(lines[0]).toBe(
-      "customer,name,serviceType,contact,email,phone,address,description,motd,site,siteName,siteAddress,siteDescription,link,linkName,linkDescription,prefixes,router,ifIndex,commitRate",
+      "customer,name,serviceType,contact,email,phone,address,description,motd,portalTemplate,site,siteName,siteAddress,siteDescription,link,linkName,linkDescription,prefixes,router,ifIndex,commitRate",
     );
     // The phone number and the description would start formulas in a spreadsheet; the site's
     // address keeps its line break inside the quotes (records end with CRLF).
     expect(lines[1]).toBe(
-      `acme,"ACME, Inc.",business,Zoë Müller,noc@acme.example,'+41 44 555 01 00,"Bahnhofstrasse 1, Zürich","The ""big"" one",Wartung: Sonntag,hq,Hauptsitz,"Bahnhofstrasse 1\nZürich",,l1,Glasfaser 1,'=HYPERLINK(x),192.0.2.0/28 2001:db8:1::/48,,,100000000`,
+      `acme,"ACME, Inc.",business,Zoë Müller,noc@acme.example,'+41 44 555 01 00,"Bahnhofstrasse 1, Zürich","The ""big"" one",Wartung: Sonntag,,hq,Hauptsitz,"Bahnhofstrasse 1\nZürich",,l1,Glasfaser 1,'=HYPERLINK(x),192.0.2.0/28 2001:db8:1::/48,,,100000000`,
     );
-    expect(lines.at(-2)).toBe("beta,Beta 株式会社,default,,,,,,,,,,,,,,,,,");
+    expect(lines.at(-2)).toBe("beta,Beta 株式会社,default,,,,,,,,,,,,,,,,,,");
   });
 
   it("dry run prints the diff and writes nothing; the import then applies it as one version", async () => {
@@ -189,6 +189,42 @@ describe("flowtally customers (embedded registry)", () => {
         { id: "hq", revision: 2, links: [{ id: "l1", prefixes: ["192.0.2.0/28"], revision: 2 }] },
       ],
     });
+  });
+
+  it("imports a customer's portal template by a name of portal.templates; an unknown name or a path is refused, nothing written", async () => {
+    const dir = tempDir();
+    // The config names the templates; the import does not read their files (the server does).
+    const cfg = databaseConfig(
+      dir,
+      "portal: { templates: { gold: gold.html, plain: plain.html } }\n",
+    );
+    const tree = (template: string) =>
+      ["customers:", "  - id: acme", "    name: ACME", `    portalTemplate: ${template}`, ""].join(
+        "\n",
+      );
+    const file = join(dir, "t.yaml");
+    writeFileSync(file, tree("bronze"));
+    const unknown = runCli(["customers", "import", file, "-c", cfg]);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toBe(
+      'flowtally: invalid registry change\n  customers/acme.portalTemplate: "bronze" is not a template of portal.templates (known: gold, plain) [FT_REGISTRY_INVALID]\n',
+    );
+    writeFileSync(file, tree("../../etc/passwd"));
+    const path = runCli(["customers", "import", file, "-c", cfg]);
+    expect(path.status).toBe(1);
+    expect(path.stderr).toContain("portalTemplate: must be a template name of portal.templates");
+    writeFileSync(file, tree("gold"));
+    expect(runCli(["customers", "import", file, "-c", cfg]).status).toBe(0);
+    const out = join(dir, "out.csv");
+    expect(runCli(["customers", "export", out, "-c", cfg]).status).toBe(0);
+    const lines = readFileSync(out, "utf8").split("\r\n");
+    expect(lines[0]?.split(",").indexOf("portalTemplate")).toBe(9);
+    expect(lines[1]).toBe("acme,ACME,default,,,,,,,gold,,,,,,,,,,,");
+    const store = createDuckDbRegistry({ path: join(dir, "registry.duckdb") });
+    await store.start();
+    const snap = await store.snapshot();
+    await store.stop();
+    expect([snap.version, snap.customers[0]?.portalTemplate]).toEqual([1, "gold"]);
   });
 
   it("refuses an invalid file naming the line and the column, and writes nothing", async () => {
@@ -267,8 +303,8 @@ describe("flowtally customers (embedded registry)", () => {
       `exported 2 customers (the config's customers (registry.source: config)) to ${out}\n`,
     );
     expect(readFileSync(out, "utf8").split("\r\n").slice(1)).toEqual([
-      "a,Ay,default,,,,,,,s,,,,l,,,,198.51.100.9,3,",
-      "z,Zed,default,,,,,,,s,,,,l,,,203.0.113.0/24,,,",
+      "a,Ay,default,,,,,,,,s,,,,l,,,,198.51.100.9,3,",
+      "z,Zed,default,,,,,,,,s,,,,l,,,203.0.113.0/24,,,",
       "",
     ]);
   });

@@ -24,6 +24,7 @@ import {
   type RegistrySnapshot,
   type RegistryStore,
 } from "../registry/index.js";
+import { checkTemplateNames } from "../registry/portal-template-names.js";
 import { exportCsv, parseCsvTree } from "../registry/tree-csv.js";
 import type { Config } from "../schema/config.js";
 import { FlowtallyError, isFlowtallyError } from "../schema/errors.js";
@@ -87,11 +88,14 @@ function sourceOf(options: RegistrySourceOptions, forImport: boolean): TreeSourc
   return {
     name: "registry",
     tree: () => withRegistry(cfg, (store) => store.snapshot()),
-    apply: (changes) =>
-      withRegistry(
+    apply: (changes) => {
+      // A customer's portalTemplate names one of this config's portal.templates.
+      checkTemplateNames(changes, Object.keys(cfg.portal.templates).sort());
+      return withRegistry(
         cfg,
         async (store) => (await store.apply(changes, { actor: importActor() })).version,
-      ),
+      );
+    },
   };
 }
 

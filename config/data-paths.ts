@@ -45,6 +45,9 @@ export function resolveDataPaths(cfg: Config, configDir: string): Config {
       serviceTypeTemplates: Object.fromEntries(
         Object.entries(cfg.portal.serviceTypeTemplates).map(([t, f]) => [t, resolve(configDir, f)]),
       ),
+      templates: Object.fromEntries(
+        Object.entries(cfg.portal.templates).map(([n, f]) => [n, resolve(configDir, f)]),
+      ),
     },
     customers: cfg.customers.some((c) => c.portalTemplate !== undefined)
       ? cfg.customers.map((c) =>

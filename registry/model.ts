@@ -6,7 +6,13 @@
  * at least one site per customer and one link per site, since it is written whole).
  */
 import { z } from "zod";
-import { customerSchema, idSchema, linkSchema, siteSchema } from "../schema/config.js";
+import {
+  customerSchema,
+  idSchema,
+  linkSchema,
+  portalTemplateName,
+  siteSchema,
+} from "../schema/config.js";
 
 const note = z.string().max(4096);
 
@@ -37,6 +43,11 @@ export const customerRecordSchema = customerSchema
     description: note.optional(),
     /** Message of the day, shown to this customer's users. */
     motd: note.optional(),
+    /**
+     * The customer's own portal template: a name of the config's `portal.templates` (checked
+     * against them where the config is known: the API, the import), never a file path.
+     */
+    portalTemplate: portalTemplateName.optional(),
   });
 
 /** One customer with its sites and links, as an import file (the config's `customers:`) holds it. */

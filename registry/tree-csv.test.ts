@@ -101,7 +101,7 @@ describe("CSV trees", () => {
     ];
     const csv = exportCsv({ customers: tree });
     expect(csv.split("\r\n")[1]).toBe(
-      "c,'=cmd,default,' @x,,'+1 555,,''=already quoted,,,,,,,,,,,,",
+      "c,'=cmd,default,' @x,,'+1 555,,''=already quoted,,,,,,,,,,,,,",
     );
     expect(parseCsvTree(csv, "f.csv")).toEqual([
       {
@@ -113,6 +113,32 @@ describe("CSV trees", () => {
         contact: " @x",
         sites: [],
       },
+    ]);
+  });
+
+  it("reads a customer's portal template by name, refuses a path, and takes a dump without the column", () => {
+    const tree = parseCsvTree(
+      [HEADER, row({ customer: "c", name: "C", portalTemplate: "gold" })].join("\n"),
+    );
+    expect(tree[0]?.portalTemplate).toBe("gold");
+    expect(
+      exportCsv({ customers: tree.map((c) => ({ ...c, revision: 1, sites: [] })) }).split(
+        "\r\n",
+      )[1],
+    ).toBe(row({ customer: "c", name: "C", serviceType: "default", portalTemplate: "gold" }));
+    expect(
+      problems([HEADER, row({ customer: "c", name: "C", portalTemplate: "../t.html" })].join("\n")),
+    ).toEqual([
+      "f.csv: invalid customers",
+      "line 2, column portalTemplate: must be a template name of portal.templates: 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit",
+    ]);
+    const older = CSV_COLUMNS.filter((c) => c !== "portalTemplate");
+    const dump = [
+      older.join(","),
+      older.map((c) => (c === "customer" ? "c" : c === "name" ? "C" : "")).join(","),
+    ];
+    expect(parseCsvTree(dump.join("\n"))).toEqual([
+      { id: "c", name: "C", serviceType: "default", sites: [] },
     ]);
   });
 });

@@ -2,7 +2,8 @@
  * The whole registry in and out as CSV: a provisioning system's dump, one row per access link
  * with its customer's and site's columns repeated; a customer without sites, or a site without
  * links, is a row with the lower columns empty. RFC 4180 (quoted fields may hold commas, quotes
- * and line breaks), UTF-8, a header line naming the columns (any order, all of them).
+ * and line breaks), UTF-8, a header line naming the columns (any order, all of them but
+ * `portalTemplate`, which a dump made before it existed lacks).
  *
  * Export makes formula-leading text inert for spreadsheets exactly as the API's CSV does (a
  * leading `'`, query/overview.ts); import takes that `'` off again, so a file exported and
@@ -37,6 +38,7 @@ export const CSV_COLUMNS = [
   "address",
   "description",
   "motd",
+  "portalTemplate",
   "site",
   "siteName",
   "siteAddress",
@@ -50,6 +52,8 @@ export const CSV_COLUMNS = [
   "commitRate",
 ] as const;
 export type CsvColumn = (typeof CSV_COLUMNS)[number];
+/** Columns an import file may leave out (empty in every row). */
+const OPTIONAL_COLUMNS: ReadonlySet<CsvColumn> = new Set<CsvColumn>(["portalTemplate"]);
 
 /** Each record's columns and the field each holds. */
 const CUSTOMER_FIELDS: ReadonlyArray<[CsvColumn, keyof CustomerRecord]> = [
@@ -61,6 +65,7 @@ const CUSTOMER_FIELDS: ReadonlyArray<[CsvColumn, keyof CustomerRecord]> = [
   ["address", "address"],
   ["description", "description"],
   ["motd", "motd"],
+  ["portalTemplate", "portalTemplate"],
 ];
 const SITE_FIELDS: ReadonlyArray<[CsvColumn, keyof SiteRecord]> = [
   ["siteName", "name"],
@@ -191,7 +196,7 @@ export function parseCsvTree(text: string, source = "import"): CustomerTreeEntry
     else if (at.has(column)) unknown.push(`${column} (twice)`);
     else at.set(column, k);
   });
-  const missing = CSV_COLUMNS.filter((c) => !at.has(c));
+  const missing = CSV_COLUMNS.filter((c) => !at.has(c) && !OPTIONAL_COLUMNS.has(c));
   if (unknown.length > 0 || missing.length > 0) {
     throw fileError(
       source,
@@ -225,7 +230,10 @@ export function parseCsvTree(text: string, source = "import"): CustomerTreeEntry
       );
       continue;
     }
-    const get = (c: CsvColumn): string => restored(row.cells[at.get(c)!]!);
+    const get = (c: CsvColumn): string => {
+      const k = at.get(c);
+      return k === undefined ? "" : restored(row.cells[k]!);
+    };
     /** A record from its columns (empty: absent), checked with its schema. */
     const record = <T>(
       schema: z.ZodType<T>,

@@ -75,6 +75,17 @@ export const idSchema = z
 const id = idSchema;
 
 /**
+ * The name of a provider's portal template (`portal.templates`' keys, a registry customer's
+ * `portalTemplate`): an id's characters, so never a path.
+ */
+export const portalTemplateName = z
+  .string()
+  .regex(
+    ID_PATTERN,
+    "must be a template name of portal.templates: 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit",
+  );
+
+/**
  * An id that is not reserved for a `kind` (schema/reserved-ids.ts). Kinds without reserved ids
  * skip the check: a config has hundreds of thousands of site and link ids, and a refinement
  * costs zod about half a microsecond each.
@@ -901,6 +912,11 @@ export const configSchema = z.strictObject({
       template: z.string().min(1).optional(),
       /** Templates by service type, before `template` (and after `customers[].portalTemplate`). */
       serviceTypeTemplates: z.record(z.string().min(1), z.string().min(1)).default({}),
+      /**
+       * Named templates, name → file (relative: to the config file's directory): a registry
+       * customer's `portalTemplate` names one of them (never a file), before its service type's.
+       */
+      templates: z.record(portalTemplateName, z.string().min(1)).default({}),
     })
     .prefault({}),
   /**

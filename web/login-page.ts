@@ -55,6 +55,25 @@ const TITLES: Readonly<Record<number, string>> = {
  * The page of a refusal. A 404 says nothing of what was asked for, so that another customer's id
  * and an unknown one get exactly the same page.
  */
+/** A size for people in binary units: 1048576 → "1 MiB", 262144 → "256 KiB". */
+function binarySize(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
+
+/**
+ * The page of a form whose body was too large (413): the limit, and the way back to the form's
+ * page (`back`, a path of this server).
+ */
+export function renderTooLarge(max: number, back: string): { title: string; body: Html } {
+  const title = "Too large";
+  return {
+    title,
+    body: html`<section class="error"><h1>${title}</h1><p>What this form sent is larger than ${binarySize(max)}, the most a form takes; nothing was saved. Choose a smaller file and send it again.</p><p><a href="${back}">Back to the form</a></p></section>`,
+  };
+}
+
 export function renderError(status: number, message: string): { title: string; body: Html } {
   const title = TITLES[status] ?? "Something went wrong";
   const text =

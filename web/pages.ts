@@ -36,7 +36,7 @@ import {
 } from "./customer-page.js";
 import type { Html } from "./html.js";
 import { type Area, type Branding, renderPage, type Viewer } from "./layout.js";
-import { renderError, renderLogin, safeNext } from "./login-page.js";
+import { renderError, renderLogin, renderTooLarge, safeNext } from "./login-page.js";
 import { type ManageDeps, manageRoutes } from "./manage/manage-routes.js";
 import { apiQuery, readOverviewRequest, renderOverview } from "./overview-page.js";
 import { portalPageRoutes } from "./portal/portal-page.js";
@@ -84,7 +84,7 @@ export interface WebDeps {
 
 export interface WebPages {
   routes: ApiRoute[];
-  pageError(e: ApiError, target: string): ApiReply;
+  pageError(e: ApiError, target: string, o?: { back?: string; max?: number }): ApiReply;
 }
 
 /** The path prefixes of pages: an unknown path under them gets the 404 page (after login). */
@@ -499,13 +499,17 @@ export function webPages(deps: WebDeps): WebPages {
       now: deps.now,
       brand,
       globalMotd: () => settings.current().motd,
-      templates: deps.templates ?? (() => ({ of: () => BUILT_IN, files: [] })),
+      templates: deps.templates ?? (() => ({ of: () => BUILT_IN, files: [], names: [] })),
       page: (input, title, body) =>
         page(200, title, "portal", body, { viewer: viewerOf(input.principal), charts: true }),
     }),
   ];
 
-  function pageError(e: ApiError, target: string): ApiReply {
+  function pageError(
+    e: ApiError,
+    target: string,
+    o: { back?: string; max?: number } = {},
+  ): ApiReply {
     const area: Area = target.startsWith("/portal") ? "portal" : "console";
     if (e.status === 401) {
       const cookie = e.headers["set-cookie"];
@@ -515,7 +519,10 @@ export function webPages(deps: WebDeps): WebPages {
         cookie === undefined ? {} : { "set-cookie": String(cookie) },
       );
     }
-    const { title, body } = renderError(e.status, e.message);
+    const { title, body } =
+      e.status === 413 && o.back !== undefined && o.max !== undefined
+        ? renderTooLarge(o.max, o.back)
+        : renderError(e.status, e.message);
     const headers: Record<string, string> = {};
     for (const name of ["allow", "retry-after"]) {
       const v = e.headers[name];

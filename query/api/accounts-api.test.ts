@@ -859,6 +859,11 @@ describe("isolation: every route × role", () => {
     ["GET", "/api/v1/tokens", "/api/v1/tokens", undefined, signedIn(200)],
     ["DELETE", "/api/v1/tokens/{id}", "/api/v1/tokens/nope", undefined, signedIn(404)],
     ["GET", "/api/v1/accounts/audit", "/api/v1/accounts/audit", undefined, admins(200)],
+    // The portal's settings (web/admin/settings-api.ts): admins only; an empty change is none.
+    ["GET", "/api/v1/settings/branding", "/api/v1/settings/branding", undefined, admins(200)],
+    ["PUT", "/api/v1/settings/branding", "/api/v1/settings/branding", {}, admins(200)],
+    ["GET", "/api/v1/settings/motd", "/api/v1/settings/motd", undefined, admins(200)],
+    ["PUT", "/api/v1/settings/motd", "/api/v1/settings/motd", {}, admins(400)],
     // The customer registry (registry.source: database): acme and beta as in the config, beta's
     // records carrying its marker. Writes go to beta, or to ids that do not exist.
     ["GET", "/api/v1/customers", "/api/v1/customers", undefined, operators(200)],

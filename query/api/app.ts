@@ -47,6 +47,8 @@ export interface ApiEnv {
     page?: boolean;
     form?: URLSearchParams;
     files?: Map<string, UploadedFile>;
+    /** A page's form sent a body too large: the page to go back to, and the limit (bytes). */
+    tooLarge?: { back: string; max: number };
   };
 }
 
@@ -88,7 +90,7 @@ export interface ApiAppOptions {
    * How a page route (and an unknown path under `pagePrefixes`) answers a refusal or a failure:
    * web/ renders it as a page (a redirect to the login page for 401). Absent: as the API does.
    */
-  pageError?: (e: ApiError, target: string) => ApiReply;
+  pageError?: (e: ApiError, target: string, o?: { back?: string; max?: number }) => ApiReply;
   /** Path prefixes (`/console`) whose unknown paths are answered by `pageError` after authentication. */
   pagePrefixes?: readonly string[];
 }
@@ -270,7 +272,30 @@ export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions
     }
     await next();
   });
-  const tooLarge = (max: number) => () => {
+  /**
+   * A page's form (a POST under `pagePrefixes`, from a browser) whose body is too large is
+   * answered as a page saying the limit with a link back to the form's page (`formPage`); an
+   * API client keeps its JSON 413.
+   */
+  const formPages = new Map<string, string>();
+  for (const route of routes) {
+    if (route.page === true && route.form === true) {
+      formPages.set(route.path, route.formPage ?? route.path);
+    }
+  }
+  const pageBack = (path: string): string | undefined => {
+    if (options.pageError === undefined || inProcess) return undefined;
+    const known = formPages.get(path);
+    if (known !== undefined) return known;
+    const prefixes = options.pagePrefixes ?? [];
+    return prefixes.some((p) => path === p || path.startsWith(`${p}/`)) ? path : undefined;
+  };
+  const tooLarge = (max: number) => (c?: Context<ApiEnv>) => {
+    const back = c === undefined ? undefined : pageBack(c.req.path);
+    if (c !== undefined && back !== undefined) {
+      c.set("page", true);
+      c.set("tooLarge", { back, max });
+    }
     throw new ApiError(413, "FT_BODY_TOO_LARGE", `the request body is larger than ${max} bytes`);
   };
   const limitBody: MiddlewareHandler<ApiEnv> = bodyLimit({
@@ -299,7 +324,7 @@ export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions
     if (headers !== undefined && headers["transfer-encoding"] === undefined) {
       const max = special?.max ?? MAX_BODY_BYTES;
       const length = headers["content-length"];
-      if (length !== undefined && Number(length) > max) tooLarge(max)();
+      if (length !== undefined && Number(length) > max) tooLarge(max)(c);
       return next();
     }
     return (special?.limit ?? limitBody)(c, next);
@@ -422,7 +447,7 @@ export function createApiApp(routes: readonly ApiRoute[], options: ApiAppOptions
       const shownError = isApiError(e)
         ? e
         : new ApiError(500, "FT_INTERNAL", "internal error; see the server log");
-      return toResponse(pageError(shownError, requestTarget(c.req.raw, c.env)));
+      return toResponse(pageError(shownError, requestTarget(c.req.raw, c.env), c.get("tooLarge")));
     }
     if (isApiError(e)) return toResponse(errorReply(e));
     if (inProcess) throw e;

@@ -36,6 +36,8 @@ export const apiErrorCodes = {
   FT_REGISTRY_READONLY:
     "registry.source is config: customers are changed in the config file, not through the API.",
   FT_REGISTRY_UNAVAILABLE: "The registry database cannot be reached; the server log has the cause.",
+  FT_SETTINGS_INVALID:
+    "A portal setting breaks a rule (a colour that is not #rrggbb, a text too long; problems names each field).",
   FT_URI_TOO_LONG: "The request target is longer than the API accepts.",
   FT_STORE_UNAVAILABLE:
     "The series store cannot be reached or its file is gone (the code in the message says which): try again after Retry-After seconds.",

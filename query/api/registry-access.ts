@@ -27,6 +27,11 @@ export interface RegistryAccess {
    * counts for its customer), when this process made every one of them; undefined otherwise.
    */
   changedSince?(from: number, to: number): ReadonlySet<string> | undefined;
+  /**
+   * Checks what `apply` checks beyond the registry's own rules (the config's template names:
+   * registry/portal-template-names.ts), for a dry run; throws as `apply` would.
+   */
+  checkChanges?(changes: unknown): void;
 }
 
 export function readOnly(): never {
@@ -68,7 +73,9 @@ export function configRegistry(customers: Config["customers"]): RegistryAccess {
     version: 0,
     customers: customers
       .map(
-        ({ sites, ...c }): RegistryCustomer => ({
+        // A config customer's portalTemplate is a file (web/portal/templates.ts reads it); a
+        // record's is a name of portal.templates, so the file is not a record's field.
+        ({ sites, portalTemplate: _file, ...c }): RegistryCustomer => ({
           ...c,
           revision: 0,
           sites: sites

@@ -68,9 +68,10 @@ export function changeRoutes(ctx: RegistryRouteContext): ApiRoute[] {
         const s = await snapshot();
         // The dry run, and the answer's before/after of a real apply (the store checks again
         // against the tree it holds under its write lock).
-        const preview = await registryCall(async () =>
-          applyChangeSet(s, parsed.data.changes, { actor, atMs: now() }),
-        );
+        const preview = await registryCall(async () => {
+          registry.checkChanges?.(parsed.data.changes);
+          return applyChangeSet(s, parsed.data.changes, { actor, atMs: now() });
+        });
         let version = s.version;
         if (!dryRun) {
           version = (await registryCall(() => registry.apply(parsed.data.changes, { actor })))

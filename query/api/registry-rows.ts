@@ -19,6 +19,7 @@ export const CUSTOMER_FIELDS = [
   "address",
   "description",
   "motd",
+  "portalTemplate",
   "revision",
   "siteCount",
   "linkCount",

@@ -137,6 +137,10 @@ export const CustomerCreate = z
     address: z.string().max(4096).optional(),
     description: z.string().max(4096).optional(),
     motd: z.string().max(4096).optional(),
+    portalTemplate: z.string().optional().meta({
+      description:
+        "The customer's own portal template: a name of the config's portal.templates (422 for another); admins and operators only",
+    }),
   })
   .meta({ id: "CustomerCreate" });
 export const SiteCreate = z

@@ -132,6 +132,11 @@ export interface ApiRoute {
    * its files `files`.
    */
   upload?: boolean;
+  /**
+   * A form route: the page that shows the form (default: the route's own path). A body too large
+   * for it is answered as a page saying the limit, with a link back there (app.ts).
+   */
+  formPage?: string;
   /** Largest body accepted (default MAX_BODY_BYTES, app.ts). */
   maxBodyBytes?: number;
   /** Also answered in process, without a token (`answer`, for `flowtally query` on a store). */

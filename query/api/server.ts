@@ -15,11 +15,13 @@ import { getRequestListener, RequestError } from "@hono/node-server";
 import type { Logger } from "pino";
 import type { Accounts } from "../../accounts/accounts.js";
 import type { CustomerModel } from "../../collector/classify/customer-model.js";
+import { checkingTemplateNames } from "../../registry/portal-template-names.js";
 import type { Config } from "../../schema/config.js";
 import { FlowtallyError, isFlowtallyError } from "../../schema/errors.js";
 import type { SeriesStore } from "../../schema/series-store.js";
 import { parseHostPort } from "../../schema/units.js";
 import { completeBefore } from "../../store/levels.js";
+import { settingsApiRoutes } from "../../web/admin/settings-api.js";
 import { configPortal, createSettingsCache } from "../../web/admin/settings-cache.js";
 import { loadAssets } from "../../web/assets.js";
 import { PAGE_PREFIXES, webPages } from "../../web/pages.js";
@@ -178,6 +180,13 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
   const { config, log } = deps;
   const limits = config.api;
   const now = deps.now ?? Date.now;
+  // A registry customer's portalTemplate names one of portal.templates: the names in force (read
+  // again at SIGHUP with the templates) are checked before a change reaches the registry.
+  let templateNames = Object.keys(config.portal.templates).sort();
+  const registry =
+    deps.registry?.source === "database"
+      ? checkingTemplateNames(deps.registry, () => templateNames)
+      : deps.registry;
   const completeUntil =
     deps.completeUntil ?? (() => completeBefore(now(), config.aggregation.lateness));
   const clientOf = createClientOf(limits.trustedProxies);
@@ -212,15 +221,15 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     ...(deps.store === undefined ? {} : { store: deps.store }),
     now,
     completeUntil,
-    ...(deps.registry?.source === "database"
-      ? { customerScope: registryCustomerScope(deps.registry, deps.store, now) }
+    ...(registry?.source === "database"
+      ? { customerScope: registryCustomerScope(registry, deps.store, now) }
       : {}),
     ...(deps.accounts === undefined ? {} : { outages: declaredOutages(deps.accounts.outages) }),
   });
   // The pages' customer records: the registry's, or the config's (indexed at the first page).
   let customerRecords: ReturnType<typeof registryCustomers> | undefined;
   const customerRecord = (id: string) => {
-    customerRecords ??= registryCustomers(deps.registry ?? configRegistry(config.customers));
+    customerRecords ??= registryCustomers(registry ?? configRegistry(config.customers));
     return customerRecords.get(id);
   };
   const table = apiRoutes({
@@ -233,11 +242,11 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     ...(deps.exporters === undefined ? {} : { exporters: deps.exporters }),
     now,
     ...(deps.slaWebhooks === undefined ? {} : { slaWebhooks: deps.slaWebhooks }),
-    ...(deps.registry === undefined
+    ...(registry === undefined
       ? {}
       : {
           registry: [
-            ...registryRoutes(deps.registry, {
+            ...registryRoutes(registry, {
               maxChangeSetBytes: limits.maxChangeSetBytes,
               now,
               log,
@@ -245,7 +254,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
                 ? {}
                 : { purgeSeries: (id: string) => deps.store!.purgeCustomer(id) }),
             }),
-            ...registryFileRoutes(deps.registry, {
+            ...registryFileRoutes(registry, {
               maxBodyBytes: limits.maxChangeSetBytes,
               log,
             }),
@@ -255,7 +264,8 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
   // The portal's branding and global message of the day: the config's, with what the admin pages
   // saved in the accounts database over them (read again every few seconds: web/admin/).
   const logo = readLogo(config.portal.branding.logo);
-  const settings = createSettingsCache(configPortal(config, logo), deps.accounts, { log });
+  const portalDefaults = configPortal(config, logo);
+  const settings = createSettingsCache(portalDefaults, deps.accounts, { log });
   let customerExists = deps.customerExists;
   if (deps.accounts !== undefined) {
     table.push(
@@ -266,7 +276,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     );
     const ids = new Set(deps.model.customers.map((c) => c.id));
     // The registry's customers (database or config) carry the message of the day.
-    const customers = deps.registry === undefined ? undefined : registryCustomers(deps.registry);
+    const customers = registry === undefined ? undefined : registryCustomers(registry);
     customerExists ??=
       customers !== undefined
         ? async (id: string) => (await customers.get(id)) !== undefined
@@ -282,6 +292,8 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
             : {}),
         customerExists,
       }),
+      // The branding and the global message of the day for automation (the admin pages' saves).
+      ...settingsApiRoutes({ settings, portal: portalDefaults }),
     );
   }
   const routes = [...table, openApiRoute(table)];
@@ -312,12 +324,12 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
           assets: loadAssets(config.portal.branding.colors),
           logo,
           settings,
-          ...(deps.registry === undefined ? {} : { registry: deps.registry }),
+          ...(registry === undefined ? {} : { registry: registry }),
           ...(customerExists === undefined ? {} : { customerExists }),
           manage: {
-            source: deps.registry?.source ?? "config",
+            source: registry?.source ?? "config",
             api:
-              deps.registry === undefined
+              registry === undefined
                 ? registryRoutes(configRegistry(config.customers), {
                     maxChangeSetBytes: limits.maxChangeSetBytes,
                   })
@@ -449,20 +461,22 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
   }
 
   function reloadPortalTemplates(next: Readonly<Config>): boolean {
-    if (templates === undefined) return true;
-    try {
-      templates = loadPortalTemplates(next);
-    } catch (e) {
-      const code = isFlowtallyError(e) ? e.code : "FT_CONFIG_INVALID";
-      log.error(
-        { signal: "SIGHUP", code },
-        `portal templates not reloaded, the running ones are kept: ${(e as Error).message} [${code}]`,
-      );
-      return false;
+    if (templates !== undefined) {
+      try {
+        templates = loadPortalTemplates(next);
+      } catch (e) {
+        const code = isFlowtallyError(e) ? e.code : "FT_CONFIG_INVALID";
+        log.error(
+          { signal: "SIGHUP", code },
+          `portal templates not reloaded, the running ones are kept: ${(e as Error).message} [${code}]`,
+        );
+        return false;
+      }
+      if (templates.files.length > 0) {
+        log.info({ signal: "SIGHUP", files: templates.files }, "portal templates read again");
+      }
     }
-    if (templates.files.length > 0) {
-      log.info({ signal: "SIGHUP", files: templates.files }, "portal templates read again");
-    }
+    templateNames = Object.keys(next.portal.templates).sort();
     return true;
   }
 

@@ -171,6 +171,8 @@ export async function startWebServer(
     classes?: readonly unknown[];
     /** The customer registry the API and the pages use (default: the config's customers). */
     registry?: ApiServerDeps["registry"];
+    /** Portal settings over webConfig's (e.g. `templates`, absolute paths). */
+    portal?: Partial<Config["portal"]>;
   } = {},
 ): Promise<WebServer> {
   const dir = await mkdtemp(join(tmpdir(), "flowtally-web-"));
@@ -187,7 +189,8 @@ export async function startWebServer(
     }
     if (rows.length > 0) await store.addDeltas(rows);
   }
-  const cfg = webConfig(o.extraCustomers ?? 0, o.classes);
+  const base = webConfig(o.extraCustomers ?? 0, o.classes);
+  const cfg = o.portal === undefined ? base : { ...base, portal: { ...base.portal, ...o.portal } };
   const clock = { now: NOW };
   const now = () => clock.now;
   const accounts = createAccounts(accountsConfigOf(cfg.api), {

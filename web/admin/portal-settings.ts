@@ -135,7 +135,7 @@ export type FieldProblems = Partial<Record<string, string>>;
  */
 export function brandingChanges(
   config: ConfigPortal,
-  form: URLSearchParams,
+  form: { get(name: string): string | null },
 ): { changes: Map<string, string | null>; problems: FieldProblems } {
   const changes = new Map<string, string | null>();
   const problems: FieldProblems = {};

@@ -19,17 +19,17 @@ import {
 import { renderBranding } from "./branding-page.js";
 import { renderMotd } from "./motd-page.js";
 import {
-  brandingChanges,
   checkLogo,
   type FieldProblems,
-  mergeSettings,
   motdChange,
-  type PortalSettings,
   SETTING_KEYS,
   TEXT_SETTINGS,
-  type TextSetting,
 } from "./portal-settings.js";
+import { type SettingsActor, saveBrandingTexts, saveGlobalMotd } from "./settings-actions.js";
 import { redirect, who } from "./user-routes.js";
+
+/** Who saves, from a page's request. */
+const by = (input: RouteInput): SettingsActor => ({ principal: who(input), client: input.client });
 
 const PAGE = { 200: { description: "An HTML page" } } as const;
 const MOVED = { 303: { description: "Saved: on to the page" } } as const;
@@ -45,11 +45,6 @@ const DONE: Readonly<Record<string, string>> = {
 
 function doneOf(search: string): string | undefined {
   return DONE[new URLSearchParams(search).get("done") ?? ""];
-}
-
-/** The text settings in force, by name. */
-function texts(s: PortalSettings): Record<TextSetting, string> {
-  return { title: s.title, footer: s.footer, loginText: s.loginText, ...s.colors };
 }
 
 export function settingsRoutes(deps: AdminDeps): ApiRoute[] {
@@ -114,29 +109,24 @@ export function settingsRoutes(deps: AdminDeps): ApiRoute[] {
     const action = form.get("action") ?? "";
     const text = (form.get("text") ?? "").replace(/\r\n/g, "\n");
     if (action === "preview-global" || action === "save-global") {
-      const change = motdChange(portal, text);
-      if ("problem" in change) {
+      if (action === "preview-global") {
+        const change = motdChange(portal, text);
+        if ("problem" in change) {
+          return motdPage(input, 400, {
+            problems: { global: change.problem },
+            sent: { global: text },
+          });
+        }
+        return motdPage(input, 200, { preview: { of: "global", text }, sent: { global: text } });
+      }
+      const saved = await saveGlobalMotd(settings, portal, text, by(input));
+      if ("problem" in saved) {
         return motdPage(input, 400, {
-          problems: { global: change.problem },
+          problems: { global: saved.problem },
           sent: { global: text },
         });
       }
-      if (action === "preview-global") {
-        return motdPage(input, 200, { preview: { of: "global", text }, sent: { global: text } });
-      }
-      const before = (await settings.fresh()).motd ?? null;
-      const after = change.value ?? portal.motd ?? null;
-      if (before === (after === "" ? null : after))
-        return redirect("/console/admin/motd?done=unchanged");
-      await settings.save(new Map([[SETTING_KEYS.motd, change.value]]), who(input), input.client, {
-        action: "motd-global",
-        target: "global",
-        detail: {
-          before,
-          after: after === "" ? null : after,
-          source: change.value === null ? "config" : "saved",
-        },
-      });
+      if (!saved.changed) return redirect("/console/admin/motd?done=unchanged");
       return redirect("/console/admin/motd?done=motd-global");
     }
     if (action === "preview-customer" || action === "save-customer") {
@@ -192,57 +182,44 @@ export function settingsRoutes(deps: AdminDeps): ApiRoute[] {
         problems: o.problems ?? {},
         done: doneOf(input.search),
       }),
+      // admin.js: a logo larger than the limit is not sent (said beside the field).
+      { scripts: true },
     );
 
   async function saveBranding(input: RouteInput): Promise<ApiReply> {
     const form = input.body as URLSearchParams;
     const action = form.get("action") ?? "save";
-    const current = await settings.fresh();
-    let changes: Map<string, string | null>;
-    let entry: { action: string; detail: Record<string, unknown> };
     if (action === "save" || action === "reset") {
-      if (action === "save") {
-        const checked = brandingChanges(portal, form);
-        if (Object.keys(checked.problems).length > 0) {
-          const values = Object.fromEntries(TEXT_SETTINGS.map((k) => [k, form.get(k) ?? ""]));
-          return brandingPage(input, 400, { values, problems: checked.problems });
-        }
-        changes = checked.changes;
-      } else {
-        changes = new Map(TEXT_SETTINGS.map((k) => [SETTING_KEYS[k], null]));
+      const saved = await saveBrandingTexts(
+        settings,
+        portal,
+        action === "save" ? form : "reset",
+        by(input),
+      );
+      if ("problems" in saved) {
+        const values = Object.fromEntries(TEXT_SETTINGS.map((k) => [k, form.get(k) ?? ""]));
+        return brandingPage(input, 400, { values, problems: saved.problems });
       }
-      const merged = mergeSettings(portal, projected(current, changes));
-      const before: Record<string, string> = {};
-      const after: Record<string, string> = {};
-      const was = texts(current);
-      const will = texts(merged);
-      for (const k of TEXT_SETTINGS) {
-        if (was[k] !== will[k] || current.saved.has(k) !== merged.saved.has(k)) {
-          before[k] = was[k];
-          after[k] = will[k];
-        }
-      }
-      if (Object.keys(after).length === 0)
-        return redirect("/console/admin/branding?done=unchanged");
-      entry = { action: "portal-branding", detail: { before, after } };
-    } else if (action === "logo-none" || action === "logo-config") {
-      changes = new Map([
-        [SETTING_KEYS.logo, action === "logo-none" ? "none" : null],
-        [SETTING_KEYS.logoBytes, null],
-      ]);
-      const after = action === "logo-none" ? null : (portal.logo?.file ?? null);
-      if (
-        (current.logo?.file ?? null) === after &&
-        current.saved.has("logo") === (action === "logo-none")
-      ) {
-        return redirect("/console/admin/branding?done=unchanged");
-      }
-      entry = { action: "portal-logo", detail: { before: current.logo?.file ?? null, after } };
-    } else {
+      return redirect(`/console/admin/branding?done=${saved.changed ? "branding" : "unchanged"}`);
+    }
+    if (action !== "logo-none" && action !== "logo-config") {
       return brandingPage(input, 400, {
         problems: { title: "action: expected save, reset, logo-none or logo-config" },
       });
     }
+    const current = await settings.fresh();
+    const changes = new Map([
+      [SETTING_KEYS.logo, action === "logo-none" ? "none" : null],
+      [SETTING_KEYS.logoBytes, null],
+    ]);
+    const after = action === "logo-none" ? null : (portal.logo?.file ?? null);
+    if (
+      (current.logo?.file ?? null) === after &&
+      current.saved.has("logo") === (action === "logo-none")
+    ) {
+      return redirect("/console/admin/branding?done=unchanged");
+    }
+    const entry = { action: "portal-logo", detail: { before: current.logo?.file ?? null, after } };
     await settings.save(changes, who(input), input.client, { ...entry, target: "branding" });
     return redirect("/console/admin/branding?done=branding");
   }
@@ -341,6 +318,7 @@ export function settingsRoutes(deps: AdminDeps): ApiRoute[] {
       form: true,
       upload: true,
       path: "/console/admin/branding/logo",
+      formPage: "/console/admin/branding",
       summary: "Admin: upload the portal's logo (PNG, JPEG, WebP or SVG, checked by its bytes)",
       responses: MOVED,
       handler: uploadLogo,
@@ -353,19 +331,4 @@ export function settingsRoutes(deps: AdminDeps): ApiRoute[] {
       handler: auditPage,
     },
   ];
-}
-
-/** The stored settings as they will be after `changes` (from the settings in force now). */
-function projected(
-  current: PortalSettings,
-  changes: ReadonlyMap<string, string | null>,
-): Map<string, string> {
-  const stored = new Map<string, string>();
-  const t = texts(current);
-  for (const k of TEXT_SETTINGS) if (current.saved.has(k)) stored.set(SETTING_KEYS[k], t[k]);
-  for (const [k, v] of changes) {
-    if (v === null) stored.delete(k);
-    else stored.set(k, v);
-  }
-  return stored;
 }

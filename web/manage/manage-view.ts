@@ -60,6 +60,11 @@ export const FIELDS: Record<Kind, ReadonlyArray<{ name: string; label: string; h
     { name: "address", label: "Address" },
     { name: "description", label: "Description" },
     { name: "motd", label: "Message of the day" },
+    {
+      name: "portalTemplate",
+      label: "Portal template",
+      hint: "a name of the config's portal.templates; empty: by service type",
+    },
   ],
   site: [
     { name: "id", label: "Id", hint: "letters, digits, _ . - (at most 64)" },
@@ -94,6 +99,7 @@ const HEADINGS: Record<string, string> = {
   address: "Address",
   description: "Description",
   motd: "Message of the day",
+  portalTemplate: "Portal template",
   siteCount: "Sites",
   linkCount: "Links",
   revision: "Revision",

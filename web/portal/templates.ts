@@ -4,8 +4,10 @@
  * refused markup fails the whole load, naming the setting, the file, the line and the reason.
  *
  * Which template a customer's page uses, first match: the config customer's own
- * (`customers[].portalTemplate`), its service type's (`portal.serviceTypeTemplates`, the way a
- * registry customer picks one), `portal.template`, else the built-in page.
+ * (`customers[].portalTemplate`, a file), the registry customer's own (its `portalTemplate`, a
+ * name of `portal.templates`), its service type's (`portal.serviceTypeTemplates`),
+ * `portal.template`, else the built-in page. A registry customer's template is looked up at each
+ * page, so a change of it through the API shows at the next page, without a restart.
  */
 import { readFileSync } from "node:fs";
 import type { Config } from "../../schema/config.js";
@@ -15,9 +17,15 @@ import { type PortalTemplate, parseTemplate, TemplateError } from "./template.js
 
 export interface PortalTemplates {
   /** The template of a customer's page. */
-  of(customer: { id: string; serviceType: string }): PortalTemplate;
+  of(customer: {
+    id: string;
+    serviceType: string;
+    portalTemplate?: string | undefined;
+  }): PortalTemplate;
   /** The files read (absolute), for the start log. */
   readonly files: readonly string[];
+  /** The names of `portal.templates`, sorted: what a registry customer's `portalTemplate` may be. */
+  readonly names: readonly string[];
 }
 
 /** The built-in page, parsed once. */
@@ -56,6 +64,12 @@ export function loadPortalTemplates(cfg: Readonly<Config>): PortalTemplates {
       read(`portal.serviceTypeTemplates.${type}`, file),
     ]),
   );
+  const byName = new Map(
+    Object.entries(cfg.portal.templates).map(([name, file]) => [
+      name,
+      read(`portal.templates.${name}`, file),
+    ]),
+  );
   const byCustomer = new Map<string, PortalTemplate>();
   cfg.customers.forEach((c, k) => {
     if (c.portalTemplate !== undefined) {
@@ -63,7 +77,12 @@ export function loadPortalTemplates(cfg: Readonly<Config>): PortalTemplates {
     }
   });
   return {
-    of: (c) => byCustomer.get(c.id) ?? byType.get(c.serviceType) ?? global,
+    of: (c) =>
+      byCustomer.get(c.id) ??
+      (c.portalTemplate === undefined ? undefined : byName.get(c.portalTemplate)) ??
+      byType.get(c.serviceType) ??
+      global,
     files: [...parsed.keys()],
+    names: [...byName.keys()].sort(),
   };
 }

@@ -588,6 +588,10 @@
       format,
       text: await file.text(),
     });
+    if (answer.status === 413) {
+      error.textContent = `The file is too large to import here (${answer.json?.error?.message ?? "HTTP 413"}; the limit is api.maxChangeSetBytes). Import it with: flowtally customers import FILE`;
+      return;
+    }
     if (!answer.ok) {
       const err = answer.json?.error ?? {};
       error.textContent = [
