@@ -136,8 +136,10 @@ describe("flowtally query --api, against a running flowtally run", () => {
     );
     const csv = runCli(["query", "overview", ...api, ...RANGE, "--format", "csv"], env);
     expect(csv.stdout.split("\r\n")[1]).toBe(
-      `office,Office,default,${office.bytesIn},${office.bytesOut},${office.packetsIn},${office.packetsOut},${office.flows}`,
+      `office,Office,default,${office.bytesIn},${office.bytesOut},${office.packetsIn},${office.packetsOut},${office.flows},${office.bpsIn},${office.bpsOut}`,
     );
+    // The day of RANGE ended long ago: its rates are over all of its 86 400 s.
+    expect(office.bpsIn).toBe((Number(office.bytesIn) * 8) / 86_400);
     const table = runCli(["query", "overview", ...api, ...RANGE], env);
     expect(table.status).toBe(0);
     expect(table.stdout).toMatch(/^from 2010-07-07T00:00:00Z to 2010-07-08T00:00:00Z\n/);

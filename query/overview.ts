@@ -1,12 +1,16 @@
 /**
  * The operator overview: every customer with bytes and packets down (in) and up (out) for a
- * period, sortable by any column, as rows, CSV or a table. Pure: the store's per-customer sums
- * and the customer model in, rows out. Customers without traffic are listed with zeros; the
- * pseudo-customer "unattributed" is listed when it has traffic.
+ * period and their average rates, sortable by any column, as rows, CSV or a table. Pure: the
+ * store's per-customer sums and the customer model in, rows out. Customers without traffic are
+ * listed with zeros; the pseudo-customer "unattributed" is listed when it has traffic.
+ *
+ * The average rate (bpsIn, bpsOut) is bytes × 8 / the seconds the period has covered so far:
+ * [from, to) when `to` has passed, [from, now) while the period is still running (the future
+ * part of a period holds no traffic yet, and is not counted), 0 for a period not yet begun.
  */
 import type { CustomerModel } from "../collector/classify/customer-model.js";
 import { type CustomerTotals, UNATTRIBUTED_CUSTOMER } from "../schema/series-store.js";
-import { formatBytes, formatCount } from "../schema/units.js";
+import { formatBitRate, formatBytes, formatCount } from "../schema/units.js";
 
 export interface OverviewRow {
   customer: string;
@@ -17,8 +21,12 @@ export interface OverviewRow {
   packetsIn: number;
   packetsOut: number;
   flows: number;
+  /** Average rate in (bit/s) over the time covered (`rateSpanMs`). */
+  bpsIn: number;
+  bpsOut: number;
 }
 
+/** The columns in the API's order (the rates last: CSVs read by position keep their columns). */
 export const overviewColumns = [
   "customer",
   "name",
@@ -28,8 +36,23 @@ export const overviewColumns = [
   "packetsIn",
   "packetsOut",
   "flows",
+  "bpsIn",
+  "bpsOut",
 ] as const satisfies ReadonlyArray<keyof OverviewRow>;
 export type OverviewColumn = (typeof overviewColumns)[number];
+
+/**
+ * The milliseconds the rates of [fromMs, toMs) are averaged over at `nowMs`: up to `to`, or up to
+ * now while the period is still running; 0 before it begins.
+ */
+export function rateSpanMs(fromMs: number, toMs: number, nowMs: number): number {
+  return Math.max(0, Math.min(toMs, nowMs) - fromMs);
+}
+
+/** bytes × 8 / seconds; 0 over no time. */
+export function averageBps(bytes: number, spanMs: number): number {
+  return spanMs > 0 ? (bytes * 8 * 1000) / spanMs : 0;
+}
 
 export interface OverviewFilter {
   serviceType?: string;
@@ -53,18 +76,25 @@ export function overviewCustomers(
 export function buildOverview(
   model: CustomerModel,
   totals: readonly CustomerTotals[],
-  opts: { customers?: readonly string[] | undefined; sort: OverviewColumn; order: "asc" | "desc" },
+  opts: {
+    customers?: readonly string[] | undefined;
+    sort: OverviewColumn;
+    order: "asc" | "desc";
+    /** The time the rates are averaged over (`rateSpanMs`). */
+    rateSpanMs: number;
+  },
 ): OverviewRow[] {
+  const span = opts.rateSpanMs;
   const byId = new Map(totals.map((t) => [t.customer, t]));
   const keep = opts.customers === undefined ? null : new Set(opts.customers);
   const rows: OverviewRow[] = [];
   for (const c of model.customers) {
     if (keep !== null && !keep.has(c.id)) continue;
-    rows.push(row(c.id, c.name, c.serviceType, byId.get(c.id)));
+    rows.push(row(c.id, c.name, c.serviceType, byId.get(c.id), span));
   }
   const un = byId.get(UNATTRIBUTED_CUSTOMER);
   if (keep === null && un !== undefined && un.bytesIn + un.bytesOut + un.flows > 0) {
-    rows.push(row(UNATTRIBUTED_CUSTOMER, "traffic matching no customer", "", un));
+    rows.push(row(UNATTRIBUTED_CUSTOMER, "traffic matching no customer", "", un, span));
   }
   const dir = opts.order === "asc" ? 1 : -1;
   rows.sort((a, b) => {
@@ -82,16 +112,21 @@ function row(
   name: string,
   serviceType: string,
   t: CustomerTotals | undefined,
+  spanMs: number,
 ): OverviewRow {
+  const bytesIn = t?.bytesIn ?? 0;
+  const bytesOut = t?.bytesOut ?? 0;
   return {
     customer,
     name,
     serviceType,
-    bytesIn: t?.bytesIn ?? 0,
-    bytesOut: t?.bytesOut ?? 0,
+    bytesIn,
+    bytesOut,
     packetsIn: t?.packetsIn ?? 0,
     packetsOut: t?.packetsOut ?? 0,
     flows: t?.flows ?? 0,
+    bpsIn: averageBps(bytesIn, spanMs),
+    bpsOut: averageBps(bytesOut, spanMs),
   };
 }
 
@@ -113,21 +148,31 @@ export function csvCell(v: string | number): string {
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
-/** RFC 4180 CSV with a header; fields quoted when they need it, formula-leading cells defused. */
-export function overviewCsv(rows: readonly OverviewRow[]): string {
+/**
+ * RFC 4180 CSV with a header of the columns (default: every one, in the API's order); fields
+ * quoted when they need it, formula-leading cells defused.
+ */
+export function overviewCsv(
+  rows: readonly OverviewRow[],
+  columns: readonly OverviewColumn[] = overviewColumns,
+): string {
   const cell = csvCell;
-  const lines = [overviewColumns.join(",")];
-  for (const r of rows) lines.push(overviewColumns.map((c) => cell(r[c])).join(","));
+  const lines = [columns.join(",")];
+  for (const r of rows) lines.push(columns.map((c) => cell(r[c])).join(","));
   return `${lines.join("\r\n")}\r\n`;
 }
 
-/** A table for people: bytes in kB/MB/GB, packets and flows with k/M/G (schema/units.ts). */
+/**
+ * A table for people: bytes in kB/MB/GB, rates in kbit/s…, packets and flows with k/M/G
+ * (schema/units.ts).
+ */
 export function overviewTable(rows: readonly OverviewRow[]): string {
   const header = [...overviewColumns];
   const cell = (r: OverviewRow, c: OverviewColumn): string => {
     const v = r[c];
     if (typeof v === "string") return v;
-    return c === "bytesIn" || c === "bytesOut" ? formatBytes(v) : formatCount(v);
+    if (c === "bytesIn" || c === "bytesOut") return formatBytes(v);
+    return c === "bpsIn" || c === "bpsOut" ? formatBitRate(v) : formatCount(v);
   };
   const cells = rows.map((r) => overviewColumns.map((c) => cell(r, c)));
   const widths = header.map((h, k) => Math.max(h.length, ...cells.map((r) => r[k]!.length)));

@@ -1,12 +1,13 @@
 /**
  * The console and the portal in a real browser: Debian's Chromium driven by playwright-core
  * (`executablePath: /usr/bin/chromium`, flags that keep it off the network; installed by
- * `scripts/setup.sh --test`). An operator logs in, sorts and filters the overview and downloads
- * the CSV, which equals the API's; opens a customer and sees a graph whose plotted values are the
- * API's series; a customer logs in, sees its message of the day and its own graphs, and URL edits
- * to another customer get the page of an unknown id. Screenshots of each page at 390 px and
- * 1920 px go to $FLOWTALLY_ARTIFACTS (default: a flowtally-web-artifacts directory in the temp
- * directory). Without Chromium the test fails, it does not skip.
+ * `scripts/setup.sh --test`). An operator logs in, sorts and filters the overview, chooses its
+ * columns, sorts by a rate and downloads the CSV, which equals the API's for the same query and
+ * holds the table's columns, rows and exact figures; opens a customer and sees a graph whose
+ * plotted values are the API's series; a customer logs in, sees its message of the day and its
+ * own graphs, and URL edits to another customer get the page of an unknown id. Screenshots of
+ * each page at 390 px and 1920 px go to $FLOWTALLY_ARTIFACTS (default: a flowtally-web-artifacts
+ * directory in the temp directory). Without Chromium the test fails, it does not skip.
  */
 import { readFileSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
@@ -62,7 +63,7 @@ describe("in Chromium", () => {
     await logIn(page, "ops", PASSWORD, `**/console?${MONTH}`);
     const byIn = [...FIXTURE].sort((a, b) => expectedTotals(b).bytesIn - expectedTotals(a).bytesIn);
     expect(await tableIds(page)).toEqual(byIn.map((c) => c.id));
-    await shots(page, "console-overview");
+    await shots(page, "console-overview", { noSideways: true });
 
     // Keyboard: the first Tab reaches the skip link, Enter on a column header sorts by it.
     await page.keyboard.press("Tab");
@@ -100,21 +101,78 @@ describe("in Chromium", () => {
       ),
     ).toBe(`${acme.bytesIn.toLocaleString("en-US")} bytes`);
 
+    // Columns: drop some, then sort by the average rate up (the header's link).
+    await page.getByText("Columns", { exact: true }).click();
+    for (const name of ["Service type", "Bytes down", "Packets down", "Packets up", "Flows"]) {
+      await page.getByRole("checkbox", { name, exact: true }).uncheck();
+    }
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.waitForURL(/col=name&col=bytesOut&col=bpsIn/);
+    await page.getByRole("link", { name: "Rate up (avg)" }).click();
+    await page.waitForURL(/sort=bpsOut/);
+    await page.waitForSelector('th[aria-sort="descending"] >> text=Rate up (avg)');
+    await shots(page, "console-overview-rates", { noSideways: true });
+    const shown = ["customer", "name", "bytesOut", "bpsIn", "bpsOut"];
+    const labels = ["Customer", "Name", "Bytes up", "Rate down (avg)", "Rate up (avg) ▼"];
+    const table = await page.$eval("#overview table", (t) => ({
+      fields: [...t.querySelectorAll("thead th")].map((th) => th.getAttribute("data-field")),
+      labels: [...t.querySelectorAll("thead th")].map((th) => th.textContent?.trim()),
+      rows: [...t.querySelectorAll("tbody tr")].map((tr) =>
+        [...tr.querySelectorAll("td")].map((td) => ({
+          text: td.textContent?.trim() ?? "",
+          title: td.querySelector("span[title]")?.getAttribute("title") ?? null,
+        })),
+      ),
+    }));
+    expect(table.fields).toEqual(shown);
+    expect(table.labels).toEqual(labels);
+    // The month is running at the clock's 2026-11-02T12:00:30Z: rates over its 129 630 s so far.
+    const ELAPSED = 129_630;
+    const byRateOut = [...business].sort(
+      (a, b) => expectedTotals(b).bytesOut - expectedTotals(a).bytesOut,
+    );
+    expect(table.rows.map((r) => r[0]!.text)).toEqual(byRateOut.map((c) => c.id));
+    // acme by hand: 24 001 770 bytes up, 181 770 000 × 8 / 129 630 = 11 217.7 bit/s down.
+    const acmeRow = table.rows.find((r) => r[0]!.text === "acme")!;
+    expect(acme.bytesOut).toBe(24_001_770);
+    expect(acmeRow[2]).toEqual({ text: "24.0 MB", title: "24,001,770 bytes" });
+    expect(acmeRow[3]).toEqual({
+      text: "11.2 kbit/s",
+      title: `${Math.round((181_770_000 * 8) / ELAPSED).toLocaleString("en-US")} bit/s`,
+    });
+
     const [download] = await Promise.all([
       page.waitForEvent("download"),
       page.getByRole("link", { name: "Download CSV" }).click(),
     ]);
     const csv = readFileSync((await download.path())!, "utf8");
+    // The API's CSV of the same query: the page's columns in the page's order, every row.
     const api = await apiJson(
-      "/api/v1/overview?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&serviceType=business&sort=bytesOut&order=desc&format=csv",
+      `/api/v1/overview?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&serviceType=business&sort=bpsOut&order=desc&format=csv&fields=${shown.join(",")}`,
     );
     expect(csv).toBe(api.text);
-    expect(
-      csv
-        .split("\r\n")
-        .slice(1, -1)
-        .map((l) => l.split(",")[0]),
-    ).toEqual(business.map((c) => c.id));
+    // And the table's cells: the same columns, rows and figures (the exact ones of the tooltips).
+    expect(csv).not.toContain('"');
+    const [head, ...lines] = csv
+      .split("\r\n")
+      .slice(0, -1)
+      .map((l) => l.split(","));
+    expect(head).toEqual(table.fields);
+    expect(lines).toHaveLength(table.rows.length);
+    lines.forEach((line, i) => {
+      const cells = table.rows[i]!;
+      expect(line.slice(0, 2)).toEqual([cells[0]!.text, cells[1]!.text]);
+      expect(cells[2]!.title).toBe(`${Number(line[2]).toLocaleString("en-US")} bytes`);
+      for (const k of [3, 4]) {
+        expect(cells[k]!.title).toBe(
+          `${Math.round(Number(line[k])).toLocaleString("en-US")} bit/s`,
+        );
+      }
+    });
+    const c = byRateOut.map((x) => ({ id: x.id, t: expectedTotals(x) }));
+    expect(lines.map((l) => [l[0], Number(l[3]), Number(l[4])])).toEqual(
+      c.map((x) => [x.id, (x.t.bytesIn * 8) / ELAPSED, (x.t.bytesOut * 8) / ELAPSED]),
+    );
 
     expect(errors).toEqual([]);
     await context.close();

@@ -2,8 +2,9 @@
  * The console's overview (`/console`): every customer with bytes down (in) and up (out) for a
  * period, filtered by router, service type and a text search, sorted by any column, the columns
  * chosen, a page of rows at a time (server-side, so that 10 000 customers never reach the
- * browser at once), the top downloaders and uploaders, and the API's CSV of exactly the rows
- * shown (every page of them). Pure: the request's parameters → the API's query; rows → Html.
+ * browser at once), the top downloaders and uploaders, and the API's CSV of exactly the columns
+ * shown, in their order, and the rows the filters and order select (every page of them). Pure:
+ * the request's parameters → the API's query; rows → Html.
  */
 import { type OverviewColumn, type OverviewRow, overviewColumns } from "../query/overview.js";
 import { type Html, html } from "./html.js";
@@ -18,11 +19,25 @@ import {
   shownTime,
 } from "./period.js";
 import { tableWrap } from "./table-wrap.js";
-import { bytesCell, countCell } from "./units.js";
+import { bytesCell, countCell, rateCell } from "./units.js";
 
 export const PAGE_SIZES = [50, 100, 500] as const;
 const DEFAULT_PAGE_SIZE = 100;
 const TOP = 10;
+
+/** The page's columns in the page's order (the rates beside the bytes). */
+export const PAGE_COLUMNS = [
+  "customer",
+  "name",
+  "serviceType",
+  "bytesIn",
+  "bytesOut",
+  "bpsIn",
+  "bpsOut",
+  "packetsIn",
+  "packetsOut",
+  "flows",
+] as const satisfies readonly OverviewColumn[];
 
 export const COLUMN_LABELS: Readonly<Record<OverviewColumn, string>> = {
   customer: "Customer",
@@ -30,6 +45,8 @@ export const COLUMN_LABELS: Readonly<Record<OverviewColumn, string>> = {
   serviceType: "Service type",
   bytesIn: "Bytes down",
   bytesOut: "Bytes up",
+  bpsIn: "Rate down (avg)",
+  bpsOut: "Rate up (avg)",
   packetsIn: "Packets down",
   packetsOut: "Packets up",
   flows: "Flows",
@@ -96,8 +113,8 @@ export function readOverviewRequest(
   const chosen = p
     .getAll("col")
     .filter((c): c is OverviewColumn => (overviewColumns as readonly string[]).includes(c));
-  const columns =
-    chosen.length === 0 ? [...overviewColumns] : overviewColumns.filter((c) => chosen.includes(c));
+  const columns: OverviewColumn[] =
+    chosen.length === 0 ? [...PAGE_COLUMNS] : PAGE_COLUMNS.filter((c) => chosen.includes(c));
   const pageText = p.get("page") ?? "1";
   const page = /^[1-9][0-9]{0,6}$/.test(pageText) ? Number(pageText) : 1;
   const sizeText = Number(p.get("size") ?? DEFAULT_PAGE_SIZE);
@@ -131,6 +148,11 @@ export function apiQuery(r: OverviewRequest): string {
   return q.toString();
 }
 
+/** The API's CSV of what the page shows: its columns in its order, every matching row. */
+export function csvQuery(r: OverviewRequest): string {
+  return `${apiQuery(r)}&format=csv&fields=${r.columns.join(",")}`;
+}
+
 /** The page's own query string for the request, with some parameters changed. */
 export function pageQuery(
   r: OverviewRequest,
@@ -148,7 +170,7 @@ export function pageQuery(
   if (r.search !== undefined) q.set("search", r.search);
   q.set("sort", r.sort);
   q.set("order", r.order);
-  if (r.columns.length !== overviewColumns.length) for (const c of r.columns) q.append("col", c);
+  if (r.columns.length !== PAGE_COLUMNS.length) for (const c of r.columns) q.append("col", c);
   q.set("size", String(r.size));
   q.set("page", String(r.page));
   for (const [k, v] of Object.entries(change)) q.set(k, String(v));
@@ -168,6 +190,8 @@ export interface OverviewView {
 const NUMERIC = new Set<OverviewColumn>([
   "bytesIn",
   "bytesOut",
+  "bpsIn",
+  "bpsOut",
   "packetsIn",
   "packetsOut",
   "flows",
@@ -183,6 +207,9 @@ function cell(r: OverviewRow, c: OverviewColumn, query: string): Html {
     case "bytesIn":
     case "bytesOut":
       return html`<td class="num">${bytesCell(r[c])}</td>`;
+    case "bpsIn":
+    case "bpsOut":
+      return html`<td class="num">${rateCell(r[c])}</td>`;
     case "packetsIn":
     case "packetsOut":
       return html`<td class="num">${countCell(r[c], "packets")}</td>`;
@@ -240,7 +267,7 @@ function filters(view: OverviewView): Html {
     (p) =>
       html`<option value="${p}"${p === r.period ? html` selected` : html``}>${PRESET_LABELS[p]}</option>`,
   );
-  const columnBoxes = overviewColumns.map(
+  const columnBoxes = PAGE_COLUMNS.map(
     (c) =>
       html`<label class="check"><input type="checkbox" name="col" value="${c}"${r.columns.includes(c) ? html` checked` : html``}> ${COLUMN_LABELS[c]}</label>`,
   );
@@ -270,7 +297,7 @@ function header(r: OverviewRequest, c: OverviewColumn): Html {
     active && r.order === "desc" ? "asc" : active ? "desc" : NUMERIC.has(c) ? "desc" : "asc";
   const aria = active ? (r.order === "asc" ? "ascending" : "descending") : "none";
   const arrow = active ? (r.order === "asc" ? " ▲" : " ▼") : "";
-  return html`<th scope="col" aria-sort="${aria}"${NUMERIC.has(c) ? html` class="num"` : html``}><a href="/console?${pageQuery(r, { sort: c, order: next, page: 1 })}">${COLUMN_LABELS[c]}${arrow}</a></th>`;
+  return html`<th scope="col" aria-sort="${aria}" data-field="${c}"${NUMERIC.has(c) ? html` class="num"` : html``}><a href="/console?${pageQuery(r, { sort: c, order: next, page: 1 })}">${COLUMN_LABELS[c]}${arrow}</a></th>`;
 }
 
 function pager(r: OverviewRequest, total: number): Html {
@@ -291,13 +318,13 @@ export function renderOverview(view: OverviewView): Html {
   const page = Math.min(r.page, pages);
   const shown = view.rows.slice((page - 1) * r.size, page * r.size);
   const detail = pageQuery(r);
-  const csv = `/api/v1/overview?${apiQuery(r)}&format=csv`;
+  const csv = `/api/v1/overview?${csvQuery(r)}`;
   const body = shown.map((row) => html`<tr>${r.columns.map((c) => cell(row, c, detail))}</tr>`);
   return html`<div id="overview" class="overview">
 <h1>Clients</h1>
 ${filters(view)}
 <p class="period">${shownTime(r.range.fromMs)} – ${shownTime(r.range.toMs)} UTC${view.complete ? html`` : html` <span class="badge" title="Data of the last minutes may still arrive">not complete yet</span>`} · <span data-total>${total}</span> customers ·
-<a href="${csv}" download hx-boost="false" data-csv>Download CSV</a></p>
+<a href="${csv}" download hx-boost="false" data-csv>Download CSV</a> <span class="muted">(the columns shown, all ${total} rows of every page)</span></p>
 <div class="tops">${topList("Top downloaders", view.rows, "bytesIn", detail)}${topList("Top uploaders", view.rows, "bytesOut", detail)}</div>
 ${tableWrap(
   "Customers",

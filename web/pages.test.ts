@@ -207,20 +207,53 @@ describe("the console's overview", () => {
     expect(head).not.toContain("Bytes down");
   });
 
+  it("shows the average rates over the time covered, and links the CSV of the columns shown", async () => {
+    // November is still running at the clock's 2026-11-02T12:00:30Z: 129 630 s have passed.
+    const r = await get(
+      `/console?${MONTH}&col=bpsOut&col=customer&col=bpsIn&sort=bpsIn&order=asc`,
+      cookie,
+    );
+    expect(r.status).toBe(200);
+    const head = r.text.split("<thead>")[1]!.split("</thead>")[0]!;
+    // The page's order, whatever the order of the URL's col.
+    expect([...head.matchAll(/data-field="(\w+)"/g)].map((m) => m[1])).toEqual([
+      "customer",
+      "bpsIn",
+      "bpsOut",
+    ]);
+    expect(head).toContain('aria-sort="ascending"');
+    const byRate = [...FIXTURE].sort(
+      (a, b) => expectedTotals(a).bytesIn - expectedTotals(b).bytesIn,
+    );
+    expect(tableIds(r.text)).toEqual(byRate.map((c) => c.id));
+    const acme = expectedTotals(FIXTURE[0]);
+    const bps = Math.round((acme.bytesIn * 8) / 129_630);
+    expect(r.text).toContain(`title="${bps.toLocaleString("en-US")} bit/s"`);
+    const href = decode(/<a href="([^"]+)" download/.exec(r.text)![1]!);
+    expect(new URLSearchParams(href.split("?")[1]).get("fields")).toBe("customer,bpsIn,bpsOut");
+    const csv = await s.http("GET", href, { headers: { cookie } });
+    expect(csv.text.split("\r\n")[0]).toBe("customer,bpsIn,bpsOut");
+    const acmeLine = csv.text.split("\r\n").find((l) => l.startsWith("acme,"));
+    expect(acmeLine).toBe(`acme,${(acme.bytesIn * 8) / 129_630},${(acme.bytesOut * 8) / 129_630}`);
+  });
+
   it("links the API's CSV of exactly the rows shown (filters, search and order), which equals the hand figures", async () => {
     const r = await get(`/console?${MONTH}&serviceType=business&sort=bytesOut&order=asc`, cookie);
+    // Every column, in the page's order (the rates beside the bytes).
+    const fields =
+      "customer,name,serviceType,bytesIn,bytesOut,bpsIn,bpsOut,packetsIn,packetsOut,flows";
     const href = decode(/<a href="([^"]+)" download/.exec(r.text)![1]!);
     expect(href.startsWith("/api/v1/overview?")).toBe(true);
     const viaPage = await s.http("GET", href, { headers: { cookie } });
     const viaApi = await s.http(
       "GET",
-      "/api/v1/overview?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&serviceType=business&sort=bytesOut&order=asc&format=csv",
+      `/api/v1/overview?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&serviceType=business&sort=bytesOut&order=asc&format=csv&fields=${fields}`,
       { headers: { authorization: `Bearer ${TOKEN}` } },
     );
     expect(viaPage.status).toBe(200);
     expect(viaPage.text).toBe(viaApi.text);
     const lines = viaPage.text.trimEnd().split("\r\n");
-    expect(lines[0]).toBe("customer,name,serviceType,bytesIn,bytesOut,packetsIn,packetsOut,flows");
+    expect(lines[0]).toBe(fields);
     const business = FIXTURE.filter((c) => c.serviceType === "business").sort(
       (a, b) => expectedTotals(a).bytesOut - expectedTotals(b).bytesOut,
     );

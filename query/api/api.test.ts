@@ -192,6 +192,9 @@ const acme = {
   packetsIn: 155, // 5 + 10 + 50 + 90
   packetsOut: 30,
   flows: 8, // 1 + 1 + 1 + 2 + 3
+  // The rates of RANGE, which ended before the clock (12:00:30): bytes × 8 / 7 200 s.
+  bpsIn: 165, // 148 500 × 8 / 7 200
+  bpsOut: 30, // 27 000 × 8 / 7 200
 };
 const beta = {
   customer: "beta",
@@ -202,6 +205,8 @@ const beta = {
   packetsIn: 600,
   packetsOut: 1,
   flows: 5,
+  bpsIn: 1_000, // 900 000 × 8 / 7 200
+  bpsOut: 800 / 7_200,
 };
 const gamma = {
   customer: "gamma",
@@ -212,6 +217,8 @@ const gamma = {
   packetsIn: 0,
   packetsOut: 0,
   flows: 0,
+  bpsIn: 0,
+  bpsOut: 0,
 };
 const unattributedRow = {
   customer: "unattributed",
@@ -222,6 +229,8 @@ const unattributedRow = {
   packetsIn: 5,
   packetsOut: 0,
   flows: 1,
+  bpsIn: 40_000 / 7_200, // 5 000 × 8 / 7 200
+  bpsOut: 0,
 };
 
 const RANGE = "from=2026-11-22T10:00:00Z&to=2026-11-22T12:00:00Z";
@@ -254,6 +263,7 @@ describe.each(STORES)("on the $name store", (under) => {
         // The clock is 12:00:30: minutes up to 11:58 are past the 2-minute lateness.
         complete: false,
         completeUntil: "2026-11-22T11:58:00Z",
+        ratesUntil: "2026-11-22T12:00:00Z",
         rows: [beta, acme, unattributedRow, gamma],
       });
     });
@@ -272,6 +282,9 @@ describe.each(STORES)("on the $name store", (under) => {
         bytesIn: 148_500 + 600_000 + 1_500_000,
         packetsIn: 155 + 100 + 200,
         flows: 8 + 1 + 1,
+        // The day is still running at 12:00:30: 43 230 s have passed of it.
+        bpsIn: ((148_500 + 600_000 + 1_500_000) * 8) / 43_230,
+        bpsOut: (27_000 * 8) / 43_230,
       });
     });
 
@@ -287,6 +300,15 @@ describe.each(STORES)("on the $name store", (under) => {
         "unattributed",
       ]);
       expect(await names("sort=bytesOut")).toEqual(["acme", "beta", "gamma", "unattributed"]);
+      // By rate: acme 30, beta 0.11, gamma and unattributed 0 bit/s out (ties by id).
+      expect(await names("sort=bpsOut")).toEqual(["acme", "beta", "gamma", "unattributed"]);
+      // gamma 0, unattributed 5.56, acme 165, beta 1 000 bit/s in.
+      expect(await names("sort=bpsIn&order=asc")).toEqual([
+        "gamma",
+        "unattributed",
+        "acme",
+        "beta",
+      ]);
       expect(await names("sort=flows&order=asc")).toEqual([
         "gamma",
         "unattributed",
@@ -316,7 +338,7 @@ describe.each(STORES)("on the $name store", (under) => {
       expect(await names("limit=1000000")).toEqual(["beta", "acme", "unattributed", "gamma"]);
       const csv = await get(`/api/v1/overview?${RANGE}&format=csv&limit=1`);
       expect(csv.text).toBe(
-        "customer,name,serviceType,bytesIn,bytesOut,packetsIn,packetsOut,flows\r\nbeta,'=Beta,retail,900000,100,600,1,5\r\n",
+        `customer,name,serviceType,bytesIn,bytesOut,packetsIn,packetsOut,flows,bpsIn,bpsOut\r\nbeta,'=Beta,retail,900000,100,600,1,5,1000,${800 / 7200}\r\n`,
       );
     });
 
@@ -337,7 +359,16 @@ describe.each(STORES)("on the $name store", (under) => {
       expect(r.json.complete).toBe(false);
       const old = await get("/api/v1/overview?from=2026-11-22T10:00:00Z&to=2026-11-22T11:58:00Z");
       expect([old.json.complete, old.json.completeUntil]).toEqual([true, "2026-11-22T11:58:00Z"]);
-      expect(r.json.rows).toEqual([beta, acme, unattributedRow, gamma]);
+      // The rates of the running period: over the 7 230 s from 10:00 to the clock's 12:00:30,
+      // not over the 7 260 s to `to` (12:01), whose last 30 s have not happened yet.
+      expect(r.json.ratesUntil).toBe("2026-11-22T12:00:30Z");
+      const running = (x: typeof acme) => ({
+        ...x,
+        bpsIn: (x.bytesIn * 8) / 7_230,
+        bpsOut: (x.bytesOut * 8) / 7_230,
+      });
+      expect(r.json.rows).toEqual([beta, acme, unattributedRow, gamma].map(running));
+      expect(r.json.rows[0].bpsIn).toBeCloseTo(995.85, 2); // 7 200 000 / 7 230, by hand
     });
 
     it("accepts offsets and converts them to UTC", async () => {
@@ -357,14 +388,29 @@ describe.each(STORES)("on the $name store", (under) => {
       );
       expect(r.text).toBe(
         [
-          "customer,name,serviceType,bytesIn,bytesOut,packetsIn,packetsOut,flows",
-          "beta,'=Beta,retail,900000,100,600,1,5",
-          'acme,"Acme, Inc.",business,148500,27000,155,30,8',
-          "unattributed,traffic matching no customer,,5000,0,5,0,1",
-          "gamma,Gamma,business,0,0,0,0,0",
+          "customer,name,serviceType,bytesIn,bytesOut,packetsIn,packetsOut,flows,bpsIn,bpsOut",
+          `beta,'=Beta,retail,900000,100,600,1,5,1000,${800 / 7200}`,
+          'acme,"Acme, Inc.",business,148500,27000,155,30,8,165,30',
+          `unattributed,traffic matching no customer,,5000,0,5,0,1,${40_000 / 7200},0`,
+          "gamma,Gamma,business,0,0,0,0,0,0,0",
           "",
         ].join("\r\n"),
       );
+    });
+
+    it("answers CSV of the columns of `fields`, in its order", async () => {
+      const r = await get(
+        `/api/v1/overview?${RANGE}&format=csv&sort=bpsOut&serviceType=business&fields=bpsOut,customer,bytesOut`,
+      );
+      expect(r.status).toBe(200);
+      expect(r.text).toBe("bpsOut,customer,bytesOut\r\n30,acme,27000\r\n0,gamma,0\r\n");
+      const o = `/api/v1/overview?${RANGE}&`;
+      expect(await bad(`${o}format=csv&fields=customer,bytes`, "fields")).toMatch(
+        /"bytes" is not a column/,
+      );
+      expect(await bad(`${o}format=csv&fields=name,name`, "fields")).toMatch(/more than once/);
+      expect(await bad(`${o}format=csv&fields=name,`, "fields")).toMatch(/"" is not a column/);
+      expect(await bad(`${o}fields=name`, "fields")).toMatch(/format=csv/);
     });
 
     it("answers HEAD with the headers only", async () => {

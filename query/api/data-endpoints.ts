@@ -18,6 +18,7 @@ import {
   overviewColumns,
   overviewCsv,
   overviewCustomers,
+  rateSpanMs,
 } from "../overview.js";
 import { responseTimeSeries } from "../response-times.js";
 import { csvTable } from "../totals.js";
@@ -73,7 +74,11 @@ export interface OverviewAnswer {
   toMs: number;
   /** completeUntil (ms) when the rows were read. */
   untilMs: number;
+  /** The end of the time the rates are averaged over: `to`, or now while the period runs. */
+  ratesUntilMs: number;
   format: "json" | "csv";
+  /** The CSV's columns, in their order (`fields`; default: every column). */
+  fields: readonly OverviewColumn[];
   rows: OverviewRow[];
 }
 
@@ -96,6 +101,34 @@ function matching(rows: OverviewRow[], text: string): OverviewRow[] {
   return rows.filter(
     (r) => r.customer.toLowerCase().includes(text) || r.name.toLowerCase().includes(text),
   );
+}
+
+/**
+ * The CSV's columns from `fields` ("customer,name,bpsIn"): each a column of the overview, once, in
+ * the order given; every column when absent. Only with `format=csv` (JSON rows keep every field).
+ */
+function overviewFields(text: string | undefined, format: "json" | "csv"): OverviewColumn[] {
+  if (text === undefined) return [...overviewColumns];
+  if (format !== "csv") {
+    throw badParameter(
+      "fields",
+      "fields chooses the columns of format=csv; JSON rows have every field",
+    );
+  }
+  const out: OverviewColumn[] = [];
+  for (const name of text.split(",")) {
+    if (!(overviewColumns as readonly string[]).includes(name)) {
+      throw badParameter(
+        "fields",
+        `fields: ${shown(name)} is not a column; expected some of ${overviewColumns.join(", ")}, separated by commas`,
+      );
+    }
+    if ((out as string[]).includes(name)) {
+      throw badParameter("fields", `fields: ${name} is given more than once`);
+    }
+    out.push(name as OverviewColumn);
+  }
+  return out;
 }
 
 export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
@@ -173,7 +206,8 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
 
   async function overviewRows(search: string, only?: string): Promise<OverviewAnswer> {
     const p = readParameters(search, OVERVIEW_PARAMETERS);
-    const { fromMs, toMs } = minuteRange(p, now());
+    const nowMs = now();
+    const { fromMs, toMs } = minuteRange(p, nowMs);
     const router = p.get("router");
     if (router !== undefined) {
       if (isIP(router) === 0) {
@@ -204,6 +238,7 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
       }
     }
     const format = choice(p, "format", ["json", "csv"] as const, "json");
+    const fields = overviewFields(p.get("fields"), format);
     const text = p.get("search")?.trim().toLowerCase() ?? "";
 
     const customers =
@@ -220,16 +255,22 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
       coarseUntilMs: until,
       ...(customers === undefined ? {} : { customers }),
     });
-    const sorted = matching(buildOverview(model, totals, { customers, sort, order }), text);
+    const spanMs = rateSpanMs(fromMs, toMs, nowMs);
+    const sorted = matching(
+      buildOverview(model, totals, { customers, sort, order, rateSpanMs: spanMs }),
+      text,
+    );
     const rows = limit === undefined ? sorted : sorted.slice(0, limit);
-    return { fromMs, toMs, untilMs: until, format, rows };
+    const ratesUntilMs = fromMs + spanMs;
+    return { fromMs, toMs, untilMs: until, ratesUntilMs, format, fields, rows };
   }
 
   async function overview(search: string): Promise<ApiReply> {
-    const { fromMs, toMs, untilMs: until, format, rows } = await overviewRows(search);
+    const answer = await overviewRows(search);
+    const { fromMs, toMs, untilMs: until, format, rows } = answer;
     if (format === "csv") {
       const compact = (ms: number) => isoTime(ms).replace(/[-:]/g, "");
-      return reply(200, overviewCsv(rows), "text/csv; charset=utf-8", {
+      return reply(200, overviewCsv(rows, answer.fields), "text/csv; charset=utf-8", {
         "content-disposition": `attachment; filename="flowtally-overview-${compact(fromMs)}-${compact(toMs)}.csv"`,
       });
     }
@@ -238,6 +279,7 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
       to: isoTime(toMs),
       complete: toMs <= until,
       completeUntil: isoTime(until),
+      ratesUntil: isoTime(answer.ratesUntilMs),
       rows,
     });
   }

@@ -55,6 +55,9 @@ export const OverviewQuery = z.strictObject({
     .optional()
     .meta({ description: "Only the first N rows after sorting" }),
   format: z.enum(["json", "csv"]).default("json"),
+  fields: text(
+    "With `format=csv`: the columns, in this order, separated by commas (`customer,name,bytesIn,bpsIn`); default: every column",
+  ).optional(),
 });
 
 export const CustomerPath = z.strictObject({
@@ -165,6 +168,10 @@ export const OverviewRow = z
     packetsIn: z.number(),
     packetsOut: z.number(),
     flows: z.number(),
+    bpsIn: z.number().meta({
+      description: "Average rate in, bit/s: bytesIn × 8 / the seconds of [from, ratesUntil)",
+    }),
+    bpsOut: z.number().meta({ description: "Average rate out, bit/s (as bpsIn)" }),
   })
   .meta({ id: "OverviewRow" });
 
@@ -174,13 +181,16 @@ export const Overview = z
     to: isoOut("End (excluded)"),
     complete,
     completeUntil,
+    ratesUntil: isoOut(
+      "The rates are averages over [from, ratesUntil): `to`, or the time of the answer while the period is still running",
+    ),
     rows: z.array(OverviewRow),
   })
   .meta({ id: "Overview" });
 
 export const OverviewCsv = z.string().meta({
   description:
-    "customer,name,serviceType,bytesIn,bytesOut,packetsIn,packetsOut,flows: RFC 4180, CRLF line ends, a header line",
+    "customer,name,serviceType,bytesIn,bytesOut,packetsIn,packetsOut,flows,bpsIn,bpsOut (or the columns of `fields`, in its order): RFC 4180, CRLF line ends, a header line",
 });
 
 export const TrafficPoint = z

@@ -175,7 +175,7 @@ describe("replay of a real NetFlow v9 export into the embedded store", () => {
       format: "csv",
     });
     expect(csv.split("\r\n")[0]).toBe(
-      "customer,name,serviceType,bytesIn,bytesOut,packetsIn,packetsOut,flows",
+      "customer,name,serviceType,bytesIn,bytesOut,packetsIn,packetsOut,flows,bpsIn,bpsOut",
     );
     expect(
       csv
