@@ -12,8 +12,9 @@ import { describe, expect, it } from "vitest";
 import { runReplay } from "../../cli/replay-command.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
 import { udpFrame } from "../support/commit-rate-capture.js";
-import { Bytes, sflowDatagram } from "../support/export-builder.js";
+import { sflowDatagram } from "../support/export-builder.js";
 import { pcapFile } from "../support/pcap-writer.js";
+import { counterSample } from "../support/sflow-counters.js";
 
 /** 2031-03-04 10:00 UTC: the capture's own clock. */
 const T0 = Date.UTC(2031, 2, 4, 10, 0);
@@ -22,43 +23,6 @@ const M = 60_000;
 const AGENT = "192.0.2.1";
 const IF_INDEX = 7;
 const STALE_S = 120;
-
-/** A counter sample (format 2) with one generic interface counters record (format 1). */
-function counterSample(sequence: number, ifIndex: number, operUp: boolean) {
-  const generic = new Bytes()
-    .u32(ifIndex)
-    .u32(6) // ethernetCsmacd
-    .u32(0)
-    .u32(1_000_000_000) // ifSpeed (u64)
-    .u32(1) // full duplex
-    .u32(operUp ? 3 : 1) // bit 0 admin up, bit 1 oper up
-    .u32(0)
-    .u32(sequence * 1000) // ifInOctets (u64)
-    .u32(0)
-    .u32(0)
-    .u32(0)
-    .u32(0)
-    .u32(0)
-    .u32(0)
-    .u32(0)
-    .u32(sequence * 1000) // ifOutOctets (u64)
-    .u32(0)
-    .u32(0)
-    .u32(0)
-    .u32(0)
-    .u32(0)
-    .u32(0)
-    .done();
-  const body = new Bytes()
-    .u32(sequence)
-    .u32(ifIndex) // source id: type 0, index
-    .u32(1)
-    .u32(1)
-    .u32(generic.length)
-    .bytes(generic)
-    .done();
-  return { kind: "raw" as const, type: 2, body };
-}
 
 /** The plan: (seconds after T0, oper up) of the link's samples, every 30 s. */
 const PLAN: Array<[number, boolean]> = [];
