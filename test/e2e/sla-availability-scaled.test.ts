@@ -166,6 +166,18 @@ queue: { redis: { url: "redis://127.0.0.1:${redis.port}" }, prefix: avail${Date.
       };
       expect(await settled(serve.api.port)).toMatchObject(expected);
       expect(await settled(run.api.port)).toMatchObject(expected);
+      // Nothing came late (samples are timed by their arrival); the figure is shown all the same.
+      for (const port of [run.api.port, collector.api.port]) {
+        const http = httpClient({ port });
+        const status = await http("GET", "/api/v1/status", {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        });
+        expect(status.json.linkStatus, status.text).toEqual({ links: 1, lateSamples: 0 });
+        const metrics = await http("GET", "/metrics", {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        });
+        expect(metrics.text).toContain("flowtally_link_status_late_samples_total 0");
+      }
 
       // The stored 5-minute rows (the minutes summed) are the same in both stores.
       const fives = (rows: LinkStatusRow[]) =>

@@ -58,11 +58,27 @@ describe("availability from sFlow interface status", () => {
         6343,
       ),
     }));
+    // Datagrams of an interface of no link at minute 14, enough for replay to hand over (every
+    // 4096 datagrams) and close the minutes before the second capture.
+    for (let k = 0; k < 12_000; k++) {
+      records.push({
+        us: (T0 + 14 * M) * 1000 + k,
+        data: udpFrame(
+          sflowDatagram({ agent: AGENT, sequence: 100 + k }, [
+            counterSample(100 + k, IF_INDEX + 1, true),
+          ]),
+          50000,
+          6343,
+        ),
+      });
+    }
     // A last datagram of another interface moves the capture's clock past the carried minutes.
     records.push({
       us: (T0 + 15 * M) * 1000,
       data: udpFrame(
-        sflowDatagram({ agent: AGENT, sequence: 99 }, [counterSample(99, IF_INDEX + 1, true)]),
+        sflowDatagram({ agent: AGENT, sequence: 20_000 }, [
+          counterSample(20_000, IF_INDEX + 1, true),
+        ]),
         50000,
         6343,
       ),
@@ -70,6 +86,22 @@ describe("availability from sFlow interface status", () => {
     const tmp = mkdtempSync(join(tmpdir(), "ft-availability-"));
     const capture = join(tmp, "status.pcap");
     writeFileSync(capture, pcapFile(records));
+    // A second capture replayed after it: a sample timed in minute 1, minutes closed long
+    // before: dropped and counted, minute 1 stays up.
+    const late = join(tmp, "late.pcap");
+    writeFileSync(
+      late,
+      pcapFile([
+        {
+          us: (T0 + 90 * S) * 1000,
+          data: udpFrame(
+            sflowDatagram({ agent: AGENT, sequence: 97 }, [counterSample(97, IF_INDEX, false)]),
+            50000,
+            6343,
+          ),
+        },
+      ]),
+    );
     const config = join(tmp, "ft.yaml");
     writeFileSync(
       config,
@@ -83,7 +115,12 @@ describe("availability from sFlow interface status", () => {
         "",
       ].join("\n"),
     );
-    await runReplay([capture], { config, logLevel: "silent", progress: false });
+    const summary = await runReplay([capture, late], {
+      config,
+      logLevel: "silent",
+      progress: false,
+    });
+    expect(summary.lateLinkStatusSamples).toBe(1);
 
     const store = createDuckDbStore({ path: join(tmp, "ft.duckdb") });
     await store.start();
