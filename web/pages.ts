@@ -28,6 +28,7 @@ import type { Assets } from "./assets.js";
 import { encodedPage, encodedStatic } from "./compression.js";
 import {
   type ChartView,
+  type ConsoleCustomerView,
   chartRange,
   chartViews,
   renderConsoleCustomer,
@@ -335,7 +336,12 @@ export function webPages(deps: WebDeps): WebPages {
       ...(scope.site === undefined ? {} : { site: scope.site }),
       ...(scope.link === undefined ? {} : { link: scope.link }),
     });
+    // The running billing period's availability and credits (the SLA report's figures).
+    const billing = JSON.parse(
+      (await deps.data.sla(customer.id, "period=this-month")).body,
+    ) as NonNullable<ConsoleCustomerView["billing"]>;
     const body = renderConsoleCustomer({
+      billing,
       customer,
       scope,
       view,
