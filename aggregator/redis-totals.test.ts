@@ -192,6 +192,76 @@ describe("Redis totals", () => {
     ).toBe(1024);
   });
 
+  it("carries link-status minutes once per message id, summed into 5m, 1h and 1d, late ones onto the stored value", async () => {
+    const status = (id: string, startMs: number, rows: Array<[string, number, number]>) => ({
+      ...message("acme", startMs, 0),
+      id,
+      traffic: [],
+      status: rows.map(([link, up, down]): [string, string, string, number, number] => [
+        "acme",
+        "s1",
+        link,
+        up,
+        down,
+      ]),
+    });
+    // Minutes 0–3 of l1: up, down, down, up (one message each; minute 1 delivered twice); l2 up.
+    expect(
+      await applyMessage(
+        redis,
+        PREFIX,
+        status("st.0", T0, [
+          ["l1", 1, 0],
+          ["l2", 1, 0],
+        ]),
+        3600,
+      ),
+    ).toBe(true);
+    const down = status("st.1", T0 + 60_000, [["l1", 0, 1]]);
+    expect(await applyMessage(redis, PREFIX, down, 3600)).toBe(true);
+    expect(await applyMessage(redis, PREFIX, down, 3600)).toBe(false);
+    await applyMessage(redis, PREFIX, status("st.2", T0 + 120_000, [["l1", 0, 1]]), 3600);
+    await applyMessage(redis, PREFIX, status("st.3", T0 + 180_000, [["l1", 1, 0]]), 3600);
+    await writeAll(1);
+    const range = { customer: "acme", fromMs: T0, toMs: T0 + 86_400_000 };
+    const short = (
+      rows: Array<{ startMs: number; link: string; upMinutes: number; downMinutes: number }>,
+    ) => rows.map((r) => [(r.startMs - T0) / 60_000, r.link, r.upMinutes, r.downMinutes]);
+    expect(short(await store.linkStatus({ ...range, level: "1m", link: "l1" }))).toEqual([
+      [0, "l1", 1, 0],
+      [1, "l1", 0, 1],
+      [2, "l1", 0, 1],
+      [3, "l1", 1, 0],
+    ]);
+    expect(short(await store.linkStatus({ ...range, level: "5m" }))).toEqual([
+      [0, "l1", 2, 2],
+      [0, "l2", 1, 0],
+    ]);
+    // Written again (nothing new): the same rows, not doubled.
+    const keys = shardKeys(PREFIX, shardOf("acme", SHARDS));
+    await redis.sadd(keys.dirty, `5m:${T0}`);
+    await redis.hset(keys.marks(`5m:${T0}`), ["s", "acme", "s1", "l1"].join("\x1f"), "1");
+    await writeAll(1);
+    expect(short(await store.linkStatus({ ...range, level: "5m", link: "l1" }))).toEqual([
+      [0, "l1", 2, 2],
+    ]);
+    // The 5m and 1h totals expire; a late minute (4, down) adds to what the store holds.
+    await redis.del(keys.totals(`5m:${T0}`), keys.totals(`1h:${T0}`));
+    await applyMessage(redis, PREFIX, status("st.4", T0 + 240_000, [["l1", 0, 1]]), 3600);
+    await writeAll();
+    expect(short(await store.linkStatus({ ...range, level: "5m", link: "l1" }))).toEqual([
+      [0, "l1", 2, 3],
+    ]);
+    expect(short(await store.linkStatus({ ...range, level: "1h", link: "l1" }))).toEqual([
+      [0, "l1", 2, 3],
+    ]);
+    expect(
+      short(
+        await store.linkStatus({ ...range, fromMs: T0 - 720 * 60_000, level: "1d", link: "l1" }),
+      ),
+    ).toEqual([[-720, "l1", 2, 3]]);
+  });
+
   it("keeps response-time counters and sketch bins exact", async () => {
     const m: PartialsMessage = {
       ...message("acme", T0, 10),

@@ -27,6 +27,7 @@
 import type { Redis } from "ioredis";
 import type { PartialsMessage } from "../schema/partials-message.js";
 import {
+  type LinkStatusRow,
   type ResponseTimeRowDelta,
   type ResponseTimeRowKey,
   responseTimeCounters,
@@ -38,6 +39,7 @@ import {
   zeroResponseTimeCounters,
 } from "../schema/series-store.js";
 import { LEVELS } from "./rollup.js";
+import { readStoredStatus, statusPairs, statusRow, statusSeriesId } from "./status-totals.js";
 
 /** Separates the parts of a series id, and a series id from its counter name. */
 const PART = "\x1f";
@@ -172,6 +174,11 @@ export function applyTriples(m: PartialsMessage): Array<string | number> {
     });
     for (let k = 0; k + 1 < bins.length; k += 2) add(sid, `b${bins[k]}`, bins[k + 1]!);
   }
+  for (const [customer, site, link, up, down] of m.status ?? []) {
+    const sid = statusSeriesId(customer, site, link);
+    add(sid, "up", up);
+    add(sid, "down", down);
+  }
   return out;
 }
 
@@ -260,7 +267,10 @@ export function responseRow(period: string, s: SeriesTotals): ResponseTimeRowDel
 }
 
 /** What a series' stored row adds to new totals: (counter, value) pairs. */
-function storedPairs(r: SeriesRowDelta | ResponseTimeRowDelta): Array<[string, number]> {
+function storedPairs(
+  r: SeriesRowDelta | ResponseTimeRowDelta | LinkStatusRow,
+): Array<[string, number]> {
+  if ("upMinutes" in r) return statusPairs(r);
   if ("direction" in r) {
     return [
       ["bytes", r.bytes],
@@ -274,7 +284,8 @@ function storedPairs(r: SeriesRowDelta | ResponseTimeRowDelta): Array<[string, n
   ];
 }
 
-function seriesIdOf(r: SeriesRowKey | ResponseTimeRowKey): string {
+function seriesIdOf(r: SeriesRowKey | ResponseTimeRowKey | LinkStatusRow): string {
+  if ("upMinutes" in r) return statusSeriesId(r.customer, r.site, r.link);
   return "direction" in r
     ? trafficSeriesId(r.customer, r.site, r.link, r.trafficClass, r.direction)
     : responseSeriesId(r.customer, r.site, r.link, r.trafficClass);
@@ -287,6 +298,7 @@ export interface WriteResult {
   periods: number;
   seriesRows: number;
   responseRows: number;
+  statusRows: number;
   /** Series whose totals were new and got the stored values added first. */
   based: number;
 }
@@ -334,7 +346,13 @@ export async function writeDirty(
     due = dirty.filter((p) => !wait.has(p));
   }
   const periods = due.slice(0, o.maxPeriods ?? MAX_PERIODS_PER_WRITE);
-  const result: WriteResult = { periods: periods.length, seriesRows: 0, responseRows: 0, based: 0 };
+  const result: WriteResult = {
+    periods: periods.length,
+    seriesRows: 0,
+    responseRows: 0,
+    statusRows: 0,
+    based: 0,
+  };
   if (periods.length === 0) return result;
   const read = async () => {
     const pipe = redis.pipeline();
@@ -358,6 +376,7 @@ export async function writeDirty(
   const need = new Map<string, Map<string, Array<[string, number]>>>();
   const needTraffic: SeriesRowKey[] = [];
   const needResponse: ResponseTimeRowKey[] = [];
+  const needStatus: LinkStatusRow[] = [];
   for (const { period, marks, totals } of state) {
     for (const sid of Object.keys(marks)) {
       const s = totals.get(sid);
@@ -368,6 +387,8 @@ export async function writeDirty(
       if (sid.startsWith("t")) {
         const { bytes: _b, packets: _p, flows: _f, ...key } = trafficRow(period, s);
         needTraffic.push(key);
+      } else if (sid.startsWith("s")) {
+        needStatus.push(statusRow(period, sid, new Map()));
       } else {
         const { level, startMs, customer, site, link, trafficClass } = responseRow(period, s);
         needResponse.push({ level, startMs, customer, site, link, trafficClass });
@@ -375,9 +396,10 @@ export async function writeDirty(
     }
   }
   if (need.size > 0) {
-    const stored: Array<SeriesRowDelta | ResponseTimeRowDelta> = [
+    const stored: Array<SeriesRowDelta | ResponseTimeRowDelta | LinkStatusRow> = [
       ...(needTraffic.length > 0 ? await store.readSeries(needTraffic) : []),
       ...(needResponse.length > 0 ? await store.readResponseTimes(needResponse) : []),
+      ...(needStatus.length > 0 ? await readStoredStatus(store, needStatus) : []),
     ];
     for (const r of stored) need.get(`${r.level}:${r.startMs}`)?.set(seriesIdOf(r), storedPairs(r));
     for (const [period, bySid] of need) {
@@ -395,12 +417,14 @@ export async function writeDirty(
   // for the next call), and only their marks are cleared.
   const seriesRows: SeriesRowDelta[] = [];
   const responseRows: ResponseTimeRowDelta[] = [];
+  const statusRows: LinkStatusRow[] = [];
   const written = state.map(({ period, marks, totals }) => {
     const pairs: string[] = [];
     for (const [sid, version] of Object.entries(marks)) {
       const s = totals.get(sid);
       if (s === undefined || !s.based) continue;
       if (sid.startsWith("t")) seriesRows.push(trafficRow(period, s));
+      else if (sid.startsWith("s")) statusRows.push(statusRow(period, sid, s.values));
       else responseRows.push(responseRow(period, s));
       pairs.push(sid, version);
     }
@@ -411,8 +435,10 @@ export async function writeDirty(
     await store.putResponseTimes(responseRows);
     o.onResponseRows?.(responseRows);
   }
+  if (statusRows.length > 0) await store.putLinkStatus(statusRows);
   result.seriesRows = seriesRows.length;
   result.responseRows = responseRows.length;
+  result.statusRows = statusRows.length;
 
   const pipe = redis.pipeline();
   for (const { period, pairs } of written) {

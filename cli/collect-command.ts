@@ -14,6 +14,8 @@ import { createPartialsShipper } from "../collector/partials-shipper.js";
 import { startTemplateSharing } from "../collector/template-sharing.js";
 import type { Config } from "../schema/config.js";
 import { FlowtallyError } from "../schema/errors.js";
+import type { LinkStatusRow } from "../schema/series-store.js";
+import { completeBefore, floorTo } from "../store/levels.js";
 import { openCollectorWal } from "../wal/collector-wal.js";
 import { createCollectors } from "./collectors.js";
 import { lockDataFiles } from "./data-lock.js";
@@ -125,7 +127,11 @@ export function startCollect(
      * Everything received, the open intervals too (aggregators add what later messages bring),
      * as messages: logged, then queued in the shipper.
      */
-    const take = (model = parts.model, drained?: ReturnType<typeof parts.reload>) => {
+    const take = (
+      model = parts.model,
+      drained?: ReturnType<typeof parts.reload>,
+      status: readonly LinkStatusRow[] = [],
+    ) => {
       const packets = parts.packetsIfUsed;
       const sources =
         packets === undefined
@@ -136,12 +142,12 @@ export function startCollect(
         ...parts.collector.drainAllResponses(),
         ...(packets === undefined ? [] : packets.drainAllResponses()),
       ];
-      const messages = toMessages(model, queueCfg.shards, ids, traffic, responses);
+      const messages = toMessages(model, queueCfg.shards, ids, traffic, responses, status);
       wal.log(messages);
       shipper.push(messages);
     };
-    const persist = async () => {
-      take();
+    const persist = async (status: readonly LinkStatusRow[] = []) => {
+      take(undefined, undefined, status);
       try {
         parts.saveStateIfChanged();
       } catch (e) {
@@ -153,7 +159,12 @@ export function startCollect(
       await sharing.publish();
       if (!final && nowMs - shippedAt < cfg.collector.shipAfter) return;
       shippedAt = nowMs;
-      await persist();
+      // Links' interface status minutes once complete (the same lateness as `run`; at a stop,
+      // those that ended), shipped in the messages of their minute and logged with them.
+      const status = parts.linkStatus.close(
+        final ? floorTo(nowMs, 60_000) : completeBefore(nowMs, cfg.aggregation.lateness),
+      );
+      await persist(status);
       await shipper.flush();
       await wal.settle((m) => shipper.holds(m));
     };

@@ -79,6 +79,8 @@ export interface ReplaySummary {
   droppedRecords: RecordDrops;
   seriesRowsWritten: number;
   latePartials: number;
+  /** Interface status samples for minutes already closed: dropped (sla/link-status.ts). */
+  lateLinkStatusSamples: number;
   heldAtEnd: { count: number; bytes: number };
   problems: Record<string, number>;
   /** What failed in the store (cause first) and the spool; empty when all went well. */
@@ -294,6 +296,7 @@ export async function runReplay(captures: string[], opts: ReplayOptions): Promis
     ),
     seriesRowsWritten: pipeline.stats.seriesRowsWritten,
     latePartials: rollup.stats.latePartials,
+    lateLinkStatusSamples: pipeline.linkStatus.stats().late,
     heldAtEnd: decoder.heldSets(),
     problems: Object.fromEntries(
       [

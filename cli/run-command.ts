@@ -81,6 +81,11 @@ export interface RunStats {
   /** Rows waiting for the store (run). */
   pendingRows: number;
   latePartials: number;
+  /**
+   * Access links' interface status (sla/link-status.ts): links followed now, and counter samples
+   * that came after their minutes were closed (dropped, not counted in any minute).
+   */
+  linkStatus: { links: number; lateSamples: number };
   /** Partials waiting for and shipped to the queue (flowtally collect); null in `run`. */
   queue: ShipperStats | null;
   /** The write-ahead log; null when off. */
@@ -269,6 +274,10 @@ export function walSummary(s: {
     unloggedBatches: s.unloggedBatches,
     broken: s.broken,
   };
+}
+
+function linkStatusStats(s: { links: number; late: number }): RunStats["linkStatus"] {
+  return { links: s.links, lateSamples: s.late };
 }
 
 /** The single-box sink: rollups and the store (cli/pipeline.ts). */
@@ -512,6 +521,7 @@ export async function startRun(
         rcvbufErrors: rcvbuf === null || rcvbufAtStart === null ? null : rcvbuf - rcvbufAtStart,
         undrainedDatagrams: inputs.reduce((n, i) => n + i.undrained().datagrams, 0),
         ...sinkStats(sink.stats()),
+        linkStatus: linkStatusStats(pipeline.linkStatus.stats()),
         held: decoder.heldSets(),
         problems: nonZero({ ...decoder.problems, ...prefixed("sflow-", sflow.decoder.problems) }),
         inputs: inputs.map((i, k) => ({
@@ -576,6 +586,7 @@ export async function startRun(
           storeErrors: s.storeErrors,
           pendingRows: s.pendingRows,
           heldSets: s.held.count,
+          lateLinkStatusSamples: s.linkStatus.lateSamples,
           queue: s.queue,
           ...(sink.slaAlerts === undefined ? {} : { slaWebhooks: sink.slaAlerts().webhooks }),
         };

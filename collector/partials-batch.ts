@@ -9,7 +9,7 @@ import {
   type PartialsMessage,
   shardOf,
 } from "../schema/partials-message.js";
-import { responseTimeCounters } from "../schema/series-store.js";
+import { type LinkStatusRow, responseTimeCounters } from "../schema/series-store.js";
 import type { PartialSum } from "./aggregate/partial-sums.js";
 import type { ResponsePartial } from "./aggregate/response-sums.js";
 import type { CustomerModel } from "./classify/customer-model.js";
@@ -28,6 +28,8 @@ export function toMessages(
   ids: MessageIds,
   traffic: readonly PartialSum[],
   responses: readonly ResponsePartial[],
+  /** Closed link-status minutes (sla/link-status.ts): their 1-minute rows are shipped. */
+  status: readonly LinkStatusRow[] = [],
 ): PartialsMessage[] {
   const byGroup = new Map<string, PartialsMessage>();
   const messageFor = (startMs: number, customer: string): PartialsMessage => {
@@ -72,6 +74,12 @@ export function toMessages(
       p.bins.flat(),
     ]);
   }
+  for (const r of status) {
+    if (r.level !== "1m") continue; // aggregators add each minute to its 5m, 1h and 1d totals
+    const m = messageFor(r.startMs, r.customer);
+    m.status ??= [];
+    m.status.push([r.customer, r.site, r.link, r.upMinutes, r.downMinutes]);
+  }
   const out = [...byGroup.values()].sort((a, b) => a.startMs - b.startMs || a.shard - b.shard);
   for (const m of out) m.id = `${ids.collector}.${ids.epoch}.${ids.next++}`;
   return out;
@@ -79,5 +87,5 @@ export function toMessages(
 
 /** Rows a message carries (the unit of the collector's buffer bound). */
 export function messageRows(m: PartialsMessage): number {
-  return m.traffic.length + m.responses.length;
+  return m.traffic.length + m.responses.length + (m.status?.length ?? 0);
 }

@@ -15,6 +15,7 @@ function snapshot(datagrams: number, drops: number): MetricsSnapshot {
     storeErrors: 0,
     pendingRows: 5,
     heldSets: 1,
+    lateLinkStatusSamples: drops * 2,
   };
 }
 
@@ -35,6 +36,8 @@ describe("Prometheus metrics", () => {
     const second = await m.text();
     expect(second).toContain('flowtally_datagrams_received_total{exporter="192.0.2.1"} 30');
     expect(second).toContain('flowtally_udp_kernel_drops_total{listen="0.0.0.0:2055"} 4');
+    expect(first).toContain("flowtally_link_status_late_samples_total 0");
+    expect(second).toContain("flowtally_link_status_late_samples_total 8");
     expect(m.contentType).toMatch(/^text\/plain/);
   });
 

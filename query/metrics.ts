@@ -32,6 +32,8 @@ export interface MetricsSnapshot {
   storeErrors: number;
   pendingRows: number;
   heldSets: number;
+  /** Interface status samples that came after their minutes were closed (sla/link-status.ts). */
+  lateLinkStatusSamples?: number;
   /** A collector's queue side (flowtally collect). */
   queue?: {
     bufferedMessages: number;
@@ -215,6 +217,12 @@ export function createMetrics(snapshot: () => MetricsSnapshot | Promise<MetricsS
   totals("flowtally_series_rows_written_total", "Series rows the store accepted", [], (s) => [
     [{}, s.seriesRowsWritten],
   ]);
+  totals(
+    "flowtally_link_status_late_samples_total",
+    "Interface status samples dropped: their minutes were already closed",
+    [],
+    (s) => [[{}, s.lateLinkStatusSamples ?? 0]],
+  );
   totals("flowtally_store_write_errors_total", "Store writes that failed (rows kept)", [], (s) => [
     [{}, s.storeErrors],
   ]);

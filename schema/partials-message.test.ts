@@ -55,6 +55,41 @@ describe("checkPartialsMessage", () => {
     expect(responseCounters(checkPartialsMessage(valid(), SHARDS).responses[0]!).estimated).toBe(0);
   });
 
+  it("accepts link-status rows of whole minutes, one of up and down at 1", () => {
+    const m: PartialsMessage = { ...valid(), status: [["acme", "hq", "fiber", 0, 1]] };
+    expect(checkPartialsMessage(m, SHARDS)).toBe(m);
+  });
+
+  it.each([
+    ["status not an array", { ...valid(), status: {} }, /status must be an array/],
+    [
+      "status of a part of a minute",
+      {
+        ...valid(),
+        startMs: Date.UTC(2026, 10, 1) + 10_000,
+        status: [["acme", "hq", "fiber", 1, 0]],
+      },
+      /whole minute/,
+    ],
+    [
+      "a status row with both up and down",
+      { ...valid(), status: [["acme", "hq", "fiber", 1, 1]] },
+      /status\[0\]/,
+    ],
+    [
+      "a status row with a count of 2",
+      { ...valid(), status: [["acme", "hq", "fiber", 2, 0]] },
+      /status\[0\]/,
+    ],
+    [
+      "a status row of another shard",
+      { ...valid(), status: [[OTHER, "hq", "fiber", 1, 0]] },
+      /status\[0\]: customer not in shard/,
+    ],
+  ])("refuses %s", (_, data, why) => {
+    expect(() => checkPartialsMessage(data, SHARDS)).toThrow(why);
+  });
+
   it.each([
     ["not an object", null, /not an object/],
     ["another version", { ...valid(), v: 2 }, /version 2/],

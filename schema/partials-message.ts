@@ -34,6 +34,12 @@ export type TrafficPartialRow = [
  */
 export type ResponsePartialRow = [string, string, string, string, number[], number[]];
 
+/**
+ * [customer, site, link, up minutes, down minutes]: one access link's verdict of the message's
+ * minute (sla/link-status.ts), made by the collector once the minute is complete.
+ */
+export type StatusPartialRow = [string, string, string, number, number];
+
 export interface PartialsMessage {
   v: typeof PARTIALS_MESSAGE_VERSION;
   /** Unique per message: `<collector id>.<collector start, ms>.<sequence>`. */
@@ -44,6 +50,11 @@ export interface PartialsMessage {
   shard: number;
   traffic: TrafficPartialRow[];
   responses: ResponsePartialRow[];
+  /**
+   * Link-status minutes (optional: messages from before it have none), every row of the minute
+   * that starts at `startMs`.
+   */
+  status?: StatusPartialRow[];
 }
 
 /** FNV-1a of the customer id: the shard its series live in. Stable across processes. */
@@ -118,6 +129,23 @@ export function checkPartialsMessage(data: unknown, shards: number): PartialsMes
     }
     if (shardOf(r[0] as string, shards) !== shard) bad(`responses[${i}]: customer not in shard`);
   });
+  if (m.status !== undefined) {
+    if (!Array.isArray(m.status)) return bad("status must be an array");
+    if ((m.startMs as number) % 60_000 !== 0) bad("status: startMs must be a whole minute");
+    m.status.forEach((row: unknown, i) => {
+      const r = row as unknown[];
+      if (
+        !Array.isArray(r) ||
+        r.length !== 5 ||
+        !r.slice(0, 3).every(isText) ||
+        !r.slice(3).every((v) => v === 0 || v === 1) ||
+        (r[3] as number) + (r[4] as number) !== 1
+      ) {
+        bad(`status[${i}]: expected [customer, site, link, up 0|1, down 0|1], one of them 1`);
+      }
+      if (shardOf(r[0] as string, shards) !== shard) bad(`status[${i}]: customer not in shard`);
+    });
+  }
   return data as PartialsMessage;
 }
 

@@ -277,6 +277,11 @@ export interface SeriesStore {
   slaRows(q: SlaQuery): Promise<SlaRow[]>;
   /** Adds link-status minutes (deltas) to the stored rows, atomically for the call on DuckDB. */
   addLinkStatus(rows: readonly LinkStatusRow[]): Promise<void>;
+  /**
+   * `putSeries` for link status: each row's minutes replace the stored ones (the scale-out
+   * aggregator's running totals, written as often as it likes). Keys unique within one call.
+   */
+  putLinkStatus(rows: readonly LinkStatusRow[]): Promise<void>;
   /** The stored link-status rows of [fromMs, toMs) at `level`, by time, then site and link. */
   linkStatus(q: LinkStatusQuery): Promise<LinkStatusRow[]>;
   /** Sums per customer over [fromMs, toMs), read from the coarsest level that fits exactly. */

@@ -40,20 +40,25 @@ export interface Statement {
 const CHUNK = 1000;
 
 /**
- * The INSERTs that add `rows` to the stored ones: rows of one key summed first (one statement
- * may not touch a row twice), then in chunks per level.
+ * The INSERTs that add `rows` to the stored ones ("add": rows of one key summed first, as one
+ * statement may not touch a row twice) or replace them ("put": absolute totals, the last row of
+ * a key wins), in chunks per level.
  */
-export function linkStatusInserts(rows: readonly LinkStatusRow[]): Statement[] {
+export function linkStatusInserts(
+  rows: readonly LinkStatusRow[],
+  mode: "add" | "put" = "add",
+): Statement[] {
+  const what = mode === "add" ? "addLinkStatus" : "putLinkStatus";
   const byLevel = new Map<SeriesLevel, Map<string, LinkStatusRow>>();
   for (const r of rows) {
     if (!(r.level in LINK_STATUS_TABLES)) {
-      throw new RangeError(`addLinkStatus: level ${String(r.level)}: expected 1m, 5m, 1h, 1d`);
+      throw new RangeError(`${what}: level ${String(r.level)}: expected 1m, 5m, 1h, 1d`);
     }
     if (!Number.isInteger(r.startMs)) {
-      throw new RangeError(`addLinkStatus: startMs ${r.startMs}: expected whole ms`);
+      throw new RangeError(`${what}: startMs ${r.startMs}: expected whole ms`);
     }
     for (const v of [r.upMinutes, r.downMinutes]) {
-      if (!Number.isFinite(v)) throw new RangeError(`addLinkStatus: ${v} is not a count`);
+      if (!Number.isFinite(v)) throw new RangeError(`${what}: ${v} is not a count`);
     }
     let keyed = byLevel.get(r.level);
     if (keyed === undefined) {
@@ -62,7 +67,7 @@ export function linkStatusInserts(rows: readonly LinkStatusRow[]): Statement[] {
     }
     const key = `${r.customer}\0${r.site}\0${r.link}\0${r.startMs}`;
     const was = keyed.get(key);
-    if (was === undefined) keyed.set(key, { ...r });
+    if (was === undefined || mode === "put") keyed.set(key, { ...r });
     else {
       was.upMinutes += r.upMinutes;
       was.downMinutes += r.downMinutes;
@@ -84,7 +89,11 @@ export function linkStatusInserts(rows: readonly LinkStatusRow[]): Statement[] {
       out.push({
         sql: `INSERT INTO ${LINK_STATUS_TABLES[level]} (start_ms, ${KEY.replace(", start_ms", "")}, up_minutes, down_minutes)
 VALUES ${tuples.join(", ")}
-ON CONFLICT (${KEY}) DO UPDATE SET up_minutes = up_minutes + excluded.up_minutes, down_minutes = down_minutes + excluded.down_minutes`,
+ON CONFLICT (${KEY}) DO UPDATE SET ${
+          mode === "add"
+            ? "up_minutes = up_minutes + excluded.up_minutes, down_minutes = down_minutes + excluded.down_minutes"
+            : "up_minutes = excluded.up_minutes, down_minutes = excluded.down_minutes"
+        }`,
         values,
         kinds,
       });

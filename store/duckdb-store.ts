@@ -812,10 +812,10 @@ WHERE ${where.join(" AND ")} ORDER BY start_ms, customer, site, link, traffic_cl
     });
   }
 
-  /** Adds link-status minutes, in one transaction. */
-  async function addLinkStatus(rows: readonly LinkStatusRow[]): Promise<void> {
+  /** Adds link-status minutes ("put": replaces them), in one transaction. */
+  async function addLinkStatus(rows: readonly LinkStatusRow[], mode?: "put"): Promise<void> {
     if (rows.length === 0) return;
-    const statements = linkStatusInserts(rows);
+    const statements = linkStatusInserts(rows, mode);
     await inTransaction("write link status", async (w) => {
       for (const st of statements) await w.run(st.sql, st.values, typeOf(st.kinds));
     });
@@ -1152,7 +1152,8 @@ SELECT ${nth("bi")}, ${nth("bo")}`;
     sampleRank,
     responseTimes,
     slaRows,
-    addLinkStatus,
+    addLinkStatus: (rows) => addLinkStatus(rows),
+    putLinkStatus: (rows) => addLinkStatus(rows, "put"),
     linkStatus,
   };
 }

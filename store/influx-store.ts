@@ -950,6 +950,18 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     });
   }
 
+  /** Puts link-status totals: a point per key, replacing the stored one (idempotent). */
+  async function putLinkStatus(rows: readonly LinkStatusRow[]): Promise<void> {
+    ensureStarted();
+    for (const r of rows) {
+      if (!(r.level in LINK_STATUS)) {
+        throw new RangeError(`putLinkStatus: level ${String(r.level)}: expected 1m, 5m, 1h, 1d`);
+      }
+    }
+    checkLines("putLinkStatus", rows, (r) => linkStatusLine(r)[1]);
+    if (rows.length > 0) await writes(() => write(rows.map(linkStatusLine)));
+  }
+
   async function linkStatus(q: LinkStatusQuery): Promise<LinkStatusRow[]> {
     ensureStarted();
     if (!(q.level in LINK_STATUS)) {
@@ -1271,6 +1283,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     responseTimes,
     slaRows,
     addLinkStatus,
+    putLinkStatus,
     linkStatus,
   };
 }

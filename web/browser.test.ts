@@ -12,6 +12,7 @@
 import { readFileSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { linkStatusRows } from "../sla/link-status.js";
 import { launchChromium, logIn, shots } from "../test/support/browser.js";
 import {
   expectedTotals,
@@ -218,6 +219,33 @@ describe("in Chromium", () => {
       rtApi.points.map((p: { meanTotalDelayMs: number | null }) => p.meanTotalDelayMs),
     );
     expect(new Set(rt.threshold)).toEqual(new Set([1000]));
+    // Availability of the billing month: acme's link measured 10 minutes (Nov 1st 10:00–10:09),
+    // minute 5 down: 9 of 10 up (hand-counted), no target configured. The page shows the
+    // API report's figures.
+    await s.store.addLinkStatus(
+      Array.from({ length: 10 }, (_, m) =>
+        linkStatusRows(
+          { customer: "acme", site: "hq", link: "fiber" },
+          Date.UTC(2026, 10, 1, 10, m),
+          m === 5,
+        ),
+      ).flat(),
+    );
+    const report = (await apiJson("/api/v1/customers/acme/sla?period=this-month")).json;
+    const a = report.links[0].availability;
+    expect(a).toMatchObject({ upMinutes: 9, downMinutes: 1, share: 0.9, target: null });
+    await page.reload();
+    const shown = 'li[data-sla-availability="hq/fiber"]';
+    expect(await page.$eval(`${shown} .sla-sentence`, (p) => p.textContent)).toBe(
+      "Head office › Fiber: up 90 % of the time in this billing period (no availability target).",
+    );
+    expect(await page.$eval(`${shown} [data-availability]`, (p) => p.textContent)).toBe(
+      `${a.share * 100} %`,
+    );
+    expect(await page.$eval(`${shown} [data-availability-minutes]`, (p) => p.textContent)).toBe(
+      `${a.upMinutes} minutes up, ${a.downMinutes} down, ${a.unknownMinutes} without information (not counted).`,
+    );
+    await page.waitForSelector('figure.chart[data-drawn="yes"]');
     await shots(page, "console-customer");
     await context.close();
   }, 60_000);

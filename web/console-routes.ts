@@ -16,6 +16,7 @@ import type { Config } from "../schema/config.js";
 import type { TrafficQuery } from "../schema/series-store.js";
 import {
   type ChartView,
+  type ConsoleCustomerView,
   chartRange,
   chartViews,
   renderConsoleCustomer,
@@ -150,7 +151,12 @@ export function consoleRoutes(deps: ConsoleRoutesDeps): ApiRoute[] {
       ...(scope.site === undefined ? {} : { site: scope.site }),
       ...(scope.link === undefined ? {} : { link: scope.link }),
     });
+    // The running billing period's availability and credits (the SLA report's figures).
+    const billing = JSON.parse(
+      (await deps.data.sla(customer.id, "period=this-month")).body,
+    ) as NonNullable<ConsoleCustomerView["billing"]>;
     const body = renderConsoleCustomer({
+      billing,
       customer,
       scope,
       view,

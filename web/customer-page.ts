@@ -8,6 +8,13 @@
 import type { TrafficByClass } from "../query/traffic-by-class.js";
 import type { RegistryCustomer } from "../registry/model.js";
 import { formatBitRate } from "../schema/units.js";
+import type { AvailabilityFigures } from "../sla/availability.js";
+import {
+  availabilityDetails,
+  availabilitySentence,
+  creditsSentence,
+  type ReportCredits,
+} from "./availability-text.js";
 import { renderClassTraffic } from "./class-traffic.js";
 import { type Html, html } from "./html.js";
 import { type Range, shownTime } from "./period.js";
@@ -175,6 +182,35 @@ export interface ConsoleCustomerView {
   responseClass: string | undefined;
   /** The traffic of each class over the graphs' range (chartRange of the view). */
   byClass: TrafficByClass;
+  /** The SLA report of the running billing period: each link's availability, the credits. */
+  billing?: {
+    from: string;
+    to: string;
+    links: ReadonlyArray<{ site: string; link: string; availability?: AvailabilityFigures }>;
+    credits?: ReportCredits | null;
+  };
+}
+
+/** Each link of the scope's availability in the billing period, and the credits owed. */
+function availabilitySection(v: ConsoleCustomerView): Html {
+  const b = v.billing;
+  if (b === undefined) return html``;
+  const c = v.customer;
+  const items = b.links.flatMap((l) => {
+    if (l.availability === undefined) return [];
+    if (v.scope.site !== undefined && l.site !== v.scope.site) return [];
+    if (v.scope.link !== undefined && l.link !== v.scope.link) return [];
+    const site = c.sites.find((s) => s.id === l.site);
+    const name = html`<strong>${site?.name ?? l.site} › ${site?.links.find((x) => x.id === l.link)?.name ?? l.link}</strong>`;
+    return [
+      html`<li data-sla-availability="${l.site}/${l.link}"><p class="sla-sentence">${availabilitySentence(name, l.availability)}</p>
+      <p>${availabilityDetails(l.availability)}</p></li>`,
+    ];
+  });
+  if (items.length === 0) return html``;
+  return html`<section class="sla" aria-label="Availability"><h2>Availability, billing period ${shownTime(Date.parse(b.from))} – ${shownTime(Date.parse(b.to))} UTC</h2>
+<ul class="sla-classes sla-availability">${items}</ul>
+${b.credits === undefined || b.credits === null || v.scope.site !== undefined ? html`` : creditsSentence(b.credits)}</section>`;
 }
 
 function scopePath(id: string, scope: Scope): string {
@@ -262,5 +298,6 @@ ${responseChart(
   preset,
 )}
 ${renderClassTraffic({ byClass: v.byClass, range, url: trafficUrl(c.id, range, v.scope), title: `${what}, ${viewName} ending ${v.at}`, preset })}
+${availabilitySection(v)}
 <section aria-label="Sites and links"><h2>Sites and links</h2><ul class="tree">${sites}</ul></section>`;
 }

@@ -27,10 +27,12 @@ import { loadConfigFile } from "../config/load-config.js";
 import { type ApiServer, createApiServer } from "../query/api/index.js";
 import { createDuckDbDriver } from "../registry/duckdb-registry.js";
 import type { SeriesStore } from "../schema/series-store.js";
+import { linkStatusRows } from "../sla/link-status.js";
 import { createDuckDbStore } from "../store/duckdb-store.js";
 import { launchChromium, logIn, shots } from "../test/support/browser.js";
 import { captureLog } from "../test/support/log-capture.js";
 import { type PcapRecord, pcapFile, TCP, tcpFrame } from "../test/support/pcap-writer.js";
+import { shownTime } from "./period.js";
 
 const PASSWORD = "a long enough password";
 const MIN = 60_000;
@@ -191,6 +193,10 @@ beforeAll(async () => {
       "api: { listen: 127.0.0.1:0, login: { window: 15m, perAddress: 1000, perUserAddress: 100, perUser: 1000 } }",
       `motd: Maintenance on Sunday`,
       "portal: { branding: { title: Example Networks portal, footer: Example Networks } }",
+      // Availability: acme's link is measured for 30 minutes, 3 of them down (written below).
+      "serviceTypes:",
+      "  - id: business",
+      "    billing: { availabilityTarget: 99.9, monthlyFee: 1000, currency: EUR, credits: { availability: [{ below: 99.9, percent: 5 }, { below: 99.5, percent: 10 }] } }",
       "classes:",
       `  - { id: web, match: { protocol: [tcp], ports: [80] }, totalDelayThreshold: ${THRESHOLD_MS}ms, serviceLevelTarget: ${TARGET} }`,
       "  - { id: mail, match: { protocol: [tcp], ports: [25] } }",
@@ -205,6 +211,19 @@ beforeAll(async () => {
   const config = join(dir, "ft.yaml");
   await runReplay([join(dir, "portal.pcap")], { config, logLevel: "silent", progress: false });
   const cfg = loadConfigFile(config);
+  // acme's link-status minutes: T0's first 30 minutes up, but minutes 12 to 14 down.
+  const writer = createDuckDbStore({ path: join(dir, "ft.duckdb") });
+  await writer.start();
+  await writer.addLinkStatus(
+    Array.from({ length: 30 }, (_, m) =>
+      linkStatusRows(
+        { customer: "acme", site: "hq", link: "fiber" },
+        T0 + m * MIN,
+        m >= 12 && m < 15,
+      ),
+    ).flat(),
+  );
+  await writer.stop();
   store = createDuckDbStore({ path: join(dir, "ft.duckdb"), readOnly: true });
   await store.start();
   const now = () => NOW;
@@ -389,6 +408,39 @@ describe("the portal in Chromium, over a replayed capture", () => {
     const line = await page.$eval('li[data-sla-link="hq/fiber"]', (li) => li.textContent);
     expect(line).toMatch(
       /^Head office › Fiber: 95th percentile .* within the commit rate of 10\.0 Mbit\/s\. By the end of the billing period: at least /,
+    );
+    // Availability of the billing month: 27 of 30 measured minutes up (hand-counted), 90 %, below
+    // the 99.9 % target; credits 10 % (the lower tier, 99.5) of 1000 EUR, not final yet. The
+    // figures shown are the API report's.
+    const billingReport = JSON.parse(
+      (await fetched(page, "/api/v1/customers/acme/sla?period=this-month")).text,
+    ) as {
+      links: Array<{ availability: Record<string, number | boolean | null> }>;
+      credits: Record<string, unknown>;
+    };
+    const a = billingReport.links[0]!.availability;
+    expect(a).toMatchObject({
+      upMinutes: 27,
+      downMinutes: 3,
+      share: 0.9,
+      target: 99.9,
+      met: false,
+    });
+    expect(billingReport.credits).toMatchObject({ percent: 10, amount: 100, final: false });
+    const availability = 'li[data-sla-availability="hq/fiber"]';
+    expect(await page.$eval(`${availability} .sla-sentence`, (p) => p.textContent)).toBe(
+      "Head office › Fiber: up 90 % of the time in this billing period, below the 99.9 % target.",
+    );
+    expect(await page.$eval(`${availability} [data-availability]`, (p) => p.textContent)).toBe(
+      `${(a.share as number) * 100} %`,
+    );
+    expect(
+      await page.$eval(`${availability} [data-availability-minutes]`, (p) => p.textContent),
+    ).toBe(
+      `${a.upMinutes} minutes up, ${a.downMinutes} down, ${a.unknownMinutes} without information (not counted).`,
+    );
+    expect(await page.$eval(".sla-credits", (p) => p.textContent)).toBe(
+      `Credits owed so far: ${billingReport.credits.percent} % of the monthly fee (100.00 EUR). Credits are only owed for a whole billing period: the figure is final when it ends, ${shownTime(Date.UTC(2026, 11, 1))} UTC.`,
     );
     const slaCsv = await download(page, "SLA report of the period (CSV)");
     expect(slaCsv).toBe(

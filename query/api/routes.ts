@@ -36,6 +36,7 @@ import {
   SeriesQuery,
   Sla,
   SlaBreaches,
+  SlaBreachesCsv,
   SlaBreachesQuery,
   SlaCsv,
   SlaQuery,
@@ -290,7 +291,12 @@ export function apiRoutes(deps: RouteDeps): ApiRoute[] {
       inProcess: true,
       summary: "Every customer's SLA incidents (consecutive breach minutes) in a range",
       query: SlaBreachesQuery,
-      responses: { 200: { description: "The incidents, by start", content: json(SlaBreaches) } },
+      responses: {
+        200: {
+          description: "The incidents and the outages, each by start",
+          content: { ...json(SlaBreaches), "text/csv; charset=utf-8": SlaBreachesCsv },
+        },
+      },
       handler: ({ search }) => data.slaBreaches(search),
     },
   );

@@ -435,7 +435,10 @@ export const SlaQuery = z.strictObject({
   format: z.enum(["json", "csv"]).default("json"),
 });
 
-export const SlaBreachesQuery = z.strictObject(slaRange);
+export const SlaBreachesQuery = z.strictObject({
+  ...slaRange,
+  format: z.enum(["json", "csv"]).default("json"),
+});
 
 const share = (description: string) =>
   z
@@ -628,5 +631,27 @@ export const SlaBreaches = z
         target: z.number().nullable(),
       }),
     ),
+    outages: z
+      .array(
+        z.strictObject({
+          customer: z.string(),
+          site: z.string(),
+          link: z.string(),
+          source: z.enum(["declared", "measured"]).meta({
+            description:
+              "`declared` by an operator (POST /api/v1/customers/{id}/outages), `measured`: consecutive down minutes of the interface status",
+          }),
+          start: isoOut("Start (a measured period: of its first down minute)"),
+          end: isoOut("End (excluded); null: a declared outage still going on").nullable(),
+        }),
+      )
+      .meta({
+        description: "Every access link's outages in the range, by start (not maintenance)",
+      }),
   })
   .meta({ id: "SlaBreaches" });
+
+export const SlaBreachesCsv = z.string().meta({
+  description:
+    "kind,customer,class,site,link,source,threshold,target,start,end,minutes,worstMinute,worstShare: an `incident` row per incident, then an `outage` row per outage; RFC 4180, CRLF line ends, a header line",
+});

@@ -267,4 +267,52 @@ describe("availability and credits in the SLA report", () => {
       creditPercent: "10",
     });
   });
+
+  it("lists every link's outages beside the incidents for operators: declared (not maintenance) and measured down periods, JSON and CSV", async () => {
+    const r = await http("GET", "/api/v1/sla/breaches?period=2031-03", { headers: auth });
+    expect(r.status, r.text).toBe(200);
+    expect(r.json.incidents).toEqual([]);
+    // Measured: minutes 100 to 109 of March 1st down, one period; declared: March 2nd's 30 min.
+    expect(r.json.outages).toEqual([
+      {
+        customer: "acme",
+        site: "hq",
+        link: "fiber",
+        source: "measured",
+        start: "2031-03-01T01:40:00Z",
+        end: "2031-03-01T01:50:00Z",
+      },
+      {
+        customer: "acme",
+        site: "hq",
+        link: "fiber",
+        source: "declared",
+        start: "2031-03-02T00:00:00Z",
+        end: "2031-03-02T00:30:00Z",
+      },
+    ]);
+    // A range after the measured period and before the declared one has none.
+    const none = await http(
+      "GET",
+      "/api/v1/sla/breaches?from=2031-03-01T02:00:00Z&to=2031-03-02T00:00:00Z",
+      { headers: auth },
+    );
+    expect(none.json.outages).toEqual([]);
+    const csv = await http("GET", "/api/v1/sla/breaches?period=2031-03&format=csv", {
+      headers: auth,
+    });
+    expect(csv.status, csv.text).toBe(200);
+    expect(csv.headers["content-type"]).toMatch(/^text\/csv/);
+    expect(csv.text.split("\r\n")).toEqual([
+      "kind,customer,class,site,link,source,threshold,target,start,end,minutes,worstMinute,worstShare",
+      "outage,acme,,hq,fiber,measured,,,2031-03-01T01:40:00Z,2031-03-01T01:50:00Z,,,",
+      "outage,acme,,hq,fiber,declared,,,2031-03-02T00:00:00Z,2031-03-02T00:30:00Z,,,",
+      "",
+    ]);
+    const bad = await http("GET", "/api/v1/sla/breaches?period=2031-03&format=xml", {
+      headers: auth,
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toMatch(/format/);
+  });
 });

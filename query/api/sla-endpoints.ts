@@ -6,11 +6,12 @@
  */
 import type { CustomerModel } from "../../collector/classify/customer-model.js";
 import type { Config } from "../../schema/config.js";
-import type { SeriesStore, SlaRow } from "../../schema/series-store.js";
+import type { LinkStatusRow, SeriesStore, SlaRow } from "../../schema/series-store.js";
 import { type Billing, billingResolver } from "../../sla/billing.js";
 import { configLevels } from "../../sla/config-levels.js";
 import { billingPeriod } from "../../sla/index.js";
 import { type DeclaredOutage, linkAvailability, reportCredits } from "../sla-availability.js";
+import { breachesCsv, customerOutages, sortOutages } from "../sla-outages.js";
 import { billSla, classSla, linkSla, rowsByClass, slaCsv } from "../sla-report.js";
 import { badParameter, shown, unknownCustomer } from "./errors.js";
 import { choice, isoTime, minuteRange, readParameters } from "./parameters.js";
@@ -83,6 +84,35 @@ function readRange(p: Map<string, string>, nowMs: number, billingDay: number) {
     );
   }
   return { fromMs, toMs };
+}
+
+/**
+ * A customer's 1-minute link-status rows with a down minute in [fromMs, toMs): the days with
+ * one found first (1d rows), then only those links' minutes read.
+ */
+async function downMinutes(
+  store: SeriesStore,
+  customer: string,
+  fromMs: number,
+  toMs: number,
+): Promise<LinkStatusRow[]> {
+  const days = await store.linkStatus({
+    customer,
+    fromMs: Math.floor(fromMs / DAY_MS) * DAY_MS,
+    toMs,
+    level: "1d",
+  });
+  const links = new Map<string, { site: string; link: string }>();
+  for (const d of days) {
+    if (d.downMinutes > 0) links.set(`${d.site}\0${d.link}`, { site: d.site, link: d.link });
+  }
+  const out: LinkStatusRow[] = [];
+  for (const { site, link } of links.values()) {
+    for (const r of await store.linkStatus({ customer, site, link, fromMs, toMs, level: "1m" })) {
+      if (r.downMinutes > 0) out.push(r);
+    }
+  }
+  return out;
 }
 
 export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
@@ -223,6 +253,8 @@ export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
   async function slaBreaches(search: string): Promise<ApiReply> {
     const p = readParameters(search, BREACH_PARAMETERS);
     const { fromMs, toMs } = readRange(p, now(), 1);
+    // Read before the store: a wrong format is a 400 whatever is stored.
+    const format = choice(p, "format", ["json", "csv"] as const, "json");
     const store = deps.seriesStore();
     // A minute of the links summed is a breach only if one of its links' is (a share of sums is
     // at least the least share): the customers and classes with one, read whole.
@@ -248,7 +280,27 @@ export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
     incidents.sort((a, b) =>
       a.start === b.start ? 0 : (a.start as string) < (b.start as string) ? -1 : 1,
     );
-    return jsonReply(200, { from: isoTime(fromMs), to: isoTime(toMs), incidents });
+    const outages = sortOutages(
+      (
+        await Promise.all(
+          [...new Set(model.links.map((l) => l.customer))].sort().map(async (customer) => {
+            const declared = (await deps.outages?.(customer, fromMs, toMs)) ?? [];
+            return customerOutages(
+              customer,
+              declared,
+              await downMinutes(store, customer, fromMs, toMs),
+            );
+          }),
+        )
+      ).flat(),
+    );
+    if (format === "csv") {
+      const compact = (ms: number) => isoTime(ms).replace(/[-:]/g, "");
+      return reply(200, breachesCsv(incidents, outages), "text/csv; charset=utf-8", {
+        "content-disposition": `attachment; filename="flowtally-breaches-${compact(fromMs)}-${compact(toMs)}.csv"`,
+      });
+    }
+    return jsonReply(200, { from: isoTime(fromMs), to: isoTime(toMs), incidents, outages });
   }
 
   return { sla, slaBreaches };

@@ -12,8 +12,9 @@ import { describe, expect, it } from "vitest";
 import { runReplay } from "../../cli/replay-command.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
 import { udpFrame } from "../support/commit-rate-capture.js";
-import { Bytes, sflowDatagram } from "../support/export-builder.js";
+import { sflowDatagram } from "../support/export-builder.js";
 import { pcapFile } from "../support/pcap-writer.js";
+import { counterSample } from "../support/sflow-counters.js";
 
 /** 2031-03-04 10:00 UTC: the capture's own clock. */
 const T0 = Date.UTC(2031, 2, 4, 10, 0);
@@ -22,43 +23,6 @@ const M = 60_000;
 const AGENT = "192.0.2.1";
 const IF_INDEX = 7;
 const STALE_S = 120;
-
-/** A counter sample (format 2) with one generic interface counters record (format 1). */
-function counterSample(sequence: number, ifIndex: number, operUp: boolean) {
-  const generic = new Bytes()
-    .u32(ifIndex)
-    .u32(6) // ethernetCsmacd
-    .u32(0)
-    .u32(1_000_000_000) // ifSpeed (u64)
-    .u32(1) // full duplex
-    .u32(operUp ? 3 : 1) // bit 0 admin up, bit 1 oper up
-    .u32(0)
-    .u32(sequence * 1000) // ifInOctets (u64)
-    .u32(0)
-    .u32(0)
-    .u32(0)
-    .u32(0)
-    .u32(0)
-    .u32(0)
-    .u32(0)
-    .u32(sequence * 1000) // ifOutOctets (u64)
-    .u32(0)
-    .u32(0)
-    .u32(0)
-    .u32(0)
-    .u32(0)
-    .u32(0)
-    .done();
-  const body = new Bytes()
-    .u32(sequence)
-    .u32(ifIndex) // source id: type 0, index
-    .u32(1)
-    .u32(1)
-    .u32(generic.length)
-    .bytes(generic)
-    .done();
-  return { kind: "raw" as const, type: 2, body };
-}
 
 /** The plan: (seconds after T0, oper up) of the link's samples, every 30 s. */
 const PLAN: Array<[number, boolean]> = [];
@@ -94,11 +58,27 @@ describe("availability from sFlow interface status", () => {
         6343,
       ),
     }));
+    // Datagrams of an interface of no link at minute 14, enough for replay to hand over (every
+    // 4096 datagrams) and close the minutes before the second capture.
+    for (let k = 0; k < 12_000; k++) {
+      records.push({
+        us: (T0 + 14 * M) * 1000 + k,
+        data: udpFrame(
+          sflowDatagram({ agent: AGENT, sequence: 100 + k }, [
+            counterSample(100 + k, IF_INDEX + 1, true),
+          ]),
+          50000,
+          6343,
+        ),
+      });
+    }
     // A last datagram of another interface moves the capture's clock past the carried minutes.
     records.push({
       us: (T0 + 15 * M) * 1000,
       data: udpFrame(
-        sflowDatagram({ agent: AGENT, sequence: 99 }, [counterSample(99, IF_INDEX + 1, true)]),
+        sflowDatagram({ agent: AGENT, sequence: 20_000 }, [
+          counterSample(20_000, IF_INDEX + 1, true),
+        ]),
         50000,
         6343,
       ),
@@ -106,6 +86,22 @@ describe("availability from sFlow interface status", () => {
     const tmp = mkdtempSync(join(tmpdir(), "ft-availability-"));
     const capture = join(tmp, "status.pcap");
     writeFileSync(capture, pcapFile(records));
+    // A second capture replayed after it: a sample timed in minute 1, minutes closed long
+    // before: dropped and counted, minute 1 stays up.
+    const late = join(tmp, "late.pcap");
+    writeFileSync(
+      late,
+      pcapFile([
+        {
+          us: (T0 + 90 * S) * 1000,
+          data: udpFrame(
+            sflowDatagram({ agent: AGENT, sequence: 97 }, [counterSample(97, IF_INDEX, false)]),
+            50000,
+            6343,
+          ),
+        },
+      ]),
+    );
     const config = join(tmp, "ft.yaml");
     writeFileSync(
       config,
@@ -119,7 +115,12 @@ describe("availability from sFlow interface status", () => {
         "",
       ].join("\n"),
     );
-    await runReplay([capture], { config, logLevel: "silent", progress: false });
+    const summary = await runReplay([capture, late], {
+      config,
+      logLevel: "silent",
+      progress: false,
+    });
+    expect(summary.lateLinkStatusSamples).toBe(1);
 
     const store = createDuckDbStore({ path: join(tmp, "ft.duckdb") });
     await store.start();

@@ -9,6 +9,13 @@ import type { BillSla, ClassSla, LinkSla } from "../../query/sla-report.js";
 import type { TotalsRow } from "../../query/totals.js";
 import type { RegistryCustomer } from "../../registry/model.js";
 import { formatBitRate } from "../../schema/units.js";
+import type { AvailabilityFigures } from "../../sla/availability.js";
+import type { Credits } from "../../sla/credits.js";
+import {
+  availabilityDetails,
+  availabilitySentence,
+  creditsSentence,
+} from "../availability-text.js";
 import {
   type ChartRange,
   chart,
@@ -29,8 +36,10 @@ export interface SlaReport {
   to: string;
   inProgress: boolean;
   classes: ClassSla[];
-  links: LinkSla[];
+  links: Array<LinkSla & { availability?: AvailabilityFigures }>;
   bills: BillSla[];
+  /** Only for a range that is one billing period, with `billing.credits` configured. */
+  credits?: (Credits & { from: string; to: string; final: boolean }) | null;
 }
 
 type SlaLine = Pick<LinkSla, "commitRate" | "p95Bps" | "excessBps" | "compliant" | "projection">;
@@ -160,7 +169,8 @@ function lineSentence(name: Html, l: SlaLine): Html {
 /**
  * The SLA status: per class of the chosen period its good share, compliant minutes and incidents;
  * per link and bill of the billing period its 95th percentile against the commit rate, with the
- * projection while the billing period runs.
+ * projection while the billing period runs; per link its availability against its target, and
+ * the credits owed (when the billing has credits).
  */
 export function slaFragment(
   customer: RegistryCustomer,
@@ -196,6 +206,18 @@ export function slaFragment(
     ),
   ];
   const shownDate = (iso: string) => shownTime(Date.parse(iso));
+  const available = billing.links.flatMap((l) =>
+    l.availability === undefined
+      ? []
+      : [
+          html`<li data-sla-availability="${l.site}/${l.link}"><p class="sla-sentence">${availabilitySentence(html`<strong>${linkName(l.site, l.link)}</strong>`, l.availability)}</p>
+      <p>${availabilityDetails(l.availability)}</p></li>`,
+        ],
+  );
+  const credits =
+    billing.credits === undefined || billing.credits === null
+      ? html``
+      : creditsSentence(billing.credits);
   return html`<div class="sla">
 ${
   classes.length === 0
@@ -204,6 +226,8 @@ ${
 }
 <h3>Commit rates, billing period ${shownDate(billing.from)} – ${shownDate(billing.to)} UTC${billing.inProgress ? " (running)" : ""}</h3>
 ${lines.length === 0 ? html`<p class="muted">No links.</p>` : html`<ul class="sla-links">${lines}</ul>`}
+${available.length === 0 ? html`` : html`<h3>Availability, billing period ${shownDate(billing.from)} – ${shownDate(billing.to)} UTC${billing.inProgress ? " (running)" : ""}</h3><ul class="sla-classes sla-availability">${available}</ul>`}
+${credits}
 </div>`;
 }
 
