@@ -82,14 +82,16 @@ export async function insertWithValues(s: SqlSession, t: BulkTable, rows: readon
 
 /**
  * The statements deleting the rows whose `columns` equal one of `keys`, each of bounded size.
+ * One column: `IN (…)`. More: a join with the keys as a VALUES list, whose cost barely grows
+ * with their number (an OR of ANDs is evaluated for every row of the table for each key: 64
+ * links of 200 000 took 32 ms in DuckDB, 256 took 126 ms, against 12 and 18 ms joined).
  */
 export function deleteStatements(
   table: string,
   columns: readonly string[],
   keys: readonly string[][],
 ): Statement[] {
-  // One column: `IN (…)`; more: an OR of ANDs, in chunks a planner takes quickly.
-  const per = columns.length === 1 ? MAX_PARAMS : 256;
+  const per = columns.length === 1 ? MAX_PARAMS : Math.floor(MAX_PARAMS / columns.length);
   const out: Statement[] = [];
   for (let k = 0; k < keys.length; k += per) {
     const chunk = keys.slice(k, k + per);
@@ -98,13 +100,18 @@ export function deleteStatements(
       params.push(v);
       return `$${params.length}`;
     };
-    const where =
-      columns.length === 1
-        ? `${columns[0]} IN (${chunk.map((key) => param(key[0]!)).join(", ")})`
-        : chunk
-            .map((key) => `(${columns.map((c, j) => `${c} = ${param(key[j]!)}`).join(" AND ")})`)
-            .join(" OR ");
-    out.push({ sql: `DELETE FROM ${table} WHERE ${where}`, params });
+    if (columns.length === 1) {
+      const list = chunk.map((key) => param(key[0]!)).join(", ");
+      out.push({ sql: `DELETE FROM ${table} WHERE ${columns[0]} IN (${list})`, params });
+      continue;
+    }
+    const values = chunk.map((key) => `(${columns.map((_, j) => param(key[j]!)).join(", ")})`);
+    const names = columns.map((_, j) => `k${j}`);
+    const on = columns.map((c, j) => `${table}.${c} = keys.${names[j]}`).join(" AND ");
+    out.push({
+      sql: `DELETE FROM ${table} USING (VALUES ${values.join(", ")}) AS keys(${names.join(", ")}) WHERE ${on}`,
+      params,
+    });
   }
   return out;
 }
