@@ -7,6 +7,7 @@
  *   node dist/bench/registry-api.js --postgres   # on a PostgreSQL started here (initdb, free port)
  *   node dist/bench/registry-api.js --profile api.cpuprofile   # the API thread's CPU profile of the load
  *   node dist/bench/registry-api.js --runtime serve   # with the registry runtime as `serve` has it (or `run`)
+ *   node dist/bench/registry-api.js --patch link      # PATCH each client's first access link, not its customer
  *
  * The registry (embedded DuckDB in a temporary directory, or PostgreSQL with --postgres) is
  * filled with one change set of `--customers` customers, each with one site and two access links
@@ -56,6 +57,8 @@ interface Load {
   seconds: number;
   /** The share of writes (half PATCH, half POST + DELETE); the rest 3/4 GET, 1/4 list. */
   writeShare: number;
+  /** What a PATCH changes: the client's own customer, or its first access link. */
+  patch: "customer" | "link";
 }
 
 const customerId = (k: number) => `c${String(k).padStart(6, "0")}`;
@@ -111,7 +114,11 @@ async function load(l: Load): Promise<Record<Op, number[]>> {
   let failures = 0;
   async function client(k: number): Promise<void> {
     const own = customerId((k * 7919) % l.customers);
-    let etag = (await call("GET", `/api/v1/customers/${own}`)).etag ?? "*";
+    const ownPath =
+      l.patch === "link"
+        ? `/api/v1/customers/${own}/sites/hq/links/l1`
+        : `/api/v1/customers/${own}`;
+    let etag = (await call("GET", ownPath)).etag ?? "*";
     while (performance.now() < endAt) {
       const r = Math.random();
       const w = l.writeShare;
@@ -141,12 +148,12 @@ async function load(l: Load): Promise<Record<Op, number[]>> {
       } else if (op === "patch") {
         const res = await call(
           "PATCH",
-          `/api/v1/customers/${own}`,
+          ownPath,
           { description: `edited ${t}` },
           { "if-match": etag },
         );
         ok = res.status === 200;
-        etag = res.etag ?? (await call("GET", `/api/v1/customers/${own}`)).etag ?? "*";
+        etag = res.etag ?? (await call("GET", ownPath)).etag ?? "*";
       } else {
         const id = `new-${k}-${created++}`;
         const a = await call("POST", "/api/v1/customers", { id, name: id });
@@ -182,6 +189,8 @@ if (!isMainThread) {
       warmup: { type: "string", default: "2" },
       postgres: { type: "boolean", default: false },
       writes: { type: "string", default: "0.2" },
+      /** What the PATCHes change: `customer` (the default) or `link` (the customer's first link). */
+      patch: { type: "string", default: "customer" },
       runtime: { type: "string" },
       /** A CPU profile of the API's thread during the load (warm-up included), to this file. */
       profile: { type: "string" },
@@ -232,6 +241,9 @@ if (!isMainThread) {
     // --runtime serve|run: the registry runtime follows the store, as in those commands, on the
     // API's event loop; `run` classifies, so each version's customer model is built as it comes
     // (a listener swaps it in), `serve` builds one only when a traffic query asks.
+    if (!["customer", "link"].includes(values.patch)) {
+      throw new Error(`--patch ${values.patch}: expected customer or link`);
+    }
     if (values.runtime !== undefined && !["serve", "run"].includes(values.runtime)) {
       throw new Error(`--runtime ${values.runtime}: expected serve or run`);
     }
@@ -281,6 +293,7 @@ if (!isMainThread) {
       warmupMs: Number(values.warmup) * 1000,
       seconds: Number(values.seconds),
       writeShare: Number(values.writes),
+      patch: values.patch === "link" ? "link" : "customer",
     };
     const profiler = values.profile === undefined ? undefined : new Session();
     profiler?.connect();

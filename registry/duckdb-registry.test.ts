@@ -71,6 +71,57 @@ describe("embedded registry (DuckDB)", () => {
     expect([tree.version, tree.customers.map((c) => c.id)]).toEqual([2, ["a", "c"]]);
   });
 
+  it("hands the next group to the database before the committed group's callers go on, and writes each group as one script", async () => {
+    const path = await tempFile();
+    const driver = createDuckDbDriver({ path });
+    const events: string[] = [];
+    let scripts = 0;
+    // The real file; each call to the database noted when it is made and when it ends.
+    const noting: SqlDriver = {
+      ...driver,
+      async writeScript(statements) {
+        const n = ++scripts;
+        events.push(`script ${n} (${statements.length} statements)`);
+        await driver.writeScript!(statements);
+        events.push(`committed ${n}`);
+      },
+    };
+    const store = createSqlRegistry(noting);
+    await store.start();
+    onTestFinished(() => store.stop());
+    const add = (id: string) =>
+      store
+        .apply([{ op: "add", customer: id, record: { name: id.toUpperCase() } }], { actor: "t" })
+        .then((r) => {
+          events.push(`${id} answered v${r.version}`);
+          return r.version;
+        });
+    // a is written alone; b and c arrive while it is, and go together in the next group.
+    const versions = await Promise.all([add("a"), add("b"), add("c")]);
+    expect(versions).toEqual([1, 2, 3]);
+    // Each script: one delete-free insert of customers, one of audit entries, the version.
+    expect(events).toEqual([
+      "script 1 (3 statements)",
+      "committed 1",
+      "script 2 (3 statements)",
+      "a answered v1",
+      "committed 2",
+      "b answered v2",
+      "c answered v3",
+    ]);
+    await store.stop();
+    const reopened = createDuckDbRegistry({ path });
+    await reopened.start();
+    onTestFinished(() => reopened.stop());
+    const tree = await reopened.snapshot();
+    expect([tree.version, tree.customers.map((c) => c.id)]).toEqual([3, ["a", "b", "c"]]);
+    expect((await reopened.audit()).map((e) => `${e.version} ${e.path}`)).toEqual([
+      "1 customers/a",
+      "2 customers/b",
+      "3 customers/c",
+    ]);
+  });
+
   it("answers FT_REGISTRY_OPEN when the file cannot be created", async () => {
     const path = await tempFile();
     await mkdir(join(path, ".."), { recursive: true });

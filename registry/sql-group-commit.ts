@@ -111,23 +111,24 @@ export function createGroupCommit(core: SqlRegistryCore) {
    * memory, which is the database's, and written as one script in one call to the database
    * (BEGIN and COMMIT included): a write waits for one trip through the event loop, not three
    * per statement (under 50 clients each trip waits for the requests queued before it). While
-   * it is written, the next group is applied ahead on the tree it makes.
+   * it is written, the next group is applied ahead on the tree it makes. The script is made and
+   * handed to the database at once (no await before the call).
    */
-  async function writeAlone(
+  function writeAlone(
     group: Group,
     writeScript: (statements: readonly string[]) => Promise<void>,
   ): Promise<void> {
     ahead = openGroup(group.current);
     fillAhead();
-    if (group.current === group.before) return;
+    if (group.current === group.before) return Promise.resolve();
     const version = group.current.version;
-    const script = await scriptOf(group.applieds, version);
-    if (script === undefined) {
-      await tx("write", (s) => persist(s, group.applieds, version));
-    } else await guarded(() => writeScript(script));
+    const script = scriptOf(group.applieds, version);
+    if (script === undefined) return tx("write", (s) => persist(s, group.applieds, version));
+    return guarded(() => writeScript(script));
   }
 
-  async function pump(): Promise<void> {
+  /** Starts writing the next group, when one waits and none is being written. */
+  function pump(): void {
     if (writing) return;
     const next = ahead;
     ahead = undefined;
@@ -139,24 +140,24 @@ export function createGroupCommit(core: SqlRegistryCore) {
     if (!(ready && next.members.length > 0) && waiting.length === 0) return;
     writing = true;
     let members: readonly Waiting[] = [];
+    let written: Promise<Group>;
     try {
-      let group: Group;
       if (driver.writeScript !== undefined && core.cachedValid) {
-        group =
+        const group =
           ready && next.members.length > 0
             ? next
             : applyGroup(core.cached, waiting.splice(0, MAX_GROUP));
         members = group.members;
-        await writeAlone(group, driver.writeScript);
+        written = writeAlone(group, driver.writeScript).then(() => group);
       } else {
         members = waiting.splice(0, MAX_GROUP);
-        group = await tx("write", async (s) => {
+        const taken = members;
+        written = tx("write", async (s) => {
           const before = await load(s, true);
-          const applied = applyGroup(before, members);
+          const applied = applyGroup(before, taken);
           if (applied.current !== before) {
             const version = applied.current.version;
-            const script =
-              s.script === undefined ? undefined : await scriptOf(applied.applieds, version);
+            const script = s.script === undefined ? undefined : scriptOf(applied.applieds, version);
             if (script === undefined) await persist(s, applied.applieds, version);
             else await s.script!(script);
             await driver.announce?.(s, version);
@@ -164,25 +165,44 @@ export function createGroupCommit(core: SqlRegistryCore) {
           return applied;
         });
       }
-      const current = group.current;
-      const moved = current.version !== core.cached.version || !core.cachedValid;
-      core.cached = current;
-      core.cachedValid = true;
-      if (moved) tell(current.version);
-      group.outcomes.forEach((o, k) => {
-        const p = members[k]!;
-        if ("error" in o) p.reject(o.error);
-        else p.resolve({ version: o.snapshot.version, snapshot: o.snapshot });
-      });
     } catch (e) {
-      // The database refused or lost the write: the cache may be ahead of it. The group applied
-      // ahead on it is applied again, from the database's tree.
-      core.cachedValid = false;
-      for (const p of members) p.reject(e);
-    } finally {
-      writing = false;
-      void pump();
+      written = Promise.reject(e);
     }
+    const taken = members;
+    written.then(
+      (group) => settle(group, taken),
+      (e) => fail(taken, e),
+    );
+  }
+
+  /**
+   * After a group's commit: the next group goes to the database first, so that its write waits
+   * for nothing that the listeners and these change sets' answers then do on the event loop.
+   */
+  function settle(group: Group, members: readonly Waiting[]): void {
+    const current = group.current;
+    const moved = current.version !== core.cached.version || !core.cachedValid;
+    core.cached = current;
+    core.cachedValid = true;
+    writing = false;
+    pump();
+    if (moved) tell(current.version);
+    group.outcomes.forEach((o, k) => {
+      const p = members[k]!;
+      if ("error" in o) p.reject(o.error);
+      else p.resolve({ version: o.snapshot.version, snapshot: o.snapshot });
+    });
+  }
+
+  /**
+   * The database refused or lost the write: the cache may be ahead of it. The group applied
+   * ahead on it is applied again, from the database's tree.
+   */
+  function fail(members: readonly Waiting[], e: unknown): void {
+    core.cachedValid = false;
+    for (const p of members) p.reject(e);
+    writing = false;
+    pump();
   }
 
   return {
@@ -194,7 +214,7 @@ export function createGroupCommit(core: SqlRegistryCore) {
       return new Promise((resolve, reject) => {
         waiting.push({ changes, actor, resolve, reject });
         fillAhead();
-        void pump();
+        pump();
       });
     },
     /** Whether a group is being written. */

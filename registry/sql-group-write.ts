@@ -4,18 +4,27 @@
  * in a session's transaction or as one script with the values written in.
  */
 import type { AppliedChangeSet, RegistryWrite } from "./change-set.js";
-import type { SqlSession } from "./sql-driver.js";
+import { BULK_TABLES, type BulkTable, type Row, type SqlSession } from "./sql-driver.js";
 import { inlineParameters } from "./sql-literal.js";
-import { createInserts, deleteWhere } from "./sql-tables.js";
+import {
+  deleteStatements,
+  insertWithValues,
+  type Statement,
+  valuesStatements,
+} from "./sql-tables.js";
+
+/** One step of a group's write: a statement, or rows to insert into a table. */
+export type GroupStep = Statement | { readonly table: BulkTable; readonly rows: readonly Row[] };
 
 /**
- * Writes a group of applied change sets (in order) in the session's transaction, in a few
- * statements whatever their number: first every row they replace or delete goes (with what is
- * under a deleted customer or site), then each record's last state is inserted, then the audit
- * entries. A record written by one change set and deleted with its parent by a later one is not
- * inserted; one deleted and added anew is.
+ * The steps that write a group of applied change sets (in order) and its version, a few
+ * whatever their number: first every row they replace or delete goes (with what is under a
+ * deleted customer or site), then each record's last state is inserted, then the audit
+ * entries, then the version. A record written by one change set and deleted with its parent by
+ * a later one is not inserted; one deleted and added anew is. Made at once (no await): a script
+ * of them goes to the database before anything else runs.
  */
-export async function writeGroup(s: SqlSession, group: readonly AppliedChangeSet[]): Promise<void> {
+export function groupSteps(group: readonly AppliedChangeSet[], version: number): GroupStep[] {
   const SEP = "\u0000";
   const replaced = {
     customer: new Set<string>(),
@@ -49,13 +58,26 @@ export async function writeGroup(s: SqlSession, group: readonly AppliedChangeSet
     }
   }
   const split = (key: string) => key.split(SEP);
-  await deleteWhere(s, "registry_links", ["customer"], [...emptied.customer].map(split));
-  await deleteWhere(s, "registry_sites", ["customer"], [...emptied.customer].map(split));
-  await deleteWhere(s, "registry_links", ["customer", "site"], [...emptied.site].map(split));
-  await deleteWhere(s, "registry_customers", ["id"], [...replaced.customer].map(split));
-  await deleteWhere(s, "registry_sites", ["customer", "id"], [...replaced.site].map(split));
-  await deleteWhere(s, "registry_links", ["customer", "site", "id"], [...replaced.link].map(split));
-  const inserts = createInserts(s);
+  const steps: GroupStep[] = [
+    ...deleteStatements("registry_links", ["customer"], [...emptied.customer].map(split)),
+    ...deleteStatements("registry_sites", ["customer"], [...emptied.customer].map(split)),
+    ...deleteStatements("registry_links", ["customer", "site"], [...emptied.site].map(split)),
+    ...deleteStatements("registry_customers", ["id"], [...replaced.customer].map(split)),
+    ...deleteStatements("registry_sites", ["customer", "id"], [...replaced.site].map(split)),
+    ...deleteStatements(
+      "registry_links",
+      ["customer", "site", "id"],
+      [...replaced.link].map(split),
+    ),
+  ];
+  // Rows gathered per table and inserted in bulk: an import of 100 000 customers is 400 000
+  // rows with their audit entries, far too slow one statement each.
+  const inserts: Record<keyof typeof BULK_TABLES, Row[]> = {
+    customers: [],
+    sites: [],
+    links: [],
+    audit: [],
+  };
   // An add's or update's audit entry holds the record written: its JSON is made once.
   const jsonOf = new Map<unknown, string>();
   const json = (record: unknown) => {
@@ -68,13 +90,13 @@ export async function writeGroup(s: SqlSession, group: readonly AppliedChangeSet
   };
   for (const w of last.values()) {
     const data = json(w.record);
-    if (w.kind === "customer") inserts.add("customers", [w.customer, w.revision, data]);
-    else if (w.kind === "site") inserts.add("sites", [w.customer, w.site!, w.revision, data]);
-    else inserts.add("links", [w.customer, w.site!, w.link!, w.revision, data]);
+    if (w.kind === "customer") inserts.customers.push([w.customer, w.revision, data]);
+    else if (w.kind === "site") inserts.sites.push([w.customer, w.site!, w.revision, data]);
+    else inserts.links.push([w.customer, w.site!, w.link!, w.revision, data]);
   }
   for (const applied of group) {
     for (const a of applied.audit) {
-      inserts.add("audit", [
+      inserts.audit.push([
         a.version,
         a.index,
         a.atMs,
@@ -86,7 +108,12 @@ export async function writeGroup(s: SqlSession, group: readonly AppliedChangeSet
       ]);
     }
   }
-  await inserts.flush();
+  for (const table of Object.keys(inserts) as Array<keyof typeof BULK_TABLES>) {
+    const rows = inserts[table];
+    if (rows.length > 0) steps.push({ table: BULK_TABLES[table], rows });
+  }
+  steps.push({ sql: "UPDATE registry_meta SET version = $1 WHERE id = 1", params: [version] });
+  return steps;
 }
 
 /** The group's rows and version in the session's transaction (after `applyGroup`). */
@@ -95,8 +122,13 @@ export async function persist(
   applieds: readonly AppliedChangeSet[],
   version: number,
 ): Promise<void> {
-  await writeGroup(s, applieds);
-  await s.run("UPDATE registry_meta SET version = $1 WHERE id = 1", [version]);
+  for (const step of groupSteps(applieds, version)) {
+    if (!("rows" in step)) await s.run(step.sql, step.params);
+    // A bulk path (DuckDB's appender) costs more to set up than a few rows take.
+    else if (s.insertMany !== undefined && step.rows.length > 32) {
+      await s.insertMany(step.table, step.rows);
+    } else await insertWithValues(s, step.table, step.rows);
+  }
 }
 
 /** Rows a group may write as one script (larger ones, an import, go through bulk inserts). */
@@ -106,22 +138,16 @@ const MAX_SCRIPT_ROWS = 2048;
  * The statements that persist a group, its values written in (undefined for a large group:
  * an import goes through the bulk inserts of `persist`).
  */
-export async function scriptOf(
+export function scriptOf(
   applieds: readonly AppliedChangeSet[],
   version: number,
-): Promise<string[] | undefined> {
+): string[] | undefined {
   let rows = 0;
   for (const a of applieds) rows += a.writes.length + a.audit.length;
   if (rows > MAX_SCRIPT_ROWS) return undefined;
-  const statements: string[] = [];
-  const collect: SqlSession = {
-    async run(sql, params) {
-      statements.push(inlineParameters(sql, params));
-    },
-    rows() {
-      throw new Error("a script does not read");
-    },
-  };
-  await persist(collect, applieds, version);
-  return statements;
+  return groupSteps(applieds, version).flatMap((step) =>
+    ("rows" in step ? valuesStatements(step.table, step.rows) : [step]).map(({ sql, params }) =>
+      inlineParameters(sql, params),
+    ),
+  );
 }

@@ -5,6 +5,11 @@
  * audit log. Handlers parse, call the registry (registry/: a RegistryStore, or the config's
  * customers read-only with `registry.source: config`) and render; the registry's coded errors
  * become 4xx bodies naming the field.
+ *
+ * The routes are built here from a context the others share (registry-request.ts): items in
+ * registry-item-routes.ts, the change set, tree, audit and purge in registry-change-routes.ts;
+ * the rows shown in registry-rows.ts, the schemas in registry-schemas.ts, where the registry is
+ * read (database or config) in registry-access.ts.
  */
 import type { RegistryAccess } from "./registry-access.js";
 import { changeRoutes } from "./registry-change-routes.js";
