@@ -185,8 +185,9 @@ describe("in Chromium", () => {
     await page.goto(`${s.base}/console/login`);
     await logIn(page, "ops", PASSWORD, "**/console");
     await page.goto(`${s.base}/console/customers/acme?${MONTH}&view=day&at=2026-11-01`);
-    await page.waitForSelector('figure.chart[data-drawn="yes"]');
-    const plotted = await page.$eval("figure.chart", (f) => {
+    // The traffic graph (the page's other graphs may be drawn before it).
+    await page.waitForSelector('figure.chart[data-traffic][data-drawn="yes"]');
+    const plotted = await page.$eval("figure.chart[data-traffic]", (f) => {
       const d = (f as unknown as { flowtally: { data: number[][] } }).flowtally.data;
       return { x: d[0], bpsIn: d[1], bpsOut: d[2], p95In: d[5], commit: d[7] };
     });

@@ -324,7 +324,7 @@ export function renderOverview(view: OverviewView): Html {
 <h1>Clients</h1>
 ${filters(view)}
 <p class="period">${shownTime(r.range.fromMs)} – ${shownTime(r.range.toMs)} UTC${view.complete ? html`` : html` <span class="badge" title="Data of the last minutes may still arrive">not complete yet</span>`} · <span data-total>${total}</span> customers ·
-<a href="${csv}" download hx-boost="false" data-csv>Download CSV</a> <span class="muted">(the columns shown, all ${total} rows of every page)</span></p>
+<a href="${csv}" download hx-boost="false" data-csv>Download CSV</a> <span class="muted">(the columns shown, the rows of every page: ${total === 1 ? "1 row" : `${total} rows`})</span></p>
 <div class="tops">${topList("Top downloaders", view.rows, "bytesIn", detail)}${topList("Top uploaders", view.rows, "bytesOut", detail)}</div>
 ${tableWrap(
   "Customers",

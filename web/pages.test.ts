@@ -254,6 +254,8 @@ describe("the console's overview", () => {
     expect(viaPage.text).toBe(viaApi.text);
     const lines = viaPage.text.trimEnd().split("\r\n");
     expect(lines[0]).toBe(fields);
+    // The page says the CSV holds every page's rows, not only the page on screen.
+    expect(r.text).toContain("(the columns shown, the rows of every page: 2 rows)");
     const business = FIXTURE.filter((c) => c.serviceType === "business").sort(
       (a, b) => expectedTotals(a).bytesOut - expectedTotals(b).bytesOut,
     );
