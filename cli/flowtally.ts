@@ -331,6 +331,10 @@ queryCommand(
   )
   .addOption(new Option("--order <order>", "sort order").choices(["asc", "desc"]).default("desc"))
   .option("--top <n>", "only the first N rows after sorting", parseTop)
+  .option(
+    "--fields <columns>",
+    `with --format csv: these columns in this order, separated by commas (${overviewColumns.join(", ")})`,
+  )
   .action(async (opts) => {
     const { runQueryCommand } = await import("./query-command.js");
     process.stdout.write(await runQueryCommand("overview", undefined, opts));

@@ -138,6 +138,15 @@ describe("flowtally query --api, against a running flowtally run", () => {
     expect(csv.stdout.split("\r\n")[1]).toBe(
       `office,Office,default,${office.bytesIn},${office.bytesOut},${office.packetsIn},${office.packetsOut},${office.flows},${office.bpsIn},${office.bpsOut}`,
     );
+    // --fields: the columns given, in their order (as the API's fields= and the console's CSV).
+    const chosen = runCli(
+      ["query", "overview", ...api, ...RANGE, "--format", "csv", "--fields", "bpsOut,customer"],
+      env,
+    );
+    expect(chosen.stdout.split("\r\n").slice(0, 2)).toEqual([
+      "bpsOut,customer",
+      `${office.bpsOut},office`,
+    ]);
     // The day of RANGE ended long ago: its rates are over all of its 86 400 s.
     expect(office.bpsIn).toBe((Number(office.bytesIn) * 8) / 86_400);
     const table = runCli(["query", "overview", ...api, ...RANGE], env);

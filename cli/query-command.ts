@@ -8,7 +8,7 @@
 import { buildCustomerModel } from "../collector/classify/customer-model.js";
 import { loadConfigFile } from "../config/load-config.js";
 import { createApiServer, isoTime } from "../query/api/index.js";
-import type { OverviewColumn } from "../query/overview.js";
+import { type OverviewColumn, overviewColumnList } from "../query/overview.js";
 import { STEP_MS, type TrafficStep } from "../query/traffic.js";
 import { FlowtallyError, isFlowtallyError } from "../schema/errors.js";
 import { createStore } from "../store/create-store.js";
@@ -42,6 +42,8 @@ export interface QueryCommandOptions {
   sort?: OverviewColumn;
   order?: "asc" | "desc";
   top?: number;
+  /** The CSV's columns in their order ("customer,name,bpsIn"; default: every column). */
+  fields?: string;
   // traffic, response-times
   step?: TrafficStep;
   site?: string;
@@ -96,6 +98,7 @@ export async function runQueryCommand(
   // A token on the command line is refused on either path (tokenFrom says why).
   if (opts.token !== undefined) tokenFrom(opts, env);
   const stepMs = kind === "overview" ? MINUTE_MS : STEP_MS[opts.step ?? "1h"];
+  const columns = csvColumns(opts);
   const time = (option: "--from" | "--to", text: string): string => {
     const t = parseQueryTime(text, nowMs, stepMs);
     if (Number.isNaN(t)) {
@@ -145,7 +148,7 @@ export async function runQueryCommand(
     answer = await storeAnswer(opts.config!, target);
   }
   const body = checkedAnswer(answer, opts.api === undefined ? opts.config! : `--api ${opts.api}`);
-  if (kind === "overview") return overviewOutput(body as OverviewAnswer, opts.format);
+  if (kind === "overview") return overviewOutput(body as OverviewAnswer, opts.format, columns);
   if (kind === "traffic") return trafficOutput(body as TrafficAnswer, opts.format);
   return responseTimesOutput(body as ResponseTimesAnswer, opts.format);
 }
@@ -163,6 +166,20 @@ export async function runOverview(opts: OverviewOptions): Promise<string> {
   ])}`;
   const body = checkedAnswer(await storeAnswer(opts.config, target), opts.config);
   return overviewOutput(body as OverviewAnswer, opts.format);
+}
+
+/** `--fields`, checked before anything is asked: only for the overview's CSV. */
+function csvColumns(opts: QueryCommandOptions): OverviewColumn[] | undefined {
+  if (opts.fields === undefined) return undefined;
+  if (opts.format !== "csv") {
+    throw new FlowtallyError(
+      "FT_QUERY",
+      "--fields chooses the columns of --format csv; the table and JSON have every column",
+    );
+  }
+  const columns = overviewColumnList(opts.fields);
+  if (typeof columns === "string") throw new FlowtallyError("FT_QUERY", `--fields: ${columns}`);
+  return columns;
 }
 
 function search(parameters: ReadonlyArray<[string, string | number | undefined]>): string {

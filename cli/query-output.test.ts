@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { type ResponseTimesAnswer, responseTimesOutput, trafficOutput } from "./query-output.js";
+import { FlowtallyError } from "../schema/errors.js";
+import { runQueryCommand } from "./query-command.js";
+import {
+  type OverviewAnswer,
+  overviewOutput,
+  type ResponseTimesAnswer,
+  responseTimesOutput,
+  trafficOutput,
+} from "./query-output.js";
 
 const point = (time: string, bytesIn: number, peakOver = "1m", complete = true) => ({
   time,
@@ -112,5 +120,54 @@ describe("responseTimesOutput", () => {
     );
     expect(lines[1]).toBe("2026-11-22T10:00:00Z,4,3,0.75,1,2,2,10.25,25,20.1,1500,1500,true");
     expect(lines[2]).toBe("2026-11-22T11:00:00Z,0,0,,0,0,,,,,,,true");
+  });
+});
+
+describe("overviewOutput", () => {
+  const answer = {
+    from: "2026-11-01T00:00:00Z",
+    to: "2026-11-02T00:00:00Z",
+    complete: true,
+    completeUntil: "2026-11-02T00:00:00Z",
+    rows: [
+      {
+        customer: "acme",
+        name: "Acme, Inc.",
+        serviceType: "business",
+        bytesIn: 86_400,
+        bytesOut: 0,
+        packetsIn: 1,
+        packetsOut: 0,
+        flows: 1,
+        bpsIn: 8,
+        bpsOut: 0,
+      },
+    ],
+  } as unknown as OverviewAnswer;
+
+  it("csv with columns: those columns in their order, quoted where a cell needs it", () => {
+    expect(overviewOutput(answer, "csv", ["bpsIn", "name"])).toBe(
+      'bpsIn,name\r\n8,"Acme, Inc."\r\n',
+    );
+  });
+
+  it("--fields is refused before anything is asked: with another format, an unknown or repeated column", async () => {
+    const ask = (format: "csv" | "table", fields: string) =>
+      runQueryCommand("overview", undefined, {
+        api: "http://127.0.0.1:9",
+        from: "2026-11-01",
+        format,
+        fields,
+      });
+    await expect(ask("table", "customer")).rejects.toThrow(
+      /--fields chooses the columns of --format csv/,
+    );
+    await expect(ask("csv", "customer,bogus")).rejects.toThrow(
+      /--fields: "bogus" is not a column; expected some of customer, name/,
+    );
+    await expect(ask("csv", "customer,customer")).rejects.toThrow(
+      /--fields: customer is given more than once/,
+    );
+    await expect(ask("csv", "nope")).rejects.toBeInstanceOf(FlowtallyError);
   });
 });

@@ -2,7 +2,12 @@
  * What `flowtally query` prints: the API's answers (docs/api.md) as a table for people (human
  * units), CSV (exact numbers, a header line) or JSON (the answer as the API gives it). Pure.
  */
-import { type OverviewRow, overviewCsv, overviewTable } from "../query/overview.js";
+import {
+  type OverviewColumn,
+  type OverviewRow,
+  overviewCsv,
+  overviewTable,
+} from "../query/overview.js";
 import type { ResponseTimeFigures } from "../query/response-times.js";
 import { formatBitRate, formatBytes, formatCount, formatMilliseconds } from "../schema/units.js";
 
@@ -53,9 +58,13 @@ export type ResponseTimesAnswer = ResponseTimeFigures & {
 
 const json = (answer: unknown) => `${JSON.stringify(answer, null, 2)}\n`;
 
-export function overviewOutput(answer: OverviewAnswer, format: QueryFormat): string {
+export function overviewOutput(
+  answer: OverviewAnswer,
+  format: QueryFormat,
+  columns?: readonly OverviewColumn[],
+): string {
   if (format === "json") return json(answer);
-  if (format === "csv") return overviewCsv(answer.rows);
+  if (format === "csv") return overviewCsv(answer.rows, columns);
   const note = answer.complete
     ? ""
     : ` (not complete: minutes from ${answer.completeUntil} on may still grow)`;

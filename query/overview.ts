@@ -152,6 +152,25 @@ export function csvCell(v: string | number): string {
  * RFC 4180 CSV with a header of the columns (default: every one, in the API's order); fields
  * quoted when they need it, formula-leading cells defused.
  */
+/**
+ * Columns of the overview named in `text` ("customer,name,bpsIn"): each once, in the order given;
+ * otherwise what is wrong with it (`shown` quotes a name that is not a column).
+ */
+export function overviewColumnList(
+  text: string,
+  shown: (name: string) => string = JSON.stringify,
+): OverviewColumn[] | string {
+  const out: OverviewColumn[] = [];
+  for (const name of text.split(",")) {
+    if (!(overviewColumns as readonly string[]).includes(name)) {
+      return `${shown(name)} is not a column; expected some of ${overviewColumns.join(", ")}, separated by commas`;
+    }
+    if ((out as string[]).includes(name)) return `${name} is given more than once`;
+    out.push(name as OverviewColumn);
+  }
+  return out;
+}
+
 export function overviewCsv(
   rows: readonly OverviewRow[],
   columns: readonly OverviewColumn[] = overviewColumns,

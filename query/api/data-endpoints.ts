@@ -15,6 +15,7 @@ import {
   buildOverview,
   type OverviewColumn,
   type OverviewRow,
+  overviewColumnList,
   overviewColumns,
   overviewCsv,
   overviewCustomers,
@@ -115,20 +116,9 @@ function overviewFields(text: string | undefined, format: "json" | "csv"): Overv
       "fields chooses the columns of format=csv; JSON rows have every field",
     );
   }
-  const out: OverviewColumn[] = [];
-  for (const name of text.split(",")) {
-    if (!(overviewColumns as readonly string[]).includes(name)) {
-      throw badParameter(
-        "fields",
-        `fields: ${shown(name)} is not a column; expected some of ${overviewColumns.join(", ")}, separated by commas`,
-      );
-    }
-    if ((out as string[]).includes(name)) {
-      throw badParameter("fields", `fields: ${name} is given more than once`);
-    }
-    out.push(name as OverviewColumn);
-  }
-  return out;
+  const columns = overviewColumnList(text, shown);
+  if (typeof columns === "string") throw badParameter("fields", `fields: ${columns}`);
+  return columns;
 }
 
 export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
