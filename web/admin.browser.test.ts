@@ -309,6 +309,31 @@ describe("the admin pages in Chromium", () => {
       .toBe("Saved Elsewhere");
   });
 
+  it("without scripts, a file over the body limit gets a page saying so, and the way back to the form", async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await logIn(page, "console", "root");
+    await page.goto(`${s.base}/console/admin/branding`);
+    const huge = Buffer.alloc(1536 * 1024);
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(huge);
+    await page.setInputFiles("#brand-logo-file", {
+      name: "huge.png",
+      mimeType: "image/png",
+      buffer: huge,
+    });
+    await page.getByRole("button", { name: "Upload" }).click();
+    await page.waitForLoadState();
+    expect(await page.locator("section.error h1").textContent()).toBe("Too large");
+    expect(await page.locator("section.error p").first().textContent()).toContain(
+      "larger than 1 MiB",
+    );
+    await shots(page, "admin-too-large", { noSideways: true });
+    await page.getByRole("link", { name: "Back to the form" }).click();
+    await page.waitForURL(/\/console\/admin\/branding$/);
+    expect(await page.locator("h1").first().textContent()).toBe("Portal branding");
+    await context.close();
+  });
+
   it("lists the changes in the audit log, filters them, and gives them as CSV", async () => {
     await admin.goto(`${s.base}/console/admin/audit`);
     const kinds = await admin.locator("#audit tbody td[data-label=Kind]").allTextContents();
