@@ -112,6 +112,8 @@ describe("accessibility (axe-core, WCAG 2.1 AA)", () => {
     await check(page, "/console/admin/branding");
     await check(page, "/console/admin/audit");
     await check(page, "/console/admin/audit?kind=nope");
+    await check(page, "/console/admin/audit?log=registry");
+    await check(page, "/console/admin/audit?log=registry&kind=nope");
     await context.close();
   }, 90_000);
 

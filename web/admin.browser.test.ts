@@ -252,6 +252,27 @@ describe("the admin pages in Chromium", () => {
       "is not a PNG, JPEG, WebP or SVG image",
     );
 
+    // A file over the logo's limit is not sent at all: the problem beside the field at once.
+    let posted = 0;
+    const count = (r: { method(): string }) => {
+      if (r.method() === "POST") posted += 1;
+    };
+    admin.on("request", count);
+    const big = Buffer.alloc(300 * 1024);
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(big);
+    await admin.setInputFiles("#brand-logo-file", {
+      name: "big.png",
+      mimeType: "image/png",
+      buffer: big,
+    });
+    await admin.getByRole("button", { name: "Upload" }).click();
+    await expect
+      .poll(() => admin.locator("#brand-logo-problem").textContent())
+      .toBe("is larger than 256 KiB (this file: 300 KiB)");
+    expect(posted).toBe(0);
+    admin.off("request", count);
+    await shots(admin, "admin-branding-too-large");
+
     // The same server, no restart: the portal's login page shows the new branding.
     await portal.reload();
     expect(await portal.locator("header .brand").textContent()).toBe("Admin Branded Portal");
@@ -288,6 +309,31 @@ describe("the admin pages in Chromium", () => {
       .toBe("Saved Elsewhere");
   });
 
+  it("without scripts, a file over the body limit gets a page saying so, and the way back to the form", async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await logIn(page, "console", "root");
+    await page.goto(`${s.base}/console/admin/branding`);
+    const huge = Buffer.alloc(1536 * 1024);
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(huge);
+    await page.setInputFiles("#brand-logo-file", {
+      name: "huge.png",
+      mimeType: "image/png",
+      buffer: huge,
+    });
+    await page.getByRole("button", { name: "Upload" }).click();
+    await page.waitForLoadState();
+    expect(await page.locator("section.error h1").textContent()).toBe("Too large");
+    expect(await page.locator("section.error p").first().textContent()).toContain(
+      "larger than 1 MiB",
+    );
+    await shots(page, "admin-too-large", { noSideways: true });
+    await page.getByRole("link", { name: "Back to the form" }).click();
+    await page.waitForURL(/\/console\/admin\/branding$/);
+    expect(await page.locator("h1").first().textContent()).toBe("Portal branding");
+    await context.close();
+  });
+
   it("lists the changes in the audit log, filters them, and gives them as CSV", async () => {
     await admin.goto(`${s.base}/console/admin/audit`);
     const kinds = await admin.locator("#audit tbody td[data-label=Kind]").allTextContents();
@@ -322,6 +368,42 @@ describe("the admin pages in Chromium", () => {
     expect(csv[0]).toBe("seq,at,actor,action,target,client,detail");
     expect(csv.filter((l) => l.includes(",root,customer-motd,acme,"))).toHaveLength(1);
     expect(csv.filter((l) => l.includes(",root,user-add,acme-new,"))).toHaveLength(1);
+
+    // The customer registry's tab: the records added, and acme's message of the day changed on
+    // the admin page, with before and after.
+    await admin.getByRole("link", { name: "Customer registry" }).click();
+    await admin.waitForURL(/log=registry/);
+    const records = await admin
+      .locator("#registry-audit tbody td[data-label=Record]")
+      .allTextContents();
+    expect(records).toEqual(
+      expect.arrayContaining([
+        "customers/acme",
+        "customers/acme/sites/hq",
+        "customers/acme/sites/hq/links/fiber",
+        "customers/beta",
+      ]),
+    );
+    await shots(admin, "admin-audit-registry", { noSideways: true });
+    await admin.getByLabel("Kind").selectOption("update");
+    await admin.getByRole("button", { name: "Show" }).click();
+    await admin.waitForURL(/kind=update/);
+    expect(await admin.locator("#registry-audit tbody tr").count()).toBe(1);
+    expect(await admin.locator("#registry-audit tbody td[data-label=Who]").textContent()).toBe(
+      "root",
+    );
+    expect(await admin.locator("#registry-audit tbody ul.diff").textContent()).toBe(
+      `motd: (none) → ${ACME_MOTD}`,
+    );
+    const [registryCsv] = await Promise.all([
+      admin.waitForEvent("download"),
+      admin.getByRole("link", { name: "Download CSV" }).click(),
+    ]);
+    const rows = readFileSync((await registryCsv.path())!, "utf8").split("\r\n");
+    expect(rows[0]).toBe("version,index,at,actor,op,path,before,after");
+    expect(rows.slice(1, -1)).toHaveLength(1);
+    expect(rows[1]).toContain(",root,update,customers/acme,");
+    expect(rows[1]).toContain(ACME_MOTD);
     expect(errors).toEqual([]);
   });
 

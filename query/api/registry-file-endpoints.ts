@@ -153,6 +153,8 @@ export function registryFileRoutes(
         );
         const s = await call(() => registry.snapshot());
         const diff = diffTree(s, wanted);
+        // What apply checks beyond the registry's rules (the template names), in a dry run too.
+        await call(async () => registry.checkChanges?.(diff.changes));
         let version = s.version;
         if (!dryRun && diff.changes.length > 0) {
           version = (await call(() => registry.apply(diff.changes, { actor }))).version;

@@ -142,7 +142,8 @@ export function diffLines(detail: Record<string, unknown>): DiffLine[] {
   return lines;
 }
 
-function diff(detail: Record<string, unknown>): Html {
+/** An entry's detail as a list of what changed (diffLines). */
+export function diff(detail: Record<string, unknown>): Html {
   const lines = diffLines(detail);
   if (lines.length === 0) return html``;
   return html`<ul class="diff">${lines.map((l) =>
@@ -168,6 +169,8 @@ export function renderAudit(v: {
   entries: readonly AccountAuditEntry[];
   /** There are older entries than these. */
   more: boolean;
+  /** The tabs of the two logs (auditTabs), under the admin pages' navigation. */
+  tabs?: Html;
 }): Html {
   const f = v.filter;
   const rows = v.entries.map(
@@ -190,6 +193,7 @@ export function renderAudit(v: {
   }</nav>`;
   return html`<h1>Audit log</h1>
 ${adminNav("/console/admin/audit")}
+${v.tabs ?? html``}
 <form class="filters" method="get" action="/console/admin/audit">
 ${field({ id: "audit-user", name: "user", label: "User", value: f.user, problem: v.problems.user })}
 ${field({ id: "audit-customer", name: "customer", label: "Customer", value: f.customer, problem: v.problems.customer })}
@@ -228,4 +232,11 @@ export function auditCsv(entries: readonly AccountAuditEntry[]): string {
     );
   }
   return `${lines.join("\r\n")}\r\n`;
+}
+
+/** The tabs of the page's two logs: the accounts' (and settings') and the customer registry's. */
+export function auditTabs(current: "accounts" | "registry"): Html {
+  const tab = (log: "accounts" | "registry", href: string, text: string) =>
+    html`<a class="tab" href="${href}"${log === current ? html` aria-current="page"` : html``}>${text}</a>`;
+  return html`<nav class="admin-nav audit-tabs" aria-label="Audit logs">${tab("accounts", "/console/admin/audit", "Accounts and settings")}${tab("registry", "/console/admin/audit?log=registry", "Customer registry")}</nav>`;
 }

@@ -1,21 +1,15 @@
 /**
- * The routes of the messages-of-the-day, portal-branding and audit-log pages (admins), in the one
- * route table. Every change is written with its audit entry (before and after); the settings are
- * in force in this process at once and in the others within SETTINGS_TTL_MS.
+ * The routes of the messages-of-the-day and portal-branding pages (admins), in the one route
+ * table (the audit page: audit-routes.ts). Every change is written with its audit entry (before
+ * and after); the settings are in force in this process at once and in the others within
+ * SETTINGS_TTL_MS.
  */
 
 import { isApiError, notFound } from "../../query/api/errors.js";
-import { type ApiReply, reply } from "../../query/api/reply.js";
+import type { ApiReply } from "../../query/api/reply.js";
 import type { ApiRoute, RouteInput } from "../../query/api/routes.js";
 import { isFlowtallyError } from "../../schema/errors.js";
 import type { AdminDeps } from "./admin-deps.js";
-import {
-  AUDIT_CSV_MAX,
-  AUDIT_PAGE_SIZE,
-  auditCsv,
-  readAuditFilter,
-  renderAudit,
-} from "./audit-page.js";
 import { renderBranding } from "./branding-page.js";
 import { renderMotd } from "./motd-page.js";
 import {
@@ -251,32 +245,6 @@ export function settingsRoutes(deps: AdminDeps): ApiRoute[] {
     return redirect("/console/admin/branding?done=logo");
   }
 
-  // --- Audit log --------------------------------------------------------------------------------
-  async function auditPage(input: RouteInput): Promise<ApiReply> {
-    const { filter, query, problems, csv } = readAuditFilter(input.search);
-    const bad = Object.keys(problems).length > 0;
-    if (csv && !bad) {
-      const entries = await deps.accounts.searchAudit({ ...query, limit: AUDIT_CSV_MAX });
-      return reply(200, auditCsv(entries), "text/csv; charset=utf-8", {
-        "content-disposition": 'attachment; filename="flowtally-audit.csv"',
-      });
-    }
-    const found = bad
-      ? []
-      : await deps.accounts.searchAudit({ ...query, limit: AUDIT_PAGE_SIZE + 1 });
-    return deps.render(
-      input,
-      bad ? 400 : 200,
-      "Audit log",
-      renderAudit({
-        filter,
-        problems,
-        entries: found.slice(0, AUDIT_PAGE_SIZE),
-        more: found.length > AUDIT_PAGE_SIZE,
-      }),
-    );
-  }
-
   const base = { page: true, inProcess: false, access: "admin" } as const;
   return [
     {
@@ -322,13 +290,6 @@ export function settingsRoutes(deps: AdminDeps): ApiRoute[] {
       summary: "Admin: upload the portal's logo (PNG, JPEG, WebP or SVG, checked by its bytes)",
       responses: MOVED,
       handler: uploadLogo,
-    },
-    {
-      ...base,
-      path: "/console/admin/audit",
-      summary: "Admin: the audit log, newest first, filtered; `format=csv` for CSV",
-      responses: PAGE,
-      handler: auditPage,
     },
   ];
 }

@@ -132,6 +132,14 @@ async function templateFlow(s: WebServer): Promise<void> {
     422,
     "customers/beta.portalTemplate",
   ]);
+  const imported = await api("POST", "/api/v1/registry/import?dryRun=true", {
+    format: "yaml",
+    text: "customers:\n  - { id: acme, name: Acme Corp, portalTemplate: bronze }\n  - { id: beta, name: Beta Ltd }\n",
+  });
+  expect([imported.status, imported.json.error.problems[0].path]).toEqual([
+    422,
+    "customers/acme.portalTemplate",
+  ]);
   expect((await api("GET", "/api/v1/customers/acme")).json.portalTemplate).toBeUndefined();
 
   // A customer-admin may not choose its template: 403 naming the field.

@@ -2,7 +2,8 @@
 // - A button with data-copy="ID" copies the value of the input #ID (a new API token) to the
 //   clipboard, and says so in the element with data-copied-for="ID".
 // - A file input with data-max-bytes: a chosen file larger than that is not sent; the problem is
-//   said beside the field (the server says it too, for a browser without this script).
+//   said beside the field, in the element data-problem names (the server says it too, for a
+//   browser without this script).
 // No inline script or style: the Content-Security-Policy allows neither.
 (() => {
   document.addEventListener("submit", (event) => {
@@ -13,7 +14,7 @@
       const file = input.files?.[0];
       if (file === undefined || !(file.size > max)) continue;
       event.preventDefault();
-      const id = `${input.id}-problem`;
+      const id = input.getAttribute("data-problem") ?? `${input.id}-problem`;
       let problem = document.getElementById(id);
       if (problem === null) {
         problem = document.createElement("span");
