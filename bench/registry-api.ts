@@ -6,6 +6,7 @@
  *   node dist/bench/registry-api.js --customers 20000 --clients 50 --seconds 10
  *   node dist/bench/registry-api.js --postgres   # on a PostgreSQL started here (initdb, free port)
  *   node dist/bench/registry-api.js --profile api.cpuprofile   # the API thread's CPU profile of the load
+ *   node dist/bench/registry-api.js --heap-profile api.heapprofile   # where the API thread allocates
  *   node dist/bench/registry-api.js --runtime serve   # with the registry runtime as `serve` has it (or `run`)
  *   node dist/bench/registry-api.js --patch link      # PATCH each client's first access link, not its customer
  *
@@ -194,6 +195,11 @@ if (!isMainThread) {
       runtime: { type: "string" },
       /** A CPU profile of the API's thread during the load (warm-up included), to this file. */
       profile: { type: "string" },
+      /**
+       * A sampling heap profile of the API's thread during the load, to this file: where the
+       * bytes are allocated, those the young generation's collections reclaimed included.
+       */
+      "heap-profile": { type: "string" },
     },
   });
   const customers = Number(values.customers);
@@ -299,6 +305,13 @@ if (!isMainThread) {
     profiler?.connect();
     await profiler?.post("Profiler.enable");
     await profiler?.post("Profiler.start");
+    const heap = values["heap-profile"] === undefined ? undefined : new Session();
+    heap?.connect();
+    await heap?.post("HeapProfiler.startSampling", {
+      samplingInterval: 16384,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
     // How long the API's event loop keeps a ready callback waiting: what every request pays.
     const loopDelay = monitorEventLoopDelay({ resolution: 1 });
     loopDelay.enable();
@@ -312,6 +325,11 @@ if (!isMainThread) {
       const { profile } = await profiler.post("Profiler.stop");
       await writeFile(values.profile!, JSON.stringify(profile));
       profiler.disconnect();
+    }
+    if (heap !== undefined) {
+      const { profile } = await heap.post("HeapProfiler.stopSampling");
+      await writeFile(values["heap-profile"]!, JSON.stringify(profile));
+      heap.disconnect();
     }
     await worker.terminate();
     await api.close();

@@ -65,6 +65,7 @@ export function createDuckDbDriver(options: DuckDbRegistryOptions): SqlDriver {
 
   return {
     name: `embedded registry ${path}`,
+    customerIndexes: true,
     async open() {
       if (path !== ":memory:") await mkdir(dirname(path), { recursive: true });
       instance = await DuckDBInstance.create(path);

@@ -52,6 +52,11 @@ export interface SqlSession {
 export interface SqlDriver {
   /** For messages: "embedded registry /var/lib/flowtally/registry.duckdb". */
   readonly name: string;
+  /**
+   * Whether the sites and links need an index on their customer to be found by it (DuckDB,
+   * whose index on a key of several columns serves no lookup): see sql-tables.ts.
+   */
+  readonly customerIndexes?: boolean;
   open(): Promise<void>;
   close(): Promise<void>;
   /**

@@ -207,7 +207,7 @@ export function createSqlRegistry(
       try {
         await driver.open();
         started = true;
-        await tx("write", createRegistryTables);
+        await tx("write", (s) => createRegistryTables(s, driver.customerIndexes === true));
         // The tree now; its validation index at the first write (0.2 s of CPU at 100 000
         // customers that a process which only reads, or has just started, does not spend).
         await tx("read", async (s) => {
