@@ -28,26 +28,9 @@
  * appended to the batch passed in. Internally times are microseconds (with the nanoseconds as
  * a fraction) from the first packet's second, so that delays are exact to the nanosecond
  * before they are rounded to whole microseconds, as tshark's are.
- *
- * This file counts packets (`add`, `prefetch`); the entries' records, index and lists are in
- * flow-entries.ts, the flow key and its hash in flow-key.ts, the timeouts in flow-expiry.ts.
  */
-import type { FlowBatch } from "../../schema/flow-record.js";
+import { columnBit, type FlowBatch, SamplingSource } from "../../schema/flow-record.js";
 import { withLiveProperties } from "../live-properties.js";
-import * as entry from "./flow-entries.js";
-import {
-  ageAppend,
-  ageUnlink,
-  FlowEntries,
-  lruAppend,
-  lruHead,
-  lruUnlink,
-  removeEntry,
-  writeKey,
-} from "./flow-entries.js";
-import { sweep, type Timeouts } from "./flow-expiry.js";
-import * as key from "./flow-key.js";
-import { keyOf } from "./flow-key.js";
 import type { PacketInfo } from "./packet-info.js";
 import {
   createTcpTimer,
@@ -153,41 +136,140 @@ export interface FlowTable {
   readonly bytesPerFlow: number;
 }
 
-// Module-local copies of the record and key layouts (flow-entries.ts, flow-key.ts) for `add`
-// and `prefetch`: V8 (Node 20) folds a module's own constants into optimised code, but loads an
-// imported binding from its module cell on every use (measured: bench/README.md, "Splits").
-const RECORD_BYTES = entry.RECORD_BYTES;
-const W = entry.W;
-const F = entry.F;
-const VP = entry.VP;
-const PORTS = entry.PORTS;
-const ADDR_A = entry.ADDR_A;
-const ADDR_B = entry.ADDR_B;
-const PACKETS = entry.PACKETS;
-const FLAGS_BYTE = entry.FLAGS_BYTE;
-const DSCP_BYTE = entry.DSCP_BYTE;
-const SEEN = entry.SEEN;
-const BYTES = entry.BYTES;
-const FIRST = entry.FIRST;
-const LAST = entry.LAST;
-const TCP_BITS_BYTE = entry.TCP_BITS_BYTE;
-const HASH = entry.HASH;
-const FIN = entry.FIN;
-const SYN = entry.SYN;
-const RST = entry.RST;
-const ACK = entry.ACK;
-const FIN_A = entry.FIN_A;
-const FIN_B = entry.FIN_B;
-const CLOSED = entry.CLOSED;
-const PROTO_TCP = entry.PROTO_TCP;
-const KEY_SRC = key.KEY_SRC;
-const KEY_DST = key.KEY_DST;
-const KEY_PORTS = key.KEY_PORTS;
-const KEY_VP = key.KEY_VP;
-const KEY_HASH = key.KEY_HASH;
-const KEY_WORDS = key.KEY_WORDS;
+const FIN = 0x01;
+const SYN = 0x02;
+const RST = 0x04;
+const ACK = 0x10;
+
+const FIN_A = 0x01;
+const FIN_B = 0x02;
+const CLOSED = 0x04;
+
+const PROTO_TCP = 6;
+const PROTO_ICMP = 1;
+const PROTO_ICMPV6 = 58;
+
+/**
+ * An entry's record: 128 bytes, i.e. two 64-byte cache lines (the buffer is page-aligned).
+ * Line 1, what a lookup reads (32-bit words; side A = the sender of the entry's first packet):
+ *   0 version | protocol << 8, 1 port A | port B << 16, 2–5 address A, 6–9 address B (IPv4 in
+ *   words 2 and 6, the others 0), 10–11 unused, 12–13 packets per direction (A → B, B → A),
+ *   14 key hash, bytes 60–61 TCP flags and 62–63 DSCP per direction.
+ * Line 2, what counting writes (64-bit floats, µs times): 8 last packet of either side,
+ *   9–10 bytes, 11–12 first packet, 13–14 last packet per direction; byte 120 the TCP close bits.
+ */
+const RECORD_BYTES = 128;
+const W = RECORD_BYTES / 4;
+const F = RECORD_BYTES / 8;
+const VP = 0;
+const PORTS = 1;
+const ADDR_A = 2;
+const ADDR_B = 6;
+const PACKETS = 12;
+const HASH = 14;
+const FLAGS_BYTE = 60;
+const DSCP_BYTE = 62;
+const SEEN = 8;
+const BYTES = 9;
+const FIRST = 11;
+const LAST = 13;
+const TCP_BITS_BYTE = 120;
+
+/** A packet's key as `keyOf` writes it: source address words, destination, ports, vp. */
+const KEY_SRC = 0;
+const KEY_DST = 4;
+const KEY_PORTS = 8;
+const KEY_VP = 9;
+const KEY_HASH = 10;
+const KEY_WORDS = 11;
 /** Most packets one `prefetch` call looks at; more are left to `add`. */
 const PREFETCH_MAX = 64;
+
+/** Columns every flow record writes. */
+const RECORD_COLUMNS =
+  columnBit.exporterId |
+  columnBit.ipVersion |
+  columnBit.src4 |
+  columnBit.dst4 |
+  columnBit.src6 |
+  columnBit.dst6 |
+  columnBit.srcPort |
+  columnBit.dstPort |
+  columnBit.protocol |
+  columnBit.tcpFlags |
+  columnBit.dscp |
+  columnBit.bytes |
+  columnBit.packets |
+  columnBit.startMs |
+  columnBit.endMs |
+  columnBit.samplingSource;
+
+function fmix32(x: number): number {
+  let h = x;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * Hash of one endpoint: the 4 address words at `key[at]` and the port; the two ends' hashes are
+ * summed, so the key's hash does not depend on the direction.
+ */
+function endpointHash(key: Uint32Array, at: number, port: number): number {
+  let h = Math.imul(key[at]! ^ 0x9e3779b9, 0xcc9e2d51);
+  h = Math.imul((h << 15) | (h >>> 17), 0x1b873593) ^ key[at + 1]!;
+  h = Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64;
+  h = Math.imul(h ^ key[at + 2]!, 0xcc9e2d51);
+  h = Math.imul((h << 15) | (h >>> 17), 0x1b873593) ^ key[at + 3]!;
+  h = Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64;
+  return fmix32(h ^ Math.imul(port + 1, 0x27d4eb2d));
+}
+
+function wordAt(b: Uint8Array, k: number): number {
+  return ((b[k]! << 24) | (b[k + 1]! << 16) | (b[k + 2]! << 8) | b[k + 3]!) >>> 0;
+}
+
+/**
+ * The key of `info`'s flow (ipVersion !== 0), written to `key[o...]` as KEY_SRC..KEY_VP (side
+ * A = this packet's sender; ICMP ports as NetFlow has them), and at KEY_HASH its direction-free
+ * hash (stored, not returned: a 32-bit number returned from a function that is not inlined is
+ * a new heap number per call).
+ */
+function keyOf(info: PacketInfo, key: Uint32Array, o: number): void {
+  const v = info.ipVersion;
+  const p = info.protocol;
+  let sp = info.srcPort;
+  let dp = info.dstPort;
+  if ((p === PROTO_ICMP || p === PROTO_ICMPV6) && info.hasTransport) {
+    sp = 0;
+    dp = (info.icmpType << 8) | info.icmpCode;
+  }
+  if (v === 4) {
+    key[o + KEY_SRC] = info.src4;
+    key[o + KEY_DST] = info.dst4;
+    for (let w = 1; w < 4; w++) {
+      key[o + KEY_SRC + w] = 0;
+      key[o + KEY_DST + w] = 0;
+    }
+  } else {
+    for (let w = 0; w < 4; w++) {
+      key[o + KEY_SRC + w] = wordAt(info.src6, 4 * w);
+      key[o + KEY_DST + w] = wordAt(info.dst6, 4 * w);
+    }
+  }
+  key[o + KEY_PORTS] = sp | (dp << 16);
+  key[o + KEY_VP] = v | (p << 8);
+  key[o + KEY_HASH] = fmix32(
+    (endpointHash(key, o + KEY_SRC, sp) +
+      endpointHash(key, o + KEY_DST, dp) +
+      Math.imul(p, 0x9e3779b1) +
+      v) |
+      0,
+  );
+}
 
 function validate(c: FlowTableConfig): void {
   const positive = (name: keyof FlowTableConfig, v: number, max: number): void => {
@@ -212,12 +294,57 @@ export function createFlowTable(
   const cfg: FlowTableConfig = { ...defaultFlowTableConfig, ...config };
   validate(cfg);
   const n = cfg.maxFlows;
-  const timeouts: Timeouts = {
-    idleUs: cfg.idleTimeoutMs * 1000,
-    activeUs: cfg.activeTimeoutMs * 1000,
-    lingerUs: cfg.tcpCloseLingerMs * 1000,
-  };
+  const idleUs = cfg.idleTimeoutMs * 1000;
+  const activeUs = cfg.activeTimeoutMs * 1000;
+  const lingerUs = cfg.tcpCloseLingerMs * 1000;
   const sweepUs = cfg.sweepIntervalMs * 1000;
+  const exporterId = cfg.exporterId;
+
+  // ---- entries: one 128-byte record per slot (two cache lines), read through three views of
+  // one buffer (layout at RECORD_BYTES). A lookup touches the index and then only the record's
+  // first line (key); counting touches its second (times, bytes). With one typed
+  // array per field, as before, a packet touched ~20 cache lines scattered over as many arrays;
+  // this way about 4. Colder state (the export-period list, close times) has arrays of its own.
+  const rec = new ArrayBuffer(RECORD_BYTES * n);
+  const u32 = new Uint32Array(rec);
+  const f64 = new Float64Array(rec);
+  const u8 = new Uint8Array(rec);
+  const closeUs = new Float64Array(n);
+  const periodUs = new Float64Array(n);
+  // ---- lists: LRU by last packet (head = least recent); by export period start (active
+  // timeout); closing TCP entries by close time. Sentinels at n (lru, age) and n + 1 (closing).
+  // The LRU links (previous, next) are apart from the records, so that the neighbours a relink
+  // writes are two words of a small array (8 bytes an entry: in cache far more often than two
+  // more records would be).
+  const lru = new Uint32Array(2 * (n + 1));
+  const agePrev = new Int32Array(n + 2);
+  const ageNext = new Int32Array(n + 2);
+  const LRU = n;
+  const AGE = n;
+  const CLOSING = n + 1;
+  lru[2 * LRU] = LRU;
+  lru[2 * LRU + 1] = LRU;
+  agePrev[AGE] = AGE;
+  ageNext[AGE] = AGE;
+  agePrev[CLOSING] = CLOSING;
+  ageNext[CLOSING] = CLOSING;
+  // ---- open-addressing index (linear probing, backward-shift deletion): pairs of (slot + 1,
+  // key hash), slot 0 = empty. The hash beside the slot number lets a probe pass over other
+  // keys without reading their records (one cache miss fewer per collision).
+  let indexSize = 1;
+  while (indexSize < 2 * n) indexSize *= 2;
+  const index = new Uint32Array(2 * indexSize);
+  const mask = indexSize - 1;
+  // ---- free slots ----
+  const free = new Int32Array(n);
+  for (let k = 0; k < n; k++) free[k] = n - 1 - k;
+  let freeTop = n;
+  let size = 0;
+  let nextSweepUs = 0;
+  // Times are µs from baseSec (the first packet's second); NaN until the first packet.
+  let baseSec = Number.NaN;
+  let baseMs = 0;
+
   const stats: FlowTableStats = {
     packets: 0,
     ignoredPackets: 0,
@@ -230,26 +357,151 @@ export function createFlowTable(
     flushed: 0,
     records: 0,
   };
-  const e = new FlowEntries(n, cfg.exporterId, stats);
-  const timerDeps: TcpTimerDeps = {
-    writeKey: (s, fromA, batch, row) => writeKey(e, s, fromA, batch, row),
-  };
+
+  function writeKey(s: number, fromA: boolean, batch: FlowBatch, row: number): void {
+    const r = W * s;
+    const vp = u32[r + VP]!;
+    const v = vp & 0xff;
+    batch.exporterId[row] = exporterId;
+    batch.ipVersion[row] = v;
+    batch.protocol[row] = vp >>> 8;
+    const src = r + (fromA ? ADDR_A : ADDR_B);
+    const dst = r + (fromA ? ADDR_B : ADDR_A);
+    if (v === 4) {
+      batch.src4[row] = u32[src]!;
+      batch.dst4[row] = u32[dst]!;
+    } else {
+      const o = 16 * row;
+      for (let w = 0; w < 4; w++) {
+        const a = u32[src + w]!;
+        const b = u32[dst + w]!;
+        batch.src6[o + 4 * w] = a >>> 24;
+        batch.src6[o + 4 * w + 1] = a >>> 16;
+        batch.src6[o + 4 * w + 2] = a >>> 8;
+        batch.src6[o + 4 * w + 3] = a;
+        batch.dst6[o + 4 * w] = b >>> 24;
+        batch.dst6[o + 4 * w + 1] = b >>> 16;
+        batch.dst6[o + 4 * w + 2] = b >>> 8;
+        batch.dst6[o + 4 * w + 3] = b;
+      }
+    }
+    const ports = u32[r + PORTS]!;
+    batch.srcPort[row] = fromA ? ports & 0xffff : ports >>> 16;
+    batch.dstPort[row] = fromA ? ports >>> 16 : ports & 0xffff;
+    batch.dscp[row] = u8[RECORD_BYTES * s + DSCP_BYTE + (fromA ? 0 : 1)]!;
+  }
+
+  const timerDeps: TcpTimerDeps = { writeKey };
   if (deps.onTransaction !== undefined) timerDeps.onTransaction = deps.onTransaction;
   if (deps.onHandshake !== undefined) timerDeps.onHandshake = deps.onHandshake;
   const timer = cfg.tcpTiming ? createTcpTimer(n, timerDeps) : null;
-  e.timer = timer;
 
-  const { u32, f64, u8, closeUs, periodUs, lru, index, free, mask } = e;
-  const LRU = e.LRU;
-  const AGE = e.AGE;
-  const CLOSING = e.CLOSING;
-  let nextSweepUs = 0;
-  // Times are µs from baseSec (the first packet's second); NaN until the first packet.
-  let baseSec = Number.NaN;
+  // ---- lists ----
+  function lruUnlink(s: number): void {
+    const p = lru[2 * s]!;
+    const q = lru[2 * s + 1]!;
+    lru[2 * p + 1] = q;
+    lru[2 * q] = p;
+  }
+  function lruAppend(s: number): void {
+    const last = lru[2 * LRU]!;
+    lru[2 * last + 1] = s;
+    lru[2 * s] = last;
+    lru[2 * s + 1] = LRU;
+    lru[2 * LRU] = s;
+  }
+  /** The least recently active entry (LRU when the table is empty). */
+  function lruHead(): number {
+    return lru[2 * LRU + 1]!;
+  }
+  function ageUnlink(s: number): void {
+    const p = agePrev[s]!;
+    const q = ageNext[s]!;
+    ageNext[p] = q;
+    agePrev[q] = p;
+  }
+  function ageAppend(s: number, head: number): void {
+    const last = agePrev[head]!;
+    ageNext[last] = s;
+    agePrev[s] = last;
+    ageNext[s] = head;
+    agePrev[head] = s;
+  }
+
+  // ---- records ----
+  function exportDirection(s: number, side: number, out: FlowBatch): void {
+    const count = u32[W * s + PACKETS + side]!;
+    if (count === 0) return;
+    const f = F * s;
+    const i = out.next();
+    writeKey(s, side === 0, out, i);
+    out.tcpFlags[i] = u8[RECORD_BYTES * s + FLAGS_BYTE + side]!;
+    out.bytes[i] = f64[f + BYTES + side]!;
+    out.packets[i] = count;
+    out.startMs[i] = baseMs + f64[f + FIRST + side]! / 1000;
+    out.endMs[i] = baseMs + f64[f + LAST + side]! / 1000;
+    out.samplingSource[i] = SamplingSource.Unsampled;
+    out.dirty |= RECORD_COLUMNS;
+    stats.records++;
+    u32[W * s + PACKETS + side] = 0;
+    f64[f + BYTES + side] = 0;
+    u8[RECORD_BYTES * s + FLAGS_BYTE + side] = 0;
+  }
+
+  /** Exports the entry's counts and removes it. */
+  function remove(s: number, out: FlowBatch): void {
+    if (timer !== null && u32[W * s + VP]! >>> 8 === PROTO_TCP) timer.finish(s);
+    exportDirection(s, 0, out);
+    exportDirection(s, 1, out);
+    lruUnlink(s);
+    ageUnlink(s);
+    let i = u32[W * s + HASH]! & mask;
+    while (index[2 * i] !== s + 1) i = (i + 1) & mask;
+    // Backward-shift deletion: pull later entries of the probe run into the hole.
+    let hole = i;
+    let j = (i + 1) & mask;
+    for (;;) {
+      const e = index[2 * j]!;
+      if (e === 0) break;
+      const home = index[2 * j + 1]! & mask;
+      // Move e into the hole unless its home lies cyclically in (hole, j].
+      if (((j - home) & mask) >= ((j - hole) & mask)) {
+        index[2 * hole] = e;
+        index[2 * hole + 1] = index[2 * j + 1]!;
+        hole = j;
+      }
+      j = (j + 1) & mask;
+    }
+    index[2 * hole] = 0;
+    free[freeTop++] = s;
+    size--;
+  }
 
   function expire(nowMs: number, out: FlowBatch): void {
-    if (e.size === 0) return;
-    sweep(e, timeouts, (nowMs - e.baseMs) * 1000, out);
+    if (size === 0) return;
+    sweep((nowMs - baseMs) * 1000, out);
+  }
+
+  function sweep(nowUs: number, out: FlowBatch): void {
+    for (let s = ageNext[CLOSING]!; s !== CLOSING; s = ageNext[CLOSING]!) {
+      if (closeUs[s]! + lingerUs > nowUs) break;
+      stats.tcpClosed++;
+      remove(s, out);
+    }
+    for (let s = lruHead(); s !== LRU; s = lruHead()) {
+      if (f64[F * s + SEEN]! + idleUs > nowUs) break;
+      stats.idleExpired++;
+      remove(s, out);
+    }
+    for (let s = ageNext[AGE]!; s !== AGE; s = ageNext[AGE]!) {
+      if (periodUs[s]! + activeUs > nowUs) break;
+      stats.activeExports++;
+      exportDirection(s, 0, out);
+      exportDirection(s, 1, out);
+      periodUs[s] = nowUs;
+      ageUnlink(s);
+      ageAppend(s, AGE);
+    }
   }
 
   // Keys of the group last prefetched (positions 0..PREFETCH_MAX-1), and at position
@@ -310,13 +562,13 @@ export function createFlowTable(
     stats.packets++;
     if (Number.isNaN(baseSec)) {
       baseSec = tsSec;
-      e.baseMs = tsSec * 1000;
+      baseMs = tsSec * 1000;
       if (timer !== null) timer.setBase(tsSec * 1_000_000);
     }
     const tsUs = (tsSec - baseSec) * 1_000_000 + tsNsec / 1000;
     if (tsUs >= nextSweepUs) {
       nextSweepUs = tsUs + sweepUs;
-      sweep(e, timeouts, tsUs, out);
+      sweep(tsUs, out);
     }
     // A prefetched key serves once: a packet re-parsed into the same object and added again
     // with the same position gets its key worked out anew.
@@ -392,19 +644,19 @@ export function createFlowTable(
     ) {
       // A new connection on the 5-tuple of a closed one: end the old entry first.
       stats.tcpReused++;
-      removeEntry(e, slot, out);
+      remove(slot, out);
       slot = -1;
       fromA = true;
     }
 
     // ---- create ----
     if (slot < 0) {
-      if (e.freeTop === 0) {
+      if (freeTop === 0) {
         stats.evictions++;
-        removeEntry(e, lruHead(e), out);
+        remove(lruHead(), out);
       }
-      const s = free[--e.freeTop]!;
-      e.size++;
+      const s = free[--freeTop]!;
+      size++;
       stats.flowsCreated++;
       // The probe run may have changed (a removal above): find the first empty position.
       let j = h & mask;
@@ -432,16 +684,16 @@ export function createFlowTable(
       f64[F * s + BYTES + 1] = 0;
       f64[F * s + SEEN] = tsUs;
       periodUs[s] = tsUs;
-      lruAppend(lru, LRU, s);
-      ageAppend(e, s, AGE);
+      lruAppend(s);
+      ageAppend(s, AGE);
       if (timer !== null && p === PROTO_TCP) timer.reset(s);
       slot = s;
     } else {
       f64[F * slot + SEEN] = tsUs;
       // Already the most recent (the flow's previous packet was the last one): nothing to move.
       if (lru[2 * LRU] !== slot) {
-        lruUnlink(lru, slot);
-        lruAppend(lru, LRU, slot);
+        lruUnlink(slot);
+        lruAppend(slot);
       }
     }
 
@@ -472,8 +724,8 @@ export function createFlowTable(
         u8[bitsAt] = closed;
         if ((closed & CLOSED) !== 0) {
           closeUs[slot] = tsUs;
-          ageUnlink(e, slot);
-          ageAppend(e, slot, CLOSING);
+          ageUnlink(slot);
+          ageAppend(slot, CLOSING);
         }
       }
     }
@@ -487,11 +739,11 @@ export function createFlowTable(
     prefetch,
     expire,
     flushAll(out: FlowBatch, limit = Number.POSITIVE_INFINITY) {
-      for (let k = 0; k < limit && lruHead(e) !== LRU; k++) {
+      for (let k = 0; k < limit && lruHead() !== LRU; k++) {
         stats.flushed++;
-        removeEntry(e, lruHead(e), out);
+        remove(lruHead(), out);
       }
-      return lruHead(e) === LRU;
+      return lruHead() === LRU;
     },
     stats,
     tcpStats: timer === null ? null : timer.stats,
@@ -501,8 +753,8 @@ export function createFlowTable(
       8 * 2 + // closeUs, periodUs
       4 * 2 + // agePrev, ageNext
       4 + // free
-      (8 * e.indexSize) / n +
+      (8 * indexSize) / n +
       (timer === null ? 0 : timer.bytesPerConnection),
   };
-  return withLiveProperties(table, { size: () => e.size });
+  return withLiveProperties(table, { size: () => size });
 }
