@@ -123,163 +123,154 @@ export function touchConnection(c: TcpConnections, s: number): number {
 }
 
 /**
- * The per-packet function of the connections `c`: `packet(s, fromA, info)` times one TCP
- * packet of the connection in slot `s`, at `c.clock[0]`; `fromA`: sent by the flow's side A.
- * The packet must have its transport header (`info.hasTransport`).
- *
- * A closure over the records, not a function of `c`: measured on the packet path
- * (bench/README.md, "Splits"), reading the arrays from the closure's context kept the speed
- * of the code before the split, reading them from `c` on every packet did not.
+ * One TCP packet of the connection in slot `s`, at `c.clock[0]`; `fromA`: sent by the flow's
+ * side A. The packet must have its transport header (`info.hasTransport`).
  */
-export function createPacketTimer(
-  c: TcpConnections,
-): (s: number, fromA: boolean, info: PacketInfo) => void {
-  const { u8, u32, f64, clock, stats, emitter } = c;
+export function timePacket(c: TcpConnections, s: number, fromA: boolean, info: PacketInfo): void {
+  const { u8, u32, f64 } = c;
+  const tsUs = c.clock[0]!;
+  const f = info.tcpFlags;
+  const side = fromA ? 0 : 1;
+  const d = CW * s + side;
+  const seq = info.tcpSeq;
+  const payload = info.tcpPayloadLength;
+  let h = u8[CB * s + HS]!;
+  const fromClient = ((u8[CB * s + BITS]! & CLIENT_IS_A) !== 0) === fromA;
 
-  // Helpers take the packet's time from `clock` and its sequence number from `info`: a float
-  // or a sequence number above 2^30 passed as an argument would be a new heap number per call.
-  function startRequest(s: number, payload: number): void {
-    const tsUs = clock[0]!;
-    u8[CB * s + TX] = TX_REQUEST;
-    f64[CF * s + REQ_FIRST] = tsUs;
-    f64[CF * s + REQ_LAST] = tsUs;
-    f64[CF * s + REQ_BYTES] = payload;
-    u32[CW * s + REQ_PACKETS] = 1;
-    u32[CW * s + REQ_RETRANS] = 0;
-    f64[CF * s + RESP_BYTES] = 0;
-    u32[CW * s + RESP_PACKETS] = 0;
-    u32[CW * s + RESP_RETRANS] = 0;
+  // ---- handshake ----
+  if ((f & SYN) !== 0) {
+    if ((f & ACK) === 0) {
+      if (h === HS_NONE) {
+        u8[CB * s + HS] = HS_SYN;
+        u8[CB * s + BITS] = fromA
+          ? u8[CB * s + BITS]! | CLIENT_IS_A
+          : u8[CB * s + BITS]! & ~CLIENT_IS_A;
+        f64[CF * s + SYN_US] = tsUs;
+      } else if (h === HS_SYN) {
+        if (fromClient) {
+          // The SYN-ACK answers the most recent SYN (tshark times iRTT from it too).
+          c.stats.synRetransmissions++;
+          f64[CF * s + SYN_US] = tsUs;
+        } else {
+          c.stats.simultaneousOpens++;
+          c.stats.untimedConnections++;
+          u8[CB * s + HS] = HS_UNTIMED;
+        }
+      }
+    } else if (h === HS_SYN && !fromClient) {
+      u8[CB * s + HS] = HS_SYNACK;
+      f64[CF * s + SYN_ACK_US] = tsUs;
+    } else if (h === HS_NONE) {
+      // SYN missed: the SYN-ACK's sender is the server, but SND is unknown.
+      u8[CB * s + BITS] = fromA
+        ? u8[CB * s + BITS]! & ~CLIENT_IS_A
+        : u8[CB * s + BITS]! | CLIENT_IS_A;
+      u8[CB * s + HS] = HS_UNTIMED;
+      c.stats.untimedConnections++;
+    }
+    // A SYN consumes one sequence number (plus any data: TCP Fast Open).
+    u32[d + NEXT_SEQ] = (seq + 1 + payload) >>> 0;
+    u8[CB * s + BITS] = u8[CB * s + BITS]! | (side === 0 ? SEQ_KNOWN_A : SEQ_KNOWN_B);
+    return;
+  }
+  if (h === HS_NONE) {
+    h = HS_UNTIMED;
+    u8[CB * s + HS] = h;
+    c.stats.untimedConnections++;
+  } else if (h === HS_SYNACK && fromClient && (f & (ACK | RST)) === ACK) {
+    h = HS_TIMED;
+    u8[CB * s + HS] = h;
+    f64[CF * s + ACK_US] = tsUs;
+    c.stats.timedConnections++;
+    c.emitter.emitHandshake(s);
   }
 
-  return function timePacket(s: number, fromA: boolean, info: PacketInfo): void {
-    const tsUs = clock[0]!;
-    const f = info.tcpFlags;
-    const side = fromA ? 0 : 1;
-    const d = CW * s + side;
-    const seq = info.tcpSeq;
-    const payload = info.tcpPayloadLength;
-    let h = u8[CB * s + HS]!;
-    const fromClient = ((u8[CB * s + BITS]! & CLIENT_IS_A) !== 0) === fromA;
-
-    // ---- handshake ----
-    if ((f & SYN) !== 0) {
-      if ((f & ACK) === 0) {
-        if (h === HS_NONE) {
-          u8[CB * s + HS] = HS_SYN;
-          u8[CB * s + BITS] = fromA
-            ? u8[CB * s + BITS]! | CLIENT_IS_A
-            : u8[CB * s + BITS]! & ~CLIENT_IS_A;
-          f64[CF * s + SYN_US] = tsUs;
-        } else if (h === HS_SYN) {
-          if (fromClient) {
-            // The SYN-ACK answers the most recent SYN (tshark times iRTT from it too).
-            stats.synRetransmissions++;
-            f64[CF * s + SYN_US] = tsUs;
-          } else {
-            stats.simultaneousOpens++;
-            stats.untimedConnections++;
-            u8[CB * s + HS] = HS_UNTIMED;
-          }
-        }
-      } else if (h === HS_SYN && !fromClient) {
-        u8[CB * s + HS] = HS_SYNACK;
-        f64[CF * s + SYN_ACK_US] = tsUs;
-      } else if (h === HS_NONE) {
-        // SYN missed: the SYN-ACK's sender is the server, but SND is unknown.
-        u8[CB * s + BITS] = fromA
-          ? u8[CB * s + BITS]! & ~CLIENT_IS_A
-          : u8[CB * s + BITS]! | CLIENT_IS_A;
-        u8[CB * s + HS] = HS_UNTIMED;
-        stats.untimedConnections++;
-      }
-      // A SYN consumes one sequence number (plus any data: TCP Fast Open).
-      u32[d + NEXT_SEQ] = (seq + 1 + payload) >>> 0;
-      u8[CB * s + BITS] = u8[CB * s + BITS]! | (side === 0 ? SEQ_KNOWN_A : SEQ_KNOWN_B);
-      return;
+  // The client's highest ACK: response data at or below it had reached the client already.
+  if (fromClient && (f & ACK) !== 0 && h === HS_TIMED) {
+    const b = u8[CB * s + BITS]!;
+    if ((b & CLIENT_ACK_KNOWN) === 0) {
+      u8[CB * s + BITS] = b | CLIENT_ACK_KNOWN;
+      u32[CW * s + CLIENT_ACK] = info.tcpAck;
+    } else if (((info.tcpAck - u32[CW * s + CLIENT_ACK]!) | 0) > 0) {
+      u32[CW * s + CLIENT_ACK] = info.tcpAck;
     }
-    if (h === HS_NONE) {
-      h = HS_UNTIMED;
-      u8[CB * s + HS] = h;
-      stats.untimedConnections++;
-    } else if (h === HS_SYNACK && fromClient && (f & (ACK | RST)) === ACK) {
-      h = HS_TIMED;
-      u8[CB * s + HS] = h;
-      f64[CF * s + ACK_US] = tsUs;
-      stats.timedConnections++;
-      emitter.emitHandshake(s);
-    }
+  }
 
-    // The client's highest ACK: response data at or below it had reached the client already.
-    if (fromClient && (f & ACK) !== 0 && h === HS_TIMED) {
-      const b = u8[CB * s + BITS]!;
-      if ((b & CLIENT_ACK_KNOWN) === 0) {
-        u8[CB * s + BITS] = b | CLIENT_ACK_KNOWN;
-        u32[CW * s + CLIENT_ACK] = info.tcpAck;
-      } else if (((info.tcpAck - u32[CW * s + CLIENT_ACK]!) | 0) > 0) {
-        u32[CW * s + CLIENT_ACK] = info.tcpAck;
-      }
-    }
-
-    // ---- data ----
-    if (payload > 0) {
-      const kind = classifySegment(u8, u32, s, side, info);
-      if (kind === SEGMENT_KEEP_ALIVE) stats.keepAlives++;
-      else {
-        if (kind === SEGMENT_RETRANSMISSION) stats.retransmissions++;
-        else if (kind === SEGMENT_OUT_OF_ORDER) stats.outOfOrder++;
-        if (h === HS_TIMED) {
-          const phase = u8[CB * s + TX]!;
-          if (fromClient) {
-            if (kind === SEGMENT_RETRANSMISSION) {
-              if (phase !== TX_IDLE) u32[CW * s + REQ_RETRANS] = u32[CW * s + REQ_RETRANS]! + 1;
-              if (phase === TX_REQUEST) {
-                f64[CF * s + REQ_LAST] = tsUs;
-                f64[CF * s + REQ_BYTES] = f64[CF * s + REQ_BYTES]! + payload;
-                u32[CW * s + REQ_PACKETS] = u32[CW * s + REQ_PACKETS]! + 1;
-              }
-            } else if (phase === TX_REQUEST) {
+  // ---- data ----
+  if (payload > 0) {
+    const kind = classifySegment(u8, u32, s, side, info);
+    if (kind === SEGMENT_KEEP_ALIVE) c.stats.keepAlives++;
+    else {
+      if (kind === SEGMENT_RETRANSMISSION) c.stats.retransmissions++;
+      else if (kind === SEGMENT_OUT_OF_ORDER) c.stats.outOfOrder++;
+      if (h === HS_TIMED) {
+        const phase = u8[CB * s + TX]!;
+        if (fromClient) {
+          if (kind === SEGMENT_RETRANSMISSION) {
+            if (phase !== TX_IDLE) u32[CW * s + REQ_RETRANS] = u32[CW * s + REQ_RETRANS]! + 1;
+            if (phase === TX_REQUEST) {
               f64[CF * s + REQ_LAST] = tsUs;
               f64[CF * s + REQ_BYTES] = f64[CF * s + REQ_BYTES]! + payload;
               u32[CW * s + REQ_PACKETS] = u32[CW * s + REQ_PACKETS]! + 1;
-            } else {
-              if (phase === TX_RESPONSE) emitter.emit(s);
-              startRequest(s, payload);
             }
-          } else if (phase === TX_RESPONSE) {
-            // A spurious retransmission (its whole range already acknowledged by the client,
-            // tshark's "Spurious Retransmission") is counted but does not extend the response:
-            // the client had that data, the user was not waiting for it.
-            const spurious =
-              kind === SEGMENT_RETRANSMISSION &&
-              (u8[CB * s + BITS]! & CLIENT_ACK_KNOWN) !== 0 &&
-              ((seq + payload - u32[CW * s + CLIENT_ACK]!) | 0) <= 0;
-            if (!spurious) f64[CF * s + RESP_LAST] = tsUs;
-            f64[CF * s + RESP_BYTES] = f64[CF * s + RESP_BYTES]! + payload;
-            u32[CW * s + RESP_PACKETS] = u32[CW * s + RESP_PACKETS]! + 1;
-            if (kind === SEGMENT_RETRANSMISSION)
-              u32[CW * s + RESP_RETRANS] = u32[CW * s + RESP_RETRANS]! + 1;
-          } else if (phase === TX_REQUEST && kind !== SEGMENT_RETRANSMISSION) {
-            u8[CB * s + TX] = TX_RESPONSE;
-            f64[CF * s + RESP_FIRST] = tsUs;
-            f64[CF * s + RESP_LAST] = tsUs;
-            f64[CF * s + RESP_BYTES] = payload;
-            u32[CW * s + RESP_PACKETS] = 1;
-          } else if (phase === TX_IDLE) stats.unsolicitedServerSegments++;
-        }
+          } else if (phase === TX_REQUEST) {
+            f64[CF * s + REQ_LAST] = tsUs;
+            f64[CF * s + REQ_BYTES] = f64[CF * s + REQ_BYTES]! + payload;
+            u32[CW * s + REQ_PACKETS] = u32[CW * s + REQ_PACKETS]! + 1;
+          } else {
+            if (phase === TX_RESPONSE) c.emitter.emit(s);
+            startRequest(c, s, payload);
+          }
+        } else if (phase === TX_RESPONSE) {
+          // A spurious retransmission (its whole range already acknowledged by the client,
+          // tshark's "Spurious Retransmission") is counted but does not extend the response:
+          // the client had that data, the user was not waiting for it.
+          const spurious =
+            kind === SEGMENT_RETRANSMISSION &&
+            (u8[CB * s + BITS]! & CLIENT_ACK_KNOWN) !== 0 &&
+            ((seq + payload - u32[CW * s + CLIENT_ACK]!) | 0) <= 0;
+          if (!spurious) f64[CF * s + RESP_LAST] = tsUs;
+          f64[CF * s + RESP_BYTES] = f64[CF * s + RESP_BYTES]! + payload;
+          u32[CW * s + RESP_PACKETS] = u32[CW * s + RESP_PACKETS]! + 1;
+          if (kind === SEGMENT_RETRANSMISSION)
+            u32[CW * s + RESP_RETRANS] = u32[CW * s + RESP_RETRANS]! + 1;
+        } else if (phase === TX_REQUEST && kind !== SEGMENT_RETRANSMISSION) {
+          u8[CB * s + TX] = TX_RESPONSE;
+          f64[CF * s + RESP_FIRST] = tsUs;
+          f64[CF * s + RESP_LAST] = tsUs;
+          f64[CF * s + RESP_BYTES] = payload;
+          u32[CW * s + RESP_PACKETS] = 1;
+        } else if (phase === TX_IDLE) c.stats.unsolicitedServerSegments++;
       }
     }
+  }
 
-    // ---- close ----
-    if ((f & FIN) !== 0) {
-      const end = (seq + payload + 1) >>> 0;
-      const knownBit = side === 0 ? SEQ_KNOWN_A : SEQ_KNOWN_B;
-      if ((u8[CB * s + BITS]! & knownBit) === 0) {
-        u8[CB * s + BITS] = u8[CB * s + BITS]! | knownBit;
-        u32[d + NEXT_SEQ] = end;
-      } else if (((end - u32[d + NEXT_SEQ]!) | 0) > 0) u32[d + NEXT_SEQ] = end;
-      if (h === HS_TIMED && !fromClient) emitter.close(s);
-    } else if ((f & RST) !== 0 && h === HS_TIMED) emitter.close(s);
-  };
+  // ---- close ----
+  if ((f & FIN) !== 0) {
+    const end = (seq + payload + 1) >>> 0;
+    const knownBit = side === 0 ? SEQ_KNOWN_A : SEQ_KNOWN_B;
+    if ((u8[CB * s + BITS]! & knownBit) === 0) {
+      u8[CB * s + BITS] = u8[CB * s + BITS]! | knownBit;
+      u32[d + NEXT_SEQ] = end;
+    } else if (((end - u32[d + NEXT_SEQ]!) | 0) > 0) u32[d + NEXT_SEQ] = end;
+    if (h === HS_TIMED && !fromClient) c.emitter.close(s);
+  } else if ((f & RST) !== 0 && h === HS_TIMED) c.emitter.close(s);
+}
+
+// Helpers take the packet's time from `clock` and its sequence number from `info`: a float
+// or a sequence number above 2^30 passed as an argument would be a new heap number per call.
+function startRequest(c: TcpConnections, s: number, payload: number): void {
+  const { u8, u32, f64 } = c;
+  const tsUs = c.clock[0]!;
+  u8[CB * s + TX] = TX_REQUEST;
+  f64[CF * s + REQ_FIRST] = tsUs;
+  f64[CF * s + REQ_LAST] = tsUs;
+  f64[CF * s + REQ_BYTES] = payload;
+  u32[CW * s + REQ_PACKETS] = 1;
+  u32[CW * s + REQ_RETRANS] = 0;
+  f64[CF * s + RESP_BYTES] = 0;
+  u32[CW * s + RESP_PACKETS] = 0;
+  u32[CW * s + RESP_RETRANS] = 0;
 }
 
 /**

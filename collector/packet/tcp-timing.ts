@@ -32,9 +32,9 @@
 import type { PacketInfo } from "./packet-info.js";
 import {
   CONNECTION_BYTES,
-  createPacketTimer,
   resetConnection,
   TcpConnections,
+  timePacket,
   touchConnection,
 } from "./tcp-connection.js";
 import {
@@ -93,7 +93,6 @@ export function createTcpTimer(capacity: number, deps: TcpTimerDeps): TcpTimer {
     deps,
   );
   const c = new TcpConnections(capacity, stats, emitter, state);
-  const packet = createPacketTimer(c);
   return {
     stats,
     bytesPerConnection: CONNECTION_BYTES,
@@ -110,6 +109,8 @@ export function createTcpTimer(capacity: number, deps: TcpTimerDeps): TcpTimer {
     touch(s) {
       return touchConnection(c, s);
     },
-    packet,
+    packet(s, fromA, info) {
+      timePacket(c, s, fromA, info);
+    },
   };
 }
