@@ -11,9 +11,13 @@
  * `out`; a customer-to-customer flow counts for both; a flow touching no customer is unattributed.
  *
  * Pure: no I/O, no clock (`startMs` is passed in), no Math.random. Same options, same bytes.
+ *
+ * createFlowGenerator plans the customers and builds the datagrams (header, templates, data
+ * sets); each record is drawn, written and booked by flow-records.ts.
  */
 import { stringify } from "yaml";
 import { createRng } from "../test/fuzz/mutate.js";
+import { FlowRecordState, writeRecord } from "./flow-records.js";
 
 export interface FlowGeneratorOptions {
   seed: number;
@@ -150,23 +154,6 @@ function headerLength(version: 9 | 10): number {
 // ---------------------------------------------------------------------------------------------
 // Address plan.
 
-/** First octets of "remote" IPv4 addresses: public-looking, never 10/8 or 100.64/10. */
-const REMOTE_FIRST_OCTETS: number[] = [];
-for (let o = 1; o < 224; o++) if (o !== 10 && o !== 100 && o !== 127) REMOTE_FIRST_OCTETS.push(o);
-
-/** Remote IPv6 /48s, their first 32 and next 16 bits. */
-const REMOTE_V6_NETWORKS = 64;
-const remoteV6Hi = new Uint32Array(REMOTE_V6_NETWORKS);
-const remoteV6Mid = new Uint16Array(REMOTE_V6_NETWORKS);
-for (let k = 0; k < REMOTE_V6_NETWORKS; k++) {
-  remoteV6Hi[k] = ((0x2a << 24) | ((Math.imul(k + 1, 0x9e3779b1) >>> 8) & 0xffffff)) >>> 0;
-  remoteV6Mid[k] = Math.imul(k + 1, 0x85eb) & 0xffff;
-}
-
-const SERVICE_PORTS = [443, 443, 443, 80, 80, 53, 123, 22, 25, 993, 3478, 8080, 1194, 5060];
-const TCP_FLAGS = [0x1b, 0x1b, 0x1a, 0x18, 0x10, 0x02, 0x13, 0x1f];
-const TOS = [0, 0, 0, 0, 0x20, 0x48, 0xb8];
-
 function ipv4Prefix(index: number): string {
   return `10.${index >>> 8}.${index & 0xff}.0/24`;
 }
@@ -239,19 +226,6 @@ export function createFlowGenerator(options: FlowGeneratorOptions): FlowGenerato
   );
   const view = new DataView(scratch.buffer);
 
-  // Ground truth, indexed by customer.
-  const bytesIn = new Float64Array(n);
-  const bytesOut = new Float64Array(n);
-  const packetsIn = new Float64Array(n);
-  const packetsOut = new Float64Array(n);
-  const flows = new Float64Array(n);
-  let unBytes = 0;
-  let unPackets = 0;
-  let unFlows = 0;
-  let records = 0;
-  let attributed = 0;
-  let totalBytes = 0;
-  let totalPackets = 0;
   let datagrams = 0;
   let templateDatagrams = 0;
   let dataSinceTemplate = -1;
@@ -259,6 +233,17 @@ export function createFlowGenerator(options: FlowGeneratorOptions): FlowGenerato
 
   // v9 times: sysUptime counts from a boot a week before the start.
   const bootMs = options.startMs - 7 * 86_400_000 - 4321;
+  const g = new FlowRecordState(
+    rng,
+    view,
+    version,
+    n,
+    v6Customers,
+    ipv6Every,
+    unattributedShare,
+    c2cShare,
+    bootMs,
+  );
 
   function writeHeader(length: number, count: number, exportSeconds: number): void {
     view.setUint16(0, version);
@@ -273,13 +258,13 @@ export function createFlowGenerator(options: FlowGeneratorOptions): FlowGenerato
       view.setUint16(2, length);
       view.setUint32(4, exportSeconds);
       // RFC 7011 §3.1: data records sent before this message, modulo 2^32.
-      view.setUint32(8, records >>> 0);
+      view.setUint32(8, g.records >>> 0);
       view.setUint32(12, domain);
     }
   }
 
   function exportSecondsNow(): number {
-    return Math.floor((options.startMs + (records / pace) * 1000) / 1000);
+    return Math.floor((options.startMs + (g.records / pace) * 1000) / 1000);
   }
 
   function templateDatagram(): Uint8Array {
@@ -304,160 +289,6 @@ export function createFlowGenerator(options: FlowGeneratorOptions): FlowGenerato
     return scratch.subarray(0, off);
   }
 
-  /** A customer index, skewed: a few customers carry much of the traffic. */
-  function pickCustomer(): number {
-    const u = rng.float();
-    return Math.floor(u * u * n);
-  }
-
-  function pickV6Customer(): number {
-    const u = rng.float();
-    return v6Customers[Math.floor(u * u * v6Customers.length)]!;
-  }
-
-  function customerV4(c: number): number {
-    return ((10 << 24) | (c << 8) | (1 + rng.below(254))) >>> 0;
-  }
-
-  function remoteV4(): number {
-    const first = REMOTE_FIRST_OCTETS[rng.below(REMOTE_FIRST_OCTETS.length)]!;
-    return ((first << 24) | (rng.u32() & 0xffffff)) >>> 0;
-  }
-
-  /** Writes a customer's IPv6 address (2001:db8:k::/48 + random host part) at `off`. */
-  function writeCustomerV6(off: number, c: number): void {
-    const k = c / ipv6Every; // customer c is dual-stack: c % ipv6Every === 0
-    view.setUint32(off, 0x20010db8);
-    view.setUint16(off + 4, k);
-    view.setUint16(off + 6, rng.below(65536));
-    view.setUint32(off + 8, rng.u32());
-    view.setUint32(off + 12, rng.u32());
-  }
-
-  /**
-   * A remote IPv6 address in one of REMOTE_V6_NETWORKS /48s of 2a00::/8 (never 2001:db8::/32):
-   * IPv6 traffic concentrates on a few big networks, and pmacct 1.7.7 aggregates an IPv6 address
-   * outside its networks_file by its own /48, so random /48s would give it one row each.
-   */
-  function writeRemoteV6(off: number): void {
-    const k = rng.below(REMOTE_V6_NETWORKS);
-    view.setUint32(off, remoteV6Hi[k]!);
-    view.setUint16(off + 4, remoteV6Mid[k]!);
-    view.setUint16(off + 6, rng.below(65536));
-    view.setUint32(off + 8, rng.u32());
-    view.setUint32(off + 12, rng.u32());
-  }
-
-  function setU64(off: number, value: number): void {
-    view.setUint32(off, Math.floor(value / 4294967296));
-    view.setUint32(off + 4, value >>> 0);
-  }
-
-  /**
-   * Writes one record at `off` and books it; returns the record length. `srcC`/`dstC` are the
-   * customers on each side, -1 for a remote address.
-   */
-  function writeRecord(off: number, family: 4 | 6, exportSeconds: number): number {
-    // Who talks to whom.
-    let srcC = -1;
-    let dstC = -1;
-    const roll = rng.float();
-    const pick = family === 4 ? pickCustomer : pickV6Customer;
-    if (roll < unattributedShare) {
-      // transit: no customer on either side
-    } else if (roll < unattributedShare + c2cShare && (family === 4 || v6Customers.length > 1)) {
-      srcC = pick();
-      dstC = pick();
-      if (dstC === srcC) {
-        if (family === 4) dstC = (srcC + 1) % n;
-        else {
-          const k = v6Customers.indexOf(srcC);
-          dstC = v6Customers[(k + 1) % v6Customers.length]!;
-        }
-      }
-    } else if (rng.below(10) < 6) {
-      dstC = pick(); // download
-    } else {
-      srcC = pick(); // upload
-    }
-
-    // Addresses.
-    let at = off;
-    if (family === 4) {
-      view.setUint32(at, srcC >= 0 ? customerV4(srcC) : remoteV4());
-      view.setUint32(at + 4, dstC >= 0 ? customerV4(dstC) : remoteV4());
-      at += 8;
-    } else {
-      if (srcC >= 0) writeCustomerV6(at, srcC);
-      else writeRemoteV6(at);
-      if (dstC >= 0) writeCustomerV6(at + 16, dstC);
-      else writeRemoteV6(at + 16);
-      at += 32;
-    }
-
-    // Ports, protocol, flags, tos: the remote side of a customer flow is the server.
-    const p = rng.below(100);
-    const protocol = p < 80 ? 6 : p < 97 ? 17 : 1;
-    const service = SERVICE_PORTS[rng.below(SERVICE_PORTS.length)]!;
-    const ephemeral = 32768 + rng.below(28232);
-    const download = dstC >= 0 && srcC < 0;
-    view.setUint16(at, protocol === 1 ? 0 : download ? service : ephemeral);
-    view.setUint16(at + 2, protocol === 1 ? 0x0800 : download ? ephemeral : service);
-    view.setUint8(at + 4, protocol);
-    view.setUint8(at + 5, protocol === 6 ? TCP_FLAGS[rng.below(TCP_FLAGS.length)]! : 0);
-    view.setUint8(at + 6, TOS[rng.below(TOS.length)]!);
-    // Interfaces: uplinks 1-4, customer-facing ports 100+.
-    const uplink = 1 + rng.below(4);
-    const access = 100 + ((dstC >= 0 ? dstC : srcC >= 0 ? srcC : 0) % 900);
-    view.setUint32(at + 7, download ? uplink : access);
-    view.setUint32(at + 11, download ? access : uplink);
-    at += 15;
-
-    // Counters: packet counts skewed (1 to ~1000), sizes 40-1500 bytes.
-    const packets = 1 + Math.floor(2 ** (rng.float() * 10));
-    const bytes = packets * (40 + rng.below(1461));
-    setU64(at, bytes);
-    setU64(at + 8, packets);
-    at += 16;
-
-    // Times: ended up to 2 s before the export, lasted up to 30 s (mostly short).
-    const endMs = exportSeconds * 1000 - rng.below(2000);
-    const d = rng.float();
-    const startMs = endMs - Math.floor(d * d * d * 30_000);
-    if (version === 9) {
-      view.setUint32(at, startMs - bootMs);
-      view.setUint32(at + 4, endMs - bootMs);
-      at += 8;
-    } else {
-      setU64(at, startMs);
-      setU64(at + 8, endMs);
-      at += 16;
-    }
-
-    // Ground truth.
-    records++;
-    totalBytes += bytes;
-    totalPackets += packets;
-    if (srcC < 0 && dstC < 0) {
-      unBytes += bytes;
-      unPackets += packets;
-      unFlows++;
-    } else {
-      attributed++;
-      if (dstC >= 0) {
-        bytesIn[dstC] = bytesIn[dstC]! + bytes;
-        packetsIn[dstC] = packetsIn[dstC]! + packets;
-        flows[dstC] = flows[dstC]! + 1;
-      }
-      if (srcC >= 0) {
-        bytesOut[srcC] = bytesOut[srcC]! + bytes;
-        packetsOut[srcC] = packetsOut[srcC]! + packets;
-        flows[srcC] = flows[srcC]! + 1;
-      }
-    }
-    return at - off;
-  }
-
   function dataDatagram(maxRecords: number): Uint8Array {
     const family: 4 | 6 = ipv6Share > 0 && rng.float() < ipv6Share ? 6 : 4;
     const count = Math.min(maxRecords, family === 4 ? perDatagram.ipv4 : perDatagram.ipv6);
@@ -465,7 +296,7 @@ export function createFlowGenerator(options: FlowGeneratorOptions): FlowGenerato
     // The header's sequence (IPFIX: records before this message) is written before booking.
     writeHeader(0, count, exportSeconds);
     let off = hl + 4;
-    for (let r = 0; r < count; r++) off += writeRecord(off, family, exportSeconds);
+    for (let r = 0; r < count; r++) off += writeRecord(g, off, family, exportSeconds);
     // v9 flowsets are padded to 4 bytes (RFC 3954 §5.3); IPFIX exporters rarely pad.
     if (version === 9) while ((off - hl) % 4 !== 0) scratch[off++] = 0;
     view.setUint16(hl, family === 4 ? TEMPLATE_IPV4 : TEMPLATE_IPV6);
@@ -496,22 +327,22 @@ export function createFlowGenerator(options: FlowGeneratorOptions): FlowGenerato
       const map = new Map<string, TrafficTotals>();
       for (let i = 0; i < n; i++) {
         map.set(customers[i]!.id, {
-          bytesIn: bytesIn[i]!,
-          bytesOut: bytesOut[i]!,
-          packetsIn: packetsIn[i]!,
-          packetsOut: packetsOut[i]!,
-          flows: flows[i]!,
+          bytesIn: g.bytesIn[i]!,
+          bytesOut: g.bytesOut[i]!,
+          packetsIn: g.packetsIn[i]!,
+          packetsOut: g.packetsOut[i]!,
+          flows: g.flows[i]!,
         });
       }
       return {
-        records,
-        attributedRecords: attributed,
-        bytes: totalBytes,
-        packets: totalPackets,
+        records: g.records,
+        attributedRecords: g.attributed,
+        bytes: g.totalBytes,
+        packets: g.totalPackets,
         datagrams,
         templateDatagrams,
         customers: map,
-        unattributed: { bytes: unBytes, packets: unPackets, flows: unFlows },
+        unattributed: { bytes: g.unBytes, packets: g.unPackets, flows: g.unFlows },
       };
     },
   };
