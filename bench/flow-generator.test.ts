@@ -327,12 +327,10 @@ describe("flow generator", () => {
     expect(byNet.get("2001:db8::")?.id).toBe("c00000");
   });
 
-  it("pre-generates a million records in well under the time it takes to send them", () => {
+  // How fast it pre-generates is measured by the benches that use it (bench/README.md), not here.
+  it("pre-generates a million records in one pack", () => {
     const gen = createFlowGenerator(options(10, { customers: 1000 }));
-    const t0 = performance.now();
     const pack = generateDatagrams(gen, 1_000_000);
-    const ms = performance.now() - t0;
     expect(pack.records).toBe(1_000_000);
-    expect(ms).toBeLessThan(5000);
   });
 });
