@@ -99,7 +99,11 @@ async function aggregatorPart(): Promise<void> {
     influx === undefined
       ? createDuckDbStore({ path: join(dir, "s.duckdb") })
       : createInfluxStore(
-          { api: "v1", url: `http://127.0.0.1:${influx.port}`, database: "bench" } as never,
+          validateConfig({
+            store: {
+              influx: { api: "v1", url: `http://127.0.0.1:${influx.port}`, database: "bench" },
+            },
+          }).store.influx!,
           { log: pino({ level: "silent" }) },
         );
   await store.start();

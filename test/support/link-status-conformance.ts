@@ -84,6 +84,17 @@ export function describeLinkStatusConformance(
         ["l1", 21, 1, 0],
       ]);
       expect(short(await store.linkStatus({ ...range, level: "5m" }))).toEqual([["l1", 20, 3, 2]]);
+      // Read back by key: only the keys stored, whatever counts the keys carry.
+      const read = await store.readLinkStatus([
+        at(t0 + 21 * MINUTE, 0, 0, "1m"),
+        at(t0 + 22 * MINUTE, 0, 0, "1m"),
+        at(t0 + 20 * MINUTE, 0, 0, "5m"),
+        { ...at(t0 + 20 * MINUTE, 0, 0, "1m"), link: "l9" },
+      ]);
+      expect(short(read).sort()).toEqual([
+        ["l1", 20, 3, 2],
+        ["l1", 21, 1, 0],
+      ]);
     });
 
     it("refuses a level it does not have, naming it", async () => {
