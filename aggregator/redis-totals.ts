@@ -39,7 +39,7 @@ import {
   zeroResponseTimeCounters,
 } from "../schema/series-store.js";
 import { LEVELS } from "./rollup.js";
-import { readStoredStatus, statusPairs, statusRow, statusSeriesId } from "./status-totals.js";
+import { statusPairs, statusRow, statusSeriesId } from "./status-totals.js";
 
 /** Separates the parts of a series id, and a series id from its counter name. */
 const PART = "\x1f";
@@ -399,7 +399,7 @@ export async function writeDirty(
     const stored: Array<SeriesRowDelta | ResponseTimeRowDelta | LinkStatusRow> = [
       ...(needTraffic.length > 0 ? await store.readSeries(needTraffic) : []),
       ...(needResponse.length > 0 ? await store.readResponseTimes(needResponse) : []),
-      ...(needStatus.length > 0 ? await readStoredStatus(store, needStatus) : []),
+      ...(needStatus.length > 0 ? await store.readLinkStatus(needStatus) : []),
     ];
     for (const r of stored) need.get(`${r.level}:${r.startMs}`)?.set(seriesIdOf(r), storedPairs(r));
     for (const [period, bySid] of need) {

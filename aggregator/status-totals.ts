@@ -1,10 +1,9 @@
 /**
  * Link-status minutes in the aggregator's running totals (redis-totals.ts): a series per access
  * link, `s\x1f<customer>\x1f<site>\x1f<link>`, with the counters `up` and `down` (minutes), added
- * per message like the traffic sums and written as absolute rows (`putLinkStatus`). Pure, but
- * for `readStoredStatus`, which asks the store.
+ * per message like the traffic sums and written as absolute rows (`putLinkStatus`). Pure.
  */
-import type { LinkStatusRow, SeriesLevel, SeriesStore } from "../schema/series-store.js";
+import type { LinkStatusRow, SeriesLevel } from "../schema/series-store.js";
 
 const PART = "\x1f";
 
@@ -33,35 +32,4 @@ export function statusPairs(r: LinkStatusRow): Array<[string, number]> {
     ["up", r.upMinutes],
     ["down", r.downMinutes],
   ];
-}
-
-/**
- * The stored rows of these keys (level, start, customer, site, link), for totals that start
- * after theirs expired (late minutes): one read per customer and level over the keys' span.
- */
-export async function readStoredStatus(
-  store: Pick<SeriesStore, "linkStatus">,
-  keys: readonly LinkStatusRow[],
-): Promise<LinkStatusRow[]> {
-  const groups = new Map<string, { rows: LinkStatusRow[]; fromMs: number; toMs: number }>();
-  for (const k of keys) {
-    const g = `${k.level}${PART}${k.customer}`;
-    const was = groups.get(g);
-    if (was === undefined) groups.set(g, { rows: [k], fromMs: k.startMs, toMs: k.startMs + 1 });
-    else {
-      was.rows.push(k);
-      was.fromMs = Math.min(was.fromMs, k.startMs);
-      was.toMs = Math.max(was.toMs, k.startMs + 1);
-    }
-  }
-  const out: LinkStatusRow[] = [];
-  for (const { rows, fromMs, toMs } of groups.values()) {
-    const { level, customer } = rows[0]!;
-    const wanted = new Set(rows.map((r) => statusSeriesId(r.customer, r.site, r.link) + r.startMs));
-    const stored = await store.linkStatus({ customer, level, fromMs, toMs });
-    for (const r of stored) {
-      if (wanted.has(statusSeriesId(r.customer, r.site, r.link) + r.startMs)) out.push(r);
-    }
-  }
-  return out;
 }

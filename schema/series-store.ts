@@ -282,6 +282,8 @@ export interface SeriesStore {
    * aggregator's running totals, written as often as it likes). Keys unique within one call.
    */
   putLinkStatus(rows: readonly LinkStatusRow[]): Promise<void>;
+  /** The stored link-status rows of these keys (counts ignored); keys with nothing stored left out. */
+  readLinkStatus(keys: readonly LinkStatusRow[]): Promise<LinkStatusRow[]>;
   /** The stored link-status rows of [fromMs, toMs) at `level`, by time, then site and link. */
   linkStatus(q: LinkStatusQuery): Promise<LinkStatusRow[]>;
   /** Sums per customer over [fromMs, toMs), read from the coarsest level that fits exactly. */

@@ -142,3 +142,43 @@ export function linkStatusRowOf(level: SeriesLevel, r: readonly unknown[]): Link
     downMinutes: Number(r[5]),
   };
 }
+
+/** Keys per SELECT of `readLinkStatus`: 4 parameters each. */
+const READ_CHUNK = 500;
+
+/** The SELECTs of `readLinkStatus`: per level, the keys joined as a VALUES list. */
+export function linkStatusReads(
+  keys: readonly LinkStatusRow[],
+): Array<Statement & { level: SeriesLevel }> {
+  const byLevel = new Map<SeriesLevel, LinkStatusRow[]>();
+  for (const k of keys) {
+    if (!(k.level in LINK_STATUS_TABLES)) {
+      throw new RangeError(`readLinkStatus: level ${String(k.level)}: expected 1m, 5m, 1h, 1d`);
+    }
+    const list = byLevel.get(k.level) ?? [];
+    byLevel.set(k.level, list);
+    list.push(k);
+  }
+  const out: Array<Statement & { level: SeriesLevel }> = [];
+  for (const [level, list] of byLevel) {
+    for (let at = 0; at < list.length; at += READ_CHUNK) {
+      const values: Statement["values"] = [];
+      const kinds: ParamKind[] = [];
+      const tuples = list.slice(at, at + READ_CHUNK).map((k) => {
+        const n = values.length;
+        values.push(k.customer, k.site, k.link, BigInt(k.startMs));
+        kinds.push("varchar", "varchar", "varchar", "bigint");
+        return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4})`;
+      });
+      out.push({
+        level,
+        sql: `SELECT t.start_ms, t.customer, t.site, t.link, t.up_minutes, t.down_minutes FROM ${LINK_STATUS_TABLES[level]} t
+JOIN (VALUES ${tuples.join(", ")}) k(customer, site, link, start_ms)
+ON t.customer = k.customer AND t.site = k.site AND t.link = k.link AND t.start_ms = k.start_ms`,
+        values,
+        kinds,
+      });
+    }
+  }
+  return out;
+}

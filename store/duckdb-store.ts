@@ -71,6 +71,7 @@ import {
   CREATE_LINK_STATUS_SQL,
   LINK_STATUS_TABLES,
   linkStatusInserts,
+  linkStatusReads,
   linkStatusRowOf,
   linkStatusSelect,
   type ParamKind,
@@ -821,6 +822,16 @@ WHERE ${where.join(" AND ")} ORDER BY start_ms, customer, site, link, traffic_cl
     });
   }
 
+  async function readLinkStatus(keys: readonly LinkStatusRow[]): Promise<LinkStatusRow[]> {
+    const out: LinkStatusRow[] = [];
+    for (const st of linkStatusReads(keys)) {
+      for (const r of await query(st.sql, st.values, typeOf(st.kinds))) {
+        out.push(linkStatusRowOf(st.level, r));
+      }
+    }
+    return out;
+  }
+
   async function linkStatus(q: LinkStatusQuery): Promise<LinkStatusRow[]> {
     const st = linkStatusSelect(q);
     // A file written before the link-status tables existed, opened read-only, has none.
@@ -1154,6 +1165,7 @@ SELECT ${nth("bi")}, ${nth("bo")}`;
     slaRows,
     addLinkStatus: (rows) => addLinkStatus(rows),
     putLinkStatus: (rows) => addLinkStatus(rows, "put"),
+    readLinkStatus,
     linkStatus,
   };
 }

@@ -950,6 +950,14 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     });
   }
 
+  const readLinkStatus = (keys: readonly LinkStatusRow[]) =>
+    readKeys(
+      keys,
+      (level) => `SELECT upMinutes, downMinutes FROM ${fromSla(level, LINK_STATUS)}`,
+      linkStatusOf,
+      linkStatusKey,
+    );
+
   /** Puts link-status totals: a point per key, replacing the stored one (idempotent). */
   async function putLinkStatus(rows: readonly LinkStatusRow[]): Promise<void> {
     ensureStarted();
@@ -1284,6 +1292,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     slaRows,
     addLinkStatus,
     putLinkStatus,
+    readLinkStatus,
     linkStatus,
   };
 }

@@ -61,13 +61,47 @@ export function describeLinkStatusConformance(
       ]);
     });
 
+    it("puts absolute totals: the stored values replaced, the same put twice the same state", async () => {
+      const store = await options.open();
+      const at = (startMs: number, up: number, down: number, level: LinkStatusRow["level"]) => ({
+        ...other,
+        level,
+        startMs,
+        upMinutes: up,
+        downMinutes: down,
+      });
+      await store.addLinkStatus(linkStatusRows(other, t0 + 20 * MINUTE, false));
+      for (let k = 0; k < 2; k++) {
+        await store.putLinkStatus([
+          at(t0 + 20 * MINUTE, 0, 1, "1m"),
+          at(t0 + 21 * MINUTE, 1, 0, "1m"),
+          at(t0 + 20 * MINUTE, 3, 2, "5m"),
+        ]);
+      }
+      const range = { customer: "beta", fromMs: t0 + 20 * MINUTE, toMs: t0 + 25 * MINUTE };
+      expect(short(await store.linkStatus({ ...range, level: "1m" }))).toEqual([
+        ["l1", 20, 0, 1],
+        ["l1", 21, 1, 0],
+      ]);
+      expect(short(await store.linkStatus({ ...range, level: "5m" }))).toEqual([["l1", 20, 3, 2]]);
+      // Read back by key: only the keys stored, whatever counts the keys carry.
+      const read = await store.readLinkStatus([
+        at(t0 + 21 * MINUTE, 0, 0, "1m"),
+        at(t0 + 22 * MINUTE, 0, 0, "1m"),
+        at(t0 + 20 * MINUTE, 0, 0, "5m"),
+        { ...at(t0 + 20 * MINUTE, 0, 0, "1m"), link: "l9" },
+      ]);
+      expect(short(read).sort()).toEqual([
+        ["l1", 20, 3, 2],
+        ["l1", 21, 1, 0],
+      ]);
+    });
+
     it("refuses a level it does not have, naming it", async () => {
       const store = await options.open();
-      await expect(
-        store.addLinkStatus([
-          { ...l1, level: "2m" as "1m", startMs: t0, upMinutes: 1, downMinutes: 0 },
-        ]),
-      ).rejects.toThrow(/level 2m/);
+      const bad = [{ ...l1, level: "2m" as "1m", startMs: t0, upMinutes: 1, downMinutes: 0 }];
+      await expect(store.addLinkStatus(bad)).rejects.toThrow(/level 2m/);
+      await expect(store.putLinkStatus(bad)).rejects.toThrow(/level 2m/);
     });
   });
 }
