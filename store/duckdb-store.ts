@@ -53,6 +53,8 @@ import {
   type ResponseTimeRowKey,
   responseTimeCounters,
   type SampleQuery,
+  type SampleStats,
+  type SampleStatsQuery,
   type SampleSums,
   type SeriesLevel,
   type SeriesRowDelta,
@@ -84,6 +86,7 @@ import {
 } from "./duckdb-sla.js";
 import { LEVEL_NAMES, overviewRange, TILING, tileRange, timeBound } from "./levels.js";
 import { rowKey, validateResponseRows, validateSeriesRows } from "./row-validation.js";
+import { peaksPerStep, rankedValue, type SampleColumns } from "./sample-stats.js";
 import { createSerialQueue } from "./serial-queue.js";
 
 // Required, not imported by name: @duckdb/node-api is CommonJS whose index re-exports 180 files,
@@ -397,6 +400,39 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
     return read(async () => {
       try {
         return (await r.runAndReadAll(sql, values, types)).getRowsJS();
+      } catch (e) {
+        throw readError(e);
+      }
+    });
+  }
+
+  /**
+   * Runs a read whose columns are all DOUBLE and answers them as typed arrays, read from DuckDB's
+   * vectors without a JS value per row and column (`query`'s rows cost ~1 µs per row and column).
+   */
+  function queryColumns(
+    sql: string,
+    values: DuckDBValue[],
+    types: DuckDBType[],
+  ): Promise<Float64Array[]> {
+    const r = opened().reader;
+    return read(async () => {
+      try {
+        const result = await r.run(sql, values, types);
+        let rows = 0;
+        for (let c = 0; c < result.chunkCount; c++) rows += result.getChunk(c).rowCount;
+        const columns = Array.from({ length: result.columnCount }, () => new Float64Array(rows));
+        let at = 0;
+        for (let c = 0; c < result.chunkCount; c++) {
+          const chunk = result.getChunk(c);
+          const n = chunk.rowCount;
+          columns.forEach((column, i) => {
+            const vector = chunk.getColumnVector(i);
+            for (let k = 0; k < n; k++) column[at + k] = vector.getItem(k) as number;
+          });
+          at += n;
+        }
+        return columns;
       } catch (e) {
         throw readError(e);
       }
@@ -1086,50 +1122,52 @@ WHERE ${where.join(" AND ")} GROUP BY start_ms ORDER BY start_ms`;
     }));
   }
 
-  /** The samples of a SampleQuery as a WITH clause `s(start_ms, bi, bo)`. */
-  function samplesCte(name: string, q: SampleQuery, params: Params): string {
+  /**
+   * The samples of a SampleQuery (the byte sums of each period of the level, in and out) as
+   * columns, in no order: one read for the peaks and the rank alike (store/sample-stats.ts).
+   */
+  async function sampleColumns(name: string, q: SampleQuery): Promise<SampleColumns> {
     if (q.level !== "1m" && q.level !== "5m") {
       throw new RangeError(`${name}: level ${String(q.level)}: expected 1m, 5m`);
     }
+    const params = new Params();
     const where = seriesFilter(name, q, params);
-    return `WITH s AS (SELECT start_ms, ${directionSum("bytes", "in")} AS bi, ${directionSum("bytes", "out")} AS bo
-FROM ${TABLES[q.level]} WHERE ${where.join(" AND ")} GROUP BY start_ms)`;
+    // DOUBLE start: a period start (ms, < 2^53) is exact in it, and the column is read as such.
+    const sql = `SELECT start_ms::DOUBLE, ${directionSum("bytes", "in")}, ${directionSum("bytes", "out")}
+FROM ${TABLES[q.level]} WHERE ${where.join(" AND ")} GROUP BY start_ms`;
+    const [timeMs, bytesIn, bytesOut] = await queryColumns(sql, params.values, params.types);
+    return { timeMs: timeMs!, bytesIn: bytesIn!, bytesOut: bytesOut! };
+  }
+
+  async function sampleStats(q: SampleStatsQuery): Promise<SampleStats> {
+    if (q.stepMs !== undefined && (!Number.isSafeInteger(q.stepMs) || q.stepMs <= 0)) {
+      throw new RangeError(`samplePeaks: stepMs ${q.stepMs}: expected a whole number of ms > 0`);
+    }
+    if (q.rank !== undefined && (!Number.isSafeInteger(q.rank) || q.rank < 1)) {
+      throw new RangeError(`sampleRank: rank ${q.rank}: expected a whole number ≥ 1`);
+    }
+    const s = await sampleColumns("sampleStats", q);
+    const peaks = q.stepMs === undefined ? [] : peaksPerStep(s, q.stepMs);
+    // After the peaks: rankedValue reorders the columns it is given.
+    const rank =
+      q.rank === undefined
+        ? null
+        : { bytesIn: rankedValue(s.bytesIn, q.rank), bytesOut: rankedValue(s.bytesOut, q.rank) };
+    return { peaks, rank };
   }
 
   async function samplePeaks(q: SampleQuery & { stepMs: number }): Promise<SampleSums[]> {
-    if (!Number.isSafeInteger(q.stepMs) || q.stepMs <= 0) {
-      throw new RangeError(`samplePeaks: stepMs ${q.stepMs}: expected a whole number of ms > 0`);
-    }
-    const params = new Params();
-    const cte = samplesCte("samplePeaks", q, params);
-    const step = params.add(BigInt(q.stepMs), BIGINT);
-    const sql = `${cte}
-SELECT floor(start_ms / ${step}) * ${step} AS p, max(bi), max(bo) FROM s GROUP BY p ORDER BY p`;
-    const rows = await query(sql, params.values, params.types);
-    return rows.map((row) => ({
-      timeMs: toNumber(row[0]),
-      bytesIn: toNumber(row[1]),
-      bytesOut: toNumber(row[2]),
-    }));
+    const only: SampleStatsQuery = { ...q };
+    delete only.rank;
+    return (await sampleStats(only)).peaks;
   }
 
   async function sampleRank(
     q: SampleQuery & { rank: number },
   ): Promise<{ bytesIn: number; bytesOut: number }> {
-    if (!Number.isSafeInteger(q.rank) || q.rank < 1) {
-      throw new RangeError(`sampleRank: rank ${q.rank}: expected a whole number ≥ 1`);
-    }
-    const params = new Params();
-    const cte = samplesCte("sampleRank", q, params);
-    const rank = params.add(BigInt(q.rank), BIGINT);
-    // row_number(), not ORDER BY … LIMIT 1 OFFSET $n: with the offset a parameter, DuckDB 1.x
-    // answered the next row below on a year of samples (105 120 rows; small sets were right).
-    const nth = (c: string) =>
-      `(SELECT ${c} FROM (SELECT ${c}, row_number() OVER (ORDER BY ${c} DESC) AS r FROM s) WHERE r = ${rank})`;
-    const sql = `${cte}
-SELECT ${nth("bi")}, ${nth("bo")}`;
-    const [row] = await query(sql, params.values, params.types);
-    return { bytesIn: toNumber(row?.[0] ?? 0), bytesOut: toNumber(row?.[1] ?? 0) };
+    const only: SampleStatsQuery = { ...q };
+    delete only.stepMs;
+    return (await sampleStats(only)).rank!;
   }
 
   return {
@@ -1150,6 +1188,7 @@ SELECT ${nth("bi")}, ${nth("bo")}`;
     samples,
     samplePeaks,
     sampleRank,
+    sampleStats,
     responseTimes,
     slaRows,
     addLinkStatus,

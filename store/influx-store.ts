@@ -49,6 +49,8 @@ import {
   type ResponseTimeRowKey,
   responseTimeCounters,
   type SampleQuery,
+  type SampleStats,
+  type SampleStatsQuery,
   type SampleSums,
   type SeriesLevel,
   type SeriesRowDelta,
@@ -1195,15 +1197,17 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     return `SELECT sum(bytes) AS bytes FROM ${from(TRAFFIC, q.level)} WHERE ${seriesFilter(name, q)} GROUP BY time(${q.level}), "direction" fill(none)`;
   }
 
-  async function samplePeaks(q: SampleQuery & { stepMs: number }): Promise<SampleSums[]> {
+  /** samplePeaks' statement: the highest sample per direction and period of `stepMs`. */
+  function peaksStatement(q: SampleQuery & { stepMs: number }): string {
     if (!Number.isSafeInteger(q.stepMs) || q.stepMs <= 0) {
       throw new RangeError(`samplePeaks: stepMs ${q.stepMs}: expected a whole number of ms > 0`);
     }
     const inner = samplesSubquery("samplePeaks", q);
     // The outer GROUP BY time() needs the range again (without it InfluxDB ends it at now()).
-    const [result] = await query([
-      `SELECT max(bytes) AS bytes FROM (${inner}) WHERE time >= ${msLiteral(q.fromMs)} AND time < ${msLiteral(q.toMs)} GROUP BY time(${q.stepMs}ms), "direction" fill(none)`,
-    ]);
+    return `SELECT max(bytes) AS bytes FROM (${inner}) WHERE time >= ${msLiteral(q.fromMs)} AND time < ${msLiteral(q.toMs)} GROUP BY time(${q.stepMs}ms), "direction" fill(none)`;
+  }
+
+  function peaksOf(result: StatementResult | undefined): SampleSums[] {
     return byTimeOf(
       result?.series ?? [],
       (timeMs): SampleSums => ({ timeMs, bytesIn: 0, bytesOut: 0 }),
@@ -1214,25 +1218,59 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     );
   }
 
-  async function sampleRank(
-    q: SampleQuery & { rank: number },
-  ): Promise<{ bytesIn: number; bytesOut: number }> {
+  /** sampleRank's statement: the lowest of the `rank` highest samples, and how many there were. */
+  function rankStatement(q: SampleQuery & { rank: number }): string {
     if (!Number.isSafeInteger(q.rank) || q.rank < 1) {
       throw new RangeError(`sampleRank: rank ${q.rank}: expected a whole number ≥ 1`);
     }
     const inner = samplesSubquery("sampleRank", q);
-    // The lowest of the `rank` highest, and how many there were (fewer: the rank-th is a 0).
-    const [result] = await query([
-      `SELECT min(b) AS b, count(b) AS n FROM (SELECT top(bytes, ${q.rank}) AS b FROM (${inner}) GROUP BY "direction") GROUP BY "direction"`,
-    ]);
+    return `SELECT min(b) AS b, count(b) AS n FROM (SELECT top(bytes, ${q.rank}) AS b FROM (${inner}) GROUP BY "direction") GROUP BY "direction"`;
+  }
+
+  function rankOf(
+    result: StatementResult | undefined,
+    rank: number,
+  ): { bytesIn: number; bytesOut: number } {
     const out = { bytesIn: 0, bytesOut: 0 };
     for (const s of result?.series ?? []) {
       const [v] = seriesRows(s);
-      if (v === undefined || num(v.n) < q.rank) continue;
+      // Fewer than `rank` samples: the rank-th is a 0.
+      if (v === undefined || num(v.n) < rank) continue;
       if (tag(s, "direction") === "out") out.bytesOut = num(v.b);
       else out.bytesIn = num(v.b);
     }
     return out;
+  }
+
+  async function samplePeaks(q: SampleQuery & { stepMs: number }): Promise<SampleSums[]> {
+    const [result] = await query([peaksStatement(q)]);
+    return peaksOf(result);
+  }
+
+  async function sampleRank(
+    q: SampleQuery & { rank: number },
+  ): Promise<{ bytesIn: number; bytesOut: number }> {
+    const [result] = await query([rankStatement(q)]);
+    return rankOf(result, q.rank);
+  }
+
+  /**
+   * samplePeaks and sampleRank as two requests at once: in one request InfluxDB runs the
+   * statements in turn, and a year of samples took longer than the two side by side.
+   */
+  async function sampleStats(q: SampleStatsQuery): Promise<SampleStats> {
+    const { stepMs, rank } = q;
+    const peaks = stepMs === undefined ? undefined : peaksStatement({ ...q, stepMs });
+    const top = rank === undefined ? undefined : rankStatement({ ...q, rank });
+    if (peaks === undefined && top === undefined) samplesSubquery("sampleStats", q); // its checks
+    const [peaksResult, rankResult] = await Promise.all([
+      peaks === undefined ? undefined : query([peaks]),
+      top === undefined ? undefined : query([top]),
+    ]);
+    return {
+      peaks: peaksResult === undefined ? [] : peaksOf(peaksResult[0]),
+      rank: rankResult === undefined ? null : rankOf(rankResult[0], rank!),
+    };
   }
 
   async function responseTimes(q: ResponseTimeQuery): Promise<ResponseTimePoint[]> {
@@ -1268,6 +1306,7 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     samples,
     samplePeaks,
     sampleRank,
+    sampleStats,
     responseTimes,
     slaRows,
     addLinkStatus,
