@@ -1,6 +1,6 @@
 /**
  * The embedded store's response-time writes and the SLA series derived in them
- * (store/duckdb-store.ts `addResponseTimes`, sla/series.ts): what the run pipeline writes at
+ * (store/duckdb-writes.ts `addResponseTimes`, sla/series.ts): what the run pipeline writes at
  * each hand-over, timed on a real DuckDB file, for one or more builds of the store side by side
  * in the same run (so that the machine's load is the same for each).
  *

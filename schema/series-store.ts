@@ -310,6 +310,21 @@ export interface SeriesStore {
    * range's periods, counting those without a sample as 0, is this (traffic.ts `p95Rank`).
    */
   sampleRank(q: SampleQuery & { rank: number }): Promise<{ bytesIn: number; bytesOut: number }>;
+  /**
+   * `samplePeaks` (with `stepMs`; else `peaks` is empty) and `sampleRank` (with `rank`; else
+   * `rank` is null) of the same samples in one call: a graph's traffic call needs both, and the
+   * embedded store reads the samples once for them.
+   */
+  sampleStats(q: SampleStatsQuery): Promise<SampleStats>;
+}
+
+/** What `SeriesStore.sampleStats` is asked: the samples, and the peaks' step and/or a rank. */
+export type SampleStatsQuery = SampleQuery & { stepMs?: number; rank?: number };
+
+/** `SeriesStore.sampleStats`' answer. */
+export interface SampleStats {
+  peaks: SampleSums[];
+  rank: { bytesIn: number; bytesOut: number } | null;
 }
 
 /** The samples of one customer's series at level 1m or 5m (`SeriesStore.samples`). */

@@ -1,8 +1,9 @@
 /**
  * The link-status series on the embedded store (docs/series-schema.md#link-status-series): one
  * table per level (`link_status_1m` ...), its rows keyed by (customer, site, link, start_ms),
- * with up and down minutes that writes add to. The SQL and the rows' shapes; duckdb-store.ts
- * runs them on its connections. Parameters are numbered and typed by kind, never spliced.
+ * with up and down minutes that writes add to. The SQL and the rows' shapes;
+ * duckdb-link-status-rows.ts runs them on the store's connections. Parameters are numbered and
+ * typed by kind, never spliced.
  */
 import type { LinkStatusQuery, LinkStatusRow, SeriesLevel } from "../schema/series-store.js";
 import { LEVEL_NAMES, timeBound } from "./levels.js";

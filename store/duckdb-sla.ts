@@ -24,7 +24,7 @@ import { type SeriesLevel, slaCounters } from "../schema/series-store.js";
 import type { LevelLookup } from "../sla/config-levels.js";
 import { type SlaMinuteState, slaMinuteUpdate } from "../sla/series.js";
 
-// Required, not imported by name: see store/duckdb-store.ts.
+// Required, not imported by name: see store/duckdb-api.ts.
 const { BIGINT, DOUBLE, DuckDBDataChunk, INTEGER } = createRequire(import.meta.url)(
   "@duckdb/node-api",
 ) as typeof DuckDB;

@@ -361,11 +361,24 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
             const nonZero = (v: number[]) => v.filter((x) => x > 0);
             for (const rank of [1, 2, 17, Math.max(nonZero(ins).length, 1), ins.length + 1]) {
               const r = await store.sampleRank({ ...q, level, rank });
-              expect(r).toEqual({
+              const want = {
                 bytesIn: nonZero(ins)[rank - 1] ?? 0,
                 bytesOut: nonZero(outs)[rank - 1] ?? 0,
+              };
+              expect(r).toEqual(want);
+              // sampleStats: the same rank, with and without the peaks of a step.
+              expect(await store.sampleStats({ ...q, level, rank })).toEqual({
+                peaks: [],
+                rank: want,
               });
+              const both = await store.sampleStats({ ...q, level, rank, stepMs: DAY });
+              expect(both.rank).toEqual(want);
+              expect(both.peaks).toEqual(await store.samplePeaks({ ...q, level, stepMs: DAY }));
             }
+            expect(await store.sampleStats({ ...q, level, stepMs: HOUR })).toEqual({
+              peaks: await store.samplePeaks({ ...q, level, stepMs: HOUR }),
+              rank: null,
+            });
           }
         }
       }
@@ -381,6 +394,16 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
       await expect(
         store.sampleRank({ customer: "acme", fromMs: T0, toMs: T0 + DAY, level: "5m", rank: 0 }),
       ).rejects.toThrow(/rank 0/);
+      const day = { customer: "acme", fromMs: T0, toMs: T0 + DAY };
+      await expect(store.sampleStats({ ...day, level: "5m", rank: 1.5 })).rejects.toThrow(
+        /rank 1.5/,
+      );
+      await expect(store.sampleStats({ ...day, level: "5m", stepMs: -1 })).rejects.toThrow(
+        /stepMs -1/,
+      );
+      await expect(store.sampleStats({ ...day, level: "1d" as "5m", rank: 1 })).rejects.toThrow(
+        /level 1d: expected 1m, 5m/,
+      );
     }, 120_000);
 
     it("purges one customer's series at every level, traffic and response times, and only its", async () => {
