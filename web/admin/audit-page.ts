@@ -49,6 +49,30 @@ export interface AuditFilter {
 }
 
 /** The filter from the page's query, its problems named by field. */
+/**
+ * The UTC days of a log's filter (`from`, `to`: YYYY-MM-DD, both kept) as `[fromMs, toMs)`; what
+ * is not a day, or a last day before the first, is put in `problems` beside its field.
+ */
+export function auditDays(
+  filter: { from: string; to: string },
+  problems: FieldProblems,
+): { fromMs?: number; toMs?: number } {
+  const day = (k: "from" | "to") => {
+    const v = filter[k];
+    if (v === "") return undefined;
+    const ms = /^\d{4}-\d{2}-\d{2}$/.test(v) ? Date.parse(`${v}T00:00:00Z`) : Number.NaN;
+    if (Number.isNaN(ms)) problems[k] = "is not a day (YYYY-MM-DD)";
+    return Number.isNaN(ms) ? undefined : ms;
+  };
+  const from = day("from");
+  const to = day("to");
+  if (from !== undefined && to !== undefined && to < from) problems.to = "is before the first day";
+  return {
+    ...(from === undefined ? {} : { fromMs: from }),
+    ...(to === undefined ? {} : { toMs: to + DAY }),
+  };
+}
+
 export function readAuditFilter(search: string): {
   filter: AuditFilter;
   query: Omit<AuditSearch, "limit">;
@@ -75,18 +99,7 @@ export function readAuditFilter(search: string): {
     if ((AUDIT_KINDS as readonly string[]).includes(filter.kind)) query.action = filter.kind;
     else problems.kind = "is not a kind of entry";
   }
-  const day = (k: "from" | "to") => {
-    const v = filter[k];
-    if (v === "") return undefined;
-    const ms = /^\d{4}-\d{2}-\d{2}$/.test(v) ? Date.parse(`${v}T00:00:00Z`) : Number.NaN;
-    if (Number.isNaN(ms)) problems[k] = "is not a day (YYYY-MM-DD)";
-    return Number.isNaN(ms) ? undefined : ms;
-  };
-  const from = day("from");
-  const to = day("to");
-  if (from !== undefined) query.fromMs = from;
-  if (to !== undefined) query.toMs = to + DAY;
-  if (from !== undefined && to !== undefined && to < from) problems.to = "is before the first day";
+  Object.assign(query, auditDays(filter, problems));
   const before = get("before");
   if (before !== "") {
     if (/^\d{1,15}$/.test(before)) {

@@ -13,13 +13,12 @@ import { csvCell } from "../../query/overview.js";
 import type { AuditEntry } from "../../registry/model.js";
 import { ID_PATTERN } from "../../schema/config.js";
 import { type Html, html } from "../html.js";
-import { diff } from "./audit-page.js";
+import { auditDays, diff } from "./audit-page.js";
 import { field, selectField } from "./form-fields.js";
 import type { FieldProblems } from "./portal-settings.js";
 import { when } from "./users-page.js";
 
 export const REGISTRY_OPS = ["add", "update", "delete"] as const;
-const DAY = 86_400_000;
 
 export interface RegistryAuditFilter {
   user: string;
@@ -68,18 +67,7 @@ export function readRegistryAuditFilter(search: string): {
     if ((REGISTRY_OPS as readonly string[]).includes(filter.kind)) match.op = filter.kind;
     else problems.kind = "is not a kind of change (add, update or delete)";
   }
-  const day = (k: "from" | "to") => {
-    const v = filter[k];
-    if (v === "") return undefined;
-    const ms = /^\d{4}-\d{2}-\d{2}$/.test(v) ? Date.parse(`${v}T00:00:00Z`) : Number.NaN;
-    if (Number.isNaN(ms)) problems[k] = "is not a day (YYYY-MM-DD)";
-    return Number.isNaN(ms) ? undefined : ms;
-  };
-  const from = day("from");
-  const to = day("to");
-  if (from !== undefined) match.fromMs = from;
-  if (to !== undefined) match.toMs = to + DAY;
-  if (from !== undefined && to !== undefined && to < from) problems.to = "is before the first day";
+  Object.assign(match, auditDays(filter, problems));
   const upto = get("upto");
   if (upto !== "") {
     if (/^\d{1,15}$/.test(upto)) filter.upto = Number(upto);
