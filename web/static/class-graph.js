@@ -69,7 +69,7 @@
       attach(plot);
       figure.flowtally = { data, raw, plot };
       figure.dataset.drawn = "yes";
-      note.textContent = `${list.length} classes, ${x.length} points of ${answers[0].step}, stacked: in above the axis, out below. Drag across the graph to zoom in.`;
+      note.textContent = `${list.length} ${list.length === 1 ? "class" : "classes"}, ${x.length} points of ${answers[0].step}, stacked: in above the axis, out below. Drag across the graph to zoom in.`;
       new ResizeObserver(() => plot.setSize({ width: ft.width(target), height: 260 })).observe(
         figure,
       );
