@@ -26,6 +26,7 @@ import {
   type SiteRecord,
   siteRecordSchema,
 } from "./model.js";
+import { recordDerivation } from "./tree-derivation.js";
 import { checkTouched, checkTree, type TreeCheck, type TreeIndex } from "./tree-index.js";
 
 /**
@@ -318,6 +319,7 @@ export function applyChangeSet(
   // Valid: only now may a tree the caller owns be changed.
   if (inPlace) mergeInPlace(tree, changed);
   const snapshotOut: RegistrySnapshot = { version, customers: tree };
+  recordDerivation(snapshotOut, snapshot, changed.keys());
   if (check !== undefined && (context.commit === true || inPlace)) {
     // The index moves to the new tree (updated in place): the old snapshot, should it be used
     // again, gets a fresh one built from its own tree.
@@ -375,7 +377,7 @@ export function hasIndex(snapshot: RegistrySnapshot): boolean {
 }
 
 /** Position of customer `id` in a tree sorted by id, or -1. */
-function positionOf(tree: readonly { id: string }[], id: string): number {
+export function positionOf(tree: readonly { id: string }[], id: string): number {
   let lo = 0;
   let hi = tree.length - 1;
   while (lo <= hi) {

@@ -2,12 +2,14 @@
  * The registry as a running process sees it (docs/registry.md, "Live changes"): with
  * `registry.source: database` it opens the registry (the one RegistryStore of the process: the API
  * uses the same instance), reads its tree at start and follows every committed change set; each
- * version becomes the same customer model a config's `customers:` gives (the config with the
- * registry's customers in it, through buildCustomerModel: classification is the same code), built
- * whole, prefix table included, before the listeners swap it in between two datagrams: in slices
- * of a few ms with the event loop turning between them (`run`'s API shares the loop), the
- * versions committed during one build folded into the next. With `registry.source: config` it
- * holds no registry: version 0, the config's own customers.
+ * version becomes the customer model a config's `customers:` gives (the config with the
+ * registry's customers in it), ready, prefix table included, before the listeners swap it in
+ * between two datagrams. Where something classifies (`run`), each version's model is derived from
+ * the previous one and the customers the version changed (customer-model-update.ts: found by
+ * walking the two sorted trees, whose unchanged records are shared), in slices of a few ms with
+ * the event loop turning between them (`run`'s API shares the loop), the versions committed
+ * during one update folded into the next. With `registry.source: config` it holds no registry:
+ * version 0, the config's own customers.
  *
  * Changes are seen at once when this process applied them (RegistryStore.watch), through
  * PostgreSQL's LISTEN/NOTIFY when another process did, and by a slow poll of the version as a
@@ -16,22 +18,14 @@
  * FT_REGISTRY_OPEN until it is back.
  */
 import type { Logger } from "pino";
-import {
-  buildCustomerModel,
-  type CustomerModel,
-  customerModelSteps,
-} from "../collector/classify/customer-model.js";
-import {
-  runSteps,
-  runStepsSliced,
-  type SliceOptions,
-  type Steps,
-} from "../collector/classify/steps.js";
+import { buildCustomerModel, type CustomerModel } from "../collector/classify/customer-model.js";
+import { runStepsSliced, type SliceOptions } from "../collector/classify/steps.js";
 import type { Config } from "../schema/config.js";
 import { type ErrorCode, FlowtallyError, isFlowtallyError } from "../schema/errors.js";
-import type { RegistryCustomer, RegistrySnapshot } from "./model.js";
+import type { RegistrySnapshot } from "./model.js";
 import { openRegistry } from "./open-registry.js";
 import type { RegistryStore, SqlDriver } from "./sql-registry.js";
+import { followVersions, versionSteps, withCustomers } from "./version-model.js";
 
 /** One registry version as classification uses it. */
 export interface AppliedRegistry {
@@ -42,8 +36,9 @@ export interface AppliedRegistry {
   /** The running config with this version's customers in `customers`. */
   readonly config: Readonly<Config>;
   /**
-   * Its customer model: built whole (prefix table included) before a change is announced; for
-   * the version read at start built when first asked, as the config path does.
+   * Its customer model: ready (prefix table included) before a change is announced; for the
+   * version read at start built when first asked, as the config path does. Models of successive
+   * versions number customers and links each their own way (a swap hands over what is open).
    */
   readonly model: CustomerModel;
 }
@@ -141,6 +136,8 @@ export function createRegistryRuntime(
   const listeners = new Set<(a: AppliedRegistry) => void>();
   let current: AppliedRegistry | undefined;
   let snapshot: RegistrySnapshot | undefined;
+  /** The versions as classification follows them (`run`): each model from the one before. */
+  const following = followVersions();
   let stopped = false;
   let unwatch: (() => void) | undefined;
   let poll: NodeJS.Timeout | undefined;
@@ -235,7 +232,7 @@ export function createRegistryRuntime(
       let built: { config: Config; model: CustomerModel };
       do {
         from = base;
-        built = await runStepsSliced(versionSteps(from, next), deps.slice);
+        built = await runStepsSliced(versionSteps(from, next, following), deps.slice);
       } while (from !== base && !stopped);
       if (stopped) return;
       snapshot = next;
@@ -328,67 +325,6 @@ export function createRegistryRuntime(
     health: () => (down === undefined ? [] : [{ name: "registry", code: down.code }]),
     refresh,
   };
-}
-
-type ConfigCustomer = Config["customers"][number];
-
-/**
- * Each registry customer as the config holds one, kept per customer record: a version shares the
- * records it did not change with the version before, so only changed customers are made again.
- */
-const asConfig = new WeakMap<RegistryCustomer, ConfigCustomer>();
-
-/**
- * `cfg` with the registry's customers, in the config's shape: objects of one layout (the
- * registry's records, spread from parsed JSON, come in many), which the model's build reads
- * several times faster.
- */
-function withCustomers(cfg: Readonly<Config>, snapshot: RegistrySnapshot): Config {
-  return runSteps(withCustomersSteps(cfg, snapshot));
-}
-
-/** Customers looked up or converted in one step of {@link withCustomersSteps}. */
-const CUSTOMERS_PER_STEP = 5000;
-
-function* withCustomersSteps(cfg: Readonly<Config>, snapshot: RegistrySnapshot): Steps<Config> {
-  const customers = new Array<ConfigCustomer>(snapshot.customers.length);
-  for (let k = 0; k < customers.length; k++) {
-    if (k % CUSTOMERS_PER_STEP === CUSTOMERS_PER_STEP - 1) yield;
-    const c = snapshot.customers[k]!;
-    let made = asConfig.get(c);
-    if (made === undefined) {
-      made = {
-        id: c.id,
-        name: c.name,
-        serviceType: c.serviceType,
-        sites: c.sites.map((s) => ({
-          id: s.id,
-          name: s.name,
-          links: s.links.map((l) => ({
-            id: l.id,
-            name: l.name,
-            prefixes: l.prefixes,
-            router: l.router,
-            ifIndex: l.ifIndex,
-            commitRate: l.commitRate,
-          })),
-        })),
-      } as ConfigCustomer;
-      asConfig.set(c, made);
-    }
-    customers[k] = made;
-  }
-  return { ...cfg, customers };
-}
-
-/** A version's config and its model, prefix table included, in steps. */
-function* versionSteps(
-  base: Readonly<Config>,
-  snapshot: RegistrySnapshot,
-): Steps<{ config: Config; model: CustomerModel }> {
-  const config = yield* withCustomersSteps(base, snapshot);
-  const model = yield* customerModelSteps(config);
-  return { config, model };
 }
 
 /** An applied version whose config and model are made when first asked for. */

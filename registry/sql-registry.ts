@@ -20,6 +20,7 @@ import {
 import type { RegistryStore, SqlDriver, SqlSession } from "./sql-driver.js";
 import { createGroupCommit, type SqlRegistryCore } from "./sql-group-commit.js";
 import { createRegistryTables, readCustomers } from "./sql-tables.js";
+import { recordDerivation } from "./tree-derivation.js";
 import type { TreeFile } from "./tree-snapshot.js";
 
 export type { RegistryStore, SqlDriver, SqlSession } from "./sql-driver.js";
@@ -175,6 +176,7 @@ export function createSqlRegistry(
     for (const id of ids) changed.set(id, fresh.get(id) ?? null);
     const snapshot = { version, customers: mergeTree(from.customers, changed) };
     carryIndex(from, snapshot, changed);
+    recordDerivation(snapshot, from, ids);
     return snapshot;
   }
 

@@ -13,7 +13,7 @@
 import type { FlowBatch } from "../../schema/flow-record.js";
 import { Direction, UNATTRIBUTED } from "../aggregate/partial-sums.js";
 import type { ClassRule, CustomerModel } from "./customer-model.js";
-import type { PrefixTable } from "./prefix-table.js";
+import type { PrefixLookup } from "./prefix-table.js";
 
 export interface Attribution {
   /** 1 or 2 entries. */
@@ -58,7 +58,7 @@ export function createClassifier(model: CustomerModel): Classifier {
   }
 
   /** The model's prefix table, asked for at the first lookup (it is built then). */
-  let prefixes: PrefixTable | undefined;
+  let prefixes: PrefixLookup | undefined;
   function lookup(batch: FlowBatch, i: number, src: boolean): number {
     const v = batch.ipVersion[i];
     prefixes ??= model.prefixes;

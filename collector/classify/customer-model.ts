@@ -7,7 +7,12 @@
  */
 import type { Config } from "../../schema/config.js";
 import { linkPrefixSteps } from "./link-prefixes.js";
-import { type PrefixTable, PrefixTableBuilder, parsePrefix } from "./prefix-table.js";
+import {
+  type PrefixLookup,
+  type PrefixTable,
+  PrefixTableBuilder,
+  parsePrefix,
+} from "./prefix-table.js";
 import { runSteps, type Steps } from "./steps.js";
 
 export interface LinkInfo {
@@ -46,9 +51,10 @@ export interface CustomerModel {
   /**
    * Every link's prefixes; the value is the link index. Built at the first lookup (the first
    * flow), not before `run` answers: the 150 000 prefixes of 100 000 customers take 0.1 s;
-   * already built when the model came from customerModelSteps.
+   * already built when the model came from customerModelSteps. A model that follows registry
+   * versions (customer-model-update.ts) may answer through a base table and an overlay.
    */
-  readonly prefixes: PrefixTable;
+  readonly prefixes: PrefixLookup;
   /** exporter address → ifIndex → link index. */
   interfaces: ReadonlyMap<string, ReadonlyMap<number, number>>;
   /** Class ids by class index; the last one is the default class. */
@@ -113,7 +119,7 @@ function* modelSteps(cfg: Config, buildTable: boolean): Steps<CustomerModel> {
       }
     }
   }
-  const rules = cfg.classes.map((c) => compileRule(c));
+  const { classIds, rules } = classRules(cfg);
   if (buildTable) yield* prefixes.tableSteps();
   return {
     customers,
@@ -122,8 +128,19 @@ function* modelSteps(cfg: Config, buildTable: boolean): Steps<CustomerModel> {
       return prefixes.table();
     },
     interfaces,
-    classIds: [...cfg.classes.map((c) => c.id), cfg.defaultClass],
+    classIds,
     rules,
+  };
+}
+
+/** The traffic classes as the model holds them: ids by class index, and compiled rules. */
+export function classRules(cfg: Pick<Config, "classes" | "defaultClass">): {
+  classIds: string[];
+  rules: ClassRule[];
+} {
+  return {
+    classIds: [...cfg.classes.map((c) => c.id), cfg.defaultClass],
+    rules: cfg.classes.map((c) => compileRule(c)),
   };
 }
 

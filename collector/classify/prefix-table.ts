@@ -683,8 +683,19 @@ class Pool {
 // ---------------------------------------------------------------------------------------------
 // Looking up
 
+/**
+ * What the classifier asks of a prefix table: a {@link PrefixTable}, or one with a small table of
+ * recent changes over it (prefix-overlay.ts: a registry version applied from the one before).
+ */
+export interface PrefixLookup {
+  lookup4(addr: number): number;
+  lookup6(bytes: Uint8Array, offset?: number): number;
+  lookup(address: string): number;
+  stats(): PrefixTableStats;
+}
+
 /** An immutable longest-prefix-match table; made by {@link PrefixTableBuilder.build}. */
-export class PrefixTable {
+export class PrefixTable implements PrefixLookup {
   readonly #trie4: Int32Array;
   readonly #trie6: Int32Array;
   readonly #prefixes4: number;
