@@ -43,7 +43,8 @@ export function recordDerivation(
 /**
  * The ids of the customers that may differ between `earlier` and `later` (more ids than changed
  * is no harm: the records are compared), or undefined when the snapshots do not tell: then the
- * two trees must be compared whole.
+ * two trees must be compared whole. Two trees that each differ from one start only in their own
+ * ids differ from each other only in those ids together, whichever came first.
  */
 export function changedBetween(
   earlier: RegistrySnapshot,
@@ -54,11 +55,7 @@ export function changedBetween(
   const start = d?.start.deref();
   if (d === undefined || start === undefined) return undefined;
   if (start === earlier) return [...d.ids];
-  // `earlier` in the same run, before `later`: what changed since the start covers it.
   const e = derivations.get(earlier);
-  if (e === undefined || e.start.deref() !== start || earlier.version >= later.version) {
-    return undefined;
-  }
-  for (const id of e.ids) if (!d.ids.has(id)) return undefined;
-  return [...d.ids];
+  if (e === undefined || e.start.deref() !== start) return undefined;
+  return [...new Set([...e.ids, ...d.ids])];
 }

@@ -1,10 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { type Config, configSchema } from "../../schema/config.js";
 import { prng } from "../../test/support/latency-exports.js";
-import { buildCustomerModel, type CustomerModel } from "./customer-model.js";
+import {
+  expectSameModel,
+  interfaces,
+  linkName,
+  probeAddresses,
+} from "../../test/support/same-model.js";
+import { buildCustomerModel } from "./customer-model.js";
 import { type CustomerChange, CustomerModelUpdater } from "./customer-model-update.js";
 import { LayeredPrefixTable } from "./prefix-overlay.js";
-import { formatAddress, PrefixTable, parsePrefix } from "./prefix-table.js";
+import { formatAddress, PrefixTable } from "./prefix-table.js";
 import { runSteps } from "./steps.js";
 
 type ConfigCustomer = Config["customers"][number];
@@ -136,83 +142,9 @@ class Trees {
   }
 }
 
-/** A link named by its ids, as both models must agree on it whatever its number. */
-function linkName(m: CustomerModel, link: number): string | null {
-  if (link < 0) return null;
-  const l = m.links[link]!;
-  return `${l.customer}/${l.site}/${l.link}`;
-}
-
-/** The interface map as `router#ifIndex=customer/site/link` texts. */
-function interfaces(m: CustomerModel): string[] {
-  return [...m.interfaces].flatMap(([router, byIf]) =>
-    [...byIf].map(([ifIndex, link]) => `${router}#${ifIndex}=${linkName(m, link)}`),
-  );
-}
-
-/** Addresses at, around and inside every prefix ever given, and random ones. */
-function probes(trees: Trees): Array<{ v4: number } | { v6: Uint8Array }> {
-  const out: Array<{ v4: number } | { v6: Uint8Array }> = [];
-  for (const text of trees.ever) {
-    const p = parsePrefix(text);
-    if ("error" in p) throw new Error(p.error);
-    if (p.version === 4) {
-      const net =
-        ((p.bytes[0]! << 24) | (p.bytes[1]! << 16) | (p.bytes[2]! << 8) | p.bytes[3]!) >>> 0;
-      const size = 2 ** (32 - p.length);
-      for (const a of [net, net + size - 1, net - 1, net + size, net + trees.int(size)]) {
-        out.push({ v4: a >>> 0 });
-      }
-    } else {
-      const first = p.bytes.slice();
-      const last = p.bytes.slice();
-      for (let bit = p.length; bit < 128; bit++) last[bit >> 3]! |= 0x80 >> (bit & 7);
-      out.push({ v6: first }, { v6: last });
-    }
-  }
-  for (let k = 0; k < 2000; k++) out.push({ v4: ((10 << 24) | trees.int(65536)) >>> 0 });
-  return out;
-}
-
-/** Every lookup, link and interface of `inc` as in `whole`, by name (numbers may differ). */
-function expectSameModel(inc: CustomerModel, whole: CustomerModel, trees: Trees): void {
-  expect(inc.customers.length).toBe(whole.customers.length);
-  expect(inc.links.length).toBe(whole.links.length);
-  expect(inc.customers.map((c) => c.index)).toEqual(inc.customers.map((_, i) => i));
-  expect(inc.links.map((l) => l.index)).toEqual(inc.links.map((_, i) => i));
-  const customers = new Map(inc.customers.map((c) => [c.id, c]));
-  for (const c of whole.customers) {
-    expect({ ...customers.get(c.id), index: 0 }).toEqual({ ...c, index: 0 });
-  }
-  const links = new Map(inc.links.map((l) => [`${l.customer}/${l.site}/${l.link}`, l]));
-  for (const l of whole.links) {
-    const mine = links.get(`${l.customer}/${l.site}/${l.link}`)!;
-    expect(mine).toBeDefined();
-    expect(mine.commitRate).toBe(l.commitRate);
-    expect(inc.customers[mine.customerIndex]!.id).toBe(l.customer);
-  }
-  expect(new Set(interfaces(inc))).toEqual(new Set(interfaces(whole)));
-  expect(inc.interfaces.size).toBe(whole.interfaces.size);
-  const { prefixes4, prefixes6 } = whole.prefixes.stats();
-  expect(inc.prefixes.stats()).toMatchObject({ prefixes4, prefixes6 });
-  const differ: string[] = [];
-  for (const p of probes(trees)) {
-    const [a, b] =
-      "v4" in p
-        ? [inc.prefixes.lookup4(p.v4), whole.prefixes.lookup4(p.v4)]
-        : [inc.prefixes.lookup6(p.v6), whole.prefixes.lookup6(p.v6)];
-    if (linkName(inc, a) !== linkName(whole, b)) {
-      const at =
-        "v4" in p
-          ? formatAddress(
-              Uint8Array.of(p.v4 >>> 24, (p.v4 >>> 16) & 255, (p.v4 >>> 8) & 255, p.v4 & 255),
-            )
-          : formatAddress(p.v6);
-      differ.push(`${at}: ${linkName(inc, a)} vs ${linkName(whole, b)}`);
-    }
-  }
-  expect(differ.slice(0, 5)).toEqual([]);
-  expect(inc.classIds).toEqual(whole.classIds);
+/** Addresses at, around and inside every prefix the trees ever gave, and random ones. */
+function probes(trees: Trees): string[] {
+  return probeAddresses(trees.ever, trees.rand, "10.0.0.0/16");
 }
 
 describe("a customer model updated version by version (registry, run)", () => {
@@ -223,7 +155,7 @@ describe("a customer model updated version by version (registry, run)", () => {
       let customers = Array.from({ length: 400 }, () => trees.customer());
       const updater = new CustomerModelUpdater();
       let model = runSteps(updater.build(config(customers)));
-      expectSameModel(model, buildCustomerModel(config(customers)), trees);
+      expectSameModel(model, buildCustomerModel(config(customers)), probes(trees));
       let layered = 0;
       for (let version = 0; version < VERSIONS; version++) {
         const changes: CustomerChange[] = [];
@@ -255,7 +187,7 @@ describe("a customer model updated version by version (registry, run)", () => {
         };
         model = runSteps(updater.update(config(customers), changes));
         if (model.prefixes instanceof LayeredPrefixTable) layered++;
-        expectSameModel(model, buildCustomerModel(config(customers)), trees);
+        expectSameModel(model, buildCustomerModel(config(customers)), probes(trees));
         // The previous version's model is not changed by the next one (a swap still reads it).
         expect({
           customers: before.customers,
@@ -281,7 +213,7 @@ describe("a customer model updated version by version (registry, run)", () => {
       ),
     );
     expect(big.prefixes).toBeInstanceOf(PrefixTable);
-    expectSameModel(big, buildCustomerModel(config(customers)), trees);
+    expectSameModel(big, buildCustomerModel(config(customers)), probes(trees));
     let one = trees.customer();
     while (!one.sites.some((s) => s.links.some((l) => l.prefixes.length > 0))) {
       one = trees.customer();
@@ -289,7 +221,7 @@ describe("a customer model updated version by version (registry, run)", () => {
     customers = [...customers, one];
     const small = runSteps(updater.update(config(customers), [{ id: one.id, after: one }]));
     expect(small.prefixes).toBeInstanceOf(LayeredPrefixTable);
-    expectSameModel(small, buildCustomerModel(config(customers)), trees);
+    expectSameModel(small, buildCustomerModel(config(customers)), probes(trees));
   });
 
   it("a more-specific prefix moved to another customer answers with its new link, a removed one with its cover", () => {
