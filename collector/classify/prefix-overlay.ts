@@ -180,6 +180,8 @@ export class PrefixSet {
   #base: PrefixTable = new PrefixTableBuilder().build();
   /** Keys added, removed or revalued since the base was built. */
   readonly #dirty = new Set<PrefixKey>();
+  /** The table made last, while no prefix changed since. */
+  #table: PrefixLookup | undefined;
 
   #family(key: PrefixKey): Family {
     return typeof key === "number" ? this.#v4 : this.#v6;
@@ -215,6 +217,7 @@ export class PrefixSet {
     if (had === value) return;
     f.values.set(key, value);
     this.#dirty.add(key);
+    this.#table = undefined;
     if (had !== undefined) return;
     f.lengths[keyLength(key)]!++;
     if (!f.unsorted) f.sorted.splice(lowerBound(f.sorted, key), 0, key);
@@ -224,6 +227,7 @@ export class PrefixSet {
     const f = this.#family(key);
     if (!f.values.delete(key)) return;
     this.#dirty.add(key);
+    this.#table = undefined;
     f.lengths[keyLength(key)]!--;
     if (!f.unsorted) f.sorted.splice(lowerBound(f.sorted, key), 1);
   }
@@ -243,6 +247,7 @@ export class PrefixSet {
     }
     this.#base = yield* builder.buildSteps();
     this.#dirty.clear();
+    this.#table = undefined;
   }
 
   /**
@@ -250,13 +255,20 @@ export class PrefixSet {
    * changes since the base) a new base.
    */
   *tableSteps(): Steps<PrefixLookup> {
-    if (this.#dirty.size === 0) return this.#base;
+    if (this.#table !== undefined) return this.#table;
+    if (this.#dirty.size === 0) {
+      this.#table = this.#base;
+      return this.#table;
+    }
     const overlay = this.#dirty.size > MAX_DIRTY ? undefined : this.#overlay();
     if (overlay === undefined) {
       yield* this.compactSteps();
-      return this.#base;
+      this.#table = this.#base;
+      return this.#table;
     }
-    return new LayeredPrefixTable(this.#base, overlay, this.#v4.values.size, this.#v6.values.size);
+    const { size: v4 } = this.#v4.values;
+    this.#table = new LayeredPrefixTable(this.#base, overlay, v4, this.#v6.values.size);
+    return this.#table;
   }
 
   /** The overlay of the dirty prefixes (see the file's comment), or undefined if too large. */

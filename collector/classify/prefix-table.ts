@@ -516,7 +516,9 @@ const SUBTREES_PER_STEP = 16;
 function* buildTrie(list: PrefixList, shape: TrieShape): Steps<Int32Array> {
   const scratch = shape.strides.map((stride) => new Int32Array(1 << stride));
   const order = yield* list.sortedOrder();
-  const c: Compiler = { list, shape, order, pool: new Pool(), scratch };
+  // Room for the root and, per prefix, about what a /28 costs (two 16-entry chunks); grown as needed.
+  const pool = new Pool(scratch[0]!.length + Math.min(1 << 18, 32 * list.count + 64));
+  const c: Compiler = { list, shape, order, pool, scratch };
   c.pool.reserve(scratch[0]!.length); // the root sits at offset 0: lookups start there
   // The root level of compile(c, 0, list.count, 0, 0, NO_MATCH): never one-way, never a chain.
   const entries = scratch[0]!;
@@ -645,8 +647,13 @@ function encodeChild(offset: number): number {
 
 /** A growable Int32Array; the result is copied out without slack. */
 class Pool {
-  array = new Int32Array(1 << 18);
+  array: Int32Array;
   used = 0;
+
+  /** `initial`: entries to start with (a table of a few prefixes needs little more than its root). */
+  constructor(initial: number) {
+    this.array = new Int32Array(initial);
+  }
 
   reserve(n: number): number {
     if (this.used + n > this.array.length) {
