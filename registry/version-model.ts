@@ -127,6 +127,9 @@ export function* versionSteps(
     const ids = changedBetween(last, snapshot);
     const changes = ids === undefined ? yield* walkSteps(last, snapshot) : changesOf(ids, snapshot);
     config = withLazyCustomers(base, snapshot);
+    // A turn of the loop between finding the changes and applying them: an update is never one
+    // slice, so what commits (or a SIGHUP) meanwhile meets one under way, as with a whole build.
+    yield;
     model =
       changes.length > MAX_CHANGED_SHARE * Math.max(snapshot.customers.length, 1000)
         ? yield* following.updater.build(config)
