@@ -2,8 +2,7 @@ import { describe, expect, it } from "vitest";
 import { buildCustomerModel } from "../collector/classify/customer-model.js";
 import { runSteps } from "../collector/classify/steps.js";
 import { configSchema } from "../schema/config.js";
-import { prng } from "../test/support/latency-exports.js";
-import { expectSameModel, probeAddresses } from "../test/support/same-model.js";
+import { Draws, expectSameModel, probeAddresses } from "../test/support/same-model.js";
 import { applyChangeSet } from "./change-set.js";
 import { type ChangeInput, EMPTY_SNAPSHOT, type RegistrySnapshot } from "./model.js";
 import { changedBetween } from "./tree-derivation.js";
@@ -12,18 +11,9 @@ import { followVersions, versionSteps } from "./version-model.js";
 const BASE = configSchema.parse({ classes: [{ id: "web", match: { ports: [80] } }] });
 
 /** Random change sets on a registry tree: customers, links and prefixes added, moved, removed. */
-class Changes {
-  readonly rand: () => number;
+class Changes extends Draws {
   readonly given = new Set<string>();
   #next = 0;
-
-  constructor(seed: number) {
-    this.rand = prng(seed);
-  }
-
-  int(n: number): number {
-    return Math.floor(this.rand() * n);
-  }
 
   /** A prefix in 10.0/16 of length 22-30, maybe holding or inside another one. */
   prefix(): string {

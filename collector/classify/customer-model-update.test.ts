@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type Config, configSchema } from "../../schema/config.js";
-import { prng } from "../../test/support/latency-exports.js";
 import {
+  Draws,
   expectSameModel,
   interfaces,
   linkName,
@@ -28,21 +28,12 @@ const config = (customers: ConfigCustomer[]): Config => ({ ...BASE, customers })
  * of every length in one IPv4 /16 and one IPv6 /32, so they nest, and prefixes moved between
  * customers within one version.
  */
-class Trees {
-  readonly rand: () => number;
+class Trees extends Draws {
   /** Prefixes and interfaces in use now. */
   readonly used = new Set<string>();
   /** Every prefix ever given: the addresses at and around them are looked up. */
   readonly ever = new Set<string>();
   #next = 0;
-
-  constructor(seed: number) {
-    this.rand = prng(seed);
-  }
-
-  int(n: number): number {
-    return Math.floor(this.rand() * n);
-  }
 
   /** A prefix not in use, of any length, in 10.0/16 (most) or 2001:db8::/32. */
   prefix(): string {

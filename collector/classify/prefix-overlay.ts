@@ -19,6 +19,7 @@
  */
 import {
   ipv4ToUint32,
+  lookupText,
   MAX_PREFIX_VALUE,
   NO_MATCH,
   type Prefix,
@@ -26,7 +27,6 @@ import {
   type PrefixTable,
   PrefixTableBuilder,
   type PrefixTableStats,
-  parseAddress,
 } from "./prefix-table.js";
 import type { Steps } from "./steps.js";
 
@@ -131,14 +131,17 @@ class Family {
 export class LayeredPrefixTable implements PrefixLookup {
   readonly #base: PrefixTable;
   readonly #overlay: PrefixTable;
-  readonly #prefixes4: number;
-  readonly #prefixes6: number;
+  /** The current prefixes per family (the stats of a table built whole from them). */
+  readonly #counts: { prefixes4: number; prefixes6: number };
 
-  constructor(base: PrefixTable, overlay: PrefixTable, prefixes4: number, prefixes6: number) {
+  constructor(
+    base: PrefixTable,
+    overlay: PrefixTable,
+    counts: { prefixes4: number; prefixes6: number },
+  ) {
     this.#base = base;
     this.#overlay = overlay;
-    this.#prefixes4 = prefixes4;
-    this.#prefixes6 = prefixes6;
+    this.#counts = counts;
   }
 
   lookup4(addr: number): number {
@@ -154,18 +157,14 @@ export class LayeredPrefixTable implements PrefixLookup {
   }
 
   lookup(address: string): number {
-    const parsed = parseAddress(address);
-    if ("error" in parsed) throw new TypeError(parsed.error);
-    if (parsed.version === 4) return this.lookup4(ipv4ToUint32(parsed.bytes));
-    return this.lookup6(parsed.bytes, 0);
+    return lookupText(this, address);
   }
 
   stats(): PrefixTableStats {
     const b = this.#base.stats();
     const o = this.#overlay.stats();
     return {
-      prefixes4: this.#prefixes4,
-      prefixes6: this.#prefixes6,
+      ...this.#counts,
       bytes: b.bytes + o.bytes,
       bytes4: b.bytes4 + o.bytes4,
       bytes6: b.bytes6 + o.bytes6,
@@ -266,8 +265,10 @@ export class PrefixSet {
       this.#table = this.#base;
       return this.#table;
     }
-    const { size: v4 } = this.#v4.values;
-    this.#table = new LayeredPrefixTable(this.#base, overlay, v4, this.#v6.values.size);
+    this.#table = new LayeredPrefixTable(this.#base, overlay, {
+      prefixes4: this.#v4.values.size,
+      prefixes6: this.#v6.values.size,
+    });
     return this.#table;
   }
 

@@ -701,6 +701,14 @@ export interface PrefixLookup {
   stats(): PrefixTableStats;
 }
 
+/** {@link PrefixLookup.lookup}: a bare address given as text, looked up in `table`. */
+export function lookupText(table: PrefixLookup, address: string): number {
+  const parsed = parseAddress(address);
+  if ("error" in parsed) throw new TypeError(parsed.error);
+  if (parsed.version === 4) return table.lookup4(ipv4ToUint32(parsed.bytes));
+  return table.lookup6(parsed.bytes, 0);
+}
+
 /** An immutable longest-prefix-match table; made by {@link PrefixTableBuilder.build}. */
 export class PrefixTable implements PrefixLookup {
   readonly #trie4: Int32Array;
@@ -755,10 +763,7 @@ export class PrefixTable implements PrefixLookup {
 
   /** Convenience for tests and tools: looks up a bare address given as text. */
   lookup(address: string): number {
-    const parsed = parseAddress(address);
-    if ("error" in parsed) throw new TypeError(parsed.error);
-    if (parsed.version === 4) return this.lookup4(ipv4ToUint32(parsed.bytes));
-    return this.lookup6(parsed.bytes, 0);
+    return lookupText(this, address);
   }
 
   stats(): PrefixTableStats {

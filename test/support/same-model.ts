@@ -6,6 +6,21 @@
 import { expect } from "vitest";
 import type { CustomerModel } from "../../collector/classify/customer-model.js";
 import { formatAddress, parsePrefix } from "../../collector/classify/prefix-table.js";
+import { prng } from "./latency-exports.js";
+
+/** Seeded random draws, for the generators of random customer trees and their changes. */
+export class Draws {
+  readonly rand: () => number;
+
+  constructor(seed: number) {
+    this.rand = prng(seed);
+  }
+
+  /** An integer from 0 to n - 1. */
+  int(n: number): number {
+    return Math.floor(this.rand() * n);
+  }
+}
 
 /** A link named by its ids (`customer/site/link`), or null for no link. */
 export function linkName(m: CustomerModel, link: number): string | null {
