@@ -149,7 +149,8 @@ export function profilePeriods(
   let start = fromMs;
   let profile = first.profile;
   for (const v of history) {
-    if (v.fromMs <= fromMs) continue;
+    // The first version is also in force before its moment: no part ends there.
+    if (v.fromMs <= fromMs || v === first) continue;
     if (v.fromMs >= toMs) break;
     out.push({ fromMs: start, toMs: v.fromMs, profile });
     start = v.fromMs;
