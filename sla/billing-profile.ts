@@ -17,6 +17,7 @@
 import type { Config } from "../schema/config.js";
 import { type Billing, billingResolver } from "./billing.js";
 import type { RateStep } from "./commit-rate.js";
+import { versionsFrom } from "./profiles.js";
 
 /** What a customer is billed by: its billing and its links' commit rates ("site/link" → bits/s). */
 export interface BillingProfile {
@@ -127,14 +128,7 @@ function parseProfile(text: string): BillingProfile | undefined {
  * (in force from the beginning of time). Undefined only for an empty history.
  */
 export function profileAt(history: ProfileHistory, atMs: number): ProfileVersion | undefined {
-  let lo = 0;
-  let hi = history.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (history[mid]!.fromMs <= atMs) lo = mid + 1;
-    else hi = mid;
-  }
-  return history[Math.max(0, lo - 1)];
+  return history[Math.max(0, versionsFrom(history, atMs) - 1)];
 }
 
 /** The parts of [fromMs, toMs) with one version each, in order (none for an empty history). */

@@ -286,6 +286,16 @@ for (const backend of apiStores({ log })) {
       ]);
     });
 
+    it("stores any customer id and profile text as given, a second write of a key replacing it", async () => {
+      const customer = 'odd id, with=signs "and" \\ spaces';
+      const profile = '{"billing":{"currency":"a \\"quoted\\" \\\\ value"},"commitRates":{}}';
+      await store.putBillingProfiles([{ customer, fromMs: V1_AT, profile: "{}" }]);
+      await store.putBillingProfiles([{ customer, fromMs: V1_AT, profile }]);
+      expect(await store.billingProfiles({ customer })).toEqual([
+        { customer, fromMs: V1_AT, profile },
+      ]);
+    });
+
     it("before the first version known, the first is in force", async () => {
       const { json } = await get(
         `/api/v1/customers/acme/sla?from=${iso(V1_AT - 30 * DAY)}&to=${iso(V1_AT - 29 * DAY)}`,
