@@ -29,6 +29,7 @@ import {
   SLA_ALERTS_STOP_GRACE_MS,
 } from "../sla/alerts/sla-alerts.js";
 import { configLevels } from "../sla/config-levels.js";
+import { createProfileRecorder } from "../sla/profile-recorder.js";
 import { createStore } from "../store/create-store.js";
 import { createApiRegistry } from "./api-registry.js";
 import { collectorId, requireQueue } from "./collect-command.js";
@@ -51,6 +52,11 @@ export interface RunningService {
   readonly registry?: RegistryRuntime;
   /** SIGHUP (serve): reads the provider's portal templates again (docs/portal.md). */
   reloadPortalTemplates?(cfg: Config): void;
+  /**
+   * SIGHUP (serve): the customers (registry.source: config), classes and billing of the API,
+   * the billing profiles stored when they changed, and the portal templates.
+   */
+  reload?(cfg: Config): void;
   stop(): Promise<void>;
 }
 
@@ -216,6 +222,8 @@ export async function startServe(
     log,
     driver,
     ...(runtime.store === undefined ? {} : { store: runtime.store }),
+    // registry.source: config: the customers of the config in force (SIGHUP swaps them).
+    customers: () => runtime.current().config.customers,
   });
   try {
     await runtime.start();
@@ -241,11 +249,23 @@ export async function startServe(
       accounts,
       liveModel(() => runtime.current().model),
     );
+    // The customers' billing profiles, versioned in the store (docs/sla.md "Profile versions"):
+    // now, at each registry version (a commit rate PATCHed) and at each SIGHUP.
+    const profiles = createProfileRecorder({ store, log });
+    const unRecorded = runtime.onApplied((applied) => void profiles.record(applied.config));
+    void profiles.record(runtime.current().config, true);
     return {
       api: api.address,
       registry: runtime,
       reloadPortalTemplates: api.reloadPortalTemplates,
+      reload(next) {
+        const applied = runtime.rebase(next);
+        api.reloadConfig(applied.config);
+        void profiles.record(applied.config, true);
+      },
       async stop() {
+        unRecorded();
+        await profiles.settled();
         await api.close();
         await accounts?.stop().catch((e: unknown) => {
           log.warn({ err: e }, "the accounts database did not close cleanly");
@@ -312,5 +332,6 @@ async function serveApi(
     address,
     close: () => api.close(),
     reloadPortalTemplates: (c: Config) => api.reloadPortalTemplates(c),
+    reloadConfig: (c: Config) => api.reloadConfig(c),
   };
 }

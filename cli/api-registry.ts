@@ -30,11 +30,13 @@ export function createApiRegistry(
      * classification follows): the API's writes go through it, so they are seen at once.
      */
     store?: RegistryStore;
+    /** The customers now, for `registry.source: config` (a process that reloads its config). */
+    customers?: () => Config["customers"];
   },
 ): ApiRegistry {
   if (cfg.registry.source === "config") {
     return {
-      access: configRegistry(cfg.customers),
+      access: configRegistry(deps.customers ?? cfg.customers),
       start: () => Promise.resolve(),
       stop: () => Promise.resolve(),
     };

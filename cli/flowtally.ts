@@ -154,9 +154,9 @@ program
     const { cfg, log } = service;
     const { startServe } = await import("./aggregate-command.js");
     const signalled = stopSignal(log, "closing the API");
-    const hangup = await reloadOnHangup(opts.config, service, "log");
+    const hangup = await reloadOnHangup(opts.config, service, "api");
     const running = await startServe(cfg, log);
-    hangup.started({ reload: (next) => running.reloadPortalTemplates?.(next) });
+    hangup.started({ reload: (next) => running.reload?.(next) });
     await signalled;
     hangup.stop();
     await running.stop();
@@ -626,12 +626,12 @@ async function loadService(opts: ServiceOptions, cmd: Command): Promise<Service>
 async function reloadOnHangup(
   path: string,
   service: Service,
-  applies: "model" | "log",
+  applies: "model" | "api" | "log",
 ): Promise<{ started(running: { reload(cfg: Config): void }): void; stop(): void }> {
-  const { restartNeeded, applyReload, effectiveLogLevel, RELOADED_KEYS, LOG_ONLY_KEYS } =
+  const { restartNeeded, applyReload, effectiveLogLevel, RELOADED_KEYS, API_KEYS, LOG_ONLY_KEYS } =
     await import("../config/reload-plan.js");
   const { log, reread, logLevel } = service;
-  const keys = applies === "model" ? RELOADED_KEYS : LOG_ONLY_KEYS;
+  const keys = applies === "model" ? RELOADED_KEYS : applies === "api" ? API_KEYS : LOG_ONLY_KEYS;
   let running: { reload(cfg: Config): void } | undefined;
   let waiting = false;
   let current = service.cfg;
@@ -666,7 +666,7 @@ async function reloadOnHangup(
       );
     }
     current = applyReload(current, next, keys);
-    // aggregate reloads nothing; serve its portal templates.
+    // aggregate reloads nothing; serve its API's customers, classes, billing and portal templates.
     running.reload(current);
     const level = effectiveLogLevel(current, logLevel.commandLine, logLevel.fallback);
     const line = {
@@ -674,7 +674,7 @@ async function reloadOnHangup(
       config: path,
       // Not `level`: pino's own key.
       logLevel: level,
-      ...(applies === "model"
+      ...(applies !== "log"
         ? {
             // With registry.source: database the customers are the registry's, not reloaded.
             ...(current.registry.source === "config"
@@ -686,8 +686,10 @@ async function reloadOnHangup(
     };
     const what =
       applies === "model"
-        ? "config reloaded: customers and classes apply from the next datagram, the log level now"
-        : "config reloaded: the log level applies now (nothing else is reloaded by this command)";
+        ? "config reloaded: customers and classes apply from the next datagram, billing and the log level now"
+        : applies === "api"
+          ? "config reloaded: the API's customers, classes and billing, and the log level apply now"
+          : "config reloaded: the log level applies now (nothing else is reloaded by this command)";
     // Said at the louder of the two levels, so that a change either way shows in the log.
     if (log.levels.values[level]! < log.levelVal) {
       log.level = level;

@@ -47,6 +47,7 @@ import type { Config } from "../schema/config.js";
 import { FlowtallyError } from "../schema/errors.js";
 import type { SeriesStore } from "../schema/series-store.js";
 import { emptySlaAlertsState, type SlaAlertsState } from "../sla/alerts/sla-alerts.js";
+import { createProfileRecorder } from "../sla/profile-recorder.js";
 import { describeStore, storeRetention } from "../store/configured-store.js";
 import { pruneBefore } from "../store/retention.js";
 import { type ApiRegistry, createApiRegistry } from "./api-registry.js";
@@ -403,6 +404,15 @@ export async function startRun(
   const unApplied = registry.onApplied(swapIn);
   // The registry's customers (database), or a version applied while the sink was made.
   swapIn(registry.current());
+  // The customers' billing profiles, versioned in the store (docs/sla.md "Profile versions"):
+  // now, at each registry version (a commit rate PATCHed) and at each SIGHUP.
+  const profiles =
+    sink.store === undefined ? undefined : createProfileRecorder({ store: sink.store, log });
+  const unRecorded =
+    profiles === undefined
+      ? () => {}
+      : registry.onApplied((applied) => void profiles.record(applied.config));
+  void profiles?.record(registry.current().config, true);
   const { collector, sflow, decoder } = pipeline;
   const inputs: UdpInput[] = [];
   /** Per UDP input, in the order of `inputs`. */
@@ -547,6 +557,8 @@ export async function startRun(
       apiRegistry = createApiRegistry(cfg, {
         log,
         driver,
+        // registry.source: config: the customers of the config in force (SIGHUP swaps them).
+        customers: () => registry.current().config.customers,
         ...(registry.store === undefined ? {} : { store: registry.store }),
       });
       await apiRegistry.start();
@@ -656,6 +668,7 @@ export async function startRun(
       // No model swap after this: the final hand-over is under the model in use.
       swapping = false;
       unApplied();
+      unRecorded();
       for (const timer of timers) clearInterval(timer);
       statsLog.stop();
       // Captures first (each counts what the kernel still holds), then the UDP listeners, each
@@ -689,6 +702,7 @@ export async function startRun(
         failure = e;
       }
       reporter.report(now, decoder.problems, true);
+      await profiles?.settled();
       await api?.close();
       // The accounts' database failing to close loses nothing of the traffic: said, not fatal.
       await accounts?.stop().catch((e: unknown) => {
@@ -725,7 +739,8 @@ export async function startRun(
         const applied = registry.rebase(next);
         inUse = applied;
         sink.reloadModel(applied.config);
-        api?.reloadPortalTemplates(applied.config);
+        api?.reloadConfig(applied.config);
+        void profiles?.record(applied.config, true);
       },
       stop: () => {
         stopping ??= stop();

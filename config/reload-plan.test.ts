@@ -1,7 +1,13 @@
 /** What a SIGHUP applies and what it names as needing a restart, on parsed config texts. */
 import { describe, expect, it } from "vitest";
 import { parseConfigText } from "./load-config.js";
-import { applyReload, effectiveLogLevel, LOG_ONLY_KEYS, restartNeeded } from "./reload-plan.js";
+import {
+  API_KEYS,
+  applyReload,
+  effectiveLogLevel,
+  LOG_ONLY_KEYS,
+  restartNeeded,
+} from "./reload-plan.js";
 
 const base = [
   'inputs: { netflow: [{ listen: "127.0.0.1:2055" }] }',
@@ -72,7 +78,20 @@ describe("reload plan", () => {
     expect(after.log.level).toBe("warn");
   });
 
-  it("aggregate and serve apply the log level only: customers and classes need a restart", () => {
+  it("serve applies the customers, classes and service types' billing; aggregate only the log level", () => {
+    const running = config();
+    const next = config(
+      "customers: []",
+      "serviceTypes: [{ id: business, billing: { availabilityTarget: 99.5 } }]",
+    );
+    expect(restartNeeded(running, next, API_KEYS)).toEqual([]);
+    const after = applyReload(running, next, API_KEYS);
+    expect(after.customers).toEqual([]);
+    expect(after.serviceTypes[0]?.billing.availabilityTarget).toBe(99.5);
+    expect(restartNeeded(running, next, LOG_ONLY_KEYS)).toEqual(["customers", "serviceTypes"]);
+  });
+
+  it("aggregate applies the log level only: customers and classes need a restart", () => {
     const running = config();
     const next = config("customers: []", "log: { level: error }");
     expect(restartNeeded(running, next, LOG_ONLY_KEYS)).toEqual(["customers"]);

@@ -1,6 +1,7 @@
 /**
  * What a SIGHUP can apply of a new config: the customers and the classes (with their
- * thresholds), which the collectors swap between two datagrams, and the log level. Every other
+ * thresholds), which the collectors swap between two datagrams, the service types' billing, and
+ * the log level. Every other
  * setting is read at start only (sockets, the store, the queue, paths, aggregation): a change
  * there is named so the operator knows a restart is needed, and not applied. Pure.
  */
@@ -16,10 +17,16 @@ export const MODEL_KEYS = [
   "defaultServiceLevelTarget",
 ] as const;
 
-/** The top-level keys a reload of `run` or `collect` applies. */
-export const RELOADED_KEYS = [...MODEL_KEYS, "log"] as const;
+/**
+ * The top-level keys a reload of `run` or `collect` applies: the model's, the service types'
+ * billing (the SLA report's, and the billing profiles stored: docs/sla.md "Profile versions").
+ */
+export const RELOADED_KEYS = [...MODEL_KEYS, "serviceTypes", "log"] as const;
 
-/** What `aggregate` and `serve` apply (their API keeps the customers it started with). */
+/** What `serve` applies: its API's customers, classes and billing (the same keys as `run`). */
+export const API_KEYS = RELOADED_KEYS;
+
+/** What `aggregate` applies. */
 export const LOG_ONLY_KEYS = ["log"] as const;
 
 export type ReloadedKey = (typeof RELOADED_KEYS)[number];

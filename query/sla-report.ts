@@ -18,7 +18,10 @@ import {
   type LevelHistory,
   type PercentileOf,
   projectPeriod,
+  proratedRate,
+  type RateStep,
   WINDOW_MS,
+  windowsAboveSteps,
   withLevel,
 } from "../sla/index.js";
 import { isoTime } from "./api/parameters.js";
@@ -135,61 +138,65 @@ export interface BillSla extends CommitSla {
 }
 
 interface CommitSla {
-  /** bits/s; null: the link has no commit rate (then compliant and excessBps are null). */
+  /**
+   * bits/s; null: the link has no commit rate (then compliant and excessBps are null). When the
+   * rate changed inside the range: the rates in force prorated over it (sla/billing-profile.ts).
+   */
   commitRate: number | null;
+  /** The parts of the range with the commit rate in force in each (null: none then). */
+  commitRates: Array<{ from: string; to: string; commitRate: number | null }>;
   percentileOf: PercentileOf;
   p95Bps: number;
   excessBps: number | null;
   compliant: boolean | null;
-  /** 5-minute windows in the range, and those above the commit rate. */
+  /** 5-minute windows in the range, and those above the commit rate in force at their start. */
   windows: number;
   windowsAbove: number | null;
   /** For a range still in progress (now inside it): where the period is heading. */
   projection?: { projectedP95Bps: number; floorP95Bps: number; burstWindowsLeft: number | null };
 }
 
+type Samples = ReadonlyArray<{ timeMs: number; bytesIn: number; bytesOut: number }>;
+
 /**
  * One link's commit-rate figures over [fromMs, toMs) (whole 5-minute windows) from its 5-minute
- * byte sums; `nowMs` inside the range adds the projection to its end.
+ * byte sums and its commit rates in force (`steps`, sla/billing-profile.ts rateSteps); `nowMs`
+ * inside the range adds the projection to its end.
  */
 export function linkSla(
-  link: { site: string; link: string; commitRate: number | undefined },
-  samples: ReadonlyArray<{ timeMs: number; bytesIn: number; bytesOut: number }>,
+  link: { site: string; link: string },
+  steps: readonly RateStep[],
+  samples: Samples,
   percentileOf: PercentileOf,
-  fromMs: number,
-  toMs: number,
-  nowMs: number,
+  range: { fromMs: number; toMs: number; nowMs: number },
 ): LinkSla {
   return {
     site: link.site,
     link: link.link,
-    ...commitSla([samples], link.commitRate, percentileOf, fromMs, toMs, nowMs),
+    ...commitSla([samples], steps, percentileOf, range),
   };
 }
 
 /** A bill's figures: its links' 5-minute samples summed per window, then the percentile. */
 export function billSla(
-  bill: { id: string; links: readonly string[]; commitRate: number },
-  samples: ReadonlyArray<ReadonlyArray<{ timeMs: number; bytesIn: number; bytesOut: number }>>,
+  bill: { id: string; links: readonly string[] },
+  steps: readonly RateStep[],
+  samples: readonly Samples[],
   percentileOf: PercentileOf,
-  fromMs: number,
-  toMs: number,
-  nowMs: number,
+  range: { fromMs: number; toMs: number; nowMs: number },
 ): BillSla {
   return {
     bill: bill.id,
     links: [...bill.links],
-    ...commitSla(samples, bill.commitRate, percentileOf, fromMs, toMs, nowMs),
+    ...commitSla(samples, steps, percentileOf, range),
   };
 }
 
 function commitSla(
-  samples: ReadonlyArray<ReadonlyArray<{ timeMs: number; bytesIn: number; bytesOut: number }>>,
-  rate: number | undefined,
+  samples: readonly Samples[],
+  steps: readonly RateStep[],
   percentileOf: PercentileOf,
-  fromMs: number,
-  toMs: number,
-  nowMs: number,
+  { fromMs, toMs, nowMs }: { fromMs: number; toMs: number; nowMs: number },
 ): CommitSla {
   const windows = Math.max(0, Math.floor((toMs - fromMs) / WINDOW_MS));
   const bill = billSamples(
@@ -198,19 +205,32 @@ function commitSla(
     ),
     percentileOf,
   );
+  const rate = proratedRate(steps, fromMs, fromMs + windows * WINDOW_MS);
   const c = commitCompliance(bill, windows, rate ?? Number.POSITIVE_INFINITY);
+  const above = rate === undefined ? null : windowsAboveSteps(bill, steps);
   const out: CommitSla = {
     commitRate: rate ?? null,
+    commitRates: steps.map((s) => ({
+      from: isoTime(s.fromMs),
+      to: isoTime(s.toMs),
+      commitRate: s.rate ?? null,
+    })),
     percentileOf,
     p95Bps: c.p95Bps,
     excessBps: rate === undefined ? null : c.excessBps,
     compliant: rate === undefined ? null : c.compliant,
     windows,
-    windowsAbove: rate === undefined ? null : c.windowsAbove,
+    windowsAbove: above,
   };
   if (nowMs >= fromMs && nowMs < toMs) {
     const elapsed = Math.max(1, Math.ceil((nowMs - fromMs) / WINDOW_MS));
-    const p = projectPeriod(bill, elapsed, windows, rate ?? Number.POSITIVE_INFINITY);
+    const p = projectPeriod(
+      bill,
+      elapsed,
+      windows,
+      rate ?? Number.POSITIVE_INFINITY,
+      above ?? undefined,
+    );
     out.projection = {
       projectedP95Bps: p.projectedP95Bps,
       floorP95Bps: p.floorP95Bps,
@@ -265,7 +285,8 @@ type CsvRow = Partial<
 /**
  * The report as one CSV table (RFC 4180, header line): a `class` row per class, an `incident`
  * row per incident (under its class), a `link` row per link (with its availability), a `bill` row
- * per bill (its links in `link`, space-separated), and with credits a `credits` row (the
+ * per bill (its links in `link`, space-separated), under a link or bill whose commit rate changed
+ * inside the range a `commitRate` row per rate in force (start, end), and with credits a `credits` row (the
  * period in start/end, the total) and a `credit` row per item; cells a kind does not have are
  * empty.
  */
@@ -290,8 +311,21 @@ export function slaCsv(
       });
     }
   }
+  /** Rows of the commit rates in force, when the rate changed inside the range. */
+  const rateRows = (c: CommitSla, where: CsvRow) => {
+    if (c.commitRates.length < 2) return;
+    for (const r of c.commitRates) {
+      rows.push({
+        kind: "commitRate",
+        ...where,
+        start: r.from,
+        end: r.to,
+        commitRate: r.commitRate,
+      });
+    }
+  };
   for (const l of links) {
-    const { availability: a, ...commit } = l;
+    const { availability: a, commitRates: _rates, ...commit } = l;
     rows.push({
       kind: "link",
       ...commit,
@@ -308,8 +342,13 @@ export function slaCsv(
             maintenanceMinutes: a.maintenanceMinutes,
           }),
     });
+    rateRows(l, { site: l.site, link: l.link });
   }
-  for (const b of bills) rows.push({ kind: "bill", ...b, link: b.links.join(" ") });
+  for (const b of bills) {
+    const { commitRates: _rates, ...bill } = b;
+    rows.push({ kind: "bill", ...bill, link: b.links.join(" ") });
+    rateRows(b, { bill: b.bill });
+  }
   if (owed !== null) {
     rows.push({
       kind: "credits",

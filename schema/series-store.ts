@@ -217,6 +217,24 @@ export interface LinkStatusRow {
 export type LinkStatusQuery = Omit<TrafficQuery, "trafficClass">;
 
 /**
+ * One stored version of a customer's billing profile (sla/billing-profile.ts,
+ * docs/series-schema.md#billing-profiles): the profile as JSON text with sorted keys, in force
+ * from `fromMs`.
+ */
+export interface BillingProfileRow {
+  customer: string;
+  fromMs: number;
+  profile: string;
+}
+
+/** Which stored profile versions to read: one customer's (or every customer's), or the latest. */
+export interface BillingProfileQuery {
+  customer?: string;
+  /** Only the latest version of each customer. */
+  latest?: boolean;
+}
+
+/**
  * A position in the writer's write-ahead log (wal/), written with the rows it covers: on the
  * embedded store in their transaction, so that replaying the log at start adds exactly what the
  * store does not have; on InfluxDB right after them (docs/durability.md says what that leaves).
@@ -316,6 +334,14 @@ export interface SeriesStore {
    * embedded store reads the samples once for them.
    */
   sampleStats(q: SampleStatsQuery): Promise<SampleStats>;
+  /**
+   * Stores profile versions; a row with the customer and time of a stored one replaces it
+   * (writing the same rows twice leaves the same state). Kept whatever the retention of the
+   * series (DuckDB); on InfluxDB in the 1d level's retention policy.
+   */
+  putBillingProfiles(rows: readonly BillingProfileRow[]): Promise<void>;
+  /** Stored profile versions, sorted by customer, then time. */
+  billingProfiles(q: BillingProfileQuery): Promise<BillingProfileRow[]>;
 }
 
 /** What `SeriesStore.sampleStats` is asked: the samples, and the peaks' step and/or a rank. */

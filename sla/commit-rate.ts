@@ -84,6 +84,52 @@ export function commitCompliance(
   };
 }
 
+/** One commit rate over a part of a range (bits/s); undefined: none in force then. */
+export interface RateStep {
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly rate: number | undefined;
+}
+
+/**
+ * The rate a range's percentile is judged against when the commit rate changed inside it
+ * (sla/billing-profile.ts): the rates in force averaged over the time of [fromMs, toMs) each was
+ * in force (prorated), rounded to whole bits/s; parts without a rate left out; undefined when no
+ * part has one. One rate throughout gives that rate.
+ */
+export function proratedRate(
+  steps: readonly RateStep[],
+  fromMs: number,
+  toMs: number,
+): number | undefined {
+  let weighted = 0;
+  let time = 0;
+  for (const s of steps) {
+    if (s.rate === undefined) continue;
+    const ms = Math.min(toMs, s.toMs) - Math.max(fromMs, s.fromMs);
+    if (ms <= 0) continue;
+    weighted += s.rate * ms;
+    time += ms;
+  }
+  return time === 0 ? undefined : Math.round(weighted / time);
+}
+
+/**
+ * The windows whose sample is above the rate in force at the window's start (a window outside
+ * every step, or in one without a rate, is above nothing).
+ */
+export function windowsAboveSteps(
+  samples: ReadonlyMap<number, number>,
+  steps: readonly RateStep[],
+): number {
+  let above = 0;
+  for (const [start, value] of samples) {
+    const step = steps.find((s) => s.fromMs <= start && start < s.toMs);
+    if (step?.rate !== undefined && value > step.rate) above++;
+  }
+  return above;
+}
+
 export interface MonthProjection {
   /** The percentile if the rest of the period looks like the part so far (its windows only). */
   projectedP95Bps: number;
@@ -106,13 +152,16 @@ export function projectPeriod(
   elapsed: number,
   total: number,
   commitRateBps: number,
+  /** The windows above their rate so far, when it changed (windowsAboveSteps); default: above commitRateBps. */
+  windowsAbove?: number,
 ): MonthProjection {
   const values = [...samples.values()];
   const allowedAbove = total - Math.ceil(0.95 * total);
   return {
     projectedP95Bps: percentile95(values, elapsed),
     floorP95Bps: percentile95(values, total),
-    burstWindowsLeft: allowedAbove - values.filter((v) => v > commitRateBps).length,
+    burstWindowsLeft:
+      allowedAbove - (windowsAbove ?? values.filter((v) => v > commitRateBps).length),
   };
 }
 

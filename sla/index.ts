@@ -1,3 +1,17 @@
+export {
+  type BillingProfile,
+  billRate,
+  configProfiles,
+  customerProfile,
+  linkRate,
+  type ProfileHistory,
+  type ProfileVersion,
+  profileAt,
+  profileHistory,
+  profilePeriods,
+  profileText,
+  rateSteps,
+} from "./billing-profile.js";
 export { ClassLevels, configLevelMap } from "./class-levels.js";
 export {
   type ClassMinuteCount,
@@ -13,8 +27,11 @@ export {
   type MonthProjection,
   type PercentileOf,
   projectPeriod,
+  proratedRate,
+  type RateStep,
   WINDOW_MS,
   type WindowBytes,
+  windowsAboveSteps,
 } from "./commit-rate.js";
 export {
   addMinute,

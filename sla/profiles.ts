@@ -22,6 +22,15 @@ export type LevelHistory = readonly ClassLevel[];
  * (no SLA was set then: a minute there is judged by nothing, not by today's values).
  */
 export function levelAt(history: LevelHistory, atMs: number): ClassLevel | undefined {
+  const lo = versionsFrom(history, atMs);
+  return lo === 0 ? undefined : history[lo - 1];
+}
+
+/**
+ * How many versions of a history (sorted by `fromMs`) are in force from at or before `atMs`: the
+ * one in force then is the last of them (binary search). Billing profiles use it too.
+ */
+export function versionsFrom(history: ReadonlyArray<{ fromMs: number }>, atMs: number): number {
   let lo = 0;
   let hi = history.length;
   while (lo < hi) {
@@ -29,7 +38,7 @@ export function levelAt(history: LevelHistory, atMs: number): ClassLevel | undef
     if (history[mid]!.fromMs <= atMs) lo = mid + 1;
     else hi = mid;
   }
-  return lo === 0 ? undefined : history[lo - 1];
+  return lo;
 }
 
 /**

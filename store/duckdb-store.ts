@@ -38,6 +38,7 @@
  */
 import type { SeriesStore } from "../schema/series-store.js";
 import type { LevelLookup } from "../sla/config-levels.js";
+import { createDuckDbBillingProfiles } from "./duckdb-billing-profiles.js";
 import { createDuckDbConnection } from "./duckdb-connection.js";
 import { createDuckDbLinkStatusRows } from "./duckdb-link-status-rows.js";
 import { createDuckDbPrune } from "./duckdb-prune.js";
@@ -75,5 +76,6 @@ export function createDuckDbStore(options: DuckDbStoreOptions): SeriesStore {
     ...createDuckDbTrafficReads(db),
     ...createDuckDbResponseReads(db),
     ...createDuckDbLinkStatusRows(db),
+    ...createDuckDbBillingProfiles(db),
   };
 }

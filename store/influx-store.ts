@@ -37,6 +37,7 @@ import type { Logger } from "pino";
 import type { InfluxConfig } from "../schema/config.js";
 import type { SeriesStore } from "../schema/series-store.js";
 import type { LevelLookup } from "../sla/config-levels.js";
+import { createInfluxBillingProfiles } from "./influx-billing-profiles.js";
 import { createInfluxClient } from "./influx-client.js";
 import { createInfluxLinkStatusRows } from "./influx-link-status-rows.js";
 import { createInfluxPrune } from "./influx-prune.js";
@@ -69,5 +70,6 @@ export function createInfluxStore(config: InfluxConfig, deps: InfluxStoreDeps): 
     ...createInfluxTrafficReads(client),
     ...createInfluxResponseReads(client, readBack),
     ...createInfluxLinkStatusRows(client, readBack),
+    ...createInfluxBillingProfiles(client),
   };
 }

@@ -67,11 +67,13 @@ export function registryCustomers(registry: RegistryAccess): {
   };
 }
 
-export function configRegistry(customers: Config["customers"]): RegistryAccess {
+export function configRegistry(
+  customers: Config["customers"] | (() => Config["customers"]),
+): RegistryAccess {
   const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-  const snapshot: RegistrySnapshot = {
+  const snapshotOf = (list: Config["customers"]): RegistrySnapshot => ({
     version: 0,
-    customers: customers
+    customers: list
       .map(
         // A config customer's portalTemplate is a file (web/portal/templates.ts reads it); a
         // record's is a name of portal.templates, so the file is not a record's field.
@@ -90,10 +92,18 @@ export function configRegistry(customers: Config["customers"]): RegistryAccess {
         }),
       )
       .sort(byId),
+  });
+  // A getter (the config of a process that reloads it at SIGHUP): a new snapshot per new list.
+  const current = typeof customers === "function" ? customers : () => customers;
+  let made: { of: Config["customers"]; snapshot: RegistrySnapshot } | undefined;
+  const snapshot = (): RegistrySnapshot => {
+    const list = current();
+    if (made?.of !== list) made = { of: list, snapshot: snapshotOf(list) };
+    return made.snapshot;
   };
   return {
     source: "config",
-    snapshot: () => Promise.resolve(snapshot),
+    snapshot: () => Promise.resolve(snapshot()),
     apply: () => Promise.resolve().then(readOnly),
     audit: () => Promise.resolve([]),
   };

@@ -83,6 +83,8 @@ export function findById<T extends { id: string }>(list: readonly T[], id: strin
 export function createCustomerRows(registry: RegistryAccess) {
   const customerIndex = createListIndex();
   let rowsVersion = -1;
+  /** The snapshot the rows were made of: the config's (version 0) is a new one after a SIGHUP. */
+  let rowsSnapshot: RegistrySnapshot | undefined;
   let rows: ListRow[] = [];
   /** The customer object each row of `rows` was made from (same index). */
   let rowSources: readonly RegistryCustomer[] = [];
@@ -135,7 +137,11 @@ export function createCustomerRows(registry: RegistryAccess) {
       rowsVersion = snapshot.version;
       return rows;
     }
-    if (snapshot.version !== rowsVersion || (snapshot.version === 0 && rows.length === 0)) {
+    if (
+      snapshot.version !== rowsVersion ||
+      (snapshot.version === 0 && (rows.length === 0 || snapshot !== rowsSnapshot))
+    ) {
+      rowsSnapshot = snapshot;
       const customers = snapshot.customers;
       const fresh: ListRow[] = new Array(customers.length);
       const added: ListRow[] = [];

@@ -501,7 +501,22 @@ export const SlaLink = z
   .strictObject({
     site: z.string(),
     link: z.string(),
-    commitRate: z.number().nullable().meta({ description: "bits/s; null: the link has none" }),
+    commitRate: z.number().nullable().meta({
+      description:
+        "bits/s; null: the link has none. Changed inside the range: the rates in force averaged over the time each was (prorated), to whole bits/s",
+    }),
+    commitRates: z
+      .array(
+        z.strictObject({
+          from: isoOut("Start"),
+          to: isoOut("End (excluded)"),
+          commitRate: z.number().nullable(),
+        }),
+      )
+      .meta({
+        description:
+          "The parts of the range with the commit rate in force in each (billing profile versions, docs/sla.md); a 5-minute window is judged against the one in force at its start",
+      }),
     percentileOf: z.enum(["max", "in", "out", "sum"]),
     p95Bps: z.number().meta({
       description: "95th percentile (nearest rank) of the range's 5-minute samples, bits/s",
@@ -576,31 +591,51 @@ export const SlaBill = SlaLink.omit({ site: true, link: true })
       "Links billed together (customers[].billing.bills): their 5-minute samples summed per window before the percentile",
   });
 
+const SlaBilling = z
+  .strictObject({
+    percentileOf: z.enum(["max", "in", "out", "sum"]),
+    day: z.number().int(),
+    bills: z.array(
+      z.strictObject({ id: z.string(), links: z.array(z.string()), commitRate: z.number() }),
+    ),
+    availabilityTarget: z.number().optional(),
+    credits: z
+      .strictObject({
+        availability: z.array(creditTier).optional(),
+        serviceLevel: z.array(creditTier).optional(),
+        maxPercent: z.number(),
+      })
+      .optional(),
+    monthlyFee: z.number().optional(),
+    currency: z.string().optional(),
+  })
+  .meta({ id: "SlaBilling" });
+
 export const Sla = z
   .strictObject({
     customer: z.string(),
     from: isoOut("Start"),
     to: isoOut("End (excluded)"),
     inProgress: z.boolean().meta({ description: "Now is inside the range" }),
-    billing: z
-      .strictObject({
-        percentileOf: z.enum(["max", "in", "out", "sum"]),
-        day: z.number().int(),
-        bills: z.array(
-          z.strictObject({ id: z.string(), links: z.array(z.string()), commitRate: z.number() }),
-        ),
-        availabilityTarget: z.number().optional(),
-        credits: z
-          .strictObject({
-            availability: z.array(creditTier).optional(),
-            serviceLevel: z.array(creditTier).optional(),
-            maxPercent: z.number(),
-          })
-          .optional(),
-        monthlyFee: z.number().optional(),
-        currency: z.string().optional(),
-      })
-      .meta({ description: "In force: the customer's own over its service type's (docs/sla.md)" }),
+    billing: SlaBilling.meta({
+      description:
+        "In force at the end of the range (the customer's own over its service type's, docs/sla.md): its percentileOf, availabilityTarget and credits judge the whole range",
+    }),
+    profiles: z
+      .array(
+        z.strictObject({
+          from: isoOut("Start"),
+          to: isoOut("End (excluded)"),
+          billing: SlaBilling,
+          commitRates: z
+            .record(z.string(), z.number())
+            .meta({ description: '"site/link" → commit rate (bits/s) of each link with one' }),
+        }),
+      )
+      .meta({
+        description:
+          'The parts of the range with the billing profile version in force in each (docs/sla.md "Profile versions")',
+      }),
     classes: z.array(SlaClass),
     links: z.array(SlaLink.extend({ availability: SlaAvailability })),
     bills: z.array(SlaBill),
@@ -616,7 +651,7 @@ export const Sla = z
 
 export const SlaCsv = z.string().meta({
   description:
-    "kind,class,site,link,threshold,target,transactions,good,goodShare,minutes,compliantMinutes,breachMinutes,noDataMinutes,compliantShare,estimated,start,end,worstMinute,worstShare,commitRate,p95Bps,excessBps,compliant,bill,availabilityTarget,availability,availabilityMet,upMinutes,downMinutes,unknownMinutes,maintenanceMinutes,creditBelow,creditPercent,creditAmount,currency: a `class` row per class, an `incident` row per incident, a `link` row per link (with its availability), a `bill` row per bill (its links space-separated in `link`), with credits a `credits` row (the period in start and end) and a `credit` row per item; RFC 4180, CRLF line ends, a header line",
+    "kind,class,site,link,threshold,target,transactions,good,goodShare,minutes,compliantMinutes,breachMinutes,noDataMinutes,compliantShare,estimated,start,end,worstMinute,worstShare,commitRate,p95Bps,excessBps,compliant,bill,availabilityTarget,availability,availabilityMet,upMinutes,downMinutes,unknownMinutes,maintenanceMinutes,creditBelow,creditPercent,creditAmount,currency: a `class` row per class, an `incident` row per incident, a `link` row per link (with its availability), a `bill` row per bill (its links space-separated in `link`), under a link or bill whose commit rate changed inside the range a `commitRate` row per rate in force (start, end, commitRate), with credits a `credits` row (the period in start and end) and a `credit` row per item; RFC 4180, CRLF line ends, a header line",
 });
 
 export const SlaBreaches = z

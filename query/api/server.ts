@@ -119,6 +119,12 @@ export interface ApiServer {
    * running ones kept. False then.
    */
   reloadPortalTemplates(cfg: Readonly<Config>): boolean;
+  /**
+   * SIGHUP: the customers' billing (serviceTypes, customers[].billing) and the classes' levels the
+   * SLA report uses now (the customers and links themselves come from the live model), and the
+   * portal templates (reloadPortalTemplates).
+   */
+  reloadConfig(cfg: Readonly<Config>): boolean;
   /** The Hono app behind `server`. */
   readonly app: ReturnType<typeof createApiApp>;
   readonly server: Server;
@@ -480,5 +486,21 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     return true;
   }
 
-  return { listen, close, stats, answer, reloadPortalTemplates, routes, pages, app, server };
+  function reloadConfig(next: Readonly<Config>): boolean {
+    dataEndpoints.reload(next);
+    return reloadPortalTemplates(next);
+  }
+
+  return {
+    listen,
+    close,
+    stats,
+    answer,
+    reloadPortalTemplates,
+    reloadConfig,
+    routes,
+    pages,
+    app,
+    server,
+  };
 }

@@ -9,7 +9,16 @@ import type { Config } from "../../schema/config.js";
 import type { LinkStatusRow, SeriesStore, SlaRow } from "../../schema/series-store.js";
 import { type Billing, billingResolver } from "../../sla/billing.js";
 import { configLevels } from "../../sla/config-levels.js";
-import { billingPeriod } from "../../sla/index.js";
+import {
+  billingPeriod,
+  billRate,
+  linkRate,
+  type ProfileHistory,
+  profileAt,
+  profileHistory,
+  profilePeriods,
+  rateSteps,
+} from "../../sla/index.js";
 import { type DeclaredOutage, linkAvailability, reportCredits } from "../sla-availability.js";
 import { breachesCsv, customerOutages, sortOutages } from "../sla-outages.js";
 import { billSla, classSla, linkSla, rowsByClass, slaCsv } from "../sla-report.js";
@@ -41,6 +50,8 @@ export interface SlaEndpointDeps {
 export interface SlaEndpoints {
   sla(customer: string, search: string): Promise<ApiReply>;
   slaBreaches(search: string): Promise<ApiReply>;
+  /** SIGHUP: the billing (serviceTypes, customers' own) and class levels of the new config. */
+  reload(cfg: Readonly<Config>): void;
 }
 
 /** [from, to) of `period` (this-month, last-month, YYYY-MM) for a billing day. */
@@ -116,11 +127,11 @@ async function downMinutes(
 }
 
 export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
-  const { config, model, now } = deps;
-  const levelNow = configLevels(config);
-  const resolve = billingResolver(config);
+  const { model, now } = deps;
+  let levelNow = configLevels(deps.config);
+  let resolve = billingResolver(deps.config);
   let typesIndexed: { of: CustomerModel["customers"]; by: Map<string, string> } | undefined;
-  /** The customer's billing: its own over its service type's (the model's: config or registry). */
+  /** The customer's billing now: its own over its service type's (the model's: config or registry). */
   const billingOf = (customer: string): Billing => {
     if (typesIndexed?.of !== model.customers) {
       typesIndexed = {
@@ -146,6 +157,25 @@ export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
     return linksIndexed.by.get(customer) ?? [];
   };
 
+  /**
+   * The customer's profile versions as stored (sla/billing-profile.ts); none stored (a store
+   * written before profiles were, a process that stores none): its profile now, from always.
+   */
+  async function historyOf(store: SeriesStore, customer: string): Promise<ProfileHistory> {
+    const { history } = profileHistory(await store.billingProfiles({ customer }));
+    if (history.length > 0) return history;
+    const commitRates: Record<string, number> = {};
+    for (const l of linksOf(customer)) {
+      if (l.commitRate !== undefined) commitRates[`${l.site}/${l.link}`] = l.commitRate;
+    }
+    return [
+      {
+        fromMs: Number.NEGATIVE_INFINITY,
+        profile: { billing: billingOf(customer), commitRates },
+      },
+    ];
+  }
+
   /** Classes in the model's order, then any other class the rows name. */
   function classOrder(byClass: ReadonlyMap<string, SlaRow[]>): string[] {
     const out = model.classIds.filter((c) => byClass.has(c) || levelNow(c) !== undefined);
@@ -155,9 +185,18 @@ export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
 
   async function sla(customer: string, search: string): Promise<ApiReply> {
     const p = readParameters(search, SLA_PARAMETERS);
-    const bill = billingOf(customer);
     const nowMs = now();
-    const { fromMs, toMs } = readRange(p, nowMs, bill.day);
+    const store = deps.seriesStore();
+    const history = await historyOf(store, customer);
+    const dayAt = (ms: number) => profileAt(history, ms)!.profile.billing.day;
+    let { fromMs, toMs } = readRange(p, nowMs, dayAt(nowMs));
+    // A period (this-month, YYYY-MM) runs from the billing day in force at its end.
+    if (p.has("period") && dayAt(toMs - 1) !== dayAt(nowMs)) {
+      ({ fromMs, toMs } = readRange(p, nowMs, dayAt(toMs - 1)));
+    }
+    // One value for the range: the version in force at its end; commit rates per window.
+    const bill = profileAt(history, toMs - 1)!.profile.billing;
+    const periods = profilePeriods(history, fromMs, toMs);
     const trafficClass = p.get("class");
     if (trafficClass !== undefined && !model.classIds.includes(trafficClass)) {
       throw badParameter(
@@ -168,7 +207,6 @@ export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
     const format = choice(p, "format", ["json", "csv"] as const, "json");
     const scope = await deps.scopeOf(customer);
     if (scope === undefined) throw unknownCustomer(customer);
-    const store = deps.seriesStore();
     const rows = await store.slaRows({
       customer,
       fromMs,
@@ -187,11 +225,10 @@ export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
       myLinks.map(async (l) => ({
         ...linkSla(
           l,
+          rateSteps(periods, linkRate(l.site, l.link)),
           await store.samples({ customer, site: l.site, link: l.link, fromMs, toMs, level: "5m" }),
           bill.percentileOf,
-          fromMs,
-          toMs,
-          nowMs,
+          range,
         ),
         availability: linkAvailability(
           l,
@@ -217,6 +254,7 @@ export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
             bill.bills.map(async (b) =>
               billSla(
                 b,
+                rateSteps(periods, billRate(b.id)),
                 await Promise.all(
                   b.links.map((ref) => {
                     const [site, link] = ref.split("/") as [string, string];
@@ -224,9 +262,7 @@ export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
                   }),
                 ),
                 bill.percentileOf,
-                fromMs,
-                toMs,
-                nowMs,
+                range,
               ),
             ),
           );
@@ -243,11 +279,23 @@ export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
       to: isoTime(toMs),
       inProgress: nowMs >= fromMs && nowMs < toMs,
       billing: bill,
+      profiles: periods.map((x) => ({
+        from: isoTime(x.fromMs),
+        to: isoTime(x.toMs),
+        billing: x.profile.billing,
+        commitRates: x.profile.commitRates,
+      })),
       classes,
       links,
       bills,
       ...owed,
     });
+  }
+
+  /** SIGHUP: the customers' billing and the classes' levels now, from the reloaded config. */
+  function reload(cfg: Readonly<Config>): void {
+    levelNow = configLevels(cfg);
+    resolve = billingResolver(cfg);
   }
 
   async function slaBreaches(search: string): Promise<ApiReply> {
@@ -303,5 +351,5 @@ export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
     return jsonReply(200, { from: isoTime(fromMs), to: isoTime(toMs), incidents, outages });
   }
 
-  return { sla, slaBreaches };
+  return { sla, slaBreaches, reload };
 }

@@ -234,17 +234,38 @@ test("SIGHUP applies log.level; a changed store is named and not applied", async
   expect(storedBytesIn(file).a).toBe(15 * 1000);
 }, 60_000);
 
-test("serve: SIGHUP applies the log level, names a customers change as needing a restart, keeps running", async () => {
+test("serve: SIGHUP applies its API's customers and billing and the log level, keeps running", async () => {
   const dir = mkdtempSync(join(tmpdir(), "flowtally-hup-serve-"));
   const port = await freeUdpPort();
   const file = join(dir, "flowtally.yaml");
-  const text = config(dir, port, "a");
+  const token = "serve-hup-token-0123456789";
+  const api = `api:\n  listen: 127.0.0.1:0\n  operatorTokens: [${token}]\n`;
+  const text = config(dir, port, "a").replace("api:\n  listen: 127.0.0.1:0\n", api);
   writeFileSync(file, text);
   const serve = await startFlowtally("serve", file);
-  writeFileSync(file, `${config(dir, port, "b")}log:\n  level: warn\n`);
+  // The billing in force at the end of a range: the hour after now (versions are dated now).
+  const target = async () => {
+    const hour = Math.ceil(Date.now() / 3_600_000) * 3_600_000;
+    const range = `from=${new Date(hour).toISOString()}&to=${new Date(hour + 3_600_000).toISOString()}`;
+    const r = await fetch(`${serve.apiUrl}/api/v1/customers/a/sla?${range}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(r.status).toBe(200);
+    return ((await r.json()) as { billing: { availabilityTarget?: number } }).billing
+      .availabilityTarget;
+  };
+  expect(await target()).toBeUndefined();
+  writeFileSync(
+    file,
+    `${text.replace(/customers:\n/, "serviceTypes:\n  - id: default\n    billing: { availabilityTarget: 99.5 }\ncustomers:\n")}log:\n  level: warn\n`,
+  );
   process.kill(serve.pid, "SIGHUP");
   await waitFor(() => serve.stderr().includes("config reloaded"));
-  expect(serve.stderr()).toMatch(/customers changed, needs a restart/);
+  expect(serve.stderr()).not.toMatch(/needs a restart/);
+  // The reload's profile version is stored in the background.
+  const until = Date.now() + 10_000;
+  while ((await target()) !== 99.5 && Date.now() < until) await sleep(50);
+  expect(await target()).toBe(99.5);
   expect((await fetch(`${serve.apiUrl}/healthz`)).status).toBe(200);
   const stopped = await serve.stop();
   expect(stopped.status).toBe(0);
