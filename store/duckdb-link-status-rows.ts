@@ -6,6 +6,7 @@ import type { LinkStatusQuery, LinkStatusRow } from "../schema/series-store.js";
 import { VARCHAR } from "./duckdb-api.js";
 import type { DuckDbConnection } from "./duckdb-connection.js";
 import {
+  downMinutesSelect,
   LINK_STATUS_TABLES,
   linkStatusInserts,
   linkStatusReads,
@@ -35,17 +36,28 @@ export function createDuckDbLinkStatusRows(db: DuckDbConnection) {
     return out;
   }
 
-  async function linkStatus(q: LinkStatusQuery): Promise<LinkStatusRow[]> {
-    const st = linkStatusSelect(q);
-    // A file written before the link-status tables existed, opened read-only, has none.
+  /** Whether the file has this table (one written before it existed, opened read-only, has not). */
+  async function hasTable(name: string): Promise<boolean> {
     const have = await query(
       "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = $1",
-      [LINK_STATUS_TABLES[q.level]],
+      [name],
       [VARCHAR],
     );
-    if (Number(have[0]![0]) === 0) return [];
+    return Number(have[0]![0]) !== 0;
+  }
+
+  async function linkStatus(q: LinkStatusQuery): Promise<LinkStatusRow[]> {
+    const st = linkStatusSelect(q);
+    if (!(await hasTable(LINK_STATUS_TABLES[q.level]))) return [];
     const rows = await query(st.sql, st.values, typeOf(st.kinds));
     return rows.map((r) => linkStatusRowOf(q.level, r));
+  }
+
+  async function downMinutes(q: { fromMs: number; toMs: number }): Promise<LinkStatusRow[]> {
+    const st = downMinutesSelect(q);
+    if (!(await hasTable(LINK_STATUS_TABLES["1m"]))) return [];
+    const rows = await query(st.sql, st.values, typeOf(st.kinds));
+    return rows.map((r) => linkStatusRowOf("1m", r));
   }
 
   return {
@@ -53,5 +65,6 @@ export function createDuckDbLinkStatusRows(db: DuckDbConnection) {
     putLinkStatus: (rows: readonly LinkStatusRow[]) => addLinkStatus(rows, "put"),
     readLinkStatus,
     linkStatus,
+    downMinutes,
   };
 }

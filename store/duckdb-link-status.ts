@@ -132,6 +132,19 @@ WHERE ${where.join(" AND ")} ORDER BY start_ms, site, link`,
   };
 }
 
+/** The SELECT of `downMinutes`: every customer's 1-minute rows with a down minute. */
+export function downMinutesSelect(q: { fromMs: number; toMs: number }): Statement {
+  return {
+    sql: `SELECT start_ms, customer, site, link, up_minutes, down_minutes FROM ${LINK_STATUS_TABLES["1m"]}
+WHERE start_ms >= $1 AND start_ms < $2 AND down_minutes > 0`,
+    values: [
+      BigInt(timeBound("downMinutes: fromMs", q.fromMs)),
+      BigInt(timeBound("downMinutes: toMs", q.toMs)),
+    ],
+    kinds: ["bigint", "bigint"],
+  };
+}
+
 export function linkStatusRowOf(level: SeriesLevel, r: readonly unknown[]): LinkStatusRow {
   return {
     level,

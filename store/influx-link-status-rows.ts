@@ -130,5 +130,21 @@ export function createInfluxLinkStatusRows(client: InfluxClient, readBack: Influ
     );
   }
 
-  return { addLinkStatus, putLinkStatus, readLinkStatus, linkStatus };
+  /** Every customer's 1-minute rows with a down minute: one statement. */
+  async function downMinutes(q: { fromMs: number; toMs: number }): Promise<LinkStatusRow[]> {
+    ensureStarted();
+    const where = [
+      `time >= ${msLiteral(timeBound("downMinutes: fromMs", q.fromMs))}`,
+      `time < ${msLiteral(timeBound("downMinutes: toMs", q.toMs))}`,
+      `"downMinutes" > 0`,
+    ];
+    const [result] = await query([
+      `SELECT upMinutes, downMinutes FROM ${fromSla("1m", LINK_STATUS)} WHERE ${where.join(" AND ")} GROUP BY "customer", "site", "link"`,
+    ]);
+    return (result?.series ?? []).flatMap((s) =>
+      seriesRows(s).map((v) => linkStatusOf("1m", s, v)),
+    );
+  }
+
+  return { addLinkStatus, putLinkStatus, readLinkStatus, linkStatus, downMinutes };
 }
