@@ -17,9 +17,13 @@
  * and counted), so it stays bounded whatever the number of customers and classes; it can be
  * saved and restored (`save`, `restore`) to survive a restart. Pure: no clock, no I/O.
  */
+import { runSteps, type Steps } from "../collector/classify/steps.js";
 import { judgeMinute } from "./compliance.js";
+import { sortSteps } from "./sort-steps.js";
 
 const MINUTE_MS = 60_000;
+/** Minutes walked between two yields of `judgeSteps` (well under a millisecond each). */
+export const STEP_MINUTES = 2048;
 
 /** One complete minute of one customer's class, with the level in force then. */
 export interface ClassMinute {
@@ -128,7 +132,17 @@ export class IncidentTracker {
    * minute boundary) and returns the events, in time order.
    */
   judge(untilMs: number, minutes: readonly ClassMinute[]): IncidentEvent[] {
+    return runSteps(this.judgeSteps(untilMs, minutes));
+  }
+
+  /**
+   * `judge` in steps of about STEP_MINUTES minutes (collector/classify/steps.ts: `flowtally run`
+   * lets its loop turn between them); the same events. The tracker must not be given another
+   * step, adopt or forget before these steps are done.
+   */
+  *judgeSteps(untilMs: number, minutes: readonly ClassMinute[]): Steps<IncidentEvent[]> {
     const events: IncidentEvent[] = [];
+    let n = 0;
     // Only minutes that can start, extend or end an incident are sorted and walked: breach
     // minutes, and the others of keys open now or with a breach in this step. The rest (most
     // minutes: compliant, of keys without an incident) are counted and left, so a step over
@@ -138,8 +152,12 @@ export class IncidentTracker {
     // The customers of those keys: most minutes are told apart by their customer alone, without
     // building their key.
     const concerned = new Set<string>();
-    for (const i of this.open.values()) concerned.add(i.customer);
+    for (const i of this.open.values()) {
+      concerned.add(i.customer);
+      if (++n % STEP_MINUTES === 0) yield;
+    }
     for (const m of minutes) {
+      if (++n % STEP_MINUTES === 0) yield;
       if (m.startMs < this.untilMs) {
         this.stats.lateMinutes++;
         continue;
@@ -158,6 +176,7 @@ export class IncidentTracker {
     const fresh: ClassMinute[] = [];
     const seen = new Set<string>();
     for (const m of complete) {
+      if (++n % STEP_MINUTES === 0) yield;
       if (!concerned.has(m.customer)) {
         this.stats.minutes++;
         continue;
@@ -175,26 +194,41 @@ export class IncidentTracker {
       seen.add(k);
       fresh.push(m);
     }
-    fresh.sort(
+    const sorted = yield* sortSteps(
+      fresh,
       (a, b) =>
         a.startMs - b.startMs ||
         (a.customer < b.customer ? -1 : a.customer > b.customer ? 1 : 0) ||
         (a.trafficClass < b.trafficClass ? -1 : a.trafficClass > b.trafficClass ? 1 : 0),
+      STEP_MINUTES,
     );
     // Incidents whose next minute passed without a row end at their last minute's end; done
     // minute by minute (after that minute's rows) so that events stay in time order.
-    const endMissing = (beforeMs: number) => {
+    const openNow = this.open;
+    const end = (i: LiveIncident, reason: EndReason) => this.end(i, reason, events);
+    function* endMissing(beforeMs: number): Steps<void> {
       const due: LiveIncident[] = [];
-      for (const i of this.open.values()) if (i.endMs + MINUTE_MS <= beforeMs) due.push(i);
-      due.sort((a, b) => a.endMs - b.endMs || (a.id < b.id ? -1 : 1));
-      for (const i of due) this.end(i, "no-row", events);
-    };
+      for (const i of openNow.values()) {
+        if (i.endMs + MINUTE_MS <= beforeMs) due.push(i);
+        if (++n % STEP_MINUTES === 0) yield;
+      }
+      const ordered = yield* sortSteps(
+        due,
+        (a, b) => a.endMs - b.endMs || (a.id < b.id ? -1 : 1),
+        STEP_MINUTES,
+      );
+      for (const i of ordered) {
+        end(i, "no-row");
+        if (++n % STEP_MINUTES === 0) yield;
+      }
+    }
     let group = Number.NaN;
-    for (const m of fresh) {
+    for (const m of sorted) {
+      if (++n % STEP_MINUTES === 0) yield;
       this.stats.minutes++;
       if (m.startMs !== group) {
         // The minutes before this one are done: an incident that missed one ended there.
-        endMissing(m.startMs);
+        yield* endMissing(m.startMs);
         group = m.startMs;
       }
       const key = keyOf(m.customer, m.trafficClass);
@@ -248,7 +282,7 @@ export class IncidentTracker {
       this.stats.started++;
       events.push({ event: "incident.started", incident: { ...incident } });
     }
-    endMissing(untilMs);
+    yield* endMissing(untilMs);
     this.untilMs = Math.max(this.untilMs, untilMs);
     return events;
   }
@@ -291,6 +325,21 @@ export class IncidentTracker {
   /** The state to keep across a restart (JSON-safe). */
   save(): TrackerState {
     return { untilMs: this.untilMs, open: this.openIncidents() };
+  }
+
+  /** `save` in steps (tens of thousands of open incidents copied and sorted): the same state. */
+  *saveSteps(): Steps<TrackerState> {
+    const copies: LiveIncident[] = [];
+    for (const i of this.open.values()) {
+      copies.push({ ...i });
+      if (copies.length % STEP_MINUTES === 0) yield;
+    }
+    const open = yield* sortSteps(
+      copies,
+      (a, b) => a.startMs - b.startMs || a.id.localeCompare(b.id),
+      STEP_MINUTES / 4,
+    );
+    return { untilMs: this.untilMs, open };
   }
 
   /**
