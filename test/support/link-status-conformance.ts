@@ -89,6 +89,29 @@ export function describeLinkStatusConformance(
           at(t0 + 20 * MINUTE, 3, 2, "5m"),
         ]);
       }
+      // One call holding a key twice: a put keeps the last row, an add sums them.
+      await store.putLinkStatus([
+        at(t0 + 40 * MINUTE, 1, 0, "1m"),
+        at(t0 + 40 * MINUTE, 0, 1, "1m"),
+      ]);
+      await store.addLinkStatus([
+        at(t0 + 41 * MINUTE, 1, 0, "1m"),
+        at(t0 + 41 * MINUTE, 0, 1, "1m"),
+      ]);
+      await store.addLinkStatus([at(t0 + 41 * MINUTE, 1, 0, "1m")]);
+      expect(
+        short(
+          await store.linkStatus({
+            customer: "beta",
+            fromMs: t0 + 40 * MINUTE,
+            toMs: t0 + 42 * MINUTE,
+            level: "1m",
+          }),
+        ),
+      ).toEqual([
+        ["l1", 40, 0, 1],
+        ["l1", 41, 2, 1],
+      ]);
       const range = { customer: "beta", fromMs: t0 + 20 * MINUTE, toMs: t0 + 25 * MINUTE };
       expect(short(await store.linkStatus({ ...range, level: "1m" }))).toEqual([
         ["l1", 20, 0, 1],
