@@ -3,7 +3,7 @@
  * (appended in data chunks, then one upsert per level), read per level (the SQL is
  * store/duckdb-link-status.ts's).
  */
-import type { DuckDBAppender, DuckDBValue } from "@duckdb/node-api";
+import type { DuckDBAppender } from "@duckdb/node-api";
 import type { LinkStatusQuery, LinkStatusRow } from "../schema/series-store.js";
 import { BIGINT, DOUBLE, DuckDBDataChunk, VARCHAR } from "./duckdb-api.js";
 import type { DuckDbConnection } from "./duckdb-connection.js";
@@ -17,6 +17,7 @@ import {
   linkStatusUpsertSql,
 } from "./duckdb-link-status.js";
 import { CHUNK_ROWS } from "./duckdb-schema.js";
+import { hasTable } from "./duckdb-sql.js";
 import { LEVEL_NAMES } from "./levels.js";
 
 /** The staging table's columns, in its order. */
@@ -26,32 +27,20 @@ const STAGING_COLUMNS = [VARCHAR, BIGINT, VARCHAR, VARCHAR, VARCHAR, DOUBLE, DOU
 function stage(appender: DuckDBAppender, rows: readonly LinkStatusRow[]): void {
   const chunk = DuckDBDataChunk.create(STAGING_COLUMNS);
   for (let first = 0; first < rows.length; first += CHUNK_ROWS) {
-    const n = Math.min(CHUNK_ROWS, rows.length - first);
-    const columns: DuckDBValue[][] = STAGING_COLUMNS.map(() => new Array<DuckDBValue>(n));
-    const [level, startMs, customer, site, link, up, down, seq] = columns as [
-      DuckDBValue[],
-      DuckDBValue[],
-      DuckDBValue[],
-      DuckDBValue[],
-      DuckDBValue[],
-      DuckDBValue[],
-      DuckDBValue[],
-      DuckDBValue[],
-    ];
-    for (let k = 0; k < n; k++) {
-      const r = rows[first + k]!;
-      level[k] = r.level;
-      startMs[k] = BigInt(r.startMs);
-      customer[k] = r.customer;
-      site[k] = r.site;
-      link[k] = r.link;
-      up[k] = r.upMinutes;
-      down[k] = r.downMinutes;
-      seq[k] = first + k;
-    }
+    const part = rows.slice(first, first + CHUNK_ROWS);
     chunk.reset();
-    chunk.rowCount = n;
-    chunk.setColumns(columns);
+    chunk.rowCount = part.length;
+    // Same order as STAGING_COLUMNS.
+    chunk.setColumns([
+      part.map((r) => r.level),
+      part.map((r) => BigInt(r.startMs)),
+      part.map((r) => r.customer),
+      part.map((r) => r.site),
+      part.map((r) => r.link),
+      part.map((r) => r.upMinutes),
+      part.map((r) => r.downMinutes),
+      part.map((_, k) => first + k),
+    ]);
     appender.appendDataChunk(chunk);
   }
 }
@@ -90,26 +79,16 @@ export function createDuckDbLinkStatusRows(db: DuckDbConnection) {
     return out;
   }
 
-  /** Whether the file has this table (one written before it existed, opened read-only, has not). */
-  async function hasTable(name: string): Promise<boolean> {
-    const have = await query(
-      "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = $1",
-      [name],
-      [VARCHAR],
-    );
-    return Number(have[0]![0]) !== 0;
-  }
-
   async function linkStatus(q: LinkStatusQuery): Promise<LinkStatusRow[]> {
     const st = linkStatusSelect(q);
-    if (!(await hasTable(LINK_STATUS_TABLES[q.level]))) return [];
+    if (!(await hasTable(query, LINK_STATUS_TABLES[q.level]))) return [];
     const rows = await query(st.sql, st.values, typeOf(st.kinds));
     return rows.map((r) => linkStatusRowOf(q.level, r));
   }
 
   async function downMinutes(q: { fromMs: number; toMs: number }): Promise<LinkStatusRow[]> {
     const st = downMinutesSelect(q);
-    if (!(await hasTable(LINK_STATUS_TABLES["1m"]))) return [];
+    if (!(await hasTable(query, LINK_STATUS_TABLES["1m"]))) return [];
     const rows = await query(st.sql, st.values, typeOf(st.kinds));
     return rows.map((r) => linkStatusRowOf("1m", r));
   }

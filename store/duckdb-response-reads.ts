@@ -12,7 +12,7 @@ import { BIGINT, VARCHAR } from "./duckdb-api.js";
 import type { DuckDbConnection } from "./duckdb-connection.js";
 import { RESPONSE_COUNTERS, RESPONSE_TABLES } from "./duckdb-schema.js";
 import { SLA_COUNTER_COLUMNS, SLA_TABLES } from "./duckdb-sla.js";
-import { Params, seriesFilter, toNumber } from "./duckdb-sql.js";
+import { hasTable, Params, seriesFilter, toNumber } from "./duckdb-sql.js";
 import { timeBound } from "./levels.js";
 
 /**
@@ -57,21 +57,11 @@ QUALIFY row_number() OVER (PARTITION BY customer, traffic_class ORDER BY start_m
 export function createDuckDbResponseReads(db: DuckDbConnection) {
   const { query } = db;
 
-  /** Whether the file has this table (one written before it existed, opened read-only, has not). */
-  async function hasTable(name: string): Promise<boolean> {
-    const have = await query(
-      "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = $1",
-      [name],
-      [VARCHAR],
-    );
-    return Number(have[0]![0]) !== 0;
-  }
-
   async function slaBreachMinutes(q: { fromMs: number; toMs: number }): Promise<SlaBreachMinutes> {
     const out: SlaBreachMinutes = { classes: [], minutes: [] };
     const from = BigInt(timeBound("slaBreachMinutes: fromMs", q.fromMs));
     const to = BigInt(timeBound("slaBreachMinutes: toMs", q.toMs));
-    if (!(await hasTable(SLA_TABLES["1m"]))) return out;
+    if (!(await hasTable(query, SLA_TABLES["1m"]))) return out;
     for (const r of await query(BREACH_MINUTES_SQL, [from, to], [BIGINT, BIGINT])) {
       const c: SlaBreachClass = { customer: String(r[1]), trafficClass: String(r[2]) };
       if (r[7] !== null) {
@@ -106,7 +96,7 @@ export function createDuckDbResponseReads(db: DuckDbConnection) {
     }
     if (q.breachesOnly === true) where.push("breach_minutes > 0");
     // A file written before the SLA tables existed, opened read-only, has none.
-    if (!(await hasTable(SLA_TABLES[q.level]))) return [];
+    if (!(await hasTable(query, SLA_TABLES[q.level]))) return [];
     const sql = `SELECT start_ms, customer, site, link, traffic_class, ${SLA_COUNTER_COLUMNS.join(", ")},
   threshold_ms, target_percent FROM ${SLA_TABLES[q.level]}
 WHERE ${where.join(" AND ")} ORDER BY start_ms, customer, site, link, traffic_class`;
