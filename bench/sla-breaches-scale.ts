@@ -11,6 +11,10 @@
  *
  *   npm run build && nice -n -20 node dist/bench/sla-breaches-scale.js --customers 100000
  *   nice -n -20 node dist/bench/sla-breaches-scale.js --customers 10000 --impl /tmp/base/dist
+ *   nice -n -20 node dist/bench/sla-breaches-scale.js --customers 10000 --store influx
+ *
+ * With `--store influx` the same rows go to a real influxd (line protocol, 5 000 lines a request;
+ * the link-status 1d rows too) and the build's InfluxDB store reads them.
  */
 import { createHash } from "node:crypto";
 import { copyFile, mkdtemp, rm } from "node:fs/promises";
@@ -19,10 +23,12 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { DuckDBInstance } from "@duckdb/node-api";
+import { pino } from "pino";
 import { buildCustomerModel } from "../collector/classify/customer-model.js";
 import { validateConfig } from "../config/load-config.js";
 import type { SlaEndpoints } from "../query/api/sla-endpoints.js";
 import type { SeriesStore } from "../schema/series-store.js";
+import { influxql, startInfluxd } from "./servers.js";
 
 const MINUTE = 60_000;
 const T0 = Date.UTC(2031, 0, 6);
@@ -34,6 +40,7 @@ const { values } = parseArgs({
     every: { type: "string", default: "10" },
     runs: { type: "string", default: "3" },
     impl: { type: "string" },
+    store: { type: "string", default: "duckdb" },
   },
 });
 const CUSTOMERS = Number(values.customers);
@@ -67,6 +74,40 @@ async function fill(path: string): Promise<void> {
   instance.closeSync();
 }
 
+/** The same rows as `fill`, as line protocol into a fresh influxd's database "bench". */
+async function fillInflux(port: number): Promise<void> {
+  const lines: string[] = [];
+  const flush = async (force: boolean) => {
+    if (lines.length === 0 || (!force && lines.length < 5000)) return;
+    const res = await fetch(`http://127.0.0.1:${port}/write?db=bench&precision=ms`, {
+      method: "POST",
+      body: lines.join("\n"),
+    });
+    if (!res.ok) throw new Error(`influxd /write: HTTP ${res.status}: ${await res.text()}`);
+    lines.length = 0;
+  };
+  for (let k = 0; k < CUSTOMERS; k++) {
+    const customer = customerOf(k);
+    let down = 0;
+    for (let m = 0; m < MINUTES; m++) {
+      const t = T0 + m * MINUTE;
+      const breach = k % EVERY === 0 && m >= 20 && m < 30;
+      const isDown = k % EVERY === 0 && m >= 30 && m < 40;
+      if (isDown) down++;
+      lines.push(
+        `sla_1m,customer=${customer},site=s,link=l,class=web transactions=100,good=${breach ? 50 : 100},estimated=0,` +
+          `compliantMinutes=${breach ? 0 : 1},breachMinutes=${breach ? 1 : 0},noDataMinutes=0,thresholdMs=200,targetPercent=95 ${t}`,
+        `link_status_1m,customer=${customer},site=s,link=l upMinutes=${isDown ? 0 : 1},downMinutes=${isDown ? 1 : 0} ${t}`,
+      );
+      await flush(false);
+    }
+    lines.push(
+      `link_status_1d,customer=${customer},site=s,link=l upMinutes=${MINUTES - down},downMinutes=${down} ${T0}`,
+    );
+  }
+  await flush(true);
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "ft-bench-breaches-"));
   const path = join(dir, "s.duckdb");
@@ -86,29 +127,52 @@ async function main(): Promise<void> {
     });
     const model = buildCustomerModel(cfg);
     const stores: Array<{ dist: string; store: SeriesStore; endpoints: SlaEndpoints }> = [];
+    const influx = values.store === "influx" ? await startInfluxd() : undefined;
     for (const dist of builds) {
       const from = (file: string) => pathToFileURL(join(resolve(dist), file)).href;
       const { createDuckDbStore } = (await import(
         from("store/duckdb-store.js")
       )) as typeof import("../store/duckdb-store.js");
+      const { createInfluxStore } = (await import(
+        from("store/influx-store.js")
+      )) as typeof import("../store/influx-store.js");
       const { createSlaEndpoints } = (await import(
         from("query/api/sla-endpoints.js")
       )) as typeof import("../query/api/sla-endpoints.js");
-      if (stores.length === 0) {
-        // The tables made by the store, then filled; each build reads a copy of the file.
-        const maker = createDuckDbStore({ path });
-        await maker.start();
-        await maker.stop();
+      let store: SeriesStore;
+      if (influx !== undefined) {
+        await influxql(influx, "CREATE DATABASE bench");
         const t = performance.now();
-        await fill(path);
+        await fillInflux(influx.port);
         console.log(
-          `${CUSTOMERS} customers × ${MINUTES} minutes of SLA and link-status rows filled in ${Math.round(performance.now() - t)} ms`,
+          `${CUSTOMERS} customers × ${MINUTES} minutes of SLA and link-status rows written to influxd in ${Math.round(performance.now() - t)} ms`,
         );
+        store = createInfluxStore(
+          validateConfig({
+            store: {
+              influx: { api: "v1", url: `http://127.0.0.1:${influx.port}`, database: "bench" },
+            },
+          }).store.influx!,
+          { log: pino({ level: "silent" }) },
+        );
+        await store.start();
+      } else {
+        if (stores.length === 0) {
+          // The tables made by the store, then filled; each build reads a copy of the file.
+          const maker = createDuckDbStore({ path });
+          await maker.start();
+          await maker.stop();
+          const t = performance.now();
+          await fill(path);
+          console.log(
+            `${CUSTOMERS} customers × ${MINUTES} minutes of SLA and link-status rows filled in ${Math.round(performance.now() - t)} ms`,
+          );
+        }
+        const mine = join(dir, `s${stores.length}.duckdb`);
+        await copyFile(path, mine);
+        store = createDuckDbStore({ path: mine });
+        await store.start();
       }
-      const mine = join(dir, `s${stores.length}.duckdb`);
-      await copyFile(path, mine);
-      const store = createDuckDbStore({ path: mine });
-      await store.start();
       const endpoints = createSlaEndpoints({
         config: cfg,
         model,
@@ -154,6 +218,7 @@ async function main(): Promise<void> {
       );
     }
     for (const { store } of stores) await store.stop();
+    await influx?.close();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
