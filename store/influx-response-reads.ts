@@ -16,6 +16,8 @@ import { timeBound } from "./levels.js";
 
 /** Customers per statement of the breach list's read (an OR of tag matches each). */
 const BREACH_CUSTOMERS = 200;
+/** Statements of the breach list's read per request (1 000 customers). */
+const STATEMENTS_PER_REQUEST = 5;
 
 export function createInfluxResponseReads(client: InfluxClient, readBack: InfluxReadBack) {
   const { ensureStarted, query, from, fromSla } = client;
@@ -39,13 +41,15 @@ export function createInfluxResponseReads(client: InfluxClient, readBack: Influx
 
   /** The rows of each statement's filter (one request), in slaRows' order. */
   async function slaRowsWhere(level: SeriesLevel, filters: string[][]): Promise<SlaRow[]> {
-    if (filters.length === 0) return [];
-    const results = await query(
-      filters.map(
-        (where) =>
-          `SELECT * FROM ${fromSla(level)} WHERE ${where.join(" AND ")} GROUP BY "customer", "site", "link", "class"`,
-      ),
+    const statements = filters.map(
+      (where) =>
+        `SELECT * FROM ${fromSla(level)} WHERE ${where.join(" AND ")} GROUP BY "customer", "site", "link", "class"`,
     );
+    // A few statements a request: one request of many large statements outlasts the timeout.
+    const results = [];
+    for (let at = 0; at < statements.length; at += STATEMENTS_PER_REQUEST) {
+      results.push(...(await query(statements.slice(at, at + STATEMENTS_PER_REQUEST))));
+    }
     const out: SlaRow[] = [];
     for (const result of results) {
       for (const s of result.series ?? []) {
@@ -64,8 +68,8 @@ export function createInfluxResponseReads(client: InfluxClient, readBack: Influx
 
   /**
    * The breach list's minutes: the breach rows of the range (one statement) name the customers;
-   * their rows are read in statements of BREACH_CUSTOMERS customers each, all in one request, and
-   * reduced here (sla/breach-minutes.ts: InfluxQL has no window functions).
+   * their rows are read in statements of BREACH_CUSTOMERS customers each, STATEMENTS_PER_REQUEST
+   * a request, and reduced here (sla/breach-minutes.ts: InfluxQL has no window functions).
    */
   async function slaBreachMinutes(q: { fromMs: number; toMs: number }): Promise<SlaBreachMinutes> {
     ensureStarted();
