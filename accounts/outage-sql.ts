@@ -118,3 +118,19 @@ export async function listOutages(
   );
   return rows.map(outageFrom);
 }
+
+/**
+ * Every customer's outages that overlap [fromMs, toMs) (the operators' breach list), by
+ * customer, then start and id: one query, not one per customer.
+ */
+export async function listAllOutages(
+  s: SqlSession,
+  fromMs: number,
+  toMs: number,
+): Promise<Outage[]> {
+  const rows = await s.rows(
+    `SELECT ${COLUMNS} FROM sla_outages WHERE start_ms < $2 AND (end_ms IS NULL OR end_ms > $1) ORDER BY customer, start_ms, id`,
+    [fromMs, toMs],
+  );
+  return rows.map(outageFrom);
+}

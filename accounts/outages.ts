@@ -11,6 +11,7 @@ import {
   deleteOutage,
   getOutage,
   insertOutage,
+  listAllOutages,
   listOutages,
   type Outage,
   type OutageKind,
@@ -39,6 +40,8 @@ export interface OutagePatch {
 export interface OutageBook {
   /** One customer's outages overlapping [fromMs, toMs), by start. */
   list(customer: string, fromMs: number, toMs: number): Promise<Outage[]>;
+  /** Every customer's outages overlapping [fromMs, toMs), by customer, then start. */
+  listAll(fromMs: number, toMs: number): Promise<Outage[]>;
   add(customer: string, input: NewOutage, actor: string, client: string): Promise<Outage>;
   /** FT_ACCOUNT_NOT_FOUND when the customer has no outage by that id. */
   update(
@@ -78,6 +81,7 @@ export function createOutageBook(store: AccountStore, now: () => number): Outage
   return {
     list: (customer, fromMs, toMs) =>
       store.transaction("read", (s) => listOutages(s, customer, fromMs, toMs)),
+    listAll: (fromMs, toMs) => store.transaction("read", (s) => listAllOutages(s, fromMs, toMs)),
     add: (customer, input, actor, client) => {
       const t = now();
       const o: Outage = {

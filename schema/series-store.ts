@@ -198,6 +198,37 @@ export interface SlaQuery {
 }
 
 /**
+ * What the operators' breach list (`GET /api/v1/sla/breaches`) needs of the 1-minute SLA rows of
+ * [fromMs, toMs), over every customer at once (`SeriesStore.slaBreachMinutes`). A class's minute
+ * is judged on its links summed, by the level in force then: the level of the last row carrying
+ * one (`targetPercent` set) at or before that minute, rows in `slaRows`' order (time, then site
+ * and link). Only (customer, class) pairs with a breach row in the range are answered.
+ */
+export interface SlaBreachMinutes {
+  /** Each pair with a breach row, and the level in force at the end of the range (if any). */
+  classes: SlaBreachClass[];
+  /**
+   * The minutes of those pairs that can be a breach once summed: a minute with a breach row, or
+   * one whose rows do not all carry the same level (a summed minute whose rows all carry the
+   * level in force and none breaches cannot breach). Their links summed, in any order.
+   */
+  minutes: SlaBreachMinute[];
+}
+
+export interface SlaBreachClass {
+  customer: string;
+  trafficClass: string;
+  thresholdMs?: number;
+  targetPercent?: number;
+}
+
+export interface SlaBreachMinute extends SlaBreachClass {
+  startMs: number;
+  transactions: number;
+  good: number;
+}
+
+/**
  * Interface-status minutes of one access link and period (sla/link-status.ts,
  * docs/series-schema.md#link-status-series), additive: a 1-minute row has one of the two at 1
  * (down when a "down" status covered any of the minute), a 5m / 1h / 1d row sums its minutes'.
@@ -293,6 +324,16 @@ export interface SeriesStore {
    * period, sorted by time, then customer, site, link and class.
    */
   slaRows(q: SlaQuery): Promise<SlaRow[]>;
+  /**
+   * The breach list's minutes of [fromMs, toMs) over every customer (SlaBreachMinutes), read in
+   * a few whole-range queries (not one per customer).
+   */
+  slaBreachMinutes(q: { fromMs: number; toMs: number }): Promise<SlaBreachMinutes>;
+  /**
+   * Every link's 1-minute link-status rows of [fromMs, toMs) with a down minute, over every
+   * customer, in one whole-range read (the breach list's measured outages); in any order.
+   */
+  downMinutes(q: { fromMs: number; toMs: number }): Promise<LinkStatusRow[]>;
   /** Adds link-status minutes (deltas) to the stored rows, atomically for the call on DuckDB. */
   addLinkStatus(rows: readonly LinkStatusRow[]): Promise<void>;
   /**

@@ -8,7 +8,11 @@
  * beyond, new ones are dropped and counted. Pure.
  */
 
+import { runSteps, type Steps } from "../collector/classify/steps.js";
+
 const MINUTE_MS = 60_000;
+/** Entries handed over between two yields of `takeSteps` (~1 ms of work each). */
+export const STEP_ENTRIES = 4096;
 
 /** What is read of a 1-minute response-time row. */
 export interface ResponseMinuteRow {
@@ -146,10 +150,26 @@ export class ClassMinuteSums {
    * (no longer held): the caller may extend them.
    */
   take(untilMs: number): ClassMinuteCount[] {
-    const out: ClassMinuteCount[] = [];
+    return runSteps(this.takeSteps(untilMs));
+  }
+
+  /**
+   * `take` in steps of STEP_ENTRIES entries (collector/classify/steps.ts: `flowtally run` lets its
+   * loop turn between them). The minutes leave the sums, and rows for them become late, before
+   * the first step: rows added between two steps never reach a minute being handed over.
+   */
+  *takeSteps(untilMs: number): Steps<ClassMinuteCount[]> {
+    const taken: MinuteEntries[] = [];
     for (const [startMs, minute] of this.minutes) {
       if (startMs + MINUTE_MS > untilMs) continue;
       this.minutes.delete(startMs);
+      taken.push(minute);
+      for (const customers of minute.values()) this.held -= customers.size;
+    }
+    this.takenUntil = Math.max(this.takenUntil, Math.floor(untilMs / MINUTE_MS) * MINUTE_MS);
+    const out: ClassMinuteCount[] = [];
+    let n = 0;
+    for (const minute of taken) {
       for (const customers of minute.values()) {
         for (const e of customers.values()) {
           if (e.links !== undefined) {
@@ -160,11 +180,10 @@ export class ClassMinuteSums {
             e.links = undefined;
           }
           out.push(e);
+          if (++n % STEP_ENTRIES === 0) yield;
         }
-        this.held -= customers.size;
       }
     }
-    this.takenUntil = Math.max(this.takenUntil, Math.floor(untilMs / MINUTE_MS) * MINUTE_MS);
     return out;
   }
 }

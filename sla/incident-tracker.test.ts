@@ -176,6 +176,42 @@ describe("IncidentTracker", () => {
     ]);
   });
 
+  it("in steps: the same events and saved state as at once, over thousands of keys", () => {
+    // 5 000 customers: those with c % 3 = 0 breach in minute 0 (1 667 started); in minute 1
+    // those with c % 6 = 0 or c % 5 = 0 breach (834 + 1 000 - 167 of c % 30 = 0: 1 667 open
+    // after): the 833 odd multiples of 3 recover but for the 167 odd multiples of 15 (666 end
+    // compliant), and 1 667 - 834 - 167 = 666 start.
+    const rows = (k: number) =>
+      Array.from({ length: 5000 }, (_, c) => {
+        const bad = k === 0 ? c % 3 === 0 : c % 6 === 0 || c % 5 === 0;
+        return { ...minute(k, 10, bad ? 1 : 10), customer: `c${c}` };
+      }).reverse();
+    const t = new IncidentTracker();
+    const u = new IncidentTracker();
+    const events: IncidentEvent[] = [];
+    for (const k of [0, 1]) {
+      const want = t.judge(at(k + 1), rows(k));
+      const steps = u.judgeSteps(at(k + 1), rows(k));
+      let yields = 0;
+      let r = steps.next();
+      for (; !r.done; r = steps.next()) yields++;
+      expect(r.value).toEqual(want);
+      expect(yields).toBeGreaterThan(4);
+      events.push(...want);
+    }
+    const count = (e: string, reason?: string) =>
+      events.filter(
+        (x) => x.event === e && (reason === undefined || ("reason" in x && x.reason === reason)),
+      ).length;
+    expect(count("incident.started")).toBe(1667 + 666);
+    expect(count("incident.ended", "compliant")).toBe(666);
+    const steps = u.saveSteps();
+    let r = steps.next();
+    while (!r.done) r = steps.next();
+    expect(r.value).toEqual(t.save());
+    expect(r.value.open).toHaveLength(1667);
+  });
+
   it("adopted incidents go on; minutes before their end are late for them", () => {
     const t = new IncidentTracker();
     const before = new IncidentTracker();

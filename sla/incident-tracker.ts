@@ -17,9 +17,15 @@
  * and counted), so it stays bounded whatever the number of customers and classes; it can be
  * saved and restored (`save`, `restore`) to survive a restart. Pure: no clock, no I/O.
  */
+import { runSteps, type Steps } from "../collector/classify/steps.js";
 import { judgeMinute } from "./compliance.js";
+import { sortSteps } from "./sort-steps.js";
 
 const MINUTE_MS = 60_000;
+/** Minutes walked between two yields of `judgeSteps` (well under a millisecond each). */
+export const STEP_MINUTES = 2048;
+/** Runs sorted at once by the engine in `sortSteps` (16 384 minutes: ~3 ms), then merged. */
+const SORT_RUN = 16_384;
 
 /** One complete minute of one customer's class, with the level in force then. */
 export interface ClassMinute {
@@ -128,7 +134,17 @@ export class IncidentTracker {
    * minute boundary) and returns the events, in time order.
    */
   judge(untilMs: number, minutes: readonly ClassMinute[]): IncidentEvent[] {
+    return runSteps(this.judgeSteps(untilMs, minutes));
+  }
+
+  /**
+   * `judge` in steps of about STEP_MINUTES minutes (collector/classify/steps.ts: `flowtally run`
+   * lets its loop turn between them); the same events. The tracker must not be given another
+   * step, adopt or forget before these steps are done.
+   */
+  *judgeSteps(untilMs: number, minutes: readonly ClassMinute[]): Steps<IncidentEvent[]> {
     const events: IncidentEvent[] = [];
+    let n = 0;
     // Only minutes that can start, extend or end an incident are sorted and walked: breach
     // minutes, and the others of keys open now or with a breach in this step. The rest (most
     // minutes: compliant, of keys without an incident) are counted and left, so a step over
@@ -138,63 +154,57 @@ export class IncidentTracker {
     // The customers of those keys: most minutes are told apart by their customer alone, without
     // building their key.
     const concerned = new Set<string>();
-    for (const i of this.open.values()) concerned.add(i.customer);
-    for (const m of minutes) {
-      if (m.startMs < this.untilMs) {
-        this.stats.lateMinutes++;
-        continue;
-      }
-      if (m.startMs + MINUTE_MS > untilMs) {
-        // Not complete at `untilMs`: the caller's mistake, never judged on part of a minute.
-        this.stats.earlyMinutes++;
-        continue;
-      }
-      complete.push(m);
-      if (judgeMinute(m.transactions, m.good, m.targetPercent) === "breach") {
-        breaching.add(keyOf(m.customer, m.trafficClass));
-        concerned.add(m.customer);
-      }
+    for (const i of this.open.values()) {
+      concerned.add(i.customer);
+      if (++n % STEP_MINUTES === 0) yield;
+    }
+    // The passes over every minute run in plain methods, STEP_MINUTES at a time (a loop inside
+    // a generator runs slower).
+    for (let at = 0; at < minutes.length; at += STEP_MINUTES) {
+      this.sortOut(minutes, at, untilMs, { complete, breaching, concerned });
+      yield;
     }
     const fresh: ClassMinute[] = [];
     const seen = new Set<string>();
-    for (const m of complete) {
-      if (!concerned.has(m.customer)) {
-        this.stats.minutes++;
-        continue;
-      }
-      const key = keyOf(m.customer, m.trafficClass);
-      if (!breaching.has(key) && !this.open.has(key)) {
-        this.stats.minutes++;
-        continue;
-      }
-      const k = `${key}\x1f${m.startMs}`;
-      if (seen.has(k)) {
-        this.stats.duplicateMinutes++;
-        continue;
-      }
-      seen.add(k);
-      fresh.push(m);
+    for (let at = 0; at < complete.length; at += STEP_MINUTES) {
+      this.pickConcerned(complete, at, { concerned, breaching, seen, fresh });
+      yield;
     }
-    fresh.sort(
+    const sorted = yield* sortSteps(
+      fresh,
       (a, b) =>
         a.startMs - b.startMs ||
         (a.customer < b.customer ? -1 : a.customer > b.customer ? 1 : 0) ||
         (a.trafficClass < b.trafficClass ? -1 : a.trafficClass > b.trafficClass ? 1 : 0),
+      SORT_RUN,
     );
     // Incidents whose next minute passed without a row end at their last minute's end; done
     // minute by minute (after that minute's rows) so that events stay in time order.
-    const endMissing = (beforeMs: number) => {
+    const openNow = this.open;
+    const end = (i: LiveIncident, reason: EndReason) => this.end(i, reason, events);
+    function* endMissing(beforeMs: number): Steps<void> {
       const due: LiveIncident[] = [];
-      for (const i of this.open.values()) if (i.endMs + MINUTE_MS <= beforeMs) due.push(i);
-      due.sort((a, b) => a.endMs - b.endMs || (a.id < b.id ? -1 : 1));
-      for (const i of due) this.end(i, "no-row", events);
-    };
+      for (const i of openNow.values()) {
+        if (i.endMs + MINUTE_MS <= beforeMs) due.push(i);
+        if (++n % STEP_MINUTES === 0) yield;
+      }
+      const ordered = yield* sortSteps(
+        due,
+        (a, b) => a.endMs - b.endMs || (a.id < b.id ? -1 : 1),
+        STEP_MINUTES,
+      );
+      for (const i of ordered) {
+        end(i, "no-row");
+        if (++n % STEP_MINUTES === 0) yield;
+      }
+    }
     let group = Number.NaN;
-    for (const m of fresh) {
+    for (const m of sorted) {
+      if (++n % STEP_MINUTES === 0) yield;
       this.stats.minutes++;
       if (m.startMs !== group) {
         // The minutes before this one are done: an incident that missed one ended there.
-        endMissing(m.startMs);
+        yield* endMissing(m.startMs);
         group = m.startMs;
       }
       const key = keyOf(m.customer, m.trafficClass);
@@ -248,9 +258,69 @@ export class IncidentTracker {
       this.stats.started++;
       events.push({ event: "incident.started", incident: { ...incident } });
     }
-    endMissing(untilMs);
+    yield* endMissing(untilMs);
     this.untilMs = Math.max(this.untilMs, untilMs);
     return events;
+  }
+
+  /** judgeSteps' first pass over minutes[at, at + STEP_MINUTES): late, early, complete, breaching. */
+  private sortOut(
+    minutes: readonly ClassMinute[],
+    at: number,
+    untilMs: number,
+    into: { complete: ClassMinute[]; breaching: Set<string>; concerned: Set<string> },
+  ): void {
+    const end = Math.min(minutes.length, at + STEP_MINUTES);
+    for (let k = at; k < end; k++) {
+      const m = minutes[k]!;
+      if (m.startMs < this.untilMs) {
+        this.stats.lateMinutes++;
+        continue;
+      }
+      if (m.startMs + MINUTE_MS > untilMs) {
+        // Not complete at `untilMs`: the caller's mistake, never judged on part of a minute.
+        this.stats.earlyMinutes++;
+        continue;
+      }
+      into.complete.push(m);
+      if (judgeMinute(m.transactions, m.good, m.targetPercent) === "breach") {
+        into.breaching.add(keyOf(m.customer, m.trafficClass));
+        into.concerned.add(m.customer);
+      }
+    }
+  }
+
+  /** judgeSteps' second pass: the minutes of keys with a breach or an open incident, once each. */
+  private pickConcerned(
+    complete: readonly ClassMinute[],
+    at: number,
+    into: {
+      concerned: Set<string>;
+      breaching: Set<string>;
+      seen: Set<string>;
+      fresh: ClassMinute[];
+    },
+  ): void {
+    const end = Math.min(complete.length, at + STEP_MINUTES);
+    for (let k = at; k < end; k++) {
+      const m = complete[k]!;
+      if (!into.concerned.has(m.customer)) {
+        this.stats.minutes++;
+        continue;
+      }
+      const key = keyOf(m.customer, m.trafficClass);
+      if (!into.breaching.has(key) && !this.open.has(key)) {
+        this.stats.minutes++;
+        continue;
+      }
+      const id = `${key}\x1f${m.startMs}`;
+      if (into.seen.has(id)) {
+        this.stats.duplicateMinutes++;
+        continue;
+      }
+      into.seen.add(id);
+      into.fresh.push(m);
+    }
   }
 
   private end(i: LiveIncident, reason: EndReason, events: IncidentEvent[]): void {
@@ -291,6 +361,21 @@ export class IncidentTracker {
   /** The state to keep across a restart (JSON-safe). */
   save(): TrackerState {
     return { untilMs: this.untilMs, open: this.openIncidents() };
+  }
+
+  /** `save` in steps (tens of thousands of open incidents copied and sorted): the same state. */
+  *saveSteps(): Steps<TrackerState> {
+    const copies: LiveIncident[] = [];
+    for (const i of this.open.values()) {
+      copies.push({ ...i });
+      if (copies.length % STEP_MINUTES === 0) yield;
+    }
+    const open = yield* sortSteps(
+      copies,
+      (a, b) => a.startMs - b.startMs || a.id.localeCompare(b.id),
+      STEP_MINUTES / 4,
+    );
+    return { untilMs: this.untilMs, open };
   }
 
   /**

@@ -37,20 +37,27 @@ export interface Statement {
   kinds: ParamKind[];
 }
 
-/** Rows per INSERT: 6 parameters each. */
-const CHUNK = 1000;
+/**
+ * The writer's staging table of link-status writes (temporary: its connection's own), appended
+ * to and moved into the level tables in one transaction, as the traffic's `staging` is
+ * (store/duckdb-writes.ts): `seq` is the row's place in the call, so that of a key's rows in
+ * one put the last wins.
+ */
+export const CREATE_LINK_STATUS_STAGING_SQL = `CREATE TEMP TABLE IF NOT EXISTS link_status_staging (
+  level VARCHAR, start_ms BIGINT, customer VARCHAR, site VARCHAR, link VARCHAR,
+  up_minutes DOUBLE, down_minutes DOUBLE, seq DOUBLE
+)`;
 
 /**
- * The INSERTs that add `rows` to the stored ones ("add": rows of one key summed first, as one
- * statement may not touch a row twice) or replace them ("put": absolute totals, the last row of
- * a key wins), in chunks per level.
+ * Checks every row before anything is staged (a bad row writes nothing); answers the levels
+ * present.
  */
-export function linkStatusInserts(
+export function checkLinkStatusRows(
   rows: readonly LinkStatusRow[],
-  mode: "add" | "put" = "add",
-): Statement[] {
+  mode: "add" | "put",
+): Set<SeriesLevel> {
   const what = mode === "add" ? "addLinkStatus" : "putLinkStatus";
-  const byLevel = new Map<SeriesLevel, Map<string, LinkStatusRow>>();
+  const levels = new Set<SeriesLevel>();
   for (const r of rows) {
     if (!(r.level in LINK_STATUS_TABLES)) {
       throw new RangeError(`${what}: level ${String(r.level)}: expected 1m, 5m, 1h, 1d`);
@@ -58,49 +65,39 @@ export function linkStatusInserts(
     if (!Number.isInteger(r.startMs)) {
       throw new RangeError(`${what}: startMs ${r.startMs}: expected whole ms`);
     }
-    for (const v of [r.upMinutes, r.downMinutes]) {
-      if (!Number.isFinite(v)) throw new RangeError(`${what}: ${v} is not a count`);
+    if (!Number.isFinite(r.upMinutes))
+      throw new RangeError(`${what}: ${r.upMinutes} is not a count`);
+    if (!Number.isFinite(r.downMinutes)) {
+      throw new RangeError(`${what}: ${r.downMinutes} is not a count`);
     }
-    let keyed = byLevel.get(r.level);
-    if (keyed === undefined) {
-      keyed = new Map();
-      byLevel.set(r.level, keyed);
-    }
-    const key = `${r.customer}\0${r.site}\0${r.link}\0${r.startMs}`;
-    const was = keyed.get(key);
-    if (was === undefined || mode === "put") keyed.set(key, { ...r });
-    else {
-      was.upMinutes += r.upMinutes;
-      was.downMinutes += r.downMinutes;
-    }
+    levels.add(r.level);
   }
-  const out: Statement[] = [];
-  for (const [level, keyed] of byLevel) {
-    const list = [...keyed.values()];
-    for (let at = 0; at < list.length; at += CHUNK) {
-      const part = list.slice(at, at + CHUNK);
-      const values: Statement["values"] = [];
-      const kinds: ParamKind[] = [];
-      const tuples = part.map((r) => {
-        const n = values.length;
-        values.push(BigInt(r.startMs), r.customer, r.site, r.link, r.upMinutes, r.downMinutes);
-        kinds.push("bigint", "varchar", "varchar", "varchar", "double", "double");
-        return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6})`;
-      });
-      out.push({
-        sql: `INSERT INTO ${LINK_STATUS_TABLES[level]} (start_ms, ${KEY.replace(", start_ms", "")}, up_minutes, down_minutes)
-VALUES ${tuples.join(", ")}
-ON CONFLICT (${KEY}) DO UPDATE SET ${
-          mode === "add"
-            ? "up_minutes = up_minutes + excluded.up_minutes, down_minutes = down_minutes + excluded.down_minutes"
-            : "up_minutes = excluded.up_minutes, down_minutes = excluded.down_minutes"
-        }`,
-        values,
-        kinds,
-      });
-    }
-  }
-  return out;
+  return levels;
+}
+
+/**
+ * Moves one level's staged rows into its table: "add" sums a key's rows and adds them to the
+ * stored ones (one statement may not touch a row twice, hence the GROUP BY); "put" replaces the
+ * stored ones with the key's last row of the call.
+ */
+export function linkStatusUpsertSql(level: SeriesLevel, mode: "add" | "put"): string {
+  const [up, down, set] =
+    mode === "add"
+      ? [
+          "sum(up_minutes)",
+          "sum(down_minutes)",
+          "up_minutes = up_minutes + excluded.up_minutes, down_minutes = down_minutes + excluded.down_minutes",
+        ]
+      : [
+          "arg_max(up_minutes, seq)",
+          "arg_max(down_minutes, seq)",
+          "up_minutes = excluded.up_minutes, down_minutes = excluded.down_minutes",
+        ];
+  // The level is a literal from LINK_STATUS_TABLES' keys, not a caller's string.
+  return `INSERT INTO ${LINK_STATUS_TABLES[level]} (${KEY}, up_minutes, down_minutes)
+SELECT ${KEY}, ${up}, ${down} FROM temp.link_status_staging WHERE level = '${level}'
+GROUP BY ${KEY}
+ON CONFLICT (${KEY}) DO UPDATE SET ${set}`;
 }
 
 /** The SELECT of `linkStatus`. */
@@ -129,6 +126,19 @@ export function linkStatusSelect(q: LinkStatusQuery): Statement {
 WHERE ${where.join(" AND ")} ORDER BY start_ms, site, link`,
     values,
     kinds,
+  };
+}
+
+/** The SELECT of `downMinutes`: every customer's 1-minute rows with a down minute. */
+export function downMinutesSelect(q: { fromMs: number; toMs: number }): Statement {
+  return {
+    sql: `SELECT start_ms, customer, site, link, up_minutes, down_minutes FROM ${LINK_STATUS_TABLES["1m"]}
+WHERE start_ms >= $1 AND start_ms < $2 AND down_minutes > 0`,
+    values: [
+      BigInt(timeBound("downMinutes: fromMs", q.fromMs)),
+      BigInt(timeBound("downMinutes: toMs", q.toMs)),
+    ],
+    kinds: ["bigint", "bigint"],
   };
 }
 

@@ -5,7 +5,7 @@
 import type { DuckDBType } from "@duckdb/node-api";
 import { responseTimeCounters, type SeriesLevel } from "../schema/series-store.js";
 import { BIGINT, DOUBLE, VARCHAR } from "./duckdb-api.js";
-import { CREATE_LINK_STATUS_SQL } from "./duckdb-link-status.js";
+import { CREATE_LINK_STATUS_SQL, CREATE_LINK_STATUS_STAGING_SQL } from "./duckdb-link-status.js";
 import { CREATE_SLA_WORK_SQL, createSlaTableSql } from "./duckdb-sla.js";
 import { LEVEL_NAMES } from "./levels.js";
 
@@ -126,6 +126,7 @@ export const SCHEMA_SQL = [
   ...LEVEL_NAMES.map(createSlaTableSql),
   CREATE_SLA_WORK_SQL,
   ...CREATE_LINK_STATUS_SQL,
+  CREATE_LINK_STATUS_STAGING_SQL,
   CREATE_VIEW_SQL,
   CREATE_STAGING_SQL,
   CREATE_MARKS_SQL,

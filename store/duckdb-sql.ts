@@ -70,3 +70,19 @@ export function toNumber(value: unknown): number {
 export function directionSum(column: string, direction: "in" | "out"): string {
   return `coalesce(sum(${column}) FILTER (WHERE direction = '${direction}'), 0)`;
 }
+
+/**
+ * Whether the file has this table: one written before the table existed, opened read-only
+ * (`flowtally query`), has not, and a read of it answers nothing.
+ */
+export async function hasTable(
+  query: (sql: string, values: DuckDBValue[], types: DuckDBType[]) => Promise<unknown[][]>,
+  name: string,
+): Promise<boolean> {
+  const have = await query(
+    "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = $1",
+    [name],
+    [VARCHAR],
+  );
+  return Number(have[0]![0]) !== 0;
+}

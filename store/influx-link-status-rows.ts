@@ -1,11 +1,16 @@
 /** The InfluxDB store's link-status minutes: read, added to and written back; read per level. */
 import type { LinkStatusQuery, LinkStatusRow, SeriesLevel } from "../schema/series-store.js";
 import type { InfluxClient } from "./influx-client.js";
-import { msLiteral, num, type Series, seriesRows, tag, tagEquals } from "./influx-ql.js";
+import { anyOf, msLiteral, num, type Series, seriesRows, tag, tagEquals } from "./influx-ql.js";
 import type { InfluxReadBack } from "./influx-read-back.js";
 import { checkLines, LINK_STATUS } from "./influx-schema.js";
 import { pointLine } from "./influx-text.js";
 import { timeBound } from "./levels.js";
+
+const DAY_MS = 86_400_000;
+/** Customers per statement of `downMinutes`' minute read, and statements per request. */
+const DOWN_CUSTOMERS = 200;
+const STATEMENTS_PER_REQUEST = 5;
 
 export function createInfluxLinkStatusRows(client: InfluxClient, readBack: InfluxReadBack) {
   const { ensureStarted, query, write, writes, fromSla, slaPolicy } = client;
@@ -130,5 +135,42 @@ export function createInfluxLinkStatusRows(client: InfluxClient, readBack: Influ
     );
   }
 
-  return { addLinkStatus, putLinkStatus, readLinkStatus, linkStatus };
+  /**
+   * Every customer's 1-minute rows with a down minute: the days with one found first (1d rows:
+   * one point per link and day, where a field condition over every 1-minute point of 100 000
+   * links outlasts the client's timeout), then the minutes of those customers only, in
+   * statements of DOWN_CUSTOMERS customers, a few a request.
+   */
+  async function downMinutes(q: { fromMs: number; toMs: number }): Promise<LinkStatusRow[]> {
+    ensureStarted();
+    const from = timeBound("downMinutes: fromMs", q.fromMs);
+    const to = timeBound("downMinutes: toMs", q.toMs);
+    const [days] = await query([
+      `SELECT downMinutes FROM ${fromSla("1d", LINK_STATUS)} WHERE time >= ${msLiteral(Math.floor(from / DAY_MS) * DAY_MS)} AND time < ${msLiteral(to)} AND "downMinutes" > 0 GROUP BY "customer"`,
+    ]);
+    const customers = [...new Set((days?.series ?? []).map((s) => tag(s, "customer")))].sort();
+    const statements: string[] = [];
+    for (let at = 0; at < customers.length; at += DOWN_CUSTOMERS) {
+      const where = [
+        `time >= ${msLiteral(from)}`,
+        `time < ${msLiteral(to)}`,
+        anyOf("customer", customers.slice(at, at + DOWN_CUSTOMERS)),
+        `"downMinutes" > 0`,
+      ];
+      statements.push(
+        `SELECT upMinutes, downMinutes FROM ${fromSla("1m", LINK_STATUS)} WHERE ${where.join(" AND ")} GROUP BY "customer", "site", "link"`,
+      );
+    }
+    const out: LinkStatusRow[] = [];
+    for (let at = 0; at < statements.length; at += STATEMENTS_PER_REQUEST) {
+      for (const result of await query(statements.slice(at, at + STATEMENTS_PER_REQUEST))) {
+        for (const s of result.series ?? []) {
+          for (const v of seriesRows(s)) out.push(linkStatusOf("1m", s, v));
+        }
+      }
+    }
+    return out;
+  }
+
+  return { addLinkStatus, putLinkStatus, readLinkStatus, linkStatus, downMinutes };
 }

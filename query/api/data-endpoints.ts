@@ -65,6 +65,8 @@ export interface DataEndpointDeps {
   customerScope?: (customer: string) => Promise<CustomerScope | undefined>;
   /** The customer's declared outages in a range, for the SLA report (none without accounts). */
   outages?: SlaEndpointDeps["outages"];
+  /** Every customer's declared outages in a range, for the breach list. */
+  allOutages?: SlaEndpointDeps["allOutages"];
 }
 
 export type CustomerScope = ReadonlyMap<string, ReadonlySet<string>> | "any";
@@ -436,6 +438,7 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
     seriesStore,
     scopeOf,
     ...(deps.outages === undefined ? {} : { outages: deps.outages }),
+    ...(deps.allOutages === undefined ? {} : { allOutages: deps.allOutages }),
   });
   const totalsEndpoints = createTotalsEndpoints({
     model,

@@ -113,16 +113,27 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+const declaredOf = (o: Outage): DeclaredOutage => ({
+  site: o.site,
+  link: o.link,
+  kind: o.kind,
+  startMs: o.startMs,
+  endMs: o.endMs ?? undefined,
+});
+
 /** The book as the SLA report reads it (query/sla-availability.ts). */
 export function declaredOutages(book: OutageBook) {
   return async (customer: string, fromMs: number, toMs: number): Promise<DeclaredOutage[]> =>
-    (await book.list(customer, fromMs, toMs)).map((o) => ({
-      site: o.site,
-      link: o.link,
-      kind: o.kind,
-      startMs: o.startMs,
-      endMs: o.endMs ?? undefined,
-    }));
+    (await book.list(customer, fromMs, toMs)).map(declaredOf);
+}
+
+/** Every customer's, as the breach list reads them (one query), by customer then start. */
+export function everyDeclaredOutage(book: OutageBook) {
+  return async (
+    fromMs: number,
+    toMs: number,
+  ): Promise<Array<DeclaredOutage & { customer: string }>> =>
+    (await book.listAll(fromMs, toMs)).map((o) => ({ customer: o.customer, ...declaredOf(o) }));
 }
 
 const ms = (s: string | null | undefined) =>

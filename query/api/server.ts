@@ -36,7 +36,7 @@ import { createClientOf } from "./client-address.js";
 import { createDataEndpoints } from "./data-endpoints.js";
 import { ApiError, notFound, shown } from "./errors.js";
 import { openApiRoute } from "./openapi.js";
-import { declaredOutages, outageRoutes } from "./outage-routes.js";
+import { declaredOutages, everyDeclaredOutage, outageRoutes } from "./outage-routes.js";
 import type { DownDependency } from "./process-endpoints.js";
 import { rateLimitedWarn } from "./rate-limited-warn.js";
 import {
@@ -230,7 +230,12 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     ...(registry?.source === "database"
       ? { customerScope: registryCustomerScope(registry, deps.store, now) }
       : {}),
-    ...(deps.accounts === undefined ? {} : { outages: declaredOutages(deps.accounts.outages) }),
+    ...(deps.accounts === undefined
+      ? {}
+      : {
+          outages: declaredOutages(deps.accounts.outages),
+          allOutages: everyDeclaredOutage(deps.accounts.outages),
+        }),
   });
   // The pages' customer records: the registry's, or the config's (indexed at the first page).
   let customerRecords: ReturnType<typeof registryCustomers> | undefined;

@@ -20,6 +20,7 @@ import {
   rateSteps,
 } from "../../sla/index.js";
 import { type DeclaredOutage, linkAvailability, reportCredits } from "../sla-availability.js";
+import { breachIncidents } from "../sla-breaches.js";
 import { breachesCsv, customerOutages, sortOutages } from "../sla-outages.js";
 import { billSla, classSla, linkSla, rowsByClass, slaCsv } from "../sla-report.js";
 import { badParameter, shown, unknownCustomer } from "./errors.js";
@@ -45,6 +46,14 @@ export interface SlaEndpointDeps {
   ) => Promise<ReadonlyMap<string, ReadonlySet<string>> | "any" | undefined>;
   /** The customer's declared outages overlapping [fromMs, toMs) (none without accounts). */
   outages?: (customer: string, fromMs: number, toMs: number) => Promise<DeclaredOutage[]>;
+  /**
+   * Every customer's, by customer then start, in one read (the breach list); without it the
+   * breach list asks `outages` customer by customer.
+   */
+  allOutages?: (
+    fromMs: number,
+    toMs: number,
+  ) => Promise<Array<DeclaredOutage & { customer: string }>>;
 }
 
 export interface SlaEndpoints {
@@ -95,35 +104,6 @@ function readRange(p: Map<string, string>, nowMs: number, billingDay: number) {
     );
   }
   return { fromMs, toMs };
-}
-
-/**
- * A customer's 1-minute link-status rows with a down minute in [fromMs, toMs): the days with
- * one found first (1d rows), then only those links' minutes read.
- */
-async function downMinutes(
-  store: SeriesStore,
-  customer: string,
-  fromMs: number,
-  toMs: number,
-): Promise<LinkStatusRow[]> {
-  const days = await store.linkStatus({
-    customer,
-    fromMs: Math.floor(fromMs / DAY_MS) * DAY_MS,
-    toMs,
-    level: "1d",
-  });
-  const links = new Map<string, { site: string; link: string }>();
-  for (const d of days) {
-    if (d.downMinutes > 0) links.set(`${d.site}\0${d.link}`, { site: d.site, link: d.link });
-  }
-  const out: LinkStatusRow[] = [];
-  for (const { site, link } of links.values()) {
-    for (const r of await store.linkStatus({ customer, site, link, fromMs, toMs, level: "1m" })) {
-      if (r.downMinutes > 0) out.push(r);
-    }
-  }
-  return out;
 }
 
 export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
@@ -298,49 +278,44 @@ export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
     resolve = billingResolver(cfg);
   }
 
+  /** Every customer's declared outages of the range, by customer (one read when it can). */
+  async function declaredByCustomer(
+    customers: readonly string[],
+    fromMs: number,
+    toMs: number,
+  ): Promise<Map<string, DeclaredOutage[]>> {
+    const out = new Map<string, DeclaredOutage[]>();
+    if (deps.allOutages !== undefined) {
+      for (const { customer, ...o } of await deps.allOutages(fromMs, toMs)) {
+        const list = out.get(customer);
+        if (list === undefined) out.set(customer, [o]);
+        else list.push(o);
+      }
+    } else if (deps.outages !== undefined) {
+      for (const c of customers) out.set(c, await deps.outages(c, fromMs, toMs));
+    }
+    return out;
+  }
+
   async function slaBreaches(search: string): Promise<ApiReply> {
     const p = readParameters(search, BREACH_PARAMETERS);
     const { fromMs, toMs } = readRange(p, now(), 1);
     // Read before the store: a wrong format is a 400 whatever is stored.
     const format = choice(p, "format", ["json", "csv"] as const, "json");
     const store = deps.seriesStore();
-    // A minute of the links summed is a breach only if one of its links' is (a share of sums is
-    // at least the least share): the customers and classes with one, read whole.
-    const candidates = new Set<string>();
-    for (const r of await store.slaRows({ fromMs, toMs, level: "1m", breachesOnly: true })) {
-      candidates.add(`${r.customer}\0${r.trafficClass}`);
+    // Every customer at once: the store reduces the 1-minute rows to the minutes that can breach.
+    const incidents = breachIncidents(await store.slaBreachMinutes({ fromMs, toMs }), levelNow);
+    // Outages of the customers with links: declared ones and measured down periods.
+    const customers = [...new Set(model.links.map((l) => l.customer))].sort();
+    const declared = await declaredByCustomer(customers, fromMs, toMs);
+    const down = new Map<string, LinkStatusRow[]>();
+    for (const r of await store.downMinutes({ fromMs, toMs })) {
+      const list = down.get(r.customer);
+      if (list === undefined) down.set(r.customer, [r]);
+      else list.push(r);
     }
-    const incidents: Array<Record<string, unknown>> = [];
-    for (const id of [...candidates].sort()) {
-      const [customer, trafficClass] = id.split("\0") as [string, string];
-      const rows = await store.slaRows({ fromMs, toMs, level: "1m", customer, trafficClass });
-      const c = classSla(trafficClass, rows, fromMs, toMs, levelNow(trafficClass));
-      for (const i of c.incidents) {
-        incidents.push({
-          customer,
-          class: trafficClass,
-          threshold: c.threshold,
-          target: c.target,
-          ...i,
-        });
-      }
-    }
-    incidents.sort((a, b) =>
-      a.start === b.start ? 0 : (a.start as string) < (b.start as string) ? -1 : 1,
-    );
     const outages = sortOutages(
-      (
-        await Promise.all(
-          [...new Set(model.links.map((l) => l.customer))].sort().map(async (customer) => {
-            const declared = (await deps.outages?.(customer, fromMs, toMs)) ?? [];
-            return customerOutages(
-              customer,
-              declared,
-              await downMinutes(store, customer, fromMs, toMs),
-            );
-          }),
-        )
-      ).flat(),
+      customers.flatMap((c) => customerOutages(c, declared.get(c) ?? [], down.get(c) ?? [])),
     );
     if (format === "csv") {
       const compact = (ms: number) => isoTime(ms).replace(/[-:]/g, "");

@@ -123,4 +123,50 @@ describe("SLA alerts", () => {
     expect(metrics).toContain('flowtally_sla_webhook_pending{webhook="ops"} 0\n');
     expect(metrics).toContain('flowtally_sla_webhook_attempts_total{webhook="ops"} 2\n');
   });
+
+  it("judgeSliced: the events of judge, in slices with the loop turning; rows between slices are late", async () => {
+    // 20 000 customers, class web at 99 %: every 10th breaches in minutes 0 and 1 (one incident
+    // each, 2 000 started), then in minute 2 every 20th recovers (compliant: 1 000 ended) and
+    // the other breaching ones have no row (1 000 ended "no-row" when minute 2 is judged).
+    const cfg = validateConfig({
+      classes: [{ id: "web", totalDelayThreshold: "250ms" }],
+      defaultServiceLevelTarget: 99,
+      sla: { statePath: join(mkdtempSync(join(tmpdir(), "ft-sla-sliced-")), "state.json") },
+    });
+    const { log } = captureLog();
+    const N = 20_000;
+    const rows = (k: number) =>
+      Array.from({ length: N }, (_, c) => ({
+        ...row(k, "a", 100, c % 10 === 0 && k < 2 ? 50 : 100),
+        customer: `c${c}`,
+      })).filter((_r, c) => !(k === 2 && c % 10 === 0 && c % 20 !== 0));
+    const whole = createSlaAlerts(cfg, { log, serviceTypeOf: () => undefined });
+    const sliced = createSlaAlerts(cfg, { log, serviceTypeOf: () => undefined });
+    let slices = 0;
+    const between = async () => {
+      slices++;
+      // A late row of a minute being judged, and an early one of minute 5: neither in this step.
+      sliced.addDeltas([{ ...row(0, "a", 1, 0), customer: "c1" }, row(5, "a", 100, 100)]);
+      await new Promise((r) => setImmediate(r));
+    };
+    const want: unknown[] = [];
+    const have: unknown[] = [];
+    for (let k = 0; k < 3; k++) {
+      whole.addDeltas(rows(k));
+      sliced.addDeltas(rows(k));
+      want.push(whole.judge(T0 + (k + 1) * M));
+      have.push(await sliced.judgeSliced(T0 + (k + 1) * M, { sliceMs: 1, between }));
+    }
+    expect(have).toEqual(want);
+    const events = want.flat() as Array<{ event: string; reason?: string }>;
+    expect(events.filter((e) => e.event === "incident.started")).toHaveLength(2000);
+    expect(events.filter((e) => e.reason === "compliant")).toHaveLength(1000);
+    expect(events.filter((e) => e.reason === "no-row")).toHaveLength(1000);
+    expect(slices).toBeGreaterThan(3);
+    expect(sliced.state().minutes.lateRows).toBe(slices);
+    // The rows of minute 5 added between slices are judged in their step.
+    whole.addDeltas(Array.from({ length: slices }, () => row(5, "a", 100, 100)));
+    expect(await sliced.judgeSliced(T0 + 6 * M)).toEqual(whole.judge(T0 + 6 * M));
+    expect(sliced.state().minutes).toEqual({ ...whole.state().minutes, lateRows: slices });
+  });
 });

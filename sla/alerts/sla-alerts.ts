@@ -12,12 +12,19 @@
 import { readFileSync } from "node:fs";
 import { rename, writeFile } from "node:fs/promises";
 import type { Logger } from "pino";
+import {
+  runSteps,
+  runStepsSliced,
+  type SliceOptions,
+  type Steps,
+} from "../../collector/classify/steps.js";
 import type { Config } from "../../schema/config.js";
 import { ClassLevels } from "../class-levels.js";
 import {
   type ClassMinuteCount,
   ClassMinuteSums,
   type ResponseMinuteRow,
+  STEP_ENTRIES,
 } from "../class-minute-sums.js";
 import {
   type ClassMinute,
@@ -35,6 +42,8 @@ import {
 } from "./webhook-sender.js";
 
 const MINUTE_MS = 60_000;
+/** Events logged and queued between two yields (a log line and a delivery each). */
+const EVENTS_PER_STEP = 256;
 
 /** How long a stop waits for webhook deliveries before keeping them for the next start. */
 export const SLA_ALERTS_STOP_GRACE_MS = 5000;
@@ -87,6 +96,11 @@ export interface SlaAlerts {
    */
   judge(untilMs: number): IncidentEvent[];
   /**
+   * `judge` in slices with the event loop turning between them (`flowtally run`, whose API and
+   * inputs share the loop): the same events. Calls run one after the other, in call order.
+   */
+  judgeSliced(untilMs: number, options?: SliceOptions): Promise<IncidentEvent[]>;
+  /**
    * Forgets the customers `which` names (their open incidents and minutes), without events:
    * scaled out, when their shard passes to another worker.
    */
@@ -133,29 +147,51 @@ export function createSlaAlerts(cfg: Config, deps: SlaAlertsDeps): SlaAlerts {
   let saving: Promise<void> = Promise.resolve();
   let saveQueued = false;
   let lastUntil = Number.NEGATIVE_INFINITY;
+  /** The sliced judging under way (judgeSliced), or done. */
+  let judging: Promise<unknown> = Promise.resolve();
 
   function kept(deliveries: Delivery[]): KeptState {
     return { version: STATE_VERSION, tracker: tracker.save(), deliveries };
   }
 
-  async function write(state: KeptState): Promise<void> {
+  const write = (state: KeptState) => writeText(JSON.stringify(state));
+
+  async function writeText(text: string): Promise<void> {
     if (statePath === "") return;
     const tmp = `${statePath}.tmp`;
     try {
-      await writeFile(tmp, JSON.stringify(state));
+      await writeFile(tmp, text);
       await rename(tmp, statePath);
     } catch (e) {
       log.error({ err: e, path: statePath }, "SLA alerts: state not saved");
     }
   }
 
-  /** Saves the tracker (and the deliveries waiting) behind any save running. */
+  /**
+   * The kept state as JSON text, in steps (JSON.stringify(kept(...)) of tens of thousands of
+   * incidents and deliveries would hold the loop for tens of ms): the same text.
+   */
+  function* keptText(deliveries: Delivery[]): Steps<string> {
+    const t = yield* tracker.saveSteps();
+    const parts: string[] = [];
+    for (const list of [t.open, deliveries]) {
+      const items: string[] = [];
+      for (const x of list) {
+        items.push(JSON.stringify(x));
+        if (items.length % EVENTS_PER_STEP === 0) yield;
+      }
+      parts.push(`[${items.join(",")}]`);
+    }
+    return `{"version":${STATE_VERSION},"tracker":{"untilMs":${JSON.stringify(t.untilMs)},"open":${parts[0]}},"deliveries":${parts[1]}}`;
+  }
+
+  /** Saves the tracker (and the deliveries waiting) behind any save running, in slices. */
   function save(): void {
     if (statePath === "" || saveQueued) return;
     saveQueued = true;
-    saving = saving.then(() => {
+    saving = saving.then(async () => {
       saveQueued = false;
-      return write(kept(sender.pending()));
+      return writeText(await runStepsSliced(keptText(sender.pending())));
     });
   }
 
@@ -169,6 +205,32 @@ export function createSlaAlerts(cfg: Config, deps: SlaAlertsDeps): SlaAlerts {
     m.targetPercent = level?.targetPercent;
     m.thresholdMs = level?.thresholdMs;
     return m as ClassMinute;
+  }
+
+  /** Takes the complete minutes, judges them, and sends and logs the events, in steps. */
+  function* judgeSteps(until: number): Steps<IncidentEvent[]> {
+    const minutes = yield* sums.takeSteps(until);
+    for (let i = 0; i < minutes.length; i++) {
+      minuteOf(minutes[i]!);
+      if ((i + 1) % STEP_ENTRIES === 0) yield;
+    }
+    const events = yield* tracker.judgeSteps(until, minutes as ClassMinute[]);
+    let n = 0;
+    for (const e of events) {
+      log.info(
+        {
+          event: e.event,
+          incident: e.incident.id,
+          minutes: e.incident.minutes,
+          ...(e.event === "incident.ended" ? { reason: e.reason } : {}),
+        },
+        e.event === "incident.started" ? "SLA incident started" : "SLA incident ended",
+      );
+      sender.send(e, deps.serviceTypeOf(e.incident.customer));
+      if (++n % EVENTS_PER_STEP === 0) yield;
+    }
+    if (events.length > 0) save();
+    return events;
   }
 
   const incidentView = (i: LiveIncident) => ({
@@ -191,21 +253,15 @@ export function createSlaAlerts(cfg: Config, deps: SlaAlertsDeps): SlaAlerts {
       const until = Math.floor(untilMs / MINUTE_MS) * MINUTE_MS;
       if (until <= lastUntil) return [];
       lastUntil = until;
-      const events = tracker.judge(until, sums.take(until).map(minuteOf));
-      for (const e of events) {
-        log.info(
-          {
-            event: e.event,
-            incident: e.incident.id,
-            minutes: e.incident.minutes,
-            ...(e.event === "incident.ended" ? { reason: e.reason } : {}),
-          },
-          e.event === "incident.started" ? "SLA incident started" : "SLA incident ended",
-        );
-        sender.send(e, deps.serviceTypeOf(e.incident.customer));
-      }
-      if (events.length > 0) save();
-      return events;
+      return runSteps(judgeSteps(until));
+    },
+    judgeSliced(untilMs, options) {
+      const until = Math.floor(untilMs / MINUTE_MS) * MINUTE_MS;
+      if (until <= lastUntil) return judging.then(() => []);
+      lastUntil = until;
+      const done = judging.then(() => runStepsSliced(judgeSteps(until), options));
+      judging = done.catch(() => undefined);
+      return done;
     },
     openIncidents(which) {
       return tracker.openIncidents().filter((i) => which(i.customer));

@@ -9,6 +9,7 @@ import type { LinkStatusRow, SeriesStore } from "../../schema/series-store.js";
 import { linkStatusRows } from "../../sla/link-status.js";
 
 const MINUTE = 60_000;
+const DAY = 86_400_000;
 
 export function describeLinkStatusConformance(
   name: string,
@@ -54,6 +55,16 @@ export function describeLinkStatusConformance(
           level: "1m",
         }),
       ).toEqual([{ level: "1m", startMs: t0 + MINUTE, ...l1, upMinutes: 0, downMinutes: 1 }]);
+      // Every customer's down minutes at once (the breach list): l1's minutes 1 and 2, beta's 0.
+      const down = await store.downMinutes({ fromMs: t0, toMs: t0 + 10 * MINUTE });
+      expect(
+        down.map((r) => [r.customer, ...short([r])[0]!]).sort((a, b) => (a < b ? -1 : 1)),
+      ).toEqual([
+        ["acme", "l1", 1, 0, 1],
+        ["acme", "l1", 2, 1, 1],
+        ["beta", "l1", 0, 0, 1],
+      ]);
+      expect(await store.downMinutes({ fromMs: t0 + 3 * MINUTE, toMs: t0 + DAY })).toEqual([]);
       await store.purgeCustomer("acme");
       expect(await store.linkStatus({ ...range, level: "1m" })).toEqual([]);
       expect(short(await store.linkStatus({ ...range, customer: "beta", level: "1h" }))).toEqual([
@@ -78,6 +89,29 @@ export function describeLinkStatusConformance(
           at(t0 + 20 * MINUTE, 3, 2, "5m"),
         ]);
       }
+      // One call holding a key twice: a put keeps the last row, an add sums them.
+      await store.putLinkStatus([
+        at(t0 + 40 * MINUTE, 1, 0, "1m"),
+        at(t0 + 40 * MINUTE, 0, 1, "1m"),
+      ]);
+      await store.addLinkStatus([
+        at(t0 + 41 * MINUTE, 1, 0, "1m"),
+        at(t0 + 41 * MINUTE, 0, 1, "1m"),
+      ]);
+      await store.addLinkStatus([at(t0 + 41 * MINUTE, 1, 0, "1m")]);
+      expect(
+        short(
+          await store.linkStatus({
+            customer: "beta",
+            fromMs: t0 + 40 * MINUTE,
+            toMs: t0 + 42 * MINUTE,
+            level: "1m",
+          }),
+        ),
+      ).toEqual([
+        ["l1", 40, 0, 1],
+        ["l1", 41, 2, 1],
+      ]);
       const range = { customer: "beta", fromMs: t0 + 20 * MINUTE, toMs: t0 + 25 * MINUTE };
       expect(short(await store.linkStatus({ ...range, level: "1m" }))).toEqual([
         ["l1", 20, 0, 1],

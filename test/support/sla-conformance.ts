@@ -5,6 +5,8 @@
  * absolute rewrites alike). Run by store/duckdb-store.test.ts and store/influx-store.test.ts.
  */
 import { describe, expect, it } from "vitest";
+import { breachIncidents } from "../../query/sla-breaches.js";
+import { classSla, rowsByClass } from "../../query/sla-report.js";
 import {
   type ResponseTimeRowDelta,
   type SeriesStore,
@@ -164,6 +166,122 @@ export function describeSlaConformance(name: string, options: SlaConformanceOpti
       // Purged with the customer's other series.
       await store.purgeCustomer("acme");
       expect(await store.slaRows({ fromMs: T0, toMs: T0 + 2 * DAY, level: "1m" })).toEqual([]);
+    });
+
+    it("breach list: every customer's incidents at once, the links summed, each minute by its level", async () => {
+      // 30 customers of two links; minutes 0–8 measured under 95 % / 200 ms, 9–14 under 50 % /
+      // 300 ms (and link a's minute 9 of every 7th customer under the first); every minute of
+      // every link 100 of 100 good, except (per customer k, the expected incidents by hand):
+      // - k % 3 = 0: link a 10, 0, 20 of 100 in minutes 2, 3, 4: summed 55 %, 50 %, 60 % below
+      //   95 %: one incident [2, 5), the worst minute 3 (0.5);
+      // - k % 3 = 1: link a 90 of 100 in minute 5 (a breach row) but 190 of 200 summed is 95 %:
+      //   compliant, no incident;
+      // - k % 5 = 0: both links 0 of 100 in minute 10 (0 %), 10 and 20 of 100 in minute 12
+      //   (15 %), minute 11 compliant between: two incidents [10, 11) and [12, 13);
+      // - k % 7 = 0: link a 50 of 100 in minute 9 measured under 95 % (a breach row), link b
+      //   under 50 %: 75 % summed, judged by the level of the minute's last row (b: 50 %),
+      //   compliant;
+      // - k even: both links 60 of 100 in minute 13: a breach at 95 %, compliant at the 50 % then;
+      // - k = 29: 0 of 100 in minute 20, outside the range;
+      // - class bulk (no level) 0 of 100 every minute: never a breach.
+      // Every incident carries the level at the end of the range: 300 ms, 50 %.
+      let level: CurrentLevel = { thresholdMs: 200, targetPercent: 95 };
+      const store = await options.open((c) => (c === "web" ? level : undefined));
+      const m = (k: number) => T0 + k * MINUTE;
+      const customer = (k: number) => `c${String(k).padStart(2, "0")}`;
+      const good = (k: number, link: string, t: number): number => {
+        if (k % 3 === 0 && link === "a" && t >= 2 && t <= 4) return [10, 0, 20][t - 2]!;
+        if (k % 3 === 1 && link === "a" && t === 5) return 90;
+        if (k % 5 === 0 && t === 10) return 0;
+        if (k % 5 === 0 && t === 12) return link === "a" ? 10 : 20;
+        if (k % 7 === 0 && link === "a" && t === 9) return 50;
+        if (k % 2 === 0 && t === 13) return 60;
+        if (k === 29 && t === 20) return 0;
+        return 100;
+      };
+      const rows = (
+        minutes: readonly number[],
+        links: readonly string[],
+        only: (k: number) => boolean,
+      ): ResponseTimeRowDelta[] => {
+        const out: ResponseTimeRowDelta[] = [];
+        for (let k = 0; k < 30; k++) {
+          if (!only(k)) continue;
+          for (const t of minutes) {
+            for (const link of links) {
+              out.push(minute(m(t), link, "web", 100, good(k, link, t), customer(k)));
+              out.push(minute(m(t), link, "bulk", 100, 0, customer(k)));
+            }
+          }
+        }
+        return out;
+      };
+      const span = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
+      await store.addResponseTimes(rows(span(0, 9), ["a", "b"], () => true));
+      await store.addResponseTimes(rows([9], ["a"], (k) => k % 7 === 0));
+      level = { thresholdMs: 300, targetPercent: 50 };
+      await store.addResponseTimes(rows([9], ["a"], (k) => k % 7 !== 0));
+      await store.addResponseTimes(rows([9, ...span(10, 15)], ["b"], () => true));
+      await store.addResponseTimes(rows(span(10, 15), ["a"], () => true));
+      await store.addResponseTimes(rows([20], ["a"], (k) => k === 29));
+
+      const iso = (t: number) => new Date(m(t)).toISOString().replace(".000Z", "Z");
+      const expected: Array<Record<string, unknown>> = [];
+      const incident = (k: number, from: number, to: number, worst: number, share: number) =>
+        expected.push({
+          customer: customer(k),
+          class: "web",
+          threshold: 300,
+          target: 50,
+          start: iso(from),
+          end: iso(to),
+          minutes: to - from,
+          worstMinute: iso(worst),
+          worstShare: share,
+        });
+      for (let k = 0; k < 30; k++) {
+        if (k % 3 === 0) incident(k, 2, 5, 3, 0.5);
+        if (k % 5 === 0) {
+          incident(k, 10, 11, 10, 0);
+          incident(k, 12, 13, 12, 0.15);
+        }
+      }
+      expected.sort((a, b) =>
+        a.start === b.start ? 0 : String(a.start) < String(b.start) ? -1 : 1,
+      );
+      const got = breachIncidents(
+        await store.slaBreachMinutes({ fromMs: T0, toMs: m(15) }),
+        () => undefined,
+      );
+      expect(got).toEqual(expected);
+      expect(got).toHaveLength(10 + 12);
+      // The same as the customer's report makes of all its rows (the list's first version).
+      const all = await store.slaRows({ fromMs: T0, toMs: m(15), level: "1m" });
+      const perCustomer = [...rowsByClass(all.filter((r) => r.trafficClass === "web"))].flatMap(
+        ([c, list]) => {
+          const byCustomer = new Map<string, SlaRow[]>();
+          for (const r of list)
+            byCustomer.set(r.customer, [...(byCustomer.get(r.customer) ?? []), r]);
+          return [...byCustomer].flatMap(([k, mine]) =>
+            classSla(c, mine, T0, m(15), undefined).incidents.map((i) => ({ customer: k, ...i })),
+          );
+        },
+      );
+      expect(
+        got
+          .map(({ customer: k, start, end, minutes, worstMinute, worstShare }) => ({
+            customer: k,
+            start,
+            end,
+            minutes,
+            worstMinute,
+            worstShare,
+          }))
+          .sort((a, b) => (a.customer + a.start < b.customer + b.start ? -1 : 1)),
+      ).toEqual(perCustomer.sort((a, b) => (a.customer + a.start < b.customer + b.start ? -1 : 1)));
+      // A range without a breach row: nothing.
+      const none = await store.slaBreachMinutes({ fromMs: m(15), toMs: m(20) });
+      expect(none).toEqual({ classes: [], minutes: [] });
     });
   });
 }
