@@ -19,12 +19,12 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { type RunningFlowtally, startRun } from "../cli/run-command.js";
-import { parseConfigText } from "../config/load-config.js";
 import { createDuckDbRegistry } from "../registry/duckdb-registry.js";
 import { createDuckDbStore } from "../store/duckdb-store.js";
 import { launchChromium, logIn, shots as screenshots } from "../test/support/browser.js";
 import { v5Packet } from "../test/support/export-builder.js";
 import { httpClient } from "../test/support/http-client.js";
+import { oneBoxConfig } from "../test/support/run-config.js";
 import { eventually } from "../test/support/scale-out.js";
 
 const TOKEN = "manage-browser-token-0123456789";
@@ -73,18 +73,9 @@ beforeAll(async () => {
     { actor: "test" },
   );
   await seed.stop();
-  const cfg = parseConfigText(
-    stringify({
-      inputs: { netflow: [{ listen: "127.0.0.1:0" }] },
-      store: { embedded: { path: join(dir, "series.duckdb") } },
-      decoder: { statePath: "" },
-      api: { listen: "127.0.0.1:0", operatorTokens: [TOKEN] },
-      wal: { path: join(dir, "wal") },
-      registry: { source: "database", embedded: { path: registryPath } },
-    }),
-    join(dir, "flowtally.yaml"),
-    dir,
-  );
+  const cfg = oneBoxConfig(dir, TOKEN, {
+    registry: { source: "database", embedded: { path: registryPath } },
+  });
   running = await startRun(cfg, silent, { tickMs: 100 });
   port = running.api.port;
   base = `http://127.0.0.1:${port}`;

@@ -11,12 +11,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { stringify } from "yaml";
 import { startServe } from "../../cli/aggregate-command.js";
 import { startRun } from "../../cli/run-command.js";
-import { parseConfigText } from "../../config/load-config.js";
 import { createDuckDbRegistry } from "../../registry/duckdb-registry.js";
 import type { Config } from "../../schema/config.js";
+import { oneBoxConfig } from "../support/run-config.js";
 import { eventually } from "../support/scale-out.js";
 
 const TOKEN = "billing-profiles-test-token-0123";
@@ -24,18 +23,7 @@ const silent = pino({ level: process.env.DEBUG_LOG ?? "silent" });
 const MIN = 60_000;
 
 function baseConfig(dir: string, extra: Record<string, unknown>): Config {
-  return parseConfigText(
-    stringify({
-      inputs: { netflow: [{ listen: "127.0.0.1:0" }] },
-      store: { embedded: { path: join(dir, "series.duckdb") } },
-      decoder: { statePath: "" },
-      api: { listen: "127.0.0.1:0", operatorTokens: [TOKEN] },
-      wal: { path: join(dir, "wal") },
-      ...extra,
-    }),
-    join(dir, "flowtally.yaml"),
-    dir,
-  );
+  return oneBoxConfig(dir, TOKEN, extra);
 }
 
 const serviceTypes = (availabilityTarget: number) => [

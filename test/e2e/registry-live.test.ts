@@ -14,17 +14,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { stringify } from "yaml";
 import { startAggregate, startServe } from "../../cli/aggregate-command.js";
 import { startCollect } from "../../cli/collect-command.js";
 import { startRun } from "../../cli/run-command.js";
-import { parseConfigText } from "../../config/load-config.js";
 import { createDuckDbRegistry } from "../../registry/duckdb-registry.js";
 import type { ChangeInput } from "../../registry/model.js";
 import { createPostgresRegistry } from "../../registry/postgres-registry.js";
 import type { Config } from "../../schema/config.js";
 import { createDuckDbStore } from "../../store/duckdb-store.js";
 import { v5Packet } from "../support/export-builder.js";
+import { oneBoxConfig } from "../support/run-config.js";
 import { collectorConfig, eventually } from "../support/scale-out.js";
 import {
   type PostgresServer,
@@ -165,18 +164,7 @@ async function storedBytes(path: string): Promise<Record<string, number>> {
 }
 
 function baseConfig(dir: string, extra: Record<string, unknown>): Config {
-  return parseConfigText(
-    stringify({
-      inputs: { netflow: [{ listen: "127.0.0.1:0" }] },
-      store: { embedded: { path: join(dir, "series.duckdb") } },
-      decoder: { statePath: "" },
-      api: { listen: "127.0.0.1:0", operatorTokens: [TOKEN] },
-      wal: { path: join(dir, "wal") },
-      ...extra,
-    }),
-    join(dir, "flowtally.yaml"),
-    dir,
-  );
+  return oneBoxConfig(dir, TOKEN, extra);
 }
 
 describe("live registry changes", () => {
