@@ -8,6 +8,7 @@
 import type { BillingProfileQuery, BillingProfileRow } from "../schema/series-store.js";
 import { BIGINT, LIST, listValue, VARCHAR } from "./duckdb-api.js";
 import type { DuckDbConnection } from "./duckdb-connection.js";
+import { hasTable } from "./duckdb-sql.js";
 import { timeBound } from "./levels.js";
 
 export const BILLING_PROFILES_TABLE = "billing_profiles";
@@ -48,12 +49,7 @@ ON CONFLICT (customer, from_ms) DO UPDATE SET profile = excluded.profile`,
   }
 
   async function billingProfiles(q: BillingProfileQuery): Promise<BillingProfileRow[]> {
-    const have = await query(
-      "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = $1",
-      [BILLING_PROFILES_TABLE],
-      [VARCHAR],
-    );
-    if (Number(have[0]![0]) === 0) return [];
+    if (!(await hasTable(query, BILLING_PROFILES_TABLE))) return [];
     const where = q.customer === undefined ? "" : "WHERE customer = $1";
     const latest =
       q.latest === true ? "QUALIFY from_ms = max(from_ms) OVER (PARTITION BY customer)" : "";
