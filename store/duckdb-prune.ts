@@ -1,13 +1,15 @@
 /** The embedded store's deletions: rows past retention, and every row of one customer. */
 import type { SeriesLevel } from "../schema/series-store.js";
+import { BILLING_PROFILES_TABLE } from "./duckdb-billing-profiles.js";
 import type { DuckDbConnection } from "./duckdb-connection.js";
 import { LINK_STATUS_TABLES } from "./duckdb-link-status.js";
 import { RESPONSE_TABLES, TABLES } from "./duckdb-schema.js";
 import { SLA_TABLES } from "./duckdb-sla.js";
+import { hasTable } from "./duckdb-sql.js";
 import { LEVEL_NAMES } from "./levels.js";
 
 export function createDuckDbPrune(db: DuckDbConnection) {
-  const { opened, write, writeRefusal, writeError, inTransaction } = db;
+  const { opened, write, writeRefusal, writeError, inTransaction, query } = db;
 
   async function prune(
     before: Partial<Readonly<Record<SeriesLevel, number>>>,
@@ -44,10 +46,19 @@ export function createDuckDbPrune(db: DuckDbConnection) {
     return deleted;
   }
 
-  /** Deletes every row of one customer, traffic and response times, in one transaction. */
+  /**
+   * Deletes every row of one customer, traffic, response times, SLA and link status, and its
+   * billing-profile versions (a report then uses its profile now, or none), in one transaction.
+   */
   async function purgeCustomer(customer: string): Promise<Record<string, number>> {
     const removed: Record<string, number> = {};
+    // The table is made at the first write and never dropped: asked once, before.
+    const profiles = await hasTable(query, BILLING_PROFILES_TABLE);
     await inTransaction("purge", async (w) => {
+      const b = profiles
+        ? await w.run(`DELETE FROM ${BILLING_PROFILES_TABLE} WHERE customer = $1`, [customer])
+        : undefined;
+      removed.billing_profiles = b === undefined ? 0 : Number(b.rowsChanged);
       for (const level of LEVEL_NAMES) {
         const t = await w.run(`DELETE FROM ${TABLES[level]} WHERE customer = $1`, [customer]);
         removed[`traffic_${level}`] = Number(t.rowsChanged);

@@ -1,5 +1,6 @@
 /** The InfluxDB store's deletions: points past retention, and every point of one customer. */
 import type { SeriesLevel } from "../schema/series-store.js";
+import { BILLING_PROFILE } from "./influx-billing-profiles.js";
 import type { InfluxClient } from "./influx-client.js";
 import { msLiteral, num, tagEquals } from "./influx-ql.js";
 import { LINK_STATUS, RESPONSE, SLA, TRAFFIC } from "./influx-schema.js";
@@ -90,13 +91,14 @@ export function createInfluxPrune(client: InfluxClient) {
       LEVEL_NAMES.forEach((level, k) => {
         removed[LINK_STATUS[level]] = num(status[k]?.series?.[0]?.values[0]?.[1]);
       });
+      const profiles = await query([
+        `SELECT count(profile) FROM ${from(BILLING_PROFILE, "1d")} WHERE ${who}`,
+      ]);
+      removed.billing_profiles = num(profiles[0]?.series?.[0]?.values[0]?.[1]);
       if (config.api === "v1") {
-        const names = LEVEL_NAMES.flatMap((l) => [
-          TRAFFIC[l],
-          RESPONSE[l],
-          SLA[l],
-          LINK_STATUS[l],
-        ]).map(quoteIdentifier);
+        const names = LEVEL_NAMES.flatMap((l) => [TRAFFIC[l], RESPONSE[l], SLA[l], LINK_STATUS[l]])
+          .concat(BILLING_PROFILE["1d"])
+          .map(quoteIdentifier);
         await query([`DROP SERIES FROM ${names.join(", ")} WHERE ${who}`]);
         return;
       }
@@ -108,6 +110,7 @@ export function createInfluxPrune(client: InfluxClient) {
           RESPONSE[level],
           SLA[level],
           LINK_STATUS[level],
+          ...(level === "1d" ? [BILLING_PROFILE["1d"]] : []),
         ]) {
           await request(
             "write",

@@ -432,7 +432,15 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
         bins: [[500, 2]] as Array<[number, number]>,
       };
       await store.addResponseTimes([rt, { ...rt, customer: "stays" }]);
+      await store.putBillingProfiles([
+        { customer: "gone", fromMs: T0, profile: '{"v":1}' },
+        { customer: "gone", fromMs: T0 + DAY, profile: '{"v":2}' },
+        { customer: "stays", fromMs: T0, profile: '{"v":1}' },
+      ]);
       const removed = await store.purgeCustomer("gone");
+      expect(removed.billing_profiles).toBe(2);
+      expect(await store.billingProfiles({ customer: "gone" })).toEqual([]);
+      expect(await store.billingProfiles({ customer: "stays" })).toHaveLength(1);
       // Two rows at each level: in on day 0 and out on day 2 (two different days, hours, ...).
       expect(removed).toMatchObject({ traffic_1m: 2, traffic_5m: 2, traffic_1h: 2, traffic_1d: 2 });
       expect(removed.response_1m).toBeGreaterThan(0);
@@ -449,7 +457,11 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
         { customer: "stays", bytesIn: 7, bytesOut: 0, packetsIn: 1, packetsOut: 0, flows: 1 },
       ]);
       // Nothing left: a second purge removes nothing.
-      expect(await store.purgeCustomer("gone")).toMatchObject({ traffic_1m: 0, response_1m: 0 });
+      expect(await store.purgeCustomer("gone")).toMatchObject({
+        traffic_1m: 0,
+        response_1m: 0,
+        billing_profiles: 0,
+      });
     });
 
     it("prunes each level's rows older than its cutoff, and only those", async () => {
