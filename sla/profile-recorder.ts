@@ -22,7 +22,8 @@ export interface ProfileRecorder {
   /**
    * Stores the versions of `cfg`'s customers (the registry's swapped in) that differ from the last
    * stored. `fresh`: read the last stored ones again first (start and SIGHUP; a registry version
-   * compares with what this process knows). Calls run one after the other. Answers how many
+   * compares with what this process knows). Calls run one after the other; calls made while one
+   * waits for its turn join it, with the newest `cfg`. Answers how many
    * versions it wrote; a store failure is logged and answered as 0 (the next call tries again).
    */
   record(
@@ -89,11 +90,30 @@ export function createProfileRecorder(deps: ProfileRecorderDeps): ProfileRecorde
     }
   }
 
+  type Args = { cfg: Parameters<ProfileRecorder["record"]>[0]; fresh: boolean };
+  /**
+   * The call waiting for the one running, if any: a newer call takes its place (the newest
+   * customers win; a profile that lasted only until the next version is not stored), so a burst
+   * of registry versions costs one walk of the customers after the running one, not one each.
+   */
+  let waiting: { args: Args; done: Promise<number> } | undefined;
+
   return {
     record(cfg, fresh = false) {
-      const run = chain.then(() => once(cfg, fresh));
-      chain = run;
-      return run;
+      if (waiting !== undefined) {
+        waiting.args = { cfg, fresh: fresh || waiting.args.fresh };
+        return waiting.done;
+      }
+      const next: { args: Args; done: Promise<number> } = {
+        args: { cfg, fresh },
+        done: chain.then(() => {
+          waiting = undefined;
+          return once(next.args.cfg, next.args.fresh);
+        }),
+      };
+      waiting = next;
+      chain = next.done;
+      return next.done;
     },
     settled: () => chain.then(() => undefined),
   };

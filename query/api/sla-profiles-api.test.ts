@@ -286,6 +286,23 @@ for (const backend of apiStores({ log })) {
       ]);
     });
 
+    it("a burst of versions waiting for the recorder stores only the newest", async () => {
+      const before = await store.billingProfiles({ customer: "acme" });
+      let clock = NOW + 10_000;
+      const recorder = createProfileRecorder({ store, log, now: () => clock++ });
+      // Three registry versions applied before the recorder's turn comes: they join one call.
+      const counts = await Promise.all([
+        recorder.record(config("16M", 95, { below: 95, percent: 20 }), true),
+        recorder.record(config("32M", 95, { below: 95, percent: 20 })),
+        recorder.record(config("64M", 95, { below: 95, percent: 20 })),
+      ]);
+      expect(counts).toEqual([1, 1, 1]);
+      const rows = await store.billingProfiles({ customer: "acme" });
+      expect(rows).toHaveLength(before.length + 1);
+      const last = profileHistory(rows).history.at(-1)!;
+      expect(Object.values(last.profile.commitRates)).toEqual([64_000_000]);
+    });
+
     it("stores a customer id with spaces, commas, = and quotes and any profile text as given, a second write of a key replacing it", async () => {
       const customer = 'odd id, with=signs "and" spaces';
       const profile = '{"billing":{"currency":"a \\"quoted\\" \\\\ value"},"commitRates":{}}';
