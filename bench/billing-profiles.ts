@@ -37,9 +37,11 @@ try {
   const recorder = () => createProfileRecorder({ store, log, now: () => clock++ });
   const first = recorder();
   console.log(`customers: ${customers}`);
-  const written = await timed("first start (every version written)", () => first.record(cfg, true));
+  const written = await timed("first start (every version written)", () =>
+    first.record({ config: cfg }, true),
+  );
   const again = await timed("restart (latest read, nothing written)", () =>
-    recorder().record(cfg, true),
+    recorder().record({ config: cfg }, true),
   );
   // A registry version: one customer's link replaced, the others the same objects.
   const changed = cfg.customers.slice();
@@ -49,13 +51,23 @@ try {
     sites: [{ ...c0.sites[0]!, links: [{ ...c0.sites[0]!.links[0]!, commitRate: 200_000_000 }] }],
   };
   const next = { ...cfg, customers: changed };
-  const one = await timed("registry version, one commit rate changed", () => first.record(next));
-  const same = await timed("registry version, nothing changed", () => first.record(next));
+  const one = await timed("registry version, one commit rate changed (all compared)", () =>
+    first.record({ config: next }),
+  );
+  const same = await timed("registry version, nothing changed (all compared)", () =>
+    first.record({ config: next }),
+  );
+  // As `run` and `serve` record a registry version: it tells which customers it changed.
+  const back = { ...cfg, customers: changed.slice() };
+  back.customers[0] = c0;
+  const told = await timed("registry version, one commit rate changed (it tells which)", () =>
+    first.record({ config: back, changedSince: () => [{ id: c0.id, after: c0 }] }),
+  );
   const history = await timed("one customer's versions read (a report)", async () =>
     profileHistory(await store.billingProfiles({ customer: "c0" })),
   );
   console.log(
-    `versions written: ${written}, ${again}, ${one}, ${same}; c0 has ${history.history.length}`,
+    `versions written: ${written}, ${again}, ${one}, ${same}, ${told}; c0 has ${history.history.length}`,
   );
   await store.stop();
 } finally {

@@ -7,7 +7,8 @@
  *   node dist/bench/registry-api.js --postgres   # on a PostgreSQL started here (initdb, free port)
  *   node dist/bench/registry-api.js --profile api.cpuprofile   # the API thread's CPU profile of the load
  *   node dist/bench/registry-api.js --heap-profile api.heapprofile   # where the API thread allocates
- *   node dist/bench/registry-api.js --runtime serve   # with the registry runtime as `serve` has it (or `run`)
+ *   node dist/bench/registry-api.js --runtime serve   # with the registry runtime as `serve` has it (or `run`),
+ *                                                     # billing-profile recorder included
  *   node dist/bench/registry-api.js --patch link      # PATCH each client's first access link, not its customer
  *
  * The registry (embedded DuckDB in a temporary directory, or PostgreSQL with --postgres) is
@@ -40,6 +41,8 @@ import { createDuckDbRegistry } from "../registry/duckdb-registry.js";
 import type { ChangeInput, RegistryStore } from "../registry/index.js";
 import { createPostgresRegistry } from "../registry/postgres-registry.js";
 import { createRegistryRuntime, liveModel } from "../registry/registry-runtime.js";
+import { createProfileRecorder } from "../sla/profile-recorder.js";
+import { createDuckDbStore } from "../store/duckdb-store.js";
 import { startPostgres } from "./servers.js";
 
 const TOKEN = "bench-operator-token-0123456789";
@@ -259,6 +262,18 @@ if (!isMainThread) {
         : createRegistryRuntime(cfg, { log: pino({ level: "warn" }), store, pollMs: 3_600_000 });
     await runtime?.start();
     if (values.runtime === "run") runtime?.onApplied(() => undefined);
+    // Both commands record each version's billing profiles in their series store (an embedded
+    // one here, in the same temporary directory), from the versions' changed customers.
+    const series =
+      runtime === undefined ? undefined : createDuckDbStore({ path: join(dir, "series.duckdb") });
+    await series?.start();
+    const profiles =
+      series === undefined
+        ? undefined
+        : createProfileRecorder({ store: series, log: pino({ level: "warn" }) });
+    const unRecorded =
+      profiles === undefined ? undefined : runtime?.onVersion((a) => void profiles.record(a));
+    await profiles?.record(runtime!.current(), true);
     const api = createApiServer({
       config: cfg,
       model:
@@ -333,6 +348,9 @@ if (!isMainThread) {
     }
     await worker.terminate();
     await api.close();
+    unRecorded?.();
+    await profiles?.settled();
+    await series?.stop();
     await runtime?.stop();
     console.log(
       `registry ${pg === undefined ? "embedded (DuckDB)" : "PostgreSQL"}: ${customers} customers, ${2 * customers} links; import ${importS.toFixed(1)} s; first sorted list ${firstListMs.toFixed(0)} ms; ${l.clients} clients, ${l.seconds} s`,

@@ -252,8 +252,10 @@ export async function startServe(
     // The customers' billing profiles, versioned in the store (docs/sla.md "Profile versions"):
     // now, at each registry version (a commit rate PATCHed) and at each SIGHUP.
     const profiles = createProfileRecorder({ store, log });
-    const unRecorded = runtime.onApplied((applied) => void profiles.record(applied.config));
-    void profiles.record(runtime.current().config, true);
+    // onVersion, not onApplied: recording a version needs its customers, not its model (which
+    // `serve` builds only when a traffic query asks).
+    const unRecorded = runtime.onVersion((applied) => void profiles.record(applied));
+    void profiles.record(runtime.current(), true);
     return {
       api: api.address,
       registry: runtime,
@@ -261,7 +263,7 @@ export async function startServe(
       reload(next) {
         const applied = runtime.rebase(next);
         api.reloadConfig(applied.config);
-        void profiles.record(applied.config, true);
+        void profiles.record(applied, true);
       },
       async stop() {
         unRecorded();

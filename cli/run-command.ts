@@ -411,8 +411,8 @@ export async function startRun(
   const unRecorded =
     profiles === undefined
       ? () => {}
-      : registry.onApplied((applied) => void profiles.record(applied.config));
-  void profiles?.record(registry.current().config, true);
+      : registry.onVersion((applied) => void profiles.record(applied));
+  void profiles?.record(registry.current(), true);
   const { collector, sflow, decoder } = pipeline;
   const inputs: UdpInput[] = [];
   /** Per UDP input, in the order of `inputs`. */
@@ -740,7 +740,7 @@ export async function startRun(
         inUse = applied;
         sink.reloadModel(applied.config);
         api?.reloadConfig(applied.config);
-        void profiles?.record(applied.config, true);
+        void profiles?.record(applied, true);
       },
       stop: () => {
         stopping ??= stop();

@@ -148,6 +148,56 @@ describe("registry runtime, one process (embedded)", () => {
     expect(owner(seen[0]!, "192.0.2.5")).toBe("unattributed");
   });
 
+  it("onVersion (the billing-profile recorder) gets each version without making its model; a version tells which customers changed since an earlier one", async () => {
+    const { store, runtime } = await runtimeOnTwo();
+    const start = runtime.current();
+    const seen: AppliedRegistry[] = [];
+    runtime.onVersion((a) => {
+      seen.push(a);
+    });
+    await store.apply(MOVE, { actor: "t" });
+    await waitFor("version 2", () => runtime.appliedVersion() === 2, 500);
+    // Still serve's way: the model is a getter, made when asked.
+    expect(seen.map((a) => a.version)).toEqual([2]);
+    expect(typeof Object.getOwnPropertyDescriptor(seen[0]!, "model")?.get).toBe("function");
+    const ids = (changes: ReturnType<AppliedRegistry["changedSince"]>) =>
+      changes?.map((c) => [c.id, c.after?.sites[0]!.links[0]!.prefixes ?? "removed"]);
+    expect(ids(seen[0]!.changedSince(start))).toEqual([
+      ["a", ["203.0.113.0/28"]],
+      ["b", ["198.51.100.0/28", "192.0.2.0/28"]],
+    ]);
+    await store.apply([{ op: "update", customer: "a", set: { name: "Renamed" } }], { actor: "t" });
+    await waitFor("version 3", () => runtime.appliedVersion() === 3, 500);
+    await store.apply([{ op: "delete", customer: "b" }], { actor: "t" });
+    await waitFor("version 4", () => runtime.appliedVersion() === 4, 500);
+    const [v2, v3, v4] = seen;
+    /**
+     * What `later` tells since `earlier`: it may name more customers than changed (those of the
+     * versions between share one record of changes), each as `later` has it.
+     */
+    const told = (later: AppliedRegistry, earlier: AppliedRegistry) => {
+      const changes = later.changedSince(earlier)!;
+      const now = new Map(later.config.customers.map((c) => [c.id, c]));
+      for (const c of changes) expect(c.after).toBe(now.get(c.id));
+      return new Map(changes.map((c) => [c.id, c.after?.name ?? "removed"]));
+    };
+    expect(told(v3!, v2!).get("a")).toBe("Renamed");
+    expect(told(v4!, v3!).get("b")).toBe("removed");
+    expect(told(v4!, start)).toEqual(
+      new Map([
+        ["a", "Renamed"],
+        ["b", "removed"],
+      ]),
+    );
+    expect(v4!.changedSince(v4!)).toEqual([]);
+    // With onApplied too (run), the model is made before both are called.
+    runtime.onApplied(() => {});
+    await store.apply(customerWithLink("c", "203.0.113.16/28"), { actor: "t" });
+    await waitFor("version 5", () => runtime.appliedVersion() === 5, 2000);
+    expect(Object.getOwnPropertyDescriptor(seen[3]!, "model")?.get).toBeUndefined();
+    expect(told(seen[3]!, v4!).get("c")).toBe("C");
+  });
+
   /**
    * A runtime whose builds turn the loop after every step; `during()` runs once, at the first
    * turn of the next build (the API's work between two slices, in `run`).
@@ -234,6 +284,8 @@ describe("registry runtime, one process (embedded)", () => {
     expect(runtime.store).toBeUndefined();
     expect(runtime.status()).toEqual({ source: "config", appliedVersion: 0, appliedAt: null });
     expect(owner(runtime.current(), "10.0.0.9")).toBe("c");
+    // Nothing to tell between two configs (a SIGHUP): the recorder compares them whole.
+    expect(runtime.rebase(cfg).changedSince(runtime.current())).toBeUndefined();
     await runtime.stop();
   });
 });

@@ -19,13 +19,14 @@
  */
 import type { Logger } from "pino";
 import { buildCustomerModel, type CustomerModel } from "../collector/classify/customer-model.js";
+import type { CustomerChange } from "../collector/classify/customer-model-update.js";
 import { runStepsSliced, type SliceOptions, type Steps } from "../collector/classify/steps.js";
 import type { Config } from "../schema/config.js";
 import { type ErrorCode, FlowtallyError, isFlowtallyError } from "../schema/errors.js";
 import type { RegistrySnapshot } from "./model.js";
 import { openRegistry } from "./open-registry.js";
 import type { RegistryStore, SqlDriver } from "./sql-registry.js";
-import { followVersions, versionSteps, withCustomers } from "./version-model.js";
+import { changedCustomers, followVersions, versionSteps, withCustomers } from "./version-model.js";
 
 /** One registry version as classification uses it. */
 export interface AppliedRegistry {
@@ -41,6 +42,13 @@ export interface AppliedRegistry {
    * versions number customers and links each their own way (a swap hands over what is open).
    */
   readonly model: CustomerModel;
+  /**
+   * The customers (in the config's shape; `after` undefined: removed) that may differ from those
+   * of `earlier`, a version this runtime applied before: found from the registry's record of its
+   * changes, at a cost proportional to them. Undefined when it does not tell (`config`, a tree
+   * read whole again): compare `config.customers` whole.
+   */
+  changedSince(earlier: AppliedRegistry): readonly CustomerChange[] | undefined;
 }
 
 /** What `GET /api/v1/status` says under `registry`. */
@@ -66,6 +74,13 @@ export interface RegistryRuntime {
    * swaps it in. Returns the function that removes it.
    */
   onApplied(listener: (applied: AppliedRegistry) => void): () => void;
+  /**
+   * Calls `listener` with each new version, after the onApplied listeners, for what needs its
+   * config and not its model (the billing-profile recorder): unlike onApplied, it does not make
+   * the runtime build each version's model (`serve` builds one only when a traffic query asks).
+   * Returns the function that removes it.
+   */
+  onVersion(listener: (applied: AppliedRegistry) => void): () => void;
   /**
    * SIGHUP: the rest of the config (classes) from `cfg`, the customers still the registry's
    * (database); `cfg` itself for `config`. Becomes current() and is returned; not announced.
@@ -125,6 +140,7 @@ export function createRegistryRuntime(
       current: () => current,
       appliedVersion: () => 0,
       onApplied: () => () => {},
+      onVersion: () => () => {},
       rebase(next) {
         current = lazyApplied(0, now(), next, undefined);
         return current;
@@ -140,6 +156,7 @@ export function createRegistryRuntime(
     deps.store ??
     openRegistry(cfg, { now, ...(deps.driver === undefined ? {} : { driver: deps.driver }) });
   const listeners = new Set<(a: AppliedRegistry) => void>();
+  const versionListeners = new Set<(a: AppliedRegistry) => void>();
   let current: AppliedRegistry | undefined;
   let snapshot: RegistrySnapshot | undefined;
   /** The versions as classification follows them (`run`): each model from the one before. */
@@ -267,9 +284,9 @@ export function createRegistryRuntime(
       } while (from !== base && !stopped);
       if (stopped) return;
       snapshot = next;
-      current = { version: next.version, appliedAtMs: now(), ...built };
+      current = withSnapshot({ version: next.version, appliedAtMs: now(), ...built }, next);
     }
-    for (const l of [...listeners]) {
+    for (const l of [...listeners, ...versionListeners]) {
       try {
         l(current);
       } catch (e) {
@@ -343,6 +360,10 @@ export function createRegistryRuntime(
       warm();
       return () => listeners.delete(listener);
     },
+    onVersion(listener) {
+      versionListeners.add(listener);
+      return () => versionListeners.delete(listener);
+    },
     rebase(next) {
       base = next;
       if (current === undefined) throw new Error("the registry runtime is not started");
@@ -372,18 +393,42 @@ function lazyApplied(
 ): AppliedRegistry {
   let config: Config | undefined;
   let model: CustomerModel | undefined;
-  return {
-    version,
-    appliedAtMs,
-    get config() {
-      config ??= snapshot === undefined ? base : withCustomers(base, snapshot);
-      return config;
+  return withSnapshot(
+    {
+      version,
+      appliedAtMs,
+      get config() {
+        config ??= snapshot === undefined ? base : withCustomers(base, snapshot);
+        return config;
+      },
+      get model() {
+        model ??= buildCustomerModel(this.config);
+        return model;
+      },
     },
-    get model() {
-      model ??= buildCustomerModel(this.config);
-      return model;
-    },
+    snapshot,
+  );
+}
+
+/** The tree of each applied version (none for `config`), for changedSince. */
+const snapshots = new WeakMap<AppliedRegistry, RegistrySnapshot>();
+
+/** `applied` with its changedSince, answered from `snapshot` and the earlier version's tree. */
+function withSnapshot(
+  applied: Omit<AppliedRegistry, "changedSince">,
+  snapshot: RegistrySnapshot | undefined,
+): AppliedRegistry {
+  const out = applied as AppliedRegistry & {
+    changedSince: AppliedRegistry["changedSince"];
   };
+  out.changedSince = (earlier) => {
+    const before = snapshots.get(earlier);
+    return before === undefined || snapshot === undefined
+      ? undefined
+      : changedCustomers(before, snapshot);
+  };
+  if (snapshot !== undefined) snapshots.set(out, snapshot);
+  return out;
 }
 
 /**

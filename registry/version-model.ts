@@ -139,6 +139,19 @@ export function* versionSteps(
   return { config, model };
 }
 
+/**
+ * The customers (in the config's shape) that may differ from `earlier` to `later`, from what the
+ * snapshots recorded of their making (tree-derivation.ts): a cost proportional to the change.
+ * Undefined when they do not tell (a tree read whole again): compare the customers whole.
+ */
+export function changedCustomers(
+  earlier: RegistrySnapshot,
+  later: RegistrySnapshot,
+): CustomerChange[] | undefined {
+  const ids = changedBetween(earlier, later);
+  return ids === undefined ? undefined : changesOf(ids, later);
+}
+
 /** The customers `ids` as `next` has them (found by binary search: the tree is sorted by id). */
 function changesOf(ids: readonly string[], next: RegistrySnapshot): CustomerChange[] {
   return ids.map((id) => {

@@ -37,9 +37,23 @@ export function billingResolver(
   const own = new Map(
     config.customers.flatMap((c) => (c.billing === undefined ? [] : [[c.id, c.billing] as const])),
   );
-  const byType = new Map(config.serviceTypes.map((t) => [t.id, t.billing] as const));
-  return (customer, serviceType) => {
-    const mine = own.get(customer);
+  const of = billingOfType(config.serviceTypes);
+  return (customer, serviceType) => of(own.get(customer), serviceType);
+}
+
+type OwnBilling = NonNullable<Config["customers"][number]["billing"]>;
+
+/**
+ * The billing of a customer given its own `billing` (undefined for the registry's customers) and
+ * its service type: what {@link billingResolver} answers, without a walk of every customer to
+ * find the own billings (the billing-profile recorder resolves the few customers a registry
+ * version changed).
+ */
+export function billingOfType(
+  serviceTypes: Readonly<Config>["serviceTypes"],
+): (own: OwnBilling | undefined, serviceType: string | undefined) => Billing {
+  const byType = new Map(serviceTypes.map((t) => [t.id, t.billing] as const));
+  return (mine, serviceType) => {
     const typed = serviceType === undefined ? undefined : byType.get(serviceType);
     const out: Billing = { percentileOf: "max", day: 1, bills: mine?.bills ?? [] };
     const put = out as unknown as Record<string, unknown>;

@@ -4,12 +4,14 @@
  * effective profile differs from the last one stored gets a version from now. Idempotent: a
  * profile equal to the stored one writes nothing, so many processes starting with one config
  * make one version (and two that race, storing the same profile at two moments, are read as one:
- * profileHistory keeps the first). The thin I/O shell around the pure profile functions.
+ * profileHistory keeps the first). A registry version is compared customer by customer only for
+ * the customers it changed (a PATCH of one commit rate among 100 000 customers looks at one). The
+ * thin I/O shell around the pure profile functions.
  */
 import type { Logger } from "pino";
 import type { Config } from "../schema/config.js";
 import type { SeriesStore } from "../schema/series-store.js";
-import { billingResolver } from "./billing.js";
+import { billingOfType } from "./billing.js";
 import { customerProfile, profileHistory, profileText } from "./billing-profile.js";
 
 export interface ProfileRecorderDeps {
@@ -18,23 +20,36 @@ export interface ProfileRecorderDeps {
   now?: () => number;
 }
 
+type ConfigCustomer = Config["customers"][number];
+
+/** The customers to record: a config, or a registry version (registry-runtime.ts AppliedRegistry). */
+export interface ProfileSource {
+  readonly config: Pick<Readonly<Config>, "customers" | "serviceTypes">;
+  /**
+   * The customers that may differ from those of `earlier` (a source recorded before; `after`
+   * undefined: removed), or undefined when it does not tell: then every customer is compared.
+   */
+  changedSince?(earlier: ProfileSource):
+    | ReadonlyArray<{
+        readonly id: string;
+        readonly after: ConfigCustomer | undefined;
+      }>
+    | undefined;
+}
+
 export interface ProfileRecorder {
   /**
-   * Stores the versions of `cfg`'s customers (the registry's swapped in) that differ from the last
-   * stored. `fresh`: read the last stored ones again first (start and SIGHUP; a registry version
-   * compares with what this process knows). Calls run one after the other; calls made while one
-   * waits for its turn join it, with the newest `cfg`. Answers how many
-   * versions it wrote; a store failure is logged and answered as 0 (the next call tries again).
+   * Stores the versions of the source's customers (the registry's swapped in) that differ from
+   * the last stored. `fresh`: read the last stored ones again first and compare every customer
+   * (start and SIGHUP); otherwise a source that tells what changed since the one recorded last is
+   * compared for those customers only. Calls run one after the other; calls made while one waits
+   * for its turn join it, with the newest source. Answers how many versions it wrote; a store
+   * failure is logged and answered as 0 (the next call reads and compares everything again).
    */
-  record(
-    cfg: Pick<Readonly<Config>, "customers" | "serviceTypes">,
-    fresh?: boolean,
-  ): Promise<number>;
+  record(source: ProfileSource, fresh?: boolean): Promise<number>;
   /** Resolves once the calls made so far are done (before the store closes). */
   settled(): Promise<void>;
 }
-
-type ConfigCustomer = Config["customers"][number];
 
 export function createProfileRecorder(deps: ProfileRecorderDeps): ProfileRecorder {
   const { store, log } = deps;
@@ -43,6 +58,8 @@ export function createProfileRecorder(deps: ProfileRecorderDeps): ProfileRecorde
   let stored: Map<string, string> | undefined;
   /** Profile text per customer object, for one `serviceTypes` (registry versions share objects). */
   let texts: { of: Config["serviceTypes"]; by: WeakMap<ConfigCustomer, string> } | undefined;
+  /** The source whose customers `stored` holds (compared and written), if any. */
+  let last: ProfileSource | undefined;
   let chain: Promise<unknown> = Promise.resolve();
 
   async function latest(): Promise<Map<string, string>> {
@@ -57,27 +74,36 @@ export function createProfileRecorder(deps: ProfileRecorderDeps): ProfileRecorde
     return out;
   }
 
-  async function once(
-    cfg: Pick<Readonly<Config>, "customers" | "serviceTypes">,
-    fresh: boolean,
-  ): Promise<number> {
+  async function once(source: ProfileSource, fresh: boolean): Promise<number> {
+    const cfg = source.config;
     try {
-      if (stored === undefined || fresh) stored = await latest();
-      if (texts?.of !== cfg.serviceTypes) texts = { of: cfg.serviceTypes, by: new WeakMap() };
-      const resolve = billingResolver(cfg);
+      if (stored === undefined || fresh) {
+        stored = await latest();
+        last = undefined;
+      }
+      if (texts?.of !== cfg.serviceTypes) {
+        texts = { of: cfg.serviceTypes, by: new WeakMap() };
+        last = undefined;
+      }
+      const changes = last === undefined ? undefined : source.changedSince?.(last);
+      const billing = billingOfType(cfg.serviceTypes);
       const fromMs = now();
       const rows: Array<{ customer: string; fromMs: number; profile: string }> = [];
-      for (const c of cfg.customers) {
-        let text = texts.by.get(c);
+      const compare = (c: ConfigCustomer) => {
+        let text = texts!.by.get(c);
         if (text === undefined) {
-          text = profileText(customerProfile(resolve(c.id, c.serviceType), c));
-          texts.by.set(c, text);
+          text = profileText(customerProfile(billing(c.billing, c.serviceType), c));
+          texts!.by.set(c, text);
         }
-        if (stored.get(c.id) !== text) rows.push({ customer: c.id, fromMs, profile: text });
-      }
-      if (rows.length === 0) return 0;
-      await store.putBillingProfiles(rows);
+        if (stored!.get(c.id) !== text) rows.push({ customer: c.id, fromMs, profile: text });
+      };
+      // A removed customer's versions stay (its reports read them until retention).
+      if (changes === undefined) for (const c of cfg.customers) compare(c);
+      else for (const { after } of changes) if (after !== undefined) compare(after);
+      if (rows.length > 0) await store.putBillingProfiles(rows);
       for (const r of rows) stored.set(r.customer, r.profile);
+      last = source;
+      if (rows.length === 0) return 0;
       log.info(
         { versions: rows.length, from: new Date(fromMs).toISOString() },
         "billing profiles stored: new versions in force from now",
@@ -85,12 +111,13 @@ export function createProfileRecorder(deps: ProfileRecorderDeps): ProfileRecorde
       return rows.length;
     } catch (e) {
       stored = undefined;
+      last = undefined;
       log.warn({ err: e }, "billing profiles not stored (tried again at the next change or start)");
       return 0;
     }
   }
 
-  type Args = { cfg: Parameters<ProfileRecorder["record"]>[0]; fresh: boolean };
+  type Args = { source: ProfileSource; fresh: boolean };
   /**
    * The call waiting for the one running, if any: a newer call takes its place (the newest
    * customers win; a profile that lasted only until the next version is not stored), so a burst
@@ -99,16 +126,16 @@ export function createProfileRecorder(deps: ProfileRecorderDeps): ProfileRecorde
   let waiting: { args: Args; done: Promise<number> } | undefined;
 
   return {
-    record(cfg, fresh = false) {
+    record(source, fresh = false) {
       if (waiting !== undefined) {
-        waiting.args = { cfg, fresh: fresh || waiting.args.fresh };
+        waiting.args = { source, fresh: fresh || waiting.args.fresh };
         return waiting.done;
       }
       const next: { args: Args; done: Promise<number> } = {
-        args: { cfg, fresh },
+        args: { source, fresh },
         done: chain.then(() => {
           waiting = undefined;
-          return once(next.args.cfg, next.args.fresh);
+          return once(next.args.source, next.args.fresh);
         }),
       };
       waiting = next;

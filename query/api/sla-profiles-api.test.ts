@@ -121,7 +121,7 @@ for (const backend of apiStores({ log })) {
 
     /** The recorder of a process whose clock reads `atMs`. */
     const recordAt = (cfg: Readonly<Config>, atMs: number, fresh = true) =>
-      createProfileRecorder({ store, log, now: () => atMs }).record(cfg, fresh);
+      createProfileRecorder({ store, log, now: () => atMs }).record({ config: cfg }, fresh);
 
     beforeAll(async () => {
       ({ store, close } = await backend.open());
@@ -270,8 +270,8 @@ for (const backend of apiStores({ log })) {
       const other = config("8M", 95, { below: 95, percent: 20 });
       const a = createProfileRecorder({ store, log, now: () => NOW + 1000 });
       const b = createProfileRecorder({ store, log, now: () => NOW + 2000 });
-      await Promise.all([a.record(V3, true), b.record(V3, true)]);
-      await Promise.all([a.record(other), b.record(other)]);
+      await Promise.all([a.record({ config: V3 }, true), b.record({ config: V3 }, true)]);
+      await Promise.all([a.record({ config: other }), b.record({ config: other })]);
       const rows = await store.billingProfiles({ customer: "acme" });
       expect(rows.map((r) => r.fromMs)).toEqual([V1_AT, V2_AT, V3_AT, NOW + 1000, NOW + 2000]);
       const { history } = profileHistory(rows);
@@ -292,15 +292,68 @@ for (const backend of apiStores({ log })) {
       const recorder = createProfileRecorder({ store, log, now: () => clock++ });
       // Three registry versions applied before the recorder's turn comes: they join one call.
       const counts = await Promise.all([
-        recorder.record(config("16M", 95, { below: 95, percent: 20 }), true),
-        recorder.record(config("32M", 95, { below: 95, percent: 20 })),
-        recorder.record(config("64M", 95, { below: 95, percent: 20 })),
+        recorder.record({ config: config("16M", 95, { below: 95, percent: 20 }) }, true),
+        recorder.record({ config: config("32M", 95, { below: 95, percent: 20 }) }),
+        recorder.record({ config: config("64M", 95, { below: 95, percent: 20 }) }),
       ]);
       expect(counts).toEqual([1, 1, 1]);
       const rows = await store.billingProfiles({ customer: "acme" });
       expect(rows).toHaveLength(before.length + 1);
       const last = profileHistory(rows).history.at(-1)!;
       expect(Object.values(last.profile.commitRates)).toEqual([64_000_000]);
+    });
+
+    it("a registry version that tells which customers it changed is compared for those alone; a fresh record compares all", async () => {
+      type Source = Parameters<ReturnType<typeof createProfileRecorder>["record"]>[0];
+      const customer = (id: string, commitRate: number) => ({
+        id,
+        name: id,
+        serviceType: "business",
+        sites: [{ id: "s", links: [{ id: "l", prefixes: [], commitRate }] }],
+      });
+      const rates = async (id: string) =>
+        profileHistory(await store.billingProfiles({ customer: id })).history.map(
+          (v) => v.profile.commitRates["s/l"],
+        );
+      let clock = NOW + 20_000;
+      const recorder = createProfileRecorder({ store, log, now: () => clock++ });
+      const asked: Source[] = [];
+      const version = (a: number, b: number, told?: (earlier: Source) => string[] | undefined) => {
+        const customers = [customer("delta-a", a), customer("delta-b", b)];
+        const source: Source = {
+          config: { ...V3, customers },
+          changedSince(earlier) {
+            asked.push(earlier);
+            return told?.(earlier)?.map((id) => ({
+              id,
+              after: customers.find((c) => c.id === id),
+            }));
+          },
+        };
+        return source;
+      };
+      const v1 = version(1_000_000, 1_000_000);
+      expect(await recorder.record(v1, true)).toBe(2);
+      // Both rates changed, the version names delta-a alone: delta-a alone is compared.
+      const v2 = version(2_000_000, 2_000_000, (earlier) =>
+        earlier === v1 ? ["delta-a"] : undefined,
+      );
+      expect(await recorder.record(v2)).toBe(1);
+      expect(asked).toEqual([v1]);
+      expect(await rates("delta-a")).toEqual([1_000_000, 2_000_000]);
+      expect(await rates("delta-b")).toEqual([1_000_000]);
+      // A fresh record (start, SIGHUP) compares every customer, without asking.
+      expect(await recorder.record(v2, true)).toBe(1);
+      expect(asked).toEqual([v1]);
+      expect(await rates("delta-b")).toEqual([1_000_000, 2_000_000]);
+      // A version that cannot tell (a tree read whole again): every customer compared.
+      const v3 = version(2_000_000, 3_000_000, () => undefined);
+      expect(await recorder.record(v3)).toBe(1);
+      expect(asked).toEqual([v1, v2]);
+      expect(await rates("delta-b")).toEqual([1_000_000, 2_000_000, 3_000_000]);
+      // Gone again, for the tests after this one that read every customer's latest.
+      await store.purgeCustomer("delta-a");
+      await store.purgeCustomer("delta-b");
     });
 
     it("stores a customer id with spaces, commas, = and quotes and any profile text as given, a second write of a key replacing it", async () => {
