@@ -225,6 +225,11 @@ async function coreFlow(call: Client) {
     siteCount: 1,
     linkCount: 1,
   });
+  // The whole list's rows, whose text is kept between pages: the changed one is new.
+  r = await call("GET", "/api/v1/customers");
+  expect(r.json.items).toEqual([
+    { id: "acme", name: "Acme", serviceType: "business", revision: 4, siteCount: 1, linkCount: 1 },
+  ]);
   r = await call("PATCH", "/api/v1/customers/acme/sites/hq", {
     body: { description: "3rd floor" },
   });

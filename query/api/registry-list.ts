@@ -169,6 +169,19 @@ export function listPage(sorted: readonly ListRow[], r: ListRequest): ListPage {
   };
 }
 
+/** Each list row's JSON, made at its first page (rows are read-only: a change makes a new row). */
+const rowTexts = new WeakMap<object, string>();
+
+/** `JSON.stringify(row)`, once per row object. */
+export function rowJson(row: Readonly<Record<string, unknown>>): string {
+  let text = rowTexts.get(row);
+  if (text === undefined) {
+    text = JSON.stringify(row);
+    rowTexts.set(row, text);
+  }
+  return text;
+}
+
 /** The row's chosen fields; every field: the row itself (read-only, shared with the order). */
 function select(
   row: ListRow,
