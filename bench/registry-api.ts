@@ -22,8 +22,8 @@
  * `--writes 0` for reads only (`--writes 0.2`, the default, is the mix above).
  * Prints each request kind's count and p50 / p99 / max in ms (POST and DELETE each on its own:
  * the CRUD target is per request; the pair, one after the other, as `create+delete`), and the
- * RSS; before the load, 40 PATCHes of one client alone (what a write costs without waiting for
- * others).
+ * memory (RSS at the end of the load; the heap and RSS after a full GC); before the load, 40
+ * PATCHes of one client alone (what a write costs without waiting for others).
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { Agent, request } from "node:http";
@@ -32,6 +32,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import pino from "pino";
 import { buildCustomerModel } from "../collector/classify/customer-model.js";
@@ -347,6 +349,13 @@ if (!isMainThread) {
       heap.disconnect();
     }
     await worker.terminate();
+    // RSS at the end of the load counts garbage V8 has not collected yet (its old generation
+    // grows to well over a GB between two full collections); the heap left by a full collection
+    // is what the process holds.
+    const rssAtEnd = process.memoryUsage().rss;
+    setFlagsFromString("--expose-gc");
+    (runInNewContext("gc") as () => void)();
+    const afterGc = process.memoryUsage();
     await api.close();
     unRecorded?.();
     await profiles?.settled();
@@ -373,7 +382,11 @@ if (!isMainThread) {
       `${"loop delay".padEnd(14)} p50 ${ms(loopDelay.percentile(50))} ms  p99 ${ms(loopDelay.percentile(99))} ms  max ${ms(loopDelay.max)} ms  (the API's event loop, during the load)`,
     );
     console.log(
-      `${"all".padEnd(14)} ${String(all.length).padStart(7)} requests  p50 ${percentile(all, 50).toFixed(1)} ms  p99 ${percentile(all, 99).toFixed(1)} ms  (${(all.length / l.seconds).toFixed(0)} requests/s); RSS ${(process.memoryUsage().rss / 2 ** 30).toFixed(2)} GB`,
+      `${"all".padEnd(14)} ${String(all.length).padStart(7)} requests  p50 ${percentile(all, 50).toFixed(1)} ms  p99 ${percentile(all, 99).toFixed(1)} ms  (${(all.length / l.seconds).toFixed(0)} requests/s)`,
+    );
+    const gb = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GB`;
+    console.log(
+      `${"memory".padEnd(14)} RSS ${gb(rssAtEnd)} at the end of the load; after a full GC: heap ${gb(afterGc.heapUsed)} live of ${gb(afterGc.heapTotal)} held, RSS ${gb(afterGc.rss)}`,
     );
   } finally {
     await store.stop();
