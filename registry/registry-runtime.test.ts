@@ -160,8 +160,16 @@ describe("registry runtime, one process (embedded)", () => {
     // Still serve's way: the model is a getter, made when asked.
     expect(seen.map((a) => a.version)).toEqual([2]);
     expect(typeof Object.getOwnPropertyDescriptor(seen[0]!, "model")?.get).toBe("function");
+    // Its config's customers too: reading its service types does not make them.
+    expect(seen[0]!.config.serviceTypes).toEqual([]);
+    expect(typeof Object.getOwnPropertyDescriptor(seen[0]!.config, "customers")?.get).toBe(
+      "function",
+    );
     const ids = (changes: ReturnType<AppliedRegistry["changedSince"]>) =>
-      changes?.map((c) => [c.id, c.after?.sites[0]!.links[0]!.prefixes ?? "removed"]);
+      changes?.map((c) => [
+        c.id,
+        c.after === undefined ? "removed" : c.after.sites[0]!.links[0]!.prefixes,
+      ]);
     expect(ids(seen[0]!.changedSince(start))).toEqual([
       ["a", ["203.0.113.0/28"]],
       ["b", ["198.51.100.0/28", "192.0.2.0/28"]],

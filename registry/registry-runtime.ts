@@ -26,7 +26,12 @@ import { type ErrorCode, FlowtallyError, isFlowtallyError } from "../schema/erro
 import type { RegistrySnapshot } from "./model.js";
 import { openRegistry } from "./open-registry.js";
 import type { RegistryStore, SqlDriver } from "./sql-registry.js";
-import { changedCustomers, followVersions, versionSteps, withCustomers } from "./version-model.js";
+import {
+  changedCustomers,
+  followVersions,
+  versionSteps,
+  withLazyCustomers,
+} from "./version-model.js";
 
 /** One registry version as classification uses it. */
 export interface AppliedRegistry {
@@ -398,7 +403,9 @@ function lazyApplied(
       version,
       appliedAtMs,
       get config() {
-        config ??= snapshot === undefined ? base : withCustomers(base, snapshot);
+        // Its customers made when read: what reads the version's classes or service types
+        // (the billing-profile recorder) does not make 100 000 of them.
+        config ??= snapshot === undefined ? base : withLazyCustomers(base, snapshot);
         return config;
       },
       get model() {

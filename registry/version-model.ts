@@ -50,7 +50,7 @@ function* withCustomersSteps(cfg: Readonly<Config>, snapshot: RegistrySnapshot):
 }
 
 /** `cfg` with the registry's customers made when first read. */
-function withLazyCustomers(cfg: Readonly<Config>, snapshot: RegistrySnapshot): Config {
+export function withLazyCustomers(cfg: Readonly<Config>, snapshot: RegistrySnapshot): Config {
   let customers: ConfigCustomer[] | undefined;
   return {
     ...cfg,
