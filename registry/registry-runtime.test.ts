@@ -204,6 +204,17 @@ describe("registry runtime, one process (embedded)", () => {
     await waitFor("version 5", () => runtime.appliedVersion() === 5, 2000);
     expect(Object.getOwnPropertyDescriptor(seen[3]!, "model")?.get).toBeUndefined();
     expect(told(seen[3]!, v4!).get("c")).toBe("C");
+    // Past the registry's record of one run of changes (256 customers): the trees are walked.
+    const many = Array.from({ length: 300 }, (_, k) =>
+      customerWithLink(`m${k}`, `10.${k >> 8}.${k & 255}.0/28`),
+    ).flat();
+    await store.apply(many, { actor: "t" });
+    await store.apply([{ op: "update", customer: "a", set: { name: "Again" } }], { actor: "t" });
+    await waitFor("version 7", () => runtime.appliedVersion() === 7, 5000);
+    const across = told(seen[5]!, seen[3]!);
+    expect(across.size).toBe(301);
+    expect(across.get("a")).toBe("Again");
+    expect(across.get("m299")).toBe("M299");
   });
 
   /**

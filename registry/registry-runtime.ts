@@ -50,8 +50,8 @@ export interface AppliedRegistry {
   /**
    * The customers (in the config's shape; `after` undefined: removed) that may differ from those
    * of `earlier`, a version this runtime applied before: found from the registry's record of its
-   * changes, at a cost proportional to them. Undefined when it does not tell (`config`, a tree
-   * read whole again): compare `config.customers` whole.
+   * changes at a cost proportional to them, else by a walk of the two trees comparing pointers.
+   * Undefined with `registry.source: config` (compare `config.customers` whole).
    */
   changedSince(earlier: AppliedRegistry): readonly CustomerChange[] | undefined;
 }

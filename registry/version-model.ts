@@ -140,16 +140,18 @@ export function* versionSteps(
 }
 
 /**
- * The customers (in the config's shape) that may differ from `earlier` to `later`, from what the
- * snapshots recorded of their making (tree-derivation.ts): a cost proportional to the change.
- * Undefined when they do not tell (a tree read whole again): compare the customers whole.
+ * The customers (in the config's shape) that changed from `earlier` to `later`: from what the
+ * snapshots recorded of their making (tree-derivation.ts), at a cost proportional to the change,
+ * or, where that does not reach back to `earlier` (its record is of an older run of changes, or
+ * the tree was read whole again), by walking the two trees, whose unchanged records are shared
+ * objects (pointer compares: ~1 ms at 100 000 customers).
  */
 export function changedCustomers(
   earlier: RegistrySnapshot,
   later: RegistrySnapshot,
-): CustomerChange[] | undefined {
+): CustomerChange[] {
   const ids = changedBetween(earlier, later);
-  return ids === undefined ? undefined : changesOf(ids, later);
+  return ids === undefined ? runSteps(walkSteps(earlier, later)) : changesOf(ids, later);
 }
 
 /** The customers `ids` as `next` has them (found by binary search: the tree is sorted by id). */
