@@ -265,9 +265,21 @@ if (!isMainThread) {
     await runtime?.start();
     if (values.runtime === "run") runtime?.onApplied(() => undefined);
     // Both commands record each version's billing profiles in their series store (an embedded
-    // one here, in the same temporary directory), from the versions' changed customers.
-    const series =
-      runtime === undefined ? undefined : createDuckDbStore({ path: join(dir, "series.duckdb") });
+    // one here, in the same temporary directory), from the versions' changed customers. The
+    // load runs as after a restart: the first start's 100 000 versions are written by a store
+    // closed before it (its close checkpoints them; otherwise the checkpoint falls in the load,
+    // a one-time second of the first start that stalls the registry's commits beside it).
+    const seriesPath = join(dir, "series.duckdb");
+    if (runtime !== undefined) {
+      const first = createDuckDbStore({ path: seriesPath });
+      await first.start();
+      await createProfileRecorder({ store: first, log: pino({ level: "warn" }) }).record(
+        runtime.current(),
+        true,
+      );
+      await first.stop();
+    }
+    const series = runtime === undefined ? undefined : createDuckDbStore({ path: seriesPath });
     await series?.start();
     const profiles =
       series === undefined

@@ -18,6 +18,12 @@ export interface ProfileRecorderDeps {
   store: SeriesStore;
   log: Pick<Logger, "info" | "warn">;
   now?: () => number;
+  /**
+   * Writes at most one batch of versions this often (default 1 s): the versions of the registry
+   * changes made meanwhile wait and join one write, so that a burst of changes (an import, an
+   * API client adding customers) costs one commit of the store a second, not one per change.
+   */
+  minIntervalMs?: number;
 }
 
 type ConfigCustomer = Config["customers"][number];
@@ -47,7 +53,7 @@ export interface ProfileRecorder {
    * failure is logged and answered as 0 (the next call reads and compares everything again).
    */
   record(source: ProfileSource, fresh?: boolean): Promise<number>;
-  /** Resolves once the calls made so far are done (before the store closes). */
+  /** Resolves once the calls made so far are done, a call waiting for its turn written at once (before the store closes). */
   settled(): Promise<void>;
 }
 
@@ -61,6 +67,27 @@ export function createProfileRecorder(deps: ProfileRecorderDeps): ProfileRecorde
   /** The source whose customers `stored` holds (compared and written), if any. */
   let last: ProfileSource | undefined;
   let chain: Promise<unknown> = Promise.resolve();
+  const minIntervalMs = deps.minIntervalMs ?? 1000;
+  /** When the last write ended (performance.now()), and how to end the wait for the next. */
+  let wroteAt = Number.NEGATIVE_INFINITY;
+  let hurry: (() => void) | undefined;
+  /** settled() calls waiting: meanwhile nothing waits for its turn. */
+  let urgent = 0;
+
+  /** Waits until the next write may go (minIntervalMs after the last), unless told to hurry. */
+  function turn(): Promise<void> | undefined {
+    const wait = wroteAt + minIntervalMs - performance.now();
+    if (wait <= 0 || urgent > 0) return undefined;
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, wait);
+      function done() {
+        clearTimeout(timer);
+        hurry = undefined;
+        resolve();
+      }
+      hurry = done;
+    });
+  }
 
   async function latest(): Promise<Map<string, string>> {
     const out = new Map<string, string>();
@@ -100,7 +127,10 @@ export function createProfileRecorder(deps: ProfileRecorderDeps): ProfileRecorde
       // A removed customer's versions stay (its reports read them until retention).
       if (changes === undefined) for (const c of cfg.customers) compare(c);
       else for (const { after } of changes) if (after !== undefined) compare(after);
-      if (rows.length > 0) await store.putBillingProfiles(rows);
+      if (rows.length > 0) {
+        await store.putBillingProfiles(rows);
+        wroteAt = performance.now();
+      }
       for (const r of rows) stored.set(r.customer, r.profile);
       last = source;
       if (rows.length === 0) return 0;
@@ -133,7 +163,7 @@ export function createProfileRecorder(deps: ProfileRecorderDeps): ProfileRecorde
       }
       const next: { args: Args; done: Promise<number> } = {
         args: { source, fresh },
-        done: chain.then(() => {
+        done: chain.then(turn).then(() => {
           waiting = undefined;
           return once(next.args.source, next.args.fresh);
         }),
@@ -142,6 +172,16 @@ export function createProfileRecorder(deps: ProfileRecorderDeps): ProfileRecorde
       chain = next.done;
       return next.done;
     },
-    settled: () => chain.then(() => undefined),
+    settled: () => {
+      // What waits for its turn is written now, and what is queued behind it (a stop).
+      urgent += 1;
+      hurry?.();
+      const done = chain.then(() => undefined);
+      const over = () => {
+        urgent -= 1;
+      };
+      done.then(over, over);
+      return done;
+    },
   };
 }

@@ -316,7 +316,12 @@ for (const backend of apiStores({ log })) {
           (v) => v.profile.commitRates["s/l"],
         );
       let clock = NOW + 20_000;
-      const recorder = createProfileRecorder({ store, log, now: () => clock++ });
+      const recorder = createProfileRecorder({
+        store,
+        log,
+        now: () => clock++,
+        minIntervalMs: 0,
+      });
       const asked: Source[] = [];
       const version = (a: number, b: number, told?: (earlier: Source) => string[] | undefined) => {
         const customers = [customer("delta-a", a), customer("delta-b", b)];
@@ -354,6 +359,57 @@ for (const backend of apiStores({ log })) {
       // Gone again, for the tests after this one that read every customer's latest.
       await store.purgeCustomer("delta-a");
       await store.purgeCustomer("delta-b");
+    });
+
+    it("writes at most once per minIntervalMs, the versions of the changes meanwhile in one write; settled() writes a waiting one at once", async () => {
+      const version = (rate: number) => ({
+        config: {
+          ...V3,
+          customers: [
+            {
+              id: "paced",
+              name: "paced",
+              serviceType: "business",
+              sites: [{ id: "s", links: [{ id: "l", prefixes: [], commitRate: rate }] }],
+            },
+          ],
+        },
+      });
+      let clock = NOW + 30_000;
+      const recorder = createProfileRecorder({
+        store,
+        log,
+        now: () => clock++,
+        minIntervalMs: 400,
+      });
+      expect(await recorder.record(version(1_000_000), true)).toBe(1);
+      const wrote = performance.now();
+      // Two changes right after: they wait for the interval and go in one write, the newest.
+      const [a, b] = await Promise.all([
+        recorder.record(version(2_000_000)),
+        recorder.record(version(3_000_000)),
+      ]);
+      expect(performance.now() - wrote).toBeGreaterThanOrEqual(400);
+      expect([a, b]).toEqual([1, 1]);
+      const rates = async () =>
+        profileHistory(await store.billingProfiles({ customer: "paced" })).history.map(
+          (v) => v.profile.commitRates["s/l"],
+        );
+      expect(await rates()).toEqual([1_000_000, 3_000_000]);
+      // A stop does not wait: with an hour's interval, settled() writes the waiting version now.
+      const slow = createProfileRecorder({
+        store,
+        log,
+        now: () => clock++,
+        minIntervalMs: 3_600_000,
+      });
+      expect(await slow.record(version(3_000_000), true)).toBe(0);
+      expect(await slow.record(version(4_000_000))).toBe(1);
+      const waiting = slow.record(version(5_000_000));
+      await slow.settled();
+      expect(await waiting).toBe(1);
+      expect(await rates()).toEqual([1_000_000, 3_000_000, 4_000_000, 5_000_000]);
+      await store.purgeCustomer("paced");
     });
 
     it("stores a customer id with spaces, commas, = and quotes and any profile text as given, a second write of a key replacing it", async () => {
