@@ -15,6 +15,7 @@ import { extname } from "node:path";
 import { loadConfigFile } from "../config/load-config.js";
 import { printable } from "../config/printable.js";
 import {
+  CustomerList,
   type CustomerTreeEntry,
   describeDiff,
   diffTree,
@@ -240,19 +241,21 @@ export async function runCustomersExport(
 /** The config's customers as a registry tree (sorted by id, as the registry keeps them). */
 function configTree(cfg: Config): RegistrySnapshot["customers"] {
   const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-  return cfg.customers
-    .map((c) => ({
-      ...c,
-      revision: 0,
-      sites: c.sites
-        .map((s) => ({
-          ...s,
-          revision: 0,
-          links: s.links.map((l) => ({ ...l, revision: 0 })).sort(byId),
-        }))
-        .sort(byId),
-    }))
-    .sort(byId);
+  return CustomerList.from(
+    cfg.customers
+      .map((c) => ({
+        ...c,
+        revision: 0,
+        sites: c.sites
+          .map((s) => ({
+            ...s,
+            revision: 0,
+            links: s.links.map((l) => ({ ...l, revision: 0 })).sort(byId),
+          }))
+          .sort(byId),
+      }))
+      .sort(byId),
+  );
 }
 
 /** Who an import is in the audit log: the operating system user. */

@@ -15,7 +15,6 @@ import {
 } from "../collector/classify/customer-model-update.js";
 import { runSteps, type Steps } from "../collector/classify/steps.js";
 import type { Config } from "../schema/config.js";
-import { positionOf } from "./change-set.js";
 import type { RegistryCustomer, RegistrySnapshot } from "./model.js";
 import { changedBetween } from "./tree-derivation.js";
 
@@ -42,9 +41,10 @@ const CUSTOMERS_PER_STEP = 5000;
 
 function* withCustomersSteps(cfg: Readonly<Config>, snapshot: RegistrySnapshot): Steps<Config> {
   const customers = new Array<ConfigCustomer>(snapshot.customers.length);
-  for (let k = 0; k < customers.length; k++) {
+  let k = 0;
+  for (const c of snapshot.customers) {
     if (k % CUSTOMERS_PER_STEP === CUSTOMERS_PER_STEP - 1) yield;
-    customers[k] = configCustomer(snapshot.customers[k]!);
+    customers[k++] = configCustomer(c);
   }
   return { ...cfg, customers };
 }
@@ -142,8 +142,8 @@ export function* versionSteps(
 /** The customers `ids` as `next` has them (found by binary search: the tree is sorted by id). */
 function changesOf(ids: readonly string[], next: RegistrySnapshot): CustomerChange[] {
   return ids.map((id) => {
-    const at = positionOf(next.customers, id);
-    return { id, after: at < 0 ? undefined : configCustomer(next.customers[at]!) };
+    const c = next.customers.get(id);
+    return { id, after: c === undefined ? undefined : configCustomer(c) };
   });
 }
 
@@ -153,26 +153,24 @@ function changesOf(ids: readonly string[], next: RegistrySnapshot): CustomerChan
  * added, removed or replaced.
  */
 function* walkSteps(last: RegistrySnapshot, next: RegistrySnapshot): Steps<CustomerChange[]> {
-  const a = last.customers;
-  const b = next.customers;
+  const a = last.customers[Symbol.iterator]();
+  const b = next.customers[Symbol.iterator]();
   const changes: CustomerChange[] = [];
-  let i = 0;
-  let j = 0;
+  let x = a.next().value as RegistryCustomer | undefined;
+  let y = b.next().value as RegistryCustomer | undefined;
   let walked = 0;
-  while (i < a.length || j < b.length) {
+  while (x !== undefined || y !== undefined) {
     if (++walked % WALKED_PER_STEP === 0) yield;
-    const x = a[i];
-    const y = b[j];
     if (x === y) {
-      i++;
-      j++;
+      x = a.next().value;
+      y = b.next().value;
     } else if (y === undefined || (x !== undefined && x.id < y.id)) {
       changes.push({ id: x!.id, after: undefined });
-      i++;
+      x = a.next().value;
     } else {
-      if (x !== undefined && x.id === y.id) i++;
+      if (x !== undefined && x.id === y.id) x = a.next().value;
       changes.push({ id: y.id, after: configCustomer(y) });
-      j++;
+      y = b.next().value;
     }
   }
   return changes;
