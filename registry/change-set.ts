@@ -331,7 +331,7 @@ export function applyChangeSet(
 }
 
 /**
- * The index of each tree that has one (valid trees only), by the snapshot's customers array. At
+ * The index of each tree that has one (valid trees only), by the snapshot's customer list. At
  * most one tree holds a given index: it moves to the tree a change set makes.
  */
 const treeIndexes = new WeakMap<CustomerList, TreeIndex>();
