@@ -23,6 +23,30 @@ function reference(
   ].sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
+/** The reference of `changesTo`: customers of `a` and `b` (sorted) that are not the same object. */
+function differences(
+  a: readonly RegistryCustomer[],
+  b: readonly RegistryCustomer[],
+): Array<[string, RegistryCustomer | undefined, RegistryCustomer | undefined]> {
+  const before = new Map(a.map((c) => [c.id, c]));
+  const after = new Map(b.map((c) => [c.id, c]));
+  return [...new Set([...before.keys(), ...after.keys()])]
+    .sort()
+    .filter((id) => before.get(id) !== after.get(id))
+    .map((id) => [id, before.get(id), after.get(id)]);
+}
+
+/** What `changesTo` yields, the pauses counted apart. */
+function walk(a: CustomerList, b: CustomerList, every?: number) {
+  const got: Array<[string, RegistryCustomer | undefined, RegistryCustomer | undefined]> = [];
+  let pauses = 0;
+  for (const d of a.changesTo(b, every)) {
+    if (d === undefined) pauses++;
+    else got.push([(d[0] ?? d[1])!.id, d[0], d[1]]);
+  }
+  return { got, pauses };
+}
+
 /** Every query of `list` compared with the sorted array `want` (same objects). */
 function expectSame(list: CustomerList, want: readonly RegistryCustomer[], probes: string[]) {
   expect(list.length).toBe(want.length);
@@ -97,6 +121,9 @@ describe("CustomerList", () => {
       const expected = reference(want, changes);
       const made = list.with(changes);
       expectSame(made, expected, [...changes.keys(), "", "c", "d", id()]);
+      // What changed from the version before, found by the walk that skips shared chunks.
+      const walked = walk(list, made);
+      expect(walked.got).toEqual(differences(want, expected));
       // The version it came from is unchanged.
       expect(list.toArray().every((c, k) => c === want[k])).toBe(true);
       if (round % 10 === 0) kept.push({ list, want });
@@ -108,7 +135,16 @@ describe("CustomerList", () => {
       list = made;
       want = expected;
     }
-    for (const k of kept) expectSame(k.list, k.want, [k.want[0]?.id ?? "x"]);
+    for (const k of kept) {
+      expectSame(k.list, k.want, [k.want[0]?.id ?? "x"]);
+      // Across many versions (splits and joins in between), both ways, and against a list built
+      // afresh (no chunk shared: every customer compared, pauses included).
+      expect(walk(k.list, list).got).toEqual(differences(k.want, want));
+      expect(walk(list, k.list).got).toEqual(differences(want, k.want));
+      const fresh = walk(CustomerList.from(k.want), k.list, 100);
+      expect(fresh.got).toEqual([]);
+      expect(fresh.pauses).toBe(Math.floor(k.want.length / 100));
+    }
     // The rounds did reach the chunk edits' corners: a version of a few changes with more chunks
     // than the one before (a split), and one with fewer (a chunk emptied or joined).
     expect(splits).toBe(true);
@@ -142,6 +178,27 @@ describe("CustomerList", () => {
         expect(published.toArray().every((c, k) => c === start[k])).toBe(true);
       }
     }
+  });
+
+  it("walks two versions in what they do not share, not every customer", () => {
+    const all = Array.from({ length: 50_000 }, (_, k) => customer(`c${100_000 + 2 * k}`, 1));
+    const list = CustomerList.from(all);
+    const one = customer("c120000", 2);
+    const added = customer("c130001", 2);
+    const next = list.with(
+      new Map([
+        [one.id, one],
+        [added.id, added],
+        ["c140000", null],
+      ]),
+    );
+    const walked = walk(list, next, 1);
+    expect(walked.got).toEqual(differences(all, next.toArray()));
+    expect(walked.got.map(([id]) => id)).toEqual(["c120000", "c130001", "c140000"]);
+    // Every compare paused (every = 1): three chunks of at most 2 × 1 024 customers each, not the
+    // 50 000 of the lists.
+    expect(walked.pauses).toBeLessThanOrEqual(3 * 2 * 1024 + 1);
+    expect(walked.pauses).toBeGreaterThan(0);
   });
 
   it("starts empty, grows from nothing, and refuses to change the shared empty list", () => {

@@ -27,6 +27,12 @@ const REBUILD_SHARE = 1 / 16;
 
 type Chunk = RegistryCustomer[];
 
+/** A customer as two lists have it (undefined: not in that list). */
+export type ListChange = readonly [
+  before: RegistryCustomer | undefined,
+  after: RegistryCustomer | undefined,
+];
+
 export class CustomerList implements Iterable<RegistryCustomer> {
   /** The list with no customer (never changed: frozen). */
   static readonly EMPTY: CustomerList = Object.freeze(new CustomerList([], [])) as CustomerList;
@@ -43,8 +49,8 @@ export class CustomerList implements Iterable<RegistryCustomer> {
     );
   }
 
-  /** How many customers. */
-  length = 0;
+  /** How many customers (set by `count`). */
+  readonly length: number = 0;
   /** The chunks in id order, none empty. */
   private chunks: Chunk[];
   /** Per chunk: this list made it and shares it with no other list (it may change it in place). */
@@ -119,6 +125,60 @@ export class CustomerList implements Iterable<RegistryCustomer> {
 
   [Symbol.iterator](): Iterator<RegistryCustomer> {
     return new Walk(this.chunks);
+  }
+
+  /**
+   * The customers that differ between this list and `next` (another version), in id order, as
+   * [this one's, next's] (undefined: absent from that list; a customer object both hold is the
+   * same customer). Chunks both lists share are skipped whole: two versions of one history cost
+   * a walk of the chunks they do not share, not of every customer. Yields undefined after every
+   * `every` customers compared: a point where a caller working in slices may pause.
+   */
+  *changesTo(next: CustomerList, every = 20_000): Generator<ListChange | undefined, void> {
+    const a = this.chunks;
+    const b = next.chunks;
+    let ka = 0;
+    let ia = 0;
+    let kb = 0;
+    let ib = 0;
+    let compared = 0;
+    for (;;) {
+      const ca = a[ka];
+      const cb = b[kb];
+      if (ca !== undefined && ia === ca.length) {
+        ka++;
+        ia = 0;
+        continue;
+      }
+      if (cb !== undefined && ib === cb.length) {
+        kb++;
+        ib = 0;
+        continue;
+      }
+      if (ca === undefined && cb === undefined) return;
+      if (ca === cb && ia === 0 && ib === 0) {
+        ka++;
+        kb++;
+        continue;
+      }
+      if (++compared % every === 0) yield undefined;
+      const x = ca?.[ia];
+      const y = cb?.[ib];
+      if (x === y) {
+        ia++;
+        ib++;
+      } else if (y === undefined || (x !== undefined && x.id < y.id)) {
+        yield [x, undefined];
+        ia++;
+      } else if (x !== undefined && x.id === y.id) {
+        yield [x, y];
+        ia++;
+        ib++;
+      } else {
+        yield [undefined, y];
+        ib++;
+      }
+    }
   }
 
   /**
@@ -223,7 +283,7 @@ export class CustomerList implements Iterable<RegistryCustomer> {
       n += this.chunks[k]!.length;
     }
     this.starts = starts;
-    this.length = n;
+    (this as { length: number }).length = n;
   }
 
   /** The chunk where `id` is or would go: the last whose first id is not greater (or the first). */

@@ -153,25 +153,17 @@ function changesOf(ids: readonly string[], next: RegistrySnapshot): CustomerChan
  * added, removed or replaced.
  */
 function* walkSteps(last: RegistrySnapshot, next: RegistrySnapshot): Steps<CustomerChange[]> {
-  const a = last.customers[Symbol.iterator]();
-  const b = next.customers[Symbol.iterator]();
   const changes: CustomerChange[] = [];
-  let x = a.next().value as RegistryCustomer | undefined;
-  let y = b.next().value as RegistryCustomer | undefined;
-  let walked = 0;
-  while (x !== undefined || y !== undefined) {
-    if (++walked % WALKED_PER_STEP === 0) yield;
-    if (x === y) {
-      x = a.next().value;
-      y = b.next().value;
-    } else if (y === undefined || (x !== undefined && x.id < y.id)) {
-      changes.push({ id: x!.id, after: undefined });
-      x = a.next().value;
-    } else {
-      if (x !== undefined && x.id === y.id) x = a.next().value;
-      changes.push({ id: y.id, after: configCustomer(y) });
-      y = b.next().value;
+  // The lists skip the chunks both versions share: the walk costs what changed in between.
+  for (const d of last.customers.changesTo(next.customers, WALKED_PER_STEP)) {
+    if (d === undefined) {
+      yield;
+      continue;
     }
+    const [x, y] = d;
+    changes.push(
+      y === undefined ? { id: x!.id, after: undefined } : { id: y.id, after: configCustomer(y) },
+    );
   }
   return changes;
 }
