@@ -22,6 +22,7 @@ import {
   exportTree,
   openRegistry,
   parseTree,
+  type RegistryCustomer,
   type RegistrySnapshot,
   type RegistryStore,
 } from "../registry/index.js";
@@ -137,10 +138,12 @@ function apiSource(api: string, tokens: TokenSources): TreeSource {
   return {
     name: where,
     async tree() {
-      return answered(
-        await fetchAnswer(base, "api/v1/registry/tree", token),
-        200,
-      ) as RegistrySnapshot;
+      // The answer's customers are the tree as JSON: an array, sorted by id.
+      const answer = answered(await fetchAnswer(base, "api/v1/registry/tree", token), 200) as {
+        version: number;
+        customers: RegistryCustomer[];
+      };
+      return { version: answer.version, customers: CustomerList.from(answer.customers) };
     },
     async apply(changes) {
       const a = await fetchAnswer(base, "api/v1/changes", token, API_TIMEOUT_MS * 4, {

@@ -221,6 +221,9 @@ describe("CustomerList", () => {
       ).length,
     ).toBe(0);
     expect(() => CustomerList.EMPTY.changeInPlace(new Map([["a", a]]))).toThrow();
+    // As JSON (the API's tree), the array it stands for.
+    expect(JSON.stringify({ customers: two })).toBe(JSON.stringify({ customers: [a, b] }));
+    expect(JSON.stringify(CustomerList.EMPTY)).toBe("[]");
     expect(CustomerList.EMPTY.length).toBe(0);
   });
 });

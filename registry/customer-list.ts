@@ -123,6 +123,11 @@ export class CustomerList implements Iterable<RegistryCustomer> {
     return out;
   }
 
+  /** As JSON, the sorted array of customers it stands for (the API's tree, files). */
+  toJSON(): RegistryCustomer[] {
+    return this.toArray();
+  }
+
   [Symbol.iterator](): Iterator<RegistryCustomer> {
     return new Walk(this.chunks);
   }
