@@ -265,7 +265,7 @@ describe("account store on the embedded DuckDB file", () => {
     await accounts.stop();
     const reopened = createDuckDbRegistry({ path });
     await reopened.start();
-    expect((await reopened.snapshot()).customers.map((c) => c.id)).toEqual(["acme"]);
+    expect((await reopened.snapshot()).customers.toArray().map((c) => c.id)).toEqual(["acme"]);
     await reopened.stop();
   });
 });

@@ -57,7 +57,7 @@ describe("flowtally customers (embedded registry)", () => {
     const snap = await store.snapshot();
     await store.stop();
     expect(snap.version).toBe(1);
-    expect(snap.customers).toEqual([
+    expect(snap.customers.toArray()).toEqual([
       {
         id: "acme",
         name: "ACME, Inc.",
@@ -179,8 +179,8 @@ describe("flowtally customers (embedded registry)", () => {
     await store.start();
     const snap = await store.snapshot();
     await store.stop();
-    expect(snap.customers.map((c) => c.id)).toEqual(["acme", "gamma"]);
-    expect(snap.customers[0]).toEqual({
+    expect(snap.customers.toArray().map((c) => c.id)).toEqual(["acme", "gamma"]);
+    expect(snap.customers.at(0)).toEqual({
       id: "acme",
       name: "ACME",
       serviceType: "default",
@@ -224,7 +224,7 @@ describe("flowtally customers (embedded registry)", () => {
     await store.start();
     const snap = await store.snapshot();
     await store.stop();
-    expect([snap.version, snap.customers[0]?.portalTemplate]).toEqual([1, "gold"]);
+    expect([snap.version, snap.customers.at(0)?.portalTemplate]).toEqual([1, "gold"]);
   });
 
   it("refuses an invalid file naming the line and the column, and writes nothing", async () => {
@@ -268,7 +268,7 @@ describe("flowtally customers (embedded registry)", () => {
     const store = createDuckDbRegistry({ path: join(dir, "registry.duckdb") });
     await store.start();
     expect(await store.version()).toBe(1);
-    expect((await store.snapshot()).customers.map((c) => c.id)).toEqual(["acme", "beta"]);
+    expect((await store.snapshot()).customers.toArray().map((c) => c.id)).toEqual(["acme", "beta"]);
     await store.stop();
   });
 
@@ -436,7 +436,7 @@ describe("flowtally customers (PostgreSQL registry)", () => {
     // The process that had it open sees the import.
     const snap = await running.snapshot();
     expect(snap.version).toBe(1);
-    expect(snap.customers.map((c) => [c.id, c.sites.length])).toEqual([
+    expect(snap.customers.toArray().map((c) => [c.id, c.sites.length])).toEqual([
       ["acme", 2],
       ["beta", 0],
     ]);

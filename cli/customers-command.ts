@@ -15,12 +15,14 @@ import { extname } from "node:path";
 import { loadConfigFile } from "../config/load-config.js";
 import { printable } from "../config/printable.js";
 import {
+  CustomerList,
   type CustomerTreeEntry,
   describeDiff,
   diffTree,
   exportTree,
   openRegistry,
   parseTree,
+  type RegistryCustomer,
   type RegistrySnapshot,
   type RegistryStore,
 } from "../registry/index.js";
@@ -136,10 +138,12 @@ function apiSource(api: string, tokens: TokenSources): TreeSource {
   return {
     name: where,
     async tree() {
-      return answered(
-        await fetchAnswer(base, "api/v1/registry/tree", token),
-        200,
-      ) as RegistrySnapshot;
+      // The answer's customers are the tree as JSON: an array, sorted by id.
+      const answer = answered(await fetchAnswer(base, "api/v1/registry/tree", token), 200) as {
+        version: number;
+        customers: RegistryCustomer[];
+      };
+      return { version: answer.version, customers: CustomerList.from(answer.customers) };
     },
     async apply(changes) {
       const a = await fetchAnswer(base, "api/v1/changes", token, API_TIMEOUT_MS * 4, {
@@ -240,19 +244,21 @@ export async function runCustomersExport(
 /** The config's customers as a registry tree (sorted by id, as the registry keeps them). */
 function configTree(cfg: Config): RegistrySnapshot["customers"] {
   const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-  return cfg.customers
-    .map((c) => ({
-      ...c,
-      revision: 0,
-      sites: c.sites
-        .map((s) => ({
-          ...s,
-          revision: 0,
-          links: s.links.map((l) => ({ ...l, revision: 0 })).sort(byId),
-        }))
-        .sort(byId),
-    }))
-    .sort(byId);
+  return CustomerList.from(
+    cfg.customers
+      .map((c) => ({
+        ...c,
+        revision: 0,
+        sites: c.sites
+          .map((s) => ({
+            ...s,
+            revision: 0,
+            links: s.links.map((l) => ({ ...l, revision: 0 })).sort(byId),
+          }))
+          .sort(byId),
+      }))
+      .sort(byId),
+  );
 }
 
 /** Who an import is in the audit log: the operating system user. */

@@ -8,6 +8,7 @@
 import { formatPath, issueReason } from "../config/path.js";
 import type { RecordPath } from "../config/validate-model.js";
 import { FlowtallyError } from "../schema/errors.js";
+import type { CustomerList } from "./customer-list.js";
 import {
   type AuditEntry,
   type Change,
@@ -77,9 +78,9 @@ export function applyChangeSet(
      */
     commit?: boolean;
     /**
-     * The snapshot's customer array belongs to the caller alone (a tree an earlier change set of
+     * The snapshot's customer list belongs to the caller alone (a tree an earlier change set of
      * the same write group made, which nobody reads yet): with an index, the new tree is that
-     * array changed in place once the change set is valid, instead of a copy of 100 000 entries.
+     * list changed in place once the change set is valid (its own chunks changed, not copied).
      */
     ownsTree?: boolean;
   },
@@ -107,7 +108,7 @@ export function applyChangeSet(
     get(id: string): RegistryCustomer | MutableCustomer | undefined {
       const c = changed.get(id);
       if (c !== undefined) return c ?? undefined;
-      return base[positionOf(base, id)];
+      return base.get(id);
     },
     set(id: string, c: MutableCustomer) {
       changed.set(id, c);
@@ -121,7 +122,7 @@ export function applyChangeSet(
   const editable = (id: string): MutableCustomer | undefined => {
     const have = changed.get(id);
     if (have !== undefined) return have ?? undefined;
-    const c = base[positionOf(base, id)];
+    const c = base.get(id);
     if (c === undefined) return undefined;
     const copy: MutableCustomer = {
       ...c,
@@ -293,7 +294,7 @@ export function applyChangeSet(
 
   if (problems.length > 0) throw invalid(problems);
   const inPlace = context.ownsTree === true && treeIndexes.has(base);
-  const tree = inPlace ? (base as RegistryCustomer[]) : mergeTree(base, changed);
+  const tree = inPlace ? base : base.with(changed);
   // The tree's rules are about links (prefixes, interfaces, being matchable): a change set that
   // adds or updates none cannot break them in a tree that kept them (deletes only take away).
   // With the index of the snapshot's tree only the touched customers are checked; without one
@@ -305,7 +306,7 @@ export function applyChangeSet(
     const before: RegistryCustomer[] = [];
     const after: MutableCustomer[] = [];
     for (const [id, c] of changed) {
-      const old = base[positionOf(base, id)];
+      const old = base.get(id);
       if (old !== undefined) before.push(old);
       if (c !== null) after.push(c);
     }
@@ -313,11 +314,11 @@ export function applyChangeSet(
       ? checkTouched(index, before, after)
       : { problems: [], commit: () => checkTouched(index, before, after).commit() };
   } else if (linksChanged) {
-    check = checkTree(tree);
+    check = checkTree(tree.toArray());
   }
   if (check !== undefined && check.problems.length > 0) throw invalid(check.problems);
   // Valid: only now may a tree the caller owns be changed.
-  if (inPlace) mergeInPlace(tree, changed);
+  if (inPlace) tree.changeInPlace(changed);
   const snapshotOut: RegistrySnapshot = { version, customers: tree };
   recordDerivation(snapshotOut, snapshot, changed.keys());
   if (check !== undefined && (context.commit === true || inPlace)) {
@@ -330,10 +331,10 @@ export function applyChangeSet(
 }
 
 /**
- * The index of each tree that has one (valid trees only), by the snapshot's customers array. At
+ * The index of each tree that has one (valid trees only), by the snapshot's customer list. At
  * most one tree holds a given index: it moves to the tree a change set makes.
  */
-const treeIndexes = new WeakMap<readonly RegistryCustomer[], TreeIndex>();
+const treeIndexes = new WeakMap<CustomerList, TreeIndex>();
 
 /**
  * Builds the index of a tree the store has just loaded, so that the first change set after a
@@ -342,7 +343,7 @@ const treeIndexes = new WeakMap<readonly RegistryCustomer[], TreeIndex>();
  */
 export function prepareIndex(snapshot: RegistrySnapshot): void {
   if (treeIndexes.has(snapshot.customers)) return;
-  const check = checkTree(snapshot.customers);
+  const check = checkTree(snapshot.customers.toArray());
   if (check.problems.length === 0) treeIndexes.set(snapshot.customers, check.commit());
 }
 
@@ -361,7 +362,7 @@ export function carryIndex(
   const before: RegistryCustomer[] = [];
   const after: RegistryCustomer[] = [];
   for (const [id, c] of changed) {
-    const old = from.customers[positionOf(from.customers, id)];
+    const old = from.customers.get(id);
     if (old !== undefined) before.push(old);
     if (c !== null) after.push(c);
   }
@@ -390,89 +391,15 @@ export function positionOf(tree: readonly { id: string }[], id: string): number 
   return -1;
 }
 
-/** Change sets touching at most this many customers are merged by binary search. */
-const FEW_CHANGES = 64;
-
 /**
- * Room left in a tree merged from a few changes: the customers a write group adds to it in place
- * later (`mergeInPlace`) fit without the array growing (a copy of all its pointers again).
- */
-const SPARE_ROOM = 256;
-
-/**
- * The snapshot's tree with the changed customers in place: a copy of the array of customers (a
- * pointer each), never of the customers not touched.
+ * The snapshot's tree with the changed customers in place: a new list sharing with `base` every
+ * chunk of it the change did not touch (customer-list.ts), never a copy of every pointer.
  */
 export function mergeTree(
-  base: readonly RegistryCustomer[],
+  base: CustomerList,
   changed: ReadonlyMap<string, RegistryCustomer | null>,
-): RegistryCustomer[] {
-  // A few customers (an API edit): each found by binary search, the pointers copied once
-  // around them, instead of a lookup per customer of the tree.
-  if (changed.size <= FEW_CHANGES) return mergeFew(base, changed);
-  const added: RegistryCustomer[] = [];
-  let removed = false;
-  const positions = new Map<number, RegistryCustomer>();
-  for (const [id, c] of changed) {
-    const at = positionOf(base, id);
-    if (at < 0) {
-      if (c !== null) added.push(c);
-    } else if (c === null) removed = true;
-    else positions.set(at, c);
-  }
-  if (added.length === 0 && !removed) {
-    const tree = base.slice();
-    for (const [at, c] of positions) tree[at] = c;
-    return tree;
-  }
-  added.sort(byId);
-  const tree: RegistryCustomer[] = [];
-  let k = 0;
-  for (const c of base) {
-    while (k < added.length && added[k]!.id < c.id) tree.push(added[k++]!);
-    const next = changed.get(c.id);
-    if (next === undefined) tree.push(c);
-    else if (next !== null) tree.push(next);
-  }
-  while (k < added.length) tree.push(added[k++]!);
-  return tree;
-}
-
-/** `mergeTree` of a few changes: one pass copying the pointers between them. */
-function mergeFew(
-  base: readonly RegistryCustomer[],
-  changed: ReadonlyMap<string, RegistryCustomer | null>,
-): RegistryCustomer[] {
-  // Each change at its place in `base`: the customer at `at` replaced or removed (`found`), or a
-  // new one added before it.
-  const edits: Array<{ at: number; found: boolean; id: string; c: RegistryCustomer | null }> = [];
-  let size = base.length;
-  for (const [id, c] of changed) {
-    const at = positionOf(base, id);
-    if (at >= 0) {
-      edits.push({ at, found: true, id, c });
-      if (c === null) size -= 1;
-    } else if (c !== null) {
-      edits.push({ at: insertionPoint(base, id), found: false, id, c });
-      size += 1;
-    }
-  }
-  edits.sort(
-    (a, b) => a.at - b.at || (a.found === b.found ? (a.id < b.id ? -1 : 1) : a.found ? 1 : -1),
-  );
-  // Room to spare, then the length set: the array keeps its capacity (V8 trims only when more
-  // than half of it would be unused).
-  const tree = new Array<RegistryCustomer>(size + SPARE_ROOM);
-  let j = 0;
-  let k = 0;
-  for (const e of edits) {
-    while (k < e.at) tree[j++] = base[k++]!;
-    if (e.found) k += 1;
-    if (e.c !== null) tree[j++] = e.c;
-  }
-  while (k < base.length) tree[j++] = base[k++]!;
-  tree.length = size;
-  return tree;
+): CustomerList {
+  return base.with(changed);
 }
 
 /** Where `id` goes in a list sorted by id: the first position whose id is not smaller. */
@@ -485,20 +412,6 @@ export function insertionPoint(tree: readonly { id: string }[], id: string): num
     else hi = mid;
   }
   return lo;
-}
-
-/** `mergeTree` done to `tree` itself: replaced in place, added and removed by splicing. */
-function mergeInPlace(
-  tree: RegistryCustomer[],
-  changed: ReadonlyMap<string, RegistryCustomer | null>,
-): void {
-  for (const [id, c] of changed) {
-    const at = positionOf(tree, id);
-    if (at >= 0) {
-      if (c === null) tree.splice(at, 1);
-      else tree[at] = c;
-    } else if (c !== null) tree.splice(insertionPoint(tree, id), 0, c);
-  }
 }
 
 /** Names records by id (`customers/acme/sites/hq/links/l1`) in the tree rule's problems. */

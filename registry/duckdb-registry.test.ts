@@ -62,13 +62,13 @@ describe("embedded registry (DuckDB)", () => {
       outcome(store.apply([{ op: "add", customer: "c", record: { name: "C" } }], { actor: "t" })),
     ]);
     expect(results).toEqual(["FT_REGISTRY_OPEN", "FT_REGISTRY_NOT_FOUND", "v2"]);
-    expect((await store.snapshot()).customers.map((c) => c.id)).toEqual(["a", "c"]);
+    expect((await store.snapshot()).customers.toArray().map((c) => c.id)).toEqual(["a", "c"]);
     await store.stop();
     const reopened = createDuckDbRegistry({ path });
     await reopened.start();
     onTestFinished(() => reopened.stop());
     const tree = await reopened.snapshot();
-    expect([tree.version, tree.customers.map((c) => c.id)]).toEqual([2, ["a", "c"]]);
+    expect([tree.version, tree.customers.toArray().map((c) => c.id)]).toEqual([2, ["a", "c"]]);
   });
 
   it("hands the next group to the database before the committed group's callers go on, and writes each group as one script", async () => {
@@ -114,7 +114,7 @@ describe("embedded registry (DuckDB)", () => {
     await reopened.start();
     onTestFinished(() => reopened.stop());
     const tree = await reopened.snapshot();
-    expect([tree.version, tree.customers.map((c) => c.id)]).toEqual([3, ["a", "b", "c"]]);
+    expect([tree.version, tree.customers.toArray().map((c) => c.id)]).toEqual([3, ["a", "b", "c"]]);
     expect((await reopened.audit()).map((e) => `${e.version} ${e.path}`)).toEqual([
       "1 customers/a",
       "2 customers/b",

@@ -4,6 +4,7 @@ export {
   insertionPoint,
   type RegistryWrite,
 } from "./change-set.js";
+export { CustomerList } from "./customer-list.js";
 export { createDuckDbRegistry, type DuckDbRegistryOptions } from "./duckdb-registry.js";
 export {
   type AuditEntry,

@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { prng as random } from "../test/support/latency-exports.js";
 import { mergeTree } from "./change-set.js";
+import { CustomerList } from "./customer-list.js";
 import type { RegistryCustomer } from "./model.js";
 
 const customer = (id: string, revision: number): RegistryCustomer =>
@@ -31,12 +32,14 @@ describe("mergeTree", () => {
         ...base.filter((c) => !changed.has(c.id)),
         ...[...changed.values()].filter((c) => c !== null),
       ].sort((a, b) => (a.id < b.id ? -1 : 1));
-      const tree = mergeTree(base, changed);
+      const list = CustomerList.from(base);
+      const tree = mergeTree(list, changed).toArray();
       expect(tree, `round ${round}`).toEqual(expected);
       // The same objects, every position set, and the old tree untouched.
       expect(tree.every((c, k) => c === expected[k])).toBe(true);
       expect(Object.keys(tree)).toHaveLength(tree.length);
       expect(base.map((c) => c.id)).toEqual(ids);
+      expect(list.toArray()).toEqual(base);
     }
   });
 });

@@ -13,6 +13,7 @@ import {
   portalTemplateName,
   siteSchema,
 } from "../schema/config.js";
+import { CustomerList } from "./customer-list.js";
 
 const note = z.string().max(4096);
 
@@ -80,12 +81,13 @@ export type RegistryCustomer = CustomerRecord & {
 /** The whole registry at one version; customers, sites and links each sorted by id. */
 export interface RegistrySnapshot {
   readonly version: number;
-  readonly customers: readonly RegistryCustomer[];
+  /** Shared in chunks with the versions before and after it (customer-list.ts). */
+  readonly customers: CustomerList;
 }
 
 export const EMPTY_SNAPSHOT: RegistrySnapshot = Object.freeze({
   version: 0,
-  customers: Object.freeze([]),
+  customers: CustomerList.EMPTY,
 });
 
 /**

@@ -53,7 +53,7 @@ describe("PostgreSQL registry", () => {
     const again = createPostgresRegistry({ url });
     await again.start();
     onTestFinished(() => again.stop());
-    const odd = (await again.snapshot()).customers[0]!;
+    const odd = (await again.snapshot()).customers.at(0)!;
     expect([odd.name, odd.description]).toEqual([name1, "\\'"]);
   });
 
@@ -107,7 +107,7 @@ describe("PostgreSQL registry", () => {
     release();
     const answer = await read;
     expect(answer.version).toBe(2);
-    expect(answer.customers.map((c) => c.id)).toEqual(["a", "b"]);
+    expect(answer.customers.toArray().map((c) => c.id)).toEqual(["a", "b"]);
     expect((await store.snapshot()).version).toBe(2);
     expect(wholeTableReads - readsAtStart).toBe(0);
   });
@@ -145,7 +145,7 @@ describe("PostgreSQL registry", () => {
     for (const s of stores) {
       const snap = await s.snapshot();
       expect(snap.version).toBe(2);
-      expect(snap.customers[0]!.sites).toHaveLength(1);
+      expect(snap.customers.at(0)!.sites).toHaveLength(1);
     }
   });
 
@@ -211,7 +211,7 @@ describe("PostgreSQL registry", () => {
     expect((await b.apply(customer("c4", "203.0.113.0/24"), { actor: "b" })).version).toBe(7);
     const [sa, sb] = [await a.snapshot(), await b.snapshot()];
     expect(sb).toEqual(sa);
-    expect(sa.customers.map((c) => [c.id, c.sites.map((s) => s.id)])).toEqual([
+    expect(sa.customers.toArray().map((c) => [c.id, c.sites.map((s) => s.id)])).toEqual([
       ["c0", ["s"]],
       ["c1", ["s"]],
       ["c3", ["s"]],

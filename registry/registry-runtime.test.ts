@@ -349,7 +349,10 @@ describe("registry runtime, scaled out (PostgreSQL)", () => {
     expect(owner(runtime.current(), "192.0.2.5")).toBe("b");
     // The reader read only what changed: its tree equals a fresh full read.
     const fresh = await started(url);
-    expect(await reader.snapshot()).toEqual(await fresh.snapshot());
+    expect((await reader.snapshot()).customers.toArray()).toEqual(
+      (await fresh.snapshot()).customers.toArray(),
+    );
+    expect((await reader.snapshot()).version).toBe((await fresh.snapshot()).version);
 
     // The listening connection is killed, and a change committed while it is down.
     const admin = new pg.Client({ connectionString: url });
@@ -363,7 +366,10 @@ describe("registry runtime, scaled out (PostgreSQL)", () => {
     const deleted = await writer.apply([{ op: "delete", customer: "b" }], { actor: "t" });
     await waitFor("the deletion", () => runtime.appliedVersion() === deleted.version);
     expect(owner(runtime.current(), "192.0.2.5")).toBe("unattributed");
-    expect(await reader.snapshot()).toEqual(await fresh.snapshot());
+    expect((await reader.snapshot()).customers.toArray()).toEqual(
+      (await fresh.snapshot()).customers.toArray(),
+    );
+    expect((await reader.snapshot()).version).toBe((await fresh.snapshot()).version);
     // A notification with no change behind it (sent by hand) leaves the version as it is.
     await admin.query(`SELECT pg_notify('${REGISTRY_CHANNEL}', '999')`);
     await new Promise((r) => setTimeout(r, 200));

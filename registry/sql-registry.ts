@@ -11,6 +11,7 @@
  */
 import { FlowtallyError, isFlowtallyError } from "../schema/errors.js";
 import { carryIndex, mergeTree } from "./change-set.js";
+import { CustomerList } from "./customer-list.js";
 import {
   type AuditEntry,
   EMPTY_SNAPSHOT,
@@ -110,7 +111,7 @@ export function createSqlRegistry(
     if (saved === undefined) return;
     const version = await readVersion(s);
     if (saved.version > version || (await markOf(s, saved.version)) !== saved.mark) return;
-    core.cached = { version: saved.version, customers: saved.customers };
+    core.cached = { version: saved.version, customers: CustomerList.from(saved.customers) };
     core.cachedValid = true;
   }
 
@@ -120,7 +121,7 @@ export function createSqlRegistry(
     if (!core.cachedValid || groupCommit.writing()) return;
     try {
       const mark = await tx("read", (s) => markOf(s, tree.version));
-      await file.write({ version: tree.version, mark, customers: tree.customers });
+      await file.write({ version: tree.version, mark, customers: tree.customers.toArray() });
     } catch {
       await file.remove().catch(() => undefined);
     }
@@ -137,7 +138,7 @@ export function createSqlRegistry(
     if (!forWrite && core.cachedValid && core.cached.version > version) return core.cached;
     const snapshot = (core.cachedValid && core.cached.version < version
       ? await refresh(s, core.cached, version)
-      : undefined) ?? { version, customers: await readCustomers(s) };
+      : undefined) ?? { version, customers: CustomerList.from(await readCustomers(s)) };
     // Loads run concurrently: the newest tree stays (a slow read never replaces a newer one).
     if (!core.cachedValid || forWrite || snapshot.version > core.cached.version) {
       core.cached = snapshot;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { CustomerList } from "./customer-list.js";
 import { CSV_COLUMNS, exportCsv, parseCsvRows, parseCsvTree } from "./tree-csv.js";
 
 const HEADER = CSV_COLUMNS.join(",");
@@ -99,7 +100,7 @@ describe("CSV trees", () => {
         sites: [],
       },
     ];
-    const csv = exportCsv({ customers: tree });
+    const csv = exportCsv({ customers: CustomerList.from(tree) });
     expect(csv.split("\r\n")[1]).toBe(
       "c,'=cmd,default,' @x,,'+1 555,,''=already quoted,,,,,,,,,,,,,",
     );
@@ -122,9 +123,9 @@ describe("CSV trees", () => {
     );
     expect(tree[0]?.portalTemplate).toBe("gold");
     expect(
-      exportCsv({ customers: tree.map((c) => ({ ...c, revision: 1, sites: [] })) }).split(
-        "\r\n",
-      )[1],
+      exportCsv({
+        customers: CustomerList.from(tree.map((c) => ({ ...c, revision: 1, sites: [] }))),
+      }).split("\r\n")[1],
     ).toBe(row({ customer: "c", name: "C", serviceType: "default", portalTemplate: "gold" }));
     expect(
       problems([HEADER, row({ customer: "c", name: "C", portalTemplate: "../t.html" })].join("\n")),

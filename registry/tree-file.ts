@@ -21,7 +21,7 @@ import {
 /** The snapshot as a YAML document `customers: [...]`, without revisions. */
 export function exportTree(snapshot: RegistrySnapshot): string {
   return dump(
-    { customers: withoutRevisions(snapshot.customers as object[]) },
+    { customers: withoutRevisions(snapshot.customers.toArray()) },
     { schema: CORE_SCHEMA, noRefs: true, lineWidth: -1 },
   );
 }
@@ -113,7 +113,7 @@ export function diffTree(
     }
   };
   compare(
-    snapshot.customers,
+    snapshot.customers.toArray(),
     wanted,
     (customer) => ({ customer }),
     (hc, wc) =>

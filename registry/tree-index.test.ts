@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { validateCustomers } from "../config/validate-model.js";
 import { isFlowtallyError } from "../schema/errors.js";
 import { applyChangeSet, hasIndex, idRecordPath, prepareIndex } from "./change-set.js";
+import { CustomerList } from "./customer-list.js";
 import { type ChangeInput, EMPTY_SNAPSHOT, type RegistrySnapshot } from "./model.js";
 import { checkTree } from "./tree-index.js";
 
@@ -151,7 +152,7 @@ function drawChangeSet(rnd: () => number, tree: RefCustomer[]): ChangeInput[] {
 
 /** The snapshot's tree reduced to what the rules read, to compare with the reference model. */
 function shape(snapshot: RegistrySnapshot): RefCustomer[] {
-  return snapshot.customers.map((c) => ({
+  return snapshot.customers.toArray().map((c) => ({
     id: c.id,
     sites: c.sites.map((s) => ({
       id: s.id,
@@ -202,7 +203,7 @@ describe("incremental tree check", () => {
         const got = outcome(snapshot, changes);
         // The same change set on a copy of the snapshot, which has no index: the full check.
         const full = outcome(
-          { version: snapshot.version, customers: snapshot.customers.slice() },
+          { version: snapshot.version, customers: CustomerList.from(snapshot.customers.toArray()) },
           changes,
           true,
         );
@@ -222,8 +223,9 @@ describe("incremental tree check", () => {
         tree = next;
       }
       // The tree reached is valid by both checks.
-      expect(checkTree(snapshot.customers).problems).toEqual([]);
-      expect(validateCustomers(snapshot.customers, idRecordPath(snapshot.customers))).toEqual([]);
+      const final = snapshot.customers.toArray();
+      expect(checkTree(final).problems).toEqual([]);
+      expect(validateCustomers(final, idRecordPath(final))).toEqual([]);
     }
     // Both verdicts came often enough for the comparison to mean something.
     expect(refused).toBeGreaterThan(500);
@@ -243,7 +245,10 @@ describe("incremental tree check", () => {
       { actor: "t", atMs: 0 },
     ).snapshot;
     // A copy as a store would load it: no index until prepareIndex.
-    const loaded = { version: first.version, customers: structuredClone(first.customers) };
+    const loaded = {
+      version: first.version,
+      customers: CustomerList.from(structuredClone(first.customers.toArray())),
+    };
     prepareIndex(loaded);
     const take: ChangeInput[] = [
       { op: "add", customer: "aa", record: { name: "A" } },

@@ -4,6 +4,7 @@ import { runSteps } from "../collector/classify/steps.js";
 import { configSchema } from "../schema/config.js";
 import { Draws, expectSameModel, probeAddresses } from "../test/support/same-model.js";
 import { applyChangeSet } from "./change-set.js";
+import { CustomerList } from "./customer-list.js";
 import { type ChangeInput, EMPTY_SNAPSHOT, type RegistrySnapshot } from "./model.js";
 import { changedBetween } from "./tree-derivation.js";
 import { followVersions, versionSteps } from "./version-model.js";
@@ -43,7 +44,7 @@ class Changes extends Draws {
 
   /** One change set on `tree` (which may be refused: a prefix already given, say). */
   on(tree: RegistrySnapshot): ChangeInput[] {
-    const c = tree.customers[this.int(tree.customers.length)];
+    const c = tree.customers.at(this.int(tree.customers.length));
     const link = c?.sites[0]?.links[this.int(c.sites[0].links.length)];
     const r = this.rand();
     if (c === undefined || r < 0.25) return this.addCustomer();
@@ -81,7 +82,7 @@ describe("registry versions followed by classification (run)", () => {
         for (let k = 1 + changes.int(3); k > 0; k--) tree = apply(tree, changes.on(tree));
         if (round % 10 === 9) {
           // A tree that does not say what changed (read again): walked side by side instead.
-          tree = { version: tree.version + 1, customers: [...tree.customers] };
+          tree = { version: tree.version + 1, customers: CustomerList.from([...tree.customers]) };
           expect(changedBetween(before, tree)).toBeUndefined();
         } else if (tree !== before) {
           expect(changedBetween(before, tree)).toBeDefined();
@@ -89,7 +90,9 @@ describe("registry versions followed by classification (run)", () => {
         const { config, model } = runSteps(versionSteps(BASE, tree, following));
         const addresses = probeAddresses(changes.given, changes.rand, "10.0.0.0/16");
         expectSameModel(model, buildCustomerModel(config), addresses);
-        expect(config.customers.map((c) => c.id)).toEqual(tree.customers.map((c) => c.id));
+        expect(config.customers.map((c) => c.id)).toEqual(
+          tree.customers.toArray().map((c) => c.id),
+        );
       }
     },
   );
@@ -97,7 +100,7 @@ describe("registry versions followed by classification (run)", () => {
   it("names the customers that may differ between two trees of a run, and nothing it cannot vouch for", () => {
     const changes = new Changes(3);
     const t1 = apply(EMPTY_SNAPSHOT, [...changes.addCustomer(), ...changes.addCustomer()]);
-    const [a, b] = t1.customers.map((c) => c.id) as [string, string];
+    const [a, b] = t1.customers.toArray().map((c) => c.id) as [string, string];
     const t2 = apply(t1, [{ op: "update", customer: a, set: { name: "A" } }]);
     const t3 = apply(t2, [{ op: "delete", customer: b }]);
     const between = (x: RegistrySnapshot, y: RegistrySnapshot) => changedBetween(x, y)?.toSorted();
@@ -106,7 +109,7 @@ describe("registry versions followed by classification (run)", () => {
     expect(between(t3, t3)).toEqual([]);
     expect(between(t3, t2)).toEqual([a, b]);
     // A tree read again (no derivation), or a run that does not include the other tree: unknown.
-    const reread = { version: t3.version, customers: [...t3.customers] };
+    const reread = { version: t3.version, customers: CustomerList.from([...t3.customers]) };
     expect(changedBetween(t2, reread)).toBeUndefined();
     expect(changedBetween(reread, t3)).toBeUndefined();
     const t4 = apply(reread, [{ op: "update", customer: a, set: { name: "AA" } }]);

@@ -15,7 +15,6 @@ import {
 } from "../collector/classify/customer-model-update.js";
 import { runSteps, type Steps } from "../collector/classify/steps.js";
 import type { Config } from "../schema/config.js";
-import { positionOf } from "./change-set.js";
 import type { RegistryCustomer, RegistrySnapshot } from "./model.js";
 import { changedBetween } from "./tree-derivation.js";
 
@@ -42,9 +41,10 @@ const CUSTOMERS_PER_STEP = 5000;
 
 function* withCustomersSteps(cfg: Readonly<Config>, snapshot: RegistrySnapshot): Steps<Config> {
   const customers = new Array<ConfigCustomer>(snapshot.customers.length);
-  for (let k = 0; k < customers.length; k++) {
+  let k = 0;
+  for (const c of snapshot.customers) {
     if (k % CUSTOMERS_PER_STEP === CUSTOMERS_PER_STEP - 1) yield;
-    customers[k] = configCustomer(snapshot.customers[k]!);
+    customers[k++] = configCustomer(c);
   }
   return { ...cfg, customers };
 }
@@ -157,8 +157,8 @@ export function changedCustomers(
 /** The customers `ids` as `next` has them (found by binary search: the tree is sorted by id). */
 function changesOf(ids: readonly string[], next: RegistrySnapshot): CustomerChange[] {
   return ids.map((id) => {
-    const at = positionOf(next.customers, id);
-    return { id, after: at < 0 ? undefined : configCustomer(next.customers[at]!) };
+    const c = next.customers.get(id);
+    return { id, after: c === undefined ? undefined : configCustomer(c) };
   });
 }
 
@@ -168,27 +168,17 @@ function changesOf(ids: readonly string[], next: RegistrySnapshot): CustomerChan
  * added, removed or replaced.
  */
 function* walkSteps(last: RegistrySnapshot, next: RegistrySnapshot): Steps<CustomerChange[]> {
-  const a = last.customers;
-  const b = next.customers;
   const changes: CustomerChange[] = [];
-  let i = 0;
-  let j = 0;
-  let walked = 0;
-  while (i < a.length || j < b.length) {
-    if (++walked % WALKED_PER_STEP === 0) yield;
-    const x = a[i];
-    const y = b[j];
-    if (x === y) {
-      i++;
-      j++;
-    } else if (y === undefined || (x !== undefined && x.id < y.id)) {
-      changes.push({ id: x!.id, after: undefined });
-      i++;
-    } else {
-      if (x !== undefined && x.id === y.id) i++;
-      changes.push({ id: y.id, after: configCustomer(y) });
-      j++;
+  // The lists skip the chunks both versions share: the walk costs what changed in between.
+  for (const d of last.customers.changesTo(next.customers, WALKED_PER_STEP)) {
+    if (d === undefined) {
+      yield;
+      continue;
     }
+    const [x, y] = d;
+    changes.push(
+      y === undefined ? { id: x!.id, after: undefined } : { id: y.id, after: configCustomer(y) },
+    );
   }
   return changes;
 }

@@ -1,16 +1,16 @@
-import type {
-  AuditEntry,
-  RegistryCustomer,
-  RegistryLink,
-  RegistrySite,
-  RegistrySnapshot,
-  RegistryStore,
+import {
+  type AuditEntry,
+  CustomerList,
+  type RegistryCustomer,
+  type RegistryLink,
+  type RegistrySite,
+  type RegistrySnapshot,
+  type RegistryStore,
 } from "../../registry/index.js";
 import type { Config } from "../../schema/config.js";
 import type { SeriesStore } from "../../schema/series-store.js";
 import type { CustomerScope } from "./data-endpoints.js";
 import { ApiError } from "./errors.js";
-import { findById } from "./registry-rows.js";
 
 /** Largest body of an item write (POST, PATCH). */
 export const MAX_ITEM_BODY_BYTES = 1024 * 1024;
@@ -55,14 +55,10 @@ export function readOnly(): never {
 export function registryCustomers(registry: RegistryAccess): {
   get(id: string): Promise<RegistryCustomer | undefined>;
 } {
-  let indexed: { snapshot: RegistrySnapshot; byId: Map<string, RegistryCustomer> } | undefined;
   return {
     async get(id) {
-      const snapshot = await registry.snapshot();
-      if (indexed?.snapshot !== snapshot) {
-        indexed = { snapshot, byId: new Map(snapshot.customers.map((c) => [c.id, c])) };
-      }
-      return indexed.byId.get(id);
+      // The snapshot's list finds an id by binary search: no index of its own per version.
+      return (await registry.snapshot()).customers.get(id);
     },
   };
 }
@@ -73,25 +69,27 @@ export function configRegistry(
   const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   const snapshotOf = (list: Config["customers"]): RegistrySnapshot => ({
     version: 0,
-    customers: list
-      .map(
-        // A config customer's portalTemplate is a file (web/portal/templates.ts reads it); a
-        // record's is a name of portal.templates, so the file is not a record's field.
-        ({ sites, portalTemplate: _file, ...c }): RegistryCustomer => ({
-          ...c,
-          revision: 0,
-          sites: sites
-            .map(
-              ({ links, ...s }): RegistrySite => ({
-                ...s,
-                revision: 0,
-                links: links.map((l): RegistryLink => ({ ...l, revision: 0 })).sort(byId),
-              }),
-            )
-            .sort(byId),
-        }),
-      )
-      .sort(byId),
+    customers: CustomerList.from(
+      list
+        .map(
+          // A config customer's portalTemplate is a file (web/portal/templates.ts reads it); a
+          // record's is a name of portal.templates, so the file is not a record's field.
+          ({ sites, portalTemplate: _file, ...c }): RegistryCustomer => ({
+            ...c,
+            revision: 0,
+            sites: sites
+              .map(
+                ({ links, ...s }): RegistrySite => ({
+                  ...s,
+                  revision: 0,
+                  links: links.map((l): RegistryLink => ({ ...l, revision: 0 })).sort(byId),
+                }),
+              )
+              .sort(byId),
+          }),
+        )
+        .sort(byId),
+    ),
   });
   // A getter (the config of a process that reloads it at SIGHUP): a new snapshot per new list.
   const current = typeof customers === "function" ? customers : () => customers;
@@ -202,7 +200,7 @@ export function registryCustomerScope(
 ): (customer: string) => Promise<CustomerScope | undefined> {
   return async (customer) => {
     const s = await registry.snapshot();
-    const c = findById(s.customers, customer);
+    const c = s.customers.get(customer);
     if (c !== undefined) {
       return new Map(c.sites.map((site) => [site.id, new Set(site.links.map((l) => l.id))]));
     }

@@ -80,7 +80,7 @@ import type { ApiRoute } from "./routes.js";
 
 /** The record a target names in `s`, or 404 naming the first id missing. */
 function find(s: RegistrySnapshot, t: Target): RegistryCustomer | RegistrySite | RegistryLink {
-  const c = findById(s.customers, t.customer);
+  const c = s.customers.get(t.customer);
   if (c === undefined) throw unknownCustomer(t.customer);
   if (t.site === undefined) return c;
   const site = findById(c.sites, t.site);

@@ -109,7 +109,7 @@ export function createCustomerRows(registry: RegistryAccess) {
       const added: ListRow[] = [];
       const removed = new Set<ListRow>();
       for (const id of touched) {
-        const c = findById(snapshot.customers, id);
+        const c = snapshot.customers.get(id);
         const lo = insertionPoint(fresh, id);
         const present = lo < fresh.length && fresh[lo]!.id === id;
         if (present && sources[lo] === c) continue;
@@ -147,26 +147,26 @@ export function createCustomerRows(registry: RegistryAccess) {
       const added: ListRow[] = [];
       const removed = new Set<ListRow>();
       let i = 0;
-      for (let j = 0; j < customers.length; j++) {
-        const c = customers[j]!;
+      let j = 0;
+      for (const c of customers) {
         while (i < rows.length && rows[i]!.id < c.id) removed.add(rows[i++]!);
         if (i < rows.length && rows[i]!.id === c.id) {
           if (rowSources[i] === c) {
-            fresh[j] = rows[i]!;
+            fresh[j++] = rows[i]!;
             i++;
             continue;
           }
           removed.add(rows[i++]!);
         }
         const row = customerRow(c);
-        fresh[j] = row;
+        fresh[j++] = row;
         added.push(row);
       }
       while (i < rows.length) removed.add(rows[i++]!);
       customerIndex.advance(rowsVersion, snapshot.version, removed, added);
       rows = fresh;
       // A copy: the rows' sources are patched in place later, the snapshot's tree never.
-      rowSources = customers.slice();
+      rowSources = customers.toArray();
       rowsVersion = snapshot.version;
     }
     return rows;

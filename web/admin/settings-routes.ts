@@ -61,18 +61,18 @@ export function settingsRoutes(deps: AdminDeps): ApiRoute[] {
     const s = await settings.fresh();
     const snapshot = await deps.registry.snapshot();
     const words = find.toLowerCase();
-    const matches =
-      find === ""
-        ? []
-        : snapshot.customers
-            .filter(
-              (c) => c.id.toLowerCase().includes(words) || c.name.toLowerCase().includes(words),
-            )
-            .slice(0, MAX_MATCHES)
-            .map((c) => ({ id: c.id, name: c.name }));
+    const matches: Array<{ id: string; name: string }> = [];
+    if (find !== "") {
+      for (const c of snapshot.customers) {
+        if (matches.length === MAX_MATCHES) break;
+        if (c.id.toLowerCase().includes(words) || c.name.toLowerCase().includes(words)) {
+          matches.push({ id: c.id, name: c.name });
+        }
+      }
+    }
     let customer: { id: string; name: string; text: string } | undefined;
     if (chosen !== "") {
-      const c = snapshot.customers.find((x) => x.id === chosen);
+      const c = snapshot.customers.get(chosen);
       if (c === undefined) throw notFound("no such customer");
       customer = { id: c.id, name: c.name, text: c.motd ?? "" };
     }
@@ -125,7 +125,7 @@ export function settingsRoutes(deps: AdminDeps): ApiRoute[] {
     }
     if (action === "preview-customer" || action === "save-customer") {
       const id = form.get("customer") ?? "";
-      const c = (await deps.registry.snapshot()).customers.find((x) => x.id === id);
+      const c = (await deps.registry.snapshot()).customers.get(id);
       if (c === undefined) throw notFound("no such customer");
       const value = text.trim();
       const again = (status: number, o: Parameters<typeof motdPage>[2]) =>
