@@ -156,7 +156,7 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
       x.routers = new Map();
       for (const [router, byIf] of model.interfaces) {
         const ids = new Set<string>();
-        for (const link of byIf.values()) ids.add(model.links[link]!.customer);
+        for (const link of byIf.values()) ids.add(model.links.get(link)!.customer);
         x.routers.set(router, ids);
       }
     }
