@@ -13,7 +13,7 @@ import type { SeriesDelta } from "./rollup.js";
 
 /** The named (customer, site, link, class) of a link index and class index. */
 export function names(model: CustomerModel, linkIndex: number, classIndex: number) {
-  const link = linkIndex >= 0 ? model.links[linkIndex] : undefined;
+  const link = linkIndex >= 0 ? model.links.get(linkIndex) : undefined;
   return {
     customer: link?.customer ?? UNATTRIBUTED_CUSTOMER,
     site: link?.site ?? "",

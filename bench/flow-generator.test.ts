@@ -249,7 +249,7 @@ describe.each([9, 10] as const)("flow generator, NetFlow version %i", (version) 
             unattributedBytes += batch.bytes[i]!;
             continue;
           }
-          const customer = model.links[link]!.customer;
+          const customer = model.links.get(link)!.customer;
           const t = sums.get(customer) ?? zero();
           if (attribution.direction[a] === Direction.In) {
             t.bytesIn += batch.bytes[i]!;

@@ -61,7 +61,7 @@ const drainSums = (sums: readonly PartialSum[]): void => {
       unattributed.packets += p.packets;
       continue;
     }
-    const id = collectors.model.links[p.link]!.customer;
+    const id = collectors.model.links.get(p.link)!.customer;
     const t = totals.get(id) ?? [0, 0, 0, 0];
     const out = p.direction === Direction.Out ? 1 : 0;
     t[out] = t[out]! + p.bytes;

@@ -124,7 +124,7 @@ export function createCollectors(
       const c = batch.rows[i]!;
       const byIndex = model.interfaces.get(batch.exporterNames[c.exporterId] ?? "");
       const index = byIndex?.get(c.ifIndex);
-      const link = index === undefined ? undefined : model.links[index];
+      const link = index === undefined ? undefined : model.links.get(index);
       if (link !== undefined) linkStatus.add(link, c.receivedMs, (c.ifStatus & 2) !== 0);
     }
   };

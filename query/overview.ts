@@ -67,10 +67,13 @@ export function overviewCustomers(
   filter: OverviewFilter,
 ): string[] | undefined {
   if (filter.serviceType === undefined && filter.router === undefined) return undefined;
-  return model.customers
-    .filter((c) => filter.serviceType === undefined || c.serviceType === filter.serviceType)
-    .filter((c) => filter.router === undefined || routers.get(filter.router)?.has(c.id) === true)
-    .map((c) => c.id);
+  const kept: string[] = [];
+  for (const c of model.customers) {
+    if (filter.serviceType !== undefined && c.serviceType !== filter.serviceType) continue;
+    if (filter.router !== undefined && routers.get(filter.router)?.has(c.id) !== true) continue;
+    kept.push(c.id);
+  }
+  return kept;
 }
 
 export function buildOverview(

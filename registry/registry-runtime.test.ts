@@ -55,7 +55,7 @@ const MOVE: ChangeInput[] = [
 /** The customer an address is attributed to by `model`, or "unattributed". */
 function owner(applied: AppliedRegistry, address: string): string {
   const link = applied.model.prefixes.lookup(address);
-  return link < 0 ? "unattributed" : applied.model.links[link]!.customer;
+  return link < 0 ? "unattributed" : applied.model.links.get(link)!.customer;
 }
 
 function waitFor(what: string, ok: () => boolean, ms = 5000): Promise<void> {

@@ -42,7 +42,7 @@ defaultClass: other
 `);
 const model = buildCustomerModel(config);
 const classifier = createClassifier(model);
-const linkId = (n: number) => (n === UNATTRIBUTED ? "unattributed" : model.links[n]!.link);
+const linkId = (n: number) => (n === UNATTRIBUTED ? "unattributed" : model.links.get(n)!.link);
 
 function flow(f: {
   src: string;

@@ -172,8 +172,8 @@ describe("a customer model updated version by version (registry, run)", () => {
         customers = next;
         const before = model;
         const kept = {
-          customers: before.customers.slice(),
-          links: before.links.slice(),
+          customers: [...before.customers],
+          links: [...before.links],
           interfaces: interfaces(before),
         };
         model = runSteps(updater.update(config(customers), changes));
@@ -181,8 +181,8 @@ describe("a customer model updated version by version (registry, run)", () => {
         expectSameModel(model, buildCustomerModel(config(customers)), probes(trees));
         // The previous version's model is not changed by the next one (a swap still reads it).
         expect({
-          customers: before.customers,
-          links: before.links,
+          customers: [...before.customers],
+          links: [...before.links],
           interfaces: interfaces(before),
         }).toEqual(kept);
       }

@@ -6,6 +6,7 @@
  * the link number, from which site and customer follow.
  */
 import type { Config } from "../../schema/config.js";
+import { ChunkedArray, type ReadonlyChunkedArray } from "./chunked-array.js";
 import { linkPrefixSteps } from "./link-prefixes.js";
 import {
   type PrefixLookup,
@@ -46,8 +47,13 @@ export interface ClassRule {
 }
 
 export interface CustomerModel {
-  customers: readonly CustomerInfo[];
-  links: readonly LinkInfo[];
+  /**
+   * By customer index. In chunks that the models of successive registry versions share
+   * (chunked-array.ts); a new object whenever the customers changed, so readers may cache on it.
+   */
+  customers: ReadonlyChunkedArray<CustomerInfo>;
+  /** By link number; shared between versions as `customers` is. */
+  links: ReadonlyChunkedArray<LinkInfo>;
   /**
    * Every link's prefixes; the value is the link index. Built at the first lookup (the first
    * flow), not before `run` answers: the 150 000 prefixes of 100 000 customers take 0.1 s;
@@ -88,25 +94,25 @@ function* modelSteps(cfg: Config, buildTable: boolean): Steps<CustomerModel> {
   if (unparsed !== undefined && "error" in unparsed) {
     throw new Error(`${unparsed.text}: ${unparsed.error} (the config was not validated)`);
   }
-  // Arrays made at their size: grown by push, 100 000 entries are copied over and over.
-  const customers = new Array<CustomerInfo>(cfg.customers.length);
-  const links = new Array<LinkInfo>(linkCount(cfg));
+  // Chunked arrays grow by a chunk at a time: no entry is copied as they grow.
+  const customers = new ChunkedArray<CustomerInfo>();
+  const links = new ChunkedArray<LinkInfo>();
   const interfaces = new Map<string, Map<number, number>>();
   let index = 0;
   for (let ci = 0; ci < cfg.customers.length; ci++) {
     if (ci % CUSTOMERS_PER_STEP === CUSTOMERS_PER_STEP - 1) yield;
     const c = cfg.customers[ci]!;
-    customers[ci] = { index: ci, id: c.id, name: c.name, serviceType: c.serviceType };
+    customers.push({ index: ci, id: c.id, name: c.name, serviceType: c.serviceType });
     for (const site of c.sites) {
       for (const l of site.links) {
-        links[index] = {
+        links.push({
           index,
           customerIndex: ci,
           customer: c.id,
           site: site.id,
           link: l.id,
           commitRate: l.commitRate,
-        };
+        });
         if (l.router !== undefined && l.ifIndex !== undefined) {
           let byIf = interfaces.get(l.router);
           if (byIf === undefined) {
@@ -122,8 +128,8 @@ function* modelSteps(cfg: Config, buildTable: boolean): Steps<CustomerModel> {
   const { classIds, rules } = classRules(cfg);
   if (buildTable) yield* prefixes.tableSteps();
   return {
-    customers,
-    links,
+    customers: customers.snapshot(),
+    links: links.snapshot(),
     get prefixes() {
       return prefixes.table();
     },
@@ -142,12 +148,6 @@ export function classRules(cfg: Pick<Config, "classes" | "defaultClass">): {
     classIds: [...cfg.classes.map((c) => c.id), cfg.defaultClass],
     rules: cfg.classes.map((c) => compileRule(c)),
   };
-}
-
-function linkCount(cfg: Config): number {
-  let n = 0;
-  for (const c of cfg.customers) for (const site of c.sites) n += site.links.length;
-  return n;
 }
 
 function validPrefix(text: string) {

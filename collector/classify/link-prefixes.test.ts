@@ -39,7 +39,7 @@ describe("link prefixes", () => {
     expect(model.prefixes).toBe(linkPrefixes(cfg.customers).table());
     expect(model.prefixes.lookup("10.1.0.7")).toBe(1);
     expect(model.prefixes.lookup("10.2.0.7")).toBe(2);
-    expect(model.links[1]).toMatchObject({ customer: "a", link: "l2" });
+    expect(model.links.get(1)).toMatchObject({ customer: "a", link: "l2" });
   });
 
   it("the customer model builds its prefix table at the first lookup, once", () => {

@@ -280,7 +280,7 @@ const config = validateConfig({
 });
 const model = buildCustomerModel(config);
 const linkIndex = (link: string) =>
-  link === "" ? -1 : model.links.findIndex((l) => l.link === link);
+  link === "" ? -1 : [...model.links].findIndex((l) => l.link === link);
 const classIndex = (cls: string) => model.classIds.indexOf(cls);
 
 async function writeThroughRollups(store: SeriesStore): Promise<void> {

@@ -134,58 +134,66 @@ export function createDataEndpoints(deps: DataEndpointDeps): DataEndpoints {
   };
   // The indexes of the customers are made at the first request that needs them, not before the
   // API answers (100 000 customers take 50 ms), and again after the model is replaced (a SIGHUP,
-  // a registry version): they belong to the customer list they were made from.
-  type Indexes = {
-    customers: CustomerModel["customers"];
-    routers?: Map<string, Set<string>>;
-    serviceTypes?: Set<string>;
-    ids?: Set<string>;
-    /** customer → site → links. */
-    sites?: Map<string, Map<string, Set<string>>>;
-  };
-  let indexed: Indexes | undefined;
-  const indexes = (): Indexes => {
-    const customers = model.customers;
-    if (indexed?.customers !== customers) indexed = { customers };
-    return indexed;
-  };
+  // a registry version): each belongs to the arrays it was made from. A registry version that
+  // changes a link but no customer's own fields keeps the customers' array (and one that changes
+  // no link the links'), so each index is keyed on what it reads.
+  let customersIndexed:
+    | { of: CustomerModel["customers"]; serviceTypes?: Set<string>; ids?: Set<string> }
+    | undefined;
+  /** customer → site → links. */
+  let sitesIndexed:
+    | { of: CustomerModel["links"]; sites: Map<string, Map<string, Set<string>>> }
+    | undefined;
   /** exporter address → the customers with a link on its interfaces. */
-  const routers = () => {
-    const x = indexes();
-    if (x.routers === undefined) {
-      x.routers = new Map();
-      for (const [router, byIf] of model.interfaces) {
-        const ids = new Set<string>();
-        for (const link of byIf.values()) ids.add(model.links[link]!.customer);
-        x.routers.set(router, ids);
+  let routersIndexed:
+    | {
+        of: CustomerModel["links"];
+        interfaces: CustomerModel["interfaces"];
+        routers: Map<string, Set<string>>;
       }
+    | undefined;
+  const customerIndexes = () => {
+    const of = model.customers;
+    if (customersIndexed?.of !== of) customersIndexed = { of };
+    return customersIndexed;
+  };
+  const routers = () => {
+    const { links, interfaces } = model;
+    if (routersIndexed?.of !== links || routersIndexed.interfaces !== interfaces) {
+      const routers = new Map<string, Set<string>>();
+      for (const [router, byIf] of interfaces) {
+        const ids = new Set<string>();
+        for (const link of byIf.values()) ids.add(links.get(link)!.customer);
+        routers.set(router, ids);
+      }
+      routersIndexed = { of: links, interfaces, routers };
     }
-    return x.routers;
+    return routersIndexed.routers;
   };
   const serviceTypes = () => {
-    const x = indexes();
-    x.serviceTypes ??= new Set(x.customers.map((c) => c.serviceType));
+    const x = customerIndexes();
+    x.serviceTypes ??= new Set(x.of.map((c) => c.serviceType));
     return x.serviceTypes;
   };
   const customerIds = () => {
-    const x = indexes();
-    x.ids ??= new Set(x.customers.map((c) => c.id));
+    const x = customerIndexes();
+    x.ids ??= new Set(x.of.map((c) => c.id));
     return x.ids;
   };
   const sitesOf = (customer: string): Map<string, Set<string>> | undefined => {
-    const x = indexes();
-    if (x.sites === undefined) {
+    const links = model.links;
+    if (sitesIndexed?.of !== links) {
       const sites = new Map<string, Map<string, Set<string>>>();
-      for (const l of model.links) {
+      for (const l of links) {
         const bySite = sites.get(l.customer) ?? new Map<string, Set<string>>();
-        const links = bySite.get(l.site) ?? new Set<string>();
-        links.add(l.link);
-        bySite.set(l.site, links);
+        const names = bySite.get(l.site) ?? new Set<string>();
+        names.add(l.link);
+        bySite.set(l.site, names);
         sites.set(l.customer, bySite);
       }
-      x.sites = sites;
+      sitesIndexed = { of: links, sites };
     }
-    return x.sites.get(customer);
+    return sitesIndexed.sites.get(customer);
   };
 
   /** The customer's sites and links (see customerScope); undefined: no such customer. */

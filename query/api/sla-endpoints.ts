@@ -4,7 +4,7 @@
  * string strictly, asks the store for the 1-minute SLA rows (and the 5-minute traffic samples of
  * each link) and renders what query/sla-report.ts makes of them. No HTTP here.
  */
-import type { CustomerModel } from "../../collector/classify/customer-model.js";
+import type { CustomerModel, LinkInfo } from "../../collector/classify/customer-model.js";
 import type { Config } from "../../schema/config.js";
 import type { LinkStatusRow, SeriesStore, SlaRow } from "../../schema/series-store.js";
 import { type Billing, billingResolver } from "../../sla/billing.js";
@@ -121,12 +121,10 @@ export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
     }
     return resolve(customer, typesIndexed.by.get(customer));
   };
-  let linksIndexed:
-    | { of: CustomerModel["links"]; by: Map<string, CustomerModel["links"][number][]> }
-    | undefined;
+  let linksIndexed: { of: CustomerModel["links"]; by: Map<string, LinkInfo[]> } | undefined;
   const linksOf = (customer: string) => {
     if (linksIndexed?.of !== model.links) {
-      const by = new Map<string, CustomerModel["links"][number][]>();
+      const by = new Map<string, LinkInfo[]>();
       for (const l of model.links) {
         const list = by.get(l.customer);
         if (list === undefined) by.set(l.customer, [l]);

@@ -25,7 +25,7 @@ export class Draws {
 /** A link named by its ids (`customer/site/link`), or null for no link. */
 export function linkName(m: CustomerModel, link: number): string | null {
   if (link < 0) return null;
-  const l = m.links[link]!;
+  const l = m.links.get(link)!;
   return `${l.customer}/${l.site}/${l.link}`;
 }
 
@@ -89,7 +89,7 @@ export function expectSameModel(
     const mine = links.get(`${l.customer}/${l.site}/${l.link}`);
     expect(mine).toBeDefined();
     expect(mine!.commitRate).toBe(l.commitRate);
-    expect(inc.customers[mine!.customerIndex]!.id).toBe(l.customer);
+    expect(inc.customers.get(mine!.customerIndex)!.id).toBe(l.customer);
   }
   expect(new Set(interfaces(inc))).toEqual(new Set(interfaces(whole)));
   expect(inc.interfaces.size).toBe(whole.interfaces.size);
