@@ -377,20 +377,6 @@ export function hasIndex(snapshot: RegistrySnapshot): boolean {
   return treeIndexes.has(snapshot.customers);
 }
 
-/** Position of customer `id` in a tree sorted by id, or -1. */
-export function positionOf(tree: readonly { id: string }[], id: string): number {
-  let lo = 0;
-  let hi = tree.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const m = tree[mid]!.id;
-    if (m === id) return mid;
-    if (m < id) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
-}
-
 /**
  * The snapshot's tree with the changed customers in place: a new list sharing with `base` every
  * chunk of it the change did not touch (customer-list.ts), never a copy of every pointer.
@@ -400,18 +386,6 @@ export function mergeTree(
   changed: ReadonlyMap<string, RegistryCustomer | null>,
 ): CustomerList {
   return base.with(changed);
-}
-
-/** Where `id` goes in a list sorted by id: the first position whose id is not smaller. */
-export function insertionPoint(tree: readonly { id: string }[], id: string): number {
-  let lo = 0;
-  let hi = tree.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (tree[mid]!.id < id) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Names records by id (`customers/acme/sites/hq/links/l1`) in the tree rule's problems. */

@@ -86,7 +86,7 @@ export class CustomerList implements Iterable<RegistryCustomer> {
     const k = this.chunkOf(id);
     const chunk = this.chunks[k];
     if (chunk === undefined) return 0;
-    return this.starts[k]! + lowerBound(chunk, id);
+    return this.starts[k]! + insertionPoint(chunk, id);
   }
 
   /** The customer at position `i` (0 ≤ i < length), or undefined. */
@@ -239,7 +239,7 @@ export class CustomerList implements Iterable<RegistryCustomer> {
         }
       } else if (c !== null) {
         const chunk = this.own(k);
-        chunk.splice(lowerBound(chunk, id), 0, c);
+        chunk.splice(insertionPoint(chunk, id), 0, c);
         if (chunk.length > MAX_CHUNK) {
           const half = chunk.length >>> 1;
           this.chunks.splice(k + 1, 0, chunk.slice(half));
@@ -348,13 +348,13 @@ function find(chunk: Chunk, id: string): number {
   return -1;
 }
 
-/** The first position in a chunk whose id is not smaller than `id`. */
-function lowerBound(chunk: Chunk, id: string): number {
+/** Where `id` goes in a list sorted by id: the first position whose id is not smaller. */
+export function insertionPoint(sorted: readonly { id: string }[], id: string): number {
   let lo = 0;
-  let hi = chunk.length;
+  let hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (chunk[mid]!.id < id) lo = mid + 1;
+    if (sorted[mid]!.id < id) lo = mid + 1;
     else hi = mid;
   }
   return lo;

@@ -1,10 +1,9 @@
 export {
   type AppliedChangeSet,
   applyChangeSet,
-  insertionPoint,
   type RegistryWrite,
 } from "./change-set.js";
-export { CustomerList } from "./customer-list.js";
+export { CustomerList, insertionPoint } from "./customer-list.js";
 export { createDuckDbRegistry, type DuckDbRegistryOptions } from "./duckdb-registry.js";
 export {
   type AuditEntry,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CustomerModelUpdater } from "../../collector/classify/customer-model-update.js";
 import { runSteps } from "../../collector/classify/steps.js";
+import { liveModel } from "../../registry/registry-runtime.js";
 import { type Config, configSchema } from "../../schema/config.js";
 import type { CustomerTotals, SeriesStore } from "../../schema/series-store.js";
 import { createDataEndpoints } from "./data-endpoints.js";
@@ -29,26 +30,7 @@ describe("the overview's indexes of the live model", () => {
     const b = customer("b", { router: "192.0.2.1", ifIndex: 1 });
     let current = runSteps(updater.build(config([a1, b])));
     const first = current;
-    const model = {
-      get customers() {
-        return current.customers;
-      },
-      get links() {
-        return current.links;
-      },
-      get prefixes() {
-        return current.prefixes;
-      },
-      get interfaces() {
-        return current.interfaces;
-      },
-      get classIds() {
-        return current.classIds;
-      },
-      get rules() {
-        return current.rules;
-      },
-    };
+    const model = liveModel(() => current);
     const store = {
       overview: async () => [totals("a"), totals("b")],
     } as unknown as SeriesStore;

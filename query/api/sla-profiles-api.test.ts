@@ -110,6 +110,16 @@ function status(fromMs: number, up: number, down: number): LinkStatusRow[] {
   }));
 }
 
+/** A customer with one link, s/l, of `commitRate`, as the config holds one. */
+function oneLinkCustomer(id: string, commitRate: number) {
+  return {
+    id,
+    name: id,
+    serviceType: "business",
+    sites: [{ id: "s", links: [{ id: "l", prefixes: [], commitRate }] }],
+  };
+}
+
 const { log } = captureLog();
 
 for (const backend of apiStores({ log })) {
@@ -303,18 +313,14 @@ for (const backend of apiStores({ log })) {
       expect(Object.values(last.profile.commitRates)).toEqual([64_000_000]);
     });
 
+    /** The commit rates of s/l in `customer`'s stored versions, oldest first. */
+    const rates = async (customer: string) =>
+      profileHistory(await store.billingProfiles({ customer })).history.map(
+        (v) => v.profile.commitRates["s/l"],
+      );
+
     it("a registry version that tells which customers it changed is compared for those alone; a fresh record compares all", async () => {
       type Source = Parameters<ReturnType<typeof createProfileRecorder>["record"]>[0];
-      const customer = (id: string, commitRate: number) => ({
-        id,
-        name: id,
-        serviceType: "business",
-        sites: [{ id: "s", links: [{ id: "l", prefixes: [], commitRate }] }],
-      });
-      const rates = async (id: string) =>
-        profileHistory(await store.billingProfiles({ customer: id })).history.map(
-          (v) => v.profile.commitRates["s/l"],
-        );
       let clock = NOW + 20_000;
       const recorder = createProfileRecorder({
         store,
@@ -324,7 +330,7 @@ for (const backend of apiStores({ log })) {
       });
       const asked: Source[] = [];
       const version = (a: number, b: number, told?: (earlier: Source) => string[] | undefined) => {
-        const customers = [customer("delta-a", a), customer("delta-b", b)];
+        const customers = [oneLinkCustomer("delta-a", a), oneLinkCustomer("delta-b", b)];
         const source: Source = {
           config: { ...V3, customers },
           changedSince(earlier) {
@@ -363,17 +369,7 @@ for (const backend of apiStores({ log })) {
 
     it("writes at most once per minIntervalMs, the versions of the changes meanwhile in one write; settled() writes a waiting one at once", async () => {
       const version = (rate: number) => ({
-        config: {
-          ...V3,
-          customers: [
-            {
-              id: "paced",
-              name: "paced",
-              serviceType: "business",
-              sites: [{ id: "s", links: [{ id: "l", prefixes: [], commitRate: rate }] }],
-            },
-          ],
-        },
+        config: { ...V3, customers: [oneLinkCustomer("paced", rate)] },
       });
       let clock = NOW + 30_000;
       const recorder = createProfileRecorder({
@@ -391,11 +387,7 @@ for (const backend of apiStores({ log })) {
       ]);
       expect(performance.now() - wrote).toBeGreaterThanOrEqual(400);
       expect([a, b]).toEqual([1, 1]);
-      const rates = async () =>
-        profileHistory(await store.billingProfiles({ customer: "paced" })).history.map(
-          (v) => v.profile.commitRates["s/l"],
-        );
-      expect(await rates()).toEqual([1_000_000, 3_000_000]);
+      expect(await rates("paced")).toEqual([1_000_000, 3_000_000]);
       // A stop does not wait: with an hour's interval, settled() writes the waiting version now.
       const slow = createProfileRecorder({
         store,
@@ -408,7 +400,7 @@ for (const backend of apiStores({ log })) {
       const waiting = slow.record(version(5_000_000));
       await slow.settled();
       expect(await waiting).toBe(1);
-      expect(await rates()).toEqual([1_000_000, 3_000_000, 4_000_000, 5_000_000]);
+      expect(await rates("paced")).toEqual([1_000_000, 3_000_000, 4_000_000, 5_000_000]);
       await store.purgeCustomer("paced");
     });
 
