@@ -412,7 +412,6 @@ export async function startRun(
     profiles === undefined
       ? () => {}
       : registry.onVersion((applied) => void profiles.record(applied));
-  void profiles?.record(registry.current(), true);
   const { collector, sflow, decoder } = pipeline;
   const inputs: UdpInput[] = [];
   /** Per UDP input, in the order of `inputs`. */
@@ -662,6 +661,9 @@ export async function startRun(
       setInterval(saveState, t.saveStateMs),
     ];
     for (const timer of timers) timer.unref();
+    // The start's profiles once everything listens: their read (every customer's latest version)
+    // then delays no input and no answer of the API.
+    void profiles?.record(registry.current(), true);
 
     let stopping: Promise<RunStats> | undefined;
     const stop = async (): Promise<RunStats> => {

@@ -89,16 +89,23 @@ export function createProfileRecorder(deps: ProfileRecorderDeps): ProfileRecorde
     });
   }
 
+  /** The last stored profile text per customer, as stored. */
   async function latest(): Promise<Map<string, string>> {
     const out = new Map<string, string>();
-    for (const r of await store.billingProfiles({ latest: true })) {
-      // Read through the parser, so that text stored by another version of flowtally compares
-      // by its values (keys sorted), not by its spelling.
-      const { history } = profileHistory([r]);
-      const v = history[0];
-      if (v !== undefined) out.set(r.customer, profileText(v.profile));
-    }
+    for (const r of await store.billingProfiles({ latest: true })) out.set(r.customer, r.profile);
     return out;
+  }
+
+  /**
+   * Whether stored text is the profile `text` stands for: equal text, or the same values written
+   * otherwise (by another version of flowtally: keys in another order), read through the parser
+   * only then, so that a start compares 100 000 stored profiles without parsing each.
+   */
+  function sameProfile(stored: string | undefined, text: string): boolean {
+    if (stored === undefined) return false;
+    if (stored === text) return true;
+    const v = profileHistory([{ fromMs: 0, profile: stored }]).history[0];
+    return v !== undefined && profileText(v.profile) === text;
   }
 
   async function once(source: ProfileSource, fresh: boolean): Promise<number> {
@@ -122,7 +129,11 @@ export function createProfileRecorder(deps: ProfileRecorderDeps): ProfileRecorde
           text = profileText(customerProfile(billing(c.billing, c.serviceType), c));
           texts!.by.set(c, text);
         }
-        if (stored!.get(c.id) !== text) rows.push({ customer: c.id, fromMs, profile: text });
+        const have = stored!.get(c.id);
+        if (have === text) return;
+        // Stored otherwise: the same profile is then kept in our spelling (compared once).
+        if (sameProfile(have, text)) stored!.set(c.id, text);
+        else rows.push({ customer: c.id, fromMs, profile: text });
       };
       // A removed customer's versions stay (its reports read them until retention).
       if (changes === undefined) for (const c of cfg.customers) compare(c);

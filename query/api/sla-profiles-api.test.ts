@@ -367,6 +367,33 @@ for (const backend of apiStores({ log })) {
       await store.purgeCustomer("delta-b");
     });
 
+    it("a stored profile spelled otherwise (keys in another order, spaces) is the same profile; another value is not", async () => {
+      const cfg = (rate: number) => ({
+        config: { ...V3, customers: [oneLinkCustomer("spelled", rate)] },
+      });
+      let clock = NOW + 40_000;
+      const recorder = () =>
+        createProfileRecorder({ store, log, now: () => clock++, minIntervalMs: 0 });
+      expect(await recorder().record(cfg(1_000_000), true)).toBe(1);
+      const [row] = await store.billingProfiles({ customer: "spelled" });
+      // As another version of flowtally might have written it: every object's keys reversed.
+      const reversed = (v: unknown): unknown =>
+        v !== null && typeof v === "object" && !Array.isArray(v)
+          ? Object.fromEntries(
+              Object.entries(v)
+                .reverse()
+                .map(([k, x]) => [k, reversed(x)]),
+            )
+          : v;
+      const respelled = JSON.stringify(reversed(JSON.parse(row!.profile))).replaceAll('":', '": ');
+      expect(respelled).not.toBe(row!.profile);
+      await store.putBillingProfiles([{ ...row!, profile: respelled }]);
+      expect(await recorder().record(cfg(1_000_000), true)).toBe(0);
+      expect(await recorder().record(cfg(2_000_000), true)).toBe(1);
+      expect(await rates("spelled")).toEqual([1_000_000, 2_000_000]);
+      await store.purgeCustomer("spelled");
+    });
+
     it("writes at most once per minIntervalMs, the versions of the changes meanwhile in one write; settled() writes a waiting one at once", async () => {
       const version = (rate: number) => ({
         config: { ...V3, customers: [oneLinkCustomer("paced", rate)] },
