@@ -53,7 +53,10 @@ export interface ProfileRecorder {
    * failure is logged and answered as 0 (the next call reads and compares everything again).
    */
   record(source: ProfileSource, fresh?: boolean): Promise<number>;
-  /** Resolves once the calls made so far are done, a call waiting for its turn written at once (before the store closes). */
+  /**
+   * Resolves once the calls made so far are done, a call waiting for its turn written at once
+   * (before the store closes).
+   */
   settled(): Promise<void>;
 }
 
@@ -101,10 +104,10 @@ export function createProfileRecorder(deps: ProfileRecorderDeps): ProfileRecorde
    * otherwise (by another version of flowtally: keys in another order), read through the parser
    * only then, so that a start compares 100 000 stored profiles without parsing each.
    */
-  function sameProfile(stored: string | undefined, text: string): boolean {
-    if (stored === undefined) return false;
-    if (stored === text) return true;
-    const v = profileHistory([{ fromMs: 0, profile: stored }]).history[0];
+  function sameProfile(have: string | undefined, text: string): boolean {
+    if (have === undefined) return false;
+    if (have === text) return true;
+    const v = profileHistory([{ fromMs: 0, profile: have }]).history[0];
     return v !== undefined && profileText(v.profile) === text;
   }
 
