@@ -10,7 +10,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { startServe } from "../../cli/aggregate-command.js";
 import { startRun } from "../../cli/run-command.js";
 import { createDuckDbRegistry } from "../../registry/duckdb-registry.js";
@@ -36,10 +36,13 @@ interface Report {
   links: Array<{ site: string; link: string; commitRates: Array<{ commitRate: number | null }> }>;
 }
 
-/** The customer's SLA report over the hour before and after now (whole minutes). */
+/**
+ * The customer's SLA report over the hour before and after the test's start (whole minutes): one
+ * range for the whole test, so that two reports compared across a minute's end cut their first and
+ * last versions alike.
+ */
 async function report(port: number, customer: string): Promise<Report> {
-  const now = Math.floor(Date.now() / MIN) * MIN;
-  const range = `from=${new Date(now - 60 * MIN).toISOString()}&to=${new Date(now + 60 * MIN).toISOString()}`;
+  const range = `from=${new Date(testStart - 60 * MIN).toISOString()}&to=${new Date(testStart + 60 * MIN).toISOString()}`;
   const r = await fetch(`http://127.0.0.1:${port}/api/v1/customers/${customer}/sla?${range}`, {
     headers: { authorization: `Bearer ${TOKEN}` },
   });
@@ -49,7 +52,14 @@ async function report(port: number, customer: string): Promise<Report> {
   return JSON.parse(text) as Report;
 }
 
+/** The minute the running test began (set before each). */
+let testStart = 0;
+
 describe("billing profile versions in run and serve", () => {
+  beforeEach(() => {
+    testStart = Math.floor(Date.now() / MIN) * MIN;
+  });
+
   it("run: a version at start, one per PATCHed commit rate, kept across a restart, one per reload", async () => {
     const dir = await mkdtemp(join(tmpdir(), "ft-profiles-"));
     onTestFinished(() => rm(dir, { recursive: true, force: true }));
