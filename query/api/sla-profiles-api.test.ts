@@ -399,12 +399,9 @@ for (const backend of apiStores({ log })) {
         config: { ...V3, customers: [oneLinkCustomer("paced", rate)] },
       });
       let clock = NOW + 30_000;
-      const recorder = createProfileRecorder({
-        store,
-        log,
-        now: () => clock++,
-        minIntervalMs: 400,
-      });
+      const paced = (minIntervalMs: number) =>
+        createProfileRecorder({ store, log, now: () => clock++, minIntervalMs });
+      const recorder = paced(400);
       expect(await recorder.record(version(1_000_000), true)).toBe(1);
       const wrote = performance.now();
       // Two changes right after: they wait for the interval and go in one write, the newest.
@@ -416,12 +413,7 @@ for (const backend of apiStores({ log })) {
       expect([a, b]).toEqual([1, 1]);
       expect(await rates("paced")).toEqual([1_000_000, 3_000_000]);
       // A stop does not wait: with an hour's interval, settled() writes the waiting version now.
-      const slow = createProfileRecorder({
-        store,
-        log,
-        now: () => clock++,
-        minIntervalMs: 3_600_000,
-      });
+      const slow = paced(3_600_000);
       expect(await slow.record(version(3_000_000), true)).toBe(0);
       expect(await slow.record(version(4_000_000))).toBe(1);
       const waiting = slow.record(version(5_000_000));
