@@ -8,18 +8,53 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { existsSync } from "node:fs";
-import { chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import {
+  chown,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  writeFile,
+} from "node:fs/promises";
 import { request } from "node:http";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** A port nobody listens on right now (the kernel's pick, released before returning). */
+/**
+ * A TCP port nobody listens on right now, released before returning. In a vitest worker it comes
+ * from the worker's own band below the kernel's ephemeral range (20 000 + 600 per worker), taken
+ * in turn: the kernel's pick could be handed to a test in another worker a moment later, or be
+ * taken by any outgoing connection before the server binds it. Elsewhere (the benchmarks) it is
+ * the kernel's pick.
+ */
 export async function freePort(): Promise<number> {
+  const worker = Number(process.env.VITEST_POOL_ID ?? 0);
+  if (Number.isInteger(worker) && worker > 0) {
+    const base = PORT_BANDS_FROM + ((worker - 1) % PORT_BANDS) * PORT_BAND;
+    for (let tried = 0; tried < PORT_BAND; tried++) {
+      bandNext = (bandNext + 1) % PORT_BAND;
+      const port = await listenOnce(base + bandNext).catch(() => 0);
+      if (port !== 0) return port;
+    }
+  }
+  return listenOnce(0);
+}
+
+const PORT_BANDS_FROM = 20_000;
+const PORT_BAND = 600;
+const PORT_BANDS = 20;
+/** Where this process's band is walked from next (a random start: a worker may be forked anew). */
+let bandNext = Math.floor(Math.random() * PORT_BAND);
+
+/** Listens on 127.0.0.1:port (0: the kernel picks), closes, and answers the port. */
+function listenOnce(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
+    server.listen(port, "127.0.0.1", () => {
       const address = server.address();
       server.close(() => {
         if (address === null || typeof address === "string") reject(new Error("no port"));
@@ -73,6 +108,51 @@ export async function waitForPort(port: number, ms: number, exited?: () => strin
       throw new Error(`nothing listens on 127.0.0.1:${port} after ${ms} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Resolves once the process `pid` itself listens on TCP port `port` (Linux's /proc: a socket in
+ * LISTEN state on the port whose inode is one of the process's descriptors). What answers on the
+ * port may be another process that bound it first, while ours is about to exit "address already
+ * in use": a test must never take that one for its own server.
+ */
+async function waitUntilListening(
+  pid: number | undefined,
+  port: number,
+  ms: number,
+  exited: () => string | undefined,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const why = exited();
+    if (why !== undefined) throw new Error(why);
+    if (pid !== undefined && (await listensOn(pid, port))) return;
+    if (Date.now() > deadline) {
+      throw new Error(`127.0.0.1:${port} answers, but not from process ${pid} after ${ms} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function listensOn(pid: number, port: number): Promise<boolean> {
+  const inodes = new Set<string>();
+  const hex = port.toString(16).toUpperCase().padStart(4, "0");
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    const text = await readFile(table, "utf8").catch(() => "");
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address is ADDR:PORT in hex, st 0A is LISTEN, the inode is the tenth field.
+      if (f.length > 9 && f[3] === "0A" && f[1]?.endsWith(`:${hex}`)) inodes.add(f[9] as string);
+    }
+  }
+  if (inodes.size === 0) return false;
+  const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+  for (const fd of fds) {
+    const link = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => "");
+    const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+    if (inode !== undefined && inodes.has(inode)) return true;
+  }
+  return false;
 }
 
 export interface ServerSpec {
@@ -136,7 +216,15 @@ export function serverEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Starts a server of `spec` on a free port in a new temporary directory. */
+/** What a server prints when its port was taken between our pick and its bind. */
+const PORT_TAKEN = /address already in use|EADDRINUSE/i;
+
+/**
+ * Starts a server of `spec` on a free port in a new temporary directory. A free port is only free
+ * when it is picked: another process (any outgoing connection takes an ephemeral port) may bind it
+ * before the server does, so a first start that fails with "address already in use" is tried again
+ * on another port, in a new directory, up to five times.
+ */
 export async function startServer(spec: ServerSpec): Promise<TestServer> {
   const path = spec.binary.startsWith("/") ? spec.binary : findBinary(spec.binary);
   if (path === undefined || !existsSync(path)) {
@@ -144,6 +232,16 @@ export async function startServer(spec: ServerSpec): Promise<TestServer> {
       `${spec.binary} not found: install Debian's ${spec.debianPackage} (sh scripts/setup.sh --test does it as root)`,
     );
   }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(spec, path);
+    } catch (e) {
+      if (attempt >= 5 || !PORT_TAKEN.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+async function startOnce(spec: ServerSpec, path: string): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), `flowtally-${spec.name}-`));
   if (spec.user !== undefined) await chown(dir, spec.user.uid, spec.user.gid);
   const port = spec.udp === true ? await freeUdpPortOnBothLoopbacks() : await freePort();
@@ -174,7 +272,10 @@ export async function startServer(spec: ServerSpec): Promise<TestServer> {
     c.stdout?.on("data", keep);
     c.stderr?.on("data", keep);
     try {
-      if (spec.udp !== true) await waitForPort(port, spec.startMs ?? 20_000, () => exitedWith);
+      if (spec.udp !== true) {
+        await waitForPort(port, spec.startMs ?? 20_000, () => exitedWith);
+        await waitUntilListening(c.pid, port, spec.startMs ?? 20_000, () => exitedWith);
+      }
       if (spec.ready !== undefined) await spec.ready(port, () => exitedWith);
     } catch (e) {
       c.kill("SIGKILL");
@@ -194,7 +295,12 @@ export async function startServer(spec: ServerSpec): Promise<TestServer> {
     clearTimeout(timer);
   }
 
-  await start();
+  try {
+    await start();
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
   return {
     port,
     get pid() {
@@ -311,12 +417,11 @@ export interface InfluxdOptions {
 
 /**
  * InfluxDB 1.x (Debian's influxdb, 1.6.7): HTTP API on the free port, every other listener
- * (the RPC bind-address, 8088 by default) on a free port of its own and everything optional off,
+ * (the RPC bind-address, 8088 by default) on port 0 (the kernel's pick) and everything optional off,
  * so that tests running side by side never meet on a fixed port; meta, data and WAL in the
  * temporary directory. Ready when /ping answers 204.
  */
 export async function startInfluxd(options: InfluxdOptions = {}): Promise<TestServer> {
-  const rpcPort = await freePort();
   return startServer({
     name: "influxd",
     binary: "influxd",
@@ -326,7 +431,8 @@ export async function startInfluxd(options: InfluxdOptions = {}): Promise<TestSe
       await writeFile(
         join(dir, "influxdb.conf"),
         `reporting-disabled = true
-bind-address = "127.0.0.1:${rpcPort}"
+# The RPC service (backup and restore) on a port the kernel picks as influxd binds it.
+bind-address = "127.0.0.1:0"
 
 [meta]
   dir = "${join(dir, "meta")}"

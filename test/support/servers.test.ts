@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { connect } from "node:net";
+import { connect, createServer, type Server } from "node:net";
 import { join } from "node:path";
 import pg from "pg";
 import { pino } from "pino";
@@ -10,6 +10,7 @@ import {
   startInfluxd,
   startPostgres,
   startRedis,
+  startServer,
   startVictoriaMetrics,
 } from "./servers.js";
 
@@ -40,6 +41,35 @@ describe("startRedis", () => {
     await expect(redisCommand(redis.port, "PING")).rejects.toThrow();
     await redis.start();
     expect(await redisCommand(redis.port, "GET flowtally-test")).toBe("$2");
+  });
+});
+
+describe("startServer", () => {
+  it("starts again on another port when its port is taken between the pick and the bind", async () => {
+    // Another process binds the picked port just before redis-server starts on it (as an outgoing
+    // connection's ephemeral port did once in CI): the first start fails "address already in use".
+    const squatters: Server[] = [];
+    const squatted: number[] = [];
+    onTestFinished(() => {
+      for (const s of squatters) s.close();
+    });
+    const redis = await startServer({
+      name: "redis-server",
+      binary: "redis-server",
+      debianPackage: "redis-server",
+      async prepare(port) {
+        if (squatters.length > 0) return;
+        const squatter = createServer();
+        await new Promise<void>((resolve) => squatter.listen(port, "127.0.0.1", resolve));
+        squatters.push(squatter);
+        squatted.push(port);
+      },
+      args: (port, dir) => ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir],
+    });
+    onTestFinished(() => redis.close());
+    expect(squatted).toHaveLength(1);
+    expect(redis.port).not.toBe(squatted[0]);
+    expect(await redisCommand(redis.port, "PING")).toBe("+PONG");
   });
 });
 
