@@ -43,7 +43,7 @@ export function assetRoute(
       if (a === undefined) throw notFound("no such asset");
       return encodedStatic(
         reply(200, a.body, a.contentType, immutable),
-        a.encoded,
+        await a.encoded(),
         header("accept-encoding"),
       );
     },

@@ -2,9 +2,10 @@
  * The static assets of the pages: htmx and uPlot from their npm packages (versions pinned in
  * package.json), the one stylesheet (ours, then uPlot's) and the pages' own script from
  * web/static/, and the portal's branding colours made from the config. Each is read once at
- * start, named by its content (`/assets/htmx-3f9c1a2b.js`), compressed then (brotli and gzip
- * copies, web/compression.ts) and answered with a year's immutable cache: a new version is a new
- * name. Nothing is fetched from the internet.
+ * start, named by its content (`/assets/htmx-3f9c1a2b.js`), compressed when first asked for (brotli
+ * and gzip copies on libuv's threads, web/compression.ts; 0.2 s of the start when made then) and
+ * answered with a year's immutable cache: a new version is a new name. Nothing is fetched from
+ * the internet.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -17,8 +18,11 @@ export interface Asset {
   path: string;
   contentType: string;
   body: string;
-  /** The body compressed, for a client that accepts it. */
-  encoded: Record<Coding, Uint8Array>;
+  /**
+   * The body compressed, for a client that accepts it (undefined: it could not be): made at the
+   * first call, the first request for the asset, not at start.
+   */
+  encoded(): Promise<Record<Coding, Uint8Array> | undefined>;
 }
 
 /** The assets by role, and by the file name under /assets/. */
@@ -60,25 +64,27 @@ const ICON =
   '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect x="2" y="4" width="5" height="10" fill="#1f77b4"/><rect x="9" y="8" width="5" height="6" fill="#2ca02c"/></svg>\n';
 
 /**
- * The compressed copies by the body's hash: made once per process (brotli at its best quality
- * takes ~130 ms for the lot), however many servers start (tests start many).
+ * The compressed copies by the body's hash: made once per process, off the event loop (brotli at
+ * its best quality takes ~0.2 s for the lot), however many servers start (tests start many).
  */
-const compressed = new Map<string, Record<Coding, Uint8Array>>();
+const compressed = new Map<string, Promise<Record<Coding, Uint8Array> | undefined>>();
 
 /** An asset named by its content's hash. */
 export function asset(name: string, ext: keyof typeof TYPES, body: string): Asset {
   const full = createHash("sha256").update(body).digest("hex");
   const hash = full.slice(0, 12);
-  let encoded = compressed.get(full);
-  if (encoded === undefined) {
-    encoded = precompress(body);
-    compressed.set(full, encoded);
-  }
   return {
     path: `/assets/${name}-${hash}.${ext}`,
     contentType: TYPES[ext],
     body,
-    encoded,
+    encoded() {
+      let copies = compressed.get(full);
+      if (copies === undefined) {
+        copies = precompress(body);
+        compressed.set(full, copies);
+      }
+      return copies;
+    },
   };
 }
 
