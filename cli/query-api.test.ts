@@ -231,7 +231,8 @@ describe("flowtally query --api, against a running flowtally run", () => {
     expect(
       withoutClock(json(["query", "response-times", "office", ...store, ...HOUR], {})),
     ).toEqual(withoutClock(times));
-  });
+    // Some twenty commands, each a process of its own: 12 s alone, 32 s once in a loaded run.
+  }, 90_000);
 
   it("takes the token from FLOWTALLY_TOKEN or --token-file, never from the command line", async () => {
     const dir = mkdtempSync(join(tmpdir(), "flowtally-query-api-"));

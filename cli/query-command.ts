@@ -5,15 +5,11 @@
  * request target, and get the same answer: over HTTP, or from `ApiServer.answer` in process, so
  * the checks, defaults and figures cannot differ between them.
  */
-import { buildCustomerModel } from "../collector/classify/customer-model.js";
-import { loadConfigFile } from "../config/load-config.js";
-import { createApiServer, isoTime } from "../query/api/index.js";
+import { isoTime } from "../query/api/parameters.js";
 import { type OverviewColumn, overviewColumnList } from "../query/overview.js";
 import { STEP_MS, type TrafficStep } from "../query/traffic.js";
 import { FlowtallyError, isFlowtallyError } from "../schema/errors.js";
-import { createStore } from "../store/create-store.js";
 import { apiBaseUrl, type FetchedAnswer, fetchAnswer, tokenFrom } from "./api-client.js";
-import { createLogger } from "./logger.js";
 import {
   type OverviewAnswer,
   overviewOutput,
@@ -190,6 +186,21 @@ function search(parameters: ReadonlyArray<[string, string | number | undefined]>
 
 /** The API's answer to `target` from the configured store, opened for this one question. */
 async function storeAnswer(configPath: string, target: string): Promise<FetchedAnswer> {
+  // Loaded here, not with the command: `--api` needs none of the store, the API or the model
+  // (a question through --api took 0.9 s, most of it loading them).
+  const [
+    { loadConfigFile },
+    { createLogger },
+    { createStore },
+    { createApiServer },
+    { buildCustomerModel },
+  ] = await Promise.all([
+    import("../config/load-config.js"),
+    import("./logger.js"),
+    import("../store/create-store.js"),
+    import("../query/api/index.js"),
+    import("../collector/classify/customer-model.js"),
+  ]);
   const cfg = loadConfigFile(configPath);
   const log = createLogger("warn");
   // Read-only: a query never creates a store, nor writes to one.

@@ -8,7 +8,7 @@
  * 1m, 09:00 at step 1h. `today` and the others are UTC midnights, boundaries of every step. An ISO
  * time is taken as written (the API refuses one off the step's boundaries, naming the nearest).
  */
-import { parseIsoTime } from "../query/api/index.js";
+import { parseIsoTime } from "../query/api/parameters.js";
 
 const UNIT_MS: Readonly<Record<string, number>> = {
   m: 60_000,
