@@ -10,6 +10,7 @@
  *   node dist/bench/registry-api.js --runtime serve   # with the registry runtime as `serve` has it (or `run`),
  *                                                     # billing-profile recorder included
  *   node dist/bench/registry-api.js --patch link      # PATCH each client's first access link, not its customer
+ *   node dist/bench/registry-api.js --client node     # the clients on node:http (default: a lean client, as autocannon)
  *
  * The registry (embedded DuckDB in a temporary directory, or PostgreSQL with --postgres) is
  * filled with one change set of `--customers` customers, each with one site and two access links
@@ -45,6 +46,7 @@ import { createPostgresRegistry } from "../registry/postgres-registry.js";
 import { createRegistryRuntime, liveModel } from "../registry/registry-runtime.js";
 import { createProfileRecorder } from "../sla/profile-recorder.js";
 import { createDuckDbStore } from "../store/duckdb-store.js";
+import { createRawClient, type RawClient } from "./raw-http-client.js";
 import { startPostgres } from "./servers.js";
 
 const TOKEN = "bench-operator-token-0123456789";
@@ -65,6 +67,8 @@ interface Load {
   writeShare: number;
   /** What a PATCH changes: the client's own customer, or its first access link. */
   patch: "customer" | "link";
+  /** The clients' HTTP: the lean client (bench/raw-http-client.ts) or node's http module. */
+  client: "raw" | "node";
 }
 
 const customerId = (k: number) => `c${String(k).padStart(6, "0")}`;
@@ -76,14 +80,17 @@ function percentile(sorted: readonly number[], p: number): number {
 
 /** The worker: `clients` loops, each one request at a time; latencies per operation (ms). */
 async function load(l: Load): Promise<Record<Op, number[]>> {
-  const agent = new Agent({ keepAlive: true, maxSockets: l.clients });
-  const call = (
+  type Call = (
     method: string,
     path: string,
     body?: unknown,
-    headers: Record<string, string> = {},
-  ) =>
-    new Promise<{ status: number; etag: string | undefined; text: string }>((resolve, reject) => {
+    headers?: Record<string, string>,
+  ) => Promise<{ status: number; etag: string | undefined; text: string }>;
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  const agent = new Agent({ keepAlive: true, maxSockets: l.clients });
+  /** Node's http client: the pool of keep-alive connections its agent keeps. */
+  const nodeCall: Call = (method, path, body, headers = {}) =>
+    new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : JSON.stringify(body);
       const req = request(
         {
@@ -93,7 +100,7 @@ async function load(l: Load): Promise<Record<Op, number[]>> {
           method,
           agent,
           headers: {
-            authorization: `Bearer ${TOKEN}`,
+            ...auth,
             ...(data === undefined ? {} : { "content-type": "application/json" }),
             ...headers,
           },
@@ -112,6 +119,22 @@ async function load(l: Load): Promise<Record<Op, number[]>> {
       req.on("error", reject);
       req.end(data);
     });
+  const raws: RawClient[] = [];
+  /** A client's own connection: node's client, or the lean one (bench/raw-http-client.ts). */
+  function callFor(): Call {
+    if (l.client === "node") return nodeCall;
+    const raw = createRawClient(l.port);
+    raws.push(raw);
+    return (method, path, body, headers = {}) =>
+      raw.call(
+        method,
+        path,
+        body === undefined ? undefined : JSON.stringify(body),
+        body === undefined
+          ? { ...auth, ...headers }
+          : { ...auth, "content-type": "application/json", ...headers },
+      );
+  }
   const latencies = Object.fromEntries(OPS.map((o) => [o, [] as number[]])) as Record<Op, number[]>;
   const startAt = performance.now();
   const measureFrom = startAt + l.warmupMs;
@@ -119,6 +142,7 @@ async function load(l: Load): Promise<Record<Op, number[]>> {
   let created = 0;
   let failures = 0;
   async function client(k: number): Promise<void> {
+    const call = callFor();
     const own = customerId((k * 7919) % l.customers);
     const ownPath =
       l.patch === "link"
@@ -179,6 +203,7 @@ async function load(l: Load): Promise<Record<Op, number[]>> {
   }
   await Promise.all(Array.from({ length: l.clients }, (_, k) => client(k)));
   agent.destroy();
+  for (const raw of raws) raw.close();
   if (failures > 0) console.error(`${failures} requests failed`);
   return latencies;
 }
@@ -197,6 +222,8 @@ if (!isMainThread) {
       writes: { type: "string", default: "0.2" },
       /** What the PATCHes change: `customer` (the default) or `link` (the customer's first link). */
       patch: { type: "string", default: "customer" },
+      /** The clients' HTTP: raw (a lean keep-alive client, as autocannon) or node (node:http). */
+      client: { type: "string", default: "raw" },
       runtime: { type: "string" },
       /** A CPU profile of the API's thread during the load (warm-up included), to this file. */
       profile: { type: "string" },
@@ -252,6 +279,9 @@ if (!isMainThread) {
     // --runtime serve|run: the registry runtime follows the store, as in those commands, on the
     // API's event loop; `run` classifies, so each version's customer model is built as it comes
     // (a listener swaps it in), `serve` builds one only when a traffic query asks.
+    if (!["raw", "node"].includes(values.client)) {
+      throw new Error(`--client ${values.client}: expected raw or node`);
+    }
     if (!["customer", "link"].includes(values.patch)) {
       throw new Error(`--patch ${values.patch}: expected customer or link`);
     }
@@ -329,6 +359,7 @@ if (!isMainThread) {
       seconds: Number(values.seconds),
       writeShare: Number(values.writes),
       patch: values.patch === "link" ? "link" : "customer",
+      client: values.client === "node" ? "node" : "raw",
     };
     const profiler = values.profile === undefined ? undefined : new Session();
     profiler?.connect();
@@ -374,7 +405,7 @@ if (!isMainThread) {
     await series?.stop();
     await runtime?.stop();
     console.log(
-      `registry ${pg === undefined ? "embedded (DuckDB)" : "PostgreSQL"}: ${customers} customers, ${2 * customers} links; import ${importS.toFixed(1)} s; first sorted list ${firstListMs.toFixed(0)} ms; ${l.clients} clients, ${l.seconds} s`,
+      `registry ${pg === undefined ? "embedded (DuckDB)" : "PostgreSQL"}: ${customers} customers, ${2 * customers} links; import ${importS.toFixed(1)} s; first sorted list ${firstListMs.toFixed(0)} ms; ${l.clients} clients (${l.client === "raw" ? "lean HTTP client" : "node:http"}), ${l.seconds} s`,
     );
     console.log(
       `${"patch alone".padEnd(14)} ${String(alone.length).padStart(7)} requests  p50 ${percentile(alone, 50).toFixed(1)} ms  p99 ${percentile(alone, 99).toFixed(1)} ms  (one client, before the load)`,
