@@ -305,14 +305,22 @@ export function applyChangeSet(
   if (index !== undefined) {
     const before: RegistryCustomer[] = [];
     const after: MutableCustomer[] = [];
+    // Whether every touched customer keeps its links (the same objects under the same sites):
+    // then the index, which holds only links, is the new tree's as it is (a customer's or a
+    // site's own fields edited, a customer without sites added or deleted).
+    let linksKept = true;
     for (const [id, c] of changed) {
       const old = base.get(id);
       if (old !== undefined) before.push(old);
       if (c !== null) after.push(c);
+      if (linksKept) linksKept = sameLinks(old, c);
     }
     check = linksChanged
       ? checkTouched(index, before, after)
-      : { problems: [], commit: () => checkTouched(index, before, after).commit() };
+      : {
+          problems: [],
+          commit: () => (linksKept ? index : checkTouched(index, before, after).commit()),
+        };
   } else if (linksChanged) {
     check = checkTree(tree.toArray());
   }
@@ -328,6 +336,23 @@ export function applyChangeSet(
     treeIndexes.set(tree, check.commit());
   }
   return { snapshot: snapshotOut, writes, audit };
+}
+
+/** Whether two versions of a customer (absent or deleted: none) have the same links under the same sites. */
+function sameLinks(
+  before: RegistryCustomer | undefined,
+  after: MutableCustomer | null | undefined,
+): boolean {
+  const a = before?.sites ?? [];
+  const b = after?.sites ?? [];
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) {
+    const x = a[k]!;
+    const y = b[k]!;
+    if (x.id !== y.id || x.links.length !== y.links.length) return false;
+    for (let j = 0; j < x.links.length; j++) if (x.links[j] !== y.links[j]) return false;
+  }
+  return true;
 }
 
 /**
