@@ -308,19 +308,18 @@ export function applyChangeSet(
     // Whether every touched customer keeps its links (the same objects under the same sites):
     // then the index, which holds only links, is the new tree's as it is (a customer's or a
     // site's own fields edited, a customer without sites added or deleted).
-    let linksKept = true;
+    let linksKept = !linksChanged;
     for (const [id, c] of changed) {
       const old = base.get(id);
       if (old !== undefined) before.push(old);
       if (c !== null) after.push(c);
       if (linksKept) linksKept = sameLinks(old, c);
     }
-    check = linksChanged
-      ? checkTouched(index, before, after)
-      : {
-          problems: [],
-          commit: () => (linksKept ? index : checkTouched(index, before, after).commit()),
-        };
+    check = linksKept
+      ? { problems: [], commit: () => index }
+      : linksChanged
+        ? checkTouched(index, before, after)
+        : { problems: [], commit: () => checkTouched(index, before, after).commit() };
   } else if (linksChanged) {
     check = checkTree(tree.toArray());
   }
