@@ -19,7 +19,7 @@ import {
   writeFile,
 } from "node:fs/promises";
 import { request } from "node:http";
-import { connect, createServer } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -89,32 +89,12 @@ function boundUdpPort(type: "udp4" | "udp6", host: string, port: number): Promis
   });
 }
 
-/** Resolves once something accepts TCP connections on 127.0.0.1:port, or rejects after `ms`. */
-export async function waitForPort(port: number, ms: number, exited?: () => string | undefined) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const why = exited?.();
-    if (why !== undefined) throw new Error(why);
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline)
-      throw new Error(`nothing listens on 127.0.0.1:${port} after ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /**
  * Resolves once the process `pid` itself listens on TCP port `port` (Linux's /proc: a socket in
- * LISTEN state on the port whose inode is one of the process's descriptors). What answers on the
- * port may be another process that bound it first, while ours is about to exit "address already
- * in use": a test must never take that one for its own server.
+ * LISTEN state on the port whose inode is one of the process's descriptors), or rejects after
+ * `ms`. Not merely "something accepts connections there": that may be another process that bound
+ * the port first, while ours is about to exit "address already in use", and a test must never take
+ * that one for its own server.
  */
 async function waitUntilListening(
   pid: number | undefined,
@@ -128,7 +108,7 @@ async function waitUntilListening(
     if (why !== undefined) throw new Error(why);
     if (pid !== undefined && (await listensOn(pid, port))) return;
     if (Date.now() > deadline) {
-      throw new Error(`127.0.0.1:${port} answers, but not from process ${pid} after ${ms} ms`);
+      throw new Error(`process ${pid} does not listen on 127.0.0.1:${port} after ${ms} ms`);
     }
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -273,7 +253,6 @@ async function startOnce(spec: ServerSpec, path: string): Promise<TestServer> {
     c.stderr?.on("data", keep);
     try {
       if (spec.udp !== true) {
-        await waitForPort(port, spec.startMs ?? 20_000, () => exitedWith);
         await waitUntilListening(c.pid, port, spec.startMs ?? 20_000, () => exitedWith);
       }
       if (spec.ready !== undefined) await spec.ready(port, () => exitedWith);
