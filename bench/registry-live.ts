@@ -211,18 +211,18 @@ async function oneBox(dir: string, o: ReturnType<typeof options>): Promise<strin
   });
   t = performance.now();
   await runtime.start();
+  // As `run` does (run-command.ts): listens for versions, then classifies with the start
+  // version's model, which is made for the updates then.
+  const unApplied = runtime.onApplied(() => undefined);
   void runtime.current().model.prefixes;
   console.log(
     `one box: runtime start (open, read, model and prefix table) ${Math.round(performance.now() - t)} ms`,
   );
-  // As in `run`, something classifies from the start: the start version's model is made for the
-  // updates then (in slices), before the first change in practice.
-  const unApplied = runtime.onApplied(() => undefined);
   t = performance.now();
   await runtime.following();
   unApplied();
   console.log(
-    `one box: the start version's model made for updates ${Math.round(performance.now() - t)} ms`,
+    `one box: the start version's model made for updates, after the start ${Math.round(performance.now() - t)} ms`,
   );
   const r = await measureChanges(store, [runtime], o.changes, o.customers);
   summary("one box", r);
@@ -363,6 +363,8 @@ async function follower(url: string): Promise<void> {
     const u = process.cpuUsage();
     process.send?.({ version: a.version, at: Date.now(), cpuMs: (u.user + u.system) / 1000 });
   });
+  // As `collect` does (run-command.ts's swapIn): the start version's model, classifying at once.
+  void runtime.current().model.prefixes;
   process.send?.({ started: true });
   process.on("disconnect", () => {
     void runtime.stop().then(() => process.exit(0));

@@ -1,6 +1,7 @@
 import pg from "pg";
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
+import { CustomerModelUpdater } from "../collector/classify/customer-model-update.js";
 import type { SliceOptions } from "../collector/classify/steps.js";
 import { parseConfigText } from "../config/load-config.js";
 import type { Config } from "../schema/config.js";
@@ -146,6 +147,48 @@ describe("registry runtime, one process (embedded)", () => {
     await waitFor("version 3", () => runtime.appliedVersion() === 3, 500);
     expect(Object.getOwnPropertyDescriptor(seen[0]!, "model")?.get).toBeUndefined();
     expect(owner(seen[0]!, "192.0.2.5")).toBe("unattributed");
+  });
+
+  it("run: the start version's model, asked for once something classifies, is made for the updates: made once, and the first change is derived from it", async () => {
+    const build = vi.spyOn(CustomerModelUpdater.prototype, "build");
+    const update = vi.spyOn(CustomerModelUpdater.prototype, "update");
+    onTestFinished(() => {
+      build.mockRestore();
+      update.mockRestore();
+    });
+    const { store, runtime } = await runtimeOnTwo();
+    const seen: AppliedRegistry[] = [];
+    // As run-command.ts does: listen for versions, then classify with the start version.
+    runtime.onApplied((a) => {
+      seen.push(a);
+    });
+    // Not made ahead as the listener comes (it would be made twice: whole for the read below,
+    // then for the updates), but by that read, for the updates.
+    expect(build).not.toHaveBeenCalled();
+    const start = runtime.current();
+    expect(owner(start, "192.0.2.5")).toBe("a");
+    expect(build).toHaveBeenCalledTimes(1);
+    await runtime.following();
+    await new Promise((r) => setImmediate(r));
+    expect(build).toHaveBeenCalledTimes(1);
+    await store.apply(MOVE, { actor: "t" });
+    await waitFor("version 2", () => runtime.appliedVersion() === 2);
+    expect(build).toHaveBeenCalledTimes(1);
+    expect(update).toHaveBeenCalledTimes(1);
+    expect(owner(seen[0]!, "192.0.2.5")).toBe("b");
+    expect(owner(seen[0]!, "203.0.113.1")).toBe("a");
+    // The start version's model is its own, untouched by the update (snapshots share chunks).
+    expect(owner(start, "192.0.2.5")).toBe("a");
+    expect(owner(start, "203.0.113.1")).toBe("unattributed");
+  });
+
+  it("serve: the start version's model is built whole when asked for, with no updater state kept", async () => {
+    const build = vi.spyOn(CustomerModelUpdater.prototype, "build");
+    onTestFinished(() => build.mockRestore());
+    const { runtime } = await runtimeOnTwo();
+    expect(owner(runtime.current(), "198.51.100.1")).toBe("b");
+    await new Promise((r) => setImmediate(r));
+    expect(build).not.toHaveBeenCalled();
   });
 
   it("onVersion (the billing-profile recorder) gets each version without making its model; a version tells which customers changed since an earlier one", async () => {

@@ -20,7 +20,12 @@
 import type { Logger } from "pino";
 import { buildCustomerModel, type CustomerModel } from "../collector/classify/customer-model.js";
 import type { CustomerChange } from "../collector/classify/customer-model-update.js";
-import { runStepsSliced, type SliceOptions, type Steps } from "../collector/classify/steps.js";
+import {
+  runSteps,
+  runStepsSliced,
+  type SliceOptions,
+  type Steps,
+} from "../collector/classify/steps.js";
 import type { Config } from "../schema/config.js";
 import { type ErrorCode, FlowtallyError, isFlowtallyError } from "../schema/errors.js";
 import type { RegistrySnapshot } from "./model.js";
@@ -168,10 +173,11 @@ export function createRegistryRuntime(
   const following = followVersions();
   /**
    * The model of the version read at start made for the updates (customer-model-update.ts),
-   * in slices, once something classifies: the first change then costs what it changed, not a
-   * whole build (~1 s of CPU at 100 000 customers).
+   * in slices, once something classifies and has not asked for that model yet: the first change
+   * then costs what it changed, not a whole build (~1 s of CPU at 100 000 customers).
    */
   let warming: Promise<void> | undefined;
+  let warmAsked = false;
   /** Steps that end early once the runtime stops (the model left unmade: built whole later). */
   function* unlessStopped<T>(steps: Steps<T>): Steps<T | undefined> {
     for (;;) {
@@ -181,14 +187,38 @@ export function createRegistryRuntime(
       yield;
     }
   }
+  /** Whether the updater is free: no version being made for classification, none ahead. */
+  const updaterIdle = () =>
+    warming === undefined && refreshing === undefined && following.last === undefined;
+  /**
+   * Made a turn later: `run` and `collect` ask for the start version's model right after they
+   * call onApplied, which then makes it for the updates at once (startModel), not twice.
+   */
   const warm = () => {
-    if (warming !== undefined || snapshot === undefined || following.last !== undefined) return;
-    // Sliced as the updates are, with the loop's own turn between slices (not a test's hook).
-    const slice = deps.slice?.sliceMs === undefined ? {} : { sliceMs: deps.slice.sliceMs };
-    warming = runStepsSliced(unlessStopped(versionSteps(base, snapshot, following)), slice).then(
-      () => undefined,
-      (e: unknown) => log.warn({ err: e }, "registry: the start version's model not made ahead"),
-    );
+    if (warmAsked) return;
+    warmAsked = true;
+    setImmediate(() => {
+      if (stopped || snapshot === undefined || !updaterIdle()) return;
+      // Sliced as the updates are, with the loop's own turn between slices (not a test's hook).
+      const slice = deps.slice?.sliceMs === undefined ? {} : { sliceMs: deps.slice.sliceMs };
+      warming = runStepsSliced(unlessStopped(versionSteps(base, snapshot, following)), slice).then(
+        () => undefined,
+        (e: unknown) => log.warn({ err: e }, "registry: the start version's model not made ahead"),
+      );
+    });
+  };
+  /**
+   * The model of the version read at start, when first asked for: where something classifies,
+   * made by the updater while nothing else has used it (so the first change costs what it
+   * changed); else whole (`serve`, `aggregate`: no updater state kept for nothing).
+   */
+  const startModel = (config: Config, read: RegistrySnapshot): CustomerModel => {
+    if (listeners.size === 0 || snapshot !== read || !updaterIdle()) {
+      return buildCustomerModel(config);
+    }
+    const model = runSteps(following.updater.build(config));
+    following.last = read;
+    return model;
   };
   let stopped = false;
   let unwatch: (() => void) | undefined;
@@ -331,7 +361,8 @@ export function createRegistryRuntime(
         await store.stop().catch(() => undefined);
         throw e;
       }
-      current = lazyApplied(snapshot.version, now(), base, snapshot);
+      const read = snapshot;
+      current = lazyApplied(snapshot.version, now(), base, snapshot, (c) => startModel(c, read));
       log.info(
         {
           registryVersion: snapshot.version,
@@ -395,6 +426,7 @@ function lazyApplied(
   appliedAtMs: number,
   base: Readonly<Config>,
   snapshot: RegistrySnapshot | undefined,
+  build: (config: Config) => CustomerModel = buildCustomerModel,
 ): AppliedRegistry {
   let config: Config | undefined;
   let model: CustomerModel | undefined;
@@ -409,7 +441,7 @@ function lazyApplied(
         return config;
       },
       get model() {
-        model ??= buildCustomerModel(this.config);
+        model ??= build(this.config);
         return model;
       },
     },
