@@ -5,6 +5,7 @@
  * with the viewer's own session, so the API's access rule decides what a graph may show. Pure.
  */
 
+import type { CommitRatePeriod } from "../query/api/sla-endpoints.js";
 import type { TrafficByClass } from "../query/traffic-by-class.js";
 import type { RegistryCustomer } from "../registry/model.js";
 import { formatBitRate } from "../schema/units.js";
@@ -16,6 +17,7 @@ import {
   type ReportCredits,
 } from "./availability-text.js";
 import { renderClassTraffic } from "./class-traffic.js";
+import { type CommitSteps, commitCaption, commitSteps, hasCommitRate } from "./commit-steps.js";
 import { type Html, html } from "./html.js";
 import { type Range, shownTime } from "./period.js";
 import { bytesCell } from "./units.js";
@@ -106,35 +108,14 @@ function seriesUrl(
   return `/api/v1/customers/${encodeURIComponent(customer)}/${what}?${q}`;
 }
 
-/** The committed rate of the scope: its link's, or the sum of its links' (undefined: none set). */
-export function commitRateOf(c: RegistryCustomer, scope: Scope): number | undefined {
-  let sum = 0;
-  let any = false;
-  for (const s of c.sites) {
-    if (scope.site !== undefined && s.id !== scope.site) continue;
-    for (const l of s.links) {
-      if (scope.link !== undefined && l.id !== scope.link) continue;
-      if (l.commitRate !== undefined) {
-        sum += l.commitRate;
-        any = true;
-      }
-    }
-  }
-  return any ? sum : undefined;
-}
-
 /**
  * A graph: the script draws it from the API's series; the caption says what it shows. `preset`
  * names the whole graph for its "Back to …" button after a zoom ("the whole day").
  */
-export function chart(
-  title: string,
-  url: string,
-  commitRate: number | undefined,
-  preset: string,
-): Html {
-  return html`<figure class="chart" data-traffic="${url}" data-preset="${preset}"${commitRate === undefined ? html`` : html` data-commit="${commitRate}"`}>
-  <figcaption>${title}${commitRate === undefined ? html`` : html` · commit rate ${formatBitRate(commitRate)}`}</figcaption>
+export function chart(title: string, url: string, commit: CommitSteps, preset: string): Html {
+  const line = hasCommitRate(commit);
+  return html`<figure class="chart" data-traffic="${url}" data-preset="${preset}"${line ? html` data-commit-steps="${JSON.stringify(commit)}"` : html``}>
+  <figcaption>${title}${line ? html` · ${commitCaption(commit)}` : html``}</figcaption>
   <div class="plot" role="img" aria-label="${title}: traffic in and out"></div>
   <p class="chart-summary" aria-live="polite">Loading the graph…</p>
 </figure>`;
@@ -182,6 +163,8 @@ export interface ConsoleCustomerView {
   responseClass: string | undefined;
   /** The traffic of each class over the graphs' range (chartRange of the view). */
   byClass: TrafficByClass;
+  /** The links' commit rates over the graphs' range, as the profile versions had them. */
+  commitRates: readonly CommitRatePeriod[];
   /** The SLA report of the running billing period: each link's availability, the credits. */
   billing?: {
     from: string;
@@ -290,7 +273,7 @@ export function renderConsoleCustomer(v: ConsoleCustomerView): Html {
   ${[...new URLSearchParams(v.back)].map(([k, val]) => html`<input type="hidden" name="${k}" value="${val}">`)}
   <button type="submit">Show</button>
 </form>
-${chart(`Traffic of ${what}, ${viewName} ending ${v.at}`, trafficUrl(c.id, range, v.scope), commitRateOf(c, v.scope), preset)}
+${chart(`Traffic of ${what}, ${viewName} ending ${v.at}`, trafficUrl(c.id, range, v.scope), commitSteps(v.commitRates, v.scope), preset)}
 ${responseChart(
   `Response times of ${what}${rtClass === undefined ? "" : `, class ${rtClass.id}`}, ${viewName} ending ${v.at}`,
   responseTimesUrl(c.id, range, v.scope, rtClass?.id),

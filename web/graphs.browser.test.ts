@@ -9,9 +9,17 @@ import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SeriesRowDelta } from "../schema/series-store.js";
+import { formatBitRate } from "../schema/units.js";
+import { configProfiles } from "../sla/billing-profile.js";
 import { ARTIFACTS, launchChromium, logIn, shots } from "../test/support/browser.js";
 import { atAllLevels } from "../test/support/store-conformance.js";
-import { PASSWORD, startWebServer, TOKEN, type WebServer } from "../test/support/web-fixture.js";
+import {
+  PASSWORD,
+  startWebServer,
+  TOKEN,
+  type WebServer,
+  webConfig,
+} from "../test/support/web-fixture.js";
 
 const MIN = 60_000;
 /** The day of this file's rows: 2026-10-15, apart from the shared fixture's 2026-11-01. */
@@ -257,5 +265,73 @@ describe("the console's graphs in Chromium", () => {
     expect(shown).toBe(expected);
     await shots(page, "console-link-new-york");
     await context.close();
+  }, 90_000);
+
+  // Last in this file: it stores acme's profile versions, which the tests above do not expect.
+  it("draws the commit rate in force at each point of a past day, a change inside it as a step, on the console and in the portal", async () => {
+    // acme's profile as the config gives it (10 Mbit/s on hq/fiber) since long before DAY1, and
+    // the same with 20 Mbit/s from 08:30 on DAY1 (as the recorder stores a PATCHed rate).
+    const profile = JSON.parse(configProfiles(webConfig(0, CLASSES)).get("acme")!);
+    expect(profile.commitRates).toEqual({ "hq/fiber": 10_000_000 });
+    const CHANGE = DAY1 + 8.5 * 3_600_000;
+    await s.store.putBillingProfiles([
+      { customer: "acme", fromMs: DAY1 - 40 * 86_400_000, profile: JSON.stringify(profile) },
+      {
+        customer: "acme",
+        fromMs: CHANGE,
+        profile: JSON.stringify({ ...profile, commitRates: { "hq/fiber": 20_000_000 } }),
+      },
+    ]);
+    const context = await browser.newContext({ timezoneId: "UTC", locale: "en-US" });
+    const page = await loggedIn(context);
+    await page.goto(`${s.base}${LINK_DAY}`);
+    const figure = page.locator("figure.chart[data-traffic]");
+    await expect.poll(() => figure.getAttribute("data-drawn"), { timeout: 20_000 }).toBe("yes");
+    expect(await figure.locator("figcaption").textContent()).toContain(
+      `commit rate ${formatBitRate(10_000_000)} → ${formatBitRate(20_000_000)}`,
+    );
+    const drawn = await figure.evaluate((f) => {
+      const data = (f as unknown as { flowtally: { data: number[][] } }).flowtally.data;
+      return { x: data[0]!, commit: data[7]! };
+    });
+    // Every 5-minute point of the day against the version in force at its start.
+    expect(drawn.x).toHaveLength(288);
+    expect(drawn.commit).toEqual(drawn.x.map((t) => (t * 1000 < CHANGE ? 10_000_000 : 20_000_000)));
+    expect(await figure.locator(".chart-summary").textContent()).toContain(
+      "commit rate 10.0 Mbit/s, then 20.0 Mbit/s from 10/15/2026, 08:30 AM UTC",
+    );
+    await shots(page, "console-link-commit-step");
+    // The whole customer (its one link) likewise; today's rate alone would be 10 Mbit/s flat.
+    await page.goto(`${s.base}/console/customers/acme?view=day&at=2026-10-15`);
+    expect(JSON.parse((await figure.getAttribute("data-commit-steps"))!)).toEqual([
+      [DAY1, 10_000_000],
+      [CHANGE, 20_000_000],
+    ]);
+    await context.close();
+    // The portal's graphs of last month (October: hourly points) for acme's user.
+    const portal = await browser.newContext({ timezoneId: "UTC", locale: "en-US" });
+    const p = await portal.newPage();
+    await p.goto(`${s.base}/portal/login`);
+    await logIn(p, "acme-user", PASSWORD, "**/portal/customers/*");
+    await p.goto(`${s.base}/portal/customers/acme?period=LAST-MONTH`);
+    const graphs = p.locator("figure.chart[data-traffic]");
+    expect(await graphs.count()).toBe(2);
+    const OCT = Date.UTC(2026, 9, 1);
+    for (const g of await graphs.all()) {
+      expect(JSON.parse((await g.getAttribute("data-commit-steps"))!)).toEqual([
+        [OCT, 10_000_000],
+        [CHANGE, 20_000_000],
+      ]);
+      await expect.poll(() => g.getAttribute("data-drawn"), { timeout: 20_000 }).toBe("yes");
+      const points = await g.evaluate((f) => {
+        const data = (f as unknown as { flowtally: { data: number[][] } }).flowtally.data;
+        return { x: data[0]!, commit: data[7]! };
+      });
+      expect(points.commit).toEqual(
+        points.x.map((t) => (t * 1000 < CHANGE ? 10_000_000 : 20_000_000)),
+      );
+    }
+    await shots(p, "portal-commit-step");
+    await portal.close();
   }, 90_000);
 });

@@ -280,7 +280,8 @@ describe("the console's overview", () => {
     expect(url).toBe(
       "/api/v1/customers/acme/traffic?from=2026-11-01T00%3A00%3A00.000Z&to=2026-11-02T00%3A00%3A00.000Z&step=5m",
     );
-    expect(r.text).toContain('data-commit="10000000"');
+    // No profile version stored: the link's rate now, through the graph's range.
+    expect(r.text).toContain(`data-commit-steps="[[${Date.UTC(2026, 10, 1)},10000000]]"`);
     const series = await s.http("GET", url, { headers: { cookie } });
     expect(series.status).toBe(200);
     expect(series.json.points).toHaveLength(288);

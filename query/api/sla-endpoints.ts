@@ -56,9 +56,22 @@ export interface SlaEndpointDeps {
   ) => Promise<Array<DeclaredOutage & { customer: string }>>;
 }
 
+/** A part of a range with one billing-profile version: the links' commit rates then. */
+export interface CommitRatePeriod {
+  readonly fromMs: number;
+  readonly toMs: number;
+  /** Bits/s by "site/link" (links without a commit rate are absent). */
+  readonly commitRates: Readonly<Record<string, number>>;
+}
+
 export interface SlaEndpoints {
   sla(customer: string, search: string): Promise<ApiReply>;
   slaBreaches(search: string): Promise<ApiReply>;
+  /**
+   * The customer's commit rates over [fromMs, toMs), part by part as its stored profile versions
+   * had them (the graphs' commit-rate line: a past range shows the rates in force then).
+   */
+  commitRates(customer: string, fromMs: number, toMs: number): Promise<CommitRatePeriod[]>;
   /** SIGHUP: the billing (serviceTypes, customers' own) and class levels of the new config. */
   reload(cfg: Readonly<Config>): void;
 }
@@ -152,6 +165,19 @@ export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
         profile: { billing: billingOf(customer), commitRates },
       },
     ];
+  }
+
+  async function commitRates(
+    customer: string,
+    fromMs: number,
+    toMs: number,
+  ): Promise<CommitRatePeriod[]> {
+    const history = await historyOf(deps.seriesStore(), customer);
+    return profilePeriods(history, fromMs, toMs).map((x) => ({
+      fromMs: x.fromMs,
+      toMs: x.toMs,
+      commitRates: x.profile.commitRates,
+    }));
   }
 
   /** Classes in the model's order, then any other class the rows name. */
@@ -324,5 +350,5 @@ export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
     return jsonReply(200, { from: isoTime(fromMs), to: isoTime(toMs), incidents, outages });
   }
 
-  return { sla, slaBreaches, reload };
+  return { sla, slaBreaches, commitRates, reload };
 }

@@ -5,6 +5,7 @@
  * The built-in page and a provider's template (template.ts) place the same pieces. Pure.
  */
 
+import type { CommitRatePeriod } from "../../query/api/sla-endpoints.js";
 import type { BillSla, ClassSla, LinkSla } from "../../query/sla-report.js";
 import type { TotalsRow } from "../../query/totals.js";
 import type { RegistryCustomer } from "../../registry/model.js";
@@ -16,10 +17,10 @@ import {
   availabilitySentence,
   creditsSentence,
 } from "../availability-text.js";
+import { commitSteps } from "../commit-steps.js";
 import {
   type ChartRange,
   chart,
-  commitRateOf,
   responseChart,
   responseTimesUrl,
   type Totals,
@@ -236,13 +237,15 @@ export interface GraphsView {
   period: PortalPeriod;
   range: ChartRange;
   thresholdMs: number;
+  /** The links' commit rates over `range`, as the profile versions had them. */
+  commitRates: readonly CommitRatePeriod[];
 }
 
 export function throughputGraph(v: GraphsView): Html {
   return chart(
     `All links, ${v.period}`,
     trafficUrl(v.customer.id, v.range, {}),
-    commitRateOf(v.customer, {}),
+    commitSteps(v.commitRates, {}),
     `the whole ${v.period}`,
   );
 }
@@ -253,7 +256,7 @@ export function linkGraphs(v: GraphsView): Html {
       chart(
         `${s.name ?? s.id} › ${l.name ?? l.id}, ${v.period}`,
         trafficUrl(v.customer.id, v.range, { site: s.id, link: l.id }),
-        l.commitRate,
+        commitSteps(v.commitRates, { site: s.id, link: l.id }),
         `the whole ${v.period}`,
       ),
     ),

@@ -93,6 +93,7 @@ export function portalPageRoutes(deps: PortalPageDeps): ApiRoute[] {
       period,
       range: graph,
       thresholdMs: config.defaultTotalDelayThreshold,
+      commitRates: await data.commitRates(customer.id, graph.fromMs, graph.toMs),
     };
     const urls = csvUrls(customer.id, chosen, graph);
     const sum = totals.find((t) => t.period === period)!.totals;

@@ -43,6 +43,20 @@
     commit: "#111111",
   };
 
+  /**
+   * The commit rate at each point (`x`: seconds) from the figure's steps ([from ms, bits/s or
+   * null], in time order): the step in force at the point's start.
+   */
+  function commitAt(x, steps) {
+    const out = [];
+    let k = 0;
+    for (const t of x) {
+      while (k + 1 < steps.length && steps[k + 1][0] <= t * 1000) k += 1;
+      out.push(steps.length === 0 || steps[k][0] > t * 1000 ? null : steps[k][1]);
+    }
+    return out;
+  }
+
   function seriesOf(json, commit) {
     const x = [];
     const bpsIn = [];
@@ -80,12 +94,14 @@
       },
     ];
     if (commit !== undefined) {
-      data.push(flat(commit));
+      data.push(commitAt(x, commit));
       series.push({
         label: "Commit rate",
         stroke: COLORS.commit,
         width: 1,
         dash: [2, 2],
+        // A change is a step: each point's rate holds until the next point.
+        paths: window.uPlot.paths.stepped({ align: 1 }),
         value: (_u, v) => rate(v),
       });
     }
@@ -104,7 +120,14 @@
       `95th percentile in ${rate(json.p95BpsIn)}, out ${rate(json.p95BpsOut)}`,
       `peak in ${rate(peakIn)}, out ${rate(peakOut)}`,
     ];
-    if (commit !== undefined) parts.push(`commit rate ${rate(commit)}`);
+    if (commit !== undefined) {
+      // Each value with the time it came into force, after the first.
+      const told = commit.map(([from, bps], k) => {
+        const value = bps === null ? "none" : rate(bps);
+        return k === 0 ? value : `${value} from ${localTime(from / 1000)}`;
+      });
+      parts.push(`commit rate ${told.join(", then ")}`);
+    }
     return `${parts.join(" · ")}. Drag across the graph to zoom in.`;
   }
 
@@ -245,7 +268,9 @@
       const json = await res.json();
       if (!res.ok) throw new Error(json?.error?.message ?? `HTTP ${res.status}`);
       const commit =
-        figure.dataset.commit === undefined ? undefined : Number(figure.dataset.commit);
+        figure.dataset.commitSteps === undefined
+          ? undefined
+          : JSON.parse(figure.dataset.commitSteps);
       const threshold = Number(figure.dataset.threshold);
       const { data, series, axis } = traffic
         ? { ...seriesOf(json, commit), axis: rate }
