@@ -252,6 +252,7 @@ export async function startServe(
     // The customers' billing profiles, versioned in the store (docs/sla.md "Profile versions"):
     // now, at each registry version (a commit rate PATCHed) and at each SIGHUP.
     const profiles = createProfileRecorder({ store, log });
+    registry.prepareWrites();
     // onVersion, not onApplied: recording a version needs its customers, not its model (which
     // `serve` builds only when a traffic query asks).
     const unRecorded = runtime.onVersion((applied) => void profiles.record(applied));

@@ -16,6 +16,11 @@ export interface ApiRegistry {
   /** The opened database (source: database), for what else the process does with it. */
   readonly store?: RegistryStore;
   start(): Promise<void>;
+  /**
+   * Once the process has started (its API listening): makes in the background what the first
+   * write would otherwise wait for (RegistryStore.prepareWrites). Nothing with source: config.
+   */
+  prepareWrites(): void;
   stop(): Promise<void>;
 }
 
@@ -38,6 +43,7 @@ export function createApiRegistry(
     return {
       access: configRegistry(deps.customers ?? cfg.customers),
       start: () => Promise.resolve(),
+      prepareWrites: () => {},
       stop: () => Promise.resolve(),
     };
   }
@@ -56,6 +62,11 @@ export function createApiRegistry(
         { registry: where, version: await store.version() },
         "customer registry opened (registry.source: database)",
       );
+    },
+    prepareWrites() {
+      store.prepareWrites?.().catch((e: unknown) => {
+        deps.log.warn({ err: e }, "the registry's validation index not made ahead");
+      });
     },
     stop: () => (owned ? store.stop() : Promise.resolve()),
   };

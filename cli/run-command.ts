@@ -608,6 +608,7 @@ export async function startRun(
     });
     log.info({ listen: cfg.api.listen, ...where }, "query API listening");
     const apiAddress = where;
+    apiRegistry?.prepareWrites();
 
     let handingOver = false;
     const tick = () => {

@@ -5,6 +5,8 @@
  * (config/validate-model.ts validateCustomers), records named by id. The stores
  * (duckdb-registry.ts, postgres-registry.ts) only load, lock and write.
  */
+
+import { runSteps, type Steps } from "../collector/classify/steps.js";
 import { formatPath, issueReason } from "../config/path.js";
 import type { RecordPath } from "../config/validate-model.js";
 import { FlowtallyError } from "../schema/errors.js";
@@ -28,7 +30,13 @@ import {
   siteRecordSchema,
 } from "./model.js";
 import { recordDerivation } from "./tree-derivation.js";
-import { checkTouched, checkTree, type TreeCheck, type TreeIndex } from "./tree-index.js";
+import {
+  checkTouched,
+  checkTree,
+  checkTreeSteps,
+  type TreeCheck,
+  type TreeIndex,
+} from "./tree-index.js";
 
 /**
  * A record to write (`record` set) or to delete with everything under it (`record` undefined);
@@ -367,8 +375,40 @@ const treeIndexes = new WeakMap<CustomerList, TreeIndex>();
  */
 export function prepareIndex(snapshot: RegistrySnapshot): void {
   if (treeIndexes.has(snapshot.customers)) return;
+  // Being made in slices (prepareIndexSteps): finished now, not made a second time.
+  const started = preparing.get(snapshot.customers);
+  if (started !== undefined) {
+    runSteps(started);
+    return;
+  }
   const check = checkTree(snapshot.customers.toArray());
   if (check.problems.length === 0) treeIndexes.set(snapshot.customers, check.commit());
+}
+
+function* nothing(): Steps<void> {}
+
+/** Trees whose index is being made in slices, with the steps left. */
+const preparing = new WeakMap<CustomerList, Steps<void>>();
+
+/**
+ * prepareIndex in steps, to run in slices before any change set comes (a process that takes
+ * writes, once it has started: registry/sql-registry.ts `prepareWrites`); a change set that comes
+ * first finishes it at once. Nothing to do where the index is made, or being made.
+ */
+export function prepareIndexSteps(snapshot: RegistrySnapshot): Steps<void> {
+  const customers = snapshot.customers;
+  if (treeIndexes.has(customers) || preparing.has(customers)) return nothing();
+  function* steps(): Steps<void> {
+    try {
+      const check = yield* checkTreeSteps(customers.toArray());
+      if (check.problems.length === 0) treeIndexes.set(customers, check.commit());
+    } finally {
+      preparing.delete(customers);
+    }
+  }
+  const made = steps();
+  preparing.set(customers, made);
+  return made;
 }
 
 /**

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { registryConformance } from "../test/support/registry-conformance.js";
+import { hasIndex } from "./change-set.js";
 import { createDuckDbDriver, createDuckDbRegistry } from "./duckdb-registry.js";
 import { createSqlRegistry, type SqlDriver } from "./sql-registry.js";
 
@@ -120,6 +121,31 @@ describe("embedded registry (DuckDB)", () => {
       "2 customers/b",
       "3 customers/c",
     ]);
+  });
+
+  it("makes the validation index of the tree it opened ahead of the first write where asked (prepareWrites), not when only read", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ft-registry-prepare-"));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const path = join(dir, "registry.duckdb");
+    const first = createDuckDbRegistry({ path });
+    await first.start();
+    await first.apply([{ op: "add", customer: "a", record: { name: "A" } }], { actor: "t" });
+    await first.stop();
+    // Reopened: the tree read from the file has no index until asked for one.
+    const reader = createDuckDbRegistry({ path });
+    await reader.start();
+    expect(hasIndex(await reader.snapshot())).toBe(false);
+    await reader.stop();
+    const writer = createDuckDbRegistry({ path });
+    await writer.start();
+    onTestFinished(() => writer.stop());
+    await writer.prepareWrites!();
+    const tree = await writer.snapshot();
+    expect(hasIndex(tree)).toBe(true);
+    // The first write checks incrementally and moves the index on to its tree.
+    await writer.apply([{ op: "add", customer: "b", record: { name: "B" } }], { actor: "t" });
+    const after = await writer.snapshot();
+    expect([hasIndex(tree), hasIndex(after)]).toEqual([false, true]);
   });
 
   it("answers FT_REGISTRY_OPEN when the file cannot be created", async () => {

@@ -33,6 +33,13 @@ export interface RegistryStore {
    * Returns the function that stops the listening.
    */
   watch(listener: (version: number) => void): () => void;
+  /**
+   * Makes what the first change set would otherwise make (the tree's validation index: a full
+   * check, ~0.5 s of CPU at 100 000 customers), in slices with the event loop turning between
+   * them: for a process that takes writes (its API), once it has started. A change set that comes
+   * first finishes it at once.
+   */
+  prepareWrites?(): Promise<void>;
 }
 
 /** One connection inside one transaction. */

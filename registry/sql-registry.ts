@@ -9,8 +9,10 @@
  * one it has), runs the pure core (change-set.ts) and writes its records and audit entries in the
  * same transaction: all of the change set or none of it (sql-group-commit.ts, sql-group-write.ts).
  */
+
+import { runStepsSliced } from "../collector/classify/steps.js";
 import { FlowtallyError, isFlowtallyError } from "../schema/errors.js";
-import { carryIndex, mergeTree } from "./change-set.js";
+import { carryIndex, mergeTree, prepareIndexSteps } from "./change-set.js";
 import { CustomerList } from "./customer-list.js";
 import {
   type AuditEntry,
@@ -211,8 +213,8 @@ export function createSqlRegistry(
         await driver.open();
         started = true;
         await tx("write", (s) => createRegistryTables(s, driver.customerIndexes === true));
-        // The tree now; its validation index at the first write (0.2 s of CPU at 100 000
-        // customers that a process which only reads, or has just started, does not spend).
+        // The tree now; its validation index at the first write, or before it in slices where
+        // the process takes writes (prepareWrites): a process that only reads spends nothing.
         await tx("read", async (s) => {
           await adoptSaved(s);
           await load(s);
@@ -227,6 +229,10 @@ export function createSqlRegistry(
           { cause: e },
         );
       }
+    },
+    async prepareWrites() {
+      if (!started || !core.cachedValid) return;
+      await runStepsSliced(prepareIndexSteps(core.cached));
     },
     async stop() {
       unfollow?.();

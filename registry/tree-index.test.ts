@@ -9,7 +9,13 @@
 import { describe, expect, it } from "vitest";
 import { validateCustomers } from "../config/validate-model.js";
 import { isFlowtallyError } from "../schema/errors.js";
-import { applyChangeSet, hasIndex, idRecordPath, prepareIndex } from "./change-set.js";
+import {
+  applyChangeSet,
+  hasIndex,
+  idRecordPath,
+  prepareIndex,
+  prepareIndexSteps,
+} from "./change-set.js";
 import { CustomerList } from "./customer-list.js";
 import { type ChangeInput, EMPTY_SNAPSHOT, type RegistrySnapshot } from "./model.js";
 import { checkTree } from "./tree-index.js";
@@ -270,5 +276,71 @@ describe("incremental tree check", () => {
     // The old snapshot, whose index moved on, is checked on its own tree still.
     expect(outcome(loaded, take).problems).toHaveLength(1);
     expect(outcome(moved.snapshot!, [{ op: "delete", customer: "aa" }]).problems).toBeUndefined();
+  });
+
+  it("makes a loaded tree's index in steps before any change set (prepareIndexSteps); a change set that comes first finishes it", () => {
+    // 5 000 customers of one link each, 10.x.y.0/24: several steps of the check.
+    const changes: ChangeInput[] = [];
+    for (let k = 0; k < 5000; k++) {
+      const id = `c${String(k).padStart(4, "0")}`;
+      changes.push(
+        { op: "add", customer: id, record: { name: id } },
+        { op: "add", customer: id, site: "s", record: {} },
+        {
+          op: "add",
+          customer: id,
+          site: "s",
+          link: "l",
+          record: { prefixes: [`10.${k >> 8}.${k & 255}.0/24`] },
+        },
+      );
+    }
+    const built = applyChangeSet(EMPTY_SNAPSHOT, changes, { actor: "t", atMs: 0 }).snapshot;
+    const load = () => ({
+      version: built.version,
+      customers: CustomerList.from(structuredClone(built.customers.toArray())),
+    });
+    // Made in steps: not done after one, done after all of them; a second call adds nothing.
+    const a = load();
+    const steps = prepareIndexSteps(a);
+    expect(steps.next().done).toBe(false);
+    expect(hasIndex(a)).toBe(false);
+    expect(prepareIndexSteps(a).next().done).toBe(true);
+    let more = 0;
+    while (!steps.next().done) more++;
+    expect(more).toBeGreaterThan(0);
+    expect(hasIndex(a)).toBe(true);
+    // A change set before the steps are done: the store's prepareIndex (sql-group-commit.ts,
+    // before the group) finishes them, and the steps are then over.
+    const b = load();
+    const left = prepareIndexSteps(b);
+    left.next();
+    prepareIndex(b);
+    expect(hasIndex(b)).toBe(true);
+    const conflict: ChangeInput[] = [
+      { op: "add", customer: "zz", record: { name: "Z" } },
+      { op: "add", customer: "zz", site: "s", record: {} },
+      { op: "add", customer: "zz", site: "s", link: "l", record: { prefixes: ["10.19.135.0/24"] } },
+    ];
+    expect(outcome(b, conflict, true).problems).toEqual([
+      'customers/zz/sites/s/links/l.prefixes[0]: "10.19.135.0/24" is also given to customers/c4999/sites/s/links/l.prefixes[0]',
+    ]);
+    expect(hasIndex(b)).toBe(true);
+    expect(left.next().done).toBe(true);
+    // A tree that breaks the rules gets no index: change sets on it are checked in full.
+    const broken = load();
+    const twice = broken.customers.toArray().map((c) =>
+      c.id === "c0001"
+        ? {
+            ...c,
+            sites: [
+              { ...c.sites[0]!, links: [{ ...c.sites[0]!.links[0]!, prefixes: ["10.0.0.0/24"] }] },
+            ],
+          }
+        : c,
+    );
+    const invalid = { version: built.version, customers: CustomerList.from(twice) };
+    for (const _ of prepareIndexSteps(invalid));
+    expect(hasIndex(invalid)).toBe(false);
   });
 });
