@@ -5,7 +5,6 @@
  * (config/validate-model.ts validateCustomers), records named by id. The stores
  * (duckdb-registry.ts, postgres-registry.ts) only load, lock and write.
  */
-
 import { runSteps, type Steps } from "../collector/classify/steps.js";
 import { formatPath, issueReason } from "../config/path.js";
 import type { RecordPath } from "../config/validate-model.js";

@@ -9,7 +9,6 @@
  * one it has), runs the pure core (change-set.ts) and writes its records and audit entries in the
  * same transaction: all of the change set or none of it (sql-group-commit.ts, sql-group-write.ts).
  */
-
 import { runStepsSliced } from "../collector/classify/steps.js";
 import { FlowtallyError, isFlowtallyError } from "../schema/errors.js";
 import { carryIndex, mergeTree, prepareIndexSteps } from "./change-set.js";
