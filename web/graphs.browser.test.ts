@@ -314,6 +314,10 @@ describe("the console's graphs in Chromium", () => {
     await p.goto(`${s.base}/portal/login`);
     await logIn(p, "acme-user", PASSWORD, "**/portal/customers/*");
     await p.goto(`${s.base}/portal/customers/acme?period=LAST-MONTH`);
+    // "Your links": the rate through October, as it changed.
+    expect(await p.locator("table[data-links] tbody tr td").last().textContent()).toBe(
+      `${formatBitRate(10_000_000)} → ${formatBitRate(20_000_000)}`,
+    );
     const graphs = p.locator("figure.chart[data-traffic]");
     expect(await graphs.count()).toBe(2);
     const OCT = Date.UTC(2026, 9, 1);

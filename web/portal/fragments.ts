@@ -17,7 +17,7 @@ import {
   availabilitySentence,
   creditsSentence,
 } from "../availability-text.js";
-import { commitSteps } from "../commit-steps.js";
+import { commitSteps, hasCommitRate } from "../commit-steps.js";
 import {
   type ChartRange,
   chart,
@@ -79,14 +79,28 @@ export function totalsTable(
   );
 }
 
-export function linksTable(customer: RegistryCustomer, rows: readonly TotalsRow[]): Html {
+/**
+ * The links of the period with their traffic and commit rate: the one in force through the
+ * period (`commitRates`: its profile versions), or its values in order where it changed.
+ */
+export function linksTable(
+  customer: RegistryCustomer,
+  rows: readonly TotalsRow[],
+  commitRates: readonly CommitRatePeriod[],
+): Html {
   const body = rows.map((x) => {
     const site = customer.sites.find((s) => s.id === x.site);
     const link = site?.links.find((l) => l.id === x.link);
+    const steps = commitSteps(commitRates, { site: x.site, link: x.link });
+    const commit = hasCommitRate(steps)
+      ? steps.map(
+          ([, bps], k) => html`${k === 0 ? "" : " → "}${bps === null ? "none" : rateCell(bps)}`,
+        )
+      : "–";
     return html`<tr><th scope="row">${site?.name ?? x.site} › ${link?.name ?? x.link}</th>
       <td class="num">${bytesCell(x.bytesIn)}</td><td class="num">${bytesCell(x.bytesOut)}</td>
       <td class="num">${rateCell(x.bpsIn)}</td><td class="num">${rateCell(x.bpsOut)}</td>
-      <td class="num">${link?.commitRate === undefined ? "–" : rateCell(link.commitRate)}</td></tr>`;
+      <td class="num">${commit}</td></tr>`;
   });
   return tableWrap(
     "Your links",
