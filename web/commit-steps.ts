@@ -1,12 +1,18 @@
 /**
  * The commit-rate line of a traffic graph: the scope's commit rate (a link's, or the sum of the
- * scope's links') through the graph's range, as the customer's stored profile versions had it
- * (query/api/sla-endpoints.ts `commitRates`): a past range shows the rates in force then, and a
- * change inside the range makes a step. Pure: the page renders the steps into the figure
+ * scope's links') through the graph's range, as the customer's profile versions had it
+ * (query/api/sla-endpoints.ts `profileHistory`, cut into parts by sla/billing-profile.ts
+ * `profilePeriods` and `rateSteps`): a past range shows the rates in force then, and a change
+ * inside the range makes a step. Pure: the page renders the steps into the figure
  * (`data-commit-steps`), the script draws them (web/static/console.js).
  */
-import type { CommitRatePeriod } from "../query/api/sla-endpoints.js";
 import { formatBitRate } from "../schema/units.js";
+import {
+  type BillingProfile,
+  type ProfileHistory,
+  profilePeriods,
+  rateSteps,
+} from "../sla/billing-profile.js";
 
 /** The part of a customer a graph shows: every link, a site's, or one link. */
 export interface CommitScope {
@@ -20,26 +26,31 @@ export interface CommitScope {
  */
 export type CommitSteps = ReadonlyArray<readonly [fromMs: number, bps: number | null]>;
 
-/** The scope's commit rate in each part of the range, equal neighbours merged. */
-export function commitSteps(periods: readonly CommitRatePeriod[], scope: CommitScope): CommitSteps {
-  const out: Array<[number, number | null]> = [];
-  for (const p of periods) {
-    let sum = 0;
-    let any = false;
+/** The scope's commit rate in a profile: its links' summed (undefined: none has one). */
+const scopeRate =
+  (scope: CommitScope) =>
+  (p: BillingProfile): number | undefined => {
+    let sum: number | undefined;
     for (const [key, bps] of Object.entries(p.commitRates)) {
       // "site/link": ids never hold a "/" (docs/api.md, the id character set).
       const slash = key.indexOf("/");
       if (scope.site !== undefined && key.slice(0, slash) !== scope.site) continue;
       if (scope.link !== undefined && key.slice(slash + 1) !== scope.link) continue;
-      sum += bps;
-      any = true;
+      sum = (sum ?? 0) + bps;
     }
-    const bps = any ? sum : null;
-    if (out.length === 0 || out[out.length - 1]![1] !== bps) out.push([p.fromMs, bps]);
-  }
-  return out;
-}
+    return sum;
+  };
 
+/** The scope's commit rate through [range.fromMs, range.toMs), as the profile versions had it. */
+export function commitSteps(
+  history: ProfileHistory,
+  range: { fromMs: number; toMs: number },
+  scope: CommitScope,
+): CommitSteps {
+  return rateSteps(profilePeriods(history, range.fromMs, range.toMs), scopeRate(scope)).map(
+    (s) => [s.fromMs, s.rate ?? null] as const,
+  );
+}
 /** Whether any part of the range has a commit rate (else the graph draws no line). */
 export function hasCommitRate(steps: CommitSteps): boolean {
   return steps.some(([, bps]) => bps !== null);

@@ -143,7 +143,7 @@ export function consoleRoutes(deps: ConsoleRoutesDeps): ApiRoute[] {
     );
     const row = answer.rows[0];
     const range = chartRange(viewRange(view, atMs));
-    const commitRates = await deps.data.commitRates(customer.id, range.fromMs, range.toMs);
+    const profiles = await deps.data.profileHistory(customer.id);
     const byClass = await deps.trafficByClass({
       customer: customer.id,
       fromMs: range.fromMs,
@@ -170,7 +170,7 @@ export function consoleRoutes(deps: ConsoleRoutesDeps): ApiRoute[] {
       classes,
       responseClass,
       byClass,
-      commitRates,
+      profiles,
     });
     return deps.page(input, 200, customer.name, body, { charts: true });
   }

@@ -5,11 +5,11 @@
  * with the viewer's own session, so the API's access rule decides what a graph may show. Pure.
  */
 
-import type { CommitRatePeriod } from "../query/api/sla-endpoints.js";
 import type { TrafficByClass } from "../query/traffic-by-class.js";
 import type { RegistryCustomer } from "../registry/model.js";
 import { formatBitRate } from "../schema/units.js";
 import type { AvailabilityFigures } from "../sla/availability.js";
+import type { ProfileHistory } from "../sla/billing-profile.js";
 import {
   availabilityDetails,
   availabilitySentence,
@@ -163,8 +163,8 @@ export interface ConsoleCustomerView {
   responseClass: string | undefined;
   /** The traffic of each class over the graphs' range (chartRange of the view). */
   byClass: TrafficByClass;
-  /** The links' commit rates over the graphs' range, as the profile versions had them. */
-  commitRates: readonly CommitRatePeriod[];
+  /** The customer's billing-profile versions: the commit rates of the graphs' range. */
+  profiles: ProfileHistory;
   /** The SLA report of the running billing period: each link's availability, the credits. */
   billing?: {
     from: string;
@@ -273,7 +273,7 @@ export function renderConsoleCustomer(v: ConsoleCustomerView): Html {
   ${[...new URLSearchParams(v.back)].map(([k, val]) => html`<input type="hidden" name="${k}" value="${val}">`)}
   <button type="submit">Show</button>
 </form>
-${chart(`Traffic of ${what}, ${viewName} ending ${v.at}`, trafficUrl(c.id, range, v.scope), commitSteps(v.commitRates, v.scope), preset)}
+${chart(`Traffic of ${what}, ${viewName} ending ${v.at}`, trafficUrl(c.id, range, v.scope), commitSteps(v.profiles, range, v.scope), preset)}
 ${responseChart(
   `Response times of ${what}${rtClass === undefined ? "" : `, class ${rtClass.id}`}, ${viewName} ending ${v.at}`,
   responseTimesUrl(c.id, range, v.scope, rtClass?.id),

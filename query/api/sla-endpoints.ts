@@ -56,22 +56,14 @@ export interface SlaEndpointDeps {
   ) => Promise<Array<DeclaredOutage & { customer: string }>>;
 }
 
-/** A part of a range with one billing-profile version: the links' commit rates then. */
-export interface CommitRatePeriod {
-  readonly fromMs: number;
-  readonly toMs: number;
-  /** Bits/s by "site/link" (links without a commit rate are absent). */
-  readonly commitRates: Readonly<Record<string, number>>;
-}
-
 export interface SlaEndpoints {
   sla(customer: string, search: string): Promise<ApiReply>;
   slaBreaches(search: string): Promise<ApiReply>;
   /**
-   * The customer's commit rates over [fromMs, toMs), part by part as its stored profile versions
-   * had them (the graphs' commit-rate line: a past range shows the rates in force then).
+   * The customer's billing-profile versions as the reports read them (the graphs' commit-rate
+   * line: a past range shows the rates in force then).
    */
-  commitRates(customer: string, fromMs: number, toMs: number): Promise<CommitRatePeriod[]>;
+  profileHistory(customer: string): Promise<ProfileHistory>;
   /** SIGHUP: the billing (serviceTypes, customers' own) and class levels of the new config. */
   reload(cfg: Readonly<Config>): void;
 }
@@ -165,19 +157,6 @@ export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
         profile: { billing: billingOf(customer), commitRates },
       },
     ];
-  }
-
-  async function commitRates(
-    customer: string,
-    fromMs: number,
-    toMs: number,
-  ): Promise<CommitRatePeriod[]> {
-    const history = await historyOf(deps.seriesStore(), customer);
-    return profilePeriods(history, fromMs, toMs).map((x) => ({
-      fromMs: x.fromMs,
-      toMs: x.toMs,
-      commitRates: x.profile.commitRates,
-    }));
   }
 
   /** Classes in the model's order, then any other class the rows name. */
@@ -350,5 +329,10 @@ export function createSlaEndpoints(deps: SlaEndpointDeps): SlaEndpoints {
     return jsonReply(200, { from: isoTime(fromMs), to: isoTime(toMs), incidents, outages });
   }
 
-  return { sla, slaBreaches, commitRates, reload };
+  return {
+    sla,
+    slaBreaches,
+    profileHistory: (customer) => historyOf(deps.seriesStore(), customer),
+    reload,
+  };
 }

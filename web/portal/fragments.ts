@@ -5,12 +5,12 @@
  * The built-in page and a provider's template (template.ts) place the same pieces. Pure.
  */
 
-import type { CommitRatePeriod } from "../../query/api/sla-endpoints.js";
 import type { BillSla, ClassSla, LinkSla } from "../../query/sla-report.js";
 import type { TotalsRow } from "../../query/totals.js";
 import type { RegistryCustomer } from "../../registry/model.js";
 import { formatBitRate } from "../../schema/units.js";
 import type { AvailabilityFigures } from "../../sla/availability.js";
+import type { ProfileHistory } from "../../sla/billing-profile.js";
 import type { Credits } from "../../sla/credits.js";
 import {
   availabilityDetails,
@@ -80,18 +80,19 @@ export function totalsTable(
 }
 
 /**
- * The links of the period with their traffic and commit rate: the one in force through the
- * period (`commitRates`: its profile versions), or its values in order where it changed.
+ * The links of `period` with their traffic and commit rate: the one in force through the period
+ * (from the profile versions), or its values in order where it changed.
  */
 export function linksTable(
   customer: RegistryCustomer,
   rows: readonly TotalsRow[],
-  commitRates: readonly CommitRatePeriod[],
+  profiles: ProfileHistory,
+  period: Range,
 ): Html {
   const body = rows.map((x) => {
     const site = customer.sites.find((s) => s.id === x.site);
     const link = site?.links.find((l) => l.id === x.link);
-    const steps = commitSteps(commitRates, { site: x.site, link: x.link });
+    const steps = commitSteps(profiles, period, { site: x.site, link: x.link });
     const commit = hasCommitRate(steps)
       ? steps.map(
           ([, bps], k) => html`${k === 0 ? "" : " → "}${bps === null ? "none" : rateCell(bps)}`,
@@ -251,15 +252,15 @@ export interface GraphsView {
   period: PortalPeriod;
   range: ChartRange;
   thresholdMs: number;
-  /** The links' commit rates over `range`, as the profile versions had them. */
-  commitRates: readonly CommitRatePeriod[];
+  /** The customer's billing-profile versions: the commit rates of `range`. */
+  profiles: ProfileHistory;
 }
 
 export function throughputGraph(v: GraphsView): Html {
   return chart(
     `All links, ${v.period}`,
     trafficUrl(v.customer.id, v.range, {}),
-    commitSteps(v.commitRates, {}),
+    commitSteps(v.profiles, v.range, {}),
     `the whole ${v.period}`,
   );
 }
@@ -270,7 +271,7 @@ export function linkGraphs(v: GraphsView): Html {
       chart(
         `${s.name ?? s.id} › ${l.name ?? l.id}, ${v.period}`,
         trafficUrl(v.customer.id, v.range, { site: s.id, link: l.id }),
-        commitSteps(v.commitRates, { site: s.id, link: l.id }),
+        commitSteps(v.profiles, v.range, { site: s.id, link: l.id }),
         `the whole ${v.period}`,
       ),
     ),

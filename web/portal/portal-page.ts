@@ -81,21 +81,20 @@ export function portalPageRoutes(deps: PortalPageDeps): ApiRoute[] {
     );
     const chosen = portalRange(period, nowMs);
     const graph = chartRange(chosen);
-    const [links, classes, sla, billing, motd, periodRates, graphRates] = await Promise.all([
+    const [links, classes, sla, billing, motd, profiles] = await Promise.all([
       json<{ rows: TotalsRow[] }>(data.totals(customer.id, rangeQuery(chosen, { by: "link" }))),
       json<{ rows: TotalsRow[] }>(data.totals(customer.id, rangeQuery(chosen, { by: "class" }))),
       json<SlaReport>(data.sla(customer.id, rangeQuery(chosen))),
       json<SlaReport>(data.sla(customer.id, "period=this-month")),
       deps.customerMotd?.(customer.id),
-      data.commitRates(customer.id, chosen.fromMs, chosen.toMs),
-      data.commitRates(customer.id, graph.fromMs, graph.toMs),
+      data.profileHistory(customer.id),
     ]);
     const graphs = {
       customer,
       period,
       range: graph,
       thresholdMs: config.defaultTotalDelayThreshold,
-      commitRates: graphRates,
+      profiles,
     };
     const urls = csvUrls(customer.id, chosen, graph);
     const sum = totals.find((t) => t.period === period)!.totals;
@@ -126,7 +125,7 @@ export function portalPageRoutes(deps: PortalPageDeps): ApiRoute[] {
       motd: motdFragment(deps.globalMotd(), motd ?? customer.motd),
       periods: periodsForm(period),
       totals: totalsTable(totals, period),
-      links: linksTable(customer, links.rows, periodRates),
+      links: linksTable(customer, links.rows, profiles, chosen),
       classes: classesFragment(classes.rows),
       sla: slaFragment(customer, sla, billing, `${period} (${label})`),
       "graph.throughput": throughputGraph(graphs),
