@@ -249,10 +249,11 @@ export async function startServe(
       accounts,
       liveModel(() => runtime.current().model),
     );
+    // Listening: what the first write would wait for, made now in the background.
+    registry.prepareWrites();
     // The customers' billing profiles, versioned in the store (docs/sla.md "Profile versions"):
     // now, at each registry version (a commit rate PATCHed) and at each SIGHUP.
     const profiles = createProfileRecorder({ store, log });
-    registry.prepareWrites();
     // onVersion, not onApplied: recording a version needs its customers, not its model (which
     // `serve` builds only when a traffic query asks).
     const unRecorded = runtime.onVersion((applied) => void profiles.record(applied));
